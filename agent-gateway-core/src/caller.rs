@@ -1,0 +1,203 @@
+//! Who is calling: the identity the auth layer established for a request.
+//!
+//! ```
+//! use agent_gateway_core::Caller;
+//! use agent_gateway_core::caller::AuthMethod;
+//!
+//! let caller = Caller::new("alice")
+//!     .with_tenant("acme")
+//!     .with_team("billing")
+//!     .with_role("admin")
+//!     .with_scope("tools:call")
+//!     .with_method(AuthMethod::ApiKey);
+//! assert_eq!(caller.subject(), "alice");
+//! assert_eq!(caller.tenant(), Some("acme"));
+//! assert!(caller.has_role("admin"));
+//! assert!(!caller.has_role("reader"));
+//! assert!(!caller.is_anonymous());
+//! assert!(Caller::anonymous().is_anonymous());
+//! ```
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+/// How a caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// No credential: admitted by an auth layer in optional mode.
+    Anonymous,
+    /// A gateway-issued API key.
+    ApiKey,
+    /// A JWT checked against a JWKS.
+    Jwt,
+    /// The peer certificate of a mutual-TLS connection.
+    Mtls,
+    /// Established by the embedding application itself.
+    Custom,
+}
+
+impl AuthMethod {
+    /// The stable snake_case name of this method.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Anonymous => "anonymous",
+            AuthMethod::ApiKey => "api_key",
+            AuthMethod::Jwt => "jwt",
+            AuthMethod::Mtls => "mtls",
+            AuthMethod::Custom => "custom",
+        }
+    }
+}
+
+/// The identity behind a request: subject, tenant and team, roles and scopes, and the claims
+/// of the credential it presented.
+///
+/// It is cheap to clone (one `Arc`), because it travels in request extensions and into audit
+/// records. It holds no credential: what the caller presented is never kept past the auth
+/// layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inner {
+    subject: String,
+    tenant: Option<String>,
+    team: Option<String>,
+    roles: Vec<String>,
+    scopes: Vec<String>,
+    claims: Map<String, Value>,
+    method: AuthMethod,
+}
+
+/// The subject of the anonymous caller.
+pub const ANONYMOUS_SUBJECT: &str = "anonymous";
+
+impl Caller {
+    /// A caller with the given subject, established by the embedding application.
+    pub fn new(subject: impl Into<String>) -> Self {
+        Caller {
+            inner: Arc::new(Inner {
+                subject: subject.into(),
+                tenant: None,
+                team: None,
+                roles: Vec::new(),
+                scopes: Vec::new(),
+                claims: Map::new(),
+                method: AuthMethod::Custom,
+            }),
+        }
+    }
+
+    /// The caller admitted without a credential (auth in optional mode).
+    pub fn anonymous() -> Self {
+        Caller::new(ANONYMOUS_SUBJECT).with_method(AuthMethod::Anonymous)
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    /// Sets the tenant.
+    pub fn with_tenant(self, tenant: impl Into<String>) -> Self {
+        self.edit(|i| i.tenant = Some(tenant.into()))
+    }
+
+    /// Sets the team.
+    pub fn with_team(self, team: impl Into<String>) -> Self {
+        self.edit(|i| i.team = Some(team.into()))
+    }
+
+    /// Adds a role.
+    pub fn with_role(self, role: impl Into<String>) -> Self {
+        self.edit(|i| i.roles.push(role.into()))
+    }
+
+    /// Adds a scope.
+    pub fn with_scope(self, scope: impl Into<String>) -> Self {
+        self.edit(|i| i.scopes.push(scope.into()))
+    }
+
+    /// Sets one claim of the presented credential.
+    pub fn with_claim(self, name: impl Into<String>, value: Value) -> Self {
+        self.edit(|i| {
+            i.claims.insert(name.into(), value);
+        })
+    }
+
+    /// Sets how the caller authenticated.
+    pub fn with_method(self, method: AuthMethod) -> Self {
+        self.edit(|i| i.method = method)
+    }
+
+    /// The subject: a user, a service or an agent.
+    pub fn subject(&self) -> &str {
+        &self.inner.subject
+    }
+
+    /// The tenant, if any.
+    pub fn tenant(&self) -> Option<&str> {
+        self.inner.tenant.as_deref()
+    }
+
+    /// The team, if any.
+    pub fn team(&self) -> Option<&str> {
+        self.inner.team.as_deref()
+    }
+
+    /// The roles.
+    pub fn roles(&self) -> &[String] {
+        &self.inner.roles
+    }
+
+    /// The scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.inner.scopes
+    }
+
+    /// The claims of the presented credential (JWT claims, key metadata).
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.inner.claims
+    }
+
+    /// How the caller authenticated.
+    pub fn method(&self) -> AuthMethod {
+        self.inner.method
+    }
+
+    /// Whether the caller has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.inner.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the caller has `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.inner.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Whether this is the anonymous caller.
+    pub fn is_anonymous(&self) -> bool {
+        self.inner.method == AuthMethod::Anonymous
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_does_not_affect_clones() {
+        let a = Caller::new("svc").with_role("r1");
+        let b = a.clone().with_role("r2");
+        assert_eq!(a.roles(), ["r1"]);
+        assert_eq!(b.roles(), ["r1", "r2"]);
+        assert_eq!(b.claims().len(), 0);
+        let c = b.with_claim("email", Value::from("x@y"));
+        assert_eq!(c.claims()["email"], "x@y");
+        assert_eq!(c.method(), AuthMethod::Custom);
+    }
+}

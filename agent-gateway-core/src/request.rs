@@ -1,0 +1,148 @@
+//! The request side of the seam: what every protocol's request tells the policy layers.
+//!
+//! A policy layer is written once, generic over [`AgentRequest`], and so works on MCP, A2A and
+//! LLM traffic alike.
+//!
+//! ```
+//! use agent_gateway_core::{Action, AgentRequest, Call, Caller, RunId};
+//! use serde_json::json;
+//!
+//! // A policy decision written once, for any protocol.
+//! fn may_proceed(req: &impl AgentRequest) -> bool {
+//!     match (req.action(), req.caller()) {
+//!         (Action::ToolCall, Some(c)) => c.has_role("admin") || req.target() != Some("fs.delete"),
+//!         (_, caller) => caller.is_some(),
+//!     }
+//! }
+//!
+//! let mut call = Call::new(Action::ToolCall, json!({})).with_target("fs.delete");
+//! assert!(!may_proceed(&call));
+//! call.set_caller(Caller::new("root").with_role("admin"));
+//! call.set_run_id(RunId::new("r1").unwrap());
+//! assert!(may_proceed(&call));
+//! assert_eq!(call.run_id().map(RunId::as_str), Some("r1"));
+//! ```
+
+use http::{Extensions, HeaderMap};
+use serde_json::Value;
+
+use crate::{Action, Caller, RunId};
+
+/// A decoded agent request, as the policy layers see it.
+///
+/// Protocol fronts decode their wire format once, at the edge, into a type implementing this
+/// trait. The caller and run id live in the extensions, so the defaults of [`caller`],
+/// [`set_caller`], [`run_id`] and [`set_run_id`] rarely need overriding.
+///
+/// [`caller`]: AgentRequest::caller
+/// [`set_caller`]: AgentRequest::set_caller
+/// [`run_id`]: AgentRequest::run_id
+/// [`set_run_id`]: AgentRequest::set_run_id
+pub trait AgentRequest {
+    /// The protocol that carried the request: `"mcp"`, `"a2a"`, `"llm"`, or another label.
+    fn protocol(&self) -> &'static str;
+
+    /// What kind of action this is.
+    fn action(&self) -> Action;
+
+    /// The tool, prompt, resource, agent or model alias the request addresses, if any.
+    fn target(&self) -> Option<&str>;
+
+    /// The JSON arguments or content of the request, if any: tool arguments, the agent
+    /// message, the model request body.
+    fn arguments(&self) -> Option<&Value>;
+
+    /// The HTTP headers the request arrived with. The auth layer reads credentials here and
+    /// strips them through [`headers_mut`](AgentRequest::headers_mut).
+    fn headers(&self) -> &HeaderMap;
+
+    /// The HTTP headers, mutably.
+    fn headers_mut(&mut self) -> &mut HeaderMap;
+
+    /// Typed extensions: the caller, the run id, and whatever layers attach.
+    fn extensions(&self) -> &Extensions;
+
+    /// Typed extensions, mutably.
+    fn extensions_mut(&mut self) -> &mut Extensions;
+
+    /// An estimate of the input tokens this request will use, for admission by token quotas
+    /// before the call. Reconciled with actual usage when the response ends.
+    fn estimated_input_tokens(&self) -> Option<u64> {
+        None
+    }
+
+    /// Who is calling, once an auth layer (or the application) has said so.
+    fn caller(&self) -> Option<&Caller> {
+        self.extensions().get::<Caller>()
+    }
+
+    /// Records who is calling.
+    fn set_caller(&mut self, caller: Caller) {
+        self.extensions_mut().insert(caller);
+    }
+
+    /// The run this request belongs to, if known.
+    fn run_id(&self) -> Option<&RunId> {
+        self.extensions().get::<RunId>()
+    }
+
+    /// Records the run this request belongs to.
+    fn set_run_id(&mut self, run: RunId) {
+        self.extensions_mut().insert(run);
+    }
+}
+
+/// Requests that are plain HTTP requests carry no decoded action: they are [`Action::Other`]
+/// with no target or arguments. This lets a policy stack sit in front of any HTTP route, such
+/// as a health or metadata endpoint, with the same layers.
+impl<B> AgentRequest for http::Request<B> {
+    fn protocol(&self) -> &'static str {
+        "http"
+    }
+
+    fn action(&self) -> Action {
+        Action::Other
+    }
+
+    fn target(&self) -> Option<&str> {
+        None
+    }
+
+    fn arguments(&self) -> Option<&Value> {
+        None
+    }
+
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.headers_mut()
+    }
+
+    fn extensions(&self) -> &Extensions {
+        self.extensions()
+    }
+
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        self.extensions_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_requests_carry_caller_in_extensions() {
+        let mut req = http::Request::new(());
+        assert!(AgentRequest::caller(&req).is_none());
+        req.set_caller(Caller::new("bob"));
+        assert_eq!(
+            req.extensions().get::<Caller>().map(|c| c.subject()),
+            Some("bob")
+        );
+        assert_eq!(AgentRequest::action(&req), Action::Other);
+        assert_eq!(req.protocol(), "http");
+    }
+}

@@ -1,0 +1,168 @@
+//! The response side of the seam: usage, output content and list items, reported the same
+//! way by every protocol.
+//!
+//! A response carries a [`UsageReport`]: a one-shot channel on which layers register what to do
+//! with the final [`Usage`](crate::Usage) (reconcile a token quota, charge a budget, write the audit record).
+//! A plain response completes it at once; a streamed one completes it when the stream ends,
+//! through [`MeteredBody`], without buffering a byte.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use agent_gateway_core::response::{AgentResponse, Outcome, Reply};
+//! use agent_gateway_core::Usage;
+//! use serde_json::json;
+//!
+//! let reply = Reply::new(json!({"text": "hi"}));
+//! let seen = Arc::new(Mutex::new(None));
+//! let sink = seen.clone();
+//! reply.usage_report().unwrap().on_complete(move |usage, outcome| {
+//!     *sink.lock().unwrap() = Some((usage.output_tokens, outcome));
+//! });
+//! assert!(seen.lock().unwrap().is_none()); // not ended yet
+//! reply.usage_report().unwrap().complete(Usage::tokens(3, 5), Outcome::Complete);
+//! assert_eq!(*seen.lock().unwrap(), Some((5, Outcome::Complete)));
+//! assert_eq!(reply.output(), Some(&json!({"text": "hi"})));
+//! ```
+
+mod body;
+mod report;
+
+pub use body::{Meter, MeteredBody, NoMeter};
+pub use report::{Outcome, UsageReport};
+
+use serde_json::Value;
+
+use crate::Action;
+
+/// One item of a listing response (a tool, a prompt, a resource, an agent, a model), as a
+/// policy layer sees it when filtering a list per caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    /// The action that would use this item: a listed tool is used by [`Action::ToolCall`].
+    pub action: Action,
+    /// The name the caller would use as the target.
+    pub name: &'a str,
+    /// The item itself, as the protocol sends it.
+    pub value: &'a Value,
+}
+
+/// A response, as the policy layers see it.
+pub trait AgentResponse {
+    /// The report on which the final usage arrives, if this response reports usage.
+    fn usage_report(&self) -> Option<&UsageReport>;
+
+    /// The output content, for guardrails, when the response is not streamed.
+    fn output(&self) -> Option<&Value> {
+        None
+    }
+
+    /// Keeps only the listed items for which `keep` returns true, and returns how many were
+    /// removed. Responses that are not listings have no items and remove nothing.
+    fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
+        let _ = keep;
+        0
+    }
+}
+
+/// An HTTP response reports usage through a [`UsageReport`] in its extensions, when the
+/// service that made it put one there.
+impl<B> AgentResponse for http::Response<B> {
+    fn usage_report(&self) -> Option<&UsageReport> {
+        self.extensions().get::<UsageReport>()
+    }
+}
+
+/// A ready-made response type: output content, optional list items and a usage report.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    output: Value,
+    items: Vec<(Action, String, Value)>,
+    usage: UsageReport,
+}
+
+impl Reply {
+    /// A reply with `output` and a fresh, pending usage report.
+    pub fn new(output: Value) -> Self {
+        Reply {
+            output,
+            items: Vec::new(),
+            usage: UsageReport::new(),
+        }
+    }
+
+    /// A reply whose usage is already known.
+    pub fn with_usage(output: Value, usage: crate::Usage) -> Self {
+        let reply = Reply::new(output);
+        reply.usage.complete(usage, Outcome::Complete);
+        reply
+    }
+
+    /// Adds a listed item, used by `action` under `name`.
+    pub fn with_item(mut self, action: Action, name: impl Into<String>, value: Value) -> Self {
+        self.items.push((action, name.into(), value));
+        self
+    }
+
+    /// The listed items, after any filtering.
+    pub fn items(&self) -> impl Iterator<Item = Item<'_>> {
+        self.items.iter().map(|(action, name, value)| Item {
+            action: *action,
+            name,
+            value,
+        })
+    }
+
+    /// The output content.
+    pub fn into_output(self) -> Value {
+        self.output
+    }
+}
+
+impl AgentResponse for Reply {
+    fn usage_report(&self) -> Option<&UsageReport> {
+        Some(&self.usage)
+    }
+
+    fn output(&self) -> Option<&Value> {
+        Some(&self.output)
+    }
+
+    fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
+        let before = self.items.len();
+        self.items.retain(|(action, name, value)| {
+            keep(&Item {
+                action: *action,
+                name,
+                value,
+            })
+        });
+        before - self.items.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn retain_items_filters_and_counts() {
+        let mut reply = Reply::new(json!(null))
+            .with_item(Action::ToolCall, "a.read", json!({}))
+            .with_item(Action::ToolCall, "a.delete", json!({}))
+            .with_item(Action::ToolCall, "b.read", json!({}));
+        let removed = reply.retain_items(&mut |item| !item.name.ends_with("delete"));
+        assert_eq!(removed, 1);
+        let names: Vec<_> = reply.items().map(|i| i.name.to_owned()).collect();
+        assert_eq!(names, ["a.read", "b.read"]);
+    }
+
+    #[test]
+    fn http_response_without_report_has_none() {
+        let mut res = http::Response::new(());
+        assert!(res.usage_report().is_none());
+        res.extensions_mut().insert(UsageReport::new());
+        assert!(res.usage_report().is_some());
+        assert_eq!(res.retain_items(&mut |_| false), 0);
+    }
+}

@@ -1,0 +1,143 @@
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crate::Usage;
+
+/// How a response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The response, or its stream, ran to the end.
+    Complete,
+    /// The stream stopped early: the client went away, or the upstream failed mid-stream.
+    /// The usage is what was seen up to that point.
+    Aborted,
+}
+
+type Callback = Box<dyn FnOnce(&Usage, Outcome) + Send + 'static>;
+
+/// A one-shot report of a response's final usage.
+///
+/// Clones share the same report. Callbacks registered with [`on_complete`] run exactly once:
+/// when [`complete`] is called, or at once if it already was. Only the first `complete` counts,
+/// so a stream that ends and is then dropped is not reported twice.
+///
+/// Callbacks run on the task that completes the report (the one polling the body), so they
+/// must be quick: hand slow work, such as audit I/O, to a queue.
+///
+/// [`on_complete`]: UsageReport::on_complete
+/// [`complete`]: UsageReport::complete
+#[derive(Clone, Default)]
+pub struct UsageReport {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+enum State {
+    #[default]
+    Empty,
+    Pending(Vec<Callback>),
+    Done(Usage, Outcome),
+}
+
+impl UsageReport {
+    /// A pending report.
+    pub fn new() -> Self {
+        UsageReport::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Callbacks never run under the lock, so a poisoned lock can only come from a panic in
+        // this module's own bookkeeping, which leaves the state consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with the final usage once it is known.
+    pub fn on_complete(&self, f: impl FnOnce(&Usage, Outcome) + Send + 'static) {
+        let mut state = self.lock();
+        match &mut *state {
+            State::Done(usage, outcome) => {
+                let (usage, outcome) = (usage.clone(), *outcome);
+                drop(state);
+                f(&usage, outcome);
+            }
+            State::Pending(callbacks) => callbacks.push(Box::new(f)),
+            State::Empty => *state = State::Pending(vec![Box::new(f)]),
+        }
+    }
+
+    /// Sets the final usage and runs the registered callbacks. Returns false, and does
+    /// nothing, if the report was already complete.
+    pub fn complete(&self, usage: Usage, outcome: Outcome) -> bool {
+        let mut state = self.lock();
+        let callbacks = match std::mem::replace(&mut *state, State::Done(usage.clone(), outcome)) {
+            State::Done(u, o) => {
+                *state = State::Done(u, o);
+                return false;
+            }
+            State::Pending(callbacks) => callbacks,
+            State::Empty => Vec::new(),
+        };
+        drop(state);
+        for f in callbacks {
+            f(&usage, outcome);
+        }
+        true
+    }
+
+    /// The final usage, if the report is complete.
+    pub fn usage(&self) -> Option<(Usage, Outcome)> {
+        match &*self.lock() {
+            State::Done(usage, outcome) => Some((usage.clone(), *outcome)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for UsageReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("UsageReport");
+        match &*self.lock() {
+            State::Empty => d.field("state", &"pending"),
+            State::Pending(cbs) => d.field("state", &"pending").field("callbacks", &cbs.len()),
+            State::Done(usage, outcome) => d.field("usage", usage).field("outcome", outcome),
+        };
+        d.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn callbacks_run_once_before_or_after_completion() {
+        let report = UsageReport::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        report.on_complete(move |u, _| {
+            assert_eq!(u.input_tokens, 4);
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(report.complete(Usage::tokens(4, 0), Outcome::Complete));
+        assert!(!report.complete(Usage::tokens(99, 0), Outcome::Aborted));
+        let r = runs.clone();
+        report.on_complete(move |u, o| {
+            assert_eq!((u.input_tokens, o), (4, Outcome::Complete));
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(report.usage().map(|(u, _)| u.input_tokens), Some(4));
+    }
+
+    #[test]
+    fn callback_may_touch_the_report_without_deadlock() {
+        let report = UsageReport::new();
+        let inner = report.clone();
+        report.on_complete(move |_, _| {
+            assert!(inner.usage().is_some());
+        });
+        report.complete(Usage::step(), Outcome::Complete);
+    }
+}

@@ -1,0 +1,104 @@
+//! [`Future`] types
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use pin_project_lite::pin_project;
+
+use super::load::InFlight;
+use crate::BoxError;
+use crate::upstream::breaker::Permit;
+use crate::upstream::classify::Classify;
+
+pin_project! {
+    /// Response future of [`Balanced`](super::Balanced) and [`Pinned`](super::Pinned).
+    ///
+    /// When the call ends it reports the outcome to the chosen instance's breaker and its
+    /// latency to the instance's estimate. Dropped early, it only frees what it held: the
+    /// in-flight count and, for a probe, the breaker's probe slot.
+    pub struct ResponseFuture<F, C> {
+        #[pin]
+        kind: Kind<F>,
+        track: Option<Track<C>>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Called {
+            #[pin]
+            future: F,
+        },
+        Failed {
+            error: Option<BoxError>,
+        },
+    }
+}
+
+struct Track<C> {
+    permit: Permit,
+    in_flight: InFlight,
+    classifier: C,
+}
+
+impl<F, C> ResponseFuture<F, C> {
+    pub(crate) fn called(future: F, permit: Permit, in_flight: InFlight, classifier: C) -> Self {
+        ResponseFuture {
+            kind: Kind::Called { future },
+            track: Some(Track {
+                permit,
+                in_flight,
+                classifier,
+            }),
+        }
+    }
+
+    pub(crate) fn failed(error: BoxError) -> Self {
+        ResponseFuture {
+            kind: Kind::Failed { error: Some(error) },
+            track: None,
+        }
+    }
+}
+
+impl<F, C, T, E> Future for ResponseFuture<F, C>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+    C: Classify<T, E>,
+{
+    type Output = Result<T, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.kind.project() {
+            KindProj::Called { future } => {
+                let result = ready!(future.poll(cx));
+                if let Some(track) = this.track.take() {
+                    track.permit.report(track.classifier.is_failure(&result));
+                    track.in_flight.finish();
+                }
+                Poll::Ready(result.map_err(Into::into))
+            }
+            KindProj::Failed { error } => match error.take() {
+                Some(error) => Poll::Ready(Err(error)),
+                None => panic!("polled after completion"),
+            },
+        }
+    }
+}
+
+impl<F, C> fmt::Debug for ResponseFuture<F, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.kind {
+            Kind::Called { .. } => "called",
+            Kind::Failed { .. } => "failed",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}

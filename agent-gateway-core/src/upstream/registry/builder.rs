@@ -1,0 +1,209 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+
+use super::{Instance, InstanceId, Registry, Upstream, UpstreamName};
+use crate::clock::{SharedClock, SystemClock};
+use crate::upstream::balance::{LoadConfig, LoadEstimate};
+use crate::upstream::breaker::{Breaker, BreakerConfig};
+use crate::upstream::error::BuildError;
+
+/// Builds a [`Registry`].
+///
+/// Instances are added one at a time; an upstream exists as soon as it has one. Every instance
+/// gets its own [`Breaker`] and [`LoadEstimate`], configured by [`with_breaker`] and
+/// [`with_load`] and reading the clock given to [`with_clock`].
+///
+/// [`with_breaker`]: RegistryBuilder::with_breaker
+/// [`with_load`]: RegistryBuilder::with_load
+/// [`with_clock`]: RegistryBuilder::with_clock
+pub struct RegistryBuilder<S> {
+    instances: Vec<(UpstreamName, InstanceId, S)>,
+    clock: Option<SharedClock>,
+    breaker: BreakerConfig,
+    load: LoadConfig,
+    seed: Option<u64>,
+}
+
+impl<S> RegistryBuilder<S> {
+    /// An empty builder: system clock, default breaker and load settings, random seed.
+    pub fn new() -> Self {
+        RegistryBuilder {
+            instances: Vec::new(),
+            clock: None,
+            breaker: BreakerConfig::default(),
+            load: LoadConfig::default(),
+            seed: None,
+        }
+    }
+
+    /// Adds instance `id` of `upstream`, served by `service`.
+    pub fn instance(mut self, upstream: UpstreamName, id: InstanceId, service: S) -> Self {
+        self.instances.push((upstream, id, service));
+        self
+    }
+
+    /// The clock the breakers and the latency estimates read. Defaults to [`SystemClock`].
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The configuration of every instance's circuit breaker.
+    pub fn with_breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// The configuration of every instance's latency estimate.
+    pub fn with_load(mut self, config: LoadConfig) -> Self {
+        self.load = config;
+        self
+    }
+
+    /// Seeds the balancers' random source, to make the picks reproducible in tests.
+    ///
+    /// By default each upstream's source is seeded once from the operating system.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Builds the registry.
+    ///
+    /// Fails with [`BuildError::DuplicateInstance`] if an upstream has the same instance id
+    /// twice.
+    pub fn build(self) -> Result<Registry<S>, BuildError> {
+        let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let mut grouped: BTreeMap<UpstreamName, Vec<Instance<S>>> = BTreeMap::new();
+        for (upstream, id, service) in self.instances {
+            let instances = grouped.entry(upstream.clone()).or_default();
+            if instances.iter().any(|i| i.id == id) {
+                return Err(BuildError::DuplicateInstance {
+                    upstream,
+                    instance: id,
+                });
+            }
+            let breaker = Breaker::new(self.breaker, clock.clone());
+            let load = LoadEstimate::new(self.load, clock.clone());
+            instances.push(Instance::new(id, service, breaker, load));
+        }
+        let upstreams = grouped
+            .into_iter()
+            .map(|(name, instances)| {
+                let rng = match self.seed {
+                    Some(seed) => SmallRng::seed_from_u64(seed),
+                    None => os_seeded(),
+                };
+                (name.clone(), Upstream::new(name, instances, rng))
+            })
+            .collect();
+        Ok(Registry { upstreams })
+    }
+}
+
+impl<S> Default for RegistryBuilder<S> {
+    fn default() -> Self {
+        RegistryBuilder::new()
+    }
+}
+
+impl<S> fmt::Debug for RegistryBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let instances: Vec<_> = self.instances.iter().map(|(u, i, _)| (u, i)).collect();
+        f.debug_struct("RegistryBuilder")
+            .field("instances", &instances)
+            .field("breaker", &self.breaker)
+            .field("load", &self.load)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source seeded from the operating system, or, should that fail, from the calendar time:
+/// the picks only need to differ between processes, not to be unpredictable.
+fn os_seeded() -> SmallRng {
+    SmallRng::try_from_os_rng().unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        SmallRng::seed_from_u64(nanos)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::breaker::BreakerState;
+
+    fn name(s: &str) -> UpstreamName {
+        UpstreamName::new(s).expect("valid")
+    }
+
+    fn id(s: &str) -> InstanceId {
+        InstanceId::new(s).expect("valid")
+    }
+
+    #[test]
+    fn groups_instances_by_upstream() {
+        let registry = Registry::builder()
+            .instance(name("mcp-fs"), id("b"), 2)
+            .instance(name("agent"), id("x"), 3)
+            .instance(name("mcp-fs"), id("a"), 1)
+            .build()
+            .expect("valid");
+        assert_eq!(registry.len(), 2);
+        let names: Vec<&str> = registry.iter().map(|u| u.name().as_str()).collect();
+        assert_eq!(names, ["agent", "mcp-fs"]);
+        let fs = registry.get("mcp-fs").expect("present");
+        let ids: Vec<&str> = fs.instances().iter().map(|i| i.id().as_str()).collect();
+        assert_eq!(ids, ["b", "a"]);
+        assert_eq!(fs.instance("a").map(|i| *i.service()), Some(1));
+        assert!(fs.instance("x").is_none());
+        assert_eq!(
+            registry.upstream("nope").expect_err("unknown").name(),
+            "nope"
+        );
+        assert_eq!(fs.instances()[0].breaker().state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn rejects_a_duplicate_instance() {
+        let err = Registry::builder()
+            .instance(name("agent"), id("x"), ())
+            .instance(name("other"), id("x"), ())
+            .instance(name("agent"), id("x"), ())
+            .build()
+            .expect_err("duplicate");
+        assert_eq!(
+            err,
+            BuildError::DuplicateInstance {
+                upstream: name("agent"),
+                instance: id("x")
+            }
+        );
+    }
+
+    #[test]
+    fn every_instance_gets_its_own_state() {
+        let registry = Registry::builder()
+            .instance(name("u"), id("a"), ())
+            .instance(name("u"), id("b"), ())
+            .with_breaker(BreakerConfig::new(
+                std::num::NonZeroU32::MIN,
+                std::time::Duration::from_secs(1),
+            ))
+            .build()
+            .expect("valid");
+        let u = registry.get("u").expect("present");
+        u.instances()[0]
+            .breaker()
+            .try_acquire()
+            .expect("closed")
+            .failed();
+        assert_eq!(u.instances()[0].breaker().state(), BreakerState::Open);
+        assert_eq!(u.instances()[1].breaker().state(), BreakerState::Closed);
+    }
+}

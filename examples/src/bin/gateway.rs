@@ -1,0 +1,111 @@
+//! The runnable agent gateway.
+//!
+//! `gateway [--listen ADDR] [--config FILE]`: serves the fronts the configuration enables.
+//! The first line on stdout is the bound address, so scripts and tests can start it on port 0
+//! and read where it listens. Logs go to stderr (`RUST_LOG` sets the filter).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use agent_gateway_examples::app;
+use agent_gateway_examples::cli::{Args, Command, USAGE};
+use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let command = match Args::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gateway: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let args = match command {
+        Command::Help => return print_out(USAGE),
+        Command::PrintDefaultConfig => return print_out(EMBEDDED_DEFAULT),
+        Command::Run(args) => args,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let config = match &args.config {
+        Some(path) => Config::from_file(path),
+        None => Config::embedded_default(),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gateway: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config, args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_out(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+async fn serve(config: Config, args: Args) -> std::io::Result<()> {
+    let listen = args.listen.unwrap_or(config.server.listen);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let bound = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{bound}")?;
+        out.flush()?;
+    }
+    tracing::info!(%bound, "agent-gateway listening");
+    axum::serve(listener, app::router(&config))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        // If the handler cannot be installed, run until terminated instead.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,108 @@
+//! The gateway's command line: `gateway [--listen ADDR] [--config FILE]`.
+//!
+//! ```
+//! use agent_gateway_examples::cli::{Args, Command};
+//!
+//! let args = Args::parse(["--listen", "127.0.0.1:0", "--config", "gw.toml"]).unwrap();
+//! let Command::Run(args) = args else { panic!() };
+//! assert_eq!(args.listen.unwrap().port(), 0);
+//! assert_eq!(args.config.unwrap().to_str(), Some("gw.toml"));
+//! assert!(Args::parse(["--listen"]).is_err());
+//! assert!(Args::parse(["--bogus"]).is_err());
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The usage text.
+pub const USAGE: &str = "\
+usage: gateway [--listen ADDR] [--config FILE]
+
+  --listen ADDR   address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
+                  The bound address is printed on stdout as the first line.
+  --config FILE   TOML configuration file; without it the embedded defaults are used.
+  --print-default-config
+                  print the embedded default configuration and exit.
+  -h, --help      print this help and exit.
+";
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run the gateway.
+    Run(Args),
+    /// Print the usage text.
+    Help,
+    /// Print the embedded default configuration.
+    PrintDefaultConfig,
+}
+
+/// The arguments of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Args {
+    /// The listen address, overriding the configuration's.
+    pub listen: Option<SocketAddr>,
+    /// The configuration file.
+    pub config: Option<PathBuf>,
+}
+
+impl Args {
+    /// Parses the arguments (without the program name).
+    pub fn parse<I, S>(args: I) -> Result<Command, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut out = Args::default();
+        let mut args = args.into_iter().map(Into::into);
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+                _ => (arg.clone(), None),
+            };
+            let mut value = |name: &str| {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match flag.as_str() {
+                "--listen" => {
+                    let v = value("--listen")?;
+                    out.listen = Some(
+                        v.parse()
+                            .map_err(|e| format!("--listen: `{v}` is not an address ({e})"))?,
+                    );
+                }
+                "--config" => out.config = Some(PathBuf::from(value("--config")?)),
+                "--print-default-config" => return Ok(Command::PrintDefaultConfig),
+                "-h" | "--help" => return Ok(Command::Help),
+                other => return Err(format!("unknown argument `{other}`")),
+            }
+        }
+        Ok(Command::Run(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_values_and_help() {
+        let Command::Run(a) = Args::parse(["--listen=127.0.0.1:9"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(a.listen.unwrap().port(), 9);
+        assert_eq!(Args::parse(["-h"]).unwrap(), Command::Help);
+        assert_eq!(
+            Args::parse(Vec::<String>::new()).unwrap(),
+            Command::Run(Args::default())
+        );
+        assert!(
+            Args::parse(["--listen", "nope"])
+                .unwrap_err()
+                .contains("nope")
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The gateway's configuration file: TOML on the outside, typed values on the inside.
+//!
+//! The file is read into plain serde structs, then converted with `TryFrom` into [`Config`],
+//! which fails with a precise error naming the bad key. Nothing deeper in the gateway parses
+//! strings.
+//!
+//! ```
+//! use agent_gateway_examples::config::Config;
+//!
+//! let config = Config::from_toml_str("[server]\nlisten = \"127.0.0.1:0\"\nbody_limit_bytes = 1024\n").unwrap();
+//! assert_eq!(config.server.listen.port(), 0);
+//! assert_eq!(config.server.body_limit.get(), 1024);
+//!
+//! let err = Config::from_toml_str("[server]\nlisten = \"not an address\"\n").unwrap_err();
+//! assert!(err.to_string().contains("server.listen"), "{err}");
+//! assert!(Config::from_toml_str("[server]\nlisten_typo = 1\n").is_err());
+//! ```
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The embedded default configuration, used when no file is given.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../gateway.default.toml");
+
+/// A configuration that could not be read or is invalid.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        /// The path given.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("invalid config: {0}")]
+    Syntax(#[from] toml::de::Error),
+    /// A value is out of range or malformed.
+    #[error("invalid config value `{key}`: {reason}")]
+    Value {
+        /// The dotted key, e.g. `server.listen`.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The whole configuration, typed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The HTTP server.
+    pub server: ServerConfig,
+}
+
+/// The HTTP server settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The largest request body accepted.
+    pub body_limit: NonZeroUsize,
+}
+
+impl Config {
+    /// The embedded default configuration.
+    pub fn embedded_default() -> Result<Config, ConfigError> {
+        Config::from_toml_str(EMBEDDED_DEFAULT)
+    }
+
+    /// Parses a configuration from TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text)?;
+        Config::try_from(file)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml_str(&text)
+    }
+}
+
+/// The file's shape, as serde reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: FileServer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileServer {
+    listen: Option<String>,
+    body_limit_bytes: Option<usize>,
+}
+
+/// The address used when the file names none.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The body limit used when the file names none: 4 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+impl TryFrom<FileConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(file: FileConfig) -> Result<Config, ConfigError> {
+        let listen = file.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen.parse().map_err(|e| ConfigError::Value {
+            key: "server.listen",
+            reason: format!("`{listen}` is not an address like 127.0.0.1:8080 ({e})"),
+        })?;
+        let body_limit = NonZeroUsize::new(
+            file.server.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
+        )
+        .ok_or(ConfigError::Value {
+            key: "server.body_limit_bytes",
+            reason: "must be at least 1".into(),
+        })?;
+        Ok(Config {
+            server: ServerConfig { listen, body_limit },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses() {
+        let c = Config::embedded_default().unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.server.body_limit.get(), DEFAULT_BODY_LIMIT);
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::from_toml_str("").unwrap();
+        assert_eq!(c.server.listen.port(), 8080);
+    }
+
+    #[test]
+    fn zero_body_limit_is_rejected_with_its_key() {
+        let err = Config::from_toml_str("[server]\nbody_limit_bytes = 0\n").unwrap_err();
+        assert!(err.to_string().contains("server.body_limit_bytes"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let err = Config::from_file(Path::new("/nonexistent/gw.toml")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/gw.toml"), "{err}");
+    }
+}

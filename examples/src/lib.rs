@@ -1,0 +1,22 @@
+//! The runnable agent gateway, built only from the public API of the agent-gateway crates.
+//!
+//! [`config`] reads one TOML file (or the embedded defaults) into a typed [`config::Config`];
+//! [`app::router`] turns it into an axum router; the `gateway` binary serves it.
+//!
+//! ```
+//! use agent_gateway_examples::{app, config::Config};
+//! use agent_gateway_core::testkit::TestClient;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let config = Config::embedded_default().unwrap();
+//! let client = TestClient::new(app::router(&config));
+//! let res = client.get("/healthz").send().await;
+//! assert_eq!(res.status(), 200);
+//! assert_eq!(res.json()["status"], "ok");
+//! assert_eq!(client.get("/nope").send().await.status(), 404);
+//! # });
+//! ```
+
+pub mod app;
+pub mod cli;
+pub mod config;

@@ -1,0 +1,117 @@
+//! The `gateway` binary as a user starts it: a real process on a port the OS picks.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Gateway {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(extra: &[&str]) -> Gateway {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn gateway");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("first line is an address: {line:?}"));
+    Gateway { child, addr }
+}
+
+/// One HTTP/1.1 request over a plain socket; returns (status, body).
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write request");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read response");
+    let status = raw[9..12].parse().expect("status code");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serves_health_on_an_os_picked_port_with_embedded_defaults() {
+    let gw = start(&[]);
+    assert_eq!(gw.addr.ip().to_string(), "127.0.0.1");
+    assert_ne!(gw.addr.port(), 0);
+    let (status, body) = http_get(gw.addr, "/healthz");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(http_get(gw.addr, "/missing").0, 404);
+}
+
+#[test]
+fn reads_a_config_file() {
+    let dir = std::env::temp_dir().join(format!("agw-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gw.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:1\"\nbody_limit_bytes = 1024\n",
+    )
+    .expect("write request");
+    // --listen wins over the file's address.
+    let gw = start(&["--config", path.to_str().unwrap()]);
+    assert_ne!(gw.addr.port(), 1);
+    assert_eq!(http_get(gw.addr, "/healthz").0, 200);
+}
+
+#[test]
+fn a_bad_config_exits_with_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("agw-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "[server]\nlisten = \"nowhere\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.listen"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn unknown_arguments_exit_2_and_help_exits_0() {
+    let bad = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .arg("--nope")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let help = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--listen"));
+}

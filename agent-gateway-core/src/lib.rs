@@ -21,6 +21,8 @@
 pub mod action;
 pub mod call;
 pub mod caller;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod clock;
 pub mod denied;
 pub mod jsonrpc;

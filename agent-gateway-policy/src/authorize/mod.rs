@@ -65,7 +65,7 @@
 //! Any matching deny rule wins; otherwise any matching allow rule allows; otherwise the
 //! request is denied by [`DEFAULT_DENY_RULE`]. A rule that fails to evaluate denies (a deny
 //! rule) or does not allow (an allow rule). The reasons are on [`Policy`]. Every denial is a
-//! [`Denied`](agent_gateway_core::Denied) of kind forbidden naming the rule that decided, and
+//! [`Denied`] of kind forbidden naming the rule that decided, and
 //! the inner service is not called.
 //!
 //! An argument rule can be written as an allow rule, where the request must satisfy it to be

@@ -357,3 +357,23 @@ impl fmt::Debug for Policy {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Rules;
+
+    #[test]
+    fn needs_follow_what_rules_reference() {
+        let needs = |rules: Rules| rules.compile().unwrap().needs();
+        let plain = needs(
+            Rules::new()
+                .allow("a", "target == 'x'")
+                .allow_targets("b", ["*"]),
+        );
+        assert!(!plain.args && !plain.caller);
+        let has_only = needs(Rules::new().deny("a", "!has(args.path)"));
+        assert!(has_only.args && !has_only.caller);
+        let in_macro = needs(Rules::new().allow("a", "[1].all(x, 'admin' in caller.roles)"));
+        assert!(in_macro.caller && !in_macro.args);
+    }
+}

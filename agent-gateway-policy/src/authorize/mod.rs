@@ -170,7 +170,7 @@ where
     }
 
     fn call(&mut self, request: R) -> Self::Future {
-        // The decision is synchronous (a CEL evaluation is a few microseconds) and the inner
+        // The decision is synchronous (CEL is non-Turing-complete and does no I/O) and the inner
         // future is returned as it is, so the inner service made ready above is the one called,
         // without the clone-and-replace needed when a future has to own the service.
         match self.policy.evaluate(&request) {

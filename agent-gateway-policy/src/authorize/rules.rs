@@ -347,6 +347,14 @@ impl Rule {
     }
 }
 
+impl TryFrom<Rules> for Policy {
+    type Error = RuleError;
+
+    fn try_from(rules: Rules) -> Result<Self, Self::Error> {
+        Policy::new(rules)
+    }
+}
+
 impl fmt::Debug for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (denies, allows) = self.rules.split_at(self.denies);

@@ -14,7 +14,9 @@ pub enum Unit {
     Requests,
     /// Input plus output tokens. Admission charges the request's
     /// [estimated input tokens](agent_gateway_core::AgentRequest::estimated_input_tokens) plus
-    /// `output_allowance`; the difference to the actual usage is settled when the response ends.
+    /// `output_allowance` (a request with no estimate counts as zero input tokens, so it is refused
+    /// only while the key is in debt); the difference to the actual usage is settled when the
+    /// response ends.
     Tokens {
         /// Output tokens charged up front, on top of the input estimate.
         output_allowance: u64,

@@ -1,0 +1,176 @@
+//! Spend budgets: what calls cost, accumulated per key, team and tenant, refused once any
+//! enclosing budget is exhausted.
+//!
+//! ```
+//! use agent_gateway_core::response::Reply;
+//! use agent_gateway_core::store::MemoryStore;
+//! use agent_gateway_core::testkit::FakeUpstream;
+//! use agent_gateway_core::{Action, Call, Caller, Cost, Denied, DeniedKind, Usage};
+//! use agent_gateway_policy::budget::{BudgetLayer, Level, Period, Scope};
+//! use serde_json::json;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let dollar = Cost::from_nano_usd(1_000_000_000);
+//! let layer = BudgetLayer::new(MemoryStore::new())
+//!     .with_period(Period::Monthly)
+//!     .with_limit(Level::Tenant, dollar);
+//! // Every call costs 60 cents.
+//! let upstream = FakeUpstream::new(|_: Call| {
+//!     let usage = Usage::tokens(100, 20).with_cost(Cost::from_nano_usd(600_000_000));
+//!     Ok::<_, Denied>(Reply::with_usage(json!("ok"), usage))
+//! });
+//! let svc = || ServiceBuilder::new().layer(layer.clone()).service(upstream.clone());
+//! let call = || Call::new(Action::ModelCall, json!({})).with_caller(Caller::new("alice").with_tenant("acme"));
+//! # async fn charged() { for _ in 0..8 { tokio::task::yield_now().await } }
+//!
+//! // Allowed: the tenant has spent nothing yet, then 60 cents.
+//! assert!(svc().oneshot(call()).await.is_ok());
+//! charged().await; // charging runs on a spawned task, off the response path
+//! assert!(svc().oneshot(call()).await.is_ok());
+//! charged().await;
+//! assert_eq!(layer.spend(&Scope::tenant("acme")).await.unwrap().spent, Cost::from_nano_usd(1_200_000_000));
+//!
+//! // Denied: $1.20 of $1 is spent, so the tenant's next call never reaches the upstream.
+//! let err = svc().oneshot(call()).await.unwrap_err();
+//! let denied = Denied::find(err.as_ref()).unwrap();
+//! assert_eq!(denied.kind(), &DeniedKind::BudgetExhausted);
+//! assert_eq!(denied.rule(), Some("budget:tenant:acme"));
+//! assert_eq!(upstream.calls(), 2);
+//! # }
+//! ```
+//!
+//! # Charged after the fact
+//!
+//! What a call costs is known only when its response, or its stream, has ended and reported its
+//! [`agent_gateway_core::Usage`]. So a budget is checked before the call (is anything
+//! left?) and charged after it, on a spawned task, with one atomic
+//! [`add`](agent_gateway_core::store::CounterStore::add) per enclosing budget. The response is
+//! never held up by the store. The price of this is that calls already in flight when a budget
+//! runs out still complete and are charged, so a budget can end slightly above its limit; for a
+//! hard cap on tokens per window use a [quota](crate::quota), which admits on an estimate.
+//!
+//! # A hierarchy of budgets
+//!
+//! A call falls under up to three budgets: its key's (by default the caller's subject), its
+//! caller's team's and its caller's tenant's. It is refused as soon as **any** of them is
+//! exhausted, with [`DeniedKind::BudgetExhausted`](agent_gateway_core::DeniedKind::BudgetExhausted)
+//! and the rule id `budget:<level>:<id>` of the budget that refused it, and its cost is charged
+//! to all of them. Limits are set per level ([`BudgetLayer::with_limit`]) and per scope
+//! ([`BudgetLayer::with_scope_limit`]); spend is tracked for every scope, limited or not, so
+//! [`BudgetLayer::spend`] can report it.
+//!
+//! # Periods, soft limits and failures
+//!
+//! A budget resets each [`Period`] of the UTC calendar (day or month) or never. Each period has
+//! its own key (`budget:team:billing:2026-11`), which expires when the period ends, so no job
+//! resets anything. A soft limit ([`BudgetLayer::with_soft_limit`]) logs a warning and counts
+//! once, when a charge crosses it. When the store fails, the check fails closed with
+//! [`DeniedKind::Unavailable`](agent_gateway_core::DeniedKind::Unavailable) unless
+//! [`BudgetLayer::fail_open`] was chosen; a charge that fails is logged and counted.
+
+pub mod future;
+
+mod charge;
+mod layer;
+mod period;
+mod scope;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Usage};
+use tokio::runtime::Handle;
+use tower::Service;
+
+pub use self::layer::BudgetLayer;
+pub use self::period::Period;
+pub use self::scope::{Level, Scope, Spend};
+
+use self::charge::Shared;
+use self::future::{Charger, ResponseFuture};
+
+/// Refuses calls whose enclosing budgets are exhausted and charges the rest when they end; see
+/// the [module docs](self).
+pub struct Budget<S, R> {
+    inner: S,
+    shared: Arc<Shared<R>>,
+}
+
+impl<S, R> Budget<S, R> {
+    fn from_shared(inner: S, shared: Arc<Shared<R>>) -> Self {
+        Budget { inner, shared }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the budget, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, R> Clone for Budget<S, R> {
+    fn clone(&self) -> Self {
+        Budget {
+            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for Budget<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Budget")
+            .field("inner", &self.inner)
+            .field("period", &self.shared.period)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R> Service<R> for Budget<S, R>
+where
+    S: Service<R> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    S::Response: AgentResponse,
+    R: AgentRequest + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, req: R) -> Self::Future {
+        let scopes = self.shared.scopes(&req);
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        ResponseFuture::new(Box::pin(async move {
+            let scopes = scopes?;
+            shared.admit(&scopes).await?;
+            let runtime = Handle::try_current().ok();
+            let charger: Charger = Box::new(move |usage: &Usage| {
+                if let Some(cost) = usage.cost {
+                    shared.charge(scopes, cost, runtime.as_ref());
+                }
+            });
+            Ok((inner.call(req), charger))
+        }))
+    }
+}

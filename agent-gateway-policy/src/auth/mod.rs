@@ -75,6 +75,8 @@ mod layer;
 mod metadata;
 mod mtls;
 mod principal;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::sync::Arc;

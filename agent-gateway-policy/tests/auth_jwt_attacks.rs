@@ -212,10 +212,17 @@ async fn accepted(layer: &AuthLayer<Jwt>, token: &str) -> Call {
 }
 
 async fn rejected_as(layer: &AuthLayer<Jwt>, token: &str) -> DeniedKind {
+    rejected(layer, "token", token).await
+}
+
+/// Asserts `token` (described by `what`) is denied without reaching the upstream.
+async fn rejected(layer: &AuthLayer<Jwt>, what: &str, token: &str) -> DeniedKind {
     let (result, calls) = run(layer, token).await;
-    let err = result.err().expect("token should be rejected");
-    assert_eq!(calls, 0, "the upstream must not be called");
-    let denied = Denied::find(err.as_ref()).expect("a Denied");
+    let Err(err) = result else {
+        panic!("{what} should be rejected");
+    };
+    assert_eq!(calls, 0, "{what}: the upstream must not be called");
+    let denied = Denied::find(err.as_ref()).unwrap_or_else(|| panic!("{what}: no Denied in {err}"));
     denied.kind().clone()
 }
 
@@ -430,7 +437,7 @@ async fn attacks_are_rejected_as_unauthenticated() {
         ),
     ];
     for (name, token) in &table {
-        let kind = rejected_as(&layer, token).await;
+        let kind = rejected(&layer, name, token).await;
         assert_eq!(kind, DeniedKind::Unauthenticated, "{name}");
     }
 }
@@ -548,7 +555,11 @@ async fn unknown_kid_refreshes_once_per_interval() {
     // Past the TTL the set is fetched again; if the endpoint is down, the old keys still work.
     server.serve(None);
     clock.advance(Duration::from_secs(601));
-    let long_lived = rs(Algorithm::RS256, "rsa-1", &claims_with(json!({"exp": NOW + 86_400})));
+    let long_lived = rs(
+        Algorithm::RS256,
+        "rsa-1",
+        &claims_with(json!({"exp": NOW + 86_400})),
+    );
     accepted(&layer, &long_lived).await;
     assert_eq!(server.fetches(), 4);
 

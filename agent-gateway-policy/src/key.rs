@@ -163,6 +163,72 @@ impl<R, A: KeyFn<R>, B: KeyFn<R>, C: KeyFn<R>> KeyFn<R> for (A, B, C) {
     }
 }
 
+/// Any number of extractors, chosen at run time (from a config file, say), combined into one
+/// key: every part must be present.
+///
+/// ```
+/// use agent_gateway_core::{Action, Call, Caller};
+/// use agent_gateway_policy::key::{Join, KeyFn, Subject, Target};
+/// use serde_json::json;
+///
+/// let key = Join::new().with(Subject).with(Target);
+/// let call = Call::new(Action::ToolCall, json!({})).with_target("fs.read");
+/// assert_eq!(key.key(&call), None); // no caller: no key
+/// let call = call.with_caller(Caller::new("alice"));
+/// assert_eq!(key.key(&call).as_deref(), Some("alice:fs.read"));
+/// ```
+pub struct Join<R> {
+    parts: Vec<Box<dyn KeyFn<R>>>,
+}
+
+impl<R> Join<R> {
+    /// No parts yet.
+    pub fn new() -> Self {
+        Join { parts: Vec::new() }
+    }
+
+    /// Adds a part.
+    pub fn with(mut self, part: impl KeyFn<R> + 'static) -> Self {
+        self.parts.push(Box::new(part));
+        self
+    }
+
+    /// How many parts.
+    pub fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Whether there are no parts.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+}
+
+impl<R> Default for Join<R> {
+    fn default() -> Self {
+        Join::new()
+    }
+}
+
+impl<R> fmt::Debug for Join<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join")
+            .field("parts", &self.parts.len())
+            .finish()
+    }
+}
+
+impl<R> KeyFn<R> for Join<R> {
+    fn key(&self, req: &R) -> Option<String> {
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| p.key(req))
+            .collect::<Option<Vec<_>>>()?;
+        join(&parts)
+    }
+}
+
 /// Joins escaped parts with `:`. Always `Some`, for use after `?` on the parts.
 fn join(parts: &[String]) -> Option<String> {
     let mut out = String::new();

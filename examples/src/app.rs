@@ -1,36 +1,102 @@
 //! The gateway's HTTP application: the routes every deployment serves, and the fronts the
-//! configuration enables.
+//! configuration enables, each behind the configured policy stack.
 //!
 //! ```
-//! use agent_gateway_examples::{app, config::Config};
+//! use agent_gateway_examples::{app, config::Config, policy::Policies};
 //! use agent_gateway_core::testkit::TestClient;
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let client = TestClient::new(app::router(&Config::embedded_default().unwrap()));
-//! let res = client.get("/").send().await;
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let config = Config::embedded_default().unwrap();
+//! let policies = Policies::from_config(&config).await.unwrap();
+//! let client = TestClient::new(app::router(&config, &policies));
+//! assert_eq!(client.get("/healthz").send().await.status(), 200);
+//!
+//! // Behind the policy stack: refused without a credential, served with the demo key.
+//! let res = client.get("/v1/whoami").send().await;
+//! assert_eq!(res.status(), 401);
+//! assert_eq!(res.json()["error"]["type"], "unauthenticated");
+//! let res = client.get("/v1/whoami").header("authorization", "Bearer agw-demo-key").send().await;
 //! assert_eq!(res.status(), 200);
-//! assert_eq!(res.json()["name"], "agent-gateway");
-//! let res = client.post("/healthz").send().await;
-//! assert_eq!(res.status(), 405);
+//! assert_eq!(res.json()["subject"], "demo");
 //! # });
 //! ```
 
+use std::convert::Infallible;
+
+use agent_gateway_core::{AgentRequest, BoxError, Caller, Denied};
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{Value, json};
+use tower::{ServiceExt, service_fn};
 
 use crate::config::Config;
+use crate::policy::Policies;
 
-/// The gateway's router for `config`.
-pub fn router(config: &Config) -> Router {
+/// The gateway's router for `config`, with `policies` in front of every governed route.
+pub fn router(config: &Config, policies: &Policies) -> Router {
+    let whoami = policies.stack(service_fn(|req: Request<Body>| async move {
+        Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
+    }));
+    let whoami = service_fn(move |req: Request<Body>| {
+        let stack = whoami.clone();
+        async move { Ok::<_, Infallible>(stack.oneshot(req).await.unwrap_or_else(render_error)) }
+    });
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(health))
+        .route_service("/v1/whoami", whoami)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.server.body_limit.get()))
+}
+
+fn caller_json(caller: Option<&Caller>) -> Value {
+    match caller {
+        None => json!({"subject": null}),
+        Some(c) => json!({
+            "subject": c.subject(),
+            "tenant": c.tenant(),
+            "team": c.team(),
+            "roles": c.roles(),
+            "scopes": c.scopes(),
+            "method": c.method().as_str(),
+        }),
+    }
+}
+
+/// Renders a policy denial (or any other error) for the gateway's own routes. Protocol fronts
+/// render in their own dialects; this is for plain HTTP routes.
+pub fn render_error(err: BoxError) -> Response<Body> {
+    let Some(denied) = Denied::find(err.as_ref()) else {
+        tracing::error!(error = %err, "request failed");
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"type": "internal", "message": "internal error"}})),
+        )
+            .into_response();
+    };
+    let mut res = (
+        denied.http_status(),
+        Json(json!({"error": {
+            "type": denied.kind().as_str(),
+            "message": denied.message(),
+            "rule": denied.rule(),
+        }})),
+    )
+        .into_response();
+    if let Some(after) = denied.retry_after() {
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if denied.http_status() == StatusCode::UNAUTHORIZED {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    res
 }
 
 async fn index() -> impl IntoResponse {
@@ -38,7 +104,7 @@ async fn index() -> impl IntoResponse {
         "name": "agent-gateway",
         "version": env!("CARGO_PKG_VERSION"),
         "fronts": [],
-        "health": "/healthz",
+        "routes": ["/healthz", "/v1/whoami"],
     }))
 }
 
@@ -49,6 +115,6 @@ async fn health() -> impl IntoResponse {
 async fn not_found() -> impl IntoResponse {
     (
         StatusCode::NOT_FOUND,
-        Json(json!({"error": {"code": "not_found", "message": "no such route"}})),
+        Json(json!({"error": {"type": "not_found", "message": "no such route"}})),
     )
 }

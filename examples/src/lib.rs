@@ -1,15 +1,17 @@
 //! The runnable agent gateway, built only from the public API of the agent-gateway crates.
 //!
 //! [`config`] reads one TOML file (or the embedded defaults) into a typed [`config::Config`];
-//! [`app::router`] turns it into an axum router; the `gateway` binary serves it.
+//! [`policy::Policies`] builds the policy stack from it; [`app::router`] turns both into an axum
+//! router; the `gateway` binary serves it.
 //!
 //! ```
-//! use agent_gateway_examples::{app, config::Config};
+//! use agent_gateway_examples::{app, config::Config, policy::Policies};
 //! use agent_gateway_core::testkit::TestClient;
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let config = Config::embedded_default().unwrap();
-//! let client = TestClient::new(app::router(&config));
+//! let policies = Policies::from_config(&config).await.unwrap();
+//! let client = TestClient::new(app::router(&config, &policies));
 //! let res = client.get("/healthz").send().await;
 //! assert_eq!(res.status(), 200);
 //! assert_eq!(res.json()["status"], "ok");
@@ -20,3 +22,4 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod policy;

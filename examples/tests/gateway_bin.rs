@@ -115,3 +115,83 @@ fn unknown_arguments_exit_2_and_help_exits_0() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--listen"));
 }
+
+/// One HTTP/1.1 GET with extra header lines; returns (status, head, body).
+fn http_get_with(addr: SocketAddr, path: &str, headers: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .expect("write request");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read response");
+    let status = raw[9..12].parse().expect("status code");
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+#[test]
+fn the_policy_stack_guards_whoami_with_the_demo_key() {
+    let gw = start(&[]);
+    let (status, head, body) = http_get_with(gw.addr, "/v1/whoami", "");
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    let (status, _, _) = http_get_with(gw.addr, "/v1/whoami", "Authorization: Bearer wrong\r\n");
+    assert_eq!(status, 401);
+    let (status, _, body) = http_get_with(
+        gw.addr,
+        "/v1/whoami",
+        "Authorization: Bearer agw-demo-key\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["subject"], "demo");
+    assert_eq!(v["method"], "api_key");
+    let (status, _, body) = http_get_with(gw.addr, "/v1/whoami", "x-api-key: agw-demo-key\r\n");
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn quotas_from_the_config_file_refuse_with_retry_after() {
+    let dir = std::env::temp_dir().join(format!("agw-quota-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gw.toml");
+    std::fs::write(
+        &path,
+        r#"
+[auth]
+required = false
+
+[authorize]
+[[authorize.rules]]
+id = "anyone"
+effect = "allow"
+condition = "true"
+
+[[quota]]
+id = "tiny"
+key = "subject"
+limit = 2
+period_secs = 3600
+"#,
+    )
+    .unwrap();
+    let gw = start(&["--config", path.to_str().unwrap()]);
+    assert_eq!(http_get_with(gw.addr, "/v1/whoami", "").0, 200);
+    assert_eq!(http_get_with(gw.addr, "/v1/whoami", "").0, 200);
+    let (status, head, body) = http_get_with(gw.addr, "/v1/whoami", "");
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 1800"),
+        "{head}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["rule"], "tiny");
+}

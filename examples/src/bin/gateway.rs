@@ -8,6 +8,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use agent_gateway_examples::app;
+use agent_gateway_examples::policy::Policies;
+
+/// The SHA-256 of the demo key in the embedded defaults.
+const DEMO_KEY_SHA256: &str = "e9ea7221f3e65906b26bb5b2c23ca15eca18b524bab79e00aedc38bcb1e4b293";
 use agent_gateway_examples::cli::{Args, Command, USAGE};
 use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT};
 use tracing_subscriber::EnvFilter;
@@ -71,6 +75,17 @@ fn print_out(text: &str) -> ExitCode {
 }
 
 async fn serve(config: Config, args: Args) -> std::io::Result<()> {
+    let policies = Policies::from_config(&config)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if config
+        .auth
+        .api_keys
+        .iter()
+        .any(|k| k.sha256 == DEMO_KEY_SHA256)
+    {
+        tracing::warn!("the embedded demo API key `agw-demo-key` is configured: replace it");
+    }
     let listen = args.listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
@@ -80,7 +95,7 @@ async fn serve(config: Config, args: Args) -> std::io::Result<()> {
         out.flush()?;
     }
     tracing::info!(%bound, "agent-gateway listening");
-    axum::serve(listener, app::router(&config))
+    axum::serve(listener, app::router(&config, &policies))
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

@@ -22,8 +22,15 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod policy;
+
+pub use policy::{
+    ApiKeyConfig, AuthConfig, BudgetConfig, BudgetPeriod, JwksLocation, JwtConfig, KeyPart,
+    QuotaConfig, QuotaUnit, RuleConfig, StoreConfig,
+};
+
 /// The embedded default configuration, used when no file is given.
-pub const EMBEDDED_DEFAULT: &str = include_str!("../gateway.default.toml");
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../gateway.default.toml");
 
 /// A configuration that could not be read or is invalid.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +64,17 @@ pub enum ConfigError {
 pub struct Config {
     /// The HTTP server.
     pub server: ServerConfig,
+    /// Authentication.
+    pub auth: AuthConfig,
+    /// Authorization rules; `None` when the file has no `[authorize]` section. With one, any
+    /// request no rule allows is refused.
+    pub rules: Option<Vec<RuleConfig>>,
+    /// Quotas.
+    pub quotas: Vec<QuotaConfig>,
+    /// Spend budgets, if any.
+    pub budget: Option<BudgetConfig>,
+    /// The counter store behind quotas and budgets.
+    pub store: StoreConfig,
 }
 
 /// The HTTP server settings.
@@ -97,6 +115,21 @@ impl Config {
 struct FileConfig {
     #[serde(default)]
     server: FileServer,
+    #[serde(default)]
+    auth: policy::FileAuth,
+    authorize: Option<FileAuthorize>,
+    #[serde(default)]
+    quota: Vec<policy::FileQuota>,
+    budget: Option<policy::FileBudget>,
+    #[serde(default)]
+    store: policy::FileStore,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAuthorize {
+    #[serde(default)]
+    rules: Vec<policy::FileRule>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +162,18 @@ impl TryFrom<FileConfig> for Config {
         })?;
         Ok(Config {
             server: ServerConfig { listen, body_limit },
+            auth: file.auth.try_into()?,
+            rules: file
+                .authorize
+                .map(|a| a.rules.into_iter().map(RuleConfig::try_from).collect())
+                .transpose()?,
+            quotas: file
+                .quota
+                .into_iter()
+                .map(QuotaConfig::try_from)
+                .collect::<Result<_, _>>()?,
+            budget: file.budget.map(BudgetConfig::try_from).transpose()?,
+            store: file.store.into(),
         })
     }
 }
@@ -160,5 +205,56 @@ mod tests {
     fn missing_file_names_the_path() {
         let err = Config::from_file(Path::new("/nonexistent/gw.toml")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/gw.toml"), "{err}");
+    }
+
+    #[test]
+    fn policy_sections_parse_into_typed_values() {
+        let c = Config::embedded_default().unwrap();
+        assert!(c.auth.required);
+        assert_eq!(c.auth.api_keys.len(), 1);
+        assert_eq!(c.rules.as_ref().map(Vec::len), Some(1));
+        assert_eq!(c.quotas[0].key, [KeyPart::Subject]);
+        assert_eq!(c.quotas[0].period, std::time::Duration::from_secs(60));
+        assert!(c.budget.is_none());
+        assert!(c.store.redis_url.is_none());
+    }
+
+    #[test]
+    fn policy_mistakes_name_their_key() {
+        for (text, key) in [
+            (
+                "[[auth.api_keys]]\nkey_sha256 = \"abc\"\nsubject = \"a\"\n",
+                "auth.api_keys.key_sha256",
+            ),
+            (
+                "[authorize]\n[[authorize.rules]]\nid = \"r\"\neffect = \"maybe\"\ncondition = \"true\"\n",
+                "authorize.rules.effect",
+            ),
+            (
+                "[[quota]]\nid = \"q\"\nkey = \"subject+colour\"\nlimit = 1\nperiod_secs = 1\n",
+                "quota.key",
+            ),
+            (
+                "[[quota]]\nid = \"q\"\nkey = \"subject\"\nlimit = 0\nperiod_secs = 1\n",
+                "quota.limit",
+            ),
+            (
+                "[[quota]]\nid = \"q\"\nunit = \"bytes\"\nkey = \"subject\"\nlimit = 1\nperiod_secs = 1\n",
+                "quota.unit",
+            ),
+            ("[budget]\nperiod = \"weekly\"\n", "budget.period"),
+            ("[budget]\nper_key_usd = -1.0\n", "budget.per_key_usd"),
+            (
+                "[budget]\nsoft_limit_percent = 101\n",
+                "budget.soft_limit_percent",
+            ),
+            (
+                "[[auth.jwt]]\nissuer = \"i\"\naudience = \"a\"\n",
+                "auth.jwt",
+            ),
+        ] {
+            let err = Config::from_toml_str(text).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
     }
 }

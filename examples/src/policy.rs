@@ -1,0 +1,294 @@
+//! The gateway's policy stack, built from the configuration: auth → authorize → quota →
+//! budget, in front of any service whose requests implement the core seam.
+//!
+//! ```
+//! use agent_gateway_core::{Action, Call};
+//! use agent_gateway_core::response::Reply;
+//! use agent_gateway_core::testkit::FakeUpstream;
+//! use agent_gateway_examples::config::Config;
+//! use agent_gateway_examples::policy::Policies;
+//! use http::HeaderValue;
+//! use serde_json::json;
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let policies = Policies::from_config(&Config::embedded_default().unwrap()).await.unwrap();
+//! let upstream = FakeUpstream::new(|_call: Call| Ok::<_, agent_gateway_core::BoxError>(Reply::new(json!("ok"))));
+//! let stack = policies.stack(upstream.clone());
+//!
+//! // Denied: no credential.
+//! let err = stack.clone().oneshot(Call::new(Action::ToolCall, json!({}))).await.unwrap_err();
+//! assert_eq!(agent_gateway_core::Denied::find(err.as_ref()).unwrap().http_status(), 401);
+//! // Allowed: the embedded demo key.
+//! let mut headers = http::HeaderMap::new();
+//! headers.insert("authorization", HeaderValue::from_static("Bearer agw-demo-key"));
+//! let call = Call::new(Action::ToolCall, json!({})).with_headers(headers);
+//! assert!(stack.oneshot(call).await.is_ok());
+//! assert_eq!(upstream.calls(), 1);
+//! # });
+//! ```
+
+use std::sync::Arc;
+
+use agent_gateway_core::response::AgentResponse;
+use agent_gateway_core::store::{MemoryStore, Rate, SharedStore};
+use agent_gateway_core::{AgentRequest, BoxError, Cost};
+use agent_gateway_policy::auth::{ApiKeys, AuthLayer, AuthMode, Authenticator, KeyHash, Principal};
+use agent_gateway_policy::authorize::{AuthorizeLayer, Policy, Rules};
+use agent_gateway_policy::budget::{BudgetLayer, Level, Period};
+use agent_gateway_policy::key::{ActionName, Join, Subject, Target, Team, Tenant};
+use agent_gateway_policy::quota::{Limit, QuotaLayer};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceBuilder};
+
+use crate::config::{BudgetPeriod, Config, KeyPart, QuotaConfig, QuotaUnit};
+
+/// A policy configuration that could not be turned into layers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// An API key hash is malformed.
+    #[error("auth.api_keys: {0}")]
+    ApiKey(String),
+    /// A JWT issuer's JWKS could not be loaded.
+    #[error("auth.jwt: {0}")]
+    Jwt(String),
+    /// An authorization rule does not compile.
+    #[error("authorize.rules: {0}")]
+    Rule(#[from] agent_gateway_policy::authorize::RuleError),
+    /// The counter store could not be reached.
+    #[error("store: {0}")]
+    Store(String),
+}
+
+/// The configured policy, ready to wrap any front's inner service.
+///
+/// Shared state (the counter store, compiled rules, the JWKS caches) is created once here and
+/// shared by every stack built from it, so quotas count across protocols and routes.
+#[derive(Clone)]
+pub struct Policies {
+    auth: AuthLayer<Vec<Box<dyn Authenticator>>>,
+    rules: Option<Policy>,
+    store: SharedStore,
+    quotas: Vec<QuotaConfig>,
+    budget: Option<crate::config::BudgetConfig>,
+    fail_open: bool,
+}
+
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies")
+            .field("rules", &self.rules.as_ref().map(Policy::len))
+            .field("quotas", &self.quotas.len())
+            .field("budget", &self.budget.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Policies {
+    /// Builds the layers' shared state from `config`: compiles rules, loads keys, connects to
+    /// the store.
+    pub async fn from_config(config: &Config) -> Result<Policies, PolicyError> {
+        let mut authenticators: Vec<Box<dyn Authenticator>> = Vec::new();
+        if !config.auth.api_keys.is_empty() {
+            let mut keys = ApiKeys::new();
+            for k in &config.auth.api_keys {
+                let hash =
+                    KeyHash::from_hex(&k.sha256).map_err(|e| PolicyError::ApiKey(e.to_string()))?;
+                let mut p = Principal::new(&k.subject);
+                if let Some(t) = &k.tenant {
+                    p = p.with_tenant(t);
+                }
+                if let Some(t) = &k.team {
+                    p = p.with_team(t);
+                }
+                for r in &k.roles {
+                    p = p.with_role(r);
+                }
+                for s in &k.scopes {
+                    p = p.with_scope(s);
+                }
+                keys = keys.with_key_hash(hash, p);
+            }
+            authenticators.push(Box::new(keys));
+        }
+        for j in &config.auth.jwt {
+            authenticators.push(Box::new(jwt(j)?));
+        }
+        let mode = if config.auth.required {
+            AuthMode::Required
+        } else {
+            AuthMode::Optional
+        };
+        let auth = AuthLayer::new(authenticators).with_mode(mode);
+
+        let rules = match &config.rules {
+            None => None,
+            Some(list) => {
+                let mut rules = Rules::new();
+                for r in list {
+                    rules = if r.allow {
+                        rules.allow(&r.id, &r.condition)
+                    } else {
+                        rules.deny(&r.id, &r.condition)
+                    };
+                }
+                Some(rules.compile()?)
+            }
+        };
+        Ok(Policies {
+            auth,
+            rules,
+            store: store(config).await?,
+            quotas: config.quotas.clone(),
+            budget: config.budget.clone(),
+            fail_open: config.store.fail_open,
+        })
+    }
+
+    /// The counter store the quotas and budgets use.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Wraps `inner` in the configured stack: auth → authorize → quota → budget.
+    pub fn stack<R, S>(&self, inner: S) -> BoxCloneSyncService<R, S::Response, BoxError>
+    where
+        R: AgentRequest + Send + 'static,
+        S: Service<R> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Response: AgentResponse + Send + 'static,
+        S::Error: Into<BoxError>,
+    {
+        let mut quota = QuotaLayer::new(self.store.clone());
+        for q in &self.quotas {
+            let rate = Rate::new(q.limit, q.period);
+            let key = key(&q.key);
+            quota = quota.with_limit(match q.unit {
+                QuotaUnit::Requests => Limit::requests(&q.id, key, rate),
+                QuotaUnit::Tokens => Limit::tokens(&q.id, key, rate),
+            });
+        }
+        if self.fail_open {
+            quota = quota.fail_open();
+        }
+        let budget = self.budget.as_ref().map(|b| {
+            let mut layer = BudgetLayer::new(self.store.clone()).with_period(match b.period {
+                BudgetPeriod::Daily => Period::Daily,
+                BudgetPeriod::Monthly => Period::Monthly,
+                BudgetPeriod::Never => Period::Never,
+            });
+            for (level, usd) in [
+                (Level::Key, b.per_key_usd),
+                (Level::Team, b.per_team_usd),
+                (Level::Tenant, b.per_tenant_usd),
+            ] {
+                if let Some(usd) = usd {
+                    layer =
+                        layer.with_limit(level, Cost::from_nano_usd((usd * 1e9).round() as u64));
+                }
+            }
+            if let Some(p) = b.soft_limit_percent {
+                layer = layer.with_soft_limit(p.get());
+            }
+            if self.fail_open {
+                layer = layer.fail_open();
+            }
+            layer
+        });
+        let inner = tower::ServiceExt::map_err(inner, Into::<BoxError>::into);
+        let inner = ServiceBuilder::new().option_layer(budget).service(inner);
+        let inner = quota.layer(inner);
+        let inner = ServiceBuilder::new()
+            .option_layer(self.rules.clone().map(AuthorizeLayer::new))
+            .service(inner);
+        BoxCloneSyncService::new(self.auth.layer(inner))
+    }
+}
+
+fn key<R: AgentRequest>(parts: &[KeyPart]) -> Join<R> {
+    parts.iter().fold(Join::new(), |join, part| match part {
+        KeyPart::Subject => join.with(Subject),
+        KeyPart::Team => join.with(Team),
+        KeyPart::Tenant => join.with(Tenant),
+        KeyPart::Target => join.with(Target),
+        KeyPart::Action => join.with(ActionName),
+    })
+}
+
+fn jwt(j: &crate::config::JwtConfig) -> Result<agent_gateway_policy::auth::Jwt, PolicyError> {
+    use agent_gateway_policy::auth::{JwksSource, Jwt, SigningAlgorithm};
+    let source = match &j.jwks {
+        crate::config::JwksLocation::Url(url) => {
+            JwksSource::url(url.clone()).map_err(|e| PolicyError::Jwt(e.to_string()))?
+        }
+        crate::config::JwksLocation::File(path) => JwksSource::file(path.clone()),
+    };
+    let mut jwt = Jwt::new(source, &j.issuer, &j.audience).with_leeway(j.leeway);
+    if !j.algorithms.is_empty() {
+        let algs = j
+            .algorithms
+            .iter()
+            .map(|name| {
+                SigningAlgorithm::ALL
+                    .into_iter()
+                    .find(|a| a.as_str() == name)
+                    .ok_or_else(|| {
+                        PolicyError::Jwt(format!("unknown or refused algorithm `{name}`"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        jwt = jwt.with_algorithms(algs);
+    }
+    Ok(jwt)
+}
+
+async fn store(config: &Config) -> Result<SharedStore, PolicyError> {
+    match &config.store.redis_url {
+        None => Ok(Arc::new(MemoryStore::new())),
+        #[cfg(feature = "redis")]
+        Some(url) => {
+            let store = agent_gateway_policy::redis::RedisStore::connect(url)
+                .await
+                .map_err(|e| PolicyError::Store(e.to_string()))?;
+            Ok(Arc::new(store))
+        }
+        #[cfg(not(feature = "redis"))]
+        Some(_) => Err(PolicyError::Store(
+            "store.redis_url needs the gateway built with `--features redis`".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_invalid_rule_is_refused_at_start_naming_the_rule() {
+        let config = Config::from_toml_str(
+            "[authorize]\n[[authorize.rules]]\nid = \"broken\"\neffect = \"allow\"\ncondition = \"caller.(\"\n",
+        )
+        .unwrap();
+        let err = Policies::from_config(&config).await.unwrap_err();
+        assert!(err.to_string().contains("broken"), "{err}");
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[tokio::test]
+    async fn a_redis_url_without_the_feature_is_a_clear_error() {
+        let config =
+            Config::from_toml_str("[store]\nredis_url = \"redis://127.0.0.1:1\"\n").unwrap();
+        let err = Policies::from_config(&config).await.unwrap_err();
+        assert!(err.to_string().contains("--features redis"), "{err}");
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn an_unreachable_redis_fails_at_start() {
+        let config =
+            Config::from_toml_str("[store]\nredis_url = \"redis://127.0.0.1:1\"\n").unwrap();
+        let err = Policies::from_config(&config).await.unwrap_err();
+        assert!(err.to_string().starts_with("store:"), "{err}");
+    }
+}

@@ -257,4 +257,20 @@ mod tests {
             assert!(err.to_string().contains(key), "{key}: {err}");
         }
     }
+
+    #[test]
+    fn the_readme_example_config_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("An example configuration with every section:")
+            .expect("the README shows an example configuration");
+        let block = &readme[start..];
+        let block = &block[block.find("```toml\n").expect("a toml block") + 8..];
+        let block = &block[..block.find("```").expect("the block ends")];
+        let c = Config::from_toml_str(block).unwrap();
+        assert_eq!(c.rules.as_ref().map(Vec::len), Some(2));
+        assert_eq!(c.auth.jwt.len(), 1);
+        assert_eq!(c.store.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(c.budget.map(|b| b.period), Some(BudgetPeriod::Monthly));
+    }
 }

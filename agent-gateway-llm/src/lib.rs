@@ -14,6 +14,7 @@
 pub mod api;
 pub mod body;
 pub mod error;
+pub mod front;
 pub mod price;
 pub mod request;
 pub mod response;
@@ -23,6 +24,7 @@ pub mod usage;
 
 pub use api::{Api, Dialect};
 pub use body::LlmBody;
+pub use front::{LlmFront, LlmFrontLayer};
 pub use price::Price;
 pub use request::LlmRequest;
 pub use response::LlmResponse;

@@ -16,9 +16,13 @@ pub mod body;
 pub mod error;
 pub mod front;
 pub mod price;
+pub mod provider;
 pub mod request;
 pub mod response;
+pub mod router;
 pub mod stream;
+#[cfg(feature = "test-util")]
+pub mod testkit;
 pub mod types;
 pub mod usage;
 

@@ -53,18 +53,29 @@ impl LlmRequest {
     /// checked by their types. Nothing is dropped: the body is kept as it came.
     pub fn decode(api: Api, body: Value) -> Result<Self, InvalidRequest> {
         let Value::Object(map) = &body else {
-            return Err(InvalidRequest::new("the request body must be a JSON object"));
+            return Err(InvalidRequest::new(
+                "the request body must be a JSON object",
+            ));
         };
         if api == Api::ListModels {
             return Ok(LlmRequest::list_models(Dialect::OpenAi));
         }
         match map.get("model") {
             Some(Value::String(_)) => {}
-            Some(_) => return Err(InvalidRequest::new("`model` must be a string").with_param("model")),
-            None => return Err(InvalidRequest::new("missing required parameter: `model`").with_param("model")),
+            Some(_) => {
+                return Err(InvalidRequest::new("`model` must be a string").with_param("model"));
+            }
+            None => {
+                return Err(
+                    InvalidRequest::new("missing required parameter: `model`").with_param("model")
+                );
+            }
         }
         if matches!(api, Api::ChatCompletions | Api::Messages) && !map.contains_key("messages") {
-            return Err(InvalidRequest::new("missing required parameter: `messages`").with_param("messages"));
+            return Err(
+                InvalidRequest::new("missing required parameter: `messages`")
+                    .with_param("messages"),
+            );
         }
         let (model, stream, prompt) = match api {
             Api::ChatCompletions => {
@@ -169,7 +180,10 @@ pub(crate) fn client_credential(headers: &HeaderMap) -> Option<&str> {
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
     bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
 }
 
@@ -302,7 +316,10 @@ mod tests {
         assert_eq!(e.param(), Some("model"));
         let e = LlmRequest::decode(Api::ChatCompletions, json!([1])).unwrap_err();
         assert_eq!(e.param(), None);
-        let e = LlmRequest::decode(Api::ChatCompletions, json!({"model": "m", "messages": "hi"}));
+        let e = LlmRequest::decode(
+            Api::ChatCompletions,
+            json!({"model": "m", "messages": "hi"}),
+        );
         assert!(e.is_err());
     }
 

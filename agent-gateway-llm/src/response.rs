@@ -49,7 +49,13 @@ struct ModelEntry {
 impl LlmResponse {
     /// A whole JSON answer: `bytes` are relayed as they are, `value` is their parse, for
     /// guardrails. `usage` is usually already complete.
-    pub fn json(status: StatusCode, headers: HeaderMap, bytes: Bytes, value: Value, usage: UsageReport) -> Self {
+    pub fn json(
+        status: StatusCode,
+        headers: HeaderMap,
+        bytes: Bytes,
+        value: Value,
+        usage: UsageReport,
+    ) -> Self {
         LlmResponse {
             status,
             headers,
@@ -59,7 +65,12 @@ impl LlmResponse {
     }
 
     /// A streamed answer; `usage` completes when the body ends or is dropped.
-    pub fn stream(status: StatusCode, headers: HeaderMap, body: LlmBody, usage: UsageReport) -> Self {
+    pub fn stream(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: LlmBody,
+        usage: UsageReport,
+    ) -> Self {
         LlmResponse {
             status,
             headers,
@@ -78,7 +89,8 @@ impl LlmResponse {
             .into_iter()
             .map(|id| {
                 let id = id.into();
-                let value = json!({"id": id, "object": "model", "created": 0, "owned_by": owned_by});
+                let value =
+                    json!({"id": id, "object": "model", "created": 0, "owned_by": owned_by});
                 ModelEntry { id, value }
             })
             .collect();
@@ -132,7 +144,8 @@ impl LlmResponse {
         *res.status_mut() = self.status;
         *res.headers_mut() = self.headers;
         if !res.headers().contains_key(CONTENT_TYPE) && !res.body().is_stream() {
-            res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            res.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         res.extensions_mut().insert(self.usage);
         res
@@ -209,10 +222,19 @@ mod tests {
         let mut res = LlmResponse::models(["a", "b"], "gw");
         assert_eq!(res.retain_items(&mut |i| i.name == "b"), 1);
         assert_eq!(res.model_ids(), ["b"]);
-        let body = res.into_http(Dialect::Anthropic).into_body().collect().await.unwrap().to_bytes();
+        let body = res
+            .into_http(Dialect::Anthropic)
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["data"][0]["type"], "model");
-        assert_eq!((v["first_id"].as_str(), v["has_more"].as_bool()), (Some("b"), Some(false)));
+        assert_eq!(
+            (v["first_id"].as_str(), v["has_more"].as_bool()),
+            (Some("b"), Some(false))
+        );
     }
 
     #[test]

@@ -33,13 +33,21 @@ pub enum Wire {
 
 /// Converts OpenAI chat usage.
 pub fn from_chat(u: &ChatUsage) -> Usage {
-    let cached = u.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0);
+    let cached = u
+        .prompt_tokens_details
+        .as_ref()
+        .and_then(|d| d.cached_tokens)
+        .unwrap_or(0);
     Usage::tokens(u.prompt_tokens, u.completion_tokens).with_cached_input(cached)
 }
 
 /// Converts Responses usage.
 pub fn from_responses(u: &ResponsesUsage) -> Usage {
-    let cached = u.input_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0);
+    let cached = u
+        .input_tokens_details
+        .as_ref()
+        .and_then(|d| d.cached_tokens)
+        .unwrap_or(0);
     Usage::tokens(u.input_tokens, u.output_tokens).with_cached_input(cached)
 }
 
@@ -48,8 +56,11 @@ pub fn from_responses(u: &ResponsesUsage) -> Usage {
 pub fn from_anthropic(u: &AnthropicUsage) -> Usage {
     let read = u.cache_read_input_tokens.unwrap_or(0);
     let written = u.cache_creation_input_tokens.unwrap_or(0);
-    Usage::tokens(u.input_tokens.saturating_add(read).saturating_add(written), u.output_tokens)
-        .with_cached_input(read)
+    Usage::tokens(
+        u.input_tokens.saturating_add(read).saturating_add(written),
+        u.output_tokens,
+    )
+    .with_cached_input(read)
 }
 
 /// The usage in a whole (non-streamed) answer, if it reports one.
@@ -57,8 +68,12 @@ pub fn usage_from_body(wire: Wire, body: &Value) -> Option<Usage> {
     let usage = body.get("usage").filter(|u| u.is_object())?;
     match wire {
         Wire::ChatCompletions => ChatUsage::deserialize(usage).ok().map(|u| from_chat(&u)),
-        Wire::Responses => ResponsesUsage::deserialize(usage).ok().map(|u| from_responses(&u)),
-        Wire::Messages => AnthropicUsage::deserialize(usage).ok().map(|u| from_anthropic(&u)),
+        Wire::Responses => ResponsesUsage::deserialize(usage)
+            .ok()
+            .map(|u| from_responses(&u)),
+        Wire::Messages => AnthropicUsage::deserialize(usage)
+            .ok()
+            .map(|u| from_anthropic(&u)),
     }
 }
 
@@ -107,7 +122,10 @@ impl StreamUsage {
                 struct DoneResponse {
                     usage: Option<ResponsesUsage>,
                 }
-                if let Ok(Done { response: Some(DoneResponse { usage: Some(u) }) }) = serde_json::from_str(data) {
+                if let Ok(Done {
+                    response: Some(DoneResponse { usage: Some(u) }),
+                }) = serde_json::from_str(data)
+                {
                     self.usage = Some(from_responses(&u));
                 }
             }

@@ -10,7 +10,11 @@ use agent_gateway_core::BoxError;
 use crate::error::{InvalidRequest, PayloadTooLarge, UnsupportedMediaType};
 
 /// Checks the content type and length, reads at most `limit` bytes, and parses JSON.
-pub(super) async fn json_body<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Value, BoxError>
+pub(super) async fn json_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<Value, BoxError>
 where
     B: http_body::Body,
     B::Error: Into<BoxError>,
@@ -41,6 +45,12 @@ fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

@@ -19,8 +19,12 @@ pub struct ResponseFuture {
 }
 
 impl ResponseFuture {
-    pub(super) fn new(fut: impl Future<Output = Result<Response<LlmBody>, Infallible>> + Send + 'static) -> Self {
-        ResponseFuture { inner: Box::pin(fut) }
+    pub(super) fn new(
+        fut: impl Future<Output = Result<Response<LlmBody>, Infallible>> + Send + 'static,
+    ) -> Self {
+        ResponseFuture {
+            inner: Box::pin(fut),
+        }
     }
 }
 

@@ -151,17 +151,32 @@ where
     }
 }
 
-async fn decode<B>(req: Request<B>, api: Option<Api>, dialect: Dialect, limit: usize) -> Result<LlmRequest, BoxError>
+async fn decode<B>(
+    req: Request<B>,
+    api: Option<Api>,
+    dialect: Dialect,
+    limit: usize,
+) -> Result<LlmRequest, BoxError>
 where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
     let Some(api) = api else {
-        return Err(UnknownEndpoint { method_not_allowed: false }.into());
+        return Err(UnknownEndpoint {
+            method_not_allowed: false,
+        }
+        .into());
     };
-    let expected = if api == Api::ListModels { Method::GET } else { Method::POST };
+    let expected = if api == Api::ListModels {
+        Method::GET
+    } else {
+        Method::POST
+    };
     if req.method() != expected {
-        return Err(UnknownEndpoint { method_not_allowed: true }.into());
+        return Err(UnknownEndpoint {
+            method_not_allowed: true,
+        }
+        .into());
     }
     let (mut parts, body) = req.into_parts();
     normalize_credential(&mut parts.headers);
@@ -171,7 +186,9 @@ where
         let json = decode::json_body(&parts.headers, body, limit).await?;
         LlmRequest::decode(api, json)?
     };
-    Ok(llm.with_headers(parts.headers).with_extensions(parts.extensions))
+    Ok(llm
+        .with_headers(parts.headers)
+        .with_extensions(parts.extensions))
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use std::error::Error;
 use std::time::Duration;
 
-use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::json;
 
 use agent_gateway_core::upstream::error::{CircuitOpen, NoHealthyInstance, find};
@@ -32,7 +32,12 @@ struct WireError {
 }
 
 impl WireError {
-    fn new(status: StatusCode, openai_type: &'static str, anthropic_type: &'static str, message: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        openai_type: &'static str,
+        anthropic_type: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         WireError {
             status,
             anthropic_status: None,
@@ -52,7 +57,12 @@ impl WireError {
     }
 
     fn invalid(status: StatusCode, message: impl Into<String>) -> Self {
-        WireError::new(status, "invalid_request_error", "invalid_request_error", message)
+        WireError::new(
+            status,
+            "invalid_request_error",
+            "invalid_request_error",
+            message,
+        )
     }
 }
 
@@ -99,13 +109,16 @@ pub fn error_response(err: &(dyn Error + 'static), dialect: Dialect) -> http::Re
         (Dialect::Anthropic, Some(status)) => status,
         _ => wire.status,
     };
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(after) = wire.retry_after {
         let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-        res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        res.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
     }
     if wire.no_retry {
-        res.headers_mut().insert("x-should-retry", HeaderValue::from_static("false"));
+        res.headers_mut()
+            .insert("x-should-retry", HeaderValue::from_static("false"));
     }
     res
 }
@@ -120,20 +133,39 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         return w;
     }
     if let Some(e) = find::<PayloadTooLarge>(err) {
-        return WireError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", "request_too_large", e.to_string())
-            .code("request_too_large");
+        return WireError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "request_too_large",
+            e.to_string(),
+        )
+        .code("request_too_large");
     }
     if let Some(e) = find::<UnsupportedMediaType>(err) {
         return WireError::invalid(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string());
     }
     if let Some(e) = find::<UnknownEndpoint>(err) {
-        let status = if e.method_not_allowed { StatusCode::METHOD_NOT_ALLOWED } else { StatusCode::NOT_FOUND };
-        let msg = if e.method_not_allowed { "method not allowed on this endpoint" } else { "unknown endpoint" };
-        return WireError::new(status, "invalid_request_error", "not_found_error", msg).code("unknown_url");
+        let status = if e.method_not_allowed {
+            StatusCode::METHOD_NOT_ALLOWED
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        let msg = if e.method_not_allowed {
+            "method not allowed on this endpoint"
+        } else {
+            "unknown endpoint"
+        };
+        return WireError::new(status, "invalid_request_error", "not_found_error", msg)
+            .code("unknown_url");
     }
     if let Some(e) = find::<UnknownModel>(err) {
-        let mut w = WireError::new(StatusCode::NOT_FOUND, "invalid_request_error", "not_found_error", e.to_string())
-            .code("model_not_found");
+        let mut w = WireError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "not_found_error",
+            e.to_string(),
+        )
+        .code("model_not_found");
         w.param = Some("model");
         return w;
     }
@@ -146,63 +178,128 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         return upstream_error(e);
     }
     if find::<UpstreamUnavailable>(err).is_some() {
-        return WireError::new(StatusCode::BAD_GATEWAY, "server_error", "api_error", "the upstream provider is unavailable");
+        return WireError::new(
+            StatusCode::BAD_GATEWAY,
+            "server_error",
+            "api_error",
+            "the upstream provider is unavailable",
+        );
     }
     if find::<CircuitOpen>(err).is_some() || find::<NoHealthyInstance>(err).is_some() {
-        return WireError::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", "api_error", "no provider is available for this model");
+        return WireError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "api_error",
+            "no provider is available for this model",
+        );
     }
     tracing::error!(error = %err, "llm front: internal error");
-    WireError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "api_error", "internal error")
+    WireError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "api_error",
+        "internal error",
+    )
 }
 
 fn denied_error(denied: &Denied) -> WireError {
     let msg = denied.message().to_owned();
     match denied.kind() {
-        DeniedKind::Unauthenticated => {
-            WireError::new(StatusCode::UNAUTHORIZED, "invalid_request_error", "authentication_error", msg).code("invalid_api_key")
-        }
-        DeniedKind::Forbidden => {
-            WireError::new(StatusCode::FORBIDDEN, "invalid_request_error", "permission_error", msg).code("permission_denied")
-        }
-        DeniedKind::GuardrailBlocked { .. } => {
-            WireError::new(StatusCode::FORBIDDEN, "invalid_request_error", "permission_error", msg).code("guardrail_blocked")
-        }
+        DeniedKind::Unauthenticated => WireError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "authentication_error",
+            msg,
+        )
+        .code("invalid_api_key"),
+        DeniedKind::Forbidden => WireError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_request_error",
+            "permission_error",
+            msg,
+        )
+        .code("permission_denied"),
+        DeniedKind::GuardrailBlocked { .. } => WireError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_request_error",
+            "permission_error",
+            msg,
+        )
+        .code("guardrail_blocked"),
         DeniedKind::QuotaExceeded { retry_after } => {
-            let mut w = WireError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "rate_limit_error", msg)
-                .code("rate_limit_exceeded");
+            let mut w = WireError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "rate_limit_error",
+                msg,
+            )
+            .code("rate_limit_exceeded");
             w.retry_after = Some(*retry_after);
             w
         }
         DeniedKind::BudgetExhausted => {
             // OpenAI's convention is 429, Anthropic's 402; see `error_response`.
-            let mut w = WireError::new(StatusCode::TOO_MANY_REQUESTS, "insufficient_quota", "billing_error", msg)
-                .code("insufficient_quota");
+            let mut w = WireError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "insufficient_quota",
+                "billing_error",
+                msg,
+            )
+            .code("insufficient_quota");
             w.anthropic_status = Some(StatusCode::PAYMENT_REQUIRED);
             w.no_retry = true;
             w
         }
         DeniedKind::BadRequest => WireError::invalid(StatusCode::BAD_REQUEST, msg),
-        DeniedKind::Unavailable => WireError::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", "api_error", msg),
-        _ => WireError::new(StatusCode::FORBIDDEN, "invalid_request_error", "permission_error", msg),
+        DeniedKind::Unavailable => WireError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "api_error",
+            msg,
+        ),
+        _ => WireError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_request_error",
+            "permission_error",
+            msg,
+        ),
     }
 }
 
 fn upstream_error(e: &UpstreamStatus) -> WireError {
     let status = e.status();
     if status == StatusCode::TOO_MANY_REQUESTS {
-        let mut w = WireError::new(status, "rate_limit_error", "rate_limit_error", e.message()).code("rate_limit_exceeded");
+        let mut w = WireError::new(status, "rate_limit_error", "rate_limit_error", e.message())
+            .code("rate_limit_exceeded");
         w.retry_after = e.retry_after();
         return w;
     }
-    if status.is_client_error() && status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
-        let anthropic = if status == StatusCode::NOT_FOUND { "not_found_error" } else { "invalid_request_error" };
+    if status.is_client_error()
+        && status != StatusCode::UNAUTHORIZED
+        && status != StatusCode::FORBIDDEN
+    {
+        let anthropic = if status == StatusCode::NOT_FOUND {
+            "not_found_error"
+        } else {
+            "invalid_request_error"
+        };
         return WireError::new(status, "invalid_request_error", anthropic, e.message());
     }
     if status.as_u16() == 529 {
-        let mut w = WireError::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", "overloaded_error", "the upstream provider is overloaded");
+        let mut w = WireError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "overloaded_error",
+            "the upstream provider is overloaded",
+        );
         w.anthropic_status = Some(status);
         return w;
     }
     // The provider refused the gateway's own credential, or failed: not the client's doing.
-    WireError::new(StatusCode::BAD_GATEWAY, "server_error", "api_error", "the upstream provider failed")
+    WireError::new(
+        StatusCode::BAD_GATEWAY,
+        "server_error",
+        "api_error",
+        "the upstream provider failed",
+    )
 }

@@ -100,7 +100,11 @@ where
             let client = req.request();
             if client.api() != Api::Messages {
                 let alias = client.model().unwrap_or_default().to_owned();
-                return Err(UnsupportedApi { alias, api: client.api().as_str() }.into());
+                return Err(UnsupportedApi {
+                    alias,
+                    api: client.api().as_str(),
+                }
+                .into());
             }
             let mut body = client.body().clone();
             body["model"] = Value::String(req.upstream_model().to_owned());

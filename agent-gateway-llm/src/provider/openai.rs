@@ -117,7 +117,11 @@ where
                 Api::Responses => ("/responses", Wire::Responses),
                 api => {
                     let alias = req.request().model().unwrap_or_default().to_owned();
-                    return Err(UnsupportedApi { alias, api: api.as_str() }.into());
+                    return Err(UnsupportedApi {
+                        alias,
+                        api: api.as_str(),
+                    }
+                    .into());
                 }
             };
             let mut body = req.request().body().clone();

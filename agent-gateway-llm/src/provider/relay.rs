@@ -34,7 +34,11 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub(crate) async fn run<T, RB>(self, transport: T, req: Request<Full<Bytes>>) -> Result<LlmResponse, BoxError>
+    pub(crate) async fn run<T, RB>(
+        self,
+        transport: T,
+        req: Request<Full<Bytes>>,
+    ) -> Result<LlmResponse, BoxError>
     where
         T: Service<Request<Full<Bytes>>, Response = Response<RB>>,
         T::Error: Into<BoxError>,
@@ -75,7 +79,13 @@ impl Exchange {
         let value: Value = serde_json::from_slice(&bytes).map_err(UpstreamUnavailable::new)?;
         let usage = usage_from_body(self.wire, &value).unwrap_or_else(Usage::step);
         report.complete(self.price.apply(usage), Outcome::Complete);
-        Ok(LlmResponse::json(parts.status, headers, bytes, value, report))
+        Ok(LlmResponse::json(
+            parts.status,
+            headers,
+            bytes,
+            value,
+            report,
+        ))
     }
 }
 
@@ -83,7 +93,11 @@ fn is_event_stream(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
 }
 
 fn relayed_headers(upstream: &HeaderMap) -> HeaderMap {
@@ -100,7 +114,11 @@ fn relayed_headers(upstream: &HeaderMap) -> HeaderMap {
 fn error_message(bytes: &[u8]) -> String {
     serde_json::from_slice::<Value>(bytes)
         .ok()
-        .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| "upstream error".to_owned())
 }
 
@@ -119,10 +137,19 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// The upstream URL: `base` (no trailing slash) then `path`.
-pub(crate) fn upstream_request(base: &str, path: &str, headers: HeaderMap, body: &Value) -> Result<Request<Full<Bytes>>, BoxError> {
-    let mut req = Request::post(format!("{base}{path}")).body(Full::new(Bytes::from(body.to_string())))?;
+pub(crate) fn upstream_request(
+    base: &str,
+    path: &str,
+    headers: HeaderMap,
+    body: &Value,
+) -> Result<Request<Full<Bytes>>, BoxError> {
+    let mut req =
+        Request::post(format!("{base}{path}")).body(Full::new(Bytes::from(body.to_string())))?;
     *req.headers_mut() = headers;
-    req.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    req.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     Ok(req)
 }
 

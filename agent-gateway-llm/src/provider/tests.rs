@@ -25,19 +25,35 @@ fn with_client_key(req: LlmRequest) -> LlmRequest {
 }
 
 async fn body_text(res: LlmResponse) -> String {
-    let bytes = res.into_http(Dialect::OpenAi).into_body().collect().await.unwrap().to_bytes();
+    let bytes = res
+        .into_http(Dialect::OpenAi)
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 #[tokio::test]
 async fn client_credential_is_not_forwarded_unless_opted_in() {
     let fake = FakeProvider::new();
-    let own = OpenAiProvider::new(fake.clone(), "http://up/v1").unwrap().with_api_key(Secret::new("sk-own".into()));
-    own.oneshot(ProviderRequest::new(with_client_key(chat(json!({}))), "m")).await.unwrap();
+    let own = OpenAiProvider::new(fake.clone(), "http://up/v1")
+        .unwrap()
+        .with_api_key(Secret::new("sk-own".into()));
+    own.oneshot(ProviderRequest::new(with_client_key(chat(json!({}))), "m"))
+        .await
+        .unwrap();
     let none = OpenAiProvider::new(fake.clone(), "http://up/v1").unwrap();
-    none.oneshot(ProviderRequest::new(with_client_key(chat(json!({}))), "m")).await.unwrap();
-    let fwd = OpenAiProvider::new(fake.clone(), "http://up/v1").unwrap().with_client_credential_forwarding(true);
-    fwd.oneshot(ProviderRequest::new(with_client_key(chat(json!({}))), "m")).await.unwrap();
+    none.oneshot(ProviderRequest::new(with_client_key(chat(json!({}))), "m"))
+        .await
+        .unwrap();
+    let fwd = OpenAiProvider::new(fake.clone(), "http://up/v1")
+        .unwrap()
+        .with_client_credential_forwarding(true);
+    fwd.oneshot(ProviderRequest::new(with_client_key(chat(json!({}))), "m"))
+        .await
+        .unwrap();
 
     let seen = fake.requests();
     assert_eq!(seen[0].headers["authorization"], "Bearer sk-own");
@@ -46,18 +62,40 @@ async fn client_credential_is_not_forwarded_unless_opted_in() {
     assert!(seen.iter().all(|r| r.headers.get("x-api-key").is_none()));
     assert_eq!(seen[0].path, "/v1/chat/completions");
     // Debug never shows the key.
-    let debug = format!("{:?}", OpenAiProvider::new((), "http://up/v1").unwrap().with_api_key(Secret::new("sk-own".into())));
+    let debug = format!(
+        "{:?}",
+        OpenAiProvider::new((), "http://up/v1")
+            .unwrap()
+            .with_api_key(Secret::new("sk-own".into()))
+    );
     assert!(!debug.contains("sk-own"), "{debug}");
 }
 
 #[tokio::test]
 async fn anthropic_sends_its_key_and_the_client_version() {
     let fake = FakeProvider::new().push(Script::text("hi").with_usage(12, 6).with_cached(4));
-    let provider = AnthropicProvider::new(fake.clone(), "http://up/").unwrap().with_api_key(Secret::new("sk-ant-own".into()));
-    let req = LlmRequest::decode(Api::Messages, json!({"model": "c", "max_tokens": 9, "messages": [], "x_new": 1})).unwrap();
-    let res = provider.clone().oneshot(ProviderRequest::new(with_client_key(req), "claude-x")).await.unwrap();
+    let provider = AnthropicProvider::new(fake.clone(), "http://up/")
+        .unwrap()
+        .with_api_key(Secret::new("sk-ant-own".into()));
+    let req = LlmRequest::decode(
+        Api::Messages,
+        json!({"model": "c", "max_tokens": 9, "messages": [], "x_new": 1}),
+    )
+    .unwrap();
+    let res = provider
+        .clone()
+        .oneshot(ProviderRequest::new(with_client_key(req), "claude-x"))
+        .await
+        .unwrap();
     let (usage, _) = res.usage_report().unwrap().usage().unwrap();
-    assert_eq!((usage.input_tokens, usage.cached_input_tokens, usage.output_tokens), (16, 4, 6));
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.cached_input_tokens,
+            usage.output_tokens
+        ),
+        (16, 4, 6)
+    );
     let seen = &fake.requests()[0];
     assert_eq!(seen.path, "/v1/messages");
     assert_eq!(seen.headers["x-api-key"], "sk-ant-own");
@@ -67,7 +105,10 @@ async fn anthropic_sends_its_key_and_the_client_version() {
     assert_eq!(seen.body["x_new"], 1, "unknown fields reach the provider");
 
     // A chat request cannot go to an Anthropic provider without translation.
-    let err = provider.oneshot(ProviderRequest::new(chat(json!({})), "claude-x")).await.unwrap_err();
+    let err = provider
+        .oneshot(ProviderRequest::new(chat(json!({})), "claude-x"))
+        .await
+        .unwrap_err();
     assert!(err.downcast_ref::<crate::error::UnsupportedApi>().is_some());
 }
 
@@ -78,7 +119,13 @@ async fn stream_usage_is_requested_and_hidden_when_the_client_did_not_ask() {
     let price = Price::per_million(2.0, 4.0);
     let res = provider
         .clone()
-        .oneshot(ProviderRequest::new(chat(json!({"stream": true, "stream_options": {"x": 1}})), "m").with_price(price))
+        .oneshot(
+            ProviderRequest::new(
+                chat(json!({"stream": true, "stream_options": {"x": 1}})),
+                "m",
+            )
+            .with_price(price),
+        )
         .await
         .unwrap();
     assert!(res.is_stream());
@@ -88,15 +135,24 @@ async fn stream_usage_is_requested_and_hidden_when_the_client_did_not_ask() {
     assert!(!text.contains("\"choices\":[]"), "{text}");
     assert!(text.ends_with("data: [DONE]\n\n"));
     let (usage, outcome) = report.usage().unwrap();
-    assert_eq!((usage.input_tokens, usage.output_tokens, outcome), (11, 3, Outcome::Complete));
+    assert_eq!(
+        (usage.input_tokens, usage.output_tokens, outcome),
+        (11, 3, Outcome::Complete)
+    );
     assert_eq!(usage.cost.unwrap().nano_usd(), 11 * 2_000 + 3 * 4_000);
-    assert_eq!(fake.requests()[0].body["stream_options"], json!({"x": 1, "include_usage": true}));
+    assert_eq!(
+        fake.requests()[0].body["stream_options"],
+        json!({"x": 1, "include_usage": true})
+    );
 
     // A client that asked sees the usage chunk, byte for byte as upstream sent it.
     let fake = FakeProvider::new().push(Script::text("hi").with_usage(2, 1));
     let provider = OpenAiProvider::new(fake.clone(), "http://up/v1").unwrap();
     let req = chat(json!({"stream": true, "stream_options": {"include_usage": true}}));
-    let res = provider.oneshot(ProviderRequest::new(req, "m")).await.unwrap();
+    let res = provider
+        .oneshot(ProviderRequest::new(req, "m"))
+        .await
+        .unwrap();
     let text = body_text(res).await;
     assert!(text.contains("\"choices\":[],"), "{text}");
 }
@@ -105,10 +161,19 @@ async fn stream_usage_is_requested_and_hidden_when_the_client_did_not_ask() {
 async fn upstream_errors_are_typed_with_retry_after() {
     let fake = FakeProvider::new().push(Script::error(429, "slow down").with_retry_after(7));
     let provider = OpenAiProvider::new(fake, "http://up/v1").unwrap();
-    let err: BoxError = provider.oneshot(ProviderRequest::new(chat(json!({})), "m")).await.unwrap_err();
+    let err: BoxError = provider
+        .oneshot(ProviderRequest::new(chat(json!({})), "m"))
+        .await
+        .unwrap_err();
     let status = err.downcast_ref::<crate::error::UpstreamStatus>().unwrap();
-    assert_eq!((status.status().as_u16(), status.message()), (429, "slow down"));
-    assert_eq!(status.retry_after(), Some(std::time::Duration::from_secs(7)));
+    assert_eq!(
+        (status.status().as_u16(), status.message()),
+        (429, "slow down")
+    );
+    assert_eq!(
+        status.retry_after(),
+        Some(std::time::Duration::from_secs(7))
+    );
     assert!(OpenAiProvider::new((), "not a url").is_err());
     assert!(OpenAiProvider::new((), "ftp://x/v1").is_err());
 }

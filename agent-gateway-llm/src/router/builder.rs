@@ -50,10 +50,15 @@ impl RouterBuilder {
     /// Registers a provider under `name`.
     pub fn provider<P>(mut self, name: impl Into<String>, provider: P) -> Self
     where
-        P: Service<ProviderRequest, Response = LlmResponse, Error = BoxError> + Clone + Send + Sync + 'static,
+        P: Service<ProviderRequest, Response = LlmResponse, Error = BoxError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
         P::Future: Send + 'static,
     {
-        self.providers.insert(name.into(), BoxCloneSyncService::new(provider));
+        self.providers
+            .insert(name.into(), BoxCloneSyncService::new(provider));
         self
     }
 

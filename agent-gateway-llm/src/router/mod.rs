@@ -1,5 +1,5 @@
-//! Model routing: an alias maps to an ordered chain of deployments (provider + upstream model
-//! + price), with fallback on 429, 5xx and connection errors, `Retry-After` honoured, and a
+//! Model routing: an alias maps to an ordered chain of deployments (provider, upstream model
+//! and price), with fallback on 429, 5xx and connection errors, `Retry-After` honoured, and a
 //! circuit breaker per deployment.
 //!
 //! ```
@@ -157,7 +157,10 @@ impl Service<LlmRequest> for Router {
         let table = self.table.clone();
         Box::pin(async move {
             if req.api() == Api::ListModels {
-                return Ok(LlmResponse::models(table.aliases.keys().cloned(), &table.owned_by));
+                return Ok(LlmResponse::models(
+                    table.aliases.keys().cloned(),
+                    &table.owned_by,
+                ));
             }
             let alias = req.model().unwrap_or_default();
             let Some(routes) = table.aliases.get(alias) else {
@@ -194,7 +197,9 @@ impl Table {
                 }
                 Err(e) if is_failover(e.as_ref()) => {
                     permit.failed();
-                    if let Some(after) = find::<UpstreamStatus>(e.as_ref()).and_then(UpstreamStatus::retry_after) {
+                    if let Some(after) =
+                        find::<UpstreamStatus>(e.as_ref()).and_then(UpstreamStatus::retry_after)
+                    {
                         route.health.cool_for(self.clock.now(), after);
                     }
                     tracing::debug!(deployment = %route.deployment.provider, error = %e, "llm router: falling back");
@@ -209,9 +214,12 @@ impl Table {
         }
         match (last, soonest) {
             (Some(e), _) => Err(e),
-            (None, Some(wait)) => Err(UpstreamStatus::new(StatusCode::TOO_MANY_REQUESTS, "every deployment of this model is rate limited")
-                .with_retry_after(Some(wait))
-                .into()),
+            (None, Some(wait)) => Err(UpstreamStatus::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "every deployment of this model is rate limited",
+            )
+            .with_retry_after(Some(wait))
+            .into()),
             (None, None) => Err(UpstreamUnavailable::new("no deployment").into()),
         }
     }
@@ -221,7 +229,9 @@ impl Health {
     /// How long this deployment still rests after a `Retry-After`, if it does.
     fn cooling(&self, now: Instant) -> Option<Duration> {
         let until = *self.cool_until.lock().unwrap_or_else(|e| e.into_inner());
-        until.and_then(|u| u.checked_duration_since(now)).filter(|d| !d.is_zero())
+        until
+            .and_then(|u| u.checked_duration_since(now))
+            .filter(|d| !d.is_zero())
     }
 
     fn cool_for(&self, now: Instant, after: Duration) {

@@ -14,7 +14,11 @@ use crate::provider::OpenAiProvider;
 use crate::testkit::{FakeProvider, Script};
 
 fn chat() -> LlmRequest {
-    LlmRequest::decode(Api::ChatCompletions, json!({"model": "fast", "messages": []})).unwrap()
+    LlmRequest::decode(
+        Api::ChatCompletions,
+        json!({"model": "fast", "messages": []}),
+    )
+    .unwrap()
 }
 
 fn router(a: &FakeProvider, b: &FakeProvider, clock: &ManualClock) -> Router {
@@ -24,14 +28,20 @@ fn router(a: &FakeProvider, b: &FakeProvider, clock: &ManualClock) -> Router {
         .alias("fast", Deployment::new("a", "ma"))
         .alias("fast", Deployment::new("b", "mb"))
         .alias("only-a", Deployment::new("a", "ma"))
-        .with_breaker(BreakerConfig::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(30)))
+        .with_breaker(BreakerConfig::new(
+            NonZeroU32::new(2).unwrap(),
+            Duration::from_secs(30),
+        ))
         .with_clock(clock.shared())
         .build()
         .unwrap()
 }
 
 fn content(res: &LlmResponse) -> String {
-    res.output().unwrap()["choices"][0]["message"]["content"].as_str().unwrap().to_owned()
+    res.output().unwrap()["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -48,7 +58,11 @@ async fn breaker_opens_after_repeated_failures_and_half_opens_later() {
     assert_eq!(content(&router.clone().oneshot(chat()).await.unwrap()), "b");
     assert_eq!((a.calls(), b.calls()), (2, 3));
     // The alias served by A alone is refused while the breaker is open.
-    let only_a = LlmRequest::decode(Api::ChatCompletions, json!({"model": "only-a", "messages": []})).unwrap();
+    let only_a = LlmRequest::decode(
+        Api::ChatCompletions,
+        json!({"model": "only-a", "messages": []}),
+    )
+    .unwrap();
     let err = router.clone().oneshot(only_a).await.unwrap_err();
     assert!(find::<CircuitOpen>(err.as_ref()).is_some(), "{err}");
     // After the cooldown one probe reaches A; A has recovered, so the breaker closes.
@@ -62,7 +76,9 @@ async fn breaker_opens_after_repeated_failures_and_half_opens_later() {
 #[tokio::test]
 async fn retry_after_is_honoured_then_the_deployment_returns() {
     let clock = ManualClock::new();
-    let a = FakeProvider::new().push(Script::error(429, "slow").with_retry_after(10)).with_default(Script::text("a"));
+    let a = FakeProvider::new()
+        .push(Script::error(429, "slow").with_retry_after(10))
+        .with_default(Script::text("a"));
     let b = FakeProvider::new().with_default(Script::text("b"));
     let router = router(&a, &b, &clock);
     assert_eq!(content(&router.clone().oneshot(chat()).await.unwrap()), "b");
@@ -70,10 +86,17 @@ async fn retry_after_is_honoured_then_the_deployment_returns() {
     assert_eq!(content(&router.clone().oneshot(chat()).await.unwrap()), "b");
     assert_eq!(a.calls(), 1, "A rests until its Retry-After has passed");
     // The only deployment of `only-a` rests: a 429 with the time left.
-    let only_a = LlmRequest::decode(Api::ChatCompletions, json!({"model": "only-a", "messages": []})).unwrap();
+    let only_a = LlmRequest::decode(
+        Api::ChatCompletions,
+        json!({"model": "only-a", "messages": []}),
+    )
+    .unwrap();
     let err = router.clone().oneshot(only_a).await.unwrap_err();
     let status = find::<UpstreamStatus>(err.as_ref()).unwrap();
-    assert_eq!((status.status().as_u16(), status.retry_after()), (429, Some(Duration::from_secs(1))));
+    assert_eq!(
+        (status.status().as_u16(), status.retry_after()),
+        (429, Some(Duration::from_secs(1)))
+    );
     clock.advance(Duration::from_secs(1));
     assert_eq!(content(&router.oneshot(chat()).await.unwrap()), "a");
 }
@@ -85,10 +108,29 @@ async fn client_errors_do_not_fall_back_and_lists_show_aliases() {
     let b = FakeProvider::new();
     let router = router(&a, &b, &clock);
     let err = router.clone().oneshot(chat()).await.unwrap_err();
-    assert_eq!(find::<UpstreamStatus>(err.as_ref()).unwrap().status().as_u16(), 400);
+    assert_eq!(
+        find::<UpstreamStatus>(err.as_ref())
+            .unwrap()
+            .status()
+            .as_u16(),
+        400
+    );
     assert_eq!(b.calls(), 0);
-    let list = router.clone().oneshot(LlmRequest::list_models(crate::Dialect::OpenAi)).await.unwrap();
+    let list = router
+        .clone()
+        .oneshot(LlmRequest::list_models(crate::Dialect::OpenAi))
+        .await
+        .unwrap();
     assert_eq!(list.model_ids(), ["fast", "only-a"]);
-    let err = Router::builder().alias("x", Deployment::new("nope", "m")).build().unwrap_err();
-    assert_eq!(err, RouterError::UnknownProvider { alias: "x".into(), provider: "nope".into() });
+    let err = Router::builder()
+        .alias("x", Deployment::new("nope", "m"))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RouterError::UnknownProvider {
+            alias: "x".into(),
+            provider: "nope".into()
+        }
+    );
 }

@@ -138,7 +138,9 @@ fn is_usage_only_chunk(event: &[u8]) -> bool {
     }
     match serde_json::from_str::<Value>(&data) {
         Ok(v) => {
-            v.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty)
+            v.get("choices")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
                 && v.get("usage").is_some_and(Value::is_object)
         }
         Err(_) => false,

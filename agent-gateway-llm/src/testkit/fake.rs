@@ -110,7 +110,11 @@ where
         let state = self.state.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
-            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
             let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let path = parts.uri.path().to_owned();
             let script = {
@@ -138,12 +142,19 @@ where
             let mut res = Response::new(FakeBody {
                 frames: answer.frames.into(),
             });
-            *res.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let content_type = if answer.stream { "text/event-stream" } else { "application/json" };
-            res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            *res.status_mut() =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let content_type = if answer.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            };
+            res.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             for (name, value) in answer.headers {
                 if let Ok(value) = HeaderValue::from_str(&value) {
-                    res.headers_mut().insert(HeaderName::from_static(name), value);
+                    res.headers_mut()
+                        .insert(HeaderName::from_static(name), value);
                 }
             }
             Ok(res)
@@ -161,7 +172,10 @@ impl Body for FakeBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         Poll::Ready(self.frames.pop_front().map(|b| Ok(Frame::data(b))))
     }
 

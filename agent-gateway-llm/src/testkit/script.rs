@@ -15,8 +15,16 @@ pub struct Script {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Kind {
     Text(String),
-    ToolCall { id: String, name: String, arguments: Value },
-    Error { status: u16, message: String, retry_after: Option<u64> },
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: Value,
+    },
+    Error {
+        status: u16,
+        message: String,
+        retry_after: Option<u64>,
+    },
 }
 
 impl Script {

@@ -24,15 +24,27 @@ pub(super) struct Answer {
 const CREATED: u64 = 1_700_000_000;
 
 pub(super) fn render(script: &Script, format: Format, req: &Value) -> Answer {
-    let model = req.get("model").and_then(Value::as_str).unwrap_or("fake-model").to_owned();
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("fake-model")
+        .to_owned();
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    if let Kind::Error { status, message, retry_after } = &script.kind {
+    if let Kind::Error {
+        status,
+        message,
+        retry_after,
+    } = &script.kind
+    {
         return error(format, *status, message, *retry_after);
     }
     let frames = match (format, stream) {
         (Format::Chat, false) => vec![json_bytes(&chat(script, &model))],
         (Format::Chat, true) => {
-            let usage = req.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+            let usage = req
+                .pointer("/stream_options/include_usage")
+                .and_then(Value::as_bool)
+                == Some(true);
             chat_stream(script, &model, usage)
         }
         (Format::Messages, false) => vec![json_bytes(&message(script, &model))],
@@ -62,7 +74,10 @@ fn named(event: &str, v: &Value) -> Bytes {
 
 /// `s` in two pieces, cut on a character boundary.
 fn halves(s: &str) -> [&str; 2] {
-    let mid = s.char_indices().nth(s.chars().count() / 2).map_or(s.len(), |(i, _)| i);
+    let mid = s
+        .char_indices()
+        .nth(s.chars().count() / 2)
+        .map_or(s.len(), |(i, _)| i);
     [&s[..mid], &s[mid..]]
 }
 
@@ -78,7 +93,9 @@ fn error(format: Format, status: u16, message: &str, retry_after: Option<u64>) -
     };
     let body = match format {
         Format::Messages => json!({"type": "error", "error": {"type": kind, "message": message}}),
-        _ => json!({"error": {"message": message, "type": if kind == "api_error" { "server_error" } else { kind }, "param": null, "code": null}}),
+        _ => {
+            json!({"error": {"message": message, "type": if kind == "api_error" { "server_error" } else { kind }, "param": null, "code": null}})
+        }
     };
     let mut headers = vec![("request-id", "req_fake".to_owned())];
     if let Some(secs) = retry_after {
@@ -103,12 +120,19 @@ fn chat_usage(s: &Script) -> Value {
 
 fn chat(s: &Script, model: &str) -> Value {
     let (message, finish) = match &s.kind {
-        Kind::ToolCall { id, name, arguments } => (
+        Kind::ToolCall {
+            id,
+            name,
+            arguments,
+        } => (
             json!({"role": "assistant", "content": null, "refusal": null, "annotations": [],
                    "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments.to_string()}}]}),
             "tool_calls",
         ),
-        Kind::Text(text) => (json!({"role": "assistant", "content": text, "refusal": null, "annotations": []}), "stop"),
+        Kind::Text(text) => (
+            json!({"role": "assistant", "content": text, "refusal": null, "annotations": []}),
+            "stop",
+        ),
         Kind::Error { .. } => (Value::Null, "stop"),
     };
     json!({
@@ -130,15 +154,25 @@ fn chat_stream(s: &Script, model: &str, include_usage: bool) -> Vec<Bytes> {
         }
         data(&c)
     };
-    let mut frames = vec![chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null)];
+    let mut frames = vec![chunk(
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        Value::Null,
+    )];
     let finish = match &s.kind {
-        Kind::ToolCall { id, name, arguments } => {
+        Kind::ToolCall {
+            id,
+            name,
+            arguments,
+        } => {
             frames.push(chunk(
                 json!({"tool_calls": [{"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}),
                 Value::Null,
             ));
             for piece in halves(&arguments.to_string()) {
-                frames.push(chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), Value::Null));
+                frames.push(chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                    Value::Null,
+                ));
             }
             "tool_calls"
         }
@@ -163,7 +197,14 @@ fn chat_stream(s: &Script, model: &str, include_usage: bool) -> Vec<Bytes> {
 
 fn message(s: &Script, model: &str) -> Value {
     let (content, stop) = match &s.kind {
-        Kind::ToolCall { id, name, arguments } => (json!([{"type": "tool_use", "id": id, "name": name, "input": arguments}]), "tool_use"),
+        Kind::ToolCall {
+            id,
+            name,
+            arguments,
+        } => (
+            json!([{"type": "tool_use", "id": id, "name": name, "input": arguments}]),
+            "tool_use",
+        ),
         Kind::Text(text) => (json!([{"type": "text", "text": text}]), "end_turn"),
         Kind::Error { .. } => (json!([]), "end_turn"),
     };
@@ -182,20 +223,37 @@ fn message_stream(s: &Script, model: &str) -> Vec<Bytes> {
         "usage": {"input_tokens": s.input_tokens, "output_tokens": 1,
                   "cache_creation_input_tokens": 0, "cache_read_input_tokens": s.cached_tokens}}});
     let mut frames = vec![named("message_start", &start)];
-    let delta = |d: Value| named("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": d}));
+    let delta = |d: Value| {
+        named(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0, "delta": d}),
+        )
+    };
     let stop = match &s.kind {
-        Kind::ToolCall { id, name, arguments } => {
-            frames.push(named("content_block_start", &json!({"type": "content_block_start", "index": 0,
-                "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}})));
+        Kind::ToolCall {
+            id,
+            name,
+            arguments,
+        } => {
+            frames.push(named(
+                "content_block_start",
+                &json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+            ));
             frames.push(named("ping", &json!({"type": "ping"})));
             for piece in halves(&arguments.to_string()) {
-                frames.push(delta(json!({"type": "input_json_delta", "partial_json": piece})));
+                frames.push(delta(
+                    json!({"type": "input_json_delta", "partial_json": piece}),
+                ));
             }
             "tool_use"
         }
         Kind::Text(text) => {
-            frames.push(named("content_block_start", &json!({"type": "content_block_start", "index": 0,
-                "content_block": {"type": "text", "text": ""}})));
+            frames.push(named(
+                "content_block_start",
+                &json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "text", "text": ""}}),
+            ));
             frames.push(named("ping", &json!({"type": "ping"})));
             for piece in halves(text) {
                 frames.push(delta(json!({"type": "text_delta", "text": piece})));
@@ -204,7 +262,10 @@ fn message_stream(s: &Script, model: &str) -> Vec<Bytes> {
         }
         Kind::Error { .. } => "end_turn",
     };
-    frames.push(named("content_block_stop", &json!({"type": "content_block_stop", "index": 0})));
+    frames.push(named(
+        "content_block_stop",
+        &json!({"type": "content_block_stop", "index": 0}),
+    ));
     frames.push(named("message_delta", &json!({"type": "message_delta",
         "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": s.output_tokens}})));
     frames.push(named("message_stop", &json!({"type": "message_stop"})));
@@ -213,10 +274,16 @@ fn message_stream(s: &Script, model: &str) -> Vec<Bytes> {
 
 fn response(s: &Script, model: &str, status: &str) -> Value {
     let output = match &s.kind {
-        Kind::ToolCall { id, name, arguments } => json!([{"type": "function_call", "id": "fc_fake", "call_id": id,
+        Kind::ToolCall {
+            id,
+            name,
+            arguments,
+        } => json!([{"type": "function_call", "id": "fc_fake", "call_id": id,
             "name": name, "arguments": arguments.to_string(), "status": "completed"}]),
-        Kind::Text(text) => json!([{"type": "message", "id": "msg_fake", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": []}]}]),
+        Kind::Text(text) => {
+            json!([{"type": "message", "id": "msg_fake", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}])
+        }
         Kind::Error { .. } => json!([]),
     };
     let done = status == "completed";
@@ -239,13 +306,19 @@ fn response_stream(s: &Script, model: &str) -> Vec<Bytes> {
         seq += 1;
         named(kind, &v)
     };
-    let mut frames = vec![event("response.created", json!({"response": response(s, model, "in_progress")}))];
+    let mut frames = vec![event(
+        "response.created",
+        json!({"response": response(s, model, "in_progress")}),
+    )];
     if let Kind::Text(text) = &s.kind {
         for piece in halves(text) {
             frames.push(event("response.output_text.delta",
                 json!({"item_id": "msg_fake", "output_index": 0, "content_index": 0, "delta": piece})));
         }
     }
-    frames.push(event("response.completed", json!({"response": response(s, model, "completed")})));
+    frames.push(event(
+        "response.completed",
+        json!({"response": response(s, model, "completed")}),
+    ));
     frames
 }

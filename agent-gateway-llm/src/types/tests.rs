@@ -32,8 +32,12 @@ fn chat_request_keeps_unknown_fields_at_every_level() {
     assert_eq!(call.function.as_ref().unwrap().extra["x_f"], true);
     assert_eq!(req.messages[1].content, None);
     // `content: null` parses, and is written back as absent, which providers treat alike.
-    let null: ChatMessage = serde_json::from_value(json!({"role": "assistant", "content": null})).unwrap();
-    assert_eq!(serde_json::to_value(null).unwrap(), json!({"role": "assistant"}));
+    let null: ChatMessage =
+        serde_json::from_value(json!({"role": "assistant", "content": null})).unwrap();
+    assert_eq!(
+        serde_json::to_value(null).unwrap(),
+        json!({"role": "assistant"})
+    );
 }
 
 #[test]
@@ -58,7 +62,10 @@ fn chat_completion_and_chunks_keep_provider_fields() {
                      "finish_reason": "tool_calls", "logprobs": null}],
         "obfuscation": "xyz"
     }));
-    assert_eq!(chunk.choices[0].finish_reason.as_deref(), Some("tool_calls"));
+    assert_eq!(
+        chunk.choices[0].finish_reason.as_deref(),
+        Some("tool_calls")
+    );
     assert_eq!(chunk.extra["obfuscation"], "xyz");
 }
 
@@ -95,16 +102,24 @@ fn stream_events_parse_by_type() {
                     "usage": {"input_tokens": 12, "output_tokens": 1}}
     }))
     .unwrap();
-    let MessagesStreamEvent::MessageStart { message } = start else { panic!("{start:?}") };
+    let MessagesStreamEvent::MessageStart { message } = start else {
+        panic!("{start:?}")
+    };
     assert_eq!(message.usage.input_tokens, 12);
     let delta: MessagesStreamEvent = serde_json::from_value(json!({
         "type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
         "usage": {"output_tokens": 6}
     }))
     .unwrap();
-    let MessagesStreamEvent::MessageDelta { delta, usage } = delta else { panic!() };
-    assert_eq!((delta.stop_reason.as_deref(), usage.output_tokens), (Some("end_turn"), 6));
-    let unknown: MessagesStreamEvent = serde_json::from_value(json!({"type": "brand_new"})).unwrap();
+    let MessagesStreamEvent::MessageDelta { delta, usage } = delta else {
+        panic!()
+    };
+    assert_eq!(
+        (delta.stop_reason.as_deref(), usage.output_tokens),
+        (Some("end_turn"), 6)
+    );
+    let unknown: MessagesStreamEvent =
+        serde_json::from_value(json!({"type": "brand_new"})).unwrap();
     assert_eq!(unknown, MessagesStreamEvent::Unknown);
 }
 

@@ -23,6 +23,7 @@ pub mod router;
 pub mod stream;
 #[cfg(feature = "test-util")]
 pub mod testkit;
+pub mod translate;
 pub mod types;
 pub mod usage;
 

@@ -132,6 +132,19 @@ impl LlmResponse {
         }
     }
 
+    /// Rewrites a whole JSON answer with `f` (translation between dialects); a stream or a
+    /// listing is returned as it is.
+    pub(crate) fn map_json<E>(
+        mut self,
+        f: impl FnOnce(&Value) -> Result<Value, E>,
+    ) -> Result<Self, E> {
+        if let Content::Json { bytes, value } = &mut self.content {
+            *value = f(value)?;
+            *bytes = Bytes::from(value.to_string());
+        }
+        Ok(self)
+    }
+
     /// The HTTP response for a client of `dialect`. The usage report travels in its
     /// extensions, for HTTP-level layers.
     pub fn into_http(self, dialect: Dialect) -> http::Response<LlmBody> {

@@ -14,7 +14,8 @@ use agent_gateway_core::{AgentRequest, BoxError, Secret};
 
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
-use crate::error::UnsupportedApi;
+use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use crate::translate::{chat_request_to_messages, messages_response_to_chat};
 use crate::usage::Wire;
 use crate::{Api, LlmResponse};
 
@@ -22,7 +23,8 @@ use crate::{Api, LlmResponse};
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// A provider speaking Anthropic Messages at a base URL without `/v1`
-/// (`https://api.anthropic.com`), as the Anthropic SDKs take it.
+/// (`https://api.anthropic.com`), as the Anthropic SDKs take it. Chat Completions requests are
+/// translated to Messages and back (not streamed yet).
 ///
 /// It sends `x-api-key` with its own key; the client's credential is never sent unless
 /// [`with_client_credential_forwarding`](AnthropicProvider::with_client_credential_forwarding)
@@ -98,15 +100,21 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             let client = req.request();
-            if client.api() != Api::Messages {
+            let translate = client.api() == Api::ChatCompletions;
+            if !(client.api() == Api::Messages || translate && !client.is_stream()) {
                 let alias = client.model().unwrap_or_default().to_owned();
-                return Err(UnsupportedApi {
-                    alias,
-                    api: client.api().as_str(),
-                }
-                .into());
+                let api = if translate {
+                    "streamed chat completions"
+                } else {
+                    client.api().as_str()
+                };
+                return Err(UnsupportedApi { alias, api }.into());
             }
-            let mut body = client.body().clone();
+            let mut body = if translate {
+                chat_request_to_messages(client.body())?
+            } else {
+                client.body().clone()
+            };
             body["model"] = Value::String(req.upstream_model().to_owned());
 
             let mut headers = HeaderMap::new();
@@ -116,6 +124,14 @@ where
                 .get("anthropic-version")
                 .cloned()
                 .unwrap_or(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
+            if translate && forbids_sampling(&version) {
+                // This version refuses sampling parameters: drop them rather than fail.
+                if let Some(map) = body.as_object_mut() {
+                    for key in ["temperature", "top_p", "top_k"] {
+                        map.remove(key);
+                    }
+                }
+            }
             headers.insert("anthropic-version", version);
             if let Some(beta) = client.headers().get("anthropic-beta") {
                 headers.insert("anthropic-beta", beta.clone());
@@ -130,7 +146,19 @@ where
                 strip_usage_chunk: false,
                 max_response_bytes: config.max_response_bytes,
             };
-            exchange.run(transport, upstream).await
+            let res = exchange.run(transport, upstream).await?;
+            if translate {
+                return res
+                    .map_json(messages_response_to_chat)
+                    .map_err(|e| UpstreamUnavailable::new(e).into());
+            }
+            Ok(res)
         })
     }
+}
+
+/// Whether `anthropic-version` is 2026-10-21 or later, which removed `temperature`, `top_p`
+/// and `top_k`. Versions are dates, so they compare as strings.
+fn forbids_sampling(version: &HeaderValue) -> bool {
+    version.to_str().is_ok_and(|v| v >= "2026-10-21")
 }

@@ -14,12 +14,14 @@ use agent_gateway_core::{BoxError, Secret};
 
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
-use crate::error::UnsupportedApi;
+use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use crate::translate::{chat_response_to_messages, messages_request_to_chat};
 use crate::usage::Wire;
 use crate::{Api, LlmResponse};
 
 /// A provider speaking the OpenAI API at any base URL (`https://api.openai.com/v1`, a vLLM or
-/// Ollama server's `/v1`, …): Chat Completions and Responses.
+/// Ollama server's `/v1`, …): Chat Completions and Responses, and Anthropic Messages
+/// translated to Chat Completions (not streamed yet).
 ///
 /// It sends `Authorization: Bearer` with its own key. The client's credential is never sent
 /// unless [`with_client_credential_forwarding`](OpenAiProvider::with_client_credential_forwarding)
@@ -112,11 +114,15 @@ where
         let transport = self.transport.clone();
         let config = self.config.clone();
         Box::pin(async move {
-            let (path, wire) = match req.request().api() {
-                Api::ChatCompletions => ("/chat/completions", Wire::ChatCompletions),
+            let client = req.request();
+            let translate = client.api() == Api::Messages;
+            let (path, wire) = match client.api() {
+                Api::ChatCompletions | Api::Messages => {
+                    ("/chat/completions", Wire::ChatCompletions)
+                }
                 Api::Responses => ("/responses", Wire::Responses),
                 api => {
-                    let alias = req.request().model().unwrap_or_default().to_owned();
+                    let alias = client.model().unwrap_or_default().to_owned();
                     return Err(UnsupportedApi {
                         alias,
                         api: api.as_str(),
@@ -124,7 +130,19 @@ where
                     .into());
                 }
             };
-            let mut body = req.request().body().clone();
+            if translate && client.is_stream() {
+                let alias = client.model().unwrap_or_default().to_owned();
+                return Err(UnsupportedApi {
+                    alias,
+                    api: "streamed messages",
+                }
+                .into());
+            }
+            let mut body = if translate {
+                messages_request_to_chat(client.body())?
+            } else {
+                client.body().clone()
+            };
             body["model"] = Value::String(req.upstream_model().to_owned());
             let strip = wire == Wire::ChatCompletions
                 && req.request().is_stream()
@@ -143,7 +161,13 @@ where
                 strip_usage_chunk: strip,
                 max_response_bytes: config.common.max_response_bytes,
             };
-            exchange.run(transport, upstream).await
+            let res = exchange.run(transport, upstream).await?;
+            if translate {
+                return res
+                    .map_json(chat_response_to_messages)
+                    .map_err(|e| UpstreamUnavailable::new(e).into());
+            }
+            Ok(res)
         })
     }
 }

@@ -104,9 +104,12 @@ async fn anthropic_sends_its_key_and_the_client_version() {
     assert_eq!(seen.body["model"], "claude-x");
     assert_eq!(seen.body["x_new"], 1, "unknown fields reach the provider");
 
-    // A chat request cannot go to an Anthropic provider without translation.
+    // A streamed chat request cannot be translated yet.
     let err = provider
-        .oneshot(ProviderRequest::new(chat(json!({})), "claude-x"))
+        .oneshot(ProviderRequest::new(
+            chat(json!({"stream": true})),
+            "claude-x",
+        ))
         .await
         .unwrap_err();
     assert!(err.downcast_ref::<crate::error::UnsupportedApi>().is_some());
@@ -176,4 +179,79 @@ async fn upstream_errors_are_typed_with_retry_after() {
     );
     assert!(OpenAiProvider::new((), "not a url").is_err());
     assert!(OpenAiProvider::new((), "ftp://x/v1").is_err());
+}
+
+#[tokio::test]
+async fn chat_is_translated_to_messages_and_back() {
+    let fake = FakeProvider::new().push(
+        Script::tool_call("tu_1", "f", json!({"q": "x"}))
+            .with_usage(20, 5)
+            .with_cached(8),
+    );
+    let provider = AnthropicProvider::new(fake.clone(), "http://up").unwrap();
+    // The client's headers say 2026-10-21, which forbids sampling parameters: they are dropped.
+    let req = with_client_key(chat(json!({"temperature": 0.5, "max_tokens": 7})));
+    let res = provider
+        .oneshot(ProviderRequest::new(req, "claude-x"))
+        .await
+        .unwrap();
+    let seen = &fake.requests()[0];
+    assert_eq!(seen.path, "/v1/messages");
+    assert_eq!(seen.body["max_tokens"], 7);
+    assert!(seen.body.get("temperature").is_none(), "{}", seen.body);
+    let out = res.output().unwrap().clone();
+    assert_eq!(out["object"], "chat.completion");
+    assert_eq!(
+        out["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+        "f"
+    );
+    assert_eq!(out["usage"]["prompt_tokens"], 28);
+    let (usage, _) = res.usage_report().unwrap().usage().unwrap();
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.cached_input_tokens,
+            usage.output_tokens
+        ),
+        (28, 8, 5)
+    );
+    let text = body_text(res).await;
+    assert!(
+        text.contains("\"tool_calls\""),
+        "the client gets the translated bytes: {text}"
+    );
+}
+
+#[tokio::test]
+async fn messages_are_translated_to_chat_and_back() {
+    let fake = FakeProvider::new().push(Script::text("bonjour").with_usage(9, 2));
+    let provider = OpenAiProvider::new(fake.clone(), "http://up/v1").unwrap();
+    let body = json!({"model": "c", "max_tokens": 9, "system": "sys", "messages": [{"role": "user", "content": "hi"}]});
+    let req = LlmRequest::decode(Api::Messages, body).unwrap();
+    let res = provider
+        .clone()
+        .oneshot(ProviderRequest::new(req, "gpt-x"))
+        .await
+        .unwrap();
+    let seen = &fake.requests()[0];
+    assert_eq!(seen.path, "/v1/chat/completions");
+    assert_eq!(
+        seen.body["messages"][0],
+        json!({"role": "system", "content": "sys"})
+    );
+    assert_eq!(seen.body["model"], "gpt-x");
+    let out = res.output().unwrap();
+    assert_eq!(
+        (out["type"].as_str(), out["content"][0]["text"].as_str()),
+        (Some("message"), Some("bonjour"))
+    );
+    assert_eq!(out["usage"]["input_tokens"], 9);
+    let body = json!({"model": "c", "max_tokens": 9, "messages": [], "stream": true});
+    let req = LlmRequest::decode(Api::Messages, body).unwrap();
+    assert!(
+        provider
+            .oneshot(ProviderRequest::new(req, "gpt-x"))
+            .await
+            .is_err()
+    );
 }

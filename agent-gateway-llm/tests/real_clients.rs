@@ -73,6 +73,11 @@ async fn openai_and_anthropic_python_clients() {
         )
         .push(
             Script::tool_call("toolu_1", "get_weather", json!({"city": "Rome"})).with_usage(40, 12),
+        )
+        // Translated: served in the provider's own wire format.
+        .push(Script::text("Translated for OpenAI").with_usage(21, 9))
+        .push(
+            Script::tool_call("call_x", "get_weather", json!({"city": "Lima"})).with_usage(22, 10),
         );
     let upstream = serve(fake.clone()).await;
 
@@ -90,6 +95,14 @@ async fn openai_and_anthropic_python_clients() {
                 .with_api_key(Secret::new("sk-provider-anthropic".into())),
         )
         .alias("gpt-alias", Deployment::new("openai", "gpt-upstream"))
+        .alias(
+            "claude-for-openai",
+            Deployment::new("anthropic", "claude-upstream"),
+        )
+        .alias(
+            "gpt-for-anthropic",
+            Deployment::new("openai", "gpt-upstream"),
+        )
         .alias(
             "claude-alias",
             Deployment::new("anthropic", "claude-upstream"),
@@ -130,7 +143,7 @@ async fn openai_and_anthropic_python_clients() {
     assert!(stdout.contains("all real-client checks passed"), "{stdout}");
 
     let mut recorded = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..10 {
         let usage = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
@@ -152,13 +165,15 @@ async fn openai_and_anthropic_python_clients() {
         (12, 6, 0),
         (18, 8, 3),
         (40, 12, 0),
+        (21, 9, 0),
+        (22, 10, 0),
     ];
     sent.sort_unstable();
     assert_eq!(recorded, sent);
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    assert_eq!(seen.len(), 8);
+    assert_eq!(seen.len(), 10);
     for req in &seen {
         let auth = req
             .headers
@@ -173,10 +188,17 @@ async fn openai_and_anthropic_python_clients() {
                 (auth, key.as_deref()),
                 (None, Some("sk-provider-anthropic"))
             );
-            assert_eq!(
-                req.headers["anthropic-version"], "2026-10-21",
-                "passed through from the SDK"
-            );
+            let version = req.headers["anthropic-version"].to_str().unwrap();
+            if req.body.get("temperature").is_some() {
+                // Translated from the OpenAI client, which sends no version: the default
+                // version, which still allows sampling parameters.
+                assert_eq!(
+                    (version, req.body["temperature"].as_f64()),
+                    ("2023-06-01", Some(0.3))
+                );
+            } else {
+                assert_eq!(version, "2026-10-21", "passed through from the SDK");
+            }
             assert_eq!(req.body["model"], "claude-upstream");
         } else {
             assert_eq!(

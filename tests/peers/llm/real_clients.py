@@ -108,8 +108,21 @@ def main(base):
     except anthropic.NotFoundError as e:
         check("anthropic unknown alias", (e.status_code, e.body["error"]["type"]), (404, "not_found_error"))
 
-    # 10. The model list.
-    check("models", sorted(m.id for m in oai.models.list()), ["claude-alias", "gpt-alias"])
+    # 10. Translation: an OpenAI client to an Anthropic provider (not streamed).
+    r = oai.chat.completions.create(model="claude-for-openai", messages=USER, temperature=0.3)
+    check("openai -> anthropic content", r.choices[0].message.content, "Translated for OpenAI")
+    check("openai -> anthropic usage", (r.usage.prompt_tokens, r.usage.completion_tokens), (21, 9))
+
+    # 11. Translation: an Anthropic client to an OpenAI provider, with a tool call.
+    m = ant.messages.create(model="gpt-for-anthropic", max_tokens=64, messages=USER, tools=TOOLS_ANTHROPIC)
+    block = m.content[0]
+    check("anthropic -> openai tool_use", (block.type, block.id, block.name, block.input),
+          ("tool_use", "call_x", "get_weather", {"city": "Lima"}))
+    check("anthropic -> openai usage", (m.usage.input_tokens, m.usage.output_tokens, m.stop_reason), (22, 10, "tool_use"))
+
+    # 12. The model list.
+    check("models", sorted(m.id for m in oai.models.list()),
+          ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-for-anthropic"])
     print("all real-client checks passed")
 
 

@@ -1,4 +1,35 @@
 //! The response body of every front: whole bytes, or a relayed stream.
+//!
+//! ```
+//! use std::pin::Pin;
+//! use std::task::{Context, Poll};
+//! use bytes::Bytes;
+//! use http_body::{Body, Frame};
+//! use http_body_util::BodyExt;
+//! use agent_gateway_llm::LlmBody;
+//!
+//! /// An upstream body that fails at once.
+//! struct Broken;
+//! impl Body for Broken {
+//!     type Data = Bytes;
+//!     type Error = std::io::Error;
+//!     fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+//!         Poll::Ready(Some(Err(std::io::Error::other("reset"))))
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let whole = LlmBody::full("{\"ok\":true}");
+//! assert!(!whole.is_stream());
+//! assert_eq!(whole.size_hint().exact(), Some(11));
+//! assert_eq!(whole.collect().await.unwrap().to_bytes(), "{\"ok\":true}");
+//!
+//! // A stream's error is the body's error, so the server aborts the response.
+//! let streamed = LlmBody::stream(Broken);
+//! assert!(streamed.is_stream());
+//! assert!(streamed.collect().await.is_err());
+//! # });
+//! ```
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -1,0 +1,63 @@
+//! Prices per deployment, turning token usage into a [`Cost`].
+//!
+//! ```
+//! use agent_gateway_core::{Cost, Usage};
+//! use agent_gateway_llm::Price;
+//!
+//! // $3 per million input tokens, $15 per million output, $0.30 per million cached.
+//! let price = Price::per_million(3.0, 15.0).with_cached_per_million(0.30);
+//! let usage = Usage::tokens(1_000, 100).with_cached_input(400);
+//! // 600 × 3000 + 400 × 300 + 100 × 15000 nano-dollars
+//! assert_eq!(price.cost(&usage), Cost::from_nano_usd(1_800_000 + 120_000 + 1_500_000));
+//! assert_eq!(Price::FREE.cost(&usage), Cost::ZERO);
+//! ```
+
+use agent_gateway_core::{Cost, Usage};
+
+/// What a deployment charges per token: input, output and cached input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Price {
+    input: Cost,
+    output: Cost,
+    cached_input: Cost,
+}
+
+impl Price {
+    /// Free.
+    pub const FREE: Price = Price {
+        input: Cost::ZERO,
+        output: Cost::ZERO,
+        cached_input: Cost::ZERO,
+    };
+
+    /// A price in dollars per million input and output tokens. Cached input is priced as
+    /// input until [`with_cached_per_million`](Price::with_cached_per_million) says otherwise.
+    pub fn per_million(input_usd: f64, output_usd: f64) -> Self {
+        let input = Cost::from_usd_per_million_tokens(input_usd);
+        Price {
+            input,
+            output: Cost::from_usd_per_million_tokens(output_usd),
+            cached_input: input,
+        }
+    }
+
+    /// Sets the price of cached input tokens, in dollars per million.
+    pub fn with_cached_per_million(mut self, usd: f64) -> Self {
+        self.cached_input = Cost::from_usd_per_million_tokens(usd);
+        self
+    }
+
+    /// The cost of `usage`: uncached input, cached input and output, each at its price.
+    pub fn cost(&self, usage: &Usage) -> Cost {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        self.input.times(usage.input_tokens - cached)
+            + self.cached_input.times(cached)
+            + self.output.times(usage.output_tokens)
+    }
+
+    /// `usage` with its cost set.
+    pub fn apply(&self, usage: Usage) -> Usage {
+        let cost = self.cost(&usage);
+        usage.with_cost(cost)
+    }
+}

@@ -1,0 +1,164 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, HeaderValue};
+use http::{HeaderMap, Request, Response};
+use http_body_util::Full;
+use serde_json::Value;
+use tower::Service;
+
+use agent_gateway_core::{AgentRequest, BoxError, Secret};
+
+use super::relay::{Exchange, upstream_request};
+use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
+use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use crate::translate::{chat_request_to_messages, messages_response_to_chat};
+use crate::usage::Wire;
+use crate::{Api, LlmResponse};
+
+/// The `anthropic-version` sent when the client sent none.
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// A provider speaking Anthropic Messages at a base URL without `/v1`
+/// (`https://api.anthropic.com`), as the Anthropic SDKs take it. Chat Completions requests are
+/// translated to Messages and back (not streamed yet).
+///
+/// It sends `x-api-key` with its own key; the client's credential is never sent unless
+/// [`with_client_credential_forwarding`](AnthropicProvider::with_client_credential_forwarding)
+/// turns that on. The client's `anthropic-version` and `anthropic-beta` are passed through,
+/// since they change what the request means.
+#[derive(Debug, Clone)]
+pub struct AnthropicProvider<T> {
+    transport: T,
+    config: Arc<Common>,
+}
+
+impl<T> AnthropicProvider<T> {
+    /// A provider calling `base_url` through `transport`.
+    pub fn new(transport: T, base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        Ok(AnthropicProvider {
+            transport,
+            config: Arc::new(Common::new(base_url)?),
+        })
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Common)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Sets the provider's API key.
+    pub fn with_api_key(self, key: Secret<String>) -> Self {
+        self.edit(|c| c.credential = Some(key))
+    }
+
+    /// Forwards the client's own credential when the provider has no key. Off by default.
+    pub fn with_client_credential_forwarding(self, forward: bool) -> Self {
+        self.edit(|c| c.forward_client_credential = forward)
+    }
+
+    /// Sets the limit on a whole upstream answer, in bytes.
+    pub fn with_max_response_bytes(self, limit: usize) -> Self {
+        self.edit(|c| c.max_response_bytes = limit)
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        &self.transport
+    }
+}
+
+#[cfg(feature = "client")]
+impl AnthropicProvider<agent_gateway_core::client::HttpClient<Full<Bytes>>> {
+    /// A provider over core's HTTP client (hyper-util, rustls).
+    pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        AnthropicProvider::new(agent_gateway_core::client::http_client(), base_url)
+    }
+}
+
+impl<T, RB> Service<ProviderRequest> for AnthropicProvider<T>
+where
+    T: Service<Request<Full<Bytes>>, Response = Response<RB>> + Clone + Send + 'static,
+    T::Error: Into<BoxError>,
+    T::Future: Send,
+    RB: http_body::Body<Data = Bytes> + Send + 'static,
+    RB::Error: Into<BoxError>,
+{
+    type Response = LlmResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: ProviderRequest) -> Self::Future {
+        let transport = self.transport.clone();
+        let config = self.config.clone();
+        Box::pin(async move {
+            let client = req.request();
+            let translate = client.api() == Api::ChatCompletions;
+            if !(client.api() == Api::Messages || translate && !client.is_stream()) {
+                let alias = client.model().unwrap_or_default().to_owned();
+                let api = if translate {
+                    "streamed chat completions"
+                } else {
+                    client.api().as_str()
+                };
+                return Err(UnsupportedApi { alias, api }.into());
+            }
+            let mut body = if translate {
+                chat_request_to_messages(client.body())?
+            } else {
+                client.body().clone()
+            };
+            body["model"] = Value::String(req.upstream_model().to_owned());
+
+            let mut headers = HeaderMap::new();
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            let version = client
+                .headers()
+                .get("anthropic-version")
+                .cloned()
+                .unwrap_or(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
+            if translate && forbids_sampling(&version) {
+                // This version refuses sampling parameters: drop them rather than fail.
+                if let Some(map) = body.as_object_mut() {
+                    for key in ["temperature", "top_p", "top_k"] {
+                        map.remove(key);
+                    }
+                }
+            }
+            headers.insert("anthropic-version", version);
+            if let Some(beta) = client.headers().get("anthropic-beta") {
+                headers.insert("anthropic-beta", beta.clone());
+            }
+            if let Some(key) = config.credential(client) {
+                headers.insert("x-api-key", secret_header(key)?);
+            }
+            let upstream = upstream_request(&config.base, "/v1/messages", headers, &body)?;
+            let exchange = Exchange {
+                wire: Wire::Messages,
+                price: req.price(),
+                strip_usage_chunk: false,
+                max_response_bytes: config.max_response_bytes,
+            };
+            let res = exchange.run(transport, upstream).await?;
+            if translate {
+                return res
+                    .map_json(messages_response_to_chat)
+                    .map_err(|e| UpstreamUnavailable::new(e).into());
+            }
+            Ok(res)
+        })
+    }
+}
+
+/// Whether `anthropic-version` is 2026-10-21 or later, which removed `temperature`, `top_p`
+/// and `top_k`. Versions are dates, so they compare as strings.
+fn forbids_sampling(version: &HeaderValue) -> bool {
+    version.to_str().is_ok_and(|v| v >= "2026-10-21")
+}

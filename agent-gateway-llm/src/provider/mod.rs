@@ -1,0 +1,141 @@
+//! Providers: tower services that call an upstream LLM API with their own credential, and
+//! relay its answer with the usage metered.
+//!
+//! - [`OpenAiProvider`]: any OpenAI-compatible base URL (OpenAI, vLLM, Ollama, Groq, …),
+//!   serving Chat Completions and Responses.
+//! - [`AnthropicProvider`]: Anthropic Messages.
+//!
+//! Each is generic over its HTTP transport: core's `http_client()` in production (feature
+//! `client`), or any `Service<http::Request<Full<Bytes>>>`, such as the test kit's fake provider.
+//!
+//! ```
+//! use agent_gateway_core::{AgentRequest, Secret};
+//! use agent_gateway_core::response::AgentResponse;
+//! use agent_gateway_llm::provider::{OpenAiProvider, ProviderRequest};
+//! use agent_gateway_llm::testkit::{FakeProvider, Script};
+//! use agent_gateway_llm::{Api, LlmRequest, Price};
+//! use serde_json::json;
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let fake = FakeProvider::new().push(Script::text("hello").with_usage(12, 3));
+//! let provider = OpenAiProvider::new(fake.clone(), "https://api.example.com/v1").unwrap()
+//!     .with_api_key(Secret::new("sk-provider".to_owned()));
+//! let chat = json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]});
+//! let req = LlmRequest::decode(Api::ChatCompletions, chat.clone()).unwrap();
+//! let res = provider.clone()
+//!     .oneshot(ProviderRequest::new(req, "gpt-4o-mini").with_price(Price::per_million(1.0, 1.0)))
+//!     .await.unwrap();
+//! let (usage, _) = res.usage_report().unwrap().usage().unwrap();
+//! assert_eq!((usage.input_tokens, usage.output_tokens), (12, 3));
+//! let seen = fake.requests();
+//! assert_eq!(seen[0].body["model"], "gpt-4o-mini"); // the alias became the upstream model
+//! assert_eq!(seen[0].headers["authorization"], "Bearer sk-provider");
+//!
+//! // An upstream error comes back typed, for the front to render.
+//! let fake = FakeProvider::new().push(Script::error(503, "down"));
+//! let provider = OpenAiProvider::new(fake, "https://api.example.com/v1").unwrap();
+//! let req = LlmRequest::decode(Api::ChatCompletions, chat).unwrap();
+//! assert!(provider.oneshot(ProviderRequest::new(req, "gpt-4o-mini")).await.is_err());
+//! # });
+//! ```
+
+mod anthropic;
+mod openai;
+mod relay;
+
+use agent_gateway_core::BoxError;
+use tower::util::BoxCloneSyncService;
+
+use crate::{LlmRequest, LlmResponse, Price};
+
+pub use anthropic::{AnthropicProvider, DEFAULT_ANTHROPIC_VERSION};
+pub use openai::OpenAiProvider;
+pub use relay::InvalidBaseUrl;
+
+/// A provider behind a type-erased, cloneable service, as the router holds them.
+pub type BoxProvider = BoxCloneSyncService<ProviderRequest, LlmResponse, BoxError>;
+
+/// The default limit on a whole (non-streamed) upstream answer: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A request routed to a deployment: the client's request, the upstream model name that
+/// replaces the alias, and the deployment's price.
+#[derive(Debug, Clone)]
+pub struct ProviderRequest {
+    request: LlmRequest,
+    upstream_model: String,
+    price: Price,
+}
+
+impl ProviderRequest {
+    /// `request`, to be served by `upstream_model`, free of charge until
+    /// [`with_price`](ProviderRequest::with_price).
+    pub fn new(request: LlmRequest, upstream_model: impl Into<String>) -> Self {
+        ProviderRequest {
+            request,
+            upstream_model: upstream_model.into(),
+            price: Price::FREE,
+        }
+    }
+
+    /// Sets the price.
+    pub fn with_price(mut self, price: Price) -> Self {
+        self.price = price;
+        self
+    }
+
+    /// The client's request.
+    pub fn request(&self) -> &LlmRequest {
+        &self.request
+    }
+
+    /// The upstream model name.
+    pub fn upstream_model(&self) -> &str {
+        &self.upstream_model
+    }
+
+    /// The price.
+    pub fn price(&self) -> Price {
+        self.price
+    }
+}
+
+/// What both providers are configured with.
+#[derive(Debug, Clone)]
+struct Common {
+    base: String,
+    credential: Option<agent_gateway_core::Secret<String>>,
+    forward_client_credential: bool,
+    max_response_bytes: usize,
+}
+
+impl Common {
+    fn new(base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        Ok(Common {
+            base: relay::base_url(base_url)?,
+            credential: None,
+            forward_client_credential: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        })
+    }
+
+    /// The credential to send: the provider's own, else the client's if forwarding is on.
+    fn credential<'a>(&'a self, req: &'a LlmRequest) -> Option<&'a str> {
+        match &self.credential {
+            Some(secret) => Some(secret.expose().as_str()),
+            None if self.forward_client_credential => req.client_credential(),
+            None => None,
+        }
+    }
+}
+
+/// A header value holding a credential, marked sensitive.
+fn secret_header(value: &str) -> Result<http::HeaderValue, BoxError> {
+    let mut v = http::HeaderValue::from_str(value)?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests;

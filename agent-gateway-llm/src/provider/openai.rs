@@ -1,0 +1,192 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use http::{HeaderMap, Request, Response};
+use http_body_util::Full;
+use serde_json::{Value, json};
+use tower::Service;
+
+use agent_gateway_core::{BoxError, Secret};
+
+use super::relay::{Exchange, upstream_request};
+use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
+use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use crate::translate::{chat_response_to_messages, messages_request_to_chat};
+use crate::usage::Wire;
+use crate::{Api, LlmResponse};
+
+/// A provider speaking the OpenAI API at any base URL (`https://api.openai.com/v1`, a vLLM or
+/// Ollama server's `/v1`, …): Chat Completions and Responses, and Anthropic Messages
+/// translated to Chat Completions (not streamed yet).
+///
+/// It sends `Authorization: Bearer` with its own key. The client's credential is never sent
+/// unless [`with_client_credential_forwarding`](OpenAiProvider::with_client_credential_forwarding)
+/// turns that on, and even then only when the provider has no key of its own.
+///
+/// For streamed chat it asks upstream for `stream_options.include_usage`, so that usage is
+/// always metered; if the client had not asked, the extra usage chunk is removed from what it
+/// sees ([`StripUsageChunk`](crate::stream::StripUsageChunk)). Servers that reject the option
+/// can opt out with [`with_stream_usage`](OpenAiProvider::with_stream_usage).
+#[derive(Debug, Clone)]
+pub struct OpenAiProvider<T> {
+    transport: T,
+    config: Arc<Config>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    common: Common,
+    stream_usage: bool,
+}
+
+impl<T> OpenAiProvider<T> {
+    /// A provider calling `base_url` (including `/v1`) through `transport`.
+    pub fn new(transport: T, base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        Ok(OpenAiProvider {
+            transport,
+            config: Arc::new(Config {
+                common: Common::new(base_url)?,
+                stream_usage: true,
+            }),
+        })
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Sets the provider's API key.
+    pub fn with_api_key(self, key: Secret<String>) -> Self {
+        self.edit(|c| c.common.credential = Some(key))
+    }
+
+    /// Forwards the client's own credential when the provider has no key. Off by default.
+    pub fn with_client_credential_forwarding(self, forward: bool) -> Self {
+        self.edit(|c| c.common.forward_client_credential = forward)
+    }
+
+    /// Whether to request `stream_options.include_usage` upstream. On by default.
+    pub fn with_stream_usage(self, inject: bool) -> Self {
+        self.edit(|c| c.stream_usage = inject)
+    }
+
+    /// Sets the limit on a whole upstream answer, in bytes.
+    pub fn with_max_response_bytes(self, limit: usize) -> Self {
+        self.edit(|c| c.common.max_response_bytes = limit)
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        &self.transport
+    }
+}
+
+#[cfg(feature = "client")]
+impl OpenAiProvider<agent_gateway_core::client::HttpClient<Full<Bytes>>> {
+    /// A provider over core's HTTP client (hyper-util, rustls).
+    pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        OpenAiProvider::new(agent_gateway_core::client::http_client(), base_url)
+    }
+}
+
+impl<T, RB> Service<ProviderRequest> for OpenAiProvider<T>
+where
+    T: Service<Request<Full<Bytes>>, Response = Response<RB>> + Clone + Send + 'static,
+    T::Error: Into<BoxError>,
+    T::Future: Send,
+    RB: http_body::Body<Data = Bytes> + Send + 'static,
+    RB::Error: Into<BoxError>,
+{
+    type Response = LlmResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: ProviderRequest) -> Self::Future {
+        let transport = self.transport.clone();
+        let config = self.config.clone();
+        Box::pin(async move {
+            let client = req.request();
+            let translate = client.api() == Api::Messages;
+            let (path, wire) = match client.api() {
+                Api::ChatCompletions | Api::Messages => {
+                    ("/chat/completions", Wire::ChatCompletions)
+                }
+                Api::Responses => ("/responses", Wire::Responses),
+                api => {
+                    let alias = client.model().unwrap_or_default().to_owned();
+                    return Err(UnsupportedApi {
+                        alias,
+                        api: api.as_str(),
+                    }
+                    .into());
+                }
+            };
+            if translate && client.is_stream() {
+                let alias = client.model().unwrap_or_default().to_owned();
+                return Err(UnsupportedApi {
+                    alias,
+                    api: "streamed messages",
+                }
+                .into());
+            }
+            let mut body = if translate {
+                messages_request_to_chat(client.body())?
+            } else {
+                client.body().clone()
+            };
+            body["model"] = Value::String(req.upstream_model().to_owned());
+            let strip = wire == Wire::ChatCompletions
+                && req.request().is_stream()
+                && config.stream_usage
+                && inject_include_usage(&mut body);
+
+            let mut headers = HeaderMap::new();
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            if let Some(key) = config.common.credential(req.request()) {
+                headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
+            }
+            let upstream = upstream_request(&config.common.base, path, headers, &body)?;
+            let exchange = Exchange {
+                wire,
+                price: req.price(),
+                strip_usage_chunk: strip,
+                max_response_bytes: config.common.max_response_bytes,
+            };
+            let res = exchange.run(transport, upstream).await?;
+            if translate {
+                return res
+                    .map_json(chat_response_to_messages)
+                    .map_err(|e| UpstreamUnavailable::new(e).into());
+            }
+            Ok(res)
+        })
+    }
+}
+
+/// Sets `stream_options.include_usage: true`; returns whether the client had not asked for
+/// it, so the usage chunk must be hidden from it.
+fn inject_include_usage(body: &mut Value) -> bool {
+    let asked = body
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if asked {
+        return false;
+    }
+    match body.get_mut("stream_options") {
+        Some(Value::Object(options)) => {
+            options.insert("include_usage".to_owned(), Value::Bool(true));
+        }
+        _ => body["stream_options"] = json!({"include_usage": true}),
+    }
+    true
+}

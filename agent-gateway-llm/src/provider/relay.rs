@@ -1,0 +1,168 @@
+//! What both providers share: the exchange with upstream, error statuses, and relaying the
+//! answer whole or as a metered stream.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER};
+use http::{HeaderMap, Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::Value;
+use tower::{Service, ServiceExt};
+
+use agent_gateway_core::response::{MeteredBody, Outcome};
+use agent_gateway_core::{BoxError, Usage, UsageReport};
+
+use crate::error::{UpstreamStatus, UpstreamUnavailable};
+use crate::stream::{SseMeter, StripUsageChunk};
+use crate::usage::{Wire, usage_from_body};
+use crate::{LlmBody, LlmResponse, Price};
+
+/// How much of an upstream error body is read for its message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Response headers relayed to the client.
+const RELAYED: [&str; 3] = ["content-type", "request-id", "x-request-id"];
+
+/// One exchange with upstream, turned into an [`LlmResponse`] or a typed error.
+pub(crate) struct Exchange {
+    pub(crate) wire: Wire,
+    pub(crate) price: Price,
+    /// Remove the usage chunk the gateway asked for on the client's behalf.
+    pub(crate) strip_usage_chunk: bool,
+    pub(crate) max_response_bytes: usize,
+}
+
+impl Exchange {
+    pub(crate) async fn run<T, RB>(
+        self,
+        transport: T,
+        req: Request<Full<Bytes>>,
+    ) -> Result<LlmResponse, BoxError>
+    where
+        T: Service<Request<Full<Bytes>>, Response = Response<RB>>,
+        T::Error: Into<BoxError>,
+        RB: http_body::Body<Data = Bytes> + Send + 'static,
+        RB::Error: Into<BoxError>,
+    {
+        let res = transport
+            .oneshot(req)
+            .await
+            .map_err(|e| UpstreamUnavailable::new(e.into()))?;
+        let (parts, body) = res.into_parts();
+        if !parts.status.is_success() {
+            let bytes = match Limited::new(body, ERROR_BODY_LIMIT).collect().await {
+                Ok(c) => c.to_bytes(),
+                Err(_) => Bytes::new(),
+            };
+            let err = UpstreamStatus::new(parts.status, error_message(&bytes))
+                .with_retry_after(retry_after(&parts.headers));
+            return Err(err.into());
+        }
+        let headers = relayed_headers(&parts.headers);
+        let report = UsageReport::new();
+        if is_event_stream(&parts.headers) {
+            let meter = SseMeter::new(self.wire, self.price);
+            let metered = MeteredBody::new(body, meter, report.clone());
+            let body = if self.strip_usage_chunk {
+                LlmBody::stream(StripUsageChunk::new(metered))
+            } else {
+                LlmBody::stream(metered)
+            };
+            return Ok(LlmResponse::stream(parts.status, headers, body, report));
+        }
+        let bytes = Limited::new(body, self.max_response_bytes)
+            .collect()
+            .await
+            .map_err(UpstreamUnavailable::new)?
+            .to_bytes();
+        let value: Value = serde_json::from_slice(&bytes).map_err(UpstreamUnavailable::new)?;
+        let usage = usage_from_body(self.wire, &value).unwrap_or_else(Usage::step);
+        report.complete(self.price.apply(usage), Outcome::Complete);
+        Ok(LlmResponse::json(
+            parts.status,
+            headers,
+            bytes,
+            value,
+            report,
+        ))
+    }
+}
+
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+}
+
+fn relayed_headers(upstream: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in RELAYED {
+        if let Some(v) = upstream.get(name) {
+            headers.insert(HeaderName::from_static(name), v.clone());
+        }
+    }
+    headers
+}
+
+/// `error.message` of either dialect's error body.
+fn error_message(bytes: &[u8]) -> String {
+    serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "upstream error".to_owned())
+}
+
+/// `retry-after-ms` (OpenAI), else `retry-after` in whole seconds.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|n| n.is_finite() && *n >= 0.0)
+    };
+    number("retry-after-ms")
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .or_else(|| number(RETRY_AFTER.as_str()).map(Duration::from_secs_f64))
+}
+
+/// The upstream URL: `base` (no trailing slash) then `path`.
+pub(crate) fn upstream_request(
+    base: &str,
+    path: &str,
+    headers: HeaderMap,
+    body: &Value,
+) -> Result<Request<Full<Bytes>>, BoxError> {
+    let mut req =
+        Request::post(format!("{base}{path}")).body(Full::new(Bytes::from(body.to_string())))?;
+    *req.headers_mut() = headers;
+    req.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(req)
+}
+
+/// Checks a base URL: absolute, `http` or `https`. Returns it without a trailing slash.
+pub(crate) fn base_url(url: &str) -> Result<String, InvalidBaseUrl> {
+    let uri: http::Uri = url.parse().map_err(|_| InvalidBaseUrl(url.to_owned()))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) => Ok(url.trim_end_matches('/').to_owned()),
+        _ => Err(InvalidBaseUrl(url.to_owned())),
+    }
+}
+
+/// A provider base URL that is not an absolute `http` or `https` URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid provider base URL `{0}`: it must be an absolute http or https URL")]
+pub struct InvalidBaseUrl(String);

@@ -1,0 +1,268 @@
+//! The LLM response, as the policy layers see it: usage reported through core's seam, the
+//! output for guardrails, and model listings that policy filters per caller.
+//!
+//! ```
+//! use agent_gateway_core::response::AgentResponse;
+//! use agent_gateway_llm::{Dialect, LlmResponse};
+//!
+//! let mut res = LlmResponse::models(["fast", "smart", "internal"], "gateway");
+//! // A policy hides what the caller may not use.
+//! let removed = res.retain_items(&mut |item| item.name != "internal");
+//! assert_eq!(removed, 1);
+//! let http = res.into_http(Dialect::OpenAi);
+//! assert_eq!(http.status(), 200);
+//! assert!(http.extensions().get::<agent_gateway_core::UsageReport>().is_some());
+//! ```
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use agent_gateway_core::response::{AgentResponse, Item, Outcome};
+use agent_gateway_core::{Action, Usage, UsageReport};
+
+use crate::{Dialect, LlmBody};
+
+/// A model response: status, headers, a body that may stream, and its usage report.
+#[derive(Debug)]
+pub struct LlmResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    content: Content,
+    usage: UsageReport,
+}
+
+#[derive(Debug)]
+enum Content {
+    Json { bytes: Bytes, value: Value },
+    Stream(LlmBody),
+    Models(Vec<ModelEntry>),
+}
+
+#[derive(Debug)]
+struct ModelEntry {
+    id: String,
+    value: Value,
+}
+
+impl LlmResponse {
+    /// A whole JSON answer: `bytes` are relayed as they are, `value` is their parse, for
+    /// guardrails. `usage` is usually already complete.
+    pub fn json(
+        status: StatusCode,
+        headers: HeaderMap,
+        bytes: Bytes,
+        value: Value,
+        usage: UsageReport,
+    ) -> Self {
+        LlmResponse {
+            status,
+            headers,
+            content: Content::Json { bytes, value },
+            usage,
+        }
+    }
+
+    /// A streamed answer; `usage` completes when the body ends or is dropped.
+    pub fn stream(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: LlmBody,
+        usage: UsageReport,
+    ) -> Self {
+        LlmResponse {
+            status,
+            headers,
+            content: Content::Stream(body),
+            usage,
+        }
+    }
+
+    /// A model listing of `ids`; its usage is complete and zero.
+    pub fn models<I>(ids: I, owned_by: &str) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let entries = ids
+            .into_iter()
+            .map(|id| {
+                let id = id.into();
+                let value =
+                    json!({"id": id, "object": "model", "created": 0, "owned_by": owned_by});
+                ModelEntry { id, value }
+            })
+            .collect();
+        let usage = UsageReport::new();
+        usage.complete(Usage::default(), Outcome::Complete);
+        LlmResponse {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            content: Content::Models(entries),
+            usage,
+        }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers relayed to the client.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, mutably.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// Whether the body streams.
+    pub fn is_stream(&self) -> bool {
+        matches!(self.content, Content::Stream(_))
+    }
+
+    /// The ids of a model listing, after any filtering.
+    pub fn model_ids(&self) -> Vec<&str> {
+        match &self.content {
+            Content::Models(entries) => entries.iter().map(|e| e.id.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Rewrites a whole JSON answer with `f` (translation between dialects); a stream or a
+    /// listing is returned as it is.
+    pub(crate) fn map_json<E>(
+        mut self,
+        f: impl FnOnce(&Value) -> Result<Value, E>,
+    ) -> Result<Self, E> {
+        if let Content::Json { bytes, value } = &mut self.content {
+            *value = f(value)?;
+            *bytes = Bytes::from(value.to_string());
+        }
+        Ok(self)
+    }
+
+    /// The HTTP response for a client of `dialect`. The usage report travels in its
+    /// extensions, for HTTP-level layers.
+    pub fn into_http(self, dialect: Dialect) -> http::Response<LlmBody> {
+        let body = match self.content {
+            Content::Json { bytes, .. } => LlmBody::full(bytes),
+            Content::Stream(body) => body,
+            Content::Models(entries) => LlmBody::full(render_models(&entries, dialect)),
+        };
+        let mut res = http::Response::new(body);
+        *res.status_mut() = self.status;
+        *res.headers_mut() = self.headers;
+        if !res.headers().contains_key(CONTENT_TYPE) && !res.body().is_stream() {
+            res.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        res.extensions_mut().insert(self.usage);
+        res
+    }
+}
+
+fn render_models(entries: &[ModelEntry], dialect: Dialect) -> Bytes {
+    let doc = match dialect {
+        Dialect::Anthropic => {
+            let data: Vec<Value> = entries
+                .iter()
+                .map(|e| {
+                    json!({"type": "model", "id": e.id, "display_name": e.id,
+                           "created_at": "1970-01-01T00:00:00Z"})
+                })
+                .collect();
+            json!({
+                "data": data,
+                "has_more": false,
+                "first_id": entries.first().map(|e| e.id.as_str()),
+                "last_id": entries.last().map(|e| e.id.as_str()),
+            })
+        }
+        _ => {
+            let data: Vec<&Value> = entries.iter().map(|e| &e.value).collect();
+            json!({"object": "list", "data": data})
+        }
+    };
+    Bytes::from(doc.to_string())
+}
+
+impl AgentResponse for LlmResponse {
+    fn usage_report(&self) -> Option<&UsageReport> {
+        Some(&self.usage)
+    }
+
+    fn output(&self) -> Option<&Value> {
+        match &self.content {
+            Content::Json { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
+        let Content::Models(entries) = &mut self.content else {
+            return 0;
+        };
+        let before = entries.len();
+        entries.retain(|e| {
+            keep(&Item {
+                action: Action::ModelCall,
+                name: &e.id,
+                value: &e.value,
+            })
+        });
+        before - entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn models_render_in_both_dialects() {
+        let res = LlmResponse::models(["a", "b"], "gw").into_http(Dialect::OpenAi);
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["object"], "list");
+        assert_eq!(v["data"][1]["id"], "b");
+        assert_eq!(v["data"][0]["owned_by"], "gw");
+
+        let mut res = LlmResponse::models(["a", "b"], "gw");
+        assert_eq!(res.retain_items(&mut |i| i.name == "b"), 1);
+        assert_eq!(res.model_ids(), ["b"]);
+        let body = res
+            .into_http(Dialect::Anthropic)
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["data"][0]["type"], "model");
+        assert_eq!(
+            (v["first_id"].as_str(), v["has_more"].as_bool()),
+            (Some("b"), Some(false))
+        );
+    }
+
+    #[test]
+    fn json_exposes_output_and_keeps_bytes() {
+        let report = UsageReport::new();
+        let res = LlmResponse::json(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from_static(b"{\"a\":1}"),
+            json!({"a": 1}),
+            report,
+        );
+        assert_eq!(res.output(), Some(&json!({"a": 1})));
+        assert!(!res.is_stream());
+        let http = res.into_http(Dialect::OpenAi);
+        assert_eq!(http.headers()[CONTENT_TYPE], "application/json");
+    }
+}

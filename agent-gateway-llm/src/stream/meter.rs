@@ -1,0 +1,53 @@
+use bytes::Bytes;
+
+use agent_gateway_core::Usage;
+use agent_gateway_core::response::Meter;
+use agent_gateway_core::sse::{Decoder, Event};
+
+use crate::Price;
+use crate::usage::{StreamUsage, Wire};
+
+/// A [`Meter`] that decodes the SSE events of an LLM stream as they are relayed and reads the
+/// usage from the last ones: OpenAI's usage chunk, Anthropic's `message_start` and
+/// `message_delta`, the Responses `response.completed`. The cost comes from the price.
+#[derive(Debug)]
+pub struct SseMeter {
+    decoder: Decoder,
+    events: Vec<Event>,
+    usage: StreamUsage,
+    price: Price,
+    failed: bool,
+}
+
+impl SseMeter {
+    /// A meter for a stream in `wire` format, priced at `price`.
+    pub fn new(wire: Wire, price: Price) -> Self {
+        SseMeter {
+            decoder: Decoder::new(),
+            events: Vec::new(),
+            usage: StreamUsage::new(wire),
+            price,
+            failed: false,
+        }
+    }
+}
+
+impl Meter for SseMeter {
+    fn observe(&mut self, chunk: &Bytes) {
+        if self.failed {
+            return;
+        }
+        if let Err(e) = self.decoder.feed(chunk, &mut self.events) {
+            // The relay goes on; only metering stops.
+            tracing::warn!(error = %e, "llm stream: cannot decode SSE, usage not metered");
+            self.failed = true;
+        }
+        for event in self.events.drain(..) {
+            self.usage.event(&event.data);
+        }
+    }
+
+    fn finish(&mut self) -> Usage {
+        self.price.apply(self.usage.finish())
+    }
+}

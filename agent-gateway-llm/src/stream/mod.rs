@@ -1,0 +1,36 @@
+//! Stream plumbing: a meter that reads usage from SSE events as they are relayed, and the one
+//! body filter that may alter a stream, removing the usage chunk the gateway asked for.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http_body_util::{BodyExt, Full};
+//! use agent_gateway_core::UsageReport;
+//! use agent_gateway_core::response::MeteredBody;
+//! use agent_gateway_llm::Price;
+//! use agent_gateway_llm::stream::{SseMeter, StripUsageChunk};
+//! use agent_gateway_llm::usage::Wire;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let upstream = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n\
+//!                 data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}\n\n\
+//!                 data: [DONE]\n\n";
+//! let report = UsageReport::new();
+//! let meter = SseMeter::new(Wire::ChatCompletions, Price::per_million(1.0, 2.0));
+//! let metered = MeteredBody::new(Full::new(Bytes::from(upstream)), meter, report.clone());
+//! let seen = StripUsageChunk::new(metered).collect().await.unwrap().to_bytes();
+//! // The client did not ask for usage: the usage chunk is gone, the rest is untouched.
+//! assert_eq!(seen, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\ndata: [DONE]\n\n");
+//! let (usage, _) = report.usage().unwrap();
+//! assert_eq!((usage.input_tokens, usage.output_tokens), (7, 2));
+//! assert_eq!(usage.cost.unwrap().nano_usd(), 7 * 1_000 + 2 * 2_000);
+//! # });
+//! ```
+
+mod meter;
+mod strip;
+
+pub use meter::SseMeter;
+pub use strip::StripUsageChunk;
+
+#[cfg(test)]
+mod tests;

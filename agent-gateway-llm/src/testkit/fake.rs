@@ -1,0 +1,185 @@
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::Service;
+
+use agent_gateway_core::BoxError;
+
+use super::script::Script;
+use super::wire::{Format, render};
+
+/// A fake LLM provider: an HTTP service answering each request with the next queued
+/// [`Script`] (or the default one), in the wire format of the request path.
+///
+/// Clones share the queue and the record of requests, so a test keeps one clone to script and
+/// inspect while another sits under the stack.
+#[derive(Debug, Clone)]
+pub struct FakeProvider {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug)]
+struct State {
+    queue: VecDeque<Script>,
+    default: Script,
+    requests: Vec<RecordedRequest>,
+}
+
+/// A request the fake provider received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The request path.
+    pub path: String,
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The request body as JSON (`null` if it was not JSON).
+    pub body: Value,
+}
+
+impl Default for FakeProvider {
+    fn default() -> Self {
+        FakeProvider::new()
+    }
+}
+
+impl FakeProvider {
+    /// A fake answering `Hello from the fake provider.` (10 input, 5 output tokens) until
+    /// scripted otherwise.
+    pub fn new() -> Self {
+        FakeProvider {
+            state: Arc::new(Mutex::new(State {
+                queue: VecDeque::new(),
+                default: Script::text("Hello from the fake provider."),
+                requests: Vec::new(),
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `script` for the next request without one.
+    pub fn push(self, script: Script) -> Self {
+        self.lock().queue.push_back(script);
+        self
+    }
+
+    /// Sets the answer used once the queue is empty.
+    pub fn with_default(self, script: Script) -> Self {
+        self.lock().default = script;
+        self
+    }
+
+    /// How many requests arrived.
+    pub fn calls(&self) -> usize {
+        self.lock().requests.len()
+    }
+
+    /// The requests received, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+}
+
+impl<B> Service<Request<B>> for FakeProvider
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<FakeBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<FakeBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let state = self.state.clone();
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let path = parts.uri.path().to_owned();
+            let script = {
+                let fake = FakeProvider { state };
+                let mut s = fake.lock();
+                s.requests.push(RecordedRequest {
+                    path: path.clone(),
+                    headers: parts.headers,
+                    body: json.clone(),
+                });
+                let default = s.default.clone();
+                s.queue.pop_front().unwrap_or(default)
+            };
+            if !script.delay.is_zero() {
+                tokio::time::sleep(script.delay).await;
+            }
+            let format = if path.ends_with("/messages") {
+                Format::Messages
+            } else if path.ends_with("/responses") {
+                Format::Responses
+            } else {
+                Format::Chat
+            };
+            let answer = render(&script, format, &json);
+            let mut res = Response::new(FakeBody {
+                frames: answer.frames.into(),
+            });
+            *res.status_mut() =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let content_type = if answer.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            };
+            res.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            for (name, value) in answer.headers {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    res.headers_mut()
+                        .insert(HeaderName::from_static(name), value);
+                }
+            }
+            Ok(res)
+        })
+    }
+}
+
+/// The fake provider's body: one frame per SSE event, so streams arrive in pieces.
+#[derive(Debug)]
+pub struct FakeBody {
+    frames: VecDeque<Bytes>,
+}
+
+impl Body for FakeBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.frames.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.frames.is_empty()
+    }
+}

@@ -1,0 +1,51 @@
+//! Translation between Chat Completions and Anthropic Messages, so that a client of either
+//! dialect can use a model served by a provider of the other (not streamed, for now).
+//!
+//! ```
+//! use agent_gateway_llm::translate::{chat_request_to_messages, messages_response_to_chat};
+//! use serde_json::json;
+//!
+//! let chat = json!({"model": "m", "max_tokens": 50, "messages": [
+//!     {"role": "system", "content": "Be brief."},
+//!     {"role": "user", "content": "Weather?"}
+//! ], "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]});
+//! let messages = chat_request_to_messages(&chat).unwrap();
+//! assert_eq!(messages["system"], "Be brief.");
+//! assert_eq!(messages["max_tokens"], 50);
+//! assert_eq!(messages["tools"][0]["input_schema"]["type"], "object");
+//!
+//! let answer = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "c",
+//!     "content": [{"type": "tool_use", "id": "tu_1", "name": "get_weather", "input": {"city": "Oslo"}}],
+//!     "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 2}});
+//! let completion = messages_response_to_chat(&answer).unwrap();
+//! assert_eq!(completion["choices"][0]["finish_reason"], "tool_calls");
+//! assert_eq!(completion["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], "{\"city\":\"Oslo\"}");
+//!
+//! // A chat request that is not one is refused.
+//! assert!(chat_request_to_messages(&json!({"model": "m"})).is_err());
+//! ```
+
+mod from_chat;
+mod from_messages;
+
+pub use from_chat::{chat_request_to_messages, chat_response_to_messages};
+pub use from_messages::{messages_request_to_chat, messages_response_to_chat};
+
+/// The `max_tokens` sent to Anthropic when a chat request sets no limit (Anthropic requires one).
+pub const DEFAULT_MAX_TOKENS: u64 = 4096;
+
+/// Text of a string or of a list of `text` parts/blocks, joined.
+fn text_of(content: &serde_json::Value) -> String {
+    match content {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(serde_json::Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

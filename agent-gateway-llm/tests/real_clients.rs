@@ -1,0 +1,214 @@
+//! The real `openai` and `anthropic` Python clients against the gateway, over real sockets.
+//!
+//! The gateway (front → usage recorder → router → HTTP providers) listens on 127.0.0.1:0 in
+//! front of the fake provider, itself served by axum on 127.0.0.1:0. The Python script
+//! (tests/peers/llm/real_clients.py) checks what the clients parsed; this test checks what the
+//! gateway recorded. Install the clients with `.ci/peers`.
+
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agent_gateway_core::response::AgentResponse;
+use agent_gateway_core::{Secret, Usage};
+use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
+use agent_gateway_llm::router::{Deployment, Router};
+use agent_gateway_llm::testkit::{FakeProvider, Script};
+use agent_gateway_llm::{LlmFront, LlmResponse};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tower::ServiceBuilder;
+
+fn python() -> PathBuf {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let peers = std::env::var_os("AGW_PEERS_DIR")
+        .map_or_else(|| workspace.join(".ci/cache"), PathBuf::from);
+    let python = peers.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run .ci/peers to install the pinned openai and anthropic clients",
+        python.display()
+    );
+    python
+}
+
+async fn serve<S>(service: S) -> String
+where
+    S: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Response: axum::response::IntoResponse,
+    S::Future: Send,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback_service(service);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_and_anthropic_python_clients() {
+    let python = python();
+    // The provider's answers, in the order of the script's calls.
+    let fake = FakeProvider::new()
+        .push(Script::text("Hello there!").with_usage(12, 6))
+        .push(Script::text("Streaming hello").with_usage(20, 7))
+        .push(Script::text("No usage asked").with_usage(9, 4))
+        .push(
+            Script::tool_call("call_1", "get_weather", json!({"city": "Paris"})).with_usage(30, 10),
+        )
+        .push(
+            Script::tool_call("call_2", "get_weather", json!({"city": "Oslo"})).with_usage(31, 11),
+        )
+        .push(Script::text("Bonjour").with_usage(12, 6))
+        .push(
+            Script::text("Streamed bonjour")
+                .with_usage(15, 8)
+                .with_cached(3),
+        )
+        .push(
+            Script::tool_call("toolu_1", "get_weather", json!({"city": "Rome"})).with_usage(40, 12),
+        )
+        // Translated: served in the provider's own wire format.
+        .push(Script::text("Translated for OpenAI").with_usage(21, 9))
+        .push(
+            Script::tool_call("call_x", "get_weather", json!({"city": "Lima"})).with_usage(22, 10),
+        );
+    let upstream = serve(fake.clone()).await;
+
+    let router = Router::builder()
+        .provider(
+            "openai",
+            OpenAiProvider::http(&format!("{upstream}/v1"))
+                .unwrap()
+                .with_api_key(Secret::new("sk-provider-openai".into())),
+        )
+        .provider(
+            "anthropic",
+            AnthropicProvider::http(&upstream)
+                .unwrap()
+                .with_api_key(Secret::new("sk-provider-anthropic".into())),
+        )
+        .alias("gpt-alias", Deployment::new("openai", "gpt-upstream"))
+        .alias(
+            "claude-for-openai",
+            Deployment::new("anthropic", "claude-upstream"),
+        )
+        .alias(
+            "gpt-for-anthropic",
+            Deployment::new("openai", "gpt-upstream"),
+        )
+        .alias(
+            "claude-alias",
+            Deployment::new("anthropic", "claude-upstream"),
+        )
+        .build()
+        .unwrap();
+    // Stands where the user's policy stack goes: records every model call's final usage.
+    let (tx, mut rx) = mpsc::unbounded_channel::<Usage>();
+    let recorder = ServiceBuilder::new()
+        .map_response(move |res: LlmResponse| {
+            let tx = tx.clone();
+            if let Some(report) = res.usage_report() {
+                report.on_complete(move |usage, _| {
+                    if usage.steps > 0 {
+                        let _ = tx.send(usage.clone());
+                    }
+                });
+            }
+            res
+        })
+        .service(router);
+    let gateway = serve(LlmFront::new(recorder)).await;
+
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/llm/real_clients.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(&gateway)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "python failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(stdout.contains("all real-client checks passed"), "{stdout}");
+
+    let mut recorded = Vec::new();
+    for _ in 0..10 {
+        let usage = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        recorded.push((
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens,
+        ));
+    }
+    recorded.sort_unstable();
+    // What the provider sent; Anthropic's cache reads count inside core's input tokens.
+    let mut sent = vec![
+        (12, 6, 0),
+        (20, 7, 0),
+        (9, 4, 0),
+        (30, 10, 0),
+        (31, 11, 0),
+        (12, 6, 0),
+        (18, 8, 3),
+        (40, 12, 0),
+        (21, 9, 0),
+        (22, 10, 0),
+    ];
+    sent.sort_unstable();
+    assert_eq!(recorded, sent);
+
+    // Every upstream call carried the provider's key, never the client's.
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 10);
+    for req in &seen {
+        let auth = req
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let key = req
+            .headers
+            .get("x-api-key")
+            .map(|v| v.to_str().unwrap().to_owned());
+        if req.path == "/v1/messages" {
+            assert_eq!(
+                (auth, key.as_deref()),
+                (None, Some("sk-provider-anthropic"))
+            );
+            let version = req.headers["anthropic-version"].to_str().unwrap();
+            if req.body.get("temperature").is_some() {
+                // Translated from the OpenAI client, which sends no version: the default
+                // version, which still allows sampling parameters.
+                assert_eq!(
+                    (version, req.body["temperature"].as_f64()),
+                    ("2023-06-01", Some(0.3))
+                );
+            } else {
+                assert_eq!(version, "2026-10-21", "passed through from the SDK");
+            }
+            assert_eq!(req.body["model"], "claude-upstream");
+        } else {
+            assert_eq!(
+                (auth.as_deref(), key),
+                (Some("Bearer sk-provider-openai"), None)
+            );
+            assert_eq!(req.body["model"], "gpt-upstream");
+            if req.body["stream"] == true {
+                assert_eq!(req.body["stream_options"]["include_usage"], true);
+            }
+        }
+    }
+}

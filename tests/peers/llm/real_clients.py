@@ -1,0 +1,130 @@
+"""Drives the agent-gateway LLM front with the real openai and anthropic Python clients.
+
+Run by agent-gateway-llm/tests/real_clients.rs, which starts the gateway (in front of a fake
+provider served on a real socket) and scripts the provider's answers in the same order as the
+calls below. Exits non-zero, with a message, on the first mismatch. No pytest needed.
+
+Usage: python real_clients.py http://127.0.0.1:PORT
+"""
+
+import json
+import sys
+
+import anthropic
+import openai
+
+TOOLS_OPENAI = [{
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}]
+TOOLS_ANTHROPIC = [{
+    "name": "get_weather",
+    "description": "Weather in a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}]
+USER = [{"role": "user", "content": "Say hello"}]
+
+
+def check(label, got, want):
+    if got != want:
+        raise SystemExit(f"{label}: got {got!r}, want {want!r}")
+    print(f"ok  {label}")
+
+
+def main(base):
+    oai = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-client-openai", max_retries=0)
+    ant = anthropic.Anthropic(base_url=base, api_key="sk-client-anthropic", max_retries=0)
+
+    # 1. Chat, not streamed.
+    r = oai.chat.completions.create(model="gpt-alias", messages=USER)
+    check("chat content", r.choices[0].message.content, "Hello there!")
+    check("chat usage", (r.usage.prompt_tokens, r.usage.completion_tokens), (12, 6))
+
+    # 2. Chat streamed, usage asked for.
+    chunks = list(oai.chat.completions.create(
+        model="gpt-alias", messages=USER, stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check("stream content", text, "Streaming hello")
+    usage = [c.usage for c in chunks if c.usage is not None]
+    check("stream usage", [(u.prompt_tokens, u.completion_tokens) for u in usage], [(20, 7)])
+    check("stream usage chunk has no choices", chunks[-1].choices, [])
+
+    # 3. Chat streamed, usage not asked for: the gateway meters it but the client sees none.
+    chunks = list(oai.chat.completions.create(model="gpt-alias", messages=USER, stream=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check("unasked stream content", text, "No usage asked")
+    check("unasked stream has no usage chunk", [c for c in chunks if not c.choices or c.usage], [])
+
+    # 4. Tool call, not streamed.
+    r = oai.chat.completions.create(model="gpt-alias", messages=USER, tools=TOOLS_OPENAI)
+    call = r.choices[0].message.tool_calls[0]
+    check("tool call", (call.id, call.function.name, json.loads(call.function.arguments)),
+          ("call_1", "get_weather", {"city": "Paris"}))
+    check("tool call finish", r.choices[0].finish_reason, "tool_calls")
+
+    # 5. Tool call streamed, reassembled by the client's stream helper.
+    with oai.chat.completions.stream(model="gpt-alias", messages=USER, tools=TOOLS_OPENAI,
+                                     stream_options={"include_usage": True}) as s:
+        final = s.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    check("streamed tool call", (call.id, call.function.name, json.loads(call.function.arguments)),
+          ("call_2", "get_weather", {"city": "Oslo"}))
+    check("streamed tool call usage", (final.usage.prompt_tokens, final.usage.completion_tokens), (31, 11))
+
+    # 6. Messages, not streamed.
+    m = ant.messages.create(model="claude-alias", max_tokens=64, messages=USER)
+    check("messages content", m.content[0].text, "Bonjour")
+    check("messages usage", (m.usage.input_tokens, m.usage.output_tokens), (12, 6))
+
+    # 7. Messages streamed: text and usage merged from message_start and message_delta.
+    with ant.messages.stream(model="claude-alias", max_tokens=64, messages=USER) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    check("messages stream text", text, "Streamed bonjour")
+    check("messages stream usage", (final.usage.input_tokens, final.usage.output_tokens,
+                                    final.usage.cache_read_input_tokens), (15, 8, 3))
+
+    # 8. Messages streamed with a tool_use block built from input_json_delta.
+    with ant.messages.stream(model="claude-alias", max_tokens=64, messages=USER, tools=TOOLS_ANTHROPIC) as s:
+        final = s.get_final_message()
+    block = final.content[0]
+    check("messages streamed tool_use", (block.type, block.id, block.name, block.input),
+          ("tool_use", "toolu_1", "get_weather", {"city": "Rome"}))
+    check("messages streamed stop", final.stop_reason, "tool_use")
+
+    # 9. Errors in each dialect: an unknown alias.
+    try:
+        oai.chat.completions.create(model="no-such-model", messages=USER)
+        raise SystemExit("unknown alias: no error")
+    except openai.NotFoundError as e:
+        check("openai unknown alias", (e.status_code, e.body["code"]), (404, "model_not_found"))
+    try:
+        ant.messages.create(model="no-such-model", max_tokens=8, messages=USER)
+        raise SystemExit("unknown alias: no error")
+    except anthropic.NotFoundError as e:
+        check("anthropic unknown alias", (e.status_code, e.body["error"]["type"]), (404, "not_found_error"))
+
+    # 10. Translation: an OpenAI client to an Anthropic provider (not streamed).
+    r = oai.chat.completions.create(model="claude-for-openai", messages=USER, temperature=0.3)
+    check("openai -> anthropic content", r.choices[0].message.content, "Translated for OpenAI")
+    check("openai -> anthropic usage", (r.usage.prompt_tokens, r.usage.completion_tokens), (21, 9))
+
+    # 11. Translation: an Anthropic client to an OpenAI provider, with a tool call.
+    m = ant.messages.create(model="gpt-for-anthropic", max_tokens=64, messages=USER, tools=TOOLS_ANTHROPIC)
+    block = m.content[0]
+    check("anthropic -> openai tool_use", (block.type, block.id, block.name, block.input),
+          ("tool_use", "call_x", "get_weather", {"city": "Lima"}))
+    check("anthropic -> openai usage", (m.usage.input_tokens, m.usage.output_tokens, m.stop_reason), (22, 10, "tool_use"))
+
+    # 12. The model list.
+    check("models", sorted(m.id for m in oai.models.list()),
+          ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-for-anthropic"])
+    print("all real-client checks passed")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

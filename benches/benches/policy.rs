@@ -23,14 +23,17 @@ use http::{HeaderMap, HeaderValue};
 use serde_json::json;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
-fn bare() -> impl Service<Call, Response = Reply, Error = BoxError, Future: Send> + Clone + Send + Sync
-{
+fn bare()
+-> impl Service<Call, Response = Reply, Error = BoxError, Future: Send> + Clone + Send + Sync {
     service_fn(|_call: Call| async { Ok::<_, BoxError>(Reply::new(json!({"ok": true}))) })
 }
 
 fn call() -> Call {
     let mut headers = HeaderMap::new();
-    headers.insert("authorization", HeaderValue::from_static("Bearer sk-bench-0123456789"));
+    headers.insert(
+        "authorization",
+        HeaderValue::from_static("Bearer sk-bench-0123456789"),
+    );
     Call::new(Action::ToolCall, json!({"path": "/data/x"}))
         .with_target("fs.read")
         .with_headers(headers)
@@ -47,7 +50,10 @@ fn auth_layer() -> AuthLayer<ApiKeys> {
 fn authorize_layer() -> AuthorizeLayer {
     let policy = Rules::new()
         .deny("no-delete", r#"target.startsWith("fs.delete")"#)
-        .allow("readers", r#""reader" in caller.roles && args.path.startsWith("/data/")"#)
+        .allow(
+            "readers",
+            r#""reader" in caller.roles && args.path.startsWith("/data/")"#,
+        )
         .compile()
         .unwrap();
     AuthorizeLayer::new(policy)
@@ -55,8 +61,12 @@ fn authorize_layer() -> AuthorizeLayer {
 
 fn quota_layer() -> QuotaLayer<Call> {
     // A limit no bench reaches: the cost measured is the decision, not a denial.
-    let rate = Rate::new(NonZeroU64::new(u64::MAX / 4).unwrap(), Duration::from_secs(1));
-    QuotaLayer::new(Arc::new(MemoryStore::new())).with_limit(Limit::requests("bench", Subject, rate))
+    let rate = Rate::new(
+        NonZeroU64::new(u64::MAX / 4).unwrap(),
+        Duration::from_secs(1),
+    );
+    QuotaLayer::new(Arc::new(MemoryStore::new()))
+        .with_limit(Limit::requests("bench", Subject, rate))
 }
 
 fn bench_row<S>(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, svc: S)
@@ -71,18 +81,31 @@ where
 }
 
 fn policy(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let _guard = rt.enter();
     bench_row(c, &rt, "policy/baseline_bare_service", bare());
     bench_row(c, &rt, "policy/auth_api_key", auth_layer().layer(bare()));
     // authorize reads the caller, so it sits behind auth in its row as in any real stack;
     // compare it with the auth row.
-    bench_row(c, &rt, "policy/auth+authorize", auth_layer().layer(authorize_layer().layer(bare())));
+    bench_row(
+        c,
+        &rt,
+        "policy/auth+authorize",
+        auth_layer().layer(authorize_layer().layer(bare())),
+    );
     bench_row(c, &rt, "policy/quota_memory", quota_layer().layer(bare()));
     let budget = BudgetLayer::new(Arc::new(MemoryStore::new()))
         .with_key(Subject)
         .with_limit(Level::Key, Cost::from_nano_usd(u64::MAX / 4));
-    bench_row(c, &rt, "policy/auth+budget_memory", auth_layer().layer(budget.layer(bare())));
+    bench_row(
+        c,
+        &rt,
+        "policy/auth+budget_memory",
+        auth_layer().layer(budget.layer(bare())),
+    );
     let stack = auth_layer().layer(authorize_layer().layer(quota_layer().layer(bare())));
     bench_row(c, &rt, "policy/auth+authorize+quota", stack);
 }

@@ -8,7 +8,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let config = Config::embedded_default().unwrap();
 //! let policies = Policies::from_config(&config).await.unwrap();
-//! let client = TestClient::new(app::router(&config, &policies));
+//! let client = TestClient::new(app::router(&config, &policies).unwrap());
 //! assert_eq!(client.get("/healthz").send().await.status(), 200);
 //!
 //! // Behind the policy stack: refused without a credential, served with the demo key.
@@ -34,10 +34,15 @@ use serde_json::{Value, json};
 use tower::{ServiceExt, service_fn};
 
 use crate::config::Config;
+use crate::llm::LlmSetupError;
 use crate::policy::Policies;
+use agent_gateway_llm::LlmFront;
 
 /// The gateway's router for `config`, with `policies` in front of every governed route.
-pub fn router(config: &Config, policies: &Policies) -> Router {
+///
+/// Fails when a configured front cannot be served (an LLM provider's key is not in the
+/// environment, say).
+pub fn router(config: &Config, policies: &Policies) -> Result<Router, LlmSetupError> {
     let whoami = policies.stack(service_fn(|req: Request<Body>| async move {
         Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
     }));
@@ -45,13 +50,30 @@ pub fn router(config: &Config, policies: &Policies) -> Router {
         let stack = whoami.clone();
         async move { Ok::<_, Infallible>(stack.oneshot(req).await.unwrap_or_else(render_error)) }
     });
-    Router::new()
+    let mut app = Router::new()
         .route("/", get(index))
         .route("/healthz", get(health))
-        .route_service("/v1/whoami", whoami)
+        .route_service("/v1/whoami", whoami);
+    if let Some(llm) = &config.llm {
+        // The LLM front enforces its own body limit and answers in the client's dialect.
+        let front = LlmFront::new(policies.stack(crate::llm::router(llm)?))
+            .with_max_body_bytes(config.server.body_limit.get());
+        for path in LLM_PATHS {
+            app = app.route_service(path, front.clone());
+        }
+    }
+    Ok(app
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(config.server.body_limit.get()))
+        .layer(DefaultBodyLimit::max(config.server.body_limit.get())))
 }
+
+/// Where the LLM fronts are mounted: where the OpenAI and Anthropic clients look for them.
+pub const LLM_PATHS: [&str; 4] = [
+    "/v1/chat/completions",
+    "/v1/responses",
+    "/v1/models",
+    "/v1/messages",
+];
 
 fn caller_json(caller: Option<&Caller>) -> Value {
     match caller {
@@ -103,8 +125,7 @@ async fn index() -> impl IntoResponse {
     Json(json!({
         "name": "agent-gateway",
         "version": env!("CARGO_PKG_VERSION"),
-        "fronts": [],
-        "routes": ["/healthz", "/v1/whoami"],
+        "routes": ["/healthz", "/v1/whoami", "/v1/chat/completions", "/v1/responses", "/v1/models", "/v1/messages"],
     }))
 }
 

@@ -11,7 +11,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let config = Config::embedded_default().unwrap();
 //! let policies = Policies::from_config(&config).await.unwrap();
-//! let client = TestClient::new(app::router(&config, &policies));
+//! let client = TestClient::new(app::router(&config, &policies).unwrap());
 //! let res = client.get("/healthz").send().await;
 //! assert_eq!(res.status(), 200);
 //! assert_eq!(res.json()["status"], "ok");
@@ -22,4 +22,5 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod llm;
 pub mod policy;

@@ -195,3 +195,72 @@ period_secs = 3600
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["error"]["rule"], "tiny");
 }
+
+/// One HTTP/1.1 POST of a JSON body; returns (status, body).
+fn http_post_json(addr: SocketAddr, path: &str, headers: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set timeout");
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write request");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read response");
+    let status = raw[9..12].parse().expect("status code");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_llm_fronts_serve_the_demo_model_behind_the_policy_stack() {
+    let gw = start(&[]);
+    let chat = r#"{"model":"demo","messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, body) = http_post_json(gw.addr, "/v1/chat/completions", "", chat);
+    assert_eq!(status, 401, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["error"]["message"].is_string(), "OpenAI dialect: {v}");
+
+    let auth = "Authorization: Bearer agw-demo-key\r\n";
+    let (status, body) = http_post_json(gw.addr, "/v1/chat/completions", auth, chat);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        agent_gateway_examples::llm::DEMO_ANSWER
+    );
+
+    let messages =
+        r#"{"model":"demo","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, body) = http_post_json(
+        gw.addr,
+        "/v1/messages",
+        "x-api-key: agw-demo-key\r\nanthropic-version: 2023-06-01\r\n",
+        messages,
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["type"], "message",
+        "translated to the Anthropic dialect: {v}"
+    );
+    assert_eq!(
+        v["content"][0]["text"],
+        agent_gateway_examples::llm::DEMO_ANSWER
+    );
+
+    let (status, body) = http_post_json(gw.addr, "/v1/messages", "x-api-key: wrong\r\n", messages);
+    assert_eq!(status, 401, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["type"], "error", "Anthropic dialect: {v}");
+
+    let (status, _, body) = http_get_with(gw.addr, "/v1/models", auth);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"][0]["id"], "demo");
+}

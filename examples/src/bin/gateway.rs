@@ -86,6 +86,8 @@ async fn serve(config: Config, args: Args) -> std::io::Result<()> {
     {
         tracing::warn!("the embedded demo API key `agw-demo-key` is configured: replace it");
     }
+    let router =
+        app::router(&config, &policies).map_err(|e| std::io::Error::other(e.to_string()))?;
     let listen = args.listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
@@ -95,7 +97,7 @@ async fn serve(config: Config, args: Args) -> std::io::Result<()> {
         out.flush()?;
     }
     tracing::info!(%bound, "agent-gateway listening");
-    axum::serve(listener, app::router(&config, &policies))
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

@@ -22,7 +22,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod llm;
 mod policy;
+
+pub use llm::{DeploymentConfig, LlmConfig, ProviderConfig, ProviderKind};
 
 pub use policy::{
     ApiKeyConfig, AuthConfig, BudgetConfig, BudgetPeriod, JwksLocation, JwtConfig, KeyPart,
@@ -75,6 +78,8 @@ pub struct Config {
     pub budget: Option<BudgetConfig>,
     /// The counter store behind quotas and budgets.
     pub store: StoreConfig,
+    /// The LLM fronts; `None` when the file has no `[llm]` section.
+    pub llm: Option<LlmConfig>,
 }
 
 /// The HTTP server settings.
@@ -123,6 +128,7 @@ struct FileConfig {
     budget: Option<policy::FileBudget>,
     #[serde(default)]
     store: policy::FileStore,
+    llm: Option<llm::FileLlm>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,6 +180,7 @@ impl TryFrom<FileConfig> for Config {
                 .collect::<Result<_, _>>()?,
             budget: file.budget.map(BudgetConfig::try_from).transpose()?,
             store: file.store.into(),
+            llm: file.llm.map(LlmConfig::try_from).transpose()?,
         })
     }
 }
@@ -272,5 +279,34 @@ mod tests {
         assert_eq!(c.auth.jwt.len(), 1);
         assert_eq!(c.store.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(c.budget.map(|b| b.period), Some(BudgetPeriod::Monthly));
+    }
+
+    #[test]
+    fn llm_mistakes_name_their_key() {
+        for (text, key) in [
+            (
+                "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"gemini\"\n",
+                "llm.providers.kind",
+            ),
+            (
+                "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"openai\"\n",
+                "llm.providers.base_url",
+            ),
+            (
+                "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"demo\"\n[[llm.providers]]\nname = \"p\"\nkind = \"demo\"\n",
+                "llm.providers.name",
+            ),
+            (
+                "[llm]\n[[llm.deployments]]\nalias = \"a\"\nprovider = \"nope\"\nmodel = \"m\"\n",
+                "llm.deployments.provider",
+            ),
+            (
+                "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"demo\"\n[[llm.deployments]]\nalias = \"a\"\nprovider = \"p\"\nmodel = \"m\"\ninput_usd_per_million = -2.0\n",
+                "llm.deployments.input_usd_per_million",
+            ),
+        ] {
+            let err = Config::from_toml_str(text).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
     }
 }

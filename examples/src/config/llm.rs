@@ -1,0 +1,182 @@
+//! The `[llm]` section: providers, and deployments that map model aliases to them.
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// The LLM fronts' configuration.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct LlmConfig {
+    /// The providers, by name.
+    pub providers: Vec<ProviderConfig>,
+    /// The deployments; those sharing an alias form its fallback chain, in file order.
+    pub deployments: Vec<DeploymentConfig>,
+}
+
+/// What speaks at the other end of a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible API (OpenAI, vLLM, Ollama, Groq, …).
+    OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// An in-process demo model that answers every request with a fixed text.
+    Demo,
+}
+
+/// One provider.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProviderConfig {
+    /// Its name, used by deployments.
+    pub name: String,
+    /// What it speaks.
+    pub kind: ProviderKind,
+    /// Its base URL (with `/v1` for OpenAI-compatible APIs, without for Anthropic).
+    pub base_url: Option<String>,
+    /// The environment variable holding its API key. Keys never live in the file.
+    pub api_key_env: Option<String>,
+    /// Forward the client's own credential when the provider has no key of its own.
+    pub forward_client_credential: bool,
+}
+
+/// One deployment: a model alias served by a provider's model, at a price.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeploymentConfig {
+    /// The alias clients ask for.
+    pub alias: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The provider's model name.
+    pub model: String,
+    /// Dollars per million input tokens.
+    pub input_usd_per_million: f64,
+    /// Dollars per million output tokens.
+    pub output_usd_per_million: f64,
+    /// Dollars per million cached input tokens, if they are priced differently.
+    pub cached_usd_per_million: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileLlm {
+    #[serde(default)]
+    providers: Vec<FileProvider>,
+    #[serde(default)]
+    deployments: Vec<FileDeployment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileProvider {
+    name: String,
+    kind: String,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    #[serde(default)]
+    forward_client_credential: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDeployment {
+    alias: String,
+    provider: String,
+    model: String,
+    #[serde(default)]
+    input_usd_per_million: f64,
+    #[serde(default)]
+    output_usd_per_million: f64,
+    cached_usd_per_million: Option<f64>,
+}
+
+fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Value {
+        key,
+        reason: reason.into(),
+    }
+}
+
+impl TryFrom<FileLlm> for LlmConfig {
+    type Error = ConfigError;
+
+    fn try_from(file: FileLlm) -> Result<Self, ConfigError> {
+        let mut providers: Vec<ProviderConfig> = Vec::new();
+        for p in file.providers {
+            let kind = match p.kind.as_str() {
+                "openai" => ProviderKind::OpenAi,
+                "anthropic" => ProviderKind::Anthropic,
+                "demo" => ProviderKind::Demo,
+                other => {
+                    return Err(bad(
+                        "llm.providers.kind",
+                        format!("`{other}` is not openai, anthropic or demo"),
+                    ));
+                }
+            };
+            if kind != ProviderKind::Demo && p.base_url.is_none() {
+                return Err(bad(
+                    "llm.providers.base_url",
+                    format!("provider `{}` needs one", p.name),
+                ));
+            }
+            if providers.iter().any(|q| q.name == p.name) {
+                return Err(bad(
+                    "llm.providers.name",
+                    format!("`{}` is declared twice", p.name),
+                ));
+            }
+            providers.push(ProviderConfig {
+                name: p.name,
+                kind,
+                base_url: p.base_url,
+                api_key_env: p.api_key_env,
+                forward_client_credential: p.forward_client_credential,
+            });
+        }
+        let deployments = file
+            .deployments
+            .into_iter()
+            .map(|d| {
+                if !providers.iter().any(|p| p.name == d.provider) {
+                    return Err(bad(
+                        "llm.deployments.provider",
+                        format!("`{}` is not a declared provider", d.provider),
+                    ));
+                }
+                for (key, v) in [
+                    (
+                        "llm.deployments.input_usd_per_million",
+                        Some(d.input_usd_per_million),
+                    ),
+                    (
+                        "llm.deployments.output_usd_per_million",
+                        Some(d.output_usd_per_million),
+                    ),
+                    (
+                        "llm.deployments.cached_usd_per_million",
+                        d.cached_usd_per_million,
+                    ),
+                ] {
+                    if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                        return Err(bad(key, "must be a non-negative number of dollars"));
+                    }
+                }
+                Ok(DeploymentConfig {
+                    alias: d.alias,
+                    provider: d.provider,
+                    model: d.model,
+                    input_usd_per_million: d.input_usd_per_million,
+                    output_usd_per_million: d.output_usd_per_million,
+                    cached_usd_per_million: d.cached_usd_per_million,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(LlmConfig {
+            providers,
+            deployments,
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! The LLM fronts from the configuration: providers, the router over model aliases, and the
+//! OpenAI and Anthropic fronts behind the policy stack.
+//!
+//! ```
+//! use agent_gateway_examples::config::Config;
+//! use agent_gateway_examples::llm::router;
+//!
+//! let config = Config::embedded_default().unwrap();
+//! let models = router(config.llm.as_ref().unwrap()).unwrap();
+//! assert_eq!(models.aliases().collect::<Vec<_>>(), ["demo"]);
+//!
+//! let bad = Config::from_toml_str(
+//!     "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"openai\"\nbase_url = \"not a url\"\n",
+//! ).unwrap();
+//! assert!(router(bad.llm.as_ref().unwrap()).is_err());
+//! ```
+
+use agent_gateway_core::Secret;
+use agent_gateway_llm::Price;
+use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
+use agent_gateway_llm::router::{Deployment, Router};
+use agent_gateway_llm::testkit::{FakeProvider, Script};
+
+use crate::config::{LlmConfig, ProviderKind};
+
+/// LLM configuration that cannot be served.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LlmSetupError {
+    /// A provider's base URL is unusable.
+    #[error("llm.providers `{name}`: {reason}")]
+    Provider {
+        /// The provider's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The router could not be built.
+    #[error("llm: {0}")]
+    Router(String),
+}
+
+/// The text the demo provider answers with.
+pub const DEMO_ANSWER: &str = "Hello from the agent-gateway demo model.";
+
+/// Builds the model router from `config`.
+pub fn router(config: &LlmConfig) -> Result<Router, LlmSetupError> {
+    let mut builder = Router::builder();
+    for p in &config.providers {
+        let key = match &p.api_key_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| LlmSetupError::Provider {
+                name: p.name.clone(),
+                reason: format!("environment variable `{var}` is not set"),
+            })?),
+            None => None,
+        };
+        let err = |e: &dyn std::fmt::Display| LlmSetupError::Provider {
+            name: p.name.clone(),
+            reason: e.to_string(),
+        };
+        let base = p.base_url.as_deref().unwrap_or("http://demo.invalid/v1");
+        builder = match p.kind {
+            ProviderKind::OpenAi => {
+                let mut provider = OpenAiProvider::http(base)
+                    .map_err(|e| err(&e))?
+                    .with_client_credential_forwarding(p.forward_client_credential);
+                if let Some(key) = key {
+                    provider = provider.with_api_key(Secret::new(key));
+                }
+                builder.provider(&p.name, provider)
+            }
+            ProviderKind::Anthropic => {
+                let mut provider = AnthropicProvider::http(base)
+                    .map_err(|e| err(&e))?
+                    .with_client_credential_forwarding(p.forward_client_credential);
+                if let Some(key) = key {
+                    provider = provider.with_api_key(Secret::new(key));
+                }
+                builder.provider(&p.name, provider)
+            }
+            ProviderKind::Demo => {
+                let fake = FakeProvider::new().with_default(Script::text(DEMO_ANSWER));
+                let provider = OpenAiProvider::new(fake, base).map_err(|e| err(&e))?;
+                builder.provider(&p.name, provider)
+            }
+        };
+    }
+    for d in &config.deployments {
+        let mut price = Price::per_million(d.input_usd_per_million, d.output_usd_per_million);
+        if let Some(cached) = d.cached_usd_per_million {
+            price = price.with_cached_per_million(cached);
+        }
+        builder = builder.alias(
+            &d.alias,
+            Deployment::new(&d.provider, &d.model).with_price(price),
+        );
+    }
+    builder
+        .build()
+        .map_err(|e| LlmSetupError::Router(e.to_string()))
+}

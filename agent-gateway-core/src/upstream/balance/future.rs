@@ -1,4 +1,28 @@
-//! [`Future`] types
+//! [`Future`] types: the [`ResponseFuture`] of [`Balanced`](super::Balanced) and
+//! [`Pinned`](super::Pinned), which reports each call's outcome and latency to the instance
+//! that served it.
+//!
+//! ```
+//! use agent_gateway_core::BoxError;
+//! use agent_gateway_core::upstream::balance::future::ResponseFuture;
+//! use agent_gateway_core::upstream::registry::{InstanceId, Registry, UpstreamName};
+//! use tower::{Service, ServiceExt, service_fn};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let echo = service_fn(|n: u32| async move {
+//!     if n > 0 { Ok::<_, BoxError>(n) } else { Err(BoxError::from("zero")) }
+//! });
+//! let registry = Registry::builder()
+//!     .instance(UpstreamName::new("calc").unwrap(), InstanceId::new("a").unwrap(), echo)
+//!     .build()
+//!     .unwrap();
+//! let mut svc = registry.balanced("calc").unwrap();
+//! let ok: ResponseFuture<_, _> = svc.ready().await.unwrap().call(7);
+//! assert_eq!(ok.await.unwrap(), 7);
+//! let failed = svc.ready().await.unwrap().call(0).await.unwrap_err();
+//! assert_eq!(failed.to_string(), "zero");
+//! # });
+//! ```
 
 use std::fmt;
 use std::future::Future;

@@ -1,4 +1,30 @@
-//! [`Future`] types
+//! [`Future`] types: the [`ResponseFuture`] of [`CircuitBreaker`](super::CircuitBreaker),
+//! which classifies the inner result and reports it to the breaker.
+//!
+//! ```
+//! use std::num::NonZeroU32;
+//! use std::time::Duration;
+//! use agent_gateway_core::{BoxError, ManualClock};
+//! use agent_gateway_core::upstream::breaker::{Breaker, BreakerConfig, CircuitBreaker, CircuitOpen};
+//! use agent_gateway_core::upstream::breaker::future::ResponseFuture;
+//! use agent_gateway_core::upstream::error::find;
+//! use tower::{Service, ServiceExt, service_fn};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let clock = ManualClock::new();
+//! let breaker = Breaker::new(BreakerConfig::new(NonZeroU32::MIN, Duration::from_secs(5)), clock.shared());
+//! let flaky = service_fn(|ok: bool| async move {
+//!     if ok { Ok::<_, BoxError>("served") } else { Err(BoxError::from("502")) }
+//! });
+//! let mut svc = CircuitBreaker::new(flaky, breaker);
+//! let fut: ResponseFuture<_, _> = svc.ready().await.unwrap().call(true);
+//! assert_eq!(fut.await.unwrap(), "served");
+//! // One failure opens this breaker; the next call is refused without reaching the service.
+//! assert!(svc.ready().await.unwrap().call(false).await.is_err());
+//! let refused = svc.ready().await.unwrap().call(true).await.unwrap_err();
+//! assert!(find::<CircuitOpen>(&*refused).is_some());
+//! # });
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;

@@ -2,13 +2,56 @@
 //! MCP, A2A and LLM traffic alike.
 //!
 //! - [`auth`]: admission credential (API key, JWT, mTLS peer) → [`Caller`](agent_gateway_core::Caller).
-//! - [`authorize`]: allow/deny rules over caller, action, target and arguments, also filtering
-//!   list results.
-//! - [`quota`]: requests and tokens per window, keyed by any extractor.
+//! - `authorize` (feature `cel`, on by default): CEL allow/deny rules over caller, action,
+//!   target and arguments, also filtering list results.
+//! - [`quota`]: requests and tokens per window, keyed by any extractor from [`key`].
 //! - [`budget`]: spend per key, team and tenant, with hierarchical limits.
+//! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
 //! Every layer rejects by returning a [`Denied`](agent_gateway_core::Denied) inside its
-//! `BoxError`; the protocol front renders it in its own wire format.
+//! `BoxError`, without calling the inner service; the protocol front renders it in its own wire
+//! format. The order is the user's; a usual one is auth → authorize → quota → budget.
+//!
+//! ```
+//! use std::num::NonZeroU64;
+//! use std::sync::Arc;
+//! use agent_gateway_core::response::Reply;
+//! use agent_gateway_core::store::{MemoryStore, Rate};
+//! use agent_gateway_core::testkit::FakeUpstream;
+//! use agent_gateway_core::{Action, BoxError, Call, Denied, DeniedKind, Secret};
+//! use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
+//! use agent_gateway_policy::authorize::{AuthorizeLayer, Rules};
+//! use agent_gateway_policy::key::Subject;
+//! use agent_gateway_policy::quota::{Limit, QuotaLayer};
+//! use http::{HeaderMap, HeaderValue};
+//! use serde_json::json;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let keys = ApiKeys::new().with_key(Secret::new("sk-1".into()), Principal::new("ann").with_role("dev"));
+//! let rules = Rules::new().allow("devs-read", r#""dev" in caller.roles && target.startsWith("fs.read")"#);
+//! let upstream = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!("done"))));
+//! let stack = ServiceBuilder::new()
+//!     .layer(AuthLayer::new(keys))
+//!     .layer(AuthorizeLayer::new(rules.compile().unwrap()))
+//!     .layer(QuotaLayer::new(Arc::new(MemoryStore::new()))
+//!         .with_limit(Limit::requests("per-caller", Subject, Rate::per_minute(NonZeroU64::MIN))))
+//!     .service(upstream.clone());
+//! let call = |target: &str| {
+//!     let mut headers = HeaderMap::new();
+//!     headers.insert("authorization", HeaderValue::from_static("Bearer sk-1"));
+//!     Call::new(Action::ToolCall, json!({})).with_target(target).with_headers(headers)
+//! };
+//! let kind = |e: BoxError| Denied::find(e.as_ref()).unwrap().kind().clone();
+//!
+//! assert!(stack.clone().oneshot(call("fs.read_file")).await.is_ok());
+//! let err = stack.clone().oneshot(call("fs.delete")).await.unwrap_err();
+//! assert_eq!(kind(err), DeniedKind::Forbidden);
+//! let err = stack.clone().oneshot(call("fs.read_file")).await.unwrap_err();
+//! assert!(matches!(kind(err), DeniedKind::QuotaExceeded { .. }));
+//! assert_eq!(upstream.calls(), 1);
+//! # });
+//! ```
 
 pub mod auth;
 pub mod authorize;

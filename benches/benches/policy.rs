@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use agent_gateway_core::response::Reply;
 use agent_gateway_core::store::{MemoryStore, Rate};
-use agent_gateway_core::{Action, BoxError, Call, Cost, Secret};
+use agent_gateway_core::{Action, BoxError, Call, Caller, Cost, Secret};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
 use agent_gateway_policy::authorize::{AuthorizeLayer, Rules};
 use agent_gateway_policy::budget::{BudgetLayer, Level};
@@ -37,6 +37,8 @@ fn call() -> Call {
     Call::new(Action::ToolCall, json!({"path": "/data/x"}))
         .with_target("fs.read")
         .with_headers(headers)
+        // Rows without auth still need a caller to key on; auth replaces it where present.
+        .with_caller(Caller::new("bench"))
 }
 
 fn auth_layer() -> AuthLayer<ApiKeys> {

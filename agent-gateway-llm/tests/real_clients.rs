@@ -78,6 +78,20 @@ async fn openai_and_anthropic_python_clients() {
         .push(Script::text("Translated for OpenAI").with_usage(21, 9))
         .push(
             Script::tool_call("call_x", "get_weather", json!({"city": "Lima"})).with_usage(22, 10),
+        )
+        // Streamed translation, both ways.
+        .push(
+            Script::text("Streamed from Anthropic")
+                .with_usage(23, 8)
+                .with_cached(2),
+        )
+        .push(
+            Script::tool_call("toolu_s", "get_weather", json!({"city": "Kyiv"})).with_usage(24, 9),
+        )
+        .push(Script::text("Streamed from OpenAI").with_usage(26, 11))
+        .push(
+            Script::tool_call("call_s", "get_weather", json!({"city": "Kigali"}))
+                .with_usage(27, 12),
         );
     let upstream = serve(fake.clone()).await;
 
@@ -143,7 +157,7 @@ async fn openai_and_anthropic_python_clients() {
     assert!(stdout.contains("all real-client checks passed"), "{stdout}");
 
     let mut recorded = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..14 {
         let usage = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
@@ -167,13 +181,18 @@ async fn openai_and_anthropic_python_clients() {
         (40, 12, 0),
         (21, 9, 0),
         (22, 10, 0),
+        (25, 8, 2),
+        (24, 9, 0),
+        (26, 11, 0),
+        (27, 12, 0),
     ];
     sent.sort_unstable();
     assert_eq!(recorded, sent);
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    assert_eq!(seen.len(), 10);
+    assert_eq!(seen.len(), 14);
+    let mut translated_from_openai = 0;
     for req in &seen {
         let auth = req
             .headers
@@ -196,8 +215,14 @@ async fn openai_and_anthropic_python_clients() {
                     (version, req.body["temperature"].as_f64()),
                     ("2023-06-01", Some(0.3))
                 );
+            } else if req.body["stream"] == true && req.body.get("stream_options").is_none() {
+                // A streamed translation: no OpenAI-only option leaks upstream.
+                assert!(["2023-06-01", "2026-10-21"].contains(&version));
             } else {
                 assert_eq!(version, "2026-10-21", "passed through from the SDK");
+            }
+            if version == "2023-06-01" {
+                translated_from_openai += 1;
             }
             assert_eq!(req.body["model"], "claude-upstream");
         } else {
@@ -211,4 +236,5 @@ async fn openai_and_anthropic_python_clients() {
             }
         }
     }
+    assert_eq!(translated_from_openai, 3, "one plain, two streamed");
 }

@@ -15,16 +15,17 @@ use agent_gateway_core::{AgentRequest, BoxError, Secret};
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use crate::stream::{MessagesToChat, SseTransform};
 use crate::translate::{chat_request_to_messages, messages_response_to_chat};
 use crate::usage::Wire;
-use crate::{Api, LlmResponse};
+use crate::{Api, LlmBody, LlmResponse};
 
 /// The `anthropic-version` sent when the client sent none.
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// A provider speaking Anthropic Messages at a base URL without `/v1`
 /// (`https://api.anthropic.com`), as the Anthropic SDKs take it. Chat Completions requests are
-/// translated to Messages and back (not streamed yet).
+/// translated to Messages and back, streams event by event ([`MessagesToChat`]).
 ///
 /// It sends `x-api-key` with its own key; the client's credential is never sent unless
 /// [`with_client_credential_forwarding`](AnthropicProvider::with_client_credential_forwarding)
@@ -101,13 +102,9 @@ where
         Box::pin(async move {
             let client = req.request();
             let translate = client.api() == Api::ChatCompletions;
-            if !(client.api() == Api::Messages || translate && !client.is_stream()) {
+            if !(client.api() == Api::Messages || translate) {
                 let alias = client.model().unwrap_or_default().to_owned();
-                let api = if translate {
-                    "streamed chat completions"
-                } else {
-                    client.api().as_str()
-                };
+                let api = client.api().as_str();
                 return Err(UnsupportedApi { alias, api }.into());
             }
             let mut body = if translate {
@@ -116,6 +113,9 @@ where
                 client.body().clone()
             };
             body["model"] = Value::String(req.upstream_model().to_owned());
+            if translate && client.is_stream() {
+                body["stream"] = Value::Bool(true);
+            }
 
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -148,6 +148,14 @@ where
             };
             let res = exchange.run(transport, upstream).await?;
             if translate {
+                let include_usage = client
+                    .body()
+                    .pointer("/stream_options/include_usage")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let res = res.map_stream(|body| {
+                    LlmBody::stream(SseTransform::new(body, MessagesToChat::new(include_usage)))
+                });
                 return res
                     .map_json(messages_response_to_chat)
                     .map_err(|e| UpstreamUnavailable::new(e).into());

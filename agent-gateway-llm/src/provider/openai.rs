@@ -15,13 +15,14 @@ use agent_gateway_core::{BoxError, Secret};
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use crate::stream::{ChatToMessages, SseTransform};
 use crate::translate::{chat_response_to_messages, messages_request_to_chat};
 use crate::usage::Wire;
-use crate::{Api, LlmResponse};
+use crate::{Api, LlmBody, LlmResponse};
 
 /// A provider speaking the OpenAI API at any base URL (`https://api.openai.com/v1`, a vLLM or
 /// Ollama server's `/v1`, …): Chat Completions and Responses, and Anthropic Messages
-/// translated to Chat Completions (not streamed yet).
+/// translated to Chat Completions, streams event by event ([`ChatToMessages`]).
 ///
 /// It sends `Authorization: Bearer` with its own key. The client's credential is never sent
 /// unless [`with_client_credential_forwarding`](OpenAiProvider::with_client_credential_forwarding)
@@ -130,24 +131,21 @@ where
                     .into());
                 }
             };
-            if translate && client.is_stream() {
-                let alias = client.model().unwrap_or_default().to_owned();
-                return Err(UnsupportedApi {
-                    alias,
-                    api: "streamed messages",
-                }
-                .into());
-            }
             let mut body = if translate {
                 messages_request_to_chat(client.body())?
             } else {
                 client.body().clone()
             };
             body["model"] = Value::String(req.upstream_model().to_owned());
+            if translate && client.is_stream() {
+                body["stream"] = Value::Bool(true);
+            }
+            // A translated stream consumes the usage chunk itself: nothing to strip.
             let strip = wire == Wire::ChatCompletions
                 && req.request().is_stream()
                 && config.stream_usage
-                && inject_include_usage(&mut body);
+                && inject_include_usage(&mut body)
+                && !translate;
 
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -163,6 +161,9 @@ where
             };
             let res = exchange.run(transport, upstream).await?;
             if translate {
+                let res = res.map_stream(|body| {
+                    LlmBody::stream(SseTransform::new(body, ChatToMessages::new()))
+                });
                 return res
                     .map_json(chat_response_to_messages)
                     .map_err(|e| UpstreamUnavailable::new(e).into());

@@ -1,5 +1,6 @@
-//! Stream plumbing: a meter that reads usage from SSE events as they are relayed, and the one
-//! body filter that may alter a stream, removing the usage chunk the gateway asked for.
+//! Stream plumbing: a meter that reads usage from SSE events as they are relayed, the body
+//! filter removing the usage chunk the gateway asked for, and the streaming translators
+//! between wire formats ([`SseTransform`] with [`MessagesToChat`] or [`ChatToMessages`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -28,9 +29,18 @@
 
 mod meter;
 mod strip;
+mod to_chat;
+mod to_messages;
+mod transform;
 
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;
+pub use to_chat::MessagesToChat;
+pub use to_messages::ChatToMessages;
+pub use transform::{SseTransform, Transform};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod translate_tests;

@@ -1,5 +1,6 @@
 //! Translation between Chat Completions and Anthropic Messages, so that a client of either
-//! dialect can use a model served by a provider of the other (not streamed, for now).
+//! dialect can use a model served by a provider of the other. Streams are translated event by
+//! event by [`crate::stream::SseTransform`].
 //!
 //! ```
 //! use agent_gateway_llm::translate::{chat_request_to_messages, messages_response_to_chat};

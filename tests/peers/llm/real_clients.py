@@ -120,7 +120,41 @@ def main(base):
           ("tool_use", "call_x", "get_weather", {"city": "Lima"}))
     check("anthropic -> openai usage", (m.usage.input_tokens, m.usage.output_tokens, m.stop_reason), (22, 10, "tool_use"))
 
-    # 12. The model list.
+    # 12. Streamed translation: an OpenAI client streaming from an Anthropic provider.
+    chunks = list(oai.chat.completions.create(
+        model="claude-for-openai", messages=USER, stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check("openai <- anthropic stream content", text, "Streamed from Anthropic")
+    check("openai <- anthropic stream finish",
+          [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason], ["stop"])
+    usage = [c.usage for c in chunks if c.usage is not None]
+    check("openai <- anthropic stream usage",
+          [(u.prompt_tokens, u.completion_tokens, u.prompt_tokens_details.cached_tokens) for u in usage], [(25, 8, 2)])
+    check("openai <- anthropic usage chunk last, no choices", chunks[-1].choices, [])
+    with oai.chat.completions.stream(model="claude-for-openai", messages=USER, tools=TOOLS_OPENAI,
+                                     stream_options={"include_usage": True}) as s:
+        final = s.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    check("openai <- anthropic streamed tool call",
+          (call.id, call.function.name, json.loads(call.function.arguments), final.choices[0].finish_reason),
+          ("toolu_s", "get_weather", {"city": "Kyiv"}, "tool_calls"))
+    check("openai <- anthropic streamed tool usage", (final.usage.prompt_tokens, final.usage.completion_tokens), (24, 9))
+
+    # 13. Streamed translation: an Anthropic client streaming from an OpenAI provider.
+    with ant.messages.stream(model="gpt-for-anthropic", max_tokens=64, messages=USER) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    check("anthropic <- openai stream text", text, "Streamed from OpenAI")
+    check("anthropic <- openai stream final", (final.stop_reason, final.content[0].text), ("end_turn", text))
+    check("anthropic <- openai stream usage", (final.usage.input_tokens, final.usage.output_tokens), (26, 11))
+    with ant.messages.stream(model="gpt-for-anthropic", max_tokens=64, messages=USER, tools=TOOLS_ANTHROPIC) as s:
+        final = s.get_final_message()
+    block = final.content[0]
+    check("anthropic <- openai streamed tool_use", (block.type, block.id, block.name, block.input),
+          ("tool_use", "call_s", "get_weather", {"city": "Kigali"}))
+    check("anthropic <- openai streamed stop", (final.stop_reason, final.usage.output_tokens), ("tool_use", 12))
+
+    # 14. The model list.
     check("models", sorted(m.id for m in oai.models.list()),
           ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-for-anthropic"])
     print("all real-client checks passed")

@@ -92,6 +92,14 @@ async fn openai_and_anthropic_python_clients() {
         .push(
             Script::tool_call("call_s", "get_weather", json!({"city": "Kigali"}))
                 .with_usage(27, 12),
+        )
+        // Responses: native, then through a chat-only server.
+        .push(Script::text("Native response").with_usage(13, 5))
+        .push(Script::text("Native streamed").with_usage(14, 6))
+        .push(Script::text("Via chat").with_usage(16, 7))
+        .push(Script::text("Via chat streamed").with_usage(17, 8))
+        .push(
+            Script::tool_call("call_r", "get_weather", json!({"city": "Quito"})).with_usage(18, 9),
         );
     let upstream = serve(fake.clone()).await;
 
@@ -108,7 +116,18 @@ async fn openai_and_anthropic_python_clients() {
                 .unwrap()
                 .with_api_key(Secret::new("sk-provider-anthropic".into())),
         )
+        .provider(
+            "openai-chat-only",
+            OpenAiProvider::http(&format!("{upstream}/v1"))
+                .unwrap()
+                .with_api_key(Secret::new("sk-provider-openai".into()))
+                .with_responses_api(false),
+        )
         .alias("gpt-alias", Deployment::new("openai", "gpt-upstream"))
+        .alias(
+            "gpt-chat-only",
+            Deployment::new("openai-chat-only", "gpt-upstream"),
+        )
         .alias(
             "claude-for-openai",
             Deployment::new("anthropic", "claude-upstream"),
@@ -157,7 +176,7 @@ async fn openai_and_anthropic_python_clients() {
     assert!(stdout.contains("all real-client checks passed"), "{stdout}");
 
     let mut recorded = Vec::new();
-    for _ in 0..14 {
+    for _ in 0..19 {
         let usage = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
@@ -185,13 +204,24 @@ async fn openai_and_anthropic_python_clients() {
         (24, 9, 0),
         (26, 11, 0),
         (27, 12, 0),
+        (13, 5, 0),
+        (14, 6, 0),
+        (16, 7, 0),
+        (17, 8, 0),
+        (18, 9, 0),
     ];
     sent.sort_unstable();
     assert_eq!(recorded, sent);
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    assert_eq!(seen.len(), 14);
+    assert_eq!(seen.len(), 19);
+    let paths = |p: &str| seen.iter().filter(|r| r.path == p).count();
+    assert_eq!(
+        paths("/v1/responses"),
+        2,
+        "only the native provider is sent Responses"
+    );
     let mut translated_from_openai = 0;
     for req in &seen {
         let auth = req
@@ -231,7 +261,7 @@ async fn openai_and_anthropic_python_clients() {
                 (Some("Bearer sk-provider-openai"), None)
             );
             assert_eq!(req.body["model"], "gpt-upstream");
-            if req.body["stream"] == true {
+            if req.body["stream"] == true && req.path == "/v1/chat/completions" {
                 assert_eq!(req.body["stream_options"]["include_usage"], true);
             }
         }

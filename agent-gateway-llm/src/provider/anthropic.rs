@@ -15,8 +15,11 @@ use agent_gateway_core::{AgentRequest, BoxError, Secret};
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
-use crate::stream::{MessagesToChat, SseTransform};
-use crate::translate::{chat_request_to_messages, messages_response_to_chat};
+use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
+use crate::translate::{
+    chat_request_to_messages, chat_response_to_responses, messages_response_to_chat,
+    responses_request_to_chat,
+};
 use crate::usage::Wire;
 use crate::{Api, LlmBody, LlmResponse};
 
@@ -25,7 +28,8 @@ pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// A provider speaking Anthropic Messages at a base URL without `/v1`
 /// (`https://api.anthropic.com`), as the Anthropic SDKs take it. Chat Completions requests are
-/// translated to Messages and back, streams event by event ([`MessagesToChat`]).
+/// translated to Messages and back, streams event by event ([`MessagesToChat`]); Responses
+/// requests go the same way through Chat Completions ([`ChatToResponses`]).
 ///
 /// It sends `x-api-key` with its own key; the client's credential is never sent unless
 /// [`with_client_credential_forwarding`](AnthropicProvider::with_client_credential_forwarding)
@@ -101,17 +105,19 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             let client = req.request();
-            let translate = client.api() == Api::ChatCompletions;
-            if !(client.api() == Api::Messages || translate) {
-                let alias = client.model().unwrap_or_default().to_owned();
-                let api = client.api().as_str();
-                return Err(UnsupportedApi { alias, api }.into());
-            }
-            let mut body = if translate {
-                chat_request_to_messages(client.body())?
-            } else {
-                client.body().clone()
+            let mut body = match client.api() {
+                Api::Messages => client.body().clone(),
+                Api::ChatCompletions => chat_request_to_messages(client.body())?,
+                Api::Responses => {
+                    chat_request_to_messages(&responses_request_to_chat(client.body())?)?
+                }
+                api => {
+                    let alias = client.model().unwrap_or_default().to_owned();
+                    let api = api.as_str();
+                    return Err(UnsupportedApi { alias, api }.into());
+                }
             };
+            let translate = client.api() != Api::Messages;
             body["model"] = Value::String(req.upstream_model().to_owned());
             if translate && client.is_stream() {
                 body["stream"] = Value::Bool(true);
@@ -147,20 +153,28 @@ where
                 max_response_bytes: config.max_response_bytes,
             };
             let res = exchange.run(transport, upstream).await?;
-            if translate {
-                let include_usage = client
-                    .body()
-                    .pointer("/stream_options/include_usage")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                let res = res.map_stream(|body| {
-                    LlmBody::stream(SseTransform::new(body, MessagesToChat::new(include_usage)))
-                });
-                return res
+            match client.api() {
+                Api::ChatCompletions => {
+                    let include_usage = client
+                        .body()
+                        .pointer("/stream_options/include_usage")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    res.map_stream(|body| {
+                        LlmBody::stream(SseTransform::new(body, MessagesToChat::new(include_usage)))
+                    })
                     .map_json(messages_response_to_chat)
-                    .map_err(|e| UpstreamUnavailable::new(e).into());
+                    .map_err(|e| UpstreamUnavailable::new(e).into())
+                }
+                Api::Responses => res
+                    .map_stream(|body| {
+                        let chat = SseTransform::new(body, MessagesToChat::new(true));
+                        LlmBody::stream(SseTransform::new(chat, ChatToResponses::new()))
+                    })
+                    .map_json(|v| chat_response_to_responses(&messages_response_to_chat(v)?))
+                    .map_err(|e| UpstreamUnavailable::new(e).into()),
+                _ => Ok(res),
             }
-            Ok(res)
         })
     }
 }

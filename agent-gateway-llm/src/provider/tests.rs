@@ -24,7 +24,7 @@ fn with_client_key(req: LlmRequest) -> LlmRequest {
     req.with_headers(h)
 }
 
-async fn body_text(res: LlmResponse) -> String {
+pub(super) async fn body_text(res: LlmResponse) -> String {
     let bytes = res
         .into_http(Dialect::OpenAi)
         .into_body()

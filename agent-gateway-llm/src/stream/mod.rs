@@ -1,6 +1,6 @@
 //! Stream plumbing: a meter that reads usage from SSE events as they are relayed, the body
 //! filter removing the usage chunk the gateway asked for, and the streaming translators
-//! between wire formats ([`SseTransform`] with [`MessagesToChat`] or [`ChatToMessages`]).
+//! between wire formats ([`SseTransform`] with [`MessagesToChat`], [`ChatToMessages`] or [`ChatToResponses`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -31,16 +31,20 @@ mod meter;
 mod strip;
 mod to_chat;
 mod to_messages;
+mod to_responses;
 mod transform;
 
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;
 pub use to_chat::MessagesToChat;
 pub use to_messages::ChatToMessages;
+pub use to_responses::ChatToResponses;
 pub use transform::{SseTransform, Transform};
 
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod responses_tests;
 #[cfg(test)]
 mod translate_tests;

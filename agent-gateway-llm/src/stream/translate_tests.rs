@@ -13,7 +13,7 @@ use agent_gateway_core::sse::{Decoder, Event};
 use super::*;
 
 /// A body of the given chunks, then optionally an error.
-struct Chunks(VecDeque<Result<Bytes, &'static str>>);
+pub(super) struct Chunks(pub(super) VecDeque<Result<Bytes, &'static str>>);
 
 impl Body for Chunks {
     type Data = Bytes;
@@ -30,7 +30,7 @@ impl Body for Chunks {
     }
 }
 
-fn cut(s: &str, n: usize) -> Chunks {
+pub(super) fn cut(s: &str, n: usize) -> Chunks {
     Chunks(
         s.as_bytes()
             .chunks(n)
@@ -39,7 +39,9 @@ fn cut(s: &str, n: usize) -> Chunks {
     )
 }
 
-async fn events_of(body: impl Body<Data = Bytes, Error = BoxError>) -> (String, Vec<Event>) {
+pub(super) async fn events_of(
+    body: impl Body<Data = Bytes, Error = BoxError>,
+) -> (String, Vec<Event>) {
     let bytes = body.collect().await.unwrap().to_bytes();
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     let mut events = Vec::new();
@@ -49,7 +51,7 @@ async fn events_of(body: impl Body<Data = Bytes, Error = BoxError>) -> (String, 
     (text, events)
 }
 
-fn json_of(e: &Event) -> Value {
+pub(super) fn json_of(e: &Event) -> Value {
     serde_json::from_str(&e.data).unwrap()
 }
 
@@ -155,7 +157,7 @@ async fn anthropic_events_become_chat_chunks_however_the_stream_is_cut() {
     assert_eq!(events.last().unwrap().data, "[DONE]");
 }
 
-const CHAT: &str = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\n\n\
+pub(super) const CHAT: &str = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\n\n\
 data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hé\"},\"finish_reason\":null}],\"usage\":null}\r\n\r\n\
 : keep-alive\n\n\
 data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"llo\"},\"finish_reason\":null}],\"usage\":null}\n\n\

@@ -1,5 +1,6 @@
 //! Translation between Chat Completions and Anthropic Messages, so that a client of either
-//! dialect can use a model served by a provider of the other. Streams are translated event by
+//! dialect can use a model served by a provider of the other, and from Responses to Chat
+//! Completions for providers without the Responses API. Streams are translated event by
 //! event by [`crate::stream::SseTransform`].
 //!
 //! ```
@@ -28,9 +29,12 @@
 
 mod from_chat;
 mod from_messages;
+mod responses;
 
 pub use from_chat::{chat_request_to_messages, chat_response_to_messages};
 pub use from_messages::{messages_request_to_chat, messages_response_to_chat};
+pub use responses::{chat_response_to_responses, responses_request_to_chat};
+pub(crate) use responses::{function_item, message_item, response_object, usage_object};
 
 /// The `max_tokens` sent to Anthropic when a chat request sets no limit (Anthropic requires one).
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;

@@ -154,9 +154,36 @@ def main(base):
           ("tool_use", "call_s", "get_weather", {"city": "Kigali"}))
     check("anthropic <- openai streamed stop", (final.stop_reason, final.usage.output_tokens), ("tool_use", 12))
 
-    # 14. The model list.
+    # 14. Responses, against a provider with the Responses API and one with Chat Completions only.
+    for alias, label, plain, streamed, usages in [
+        ("gpt-alias", "native", "Native response", "Native streamed", ((13, 5), (14, 6))),
+        ("gpt-chat-only", "via chat", "Via chat", "Via chat streamed", ((16, 7), (17, 8))),
+    ]:
+        r = oai.responses.create(model=alias, input="Say hello", instructions="Be brief.")
+        check(f"responses {label} text", (r.status, r.output_text), ("completed", plain))
+        check(f"responses {label} usage", (r.usage.input_tokens, r.usage.output_tokens), usages[0])
+        events = list(oai.responses.create(model=alias, input="Say hello", stream=True))
+        check(f"responses {label} stream first", events[0].type, "response.created")
+        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        check(f"responses {label} stream text", text, streamed)
+        done = events[-1]
+        check(f"responses {label} stream completed", (done.type, done.response.output_text), ("response.completed", streamed))
+        check(f"responses {label} stream usage",
+              (done.response.usage.input_tokens, done.response.usage.output_tokens), usages[1])
+        check(f"responses {label} sequence numbers", [e.sequence_number for e in events], list(range(len(events))))
+    tools = [{"type": "function", "name": "get_weather", "description": "Weather in a city",
+              "parameters": TOOLS_OPENAI[0]["function"]["parameters"]}]
+    events = list(oai.responses.create(model="gpt-chat-only", input="Weather?", tools=tools, stream=True))
+    call = events[-1].response.output[0]
+    check("responses via chat streamed function_call",
+          (call.type, call.call_id, call.name, json.loads(call.arguments)),
+          ("function_call", "call_r", "get_weather", {"city": "Quito"}))
+    check("responses via chat streamed arguments deltas",
+          "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta"), call.arguments)
+
+    # 15. The model list.
     check("models", sorted(m.id for m in oai.models.list()),
-          ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-for-anthropic"])
+          ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-chat-only", "gpt-for-anthropic"])
     print("all real-client checks passed")
 
 

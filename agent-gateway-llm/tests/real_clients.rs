@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agent_gateway_core::response::AgentResponse;
+use agent_gateway_core::response::{AgentResponse, Outcome};
 use agent_gateway_core::{Secret, Usage};
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
 use agent_gateway_llm::router::{Deployment, Router};
@@ -100,7 +100,21 @@ async fn openai_and_anthropic_python_clients() {
         .push(Script::text("Via chat streamed").with_usage(17, 8))
         .push(
             Script::tool_call("call_r", "get_weather", json!({"city": "Quito"})).with_usage(18, 9),
-        );
+        )
+        // Resets mid-stream, after the text: OpenAI passthrough and translated, then
+        // Anthropic passthrough and translated.
+        .push(Script::text("Cut short").with_body_error_after(3))
+        .push(
+            Script::text("Cut short")
+                .with_usage(33, 1)
+                .with_body_error_after(5),
+        )
+        .push(
+            Script::text("Cut short")
+                .with_usage(34, 1)
+                .with_body_error_after(5),
+        )
+        .push(Script::text("Cut short").with_body_error_after(3));
     let upstream = serve(fake.clone()).await;
 
     let router = Router::builder()
@@ -143,14 +157,14 @@ async fn openai_and_anthropic_python_clients() {
         .build()
         .unwrap();
     // Stands where the user's policy stack goes: records every model call's final usage.
-    let (tx, mut rx) = mpsc::unbounded_channel::<Usage>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Usage, Outcome)>();
     let recorder = ServiceBuilder::new()
         .map_response(move |res: LlmResponse| {
             let tx = tx.clone();
             if let Some(report) = res.usage_report() {
-                report.on_complete(move |usage, _| {
+                report.on_complete(move |usage, outcome| {
                     if usage.steps > 0 {
-                        let _ = tx.send(usage.clone());
+                        let _ = tx.send((usage.clone(), outcome));
                     }
                 });
             }
@@ -176,17 +190,25 @@ async fn openai_and_anthropic_python_clients() {
     assert!(stdout.contains("all real-client checks passed"), "{stdout}");
 
     let mut recorded = Vec::new();
-    for _ in 0..19 {
-        let usage = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+    let mut aborted = Vec::new();
+    for _ in 0..23 {
+        let (usage, outcome) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
             .unwrap();
-        recorded.push((
+        let tokens = (
             usage.input_tokens,
             usage.output_tokens,
             usage.cached_input_tokens,
-        ));
+        );
+        match outcome {
+            Outcome::Complete => recorded.push(tokens),
+            _ => aborted.push(tokens),
+        }
     }
+    // The streams cut short: what upstream had reported before the reset (Anthropic's
+    // message_start), in the order of the calls.
+    assert_eq!(aborted, [(0, 0, 0), (33, 1, 0), (34, 1, 0), (0, 0, 0)]);
     recorded.sort_unstable();
     // What the provider sent; Anthropic's cache reads count inside core's input tokens.
     let mut sent = vec![
@@ -215,7 +237,7 @@ async fn openai_and_anthropic_python_clients() {
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    assert_eq!(seen.len(), 19);
+    assert_eq!(seen.len(), 23);
     let paths = |p: &str| seen.iter().filter(|r| r.path == p).count();
     assert_eq!(
         paths("/v1/responses"),
@@ -266,5 +288,5 @@ async fn openai_and_anthropic_python_clients() {
             }
         }
     }
-    assert_eq!(translated_from_openai, 3, "one plain, two streamed");
+    assert_eq!(translated_from_openai, 4, "one plain, three streamed");
 }

@@ -1,6 +1,7 @@
 //! Stream plumbing: a meter that reads usage from SSE events as they are relayed, the body
-//! filter removing the usage chunk the gateway asked for, and the streaming translators
-//! between wire formats ([`SseTransform`] with [`MessagesToChat`], [`ChatToMessages`] or [`ChatToResponses`]).
+//! filter removing the usage chunk the gateway asked for, the bodies that end a failed stream
+//! with its dialect's error event ([`RenderStreamError`]) and report it aborted
+//! ([`AbortOnErrorEvent`]), and the streaming translators between wire formats ([`SseTransform`] with [`MessagesToChat`], [`ChatToMessages`] or [`ChatToResponses`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -27,6 +28,7 @@
 //! # });
 //! ```
 
+mod errors;
 mod meter;
 mod strip;
 mod to_chat;
@@ -34,6 +36,7 @@ mod to_messages;
 mod to_responses;
 mod transform;
 
+pub use errors::{AbortOnErrorEvent, RenderStreamError, UpstreamErrorEvent};
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;
 pub use to_chat::MessagesToChat;
@@ -44,6 +47,8 @@ pub use transform::{SseTransform, Transform};
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod errors_tests;
 #[cfg(test)]
 mod responses_tests;
 #[cfg(test)]

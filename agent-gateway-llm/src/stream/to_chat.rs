@@ -191,7 +191,12 @@ impl Transform for MessagesToChat {
                     .get("message")
                     .and_then(Value::as_str)
                     .unwrap_or("upstream error");
-                let kind = e.get("type").and_then(Value::as_str).unwrap_or("api_error");
+                // Anthropic's generic `api_error` is OpenAI's `server_error`; the others keep their
+                // name, which OpenAI clients show as it is.
+                let kind = match e.get("type").and_then(Value::as_str) {
+                    None | Some("api_error") => "server_error",
+                    Some(kind) => kind,
+                };
                 self.finished = true;
                 data_line(
                     out,

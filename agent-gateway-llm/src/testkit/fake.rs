@@ -173,6 +173,7 @@ where
             let mut res = Response::new(FakeBody {
                 frames: answer.frames.into(),
                 fail_after: script.fail_after,
+                yielded: false,
                 _live: live,
             });
             *res.status_mut() =
@@ -200,6 +201,8 @@ where
 pub struct FakeBody {
     frames: VecDeque<Bytes>,
     fail_after: Option<usize>,
+    /// Whether the body has yielded once before failing.
+    yielded: bool,
     _live: Live,
 }
 
@@ -214,9 +217,16 @@ impl Body for FakeBody {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, FakeReset>>> {
+        let yielded = self.yielded;
         match &mut self.fail_after {
+            Some(0) if !yielded => {
+                // Served on a socket, the server sends what it has before the reset.
+                self.yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
             Some(0) => {
                 self.fail_after = None;
                 self.frames.clear();

@@ -181,7 +181,27 @@ def main(base):
     check("responses via chat streamed arguments deltas",
           "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta"), call.arguments)
 
-    # 15. The model list.
+    # 15. A reset mid-stream reaches each client as its own dialect's error, passthrough and translated.
+    for alias in ["gpt-alias", "claude-for-openai"]:
+        got = []
+        try:
+            for c in oai.chat.completions.create(model=alias, messages=USER, stream=True):
+                got.extend(ch.delta.content for ch in c.choices if ch.delta.content)
+            raise SystemExit(f"openai mid-stream reset ({alias}): no error")
+        except openai.APIError as e:
+            check(f"openai mid-stream error ({alias})", (type(e).__name__, e.message, got[:1]),
+                  ("APIError", "upstream stream failed", ["Cut "]))
+    for alias in ["claude-alias", "gpt-for-anthropic"]:
+        try:
+            with ant.messages.stream(model=alias, max_tokens=64, messages=USER) as s:
+                for _ in s.text_stream:
+                    pass
+            raise SystemExit(f"anthropic mid-stream reset ({alias}): no error")
+        except anthropic.APIStatusError as e:
+            check(f"anthropic mid-stream error ({alias})", e.body,
+                  {"type": "error", "error": {"type": "api_error", "message": "upstream stream failed"}})
+
+    # 16. The model list.
     check("models", sorted(m.id for m in oai.models.list()),
           ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-chat-only", "gpt-for-anthropic"])
     print("all real-client checks passed")

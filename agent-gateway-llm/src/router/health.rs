@@ -91,8 +91,8 @@ impl Rng {
     }
 
     /// One of `candidates` (indexes into `routes`), drawn with probability proportional to
-    /// its weight.
-    fn weighted(&self, routes: &[Route], candidates: &[usize]) -> usize {
+    /// its weight; `None` if there is none.
+    fn weighted(&self, routes: &[Route], candidates: &[usize]) -> Option<usize> {
         let total: u64 = candidates
             .iter()
             .map(|&i| u64::from(routes[i].deployment.weight.get()))
@@ -101,11 +101,11 @@ impl Rng {
         for &i in candidates {
             let w = u64::from(routes[i].deployment.weight.get());
             if ticket < w {
-                return i;
+                return Some(i);
             }
             ticket -= w;
         }
-        candidates[candidates.len() - 1]
+        candidates.last().copied()
     }
 }
 
@@ -133,9 +133,11 @@ pub(super) fn pick(rng: &Rng, routes: &[Route], candidates: &[usize]) -> Option<
         [] => None,
         [only] => Some(*only),
         _ => {
-            let a = rng.weighted(routes, &closed);
+            let a = rng.weighted(routes, &closed)?;
             let rest: Vec<usize> = closed.iter().copied().filter(|&i| i != a).collect();
-            let b = rng.weighted(routes, &rest);
+            let Some(b) = rng.weighted(routes, &rest) else {
+                return Some(a);
+            };
             let cost = |i: usize| routes[i].health.cost(routes[i].deployment.weight.get());
             Some(if cost(b) < cost(a) { b } else { a })
         }

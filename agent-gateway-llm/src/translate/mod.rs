@@ -4,7 +4,7 @@
 //! event by [`crate::stream::SseTransform`].
 //!
 //! ```
-//! use agent_gateway_llm::translate::{chat_request_to_messages, messages_response_to_chat};
+//! use agent_gateway_llm::translate::{chat_request_to_messages, messages_response_to_chat, responses_request_to_chat};
 //! use serde_json::json;
 //!
 //! let chat = json!({"model": "m", "max_tokens": 50, "messages": [
@@ -25,6 +25,13 @@
 //!
 //! // A chat request that is not one is refused.
 //! assert!(chat_request_to_messages(&json!({"model": "m"})).is_err());
+//!
+//! // Responses, for a provider with Chat Completions only.
+//! let chat = responses_request_to_chat(&json!({"model": "m", "input": "hi", "instructions": "Be brief."})).unwrap();
+//! assert_eq!(chat["messages"], json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]));
+//! // State that only a Responses server keeps is refused, never silently dropped.
+//! let stateful = json!({"model": "m", "input": "hi", "previous_response_id": "resp_1"});
+//! assert!(responses_request_to_chat(&stateful).is_err());
 //! ```
 
 mod from_chat;

@@ -209,3 +209,33 @@ async fn a_client_that_goes_away_cancels_the_upstream_call() {
     assert_eq!(a.live(), 0);
     assert_eq!(report.usage().unwrap().1, Outcome::Aborted);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_deployment_falls_back_within_its_tier_then_to_the_next() {
+    let down = || FakeProvider::new().with_default(Script::error(503, "down"));
+    let (a, b, c) = (down(), down(), FakeProvider::new());
+    let router = Router::builder()
+        .provider("a", openai(&a))
+        .provider("b", openai(&b))
+        .provider("c", openai(&c))
+        .tier("m", [Deployment::new("a", "x"), Deployment::new("b", "x")])
+        .alias("m", Deployment::new("c", "x"))
+        .with_breaker(BreakerConfig::new(weight(1), Duration::from_secs(30)))
+        // Two retries in reserve, spent by the first call.
+        .with_retry_budget(TpsBudget::new(Duration::from_secs(1), 2, 0.0))
+        .build()
+        .unwrap();
+    // Both of the first tier are tried, once each, before the second tier serves.
+    router.clone().oneshot(chat(false)).await.unwrap();
+    assert_eq!((a.calls(), b.calls(), c.calls()), (1, 1, 1));
+    // Both breakers are open now: skipping them is no retry, so the spent budget does not
+    // stop the second tier from serving.
+    for _ in 0..3 {
+        router.clone().oneshot(chat(false)).await.unwrap();
+    }
+    assert_eq!((a.calls(), b.calls(), c.calls()), (1, 1, 4));
+    assert_eq!(
+        Router::builder().tier("m", []).build().unwrap_err(),
+        RouterError::EmptyTier("m".into())
+    );
+}

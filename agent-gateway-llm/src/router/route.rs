@@ -51,7 +51,15 @@ impl Table {
                 };
                 tried[i] = true;
                 let route = &tier[i];
-                // Every call after the first is a retry, and spends from the budget.
+                let permit = match route.health.breaker.try_acquire() {
+                    Ok(permit) => permit,
+                    Err(open) => {
+                        last = Some(open.into());
+                        continue;
+                    }
+                };
+                // Every call after the first is a retry, and spends from the budget. (The
+                // unused permit is dropped: no outcome is reported for it.)
                 if attempts > 0 && !self.budget.withdraw() {
                     tracing::debug!(
                         alias = req.model().unwrap_or_default(),
@@ -60,13 +68,6 @@ impl Table {
                     return Err(last
                         .unwrap_or_else(|| UpstreamUnavailable::new("retry budget spent").into()));
                 }
-                let permit = match route.health.breaker.try_acquire() {
-                    Ok(permit) => permit,
-                    Err(open) => {
-                        last = Some(open.into());
-                        continue;
-                    }
-                };
                 attempts += 1;
                 let call = ProviderRequest::new(req.clone(), route.deployment.model.clone())
                     .with_price(route.deployment.price);

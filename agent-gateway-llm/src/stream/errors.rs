@@ -23,8 +23,9 @@ pub struct UpstreamErrorEvent;
 
 pin_project! {
     /// Relays a stream unchanged, and turns an error event sent by upstream (Anthropic's
-    /// `event: error`, OpenAI's `data: {"error": …}`, Responses' `error`) into the end of the
-    /// stream with [`UpstreamErrorEvent`], once the event itself has been relayed.
+    /// `event: error`, OpenAI's `data: {"error": …}`, Responses' `error` and
+    /// `response.failed`) into the end of the stream with [`UpstreamErrorEvent`], once the
+    /// event itself has been relayed.
     ///
     /// It sits under the usage meter, so that a stream upstream aborted this way is reported
     /// as [`Outcome::Aborted`](agent_gateway_core::response::Outcome::Aborted). It decodes on the
@@ -60,7 +61,7 @@ impl<B> AbortOnErrorEvent<B> {
 }
 
 fn is_error_event(event: &Event) -> bool {
-    if event.event_type() == "error" {
+    if matches!(event.event_type(), "error" | "response.failed") {
         return true;
     }
     let data = event.data.trim_start();

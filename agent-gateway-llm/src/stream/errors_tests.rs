@@ -81,11 +81,13 @@ async fn a_reset_mid_stream_ends_with_the_dialect_error_event() {
 async fn an_error_event_from_upstream_is_relayed_once_and_the_stream_reported_aborted() {
     let anthropic = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n\
 event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let failed = "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"id\":\"r\",\"status\":\"failed\"}}\n\n";
     let openai =
         format!("{CHAT}data: {{\"error\":{{\"message\":\"boom\",\"type\":\"server_error\"}}}}\n\n");
     for (wire, stream) in [
         (Wire::Messages, anthropic.to_owned()),
         (Wire::ChatCompletions, openai),
+        (Wire::Responses, failed.to_owned()),
     ] {
         for n in [3, 4096] {
             let report = UsageReport::new();

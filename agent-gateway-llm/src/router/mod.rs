@@ -69,6 +69,8 @@ use health::{Health, Rng};
 /// [`RouterBuilder::tier`]). A call goes to the first tier; within a tier, deployments are
 /// balanced by weight and latency (power of two choices, see [`Deployment::with_weight`]);
 /// when the chosen deployment fails, the others of the tier are tried, then the next tier.
+/// Latency is the time a provider takes to answer (to its headers, for a stream), on the
+/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`](agent_gateway_core::upstream::balance::LoadEstimate).
 ///
 /// - A deployment is skipped while its breaker is open or while a `Retry-After` it sent has
 ///   not passed (on the router's clock).

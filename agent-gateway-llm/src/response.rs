@@ -145,6 +145,16 @@ impl LlmResponse {
         Ok(self)
     }
 
+    /// Rewrites a streamed body with `f` (translation between dialects); a whole answer or a
+    /// listing is returned as it is.
+    pub(crate) fn map_stream(mut self, f: impl FnOnce(LlmBody) -> LlmBody) -> Self {
+        if let Content::Stream(body) = &mut self.content {
+            let inner = std::mem::replace(body, LlmBody::full(Bytes::new()));
+            *body = f(inner);
+        }
+        self
+    }
+
     /// The HTTP response for a client of `dialect`. The usage report travels in its
     /// extensions, for HTTP-level layers.
     pub fn into_http(self, dialect: Dialect) -> http::Response<LlmBody> {

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agent_gateway_core::response::AgentResponse;
+use agent_gateway_core::response::{AgentResponse, Outcome};
 use agent_gateway_core::{Secret, Usage};
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
 use agent_gateway_llm::router::{Deployment, Router};
@@ -78,7 +78,43 @@ async fn openai_and_anthropic_python_clients() {
         .push(Script::text("Translated for OpenAI").with_usage(21, 9))
         .push(
             Script::tool_call("call_x", "get_weather", json!({"city": "Lima"})).with_usage(22, 10),
-        );
+        )
+        // Streamed translation, both ways.
+        .push(
+            Script::text("Streamed from Anthropic")
+                .with_usage(23, 8)
+                .with_cached(2),
+        )
+        .push(
+            Script::tool_call("toolu_s", "get_weather", json!({"city": "Kyiv"})).with_usage(24, 9),
+        )
+        .push(Script::text("Streamed from OpenAI").with_usage(26, 11))
+        .push(
+            Script::tool_call("call_s", "get_weather", json!({"city": "Kigali"}))
+                .with_usage(27, 12),
+        )
+        // Responses: native, then through a chat-only server.
+        .push(Script::text("Native response").with_usage(13, 5))
+        .push(Script::text("Native streamed").with_usage(14, 6))
+        .push(Script::text("Via chat").with_usage(16, 7))
+        .push(Script::text("Via chat streamed").with_usage(17, 8))
+        .push(
+            Script::tool_call("call_r", "get_weather", json!({"city": "Quito"})).with_usage(18, 9),
+        )
+        // Resets mid-stream, after the text: OpenAI passthrough and translated, then
+        // Anthropic passthrough and translated.
+        .push(Script::text("Cut short").with_body_error_after(3))
+        .push(
+            Script::text("Cut short")
+                .with_usage(33, 1)
+                .with_body_error_after(5),
+        )
+        .push(
+            Script::text("Cut short")
+                .with_usage(34, 1)
+                .with_body_error_after(5),
+        )
+        .push(Script::text("Cut short").with_body_error_after(3));
     let upstream = serve(fake.clone()).await;
 
     let router = Router::builder()
@@ -94,7 +130,18 @@ async fn openai_and_anthropic_python_clients() {
                 .unwrap()
                 .with_api_key(Secret::new("sk-provider-anthropic".into())),
         )
+        .provider(
+            "openai-chat-only",
+            OpenAiProvider::http(&format!("{upstream}/v1"))
+                .unwrap()
+                .with_api_key(Secret::new("sk-provider-openai".into()))
+                .with_responses_api(false),
+        )
         .alias("gpt-alias", Deployment::new("openai", "gpt-upstream"))
+        .alias(
+            "gpt-chat-only",
+            Deployment::new("openai-chat-only", "gpt-upstream"),
+        )
         .alias(
             "claude-for-openai",
             Deployment::new("anthropic", "claude-upstream"),
@@ -110,14 +157,14 @@ async fn openai_and_anthropic_python_clients() {
         .build()
         .unwrap();
     // Stands where the user's policy stack goes: records every model call's final usage.
-    let (tx, mut rx) = mpsc::unbounded_channel::<Usage>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Usage, Outcome)>();
     let recorder = ServiceBuilder::new()
         .map_response(move |res: LlmResponse| {
             let tx = tx.clone();
             if let Some(report) = res.usage_report() {
-                report.on_complete(move |usage, _| {
+                report.on_complete(move |usage, outcome| {
                     if usage.steps > 0 {
-                        let _ = tx.send(usage.clone());
+                        let _ = tx.send((usage.clone(), outcome));
                     }
                 });
             }
@@ -143,17 +190,25 @@ async fn openai_and_anthropic_python_clients() {
     assert!(stdout.contains("all real-client checks passed"), "{stdout}");
 
     let mut recorded = Vec::new();
-    for _ in 0..10 {
-        let usage = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+    let mut aborted = Vec::new();
+    for _ in 0..23 {
+        let (usage, outcome) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
             .unwrap();
-        recorded.push((
+        let tokens = (
             usage.input_tokens,
             usage.output_tokens,
             usage.cached_input_tokens,
-        ));
+        );
+        match outcome {
+            Outcome::Complete => recorded.push(tokens),
+            _ => aborted.push(tokens),
+        }
     }
+    // The streams cut short: what upstream had reported before the reset (Anthropic's
+    // message_start), in the order of the calls.
+    assert_eq!(aborted, [(0, 0, 0), (33, 1, 0), (34, 1, 0), (0, 0, 0)]);
     recorded.sort_unstable();
     // What the provider sent; Anthropic's cache reads count inside core's input tokens.
     let mut sent = vec![
@@ -167,13 +222,29 @@ async fn openai_and_anthropic_python_clients() {
         (40, 12, 0),
         (21, 9, 0),
         (22, 10, 0),
+        (25, 8, 2),
+        (24, 9, 0),
+        (26, 11, 0),
+        (27, 12, 0),
+        (13, 5, 0),
+        (14, 6, 0),
+        (16, 7, 0),
+        (17, 8, 0),
+        (18, 9, 0),
     ];
     sent.sort_unstable();
     assert_eq!(recorded, sent);
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    assert_eq!(seen.len(), 10);
+    assert_eq!(seen.len(), 23);
+    let paths = |p: &str| seen.iter().filter(|r| r.path == p).count();
+    assert_eq!(
+        paths("/v1/responses"),
+        2,
+        "only the native provider is sent Responses"
+    );
+    let mut translated_from_openai = 0;
     for req in &seen {
         let auth = req
             .headers
@@ -196,8 +267,14 @@ async fn openai_and_anthropic_python_clients() {
                     (version, req.body["temperature"].as_f64()),
                     ("2023-06-01", Some(0.3))
                 );
+            } else if req.body["stream"] == true && req.body.get("stream_options").is_none() {
+                // A streamed translation: no OpenAI-only option leaks upstream.
+                assert!(["2023-06-01", "2026-10-21"].contains(&version));
             } else {
                 assert_eq!(version, "2026-10-21", "passed through from the SDK");
+            }
+            if version == "2023-06-01" {
+                translated_from_openai += 1;
             }
             assert_eq!(req.body["model"], "claude-upstream");
         } else {
@@ -206,9 +283,10 @@ async fn openai_and_anthropic_python_clients() {
                 (Some("Bearer sk-provider-openai"), None)
             );
             assert_eq!(req.body["model"], "gpt-upstream");
-            if req.body["stream"] == true {
+            if req.body["stream"] == true && req.path == "/v1/chat/completions" {
                 assert_eq!(req.body["stream_options"]["include_usage"], true);
             }
         }
     }
+    assert_eq!(translated_from_openai, 4, "one plain, three streamed");
 }

@@ -15,16 +15,21 @@ use agent_gateway_core::{AgentRequest, BoxError, Secret};
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
-use crate::translate::{chat_request_to_messages, messages_response_to_chat};
+use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
+use crate::translate::{
+    chat_request_to_messages, chat_response_to_responses, messages_response_to_chat,
+    responses_request_to_chat,
+};
 use crate::usage::Wire;
-use crate::{Api, LlmResponse};
+use crate::{Api, LlmBody, LlmResponse};
 
 /// The `anthropic-version` sent when the client sent none.
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// A provider speaking Anthropic Messages at a base URL without `/v1`
 /// (`https://api.anthropic.com`), as the Anthropic SDKs take it. Chat Completions requests are
-/// translated to Messages and back (not streamed yet).
+/// translated to Messages and back, streams event by event ([`MessagesToChat`]); Responses
+/// requests go the same way through Chat Completions ([`ChatToResponses`]).
 ///
 /// It sends `x-api-key` with its own key; the client's credential is never sent unless
 /// [`with_client_credential_forwarding`](AnthropicProvider::with_client_credential_forwarding)
@@ -100,22 +105,23 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             let client = req.request();
-            let translate = client.api() == Api::ChatCompletions;
-            if !(client.api() == Api::Messages || translate && !client.is_stream()) {
-                let alias = client.model().unwrap_or_default().to_owned();
-                let api = if translate {
-                    "streamed chat completions"
-                } else {
-                    client.api().as_str()
-                };
-                return Err(UnsupportedApi { alias, api }.into());
-            }
-            let mut body = if translate {
-                chat_request_to_messages(client.body())?
-            } else {
-                client.body().clone()
+            let mut body = match client.api() {
+                Api::Messages => client.body().clone(),
+                Api::ChatCompletions => chat_request_to_messages(client.body())?,
+                Api::Responses => {
+                    chat_request_to_messages(&responses_request_to_chat(client.body())?)?
+                }
+                api => {
+                    let alias = client.model().unwrap_or_default().to_owned();
+                    let api = api.as_str();
+                    return Err(UnsupportedApi { alias, api }.into());
+                }
             };
+            let translate = client.api() != Api::Messages;
             body["model"] = Value::String(req.upstream_model().to_owned());
+            if translate && client.is_stream() {
+                body["stream"] = Value::Bool(true);
+            }
 
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -147,12 +153,28 @@ where
                 max_response_bytes: config.max_response_bytes,
             };
             let res = exchange.run(transport, upstream).await?;
-            if translate {
-                return res
+            match client.api() {
+                Api::ChatCompletions => {
+                    let include_usage = client
+                        .body()
+                        .pointer("/stream_options/include_usage")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    res.map_stream(|body| {
+                        LlmBody::stream(SseTransform::new(body, MessagesToChat::new(include_usage)))
+                    })
                     .map_json(messages_response_to_chat)
-                    .map_err(|e| UpstreamUnavailable::new(e).into());
+                    .map_err(|e| UpstreamUnavailable::new(e).into())
+                }
+                Api::Responses => res
+                    .map_stream(|body| {
+                        let chat = SseTransform::new(body, MessagesToChat::new(true));
+                        LlmBody::stream(SseTransform::new(chat, ChatToResponses::new()))
+                    })
+                    .map_json(|v| chat_response_to_responses(&messages_response_to_chat(v)?))
+                    .map_err(|e| UpstreamUnavailable::new(e).into()),
+                _ => Ok(res),
             }
-            Ok(res)
         })
     }
 }

@@ -138,4 +138,8 @@ fn secret_header(value: &str) -> Result<http::HeaderValue, BoxError> {
 }
 
 #[cfg(test)]
+mod responses_tests;
+#[cfg(test)]
+mod stream_error_tests;
+#[cfg(test)]
 mod tests;

@@ -15,13 +15,19 @@ use agent_gateway_core::{BoxError, Secret};
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
-use crate::translate::{chat_response_to_messages, messages_request_to_chat};
+use crate::stream::{ChatToMessages, ChatToResponses, SseTransform};
+use crate::translate::{
+    chat_response_to_messages, chat_response_to_responses, messages_request_to_chat,
+    responses_request_to_chat,
+};
 use crate::usage::Wire;
-use crate::{Api, LlmResponse};
+use crate::{Api, LlmBody, LlmResponse};
 
 /// A provider speaking the OpenAI API at any base URL (`https://api.openai.com/v1`, a vLLM or
 /// Ollama server's `/v1`, …): Chat Completions and Responses, and Anthropic Messages
-/// translated to Chat Completions (not streamed yet).
+/// translated to Chat Completions, streams event by event ([`ChatToMessages`]). For a server
+/// without the Responses API, [`with_responses_api(false)`](OpenAiProvider::with_responses_api)
+/// translates Responses to Chat Completions ([`ChatToResponses`] for streams).
 ///
 /// It sends `Authorization: Bearer` with its own key. The client's credential is never sent
 /// unless [`with_client_credential_forwarding`](OpenAiProvider::with_client_credential_forwarding)
@@ -41,6 +47,7 @@ pub struct OpenAiProvider<T> {
 struct Config {
     common: Common,
     stream_usage: bool,
+    responses_api: bool,
 }
 
 impl<T> OpenAiProvider<T> {
@@ -51,6 +58,7 @@ impl<T> OpenAiProvider<T> {
             config: Arc::new(Config {
                 common: Common::new(base_url)?,
                 stream_usage: true,
+                responses_api: true,
             }),
         })
     }
@@ -73,6 +81,13 @@ impl<T> OpenAiProvider<T> {
     /// Whether to request `stream_options.include_usage` upstream. On by default.
     pub fn with_stream_usage(self, inject: bool) -> Self {
         self.edit(|c| c.stream_usage = inject)
+    }
+
+    /// Whether the server has the Responses API. On by default; when off, Responses requests
+    /// are translated to Chat Completions and the answers, streamed or not, back to Responses
+    /// (as vLLM, Ollama or Groq may need).
+    pub fn with_responses_api(self, supported: bool) -> Self {
+        self.edit(|c| c.responses_api = supported)
     }
 
     /// Sets the limit on a whole upstream answer, in bytes.
@@ -115,12 +130,11 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             let client = req.request();
-            let translate = client.api() == Api::Messages;
-            let (path, wire) = match client.api() {
-                Api::ChatCompletions | Api::Messages => {
-                    ("/chat/completions", Wire::ChatCompletions)
-                }
-                Api::Responses => ("/responses", Wire::Responses),
+            let from = match client.api() {
+                Api::ChatCompletions => From::Chat,
+                Api::Messages => From::Messages,
+                Api::Responses if config.responses_api => From::Responses,
+                Api::Responses => From::ResponsesViaChat,
                 api => {
                     let alias = client.model().unwrap_or_default().to_owned();
                     return Err(UnsupportedApi {
@@ -130,24 +144,26 @@ where
                     .into());
                 }
             };
-            if translate && client.is_stream() {
-                let alias = client.model().unwrap_or_default().to_owned();
-                return Err(UnsupportedApi {
-                    alias,
-                    api: "streamed messages",
-                }
-                .into());
-            }
-            let mut body = if translate {
-                messages_request_to_chat(client.body())?
-            } else {
-                client.body().clone()
+            let (path, wire) = match from {
+                From::Responses => ("/responses", Wire::Responses),
+                _ => ("/chat/completions", Wire::ChatCompletions),
+            };
+            let translate = matches!(from, From::Messages | From::ResponsesViaChat);
+            let mut body = match from {
+                From::Messages => messages_request_to_chat(client.body())?,
+                From::ResponsesViaChat => responses_request_to_chat(client.body())?,
+                From::Chat | From::Responses => client.body().clone(),
             };
             body["model"] = Value::String(req.upstream_model().to_owned());
+            if translate && client.is_stream() {
+                body["stream"] = Value::Bool(true);
+            }
+            // A translated stream consumes the usage chunk itself: nothing to strip.
             let strip = wire == Wire::ChatCompletions
                 && req.request().is_stream()
                 && config.stream_usage
-                && inject_include_usage(&mut body);
+                && inject_include_usage(&mut body)
+                && !translate;
 
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -162,14 +178,29 @@ where
                 max_response_bytes: config.common.max_response_bytes,
             };
             let res = exchange.run(transport, upstream).await?;
-            if translate {
-                return res
+            match from {
+                From::Messages => res
+                    .map_stream(|b| LlmBody::stream(SseTransform::new(b, ChatToMessages::new())))
                     .map_json(chat_response_to_messages)
-                    .map_err(|e| UpstreamUnavailable::new(e).into());
+                    .map_err(|e| UpstreamUnavailable::new(e).into()),
+                From::ResponsesViaChat => res
+                    .map_stream(|b| LlmBody::stream(SseTransform::new(b, ChatToResponses::new())))
+                    .map_json(chat_response_to_responses)
+                    .map_err(|e| UpstreamUnavailable::new(e).into()),
+                From::Chat | From::Responses => Ok(res),
             }
-            Ok(res)
         })
     }
+}
+
+/// The client's API, and how it reaches upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum From {
+    Chat,
+    Messages,
+    Responses,
+    /// Responses, translated to Chat Completions for a server without the Responses API.
+    ResponsesViaChat,
 }
 
 /// Sets `stream_options.include_usage: true`; returns whether the client had not asked for

@@ -14,7 +14,7 @@ use agent_gateway_core::response::{MeteredBody, Outcome};
 use agent_gateway_core::{BoxError, Usage, UsageReport};
 
 use crate::error::{UpstreamStatus, UpstreamUnavailable};
-use crate::stream::{SseMeter, StripUsageChunk};
+use crate::stream::{AbortOnErrorEvent, RenderStreamError, SseMeter, StripUsageChunk};
 use crate::usage::{Wire, usage_from_body};
 use crate::{LlmBody, LlmResponse, Price};
 
@@ -62,12 +62,18 @@ impl Exchange {
         let headers = relayed_headers(&parts.headers);
         let report = UsageReport::new();
         if is_event_stream(&parts.headers) {
+            // Under the meter: an error event from upstream ends the stream as aborted.
+            let body = AbortOnErrorEvent::new(body);
             let meter = SseMeter::new(self.wire, self.price);
             let metered = MeteredBody::new(body, meter, report.clone());
+            // Over it: a failure mid-stream reaches the client as its dialect's error event.
             let body = if self.strip_usage_chunk {
-                LlmBody::stream(StripUsageChunk::new(metered))
+                LlmBody::stream(RenderStreamError::new(
+                    StripUsageChunk::new(metered),
+                    self.wire,
+                ))
             } else {
-                LlmBody::stream(metered)
+                LlmBody::stream(RenderStreamError::new(metered, self.wire))
             };
             return Ok(LlmResponse::stream(parts.status, headers, body, report));
         }

@@ -24,7 +24,7 @@ fn with_client_key(req: LlmRequest) -> LlmRequest {
     req.with_headers(h)
 }
 
-async fn body_text(res: LlmResponse) -> String {
+pub(super) async fn body_text(res: LlmResponse) -> String {
     let bytes = res
         .into_http(Dialect::OpenAi)
         .into_body()
@@ -103,16 +103,45 @@ async fn anthropic_sends_its_key_and_the_client_version() {
     assert!(seen.headers.get("authorization").is_none());
     assert_eq!(seen.body["model"], "claude-x");
     assert_eq!(seen.body["x_new"], 1, "unknown fields reach the provider");
+}
 
-    // A streamed chat request cannot be translated yet.
-    let err = provider
-        .oneshot(ProviderRequest::new(
-            chat(json!({"stream": true})),
-            "claude-x",
-        ))
+#[tokio::test]
+async fn streamed_chat_is_translated_from_anthropic_events() {
+    let fake = FakeProvider::new().push(
+        Script::tool_call("tu_1", "f", json!({"q": "x"}))
+            .with_usage(20, 5)
+            .with_cached(8),
+    );
+    let provider = AnthropicProvider::new(fake.clone(), "http://up").unwrap();
+    let req = chat(json!({"stream": true, "stream_options": {"include_usage": true}}));
+    let res = provider
+        .oneshot(ProviderRequest::new(req, "claude-x"))
         .await
-        .unwrap_err();
-    assert!(err.downcast_ref::<crate::error::UnsupportedApi>().is_some());
+        .unwrap();
+    assert!(res.is_stream());
+    let seen = &fake.requests()[0];
+    assert_eq!(
+        (seen.path.as_str(), &seen.body["stream"]),
+        ("/v1/messages", &json!(true))
+    );
+    assert!(seen.body.get("stream_options").is_none(), "{}", seen.body);
+    let report = res.usage_report().unwrap().clone();
+    let text = body_text(res).await;
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert!(!text.contains("event:"), "{text}");
+    assert!(text.contains("\"finish_reason\":\"tool_calls\""), "{text}");
+    assert!(text.contains("\"id\":\"tu_1\""), "{text}");
+    assert!(text.contains("\"prompt_tokens\":28"), "{text}");
+    let (usage, outcome) = report.usage().unwrap();
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.cached_input_tokens,
+            usage.output_tokens,
+            outcome
+        ),
+        (28, 8, 5, Outcome::Complete)
+    );
 }
 
 #[tokio::test]
@@ -246,12 +275,35 @@ async fn messages_are_translated_to_chat_and_back() {
         (Some("message"), Some("bonjour"))
     );
     assert_eq!(out["usage"]["input_tokens"], 9);
+
+    // Streamed: usage is requested upstream, and arrives in message_delta.
+    let fake = FakeProvider::new().push(Script::text("bonjour").with_usage(9, 2).with_cached(4));
+    let provider = OpenAiProvider::new(fake.clone(), "http://up/v1").unwrap();
     let body = json!({"model": "c", "max_tokens": 9, "messages": [], "stream": true});
     let req = LlmRequest::decode(Api::Messages, body).unwrap();
+    let res = provider
+        .oneshot(ProviderRequest::new(req, "gpt-x"))
+        .await
+        .unwrap();
+    let seen = &fake.requests()[0];
+    assert_eq!(seen.body["stream"], true);
+    assert_eq!(seen.body["stream_options"]["include_usage"], true);
+    let report = res.usage_report().unwrap().clone();
+    let text = body_text(res).await;
+    assert!(text.starts_with("event: message_start\n"), "{text}");
     assert!(
-        provider
-            .oneshot(ProviderRequest::new(req, "gpt-x"))
-            .await
-            .is_err()
+        text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+        "{text}"
+    );
+    assert!(text.contains("\"usage\":{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":4,\"input_tokens\":5,\"output_tokens\":2}"), "{text}");
+    let (usage, outcome) = report.usage().unwrap();
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.cached_input_tokens,
+            usage.output_tokens,
+            outcome
+        ),
+        (9, 4, 2, Outcome::Complete)
     );
 }

@@ -1,13 +1,15 @@
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tower::Service;
+use tower::retry::budget::TpsBudget;
 use tower::util::BoxCloneSyncService;
 
+use agent_gateway_core::upstream::balance::{LoadConfig, LoadEstimate};
 use agent_gateway_core::upstream::breaker::{Breaker, BreakerConfig};
 use agent_gateway_core::{BoxError, SharedClock, SystemClock};
 
-use super::{Deployment, Health, Route, Router, Table};
+use super::{Deployment, Health, Rng, Route, Router, Table};
 use crate::LlmResponse;
 use crate::provider::{BoxProvider, ProviderRequest};
 
@@ -16,16 +18,22 @@ use crate::provider::{BoxProvider, ProviderRequest};
 #[must_use]
 pub struct RouterBuilder {
     providers: HashMap<String, BoxProvider>,
-    aliases: Vec<(String, Deployment)>,
+    aliases: Vec<(String, Vec<Deployment>)>,
     breaker: BreakerConfig,
+    load: LoadConfig,
     clock: SharedClock,
     owned_by: String,
+    seed: Option<u64>,
+    budget: Option<Arc<TpsBudget>>,
 }
 
 /// Why a router could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RouterError {
+    /// A tier with no deployment.
+    #[error("alias `{0}` has an empty tier")]
+    EmptyTier(String),
     /// A deployment names a provider that was not registered.
     #[error("alias `{alias}` names the unknown provider `{provider}`")]
     UnknownProvider {
@@ -42,8 +50,11 @@ impl RouterBuilder {
             providers: HashMap::new(),
             aliases: Vec::new(),
             breaker: BreakerConfig::default(),
+            load: LoadConfig::default(),
             clock: SystemClock::shared(),
             owned_by: "agent-gateway".to_owned(),
+            seed: None,
+            budget: None,
         }
     }
 
@@ -62,9 +73,43 @@ impl RouterBuilder {
         self
     }
 
-    /// Adds `deployment` to the chain of `alias`; the first added is tried first.
-    pub fn alias(mut self, alias: impl Into<String>, deployment: Deployment) -> Self {
-        self.aliases.push((alias.into(), deployment));
+    /// Adds a tier of one deployment to the chain of `alias`; the first tier added is tried
+    /// first.
+    pub fn alias(self, alias: impl Into<String>, deployment: Deployment) -> Self {
+        self.tier(alias, [deployment])
+    }
+
+    /// Adds a tier of deployments to the chain of `alias`, balanced among themselves by
+    /// weight and latency; the next tier serves only when every deployment of this one
+    /// failed, rests or has its breaker open.
+    pub fn tier(
+        mut self,
+        alias: impl Into<String>,
+        deployments: impl IntoIterator<Item = Deployment>,
+    ) -> Self {
+        self.aliases
+            .push((alias.into(), deployments.into_iter().collect()));
+        self
+    }
+
+    /// Sets the retry budget that bounds fallbacks, shared by every alias: each call deposits,
+    /// each fallback withdraws, and a call whose fallback the budget refuses fails with its
+    /// last error. The default is tower's: 10 retries a second in reserve, plus 20% of the
+    /// calls of the last 10 seconds.
+    pub fn with_retry_budget(mut self, budget: impl Into<Arc<TpsBudget>>) -> Self {
+        self.budget = Some(budget.into());
+        self
+    }
+
+    /// Sets how the latency estimate of each deployment starts and decays.
+    pub fn with_load(mut self, config: LoadConfig) -> Self {
+        self.load = config;
+        self
+    }
+
+    /// Seeds the random draws of the balancer, for repeatable tests.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
         self
     }
 
@@ -89,35 +134,44 @@ impl RouterBuilder {
     /// Builds the router.
     pub fn build(self) -> Result<Router, RouterError> {
         let mut health: HashMap<(String, String), Arc<Health>> = HashMap::new();
-        let mut aliases: BTreeMap<String, Vec<Route>> = BTreeMap::new();
-        for (alias, deployment) in self.aliases {
-            let Some(provider) = self.providers.get(&deployment.provider) else {
-                return Err(RouterError::UnknownProvider {
-                    alias,
-                    provider: deployment.provider,
-                });
-            };
-            let key = (deployment.provider.clone(), deployment.model.clone());
-            let health = health
-                .entry(key)
-                .or_insert_with(|| {
-                    Arc::new(Health {
-                        breaker: Breaker::new(self.breaker, self.clock.clone()),
-                        cool_until: Mutex::new(None),
+        let mut aliases: BTreeMap<String, Vec<Vec<Route>>> = BTreeMap::new();
+        for (alias, deployments) in self.aliases {
+            if deployments.is_empty() {
+                return Err(RouterError::EmptyTier(alias));
+            }
+            let mut tier = Vec::with_capacity(deployments.len());
+            for deployment in deployments {
+                let Some(provider) = self.providers.get(&deployment.provider) else {
+                    return Err(RouterError::UnknownProvider {
+                        alias,
+                        provider: deployment.provider,
+                    });
+                };
+                let key = (deployment.provider.clone(), deployment.model.clone());
+                let health = health
+                    .entry(key)
+                    .or_insert_with(|| {
+                        Arc::new(Health::new(
+                            Breaker::new(self.breaker, self.clock.clone()),
+                            LoadEstimate::new(self.load, self.clock.clone()),
+                        ))
                     })
-                })
-                .clone();
-            aliases.entry(alias).or_default().push(Route {
-                deployment,
-                provider: provider.clone(),
-                health,
-            });
+                    .clone();
+                tier.push(Route {
+                    deployment,
+                    provider: provider.clone(),
+                    health,
+                });
+            }
+            aliases.entry(alias).or_default().push(tier);
         }
         Ok(Router {
             table: Arc::new(Table {
                 aliases,
                 owned_by: self.owned_by,
                 clock: self.clock,
+                rng: Rng::new(self.seed.unwrap_or_else(Rng::random_seed)),
+                budget: self.budget.unwrap_or_default(),
             }),
         })
     }

@@ -1,6 +1,7 @@
-//! Model routing: an alias maps to an ordered chain of deployments (provider, upstream model
-//! and price), with fallback on 429, 5xx and connection errors, `Retry-After` honoured, and a
-//! circuit breaker per deployment.
+//! Model routing: an alias maps to a chain of tiers of deployments (provider, upstream model,
+//! price and weight), balanced within a tier by weight and latency, with fallback on 429, 5xx
+//! and connection errors bounded by a retry budget, `Retry-After` honoured, and a circuit
+//! breaker per deployment.
 //!
 //! ```
 //! use agent_gateway_core::response::AgentResponse;
@@ -37,75 +38,51 @@
 //! ```
 
 mod builder;
+mod deployment;
+mod health;
+mod route;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
-use http::StatusCode;
-use tower::{Service, ServiceExt};
+use tower::Service;
+use tower::retry::budget::TpsBudget;
 
-use agent_gateway_core::upstream::breaker::Breaker;
-use agent_gateway_core::upstream::error::find;
 use agent_gateway_core::{BoxError, SharedClock};
 
-use crate::error::{UnknownModel, UpstreamStatus, UpstreamUnavailable};
-use crate::provider::{BoxProvider, ProviderRequest};
-use crate::{Api, LlmRequest, LlmResponse, Price};
+use crate::error::UnknownModel;
+use crate::provider::BoxProvider;
+use crate::{Api, LlmRequest, LlmResponse};
 
 pub use builder::{RouterBuilder, RouterError};
+pub use deployment::Deployment;
 
-/// One deployment of a model alias: which provider, which upstream model, at what price.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deployment {
-    provider: String,
-    model: String,
-    price: Price,
-}
+use health::{Health, Rng};
 
-impl Deployment {
-    /// `model` on the provider registered as `provider`, free until priced.
-    pub fn new(provider: impl Into<String>, model: impl Into<String>) -> Self {
-        Deployment {
-            provider: provider.into(),
-            model: model.into(),
-            price: Price::FREE,
-        }
-    }
-
-    /// Sets the price.
-    pub fn with_price(mut self, price: Price) -> Self {
-        self.price = price;
-        self
-    }
-
-    /// The provider name.
-    pub fn provider(&self) -> &str {
-        &self.provider
-    }
-
-    /// The upstream model name.
-    pub fn model(&self) -> &str {
-        &self.model
-    }
-
-    /// The price.
-    pub fn price(&self) -> Price {
-        self.price
-    }
-}
-
-/// The router: a `Service<LlmRequest>` that lists the aliases and sends each model call to
-/// the first available deployment of its alias.
+/// The router: a `Service<LlmRequest>` that lists the aliases and sends each model call to a
+/// deployment of its alias.
 ///
-/// A deployment is skipped while its breaker is open or while a `Retry-After` it sent has not
-/// passed (on the router's clock). A call falls back to the next deployment when the provider
-/// answers 408, 429 or 5xx, or cannot be reached. Other errors (a 400) go straight back: the
-/// next deployment would refuse the same request. Once a provider has answered with success,
-/// there is no fallback: a stream whose bytes reached the client is never replayed.
+/// An alias is a chain of tiers, each one deployment or more ([`RouterBuilder::alias`],
+/// [`RouterBuilder::tier`]). A call goes to the first tier; within a tier, deployments are
+/// balanced by weight and latency (power of two choices, see [`Deployment::with_weight`]);
+/// when the chosen deployment fails, the others of the tier are tried, then the next tier.
+/// Latency is the time a provider takes to answer (to its headers, for a stream), on the
+/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`](agent_gateway_core::upstream::balance::LoadEstimate).
+///
+/// - A deployment is skipped while its breaker is open or while a `Retry-After` it sent has
+///   not passed (on the router's clock).
+/// - A call falls back when the provider answers 408, 429 or 5xx, or cannot be reached.
+///   Other errors (a 400) go straight back: the next deployment would refuse the same request.
+/// - Fallbacks are retries, and a retry budget bounds them ([`RouterBuilder::with_retry_budget`]):
+///   when every deployment fails at once, the load that fallbacks add stays a share of the
+///   traffic instead of multiplying it.
+/// - Once a provider has answered with success there is no fallback: a stream whose bytes
+///   reached the client is never replayed elsewhere.
+/// - Dropping the call's future (the client went away) drops the provider's call and with it
+///   the upstream request.
 #[derive(Debug, Clone)]
 pub struct Router {
     table: Arc<Table>,
@@ -113,9 +90,11 @@ pub struct Router {
 
 #[derive(Debug)]
 struct Table {
-    aliases: BTreeMap<String, Vec<Route>>,
+    aliases: BTreeMap<String, Vec<Vec<Route>>>,
     owned_by: String,
     clock: SharedClock,
+    rng: Rng,
+    budget: Arc<TpsBudget>,
 }
 
 #[derive(Debug)]
@@ -123,13 +102,6 @@ struct Route {
     deployment: Deployment,
     provider: BoxProvider,
     health: Arc<Health>,
-}
-
-/// Shared by every alias that names the same provider and model.
-#[derive(Debug)]
-struct Health {
-    breaker: Breaker,
-    cool_until: Mutex<Option<Instant>>,
 }
 
 impl Router {
@@ -163,88 +135,15 @@ impl Service<LlmRequest> for Router {
                 ));
             }
             let alias = req.model().unwrap_or_default();
-            let Some(routes) = table.aliases.get(alias) else {
+            let Some(tiers) = table.aliases.get(alias) else {
                 return Err(UnknownModel::new(alias).into());
             };
-            table.route(routes, req).await
+            table.route(tiers, req).await
         })
     }
 }
 
-impl Table {
-    async fn route(&self, routes: &[Route], req: LlmRequest) -> Result<LlmResponse, BoxError> {
-        let mut last: Option<BoxError> = None;
-        let mut soonest: Option<Duration> = None;
-        for route in routes {
-            let now = self.clock.now();
-            if let Some(wait) = route.health.cooling(now) {
-                soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
-                continue;
-            }
-            let permit = match route.health.breaker.try_acquire() {
-                Ok(permit) => permit,
-                Err(open) => {
-                    last = Some(open.into());
-                    continue;
-                }
-            };
-            let call = ProviderRequest::new(req.clone(), route.deployment.model.clone())
-                .with_price(route.deployment.price);
-            match route.provider.clone().oneshot(call).await {
-                Ok(res) => {
-                    permit.succeeded();
-                    return Ok(res);
-                }
-                Err(e) if is_failover(e.as_ref()) => {
-                    permit.failed();
-                    if let Some(after) =
-                        find::<UpstreamStatus>(e.as_ref()).and_then(UpstreamStatus::retry_after)
-                    {
-                        route.health.cool_for(self.clock.now(), after);
-                    }
-                    tracing::debug!(deployment = %route.deployment.provider, error = %e, "llm router: falling back");
-                    last = Some(e);
-                }
-                Err(e) => {
-                    // The request's own fault, not the deployment's.
-                    permit.succeeded();
-                    return Err(e);
-                }
-            }
-        }
-        match (last, soonest) {
-            (Some(e), _) => Err(e),
-            (None, Some(wait)) => Err(UpstreamStatus::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "every deployment of this model is rate limited",
-            )
-            .with_retry_after(Some(wait))
-            .into()),
-            (None, None) => Err(UpstreamUnavailable::new("no deployment").into()),
-        }
-    }
-}
-
-impl Health {
-    /// How long this deployment still rests after a `Retry-After`, if it does.
-    fn cooling(&self, now: Instant) -> Option<Duration> {
-        let until = *self.cool_until.lock().unwrap_or_else(|e| e.into_inner());
-        until
-            .and_then(|u| u.checked_duration_since(now))
-            .filter(|d| !d.is_zero())
-    }
-
-    fn cool_for(&self, now: Instant, after: Duration) {
-        *self.cool_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(now + after);
-    }
-}
-
-/// Errors another deployment may not repeat: 408, 429, 5xx, unreachable, timed out.
-fn is_failover(e: &(dyn std::error::Error + 'static)) -> bool {
-    find::<UpstreamStatus>(e).is_some_and(UpstreamStatus::is_retryable)
-        || find::<UpstreamUnavailable>(e).is_some()
-        || find::<tower::timeout::error::Elapsed>(e).is_some()
-}
-
+#[cfg(test)]
+mod balance_tests;
 #[cfg(test)]
 mod tests;

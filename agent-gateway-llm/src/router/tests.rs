@@ -4,7 +4,7 @@ use std::time::Duration;
 use agent_gateway_core::ManualClock;
 use agent_gateway_core::response::AgentResponse;
 use agent_gateway_core::upstream::breaker::BreakerConfig;
-use agent_gateway_core::upstream::error::CircuitOpen;
+use agent_gateway_core::upstream::error::{CircuitOpen, find};
 use serde_json::json;
 use tower::ServiceExt;
 

@@ -1,5 +1,8 @@
-//! Stream plumbing: a meter that reads usage from SSE events as they are relayed, and the one
-//! body filter that may alter a stream, removing the usage chunk the gateway asked for.
+//! Stream plumbing: a meter that reads usage from SSE events as they are relayed, the body
+//! filter removing the usage chunk the gateway asked for, the bodies that end a failed stream
+//! with its dialect's error event ([`RenderStreamError`]) and report it aborted
+//! ([`AbortOnErrorEvent`]), and the streaming translators between wire formats
+//! ([`SseTransform`] with [`MessagesToChat`], [`ChatToMessages`] or [`ChatToResponses`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -25,12 +28,59 @@
 //! assert_eq!(usage.cost.unwrap().nano_usd(), 7 * 1_000 + 2 * 2_000);
 //! # });
 //! ```
+//!
+//! A translated stream goes out event by event, as the upstream events arrive; one cut short
+//! ends with the client dialect's error instead of its normal end:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http_body_util::{BodyExt, Full};
+//! use agent_gateway_llm::stream::{MessagesToChat, SseTransform};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let anthropic = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n\
+//!     event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n\
+//!     event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\n\
+//!     event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+//! let chat = |upstream: &str| {
+//!     let body = SseTransform::new(Full::new(Bytes::from(upstream.to_owned())), MessagesToChat::new(true));
+//!     async move { String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap() }
+//! };
+//! let whole = chat(anthropic).await;
+//! assert!(whole.contains("\"delta\":{\"content\":\"hi\"}"));
+//! assert!(whole.contains("\"finish_reason\":\"stop\""));
+//! assert!(whole.contains("\"usage\":{\"completion_tokens\":2,\"prompt_tokens\":5"));
+//! assert!(whole.ends_with("data: [DONE]\n\n"));
+//!
+//! // Cut before `message_stop`: an OpenAI error line, and no `[DONE]`.
+//! let cut = chat(&anthropic[..anthropic.find("event: message_stop").unwrap()]).await;
+//! assert!(cut.ends_with("\"type\":\"server_error\"}}\n\n"), "{cut}");
+//! assert!(!cut.contains("[DONE]"));
+//! # });
+//! ```
 
+mod errors;
 mod meter;
 mod strip;
+mod to_chat;
+mod to_messages;
+mod to_responses;
+mod transform;
 
+pub use errors::{AbortOnErrorEvent, RenderStreamError, UpstreamErrorEvent};
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;
+pub use to_chat::MessagesToChat;
+pub use to_messages::ChatToMessages;
+pub use to_responses::ChatToResponses;
+pub use transform::{SseTransform, Transform};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod errors_tests;
+#[cfg(test)]
+mod responses_tests;
+#[cfg(test)]
+mod translate_tests;

@@ -96,7 +96,7 @@ fn take_complete_events(pending: &mut BytesMut) -> Bytes {
 
 /// The index just past the blank line that ends the first event in `buf`, if complete.
 /// Line breaks are CRLF, LF or CR; a CR at the very end waits for the next byte.
-fn event_end(buf: &[u8]) -> Option<usize> {
+pub(super) fn event_end(buf: &[u8]) -> Option<usize> {
     let mut line_start = 0;
     let mut i = 0;
     while i < buf.len() {

@@ -2,6 +2,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -26,6 +27,24 @@ use super::wire::{Format, render};
 #[derive(Debug, Clone)]
 pub struct FakeProvider {
     state: Arc<Mutex<State>>,
+    live: Arc<AtomicUsize>,
+}
+
+/// Counts one call as live until its future, or the body it answered with, is dropped.
+#[derive(Debug)]
+struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Live(count.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug)]
@@ -62,6 +81,7 @@ impl FakeProvider {
                 default: Script::text("Hello from the fake provider."),
                 requests: Vec::new(),
             })),
+            live: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -86,6 +106,12 @@ impl FakeProvider {
         self.lock().requests.len()
     }
 
+    /// Calls still alive: a request whose answer is being prepared (its future not yet
+    /// dropped), or an answer whose body has not been dropped. A cancelled call drops both.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
     /// The requests received, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
@@ -108,6 +134,8 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let state = self.state.clone();
+        let live = Live::new(&self.live);
+        let counter = self.live.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let bytes = body
@@ -118,7 +146,10 @@ where
             let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let path = parts.uri.path().to_owned();
             let script = {
-                let fake = FakeProvider { state };
+                let fake = FakeProvider {
+                    state,
+                    live: counter,
+                };
                 let mut s = fake.lock();
                 s.requests.push(RecordedRequest {
                     path: path.clone(),
@@ -141,6 +172,9 @@ where
             let answer = render(&script, format, &json);
             let mut res = Response::new(FakeBody {
                 frames: answer.frames.into(),
+                fail_after: script.fail_after,
+                yielded: false,
+                _live: live,
             });
             *res.status_mut() =
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -166,20 +200,47 @@ where
 #[derive(Debug)]
 pub struct FakeBody {
     frames: VecDeque<Bytes>,
+    fail_after: Option<usize>,
+    /// Whether the body has yielded once before failing.
+    yielded: bool,
+    _live: Live,
 }
+
+/// The connection reset a scripted body fails with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("fake provider: connection reset mid-body")]
+pub struct FakeReset;
 
 impl Body for FakeBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = FakeReset;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.frames.pop_front().map(|b| Ok(Frame::data(b))))
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, FakeReset>>> {
+        let yielded = self.yielded;
+        match &mut self.fail_after {
+            Some(0) if !yielded => {
+                // Served on a socket, the server sends what it has before the reset.
+                self.yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Some(0) => {
+                self.fail_after = None;
+                self.frames.clear();
+                Poll::Ready(Some(Err(FakeReset)))
+            }
+            Some(n) => {
+                *n -= 1;
+                Poll::Ready(self.frames.pop_front().map(|b| Ok(Frame::data(b))))
+            }
+            None => Poll::Ready(self.frames.pop_front().map(|b| Ok(Frame::data(b)))),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.frames.is_empty()
+        self.frames.is_empty() && self.fail_after.is_none()
     }
 }

@@ -10,6 +10,7 @@ pub struct Script {
     pub(super) output_tokens: u64,
     pub(super) cached_tokens: u64,
     pub(super) delay: Duration,
+    pub(super) fail_after: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +36,7 @@ impl Script {
             output_tokens: 5,
             cached_tokens: 0,
             delay: Duration::ZERO,
+            fail_after: None,
         }
     }
 
@@ -86,6 +88,13 @@ impl Script {
     /// Waits this long (on tokio's clock, so paused time skips it) before answering.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Makes the body fail (a connection reset) after its first `frames` frames: for a
+    /// stream, after that many SSE events.
+    pub fn with_body_error_after(mut self, frames: usize) -> Self {
+        self.fail_after = Some(frames);
         self
     }
 }

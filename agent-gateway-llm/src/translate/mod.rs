@@ -1,8 +1,10 @@
 //! Translation between Chat Completions and Anthropic Messages, so that a client of either
-//! dialect can use a model served by a provider of the other (not streamed, for now).
+//! dialect can use a model served by a provider of the other, and from Responses to Chat
+//! Completions for providers without the Responses API. Streams are translated event by
+//! event by [`crate::stream::SseTransform`].
 //!
 //! ```
-//! use agent_gateway_llm::translate::{chat_request_to_messages, messages_response_to_chat};
+//! use agent_gateway_llm::translate::{chat_request_to_messages, messages_response_to_chat, responses_request_to_chat};
 //! use serde_json::json;
 //!
 //! let chat = json!({"model": "m", "max_tokens": 50, "messages": [
@@ -23,13 +25,23 @@
 //!
 //! // A chat request that is not one is refused.
 //! assert!(chat_request_to_messages(&json!({"model": "m"})).is_err());
+//!
+//! // Responses, for a provider with Chat Completions only.
+//! let chat = responses_request_to_chat(&json!({"model": "m", "input": "hi", "instructions": "Be brief."})).unwrap();
+//! assert_eq!(chat["messages"], json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]));
+//! // State that only a Responses server keeps is refused, never silently dropped.
+//! let stateful = json!({"model": "m", "input": "hi", "previous_response_id": "resp_1"});
+//! assert!(responses_request_to_chat(&stateful).is_err());
 //! ```
 
 mod from_chat;
 mod from_messages;
+mod responses;
 
 pub use from_chat::{chat_request_to_messages, chat_response_to_messages};
 pub use from_messages::{messages_request_to_chat, messages_response_to_chat};
+pub use responses::{chat_response_to_responses, responses_request_to_chat};
+pub(crate) use responses::{function_item, message_item, response_object, usage_object};
 
 /// The `max_tokens` sent to Anthropic when a chat request sets no limit (Anthropic requires one).
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;

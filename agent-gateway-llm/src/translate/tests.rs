@@ -97,3 +97,123 @@ fn messages_conversation_becomes_chat_and_answers_map_back() {
     assert_eq!(back["choices"][0]["finish_reason"], "length");
     assert_eq!(back["choices"][0]["message"]["content"], "partial");
 }
+
+#[test]
+fn responses_request_becomes_a_chat_request() {
+    let req = json!({"model": "m", "instructions": "Be brief.", "max_output_tokens": 30, "stream": true,
+    "temperature": 0.1, "reasoning": {"effort": "low"},
+    "text": {"format": {"type": "json_schema", "name": "w", "schema": {"type": "object"}, "strict": true}},
+    "tool_choice": {"type": "function", "name": "f"},
+    "tools": [{"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}, "strict": null}],
+    "input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "look"},
+            {"type": "input_image", "image_url": "https://x/i.png", "detail": "low"}]},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "calling"}]},
+        {"type": "reasoning", "id": "rs_1", "summary": []},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{\"a\":1}"},
+        {"type": "function_call", "call_id": "c2", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "one"},
+        {"type": "function_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": "two"}]}
+    ]});
+    let chat = responses_request_to_chat(&req).unwrap();
+    assert_eq!(
+        chat,
+        json!({"model": "m", "max_tokens": 30, "stream": true, "temperature": 0.1, "reasoning_effort": "low",
+        "response_format": {"type": "json_schema", "json_schema": {"name": "w", "schema": {"type": "object"}, "strict": true}},
+        "tool_choice": {"type": "function", "function": {"name": "f"}},
+        "tools": [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object"}}}],
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "look"},
+                {"type": "image_url", "image_url": {"url": "https://x/i.png", "detail": "low"}}]},
+            {"role": "assistant", "content": "calling"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}},
+                {"id": "c2", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "one"},
+            {"role": "tool", "tool_call_id": "c2", "content": "two"}
+        ]})
+    );
+    let plain = responses_request_to_chat(&json!({"model": "m", "input": "hi"})).unwrap();
+    assert_eq!(
+        plain,
+        json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    );
+}
+
+#[test]
+fn responses_features_a_chat_provider_cannot_serve_are_refused() {
+    let refused = [
+        (
+            json!({"model": "m", "input": "hi", "previous_response_id": "resp_1"}),
+            "previous_response_id",
+        ),
+        (
+            json!({"model": "m", "input": "hi", "conversation": "conv_1"}),
+            "conversation",
+        ),
+        (
+            json!({"model": "m", "input": "hi", "background": true}),
+            "background",
+        ),
+        (
+            json!({"model": "m", "input": "hi", "tools": [{"type": "web_search"}]}),
+            "tools",
+        ),
+        (
+            json!({"model": "m", "input": [{"type": "file_search_call", "id": "x"}]}),
+            "input",
+        ),
+        (json!({"model": "m", "input": 7}), "input"),
+    ];
+    for (req, param) in refused {
+        let err = responses_request_to_chat(&req).unwrap_err();
+        assert_eq!(err.param(), Some(param), "{req}");
+    }
+    assert!(responses_request_to_chat(&json!({"input": "no model"})).is_err());
+    // `background: false` is the default, and harmless.
+    assert!(
+        responses_request_to_chat(&json!({"model": "m", "input": "hi", "background": false}))
+            .is_ok()
+    );
+}
+
+#[test]
+fn chat_answer_becomes_a_response_object() {
+    let chat = json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 5, "model": "gpt-x",
+    "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": "hmm",
+        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}}],
+    "usage": {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14, "prompt_tokens_details": {"cached_tokens": 6}}});
+    let r = chat_response_to_responses(&chat).unwrap();
+    assert_eq!(
+        (r["id"].as_str(), r["object"].as_str(), r["status"].as_str()),
+        (Some("resp_chatcmpl-1"), Some("response"), Some("completed"))
+    );
+    assert_eq!(
+        (r["created_at"].as_u64(), r["model"].as_str()),
+        (Some(5), Some("gpt-x"))
+    );
+    assert_eq!(
+        r["output"][0]["content"][0],
+        json!({"type": "output_text", "text": "hmm", "annotations": []})
+    );
+    assert_eq!(
+        r["output"][1],
+        json!({"type": "function_call", "id": "fc_c1", "call_id": "c1", "name": "f", "arguments": "{\"a\":1}", "status": "completed"})
+    );
+    assert_eq!(
+        r["usage"],
+        json!({"input_tokens": 10, "input_tokens_details": {"cached_tokens": 6}, "output_tokens": 4,
+        "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 14})
+    );
+    let cut = json!({"id": "c", "model": "m", "choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": "tr"}}]});
+    let r = chat_response_to_responses(&cut).unwrap();
+    assert_eq!(
+        (
+            r["status"].as_str(),
+            r["incomplete_details"]["reason"].as_str()
+        ),
+        (Some("incomplete"), Some("max_output_tokens"))
+    );
+    assert!(chat_response_to_responses(&json!({"choices": 3})).is_err());
+}

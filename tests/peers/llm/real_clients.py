@@ -120,9 +120,90 @@ def main(base):
           ("tool_use", "call_x", "get_weather", {"city": "Lima"}))
     check("anthropic -> openai usage", (m.usage.input_tokens, m.usage.output_tokens, m.stop_reason), (22, 10, "tool_use"))
 
-    # 12. The model list.
+    # 12. Streamed translation: an OpenAI client streaming from an Anthropic provider.
+    chunks = list(oai.chat.completions.create(
+        model="claude-for-openai", messages=USER, stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check("openai <- anthropic stream content", text, "Streamed from Anthropic")
+    check("openai <- anthropic stream finish",
+          [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason], ["stop"])
+    usage = [c.usage for c in chunks if c.usage is not None]
+    check("openai <- anthropic stream usage",
+          [(u.prompt_tokens, u.completion_tokens, u.prompt_tokens_details.cached_tokens) for u in usage], [(25, 8, 2)])
+    check("openai <- anthropic usage chunk last, no choices", chunks[-1].choices, [])
+    with oai.chat.completions.stream(model="claude-for-openai", messages=USER, tools=TOOLS_OPENAI,
+                                     stream_options={"include_usage": True}) as s:
+        final = s.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    check("openai <- anthropic streamed tool call",
+          (call.id, call.function.name, json.loads(call.function.arguments), final.choices[0].finish_reason),
+          ("toolu_s", "get_weather", {"city": "Kyiv"}, "tool_calls"))
+    check("openai <- anthropic streamed tool usage", (final.usage.prompt_tokens, final.usage.completion_tokens), (24, 9))
+
+    # 13. Streamed translation: an Anthropic client streaming from an OpenAI provider.
+    with ant.messages.stream(model="gpt-for-anthropic", max_tokens=64, messages=USER) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    check("anthropic <- openai stream text", text, "Streamed from OpenAI")
+    check("anthropic <- openai stream final", (final.stop_reason, final.content[0].text), ("end_turn", text))
+    check("anthropic <- openai stream usage", (final.usage.input_tokens, final.usage.output_tokens), (26, 11))
+    with ant.messages.stream(model="gpt-for-anthropic", max_tokens=64, messages=USER, tools=TOOLS_ANTHROPIC) as s:
+        final = s.get_final_message()
+    block = final.content[0]
+    check("anthropic <- openai streamed tool_use", (block.type, block.id, block.name, block.input),
+          ("tool_use", "call_s", "get_weather", {"city": "Kigali"}))
+    check("anthropic <- openai streamed stop", (final.stop_reason, final.usage.output_tokens), ("tool_use", 12))
+
+    # 14. Responses, against a provider with the Responses API and one with Chat Completions only.
+    for alias, label, plain, streamed, usages in [
+        ("gpt-alias", "native", "Native response", "Native streamed", ((13, 5), (14, 6))),
+        ("gpt-chat-only", "via chat", "Via chat", "Via chat streamed", ((16, 7), (17, 8))),
+    ]:
+        r = oai.responses.create(model=alias, input="Say hello", instructions="Be brief.")
+        check(f"responses {label} text", (r.status, r.output_text), ("completed", plain))
+        check(f"responses {label} usage", (r.usage.input_tokens, r.usage.output_tokens), usages[0])
+        events = list(oai.responses.create(model=alias, input="Say hello", stream=True))
+        check(f"responses {label} stream first", events[0].type, "response.created")
+        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        check(f"responses {label} stream text", text, streamed)
+        done = events[-1]
+        check(f"responses {label} stream completed", (done.type, done.response.output_text), ("response.completed", streamed))
+        check(f"responses {label} stream usage",
+              (done.response.usage.input_tokens, done.response.usage.output_tokens), usages[1])
+        check(f"responses {label} sequence numbers", [e.sequence_number for e in events], list(range(len(events))))
+    tools = [{"type": "function", "name": "get_weather", "description": "Weather in a city",
+              "parameters": TOOLS_OPENAI[0]["function"]["parameters"]}]
+    events = list(oai.responses.create(model="gpt-chat-only", input="Weather?", tools=tools, stream=True))
+    call = events[-1].response.output[0]
+    check("responses via chat streamed function_call",
+          (call.type, call.call_id, call.name, json.loads(call.arguments)),
+          ("function_call", "call_r", "get_weather", {"city": "Quito"}))
+    check("responses via chat streamed arguments deltas",
+          "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta"), call.arguments)
+
+    # 15. A reset mid-stream reaches each client as its own dialect's error, passthrough and translated.
+    for alias in ["gpt-alias", "claude-for-openai"]:
+        got = []
+        try:
+            for c in oai.chat.completions.create(model=alias, messages=USER, stream=True):
+                got.extend(ch.delta.content for ch in c.choices if ch.delta.content)
+            raise SystemExit(f"openai mid-stream reset ({alias}): no error")
+        except openai.APIError as e:
+            check(f"openai mid-stream error ({alias})", (type(e).__name__, e.message, got[:1]),
+                  ("APIError", "upstream stream failed", ["Cut "]))
+    for alias in ["claude-alias", "gpt-for-anthropic"]:
+        try:
+            with ant.messages.stream(model=alias, max_tokens=64, messages=USER) as s:
+                for _ in s.text_stream:
+                    pass
+            raise SystemExit(f"anthropic mid-stream reset ({alias}): no error")
+        except anthropic.APIStatusError as e:
+            check(f"anthropic mid-stream error ({alias})", e.body,
+                  {"type": "error", "error": {"type": "api_error", "message": "upstream stream failed"}})
+
+    # 16. The model list.
     check("models", sorted(m.id for m in oai.models.list()),
-          ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-for-anthropic"])
+          ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-chat-only", "gpt-for-anthropic"])
     print("all real-client checks passed")
 
 

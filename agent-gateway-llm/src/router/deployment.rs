@@ -1,0 +1,58 @@
+use std::num::NonZeroU32;
+
+use crate::Price;
+
+/// One deployment of a model alias: which provider, which upstream model, at what price, and
+/// with what weight among the deployments of its tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub(super) provider: String,
+    pub(super) model: String,
+    pub(super) price: Price,
+    pub(super) weight: NonZeroU32,
+}
+
+impl Deployment {
+    /// `model` on the provider registered as `provider`, free until priced, of weight 1.
+    pub fn new(provider: impl Into<String>, model: impl Into<String>) -> Self {
+        Deployment {
+            provider: provider.into(),
+            model: model.into(),
+            price: Price::FREE,
+            weight: NonZeroU32::MIN,
+        }
+    }
+
+    /// Sets the price.
+    pub fn with_price(mut self, price: Price) -> Self {
+        self.price = price;
+        self
+    }
+
+    /// Sets the weight: how much of its tier's traffic the deployment takes, relative to the
+    /// others, when their latencies are alike.
+    pub fn with_weight(mut self, weight: NonZeroU32) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// The provider name.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The upstream model name.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The price.
+    pub fn price(&self) -> Price {
+        self.price
+    }
+
+    /// The weight.
+    pub fn weight(&self) -> NonZeroU32 {
+        self.weight
+    }
+}

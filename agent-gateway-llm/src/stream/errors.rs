@@ -1,0 +1,233 @@
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+use serde_json::json;
+
+use agent_gateway_core::BoxError;
+use agent_gateway_core::sse::{Decoder, Event};
+use agent_gateway_core::upstream::error::find;
+
+use super::strip::event_end;
+use super::transform::{data_line, named_event};
+use crate::usage::Wire;
+
+/// The error a stream ends with after upstream sent an error event of its own: the event has
+/// reached the client already, and the stream is reported as aborted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("upstream ended the stream with an error event")]
+#[non_exhaustive]
+pub struct UpstreamErrorEvent;
+
+pin_project! {
+    /// Relays a stream unchanged, and turns an error event sent by upstream (Anthropic's
+    /// `event: error`, OpenAI's `data: {"error": …}`, Responses' `error` and
+    /// `response.failed`) into the end of the stream with [`UpstreamErrorEvent`], once the
+    /// event itself has been relayed.
+    ///
+    /// It sits under the usage meter, so that a stream upstream aborted this way is reported
+    /// as [`Outcome::Aborted`](agent_gateway_core::response::Outcome::Aborted). It decodes on the
+    /// side and never holds bytes back.
+    #[derive(Debug)]
+    pub struct AbortOnErrorEvent<B> {
+        #[pin]
+        inner: B,
+        decoder: Decoder,
+        events: Vec<Event>,
+        state: State,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Relaying,
+    /// An error event went out: fail at the next poll.
+    Failing,
+    Done,
+}
+
+impl<B> AbortOnErrorEvent<B> {
+    /// Wraps `inner`.
+    pub fn new(inner: B) -> Self {
+        AbortOnErrorEvent {
+            inner,
+            decoder: Decoder::new(),
+            events: Vec::new(),
+            state: State::Relaying,
+        }
+    }
+}
+
+fn is_error_event(event: &Event) -> bool {
+    if matches!(event.event_type(), "error" | "response.failed") {
+        return true;
+    }
+    let data = event.data.trim_start();
+    data.starts_with("{\"error\"")
+        || (data.contains("\"error\"")
+            && serde_json::from_str::<serde_json::Value>(data).is_ok_and(|v| {
+                v.get("error").is_some_and(|e| !e.is_null()) && v.get("choices").is_none()
+            }))
+}
+
+impl<B> Body for AbortOnErrorEvent<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        match this.state {
+            State::Done => return Poll::Ready(None),
+            State::Failing => {
+                *this.state = State::Done;
+                return Poll::Ready(Some(Err(UpstreamErrorEvent.into())));
+            }
+            State::Relaying => {}
+        }
+        let polled = std::task::ready!(this.inner.poll_frame(cx));
+        match &polled {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref()
+                    && this.decoder.feed(data, this.events).is_ok()
+                    && this.events.drain(..).any(|e| is_error_event(&e))
+                {
+                    *this.state = State::Failing;
+                }
+            }
+            Some(Err(_)) | None => *this.state = State::Done,
+        }
+        Poll::Ready(polled.map(|r| r.map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.state == State::Done
+    }
+}
+
+pin_project! {
+    /// Relays a stream event by event, and when upstream fails mid-stream (a reset, a
+    /// timeout) ends it with the error event of its own dialect rather than a broken
+    /// connection, so that the client's SDK raises a proper API error:
+    ///
+    /// - Chat Completions: `data: {"error": {"message", "type": "server_error", …}}`;
+    /// - Anthropic Messages: `event: error` with `{"type": "error", "error": {"type":
+    ///   "api_error", …}}`;
+    /// - Responses: `event: error` with `{"type": "error", "code": "server_error", …}`.
+    ///
+    /// To place the error event between events, bytes wait until their event's blank line,
+    /// never longer; an unfinished event is dropped when upstream fails. The message leaks no
+    /// upstream detail. After an [`UpstreamErrorEvent`] the stream just ends: upstream's own
+    /// error event went out already.
+    #[derive(Debug)]
+    pub struct RenderStreamError<B> {
+        #[pin]
+        inner: B,
+        wire: Wire,
+        pending: BytesMut,
+        done: bool,
+    }
+}
+
+impl<B> RenderStreamError<B> {
+    /// Wraps `inner`, a stream in `wire` format.
+    pub fn new(inner: B, wire: Wire) -> Self {
+        RenderStreamError {
+            inner,
+            wire,
+            pending: BytesMut::new(),
+            done: false,
+        }
+    }
+}
+
+/// Appends the error event of `wire` to `out`.
+pub(crate) fn error_event(wire: Wire, message: &str, out: &mut BytesMut) {
+    match wire {
+        Wire::ChatCompletions => data_line(
+            out,
+            &json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}}),
+        ),
+        Wire::Messages => named_event(
+            out,
+            "error",
+            &json!({"type": "error", "error": {"type": "api_error", "message": message}}),
+        ),
+        Wire::Responses => named_event(
+            out,
+            "error",
+            &json!({"type": "error", "code": "server_error", "message": message, "param": null}),
+        ),
+    }
+}
+
+impl<B> Body for RenderStreamError<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        loop {
+            if *this.done {
+                return Poll::Ready(None);
+            }
+            match std::task::ready!(this.inner.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        this.pending.extend_from_slice(&data);
+                        let mut end = 0;
+                        while let Some(n) = event_end(&this.pending[end..]) {
+                            end += n;
+                        }
+                        if end > 0 {
+                            return Poll::Ready(Some(Ok(Frame::data(
+                                this.pending.split_to(end).freeze(),
+                            ))));
+                        }
+                    }
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+                Some(Err(e)) => {
+                    *this.done = true;
+                    this.pending.clear();
+                    let e: BoxError = e.into();
+                    if find::<UpstreamErrorEvent>(e.as_ref()).is_some() {
+                        return Poll::Ready(None);
+                    }
+                    tracing::warn!(error = %e, "llm stream: upstream failed mid-stream");
+                    let mut out = BytesMut::new();
+                    error_event(*this.wire, "upstream stream failed", &mut out);
+                    return Poll::Ready(Some(Ok(Frame::data(out.freeze()))));
+                }
+                None => {
+                    *this.done = true;
+                    // An unfinished last event goes out as it came.
+                    let rest = this.pending.split().freeze();
+                    if !rest.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(rest))));
+                    }
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}

@@ -1,0 +1,279 @@
+//! OpenAI Responses → Chat Completions (requests), and a chat answer → a response object, for
+//! providers without the Responses API.
+
+use serde_json::{Map, Value, json};
+
+use super::from_chat::FromValue;
+use super::text_of;
+use crate::error::InvalidRequest;
+use crate::types::{ChatCompletion, ResponsesRequest};
+
+/// Request fields that need state kept by a Responses server: a chat provider cannot serve
+/// them, so a request that sets them is refused rather than silently answered without them.
+const STATEFUL: [&str; 3] = ["previous_response_id", "conversation", "background"];
+
+/// A Responses request body as a Chat Completions request body.
+///
+/// `instructions` becomes a system message; input messages keep their role, with
+/// `input_text`/`output_text` parts as text and `input_image` as `image_url`;
+/// `function_call` items become assistant tool calls and `function_call_output` items tool
+/// messages; flat function tools are nested as chat wants them; `max_output_tokens` becomes
+/// `max_tokens`, `text.format` `response_format`, `reasoning.effort` `reasoning_effort`.
+/// Built-in tools (web search, file search, MCP, …) and stateful fields are refused.
+pub fn responses_request_to_chat(body: &Value) -> Result<Value, InvalidRequest> {
+    let req = ResponsesRequest::deserialize_value(body)?;
+    for key in STATEFUL {
+        if req
+            .extra
+            .get(key)
+            .is_some_and(|v| !v.is_null() && v != &Value::Bool(false))
+        {
+            return Err(InvalidRequest::new(format!(
+                "`{key}` is not supported for this model: its provider has no Responses API"
+            ))
+            .with_param(key));
+        }
+    }
+    let mut messages = Vec::new();
+    if let Some(instructions) = &req.instructions {
+        messages.push(json!({"role": "system", "content": instructions}));
+    }
+    match &req.input {
+        Some(Value::String(s)) => messages.push(json!({"role": "user", "content": s})),
+        Some(Value::Array(items)) => {
+            for item in items {
+                input_item(item, &mut messages)?;
+            }
+        }
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Err(
+                InvalidRequest::new("`input` must be a string or a list").with_param("input")
+            );
+        }
+    }
+    let mut out = Map::new();
+    out.insert("model".into(), Value::String(req.model.clone()));
+    out.insert("messages".into(), Value::Array(messages));
+    if let Some(max) = req.max_output_tokens {
+        out.insert("max_tokens".into(), max.into());
+    }
+    if let Some(tools) = req.extra.get("tools").and_then(Value::as_array) {
+        let mut mapped = Vec::new();
+        for t in tools {
+            if t.get("type").and_then(Value::as_str) != Some("function") {
+                return Err(InvalidRequest::new(
+                    "only function tools are supported for this model: its provider has no Responses API",
+                )
+                .with_param("tools"));
+            }
+            let mut f = Map::new();
+            for key in ["name", "description", "parameters", "strict"] {
+                if let Some(v) = t.get(key).filter(|v| !v.is_null()) {
+                    f.insert(key.into(), v.clone());
+                }
+            }
+            mapped.push(json!({"type": "function", "function": f}));
+        }
+        out.insert("tools".into(), Value::Array(mapped));
+    }
+    if let Some(choice) = req.extra.get("tool_choice") {
+        let mapped = match choice.get("name") {
+            Some(name) => json!({"type": "function", "function": {"name": name}}),
+            None => choice.clone(),
+        };
+        out.insert("tool_choice".into(), mapped);
+    }
+    if let Some(format) = req.extra.get("text").and_then(|t| t.get("format")) {
+        let mapped = match format.get("type").and_then(Value::as_str) {
+            Some("json_schema") => {
+                let mut schema = format.clone();
+                if let Some(m) = schema.as_object_mut() {
+                    m.remove("type");
+                }
+                Some(json!({"type": "json_schema", "json_schema": schema}))
+            }
+            Some("json_object") => Some(json!({"type": "json_object"})),
+            _ => None,
+        };
+        if let Some(mapped) = mapped {
+            out.insert("response_format".into(), mapped);
+        }
+    }
+    if let Some(effort) = req.extra.get("reasoning").and_then(|r| r.get("effort")) {
+        out.insert("reasoning_effort".into(), effort.clone());
+    }
+    for key in [
+        "temperature",
+        "top_p",
+        "parallel_tool_calls",
+        "user",
+        "safety_identifier",
+    ] {
+        if let Some(v) = req.extra.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    if req.stream == Some(true) {
+        out.insert("stream".into(), Value::Bool(true));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Appends the chat messages of one Responses input item.
+fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), InvalidRequest> {
+    let kind = item
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("message");
+    match kind {
+        "message" => {
+            let role = item.get("role").and_then(Value::as_str).unwrap_or("user");
+            let content = match item.get("content") {
+                Some(Value::String(s)) => Value::String(s.clone()),
+                Some(Value::Array(parts)) if role == "assistant" => {
+                    Value::String(text_of(&Value::Array(parts.clone())))
+                }
+                Some(Value::Array(parts)) => {
+                    Value::Array(parts.iter().filter_map(input_part).collect())
+                }
+                _ => Value::String(String::new()),
+            };
+            messages.push(json!({"role": role, "content": content}));
+        }
+        "function_call" => {
+            let call = json!({"id": item.get("call_id"), "type": "function", "function": {
+                "name": item.get("name"), "arguments": item.get("arguments").cloned().unwrap_or_else(|| Value::from("{}"))}});
+            // Consecutive calls are one assistant turn.
+            match messages.last_mut() {
+                Some(last) if last["role"] == "assistant" && last.get("tool_calls").is_some() => {
+                    if let Some(calls) = last["tool_calls"].as_array_mut() {
+                        calls.push(call);
+                    }
+                }
+                _ => messages
+                    .push(json!({"role": "assistant", "content": null, "tool_calls": [call]})),
+            }
+        }
+        "function_call_output" => {
+            let output = match item.get("output") {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => text_of(v),
+                None => String::new(),
+            };
+            messages.push(
+                json!({"role": "tool", "tool_call_id": item.get("call_id"), "content": output}),
+            );
+        }
+        "reasoning" => {} // the chat provider cannot use another model's reasoning
+        other => {
+            return Err(InvalidRequest::new(format!(
+                "input items of type `{other}` are not supported for this model: its provider has no Responses API"
+            ))
+            .with_param("input"));
+        }
+    }
+    Ok(())
+}
+
+fn input_part(part: &Value) -> Option<Value> {
+    match part.get("type").and_then(Value::as_str)? {
+        "input_text" | "output_text" | "text" => {
+            Some(json!({"type": "text", "text": part.get("text")?}))
+        }
+        "input_image" => {
+            let url = part.get("image_url")?;
+            let mut image = json!({"url": url});
+            if let Some(detail) = part.get("detail") {
+                image["detail"] = detail.clone();
+            }
+            Some(json!({"type": "image_url", "image_url": image}))
+        }
+        _ => None,
+    }
+}
+
+/// A Chat Completions answer as a Responses response object: the message's text becomes a
+/// `message` output item with `output_text`, its tool calls `function_call` items, and
+/// `finish_reason: length` the status `incomplete`.
+pub fn chat_response_to_responses(body: &Value) -> Result<Value, InvalidRequest> {
+    let res = ChatCompletion::deserialize_value(body)?;
+    let choice = res.choices.first();
+    let mut output = Vec::new();
+    if let Some(message) = choice.map(|c| &c.message) {
+        let text = message.content.as_ref().map(text_of).unwrap_or_default();
+        if !text.is_empty() {
+            output.push(message_item(&format!("msg_{}", res.id), &text, "completed"));
+        }
+        for call in message.tool_calls.iter().flatten() {
+            let function = call.function.as_ref();
+            output.push(function_item(
+                call.id.as_deref().unwrap_or_default(),
+                function.and_then(|f| f.name.as_deref()).unwrap_or_default(),
+                function
+                    .and_then(|f| f.arguments.as_deref())
+                    .unwrap_or("{}"),
+                "completed",
+            ));
+        }
+    }
+    let incomplete = choice.and_then(|c| c.finish_reason.as_deref()) == Some("length");
+    let usage = res.usage.map(|u| {
+        let cached = u
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0);
+        usage_object(u.prompt_tokens, cached, u.completion_tokens)
+    });
+    let created = body.get("created").and_then(Value::as_u64).unwrap_or(0);
+    Ok(response_object(
+        &format!("resp_{}", res.id),
+        created,
+        &res.model,
+        output,
+        usage,
+        incomplete,
+    ))
+}
+
+/// A `message` output item holding `text`.
+pub(crate) fn message_item(id: &str, text: &str, status: &str) -> Value {
+    json!({"type": "message", "id": id, "status": status, "role": "assistant",
+           "content": [{"type": "output_text", "text": text, "annotations": []}]})
+}
+
+/// A `function_call` output item.
+pub(crate) fn function_item(call_id: &str, name: &str, arguments: &str, status: &str) -> Value {
+    json!({"type": "function_call", "id": format!("fc_{call_id}"), "call_id": call_id,
+           "name": name, "arguments": arguments, "status": status})
+}
+
+/// A Responses `usage` object.
+pub(crate) fn usage_object(input: u64, cached: u64, output: u64) -> Value {
+    json!({"input_tokens": input, "input_tokens_details": {"cached_tokens": cached},
+           "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
+           "total_tokens": input + output})
+}
+
+/// A response object; `usage: None` while in progress.
+pub(crate) fn response_object(
+    id: &str,
+    created: u64,
+    model: &str,
+    output: Vec<Value>,
+    usage: Option<Value>,
+    incomplete: bool,
+) -> Value {
+    let (status, details) = match (&usage, incomplete) {
+        (_, true) => ("incomplete", json!({"reason": "max_output_tokens"})),
+        (Some(_), false) => ("completed", Value::Null),
+        (None, false) => ("in_progress", Value::Null),
+    };
+    json!({
+        "id": id, "object": "response", "created_at": created, "status": status, "model": model,
+        "output": output, "usage": usage, "error": null, "incomplete_details": details,
+        "instructions": null, "metadata": {}, "parallel_tool_calls": true, "temperature": null,
+        "top_p": null, "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}}
+    })
+}

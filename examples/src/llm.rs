@@ -15,6 +15,8 @@
 //! assert!(router(bad.llm.as_ref().unwrap()).is_err());
 //! ```
 
+use std::collections::BTreeMap;
+
 use agent_gateway_core::Secret;
 use agent_gateway_llm::Price;
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
@@ -63,7 +65,8 @@ pub fn router(config: &LlmConfig) -> Result<Router, LlmSetupError> {
             ProviderKind::OpenAi => {
                 let mut provider = OpenAiProvider::http(base)
                     .map_err(|e| err(&e))?
-                    .with_client_credential_forwarding(p.forward_client_credential);
+                    .with_client_credential_forwarding(p.forward_client_credential)
+                    .with_responses_api(p.responses_api);
                 if let Some(key) = key {
                     provider = provider.with_api_key(Secret::new(key));
                 }
@@ -85,15 +88,23 @@ pub fn router(config: &LlmConfig) -> Result<Router, LlmSetupError> {
             }
         };
     }
+    // Each alias is a chain of tiers; the deployments of one tier are balanced together.
+    let mut tiers: BTreeMap<(&str, u32), Vec<Deployment>> = BTreeMap::new();
     for d in &config.deployments {
         let mut price = Price::per_million(d.input_usd_per_million, d.output_usd_per_million);
         if let Some(cached) = d.cached_usd_per_million {
             price = price.with_cached_per_million(cached);
         }
-        builder = builder.alias(
-            &d.alias,
-            Deployment::new(&d.provider, &d.model).with_price(price),
-        );
+        let deployment = Deployment::new(&d.provider, &d.model)
+            .with_price(price)
+            .with_weight(d.weight);
+        tiers
+            .entry((&d.alias, d.tier))
+            .or_default()
+            .push(deployment);
+    }
+    for ((alias, _tier), deployments) in tiers {
+        builder = builder.tier(alias, deployments);
     }
     builder
         .build()

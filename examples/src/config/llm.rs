@@ -39,6 +39,9 @@ pub struct ProviderConfig {
     pub api_key_env: Option<String>,
     /// Forward the client's own credential when the provider has no key of its own.
     pub forward_client_credential: bool,
+    /// Whether an OpenAI-compatible provider serves `/responses` itself; when not, Responses
+    /// requests are translated to Chat Completions.
+    pub responses_api: bool,
 }
 
 /// One deployment: a model alias served by a provider's model, at a price.
@@ -57,6 +60,10 @@ pub struct DeploymentConfig {
     pub output_usd_per_million: f64,
     /// Dollars per million cached input tokens, if they are priced differently.
     pub cached_usd_per_million: Option<f64>,
+    /// The fallback tier: lower tiers serve first, the next only when all of one failed.
+    pub tier: u32,
+    /// The share of its tier's traffic, balanced with latency by power of two choices.
+    pub weight: std::num::NonZeroU32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +84,12 @@ struct FileProvider {
     api_key_env: Option<String>,
     #[serde(default)]
     forward_client_credential: bool,
+    #[serde(default = "yes")]
+    responses_api: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +103,14 @@ struct FileDeployment {
     #[serde(default)]
     output_usd_per_million: f64,
     cached_usd_per_million: Option<f64>,
+    #[serde(default)]
+    tier: u32,
+    #[serde(default = "one")]
+    weight: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -134,6 +155,7 @@ impl TryFrom<FileLlm> for LlmConfig {
                 base_url: p.base_url,
                 api_key_env: p.api_key_env,
                 forward_client_credential: p.forward_client_credential,
+                responses_api: p.responses_api,
             });
         }
         let deployments = file
@@ -164,6 +186,8 @@ impl TryFrom<FileLlm> for LlmConfig {
                         return Err(bad(key, "must be a non-negative number of dollars"));
                     }
                 }
+                let weight = std::num::NonZeroU32::new(d.weight)
+                    .ok_or_else(|| bad("llm.deployments.weight", "must be at least 1"))?;
                 Ok(DeploymentConfig {
                     alias: d.alias,
                     provider: d.provider,
@@ -171,6 +195,8 @@ impl TryFrom<FileLlm> for LlmConfig {
                     input_usd_per_million: d.input_usd_per_million,
                     output_usd_per_million: d.output_usd_per_million,
                     cached_usd_per_million: d.cached_usd_per_million,
+                    tier: d.tier,
+                    weight,
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -51,8 +51,12 @@ impl Drop for Live {
 struct State {
     queue: VecDeque<Script>,
     default: Script,
-    requests: Vec<RecordedRequest>,
+    requests: std::collections::VecDeque<RecordedRequest>,
+    calls: usize,
 }
+
+/// How many requests a [`FakeProvider`] keeps for [`FakeProvider::requests`].
+pub const MAX_RECORDED: usize = 1024;
 
 /// A request the fake provider received.
 #[derive(Debug, Clone)]
@@ -79,7 +83,8 @@ impl FakeProvider {
             state: Arc::new(Mutex::new(State {
                 queue: VecDeque::new(),
                 default: Script::text("Hello from the fake provider."),
-                requests: Vec::new(),
+                requests: std::collections::VecDeque::new(),
+                calls: 0,
             })),
             live: Arc::new(AtomicUsize::new(0)),
         }
@@ -103,7 +108,7 @@ impl FakeProvider {
 
     /// How many requests arrived.
     pub fn calls(&self) -> usize {
-        self.lock().requests.len()
+        self.lock().calls
     }
 
     /// Calls still alive: a request whose answer is being prepared (its future not yet
@@ -112,9 +117,10 @@ impl FakeProvider {
         self.live.load(Ordering::SeqCst)
     }
 
-    /// The requests received, in order.
+    /// The requests received, in order: the last [`MAX_RECORDED`] of them, so that a fake
+    /// serving a demo or a bench for hours does not grow without bound.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        self.lock().requests.iter().cloned().collect()
     }
 }
 
@@ -151,7 +157,11 @@ where
                     live: counter,
                 };
                 let mut s = fake.lock();
-                s.requests.push(RecordedRequest {
+                s.calls += 1;
+                if s.requests.len() == MAX_RECORDED {
+                    s.requests.pop_front();
+                }
+                s.requests.push_back(RecordedRequest {
                     path: path.clone(),
                     headers: parts.headers,
                     body: json.clone(),

@@ -35,5 +35,5 @@ mod fake;
 mod script;
 mod wire;
 
-pub use fake::{FakeBody, FakeProvider, FakeReset, RecordedRequest};
+pub use fake::{FakeBody, FakeProvider, FakeReset, MAX_RECORDED, RecordedRequest};
 pub use script::Script;

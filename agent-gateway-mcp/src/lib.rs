@@ -1,3 +1,21 @@
-//! The MCP front (both protocol eras), upstream connectors and federation of many MCP servers behind one endpoint.
+//! agent-gateway's MCP crate: the request and response types of the policy seam.
 //!
-//! This crate is being built; nothing is public yet. See the workspace README for its status.
+//! ```
+//! use agent_gateway_core::{Action, AgentRequest};
+//! use agent_gateway_mcp::McpRequest;
+//! use serde_json::json;
+//!
+//! let req = McpRequest::from_value(1, "tools/list", json!({}));
+//! assert_eq!(req.action(), Action::ListTools);
+//! assert_eq!(req.target(), None);
+//! ```
+
+pub mod era;
+pub mod error;
+pub mod request;
+pub mod response;
+
+pub use era::Era;
+pub use error::McpError;
+pub use request::McpRequest;
+pub use response::McpResponse;

@@ -12,10 +12,13 @@
 
 pub mod era;
 pub mod error;
+pub mod front;
 pub mod request;
 pub mod response;
+pub mod session;
 
 pub use era::Era;
 pub use error::McpError;
+pub use front::{FrontConfig, McpFront, McpFrontLayer};
 pub use request::McpRequest;
 pub use response::McpResponse;

@@ -13,9 +13,11 @@
 pub mod era;
 pub mod error;
 pub mod front;
+pub mod naming;
 pub mod request;
 pub mod response;
 pub mod session;
+pub mod upstream;
 
 pub use era::Era;
 pub use error::McpError;

@@ -270,14 +270,10 @@ where
             if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)
                 && !v.to_str().is_ok_and(|v| LEGACY_VERSIONS.contains(&v))
             {
-                {
-                    return Err(fail(bad(
-                        StatusCode::BAD_REQUEST,
-                        ErrorObject::invalid_request(
-                            "Bad Request: unsupported MCP-Protocol-Version",
-                        ),
-                    )));
-                }
+                return Err(fail(bad(
+                    StatusCode::BAD_REQUEST,
+                    ErrorObject::invalid_request("Bad Request: unsupported MCP-Protocol-Version"),
+                )));
             }
             if method == "ping" {
                 return Ok(render::result(id, Map::new()));

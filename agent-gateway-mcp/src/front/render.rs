@@ -65,10 +65,8 @@ pub(crate) fn error(
     if status == StatusCode::UNAUTHORIZED
         && let Some(challenge) = www_authenticate
     {
-        {
-            res.headers_mut()
-                .insert(WWW_AUTHENTICATE, challenge.clone());
-        }
+        res.headers_mut()
+            .insert(WWW_AUTHENTICATE, challenge.clone());
     }
     res
 }

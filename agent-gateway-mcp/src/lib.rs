@@ -12,6 +12,7 @@
 
 pub mod era;
 pub mod error;
+pub mod federation;
 pub mod front;
 pub mod naming;
 pub mod request;

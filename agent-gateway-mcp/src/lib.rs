@@ -10,6 +10,7 @@
 //! assert_eq!(req.target(), None);
 //! ```
 
+pub mod connector;
 pub mod era;
 pub mod error;
 pub mod federation;
@@ -18,6 +19,8 @@ pub mod naming;
 pub mod request;
 pub mod response;
 pub mod session;
+#[cfg(feature = "test-util")]
+pub mod testkit;
 pub mod upstream;
 
 pub use era::Era;

@@ -34,11 +34,12 @@ pub(crate) fn origin(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Re
 
 /// `Content-Type` must be `application/json` (parameters allowed): 415 otherwise.
 pub(crate) fn content_type(headers: &HeaderMap) -> Result<(), Rendered> {
-    let ok = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let ok = headers.get_all(CONTENT_TYPE).iter().count() == 1
+        && headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if ok {
         Ok(())
     } else {
@@ -84,9 +85,13 @@ fn header_mismatch(message: String) -> Rendered {
 
 /// A mirrored header value: plain visible ASCII, or the `=?base64?...?=` sentinel.
 pub(crate) fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, Rendered> {
-    let Some(raw) = headers.get(name) else {
+    let mut values = headers.get_all(name).iter();
+    let Some(raw) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        return Err(header_mismatch(format!("{name} header is repeated")));
+    }
     let text = raw
         .to_str()
         .map_err(|_| header_mismatch(format!("{name} header is not visible ASCII")))?;

@@ -251,3 +251,38 @@ async fn both_client_eras_over_http_upstreams_of_both_eras() {
         (2, 2)
     );
 }
+
+#[tokio::test]
+async fn protocol_meta_stays_on_its_hop_and_other_meta_travels_on() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let upstream = tower::service_fn(move |req: agent_gateway_mcp::upstream::UpstreamRequest| {
+        record.lock().unwrap().push(req.params().clone());
+        async { Ok::<_, BoxError>(serde_json::Map::new()) }
+    });
+    let fed = Federation::builder()
+        .member(Member::new(name("u"), upstream))
+        .build()
+        .unwrap();
+    let call = |meta: Value| {
+        McpRequest::from_value(1, "tools/call", json!({"name": "u__t", "_meta": meta}))
+    };
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "progressToken": 7,
+                      "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"});
+    fed.clone().oneshot(call(meta)).await.unwrap();
+    fed.oneshot(call(
+        json!({"io.modelcontextprotocol/clientCapabilities": {}}),
+    ))
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0]["name"], "t");
+    assert_eq!(
+        seen[0]["_meta"],
+        json!({"progressToken": 7, "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    );
+    assert!(
+        seen[1].get("_meta").is_none(),
+        "an emptied _meta is dropped"
+    );
+}

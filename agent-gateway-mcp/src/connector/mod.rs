@@ -32,6 +32,8 @@
 //! # });
 //! ```
 
+#[cfg(test)]
+mod tests;
 mod wire;
 
 use std::fmt;

@@ -63,6 +63,9 @@ use crate::naming::{NameError, Naming, ServerName};
 use crate::response::ListShape;
 use crate::{McpRequest, McpResponse};
 
+/// The `_meta` key prefix of the MCP protocol's own per-hop keys.
+const PROTOCOL_META_PREFIX: &str = "io.modelcontextprotocol/";
+
 /// What joins a server name and a resource URI. Server names never contain it.
 const URI_SEPARATOR: char = '+';
 
@@ -159,9 +162,15 @@ impl Service<McpRequest> for Federation {
         let shared = self.shared.clone();
         let method = req.method().to_owned();
         let mut params = req.params().clone();
-        // The client's `_meta` (its version, capabilities) describes the client-to-gateway hop;
-        // each upstream connector writes its own.
-        params.remove("_meta");
+        // The client's protocol `_meta` (version, capabilities, client info) describes the
+        // client-to-gateway hop; each upstream connector writes its own. Other keys (progress
+        // tokens, trace context) travel on.
+        if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+            meta.retain(|k, _| !k.starts_with(PROTOCOL_META_PREFIX));
+            if meta.is_empty() {
+                params.remove("_meta");
+            }
+        }
         Box::pin(async move {
             let result = match ListShape::of_method(&method) {
                 Some(shape) => list::list(&shared, &method, shape, &params).await?,

@@ -265,3 +265,91 @@ async fn legacy_only_and_modern_only() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+/// How each policy denial is rendered on the wire by the front: status, code, headers, data.
+#[tokio::test]
+async fn every_denial_on_the_wire() {
+    let cases: Vec<(Denied, u16, i64, Option<&str>, Value)> = vec![
+        (
+            Denied::unauthenticated("no token"),
+            401,
+            -32001,
+            None,
+            Value::Null,
+        ),
+        (
+            Denied::forbidden("not yours"),
+            403,
+            -32003,
+            None,
+            Value::Null,
+        ),
+        (
+            Denied::quota_exceeded(Duration::from_secs(30)),
+            429,
+            -32004,
+            Some("30"),
+            json!({"retryAfterMs": 30000}),
+        ),
+        (
+            Denied::budget_exhausted("spent"),
+            402,
+            -32005,
+            None,
+            Value::Null,
+        ),
+        (
+            Denied::guardrail_blocked("pii-7"),
+            403,
+            -32006,
+            None,
+            json!({"rule": "pii-7"}),
+        ),
+        (
+            Denied::bad_request("bad args"),
+            400,
+            -32602,
+            None,
+            Value::Null,
+        ),
+        (
+            Denied::unavailable("store down"),
+            503,
+            -32007,
+            None,
+            Value::Null,
+        ),
+    ];
+    for (denied, status, code, retry_after, data) in cases {
+        let label = denied.to_string();
+        let inner = tower::service_fn(move |_req: McpRequest| {
+            let denied = denied.clone();
+            async move { Err::<McpResponse, BoxError>(Box::new(denied)) }
+        });
+        let client = TestClient::new(McpFront::new(inner, config()));
+        let mut params = json!({"name": "t"});
+        params["_meta"] = meta();
+        let res = client
+            .post("/mcp")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "t")
+            .json(
+                &json!({"jsonrpc": "2.0", "id": "req-1", "method": "tools/call", "params": params}),
+            )
+            .send()
+            .await;
+        let body = res.json();
+        assert_eq!(res.status().as_u16(), status, "{label}");
+        assert_eq!(body["id"], "req-1", "{label}");
+        assert_eq!(body["error"]["code"], code, "{label}");
+        assert_eq!(body["error"]["data"], data, "{label}");
+        assert_eq!(res.header("retry-after"), retry_after, "{label}");
+        assert_eq!(
+            res.header("www-authenticate").is_some(),
+            status == 401,
+            "{label}"
+        );
+    }
+}

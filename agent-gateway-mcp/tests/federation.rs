@@ -286,3 +286,75 @@ async fn protocol_meta_stays_on_its_hop_and_other_meta_travels_on() {
         "an emptied _meta is dropped"
     );
 }
+
+#[tokio::test]
+async fn prompts_and_resources_are_federated_reversibly() {
+    let a = FakeMcpServer::new()
+        .with_prompt("greet")
+        .with_resource("file:///notes.txt", "a notes");
+    let b = FakeMcpServer::new()
+        .with_prompt("greet")
+        .with_resource("git+ssh://h/r", "b repo");
+    let fed = Federation::builder()
+        .member(Member::new(name("a"), a.clone()))
+        .member(Member::new(name("b-2"), b.clone()))
+        .build()
+        .unwrap();
+    for client in [
+        McpClient::modern(front(fed.clone())),
+        McpClient::legacy(front(fed.clone())),
+    ] {
+        let prompts = client.request("prompts/list", json!({})).await.unwrap();
+        assert_eq!(
+            names(prompts["prompts"].as_array().unwrap()),
+            ["a__greet", "b-2__greet"]
+        );
+        let got = client
+            .request("prompts/get", json!({"name": "b-2__greet"}))
+            .await
+            .unwrap();
+        assert_eq!(got["messages"][0]["content"]["text"], "greet");
+
+        let res = client.request("resources/list", json!({})).await.unwrap();
+        let uris: Vec<_> = res["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["uri"].clone())
+            .collect();
+        assert_eq!(
+            uris,
+            [json!("a+file:///notes.txt"), json!("b-2+git+ssh://h/r")]
+        );
+        for (uri, text) in [
+            ("a+file:///notes.txt", "a notes"),
+            ("b-2+git+ssh://h/r", "b repo"),
+        ] {
+            let read = client
+                .request("resources/read", json!({"uri": uri}))
+                .await
+                .unwrap();
+            // The contents name the resource as the client knows it.
+            assert_eq!(read["contents"][0]["uri"], uri);
+            assert_eq!(read["contents"][0]["text"], text);
+        }
+        let err = client
+            .request("resources/read", json!({"uri": "file:///notes.txt"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602));
+        let err = client
+            .request("prompts/get", json!({"name": "c__greet"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602));
+    }
+    assert_eq!(
+        (a.calls_of("prompts/get"), b.calls_of("prompts/get")),
+        (0, 2)
+    );
+    assert_eq!(
+        (a.calls_of("resources/read"), b.calls_of("resources/read")),
+        (2, 2)
+    );
+}

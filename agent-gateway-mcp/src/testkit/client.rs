@@ -58,6 +58,16 @@ where
         }
     }
 
+    /// Sends `Authorization: Bearer <token>` with every request.
+    pub fn with_bearer(mut self, token: &str) -> Self {
+        if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+            self.upstream = self
+                .upstream
+                .with_authorization(agent_gateway_core::Secret::new(v));
+        }
+        self
+    }
+
     /// A modern (2026-07-28) client.
     pub fn modern(service: C) -> Self {
         McpClient::new(service, Era::Modern)

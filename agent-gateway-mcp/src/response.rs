@@ -59,14 +59,19 @@ pub struct McpResponse {
 
 impl McpResponse {
     /// The result of `method`; a listing's items are exposed to [`AgentResponse::retain_items`].
-    /// Anything but an object becomes an empty result. Usage (one step) is reported at once.
+    /// Anything but an object becomes an empty result. Usage is reported at once: one step for
+    /// a tool call, a prompt get or a resource read (what a run budget counts), none otherwise.
     pub fn for_method(method: &str, result: Value) -> Self {
         let result = match result {
             Value::Object(map) => map,
             _ => Map::new(),
         };
         let usage = UsageReport::new();
-        usage.complete(Usage::default(), Outcome::Complete);
+        let used = match method {
+            "tools/call" | "prompts/get" | "resources/read" => Usage::step(),
+            _ => Usage::default(),
+        };
+        usage.complete(used, Outcome::Complete);
         McpResponse {
             result,
             shape: ListShape::of_method(method),
@@ -149,6 +154,10 @@ mod tests {
             res.result()["resources"],
             json!([{"uri": "a://1", "name": "one"}])
         );
-        assert!(res.usage_report().and_then(UsageReport::usage).is_some());
+        let (usage, _) = res.usage_report().and_then(UsageReport::usage).unwrap();
+        assert_eq!(usage.steps, 0, "a listing is no step");
+        let call = McpResponse::for_method("tools/call", json!({"content": []}));
+        let (usage, outcome) = call.usage_report().and_then(UsageReport::usage).unwrap();
+        assert_eq!((usage.steps, outcome), (1, Outcome::Complete));
     }
 }

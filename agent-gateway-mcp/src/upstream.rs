@@ -117,6 +117,10 @@ where
         let method = req.method().to_owned();
         let up = UpstreamRequest::new(method.clone(), req.params().clone());
         Box::pin(async move {
+            if crate::front::is_own(&method) {
+                // Answered by the front once admitted: the upstream is not asked.
+                return Ok(McpResponse::for_method(&method, Value::Object(Map::new())));
+            }
             let result = inner.oneshot(up).await?;
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })

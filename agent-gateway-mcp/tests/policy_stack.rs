@@ -59,7 +59,10 @@ async fn auth_and_authorize_over_a_federation() {
             Principal::new("bob").with_role("reader"),
         );
     let rules = Rules::new()
-        .allow("anyone-lists", r#"action == "list_tools""#)
+        .allow(
+            "anyone-lists",
+            r#"action in ["list_tools", "protocol", "discovery"]"#,
+        )
         .allow_targets("anyone-reads", ["fs__read"])
         .allow("admins-all", r#""admin" in caller.roles"#)
         .compile()
@@ -133,6 +136,31 @@ async fn auth_and_authorize_over_a_federation() {
         let body: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"]["code"], -32001);
         assert_eq!(body["id"], 9);
+    }
+
+    // The methods the front answers itself are governed too: no credential, no session.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}});
+    let discover =
+        json!({"jsonrpc": "2.0", "id": 2, "method": "server/discover", "params": {"_meta": meta}});
+    for (body, method) in [(init, "initialize"), (discover, "server/discover")] {
+        let req = http::Request::post("/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header(
+                "mcp-protocol-version",
+                if method == "initialize" {
+                    "2025-11-25"
+                } else {
+                    "2026-07-28"
+                },
+            )
+            .header("mcp-method", method)
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let res = front.call(req).await.unwrap();
+        assert_eq!(res.status(), 401, "{method}");
+        assert!(res.headers().get("mcp-session-id").is_none());
     }
 
     // Every request the upstream saw carried the upstream's own credential, never a client's.

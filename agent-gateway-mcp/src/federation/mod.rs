@@ -59,6 +59,7 @@ use tower::Service;
 
 pub use member::{DEFAULT_TIMEOUT, Member, ToolView};
 
+use crate::front::is_own;
 use crate::naming::{NameError, Naming, ServerName};
 use crate::response::ListShape;
 use crate::{McpRequest, McpResponse};
@@ -172,6 +173,13 @@ impl Service<McpRequest> for Federation {
             }
         }
         Box::pin(async move {
+            if is_own(&method) {
+                // Answered by the front once the policy stack admitted it: no upstream call.
+                return Ok(McpResponse::for_method(
+                    &method,
+                    Value::Object(Default::default()),
+                ));
+            }
             let result = match ListShape::of_method(&method) {
                 Some(shape) => list::list(&shared, &method, shape, &params).await?,
                 None => route::call(&shared, &method, params).await?,

@@ -30,6 +30,14 @@ pub(crate) const FORWARDED: [&str; 8] = [
     "completion/complete",
 ];
 
+/// The methods the front answers itself, in the era that has them, after the inner service
+/// admitted them.
+pub(crate) const OWN: [(&str, Era); 3] = [
+    ("server/discover", Era::Modern),
+    ("initialize", Era::Legacy),
+    ("ping", Era::Legacy),
+];
+
 /// Methods whose modern results carry `ttlMs` and `cacheScope`.
 const CACHEABLE: [&str; 5] = [
     "tools/list",
@@ -241,19 +249,9 @@ where
                 ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
             )));
         }
-        Era::Modern => {
-            checks::modern(&parts.headers, &method, &params).map_err(fail)?;
-            if method == "server/discover" {
-                return Ok(render::result(
-                    id,
-                    finish_modern(config, &method, config.discover_result()),
-                ));
-            }
-        }
+        Era::Modern => checks::modern(&parts.headers, &method, &params).map_err(fail)?,
+        Era::Legacy if method == "initialize" => {}
         Era::Legacy => {
-            if method == "initialize" {
-                return initialize(config, id, &params);
-            }
             let Some(session) = parts.headers.get(MCP_SESSION_ID) else {
                 return Err(fail(bad(
                     StatusCode::BAD_REQUEST,
@@ -275,12 +273,10 @@ where
                     ErrorObject::invalid_request("Bad Request: unsupported MCP-Protocol-Version"),
                 )));
             }
-            if method == "ping" {
-                return Ok(render::result(id, Map::new()));
-            }
         }
     }
-    if !FORWARDED.contains(&method.as_str()) {
+    let own = OWN.iter().any(|(m, e)| *m == method && *e == era);
+    if !own && !FORWARDED.contains(&method.as_str()) {
         let status = if era == Era::Modern {
             StatusCode::NOT_FOUND
         } else {
@@ -288,11 +284,21 @@ where
         };
         return Err(fail(bad(status, ErrorObject::method_not_found(&method))));
     }
-    let req = McpRequest::new(id.clone(), method.clone(), params)
+    // Every request goes through the inner service, the user's policy stack included. For the
+    // methods the front answers itself, that call is the admission check: an error refuses the
+    // request (an unauthenticated `initialize` is a 401 like any other), and the front then
+    // writes the answer.
+    let req = McpRequest::new(id.clone(), method.clone(), params.clone())
         .with_era(era)
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
     match inner.oneshot(req).await {
+        Ok(_) if method == "initialize" => initialize(config, id, &params),
+        Ok(_) if method == "ping" => Ok(render::result(id, Map::new())),
+        Ok(_) if method == "server/discover" => Ok(render::result(
+            id,
+            finish_modern(config, &method, config.discover_result()),
+        )),
         Ok(res) => {
             let result = res.into_result();
             let result = if era == Era::Modern {

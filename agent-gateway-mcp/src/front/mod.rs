@@ -47,6 +47,10 @@
 //!   session (400), a forged, tampered or expired session (404), `DELETE`.
 //! - Notifications are accepted with 202 and not relayed.
 //!
+//! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
+//! inner service first, as an admission check, so the user's policy stack governs them like
+//! any other request (see [`is_own`]); the inner result is then ignored.
+//!
 //! Every error of the inner service, including a core [`Denied`](agent_gateway_core::Denied),
 //! is rendered in one place: see [`crate::error`].
 
@@ -73,6 +77,13 @@ pub use layer::McpFrontLayer;
 pub use render::ResponseBody;
 
 use crate::{McpRequest, McpResponse};
+
+/// Whether the front answers `method` itself (`server/discover`, `initialize`, `ping`) once the
+/// inner service has admitted it. Inner routers answer these with any result and call no
+/// upstream.
+pub fn is_own(method: &str) -> bool {
+    dispatch::OWN.iter().any(|(m, _)| *m == method)
+}
 
 /// The MCP front. `Error = Infallible`, so it mounts in an axum router at any path.
 #[derive(Debug, Clone)]

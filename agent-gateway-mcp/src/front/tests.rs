@@ -91,10 +91,11 @@ async fn modern_call_discover_and_denials() {
         disc.json()["result"]["supportedVersions"],
         json!(["2026-07-28"])
     );
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        2,
-        "discover is answered by the front"
+    // The front answers discover itself, after the inner service (the policy stack) admitted it.
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(
+        disc.json()["result"].get("tools").is_none(),
+        "the inner result is not used"
     );
 
     let no = modern(
@@ -160,7 +161,11 @@ async fn legacy_session_lifecycle() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.json()["result"]["tools"][0]["name"], "echo");
     assert!(res.json()["result"].get("resultType").is_none());
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "initialize was admitted by the inner service"
+    );
 
     let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
     assert_eq!(

@@ -306,6 +306,29 @@ async fn bad_inputs_get_the_spec_answer_and_reach_no_upstream() {
             Some(-32600),
         ),
         (
+            "notification in a forged session",
+            with(
+                raw(
+                    r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                    None,
+                ),
+                |h| {
+                    h.insert("mcp-session-id", HeaderValue::from_static("Zm9yZ2Vk"));
+                },
+            ),
+            404,
+            None,
+        ),
+        (
+            "notification with a mismatched Mcp-Method",
+            raw(
+                r#"{"jsonrpc":"2.0","method":"notifications/cancelled"}"#,
+                Some("notifications/progress"),
+            ),
+            400,
+            Some(-32020),
+        ),
+        (
             "bad Origin",
             with(list(), set("origin", "https://evil.example")),
             403,

@@ -97,24 +97,7 @@ where
                 .await
                 .unwrap_or_else(|(id, rendered)| render::error(id, rendered, www.as_ref()))
         }
-        Message::Notification(n) => {
-            match checks::header_text(&parts.headers, MCP_METHOD) {
-                Ok(Some(h)) if h != n.method => render::error(
-                    None,
-                    bad(
-                        StatusCode::BAD_REQUEST,
-                        ErrorObject::new(
-                            crate::error::CODE_HEADER_MISMATCH,
-                            "Header mismatch: Mcp-Method",
-                        ),
-                    ),
-                    None,
-                ),
-                Err(r) => render::error(None, r, None),
-                // Accepted; notifications are not relayed upstream in this version.
-                Ok(_) => render::empty(StatusCode::ACCEPTED),
-            }
-        }
+        Message::Notification(n) => notification(&config, &parts.headers, &n.method),
         Message::Response(_) => {
             let in_session = parts
                 .headers
@@ -135,6 +118,31 @@ where
             }
         }
     }
+}
+
+/// A notification: 202 once its mirrored method and any legacy session check out. It is not
+/// relayed upstream in this version.
+fn notification(config: &FrontConfig, headers: &HeaderMap, method: &str) -> Response<ResponseBody> {
+    match checks::header_text(headers, MCP_METHOD) {
+        Ok(Some(h)) if h != method => {
+            let error = ErrorObject::new(
+                crate::error::CODE_HEADER_MISMATCH,
+                "Header mismatch: Mcp-Method",
+            );
+            return render::error(None, bad(StatusCode::BAD_REQUEST, error), None);
+        }
+        Err(r) => return render::error(None, r, None),
+        Ok(_) => {}
+    }
+    if config.legacy
+        && let Some(session) = headers.get(MCP_SESSION_ID)
+        && !session
+            .to_str()
+            .is_ok_and(|s| config.sealer.open(s).is_ok())
+    {
+        return session_not_found(None);
+    }
+    render::empty(StatusCode::ACCEPTED)
 }
 
 async fn read_body<B>(body: B, max: usize, headers: &HeaderMap) -> Result<bytes::Bytes, Rendered>
@@ -288,12 +296,13 @@ where
     // methods the front answers itself, that call is the admission check: an error refuses the
     // request (an unauthenticated `initialize` is a 401 like any other), and the front then
     // writes the answer.
-    let req = McpRequest::new(id.clone(), method.clone(), params.clone())
+    let init_params = (method == "initialize").then(|| params.clone());
+    let req = McpRequest::new(id.clone(), method.clone(), params)
         .with_era(era)
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
     match inner.oneshot(req).await {
-        Ok(_) if method == "initialize" => initialize(config, id, &params),
+        Ok(_) if method == "initialize" => initialize(config, id, &init_params.unwrap_or_default()),
         Ok(_) if method == "ping" => Ok(render::result(id, Map::new())),
         Ok(_) if method == "server/discover" => Ok(render::result(
             id,

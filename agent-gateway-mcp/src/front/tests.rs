@@ -358,3 +358,51 @@ async fn every_denial_on_the_wire() {
         );
     }
 }
+
+#[tokio::test]
+async fn layer_builds_fronts_sharing_one_config_and_expired_sessions_are_404() {
+    use agent_gateway_core::ManualClock;
+    use tower::{Layer, ServiceBuilder};
+
+    let clock = Arc::new(ManualClock::new());
+    let sealer = Sealer::new(
+        SessionKey::new(Secret::new([3u8; 32])),
+        Duration::from_secs(60),
+        clock.clone(),
+    );
+    let layer = McpFrontLayer::new(config().with_session_key(sealer));
+    let inner = tower::service_fn(|req: McpRequest| async move {
+        Ok::<_, BoxError>(McpResponse::for_method(req.method(), json!({"tools": []})))
+    });
+    // Two fronts from one layer (as axum does per route) share the session key.
+    let a = TestClient::new(ServiceBuilder::new().layer(layer.clone()).service(inner));
+    let b = TestClient::new(layer.layer(inner));
+    let accept = "application/json, text/event-stream";
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}});
+    let session = a
+        .post("/mcp")
+        .header("accept", accept)
+        .json(&init)
+        .send()
+        .await;
+    let session = session.header("mcp-session-id").unwrap().to_owned();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let res = b
+        .post("/mcp")
+        .header("accept", accept)
+        .header("mcp-session-id", &session)
+        .json(&list)
+        .send()
+        .await;
+    assert_eq!(res.status(), 200);
+    clock.advance(Duration::from_secs(61));
+    let res = b
+        .post("/mcp")
+        .header("accept", accept)
+        .header("mcp-session-id", &session)
+        .json(&list)
+        .send()
+        .await;
+    assert_eq!(res.status(), 404, "an expired session must re-initialize");
+}

@@ -358,3 +358,51 @@ async fn prompts_and_resources_are_federated_reversibly() {
         (2, 2)
     );
 }
+
+#[tokio::test]
+async fn input_required_results_and_retries_pass_through_untouched() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let server = tower::service_fn(move |req: agent_gateway_mcp::upstream::UpstreamRequest| {
+        record.lock().unwrap().push(req.params().clone());
+        let result = json!({
+            "resultType": "input_required",
+            "inputRequests": {"confirm": {"method": "elicitation/create",
+                "params": {"message": "Deploy?", "requestedSchema": {"type": "object", "properties": {}}}}},
+            "requestState": "opaque-state-1"
+        });
+        async move { Ok::<_, BoxError>(result.as_object().cloned().unwrap()) }
+    });
+    let fed = Federation::builder()
+        .member(Member::new(name("ops"), server))
+        .build()
+        .unwrap();
+    let client = McpClient::modern(front(fed));
+    let first = client
+        .call_tool("ops__deploy", json!({"env": "prod"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        first["resultType"], "input_required",
+        "the front keeps the upstream's resultType"
+    );
+    assert_eq!(first["requestState"], "opaque-state-1");
+    assert_eq!(
+        first["inputRequests"]["confirm"]["method"],
+        "elicitation/create"
+    );
+    assert!(
+        first.get("ttlMs").is_none(),
+        "tools/call results are not cacheable"
+    );
+    // The retry carries inputResponses and requestState; they reach the upstream as sent.
+    let responses = json!({"confirm": {"action": "accept", "content": {}}});
+    let retry = json!({"name": "ops__deploy", "arguments": {"env": "prod"},
+        "inputResponses": responses, "requestState": "opaque-state-1"});
+    client.request("tools/call", retry).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1]["name"], "deploy");
+    assert_eq!(seen[1]["inputResponses"], responses);
+    assert_eq!(seen[1]["requestState"], "opaque-state-1");
+}

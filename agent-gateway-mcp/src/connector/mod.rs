@@ -70,7 +70,7 @@ pub enum ConnectorError {
     /// The upstream's answer is over the size limit.
     #[error("upstream answer too large")]
     TooLarge,
-    /// A legacy upstream gave no usable session.
+    /// A legacy upstream's `initialize` failed or named no version we speak.
     #[error("upstream initialize failed")]
     Initialize,
 }
@@ -78,7 +78,8 @@ pub enum ConnectorError {
 #[derive(Debug, Default)]
 struct State {
     era: Option<Era>,
-    session: Option<(HeaderValue, String)>,
+    /// The legacy session: its id (servers may issue none) and the negotiated version.
+    session: Option<(Option<HeaderValue>, String)>,
 }
 
 struct Shared {
@@ -284,14 +285,18 @@ where
         for attempt in 0..2 {
             let (session, version) = self.session(attempt > 0).await?;
             let mut headers = HeaderMap::new();
-            headers.insert("mcp-session-id", session);
+            let had_session = session.is_some();
+            if let Some(session) = session {
+                headers.insert("mcp-session-id", session);
+            }
             if let Ok(v) = HeaderValue::from_str(&version) {
                 headers.insert("mcp-protocol-version", v);
             }
             let (method, params) = req.clone().into_parts();
             let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
             let answer = self.post(headers, &msg).await?;
-            if answer.status != StatusCode::NOT_FOUND || attempt > 0 {
+            // A 404 means the server forgot our session: open a new one, once.
+            if answer.status != StatusCode::NOT_FOUND || attempt > 0 || !had_session {
                 return answer.into_result();
             }
         }
@@ -300,7 +305,7 @@ where
 
     /// The legacy session, opened (or re-opened when `renew`) under the state lock so that
     /// concurrent callers share one `initialize`.
-    async fn session(&self, renew: bool) -> Result<(HeaderValue, String), BoxError> {
+    async fn session(&self, renew: bool) -> Result<(Option<HeaderValue>, String), BoxError> {
         let mut state = self.shared.state.lock().await;
         if let (Some(s), false) = (&state.session, renew) {
             return Ok(s.clone());
@@ -319,9 +324,10 @@ where
             .filter(|v| LEGACY_VERSIONS.contains(v))
             .ok_or(ConnectorError::Initialize)?
             .to_owned();
-        let session = session.ok_or(ConnectorError::Initialize)?;
         let mut headers = HeaderMap::new();
-        headers.insert("mcp-session-id", session.clone());
+        if let Some(session) = &session {
+            headers.insert("mcp-session-id", session.clone());
+        }
         if let Ok(v) = HeaderValue::from_str(&version) {
             headers.insert("mcp-protocol-version", v);
         }

@@ -123,3 +123,66 @@ fn mirrored_names_use_the_base64_sentinel_when_not_plain() {
         "=?base64?PT9iYXNlNjQ/eD89?="
     );
 }
+
+/// A legacy server that issues no session id: it answers `initialize` and later requests,
+/// and refuses modern requests with a plain 400.
+fn sessionless_legacy() -> (HttpSvc, Seen) {
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let svc = tower::service_fn(move |req: Request<Full<Bytes>>| {
+        let record = record.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body: Value =
+                serde_json::from_slice(&body.collect().await.unwrap().to_bytes()).unwrap();
+            record
+                .lock()
+                .unwrap()
+                .push((parts.headers.clone(), body.clone()));
+            let modern = body["params"]["_meta"].get(META_PROTOCOL_VERSION).is_some();
+            let (status, answer) = match body["method"].as_str() {
+                _ if modern => (StatusCode::BAD_REQUEST, String::from("Bad Request")),
+                Some("initialize") => (StatusCode::OK, json!({"jsonrpc": "2.0", "id": body["id"],
+                    "result": {"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "s", "version": "1"}}}).to_string()),
+                Some("notifications/initialized") => (StatusCode::ACCEPTED, String::new()),
+                _ => (StatusCode::OK, json!({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": []}}).to_string()),
+            };
+            let mut res = Response::new(Full::new(Bytes::from(answer)).boxed());
+            *res.status_mut() = status;
+            res.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            Ok::<_, Infallible>(res)
+        }
+    });
+    (HttpSvc::new(svc), seen)
+}
+
+#[tokio::test]
+async fn a_legacy_server_without_sessions_is_served_without_one() {
+    let (svc, seen) = sessionless_legacy();
+    let up = HttpUpstream::new(svc, Uri::from_static("http://old.test/mcp"));
+    for _ in 0..2 {
+        let result = up.clone().oneshot(list()).await.unwrap();
+        assert_eq!(result["tools"], json!([]));
+    }
+    assert_eq!(up.era().await, Some(Era::Legacy));
+    let seen = seen.lock().unwrap();
+    let methods: Vec<_> = seen
+        .iter()
+        .map(|(_, b)| b["method"].as_str().unwrap().to_owned())
+        .collect();
+    // One probe, one handshake, then plain legacy requests with the negotiated version.
+    assert_eq!(
+        methods,
+        [
+            "tools/list",
+            "initialize",
+            "notifications/initialized",
+            "tools/list",
+            "tools/list"
+        ]
+    );
+    let (headers, _) = &seen[4];
+    assert!(headers.get("mcp-session-id").is_none());
+    assert_eq!(headers["mcp-protocol-version"], "2025-06-18");
+}

@@ -33,6 +33,7 @@ fn stack() -> (Front, [FakeMcpServer; 2]) {
     let config = FrontConfig::new("gw", "1")
         .unwrap()
         .with_allowed_origins([HeaderValue::from_static("https://ok.example")])
+        .with_allowed_hosts(["127.0.0.1:*", "gw.internal:8443"])
         .with_max_body(2048);
     (McpFront::new(fed, config), [a, b])
 }
@@ -57,6 +58,7 @@ fn raw(body: &str, method: Option<&str>) -> Request<Full<Bytes>> {
         "mcp-protocol-version",
         HeaderValue::from_static("2026-07-28"),
     );
+    h.insert("host", HeaderValue::from_static("127.0.0.1:3000"));
     if let Some(m) = method {
         h.insert("mcp-method", HeaderValue::from_str(m).unwrap());
     }
@@ -327,6 +329,18 @@ async fn bad_inputs_get_the_spec_answer_and_reach_no_upstream() {
             ),
             400,
             Some(-32020),
+        ),
+        (
+            "bad Host (DNS rebinding)",
+            with(list(), set("host", "attacker.example:8443")),
+            403,
+            None,
+        ),
+        (
+            "allowed host name on another port",
+            with(list(), set("host", "gw.internal:9999")),
+            403,
+            None,
         ),
         (
             "bad Origin",

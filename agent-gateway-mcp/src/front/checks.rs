@@ -32,6 +32,31 @@ pub(crate) fn origin(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Re
     }
 }
 
+/// When hosts are configured, `Host` must be one of them: 403 otherwise.
+pub(crate) fn host(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
+    if config.allowed_hosts.is_empty() {
+        return Ok(());
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let ok = host.is_some_and(|h| {
+        config
+            .allowed_hosts
+            .iter()
+            .any(|allowed| match allowed.strip_suffix(":*") {
+                Some(name) => h == name || h.rsplit_once(':').is_some_and(|(n, _)| n == name),
+                None => h == *allowed,
+            })
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(reject(StatusCode::FORBIDDEN, "Forbidden: host not allowed"))
+    }
+}
+
 /// `Content-Type` must be `application/json` (parameters allowed): 415 otherwise.
 pub(crate) fn content_type(headers: &HeaderMap) -> Result<(), Rendered> {
     let ok = headers.get_all(CONTENT_TYPE).iter().count() == 1

@@ -20,6 +20,7 @@ pub struct FrontConfig {
     pub(crate) instructions: Option<String>,
     pub(crate) capabilities: Value,
     pub(crate) allowed_origins: Vec<HeaderValue>,
+    pub(crate) allowed_hosts: Vec<String>,
     pub(crate) max_body: usize,
     pub(crate) modern: bool,
     pub(crate) legacy: bool,
@@ -41,6 +42,7 @@ impl FrontConfig {
             instructions: None,
             capabilities: json!({"tools": {}, "prompts": {}, "resources": {}}),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             modern: true,
             legacy: true,
@@ -65,6 +67,21 @@ impl FrontConfig {
     /// rebinding attacks from a web page.
     pub fn with_allowed_origins(mut self, origins: impl IntoIterator<Item = HeaderValue>) -> Self {
         self.allowed_origins = origins.into_iter().collect();
+        self
+    }
+
+    /// Accepts only requests whose `Host` is one of these (`host:port`, or `host:*` for any
+    /// port): the other half of DNS-rebinding protection, for a gateway bound to a local or
+    /// private address. Others are answered 403. With none configured (the default), `Host` is
+    /// not checked.
+    pub fn with_allowed_hosts<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        hosts: I,
+    ) -> Self {
+        self.allowed_hosts = hosts
+            .into_iter()
+            .map(|h| h.into().to_ascii_lowercase())
+            .collect();
         self
     }
 

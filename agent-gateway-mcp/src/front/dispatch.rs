@@ -62,7 +62,9 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    if let Err(r) = checks::origin(&config, &parts.headers) {
+    if let Err(r) =
+        checks::origin(&config, &parts.headers).and_then(|()| checks::host(&config, &parts.headers))
+    {
         return render::error(None, r, None);
     }
     match parts.method {

@@ -1,3 +1,51 @@
-//! The MCP front (both protocol eras), upstream connectors and federation of many MCP servers behind one endpoint.
+//! agent-gateway's MCP crate: a front serving both MCP eras, federation of many upstream
+//! servers behind it, and the connectors that reach them.
 //!
-//! This crate is being built; nothing is public yet. See the workspace README for its status.
+//! A stack is the [`McpFront`] (HTTP in, decode once, render errors once), then the user's
+//! policy layers over [`McpRequest`]/[`McpResponse`] (core's seam), then the
+//! [`Federation`](federation::Federation) router, then one connector per upstream.
+//!
+//! ```
+//! use agent_gateway_mcp::federation::{Federation, Member};
+//! use agent_gateway_mcp::naming::ServerName;
+//! use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
+//! use agent_gateway_mcp::{FrontConfig, McpFront};
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let github = FakeMcpServer::new().with_echo_tool("create-issue");
+//! let fed = Federation::builder()
+//!     .member(Member::new(ServerName::new("git-hub").unwrap(), github.clone()))
+//!     .build()
+//!     .unwrap();
+//! let gateway = McpFront::new(fed, FrontConfig::new("gateway", "1.0").unwrap());
+//!
+//! for client in [McpClient::modern(gateway.clone()), McpClient::legacy(gateway.clone())] {
+//!     let tools = client.list_tools().await.unwrap();
+//!     assert_eq!(tools[0]["name"], "git-hub__create-issue");
+//!     client.call_tool("git-hub__create-issue", json!({"title": "t"})).await.unwrap();
+//!     // A name no upstream owns: -32602, and no upstream call.
+//!     assert_eq!(client.call_tool("gitlab__create-issue", json!({})).await.unwrap_err().code(), Some(-32602));
+//! }
+//! assert_eq!(github.calls_of("tools/call"), 2);
+//! # });
+//! ```
+
+pub mod connector;
+pub mod era;
+pub mod error;
+pub mod federation;
+pub mod front;
+pub mod naming;
+pub mod request;
+pub mod response;
+pub mod session;
+#[cfg(feature = "test-util")]
+pub mod testkit;
+pub mod upstream;
+
+pub use era::Era;
+pub use error::McpError;
+pub use front::{FrontConfig, McpFront, McpFrontLayer};
+pub use request::McpRequest;
+pub use response::McpResponse;

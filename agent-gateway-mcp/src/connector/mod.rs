@@ -1,0 +1,339 @@
+//! The streamable-HTTP upstream connector: sends [`UpstreamRequest`]s to one MCP server over
+//! any HTTP client service, in the server's era.
+//!
+//! The era is probed once and cached: a modern request goes first; a result, or a 400 carrying
+//! a modern error (-32020/-32021/-32022) or a 404 carrying -32601, means modern. Anything else
+//! means legacy: the connector runs `initialize`, keeps the session and re-initializes once if
+//! the server forgets it (404). The upstream's credential is configured here; nothing from
+//! the client's request reaches the upstream, since an [`UpstreamRequest`] carries no headers.
+//!
+//! ```
+//! use agent_gateway_core::BoxError;
+//! use agent_gateway_mcp::connector::HttpUpstream;
+//! use agent_gateway_mcp::front::FrontConfig;
+//! use agent_gateway_mcp::testkit::FakeMcpServer;
+//! use agent_gateway_mcp::upstream::UpstreamRequest;
+//! use agent_gateway_mcp::Era;
+//! use serde_json::{Map, json};
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! // A legacy-only server, in-process over HTTP.
+//! let fake = FakeMcpServer::new().with_echo_tool("echo");
+//! let http = fake.http(FrontConfig::new("old", "1").unwrap().with_modern(false));
+//! let upstream = HttpUpstream::new(http, "http://old.test/mcp".parse().unwrap());
+//! let list = upstream.clone().oneshot(UpstreamRequest::new("tools/list", Map::new())).await.unwrap();
+//! assert_eq!(list["tools"][0]["name"], "echo");
+//! assert_eq!(upstream.era().await, Some(Era::Legacy));
+//!
+//! // The server's own error comes back as an error.
+//! let params = json!({"name": "missing"}).as_object().cloned().unwrap();
+//! assert!(upstream.oneshot(UpstreamRequest::new("tools/call", params)).await.is_err());
+//! # });
+//! ```
+
+#[cfg(test)]
+mod tests;
+mod wire;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use agent_gateway_core::jsonrpc::{ErrorObject, Message, Notification, Request as RpcRequest};
+use agent_gateway_core::{BoxError, Secret};
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
+use http_body::Body;
+use http_body_util::Full;
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+use tower::Service;
+
+use crate::era::{
+    Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
+    MODERN_VERSION,
+};
+use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
+use crate::upstream::UpstreamRequest;
+use wire::{Answer, mirrored, post};
+
+/// Why the connector failed, apart from the upstream's own JSON-RPC errors.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectorError {
+    /// The upstream answered with this status and no response to the request.
+    #[error("upstream answered HTTP {0} with no JSON-RPC response")]
+    Status(StatusCode),
+    /// The upstream's answer is over the size limit.
+    #[error("upstream answer too large")]
+    TooLarge,
+    /// A legacy upstream's `initialize` failed or named no version we speak.
+    #[error("upstream initialize failed")]
+    Initialize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    era: Option<Era>,
+    /// The legacy session: its id (servers may issue none) and the negotiated version.
+    session: Option<(Option<HeaderValue>, String)>,
+}
+
+struct Shared {
+    uri: Uri,
+    authorization: Option<Secret<HeaderValue>>,
+    fixed: Option<Era>,
+    next_id: AtomicU64,
+    state: Mutex<State>,
+}
+
+/// A streamable-HTTP MCP upstream: `Service<UpstreamRequest>` over the HTTP client `C`.
+pub struct HttpUpstream<C> {
+    client: C,
+    shared: Arc<Shared>,
+}
+
+impl<C: Clone> Clone for HttpUpstream<C> {
+    fn clone(&self) -> Self {
+        HttpUpstream {
+            client: self.client.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<C> fmt::Debug for HttpUpstream<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpUpstream")
+            .field("uri", &self.shared.uri)
+            .field("authorization", &self.shared.authorization)
+            .field("era", &self.shared.fixed)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "client")]
+impl HttpUpstream<agent_gateway_core::client::HttpClient<Full<Bytes>>> {
+    /// An upstream at `uri` over core's rustls HTTP client.
+    pub fn connect(uri: Uri) -> Self {
+        HttpUpstream::new(agent_gateway_core::client::http_client(), uri)
+    }
+}
+
+impl<C> HttpUpstream<C> {
+    /// An upstream at `uri`, reached through `client`, era probed on first use.
+    pub fn new(client: C, uri: Uri) -> Self {
+        HttpUpstream {
+            client,
+            shared: Arc::new(Shared {
+                uri,
+                authorization: None,
+                fixed: None,
+                next_id: AtomicU64::new(1),
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    fn shared_mut(&mut self) -> Option<&mut Shared> {
+        Arc::get_mut(&mut self.shared)
+    }
+
+    /// Sends `Authorization: <value>` (for example `Bearer <token>`) to this upstream: its own
+    /// credential, never the client's. Call before cloning.
+    pub fn with_authorization(mut self, value: Secret<HeaderValue>) -> Self {
+        if let Some(s) = self.shared_mut() {
+            s.authorization = Some(value);
+        }
+        self
+    }
+
+    /// Speaks `era` without probing. Call before cloning.
+    pub fn with_era(mut self, era: Era) -> Self {
+        if let Some(s) = self.shared_mut() {
+            s.fixed = Some(era);
+        }
+        self
+    }
+
+    /// The era in use, once known.
+    pub async fn era(&self) -> Option<Era> {
+        self.shared.fixed.or(self.shared.state.lock().await.era)
+    }
+}
+
+impl<C, B> Service<UpstreamRequest> for HttpUpstream<C>
+where
+    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    C::Error: Into<BoxError>,
+    C::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Map<String, Value>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Map<String, Value>, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: UpstreamRequest) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.send(req).await })
+    }
+}
+
+fn modern_error(answer: &Answer) -> bool {
+    match &answer.outcome {
+        Some(Ok(_)) => answer.status.is_success(),
+        Some(Err(e)) => match answer.status {
+            StatusCode::OK => true,
+            StatusCode::BAD_REQUEST => [
+                CODE_HEADER_MISMATCH,
+                CODE_MISSING_CAPABILITY,
+                CODE_UNSUPPORTED_VERSION,
+            ]
+            .contains(&e.code),
+            StatusCode::NOT_FOUND => e.code == ErrorObject::METHOD_NOT_FOUND,
+            _ => false,
+        },
+        None => false,
+    }
+}
+
+impl<C, B> HttpUpstream<C>
+where
+    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    C::Error: Into<BoxError>,
+    C::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn next_id(&self) -> i64 {
+        i64::try_from(self.shared.next_id.fetch_add(1, Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    async fn send(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+        let era = match self.shared.fixed {
+            Some(e) => Some(e),
+            None => self.shared.state.lock().await.era,
+        };
+        match era {
+            Some(Era::Modern) => self.modern(req).await?.into_result(),
+            Some(_) => self.legacy(req).await,
+            None => {
+                let answer = self.modern(req.clone()).await?;
+                if modern_error(&answer) {
+                    self.shared.state.lock().await.era = Some(Era::Modern);
+                    return answer.into_result();
+                }
+                if answer.status.is_server_error() || answer.status == StatusCode::UNAUTHORIZED {
+                    // Not an era answer: do not cache anything.
+                    return answer.into_result();
+                }
+                self.shared.state.lock().await.era = Some(Era::Legacy);
+                self.legacy(req).await
+            }
+        }
+    }
+
+    async fn modern(&self, req: UpstreamRequest) -> Result<Answer, BoxError> {
+        let (method, mut params) = req.into_parts();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "mcp-protocol-version",
+            HeaderValue::from_static(MODERN_VERSION),
+        );
+        if let Some(m) = mirrored(&method) {
+            headers.insert("mcp-method", m);
+        }
+        let key = match method.as_str() {
+            "tools/call" | "prompts/get" => Some("name"),
+            "resources/read" => Some("uri"),
+            _ => None,
+        };
+        if let Some(v) = key
+            .and_then(|k| params.get(k))
+            .and_then(Value::as_str)
+            .and_then(mirrored)
+        {
+            headers.insert("mcp-name", v);
+        }
+        let meta = params.entry("_meta").or_insert_with(|| json!({}));
+        if let Value::Object(meta) = meta {
+            meta.insert(META_PROTOCOL_VERSION.into(), json!(MODERN_VERSION));
+            meta.insert(META_CLIENT_CAPABILITIES.into(), json!({}));
+            meta.insert(
+                META_CLIENT_INFO.into(),
+                json!({"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")}),
+            );
+        }
+        let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
+        self.post(headers, &msg).await
+    }
+
+    async fn post(&self, headers: HeaderMap, msg: &Message) -> Result<Answer, BoxError> {
+        let auth = self.shared.authorization.as_ref().map(Secret::expose);
+        post(self.client.clone(), &self.shared.uri, auth, headers, msg).await
+    }
+
+    async fn legacy(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+        for attempt in 0..2 {
+            let (session, version) = self.session(attempt > 0).await?;
+            let mut headers = HeaderMap::new();
+            let had_session = session.is_some();
+            if let Some(session) = session {
+                headers.insert("mcp-session-id", session);
+            }
+            if let Ok(v) = HeaderValue::from_str(&version) {
+                headers.insert("mcp-protocol-version", v);
+            }
+            let (method, params) = req.clone().into_parts();
+            let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
+            let answer = self.post(headers, &msg).await?;
+            // A 404 means the server forgot our session: open a new one, once.
+            if answer.status != StatusCode::NOT_FOUND || attempt > 0 || !had_session {
+                return answer.into_result();
+            }
+        }
+        Err(Box::new(ConnectorError::Initialize))
+    }
+
+    /// The legacy session, opened (or re-opened when `renew`) under the state lock so that
+    /// concurrent callers share one `initialize`.
+    async fn session(&self, renew: bool) -> Result<(Option<HeaderValue>, String), BoxError> {
+        let mut state = self.shared.state.lock().await;
+        if let (Some(s), false) = (&state.session, renew) {
+            return Ok(s.clone());
+        }
+        let init = RpcRequest::new(self.next_id(), "initialize").with_params(&json!({
+            "protocolVersion": LEGACY_VERSIONS[0],
+            "capabilities": {},
+            "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
+        }))?;
+        let answer = self.post(HeaderMap::new(), &Message::from(init)).await?;
+        let session = answer.headers.get("mcp-session-id").cloned();
+        let result = answer.into_result()?;
+        let version = result
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .filter(|v| LEGACY_VERSIONS.contains(v))
+            .ok_or(ConnectorError::Initialize)?
+            .to_owned();
+        let mut headers = HeaderMap::new();
+        if let Some(session) = &session {
+            headers.insert("mcp-session-id", session.clone());
+        }
+        if let Ok(v) = HeaderValue::from_str(&version) {
+            headers.insert("mcp-protocol-version", v);
+        }
+        let done = Message::from(Notification::new("notifications/initialized"));
+        self.post(headers, &done).await?;
+        state.session = Some((session.clone(), version.clone()));
+        Ok((session, version))
+    }
+}

@@ -1,0 +1,154 @@
+//! One JSON-RPC exchange over streamable HTTP: the POST, and the answer read as JSON or as an
+//! SSE stream up to the response for this request.
+
+use agent_gateway_core::BoxError;
+use agent_gateway_core::jsonrpc::{Id, Message, Payload};
+use agent_gateway_core::sse::Decoder;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::{Map, Value};
+use tower::{Service, ServiceExt};
+
+use super::ConnectorError;
+use crate::McpError;
+
+/// The most bytes read from one upstream answer.
+const MAX_ANSWER: usize = 16 * 1024 * 1024;
+
+/// What came back for one POST.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    /// The response to our request, if one came.
+    pub(crate) outcome:
+        Option<Result<Map<String, Value>, agent_gateway_core::jsonrpc::ErrorObject>>,
+}
+
+impl Answer {
+    /// The result, or the error to report.
+    pub(crate) fn into_result(self) -> Result<Map<String, Value>, BoxError> {
+        match self.outcome {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => Err(Box::new(McpError::Upstream(e))),
+            None => Err(Box::new(ConnectorError::Status(self.status))),
+        }
+    }
+}
+
+/// A header value for a mirrored name: as is when plain visible ASCII, else the base64 sentinel.
+pub(crate) fn mirrored(value: &str) -> Option<HeaderValue> {
+    let plain = !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        && !value.starts_with(' ')
+        && !value.ends_with(' ')
+        && !value.starts_with("=?base64?");
+    if plain {
+        HeaderValue::from_str(value).ok()
+    } else {
+        HeaderValue::from_str(&format!("=?base64?{}?=", STANDARD.encode(value))).ok()
+    }
+}
+
+pub(crate) async fn post<C, B>(
+    client: C,
+    uri: &Uri,
+    authorization: Option<&HeaderValue>,
+    headers: HeaderMap,
+    message: &Message,
+) -> Result<Answer, BoxError>
+where
+    C: Service<Request<Full<Bytes>>, Response = Response<B>>,
+    C::Error: Into<BoxError>,
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut req = Request::post(uri.clone()).body(Full::new(Bytes::from(message.to_vec())))?;
+    let h = req.headers_mut();
+    *h = headers;
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        ACCEPT,
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    if let Some(a) = authorization {
+        let mut a = a.clone();
+        a.set_sensitive(true);
+        h.insert(AUTHORIZATION, a);
+    }
+    let res = client.oneshot(req).await.map_err(Into::into)?;
+    let (parts, body) = res.into_parts();
+    let id = message.id().cloned();
+    let is_sse = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let outcome = if parts.status == StatusCode::ACCEPTED || id.is_none() {
+        None
+    } else if is_sse {
+        read_sse(body, id.as_ref()).await?
+    } else {
+        let bytes = Limited::new(body, MAX_ANSWER).collect().await?.to_bytes();
+        match_response(&bytes, id.as_ref())
+    };
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+        outcome,
+    })
+}
+
+type Outcome = Option<Result<Map<String, Value>, agent_gateway_core::jsonrpc::ErrorObject>>;
+
+fn match_response(bytes: &[u8], id: Option<&Id>) -> Outcome {
+    let Ok(Message::Response(res)) = Message::from_slice(bytes) else {
+        return None;
+    };
+    // An error about an unreadable request has no id; ours were readable, so take it too.
+    if res.id.is_some() && res.id.as_ref() != id {
+        return None;
+    }
+    match res.payload {
+        Payload::Result(raw) => match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Object(m)) => Some(Ok(m)),
+            _ => Some(Ok(Map::new())),
+        },
+        Payload::Error(e) => Some(Err(e)),
+    }
+}
+
+/// Reads SSE events as they arrive until the response to `id`; progress and log
+/// notifications before it are skipped (not relayed in this version).
+async fn read_sse<B>(body: B, id: Option<&Id>) -> Result<Outcome, BoxError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut decoder = Decoder::new();
+    let mut events = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(Into::into)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > MAX_ANSWER {
+            return Err(Box::new(ConnectorError::TooLarge));
+        }
+        decoder.feed(&data, &mut events)?;
+        for event in events.drain(..) {
+            if let Some(found) = match_response(event.data.as_bytes(), id) {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,123 @@
+//! One federated upstream: its name, its service, its timeout and its tool view.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use agent_gateway_core::{BoxError, Denied};
+use serde_json::{Map, Value};
+use tower::{Service, ServiceExt};
+
+use crate::McpError;
+use crate::error::find;
+use crate::naming::ServerName;
+use crate::upstream::{BoxUpstream, UpstreamRequest};
+
+/// The default time an upstream has to answer one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which of an upstream's tools this gateway shows, independent of authorization: an include
+/// list (all tools when absent) minus an exclude list. Names are the upstream's own.
+#[derive(Debug, Clone, Default)]
+pub struct ToolView {
+    include: Option<HashSet<String>>,
+    exclude: HashSet<String>,
+}
+
+impl ToolView {
+    /// Every tool.
+    pub fn all() -> Self {
+        ToolView::default()
+    }
+
+    /// Only these tools.
+    pub fn include<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Self {
+        ToolView {
+            include: Some(names.into_iter().map(Into::into).collect()),
+            exclude: HashSet::new(),
+        }
+    }
+
+    /// Hides these tools too.
+    pub fn exclude<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.exclude.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether the tool named `name` (upstream name) is shown and callable.
+    pub fn allows(&self, name: &str) -> bool {
+        self.include.as_ref().is_none_or(|i| i.contains(name)) && !self.exclude.contains(name)
+    }
+}
+
+/// One upstream server of a federation.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub(crate) name: ServerName,
+    pub(crate) service: BoxUpstream,
+    pub(crate) timeout: Duration,
+    pub(crate) view: ToolView,
+}
+
+impl Member {
+    /// The upstream `name`, served by `service`, with the default timeout and every tool shown.
+    pub fn new<S>(name: ServerName, service: S) -> Self
+    where
+        S: Service<UpstreamRequest, Response = Map<String, Value>, Error = BoxError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        Member {
+            name,
+            service: BoxUpstream::new(service),
+            timeout: DEFAULT_TIMEOUT,
+            view: ToolView::all(),
+        }
+    }
+
+    /// Gives the upstream `timeout` to answer each request.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Shows only the tools `view` allows.
+    pub fn with_view(mut self, view: ToolView) -> Self {
+        self.view = view;
+        self
+    }
+
+    /// The upstream's name.
+    pub fn name(&self) -> &ServerName {
+        &self.name
+    }
+
+    /// Sends one request, within the timeout. A JSON-RPC error or a denial from the upstream
+    /// is passed on; any other failure becomes [`McpError::UpstreamUnavailable`], logged here.
+    pub(crate) async fn send(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+        let call = self.service.clone().oneshot(req);
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e))
+                if find::<McpError>(e.as_ref()).is_some() || Denied::find(e.as_ref()).is_some() =>
+            {
+                Err(e)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(upstream = %self.name, error = %e, "mcp: upstream failed");
+                Err(Box::new(McpError::UpstreamUnavailable {
+                    upstream: self.name.to_string(),
+                }))
+            }
+            Err(_) => {
+                tracing::warn!(upstream = %self.name, timeout = ?self.timeout, "mcp: upstream timed out");
+                Err(Box::new(McpError::UpstreamTimeout {
+                    upstream: self.name.to_string(),
+                    timeout: self.timeout,
+                }))
+            }
+        }
+    }
+}

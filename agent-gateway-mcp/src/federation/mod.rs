@@ -1,0 +1,190 @@
+//! Federation: many upstream MCP servers behind one endpoint, as the front's inner service.
+//!
+//! Listings ask every upstream at once and merge the items under reversible names
+//! (`server__tool`, see [`crate::naming`]; resource URIs become `server+uri`). A call goes to
+//! exactly the upstream its name says, with the upstream's own name; a name no upstream owns,
+//! or one its [`ToolView`] hides, is -32602 and reaches no upstream.
+//!
+//! An upstream that fails or times out is left out of listings: failing open is the default
+//! here because a listing only hides what it cannot show, it grants nothing
+//! ([`FederationBuilder::fail_closed`] makes the whole listing fail instead). A call to it is
+//! answered with a JSON-RPC error (-32010 unavailable, -32011 timeout) within its timeout.
+//!
+//! ```
+//! use agent_gateway_core::BoxError;
+//! use agent_gateway_mcp::federation::{Federation, Member};
+//! use agent_gateway_mcp::naming::ServerName;
+//! use agent_gateway_mcp::upstream::UpstreamRequest;
+//! use agent_gateway_mcp::McpRequest;
+//! use serde_json::{Map, json};
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let server = tower::service_fn(|req: UpstreamRequest| async move {
+//!     let result = match req.method() {
+//!         "tools/list" => json!({"tools": [{"name": "search", "inputSchema": {"type": "object"}}]}),
+//!         _ => json!({"content": [{"type": "text", "text": req.params()["name"]}]}),
+//!     };
+//!     Ok::<_, BoxError>(result.as_object().cloned().unwrap_or_default())
+//! });
+//! let fed = Federation::builder()
+//!     .member(Member::new(ServerName::new("web-1").unwrap(), server))
+//!     .build()
+//!     .unwrap();
+//!
+//! let list = fed.clone().oneshot(McpRequest::from_value(1, "tools/list", json!({}))).await.unwrap();
+//! assert_eq!(list.result()["tools"][0]["name"], "web-1__search");
+//! let call = McpRequest::from_value(2, "tools/call", json!({"name": "web-1__search"}));
+//! let res = fed.clone().oneshot(call).await.unwrap();
+//! assert_eq!(res.result()["content"][0]["text"], "search");
+//!
+//! // No upstream owns this name: an error, and no upstream call.
+//! let call = McpRequest::from_value(3, "tools/call", json!({"name": "other__search"}));
+//! assert!(fed.oneshot(call).await.is_err());
+//! # });
+//! ```
+
+mod list;
+mod member;
+mod route;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use agent_gateway_core::BoxError;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tower::Service;
+
+pub use member::{DEFAULT_TIMEOUT, Member, ToolView};
+
+use crate::front::is_own;
+use crate::naming::{NameError, Naming, ServerName};
+use crate::response::ListShape;
+use crate::{McpRequest, McpResponse};
+
+/// The `_meta` key prefix of the MCP protocol's own per-hop keys.
+const PROTOCOL_META_PREFIX: &str = "io.modelcontextprotocol/";
+
+/// What joins a server name and a resource URI. Server names never contain it.
+const URI_SEPARATOR: char = '+';
+
+#[derive(Debug)]
+struct Shared {
+    members: Vec<Member>,
+    naming: Naming,
+    fail_open: bool,
+}
+
+impl Shared {
+    fn join_uri(&self, server: &ServerName, uri: &str) -> String {
+        format!("{server}{URI_SEPARATOR}{uri}")
+    }
+
+    fn split_uri<'a>(&self, joined: &'a str) -> Option<(&'a str, &'a str)> {
+        joined
+            .split_once(URI_SEPARATOR)
+            .filter(|(s, _)| !s.is_empty())
+    }
+}
+
+/// The federation router: `Service<McpRequest, Response = McpResponse, Error = BoxError>`.
+#[derive(Debug, Clone)]
+pub struct Federation {
+    shared: Arc<Shared>,
+}
+
+impl Federation {
+    /// A builder.
+    pub fn builder() -> FederationBuilder {
+        FederationBuilder::default()
+    }
+}
+
+/// Builds a [`Federation`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct FederationBuilder {
+    members: Vec<Member>,
+    naming: Naming,
+    fail_closed: bool,
+}
+
+impl FederationBuilder {
+    /// Joins names with `naming` (default separator `__`).
+    pub fn naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// Adds an upstream.
+    pub fn member(mut self, member: Member) -> Self {
+        self.members.push(member);
+        self
+    }
+
+    /// Makes a listing fail when any upstream fails, instead of leaving that upstream out.
+    pub fn fail_closed(mut self) -> Self {
+        self.fail_closed = true;
+        self
+    }
+
+    /// The federation, or why a server name cannot be used: a duplicate, or one that could
+    /// make a split ambiguous with the separator.
+    pub fn build(self) -> Result<Federation, NameError> {
+        let mut seen = HashSet::new();
+        for m in &self.members {
+            self.naming.check(&m.name)?;
+            if !seen.insert(m.name.as_str()) {
+                return Err(NameError::Duplicate(m.name.to_string()));
+            }
+        }
+        Ok(Federation {
+            shared: Arc::new(Shared {
+                members: self.members,
+                naming: self.naming,
+                fail_open: !self.fail_closed,
+            }),
+        })
+    }
+}
+
+impl Service<McpRequest> for Federation {
+    type Response = McpResponse;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<McpResponse, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: McpRequest) -> Self::Future {
+        let shared = self.shared.clone();
+        let method = req.method().to_owned();
+        let mut params = req.params().clone();
+        // The client's protocol `_meta` (version, capabilities, client info) describes the
+        // client-to-gateway hop; each upstream connector writes its own. Other keys (progress
+        // tokens, trace context) travel on.
+        if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+            meta.retain(|k, _| !k.starts_with(PROTOCOL_META_PREFIX));
+            if meta.is_empty() {
+                params.remove("_meta");
+            }
+        }
+        Box::pin(async move {
+            if is_own(&method) {
+                // Answered by the front once the policy stack admitted it: no upstream call.
+                return Ok(McpResponse::for_method(
+                    &method,
+                    Value::Object(Default::default()),
+                ));
+            }
+            let result = match ListShape::of_method(&method) {
+                Some(shape) => list::list(&shared, &method, shape, &params).await?,
+                None => route::call(&shared, &method, params).await?,
+            };
+            Ok(McpResponse::for_method(&method, Value::Object(result)))
+        })
+    }
+}

@@ -1,0 +1,95 @@
+//! Calls through a federation: the name says which upstream owns it; the call goes to exactly
+//! that one, with the upstream's own name, or nowhere.
+
+use agent_gateway_core::BoxError;
+use serde_json::{Map, Value};
+
+use super::Shared;
+use super::member::Member;
+use crate::McpError;
+use crate::upstream::UpstreamRequest;
+
+fn unknown(kind: &'static str, name: &str) -> BoxError {
+    Box::new(McpError::UnknownName {
+        kind,
+        name: name.to_owned(),
+    })
+}
+
+fn string<'a>(params: &'a Map<String, Value>, key: &str) -> Result<&'a str, BoxError> {
+    params.get(key).and_then(Value::as_str).ok_or_else(|| {
+        Box::new(McpError::InvalidParams(format!("missing string `{key}`"))) as BoxError
+    })
+}
+
+pub(super) async fn call(
+    shared: &Shared,
+    method: &str,
+    mut params: Map<String, Value>,
+) -> Result<Map<String, Value>, BoxError> {
+    let member = match method {
+        "tools/call" | "prompts/get" => {
+            let kind = if method == "tools/call" {
+                "tool"
+            } else {
+                "prompt"
+            };
+            let name = string(&params, "name")?;
+            let (member, original) =
+                owner(shared, name, false).ok_or_else(|| unknown(kind, name))?;
+            if kind == "tool" && !member.view.allows(original) {
+                return Err(unknown(kind, name));
+            }
+            let original = original.to_owned();
+            params.insert("name".into(), Value::String(original));
+            member
+        }
+        "resources/read" => {
+            let uri = string(&params, "uri")?;
+            let (member, original) =
+                owner(shared, uri, true).ok_or_else(|| unknown("resource", uri))?;
+            let original = original.to_owned();
+            params.insert("uri".into(), Value::String(original));
+            member
+        }
+        "completion/complete" => {
+            let r = params.get("ref").cloned().unwrap_or(Value::Null);
+            let (key, is_uri) = match r.get("type").and_then(Value::as_str) {
+                Some("ref/prompt") => ("name", false),
+                Some("ref/resource") => ("uri", true),
+                _ => return Err(Box::new(McpError::InvalidParams("invalid ref".into()))),
+            };
+            let name = r.get(key).and_then(Value::as_str).unwrap_or("");
+            let (member, original) =
+                owner(shared, name, is_uri).ok_or_else(|| unknown("reference", name))?;
+            let original = original.to_owned();
+            if let Some(Value::Object(r)) = params.get_mut("ref") {
+                r.insert(key.into(), Value::String(original));
+            }
+            member
+        }
+        other => return Err(Box::new(McpError::MethodNotFound(other.to_owned()))),
+    };
+    let mut result = member.send(UpstreamRequest::new(method, params)).await?;
+    if method == "resources/read"
+        && let Some(Value::Array(contents)) = result.get_mut("contents")
+    {
+        for c in contents {
+            if let Some(uri) = c.get("uri").and_then(Value::as_str) {
+                let joined = shared.join_uri(&member.name, uri);
+                c["uri"] = Value::String(joined);
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn owner<'a, 'n>(shared: &'a Shared, name: &'n str, uri: bool) -> Option<(&'a Member, &'n str)> {
+    let (server, original) = if uri {
+        shared.split_uri(name)?
+    } else {
+        shared.naming.split(name)?
+    };
+    let member = shared.members.iter().find(|m| m.name.as_str() == server)?;
+    Some((member, original))
+}

@@ -1,0 +1,393 @@
+//! One request through the front: checks, decode once, era choice, then the inner service or
+//! an answer of the front's own (`server/discover`, `initialize`, `ping`).
+
+use std::sync::Arc;
+
+use agent_gateway_core::BoxError;
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Map, Value, json};
+use tower::{Service, ServiceExt};
+
+use super::checks::{self, MCP_METHOD, MCP_PROTOCOL_VERSION};
+use super::config::FrontConfig;
+use super::render::{self, MCP_SESSION_ID, ResponseBody};
+use crate::era::{Era, LEGACY_VERSIONS, META_SERVER_INFO};
+use crate::error::Rendered;
+use crate::{McpRequest, McpResponse};
+
+/// The methods handed to the inner service; the front answers or refuses the rest.
+pub(crate) const FORWARDED: [&str; 8] = [
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "completion/complete",
+];
+
+/// The methods the front answers itself, in the era that has them, after the inner service
+/// admitted them.
+pub(crate) const OWN: [(&str, Era); 3] = [
+    ("server/discover", Era::Modern),
+    ("initialize", Era::Legacy),
+    ("ping", Era::Legacy),
+];
+
+/// Methods whose modern results carry `ttlMs` and `cacheScope`.
+const CACHEABLE: [&str; 5] = [
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
+
+fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
+    Rendered::new(status, error)
+}
+
+pub(crate) async fn handle<S, B>(
+    config: Arc<FrontConfig>,
+    inner: S,
+    req: Request<B>,
+) -> Response<ResponseBody>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError>,
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = req.into_parts();
+    if let Err(r) =
+        checks::origin(&config, &parts.headers).and_then(|()| checks::host(&config, &parts.headers))
+    {
+        return render::error(None, r, None);
+    }
+    match parts.method {
+        Method::POST => {}
+        Method::DELETE if config.legacy => return delete_session(&config, &parts.headers),
+        _ => return render::method_not_allowed(config.legacy),
+    }
+    if let Err(r) =
+        checks::content_type(&parts.headers).and_then(|()| checks::accept(&parts.headers))
+    {
+        return render::error(None, r, None);
+    }
+    let bytes = match read_body(body, config.max_body, &parts.headers).await {
+        Ok(b) => b,
+        Err(r) => return render::error(None, r, None),
+    };
+    let message = match Message::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            let res = e.to_response();
+            let error = res
+                .error_object()
+                .cloned()
+                .unwrap_or_else(ErrorObject::parse_error);
+            return render::error(res.id, bad(StatusCode::BAD_REQUEST, error), None);
+        }
+    };
+    match message {
+        Message::Request(r) => {
+            let www = config.www_authenticate.clone();
+            request(&config, inner, r, parts)
+                .await
+                .unwrap_or_else(|(id, rendered)| render::error(id, rendered, www.as_ref()))
+        }
+        Message::Notification(n) => notification(&config, &parts.headers, &n.method),
+        Message::Response(_) => {
+            let in_session = parts
+                .headers
+                .get(MCP_SESSION_ID)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|id| config.legacy && config.sealer.open(id).is_ok());
+            if in_session {
+                render::empty(StatusCode::ACCEPTED)
+            } else {
+                render::error(
+                    None,
+                    bad(
+                        StatusCode::BAD_REQUEST,
+                        ErrorObject::invalid_request("Clients must not POST responses"),
+                    ),
+                    None,
+                )
+            }
+        }
+    }
+}
+
+/// A notification: 202 once its mirrored method and any legacy session check out. It is not
+/// relayed upstream in this version.
+fn notification(config: &FrontConfig, headers: &HeaderMap, method: &str) -> Response<ResponseBody> {
+    match checks::header_text(headers, MCP_METHOD) {
+        Ok(Some(h)) if h != method => {
+            let error = ErrorObject::new(
+                crate::error::CODE_HEADER_MISMATCH,
+                "Header mismatch: Mcp-Method",
+            );
+            return render::error(None, bad(StatusCode::BAD_REQUEST, error), None);
+        }
+        Err(r) => return render::error(None, r, None),
+        Ok(_) => {}
+    }
+    if config.legacy
+        && let Some(session) = headers.get(MCP_SESSION_ID)
+        && !session
+            .to_str()
+            .is_ok_and(|s| config.sealer.open(s).is_ok())
+    {
+        return session_not_found(None);
+    }
+    render::empty(StatusCode::ACCEPTED)
+}
+
+async fn read_body<B>(body: B, max: usize, headers: &HeaderMap) -> Result<bytes::Bytes, Rendered>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let too_large = || {
+        bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorObject::invalid_request("Payload Too Large"),
+        )
+    };
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(_) => Err(bad(
+            StatusCode::BAD_REQUEST,
+            ErrorObject::invalid_request("Request body could not be read"),
+        )),
+    }
+}
+
+fn delete_session(config: &FrontConfig, headers: &HeaderMap) -> Response<ResponseBody> {
+    match headers.get(MCP_SESSION_ID).and_then(|v| v.to_str().ok()) {
+        None => render::error(
+            None,
+            bad(
+                StatusCode::BAD_REQUEST,
+                ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
+            ),
+            None,
+        ),
+        // Sealed ids are stateless: a valid one is acknowledged, and ends when it expires.
+        Some(id) if config.sealer.open(id).is_ok() => render::empty(StatusCode::OK),
+        Some(_) => session_not_found(None),
+    }
+}
+
+fn session_not_found(id: Option<Id>) -> Response<ResponseBody> {
+    render::error(
+        id,
+        bad(
+            StatusCode::NOT_FOUND,
+            ErrorObject::invalid_request("Session not found"),
+        ),
+        None,
+    )
+}
+
+fn era_of(
+    config: &FrontConfig,
+    method: &str,
+    params: &Map<String, Value>,
+    headers: &HeaderMap,
+) -> Era {
+    if !config.legacy || checks::meta_version(params).is_some() {
+        return Era::Modern;
+    }
+    let legacy_header = headers
+        .get(MCP_PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| LEGACY_VERSIONS.contains(&v));
+    if method == "initialize" || headers.contains_key(MCP_SESSION_ID) || legacy_header {
+        Era::Legacy
+    } else {
+        Era::Modern
+    }
+}
+
+type Failure = (Option<Id>, Rendered);
+
+async fn request<S>(
+    config: &FrontConfig,
+    inner: S,
+    r: RpcRequest,
+    parts: http::request::Parts,
+) -> Result<Response<ResponseBody>, Failure>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError>,
+{
+    let id = r.id;
+    let fail = |rendered: Rendered| (Some(id.clone()), rendered);
+    let params = match r
+        .params
+        .as_deref()
+        .map(|raw| serde_json::from_str::<Value>(raw.get()))
+    {
+        None => Map::new(),
+        Some(Ok(Value::Object(m))) => m,
+        Some(_) => {
+            return Err(fail(bad(
+                StatusCode::BAD_REQUEST,
+                ErrorObject::invalid_params("params must be an object"),
+            )));
+        }
+    };
+    let method = r.method;
+    let era = era_of(config, &method, &params, &parts.headers);
+    match era {
+        Era::Modern if !config.modern => {
+            // What a legacy-only server answers; an era probe reads it as "legacy".
+            return Err(fail(bad(
+                StatusCode::BAD_REQUEST,
+                ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
+            )));
+        }
+        Era::Modern => checks::modern(&parts.headers, &method, &params).map_err(fail)?,
+        Era::Legacy if method == "initialize" => {}
+        Era::Legacy => {
+            let Some(session) = parts.headers.get(MCP_SESSION_ID) else {
+                return Err(fail(bad(
+                    StatusCode::BAD_REQUEST,
+                    ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
+                )));
+            };
+            let valid = session
+                .to_str()
+                .ok()
+                .is_some_and(|s| config.sealer.open(s).is_ok());
+            if !valid {
+                return Ok(session_not_found(Some(id)));
+            }
+            if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)
+                && !v.to_str().is_ok_and(|v| LEGACY_VERSIONS.contains(&v))
+            {
+                return Err(fail(bad(
+                    StatusCode::BAD_REQUEST,
+                    ErrorObject::invalid_request("Bad Request: unsupported MCP-Protocol-Version"),
+                )));
+            }
+        }
+    }
+    let own = OWN.iter().any(|(m, e)| *m == method && *e == era);
+    if !own && !FORWARDED.contains(&method.as_str()) {
+        let status = if era == Era::Modern {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        return Err(fail(bad(status, ErrorObject::method_not_found(&method))));
+    }
+    // Every request goes through the inner service, the user's policy stack included. For the
+    // methods the front answers itself, that call is the admission check: an error refuses the
+    // request (an unauthenticated `initialize` is a 401 like any other), and the front then
+    // writes the answer.
+    let init_params = (method == "initialize").then(|| params.clone());
+    let req = McpRequest::new(id.clone(), method.clone(), params)
+        .with_era(era)
+        .with_headers(parts.headers)
+        .with_extensions(parts.extensions);
+    match inner.oneshot(req).await {
+        Ok(_) if method == "initialize" => initialize(config, id, &init_params.unwrap_or_default()),
+        Ok(_) if method == "ping" => Ok(render::result(id, Map::new())),
+        Ok(_) if method == "server/discover" => Ok(render::result(
+            id,
+            finish_modern(config, &method, config.discover_result()),
+        )),
+        Ok(res) => {
+            let result = res.into_result();
+            let result = if era == Era::Modern {
+                finish_modern(config, &method, result)
+            } else {
+                result
+            };
+            Ok(render::result(id, result))
+        }
+        Err(e) => {
+            let mut rendered = Rendered::from_error(e.as_ref());
+            if era == Era::Modern && rendered.error.code == ErrorObject::METHOD_NOT_FOUND {
+                rendered.status = StatusCode::NOT_FOUND;
+            }
+            Err(fail(rendered))
+        }
+    }
+}
+
+/// Adds what every modern result must carry and the upstream may have left out.
+fn finish_modern(
+    config: &FrontConfig,
+    method: &str,
+    mut result: Map<String, Value>,
+) -> Map<String, Value> {
+    result
+        .entry("resultType")
+        .or_insert_with(|| json!("complete"));
+    if CACHEABLE.contains(&method) || method == "server/discover" {
+        // The gateway filters per caller, so nothing it answers is shareable by default.
+        result.entry("ttlMs").or_insert_with(|| json!(0));
+        result
+            .entry("cacheScope")
+            .or_insert_with(|| json!("private"));
+    }
+    if let Value::Object(meta) = result.entry("_meta").or_insert_with(|| json!({})) {
+        meta.entry(META_SERVER_INFO)
+            .or_insert_with(|| config.server_info());
+    }
+    result
+}
+
+fn initialize(
+    config: &FrontConfig,
+    id: Id,
+    params: &Map<String, Value>,
+) -> Result<Response<ResponseBody>, Failure> {
+    let requested = params.get("protocolVersion").and_then(Value::as_str);
+    let version = requested
+        .filter(|v| LEGACY_VERSIONS.contains(v))
+        .unwrap_or(LEGACY_VERSIONS[0]);
+    let session = config.sealer.seal(version).map_err(|e| {
+        tracing::error!(error = %e, "mcp: could not seal a session id");
+        (
+            Some(id.clone()),
+            bad(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorObject::internal_error(),
+            ),
+        )
+    })?;
+    let mut result = Map::new();
+    result.insert("protocolVersion".into(), json!(version));
+    result.insert("capabilities".into(), config.capabilities.clone());
+    result.insert("serverInfo".into(), config.server_info());
+    if let Some(i) = &config.instructions {
+        result.insert("instructions".into(), json!(i));
+    }
+    let mut res = render::result(id.clone(), result);
+    let value = HeaderValue::from_str(&session).map_err(|_| {
+        (
+            Some(id),
+            bad(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorObject::internal_error(),
+            ),
+        )
+    })?;
+    res.headers_mut().insert(MCP_SESSION_ID, value);
+    Ok(res)
+}

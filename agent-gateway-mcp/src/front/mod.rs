@@ -1,0 +1,147 @@
+//! The MCP front: an HTTP service serving both MCP eras on one endpoint, which decodes each
+//! request once and hands it to an inner `Service<McpRequest>` (the user's policy stack, then
+//! the federation router).
+//!
+//! ```
+//! use agent_gateway_core::{BoxError, testkit::TestClient};
+//! use agent_gateway_mcp::front::{FrontConfig, McpFront};
+//! use agent_gateway_mcp::{McpRequest, McpResponse};
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let inner = tower::service_fn(|req: McpRequest| async move {
+//!     Ok::<_, BoxError>(McpResponse::for_method(req.method(), json!({"tools": []})))
+//! });
+//! let front = McpFront::new(inner, FrontConfig::new("gw", "1.0").unwrap());
+//! let client = TestClient::new(front);
+//! let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+//!                   "io.modelcontextprotocol/clientCapabilities": {}});
+//! let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}});
+//! let post = |body: &serde_json::Value, method: &str| client.post("/mcp")
+//!     .header("accept", "application/json, text/event-stream")
+//!     .header("mcp-protocol-version", "2026-07-28")
+//!     .header("mcp-method", method)
+//!     .json(body);
+//!
+//! let ok = post(&body, "tools/list").send().await;
+//! assert_eq!(ok.status(), 200);
+//! assert_eq!(ok.json()["result"]["resultType"], "complete");
+//!
+//! // The Mcp-Method header must mirror the body: 400 with -32020.
+//! let bad = post(&body, "tools/call").send().await;
+//! assert_eq!(bad.status(), 400);
+//! assert_eq!(bad.json()["error"]["code"], -32020);
+//! # });
+//! ```
+//!
+//! # What it answers itself
+//!
+//! - Transport errors: a bad `Origin` (403), a method other than POST or DELETE (405), a
+//!   `Content-Type` other than JSON (415), an `Accept` lacking JSON or SSE (406), a body over
+//!   the limit (413), malformed JSON (400, -32700), a batch or an invalid envelope (400, -32600).
+//! - Modern requests: `_meta` and mirrored-header validation (400 with -32602, -32020 or
+//!   -32022), `server/discover`, unknown and legacy-only methods (404, -32601). Results get
+//!   `resultType`, `ttlMs`/`cacheScope` and `_meta` serverInfo when the inner service left
+//!   them out.
+//! - Legacy requests: `initialize` (minting a sealed `Mcp-Session-Id`), `ping`, a missing
+//!   session (400), a forged, tampered or expired session (404), `DELETE`.
+//! - Notifications are accepted with 202 and not relayed.
+//!
+//! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
+//! inner service first, as an admission check, so the user's policy stack governs them like
+//! any other request (see [`is_own`]); the inner result is then ignored.
+//!
+//! Every error of the inner service, including a core [`Denied`](agent_gateway_core::Denied),
+//! is rendered in one place: see [`crate::error`].
+
+mod checks;
+mod config;
+mod dispatch;
+pub mod future;
+mod layer;
+mod render;
+#[cfg(test)]
+mod tests;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use agent_gateway_core::BoxError;
+use http::{Request, Response};
+use http_body::Body;
+use tower::Service;
+
+pub use config::{DEFAULT_MAX_BODY, FrontConfig};
+pub use layer::McpFrontLayer;
+pub use render::ResponseBody;
+
+use crate::{McpRequest, McpResponse};
+
+/// Whether the front answers `method` itself (`server/discover`, `initialize`, `ping`) once the
+/// inner service has admitted it. Inner routers answer these with any result and call no
+/// upstream.
+pub fn is_own(method: &str) -> bool {
+    dispatch::OWN.iter().any(|(m, _)| *m == method)
+}
+
+/// The MCP front. `Error = Infallible`, so it mounts in an axum router at any path.
+#[derive(Debug, Clone)]
+pub struct McpFront<S> {
+    inner: S,
+    config: Arc<FrontConfig>,
+}
+
+impl<S> McpFront<S> {
+    /// A front serving with `config` in front of `inner`.
+    pub fn new(inner: S, config: FrontConfig) -> Self {
+        McpFront::from_shared(inner, Arc::new(config))
+    }
+
+    pub(crate) fn from_shared(inner: S, config: Arc<FrontConfig>) -> Self {
+        McpFront { inner, config }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consumed.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> Service<Request<B>> for McpFront<S>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = future::ResponseFuture;
+
+    /// Always ready, as axum expects: the inner service is driven to readiness in `call`, after
+    /// the request is decoded (most requests never reach it).
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        future::ResponseFuture {
+            inner: Box::pin(dispatch::handle(config, inner, req)),
+        }
+    }
+}

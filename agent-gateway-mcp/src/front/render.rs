@@ -1,0 +1,94 @@
+//! Building the front's HTTP answers: JSON-RPC results and errors, 202s and bare statuses.
+
+use std::convert::Infallible;
+
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Response as RpcResponse};
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use serde_json::{Map, Value};
+
+use crate::error::Rendered;
+
+/// The body of every answer of the front.
+pub type ResponseBody = BoxBody<Bytes, Infallible>;
+
+pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
+
+fn full(bytes: Vec<u8>) -> ResponseBody {
+    Full::new(Bytes::from(bytes)).boxed()
+}
+
+/// An answer with `status` and no body.
+pub(crate) fn empty(status: StatusCode) -> Response<ResponseBody> {
+    let mut res = Response::new(Empty::new().boxed());
+    *res.status_mut() = status;
+    res
+}
+
+/// 405 naming the methods the endpoint takes.
+pub(crate) fn method_not_allowed(legacy: bool) -> Response<ResponseBody> {
+    let mut res = error(
+        None,
+        Rendered::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorObject::invalid_request("Method not allowed"),
+        ),
+        None,
+    );
+    let allow = if legacy { "POST, DELETE" } else { "POST" };
+    res.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    res
+}
+
+/// A JSON-RPC error answer.
+pub(crate) fn error(
+    id: Option<Id>,
+    rendered: Rendered,
+    www_authenticate: Option<&HeaderValue>,
+) -> Response<ResponseBody> {
+    let status = rendered.status;
+    let wire = Message::from(RpcResponse::error(id, rendered.error)).to_vec();
+    let mut res = Response::new(full(wire));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(after) = rendered.retry_after {
+        // Round up: retrying a moment early would only be refused again.
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        res.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if status == StatusCode::UNAUTHORIZED
+        && let Some(challenge) = www_authenticate
+    {
+        res.headers_mut()
+            .insert(WWW_AUTHENTICATE, challenge.clone());
+    }
+    res
+}
+
+/// A JSON-RPC result answer.
+pub(crate) fn result(id: Id, result: Map<String, Value>) -> Response<ResponseBody> {
+    let wire = match RpcResponse::success(id.clone(), &Value::Object(result)) {
+        Ok(r) => Message::from(r).to_vec(),
+        Err(e) => {
+            tracing::error!(error = %e, "mcp: result did not serialise");
+            return error(
+                Some(id),
+                Rendered::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorObject::internal_error(),
+                ),
+                None,
+            );
+        }
+    };
+    let mut res = Response::new(full(wire));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}

@@ -1,0 +1,197 @@
+//! The MCP request as the policy layers see it: one decoded JSON-RPC request, its era and its
+//! HTTP context.
+//!
+//! ```
+//! use agent_gateway_core::{Action, AgentRequest};
+//! use agent_gateway_mcp::McpRequest;
+//! use serde_json::json;
+//!
+//! let call = McpRequest::from_value(1, "tools/call", json!({"name": "fs__read", "arguments": {"path": "/x"}}));
+//! assert_eq!(call.action(), Action::ToolCall);
+//! assert_eq!(call.target(), Some("fs__read"));
+//! assert_eq!(call.arguments(), Some(&json!({"path": "/x"})));
+//!
+//! // A method the seam does not know is `Other`, with no target.
+//! let other = McpRequest::from_value(2, "vendor/thing", json!({"name": "n"}));
+//! assert_eq!(other.action(), Action::Other);
+//! assert_eq!(other.target(), None);
+//! ```
+
+use agent_gateway_core::jsonrpc::Id;
+use agent_gateway_core::{Action, AgentRequest};
+use http::{Extensions, HeaderMap};
+use serde_json::{Map, Value};
+
+use crate::era::Era;
+
+/// One MCP request, decoded once at the edge.
+///
+/// `params` is the request's parameter object (empty when the request had none). The target is
+/// the tool or prompt name, or the resource URI, of the methods that address one.
+#[derive(Debug, Clone)]
+pub struct McpRequest {
+    id: Id,
+    method: String,
+    params: Map<String, Value>,
+    era: Era,
+    headers: HeaderMap,
+    extensions: Extensions,
+}
+
+impl McpRequest {
+    /// A request with `id`, `method` and `params`, in the modern era, with no headers.
+    pub fn new(id: impl Into<Id>, method: impl Into<String>, params: Map<String, Value>) -> Self {
+        McpRequest {
+            id: id.into(),
+            method: method.into(),
+            params,
+            era: Era::Modern,
+            headers: HeaderMap::new(),
+            extensions: Extensions::new(),
+        }
+    }
+
+    /// Like [`new`](Self::new), from a JSON value: anything but an object becomes empty params.
+    pub fn from_value(id: impl Into<Id>, method: impl Into<String>, params: Value) -> Self {
+        let params = match params {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        McpRequest::new(id, method, params)
+    }
+
+    /// Sets the era the client speaks.
+    pub fn with_era(mut self, era: Era) -> Self {
+        self.era = era;
+        self
+    }
+
+    /// Sets the HTTP headers the request arrived with.
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Sets the extensions (the caller, the run id, ...).
+    pub fn with_extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// The JSON-RPC id.
+    pub fn id(&self) -> &Id {
+        &self.id
+    }
+
+    /// The method name.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The parameter object.
+    pub fn params(&self) -> &Map<String, Value> {
+        &self.params
+    }
+
+    /// The parameter object, mutably (the federation router rewrites names).
+    pub fn params_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.params
+    }
+
+    /// The era the client speaks.
+    pub fn era(&self) -> Era {
+        self.era
+    }
+
+    /// The parameter member the target lives in for this method, if any.
+    pub fn target_key(&self) -> Option<&'static str> {
+        match self.method.as_str() {
+            "tools/call" | "prompts/get" => Some("name"),
+            "resources/read" => Some("uri"),
+            _ => None,
+        }
+    }
+}
+
+/// The action of an MCP method, as the policy seam names it.
+pub fn action_of(method: &str) -> Action {
+    match method {
+        "tools/call" => Action::ToolCall,
+        "tools/list" => Action::ListTools,
+        "prompts/get" => Action::GetPrompt,
+        "prompts/list" => Action::ListPrompts,
+        "resources/read" => Action::ReadResource,
+        "resources/list" | "resources/templates/list" => Action::ListResources,
+        "server/discover" => Action::Discovery,
+        "initialize" | "ping" => Action::Protocol,
+        m if m.starts_with("notifications/") => Action::Protocol,
+        _ => Action::Other,
+    }
+}
+
+impl AgentRequest for McpRequest {
+    fn protocol(&self) -> &'static str {
+        "mcp"
+    }
+
+    fn action(&self) -> Action {
+        action_of(&self.method)
+    }
+
+    fn target(&self) -> Option<&str> {
+        self.target_key()
+            .and_then(|key| self.params.get(key))
+            .and_then(Value::as_str)
+    }
+
+    fn arguments(&self) -> Option<&Value> {
+        match self.method.as_str() {
+            "tools/call" | "prompts/get" => self.params.get("arguments"),
+            _ => None,
+        }
+    }
+
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn actions_targets_and_arguments() {
+        let read = McpRequest::from_value(1, "resources/read", json!({"uri": "file:///a"}));
+        assert_eq!(read.action(), Action::ReadResource);
+        assert_eq!(read.target(), Some("file:///a"));
+        assert_eq!(read.arguments(), None);
+        let list = McpRequest::from_value(1, "resources/templates/list", json!({}));
+        assert_eq!(list.action(), Action::ListResources);
+        let prompt = McpRequest::from_value(
+            "p",
+            "prompts/get",
+            json!({"name": "p1", "arguments": {"a": "b"}}),
+        );
+        assert_eq!(prompt.action(), Action::GetPrompt);
+        assert_eq!(prompt.arguments(), Some(&json!({"a": "b"})));
+        assert_eq!(action_of("notifications/initialized"), Action::Protocol);
+        assert_eq!(action_of("server/discover"), Action::Discovery);
+        // A non-string name is no target.
+        let odd = McpRequest::from_value(1, "tools/call", json!({"name": 5}));
+        assert_eq!(odd.target(), None);
+    }
+}

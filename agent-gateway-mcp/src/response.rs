@@ -1,0 +1,163 @@
+//! The MCP response as the policy layers see it: a JSON-RPC result whose listed tools, prompts
+//! and resources a policy layer can filter per caller.
+//!
+//! ```
+//! use agent_gateway_core::AgentResponse;
+//! use agent_gateway_mcp::McpResponse;
+//! use serde_json::json;
+//!
+//! let mut res = McpResponse::for_method("tools/list", json!({"tools": [{"name": "a__read"}, {"name": "a__delete"}]}));
+//! // A policy layer hides what the caller may not call.
+//! let removed = res.retain_items(&mut |item| !item.name.ends_with("delete"));
+//! assert_eq!(removed, 1);
+//! assert_eq!(res.result()["tools"], json!([{"name": "a__read"}]));
+//!
+//! // A tool call result is not a listing: nothing to filter.
+//! let mut call = McpResponse::for_method("tools/call", json!({"content": []}));
+//! assert_eq!(call.retain_items(&mut |_| false), 0);
+//! ```
+
+use agent_gateway_core::response::{Item, Outcome};
+use agent_gateway_core::{Action, AgentResponse, Usage, UsageReport};
+use serde_json::{Map, Value};
+
+/// Where a listing keeps its items: the result member, the action that uses an item, and the
+/// item member that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListShape {
+    /// The result member holding the array (`tools`, `prompts`, ...).
+    pub key: &'static str,
+    /// The action that would use a listed item.
+    pub action: Action,
+    /// The item member that is the item's name as the caller uses it.
+    pub name: &'static str,
+}
+
+impl ListShape {
+    /// The shape of a listing method's result, or `None` if `method` lists nothing.
+    pub fn of_method(method: &str) -> Option<ListShape> {
+        let (key, action, name) = match method {
+            "tools/list" => ("tools", Action::ToolCall, "name"),
+            "prompts/list" => ("prompts", Action::GetPrompt, "name"),
+            "resources/list" => ("resources", Action::ReadResource, "uri"),
+            "resources/templates/list" => {
+                ("resourceTemplates", Action::ReadResource, "uriTemplate")
+            }
+            _ => return None,
+        };
+        Some(ListShape { key, action, name })
+    }
+}
+
+/// One MCP result, with its usage report.
+#[derive(Debug, Clone)]
+pub struct McpResponse {
+    result: Map<String, Value>,
+    shape: Option<ListShape>,
+    usage: UsageReport,
+}
+
+impl McpResponse {
+    /// The result of `method`; a listing's items are exposed to [`AgentResponse::retain_items`].
+    /// Anything but an object becomes an empty result. Usage is reported at once: one step for
+    /// a tool call, a prompt get or a resource read (what a run budget counts), none otherwise.
+    pub fn for_method(method: &str, result: Value) -> Self {
+        let result = match result {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let usage = UsageReport::new();
+        let used = match method {
+            "tools/call" | "prompts/get" | "resources/read" => Usage::step(),
+            _ => Usage::default(),
+        };
+        usage.complete(used, Outcome::Complete);
+        McpResponse {
+            result,
+            shape: ListShape::of_method(method),
+            usage,
+        }
+    }
+
+    /// The result object.
+    pub fn result(&self) -> &Map<String, Value> {
+        &self.result
+    }
+
+    /// The result object, mutably.
+    pub fn result_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.result
+    }
+
+    /// The listing shape, if this is a listing.
+    pub fn shape(&self) -> Option<ListShape> {
+        self.shape
+    }
+
+    /// The result object, consumed.
+    pub fn into_result(self) -> Map<String, Value> {
+        self.result
+    }
+}
+
+impl AgentResponse for McpResponse {
+    fn usage_report(&self) -> Option<&UsageReport> {
+        Some(&self.usage)
+    }
+
+    fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
+        let Some(shape) = self.shape else { return 0 };
+        let Some(Value::Array(items)) = self.result.get_mut(shape.key) else {
+            return 0;
+        };
+        let before = items.len();
+        items.retain(|value| {
+            // An item without a usable name cannot be authorised, so it is not shown.
+            let Some(name) = value.get(shape.name).and_then(Value::as_str) else {
+                return false;
+            };
+            keep(&Item {
+                action: shape.action,
+                name,
+                value,
+            })
+        });
+        before - items.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resources_filter_by_uri_and_nameless_items_go() {
+        let mut res = McpResponse::for_method(
+            "resources/list",
+            json!({"resources": [{"uri": "a://1", "name": "one"}, {"uri": "a://2"}, {"name": "no uri"}]}),
+        );
+        let mut seen = Vec::new();
+        let removed = res.retain_items(&mut |item| {
+            seen.push((item.action, item.name.to_owned()));
+            item.name != "a://2"
+        });
+        assert_eq!(removed, 2);
+        assert_eq!(
+            seen,
+            [
+                (Action::ReadResource, "a://1".to_owned()),
+                (Action::ReadResource, "a://2".to_owned())
+            ]
+        );
+        assert_eq!(
+            res.result()["resources"],
+            json!([{"uri": "a://1", "name": "one"}])
+        );
+        let (usage, _) = res.usage_report().and_then(UsageReport::usage).unwrap();
+        assert_eq!(usage.steps, 0, "a listing is no step");
+        let call = McpResponse::for_method("tools/call", json!({"content": []}));
+        let (usage, outcome) = call.usage_report().and_then(UsageReport::usage).unwrap();
+        assert_eq!((usage.steps, outcome), (1, Outcome::Complete));
+    }
+}

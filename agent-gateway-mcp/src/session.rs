@@ -1,0 +1,207 @@
+//! Sealed legacy session ids: the id the client sees carries the session's state, encrypted
+//! and authenticated with a configured key, so any replica holding the key can serve it and a
+//! forged, tampered or expired id is refused.
+//!
+//! The seal is ChaCha20-Poly1305 (ring) with a random 96-bit nonce per id. The state is small:
+//! the negotiated protocol version and the issue and expiry times (wall clock, seconds).
+//!
+//! ```
+//! use std::time::Duration;
+//! use agent_gateway_core::{Secret, SystemClock};
+//! use agent_gateway_mcp::session::{SessionKey, Sealer};
+//!
+//! let sealer = Sealer::new(SessionKey::new(Secret::new([7u8; 32])), Duration::from_secs(3600), SystemClock::shared());
+//! let id = sealer.seal("2025-11-25").unwrap();
+//! assert_eq!(sealer.open(&id).unwrap().version(), "2025-11-25");
+//!
+//! // One flipped character and the id is refused.
+//! let mut forged = id.clone().into_bytes();
+//! forged[20] = if forged[20] == b'A' { b'B' } else { b'A' };
+//! assert!(sealer.open(std::str::from_utf8(&forged).unwrap()).is_err());
+//! ```
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use agent_gateway_core::{Secret, SharedClock};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::{Value, json};
+
+/// A 256-bit key sealing session ids. Share it between replicas; rotate it to end every
+/// session.
+#[derive(Clone)]
+pub struct SessionKey(Secret<[u8; 32]>);
+
+impl SessionKey {
+    /// A key from 32 secret bytes.
+    pub fn new(key: Secret<[u8; 32]>) -> Self {
+        SessionKey(key)
+    }
+
+    /// A random key: sessions then live only as long as this process and do not move between
+    /// replicas.
+    pub fn random() -> Result<Self, SessionError> {
+        let mut key = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut key)
+            .map_err(|_| SessionError::Crypto)?;
+        Ok(SessionKey(Secret::new(key)))
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey([redacted])")
+    }
+}
+
+/// Why a session id was refused or could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Not an id this gateway sealed: forged, tampered or sealed with another key.
+    #[error("session id is not valid")]
+    Invalid,
+    /// Sealed by this gateway but past its expiry.
+    #[error("session has expired")]
+    Expired,
+    /// The random source or cipher failed.
+    #[error("session sealing failed")]
+    Crypto,
+}
+
+/// The state a session id carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    version: String,
+    expires: u64,
+}
+
+impl SessionState {
+    /// The protocol version negotiated at `initialize`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The expiry, in seconds since the Unix epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.expires
+    }
+}
+
+/// Seals and opens session ids.
+pub struct Sealer {
+    key: LessSafeKey,
+    ttl: Duration,
+    clock: SharedClock,
+    rng: SystemRandom,
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealer")
+            .field("key", &"[redacted]")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Sealer {
+    /// A sealer with `key`, giving sessions `ttl` to live, reading wall time from `clock`.
+    pub fn new(key: SessionKey, ttl: Duration, clock: SharedClock) -> Self {
+        let unbound = UnboundKey::new(&CHACHA20_POLY1305, key.0.expose());
+        // A 32-byte key is always the right length for ChaCha20-Poly1305.
+        #[allow(clippy::expect_used)]
+        let key = LessSafeKey::new(unbound.expect("32-byte ChaCha20-Poly1305 key"));
+        Sealer {
+            key,
+            ttl,
+            clock,
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// A new session id for a session that negotiated `version`.
+    pub fn seal(&self, version: &str) -> Result<String, SessionError> {
+        let now = unix_secs(self.clock.wall());
+        let expires = now.saturating_add(self.ttl.as_secs());
+        let mut buf = serde_json::to_vec(&json!({"v": version, "iat": now, "exp": expires}))
+            .map_err(|_| SessionError::Crypto)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng
+            .fill(&mut nonce)
+            .map_err(|_| SessionError::Crypto)?;
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+            .map_err(|_| SessionError::Crypto)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens a session id: its state, or why it is refused.
+    pub fn open(&self, id: &str) -> Result<SessionState, SessionError> {
+        // Bound the work an attacker can cause with a huge header.
+        if id.len() > 1024 {
+            return Err(SessionError::Invalid);
+        }
+        let raw = URL_SAFE_NO_PAD
+            .decode(id)
+            .map_err(|_| SessionError::Invalid)?;
+        if raw.len() < NONCE_LEN {
+            return Err(SessionError::Invalid);
+        }
+        let (nonce, sealed) = raw.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SessionError::Invalid)?;
+        let mut sealed = sealed.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::empty(), &mut sealed)
+            .map_err(|_| SessionError::Invalid)?;
+        let state: Value = serde_json::from_slice(plain).map_err(|_| SessionError::Invalid)?;
+        let version = state["v"].as_str().ok_or(SessionError::Invalid)?.to_owned();
+        let expires = state["exp"].as_u64().ok_or(SessionError::Invalid)?;
+        if unix_secs(self.clock.wall()) >= expires {
+            return Err(SessionError::Expired);
+        }
+        Ok(SessionState { version, expires })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_gateway_core::ManualClock;
+    use std::sync::Arc;
+
+    #[test]
+    fn expiry_other_keys_and_garbage() {
+        let clock = Arc::new(ManualClock::new());
+        let key = SessionKey::new(Secret::new([1u8; 32]));
+        let sealer = Sealer::new(key.clone(), Duration::from_secs(60), clock.clone());
+        let id = sealer.seal("2025-06-18").unwrap();
+        assert_eq!(sealer.open(&id).unwrap().version(), "2025-06-18");
+        assert!(id.bytes().all(|b| b.is_ascii_graphic()));
+
+        let other = Sealer::new(
+            SessionKey::new(Secret::new([2u8; 32])),
+            Duration::from_secs(60),
+            clock.clone(),
+        );
+        assert_eq!(other.open(&id), Err(SessionError::Invalid));
+        for junk in ["", "!!!", "AAAA", &"A".repeat(2000)] {
+            assert_eq!(sealer.open(junk), Err(SessionError::Invalid), "{junk}");
+        }
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(sealer.open(&id), Err(SessionError::Expired));
+        assert_eq!(format!("{key:?}"), "SessionKey([redacted])");
+        assert!(format!("{sealer:?}").contains("[redacted]"));
+    }
+}

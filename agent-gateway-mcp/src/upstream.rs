@@ -1,0 +1,128 @@
+//! What the federation router sends to one upstream server, and the adapter that serves one
+//! upstream directly behind the front.
+//!
+//! An [`UpstreamRequest`] carries a method and its parameters and nothing else: no inbound
+//! headers, so a client's credential cannot reach an upstream by accident. An upstream answers
+//! with the result object, or fails; a JSON-RPC error from the upstream is an
+//! [`McpError::Upstream`](crate::McpError::Upstream).
+//!
+//! ```
+//! use agent_gateway_core::{AgentRequest, BoxError};
+//! use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
+//! use agent_gateway_mcp::{McpError, McpRequest};
+//! use serde_json::{Map, json};
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let server = tower::service_fn(|req: UpstreamRequest| async move {
+//!     match req.method() {
+//!         "tools/list" => Ok(Map::from_iter([("tools".to_owned(), json!([]))])),
+//!         m => Err(BoxError::from(McpError::MethodNotFound(m.to_owned()))),
+//!     }
+//! });
+//! let direct = Direct::new(server);
+//! let ok = direct.clone().oneshot(McpRequest::from_value(1, "tools/list", json!({}))).await.unwrap();
+//! assert_eq!(ok.result()["tools"], json!([]));
+//! assert!(direct.oneshot(McpRequest::from_value(2, "x/y", json!({}))).await.is_err());
+//! # });
+//! ```
+
+use std::task::{Context, Poll};
+
+use agent_gateway_core::BoxError;
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value};
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceExt};
+
+use crate::{McpRequest, McpResponse};
+
+/// One request to one upstream server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamRequest {
+    method: String,
+    params: Map<String, Value>,
+}
+
+impl UpstreamRequest {
+    /// A request for `method` with `params`.
+    pub fn new(method: impl Into<String>, params: Map<String, Value>) -> Self {
+        UpstreamRequest {
+            method: method.into(),
+            params,
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Map<String, Value> {
+        &self.params
+    }
+
+    /// The parameters, mutably.
+    pub fn params_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.params
+    }
+
+    /// The method and parameters.
+    pub fn into_parts(self) -> (String, Map<String, Value>) {
+        (self.method, self.params)
+    }
+}
+
+/// A type-erased upstream: a result object, or an error.
+pub type BoxUpstream = BoxCloneSyncService<UpstreamRequest, Map<String, Value>, BoxError>;
+
+/// Serves one upstream directly, with no renaming: the simplest inner service for a front.
+#[derive(Debug, Clone)]
+pub struct Direct<S> {
+    inner: S,
+}
+
+impl<S> Direct<S> {
+    /// Serves `inner` directly.
+    pub fn new(inner: S) -> Self {
+        Direct { inner }
+    }
+
+    /// The upstream.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<McpRequest> for Direct<S>
+where
+    S: Service<UpstreamRequest, Response = Map<String, Value>, Error = BoxError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    type Response = McpResponse;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<McpResponse, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: McpRequest) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let method = req.method().to_owned();
+        let up = UpstreamRequest::new(method.clone(), req.params().clone());
+        Box::pin(async move {
+            if crate::front::is_own(&method) {
+                // Answered by the front once admitted: the upstream is not asked.
+                return Ok(McpResponse::for_method(&method, Value::Object(Map::new())));
+            }
+            let result = inner.oneshot(up).await?;
+            Ok(McpResponse::for_method(&method, Value::Object(result)))
+        })
+    }
+}

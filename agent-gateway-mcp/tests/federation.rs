@@ -1,0 +1,408 @@
+//! Federation through the whole stack: the front, a policy layer, the router, fake upstreams
+//! in-process and over HTTP in both eras.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use agent_gateway_core::{AgentResponse, BoxError};
+use agent_gateway_mcp::connector::HttpUpstream;
+use agent_gateway_mcp::federation::{Federation, FederationBuilder, Member, ToolView};
+use agent_gateway_mcp::naming::{NameError, Naming, Separator, ServerName};
+use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
+use agent_gateway_mcp::{Era, FrontConfig, McpFront, McpRequest, McpResponse};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
+
+fn name(s: &str) -> ServerName {
+    ServerName::new(s).unwrap()
+}
+
+fn front<S>(inner: S) -> McpFront<S> {
+    McpFront::new(inner, FrontConfig::new("gw", "1").unwrap())
+}
+
+fn names(tools: &[Value]) -> Vec<String> {
+    tools
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn text(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn merged_list_and_calls_routed_to_exactly_the_owner() {
+    let a = FakeMcpServer::new()
+        .with_echo_tool("echo")
+        .with_echo_tool("read")
+        .with_page_size(1);
+    let b = FakeMcpServer::new().with_echo_tool("echo");
+    let fed = Federation::builder()
+        .member(Member::new(name("a"), a.clone()))
+        .member(Member::new(name("b"), b.clone()))
+        .build()
+        .unwrap();
+    for client in [
+        McpClient::modern(front(fed.clone())),
+        McpClient::legacy(front(fed.clone())),
+    ] {
+        let tools = client.list_tools().await.unwrap();
+        // Every page of `a` is read; the merged list is in upstream order.
+        assert_eq!(names(&tools), ["a__echo", "a__read", "b__echo"]);
+    }
+    assert_eq!(a.calls_of("tools/list"), 4, "two pages per listing");
+
+    let client = McpClient::modern(front(fed));
+    let out = client.call_tool("b__echo", json!({"q": 1})).await.unwrap();
+    assert_eq!(text(&out), r#"echo:{"q":1}"#);
+    assert_eq!((a.calls_of("tools/call"), b.calls_of("tools/call")), (0, 1));
+    client.call_tool("a__read", json!({})).await.unwrap();
+    assert_eq!((a.calls_of("tools/call"), b.calls_of("tools/call")), (1, 1));
+    // The owner exists but has no such tool: the owner says so, with its -32602.
+    let err = client.call_tool("a__nope", json!({})).await.unwrap_err();
+    assert_eq!(err.code(), Some(-32602));
+}
+
+#[tokio::test]
+async fn hyphenated_and_dotted_names_round_trip() {
+    let tools = ["create-issue", "a__b.c", "x-_-y", "v1.2.3", "__lead"];
+    let mut gh = FakeMcpServer::new();
+    for t in tools {
+        gh = gh.with_echo_tool(t);
+    }
+    let web = FakeMcpServer::new().with_echo_tool("search-web");
+    let fed = Federation::builder()
+        .member(Member::new(name("git-hub"), gh.clone()))
+        .member(Member::new(name("web-search-2"), web.clone()))
+        .build()
+        .unwrap();
+    let client = McpClient::modern(front(fed));
+    let listed = names(&client.list_tools().await.unwrap());
+    assert_eq!(listed.len(), 6);
+    for joined in &listed {
+        let out = client.call_tool(joined, json!({})).await.unwrap();
+        // The upstream saw its own name: the echo label is the original tool name.
+        let (server, original) = joined.split_once("__").unwrap();
+        assert_eq!(
+            text(&out),
+            format!("{original}:{{}}"),
+            "{joined} via {server}"
+        );
+    }
+    assert_eq!(gh.calls_of("tools/call"), 5);
+    assert_eq!(web.calls_of("tools/call"), 1);
+}
+
+#[test]
+fn ambiguous_or_duplicate_server_names_are_refused() {
+    let s = FakeMcpServer::new();
+    let build = |b: FederationBuilder| b.build().map(|_| ()).unwrap_err();
+    assert!(matches!(
+        build(Federation::builder().member(Member::new(name("my_srv"), s.clone()))),
+        NameError::Ambiguous { .. }
+    ));
+    let dot = Naming::new(Separator::new(".").unwrap());
+    assert!(matches!(
+        build(
+            Federation::builder()
+                .naming(dot)
+                .member(Member::new(name("v1.2"), s.clone()))
+        ),
+        NameError::Ambiguous { .. }
+    ));
+    assert!(matches!(
+        build(
+            Federation::builder()
+                .member(Member::new(name("a"), s.clone()))
+                .member(Member::new(name("a"), s))
+        ),
+        NameError::Duplicate(_)
+    ));
+}
+
+#[tokio::test]
+async fn views_hide_tools_from_lists_and_calls() {
+    let a = FakeMcpServer::new()
+        .with_echo_tool("read")
+        .with_echo_tool("write")
+        .with_echo_tool("delete");
+    let fed = Federation::builder()
+        .member(
+            Member::new(name("fs"), a.clone())
+                .with_view(ToolView::include(["read", "write"]).exclude(["write"])),
+        )
+        .build()
+        .unwrap();
+    let client = McpClient::modern(front(fed));
+    assert_eq!(names(&client.list_tools().await.unwrap()), ["fs__read"]);
+    for hidden in ["fs__write", "fs__delete"] {
+        let err = client.call_tool(hidden, json!({})).await.unwrap_err();
+        assert_eq!(err.code(), Some(-32602), "{hidden}");
+    }
+    assert_eq!(a.calls_of("tools/call"), 0);
+}
+
+#[tokio::test]
+async fn a_policy_layer_filters_listed_items_through_the_seam() {
+    let a = FakeMcpServer::new()
+        .with_echo_tool("read")
+        .with_echo_tool("delete");
+    let fed = Federation::builder()
+        .member(Member::new(name("fs"), a))
+        .build()
+        .unwrap();
+    // A policy written once against the core seam, here hiding every `*delete` tool.
+    let policy = fed.map_response(|mut res: McpResponse| {
+        res.retain_items(&mut |item| !item.name.ends_with("delete"));
+        res
+    });
+    let inner: BoxCloneSyncService<McpRequest, McpResponse, BoxError> =
+        BoxCloneSyncService::new(policy);
+    let client = McpClient::legacy(front(inner));
+    assert_eq!(names(&client.list_tools().await.unwrap()), ["fs__read"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upstream_down_or_hanging_is_left_out_and_calls_to_it_fail_in_time() {
+    let up = FakeMcpServer::new().with_echo_tool("ok");
+    let down = FakeMcpServer::new().with_echo_tool("gone");
+    let slow = FakeMcpServer::new().with_echo_tool("late");
+    down.set_down(true);
+    slow.set_hang(true);
+    let members = || {
+        Federation::builder()
+            .member(Member::new(name("up"), up.clone()))
+            .member(Member::new(name("down"), down.clone()))
+            .member(Member::new(name("slow"), slow.clone()).with_timeout(Duration::from_secs(2)))
+    };
+    let client = McpClient::modern(front(members().build().unwrap()));
+    let started = tokio::time::Instant::now();
+    assert_eq!(names(&client.list_tools().await.unwrap()), ["up__ok"]);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(2),
+        "the listing waits for the slow one's timeout, no longer"
+    );
+
+    let err = client.call_tool("down__gone", json!({})).await.unwrap_err();
+    assert_eq!(err.code(), Some(-32010));
+    assert!(err.message().unwrap().contains("'down'"));
+    let started = tokio::time::Instant::now();
+    let err = client.call_tool("slow__late", json!({})).await.unwrap_err();
+    assert_eq!(err.code(), Some(-32011));
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    client.call_tool("up__ok", json!({})).await.unwrap();
+
+    // Fail closed: the listing fails instead of hiding the broken upstream.
+    let closed = McpClient::modern(front(members().fail_closed().build().unwrap()));
+    let err = closed.list_tools().await.unwrap_err();
+    assert!(matches!(err.code(), Some(-32010 | -32011)), "{err}");
+}
+
+#[tokio::test]
+async fn both_client_eras_over_http_upstreams_of_both_eras() {
+    let modern = FakeMcpServer::new().with_echo_tool("new-tool");
+    let legacy = FakeMcpServer::new().with_echo_tool("old-tool");
+    let cfg = || FrontConfig::new("fake", "1").unwrap();
+    let modern_up = HttpUpstream::new(
+        modern.http(cfg().with_legacy(false)),
+        "http://modern.test/mcp".parse().unwrap(),
+    );
+    let legacy_up = HttpUpstream::new(
+        legacy.http(cfg().with_modern(false)),
+        "http://legacy.test/mcp".parse().unwrap(),
+    );
+    let fed = Federation::builder()
+        .member(Member::new(name("m"), modern_up.clone()))
+        .member(Member::new(name("l"), legacy_up.clone()))
+        .build()
+        .unwrap();
+    for (era, client) in [
+        (Era::Modern, McpClient::modern(front(fed.clone()))),
+        (Era::Legacy, McpClient::legacy(front(fed.clone()))),
+    ] {
+        assert_eq!(
+            names(&client.list_tools().await.unwrap()),
+            ["m__new-tool", "l__old-tool"],
+            "{era:?}"
+        );
+        assert_eq!(
+            text(
+                &client
+                    .call_tool("m__new-tool", json!({"a": 1}))
+                    .await
+                    .unwrap()
+            ),
+            r#"new-tool:{"a":1}"#
+        );
+        assert_eq!(
+            text(&client.call_tool("l__old-tool", json!({})).await.unwrap()),
+            "old-tool:{}"
+        );
+    }
+    assert_eq!(modern_up.era().await, Some(Era::Modern));
+    assert_eq!(legacy_up.era().await, Some(Era::Legacy));
+    assert_eq!(
+        (modern.calls_of("tools/call"), legacy.calls_of("tools/call")),
+        (2, 2)
+    );
+}
+
+#[tokio::test]
+async fn protocol_meta_stays_on_its_hop_and_other_meta_travels_on() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let upstream = tower::service_fn(move |req: agent_gateway_mcp::upstream::UpstreamRequest| {
+        record.lock().unwrap().push(req.params().clone());
+        async { Ok::<_, BoxError>(serde_json::Map::new()) }
+    });
+    let fed = Federation::builder()
+        .member(Member::new(name("u"), upstream))
+        .build()
+        .unwrap();
+    let call = |meta: Value| {
+        McpRequest::from_value(1, "tools/call", json!({"name": "u__t", "_meta": meta}))
+    };
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "progressToken": 7,
+                      "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"});
+    fed.clone().oneshot(call(meta)).await.unwrap();
+    fed.oneshot(call(
+        json!({"io.modelcontextprotocol/clientCapabilities": {}}),
+    ))
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0]["name"], "t");
+    assert_eq!(
+        seen[0]["_meta"],
+        json!({"progressToken": 7, "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    );
+    assert!(
+        seen[1].get("_meta").is_none(),
+        "an emptied _meta is dropped"
+    );
+}
+
+#[tokio::test]
+async fn prompts_and_resources_are_federated_reversibly() {
+    let a = FakeMcpServer::new()
+        .with_prompt("greet")
+        .with_resource("file:///notes.txt", "a notes");
+    let b = FakeMcpServer::new()
+        .with_prompt("greet")
+        .with_resource("git+ssh://h/r", "b repo");
+    let fed = Federation::builder()
+        .member(Member::new(name("a"), a.clone()))
+        .member(Member::new(name("b-2"), b.clone()))
+        .build()
+        .unwrap();
+    for client in [
+        McpClient::modern(front(fed.clone())),
+        McpClient::legacy(front(fed.clone())),
+    ] {
+        let prompts = client.request("prompts/list", json!({})).await.unwrap();
+        assert_eq!(
+            names(prompts["prompts"].as_array().unwrap()),
+            ["a__greet", "b-2__greet"]
+        );
+        let got = client
+            .request("prompts/get", json!({"name": "b-2__greet"}))
+            .await
+            .unwrap();
+        assert_eq!(got["messages"][0]["content"]["text"], "greet");
+
+        let res = client.request("resources/list", json!({})).await.unwrap();
+        let uris: Vec<_> = res["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["uri"].clone())
+            .collect();
+        assert_eq!(
+            uris,
+            [json!("a+file:///notes.txt"), json!("b-2+git+ssh://h/r")]
+        );
+        for (uri, text) in [
+            ("a+file:///notes.txt", "a notes"),
+            ("b-2+git+ssh://h/r", "b repo"),
+        ] {
+            let read = client
+                .request("resources/read", json!({"uri": uri}))
+                .await
+                .unwrap();
+            // The contents name the resource as the client knows it.
+            assert_eq!(read["contents"][0]["uri"], uri);
+            assert_eq!(read["contents"][0]["text"], text);
+        }
+        let err = client
+            .request("resources/read", json!({"uri": "file:///notes.txt"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602));
+        let err = client
+            .request("prompts/get", json!({"name": "c__greet"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602));
+    }
+    assert_eq!(
+        (a.calls_of("prompts/get"), b.calls_of("prompts/get")),
+        (0, 2)
+    );
+    assert_eq!(
+        (a.calls_of("resources/read"), b.calls_of("resources/read")),
+        (2, 2)
+    );
+}
+
+#[tokio::test]
+async fn input_required_results_and_retries_pass_through_untouched() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let server = tower::service_fn(move |req: agent_gateway_mcp::upstream::UpstreamRequest| {
+        record.lock().unwrap().push(req.params().clone());
+        let result = json!({
+            "resultType": "input_required",
+            "inputRequests": {"confirm": {"method": "elicitation/create",
+                "params": {"message": "Deploy?", "requestedSchema": {"type": "object", "properties": {}}}}},
+            "requestState": "opaque-state-1"
+        });
+        async move { Ok::<_, BoxError>(result.as_object().cloned().unwrap()) }
+    });
+    let fed = Federation::builder()
+        .member(Member::new(name("ops"), server))
+        .build()
+        .unwrap();
+    let client = McpClient::modern(front(fed));
+    let first = client
+        .call_tool("ops__deploy", json!({"env": "prod"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        first["resultType"], "input_required",
+        "the front keeps the upstream's resultType"
+    );
+    assert_eq!(first["requestState"], "opaque-state-1");
+    assert_eq!(
+        first["inputRequests"]["confirm"]["method"],
+        "elicitation/create"
+    );
+    assert!(
+        first.get("ttlMs").is_none(),
+        "tools/call results are not cacheable"
+    );
+    // The retry carries inputResponses and requestState; they reach the upstream as sent.
+    let responses = json!({"confirm": {"action": "accept", "content": {}}});
+    let retry = json!({"name": "ops__deploy", "arguments": {"env": "prod"},
+        "inputResponses": responses, "requestState": "opaque-state-1"});
+    client.request("tools/call", retry).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1]["name"], "deploy");
+    assert_eq!(seen[1]["inputResponses"], responses);
+    assert_eq!(seen[1]["requestState"], "opaque-state-1");
+}

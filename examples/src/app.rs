@@ -35,14 +35,16 @@ use tower::{ServiceExt, service_fn};
 
 use crate::config::Config;
 use crate::llm::LlmSetupError;
+use crate::mcp::McpSetupError;
 use crate::policy::Policies;
 use agent_gateway_llm::LlmFront;
+use agent_gateway_mcp::McpFront;
 
 /// The gateway's router for `config`, with `policies` in front of every governed route.
 ///
 /// Fails when a configured front cannot be served (an LLM provider's key is not in the
 /// environment, say).
-pub fn router(config: &Config, policies: &Policies) -> Result<Router, LlmSetupError> {
+pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError> {
     let whoami = policies.stack(service_fn(|req: Request<Body>| async move {
         Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
     }));
@@ -62,9 +64,29 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, LlmSetupEr
             app = app.route_service(path, front.clone());
         }
     }
+    if let Some(mcp) = &config.mcp {
+        let body_limit = config.server.body_limit.get();
+        let front = McpFront::new(
+            policies.stack(crate::mcp::federation(mcp)?),
+            crate::mcp::front_config(mcp, body_limit)?,
+        );
+        app = app.route_service(&mcp.path, front);
+    }
     Ok(app
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.server.body_limit.get())))
+}
+
+/// A configured front that cannot be served.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The LLM fronts.
+    #[error(transparent)]
+    Llm(#[from] LlmSetupError),
+    /// The MCP front.
+    #[error(transparent)]
+    Mcp(#[from] McpSetupError),
 }
 
 /// Where the LLM fronts are mounted: where the OpenAI and Anthropic clients look for them.

@@ -23,4 +23,5 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod llm;
+pub mod mcp;
 pub mod policy;

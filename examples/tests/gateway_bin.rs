@@ -264,3 +264,46 @@ fn the_llm_fronts_serve_the_demo_model_behind_the_policy_stack() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["data"][0]["id"], "demo");
 }
+
+fn mcp_modern(method: &str, name: Option<&str>, params: serde_json::Value) -> (String, String) {
+    let mut params = params;
+    params["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut headers = format!(
+        "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: {method}\r\n"
+    );
+    if let Some(name) = name {
+        headers.push_str(&format!("Mcp-Name: {name}\r\n"));
+    }
+    (headers, body.to_string())
+}
+
+#[test]
+fn the_mcp_front_federates_the_demo_server_behind_the_policy_stack() {
+    let gw = start(&[]);
+    let (headers, body) = mcp_modern("tools/list", None, serde_json::json!({}));
+    let (status, res) = http_post_json(gw.addr, "/mcp", &headers, &body);
+    assert_eq!(status, 401, "{res}");
+    let v: serde_json::Value = serde_json::from_str(&res).unwrap();
+    assert_eq!(v["error"]["code"], -32001, "{v}");
+
+    let auth = format!("Authorization: Bearer agw-demo-key\r\n{headers}");
+    let (status, res) = http_post_json(gw.addr, "/mcp", &auth, &body);
+    assert_eq!(status, 200, "{res}");
+    let v: serde_json::Value = serde_json::from_str(&res).unwrap();
+    assert_eq!(v["result"]["tools"][0]["name"], "demo__echo", "{v}");
+
+    let (headers, body) = mcp_modern(
+        "tools/call",
+        Some("demo__echo"),
+        serde_json::json!({"name": "demo__echo", "arguments": {"x": 1}}),
+    );
+    let auth = format!("Authorization: Bearer agw-demo-key\r\n{headers}");
+    let (status, res) = http_post_json(gw.addr, "/mcp", &auth, &body);
+    assert_eq!(status, 200, "{res}");
+    let v: serde_json::Value = serde_json::from_str(&res).unwrap();
+    assert_eq!(v["result"]["content"][0]["text"], r#"echo:{"x":1}"#, "{v}");
+}

@@ -23,7 +23,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod llm;
+mod mcp;
 mod policy;
+
+pub use mcp::{McpConfig, McpTarget, McpUpstreamConfig};
 
 pub use llm::{DeploymentConfig, LlmConfig, ProviderConfig, ProviderKind};
 
@@ -80,6 +83,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// The LLM fronts; `None` when the file has no `[llm]` section.
     pub llm: Option<LlmConfig>,
+    /// The MCP front; `None` when the file has no `[mcp]` section.
+    pub mcp: Option<McpConfig>,
 }
 
 /// The HTTP server settings.
@@ -129,6 +134,7 @@ struct FileConfig {
     #[serde(default)]
     store: policy::FileStore,
     llm: Option<llm::FileLlm>,
+    mcp: Option<mcp::FileMcp>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +187,7 @@ impl TryFrom<FileConfig> for Config {
             budget: file.budget.map(BudgetConfig::try_from).transpose()?,
             store: file.store.into(),
             llm: file.llm.map(LlmConfig::try_from).transpose()?,
+            mcp: file.mcp.map(McpConfig::try_from).transpose()?,
         })
     }
 }

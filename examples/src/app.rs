@@ -39,6 +39,7 @@ use crate::mcp::McpSetupError;
 use crate::policy::Policies;
 use agent_gateway_llm::LlmFront;
 use agent_gateway_mcp::McpFront;
+use agent_gateway_policy::auth::ProtectedResourceMetadata;
 
 /// The gateway's router for `config`, with `policies` in front of every governed route.
 ///
@@ -64,17 +65,47 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
             app = app.route_service(path, front.clone());
         }
     }
+    let metadata = resource_metadata(config)?;
+    if let Some(metadata) = &metadata {
+        app = app.route_service(&metadata.well_known_path(), metadata.clone().into_service());
+    }
     if let Some(mcp) = &config.mcp {
         let body_limit = config.server.body_limit.get();
-        let front = McpFront::new(
-            policies.stack(crate::mcp::federation(mcp)?),
-            crate::mcp::front_config(mcp, body_limit)?,
-        );
+        let mut front_config = crate::mcp::front_config(mcp, body_limit)?;
+        if let Some(metadata) = &metadata {
+            // A 401 names the metadata, so OAuth clients find the authorization server.
+            front_config =
+                front_config.with_www_authenticate(metadata.challenge().to_header_value());
+        }
+        let front = McpFront::new(policies.stack(crate::mcp::federation(mcp)?), front_config);
         app = app.route_service(&mcp.path, front);
     }
     Ok(app
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.server.body_limit.get())))
+}
+
+/// The RFC 9728 metadata the configuration describes, if any.
+fn resource_metadata(config: &Config) -> Result<Option<ProtectedResourceMetadata>, SetupError> {
+    let Some(m) = &config.auth.resource_metadata else {
+        return Ok(None);
+    };
+    let invalid = |what: &str| {
+        SetupError::ResourceMetadata(format!("`{what}` is not an absolute http(s) URL"))
+    };
+    let mut servers = m.authorization_servers.iter();
+    let first = servers.next().map(String::as_str).unwrap_or_default();
+    let mut metadata =
+        ProtectedResourceMetadata::new(&m.resource, first).map_err(|_| invalid(&m.resource))?;
+    for server in servers {
+        metadata = metadata
+            .with_authorization_server(server)
+            .map_err(|_| invalid(server))?;
+    }
+    for scope in &m.scopes {
+        metadata = metadata.with_scope(scope);
+    }
+    Ok(Some(metadata))
 }
 
 /// A configured front that cannot be served.
@@ -87,6 +118,9 @@ pub enum SetupError {
     /// The MCP front.
     #[error(transparent)]
     Mcp(#[from] McpSetupError),
+    /// The protected-resource metadata.
+    #[error("auth.resource_metadata: {0}")]
+    ResourceMetadata(String),
 }
 
 /// Where the LLM fronts are mounted: where the OpenAI and Anthropic clients look for them.

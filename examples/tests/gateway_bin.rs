@@ -307,3 +307,53 @@ fn the_mcp_front_federates_the_demo_server_behind_the_policy_stack() {
     let v: serde_json::Value = serde_json::from_str(&res).unwrap();
     assert_eq!(v["result"]["content"][0]["text"], r#"echo:{"x":1}"#, "{v}");
 }
+
+#[test]
+fn mcp_401_names_the_protected_resource_metadata_which_is_served() {
+    let dir = std::env::temp_dir().join(format!("agw-prm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gw.toml");
+    std::fs::write(
+        &path,
+        r#"
+[auth.resource_metadata]
+resource = "https://gw.example.com/mcp"
+authorization_servers = ["https://login.example.com"]
+scopes = ["mcp:tools"]
+
+[mcp]
+[[mcp.upstreams]]
+name = "demo"
+demo = true
+"#,
+    )
+    .unwrap();
+    let gw = start(&["--config", path.to_str().unwrap()]);
+    let (headers, body) = mcp_modern("tools/list", None, serde_json::json!({}));
+    let mut s = TcpStream::connect(gw.addr).unwrap();
+    write!(
+        s,
+        "POST /mcp HTTP/1.1\r\nHost: x\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 401"), "{raw}");
+    let challenge = raw
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))
+        .unwrap_or_else(|| panic!("a challenge: {raw}"));
+    assert!(
+        challenge.contains(
+            r#"resource_metadata="https://gw.example.com/.well-known/oauth-protected-resource/mcp""#
+        ),
+        "{challenge}"
+    );
+    let (status, _, body) = http_get_with(gw.addr, "/.well-known/oauth-protected-resource/mcp", "");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["resource"], "https://gw.example.com/mcp");
+    assert_eq!(v["authorization_servers"][0], "https://login.example.com");
+    assert_eq!(v["scopes_supported"][0], "mcp:tools");
+}

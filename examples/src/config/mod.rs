@@ -32,7 +32,7 @@ pub use llm::{DeploymentConfig, LlmConfig, ProviderConfig, ProviderKind};
 
 pub use policy::{
     ApiKeyConfig, AuthConfig, BudgetConfig, BudgetPeriod, JwksLocation, JwtConfig, KeyPart,
-    QuotaConfig, QuotaUnit, RuleConfig, StoreConfig,
+    QuotaConfig, QuotaUnit, ResourceMetadataConfig, RuleConfig, StoreConfig,
 };
 
 /// The embedded default configuration, used when no file is given.

@@ -19,6 +19,21 @@ pub struct AuthConfig {
     pub api_keys: Vec<ApiKeyConfig>,
     /// JWT issuers.
     pub jwt: Vec<JwtConfig>,
+    /// RFC 9728 protected-resource metadata, served at its well-known path and named in the
+    /// MCP front's `WWW-Authenticate` challenge, so OAuth clients find the authorization server.
+    pub resource_metadata: Option<ResourceMetadataConfig>,
+}
+
+/// The protected resource this gateway is, for OAuth clients (RFC 9728).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ResourceMetadataConfig {
+    /// The resource's URL, as clients reach it (e.g. `https://gw.example.com/mcp`).
+    pub resource: String,
+    /// The authorization servers that issue tokens for it.
+    pub authorization_servers: Vec<String>,
+    /// The scopes it understands.
+    pub scopes: Vec<String>,
 }
 
 /// One API key and the caller it stands for.
@@ -165,6 +180,16 @@ pub(super) struct FileAuth {
     api_keys: Vec<FileApiKey>,
     #[serde(default)]
     jwt: Vec<FileJwt>,
+    resource_metadata: Option<FileResourceMetadata>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileResourceMetadata {
+    resource: String,
+    authorization_servers: Vec<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -298,10 +323,25 @@ impl TryFrom<FileAuth> for AuthConfig {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let resource_metadata = match file.resource_metadata {
+            None => None,
+            Some(m) if m.authorization_servers.is_empty() => {
+                return Err(bad(
+                    "auth.resource_metadata.authorization_servers",
+                    "name at least one authorization server",
+                ));
+            }
+            Some(m) => Some(ResourceMetadataConfig {
+                resource: m.resource,
+                authorization_servers: m.authorization_servers,
+                scopes: m.scopes,
+            }),
+        };
         Ok(AuthConfig {
             required: file.required,
             api_keys,
             jwt,
+            resource_metadata,
         })
     }
 }

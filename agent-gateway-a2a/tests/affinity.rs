@@ -116,6 +116,8 @@ async fn new_messages_fail_over_and_tasks_stay_pinned() {
     assert_eq!(err.code, -32603);
     assert_eq!(up.calls(), up_calls);
     down.set_down(false);
+    // Its circuit breaker may have opened: let it cool down (tokio time is paused).
+    tokio::time::advance(std::time::Duration::from_secs(600)).await;
     let task = gw
         .call("planner", "GetTask", json!({"id": first_id}))
         .await

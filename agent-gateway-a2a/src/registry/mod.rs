@@ -29,6 +29,8 @@
 //! ```
 
 mod card;
+#[cfg(feature = "client")]
+mod connector;
 pub(crate) mod instance;
 
 use std::collections::BTreeMap;
@@ -42,6 +44,8 @@ use agent_gateway_core::{SharedClock, SystemClock};
 use http::{HeaderValue, Uri};
 
 pub use self::card::{CachedCard, CardCache, CardError};
+#[cfg(feature = "client")]
+pub use self::connector::http_connector;
 use self::instance::InstanceService;
 pub use self::instance::{ConnectFailed, Connector, InstanceFailed};
 use crate::version::Version;

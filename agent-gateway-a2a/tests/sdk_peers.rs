@@ -1,0 +1,170 @@
+//! Real peers: agents and the client of the PyPI a2a-sdk 1.3.0, with the gateway front (axum on
+//! 127.0.0.1) between them. Needs the venv that `.ci/peers` installs; fails, naming it, without.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use agent_gateway_a2a::A2aFront;
+use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
+use agent_gateway_a2a::router::A2aRouter;
+use agent_gateway_a2a::seal::Sealer;
+use agent_gateway_a2a::version::Version;
+use agent_gateway_core::Secret;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn python() -> PathBuf {
+    let dir = std::env::var_os("AGW_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/cache"));
+    let python = dir.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "the a2a-sdk peers need the venv at {} (run .ci/peers, or set AGW_PEERS_DIR)",
+        python.display()
+    );
+    python
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/peers/a2a")
+        .join(name)
+}
+
+/// Starts an a2a-sdk agent and returns it with the port it listens on.
+async fn agent(mode: &str, name: &str) -> (Child, u16) {
+    let mut child = Command::new(python())
+        .arg(script("agent.py"))
+        .args([mode, name])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the agent starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the agent reports its port within a minute")
+        .expect("readable stdout")
+        .expect("a line");
+    let port = line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .expect("PORT <n>");
+    (child, port)
+}
+
+/// Runs the a2a-sdk client against `url` and returns its JSON lines.
+async fn client(url: &str, mode: &str) -> Vec<Value> {
+    let out = Command::new(python())
+        .arg(script("client.py"))
+        .args([url, mode])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the client finishes")
+        .expect("it runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client {mode} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
+    let (_complete, complete_port) = agent("complete", "c1").await;
+    let (_stream, stream_port) = agent("stream", "s1").await;
+    let registry = AgentRegistry::builder()
+        .agent(
+            Agent::new("complete")
+                .expect("a name")
+                .instance(
+                    "c1",
+                    &format!("http://127.0.0.1:{complete_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .agent(
+            Agent::new("streamer")
+                .expect("a name")
+                .instance(
+                    "s1",
+                    &format!("http://127.0.0.1:{stream_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let sealer = Sealer::new(Secret::new(vec![5; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let app = axum::Router::new().fallback_service(front);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Send (1.0 JSON-RPC, blocking): one task event, completed, with a sealed id.
+    let lines = client(&format!("{base}/complete"), "send").await;
+    let task = &lines.last().expect("the fetched task")["task"];
+    let id = task["id"].as_str().expect("a task id");
+    let (instance, _) = sealer
+        .open("complete", id)
+        .expect("the id the client saw is sealed");
+    assert_eq!(instance, "c1");
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
+    assert_eq!(
+        task["artifacts"][0]["parts"][0]["text"],
+        "c1 echo: hello gateway"
+    );
+
+    // Stream: every event relayed, in order.
+    let lines = client(&format!("{base}/streamer"), "stream").await;
+    let events: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "event")
+        .map(|l| &l["event"])
+        .collect();
+    let chunks: Vec<&str> = events
+        .iter()
+        .filter_map(|e| {
+            e.pointer("/artifactUpdate/artifact/parts/0/text")
+                .and_then(Value::as_str)
+        })
+        .collect();
+    assert_eq!(
+        chunks,
+        [
+            "s1 chunk 0: hello gateway",
+            "s1 chunk 1: hello gateway",
+            "s1 chunk 2: hello gateway"
+        ]
+    );
+    let last_state = events
+        .iter()
+        .rev()
+        .find_map(|e| e.pointer("/statusUpdate/status/state"))
+        .expect("a final status");
+    assert_eq!(last_state, "TASK_STATE_COMPLETED");
+    let task = &lines.last().expect("the fetched task")["task"];
+    assert!(
+        task["id"]
+            .as_str()
+            .is_some_and(|id| sealer.open("streamer", id).is_some())
+    );
+    server.abort();
+}

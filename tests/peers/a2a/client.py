@@ -1,0 +1,42 @@
+"""The a2a-sdk 1.3.0 client, talking to one agent through the gateway.
+
+Usage: python client.py AGENT_URL {send|stream}
+Resolves the card at AGENT_URL/.well-known/agent-card.json (served by the gateway), then sends
+one message (or streams it) and prints one JSON line per StreamResponse, then the task fetched
+again with get_task, each as {"kind": ..., ...}. Exits non-zero on any failure.
+"""
+
+import asyncio
+import json
+import sys
+
+from google.protobuf.json_format import MessageToDict
+
+from a2a.client import ClientConfig, create_client
+from a2a.helpers.proto_helpers import new_text_message
+from a2a.types import GetTaskRequest, Role, SendMessageRequest
+
+
+async def main() -> None:
+    url, mode = sys.argv[1], sys.argv[2]
+    config = ClientConfig(streaming=(mode == 'stream'), supported_protocol_bindings=['JSONRPC'])
+    client = await create_client(url, client_config=config)
+    try:
+        msg = new_text_message('hello gateway', role=Role.ROLE_USER)
+        task_id = None
+        async for event in client.send_message(SendMessageRequest(message=msg)):
+            d = MessageToDict(event)
+            print(json.dumps({'kind': 'event', 'event': d}), flush=True)
+            if 'task' in d:
+                task_id = d['task']['id']
+            for key in ('statusUpdate', 'artifactUpdate'):
+                if key in d:
+                    task_id = d[key]['taskId']
+        task = await client.get_task(GetTaskRequest(id=task_id))
+        print(json.dumps({'kind': 'task', 'task': MessageToDict(task)}), flush=True)
+    finally:
+        await client.close()
+
+
+if __name__ == '__main__':
+    asyncio.run(main())

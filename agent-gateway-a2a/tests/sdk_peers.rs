@@ -58,10 +58,10 @@ async fn agent(mode: &str, name: &str) -> (Child, u16) {
 }
 
 /// Runs the a2a-sdk client against `url` and returns its JSON lines.
-async fn client(url: &str, mode: &str) -> Vec<Value> {
+async fn client(url: &str, mode: &str, binding: &str) -> Vec<Value> {
     let out = Command::new(python())
         .arg(script("client.py"))
-        .args([url, mode])
+        .args([url, mode, binding])
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(60), out)
@@ -118,22 +118,28 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
     let app = axum::Router::new().fallback_service(front);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    // Send (1.0 JSON-RPC, blocking): one task event, completed, with a sealed id.
-    let lines = client(&format!("{base}/complete"), "send").await;
-    let task = &lines.last().expect("the fetched task")["task"];
-    let id = task["id"].as_str().expect("a task id");
-    let (instance, _) = sealer
-        .open("complete", id)
-        .expect("the id the client saw is sealed");
-    assert_eq!(instance, "c1");
-    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
-    assert_eq!(
-        task["artifacts"][0]["parts"][0]["text"],
-        "c1 echo: hello gateway"
-    );
+    for binding in ["JSONRPC", "HTTP+JSON"] {
+        // Send (1.0, blocking): completed, with a sealed id, fetched again by that id.
+        let lines = client(&format!("{base}/complete"), "send", binding).await;
+        let task = &lines.last().expect("the fetched task")["task"];
+        let id = task["id"].as_str().expect("a task id");
+        let (instance, _) = sealer
+            .open("complete", id)
+            .expect("the id the client saw is sealed");
+        assert_eq!(instance, "c1", "{binding}");
+        assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{binding}");
+        assert_eq!(
+            task["artifacts"][0]["parts"][0]["text"], "c1 echo: hello gateway",
+            "{binding}"
+        );
+        let lines = client(&format!("{base}/streamer"), "stream", binding).await;
+        streams_in_order(&sealer, &lines, binding);
+    }
+    server.abort();
+}
 
-    // Stream: every event relayed, in order.
-    let lines = client(&format!("{base}/streamer"), "stream").await;
+/// Every streamed event relayed, in order, ending completed, with sealed ids.
+fn streams_in_order(sealer: &Sealer, lines: &[Value], binding: &str) {
     let events: Vec<&Value> = lines
         .iter()
         .filter(|l| l["kind"] == "event")
@@ -152,19 +158,23 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
             "s1 chunk 0: hello gateway",
             "s1 chunk 1: hello gateway",
             "s1 chunk 2: hello gateway"
-        ]
+        ],
+        "{binding}"
     );
     let last_state = events
         .iter()
         .rev()
-        .find_map(|e| e.pointer("/statusUpdate/status/state"))
-        .expect("a final status");
-    assert_eq!(last_state, "TASK_STATE_COMPLETED");
+        .find_map(|e| e.pointer("/statusUpdate/status/state"));
+    assert_eq!(
+        last_state,
+        Some(&Value::from("TASK_STATE_COMPLETED")),
+        "{binding}"
+    );
     let task = &lines.last().expect("the fetched task")["task"];
     assert!(
         task["id"]
             .as_str()
-            .is_some_and(|id| sealer.open("streamer", id).is_some())
+            .is_some_and(|id| sealer.open("streamer", id).is_some()),
+        "{binding}"
     );
-    server.abort();
 }

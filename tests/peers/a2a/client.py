@@ -1,6 +1,6 @@
 """The a2a-sdk 1.3.0 client, talking to one agent through the gateway.
 
-Usage: python client.py AGENT_URL {send|stream}
+Usage: python client.py AGENT_URL {send|stream} [JSONRPC|HTTP+JSON]
 Resolves the card at AGENT_URL/.well-known/agent-card.json (served by the gateway), then sends
 one message (or streams it) and prints one JSON line per StreamResponse, then the task fetched
 again with get_task, each as {"kind": ..., ...}. Exits non-zero on any failure.
@@ -19,7 +19,8 @@ from a2a.types import GetTaskRequest, Role, SendMessageRequest
 
 async def main() -> None:
     url, mode = sys.argv[1], sys.argv[2]
-    config = ClientConfig(streaming=(mode == 'stream'), supported_protocol_bindings=['JSONRPC'])
+    binding = sys.argv[3] if len(sys.argv) > 3 else 'JSONRPC'
+    config = ClientConfig(streaming=(mode == 'stream'), supported_protocol_bindings=[binding])
     client = await create_client(url, client_config=config)
     try:
         msg = new_text_message('hello gateway', role=Role.ROLE_USER)

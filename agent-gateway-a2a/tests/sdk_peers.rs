@@ -58,10 +58,10 @@ async fn agent(mode: &str, name: &str) -> (Child, u16) {
 }
 
 /// Runs the a2a-sdk client against `url` and returns its JSON lines.
-async fn client(url: &str, mode: &str, binding: &str) -> Vec<Value> {
+async fn client(url: &str, mode: &str, binding: &str, version: &str) -> Vec<Value> {
     let out = Command::new(python())
         .arg(script("client.py"))
-        .args([url, mode, binding])
+        .args([url, mode, binding, version])
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(60), out)
@@ -118,9 +118,17 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
     let app = axum::Router::new().fallback_service(front);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    for binding in ["JSONRPC", "HTTP+JSON"] {
+    // 1.0, and 0.3 compatibility mode (translated to the agents' 1.0), on both bindings.
+    for (wire, version) in [
+        ("JSONRPC", "1.0"),
+        ("HTTP+JSON", "1.0"),
+        ("JSONRPC", "0.3"),
+        ("HTTP+JSON", "0.3"),
+    ] {
+        let label = format!("{wire} {version}");
+        let binding = label.as_str();
         // Send (1.0, blocking): completed, with a sealed id, fetched again by that id.
-        let lines = client(&format!("{base}/complete"), "send", binding).await;
+        let lines = client(&format!("{base}/complete"), "send", wire, version).await;
         let task = &lines.last().expect("the fetched task")["task"];
         let id = task["id"].as_str().expect("a task id");
         let (instance, _) = sealer
@@ -132,7 +140,7 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
             task["artifacts"][0]["parts"][0]["text"], "c1 echo: hello gateway",
             "{binding}"
         );
-        let lines = client(&format!("{base}/streamer"), "stream", binding).await;
+        let lines = client(&format!("{base}/streamer"), "stream", wire, version).await;
         streams_in_order(&sealer, &lines, binding);
     }
     server.abort();

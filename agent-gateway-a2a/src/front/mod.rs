@@ -72,6 +72,7 @@ use crate::error::A2aError;
 use crate::op::Operation;
 use crate::request::{A2aRequest, Binding};
 use crate::response::{A2aResponse, Reply};
+use crate::translate::{self, proto03};
 use crate::version::Version;
 use crate::webhook::WebhookAllowList;
 
@@ -229,6 +230,18 @@ where
                 parts.uri.query(),
                 &bytes,
             )
+            .map(|p| match (version, op) {
+                // The 0.3 HTTP+JSON dialect, brought to the 0.3 JSON-RPC shape every later step reads.
+                (Version::V0_3, Operation::SendMessage | Operation::SendStreamingMessage) => {
+                    translate::params(
+                        op,
+                        Version::V1_0,
+                        Version::V0_3,
+                        proto03::send_params_to_v1(p),
+                    )
+                }
+                _ => p,
+            })
             .and_then(|p| decode::validate(config, op, &p).map(|()| p))
             .map_err(|e| render::render_a2a(&e, &binding))?;
             (agent, op, binding, params)
@@ -239,20 +252,36 @@ where
         .with_extensions(parts.extensions))
 }
 
-fn encode(
-    config: &FrontConfig,
-    agent: &str,
-    binding: &Binding,
-    headers: &http::HeaderMap,
-    res: A2aResponse,
-) -> Response<A2aBody> {
+/// What the front needs of the request to encode its answer.
+struct Answer {
+    agent: String,
+    op: Operation,
+    version: Version,
+    binding: Binding,
+    headers: http::HeaderMap,
+}
+
+impl Answer {
+    /// Whether the client speaks the 0.3 HTTP+JSON dialect (0.3 ProtoJSON).
+    fn proto03(&self) -> bool {
+        self.version == Version::V0_3 && matches!(self.binding, Binding::Rest { .. })
+    }
+}
+
+fn encode(config: &FrontConfig, answer: &Answer, res: A2aResponse) -> Response<A2aBody> {
+    let (agent, binding, headers) = (&answer.agent, &answer.binding, &answer.headers);
     let rpc_id = match binding {
         Binding::JsonRpc { id } => Some(id.clone()),
         _ => None,
     };
     let url = format!("{}/{agent}", config.public_url);
     match res.into_reply() {
-        Reply::Stream(events) => sse::response(events, rpc_id),
+        Reply::Stream(events) => {
+            let map: Option<fn(Value) -> Value> = answer.proto03().then_some(|ev| {
+                proto03::from_v1(translate::stream_event(Version::V0_3, Version::V1_0, ev))
+            });
+            sse::response(events, rpc_id, map)
+        }
         Reply::Card { mut card, fetched } => {
             card::rewrite(&mut card, &url);
             card::serve(&card, fetched, config.card_max_age, headers)
@@ -269,6 +298,14 @@ fn encode(
             render::json_response(http::StatusCode::OK, &json!({"agents": agents}))
         }
         Reply::Result(mut result) => {
+            if answer.proto03() {
+                result = proto03::from_v1(translate::result(
+                    answer.op,
+                    Version::V0_3,
+                    Version::V1_0,
+                    result,
+                ));
+            }
             if result.get("supportedInterfaces").is_some() || result.get("skills").is_some() {
                 card::rewrite(&mut result, &url);
             }
@@ -307,14 +344,18 @@ where
                 Ok(r) => r,
                 Err(res) => return Ok(res),
             };
-            let binding = request.binding().clone();
-            let agent = request.agent().to_owned();
-            let headers = request.headers().clone();
+            let answer = Answer {
+                agent: request.agent().to_owned(),
+                op: request.operation(),
+                version: request.version(),
+                binding: request.binding().clone(),
+                headers: request.headers().clone(),
+            };
             Ok(match inner.oneshot(request).await {
-                Ok(res) => encode(&config, &agent, &binding, &headers, res),
+                Ok(res) => encode(&config, &answer, res),
                 Err(err) => {
                     let err: BoxError = err.into();
-                    render::render_error(err.as_ref(), &binding)
+                    render::render_error(err.as_ref(), &answer.binding)
                 }
             })
         })

@@ -20,6 +20,7 @@ use crate::stream::EventStream;
 struct SseBody {
     events: Box<EventStream>,
     id: Option<Id>,
+    map: Option<fn(Value) -> Value>,
     done: bool,
 }
 
@@ -45,10 +46,16 @@ impl Body for SseBody {
                 this.done = true;
                 Poll::Ready(None)
             }
-            Poll::Ready(Some(Ok(result))) => Poll::Ready(Some(Ok(frame(&match &this.id {
-                Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
-                None => result,
-            })))),
+            Poll::Ready(Some(Ok(result))) => {
+                let result = match this.map {
+                    Some(map) => map(result),
+                    None => result,
+                };
+                Poll::Ready(Some(Ok(frame(&match &this.id {
+                    Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
+                    None => result,
+                }))))
+            }
             Poll::Ready(Some(Err(err))) => {
                 this.done = true;
                 let obj = err.to_error_object();
@@ -67,10 +74,16 @@ impl Body for SseBody {
 
 /// A `text/event-stream` response relaying `events`; `id` is the JSON-RPC request id, or
 /// `None` for HTTP+JSON.
-pub(crate) fn response(events: Box<EventStream>, id: Option<Id>) -> Response<A2aBody> {
+/// `map`, if any, rewrites each result first (the 0.3 HTTP+JSON dialect).
+pub(crate) fn response(
+    events: Box<EventStream>,
+    id: Option<Id>,
+    map: Option<fn(Value) -> Value>,
+) -> Response<A2aBody> {
     let body = SseBody {
         events,
         id,
+        map,
         done: false,
     }
     .boxed_unsync();

@@ -1,6 +1,7 @@
 """The a2a-sdk 1.3.0 client, talking to one agent through the gateway.
 
-Usage: python client.py AGENT_URL {send|stream} [JSONRPC|HTTP+JSON]
+Usage: python client.py AGENT_URL {send|stream} [JSONRPC|HTTP+JSON] [1.0|0.3]
+With 0.3, only the card's 0.3 interfaces are kept, so the SDK uses its 0.3 compat transport.
 Resolves the card at AGENT_URL/.well-known/agent-card.json (served by the gateway), then sends
 one message (or streams it) and prints one JSON line per StreamResponse, then the task fetched
 again with get_task, each as {"kind": ..., ...}. Exits non-zero on any failure.
@@ -12,7 +13,9 @@ import sys
 
 from google.protobuf.json_format import MessageToDict
 
-from a2a.client import ClientConfig, create_client
+import httpx
+
+from a2a.client import A2ACardResolver, ClientConfig, create_client
 from a2a.helpers.proto_helpers import new_text_message
 from a2a.types import GetTaskRequest, Role, SendMessageRequest
 
@@ -20,8 +23,16 @@ from a2a.types import GetTaskRequest, Role, SendMessageRequest
 async def main() -> None:
     url, mode = sys.argv[1], sys.argv[2]
     binding = sys.argv[3] if len(sys.argv) > 3 else 'JSONRPC'
+    version = sys.argv[4] if len(sys.argv) > 4 else '1.0'
     config = ClientConfig(streaming=(mode == 'stream'), supported_protocol_bindings=[binding])
-    client = await create_client(url, client_config=config)
+    async with httpx.AsyncClient() as http:
+        card = await A2ACardResolver(http, url).get_agent_card()
+    keep = [i for i in card.supported_interfaces if i.protocol_version == version and i.protocol_binding == binding]
+    if not keep:
+        raise SystemExit(f'the card has no {binding} {version} interface')
+    del card.supported_interfaces[:]
+    card.supported_interfaces.extend(keep)
+    client = await create_client(card, client_config=config)
     try:
         msg = new_text_message('hello gateway', role=Role.ROLE_USER)
         task_id = None

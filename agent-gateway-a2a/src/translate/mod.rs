@@ -28,6 +28,8 @@
 //! assert_eq!(params(Operation::GetTask, Version::V1_0, Version::V1_0, json!({"id": "x"})), json!({"id": "x"}));
 //! ```
 
+pub(crate) mod proto03;
+
 use serde_json::{Map, Value, json};
 
 use crate::op::Operation;
@@ -51,29 +53,7 @@ pub fn params(op: Operation, from: Version, to: Version, mut p: Value) -> Value 
                 configuration(c, up);
             }
         }
-        Operation::CreatePushConfig => {
-            if up {
-                let task_id = obj.remove("taskId");
-                let mut flat = match obj.remove("pushNotificationConfig") {
-                    Some(Value::Object(c)) => c,
-                    _ => Map::new(),
-                };
-                push_config_auth(&mut flat, true);
-                if let Some(t) = task_id {
-                    flat.insert("taskId".into(), t);
-                }
-                *obj = flat;
-            } else {
-                let task_id = obj.remove("taskId");
-                obj.remove("tenant");
-                let mut nested = std::mem::take(obj);
-                push_config_auth(&mut nested, false);
-                if let Some(t) = task_id {
-                    obj.insert("taskId".into(), t);
-                }
-                obj.insert("pushNotificationConfig".into(), Value::Object(nested));
-            }
-        }
+        Operation::CreatePushConfig => push_config_result(&mut p, up),
         Operation::GetPushConfig | Operation::DeletePushConfig => {
             if up {
                 let task = obj.remove("id");
@@ -239,7 +219,7 @@ fn send_result(r: Value, up: bool) -> Value {
     }
 }
 
-fn is_final(state: &str) -> bool {
+pub(crate) fn is_final(state: &str) -> bool {
     matches!(
         state,
         "TASK_STATE_COMPLETED"

@@ -1,4 +1,15 @@
-//! The response body every service of this crate answers with.
+//! The response body every service of this crate answers with, and the bounded read of one.
+//!
+//! ```
+//! use agent_gateway_a2a::body::full;
+//! use http_body::Body;
+//!
+//! let body = full("{\"ok\":true}");
+//! // A buffered body knows its exact size and is not a stream.
+//! assert_eq!(body.size_hint().exact(), Some(11));
+//! let empty = full("");
+//! assert!(empty.is_end_stream());
+//! ```
 
 use agent_gateway_core::BoxError;
 use bytes::Bytes;

@@ -191,3 +191,23 @@ async fn discovery_searches_and_filters_through_retain_items() {
     let filtered = discovery_client(&echo, &payroll);
     assert_eq!(names(filtered.get("/").send().await.json()), ["echo"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn card_advertises_the_gateway_security() {
+    let fake = FakeAgent::new("echo");
+    let schemes = serde_json::json!({"gateway": {"httpAuthSecurityScheme": {"scheme": "Bearer"}}});
+    let requirements = serde_json::json!([{"schemes": {"gateway": {"list": []}}}]);
+    let front = support::front(support::registry(&[(
+        "echo",
+        &[("e1", &fake, Version::V1_0)],
+    )]))
+    .with_card_security(schemes.clone(), requirements.clone());
+    let card = TestClient::new(front)
+        .get("/echo/.well-known/agent-card.json")
+        .send()
+        .await
+        .json();
+    assert_eq!(card["securitySchemes"], schemes);
+    assert_eq!(card["securityRequirements"], requirements);
+    assert!(!card.to_string().contains("x-agent-key"));
+}

@@ -14,11 +14,19 @@ use crate::body::{A2aBody, full};
 /// Rewrites the interfaces of `card` to `url`, the gateway's endpoint for the agent: the 1.0
 /// `supportedInterfaces` (JSON-RPC then HTTP+JSON, for 1.0 and 0.3) and the 0.3 `url`,
 /// `preferredTransport` and `additionalInterfaces`. Signatures are dropped: they no longer
-/// match the rewritten card.
-pub(crate) fn rewrite(card: &mut Value, url: &str) {
+/// match the rewritten card. The security fields become `security` (schemes, requirements),
+/// or are removed.
+pub(crate) fn rewrite(card: &mut Value, url: &str, security: Option<&(Value, Value)>) {
     let Some(obj) = card.as_object_mut() else {
         return;
     };
+    for key in ["securitySchemes", "securityRequirements", "security"] {
+        obj.remove(key);
+    }
+    if let Some((schemes, requirements)) = security {
+        obj.insert("securitySchemes".into(), schemes.clone());
+        obj.insert("securityRequirements".into(), requirements.clone());
+    }
     let iface = |binding: &str, version: &str| json!({"url": url, "protocolBinding": binding, "protocolVersion": version});
     obj.insert(
         "supportedInterfaces".into(),

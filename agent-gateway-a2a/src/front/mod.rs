@@ -82,6 +82,7 @@ pub(crate) struct FrontConfig {
     public_url: String,
     max_body: usize,
     card_max_age: Duration,
+    card_security: Option<(Value, Value)>,
     pub(crate) webhooks: WebhookAllowList,
 }
 
@@ -112,6 +113,7 @@ impl<S> A2aFront<S> {
             public_url: public_url.trim_end_matches('/').to_owned(),
             max_body: 1024 * 1024,
             card_max_age: Duration::from_secs(300),
+            card_security: None,
             webhooks: WebhookAllowList::new(),
         };
         Ok(A2aFront {
@@ -129,6 +131,15 @@ impl<S> A2aFront<S> {
     /// Sets the `max-age` the card is served with.
     pub fn with_card_max_age(mut self, max_age: Duration) -> Self {
         Arc::make_mut(&mut self.config).card_max_age = max_age;
+        self
+    }
+
+    /// Sets the security the rewritten cards advertise: the gateway's own auth, as 1.0
+    /// `securitySchemes` and `securityRequirements`. Without it, the agent's own security
+    /// fields are removed from the card (they describe how the gateway reaches the agent, not
+    /// how clients reach the gateway).
+    pub fn with_card_security(mut self, schemes: Value, requirements: Value) -> Self {
+        Arc::make_mut(&mut self.config).card_security = Some((schemes, requirements));
         self
     }
 
@@ -283,7 +294,7 @@ fn encode(config: &FrontConfig, answer: &Answer, res: A2aResponse) -> Response<A
             sse::response(events, rpc_id, map)
         }
         Reply::Card { mut card, fetched } => {
-            card::rewrite(&mut card, &url);
+            card::rewrite(&mut card, &url, config.card_security.as_ref());
             card::serve(&card, fetched, config.card_max_age, headers)
         }
         Reply::Agents(items) => {
@@ -307,7 +318,7 @@ fn encode(config: &FrontConfig, answer: &Answer, res: A2aResponse) -> Response<A
                 ));
             }
             if result.get("supportedInterfaces").is_some() || result.get("skills").is_some() {
-                card::rewrite(&mut result, &url);
+                card::rewrite(&mut result, &url, config.card_security.as_ref());
             }
             let body = match rpc_id {
                 Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),

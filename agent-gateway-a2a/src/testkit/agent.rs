@@ -169,6 +169,8 @@ impl FakeAgent {
             "defaultOutputModes": ["text/plain"],
             "skills": [{"id": "echo", "name": "Echo", "description": "echoes", "tags": ["text"]}],
             "signatures": [{"protected": "x", "signature": "y"}],
+            "securitySchemes": {"agent-key": {"apiKeySecurityScheme": {"location": "header", "name": "x-agent-key"}}},
+            "securityRequirements": [{"schemes": {"agent-key": {"list": []}}}],
         }));
         res.headers_mut()
             .insert(ETAG, http::HeaderValue::from_static("\"v1\""));

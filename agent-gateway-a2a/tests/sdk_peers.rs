@@ -186,3 +186,68 @@ fn streams_in_order(sealer: &Sealer, lines: &[Value], binding: &str) {
         "{binding}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
+    let (mut first, first_port) = agent("complete", "c1").await;
+    let (_second, second_port) = agent("complete", "c2").await;
+    let registry = AgentRegistry::builder()
+        .agent(
+            Agent::new("pair")
+                .expect("a name")
+                .instance(
+                    "c1",
+                    &format!("http://127.0.0.1:{first_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance")
+                .instance(
+                    "c2",
+                    &format!("http://127.0.0.1:{second_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let sealer = Sealer::new(Secret::new(vec![6; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback_service(front)).await
+    });
+    let url = format!("{base}/pair");
+
+    // Each run sends, then gets the task by the id it was given: the get must reach the
+    // instance that holds the task (the other would answer TaskNotFound and the client fail),
+    // and the artifact names the instance that made it.
+    let owner_of = |lines: &[Value]| {
+        let task = &lines.last().expect("the fetched task")["task"];
+        let (instance, _) = sealer
+            .open("pair", task["id"].as_str().expect("an id"))
+            .expect("sealed");
+        assert_eq!(
+            task["artifacts"][0]["parts"][0]["text"],
+            format!("{instance} echo: hello gateway")
+        );
+        instance
+    };
+    for _ in 0..4 {
+        let instance = owner_of(&client(&url, "send", "JSONRPC", "1.0").await);
+        assert!(instance == "c1" || instance == "c2");
+    }
+    // With c1 gone, every new message is served by c2.
+    first.kill().await.expect("the agent stops");
+    for _ in 0..3 {
+        assert_eq!(
+            owner_of(&client(&url, "send", "JSONRPC", "1.0").await),
+            "c2"
+        );
+    }
+    server.abort();
+}

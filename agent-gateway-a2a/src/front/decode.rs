@@ -65,7 +65,11 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Route, A2aError> {
         return Ok(Route::Card(agent));
     }
     if rest.is_empty() {
-        return Ok(Route::JsonRpc(agent));
+        return if method == Method::POST {
+            Ok(Route::JsonRpc(agent))
+        } else {
+            Err(A2aError::MethodNotFound(path.into()))
+        };
     }
     let mut rest = rest;
     let mut tenant = None;

@@ -203,6 +203,9 @@ where
         .await
         .map_err(|_| fail(A2aError::PayloadTooLarge))?
         .to_bytes();
+    if needs_body && !has_type && !bytes.is_empty() {
+        return Err(fail(A2aError::ContentTypeNotSupported));
+    }
     let (agent, op, binding, params) = match route {
         Route::Discovery => {
             let params = decode::rest_params(
@@ -301,8 +304,11 @@ fn encode(config: &FrontConfig, answer: &Answer, res: A2aResponse) -> Response<A
             let agents: Vec<Value> = items
                 .into_iter()
                 .map(|(name, mut v)| {
-                    v["card"] =
-                        format!("{}/{name}/.well-known/agent-card.json", config.public_url).into();
+                    if let Some(obj) = v.as_object_mut() {
+                        let card =
+                            format!("{}/{name}/.well-known/agent-card.json", config.public_url);
+                        obj.insert("card".into(), card.into());
+                    }
                     v
                 })
                 .collect();

@@ -114,6 +114,9 @@ impl FakeAgent {
         let Some(op) = Operation::from_method(self.version, method) else {
             return err(-32601, "Method not found");
         };
+        if msg.get("params").is_some_and(|p| !p.is_object()) {
+            return err(-32602, "params must be an object");
+        }
         let params = translate::params(
             op,
             self.version,

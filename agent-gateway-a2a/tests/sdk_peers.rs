@@ -251,3 +251,65 @@ async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
     }
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_sdk_input_required_resubscribe_and_cancel() {
+    let (_agent, port) = agent("input", "q1").await;
+    let registry = AgentRegistry::builder()
+        .agent(
+            Agent::new("asker")
+                .expect("a name")
+                .instance(
+                    "q1",
+                    &format!("http://127.0.0.1:{port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let sealer = Sealer::new(Secret::new(vec![7; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback_service(front)).await
+    });
+    for (wire, version) in [
+        ("JSONRPC", "1.0"),
+        ("HTTP+JSON", "1.0"),
+        ("JSONRPC", "0.3"),
+        ("HTTP+JSON", "0.3"),
+    ] {
+        let label = format!("{wire} {version}");
+        let lines = client(&format!("{base}/asker"), "input", wire, version).await;
+        let asked = lines.iter().filter(|l| l["kind"] == "event").any(|l| {
+            let e = &l["event"];
+            e.pointer("/task/status/state")
+                .or_else(|| e.pointer("/statusUpdate/status/state"))
+                == Some(&Value::from("TASK_STATE_INPUT_REQUIRED"))
+        });
+        assert!(asked, "{label}: the agent asked for input: {lines:?}");
+        let canceled = lines
+            .iter()
+            .find(|l| l["kind"] == "canceled")
+            .expect("a cancel");
+        assert_eq!(
+            canceled["task"]["status"]["state"], "TASK_STATE_CANCELED",
+            "{label}"
+        );
+        let id = canceled["task"]["id"].as_str().expect("an id");
+        assert!(sealer.open("asker", id).is_some(), "{label}");
+        let subscribed = lines
+            .iter()
+            .find(|l| l["kind"] == "subscribed")
+            .expect("a resubscription event");
+        assert_eq!(subscribed["event"]["task"]["id"], id, "{label}");
+        let task = &lines.last().expect("the fetched task")["task"];
+        assert_eq!(task["status"]["state"], "TASK_STATE_CANCELED", "{label}");
+    }
+    server.abort();
+}

@@ -2,7 +2,8 @@
 //! compatibility REST transport sends it), which differs from 0.3 JSON-RPC. It is close to
 //! 1.0: enum names are the same, but a message carries `content` instead of `parts`, a send
 //! request `request` instead of `message`, a data part nests its value in `data.data`, a file
-//! part is `file{fileWithUri|fileWithBytes, mimeType, name}`, and requests may use snake_case.
+//! part is `file{fileWithUri|fileWithBytes, mimeType, name}`, `TASK_STATE_CANCELED` is spelt
+//! `TASK_STATE_CANCELLED`, and requests may use snake_case.
 
 use serde_json::{Map, Value, json};
 
@@ -144,6 +145,12 @@ fn walk_from_v1(v: &mut Value) {
                     .unwrap_or("");
                 let fin = super::is_final(state);
                 su.entry("final").or_insert(Value::Bool(fin));
+            }
+            // 0.3's proto spells it with two Ls.
+            if let Some(Value::String(state)) = obj.get_mut("state")
+                && state == "TASK_STATE_CANCELED"
+            {
+                *state = "TASK_STATE_CANCELLED".into();
             }
             for (k, child) in obj.iter_mut() {
                 if k != "metadata" && k != "data" {

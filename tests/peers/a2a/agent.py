@@ -1,9 +1,10 @@
 """An A2A agent on the a2a-sdk 1.3.0, served on 127.0.0.1 at a port the OS picks.
 
-Usage: python agent.py {complete|stream} NAME
+Usage: python agent.py {complete|stream|input} NAME
 Prints "PORT <n>" on stdout once listening. JSON-RPC at "/", 1.0 with 0.3 compatibility.
   complete: completes every message at once with an "echo: <text>" artifact.
   stream:   working -> three artifact chunks -> completed, as separate events.
+  input:    asks for input on the first message (input-required), completes on the next.
 """
 
 import asyncio
@@ -33,6 +34,9 @@ class Echo(AgentExecutor):
             await event_queue.enqueue_event(task)
         updater = TaskUpdater(event_queue, task.id, task.context_id)
         text = context.get_user_input()
+        if self.mode == 'input' and task.status.state != TaskState.TASK_STATE_INPUT_REQUIRED:
+            await updater.requires_input(updater.new_agent_message([new_text_part('which city?')]))
+            return
         if self.mode == 'stream':
             await updater.update_status(TaskState.TASK_STATE_WORKING)
             for i in range(3):

@@ -1,6 +1,7 @@
 """The a2a-sdk 1.3.0 client, talking to one agent through the gateway.
 
-Usage: python client.py AGENT_URL {send|stream} [JSONRPC|HTTP+JSON] [1.0|0.3]
+Usage: python client.py AGENT_URL {send|stream|input} [JSONRPC|HTTP+JSON] [1.0|0.3]
+  input: send (the agent asks for input), resubscribe (first event, then hang up), cancel, get.
 With 0.3, only the card's 0.3 interfaces are kept, so the SDK uses its 0.3 compat transport.
 Resolves the card at AGENT_URL/.well-known/agent-card.json (served by the gateway), then sends
 one message (or streams it) and prints one JSON line per StreamResponse, then the task fetched
@@ -17,14 +18,20 @@ import httpx
 
 from a2a.client import A2ACardResolver, ClientConfig, create_client
 from a2a.helpers.proto_helpers import new_text_message
-from a2a.types import GetTaskRequest, Role, SendMessageRequest
+from a2a.types import (
+    CancelTaskRequest,
+    GetTaskRequest,
+    Role,
+    SendMessageRequest,
+    SubscribeToTaskRequest,
+)
 
 
 async def main() -> None:
     url, mode = sys.argv[1], sys.argv[2]
     binding = sys.argv[3] if len(sys.argv) > 3 else 'JSONRPC'
     version = sys.argv[4] if len(sys.argv) > 4 else '1.0'
-    config = ClientConfig(streaming=(mode == 'stream'), supported_protocol_bindings=[binding])
+    config = ClientConfig(streaming=(mode != 'send'), supported_protocol_bindings=[binding])
     async with httpx.AsyncClient() as http:
         card = await A2ACardResolver(http, url).get_agent_card()
     keep = [i for i in card.supported_interfaces if i.protocol_version == version and i.protocol_binding == binding]
@@ -44,6 +51,12 @@ async def main() -> None:
             for key in ('statusUpdate', 'artifactUpdate'):
                 if key in d:
                     task_id = d[key]['taskId']
+        if mode == 'input':
+            async for event in client.subscribe(SubscribeToTaskRequest(id=task_id)):
+                print(json.dumps({'kind': 'subscribed', 'event': MessageToDict(event)}), flush=True)
+                break
+            canceled = await client.cancel_task(CancelTaskRequest(id=task_id))
+            print(json.dumps({'kind': 'canceled', 'task': MessageToDict(canceled)}), flush=True)
         task = await client.get_task(GetTaskRequest(id=task_id))
         print(json.dumps({'kind': 'task', 'task': MessageToDict(task)}), flush=True)
     finally:

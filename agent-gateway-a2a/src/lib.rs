@@ -47,7 +47,7 @@ pub mod translate;
 pub mod version;
 pub mod webhook;
 
-pub use front::A2aFront;
+pub use front::{A2aFront, A2aFrontLayer};
 pub use request::A2aRequest;
 pub use response::A2aResponse;
 pub use router::A2aRouter;

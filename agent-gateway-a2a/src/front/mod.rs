@@ -24,12 +24,15 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! use agent_gateway_a2a::front::A2aFrontLayer;
+//! use tower::Layer;
 //! let fake = FakeAgent::new("echo");
 //! let agents = AgentRegistry::builder()
 //!     .agent(Agent::new("echo").unwrap().instance("i1", "http://echo.internal/", Version::V1_0, fake.connector()).unwrap())
 //!     .build().unwrap();
 //! let router = A2aRouter::new(agents, Sealer::new(Secret::new(vec![7; 32])).unwrap());
-//! let front = A2aFront::new(router, "https://gw.example.com/a2a").unwrap();
+//! // The same as `A2aFront::new(router, url)`, as a layer over the user's policy stack.
+//! let front: A2aFront<_> = A2aFrontLayer::new("https://gw.example.com/a2a").unwrap().layer(router);
 //! let client = TestClient::new(front);
 //! let send = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params":
 //!     {"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}});
@@ -47,6 +50,7 @@
 
 mod card;
 mod decode;
+mod layer;
 mod render;
 mod sse;
 
@@ -67,6 +71,7 @@ use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
 
 use self::decode::Route;
+pub use self::layer::A2aFrontLayer;
 use crate::body::A2aBody;
 use crate::error::A2aError;
 use crate::op::Operation;

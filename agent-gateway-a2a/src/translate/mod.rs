@@ -408,3 +408,6 @@ fn rename(obj: &mut Map<String, Value>, from: &str, to: &str) {
     let v = obj.remove(from);
     put(obj, to, v);
 }
+
+#[cfg(test)]
+mod tests;

@@ -45,6 +45,8 @@
 //! ```
 
 mod affinity;
+#[cfg(test)]
+mod affinity_tests;
 mod discovery;
 
 use std::future::Future;

@@ -11,6 +11,7 @@
 //! use agent_gateway_core::Secret;
 //!
 //! let sealer = Sealer::new(Secret::new(b"a key of at least 32 bytes......".to_vec())).unwrap();
+//! assert!(!format!("{sealer:?}").contains("a key"), "Debug redacts the key");
 //! let id = sealer.seal("planner", "eu-1", "task-42");
 //! // Allowed: the id opens to its instance and upstream id.
 //! let (instance, task) = sealer.open("planner", &id).unwrap();
@@ -37,7 +38,8 @@ const MAC_LEN: usize = 16;
 /// Seals ids with an HMAC-SHA256 key. Cheap to clone.
 #[derive(Clone)]
 pub struct Sealer {
-    key: Secret<Vec<u8>>,
+    /// HMAC keyed once; each use clones this state. Holds the key: never printed.
+    keyed: Hmac<Sha256>,
 }
 
 /// The sealing key is shorter than 32 bytes.
@@ -51,15 +53,13 @@ impl Sealer {
         if key.expose().len() < 32 {
             return Err(KeyTooShort);
         }
-        Ok(Sealer { key })
+        // HMAC accepts keys of every length, so this error arm is never taken.
+        let keyed = Hmac::<Sha256>::new_from_slice(key.expose()).map_err(|_| KeyTooShort)?;
+        Ok(Sealer { keyed })
     }
 
     fn mac(&self, agent: &str, instance: &str, id: &str) -> Hmac<Sha256> {
-        // A key of any length is accepted by HMAC; the error arm cannot happen.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(self.key.expose()) {
-            Ok(m) => m,
-            Err(_) => unreachable_mac(),
-        };
+        let mut mac = self.keyed.clone();
         for part in [agent, instance, id] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
@@ -107,14 +107,10 @@ impl Sealer {
     }
 }
 
-#[cold]
-fn unreachable_mac() -> ! {
-    // HMAC accepts keys of every length (longer ones are hashed), so new_from_slice never fails.
-    unreachable!("HMAC-SHA256 accepts keys of any length")
-}
-
 impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sealer").field("key", &self.key).finish()
+        f.debug_struct("Sealer")
+            .field("key", &"[redacted]")
+            .finish()
     }
 }

@@ -10,6 +10,7 @@ use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::version::Version;
+use agent_gateway_a2a::webhook::WebhookAllowList;
 use agent_gateway_core::Secret;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -274,7 +275,13 @@ async fn a2a_sdk_input_required_resubscribe_and_cancel() {
         .expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
     let sealer = Sealer::new(Secret::new(vec![7; 32])).expect("a key");
-    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base)
+        .expect("a URL")
+        .with_webhooks(
+            WebhookAllowList::new()
+                .allow("http://127.0.0.1:9/")
+                .expect("a prefix"),
+        );
     let server = tokio::spawn(async move {
         axum::serve(listener, axum::Router::new().fallback_service(front)).await
     });
@@ -303,6 +310,21 @@ async fn a2a_sdk_input_required_resubscribe_and_cancel() {
         );
         let id = canceled["task"]["id"].as_str().expect("an id");
         assert!(sealer.open("asker", id).is_some(), "{label}");
+        let push = lines
+            .iter()
+            .find(|l| l["kind"] == "push")
+            .expect("a push config");
+        assert_eq!(
+            push["got"]["url"], "http://127.0.0.1:9/hook",
+            "{label}: {push}"
+        );
+        assert_eq!(push["got"]["token"], "tok", "{label}: {push}");
+        assert_eq!(push["got"]["taskId"], id, "{label}: {push}");
+        let outside = lines
+            .iter()
+            .find(|l| l["kind"] == "push-outside")
+            .expect("a refused push config");
+        assert_eq!(outside["refused"], true, "{label}: {outside}");
         let subscribed = lines
             .iter()
             .find(|l| l["kind"] == "subscribed")

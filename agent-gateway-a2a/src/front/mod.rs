@@ -251,6 +251,7 @@ where
             )
             .map(|p| match (version, op) {
                 // The 0.3 HTTP+JSON dialect, brought to the 0.3 JSON-RPC shape every later step reads.
+                (Version::V0_3, Operation::CreatePushConfig) => proto03::push_create_to_v03(p),
                 (Version::V0_3, Operation::SendMessage | Operation::SendStreamingMessage) => {
                     translate::params(
                         op,
@@ -321,12 +322,10 @@ fn encode(config: &FrontConfig, answer: &Answer, res: A2aResponse) -> Response<A
         }
         Reply::Result(mut result) => {
             if answer.proto03() {
-                result = proto03::from_v1(translate::result(
+                result = proto03::result_from_v1(
                     answer.op,
-                    Version::V0_3,
-                    Version::V1_0,
-                    result,
-                ));
+                    translate::result(answer.op, Version::V0_3, Version::V1_0, result),
+                );
             }
             if result.get("supportedInterfaces").is_some() || result.get("skills").is_some() {
                 card::rewrite(&mut result, &url, config.card_security.as_ref());

@@ -7,6 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::op::Operation;
+
 fn camel(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     let mut upper = false;
@@ -160,4 +162,60 @@ fn walk_from_v1(v: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// A 0.3 HTTP+JSON `CreateTaskPushNotificationConfigRequest` body (`{parent, configId,
+/// config: {name, pushNotificationConfig}}`), as 0.3 JSON-RPC params; `taskId` comes from the path.
+pub(crate) fn push_create_to_v03(body: Value) -> Value {
+    let mut v = camel_keys(body);
+    let Some(obj) = v.as_object_mut() else {
+        return v;
+    };
+    let nested = obj
+        .get_mut("config")
+        .and_then(|c| c.get_mut("pushNotificationConfig"))
+        .map(Value::take);
+    if let Some(config) = nested {
+        obj.insert("pushNotificationConfig".into(), config);
+    }
+    obj.remove("config");
+    obj.remove("parent");
+    obj.remove("configId");
+    v
+}
+
+/// A 1.0 result of `op`, in the 0.3 HTTP+JSON dialect: push configs become
+/// `TaskPushNotificationConfig{name, pushNotificationConfig}`, the rest as [`from_v1`].
+pub(crate) fn result_from_v1(op: Operation, v: Value) -> Value {
+    match op {
+        Operation::CreatePushConfig | Operation::GetPushConfig => push_config_from_v1(v),
+        Operation::ListPushConfigs => {
+            let configs: Vec<Value> = match v.get("configs") {
+                Some(Value::Array(c)) => c.iter().cloned().map(push_config_from_v1).collect(),
+                _ => Vec::new(),
+            };
+            json!({"configs": configs, "nextPageToken": ""})
+        }
+        _ => from_v1(v),
+    }
+}
+
+fn push_config_from_v1(v: Value) -> Value {
+    let Value::Object(mut flat) = v else { return v };
+    let task = flat
+        .remove("taskId")
+        .and_then(|t| t.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    flat.remove("tenant");
+    let id = flat
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if let Some(Value::Object(auth)) = flat.get_mut("authentication")
+        && let Some(scheme) = auth.remove("scheme")
+    {
+        auth.insert("schemes".into(), Value::Array(vec![scheme]));
+    }
+    json!({"name": format!("tasks/{task}/pushNotificationConfigs/{id}"), "pushNotificationConfig": flat})
 }

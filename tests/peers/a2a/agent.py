@@ -18,7 +18,7 @@ from a2a.helpers.proto_helpers import new_task_from_user_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.server.tasks import InMemoryPushNotificationConfigStore, InMemoryTaskStore, TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, TaskState
 
 
@@ -69,12 +69,18 @@ def main() -> None:
         description=f'{name}: an a2a-sdk test agent ({mode})',
         version='1.0.0',
         supported_interfaces=[AgentInterface(url=url, protocol_binding='JSONRPC', protocol_version='1.0')],
-        capabilities=AgentCapabilities(streaming=True),
+        capabilities=AgentCapabilities(streaming=True, push_notifications=True),
         default_input_modes=['text/plain'],
         default_output_modes=['text/plain'],
         skills=[AgentSkill(id='echo', name='Echo', description='echoes text', tags=['text'])],
     )
-    handler = DefaultRequestHandler(agent_executor=Echo(mode, name), task_store=InMemoryTaskStore(), agent_card=card)
+    # Push configs are stored (and can be read back); no sender, so no webhook is ever called.
+    handler = DefaultRequestHandler(
+        agent_executor=Echo(mode, name),
+        task_store=InMemoryTaskStore(),
+        agent_card=card,
+        push_config_store=InMemoryPushNotificationConfigStore(),
+    )
     routes = create_agent_card_routes(card, cache_control='public, max-age=60')
     routes += create_jsonrpc_routes(handler, '/', enable_v0_3_compat=True)
     app = Starlette(routes=routes)

@@ -1,0 +1,190 @@
+//! The A2A errors the gateway answers with, and their v1.0.1 mapping to JSON-RPC codes, HTTP
+//! statuses and `ErrorInfo` reasons.
+//!
+//! ```
+//! use agent_gateway_a2a::error::A2aError;
+//!
+//! // An unknown task is -32001 / HTTP 404.
+//! assert_eq!(A2aError::TaskNotFound.code(), -32001);
+//! assert_eq!(A2aError::TaskNotFound.http_status(), 404);
+//! assert_eq!(A2aError::TaskNotFound.reason(), "TASK_NOT_FOUND");
+//! // A wrong Content-Type is -32005, answered with HTTP 415.
+//! assert_eq!(A2aError::ContentTypeNotSupported.code(), -32005);
+//! assert_eq!(A2aError::ContentTypeNotSupported.http_status(), 415);
+//! ```
+
+use agent_gateway_core::jsonrpc::ErrorObject;
+use http::StatusCode;
+
+/// An A2A error, raised by the front or the router and rendered at the edge.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum A2aError {
+    /// -32700: the body is not JSON.
+    #[error("Parse error")]
+    Parse,
+    /// -32600: not a valid JSON-RPC request.
+    #[error("Invalid Request: {0}")]
+    InvalidRequest(String),
+    /// -32601: no such method.
+    #[error("Method not found: {0}")]
+    MethodNotFound(String),
+    /// -32602: the params are invalid.
+    #[error("Invalid params: {0}")]
+    InvalidParams(String),
+    /// -32001: the task (or context) is unknown, or its id was not sealed by this gateway.
+    #[error("Task not found")]
+    TaskNotFound,
+    /// -32002: the task cannot be canceled.
+    #[error("Task cannot be canceled")]
+    TaskNotCancelable,
+    /// -32003: push notifications are not supported.
+    #[error("Push Notification is not supported")]
+    PushNotificationNotSupported,
+    /// -32004: the operation is not supported.
+    #[error("This operation is not supported: {0}")]
+    UnsupportedOperation(&'static str),
+    /// -32005: the Content-Type is not supported.
+    #[error("Incompatible content types")]
+    ContentTypeNotSupported,
+    /// -32006: the agent answered with something that is not a valid A2A response.
+    #[error("Invalid agent response")]
+    InvalidAgentResponse,
+    /// -32007: no extended card is configured.
+    #[error("Extended agent card not configured")]
+    ExtendedCardNotConfigured,
+    /// -32009: the requested version is not supported.
+    #[error("A2A version `{0}` is not supported")]
+    VersionNotSupported(String),
+    /// No agent of that name is registered (HTTP 404, JSON-RPC -32601 as there is no such endpoint).
+    #[error("Unknown agent")]
+    UnknownAgent,
+    /// The request body exceeds the configured limit (HTTP 413, JSON-RPC -32600).
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    /// The webhook URL is outside the configured allow-list (JSON-RPC -32602, HTTP 400).
+    #[error("Push notification URL is not allowed")]
+    WebhookNotAllowed,
+    /// The agent is unavailable: no instance could be reached (HTTP 503, JSON-RPC -32603).
+    #[error("Agent unavailable")]
+    Unavailable,
+    /// An error object the upstream agent sent, relayed as is.
+    #[error("{0}")]
+    Upstream(ErrorObject),
+}
+
+impl A2aError {
+    /// The JSON-RPC error code.
+    pub fn code(&self) -> i64 {
+        match self {
+            A2aError::Parse => ErrorObject::PARSE_ERROR,
+            A2aError::InvalidRequest(_) | A2aError::PayloadTooLarge => ErrorObject::INVALID_REQUEST,
+            A2aError::MethodNotFound(_) | A2aError::UnknownAgent => ErrorObject::METHOD_NOT_FOUND,
+            A2aError::InvalidParams(_) | A2aError::WebhookNotAllowed => ErrorObject::INVALID_PARAMS,
+            A2aError::TaskNotFound => -32001,
+            A2aError::TaskNotCancelable => -32002,
+            A2aError::PushNotificationNotSupported => -32003,
+            A2aError::UnsupportedOperation(_) => -32004,
+            A2aError::ContentTypeNotSupported => -32005,
+            A2aError::InvalidAgentResponse => -32006,
+            A2aError::ExtendedCardNotConfigured => -32007,
+            A2aError::VersionNotSupported(_) => -32009,
+            A2aError::Unavailable => ErrorObject::INTERNAL_ERROR,
+            A2aError::Upstream(e) => e.code,
+        }
+    }
+
+    /// The HTTP status for the HTTP+JSON binding (v1.0.1 mapping; 415 for a wrong Content-Type).
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            A2aError::TaskNotFound | A2aError::UnknownAgent => StatusCode::NOT_FOUND,
+            A2aError::ContentTypeNotSupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            A2aError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            A2aError::InvalidAgentResponse => StatusCode::INTERNAL_SERVER_ERROR,
+            A2aError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            A2aError::MethodNotFound(_) => StatusCode::NOT_FOUND,
+            A2aError::Upstream(e) => status_for_code(e.code),
+            _ => match self.code() {
+                ErrorObject::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            },
+        }
+    }
+
+    /// The HTTP status for a JSON-RPC error response: 200 as the SDKs do, but for the
+    /// transport-level refusals (unknown agent, wrong Content-Type, oversized body).
+    pub fn jsonrpc_http_status(&self) -> StatusCode {
+        match self {
+            A2aError::UnknownAgent => StatusCode::NOT_FOUND,
+            A2aError::ContentTypeNotSupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            A2aError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::OK,
+        }
+    }
+
+    /// The google.rpc `ErrorInfo` reason.
+    pub fn reason(&self) -> &'static str {
+        reason_for_code(self.code())
+    }
+
+    /// The JSON-RPC error object, with `data` holding the `ErrorInfo` for A2A-specific errors.
+    pub fn to_error_object(&self) -> ErrorObject {
+        if let A2aError::Upstream(e) = self {
+            return e.clone();
+        }
+        let obj = ErrorObject::new(self.code(), self.to_string());
+        if (-32099..=-32000).contains(&self.code()) {
+            obj.with_data(serde_json::json!([error_info(self.reason())]))
+        } else {
+            obj
+        }
+    }
+}
+
+/// A google.rpc `ErrorInfo` detail in the A2A domain.
+pub(crate) fn error_info(reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason,
+        "domain": "a2a-protocol.org",
+    })
+}
+
+fn status_for_code(code: i64) -> StatusCode {
+    match code {
+        -32001 => StatusCode::NOT_FOUND,
+        -32006 | -32603 => StatusCode::INTERNAL_SERVER_ERROR,
+        -32601 => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn reason_for_code(code: i64) -> &'static str {
+    match code {
+        -32001 => "TASK_NOT_FOUND",
+        -32002 => "TASK_NOT_CANCELABLE",
+        -32003 => "PUSH_NOTIFICATION_NOT_SUPPORTED",
+        -32004 => "UNSUPPORTED_OPERATION",
+        -32005 => "CONTENT_TYPE_NOT_SUPPORTED",
+        -32006 => "INVALID_AGENT_RESPONSE",
+        -32007 => "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
+        -32008 => "EXTENSION_SUPPORT_REQUIRED",
+        -32009 => "VERSION_NOT_SUPPORTED",
+        -32700 | -32600 | -32602 => "INVALID_ARGUMENT",
+        -32601 => "NOT_FOUND",
+        _ => "INTERNAL",
+    }
+}
+
+/// The google.rpc status name for an HTTP status.
+pub(crate) fn grpc_status_name(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 413 | 415 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        402 | 429 => "RESOURCE_EXHAUSTED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        503 => "UNAVAILABLE",
+        _ => "INTERNAL",
+    }
+}

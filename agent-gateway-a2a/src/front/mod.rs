@@ -1,0 +1,384 @@
+//! The A2A front: a `Service<http::Request<B>>` with `Error = Infallible`, mountable at any
+//! path, that decodes every A2A binding once into an [`A2aRequest`], calls the inner stack
+//! (the user's policy layers around an [`A2aRouter`](crate::router::A2aRouter)), and encodes
+//! the answer, or any error, in the client's binding.
+//!
+//! Routes, relative to where the front is mounted:
+//! - `GET /`: discovery (`?name=&tag=&skill=`);
+//! - `GET /{agent}/.well-known/agent-card.json` (and the legacy `agent.json`): the card,
+//!   rewritten to point at the gateway;
+//! - `POST /{agent}` (with or without a trailing slash): JSON-RPC, 1.0 names with
+//!   `A2A-Version: 1.0`, 0.3 names without;
+//! - `/{agent}[/{tenant}][/v1]/message:send`, `…/tasks/{id}:subscribe`, …: HTTP+JSON.
+//!
+//! ```
+//! use agent_gateway_a2a::front::A2aFront;
+//! use agent_gateway_a2a::registry::{Agent, AgentRegistry};
+//! use agent_gateway_a2a::router::A2aRouter;
+//! use agent_gateway_a2a::seal::Sealer;
+//! use agent_gateway_a2a::testkit::FakeAgent;
+//! use agent_gateway_a2a::version::Version;
+//! use agent_gateway_core::Secret;
+//! use agent_gateway_core::testkit::TestClient;
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use agent_gateway_a2a::front::A2aFrontLayer;
+//! use tower::Layer;
+//! let fake = FakeAgent::new("echo");
+//! let agents = AgentRegistry::builder()
+//!     .agent(Agent::new("echo").unwrap().instance("i1", "http://echo.internal/", Version::V1_0, fake.connector()).unwrap())
+//!     .build().unwrap();
+//! let router = A2aRouter::new(agents, Sealer::new(Secret::new(vec![7; 32])).unwrap());
+//! // The same as `A2aFront::new(router, url)`, as a layer over the user's policy stack.
+//! let front: A2aFront<_> = A2aFrontLayer::new("https://gw.example.com/a2a").unwrap().layer(router);
+//! let client = TestClient::new(front);
+//! let send = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params":
+//!     {"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}});
+//! // Allowed: a 1.0 send reaches the agent.
+//! let res = client.post("/echo").header("a2a-version", "1.0").json(&send).send().await;
+//! assert_eq!(res.json()["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED");
+//! // Refused: the same body as text/plain is 415, and the agent is not called.
+//! let res = client.post("/echo").header("a2a-version", "1.0").header("content-type", "text/plain")
+//!     .body(send.to_string()).send().await;
+//! assert_eq!(res.status(), 415);
+//! assert_eq!(res.json()["error"]["code"], -32005);
+//! assert_eq!(fake.calls(), 1);
+//! # }
+//! ```
+
+mod card;
+mod decode;
+mod layer;
+mod render;
+mod sse;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::mem;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use agent_gateway_core::{AgentRequest, BoxError};
+use bytes::Bytes;
+use http::{Method, Request, Response, Uri};
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
+use serde_json::{Value, json};
+use tower::{Service, ServiceExt};
+
+use self::decode::Route;
+pub use self::layer::A2aFrontLayer;
+use crate::body::A2aBody;
+use crate::error::A2aError;
+use crate::op::Operation;
+use crate::request::{A2aRequest, Binding};
+use crate::response::{A2aResponse, Reply};
+use crate::translate::{self, proto03};
+use crate::version::Version;
+use crate::webhook::WebhookAllowList;
+
+/// The front's settings, shared by its clones.
+#[derive(Debug, Clone)]
+pub(crate) struct FrontConfig {
+    public_url: String,
+    max_body: usize,
+    card_max_age: Duration,
+    card_security: Option<(Value, Value)>,
+    pub(crate) webhooks: WebhookAllowList,
+}
+
+/// The public base URL is not an absolute http(s) URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an absolute http or https URL")]
+pub struct InvalidPublicUrl(pub String);
+
+/// The A2A front service.
+#[derive(Debug, Clone)]
+pub struct A2aFront<S> {
+    inner: S,
+    config: Arc<FrontConfig>,
+}
+
+impl<S> A2aFront<S> {
+    /// A front calling `inner`, reachable by clients at `public_url` (where it is mounted; card
+    /// interfaces are rewritten under it). Bodies are limited to 1 MiB, cards are served with
+    /// `max-age=300`, and no push webhook is allowed until [`with_webhooks`](Self::with_webhooks).
+    pub fn new(inner: S, public_url: &str) -> Result<Self, InvalidPublicUrl> {
+        let uri: Uri = public_url
+            .parse()
+            .map_err(|_| InvalidPublicUrl(public_url.into()))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+            return Err(InvalidPublicUrl(public_url.into()));
+        }
+        let config = FrontConfig {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            max_body: 1024 * 1024,
+            card_max_age: Duration::from_secs(300),
+            card_security: None,
+            webhooks: WebhookAllowList::new(),
+        };
+        Ok(A2aFront {
+            inner,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Sets the largest request body accepted (larger ones get 413).
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        Arc::make_mut(&mut self.config).max_body = bytes;
+        self
+    }
+
+    /// Sets the `max-age` the card is served with.
+    pub fn with_card_max_age(mut self, max_age: Duration) -> Self {
+        Arc::make_mut(&mut self.config).card_max_age = max_age;
+        self
+    }
+
+    /// Sets the security the rewritten cards advertise: the gateway's own auth, as 1.0
+    /// `securitySchemes` and `securityRequirements`. Without it, the agent's own security
+    /// fields are removed from the card (they describe how the gateway reaches the agent, not
+    /// how clients reach the gateway).
+    pub fn with_card_security(mut self, schemes: Value, requirements: Value) -> Self {
+        Arc::make_mut(&mut self.config).card_security = Some((schemes, requirements));
+        self
+    }
+
+    /// Sets the push-notification webhooks clients may register.
+    pub fn with_webhooks(mut self, webhooks: WebhookAllowList) -> Self {
+        Arc::make_mut(&mut self.config).webhooks = webhooks;
+        self
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+type Decoded = Result<A2aRequest, Response<A2aBody>>;
+
+async fn decode<B>(config: &FrontConfig, req: Request<B>) -> Decoded
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = req.into_parts();
+    let route = decode::route(&parts.method, parts.uri.path());
+    let binding = decode::binding_of(route.as_ref().ok());
+    let fail = |e: A2aError| match &binding {
+        Binding::JsonRpc { .. } => render::render_rpc(None, &e),
+        b => render::render_a2a(&e, b),
+    };
+    let route = route.map_err(fail)?;
+    let version = Version::from_request(&parts.headers, parts.uri.query())
+        .map_err(|v| fail(A2aError::VersionNotSupported(v.0)))?;
+    let needs_body = matches!(route, Route::JsonRpc(_)) || parts.method == Method::POST;
+    let has_type = parts.headers.contains_key(http::header::CONTENT_TYPE);
+    if needs_body
+        && (has_type || matches!(route, Route::JsonRpc(_)))
+        && !decode::json_content_type(&parts)
+    {
+        return Err(fail(A2aError::ContentTypeNotSupported));
+    }
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > config.max_body) {
+        return Err(fail(A2aError::PayloadTooLarge));
+    }
+    let bytes = Limited::new(body, config.max_body)
+        .collect()
+        .await
+        .map_err(|_| fail(A2aError::PayloadTooLarge))?
+        .to_bytes();
+    if needs_body && !has_type && !bytes.is_empty() {
+        return Err(fail(A2aError::ContentTypeNotSupported));
+    }
+    let (agent, op, binding, params) = match route {
+        Route::Discovery => {
+            let params = decode::rest_params(
+                Operation::ListAgents,
+                version,
+                None,
+                &[],
+                parts.uri.query(),
+                &Bytes::new(),
+            )
+            .map_err(fail)?;
+            (String::new(), Operation::ListAgents, Binding::Http, params)
+        }
+        Route::Card(agent) => (agent, Operation::GetCard, Binding::Http, Value::Null),
+        Route::JsonRpc(agent) => {
+            let (id, op, params) = decode::jsonrpc(version, &bytes)
+                .map_err(|(id, e)| render::render_rpc(id.as_ref(), &e))?;
+            let binding = Binding::JsonRpc { id };
+            decode::validate(config, op, &params).map_err(|e| render::render_a2a(&e, &binding))?;
+            (agent, op, binding, params)
+        }
+        Route::Rest {
+            agent,
+            tenant,
+            op,
+            segments,
+        } => {
+            let binding = Binding::Rest {
+                tenant: tenant.clone(),
+            };
+            let params = decode::rest_params(
+                op,
+                version,
+                tenant.as_deref(),
+                &segments,
+                parts.uri.query(),
+                &bytes,
+            )
+            .map(|p| match (version, op) {
+                // The 0.3 HTTP+JSON dialect, brought to the 0.3 JSON-RPC shape every later step reads.
+                (Version::V0_3, Operation::CreatePushConfig) => proto03::push_create_to_v03(p),
+                (Version::V0_3, Operation::SendMessage | Operation::SendStreamingMessage) => {
+                    translate::params(
+                        op,
+                        Version::V1_0,
+                        Version::V0_3,
+                        proto03::send_params_to_v1(p),
+                    )
+                }
+                _ => p,
+            })
+            .and_then(|p| decode::validate(config, op, &p).map(|()| p))
+            .map_err(|e| render::render_a2a(&e, &binding))?;
+            (agent, op, binding, params)
+        }
+    };
+    Ok(A2aRequest::new(agent, op, version, binding, params)
+        .with_headers(parts.headers)
+        .with_extensions(parts.extensions))
+}
+
+/// What the front needs of the request to encode its answer.
+struct Answer {
+    agent: String,
+    op: Operation,
+    version: Version,
+    binding: Binding,
+    headers: http::HeaderMap,
+}
+
+impl Answer {
+    /// Whether the client speaks the 0.3 HTTP+JSON dialect (0.3 ProtoJSON).
+    fn proto03(&self) -> bool {
+        self.version == Version::V0_3 && matches!(self.binding, Binding::Rest { .. })
+    }
+}
+
+fn encode(config: &FrontConfig, answer: &Answer, res: A2aResponse) -> Response<A2aBody> {
+    let (agent, binding, headers) = (&answer.agent, &answer.binding, &answer.headers);
+    let rpc_id = match binding {
+        Binding::JsonRpc { id } => Some(id.clone()),
+        _ => None,
+    };
+    let url = format!("{}/{agent}", config.public_url);
+    match res.into_reply() {
+        Reply::Stream(events) => {
+            let map: Option<fn(Value) -> Value> = answer.proto03().then_some(|ev| {
+                proto03::from_v1(translate::stream_event(Version::V0_3, Version::V1_0, ev))
+            });
+            sse::response(events, rpc_id, map)
+        }
+        Reply::Card { mut card, fetched } => {
+            card::rewrite(&mut card, &url, config.card_security.as_ref());
+            card::serve(&card, fetched, config.card_max_age, headers)
+        }
+        Reply::Agents(items) => {
+            let agents: Vec<Value> = items
+                .into_iter()
+                .map(|(name, mut v)| {
+                    if let Some(obj) = v.as_object_mut() {
+                        let card =
+                            format!("{}/{name}/.well-known/agent-card.json", config.public_url);
+                        obj.insert("card".into(), card.into());
+                    }
+                    v
+                })
+                .collect();
+            render::json_response(http::StatusCode::OK, &json!({"agents": agents}))
+        }
+        Reply::Result(mut result) => {
+            if answer.proto03() {
+                result = proto03::result_from_v1(
+                    answer.op,
+                    translate::result(answer.op, Version::V0_3, Version::V1_0, result),
+                );
+            }
+            if result.get("supportedInterfaces").is_some() || result.get("skills").is_some() {
+                card::rewrite(&mut result, &url, config.card_security.as_ref());
+            }
+            let body = match rpc_id {
+                Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
+                None => result,
+            };
+            render::json_response(http::StatusCode::OK, &body)
+        }
+    }
+}
+
+impl<S, B> Service<Request<B>> for A2aFront<S>
+where
+    S: Service<A2aRequest, Response = A2aResponse> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<A2aBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<A2aBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Readiness of the inner stack is awaited in the future, on the clone that is called.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        Box::pin(async move {
+            let request = match decode(&config, req).await {
+                Ok(r) => r,
+                Err(res) => return Ok(res),
+            };
+            let answer = Answer {
+                agent: request.agent().to_owned(),
+                op: request.operation(),
+                version: request.version(),
+                binding: request.binding().clone(),
+                headers: request.headers().clone(),
+            };
+            Ok(match inner.oneshot(request).await {
+                Ok(res) => encode(&config, &answer, res),
+                Err(err) => {
+                    let err: BoxError = err.into();
+                    render::render_error(err.as_ref(), &answer.binding)
+                }
+            })
+        })
+    }
+}

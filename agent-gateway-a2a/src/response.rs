@@ -1,0 +1,131 @@
+//! [`A2aResponse`]: what the router answers, as the policy layers see it.
+//!
+//! ```
+//! use agent_gateway_a2a::response::A2aResponse;
+//! use agent_gateway_core::AgentResponse;
+//! use serde_json::json;
+//!
+//! let mut listing = A2aResponse::agents(vec![
+//!     ("planner".into(), json!({"name": "planner"})),
+//!     ("payroll".into(), json!({"name": "payroll"})),
+//! ]);
+//! // A policy filters the listing per caller: allowed items stay, denied ones go.
+//! let removed = listing.retain_items(&mut |item| item.name != "payroll");
+//! assert_eq!(removed, 1);
+//! assert_eq!(listing.output(), None);
+//! let unary = A2aResponse::result(json!({"task": {"id": "t"}}));
+//! assert_eq!(unary.output().unwrap()["task"]["id"], "t");
+//! ```
+
+use std::fmt;
+use std::time::SystemTime;
+
+use agent_gateway_core::response::{Item, Outcome};
+use agent_gateway_core::{Action, AgentResponse, Usage, UsageReport};
+use serde_json::Value;
+
+use crate::stream::EventStream;
+
+/// The content of an [`A2aResponse`].
+#[non_exhaustive]
+pub enum Reply {
+    /// A unary result (the JSON-RPC `result`, or the HTTP+JSON body), in the client's version.
+    Result(Value),
+    /// A stream of results, relayed as they arrive.
+    Stream(Box<EventStream>),
+    /// An agent card as the agent serves it, before the front rewrites it.
+    Card {
+        /// The card.
+        card: Value,
+        /// When it was fetched.
+        fetched: SystemTime,
+    },
+    /// The discovery listing: agent name and its entry.
+    Agents(Vec<(String, Value)>),
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Result(v) => f.debug_tuple("Result").field(v).finish(),
+            Reply::Stream(_) => f.write_str("Stream"),
+            Reply::Card { .. } => f.write_str("Card"),
+            Reply::Agents(a) => f.debug_tuple("Agents").field(&a.len()).finish(),
+        }
+    }
+}
+
+/// A response from the router.
+#[derive(Debug)]
+pub struct A2aResponse {
+    reply: Reply,
+    usage: UsageReport,
+}
+
+impl A2aResponse {
+    fn new(reply: Reply) -> Self {
+        let usage = UsageReport::new();
+        if !matches!(reply, Reply::Stream(_)) {
+            usage.complete(Usage::default(), Outcome::Complete);
+        }
+        A2aResponse { reply, usage }
+    }
+
+    /// A unary result.
+    pub fn result(value: Value) -> Self {
+        Self::new(Reply::Result(value))
+    }
+
+    /// A stream; its usage report completes when the stream ends.
+    pub fn stream(mut stream: EventStream) -> Self {
+        let usage = UsageReport::new();
+        stream.set_report(usage.clone());
+        A2aResponse {
+            reply: Reply::Stream(Box::new(stream)),
+            usage,
+        }
+    }
+
+    /// A card.
+    pub fn card(card: Value, fetched: SystemTime) -> Self {
+        Self::new(Reply::Card { card, fetched })
+    }
+
+    /// A discovery listing.
+    pub fn agents(items: Vec<(String, Value)>) -> Self {
+        Self::new(Reply::Agents(items))
+    }
+
+    /// The content.
+    pub fn into_reply(self) -> Reply {
+        self.reply
+    }
+}
+
+impl AgentResponse for A2aResponse {
+    fn usage_report(&self) -> Option<&UsageReport> {
+        Some(&self.usage)
+    }
+
+    fn output(&self) -> Option<&Value> {
+        match &self.reply {
+            Reply::Result(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
+        let Reply::Agents(items) = &mut self.reply else {
+            return 0;
+        };
+        let before = items.len();
+        items.retain(|(name, value)| {
+            keep(&Item {
+                action: Action::AgentMessage,
+                name,
+                value,
+            })
+        });
+        before - items.len()
+    }
+}

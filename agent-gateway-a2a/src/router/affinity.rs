@@ -1,0 +1,100 @@
+//! Sealing the instance into the task and context ids of responses, and opening them in requests.
+
+use serde_json::Value;
+
+use crate::error::A2aError;
+use crate::op::Operation;
+use crate::seal::Sealer;
+use crate::version::Version;
+
+/// Seals every task and context id in `value` (a result or a stream event, either version).
+pub(crate) fn seal_ids(value: &mut Value, seal: &dyn Fn(&str) -> String) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|v| seal_ids(v, seal)),
+        Value::Object(obj) => {
+            let is_task =
+                obj.get("status").is_some_and(Value::is_object) && !obj.contains_key("taskId");
+            for (key, v) in obj.iter_mut() {
+                match (key.as_str(), &mut *v) {
+                    ("taskId" | "contextId", Value::String(s)) => *s = seal(s),
+                    ("id", Value::String(s)) if is_task => *s = seal(s),
+                    ("referenceTaskIds", Value::Array(ids)) => {
+                        for id in ids.iter_mut() {
+                            if let Value::String(s) = id {
+                                *s = seal(s);
+                            }
+                        }
+                    }
+                    _ => seal_ids(v, seal),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Opens the sealed ids in request params, in place, and returns the instance they name.
+///
+/// A task id that does not open is an unknown task. A context id that is not sealed at all is
+/// a client-chosen one for a new conversation and passes as is; one that looks sealed but does
+/// not open is refused like a task. Ids naming different instances are refused too.
+pub(crate) fn open_ids(
+    sealer: &Sealer,
+    agent: &str,
+    op: Operation,
+    version: Version,
+    params: &mut Value,
+) -> Result<Option<String>, A2aError> {
+    let mut instance: Option<String> = None;
+    let mut open = |s: &mut String, must: bool| -> Result<(), A2aError> {
+        if !must && !Sealer::looks_sealed(s) {
+            return Ok(());
+        }
+        let (inst, raw) = sealer.open(agent, s).ok_or(A2aError::TaskNotFound)?;
+        match &instance {
+            Some(seen) if *seen != inst => return Err(A2aError::TaskNotFound),
+            _ => instance = Some(inst),
+        }
+        *s = raw;
+        Ok(())
+    };
+    if op.id_is_task(version) {
+        match params.get_mut("id") {
+            Some(Value::String(s)) => open(s, true)?,
+            _ => {
+                return Err(A2aError::InvalidParams(
+                    "`id` (the task id) is required".into(),
+                ));
+            }
+        }
+    }
+    walk(params, &mut open)?;
+    Ok(instance)
+}
+
+fn walk(
+    value: &mut Value,
+    open: &mut dyn FnMut(&mut String, bool) -> Result<(), A2aError>,
+) -> Result<(), A2aError> {
+    match value {
+        Value::Array(items) => items.iter_mut().try_for_each(|v| walk(v, open)),
+        Value::Object(obj) => {
+            for (key, v) in obj.iter_mut() {
+                match (key.as_str(), &mut *v) {
+                    ("taskId", Value::String(s)) if !s.is_empty() => open(s, true)?,
+                    ("contextId", Value::String(s)) => open(s, false)?,
+                    ("referenceTaskIds", Value::Array(ids)) => {
+                        for id in ids.iter_mut() {
+                            if let Value::String(s) = id {
+                                open(s, true)?;
+                            }
+                        }
+                    }
+                    _ => walk(v, open)?,
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,97 @@
+use serde_json::json;
+
+use super::affinity::{open_ids, seal_ids};
+use crate::error::A2aError;
+use crate::op::Operation;
+use crate::seal::Sealer;
+use crate::version::Version;
+use agent_gateway_core::Secret;
+
+fn sealer() -> Sealer {
+    Sealer::new(Secret::new(vec![1; 32])).expect("a key")
+}
+
+#[test]
+fn results_are_sealed_everywhere_but_config_and_message_ids() {
+    let s = sealer();
+    let mut v = json!({"task": {"id": "t", "contextId": "c", "status": {"state": "x",
+        "message": {"messageId": "m", "taskId": "t", "contextId": "c", "referenceTaskIds": ["r"]}}},
+        "config": {"id": "cfg", "taskId": "t", "url": "u"}});
+    seal_ids(&mut v, &|id| s.seal("a", "i1", id));
+    let open = |p: &str| {
+        s.open("a", v.pointer(p).and_then(|x| x.as_str()).expect(p))
+            .map(|(_, id)| id)
+    };
+    assert_eq!(open("/task/id").as_deref(), Some("t"));
+    assert_eq!(open("/task/contextId").as_deref(), Some("c"));
+    assert_eq!(open("/task/status/message/taskId").as_deref(), Some("t"));
+    assert_eq!(
+        open("/task/status/message/referenceTaskIds/0").as_deref(),
+        Some("r")
+    );
+    assert_eq!(open("/config/taskId").as_deref(), Some("t"));
+    assert_eq!(v["task"]["status"]["message"]["messageId"], "m");
+    assert_eq!(v["config"]["id"], "cfg");
+}
+
+#[test]
+fn requests_open_to_one_instance_or_are_refused() {
+    let s = sealer();
+    let (t1, c1, t2) = (
+        s.seal("a", "i1", "t"),
+        s.seal("a", "i1", "c"),
+        s.seal("a", "i2", "u"),
+    );
+    // Allowed: a follow-up in a task and its context opens to their instance.
+    let mut p = json!({"message": {"messageId": "m", "taskId": t1, "contextId": c1}});
+    assert_eq!(
+        open_ids(&s, "a", Operation::SendMessage, Version::V1_0, &mut p),
+        Ok(Some("i1".into()))
+    );
+    assert_eq!(
+        p["message"],
+        json!({"messageId": "m", "taskId": "t", "contextId": "c"})
+    );
+    // Allowed: a context the client chose itself passes as is, to no instance in particular.
+    let mut p = json!({"message": {"messageId": "m", "contextId": "mine"}});
+    assert_eq!(
+        open_ids(&s, "a", Operation::SendMessage, Version::V1_0, &mut p),
+        Ok(None)
+    );
+    assert_eq!(p["message"]["contextId"], "mine");
+    // Refused: ids of two instances, a task id never sealed, a task id of another agent.
+    let mut p =
+        json!({"message": {"messageId": "m", "taskId": t1, "contextId": s.seal("a", "i2", "c")}});
+    assert_eq!(
+        open_ids(&s, "a", Operation::SendMessage, Version::V1_0, &mut p),
+        Err(A2aError::TaskNotFound)
+    );
+    let mut p = json!({"id": "raw"});
+    assert_eq!(
+        open_ids(&s, "a", Operation::GetTask, Version::V1_0, &mut p),
+        Err(A2aError::TaskNotFound)
+    );
+    let mut p = json!({"id": s.seal("b", "i1", "t")});
+    assert_eq!(
+        open_ids(&s, "a", Operation::CancelTask, Version::V1_0, &mut p),
+        Err(A2aError::TaskNotFound)
+    );
+    // A 0.3 push-config get names the task in `id`; a 1.0 one names the config there.
+    let mut p = json!({"id": t2, "pushNotificationConfigId": "cfg"});
+    assert_eq!(
+        open_ids(&s, "a", Operation::GetPushConfig, Version::V0_3, &mut p),
+        Ok(Some("i2".into()))
+    );
+    let mut p = json!({"taskId": s.seal("a", "i2", "u"), "id": "cfg"});
+    assert_eq!(
+        open_ids(&s, "a", Operation::GetPushConfig, Version::V1_0, &mut p),
+        Ok(Some("i2".into()))
+    );
+    assert_eq!(p, json!({"taskId": "u", "id": "cfg"}));
+    // A get without an id is invalid params, not a lookup.
+    let mut p = json!({});
+    assert!(matches!(
+        open_ids(&s, "a", Operation::GetTask, Version::V1_0, &mut p),
+        Err(A2aError::InvalidParams(_))
+    ));
+}

@@ -1,0 +1,152 @@
+//! The relay of an upstream SSE stream: each event is decoded as it passes, mapped (version
+//! translation, id sealing) and handed on at once; nothing is buffered beyond the one chunk
+//! being read. Dropping the stream drops the upstream body, which ends the upstream call.
+//!
+//! ```
+//! use std::task::{Context, Poll, Waker};
+//! use agent_gateway_a2a::body::full;
+//! use agent_gateway_a2a::stream::EventStream;
+//!
+//! let upstream = full(concat!(
+//!     "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"task\":{\"id\":\"t\"}}}\n\n",
+//!     "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32001,\"message\":\"gone\"}}\n\n",
+//! ));
+//! let mut events = EventStream::new(upstream, Box::new(Ok));
+//! let mut cx = Context::from_waker(Waker::noop());
+//! // Allowed: a result is relayed.
+//! let Poll::Ready(Some(Ok(first))) = events.poll_next(&mut cx) else { panic!("an event") };
+//! assert_eq!(first["task"]["id"], "t");
+//! // An upstream error ends the stream with that error.
+//! let Poll::Ready(Some(Err(err))) = events.poll_next(&mut cx) else { panic!("an error") };
+//! assert_eq!(err.code(), -32001);
+//! assert!(matches!(events.poll_next(&mut cx), Poll::Ready(None)));
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use agent_gateway_core::jsonrpc::ErrorObject;
+use agent_gateway_core::response::Outcome;
+use agent_gateway_core::sse::{Decoder, Event};
+use agent_gateway_core::{Usage, UsageReport};
+use http_body::Body;
+use serde_json::Value;
+
+use crate::body::A2aBody;
+use crate::error::A2aError;
+
+/// Maps each upstream result before it is relayed.
+pub type MapEvent = Box<dyn FnMut(Value) -> Result<Value, A2aError> + Send>;
+
+/// The largest single event accepted from an upstream.
+const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// A stream of A2A results read from an upstream JSON-RPC SSE body.
+pub struct EventStream {
+    upstream: A2aBody,
+    decoder: Decoder,
+    queue: VecDeque<Event>,
+    map: MapEvent,
+    report: Option<UsageReport>,
+    done: bool,
+}
+
+impl fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("queued", &self.queue.len())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl EventStream {
+    /// Relays `upstream`, an SSE body of JSON-RPC responses, through `map`.
+    pub fn new(upstream: A2aBody, map: MapEvent) -> Self {
+        EventStream {
+            upstream,
+            decoder: Decoder::new().with_max_event_size(MAX_EVENT_BYTES),
+            queue: VecDeque::new(),
+            map,
+            report: None,
+            done: false,
+        }
+    }
+
+    pub(crate) fn set_report(&mut self, report: UsageReport) {
+        self.report = Some(report);
+    }
+
+    fn end(&mut self, outcome: Outcome) {
+        self.done = true;
+        self.queue.clear();
+        if let Some(r) = self.report.take() {
+            r.complete(Usage::default(), outcome);
+        }
+    }
+
+    fn fail(&mut self, err: A2aError) -> Poll<Option<Result<Value, A2aError>>> {
+        self.end(Outcome::Aborted);
+        Poll::Ready(Some(Err(err)))
+    }
+
+    /// The next result, or the error that ends the stream, or `None` at its end.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Value, A2aError>>> {
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                if ev.data.is_empty() {
+                    continue;
+                }
+                let Ok(mut msg) = serde_json::from_str::<Value>(&ev.data) else {
+                    return self.fail(A2aError::InvalidAgentResponse);
+                };
+                if let Some(err) = msg.get_mut("error").map(Value::take) {
+                    let obj = serde_json::from_value::<ErrorObject>(err)
+                        .map_err(|_| A2aError::InvalidAgentResponse);
+                    return self.fail(obj.map_or_else(|e| e, A2aError::Upstream));
+                }
+                let Some(result) = msg.get_mut("result").map(Value::take) else {
+                    return self.fail(A2aError::InvalidAgentResponse);
+                };
+                return match (self.map)(result) {
+                    Ok(v) => Poll::Ready(Some(Ok(v))),
+                    Err(e) => self.fail(e),
+                };
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut self.upstream).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.decoder.finish();
+                    self.end(Outcome::Complete);
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(err))) => {
+                    tracing::warn!(error = %err, "upstream A2A stream failed");
+                    return self.fail(A2aError::Unavailable);
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        let mut out = Vec::new();
+                        if self.decoder.feed(&data, &mut out).is_err() {
+                            return self.fail(A2aError::InvalidAgentResponse);
+                        }
+                        self.queue.extend(out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        if let Some(r) = self.report.take() {
+            r.complete(Usage::default(), Outcome::Aborted);
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! An in-process fake A2A agent speaking JSON-RPC (1.0, or 0.3 with [`FakeAgent::v03`]).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use agent_gateway_core::BoxError;
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use http::{Method, Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full};
+use serde_json::{Value, json};
+use tower::util::BoxCloneSyncService;
+
+use crate::body::{A2aBody, full};
+use crate::op::Operation;
+use crate::registry::{ConnectFailed, Connector};
+use crate::translate;
+use crate::version::{VERSION_HEADER, Version};
+
+#[derive(Debug, Default)]
+struct State {
+    tasks: BTreeMap<String, Value>,
+    configs: BTreeMap<String, Vec<Value>>,
+    next: u64,
+}
+
+/// A fake agent: completes every message at once (echoing its text as an artifact), streams
+/// `Task`, `working`, the artifact and `completed`, and keeps tasks and push configs in memory.
+/// Counts the requests that reach it, and can be taken down.
+#[derive(Debug, Clone)]
+pub struct FakeAgent {
+    name: Arc<str>,
+    version: Version,
+    state: Arc<Mutex<State>>,
+    calls: Arc<AtomicUsize>,
+    down: Arc<AtomicBool>,
+}
+
+impl FakeAgent {
+    /// A 1.0 agent called `name` (its task ids start with the name).
+    pub fn new(name: &str) -> Self {
+        FakeAgent {
+            name: name.into(),
+            version: Version::V1_0,
+            state: Arc::default(),
+            calls: Arc::default(),
+            down: Arc::default(),
+        }
+    }
+
+    /// The same agent speaking 0.3.
+    pub fn v03(mut self) -> Self {
+        self.version = Version::V0_3;
+        self
+    }
+
+    /// How many requests reached it (card fetches included).
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Takes it down (every call fails with [`ConnectFailed`]) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The upstream ids of the tasks it holds.
+    pub fn task_ids(&self) -> Vec<String> {
+        self.lock().tasks.keys().cloned().collect()
+    }
+
+    /// The connector to register it with.
+    pub fn connector(&self) -> Connector {
+        let this = self.clone();
+        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Full<Bytes>>| {
+            let this = this.clone();
+            async move { this.handle(req).await }
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn handle(&self, req: Request<Full<Bytes>>) -> Result<Response<A2aBody>, BoxError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ConnectFailed.into());
+        }
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if req.method() == Method::GET {
+            return Ok(self.card(&req));
+        }
+        let header = req
+            .headers()
+            .get(VERSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = req.into_body().collect().await?.to_bytes();
+        let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
+        let err = |code: i64, message: &str| {
+            Ok(json_body(
+                &json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
+            ))
+        };
+        if Version::parse(header.as_deref()).ok() != Some(self.version) {
+            return err(-32009, "A2A version not supported by this handler");
+        }
+        let Some(op) = Operation::from_method(self.version, method) else {
+            return err(-32601, "Method not found");
+        };
+        if msg.get("params").is_some_and(|p| !p.is_object()) {
+            return err(-32602, "params must be an object");
+        }
+        let params = translate::params(
+            op,
+            self.version,
+            Version::V1_0,
+            msg.get("params").cloned().unwrap_or(json!({})),
+        );
+        match self.run(op, &params) {
+            Ok(Reply::One(result)) => {
+                let result = translate::result(op, Version::V1_0, self.version, result);
+                Ok(json_body(
+                    &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                ))
+            }
+            Ok(Reply::Events(events)) => {
+                let frames = events
+                    .into_iter()
+                    .map(|e| {
+                        let e = translate::stream_event(Version::V1_0, self.version, e);
+                        Bytes::from(format!(
+                            "data: {}\n\n",
+                            json!({"jsonrpc": "2.0", "id": id, "result": e})
+                        ))
+                    })
+                    .collect();
+                let mut res = Response::new(Frames(frames).boxed_unsync());
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, "text/event-stream".parse()?);
+                Ok(res)
+            }
+            Err((code, message)) => err(code, message),
+        }
+    }
+
+    fn card(&self, req: &Request<Full<Bytes>>) -> Response<A2aBody> {
+        if req
+            .headers()
+            .get(IF_NONE_MATCH)
+            .is_some_and(|v| v == "\"v1\"")
+        {
+            let mut res = Response::new(full(""));
+            *res.status_mut() = StatusCode::NOT_MODIFIED;
+            return res;
+        }
+        let internal = format!("http://{}.internal:9000/", self.name);
+        let mut res = json_body(&json!({
+            "name": &*self.name,
+            "description": format!("the {} agent", self.name),
+            "version": "1.0.0",
+            "supportedInterfaces": [{"url": internal, "protocolBinding": "JSONRPC", "protocolVersion": self.version.as_str()}],
+            "url": internal,
+            "capabilities": {"streaming": true, "pushNotifications": true},
+            "defaultInputModes": ["text/plain"],
+            "defaultOutputModes": ["text/plain"],
+            "skills": [{"id": "echo", "name": "Echo", "description": "echoes", "tags": ["text"]}],
+            "signatures": [{"protected": "x", "signature": "y"}],
+            "securitySchemes": {"agent-key": {"apiKeySecurityScheme": {"location": "header", "name": "x-agent-key"}}},
+            "securityRequirements": [{"schemes": {"agent-key": {"list": []}}}],
+        }));
+        res.headers_mut()
+            .insert(ETAG, http::HeaderValue::from_static("\"v1\""));
+        res.headers_mut()
+            .insert(CACHE_CONTROL, http::HeaderValue::from_static("max-age=60"));
+        res
+    }
+
+    fn run(&self, op: Operation, p: &Value) -> Result<Reply, (i64, &'static str)> {
+        let mut st = self.lock();
+        let not_found = (-32001, "Task not found");
+        let task_id = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        match op {
+            Operation::SendMessage | Operation::SendStreamingMessage => {
+                let message = p.get("message").cloned().unwrap_or(Value::Null);
+                let text = message
+                    .pointer("/parts/0/text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let existing = message
+                    .get("taskId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let id = match existing {
+                    Some(id) if st.tasks.contains_key(&id) => id,
+                    Some(_) => return Err(not_found),
+                    None => {
+                        st.next += 1;
+                        format!("{}-task-{}", self.name, st.next)
+                    }
+                };
+                let ctx = message
+                    .get("contextId")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("{id}-ctx"), str::to_owned);
+                let artifact =
+                    json!({"artifactId": "a1", "parts": [{"text": format!("echo: {text}")}]});
+                let status = json!({"state": "TASK_STATE_COMPLETED"});
+                let task = json!({"id": id, "contextId": ctx, "status": status, "artifacts": [artifact], "history": [message]});
+                st.tasks.insert(id.clone(), task.clone());
+                if op == Operation::SendMessage {
+                    return Ok(Reply::One(json!({"task": task})));
+                }
+                let mut first = task.clone();
+                first["status"] = json!({"state": "TASK_STATE_WORKING"});
+                first["artifacts"] = json!([]);
+                Ok(Reply::Events(vec![
+                    json!({"task": first}),
+                    json!({"statusUpdate": {"taskId": id, "contextId": ctx, "status": {"state": "TASK_STATE_WORKING"}}}),
+                    json!({"artifactUpdate": {"taskId": id, "contextId": ctx, "artifact": artifact, "lastChunk": true}}),
+                    json!({"statusUpdate": {"taskId": id, "contextId": ctx, "status": status}}),
+                ]))
+            }
+            Operation::GetTask => st
+                .tasks
+                .get(&task_id("id"))
+                .cloned()
+                .map(Reply::One)
+                .ok_or(not_found),
+            Operation::SubscribeToTask => st
+                .tasks
+                .get(&task_id("id"))
+                .cloned()
+                .map(|t| Reply::Events(vec![json!({"task": t})]))
+                .ok_or(not_found),
+            Operation::CancelTask => {
+                let t = st.tasks.get_mut(&task_id("id")).ok_or(not_found)?;
+                t["status"] = json!({"state": "TASK_STATE_CANCELED"});
+                Ok(Reply::One(t.clone()))
+            }
+            Operation::ListTasks => {
+                let tasks: Vec<Value> = st.tasks.values().cloned().collect();
+                let n = tasks.len();
+                Ok(Reply::One(
+                    json!({"tasks": tasks, "nextPageToken": "", "pageSize": n, "totalSize": n}),
+                ))
+            }
+            Operation::CreatePushConfig => {
+                let tid = task_id("taskId");
+                if !st.tasks.contains_key(&tid) {
+                    return Err(not_found);
+                }
+                let mut config = p.clone();
+                config["id"] = json!(format!(
+                    "cfg-{}",
+                    st.configs.get(&tid).map_or(0, Vec::len) + 1
+                ));
+                st.configs.entry(tid).or_default().push(config.clone());
+                Ok(Reply::One(config))
+            }
+            Operation::GetPushConfig | Operation::DeletePushConfig => {
+                let (tid, cid) = (task_id("taskId"), task_id("id"));
+                let list = st.configs.get_mut(&tid).ok_or(not_found)?;
+                let pos = list
+                    .iter()
+                    .position(|c| c["id"] == cid.as_str())
+                    .ok_or(not_found)?;
+                if op == Operation::DeletePushConfig {
+                    list.remove(pos);
+                    return Ok(Reply::One(json!({})));
+                }
+                Ok(Reply::One(list[pos].clone()))
+            }
+            Operation::ListPushConfigs => {
+                let configs = st
+                    .configs
+                    .get(&task_id("taskId"))
+                    .cloned()
+                    .unwrap_or_default();
+                Ok(Reply::One(json!({"configs": configs, "nextPageToken": ""})))
+            }
+            _ => Err((-32007, "Extended agent card not configured")),
+        }
+    }
+}
+
+enum Reply {
+    One(Value),
+    Events(Vec<Value>),
+}
+
+fn json_body(v: &Value) -> Response<A2aBody> {
+    let mut res = Response::new(full(v.to_string()));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// A body yielding one frame per event, as a streaming agent would.
+struct Frames(VecDeque<Bytes>);
+
+impl Body for Frames {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+}

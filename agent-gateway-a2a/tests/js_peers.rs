@@ -1,0 +1,158 @@
+//! Real peer: the npm `@a2a-js/sdk` 1.3.0 client, through the gateway front (axum on
+//! 127.0.0.1), to an a2a-sdk (PyPI) agent. Needs what `.ci/peers` installs; fails, naming it,
+//! without.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use agent_gateway_a2a::A2aFront;
+use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
+use agent_gateway_a2a::router::A2aRouter;
+use agent_gateway_a2a::seal::Sealer;
+use agent_gateway_a2a::version::Version;
+use agent_gateway_core::Secret;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn peers_dir() -> PathBuf {
+    std::env::var_os("AGW_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/cache"))
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/peers/a2a")
+        .join(name)
+}
+
+async fn python_agent(mode: &str, name: &str) -> (Child, u16) {
+    let python = peers_dir().join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "the a2a-sdk agents need the venv at {} (run .ci/peers)",
+        python.display()
+    );
+    let mut child = Command::new(python)
+        .arg(script("agent.py"))
+        .args([mode, name])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the agent starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the agent reports its port within a minute")
+        .expect("readable stdout")
+        .expect("a line");
+    (
+        child,
+        line.strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .expect("PORT <n>"),
+    )
+}
+
+async fn js_client(url: &str, mode: &str) -> String {
+    let js = peers_dir().join("a2a-js");
+    assert!(
+        js.join("node_modules/@a2a-js/sdk/package.json").exists(),
+        "the @a2a-js/sdk client needs {} (run .ci/peers, or set AGW_PEERS_DIR)",
+        js.display()
+    );
+    let out = Command::new("node")
+        .arg(script("client.mjs"))
+        .args([url, mode])
+        .env("A2A_JS_DIR", &js)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the client finishes")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "js client {mode} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_js_client_sends_and_streams_through_the_gateway() {
+    let (_complete, complete_port) = python_agent("complete", "c1").await;
+    let (_stream, stream_port) = python_agent("stream", "s1").await;
+    let agent = |name: &str, id: &str, port: u16| {
+        Agent::new(name)
+            .expect("a name")
+            .instance(
+                id,
+                &format!("http://127.0.0.1:{port}/"),
+                Version::V1_0,
+                http_connector(),
+            )
+            .expect("an instance")
+    };
+    let registry = AgentRegistry::builder()
+        .agent(agent("complete", "c1", complete_port))
+        .agent(agent("streamer", "s1", stream_port))
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let sealer = Sealer::new(Secret::new(vec![8; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback_service(front)).await
+    });
+
+    let sent = js_client(&format!("{base}/complete"), "send").await;
+    let lines: Vec<Value> = sent
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let task = lines
+        .iter()
+        .find(|l| l["kind"] == "task")
+        .expect("the task fetched again")
+        .to_string();
+    assert!(task.contains("c1 echo: hello gateway"), "{task}");
+    let id = task
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a task id");
+    assert_eq!(
+        sealer.open("complete", id).map(|(i, _)| i).as_deref(),
+        Some("c1"),
+        "{task}"
+    );
+
+    let streamed = js_client(&format!("{base}/streamer"), "stream").await;
+    let positions: Vec<usize> = (0..3)
+        .map(|i| {
+            streamed
+                .find(&format!("s1 chunk {i}: hello gateway"))
+                .expect("every chunk relayed")
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "chunks in order: {streamed}"
+    );
+    assert!(
+        streamed
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"event\""))
+            .count()
+            >= 5,
+        "{streamed}"
+    );
+    server.abort();
+}

@@ -1,0 +1,337 @@
+//! Real peers: agents and the client of the PyPI a2a-sdk 1.3.0, with the gateway front (axum on
+//! 127.0.0.1) between them. Needs the venv that `.ci/peers` installs; fails, naming it, without.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use agent_gateway_a2a::A2aFront;
+use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
+use agent_gateway_a2a::router::A2aRouter;
+use agent_gateway_a2a::seal::Sealer;
+use agent_gateway_a2a::version::Version;
+use agent_gateway_a2a::webhook::WebhookAllowList;
+use agent_gateway_core::Secret;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn python() -> PathBuf {
+    let dir = std::env::var_os("AGW_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/cache"));
+    let python = dir.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "the a2a-sdk peers need the venv at {} (run .ci/peers, or set AGW_PEERS_DIR)",
+        python.display()
+    );
+    python
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/peers/a2a")
+        .join(name)
+}
+
+/// Starts an a2a-sdk agent and returns it with the port it listens on.
+async fn agent(mode: &str, name: &str) -> (Child, u16) {
+    let mut child = Command::new(python())
+        .arg(script("agent.py"))
+        .args([mode, name])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the agent starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the agent reports its port within a minute")
+        .expect("readable stdout")
+        .expect("a line");
+    let port = line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .expect("PORT <n>");
+    (child, port)
+}
+
+/// Runs the a2a-sdk client against `url` and returns its JSON lines.
+async fn client(url: &str, mode: &str, binding: &str, version: &str) -> Vec<Value> {
+    let out = Command::new(python())
+        .arg(script("client.py"))
+        .args([url, mode, binding, version])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the client finishes")
+        .expect("it runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client {mode} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
+    let (_complete, complete_port) = agent("complete", "c1").await;
+    let (_stream, stream_port) = agent("stream", "s1").await;
+    let registry = AgentRegistry::builder()
+        .agent(
+            Agent::new("complete")
+                .expect("a name")
+                .instance(
+                    "c1",
+                    &format!("http://127.0.0.1:{complete_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .agent(
+            Agent::new("streamer")
+                .expect("a name")
+                .instance(
+                    "s1",
+                    &format!("http://127.0.0.1:{stream_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let sealer = Sealer::new(Secret::new(vec![5; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let app = axum::Router::new().fallback_service(front);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // 1.0, and 0.3 compatibility mode (translated to the agents' 1.0), on both bindings.
+    for (wire, version) in [
+        ("JSONRPC", "1.0"),
+        ("HTTP+JSON", "1.0"),
+        ("JSONRPC", "0.3"),
+        ("HTTP+JSON", "0.3"),
+    ] {
+        let label = format!("{wire} {version}");
+        let binding = label.as_str();
+        // Send (1.0, blocking): completed, with a sealed id, fetched again by that id.
+        let lines = client(&format!("{base}/complete"), "send", wire, version).await;
+        let task = &lines.last().expect("the fetched task")["task"];
+        let id = task["id"].as_str().expect("a task id");
+        let (instance, _) = sealer
+            .open("complete", id)
+            .expect("the id the client saw is sealed");
+        assert_eq!(instance, "c1", "{binding}");
+        assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{binding}");
+        assert_eq!(
+            task["artifacts"][0]["parts"][0]["text"], "c1 echo: hello gateway",
+            "{binding}"
+        );
+        let lines = client(&format!("{base}/streamer"), "stream", wire, version).await;
+        streams_in_order(&sealer, &lines, binding);
+    }
+    server.abort();
+}
+
+/// Every streamed event relayed, in order, ending completed, with sealed ids.
+fn streams_in_order(sealer: &Sealer, lines: &[Value], binding: &str) {
+    let events: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "event")
+        .map(|l| &l["event"])
+        .collect();
+    let chunks: Vec<&str> = events
+        .iter()
+        .filter_map(|e| {
+            e.pointer("/artifactUpdate/artifact/parts/0/text")
+                .and_then(Value::as_str)
+        })
+        .collect();
+    assert_eq!(
+        chunks,
+        [
+            "s1 chunk 0: hello gateway",
+            "s1 chunk 1: hello gateway",
+            "s1 chunk 2: hello gateway"
+        ],
+        "{binding}"
+    );
+    let last_state = events
+        .iter()
+        .rev()
+        .find_map(|e| e.pointer("/statusUpdate/status/state"));
+    assert_eq!(
+        last_state,
+        Some(&Value::from("TASK_STATE_COMPLETED")),
+        "{binding}"
+    );
+    let task = &lines.last().expect("the fetched task")["task"];
+    assert!(
+        task["id"]
+            .as_str()
+            .is_some_and(|id| sealer.open("streamer", id).is_some()),
+        "{binding}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
+    let (mut first, first_port) = agent("complete", "c1").await;
+    let (_second, second_port) = agent("complete", "c2").await;
+    let registry = AgentRegistry::builder()
+        .agent(
+            Agent::new("pair")
+                .expect("a name")
+                .instance(
+                    "c1",
+                    &format!("http://127.0.0.1:{first_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance")
+                .instance(
+                    "c2",
+                    &format!("http://127.0.0.1:{second_port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let sealer = Sealer::new(Secret::new(vec![6; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback_service(front)).await
+    });
+    let url = format!("{base}/pair");
+
+    // Each run sends, then gets the task by the id it was given: the get must reach the
+    // instance that holds the task (the other would answer TaskNotFound and the client fail),
+    // and the artifact names the instance that made it.
+    let owner_of = |lines: &[Value]| {
+        let task = &lines.last().expect("the fetched task")["task"];
+        let (instance, _) = sealer
+            .open("pair", task["id"].as_str().expect("an id"))
+            .expect("sealed");
+        assert_eq!(
+            task["artifacts"][0]["parts"][0]["text"],
+            format!("{instance} echo: hello gateway")
+        );
+        instance
+    };
+    for _ in 0..4 {
+        let instance = owner_of(&client(&url, "send", "JSONRPC", "1.0").await);
+        assert!(instance == "c1" || instance == "c2");
+    }
+    // With c1 gone, every new message is served by c2.
+    first.kill().await.expect("the agent stops");
+    for _ in 0..3 {
+        assert_eq!(
+            owner_of(&client(&url, "send", "JSONRPC", "1.0").await),
+            "c2"
+        );
+    }
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_sdk_input_required_resubscribe_and_cancel() {
+    let (_agent, port) = agent("input", "q1").await;
+    let registry = AgentRegistry::builder()
+        .agent(
+            Agent::new("asker")
+                .expect("a name")
+                .instance(
+                    "q1",
+                    &format!("http://127.0.0.1:{port}/"),
+                    Version::V1_0,
+                    http_connector(),
+                )
+                .expect("an instance"),
+        )
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let sealer = Sealer::new(Secret::new(vec![7; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base)
+        .expect("a URL")
+        .with_webhooks(
+            WebhookAllowList::new()
+                .allow("http://127.0.0.1:9/")
+                .expect("a prefix"),
+        );
+    let server = tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback_service(front)).await
+    });
+    for (wire, version) in [
+        ("JSONRPC", "1.0"),
+        ("HTTP+JSON", "1.0"),
+        ("JSONRPC", "0.3"),
+        ("HTTP+JSON", "0.3"),
+    ] {
+        let label = format!("{wire} {version}");
+        let lines = client(&format!("{base}/asker"), "input", wire, version).await;
+        let asked = lines.iter().filter(|l| l["kind"] == "event").any(|l| {
+            let e = &l["event"];
+            e.pointer("/task/status/state")
+                .or_else(|| e.pointer("/statusUpdate/status/state"))
+                == Some(&Value::from("TASK_STATE_INPUT_REQUIRED"))
+        });
+        assert!(asked, "{label}: the agent asked for input: {lines:?}");
+        let canceled = lines
+            .iter()
+            .find(|l| l["kind"] == "canceled")
+            .expect("a cancel");
+        assert_eq!(
+            canceled["task"]["status"]["state"], "TASK_STATE_CANCELED",
+            "{label}"
+        );
+        let id = canceled["task"]["id"].as_str().expect("an id");
+        assert!(sealer.open("asker", id).is_some(), "{label}");
+        let push = lines
+            .iter()
+            .find(|l| l["kind"] == "push")
+            .expect("a push config");
+        assert_eq!(
+            push["got"]["url"], "http://127.0.0.1:9/hook",
+            "{label}: {push}"
+        );
+        assert_eq!(push["got"]["token"], "tok", "{label}: {push}");
+        assert_eq!(push["got"]["taskId"], id, "{label}: {push}");
+        let outside = lines
+            .iter()
+            .find(|l| l["kind"] == "push-outside")
+            .expect("a refused push config");
+        assert_eq!(outside["refused"], true, "{label}: {outside}");
+        let subscribed = lines
+            .iter()
+            .find(|l| l["kind"] == "subscribed")
+            .expect("a resubscription event");
+        assert_eq!(subscribed["event"]["task"]["id"], id, "{label}");
+        let task = &lines.last().expect("the fetched task")["task"];
+        assert_eq!(task["status"]["state"], "TASK_STATE_CANCELED", "{label}");
+    }
+    server.abort();
+}

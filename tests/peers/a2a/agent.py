@@ -1,0 +1,93 @@
+"""An A2A agent on the a2a-sdk 1.3.0, served on 127.0.0.1 at a port the OS picks.
+
+Usage: python agent.py {complete|stream|input} NAME
+Prints "PORT <n>" on stdout once listening. JSON-RPC at "/", 1.0 with 0.3 compatibility.
+  complete: completes every message at once with an "echo: <text>" artifact.
+  stream:   working -> three artifact chunks -> completed, as separate events.
+  input:    asks for input on the first message (input-required), completes on the next.
+"""
+
+import asyncio
+import socket
+import sys
+
+import uvicorn
+from starlette.applications import Starlette
+
+from a2a.helpers.proto_helpers import new_task_from_user_message, new_text_part
+from a2a.server.agent_execution import AgentExecutor
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+from a2a.server.tasks import InMemoryPushNotificationConfigStore, InMemoryTaskStore, TaskUpdater
+from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, TaskState
+
+
+class Echo(AgentExecutor):
+    def __init__(self, mode: str, name: str) -> None:
+        self.mode = mode
+        self.name = name
+
+    async def execute(self, context, event_queue) -> None:
+        task = context.current_task
+        if task is None:
+            task = new_task_from_user_message(context.message)
+            await event_queue.enqueue_event(task)
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        text = context.get_user_input()
+        if self.mode == 'input' and task.status.state != TaskState.TASK_STATE_INPUT_REQUIRED:
+            await updater.requires_input(updater.new_agent_message([new_text_part('which city?')]))
+            return
+        if self.mode == 'stream':
+            await updater.update_status(TaskState.TASK_STATE_WORKING)
+            for i in range(3):
+                await updater.add_artifact(
+                    [new_text_part(f'{self.name} chunk {i}: {text}')],
+                    artifact_id='out',
+                    append=i > 0,
+                    last_chunk=i == 2,
+                )
+                await asyncio.sleep(0.01)
+        else:
+            await updater.add_artifact([new_text_part(f'{self.name} echo: {text}')])
+        await updater.complete()
+
+    async def cancel(self, context, event_queue) -> None:
+        task = context.current_task
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        await updater.cancel()
+
+
+def main() -> None:
+    mode, name = sys.argv[1], sys.argv[2]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    url = f'http://127.0.0.1:{port}/'
+    card = AgentCard(
+        name=name,
+        description=f'{name}: an a2a-sdk test agent ({mode})',
+        version='1.0.0',
+        supported_interfaces=[AgentInterface(url=url, protocol_binding='JSONRPC', protocol_version='1.0')],
+        capabilities=AgentCapabilities(streaming=True, push_notifications=True),
+        default_input_modes=['text/plain'],
+        default_output_modes=['text/plain'],
+        skills=[AgentSkill(id='echo', name='Echo', description='echoes text', tags=['text'])],
+    )
+    # Push configs are stored (and can be read back); no sender, so no webhook is ever called.
+    handler = DefaultRequestHandler(
+        agent_executor=Echo(mode, name),
+        task_store=InMemoryTaskStore(),
+        agent_card=card,
+        push_config_store=InMemoryPushNotificationConfigStore(),
+    )
+    routes = create_agent_card_routes(card, cache_control='public, max-age=60')
+    routes += create_jsonrpc_routes(handler, '/', enable_v0_3_compat=True)
+    app = Starlette(routes=routes)
+    print(f'PORT {port}', flush=True)
+    config = uvicorn.Config(app, log_level='warning')
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+
+
+if __name__ == '__main__':
+    main()

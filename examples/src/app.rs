@@ -33,10 +33,12 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower::{ServiceExt, service_fn};
 
+use crate::a2a::A2aSetupError;
 use crate::config::Config;
 use crate::llm::LlmSetupError;
 use crate::mcp::McpSetupError;
 use crate::policy::Policies;
+use agent_gateway_a2a::A2aFront;
 use agent_gateway_llm::LlmFront;
 use agent_gateway_mcp::McpFront;
 use agent_gateway_policy::auth::ProtectedResourceMetadata;
@@ -80,6 +82,17 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
         let front = McpFront::new(policies.stack(crate::mcp::federation(mcp)?), front_config);
         app = app.route_service(&mcp.path, front);
     }
+    if let Some(a2a) = &config.a2a {
+        let public_url = match &a2a.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}{}", config.server.listen, a2a.path),
+        };
+        let front = A2aFront::new(policies.stack(crate::a2a::router(a2a)?), &public_url)
+            .map_err(|e| A2aSetupError::Front(format!("public_url `{public_url}`: {e}")))?
+            .with_max_body(config.server.body_limit.get())
+            .with_webhooks(crate::a2a::webhooks(a2a)?);
+        app = app.nest_service(&a2a.path, front);
+    }
     Ok(app
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.server.body_limit.get())))
@@ -118,6 +131,9 @@ pub enum SetupError {
     /// The MCP front.
     #[error(transparent)]
     Mcp(#[from] McpSetupError),
+    /// The A2A front.
+    #[error(transparent)]
+    A2a(#[from] A2aSetupError),
     /// The protected-resource metadata.
     #[error("auth.resource_metadata: {0}")]
     ResourceMetadata(String),

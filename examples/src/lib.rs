@@ -19,6 +19,7 @@
 //! # });
 //! ```
 
+pub mod a2a;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -93,7 +93,7 @@ pub fn front_config(config: &McpConfig, body_limit: usize) -> Result<FrontConfig
         Some(var) => {
             let hex = std::env::var(var)
                 .map_err(|_| front_err(format!("environment variable `{var}` is not set")))?;
-            SessionKey::new(Secret::new(parse_key(&hex).ok_or_else(|| {
+            SessionKey::new(Secret::new(parse_hex_key(&hex).ok_or_else(|| {
                 front_err(format!("`{var}` must hold 64 hex digits (32 bytes)"))
             })?))
         }
@@ -112,7 +112,8 @@ pub fn front_config(config: &McpConfig, body_limit: usize) -> Result<FrontConfig
     Ok(front)
 }
 
-fn parse_key(hex: &str) -> Option<[u8; 32]> {
+/// Reads a 32-byte key written as 64 hex digits.
+pub fn parse_hex_key(hex: &str) -> Option<[u8; 32]> {
     let hex = hex.trim();
     if hex.len() != 64 {
         return None;
@@ -130,8 +131,8 @@ mod tests {
 
     #[test]
     fn session_keys_are_64_hex_digits() {
-        assert_eq!(parse_key(&"ab".repeat(32)), Some([0xab; 32]));
-        assert_eq!(parse_key(&"ab".repeat(31)), None);
-        assert_eq!(parse_key(&"zz".repeat(32)), None);
+        assert_eq!(parse_hex_key(&"ab".repeat(32)), Some([0xab; 32]));
+        assert_eq!(parse_hex_key(&"ab".repeat(31)), None);
+        assert_eq!(parse_hex_key(&"zz".repeat(32)), None);
     }
 }

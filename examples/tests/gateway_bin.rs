@@ -357,3 +357,43 @@ demo = true
     assert_eq!(v["authorization_servers"][0], "https://login.example.com");
     assert_eq!(v["scopes_supported"][0], "mcp:tools");
 }
+
+#[test]
+fn the_a2a_front_serves_the_demo_agent_behind_the_policy_stack() {
+    let gw = start(&[]);
+    let auth = "Authorization: Bearer agw-demo-key\r\n";
+    let (status, _, body) = http_get_with(gw.addr, "/a2a/demo/.well-known/agent-card.json", auth);
+    assert_eq!(status, 200, "{body}");
+    let card: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let url = format!("http://{}/a2a/demo", gw.addr);
+    assert_eq!(
+        card["supportedInterfaces"][0]["url"],
+        url.as_str(),
+        "{card}"
+    );
+
+    let send = serde_json::json!({
+        "jsonrpc": "2.0", "id": "1", "method": "SendMessage",
+        "params": {"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}
+    })
+    .to_string();
+    let (status, body) = http_post_json(gw.addr, "/a2a/demo", "A2A-Version: 1.0\r\n", &send);
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = http_post_json(
+        gw.addr,
+        "/a2a/demo",
+        &format!("{auth}A2A-Version: 1.0\r\n"),
+        &send,
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["result"].is_object(), "{v}");
+    assert!(v.get("error").is_none(), "{v}");
+
+    let (status, _, body) = http_get_with(gw.addr, "/a2a/", auth);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"demo\""),
+        "discovery lists the demo agent: {body}"
+    );
+}

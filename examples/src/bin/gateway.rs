@@ -74,7 +74,7 @@ fn print_out(text: &str) -> ExitCode {
     }
 }
 
-async fn serve(config: Config, args: Args) -> std::io::Result<()> {
+async fn serve(mut config: Config, args: Args) -> std::io::Result<()> {
     let policies = Policies::from_config(&config)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -86,11 +86,13 @@ async fn serve(config: Config, args: Args) -> std::io::Result<()> {
     {
         tracing::warn!("the embedded demo API key `agw-demo-key` is configured: replace it");
     }
-    let router =
-        app::router(&config, &policies).map_err(|e| std::io::Error::other(e.to_string()))?;
     let listen = args.listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
+    // The bound address, not the asked-for one, is what agent cards must point at.
+    config.server.listen = bound;
+    let router =
+        app::router(&config, &policies).map_err(|e| std::io::Error::other(e.to_string()))?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{bound}")?;

@@ -22,8 +22,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod a2a;
 mod llm;
 mod mcp;
+
+pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
 mod policy;
 
 pub use mcp::{McpConfig, McpTarget, McpUpstreamConfig};
@@ -85,6 +88,8 @@ pub struct Config {
     pub llm: Option<LlmConfig>,
     /// The MCP front; `None` when the file has no `[mcp]` section.
     pub mcp: Option<McpConfig>,
+    /// The A2A front; `None` when the file has no `[a2a]` section.
+    pub a2a: Option<A2aConfig>,
 }
 
 /// The HTTP server settings.
@@ -135,6 +140,7 @@ struct FileConfig {
     store: policy::FileStore,
     llm: Option<llm::FileLlm>,
     mcp: Option<mcp::FileMcp>,
+    a2a: Option<a2a::FileA2a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,6 +194,7 @@ impl TryFrom<FileConfig> for Config {
             store: file.store.into(),
             llm: file.llm.map(LlmConfig::try_from).transpose()?,
             mcp: file.mcp.map(McpConfig::try_from).transpose()?,
+            a2a: file.a2a.map(A2aConfig::try_from).transpose()?,
         })
     }
 }

@@ -1,0 +1,136 @@
+//! The A2A front from the configuration: named agents and their instances, the router with
+//! task affinity, and the front behind the policy stack.
+//!
+//! ```
+//! use agent_gateway_examples::a2a::router;
+//! use agent_gateway_examples::config::Config;
+//!
+//! let config = Config::embedded_default().unwrap();
+//! assert!(router(config.a2a.as_ref().unwrap()).is_ok());
+//!
+//! let bad = Config::from_toml_str(
+//!     "[a2a]\n[[a2a.agents]]\nname = \"x\"\n[[a2a.agents.instances]]\nid = \"i1\"\nurl = \"not a url\"\n",
+//! ).unwrap();
+//! assert!(router(bad.a2a.as_ref().unwrap()).is_err());
+//! ```
+
+use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
+use agent_gateway_a2a::router::A2aRouter;
+use agent_gateway_a2a::seal::Sealer;
+use agent_gateway_a2a::testkit::FakeAgent;
+use agent_gateway_a2a::version::Version;
+use agent_gateway_a2a::webhook::WebhookAllowList;
+use agent_gateway_core::Secret;
+use http::HeaderValue;
+
+use crate::config::A2aConfig;
+
+/// A2A configuration that cannot be served.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum A2aSetupError {
+    /// An agent is misconfigured.
+    #[error("a2a.agents `{name}`: {reason}")]
+    Agent {
+        /// The agent's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The front is misconfigured.
+    #[error("a2a: {0}")]
+    Front(String),
+}
+
+/// The endpoint of the in-process demo agent (never dialled: its connector is in-process).
+const DEMO_ENDPOINT: &str = "http://demo.invalid/";
+
+/// Builds the router over the configured agents.
+pub fn router(config: &A2aConfig) -> Result<A2aRouter, A2aSetupError> {
+    let mut registry = AgentRegistry::builder();
+    for a in &config.agents {
+        let err = |reason: String| A2aSetupError::Agent {
+            name: a.name.clone(),
+            reason,
+        };
+        let mut agent = Agent::new(&a.name).map_err(|e| err(e.to_string()))?;
+        if let Some(d) = &a.description {
+            agent = agent.with_description(d);
+        }
+        for t in &a.tags {
+            agent = agent.with_tag(t);
+        }
+        if let Some(o) = &a.owner {
+            agent = agent.with_owner(o);
+        }
+        if let Some(url) = &a.card_url {
+            agent = agent.with_card_url(url).map_err(|e| err(e.to_string()))?;
+        }
+        if a.demo {
+            let fake = FakeAgent::new(&a.name);
+            agent = agent
+                .instance("demo", DEMO_ENDPOINT, Version::V1_0, fake.connector())
+                .map_err(|e| err(e.to_string()))?;
+        }
+        for i in &a.instances {
+            let version = if i.version == "0.3" {
+                Version::V0_3
+            } else {
+                Version::V1_0
+            };
+            let auth = match &i.token_env {
+                None => None,
+                Some(var) => {
+                    let token = std::env::var(var)
+                        .map_err(|_| err(format!("environment variable `{var}` is not set")))?;
+                    let value = HeaderValue::try_from(format!("Bearer {token}"))
+                        .map_err(|_| err(format!("`{var}` is not a valid token")))?;
+                    Some(Secret::new(value))
+                }
+            };
+            agent = agent
+                .instance_with_auth(&i.id, &i.url, version, http_connector(), auth)
+                .map_err(|e| err(e.to_string()))?;
+        }
+        registry = registry.agent(agent);
+    }
+    let registry = registry
+        .build()
+        .map_err(|e| A2aSetupError::Front(e.to_string()))?;
+    Ok(A2aRouter::new(registry, sealer(config)?))
+}
+
+fn sealer(config: &A2aConfig) -> Result<Sealer, A2aSetupError> {
+    let key = match &config.seal_key_env {
+        Some(var) => {
+            let hex = std::env::var(var).map_err(|_| {
+                A2aSetupError::Front(format!("environment variable `{var}` is not set"))
+            })?;
+            crate::mcp::parse_hex_key(&hex).ok_or_else(|| {
+                A2aSetupError::Front(format!("`{var}` must hold 64 hex digits (32 bytes)"))
+            })?
+        }
+        None => random_key()?,
+    };
+    Sealer::new(Secret::new(key.to_vec())).map_err(|e| A2aSetupError::Front(e.to_string()))
+}
+
+fn random_key() -> Result<[u8; 32], A2aSetupError> {
+    use rand::{RngCore, SeedableRng};
+    let mut key = [0u8; 32];
+    rand::rngs::StdRng::try_from_os_rng()
+        .map_err(|e| A2aSetupError::Front(format!("no system randomness: {e}")))?
+        .fill_bytes(&mut key);
+    Ok(key)
+}
+
+/// The push-notification webhooks the configuration allows.
+pub fn webhooks(config: &A2aConfig) -> Result<WebhookAllowList, A2aSetupError> {
+    config
+        .webhook_prefixes
+        .iter()
+        .try_fold(WebhookAllowList::new(), |list, prefix| {
+            list.allow(prefix)
+                .map_err(|e| A2aSetupError::Front(format!("webhook prefix `{prefix}`: {e}")))
+        })
+}

@@ -1,0 +1,167 @@
+//! The `[a2a]` section: the A2A front and the registry of named agents behind it.
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// The A2A front's configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct A2aConfig {
+    /// Where the front is mounted.
+    pub path: String,
+    /// The URL clients reach the front at, written into agent cards; by default
+    /// `http://<bound address><path>`.
+    pub public_url: Option<String>,
+    /// The environment variable holding the key (64 hex digits) that seals task and context
+    /// ids, so that any replica sharing it routes a task to the instance that owns it. Without
+    /// it a random key is drawn at start.
+    pub seal_key_env: Option<String>,
+    /// URL prefixes push-notification webhooks may use; none by default (every webhook
+    /// refused).
+    pub webhook_prefixes: Vec<String>,
+    /// The agents.
+    pub agents: Vec<AgentConfig>,
+}
+
+/// One named agent.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AgentConfig {
+    /// Its name, in the gateway's URLs.
+    pub name: String,
+    /// A description for discovery.
+    pub description: Option<String>,
+    /// Tags for discovery search.
+    pub tags: Vec<String>,
+    /// Its owner.
+    pub owner: Option<String>,
+    /// Where its card is fetched (by default from the first instance's origin).
+    pub card_url: Option<String>,
+    /// Serve it from the in-process demo agent instead of instances.
+    pub demo: bool,
+    /// Its instances.
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// One instance of an agent.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InstanceConfig {
+    /// Its id, sealed into the ids of the tasks it owns.
+    pub id: String,
+    /// Its JSON-RPC endpoint.
+    pub url: String,
+    /// The A2A version it speaks: `1.0` or `0.3`.
+    pub version: String,
+    /// The environment variable holding the bearer token sent to it.
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileA2a {
+    path: Option<String>,
+    public_url: Option<String>,
+    seal_key_env: Option<String>,
+    #[serde(default)]
+    webhook_prefixes: Vec<String>,
+    #[serde(default)]
+    agents: Vec<FileAgent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAgent {
+    name: String,
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    owner: Option<String>,
+    card_url: Option<String>,
+    #[serde(default)]
+    demo: bool,
+    #[serde(default)]
+    instances: Vec<FileInstance>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileInstance {
+    id: String,
+    url: String,
+    #[serde(default = "v1")]
+    version: String,
+    token_env: Option<String>,
+}
+
+fn v1() -> String {
+    "1.0".into()
+}
+
+fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Value {
+        key,
+        reason: reason.into(),
+    }
+}
+
+impl TryFrom<FileA2a> for A2aConfig {
+    type Error = ConfigError;
+
+    fn try_from(file: FileA2a) -> Result<Self, ConfigError> {
+        let path = file.path.unwrap_or_else(|| "/a2a".into());
+        if !path.starts_with('/') || path.len() < 2 || path.ends_with('/') {
+            return Err(bad(
+                "a2a.path",
+                "must start with `/`, name a route and not end with `/`",
+            ));
+        }
+        let agents = file
+            .agents
+            .into_iter()
+            .map(|a| {
+                if a.demo == !a.instances.is_empty() {
+                    return Err(bad(
+                        "a2a.agents",
+                        format!("`{}` needs either instances or demo = true", a.name),
+                    ));
+                }
+                let instances = a
+                    .instances
+                    .into_iter()
+                    .map(|i| {
+                        if !matches!(i.version.as_str(), "1.0" | "0.3") {
+                            return Err(bad(
+                                "a2a.agents.instances.version",
+                                format!("`{}` is neither 1.0 nor 0.3", i.version),
+                            ));
+                        }
+                        Ok(InstanceConfig {
+                            id: i.id,
+                            url: i.url,
+                            version: i.version,
+                            token_env: i.token_env,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(AgentConfig {
+                    name: a.name,
+                    description: a.description,
+                    tags: a.tags,
+                    owner: a.owner,
+                    card_url: a.card_url,
+                    demo: a.demo,
+                    instances,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(A2aConfig {
+            path,
+            public_url: file.public_url,
+            seal_key_env: file.seal_key_env,
+            webhook_prefixes: file.webhook_prefixes,
+            agents,
+        })
+    }
+}

@@ -121,7 +121,7 @@ impl TryFrom<FileA2a> for A2aConfig {
             .agents
             .into_iter()
             .map(|a| {
-                if a.demo == !a.instances.is_empty() {
+                if a.demo != a.instances.is_empty() {
                     return Err(bad(
                         "a2a.agents",
                         format!("`{}` needs either instances or demo = true", a.name),

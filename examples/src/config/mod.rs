@@ -323,4 +323,33 @@ mod tests {
             assert!(err.to_string().contains(key), "{key}: {err}");
         }
     }
+
+    #[test]
+    fn front_mistakes_name_their_key() {
+        for (text, key) in [
+            ("[a2a]\n[[a2a.agents]]\nname = \"x\"\n", "a2a.agents"),
+            (
+                "[a2a]\n[[a2a.agents]]\nname = \"x\"\ndemo = true\n[[a2a.agents.instances]]\nid = \"i\"\nurl = \"http://a/\"\n",
+                "a2a.agents",
+            ),
+            (
+                "[a2a]\n[[a2a.agents]]\nname = \"x\"\n[[a2a.agents.instances]]\nid = \"i\"\nurl = \"http://a/\"\nversion = \"2.0\"\n",
+                "a2a.agents.instances.version",
+            ),
+            ("[a2a]\npath = \"a2a\"\n", "a2a.path"),
+            ("[mcp]\npath = \"/\"\n", "mcp.path"),
+            ("[mcp]\n[[mcp.upstreams]]\nname = \"x\"\n", "mcp.upstreams"),
+            (
+                "[mcp]\n[[mcp.upstreams]]\nname = \"x\"\nurl = \"http://a/mcp\"\ndemo = true\n",
+                "mcp.upstreams",
+            ),
+            (
+                "[auth.resource_metadata]\nresource = \"https://gw/mcp\"\nauthorization_servers = []\n",
+                "auth.resource_metadata.authorization_servers",
+            ),
+        ] {
+            let err = Config::from_toml_str(text).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+    }
 }

@@ -90,6 +90,21 @@ struct Shared {
     state: Mutex<State>,
 }
 
+/// Cloning the shared part copies the configuration and starts a fresh connection state (era
+/// probe, legacy session): what a builder call on a clone needs, so that it never silently
+/// changes nothing.
+impl Clone for Shared {
+    fn clone(&self) -> Self {
+        Shared {
+            uri: self.uri.clone(),
+            authorization: self.authorization.clone(),
+            fixed: self.fixed,
+            next_id: AtomicU64::new(1),
+            state: Mutex::new(State::default()),
+        }
+    }
+}
+
 /// A streamable-HTTP MCP upstream: `Service<UpstreamRequest>` over the HTTP client `C`.
 pub struct HttpUpstream<C> {
     client: C,
@@ -138,24 +153,22 @@ impl<C> HttpUpstream<C> {
         }
     }
 
-    fn shared_mut(&mut self) -> Option<&mut Shared> {
-        Arc::get_mut(&mut self.shared)
+    /// The configuration, for a builder call. On a clone this detaches from the others, with
+    /// the configuration copied and a fresh connection state.
+    fn shared_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.shared)
     }
 
     /// Sends `Authorization: <value>` (for example `Bearer <token>`) to this upstream: its own
-    /// credential, never the client's. Call before cloning.
+    /// credential, never the client's.
     pub fn with_authorization(mut self, value: Secret<HeaderValue>) -> Self {
-        if let Some(s) = self.shared_mut() {
-            s.authorization = Some(value);
-        }
+        self.shared_mut().authorization = Some(value);
         self
     }
 
-    /// Speaks `era` without probing. Call before cloning.
+    /// Speaks `era` without probing.
     pub fn with_era(mut self, era: Era) -> Self {
-        if let Some(s) = self.shared_mut() {
-            s.fixed = Some(era);
-        }
+        self.shared_mut().fixed = Some(era);
         self
     }
 

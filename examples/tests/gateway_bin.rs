@@ -37,23 +37,49 @@ fn start(extra: &[&str]) -> Gateway {
     Gateway { child, addr }
 }
 
-/// One HTTP/1.1 request over a plain socket; returns (status, body).
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+/// One HTTP/1.1 exchange over a plain socket: `headers` are extra header lines, each ending
+/// in CRLF; a body is sent as JSON. Returns (status, head, body).
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: Option<&str>,
+) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("set timeout");
+    let body_headers = match body {
+        Some(b) => format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ),
+        None => String::new(),
+    };
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}{body_headers}Connection: close\r\n\r\n{}",
+        body.unwrap_or("")
     )
     .expect("write request");
     let mut raw = String::new();
     s.read_to_string(&mut raw).expect("read response");
     let status = raw[9..12].parse().expect("status code");
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = http(addr, "GET", path, "", None);
+    (status, body)
+}
+
+fn http_get_with(addr: SocketAddr, path: &str, headers: &str) -> (u16, String, String) {
+    http(addr, "GET", path, headers, None)
+}
+
+fn http_post_json(addr: SocketAddr, path: &str, headers: &str, body: &str) -> (u16, String) {
+    let (status, _, body) = http(addr, "POST", path, headers, Some(body));
     (status, body)
 }
 
@@ -114,23 +140,6 @@ fn unknown_arguments_exit_2_and_help_exits_0() {
         .unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--listen"));
-}
-
-/// One HTTP/1.1 GET with extra header lines; returns (status, head, body).
-fn http_get_with(addr: SocketAddr, path: &str, headers: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("set timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .expect("write request");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read response");
-    let status = raw[9..12].parse().expect("status code");
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    (status, head.to_owned(), body.to_owned())
 }
 
 #[test]
@@ -194,27 +203,6 @@ period_secs = 3600
     );
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["error"]["rule"], "tiny");
-}
-
-/// One HTTP/1.1 POST of a JSON body; returns (status, body).
-fn http_post_json(addr: SocketAddr, path: &str, headers: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("set timeout");
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write request");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read response");
-    let status = raw[9..12].parse().expect("status code");
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]
@@ -330,16 +318,8 @@ demo = true
     .unwrap();
     let gw = start(&["--config", path.to_str().unwrap()]);
     let (headers, body) = mcp_modern("tools/list", None, serde_json::json!({}));
-    let mut s = TcpStream::connect(gw.addr).unwrap();
-    write!(
-        s,
-        "POST /mcp HTTP/1.1\r\nHost: x\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    assert!(raw.starts_with("HTTP/1.1 401"), "{raw}");
+    let (status, raw, _) = http(gw.addr, "POST", "/mcp", &headers, Some(&body));
+    assert_eq!(status, 401, "{raw}");
     let challenge = raw
         .lines()
         .find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))

@@ -196,3 +196,90 @@ async fn discovery_shows_each_caller_only_the_agents_it_may_call() {
     assert_eq!(names(BOB).await, ["helpdesk"]);
     assert_eq!(travel.calls() + helpdesk.calls(), 0);
 }
+
+/// Every denial kind a policy layer can return, as A2A renders it on both bindings.
+#[tokio::test]
+async fn every_denial_kind_on_both_bindings() {
+    use agent_gateway_core::Denied;
+    let cases: Vec<(Denied, u16, i64, &str)> = vec![
+        (
+            Denied::unauthenticated("who?"),
+            401,
+            -32000,
+            "UNAUTHENTICATED",
+        ),
+        (
+            Denied::forbidden("no").with_rule("r"),
+            403,
+            -32000,
+            "PERMISSION_DENIED",
+        ),
+        (
+            Denied::quota_exceeded(Duration::from_secs(3)),
+            429,
+            -32000,
+            "QUOTA_EXCEEDED",
+        ),
+        (
+            Denied::budget_exhausted("spent"),
+            402,
+            -32000,
+            "BUDGET_EXHAUSTED",
+        ),
+        (
+            Denied::guardrail_blocked("pii"),
+            403,
+            -32000,
+            "GUARDRAIL_BLOCKED",
+        ),
+        (Denied::bad_request("bad"), 400, -32602, "BAD_REQUEST"),
+        (
+            Denied::unavailable("store down"),
+            503,
+            -32000,
+            "UNAVAILABLE",
+        ),
+    ];
+    for (denied, status, code, reason) in cases {
+        let refusal = denied.clone();
+        let policy = tower::service_fn(move |_req: A2aRequest| {
+            let refusal = refusal.clone();
+            async move { Err::<A2aResponse, BoxError>(Box::new(refusal)) }
+        });
+        let front = A2aFront::new(
+            BoxCloneSyncService::new(policy),
+            "https://gw.example.com/a2a",
+        )
+        .unwrap();
+        let client = TestClient::new(front);
+        let res = client
+            .post("/echo")
+            .header("a2a-version", "1.0")
+            .json(&send("hi"))
+            .send()
+            .await;
+        let label = format!("{:?}", denied.kind());
+        assert_eq!(res.status().as_u16(), status, "{label}: {}", res.text());
+        let body = res.json();
+        assert_eq!(body["error"]["code"], code, "{label}: {body}");
+        assert_eq!(
+            body["error"]["data"][0]["reason"], reason,
+            "{label}: {body}"
+        );
+        if status == 429 {
+            assert_eq!(res.header("retry-after"), Some("3"), "{label}");
+        }
+        let res = client
+            .post("/echo/message:send")
+            .header("a2a-version", "1.0")
+            .json(&send("hi")["params"])
+            .send()
+            .await;
+        assert_eq!(
+            res.status().as_u16(),
+            status,
+            "{label} (HTTP+JSON): {}",
+            res.text()
+        );
+    }
+}

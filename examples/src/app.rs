@@ -91,6 +91,18 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
             .map_err(|e| A2aSetupError::Front(format!("public_url `{public_url}`: {e}")))?
             .with_max_body(config.server.body_limit.get())
             .with_webhooks(crate::a2a::webhooks(a2a)?);
+        // Cards advertise how clients reach the gateway: a bearer token (API key or JWT).
+        let front = if config.auth.api_keys.is_empty() && config.auth.jwt.is_empty() {
+            front
+        } else {
+            front.with_card_security(
+                json!({"gateway-bearer": {"httpAuthSecurityScheme": {
+                    "scheme": "Bearer",
+                    "description": "an agent-gateway API key or a JWT from a configured issuer"
+                }}}),
+                json!([{"schemes": {"gateway-bearer": {"list": []}}}]),
+            )
+        };
         app = app.nest_service(&a2a.path, front);
     }
     Ok(app

@@ -56,9 +56,9 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
         async move { Ok::<_, Infallible>(stack.oneshot(req).await.unwrap_or_else(render_error)) }
     });
     let mut app = Router::new()
-        .route("/", get(index))
         .route("/healthz", get(health))
         .route_service("/v1/whoami", whoami);
+    let mut fronts = serde_json::Map::new();
     if let Some(llm) = &config.llm {
         // The LLM front enforces its own body limit and answers in the client's dialect.
         let front = LlmFront::new(policies.stack(crate::llm::router(llm)?))
@@ -66,6 +66,7 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
         for path in LLM_PATHS {
             app = app.route_service(path, front.clone());
         }
+        fronts.insert("llm".into(), json!(LLM_PATHS));
     }
     let metadata = resource_metadata(config)?;
     if let Some(metadata) = &metadata {
@@ -81,6 +82,7 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
         }
         let front = McpFront::new(policies.stack(crate::mcp::federation(mcp)?), front_config);
         app = app.route_service(&mcp.path, front);
+        fronts.insert("mcp".into(), json!(mcp.path));
     }
     if let Some(a2a) = &config.a2a {
         let public_url = match &a2a.public_url {
@@ -104,7 +106,16 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
             )
         };
         app = app.nest_service(&a2a.path, front);
+        fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
     }
+    let index = json!({
+        "name": "agent-gateway",
+        "version": env!("CARGO_PKG_VERSION"),
+        "health": "/healthz",
+        "whoami": "/v1/whoami",
+        "fronts": fronts,
+    });
+    app = app.route("/", get(move || std::future::ready(Json(index))));
     Ok(app
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.server.body_limit.get())))
@@ -203,14 +214,6 @@ pub fn render_error(err: BoxError) -> Response<Body> {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     res
-}
-
-async fn index() -> impl IntoResponse {
-    Json(json!({
-        "name": "agent-gateway",
-        "version": env!("CARGO_PKG_VERSION"),
-        "routes": ["/healthz", "/v1/whoami", "/v1/chat/completions", "/v1/responses", "/v1/models", "/v1/messages"],
-    }))
 }
 
 async fn health() -> impl IntoResponse {

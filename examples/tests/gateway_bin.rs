@@ -93,6 +93,12 @@ fn serves_health_on_an_os_picked_port_with_embedded_defaults() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], "ok");
     assert_eq!(http_get(gw.addr, "/missing").0, 404);
+    let (status, body) = http_get(gw.addr, "/");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["fronts"]["mcp"], "/mcp", "{v}");
+    assert_eq!(v["fronts"]["a2a"], "/a2a/", "{v}");
+    assert_eq!(v["fronts"]["llm"][0], "/v1/chat/completions", "{v}");
 }
 
 #[test]

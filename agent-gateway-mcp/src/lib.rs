@@ -37,6 +37,7 @@ pub mod error;
 pub mod federation;
 pub mod front;
 pub mod naming;
+pub mod notify;
 pub mod request;
 pub mod response;
 pub mod session;

@@ -41,6 +41,8 @@ pub mod notify;
 pub mod request;
 pub mod response;
 pub mod session;
+#[cfg(feature = "stdio")]
+pub mod stdio;
 #[cfg(feature = "test-util")]
 pub mod testkit;
 pub mod upstream;

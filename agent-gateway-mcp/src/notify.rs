@@ -72,17 +72,31 @@ impl Notifier {
     /// Relays one notification; waits while the client is behind. Returns whether it was
     /// relayed: false for a method that is not relayed, for progress the client did not ask
     /// for, or when the client has gone.
-    pub async fn notify(&self, method: &str, mut params: Map<String, Value>) -> bool {
+    pub async fn notify(&self, method: &str, params: Map<String, Value>) -> bool {
+        match self.relayed(method, params) {
+            Some(note) => self.tx.send(note).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Relays one notification unless the client is behind, in which case it is dropped:
+    /// for a reader that serves many requests and must not wait for any one client.
+    pub fn try_notify(&self, method: &str, params: Map<String, Value>) -> bool {
+        match self.relayed(method, params) {
+            Some(note) => self.tx.try_send(note).is_ok(),
+            None => false,
+        }
+    }
+
+    fn relayed(&self, method: &str, mut params: Map<String, Value>) -> Option<Relayed> {
         match method {
             PROGRESS => {
-                let Some(token) = &self.progress_token else {
-                    return false;
-                };
+                let token = self.progress_token.as_ref()?;
                 params.insert("progressToken".into(), token.clone());
             }
             MESSAGE => {}
-            _ => return false,
+            _ => return None,
         }
-        self.tx.send((method.to_owned(), params)).await.is_ok()
+        Some((method.to_owned(), params))
     }
 }

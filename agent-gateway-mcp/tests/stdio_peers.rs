@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,22 +17,7 @@ use agent_gateway_mcp::upstream::UpstreamRequest;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn python() -> PathBuf {
-    let dir = std::env::var_os("AGW_PEERS_DIR")
-        .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from);
-    let python = dir.join("venv/bin/python");
-    assert!(
-        python.is_file(),
-        "the python MCP SDK venv is missing at {}: run .ci/peers (it installs mcp==2.3.0 into \
-         .ci/cache/venv) or point AGW_PEERS_DIR at a cache that has it",
-        python.display()
-    );
-    python
-}
+use common::{python, workspace};
 
 fn config() -> StdioConfig {
     StdioConfig::new(python())

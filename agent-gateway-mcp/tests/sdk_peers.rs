@@ -95,8 +95,11 @@ async fn python_and_typescript_clients_through_the_gateway_to_http_and_stdio_ser
         assert_eq!(report["isError"], false, "{mode}");
     }
 
-    let calls =
-        json!([["py__echo-text", {"text": "from ts"}], ["everything__get-sum", {"a": 2, "b": 5}]]);
+    let calls = json!([
+        ["py__echo-text", {"text": "from ts"}],
+        ["everything__get-sum", {"a": 2, "b": 5}],
+        ["everything__trigger-long-running-operation", {"duration": 0.4, "steps": 2}],
+    ]);
     let report = ts_client(&gateway, &calls).await;
     assert_eq!(report["protocolVersion"], "2025-11-25", "{report}");
     assert_eq!(strings(&report["tools"]), merged());
@@ -105,5 +108,12 @@ async fn python_and_typescript_clients_through_the_gateway_to_http_and_stdio_ser
     assert_eq!(calls[0]["isError"], false);
     assert_eq!(strings(&calls[1]["content"]), ["The sum of 2 and 5 is 7."]);
     assert_eq!(calls[1]["isError"], Value::Bool(false));
+    // Progress from the stdio server, relayed by the gateway as SSE under the client's token.
+    assert_eq!(calls[2]["progress"], json!([[1, 2], [2, 2]]), "{report}");
+    assert_eq!(
+        strings(&calls[2]["content"]),
+        ["Long running operation completed. Duration: 0.4 seconds, Steps: 2."]
+    );
+    assert_eq!(calls[0]["progress"], json!([]), "nothing to relay");
     everything.shutdown().await;
 }

@@ -2,7 +2,8 @@
 // endpoint over streamable HTTP.
 // Usage: MCP_JS_DIR=<dir holding node_modules/@modelcontextprotocol/sdk> node ts_client.mjs URL CALLS
 // CALLS is a JSON array of [tool, arguments]. Lists the tools, makes each call, and prints one
-// JSON line: {"protocolVersion": ..., "tools": [names], "calls": [{"content": [texts], "isError": bool}]}.
+// JSON line: {"protocolVersion": ..., "tools": [names],
+// "calls": [{"content": [texts], "isError": bool, "progress": [[progress, total], ...]}]}.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -24,10 +25,15 @@ do {
 } while (cursor);
 const calls = [];
 for (const [name, args] of JSON.parse(callsJson)) {
-  const result = await client.callTool({ name, arguments: args });
+  // Asking for progress makes the SDK send a progress token; what arrives is recorded.
+  const progress = [];
+  const result = await client.callTool({ name, arguments: args }, undefined, {
+    onprogress: (p) => progress.push([p.progress, p.total]),
+  });
   calls.push({
     content: result.content.filter((c) => c.type === 'text').map((c) => c.text),
     isError: Boolean(result.isError),
+    progress,
   });
 }
 console.log(JSON.stringify({ protocolVersion: transport.protocolVersion, tools, calls }));

@@ -227,3 +227,54 @@ async fn a_client_that_goes_away_drops_the_upstream_call() {
         "upstream call still running: {gone:?}"
     );
 }
+
+fn legacy_post(body: Value, session: Option<&http::HeaderValue>) -> http::Request<Full<Bytes>> {
+    let mut req = http::Request::post("/mcp")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    if let Some(s) = session {
+        req.headers_mut().insert("mcp-session-id", s.clone());
+        req.headers_mut().insert(
+            "mcp-protocol-version",
+            http::HeaderValue::from_static("2025-11-25"),
+        );
+    }
+    req
+}
+
+#[tokio::test]
+async fn legacy_posts_stream_the_same_way() {
+    let (go, wait) = oneshot::channel();
+    go.send(()).unwrap();
+    let front = McpFront::new(Direct::new(slow_tool(wait)), config());
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let res = front
+        .clone()
+        .oneshot(legacy_post(init, None))
+        .await
+        .unwrap();
+    let session = res.headers()["mcp-session-id"].clone();
+    let call = json!({"jsonrpc": "2.0", "id": "c-1", "method": "tools/call",
+                      "params": {"name": "slow", "arguments": {}, "_meta": {"progressToken": 3}}});
+    let res = front
+        .oneshot(legacy_post(call, Some(&session)))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+    assert_eq!(next_event(&mut body).await["params"]["progressToken"], 3);
+    assert_eq!(
+        next_event(&mut body).await["method"],
+        "notifications/message"
+    );
+    let last = next_event(&mut body).await;
+    assert_eq!(last["id"], "c-1");
+    assert_eq!(last["result"]["content"][0]["text"], "done");
+    assert!(
+        last["result"].get("resultType").is_none(),
+        "no modern fields in legacy"
+    );
+}

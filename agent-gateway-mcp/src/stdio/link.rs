@@ -66,8 +66,8 @@ fn params_of(raw: Option<&serde_json::value::RawValue>) -> Map<String, Value> {
 }
 
 /// Handles one line of the child's stdout.
-pub(super) fn incoming(shared: &Shared, line: &str) {
-    let Ok(message) = Message::from_slice(line.as_bytes()) else {
+pub(super) fn incoming(shared: &Shared, line: &[u8]) {
+    let Ok(message) = Message::from_slice(line) else {
         tracing::debug!(upstream = %shared.label, "mcp stdio: skipped a line that is no JSON-RPC");
         return;
     };

@@ -19,18 +19,43 @@
 //! use std::time::Duration;
 //! use tower::ServiceExt;
 //!
+//! // A tiny stdio server: it answers `initialize` and lists one tool.
+//! const SERVER: &str = r#"
+//! import json, sys
+//! for line in sys.stdin:
+//!     m = json.loads(line)
+//!     if "id" not in m: continue
+//!     if m["method"] == "initialize":
+//!         r = {"protocolVersion": m["params"]["protocolVersion"], "capabilities": {}, "serverInfo": {"name": "tiny", "version": "1"}}
+//!     else:
+//!         r = {"tools": [{"name": "hi", "inputSchema": {"type": "object"}}]}
+//!     print(json.dumps({"jsonrpc": "2.0", "id": m["id"], "result": r}), flush=True)
+//! "#;
+//!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let tiny = StdioUpstream::spawn("tiny", StdioConfig::new("python3").with_args(["-c", SERVER]));
+//! // Bounded polling for the child's handshake.
+//! for _ in 0..200 {
+//!     if tiny.is_ready() { break }
+//!     tokio::time::sleep(Duration::from_millis(50)).await;
+//! }
+//! let list = tiny.clone().oneshot(UpstreamRequest::new("tools/list", Map::new())).await.unwrap();
+//! assert_eq!(list["tools"][0]["name"], "hi");
+//! tiny.shutdown().await;
+//!
 //! // A server that cannot start: every call fails at once, none hangs.
-//! let config = StdioConfig::new("/nonexistent/mcp-server").with_backoff(Duration::from_secs(60), Duration::from_secs(60));
-//! let upstream = StdioUpstream::spawn("missing", config);
-//! let err = upstream.clone().oneshot(UpstreamRequest::new("tools/list", Map::new())).await.unwrap_err();
+//! let config = StdioConfig::new("/nonexistent/mcp-server")
+//!     .with_backoff(Duration::from_secs(60), Duration::from_secs(60));
+//! let missing = StdioUpstream::spawn("missing", config);
+//! let req = UpstreamRequest::new("tools/list", Map::new());
+//! let err = missing.clone().oneshot(req).await.unwrap_err();
 //! assert_eq!(err.downcast_ref::<StdioError>(), Some(&StdioError::NotRunning));
-//! assert!(!upstream.is_ready());
-//! upstream.shutdown().await;
+//! missing.shutdown().await;
 //! # });
 //! ```
 
 mod error;
+mod lines;
 mod link;
 mod supervisor;
 

@@ -9,11 +9,12 @@ use std::time::Duration;
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::{Message, Notification};
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch};
 
 use super::Shared;
+use super::lines::{Line, MAX_LINE, next_line};
 use super::link::{self, Link};
 use crate::era::LEGACY_VERSIONS;
 
@@ -111,16 +112,27 @@ fn spawn(shared: &Arc<Shared>) -> Result<Child, BoxError> {
     });
     let reader = shared.clone();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            link::incoming(&reader, &line);
+        let (mut out, mut buf) = (BufReader::new(stdout), Vec::new());
+        loop {
+            match next_line(&mut out, &mut buf, MAX_LINE).await {
+                Ok(Line::Whole) => link::incoming(&reader, &buf),
+                Ok(Line::TooLong) => {
+                    tracing::warn!(upstream = %reader.label, "mcp stdio: skipped an over-long line");
+                }
+                Ok(Line::End) | Err(_) => break,
+            }
         }
     });
     let label = shared.label.clone();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            tracing::info!(upstream = %label, stderr = %line, "mcp stdio: upstream stderr");
+        let (mut err, mut buf) = (BufReader::new(stderr), Vec::new());
+        // Stderr is for people: lines are cut short well before a message's limit.
+        while let Ok(line @ (Line::Whole | Line::TooLong)) =
+            next_line(&mut err, &mut buf, 4096).await
+        {
+            let text = String::from_utf8_lossy(&buf);
+            let cut = line == Line::TooLong;
+            tracing::info!(upstream = %label, stderr = %text, cut, "mcp stdio: upstream stderr");
         }
     });
     Ok(child)

@@ -299,3 +299,35 @@ async fn exchange(
         Err(_) => Err(Box::new(StdioError::Timeout)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_environment() {
+        let config = StdioConfig::new("server")
+            .with_args(["--flag"])
+            .with_env("API_TOKEN", "s3cret-value");
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("API_TOKEN") && shown.contains("--flag"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_last_handle_stops_the_supervisor() {
+        let config = StdioConfig::new("/nonexistent/mcp-server")
+            .with_backoff(Duration::from_secs(1), Duration::from_secs(1));
+        let upstream = StdioUpstream::spawn("gone", config);
+        let mut done = upstream.handle.done.clone();
+        drop(upstream);
+        // Paused time: the supervisor's backoff sleep would pass at once; it stops instead.
+        tokio::time::timeout(Duration::from_secs(5), done.wait_for(|d| *d))
+            .await
+            .expect("supervisor stopped")
+            .expect("done was sent");
+    }
+}

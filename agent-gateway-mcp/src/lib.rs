@@ -3,7 +3,10 @@
 //!
 //! A stack is the [`McpFront`] (HTTP in, decode once, render errors once), then the user's
 //! policy layers over [`McpRequest`]/[`McpResponse`] (core's seam), then the
-//! [`Federation`](federation::Federation) router, then one connector per upstream.
+//! [`Federation`](federation::Federation) router, then one connector per upstream: streamable
+//! HTTP ([`HttpUpstream`](connector::HttpUpstream)) or, with the `stdio` feature, a child process
+//! (`stdio::StdioUpstream`). An upstream's progress and log notifications reach a client that
+//! accepts SSE event by event (see [`notify`]).
 //!
 //! ```
 //! use agent_gateway_mcp::federation::{Federation, Member};
@@ -37,9 +40,12 @@ pub mod error;
 pub mod federation;
 pub mod front;
 pub mod naming;
+pub mod notify;
 pub mod request;
 pub mod response;
 pub mod session;
+#[cfg(feature = "stdio")]
+pub mod stdio;
 #[cfg(feature = "test-util")]
 pub mod testkit;
 pub mod upstream;

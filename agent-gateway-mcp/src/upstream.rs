@@ -29,19 +29,29 @@
 
 use std::task::{Context, Poll};
 
-use agent_gateway_core::BoxError;
+use agent_gateway_core::{AgentRequest, BoxError};
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
+use crate::notify::Notifier;
 use crate::{McpRequest, McpResponse};
 
 /// One request to one upstream server.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct UpstreamRequest {
     method: String,
     params: Map<String, Value>,
+    notifier: Option<Notifier>,
+}
+
+/// Two requests are equal when their method and parameters are: the notifier is where the
+/// answer's notifications go, not part of the request.
+impl PartialEq for UpstreamRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method && self.params == other.params
+    }
 }
 
 impl UpstreamRequest {
@@ -50,7 +60,19 @@ impl UpstreamRequest {
         UpstreamRequest {
             method: method.into(),
             params,
+            notifier: None,
         }
+    }
+
+    /// Relays the upstream's progress and log notifications for this request with `notifier`.
+    pub fn with_notifier(mut self, notifier: Option<Notifier>) -> Self {
+        self.notifier = notifier;
+        self
+    }
+
+    /// Where the upstream's notifications for this request go, if the client listens.
+    pub fn notifier(&self) -> Option<&Notifier> {
+        self.notifier.as_ref()
     }
 
     /// The method.
@@ -68,7 +90,7 @@ impl UpstreamRequest {
         &mut self.params
     }
 
-    /// The method and parameters.
+    /// The method and parameters (the notifier is dropped).
     pub fn into_parts(self) -> (String, Map<String, Value>) {
         (self.method, self.params)
     }
@@ -115,7 +137,8 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let method = req.method().to_owned();
-        let up = UpstreamRequest::new(method.clone(), req.params().clone());
+        let notifier = req.extensions().get::<Notifier>().cloned();
+        let up = UpstreamRequest::new(method.clone(), req.params().clone()).with_notifier(notifier);
         Box::pin(async move {
             if crate::front::is_own(&method) {
                 // Answered by the front once admitted: the upstream is not asked.

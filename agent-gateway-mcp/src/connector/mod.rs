@@ -57,6 +57,7 @@ use crate::era::{
     MODERN_VERSION,
 };
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
+use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
 use wire::{Answer, mirrored, post};
 
@@ -255,6 +256,7 @@ where
     }
 
     async fn modern(&self, req: UpstreamRequest) -> Result<Answer, BoxError> {
+        let notifier = req.notifier().cloned();
         let (method, mut params) = req.into_parts();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -286,12 +288,25 @@ where
             );
         }
         let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
-        self.post(headers, &msg).await
+        self.post(headers, &msg, notifier.as_ref()).await
     }
 
-    async fn post(&self, headers: HeaderMap, msg: &Message) -> Result<Answer, BoxError> {
+    async fn post(
+        &self,
+        headers: HeaderMap,
+        msg: &Message,
+        notifier: Option<&Notifier>,
+    ) -> Result<Answer, BoxError> {
         let auth = self.shared.authorization.as_ref().map(Secret::expose);
-        post(self.client.clone(), &self.shared.uri, auth, headers, msg).await
+        post(
+            self.client.clone(),
+            &self.shared.uri,
+            auth,
+            headers,
+            msg,
+            notifier,
+        )
+        .await
     }
 
     async fn legacy(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
@@ -307,7 +322,7 @@ where
             }
             let (method, params) = req.clone().into_parts();
             let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
-            let answer = self.post(headers, &msg).await?;
+            let answer = self.post(headers, &msg, req.notifier()).await?;
             // A 404 means the server forgot our session: open a new one, once.
             if answer.status != StatusCode::NOT_FOUND || attempt > 0 || !had_session {
                 return answer.into_result();
@@ -328,7 +343,9 @@ where
             "capabilities": {},
             "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
         }))?;
-        let answer = self.post(HeaderMap::new(), &Message::from(init)).await?;
+        let answer = self
+            .post(HeaderMap::new(), &Message::from(init), None)
+            .await?;
         let session = answer.headers.get("mcp-session-id").cloned();
         let result = answer.into_result()?;
         let version = result
@@ -345,7 +362,7 @@ where
             headers.insert("mcp-protocol-version", v);
         }
         let done = Message::from(Notification::new("notifications/initialized"));
-        self.post(headers, &done).await?;
+        self.post(headers, &done, None).await?;
         state.session = Some((session.clone(), version.clone()));
         Ok((session, version))
     }

@@ -16,6 +16,7 @@ use tower::{Service, ServiceExt};
 
 use super::ConnectorError;
 use crate::McpError;
+use crate::notify::Notifier;
 
 /// The most bytes read from one upstream answer.
 const MAX_ANSWER: usize = 16 * 1024 * 1024;
@@ -61,6 +62,7 @@ pub(crate) async fn post<C, B>(
     authorization: Option<&HeaderValue>,
     headers: HeaderMap,
     message: &Message,
+    notifier: Option<&Notifier>,
 ) -> Result<Answer, BoxError>
 where
     C: Service<Request<Full<Bytes>>, Response = Response<B>>,
@@ -92,7 +94,7 @@ where
     let outcome = if parts.status == StatusCode::ACCEPTED || id.is_none() {
         None
     } else if is_sse {
-        read_sse(body, id.as_ref()).await?
+        read_sse(body, id.as_ref(), notifier).await?
     } else {
         let bytes = Limited::new(body, MAX_ANSWER).collect().await?.to_bytes();
         match_response(&bytes, id.as_ref())
@@ -102,6 +104,23 @@ where
         headers: parts.headers,
         outcome,
     })
+}
+
+/// Hands one upstream notification to the client's notifier; anything else is skipped.
+async fn relay(notifier: &Notifier, data: &[u8]) {
+    let Ok(Message::Notification(n)) = Message::from_slice(data) else {
+        return;
+    };
+    let params = match n
+        .params
+        .as_deref()
+        .map(|raw| serde_json::from_str(raw.get()))
+    {
+        Some(Ok(Value::Object(m))) => m,
+        None => Map::new(),
+        Some(_) => return,
+    };
+    notifier.notify(&n.method, params).await;
 }
 
 type Outcome = Option<Result<Map<String, Value>, agent_gateway_core::jsonrpc::ErrorObject>>;
@@ -124,8 +143,12 @@ fn match_response(bytes: &[u8], id: Option<&Id>) -> Outcome {
 }
 
 /// Reads SSE events as they arrive until the response to `id`; progress and log
-/// notifications before it are skipped (not relayed in this version).
-async fn read_sse<B>(body: B, id: Option<&Id>) -> Result<Outcome, BoxError>
+/// notifications before it go to `notifier`, one at a time, as they come.
+async fn read_sse<B>(
+    body: B,
+    id: Option<&Id>,
+    notifier: Option<&Notifier>,
+) -> Result<Outcome, BoxError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -134,8 +157,13 @@ where
     let mut decoder = Decoder::new();
     let mut events = Vec::new();
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(Into::into)?;
+    loop {
+        // Taken apart at once: the body's error type need not be `Send` across the relay.
+        let frame = match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => return Err(e.into()),
+        };
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -147,6 +175,9 @@ where
         for event in events.drain(..) {
             if let Some(found) = match_response(event.data.as_bytes(), id) {
                 return Ok(Some(found));
+            }
+            if let Some(n) = notifier {
+                relay(n, event.data.as_bytes()).await;
             }
         }
     }

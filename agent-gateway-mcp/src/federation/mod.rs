@@ -52,7 +52,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use agent_gateway_core::BoxError;
+use agent_gateway_core::{AgentRequest, BoxError};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tower::Service;
@@ -61,6 +61,7 @@ pub use member::{DEFAULT_TIMEOUT, Member, ToolView};
 
 use crate::front::is_own;
 use crate::naming::{NameError, Naming, ServerName};
+use crate::notify::Notifier;
 use crate::response::ListShape;
 use crate::{McpRequest, McpResponse};
 
@@ -163,6 +164,7 @@ impl Service<McpRequest> for Federation {
         let shared = self.shared.clone();
         let method = req.method().to_owned();
         let mut params = req.params().clone();
+        let notifier = req.extensions().get::<Notifier>().cloned();
         // The client's protocol `_meta` (version, capabilities, client info) describes the
         // client-to-gateway hop; each upstream connector writes its own. Other keys (progress
         // tokens, trace context) travel on.
@@ -182,7 +184,7 @@ impl Service<McpRequest> for Federation {
             }
             let result = match ListShape::of_method(&method) {
                 Some(shape) => list::list(&shared, &method, shape, &params).await?,
-                None => route::call(&shared, &method, params).await?,
+                None => route::call(&shared, &method, params, notifier).await?,
             };
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::Shared;
 use super::member::Member;
 use crate::McpError;
+use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
 
 fn unknown(kind: &'static str, name: &str) -> BoxError {
@@ -26,6 +27,7 @@ pub(super) async fn call(
     shared: &Shared,
     method: &str,
     mut params: Map<String, Value>,
+    notifier: Option<Notifier>,
 ) -> Result<Map<String, Value>, BoxError> {
     let member = match method {
         "tools/call" | "prompts/get" => {
@@ -70,7 +72,9 @@ pub(super) async fn call(
         }
         other => return Err(Box::new(McpError::MethodNotFound(other.to_owned()))),
     };
-    let mut result = member.send(UpstreamRequest::new(method, params)).await?;
+    let mut result = member
+        .send(UpstreamRequest::new(method, params).with_notifier(notifier))
+        .await?;
     if method == "resources/read"
         && let Some(Value::Array(contents)) = result.get_mut("contents")
     {

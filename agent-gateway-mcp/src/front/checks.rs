@@ -101,6 +101,24 @@ pub(crate) fn accept(headers: &HeaderMap) -> Result<(), Rendered> {
     }
 }
 
+/// Whether the client takes an SSE answer.
+pub(crate) fn accepts_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|range| {
+            range
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .any(|media| matches!(media.as_str(), "*/*" | "text/*" | "text/event-stream"))
+}
+
 fn header_mismatch(message: String) -> Rendered {
     Rendered::new(
         StatusCode::BAD_REQUEST,

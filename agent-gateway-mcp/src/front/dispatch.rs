@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
+use agent_gateway_core::{AgentRequest, BoxError};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -13,9 +13,11 @@ use tower::{Service, ServiceExt};
 
 use super::checks::{self, MCP_METHOD, MCP_PROTOCOL_VERSION};
 use super::config::FrontConfig;
+use super::relay;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
-use crate::era::{Era, LEGACY_VERSIONS, META_SERVER_INFO};
+use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
+use crate::notify::Notifier;
 use crate::{McpRequest, McpResponse};
 
 /// The methods handed to the inner service; the front answers or refuses the rest.
@@ -38,15 +40,6 @@ pub(crate) const OWN: [(&str, Era); 3] = [
     ("ping", Era::Legacy),
 ];
 
-/// Methods whose modern results carry `ttlMs` and `cacheScope`.
-const CACHEABLE: [&str; 5] = [
-    "tools/list",
-    "prompts/list",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-];
-
 fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
     Rendered::new(status, error)
 }
@@ -57,7 +50,8 @@ pub(crate) async fn handle<S, B>(
     req: Request<B>,
 ) -> Response<ResponseBody>
 where
-    S: Service<McpRequest, Response = McpResponse, Error = BoxError>,
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S::Future: Send,
     B: Body,
     B::Error: Into<BoxError>,
 {
@@ -225,13 +219,14 @@ fn era_of(
 type Failure = (Option<Id>, Rendered);
 
 async fn request<S>(
-    config: &FrontConfig,
+    config: &Arc<FrontConfig>,
     inner: S,
     r: RpcRequest,
     parts: http::request::Parts,
 ) -> Result<Response<ResponseBody>, Failure>
 where
-    S: Service<McpRequest, Response = McpResponse, Error = BoxError>,
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S::Future: Send,
 {
     let id = r.id;
     let fail = |rendered: Rendered| (Some(id.clone()), rendered);
@@ -298,58 +293,43 @@ where
     // methods the front answers itself, that call is the admission check: an error refuses the
     // request (an unauthenticated `initialize` is a 401 like any other), and the front then
     // writes the answer.
+    let notes = (!own && checks::accepts_sse(&parts.headers)).then(|| {
+        let token = params
+            .get("_meta")
+            .and_then(|m| m.get("progressToken"))
+            .cloned();
+        Notifier::channel(token)
+    });
     let init_params = (method == "initialize").then(|| params.clone());
-    let req = McpRequest::new(id.clone(), method.clone(), params)
+    let mut req = McpRequest::new(id.clone(), method.clone(), params)
         .with_era(era)
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
+    if !own {
+        let notes = notes.map(|(notifier, notes)| {
+            req.extensions_mut().insert(notifier);
+            notes
+        });
+        let end = relay::Ending {
+            config: config.clone(),
+            era,
+            method,
+            id: id.clone(),
+        };
+        return relay::answer(inner.oneshot(req), notes, end)
+            .await
+            .map_err(fail);
+    }
     match inner.oneshot(req).await {
+        Err(e) => Err(fail(relay::rendered(era, &e))),
         Ok(_) if method == "initialize" => initialize(config, id, &init_params.unwrap_or_default()),
-        Ok(_) if method == "ping" => Ok(render::result(id, Map::new())),
         Ok(_) if method == "server/discover" => Ok(render::result(
             id,
-            finish_modern(config, &method, config.discover_result()),
+            relay::finish_modern(config, &method, config.discover_result()),
         )),
-        Ok(res) => {
-            let result = res.into_result();
-            let result = if era == Era::Modern {
-                finish_modern(config, &method, result)
-            } else {
-                result
-            };
-            Ok(render::result(id, result))
-        }
-        Err(e) => {
-            let mut rendered = Rendered::from_error(e.as_ref());
-            if era == Era::Modern && rendered.error.code == ErrorObject::METHOD_NOT_FOUND {
-                rendered.status = StatusCode::NOT_FOUND;
-            }
-            Err(fail(rendered))
-        }
+        // `ping`, the only other method the front answers itself.
+        Ok(_) => Ok(render::result(id, Map::new())),
     }
-}
-
-/// Adds what every modern result must carry and the upstream may have left out.
-fn finish_modern(
-    config: &FrontConfig,
-    method: &str,
-    mut result: Map<String, Value>,
-) -> Map<String, Value> {
-    result
-        .entry("resultType")
-        .or_insert_with(|| json!("complete"));
-    if CACHEABLE.contains(&method) || method == "server/discover" {
-        // The gateway filters per caller, so nothing it answers is shareable by default.
-        result.entry("ttlMs").or_insert_with(|| json!(0));
-        result
-            .entry("cacheScope")
-            .or_insert_with(|| json!("private"));
-    }
-    if let Value::Object(meta) = result.entry("_meta").or_insert_with(|| json!({})) {
-        meta.entry(META_SERVER_INFO)
-            .or_insert_with(|| config.server_info());
-    }
-    result
 }
 
 fn initialize(

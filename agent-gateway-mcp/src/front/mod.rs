@@ -47,6 +47,14 @@
 //!   session (400), a forged, tampered or expired session (404), `DELETE`.
 //! - Notifications are accepted with 202 and not relayed.
 //!
+//! # Streaming answers
+//!
+//! A forwarded request from a client that accepts `text/event-stream` carries a
+//! [`Notifier`](crate::notify::Notifier) in its extensions. When the upstream sends progress
+//! or log notifications before its response, the answer becomes an SSE stream relaying each
+//! one as it comes, then the response; otherwise it is plain JSON. Dropping the stream's body
+//! drops the upstream call.
+//!
 //! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
 //! inner service first, as an admission check, so the user's policy stack governs them like
 //! any other request (see [`is_own`]); the inner result is then ignored.
@@ -59,6 +67,7 @@ mod config;
 mod dispatch;
 pub mod future;
 mod layer;
+mod relay;
 mod render;
 #[cfg(test)]
 mod tests;

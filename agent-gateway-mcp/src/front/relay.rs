@@ -1,0 +1,242 @@
+//! The end of one forwarded request: the inner service's outcome as a JSON answer, or, when
+//! the upstream sends progress or log notifications first, an SSE stream relaying them event by
+//! event and ending with the response.
+//!
+//! The choice is made on the first thing that happens: a notification opens the stream, the
+//! outcome gives plain JSON. The stream's body drives the inner future itself, so dropping the
+//! body (the client went away) drops the upstream call with it; nothing is spawned.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use agent_gateway_core::BoxError;
+use agent_gateway_core::jsonrpc::Response as RpcResponse;
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Notification};
+use agent_gateway_core::sse::Event;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc::Receiver;
+
+use super::config::FrontConfig;
+use super::render::{self, ResponseBody};
+use crate::McpResponse;
+use crate::era::{Era, META_SERVER_INFO};
+use crate::error::Rendered;
+use crate::notify::Relayed;
+
+/// Methods whose modern results carry `ttlMs` and `cacheScope`.
+const CACHEABLE: [&str; 5] = [
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
+
+/// What the answer to one request needs besides the outcome.
+pub(crate) struct Ending {
+    pub(crate) config: Arc<FrontConfig>,
+    pub(crate) era: Era,
+    pub(crate) method: String,
+    pub(crate) id: Id,
+}
+
+/// The inner service's error as the front renders it.
+pub(crate) fn rendered(era: Era, e: &BoxError) -> Rendered {
+    let mut rendered = Rendered::from_error(e.as_ref());
+    if era == Era::Modern && rendered.error.code == ErrorObject::METHOD_NOT_FOUND {
+        rendered.status = StatusCode::NOT_FOUND;
+    }
+    rendered
+}
+
+fn conclude(
+    end: &Ending,
+    out: Result<McpResponse, BoxError>,
+) -> Result<Map<String, Value>, Rendered> {
+    match out {
+        Ok(res) if end.era == Era::Modern => {
+            Ok(finish_modern(&end.config, &end.method, res.into_result()))
+        }
+        Ok(res) => Ok(res.into_result()),
+        Err(e) => Err(rendered(end.era, &e)),
+    }
+}
+
+/// Adds what every modern result must carry and the upstream may have left out.
+pub(crate) fn finish_modern(
+    config: &FrontConfig,
+    method: &str,
+    mut result: Map<String, Value>,
+) -> Map<String, Value> {
+    result
+        .entry("resultType")
+        .or_insert_with(|| json!("complete"));
+    if CACHEABLE.contains(&method) || method == "server/discover" {
+        // The gateway filters per caller, so nothing it answers is shareable by default.
+        result.entry("ttlMs").or_insert_with(|| json!(0));
+        result
+            .entry("cacheScope")
+            .or_insert_with(|| json!("private"));
+    }
+    if let Value::Object(meta) = result.entry("_meta").or_insert_with(|| json!({})) {
+        meta.entry(META_SERVER_INFO)
+            .or_insert_with(|| config.server_info());
+    }
+    result
+}
+
+type Outcome = Result<McpResponse, BoxError>;
+
+/// Answers with the outcome of `call`: as JSON, or as SSE when `notes` delivers a
+/// notification before the outcome. Without `notes` the answer is always JSON.
+pub(crate) async fn answer<F>(
+    call: F,
+    notes: Option<Receiver<Relayed>>,
+    end: Ending,
+) -> Result<Response<ResponseBody>, Rendered>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    let Some(mut notes) = notes else {
+        let result = conclude(&end, call.await)?;
+        return Ok(render::result(end.id, result));
+    };
+    let mut call: BoxFuture<'static, Outcome> = Box::pin(call);
+    let first = tokio::select! {
+        biased;
+        Some(note) = notes.recv() => Err(note),
+        out = &mut call => Ok(out),
+    };
+    let relay = match first {
+        Ok(out) => match notes.try_recv() {
+            // Sent in the same turn as the outcome: still worth relaying, in order.
+            Ok(note) => Relay::new(notes, None, Some(out), note, end),
+            Err(_) => {
+                let result = conclude(&end, out)?;
+                return Ok(render::result(end.id, result));
+            }
+        },
+        Err(note) => Relay::new(notes, Some(call), None, note, end),
+    };
+    let body = RelayBody {
+        relay: Mutex::new(relay),
+    };
+    let mut res = Response::new(body.boxed());
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(res)
+}
+
+struct Relay {
+    notes: Receiver<Relayed>,
+    call: Option<BoxFuture<'static, Outcome>>,
+    outcome: Option<Outcome>,
+    pending: Option<Relayed>,
+    end: Option<Ending>,
+}
+
+impl Relay {
+    fn new(
+        notes: Receiver<Relayed>,
+        call: Option<BoxFuture<'static, Outcome>>,
+        outcome: Option<Outcome>,
+        first: Relayed,
+        end: Ending,
+    ) -> Self {
+        Relay {
+            notes,
+            call,
+            outcome,
+            pending: Some(first),
+            end: Some(end),
+        }
+    }
+
+    /// The next event: a waiting notification, then the final response, then the end.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        loop {
+            if let Some(note) = self.pending.take() {
+                match notification_event(note) {
+                    Some(event) => return Poll::Ready(Some(event)),
+                    None => continue,
+                }
+            }
+            if self.end.is_none() {
+                return Poll::Ready(None);
+            }
+            if let Some(call) = self.call.as_mut() {
+                if let Poll::Ready(Some(note)) = self.notes.poll_recv(cx) {
+                    self.pending = Some(note);
+                    continue;
+                }
+                let out = ready!(call.as_mut().poll(cx));
+                self.call = None;
+                self.outcome = Some(out);
+            }
+            if let Ok(note) = self.notes.try_recv() {
+                self.pending = Some(note);
+                continue;
+            }
+            let (Some(end), Some(out)) = (self.end.take(), self.outcome.take()) else {
+                return Poll::Ready(None);
+            };
+            return Poll::Ready(Some(final_event(&end, out)));
+        }
+    }
+}
+
+fn sse(message: &Message) -> Option<Bytes> {
+    let data = String::from_utf8(message.to_vec()).ok()?;
+    Event::new(data).with_event("message").to_bytes().ok()
+}
+
+fn notification_event((method, params): Relayed) -> Option<Bytes> {
+    let note = Notification::new(method).with_params(&params).ok()?;
+    sse(&Message::from(note))
+}
+
+fn final_event(end: &Ending, out: Outcome) -> Bytes {
+    let response = match conclude(end, out) {
+        Ok(result) => {
+            RpcResponse::success(end.id.clone(), &Value::Object(result)).unwrap_or_else(|_| {
+                RpcResponse::error(Some(end.id.clone()), ErrorObject::internal_error())
+            })
+        }
+        Err(rendered) => RpcResponse::error(Some(end.id.clone()), rendered.error),
+    };
+    sse(&Message::from(response)).unwrap_or_default()
+}
+
+/// The SSE body. The mutex is never locked (the body is polled through `&mut`); it only makes
+/// the body `Sync`, as the front's boxed body type requires, whatever the inner future is.
+struct RelayBody {
+    relay: Mutex<Relay>,
+}
+
+impl Body for RelayBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let relay = match self.get_mut().relay.get_mut() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        relay
+            .poll_event(cx)
+            .map(|event| event.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}

@@ -1,0 +1,125 @@
+//! The connection to one running child: requests in flight by id, and what the child's
+//! stdout lines mean (responses, progress, log messages, its own requests).
+
+use std::collections::HashMap;
+
+use agent_gateway_core::BoxError;
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Payload, Response as RpcResponse};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::Shared;
+use super::error::StdioError;
+use crate::McpError;
+use crate::notify::{MESSAGE, Notifier, PROGRESS};
+
+/// What a request in flight waits on, and where its progress goes.
+pub(super) struct Pending {
+    pub(super) answer: oneshot::Sender<Result<Map<String, Value>, BoxError>>,
+    pub(super) notifier: Option<Notifier>,
+}
+
+/// One running child: the line writer to its stdin and the requests in flight.
+pub(super) struct Link {
+    pub(super) writer: mpsc::UnboundedSender<Vec<u8>>,
+    pub(super) pending: HashMap<i64, Pending>,
+    /// Set once the `initialize` handshake is done: only then are requests taken.
+    pub(super) ready: bool,
+}
+
+impl Link {
+    pub(super) fn new(writer: mpsc::UnboundedSender<Vec<u8>>) -> Self {
+        Link {
+            writer,
+            pending: HashMap::new(),
+            ready: false,
+        }
+    }
+
+    /// Queues one message as a line for the child's stdin.
+    pub(super) fn send(&self, message: &Message) -> Result<(), StdioError> {
+        let mut line = message.to_vec();
+        line.push(b'\n');
+        self.writer.send(line).map_err(|_| StdioError::NotRunning)
+    }
+
+    /// Fails every request in flight: the child is gone.
+    pub(super) fn fail_all(&mut self) {
+        for (_, p) in self.pending.drain() {
+            let _ = p.answer.send(Err(Box::new(StdioError::Exited)));
+        }
+    }
+}
+
+fn number(id: &Id) -> Option<i64> {
+    match id.to_value() {
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+}
+
+fn params_of(raw: Option<&serde_json::value::RawValue>) -> Map<String, Value> {
+    match raw.map(|r| serde_json::from_str(r.get())) {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Handles one line of the child's stdout.
+pub(super) fn incoming(shared: &Shared, line: &[u8]) {
+    let Ok(message) = Message::from_slice(line) else {
+        tracing::debug!(upstream = %shared.label, "mcp stdio: skipped a line that is no JSON-RPC");
+        return;
+    };
+    let Ok(mut slot) = shared.slot.lock() else {
+        return;
+    };
+    let Some(link) = slot.as_mut() else { return };
+    match message {
+        Message::Response(r) => {
+            let Some(pending) =
+                r.id.as_ref()
+                    .and_then(number)
+                    .and_then(|id| link.pending.remove(&id))
+            else {
+                return;
+            };
+            let outcome = match r.payload {
+                Payload::Result(raw) => match serde_json::from_str::<Value>(raw.get()) {
+                    Ok(Value::Object(m)) => Ok(m),
+                    _ => Ok(Map::new()),
+                },
+                Payload::Error(e) => Err(Box::new(McpError::Upstream(e)) as BoxError),
+            };
+            let _ = pending.answer.send(outcome);
+        }
+        Message::Notification(n) if n.method == PROGRESS => {
+            let mut params = params_of(n.params.as_deref());
+            // Our token is the request's id: map it back to the request, whose notifier puts
+            // the client's own token in.
+            let token = params.remove("progressToken").and_then(|t| t.as_i64());
+            if let Some(notifier) = token
+                .and_then(|t| link.pending.get(&t))
+                .and_then(|p| p.notifier.as_ref())
+            {
+                notifier.try_notify(PROGRESS, params);
+            }
+        }
+        Message::Notification(n) if n.method == MESSAGE => {
+            // Log messages on stdio name no request: they are the server's, not a client's.
+            let log = Value::Object(params_of(n.params.as_deref()));
+            tracing::info!(upstream = %shared.label, %log, "mcp stdio: upstream log");
+        }
+        Message::Notification(_) => {}
+        Message::Request(r) => {
+            let reply = if r.method == "ping" {
+                RpcResponse::success(r.id.clone(), &Map::new()).unwrap_or_else(|_| {
+                    RpcResponse::error(Some(r.id), ErrorObject::internal_error())
+                })
+            } else {
+                RpcResponse::error(Some(r.id), ErrorObject::method_not_found(&r.method))
+            };
+            let _ = link.send(&Message::from(reply));
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The stdio upstream connector: runs an MCP server as a child process and speaks
+//! newline-delimited JSON-RPC with it on stdin and stdout.
+//!
+//! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` and
+//! `notifications/initialized` first, then takes requests, many at once, matched to their
+//! answers by id. The child's stderr goes to `tracing`. A child that exits is restarted after
+//! an exponential, capped backoff (tokio time); meanwhile calls fail at once with
+//! [`StdioError::NotRunning`], and a call in flight when it exits fails with
+//! [`StdioError::Exited`]: nothing waits longer than the request timeout. Progress for a
+//! request is relayed to its [`Notifier`] under the request's own
+//! token; the server's log messages name no request on stdio, so they go to `tracing`.
+//! When the last handle is dropped, or on [`StdioUpstream::shutdown`], stdin is closed, the
+//! child gets the shutdown timeout to leave, and is then killed.
+//!
+//! ```
+//! use agent_gateway_mcp::stdio::{StdioConfig, StdioError, StdioUpstream};
+//! use agent_gateway_mcp::upstream::UpstreamRequest;
+//! use serde_json::Map;
+//! use std::time::Duration;
+//! use tower::ServiceExt;
+//!
+//! // A tiny stdio server: it answers `initialize` and lists one tool.
+//! const SERVER: &str = r#"
+//! import json, sys
+//! for line in sys.stdin:
+//!     m = json.loads(line)
+//!     if "id" not in m: continue
+//!     if m["method"] == "initialize":
+//!         r = {"protocolVersion": m["params"]["protocolVersion"], "capabilities": {}, "serverInfo": {"name": "tiny", "version": "1"}}
+//!     else:
+//!         r = {"tools": [{"name": "hi", "inputSchema": {"type": "object"}}]}
+//!     print(json.dumps({"jsonrpc": "2.0", "id": m["id"], "result": r}), flush=True)
+//! "#;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let tiny = StdioUpstream::spawn("tiny", StdioConfig::new("python3").with_args(["-c", SERVER]));
+//! // Bounded polling for the child's handshake.
+//! for _ in 0..200 {
+//!     if tiny.is_ready() { break }
+//!     tokio::time::sleep(Duration::from_millis(50)).await;
+//! }
+//! let list = tiny.clone().oneshot(UpstreamRequest::new("tools/list", Map::new())).await.unwrap();
+//! assert_eq!(list["tools"][0]["name"], "hi");
+//! tiny.shutdown().await;
+//!
+//! // A server that cannot start: every call fails at once, none hangs.
+//! let config = StdioConfig::new("/nonexistent/mcp-server")
+//!     .with_backoff(Duration::from_secs(60), Duration::from_secs(60));
+//! let missing = StdioUpstream::spawn("missing", config);
+//! let req = UpstreamRequest::new("tools/list", Map::new());
+//! let err = missing.clone().oneshot(req).await.unwrap_err();
+//! assert_eq!(err.downcast_ref::<StdioError>(), Some(&StdioError::NotRunning));
+//! missing.shutdown().await;
+//! # });
+//! ```
+
+mod error;
+mod lines;
+mod link;
+mod supervisor;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use agent_gateway_core::jsonrpc::{Message, Notification, Request as RpcRequest};
+use agent_gateway_core::{BoxError, Secret};
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value, json};
+use tokio::sync::{oneshot, watch};
+use tower::Service;
+
+pub use error::StdioError;
+
+use crate::notify::Notifier;
+use crate::upstream::UpstreamRequest;
+use link::{Link, Pending};
+
+/// How to run one stdio server: the command, and the connector's timings.
+#[derive(Debug, Clone)]
+pub struct StdioConfig {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, Secret<OsString>)>,
+    request_timeout: Duration,
+    backoff: Duration,
+    max_backoff: Duration,
+    shutdown_timeout: Duration,
+}
+
+impl StdioConfig {
+    /// Runs `program`, with no arguments, the gateway's environment, a 30 s request timeout,
+    /// restarts after 100 ms doubling up to 30 s, and 5 s to exit on shutdown.
+    pub fn new(program: impl Into<OsString>) -> Self {
+        StdioConfig {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Adds arguments.
+    pub fn with_args<I: IntoIterator<Item = A>, A: Into<OsString>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable for the child; its value is redacted in `Debug`.
+    pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), Secret::from(value.into())));
+        self
+    }
+
+    /// The longest wait for any one answer, `initialize` included.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The first restart delay, and the cap it doubles up to.
+    pub fn with_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.backoff = first;
+        self.max_backoff = max.max(first);
+        self
+    }
+
+    /// How long the child has to exit once its stdin is closed, before it is killed.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+}
+
+struct Shared {
+    label: String,
+    config: StdioConfig,
+    slot: Mutex<Option<Link>>,
+    next_id: AtomicI64,
+    starts: AtomicU64,
+}
+
+/// Stops the child when the last handle goes.
+struct Handle {
+    stop: watch::Sender<bool>,
+    done: watch::Receiver<bool>,
+}
+
+/// A stdio MCP upstream: `Service<UpstreamRequest>` over one supervised child process.
+#[derive(Clone)]
+pub struct StdioUpstream {
+    shared: Arc<Shared>,
+    handle: Arc<Handle>,
+}
+
+impl fmt::Debug for StdioUpstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StdioUpstream")
+            .field("label", &self.shared.label)
+            .field("config", &self.shared.config)
+            .field("ready", &self.is_ready())
+            .finish()
+    }
+}
+
+impl StdioUpstream {
+    /// Starts the child described by `config` and supervises it; `label` names it in logs.
+    /// Must be called within a Tokio runtime (it spawns the supervisor, as `tokio::spawn`).
+    pub fn spawn(label: impl Into<String>, config: StdioConfig) -> Self {
+        let shared = Arc::new(Shared {
+            label: label.into(),
+            config,
+            slot: Mutex::new(None),
+            next_id: AtomicI64::new(1),
+            starts: AtomicU64::new(0),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let (done_tx, done) = watch::channel(false);
+        tokio::spawn(supervisor::run(shared.clone(), stop_rx, done_tx));
+        StdioUpstream {
+            shared,
+            handle: Arc::new(Handle { stop, done }),
+        }
+    }
+
+    /// Whether the child is up and past its handshake.
+    pub fn is_ready(&self) -> bool {
+        self.shared
+            .slot
+            .lock()
+            .is_ok_and(|s| s.as_ref().is_some_and(|l| l.ready))
+    }
+
+    /// How many times a child was started (1 + restarts).
+    pub fn starts(&self) -> u64 {
+        self.shared.starts.load(Ordering::SeqCst)
+    }
+
+    /// Stops the child: stdin closed, the shutdown timeout to exit, then a kill. Calls after
+    /// this fail with [`StdioError::NotRunning`].
+    pub async fn shutdown(&self) {
+        let _ = self.handle.stop.send(true);
+        let mut done = self.handle.done.clone();
+        while !*done.borrow_and_update() {
+            if done.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+impl Service<UpstreamRequest> for StdioUpstream {
+    type Response = Map<String, Value>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Map<String, Value>, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: UpstreamRequest) -> Self::Future {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let notifier = req.notifier().cloned();
+            let (method, params) = req.into_parts();
+            exchange(&shared, &method, params, notifier, true).await
+        })
+    }
+}
+
+/// Forgets a request that is no longer awaited, and tells the server it is cancelled.
+struct Forget<'a> {
+    shared: &'a Shared,
+    id: i64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        let Ok(mut slot) = self.shared.slot.lock() else {
+            return;
+        };
+        if let Some(link) = slot.as_mut()
+            && link.pending.remove(&self.id).is_some()
+            && let Ok(n) = Notification::new("notifications/cancelled")
+                .with_params(&json!({"requestId": self.id, "reason": "the caller went away"}))
+        {
+            let _ = link.send(&Message::from(n));
+        }
+    }
+}
+
+/// One request and its answer; `ready` says whether the handshake must be done first.
+async fn exchange(
+    shared: &Shared,
+    method: &str,
+    mut params: Map<String, Value>,
+    notifier: Option<Notifier>,
+    ready: bool,
+) -> Result<Map<String, Value>, BoxError> {
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    // Progress is asked for under our own token, the request id, so that concurrent clients'
+    // tokens never collide; the notifier maps it back to the client's.
+    let wants_progress = notifier
+        .as_ref()
+        .is_some_and(|n| n.progress_token().is_some());
+    if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+        meta.remove("progressToken");
+    }
+    if wants_progress {
+        let meta = params.entry("_meta").or_insert_with(|| json!({}));
+        if let Value::Object(meta) = meta {
+            meta.insert("progressToken".into(), json!(id));
+        }
+    }
+    let message = Message::from(RpcRequest::new(id, method).with_params(&params)?);
+    let (answer, rx) = oneshot::channel();
+    {
+        let mut slot = shared.slot.lock().map_err(|_| StdioError::NotRunning)?;
+        let link = slot
+            .as_mut()
+            .filter(|l| l.ready || !ready)
+            .ok_or(StdioError::NotRunning)?;
+        link.pending.insert(id, Pending { answer, notifier });
+        if let Err(e) = link.send(&message) {
+            link.pending.remove(&id);
+            return Err(Box::new(e));
+        }
+    }
+    let _forget = Forget { shared, id };
+    match tokio::time::timeout(shared.config.request_timeout, rx).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => Err(Box::new(StdioError::Exited)),
+        Err(_) => Err(Box::new(StdioError::Timeout)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_environment() {
+        let config = StdioConfig::new("server")
+            .with_args(["--flag"])
+            .with_env("API_TOKEN", "s3cret-value");
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("API_TOKEN") && shown.contains("--flag"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_last_handle_stops_the_supervisor() {
+        let config = StdioConfig::new("/nonexistent/mcp-server")
+            .with_backoff(Duration::from_secs(1), Duration::from_secs(1));
+        let upstream = StdioUpstream::spawn("gone", config);
+        let mut done = upstream.handle.done.clone();
+        drop(upstream);
+        // Paused time: the supervisor's backoff sleep would pass at once; it stops instead.
+        tokio::time::timeout(Duration::from_secs(5), done.wait_for(|d| *d))
+            .await
+            .expect("supervisor stopped")
+            .expect("done was sent");
+    }
+}

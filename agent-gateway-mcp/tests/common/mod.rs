@@ -1,0 +1,150 @@
+//! What the real-peer tests share: where the pinned peers live (failing clearly when they are
+//! missing), the python fixture server, the python client, and serving a front with axum.
+
+#![allow(dead_code, unreachable_pub)] // each test binary uses a part
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn python() -> PathBuf {
+    let dir = std::env::var_os("AGW_PEERS_DIR")
+        .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from);
+    let python = dir.join("venv/bin/python");
+    assert!(
+        python.is_file(),
+        "the python MCP SDK venv is missing at {}: run .ci/peers (it installs mcp==2.3.0 into \
+         .ci/cache/venv) or point AGW_PEERS_DIR at a cache that has it",
+        python.display()
+    );
+    python
+}
+
+pub fn script(name: &str) -> PathBuf {
+    workspace().join("tests/peers/mcp").join(name)
+}
+
+/// Starts the python fixture server; its URL and the child (killed on drop).
+pub async fn fixture_server() -> (String, Child) {
+    let mut child = Command::new(python())
+        .arg(script("fixture_server.py"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the python fixture server");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the fixture server printed its port within 60 s")
+        .unwrap()
+        .expect("the fixture server printed a line");
+    let port: u16 = line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .expect("a `PORT <n>` line");
+    // Keep draining its stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (format!("http://127.0.0.1:{port}/mcp"), child)
+}
+
+/// Serves `front` with axum on 127.0.0.1, on a port the OS picks; the gateway's URL.
+pub async fn serve<F>(front: F) -> String
+where
+    F: tower::Service<
+            http::Request<axum::body::Body>,
+            Response = http::Response<agent_gateway_mcp::front::ResponseBody>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    F::Future: Send + 'static,
+{
+    let app = axum::Router::new().route_service("/mcp", front);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/mcp")
+}
+
+/// Runs the python SDK client against `url`; its JSON report.
+pub async fn python_client(url: &str, mode: &str, tool: &str, args: &str) -> Value {
+    let out = Command::new(python())
+        .arg(script("client.py"))
+        .args([url, mode, tool, args])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the python client finished within 60 s")
+        .expect("run the python client");
+    assert!(
+        out.status.success(),
+        "python client ({mode}, {tool}) failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the client printed one JSON line")
+}
+
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The npm peers' directory (`@modelcontextprotocol/sdk` and `server-everything`), or a
+/// failure saying how to install them.
+pub fn mcp_js() -> PathBuf {
+    let dir = std::env::var_os("AGW_PEERS_DIR")
+        .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from)
+        .join("mcp-js");
+    for package in [
+        "@modelcontextprotocol/sdk",
+        "@modelcontextprotocol/server-everything",
+    ] {
+        let manifest = dir.join("node_modules").join(package).join("package.json");
+        assert!(
+            manifest.is_file(),
+            "the npm peer {package} is missing at {}: run .ci/peers (it installs the pinned MCP \
+             npm packages into .ci/cache/mcp-js) or point AGW_PEERS_DIR at a cache that has them",
+            manifest.display()
+        );
+    }
+    dir
+}
+
+/// Runs the TypeScript SDK client against `url` with `calls` (`[[tool, arguments], ...]`);
+/// its JSON report.
+pub async fn ts_client(url: &str, calls: &Value) -> Value {
+    let dir = mcp_js();
+    let out = Command::new("node")
+        .arg(script("ts_client.mjs"))
+        .args([url, &calls.to_string()])
+        .env("MCP_JS_DIR", &dir)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the TypeScript client finished within 60 s")
+        .expect("run node (Node >= 20 on PATH)");
+    assert!(
+        out.status.success(),
+        "TypeScript client failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the client printed one JSON line")
+}

@@ -8,6 +8,10 @@
 //! token, and dropped when the client asked for none) and `notifications/message` are relayed:
 //! anything else an upstream says about a request is not the client's business.
 //!
+//! A notifier made with [`Notifier::listen`] serves a `subscriptions/listen` stream instead
+//! (see [`crate::listen`]): it relays the acknowledgment and the change notifications its
+//! [`ListenFilter`] admits, and nothing else.
+//!
 //! ```
 //! use agent_gateway_mcp::notify::Notifier;
 //! use serde_json::{Map, json};
@@ -26,8 +30,12 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
+
+use crate::listen::{ACKNOWLEDGED, ListenFilter};
 
 /// How many notifications wait for the client before the upstream is slowed down.
 const CAPACITY: usize = 16;
@@ -45,12 +53,14 @@ pub type Relayed = (String, Map<String, Value>);
 pub struct Notifier {
     tx: mpsc::Sender<Relayed>,
     progress_token: Option<Value>,
+    filter: Option<Arc<ListenFilter>>,
 }
 
 impl fmt::Debug for Notifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notifier")
             .field("progress_token", &self.progress_token)
+            .field("filter", &self.filter)
             .field("closed", &self.tx.is_closed())
             .finish()
     }
@@ -61,7 +71,39 @@ impl Notifier {
     /// the receiving end the front turns into SSE events.
     pub fn channel(progress_token: Option<Value>) -> (Notifier, mpsc::Receiver<Relayed>) {
         let (tx, rx) = mpsc::channel(CAPACITY);
-        (Notifier { tx, progress_token }, rx)
+        let notifier = Notifier {
+            tx,
+            progress_token,
+            filter: None,
+        };
+        (notifier, rx)
+    }
+
+    /// A notifier for a listen stream: it relays `notifications/subscriptions/acknowledged`
+    /// and the change notifications `filter` admits, and nothing else.
+    pub fn listen(filter: ListenFilter) -> (Notifier, mpsc::Receiver<Relayed>) {
+        let (tx, rx) = mpsc::channel(CAPACITY);
+        let notifier = Notifier {
+            tx,
+            progress_token: None,
+            filter: Some(Arc::new(filter)),
+        };
+        (notifier, rx)
+    }
+
+    /// The filter of a listen stream's notifier; `None` for a request's notifier.
+    pub fn filter(&self) -> Option<&ListenFilter> {
+        self.filter.as_deref()
+    }
+
+    /// Whether the client has gone: nothing sent now reaches it.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Waits until the client has gone.
+    pub async fn closed(&self) {
+        self.tx.closed().await;
     }
 
     /// The client's progress token, if it asked for progress.
@@ -89,6 +131,10 @@ impl Notifier {
     }
 
     fn relayed(&self, method: &str, mut params: Map<String, Value>) -> Option<Relayed> {
+        if let Some(filter) = &self.filter {
+            let relay = method == ACKNOWLEDGED || filter.admits(method, &params);
+            return relay.then(|| (method.to_owned(), params));
+        }
         match method {
             PROGRESS => {
                 let token = self.progress_token.as_ref()?;

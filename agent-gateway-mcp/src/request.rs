@@ -107,7 +107,7 @@ impl McpRequest {
     pub fn target_key(&self) -> Option<&'static str> {
         match self.method.as_str() {
             "tools/call" | "prompts/get" => Some("name"),
-            "resources/read" => Some("uri"),
+            "resources/read" | "resources/subscribe" => Some("uri"),
             _ => None,
         }
     }
@@ -120,10 +120,13 @@ pub fn action_of(method: &str) -> Action {
         "tools/list" => Action::ListTools,
         "prompts/get" => Action::GetPrompt,
         "prompts/list" => Action::ListPrompts,
-        "resources/read" => Action::ReadResource,
+        // Subscribing to a resource's updates reads it, as far as a policy is concerned.
+        "resources/read" | "resources/subscribe" => Action::ReadResource,
         "resources/list" | "resources/templates/list" => Action::ListResources,
         "server/discover" => Action::Discovery,
-        "initialize" | "ping" => Action::Protocol,
+        "initialize" | "ping" | "subscriptions/listen" | "resources/unsubscribe" => {
+            Action::Protocol
+        }
         m if m.starts_with("notifications/") => Action::Protocol,
         _ => Action::Other,
     }

@@ -128,6 +128,11 @@ impl Sealer {
         }
     }
 
+    /// The wall time now, in seconds since the Unix epoch.
+    pub(crate) fn now(&self) -> u64 {
+        unix_secs(self.clock.wall())
+    }
+
     /// A new session id for a session that negotiated `version`.
     pub fn seal(&self, version: &str) -> Result<String, SessionError> {
         let now = unix_secs(self.clock.wall());

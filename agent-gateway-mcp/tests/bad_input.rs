@@ -348,7 +348,8 @@ async fn bad_inputs_get_the_spec_answer_and_reach_no_upstream() {
             403,
             None,
         ),
-        ("GET", get, 405, None),
+        // A GET stream belongs to a legacy session: none named, 400 as for a POST.
+        ("GET without a session", get, 400, None),
         ("PUT", put, 405, None),
         (
             "client POSTs a response",

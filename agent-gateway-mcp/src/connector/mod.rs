@@ -32,6 +32,7 @@
 //! # });
 //! ```
 
+mod listen;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -89,6 +90,7 @@ struct Shared {
     fixed: Option<Era>,
     next_id: AtomicU64,
     state: Mutex<State>,
+    listen: listen::HubSlot,
 }
 
 /// Cloning the shared part copies the configuration and starts a fresh connection state (era
@@ -102,6 +104,7 @@ impl Clone for Shared {
             fixed: self.fixed,
             next_id: AtomicU64::new(1),
             state: Mutex::new(State::default()),
+            listen: listen::HubSlot::default(),
         }
     }
 }
@@ -150,6 +153,7 @@ impl<C> HttpUpstream<C> {
                 fixed: None,
                 next_id: AtomicU64::new(1),
                 state: Mutex::new(State::default()),
+                listen: listen::HubSlot::default(),
             }),
         }
     }
@@ -197,6 +201,9 @@ where
 
     fn call(&mut self, req: UpstreamRequest) -> Self::Future {
         let this = self.clone();
+        if req.method() == crate::listen::LISTEN {
+            return Box::pin(async move { this.listen(req).await });
+        }
         Box::pin(async move { this.send(req).await })
     }
 }

@@ -45,6 +45,7 @@
 //! ```
 
 mod list;
+mod listen;
 mod member;
 mod route;
 
@@ -181,6 +182,10 @@ impl Service<McpRequest> for Federation {
                     &method,
                     Value::Object(Default::default()),
                 ));
+            }
+            if listen::handles(&method) {
+                let result = listen::serve(shared, &method, params, notifier).await?;
+                return Ok(McpResponse::for_method(&method, Value::Object(result)));
             }
             let result = match ListShape::of_method(&method) {
                 Some(shape) => list::list(&shared, &method, shape, &params).await?,

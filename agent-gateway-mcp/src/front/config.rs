@@ -7,10 +7,20 @@ use agent_gateway_core::SystemClock;
 use http::HeaderValue;
 use serde_json::{Map, Value, json};
 
+use super::subscriptions::Subscriptions;
 use crate::session::{Sealer, SessionError, SessionKey};
 
 /// The default request body limit: 4 MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// What the front advertises by default (see [`FrontConfig::with_capabilities`]).
+fn default_capabilities() -> Value {
+    json!({
+        "tools": {"listChanged": true},
+        "prompts": {"listChanged": true},
+        "resources": {"listChanged": true, "subscribe": true},
+    })
+}
 
 /// How the front serves: its identity, which eras, the security checks.
 #[derive(Debug, Clone)]
@@ -26,6 +36,7 @@ pub struct FrontConfig {
     pub(crate) legacy: bool,
     pub(crate) sealer: Arc<Sealer>,
     pub(crate) www_authenticate: Option<HeaderValue>,
+    pub(crate) subscriptions: Arc<Subscriptions>,
 }
 
 impl FrontConfig {
@@ -40,7 +51,7 @@ impl FrontConfig {
             server_name: server_name.into(),
             server_version: server_version.into(),
             instructions: None,
-            capabilities: json!({"tools": {}, "prompts": {}, "resources": {}}),
+            capabilities: default_capabilities(),
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
@@ -52,6 +63,7 @@ impl FrontConfig {
                 SystemClock::shared(),
             )),
             www_authenticate: None,
+            subscriptions: Arc::default(),
         })
     }
 
@@ -109,7 +121,11 @@ impl FrontConfig {
         self
     }
 
-    /// Sets the server capabilities advertised (default: tools, prompts, resources).
+    /// Sets the server capabilities advertised. The default names tools, prompts and
+    /// resources with `listChanged`, and resource `subscribe`: the front serves
+    /// `subscriptions/listen`, the legacy GET stream and `resources/subscribe`, and the
+    /// [`Federation`](crate::federation::Federation) relays them from its upstreams. An inner
+    /// service that relays no change notifications should advertise less.
     pub fn with_capabilities(mut self, capabilities: Value) -> Self {
         self.capabilities = capabilities;
         self

@@ -13,8 +13,8 @@ use tower::{Service, ServiceExt};
 
 use super::checks::{self, MCP_METHOD, MCP_PROTOCOL_VERSION};
 use super::config::FrontConfig;
-use super::relay;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
+use super::{listen, relay};
 use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
 use crate::notify::Notifier;
@@ -50,7 +50,7 @@ pub(crate) async fn handle<S, B>(
     req: Request<B>,
 ) -> Response<ResponseBody>
 where
-    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
     B: Body,
     B::Error: Into<BoxError>,
@@ -63,6 +63,7 @@ where
     }
     match parts.method {
         Method::POST => {}
+        Method::GET if config.legacy => return listen::get(config, inner, parts).await,
         Method::DELETE if config.legacy => return delete_session(&config, &parts.headers),
         _ => return render::method_not_allowed(config.legacy),
     }
@@ -180,7 +181,10 @@ fn delete_session(config: &FrontConfig, headers: &HeaderMap) -> Response<Respons
             None,
         ),
         // Sealed ids are stateless: a valid one is acknowledged, and ends when it expires.
-        Some(id) if config.sealer.open(id).is_ok() => render::empty(StatusCode::OK),
+        Some(id) if config.sealer.open(id).is_ok() => {
+            config.subscriptions.forget(id);
+            render::empty(StatusCode::OK)
+        }
         Some(_) => session_not_found(None),
     }
 }
@@ -279,6 +283,11 @@ where
                 )));
             }
         }
+    }
+    if listen::handles(&method, era) {
+        return listen::request(config, inner, id.clone(), method, params, era, parts)
+            .await
+            .map_err(fail);
     }
     let own = OWN.iter().any(|(m, e)| *m == method && *e == era);
     if !own && !FORWARDED.contains(&method.as_str()) {

@@ -67,8 +67,11 @@ mod config;
 mod dispatch;
 pub mod future;
 mod layer;
+mod listen;
 mod relay;
 mod render;
+mod stream;
+mod subscriptions;
 #[cfg(test)]
 mod tests;
 

@@ -38,7 +38,7 @@ pub(crate) fn method_not_allowed(legacy: bool) -> Response<ResponseBody> {
         ),
         None,
     );
-    let allow = if legacy { "POST, DELETE" } else { "POST" };
+    let allow = if legacy { "GET, POST, DELETE" } else { "POST" };
     res.headers_mut()
         .insert(ALLOW, HeaderValue::from_static(allow));
     res

@@ -10,8 +10,41 @@ use tower::{Service, ServiceExt};
 
 use crate::connector::HttpUpstream;
 use crate::error::find;
+use crate::listen::{LISTEN, ListenFilter};
+use crate::notify::{Notifier, Relayed};
 use crate::upstream::UpstreamRequest;
 use crate::{Era, McpError};
+
+/// An open listen of an [`McpClient`]: the notifications as they come. Dropping it ends the
+/// listen.
+#[derive(Debug)]
+pub struct Listening {
+    notes: tokio::sync::mpsc::Receiver<Relayed>,
+    task: tokio::task::JoinHandle<Result<Map<String, Value>, ClientError>>,
+}
+
+impl Listening {
+    /// The next notification (method and params), the acknowledgment first; `None` once the
+    /// listen has ended.
+    pub async fn next(&mut self) -> Option<Relayed> {
+        self.notes.recv().await
+    }
+
+    /// Ends the listen, and gives its outcome if it had ended on its own.
+    pub async fn close(mut self) -> Option<Result<Map<String, Value>, ClientError>> {
+        if !self.task.is_finished() {
+            self.task.abort();
+            return None;
+        }
+        (&mut self.task).await.ok()
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 /// An MCP client driving an HTTP service in-process (a front, a fake server over HTTP).
 #[derive(Debug, Clone)]
@@ -93,6 +126,17 @@ where
             .oneshot(UpstreamRequest::new(method, params))
             .await
             .map_err(ClientError)
+    }
+
+    /// Opens a listen for what `filter` asks: `subscriptions/listen` for a modern client; for
+    /// a legacy one, the session's GET stream and `resources/subscribe` for each URI. Runs on
+    /// a spawned task until the [`Listening`] is dropped.
+    pub fn listen(&self, filter: ListenFilter) -> Listening {
+        let (notifier, notes) = Notifier::listen(filter.clone());
+        let req = UpstreamRequest::new(LISTEN, filter.to_params()).with_notifier(Some(notifier));
+        let call = self.upstream.clone().oneshot(req);
+        let task = tokio::spawn(async move { call.await.map_err(ClientError) });
+        Listening { notes, task }
     }
 
     /// `tools/list`: the tools.

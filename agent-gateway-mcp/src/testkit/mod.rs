@@ -24,5 +24,5 @@
 mod client;
 mod server;
 
-pub use client::{ClientError, McpClient};
+pub use client::{ClientError, Listening, McpClient};
 pub use server::FakeMcpServer;

@@ -1,5 +1,6 @@
 //! An in-process fake MCP server: tools with handlers, prompts and resources, call counting,
-//! paging, and switches to make it fail or hang.
+//! paging, switches to make it fail or hang, and change notifications on demand for its
+//! `subscriptions/listen` streams.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,10 +13,16 @@ use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::ErrorObject;
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
 use tower::Service;
 
 use crate::McpError;
 use crate::front::{FrontConfig, McpFront};
+use crate::listen::{
+    ACKNOWLEDGED, LISTEN, ListenFilter, PROMPTS_LIST_CHANGED, RESOURCE_UPDATED,
+    RESOURCES_LIST_CHANGED, TOOLS_LIST_CHANGED,
+};
+use crate::notify::Relayed;
 use crate::upstream::{Direct, UpstreamRequest};
 
 type Handler = Arc<dyn Fn(&Map<String, Value>) -> Result<Value, ErrorObject> + Send + Sync>;
@@ -33,6 +40,15 @@ struct Config {
     page_size: Option<usize>,
 }
 
+/// The change notifications the server publishes to its open listen streams.
+struct Events(broadcast::Sender<Relayed>);
+
+impl Default for Events {
+    fn default() -> Self {
+        Events(broadcast::channel(64).0)
+    }
+}
+
 #[derive(Default)]
 struct State {
     config: Mutex<Config>,
@@ -40,6 +56,20 @@ struct State {
     by_method: Mutex<HashMap<String, usize>>,
     down: AtomicBool,
     hang: AtomicBool,
+    events: Events,
+    listens: Mutex<HashMap<usize, ListenFilter>>,
+    next_listen: AtomicUsize,
+}
+
+/// Records one open listen stream while it lives.
+struct Listening(Arc<State>, usize);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if let Ok(mut l) = self.0.listens.lock() {
+            l.remove(&self.1);
+        }
+    }
 }
 
 /// An in-process MCP server, as an upstream service (`Service<UpstreamRequest>`), or over HTTP
@@ -136,6 +166,82 @@ impl FakeMcpServer {
             .map_or(0, |m| m.get(method).copied().unwrap_or(0))
     }
 
+    /// Sends `notifications/tools/list_changed` to every open listen stream that asked for it.
+    pub fn notify_tools_changed(&self) {
+        self.publish(TOOLS_LIST_CHANGED, Map::new());
+    }
+
+    /// Sends `notifications/prompts/list_changed` to every open listen stream that asked for it.
+    pub fn notify_prompts_changed(&self) {
+        self.publish(PROMPTS_LIST_CHANGED, Map::new());
+    }
+
+    /// Sends `notifications/resources/list_changed` to every open listen stream that asked for
+    /// it.
+    pub fn notify_resources_changed(&self) {
+        self.publish(RESOURCES_LIST_CHANGED, Map::new());
+    }
+
+    /// Sends `notifications/resources/updated {uri}` to every open listen stream subscribed to
+    /// `uri`.
+    pub fn notify_resource_updated(&self, uri: &str) {
+        self.publish(
+            RESOURCE_UPDATED,
+            Map::from_iter([("uri".to_owned(), json!(uri))]),
+        );
+    }
+
+    fn publish(&self, method: &str, params: Map<String, Value>) {
+        // No listener is not an error: nobody asked.
+        let _ = self.state.events.0.send((method.to_owned(), params));
+    }
+
+    /// How many `subscriptions/listen` streams are open on the server now.
+    pub fn listeners(&self) -> usize {
+        self.state.listens.lock().map_or(0, |l| l.len())
+    }
+
+    /// The filters of the `subscriptions/listen` streams open on the server now.
+    pub fn listen_filters(&self) -> Vec<ListenFilter> {
+        self.state
+            .listens
+            .lock()
+            .map_or_else(|_| Vec::new(), |l| l.values().cloned().collect())
+    }
+
+    /// Serves one listen stream: the acknowledgment, then every published notification the
+    /// filter admits, until the listener goes.
+    async fn listen(&self, req: &UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+        let Some(notifier) = req.notifier() else {
+            let e = ErrorObject::invalid_request("subscriptions/listen needs a stream");
+            return Err(Box::new(McpError::Upstream(e)));
+        };
+        let filter = ListenFilter::from_params(req.params())?;
+        let mut events = self.state.events.0.subscribe();
+        let n = self.state.next_listen.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut l) = self.state.listens.lock() {
+            l.insert(n, filter.clone());
+        }
+        let _listening = Listening(self.state.clone(), n);
+        let ack = Map::from_iter([("notifications".to_owned(), filter.to_value())]);
+        notifier.notify(ACKNOWLEDGED, ack).await;
+        loop {
+            tokio::select! {
+                () = notifier.closed() => break,
+                event = events.recv() => match event {
+                    Ok((method, params)) => {
+                        if filter.admits(&method, &params) {
+                            notifier.notify(&method, params).await;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+        Ok(Map::new())
+    }
+
     /// The server over HTTP, both eras on one endpoint, with `config`.
     pub fn http(&self, config: FrontConfig) -> McpFront<Direct<FakeMcpServer>> {
         McpFront::new(Direct::new(self.clone()), config)
@@ -208,6 +314,16 @@ impl FakeMcpServer {
                 Ok(json!({"contents": [{"uri": u, "mimeType": "text/plain", "text": text}]}))
             }
             "resources/templates/list" => Ok(json!({"resourceTemplates": []})),
+            "resources/subscribe" | "resources/unsubscribe" => {
+                let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
+                if s.resources.iter().any(|(u, _)| u == uri) {
+                    Ok(json!({}))
+                } else {
+                    Err(ErrorObject::invalid_params(format!(
+                        "Resource not found: {uri}"
+                    )))
+                }
+            }
             other => Err(ErrorObject::method_not_found(other)),
         }
     }
@@ -234,6 +350,9 @@ impl Service<UpstreamRequest> for FakeMcpServer {
             server.state.calls.fetch_add(1, Ordering::SeqCst);
             if let Ok(mut m) = server.state.by_method.lock() {
                 *m.entry(req.method().to_owned()).or_default() += 1;
+            }
+            if req.method() == LISTEN {
+                return server.listen(&req).await;
             }
             match server.answer(req.method(), req.params()) {
                 Ok(Value::Object(result)) => Ok(result),

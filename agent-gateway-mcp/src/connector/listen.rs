@@ -1,0 +1,343 @@
+//! `subscriptions/listen` to one HTTP upstream, in the upstream's era.
+//!
+//! A modern upstream gets the listen as is: a POST whose SSE answer relays the acknowledgment
+//! and the notifications to the request's notifier until the stream ends or the caller drops
+//! the future. The era is settled first with `server/discover`, a request that ends.
+//!
+//! A legacy upstream has one GET stream per session and one set of `resources/subscribe`d
+//! URIs per session, and the connector has one session for all its callers. So the listens of
+//! all callers share a hub: one GET stream, opened when the first listen starts and closed
+//! when the last one goes (reopened after a capped backoff when it breaks, with a new session
+//! and its subscriptions made again when the upstream forgot the session), and a count of
+//! listeners per URI (subscribed when the first listener wants it, unsubscribed when the
+//! last one leaves). Each listen acknowledges what it holds and then relays what its filter
+//! admits.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use agent_gateway_core::BoxError;
+use agent_gateway_core::jsonrpc::Message;
+use agent_gateway_core::sse::Decoder;
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
+use tower::{Service, ServiceExt};
+
+use super::{ConnectorError, HttpUpstream, modern_error};
+use crate::McpError;
+use crate::era::Era;
+use crate::listen::{ACKNOWLEDGED, ListenFilter, SUBSCRIBE, UNSUBSCRIBE};
+use crate::notify::Relayed;
+use crate::upstream::UpstreamRequest;
+
+/// The first wait before a broken GET stream is opened again.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait before a broken GET stream is opened again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How many notifications wait for the slowest listener before it misses some.
+const HUB_CAPACITY: usize = 64;
+
+/// Where a legacy upstream's hub lives while anyone listens.
+#[derive(Default)]
+pub(super) struct HubSlot(Mutex<Weak<Hub>>);
+
+impl fmt::Debug for HubSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let open = lock(&self.0).strong_count() > 0;
+        f.debug_struct("HubSlot").field("open", &open).finish()
+    }
+}
+
+type Counts = Arc<Mutex<HashMap<String, usize>>>;
+
+/// One legacy GET stream shared by every listen to the upstream.
+pub(super) struct Hub {
+    tx: broadcast::Sender<Relayed>,
+    uris: Counts,
+    task: AbortHandle,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Hub {
+    /// Counts one more listener of `uri`; whether it is the first.
+    fn hold(&self, uri: &str) -> bool {
+        let mut uris = lock(&self.uris);
+        let n = uris.entry(uri.to_owned()).or_default();
+        *n += 1;
+        *n == 1
+    }
+
+    /// Counts one listener of `uri` less; whether it was the last.
+    fn release(&self, uri: &str) -> bool {
+        let mut uris = lock(&self.uris);
+        match uris.get_mut(uri) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => {
+                uris.remove(uri);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The URIs one listen holds on the hub, released when it goes.
+struct Held {
+    hub: Arc<Hub>,
+    uris: Vec<String>,
+    unsubscribe: Box<dyn Fn(String) + Send + Sync>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        for uri in self.uris.drain(..) {
+            if self.hub.release(&uri) {
+                (self.unsubscribe)(uri);
+            }
+        }
+    }
+}
+
+fn uri_params(uri: &str) -> Map<String, Value> {
+    Map::from_iter([("uri".to_owned(), json!(uri))])
+}
+
+impl<C, B> HttpUpstream<C>
+where
+    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    C::Error: Into<BoxError>,
+    C::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    /// Serves one `subscriptions/listen` request.
+    pub(super) async fn listen(
+        &self,
+        req: UpstreamRequest,
+    ) -> Result<Map<String, Value>, BoxError> {
+        let mut era = match self.shared.fixed {
+            Some(e) => Some(e),
+            None => self.shared.state.lock().await.era,
+        };
+        if era.is_none() {
+            let answer = self
+                .modern(UpstreamRequest::new("server/discover", Map::new()))
+                .await?;
+            let found = if modern_error(&answer) {
+                Era::Modern
+            } else if answer.status.is_server_error() || answer.status == StatusCode::UNAUTHORIZED {
+                answer.into_result()?;
+                return Err(Box::new(ConnectorError::Status(StatusCode::BAD_GATEWAY)));
+            } else {
+                Era::Legacy
+            };
+            self.shared.state.lock().await.era = Some(found);
+            era = Some(found);
+        }
+        match era {
+            Some(Era::Modern) => self.modern(req).await?.into_result(),
+            _ => self.legacy_listen(req).await,
+        }
+    }
+
+    fn hub(&self) -> Arc<Hub> {
+        let mut slot = lock(&self.shared.listen.0);
+        if let Some(hub) = slot.upgrade() {
+            return hub;
+        }
+        let (tx, _) = broadcast::channel(HUB_CAPACITY);
+        let uris = Counts::default();
+        let task = tokio::spawn(self.clone().get_loop(tx.clone(), uris.clone())).abort_handle();
+        let hub = Arc::new(Hub { tx, uris, task });
+        *slot = Arc::downgrade(&hub);
+        hub
+    }
+
+    async fn legacy_listen(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+        let Some(notifier) = req.notifier().cloned() else {
+            return Err(Box::new(McpError::InvalidParams(
+                "subscriptions/listen needs a stream".into(),
+            )));
+        };
+        let filter = ListenFilter::from_params(req.params())?;
+        let hub = self.hub();
+        let mut events = hub.tx.subscribe();
+        let this = self.clone();
+        let mut held = Held {
+            hub: hub.clone(),
+            uris: Vec::new(),
+            unsubscribe: Box::new(move |uri| {
+                let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                let this = this.clone();
+                rt.spawn(async move {
+                    let req = UpstreamRequest::new(UNSUBSCRIBE, uri_params(&uri));
+                    if let Err(e) = this.legacy(req).await {
+                        tracing::debug!(error = %e, "mcp: upstream unsubscribe failed");
+                    }
+                });
+            }),
+        };
+        let mut honoured = filter.lists_only();
+        for uri in filter.resource_uris() {
+            held.uris.push(uri.to_owned());
+            if hub.hold(uri) {
+                let req = UpstreamRequest::new(SUBSCRIBE, uri_params(uri));
+                if let Err(e) = self.legacy(req).await {
+                    tracing::warn!(uri, error = %e, "mcp: upstream refused a subscription");
+                    held.uris.pop();
+                    hub.release(uri);
+                    continue;
+                }
+            }
+            honoured = honoured.resource(uri);
+        }
+        let ack = Map::from_iter([("notifications".to_owned(), honoured.to_value())]);
+        if !notifier.notify(ACKNOWLEDGED, ack).await {
+            return Ok(Map::new());
+        }
+        loop {
+            tokio::select! {
+                () = notifier.closed() => break,
+                event = events.recv() => match event {
+                    Ok((method, params)) => {
+                        notifier.notify(&method, params).await;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "mcp: a listener fell behind the upstream's GET stream");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+        Ok(Map::new())
+    }
+
+    /// The hub's task: the GET stream, opened again with a backoff whenever it ends.
+    async fn get_loop(self, tx: broadcast::Sender<Relayed>, uris: Counts) {
+        let mut backoff = FIRST_BACKOFF;
+        let mut renew = false;
+        loop {
+            match self.get_stream(renew, &tx, &uris).await {
+                Ok(GetEnd::Forgotten) => renew = true,
+                Ok(GetEnd::Ended) => {
+                    renew = false;
+                    backoff = FIRST_BACKOFF;
+                }
+                Err(e) => {
+                    renew = false;
+                    tracing::warn!(error = %e, "mcp: upstream GET stream failed");
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn get_stream(
+        &self,
+        renew: bool,
+        tx: &broadcast::Sender<Relayed>,
+        uris: &Counts,
+    ) -> Result<GetEnd, BoxError> {
+        let (session, version) = self.session(renew).await?;
+        if renew {
+            let held: Vec<String> = lock(uris).keys().cloned().collect();
+            for uri in held {
+                if let Err(e) = self
+                    .legacy(UpstreamRequest::new(SUBSCRIBE, uri_params(&uri)))
+                    .await
+                {
+                    tracing::warn!(uri, error = %e, "mcp: upstream refused a subscription");
+                }
+            }
+        }
+        let mut req = Request::get(self.shared.uri.clone()).body(Full::new(Bytes::new()))?;
+        let h = req.headers_mut();
+        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        if let Some(s) = session {
+            h.insert("mcp-session-id", s);
+        }
+        if let Ok(v) = HeaderValue::from_str(&version) {
+            h.insert("mcp-protocol-version", v);
+        }
+        if let Some(a) = &self.shared.authorization {
+            let mut a = a.expose().clone();
+            a.set_sensitive(true);
+            h.insert(AUTHORIZATION, a);
+        }
+        let res = self.client.clone().oneshot(req).await.map_err(Into::into)?;
+        let (parts, body) = res.into_parts();
+        if parts.status == StatusCode::NOT_FOUND {
+            return Ok(GetEnd::Forgotten);
+        }
+        let is_sse = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !parts.status.is_success() || !is_sse {
+            return Err(Box::new(ConnectorError::Status(parts.status)));
+        }
+        let mut body = std::pin::pin!(body);
+        let mut decoder = Decoder::new();
+        let mut events = Vec::new();
+        loop {
+            let frame = match body.frame().await {
+                None => return Ok(GetEnd::Ended),
+                Some(Ok(frame)) => frame,
+                Some(Err(e)) => return Err(e.into()),
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            decoder.feed(&data, &mut events)?;
+            for event in events.drain(..) {
+                let Ok(Message::Notification(n)) = Message::from_slice(event.data.as_bytes())
+                else {
+                    continue;
+                };
+                let params = match n
+                    .params
+                    .as_deref()
+                    .map(|raw| serde_json::from_str(raw.get()))
+                {
+                    Some(Ok(Value::Object(m))) => m,
+                    None => Map::new(),
+                    Some(_) => continue,
+                };
+                // Nobody listening right now is fine: the hub is closing.
+                let _ = tx.send((n.method, params));
+            }
+        }
+    }
+}
+
+/// How a GET stream ended without failing.
+enum GetEnd {
+    /// The upstream closed it.
+    Ended,
+    /// The upstream forgot the session (404).
+    Forgotten,
+}

@@ -1,0 +1,168 @@
+//! Notification streams through a federation: one listen per upstream, merged.
+//!
+//! A `subscriptions/listen` is acknowledged at once with what the federation can honour: the
+//! list-changed kinds asked for, and the resource URIs some upstream owns (`server+uri`).
+//! Then every upstream with something to listen for gets its own `subscriptions/listen`, with
+//! the list-changed kinds and its own URIs in its own form; what comes back is merged, URIs
+//! turned back into the client's form. An upstream listen that fails or ends is opened again
+//! after a capped exponential backoff, for as long as the client listens; when the client
+//! goes (its notifier closes, or the future is dropped) every upstream listen is dropped.
+//!
+//! `resources/subscribe` is accepted for a URI some upstream owns and refused with -32602
+//! otherwise, with no upstream call: the subscription itself is carried by the listens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent_gateway_core::BoxError;
+use futures_util::future::join_all;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use super::Shared;
+use super::member::Member;
+use crate::McpError;
+use crate::listen::{
+    ACKNOWLEDGED, LISTEN, ListenFilter, RESOURCE_UPDATED, SUBSCRIBE, UNSUBSCRIBE, untag,
+};
+use crate::notify::Notifier;
+use crate::upstream::UpstreamRequest;
+
+/// The first wait before an upstream listen is opened again.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait before an upstream listen is opened again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Whether the federation serves `method` here.
+pub(super) fn handles(method: &str) -> bool {
+    matches!(method, LISTEN | SUBSCRIBE | UNSUBSCRIBE)
+}
+
+pub(super) async fn serve(
+    shared: Arc<Shared>,
+    method: &str,
+    params: Map<String, Value>,
+    notifier: Option<Notifier>,
+) -> Result<Map<String, Value>, BoxError> {
+    match method {
+        SUBSCRIBE => {
+            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
+            if owner(&shared, uri).is_none() {
+                return Err(Box::new(McpError::UnknownName {
+                    kind: "resource",
+                    name: uri.to_owned(),
+                }));
+            }
+            Ok(Map::new())
+        }
+        UNSUBSCRIBE => Ok(Map::new()),
+        _ => listen(shared, &params, notifier).await,
+    }
+}
+
+/// The member owning a client-facing resource URI, and the URI in the member's own form.
+fn owner<'a>(shared: &'a Shared, uri: &'a str) -> Option<(&'a Member, &'a str)> {
+    let (server, original) = shared.split_uri(uri)?;
+    let member = shared.members.iter().find(|m| m.name.as_str() == server)?;
+    Some((member, original))
+}
+
+async fn listen(
+    shared: Arc<Shared>,
+    params: &Map<String, Value>,
+    notifier: Option<Notifier>,
+) -> Result<Map<String, Value>, BoxError> {
+    let Some(notifier) = notifier else {
+        return Err(Box::new(McpError::InvalidParams(
+            "subscriptions/listen needs a stream".into(),
+        )));
+    };
+    let filter = ListenFilter::from_params(params)?;
+    let mut honoured = filter.lists_only();
+    let mut plans = Vec::new();
+    for member in &shared.members {
+        let mut own = filter.lists_only();
+        for uri in filter.resource_uris() {
+            if let Some((m, original)) = owner(&shared, uri)
+                && m.name == member.name
+            {
+                own = own.resource(original);
+                honoured = honoured.resource(uri);
+            }
+        }
+        if !own.is_empty() {
+            plans.push((member.clone(), own));
+        }
+    }
+    let ack = Map::from_iter([("notifications".to_owned(), honoured.to_value())]);
+    if !notifier.notify(ACKNOWLEDGED, ack).await {
+        return Ok(Map::new());
+    }
+    let relays = plans
+        .into_iter()
+        .map(|(member, own)| relay(&shared, member, own, &notifier));
+    tokio::select! {
+        _ = join_all(relays) => {}
+        () = notifier.closed() => {}
+    }
+    Ok(Map::new())
+}
+
+/// One upstream's listen, opened again whenever it ends, until the client goes.
+async fn relay(shared: &Shared, member: Member, filter: ListenFilter, client: &Notifier) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let (notifier, mut notes) = Notifier::listen(filter.clone());
+        let req = UpstreamRequest::new(LISTEN, filter.to_params()).with_notifier(Some(notifier));
+        let mut call = std::pin::pin!(member.service.clone().oneshot(req));
+        let opened = Instant::now();
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                () = client.closed() => return,
+                Some(note) = notes.recv() => forward(shared, &member, client, note).await,
+                out = &mut call => break out,
+            }
+        };
+        while let Ok(note) = notes.try_recv() {
+            forward(shared, &member, client, note).await;
+        }
+        match outcome {
+            Ok(_) => tracing::debug!(upstream = %member.name, "mcp: upstream listen ended"),
+            Err(e) => {
+                tracing::warn!(upstream = %member.name, error = %e, "mcp: upstream listen failed")
+            }
+        }
+        if opened.elapsed() > MAX_BACKOFF {
+            backoff = FIRST_BACKOFF;
+        }
+        tokio::select! {
+            () = client.closed() => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Hands one upstream notification to the client, in the client's names.
+async fn forward(
+    shared: &Shared,
+    member: &Member,
+    client: &Notifier,
+    (method, mut params): (String, Map<String, Value>),
+) {
+    if method == ACKNOWLEDGED {
+        // The federation acknowledged for everyone already.
+        return;
+    }
+    untag(&mut params);
+    if method == RESOURCE_UPDATED {
+        let Some(uri) = params.get("uri").and_then(Value::as_str) else {
+            return;
+        };
+        let joined = shared.join_uri(&member.name, uri);
+        params.insert("uri".into(), json!(joined));
+    }
+    client.notify(&method, params).await;
+}

@@ -1,0 +1,194 @@
+//! Notification streams at the front: the modern `subscriptions/listen` request, the legacy
+//! GET stream, and legacy `resources/subscribe` / `resources/unsubscribe`.
+//!
+//! Each goes through the inner service like any request, so the user's policy stack admits
+//! it (an error before the stream opens is answered as a plain JSON-RPC error). The inner
+//! service sees one `subscriptions/listen` request with a listen
+//! [`Notifier`](crate::notify::Notifier) in its extensions; see [`crate::listen`].
+//!
+//! A GET stream asks the inner service for the three list-changed notifications and for the
+//! updates of the URIs its session subscribed to. `resources/subscribe` is passed to the inner
+//! service first (the federation refuses a URI no upstream owns with -32602), then recorded
+//! for the session; a GET stream that is open then starts its inner listen again with the new
+//! set, which goes through the policy stack again.
+
+use std::sync::Arc;
+
+use agent_gateway_core::jsonrpc::{ErrorObject, Id};
+use agent_gateway_core::{AgentRequest, BoxError};
+use http::request::Parts;
+use http::{Response, StatusCode};
+use serde_json::{Map, Value};
+use tower::{Service, ServiceExt};
+
+use super::checks::{self, MCP_PROTOCOL_VERSION};
+use super::config::FrontConfig;
+use super::relay::rendered;
+use super::render::{self, MCP_SESSION_ID, ResponseBody};
+use super::stream::{self, Call, EventIds, Framing, Restart, Rewatch, changed, with_uris};
+use super::subscriptions::Refused;
+use crate::era::{Era, LEGACY_VERSIONS};
+use crate::error::Rendered;
+use crate::listen::{LISTEN, ListenFilter, SUBSCRIBE, UNSUBSCRIBE};
+use crate::notify::Notifier;
+use crate::{McpError, McpRequest, McpResponse};
+
+/// The JSON-RPC id of the listen request a GET stream makes of the inner service.
+const GET_STREAM_ID: &str = "get-stream";
+
+/// Whether this module serves `method` in `era`.
+pub(crate) fn handles(method: &str, era: Era) -> bool {
+    matches!(
+        (method, era),
+        (LISTEN, Era::Modern) | (SUBSCRIBE | UNSUBSCRIBE, Era::Legacy)
+    )
+}
+
+fn invalid(detail: &str) -> Rendered {
+    Rendered::from_error(&McpError::InvalidParams(detail.to_owned()))
+}
+
+/// A request [`handles`] says is ours, its session (legacy) and headers already checked.
+pub(crate) async fn request<S>(
+    config: &Arc<FrontConfig>,
+    inner: S,
+    id: Id,
+    method: String,
+    params: Map<String, Value>,
+    era: Era,
+    parts: Parts,
+) -> Result<Response<ResponseBody>, Rendered>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S::Future: Send,
+{
+    let session = parts
+        .headers
+        .get(MCP_SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut req = McpRequest::new(id.clone(), method.clone(), params.clone())
+        .with_era(era)
+        .with_headers(parts.headers)
+        .with_extensions(parts.extensions);
+    if method == LISTEN {
+        let filter = ListenFilter::from_params(&params).map_err(|e| Rendered::from_error(&e))?;
+        let (notifier, notes) = Notifier::listen(filter.clone());
+        req.extensions_mut().insert(notifier);
+        let call: Call = Box::pin(inner.oneshot(req));
+        let framing = Framing::Modern {
+            id,
+            filter,
+            config: config.clone(),
+            acked: false,
+        };
+        return stream::open(call, notes, framing, None).await;
+    }
+    let uri = params
+        .get("uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("missing string `uri`"))?;
+    let session = session.unwrap_or_default();
+    let state = config
+        .sealer
+        .open(&session)
+        .map_err(|_| invalid("session not found"))?;
+    inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
+    if method == SUBSCRIBE {
+        let now = config.sealer.now();
+        config
+            .subscriptions
+            .subscribe(&session, state.expires_at(), now, uri)
+            .map_err(|r| match r {
+                Refused::Uris => invalid("too many subscriptions in this session"),
+                Refused::Sessions => invalid("no room for another session's subscriptions"),
+            })?;
+    } else {
+        config.subscriptions.unsubscribe(&session, uri);
+    }
+    Ok(render::result(id, Map::new()))
+}
+
+/// A legacy session's GET stream.
+pub(crate) async fn get<S>(
+    config: Arc<FrontConfig>,
+    inner: S,
+    parts: Parts,
+) -> Response<ResponseBody>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let www = config.www_authenticate.clone();
+    get_stream(&config, inner, parts)
+        .await
+        .unwrap_or_else(|r| render::error(None, r, www.as_ref()))
+}
+
+async fn get_stream<S>(
+    config: &Arc<FrontConfig>,
+    inner: S,
+    parts: Parts,
+) -> Result<Response<ResponseBody>, Rendered>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let reject = |status, message: &'static str| {
+        Rendered::new(status, ErrorObject::invalid_request(message))
+    };
+    if !checks::accepts_sse(&parts.headers) {
+        return Err(reject(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: Accept must include text/event-stream",
+        ));
+    }
+    let Some(session) = parts.headers.get(MCP_SESSION_ID) else {
+        return Err(reject(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: missing Mcp-Session-Id",
+        ));
+    };
+    let session = session.to_str().unwrap_or_default().to_owned();
+    let Ok(state) = config.sealer.open(&session) else {
+        return Err(reject(StatusCode::NOT_FOUND, "Session not found"));
+    };
+    if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)
+        && !v.to_str().is_ok_and(|v| LEGACY_VERSIONS.contains(&v))
+    {
+        return Err(reject(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: unsupported MCP-Protocol-Version",
+        ));
+    }
+    let now = config.sealer.now();
+    let changes = config
+        .subscriptions
+        .watch(&session, state.expires_at(), now);
+    let uris = changes
+        .as_ref()
+        .map(|rx| rx.borrow().clone())
+        .unwrap_or_default();
+    let base = ListenFilter::all_lists();
+    let (headers, extensions) = (parts.headers, parts.extensions);
+    let mut restart: Restart = Box::new(move |filter: ListenFilter| {
+        let (notifier, notes) = Notifier::listen(filter.clone());
+        let mut req = McpRequest::new(GET_STREAM_ID, LISTEN, filter.to_params())
+            .with_era(Era::Legacy)
+            .with_headers(headers.clone())
+            .with_extensions(extensions.clone());
+        req.extensions_mut().insert(notifier);
+        let call: Call = Box::pin(inner.clone().oneshot(req));
+        (call, notes)
+    });
+    let (call, notes) = restart(with_uris(&base, &uris));
+    let rewatch = changes.map(|rx| Rewatch {
+        restart,
+        base,
+        changes: changed(rx),
+    });
+    let framing = Framing::Legacy {
+        ids: EventIds::new(),
+    };
+    stream::open(call, notes, framing, rewatch).await
+}

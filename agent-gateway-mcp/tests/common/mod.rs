@@ -34,13 +34,19 @@ pub fn script(name: &str) -> PathBuf {
 
 /// Starts the python fixture server; its URL and the child (killed on drop).
 pub async fn fixture_server() -> (String, Child) {
+    python_server("fixture_server.py").await
+}
+
+/// Starts a python server script that prints `PORT <n>` once it listens; its URL and the
+/// child (killed on drop).
+pub async fn python_server(name: &str) -> (String, Child) {
     let mut child = Command::new(python())
-        .arg(script("fixture_server.py"))
+        .arg(script(name))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .expect("start the python fixture server");
+        .expect("start a python server");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())

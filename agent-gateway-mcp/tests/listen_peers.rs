@@ -1,0 +1,87 @@
+//! Real peers for notification streams: a python SDK client listening through the gateway
+//! (`subscriptions/listen`, 2026-07-28) to a python SDK server that changes, and to a fake
+//! in-process upstream beside it.
+//!
+//! The python lives in the venv under `$AGW_PEERS_DIR` (default `<workspace>/.ci/cache`);
+//! without it these tests FAIL, saying how to install it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::time::Duration;
+
+use agent_gateway_mcp::connector::HttpUpstream;
+use agent_gateway_mcp::federation::{Federation, Member};
+use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::testkit::FakeMcpServer;
+use agent_gateway_mcp::{FrontConfig, McpFront};
+use common::{python, python_server, script, serve, strings};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+async fn listen_client(url: &str, tool: &str, uri: &str) -> Value {
+    let out = Command::new(python())
+        .arg(script("listen_client.py"))
+        .args([url, tool, uri])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(90), out)
+        .await
+        .expect("the python listen client finished within 90 s")
+        .expect("run the python listen client");
+    assert!(
+        out.status.success(),
+        "python listen client failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the client printed one JSON line")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_a_python_server_reaches_a_python_client_listening_through_the_gateway() {
+    let (url, _server) = python_server("listen_server.py").await;
+    let fixture = HttpUpstream::connect(url.parse().unwrap());
+    let local = FakeMcpServer::new().with_echo_tool("ping-back");
+    let fed = Federation::builder()
+        .member(Member::new(ServerName::new("fixture").unwrap(), fixture))
+        .member(Member::new(
+            ServerName::new("local-fake").unwrap(),
+            local.clone(),
+        ))
+        .build()
+        .unwrap();
+    let gateway = serve(McpFront::new(
+        fed,
+        FrontConfig::new("agent-gateway", "test").unwrap(),
+    ))
+    .await;
+
+    let report = listen_client(&gateway, "fixture__touch", "fixture+fixture://status").await;
+    // The gateway acknowledged what the client asked, in the client's names.
+    assert_eq!(
+        report["honored"],
+        json!({"toolsListChanged": true, "resourceSubscriptions": ["fixture+fixture://status"]}),
+        "{report}"
+    );
+    // The SDK routes a listen's events by the subscription id the gateway tagged them with;
+    // both kinds reached it, the URI back in the client's form.
+    assert_eq!(
+        strings(&report["events"]),
+        ["resource:fixture+fixture://status", "tools"],
+        "{report}"
+    );
+    assert!(report["calls"].as_u64().unwrap() >= 1);
+
+    // The client has gone: the gateway dropped its listen on the in-process upstream too.
+    // (Bounded polling: the python client's exit reaches the gateway over a real socket.)
+    for _ in 0..100 {
+        if local.listeners() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(local.listeners(), 0);
+    assert_eq!(local.calls_of("subscriptions/listen"), 1);
+}

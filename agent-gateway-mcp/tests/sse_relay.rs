@@ -44,7 +44,7 @@ fn call(tool: &str, token: Option<Value>) -> http::Request<Full<Bytes>> {
 /// The JSON of one SSE event (one frame of the front's body).
 fn event(frame: &[u8]) -> Value {
     let text = std::str::from_utf8(frame).unwrap();
-    assert!(text.starts_with("event: message\n"), "{text}");
+    assert!(text.lines().any(|l| l == "event: message"), "{text}");
     let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
     serde_json::from_str(data).unwrap()
 }
@@ -265,7 +265,16 @@ async fn legacy_posts_stream_the_same_way() {
         .unwrap();
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut body = res.into_body();
-    assert_eq!(next_event(&mut body).await["params"]["progressToken"], 3);
+    // A legacy stream opens with a priming event: an id and empty data, so a client can resume.
+    let priming = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let priming = std::str::from_utf8(&priming).unwrap();
+    assert!(
+        priming.starts_with("id: ") && priming.ends_with("\ndata:\n\n"),
+        "{priming}"
+    );
+    let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(frame.starts_with(b"id: "), "every legacy event has an id");
+    assert_eq!(event(&frame)["params"]["progressToken"], 3);
     assert_eq!(
         next_event(&mut body).await["method"],
         "notifications/message"

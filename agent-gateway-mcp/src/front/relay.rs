@@ -5,6 +5,10 @@
 //! The choice is made on the first thing that happens: a notification opens the stream, the
 //! outcome gives plain JSON. The stream's body drives the inner future itself, so dropping the
 //! body (the client went away) drops the upstream call with it; nothing is spawned.
+//!
+//! A legacy stream opens with a priming event (an id and empty data, as the 2025-11-25
+//! transport asks) and every event carries an id. Nothing is replayed: a client that resumes
+//! with `Last-Event-ID` gets its session's GET stream, not the lost events.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -27,6 +31,7 @@ use tokio::sync::mpsc::Receiver;
 
 use super::config::FrontConfig;
 use super::render::{self, ResponseBody};
+use super::stream::EventIds;
 use crate::McpResponse;
 use crate::era::{Era, META_SERVER_INFO};
 use crate::error::Rendered;
@@ -143,6 +148,9 @@ struct Relay {
     outcome: Option<Outcome>,
     pending: Option<Relayed>,
     end: Option<Ending>,
+    /// Event ids, on a legacy stream; the priming event is still due while `primed` is false.
+    ids: Option<EventIds>,
+    primed: bool,
 }
 
 impl Relay {
@@ -153,13 +161,32 @@ impl Relay {
         first: Relayed,
         end: Ending,
     ) -> Self {
+        let ids = (end.era == Era::Legacy).then(EventIds::new);
         Relay {
             notes,
             call,
             outcome,
             pending: Some(first),
             end: Some(end),
+            ids,
+            primed: false,
         }
+    }
+
+    /// The next event as written: on a legacy stream, the priming event first and an id on
+    /// every event.
+    fn poll_written(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if let Some(ids) = self.ids.as_mut()
+            && !self.primed
+        {
+            self.primed = true;
+            return Poll::Ready(Some(ids.priming()));
+        }
+        let event = ready!(self.poll_event(cx));
+        Poll::Ready(match (event, self.ids.as_mut()) {
+            (Some(bytes), Some(ids)) => Some(with_id(&ids.next_id(), &bytes)),
+            (event, _) => event,
+        })
     }
 
     /// The next event: a waiting notification, then the final response, then the end.
@@ -193,6 +220,16 @@ impl Relay {
             return Poll::Ready(Some(final_event(&end, out)));
         }
     }
+}
+
+/// An encoded event with an `id` field added (field order does not matter in SSE).
+fn with_id(id: &str, event: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(id.len() + 5 + event.len());
+    out.extend_from_slice(b"id: ");
+    out.extend_from_slice(id.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(event);
+    Bytes::from(out)
 }
 
 fn sse(message: &Message) -> Option<Bytes> {
@@ -236,7 +273,7 @@ impl Body for RelayBody {
             Err(poisoned) => poisoned.into_inner(),
         };
         relay
-            .poll_event(cx)
+            .poll_written(cx)
             .map(|event| event.map(|bytes| Ok(Frame::data(bytes))))
     }
 }

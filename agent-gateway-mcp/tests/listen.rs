@@ -407,7 +407,20 @@ async fn legacy_get_stream_primes_then_carries_list_changes_and_subscribed_updat
         "notifications/tools/list_changed"
     );
 
+    // A second GET stream on the session takes over: the first ends, nothing is doubled.
+    let res = get_stream(&front, Some(&session)).await;
+    let mut second = Reader::new(res.into_body());
+    assert_eq!(second.next().await.data, Value::Null);
+    assert!(
+        events.events.recv().await.is_none(),
+        "the first stream ended"
+    );
+    until("one listen per upstream", || {
+        a.listeners() == 1 && b.listeners() == 1
+    })
+    .await;
     drop(events);
+    drop(second);
     until("the upstream listens to close", || {
         a.listeners() == 0 && b.listeners() == 0
     })
@@ -597,4 +610,38 @@ async fn a_single_upstream_served_directly_listens_too() {
     )
     .await;
     assert!(bare.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upstream_without_listen_is_asked_once_and_the_others_still_deliver() {
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let old = tower::service_fn(move |req: UpstreamRequest| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let e = agent_gateway_core::jsonrpc::ErrorObject::method_not_found(req.method());
+        async move {
+            Err::<Map<String, Value>, BoxError>(Box::new(agent_gateway_mcp::McpError::Upstream(e)))
+        }
+    });
+    let a = FakeMcpServer::new();
+    let fed = Federation::builder()
+        .member(Member::new(name("old"), old))
+        .member(Member::new(name("a"), a.clone()))
+        .build()
+        .unwrap();
+    let client = McpClient::modern(McpFront::new(fed, config()));
+    let mut notes = client.listen(ListenFilter::new().tools());
+    next_note(&mut notes).await;
+    until("the listen", || a.listeners() == 1).await;
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "no retries"
+    );
+    a.notify_tools_changed();
+    assert_eq!(
+        next_note(&mut notes).await.0,
+        "notifications/tools/list_changed"
+    );
 }

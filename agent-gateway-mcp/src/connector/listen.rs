@@ -8,7 +8,8 @@
 //! URIs per session, and the connector has one session for all its callers. So the listens of
 //! all callers share a hub: one GET stream, opened when the first listen starts and closed
 //! when the last one goes (reopened after a capped backoff when it breaks, with a new session
-//! and its subscriptions made again when the upstream forgot the session), and a count of
+//! and its subscriptions made again when the upstream forgot the session; given up when the
+//! upstream answers 405, offering none), and a count of
 //! listeners per URI (subscribed when the first listener wants it, unsubscribed when the
 //! last one leaves). Each listen acknowledges what it holds and then relays what its filter
 //! admits.
@@ -241,6 +242,10 @@ where
         loop {
             match self.get_stream(renew, &tx, &uris).await {
                 Ok(GetEnd::Forgotten) => renew = true,
+                Ok(GetEnd::NoStream) => {
+                    tracing::debug!("mcp: the upstream offers no GET stream");
+                    return;
+                }
                 Ok(GetEnd::Ended) => {
                     renew = false;
                     backoff = FIRST_BACKOFF;
@@ -289,8 +294,10 @@ where
         }
         let res = self.client.clone().oneshot(req).await.map_err(Into::into)?;
         let (parts, body) = res.into_parts();
-        if parts.status == StatusCode::NOT_FOUND {
-            return Ok(GetEnd::Forgotten);
+        match parts.status {
+            StatusCode::NOT_FOUND => return Ok(GetEnd::Forgotten),
+            StatusCode::METHOD_NOT_ALLOWED => return Ok(GetEnd::NoStream),
+            _ => {}
         }
         let is_sse = parts
             .headers
@@ -340,4 +347,6 @@ enum GetEnd {
     Ended,
     /// The upstream forgot the session (404).
     Forgotten,
+    /// The upstream offers no GET stream (405): list changes never come from it.
+    NoStream,
 }

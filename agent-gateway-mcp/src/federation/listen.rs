@@ -5,7 +5,8 @@
 //! Then every upstream with something to listen for gets its own `subscriptions/listen`, with
 //! the list-changed kinds and its own URIs in its own form; what comes back is merged, URIs
 //! turned back into the client's form. An upstream listen that fails or ends is opened again
-//! after a capped exponential backoff, for as long as the client listens; when the client
+//! after a capped exponential backoff, for as long as the client listens, unless the upstream
+//! said it has no such method (-32601): it then sends this client nothing. When the client
 //! goes (its notifier closes, or the future is dropped) every upstream listen is dropped.
 //!
 //! `resources/subscribe` is accepted for a URI some upstream owns and refused with -32602
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::jsonrpc::ErrorObject;
 use futures_util::future::join_all;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -23,6 +25,7 @@ use tower::ServiceExt;
 use super::Shared;
 use super::member::Member;
 use crate::McpError;
+use crate::error::find;
 use crate::listen::{
     ACKNOWLEDGED, LISTEN, ListenFilter, RESOURCE_UPDATED, SUBSCRIBE, UNSUBSCRIBE, untag,
 };
@@ -130,6 +133,10 @@ async fn relay(shared: &Shared, member: Member, filter: ListenFilter, client: &N
         }
         match outcome {
             Ok(_) => tracing::debug!(upstream = %member.name, "mcp: upstream listen ended"),
+            Err(e) if unsupported(&e) => {
+                tracing::debug!(upstream = %member.name, "mcp: upstream serves no listen");
+                return;
+            }
             Err(e) => {
                 tracing::warn!(upstream = %member.name, error = %e, "mcp: upstream listen failed")
             }
@@ -143,6 +150,14 @@ async fn relay(shared: &Shared, member: Member, filter: ListenFilter, client: &N
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// Whether the upstream answered that it has no listen method.
+fn unsupported(e: &BoxError) -> bool {
+    matches!(
+        find::<McpError>(e.as_ref()),
+        Some(McpError::Upstream(o)) if o.code == ErrorObject::METHOD_NOT_FOUND
+    )
 }
 
 /// Hands one upstream notification to the client, in the client's names.

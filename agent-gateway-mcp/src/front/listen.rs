@@ -10,7 +10,8 @@
 //! updates of the URIs its session subscribed to. `resources/subscribe` is passed to the inner
 //! service first (the federation refuses a URI no upstream owns with -32602), then recorded
 //! for the session; a GET stream that is open then starts its inner listen again with the new
-//! set, which goes through the policy stack again.
+//! set, which goes through the policy stack again. A session has one GET stream at a time: a
+//! new one ends the one before.
 
 use std::sync::Arc;
 
@@ -164,10 +165,10 @@ where
     let now = config.sealer.now();
     let changes = config
         .subscriptions
-        .watch(&session, state.expires_at(), now);
+        .open_stream(&session, state.expires_at(), now);
     let uris = changes
         .as_ref()
-        .map(|rx| rx.borrow().clone())
+        .map(|(rx, _)| rx.borrow().uris.clone())
         .unwrap_or_default();
     let base = ListenFilter::all_lists();
     let (headers, extensions) = (parts.headers, parts.extensions);
@@ -182,9 +183,10 @@ where
         (call, notes)
     });
     let (call, notes) = restart(with_uris(&base, &uris));
-    let rewatch = changes.map(|rx| Rewatch {
+    let rewatch = changes.map(|(rx, stream)| Rewatch {
         restart,
         base,
+        stream,
         changes: changed(rx),
     });
     let framing = Framing::Legacy {

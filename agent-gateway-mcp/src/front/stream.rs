@@ -37,6 +37,7 @@ use tokio::time::{Interval, MissedTickBehavior};
 use super::config::FrontConfig;
 use super::relay::{finish_modern, rendered};
 use super::render::ResponseBody;
+use super::subscriptions::Watched;
 use crate::McpResponse;
 use crate::era::Era;
 use crate::error::Rendered;
@@ -115,17 +116,19 @@ pub(crate) enum Framing {
     Legacy { ids: EventIds },
 }
 
-/// A legacy GET stream's link to its session's subscriptions.
+/// A legacy GET stream's link to its session: it listens anew when the session's
+/// subscriptions change, and ends when a newer GET stream of the session opens.
 pub(crate) struct Rewatch {
     pub(crate) restart: Restart,
     pub(crate) base: ListenFilter,
-    pub(crate) changes: BoxFuture<'static, Option<watch::Receiver<BTreeSet<String>>>>,
+    pub(crate) stream: u64,
+    pub(crate) changes: BoxFuture<'static, Option<watch::Receiver<Watched>>>,
 }
 
-/// Resolves when the watched set changes; `None` once nobody can change it.
+/// Resolves when the watched session changes; `None` once nobody can change it.
 pub(crate) fn changed(
-    mut rx: watch::Receiver<BTreeSet<String>>,
-) -> BoxFuture<'static, Option<watch::Receiver<BTreeSet<String>>>> {
+    mut rx: watch::Receiver<Watched>,
+) -> BoxFuture<'static, Option<watch::Receiver<Watched>>> {
     Box::pin(async move { rx.changed().await.ok().map(|()| rx) })
 }
 
@@ -237,8 +240,13 @@ impl Stream {
                 && let Poll::Ready(changed) = w.changes.as_mut().poll(cx)
             {
                 match changed {
+                    Some(rx) if rx.borrow().stream != w.stream => {
+                        // A newer GET stream serves the session now.
+                        self.call = None;
+                        self.done = true;
+                    }
                     Some(rx) => {
-                        let filter = with_uris(&w.base, &rx.borrow());
+                        let filter = with_uris(&w.base, &rx.borrow().uris);
                         let (call, notes) = (w.restart)(filter);
                         w.changes = self::changed(rx);
                         self.call = Some(call);

@@ -4,6 +4,10 @@
 //! A session id is sealed and stateless; its subscriptions are not, so they live on the
 //! replica that took them. An entry goes when its session expires (purged when room is
 //! needed) or is deleted.
+//!
+//! A session has one GET stream at a time: a new one ends the one before (the spec allows
+//! no message on two streams, and a client reconnecting must not be locked out by a stream
+//! whose connection has not been seen to die yet).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -25,9 +29,18 @@ pub(crate) enum Refused {
     Uris,
 }
 
+/// What a session's GET stream watches.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Watched {
+    /// Which GET stream is the session's current one.
+    pub(crate) stream: u64,
+    /// The subscribed URIs.
+    pub(crate) uris: BTreeSet<String>,
+}
+
 struct Entry {
     expires: u64,
-    uris: watch::Sender<BTreeSet<String>>,
+    uris: watch::Sender<Watched>,
 }
 
 /// Every session's subscribed URIs (client-facing form).
@@ -60,7 +73,7 @@ fn entry<'a>(
         }
         let entry = Entry {
             expires,
-            uris: watch::channel(BTreeSet::new()).0,
+            uris: watch::channel(Watched::default()).0,
         };
         map.insert(session.to_owned(), entry);
     }
@@ -79,7 +92,7 @@ impl Subscriptions {
         let mut map = self.sessions.lock().map_err(|_| Refused::Sessions)?;
         let entry = entry(&mut map, session, expires, now)?;
         let mut refused = None;
-        entry.uris.send_if_modified(|uris| {
+        entry.uris.send_if_modified(|Watched { uris, .. }| {
             if uris.contains(uri) {
                 false
             } else if uris.len() >= MAX_URIS_PER_SESSION {
@@ -97,21 +110,26 @@ impl Subscriptions {
         if let Ok(map) = self.sessions.lock()
             && let Some(entry) = map.get(session)
         {
-            entry.uris.send_if_modified(|uris| uris.remove(uri));
+            entry
+                .uris
+                .send_if_modified(|Watched { uris, .. }| uris.remove(uri));
         }
     }
 
-    /// The session's URIs, now and as they change; `None` when no room is left to track it.
-    pub(crate) fn watch(
+    /// Opens the session's GET stream, ending the one before: the session's URIs, now and as
+    /// they change, and the stream's number; `None` when no room is left to track it.
+    pub(crate) fn open_stream(
         &self,
         session: &str,
         expires: u64,
         now: u64,
-    ) -> Option<watch::Receiver<BTreeSet<String>>> {
+    ) -> Option<(watch::Receiver<Watched>, u64)> {
         let mut map = self.sessions.lock().ok()?;
-        entry(&mut map, session, expires, now)
-            .ok()
-            .map(|e| e.uris.subscribe())
+        let entry = entry(&mut map, session, expires, now).ok()?;
+        entry.uris.send_modify(|w| w.stream += 1);
+        let mut rx = entry.uris.subscribe();
+        let stream = rx.borrow_and_update().stream;
+        Some((rx, stream))
     }
 
     /// Forgets a deleted session.
@@ -129,18 +147,23 @@ mod tests {
     #[test]
     fn bounded_per_session_and_in_sessions() {
         let subs = Subscriptions::default();
-        let mut watched = subs.watch("s", 100, 0).unwrap();
+        let (mut watched, first) = subs.open_stream("s", 100, 0).unwrap();
         for i in 0..MAX_URIS_PER_SESSION {
             subs.subscribe("s", 100, 0, &format!("a+u{i}")).unwrap();
         }
         assert!(watched.has_changed().unwrap());
-        assert_eq!(watched.borrow_and_update().len(), MAX_URIS_PER_SESSION);
+        assert_eq!(watched.borrow_and_update().uris.len(), MAX_URIS_PER_SESSION);
         assert_eq!(subs.subscribe("s", 100, 0, "a+more"), Err(Refused::Uris));
         // Subscribing twice changes nothing.
         subs.subscribe("s", 100, 0, "a+u0").unwrap();
         assert!(!watched.has_changed().unwrap());
         subs.unsubscribe("s", "a+u0");
-        assert!(!watched.borrow_and_update().contains("a+u0"));
+        assert!(!watched.borrow_and_update().uris.contains("a+u0"));
+        // A second GET stream: the first sees it is no longer the session's.
+        let (_, second) = subs.open_stream("s", 100, 0).unwrap();
+        assert!(watched.has_changed().unwrap());
+        assert_eq!(watched.borrow_and_update().stream, second);
+        assert_ne!(first, second);
 
         for i in 1..MAX_SESSIONS {
             subs.subscribe(&format!("s{i}"), 10, 0, "a+x").unwrap();
@@ -149,6 +172,6 @@ mod tests {
         // Once the others have expired, their room is taken back.
         subs.subscribe("new", 100, 10, "a+x").unwrap();
         subs.forget("new");
-        assert!(subs.watch("s", 100, 10).is_some());
+        assert!(subs.open_stream("s", 100, 10).is_some());
     }
 }

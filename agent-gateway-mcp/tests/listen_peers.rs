@@ -1,6 +1,7 @@
-//! Real peers for notification streams: a python SDK client listening through the gateway
-//! (`subscriptions/listen`, 2026-07-28) to a python SDK server that changes, and to a fake
-//! in-process upstream beside it.
+//! Real peers for notification streams: python SDK clients listening through the gateway, a
+//! modern one with `subscriptions/listen` and a legacy one on its session's GET stream with
+//! `resources/subscribe`, to a python SDK server that changes, and to a fake in-process
+//! upstream beside it.
 //!
 //! The python lives in the venv under `$AGW_PEERS_DIR` (default `<workspace>/.ci/cache`);
 //! without it these tests FAIL, saying how to install it.
@@ -20,10 +21,10 @@ use common::{python, python_server, script, serve, strings};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-async fn listen_client(url: &str, tool: &str, uri: &str) -> Value {
+async fn listen_client(url: &str, mode: &str, tool: &str, uri: &str) -> Value {
     let out = Command::new(python())
         .arg(script("listen_client.py"))
-        .args([url, tool, uri])
+        .args([url, mode, tool, uri])
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(90), out)
@@ -58,7 +59,13 @@ async fn a_change_on_a_python_server_reaches_a_python_client_listening_through_t
     ))
     .await;
 
-    let report = listen_client(&gateway, "fixture__touch", "fixture+fixture://status").await;
+    let report = listen_client(
+        &gateway,
+        "2026-07-28",
+        "fixture__touch",
+        "fixture+fixture://status",
+    )
+    .await;
     // The gateway acknowledged what the client asked, in the client's names.
     assert_eq!(
         report["honored"],
@@ -84,4 +91,24 @@ async fn a_change_on_a_python_server_reaches_a_python_client_listening_through_t
     }
     assert_eq!(local.listeners(), 0);
     assert_eq!(local.calls_of("subscriptions/listen"), 1);
+
+    // A legacy client: the SDK opens its session's GET stream and subscribes; the same
+    // change on the modern upstream reaches it there.
+    let report = listen_client(
+        &gateway,
+        "legacy",
+        "fixture__touch",
+        "fixture+fixture://status",
+    )
+    .await;
+    assert_eq!(report["protocolVersion"], "2025-11-25", "{report}");
+    assert_eq!(
+        report["refused"], -32602,
+        "a URI no upstream owns: {report}"
+    );
+    assert_eq!(
+        strings(&report["events"]),
+        ["resource:fixture+fixture://status", "tools"],
+        "{report}"
+    );
 }

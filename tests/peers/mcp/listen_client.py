@@ -1,11 +1,15 @@
-"""Listens through an MCP endpoint with the official python SDK client (2026-07-28
-`subscriptions/listen`), and makes the server change with a tool call.
+"""Listens for changes through an MCP endpoint with the official python SDK client, and makes
+the server change with a tool call.
 
-Usage: listen_client.py <url> <tool> <resource-uri>
-Opens a listen for tool-list changes and for updates of <resource-uri>, then calls <tool>
-until both kinds of event have arrived (the endpoint may still be opening its own listens
-upstream after acknowledging, so an early change can be missed; this is bounded). Prints one
-JSON line: {"honored": {...}, "subscriptionId": ..., "events": [...], "calls": n}.
+Usage: listen_client.py <url> <mode> <tool> <resource-uri>
+`mode` "2026-07-28": a `subscriptions/listen` stream for tool-list changes and updates of
+<resource-uri>. `mode` "legacy": the initialize handshake; the SDK opens the session's GET
+stream, and <resource-uri> is subscribed with `resources/subscribe` (a URI nobody owns is tried
+first, and its refusal reported).
+
+Then <tool> is called until both kinds of event have arrived (the endpoint may still be
+opening its own listens upstream, so an early change can be missed; this is bounded). Prints
+one JSON line: {"protocolVersion", "honored", "subscriptionId", "refused", "events", "calls"}.
 """
 
 import asyncio
@@ -15,19 +19,22 @@ import sys
 import anyio
 from mcp import Client
 from mcp.client.subscriptions import ResourceUpdated, ToolsListChanged
+from mcp.shared.exceptions import MCPError
+
+WANTED = 2
+MAX_CALLS = 40
 
 
-async def main(url: str, tool: str, uri: str) -> None:
+async def modern(url: str, tool: str, uri: str) -> dict:
     async with Client(url, mode="2026-07-28") as client:
         async with client.listen(tools_list_changed=True, resource_subscriptions=[uri]) as sub:
-            honored = sub.honored.model_dump(by_alias=True, exclude_none=True, mode="json")
             events: set[str] = set()
             calls = 0
-            while len(events) < 2 and calls < 40:
+            while len(events) < WANTED and calls < MAX_CALLS:
                 await client.call_tool(tool, {})
                 calls += 1
                 with anyio.move_on_after(0.5):
-                    while len(events) < 2:
+                    while len(events) < WANTED:
                         event = await sub.__anext__()
                         if isinstance(event, ToolsListChanged):
                             events.add("tools")
@@ -35,13 +42,56 @@ async def main(url: str, tool: str, uri: str) -> None:
                             events.add(f"resource:{event.uri}")
                         else:
                             events.add(type(event).__name__)
-            print(json.dumps({
-                "honored": honored,
+            return {
+                "protocolVersion": client.protocol_version,
+                "honored": sub.honored.model_dump(by_alias=True, exclude_none=True, mode="json"),
                 "subscriptionId": sub.subscription_id,
                 "events": sorted(events),
                 "calls": calls,
-            }), flush=True)
+            }
+
+
+async def legacy(url: str, tool: str, uri: str) -> dict:
+    events: set[str] = set()
+    arrived = anyio.Event()
+
+    async def on_message(message) -> None:
+        method = getattr(message, "method", None)
+        if method == "notifications/tools/list_changed":
+            events.add("tools")
+        elif method == "notifications/resources/updated":
+            events.add(f"resource:{message.params.uri}")
+        elif method is not None:
+            events.add(method)
+        arrived.set()
+
+    async with Client(url, mode="legacy", message_handler=on_message) as client:
+        refused = None
+        try:
+            await client.session.subscribe_resource("nobody+" + uri)
+        except MCPError as e:
+            refused = e.error.code
+        await client.session.subscribe_resource(uri)
+        calls = 0
+        while len(events) < WANTED and calls < MAX_CALLS:
+            await client.call_tool(tool, {})
+            calls += 1
+            with anyio.move_on_after(0.5):
+                while len(events) < WANTED:
+                    await arrived.wait()
+                    arrived = anyio.Event()
+        return {
+            "protocolVersion": client.protocol_version,
+            "refused": refused,
+            "events": sorted(events),
+            "calls": calls,
+        }
+
+
+async def main(url: str, mode: str, tool: str, uri: str) -> None:
+    report = await (legacy(url, tool, uri) if mode == "legacy" else modern(url, tool, uri))
+    print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+    asyncio.run(main(*sys.argv[1:5]))

@@ -1,7 +1,7 @@
 //! Real peers for notification streams: python SDK clients listening through the gateway, a
 //! modern one with `subscriptions/listen` and a legacy one on its session's GET stream with
 //! `resources/subscribe`, to a python SDK server that changes, and to a fake in-process
-//! upstream beside it.
+//! upstream beside it; and a stdio server's list change reaching a client through the gateway.
 //!
 //! The python lives in the venv under `$AGW_PEERS_DIR` (default `<workspace>/.ci/cache`);
 //! without it these tests FAIL, saying how to install it.
@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::federation::{Federation, Member};
+use agent_gateway_mcp::listen::ListenFilter;
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::testkit::FakeMcpServer;
+use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
+use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use common::{python, python_server, script, serve, strings};
 use serde_json::{Value, json};
@@ -111,4 +113,62 @@ async fn a_change_on_a_python_server_reaches_a_python_client_listening_through_t
         ["resource:fixture+fixture://status", "tools"],
         "{report}"
     );
+}
+
+/// Calls `tool` until a tools/list_changed arrives on `notes` (the gateway may still be
+/// opening its listen upstream when the first change happens, or the upstream may be
+/// restarting); how many calls it took. Bounded: real processes, real time.
+async fn touch_until_changed(
+    client: &McpClient<McpFront<Federation>>,
+    tool: &str,
+    notes: &mut agent_gateway_mcp::testkit::Listening,
+) -> usize {
+    for calls in 1..=60 {
+        if client.call_tool(tool, json!({})).await.is_err() {
+            // Restarting: the call fails at once; try again shortly.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        if let Ok(Some((method, _))) =
+            tokio::time::timeout(Duration::from_millis(500), notes.next()).await
+        {
+            assert_eq!(method, "notifications/tools/list_changed");
+            return calls;
+        }
+    }
+    panic!("no tools/list_changed through the gateway after 60 calls");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_servers_list_change_reaches_a_client_through_the_gateway_across_a_restart() {
+    let stdio = StdioUpstream::spawn(
+        "stdio-listen",
+        StdioConfig::new(python())
+            .with_args([script("stdio_listen_server.py")])
+            .with_env("PYTHONWARNINGS", "ignore")
+            .with_backoff(Duration::from_millis(200), Duration::from_secs(2)),
+    );
+    let fed = Federation::builder()
+        .member(Member::new(ServerName::new("kid").unwrap(), stdio.clone()))
+        .build()
+        .unwrap();
+    let front = McpFront::new(fed, FrontConfig::new("agent-gateway", "test").unwrap());
+    let client = McpClient::modern(front);
+    for _ in 0..600 {
+        if stdio.is_ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut notes = client.listen(ListenFilter::new().tools());
+    let (ack, _) = notes.next().await.unwrap();
+    assert_eq!(ack, "notifications/subscriptions/acknowledged");
+    touch_until_changed(&client, "kid__touch", &mut notes).await;
+
+    // The child crashes and is restarted: the gateway listens to the new one.
+    assert!(client.call_tool("kid__crash", json!({})).await.is_err());
+    touch_until_changed(&client, "kid__touch", &mut notes).await;
+    assert!(stdio.starts() >= 2);
+    drop(notes);
+    stdio.shutdown().await;
 }

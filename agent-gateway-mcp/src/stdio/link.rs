@@ -110,6 +110,11 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
             let log = Value::Object(params_of(n.params.as_deref()));
             tracing::info!(upstream = %shared.label, %log, "mcp stdio: upstream log");
         }
+        Message::Notification(n) if super::listen::is_change(&n.method) => {
+            let note = (n.method, params_of(n.params.as_deref()));
+            // Nobody listening is fine.
+            let _ = shared.changes.send(super::listen::Change::Note(note));
+        }
         Message::Notification(_) => {}
         Message::Request(r) => {
             let reply = if r.method == "ping" {

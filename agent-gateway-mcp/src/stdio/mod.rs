@@ -8,7 +8,9 @@
 //! [`StdioError::NotRunning`], and a call in flight when it exits fails with
 //! [`StdioError::Exited`]: nothing waits longer than the request timeout. Progress for a
 //! request is relayed to its [`Notifier`] under the request's own
-//! token; the server's log messages name no request on stdio, so they go to `tracing`.
+//! token; the server's log messages name no request on stdio, so they go to `tracing`. Its
+//! change notifications (list changes, resource updates) go to the `subscriptions/listen`
+//! requests served here, each through its own filter (see [`crate::listen`]).
 //! When the last handle is dropped, or on [`StdioUpstream::shutdown`], stdin is closed, the
 //! child gets the shutdown timeout to leave, and is then killed.
 //!
@@ -57,6 +59,7 @@
 mod error;
 mod lines;
 mod link;
+mod listen;
 mod supervisor;
 
 use std::ffi::OsString;
@@ -144,6 +147,7 @@ struct Shared {
     slot: Mutex<Option<Link>>,
     next_id: AtomicI64,
     starts: AtomicU64,
+    changes: tokio::sync::broadcast::Sender<listen::Change>,
 }
 
 /// Stops the child when the last handle goes.
@@ -179,6 +183,7 @@ impl StdioUpstream {
             slot: Mutex::new(None),
             next_id: AtomicI64::new(1),
             starts: AtomicU64::new(0),
+            changes: tokio::sync::broadcast::channel(listen::CAPACITY).0,
         });
         let (stop, stop_rx) = watch::channel(false);
         let (done_tx, done) = watch::channel(false);
@@ -226,6 +231,9 @@ impl Service<UpstreamRequest> for StdioUpstream {
 
     fn call(&mut self, req: UpstreamRequest) -> Self::Future {
         let shared = self.shared.clone();
+        if req.method() == crate::listen::LISTEN {
+            return Box::pin(async move { listen::listen(&shared, req).await });
+        }
         Box::pin(async move {
             let notifier = req.notifier().cloned();
             let (method, params) = req.into_parts();

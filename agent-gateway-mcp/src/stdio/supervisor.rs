@@ -74,6 +74,8 @@ fn take_down(shared: &Shared) {
     let link = shared.slot.lock().ok().and_then(|mut s| s.take());
     if let Some(mut link) = link {
         link.fail_all();
+        // Listeners listen again once a new child is up: its subscriptions start afresh.
+        let _ = shared.changes.send(super::listen::Change::Down);
     }
 }
 

@@ -1,0 +1,102 @@
+//! `subscriptions/listen` to a stdio upstream: the child's change notifications, which name no
+//! request, go to every listen whose filter admits them.
+//!
+//! A stdio child speaks the legacy era, so a listen is served here: its URIs are subscribed
+//! with `resources/subscribe` (one the child refuses is left out of the acknowledgment), then
+//! it is acknowledged, then it relays. The child keeps its subscriptions while it runs
+//! (each listener only gets the URIs it asked for). When the child goes down the listen
+//! fails with [`StdioError::Exited`]: its subscriptions went with the child, and the caller
+//! listens again once a new one is up.
+
+use agent_gateway_core::BoxError;
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+
+use super::error::StdioError;
+use super::{Shared, exchange};
+use crate::McpError;
+use crate::error::find;
+use crate::listen::{
+    ACKNOWLEDGED, ListenFilter, PROMPTS_LIST_CHANGED, RESOURCE_UPDATED, RESOURCES_LIST_CHANGED,
+    SUBSCRIBE, TOOLS_LIST_CHANGED,
+};
+use crate::notify::{Notifier, Relayed};
+use crate::upstream::UpstreamRequest;
+
+/// How many change notifications wait for the slowest listener before it misses some.
+pub(super) const CAPACITY: usize = 64;
+
+/// What the child's listeners hear.
+#[derive(Debug, Clone)]
+pub(super) enum Change {
+    /// A change notification from the child.
+    Note(Relayed),
+    /// The child went down.
+    Down,
+}
+
+/// Whether `method` is a change notification listeners may want.
+pub(super) fn is_change(method: &str) -> bool {
+    matches!(
+        method,
+        TOOLS_LIST_CHANGED | PROMPTS_LIST_CHANGED | RESOURCES_LIST_CHANGED | RESOURCE_UPDATED
+    )
+}
+
+pub(super) async fn listen(
+    shared: &Shared,
+    req: UpstreamRequest,
+) -> Result<Map<String, Value>, BoxError> {
+    let Some(notifier) = req.notifier().cloned() else {
+        return Err(Box::new(McpError::InvalidParams(
+            "subscriptions/listen needs a stream".into(),
+        )));
+    };
+    let filter = ListenFilter::from_params(req.params())?;
+    let mut changes = shared.changes.subscribe();
+    let running = shared
+        .slot
+        .lock()
+        .is_ok_and(|s| s.as_ref().is_some_and(|l| l.ready));
+    if !running {
+        return Err(Box::new(StdioError::NotRunning));
+    }
+    let mut honoured = filter.lists_only();
+    for uri in filter.resource_uris() {
+        let params = Map::from_iter([("uri".to_owned(), json!(uri))]);
+        match exchange(shared, SUBSCRIBE, params, None, true).await {
+            Ok(_) => honoured = honoured.resource(uri),
+            Err(e) if find::<McpError>(e.as_ref()).is_some() => {
+                tracing::warn!(upstream = %shared.label, uri, error = %e, "mcp stdio: subscription refused");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let ack = Map::from_iter([("notifications".to_owned(), honoured.to_value())]);
+    if !notifier.notify(ACKNOWLEDGED, ack).await {
+        return Ok(Map::new());
+    }
+    relay(&notifier, &mut changes).await
+}
+
+async fn relay(
+    notifier: &Notifier,
+    changes: &mut broadcast::Receiver<Change>,
+) -> Result<Map<String, Value>, BoxError> {
+    loop {
+        tokio::select! {
+            () = notifier.closed() => return Ok(Map::new()),
+            change = changes.recv() => match change {
+                Ok(Change::Note((method, params))) => {
+                    notifier.notify(&method, params).await;
+                }
+                Ok(Change::Down) | Err(broadcast::error::RecvError::Closed) => {
+                    return Err(Box::new(StdioError::Exited));
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "mcp stdio: a listener fell behind");
+                }
+            },
+        }
+    }
+}

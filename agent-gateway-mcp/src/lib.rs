@@ -6,7 +6,8 @@
 //! [`Federation`](federation::Federation) router, then one connector per upstream: streamable
 //! HTTP ([`HttpUpstream`](connector::HttpUpstream)) or, with the `stdio` feature, a child process
 //! (`stdio::StdioUpstream`). An upstream's progress and log notifications reach a client that
-//! accepts SSE event by event (see [`notify`]).
+//! accepts SSE event by event (see [`notify`]), and its change notifications (list changes,
+//! resource updates) reach clients that listen, in both eras (see [`listen`]).
 //!
 //! ```
 //! use agent_gateway_mcp::federation::{Federation, Member};

@@ -5,6 +5,10 @@
 //! exactly the upstream its name says, with the upstream's own name; a name no upstream owns,
 //! or one its [`ToolView`] hides, is -32602 and reaches no upstream.
 //!
+//! A `subscriptions/listen` opens one listen per upstream and merges them, resource URIs in
+//! the client's form; `resources/subscribe` is accepted for a URI some upstream owns (see the
+//! `listen` module's notes in [`crate::listen`]).
+//!
 //! An upstream that fails or times out is left out of listings: failing open is the default
 //! here because a listing only hides what it cannot show, it grants nothing
 //! ([`FederationBuilder::fail_closed`] makes the whole listing fail instead). A call to it is

@@ -13,9 +13,9 @@
 //!     Ok::<_, BoxError>(McpResponse::for_method(r.method(), serde_json::json!({})))
 //! });
 //! let front = McpFront::new(inner, FrontConfig::new("gw", "1").unwrap());
-//! // A GET is refused, and the future still resolves to Ok: a 405 answer.
-//! let get = http::Request::get("/mcp").body(Full::new(Bytes::new())).unwrap();
-//! let res = front.clone().oneshot(get).await.unwrap();
+//! // A PUT is refused, and the future still resolves to Ok: a 405 answer.
+//! let put = http::Request::put("/mcp").body(Full::new(Bytes::new())).unwrap();
+//! let res = front.clone().oneshot(put).await.unwrap();
 //! assert_eq!(res.status(), 405);
 //! // A POST without the required Accept is answered too: 406.
 //! let post = http::Request::post("/mcp").header("content-type", "application/json")

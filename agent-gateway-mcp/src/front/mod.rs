@@ -36,7 +36,8 @@
 //!
 //! # What it answers itself
 //!
-//! - Transport errors: a bad `Origin` (403), a method other than POST or DELETE (405), a
+//! - Transport errors: a bad `Origin` (403), a method other than POST, GET or DELETE (405;
+//!   GET and DELETE too when the legacy era is off), a
 //!   `Content-Type` other than JSON (415), an `Accept` lacking JSON or SSE (406), a body over
 //!   the limit (413), malformed JSON (400, -32700), a batch or an invalid envelope (400, -32600).
 //! - Modern requests: `_meta` and mirrored-header validation (400 with -32602, -32020 or
@@ -44,7 +45,8 @@
 //!   `resultType`, `ttlMs`/`cacheScope` and `_meta` serverInfo when the inner service left
 //!   them out.
 //! - Legacy requests: `initialize` (minting a sealed `Mcp-Session-Id`), `ping`, a missing
-//!   session (400), a forged, tampered or expired session (404), `DELETE`.
+//!   session (400), a forged, tampered or expired session (404), `DELETE`. A legacy answer
+//!   streamed as SSE opens with a priming event (an id, empty data) and every event has an id.
 //! - Notifications are accepted with 202 and not relayed.
 //!
 //! # Streaming answers
@@ -54,6 +56,20 @@
 //! or log notifications before its response, the answer becomes an SSE stream relaying each
 //! one as it comes, then the response; otherwise it is plain JSON. Dropping the stream's body
 //! drops the upstream call.
+//!
+//! # Notification streams
+//!
+//! A modern `subscriptions/listen` is answered with an SSE stream: first
+//! `notifications/subscriptions/acknowledged` (never more than the client asked for), then
+//! only the change notifications the client asked for, each tagged with the listen request's
+//! id in `_meta["io.modelcontextprotocol/subscriptionId"]`, for as long as the client keeps
+//! the stream open. A legacy session's GET stream (with `Accept: text/event-stream` and a valid
+//! `Mcp-Session-Id`) carries the list-changed notifications and the updates of the resources
+//! the session subscribed to with `resources/subscribe` (kept in memory, bounded). Both reach
+//! the inner service as one `subscriptions/listen` request with a listen notifier, so the
+//! policy stack admits them like any request; see [`crate::listen`] and
+//! [`Federation`](crate::federation::Federation), which serves it for many upstreams. The
+//! default [`FrontConfig`] capabilities advertise `listChanged` and resource `subscribe`.
 //!
 //! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
 //! inner service first, as an admission check, so the user's policy stack governs them like

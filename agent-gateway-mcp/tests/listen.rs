@@ -420,7 +420,15 @@ async fn legacy_get_stream_primes_then_carries_list_changes_and_subscribed_updat
     })
     .await;
     drop(events);
-    drop(second);
+
+    // Deleting the session ends its GET stream, and the listens under it.
+    let deleted = TestClient::new(front.clone())
+        .delete("/mcp")
+        .header("mcp-session-id", &session)
+        .send()
+        .await;
+    assert_eq!(deleted.status(), 200);
+    assert!(second.events.recv().await.is_none(), "the stream ended");
     until("the upstream listens to close", || {
         a.listeners() == 0 && b.listeners() == 0
     })

@@ -117,7 +117,8 @@ pub(crate) enum Framing {
 }
 
 /// A legacy GET stream's link to its session: it listens anew when the session's
-/// subscriptions change, and ends when a newer GET stream of the session opens.
+/// subscriptions change, and ends when a newer GET stream of the session opens or the session
+/// is deleted.
 pub(crate) struct Rewatch {
     pub(crate) restart: Restart,
     pub(crate) base: ListenFilter,
@@ -252,7 +253,11 @@ impl Stream {
                         self.call = Some(call);
                         self.notes = notes;
                     }
-                    None => self.rewatch = None,
+                    None => {
+                        // The session was deleted (or expired and purged).
+                        self.call = None;
+                        self.done = true;
+                    }
                 }
                 continue;
             }

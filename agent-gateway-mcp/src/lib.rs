@@ -39,6 +39,7 @@ pub mod era;
 pub mod error;
 pub mod federation;
 pub mod front;
+pub mod input;
 pub mod naming;
 pub mod notify;
 pub mod request;

@@ -36,6 +36,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
 use crate::notify::Notifier;
+use crate::request::ClientHop;
 use crate::{McpRequest, McpResponse};
 
 /// One request to one upstream server.
@@ -44,6 +45,7 @@ pub struct UpstreamRequest {
     method: String,
     params: Map<String, Value>,
     notifier: Option<Notifier>,
+    client: Option<ClientHop>,
 }
 
 /// Two requests are equal when their method and parameters are: the notifier is where the
@@ -61,7 +63,19 @@ impl UpstreamRequest {
             method: method.into(),
             params,
             notifier: None,
+            client: None,
         }
+    }
+
+    /// Tells the upstream what the client declared on its hop (capabilities, log level).
+    pub fn with_client(mut self, client: Option<ClientHop>) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// What the client declared on its hop, if known.
+    pub fn client(&self) -> Option<&ClientHop> {
+        self.client.as_ref()
     }
 
     /// Relays the upstream's progress and log notifications for this request with `notifier`.
@@ -138,13 +152,17 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let method = req.method().to_owned();
         let notifier = req.extensions().get::<Notifier>().cloned();
-        let up = UpstreamRequest::new(method.clone(), req.params().clone()).with_notifier(notifier);
+        let client = req.extensions().get::<ClientHop>().cloned();
+        let up = UpstreamRequest::new(method.clone(), req.params().clone())
+            .with_notifier(notifier)
+            .with_client(client);
         Box::pin(async move {
             if crate::front::is_own(&method) {
                 // Answered by the front once admitted: the upstream is not asked.
                 return Ok(McpResponse::for_method(&method, Value::Object(Map::new())));
             }
-            let result = inner.oneshot(up).await?;
+            let result =
+                crate::input::send_fulfilling(up, move |up| inner.clone().oneshot(up)).await?;
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })
     }

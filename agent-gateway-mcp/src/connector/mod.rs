@@ -53,8 +53,8 @@ use tokio::sync::Mutex;
 use tower::Service;
 
 use crate::era::{
-    Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
-    MODERN_VERSION,
+    Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL,
+    META_PROTOCOL_VERSION, MODERN_VERSION,
 };
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::notify::Notifier;
@@ -257,6 +257,7 @@ where
 
     async fn modern(&self, req: UpstreamRequest) -> Result<Answer, BoxError> {
         let notifier = req.notifier().cloned();
+        let client = req.client().cloned().unwrap_or_default();
         let (method, mut params) = req.into_parts();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -281,7 +282,15 @@ where
         let meta = params.entry("_meta").or_insert_with(|| json!({}));
         if let Value::Object(meta) = meta {
             meta.insert(META_PROTOCOL_VERSION.into(), json!(MODERN_VERSION));
-            meta.insert(META_CLIENT_CAPABILITIES.into(), json!({}));
+            // The client's own capabilities: the upstream must not ask for input the client
+            // cannot give (the gateway relays what it asks).
+            meta.insert(
+                META_CLIENT_CAPABILITIES.into(),
+                client.capabilities().clone(),
+            );
+            if let Some(level) = client.log_level() {
+                meta.insert(META_LOG_LEVEL.into(), json!(level));
+            }
             meta.insert(
                 META_CLIENT_INFO.into(),
                 json!({"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")}),

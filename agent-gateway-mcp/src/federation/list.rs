@@ -63,10 +63,12 @@ pub(super) async fn list(
             let Some(name) = item.get(shape.name).and_then(Value::as_str) else {
                 continue;
             };
-            let renamed = match shape.key {
-                "tools" if !member.view.allows(name) => continue,
-                "tools" | "prompts" => shared.naming.join(&member.name, name),
-                _ => shared.join_uri(&member.name, name),
+            if shape.key == "tools" && !member.view.allows(name) {
+                continue;
+            }
+            let uri = !matches!(shape.key, "tools" | "prompts");
+            let Some(renamed) = shared.public_name(member, name, uri) else {
+                continue;
             };
             item[shape.name] = Value::String(renamed);
             merged.push(item);

@@ -7,7 +7,67 @@ use agent_gateway_core::SystemClock;
 use http::HeaderValue;
 use serde_json::{Map, Value, json};
 
-use crate::session::{Sealer, SessionError, SessionKey};
+use super::pending::Pending;
+use crate::session::{Sealer, SessionError, SessionKey, SessionState};
+
+/// The most legacy sessions whose `logging/setLevel` is remembered on one replica.
+const MAX_LOG_LEVELS: usize = 65_536;
+
+/// The most ended sessions remembered on one replica.
+const MAX_REVOKED: usize = 65_536;
+
+/// Session ids ended with DELETE, each remembered until it would have expired anyway. In
+/// memory on this replica: another replica still accepts the id until it expires.
+#[derive(Debug, Default)]
+pub(crate) struct Revoked(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+impl Revoked {
+    /// Ends `id`, which expires at `expires` (unix seconds); `now` is the time now. False when
+    /// the table is full of live entries.
+    pub(crate) fn revoke(&self, id: &str, expires: u64, now: u64) -> bool {
+        let Ok(mut m) = self.0.lock() else {
+            return false;
+        };
+        if m.len() >= MAX_REVOKED {
+            m.retain(|_, exp| *exp > now);
+        }
+        if m.len() >= MAX_REVOKED {
+            return false;
+        }
+        m.insert(id.to_owned(), expires);
+        true
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.0.lock().is_ok_and(|m| m.contains_key(id))
+    }
+}
+
+/// The log level each legacy session asked for, in memory on this replica (a session that
+/// moves to another replica falls back to every level until it sets one there).
+#[derive(Debug, Default)]
+pub(crate) struct LogLevels(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl LogLevels {
+    pub(crate) fn set(&self, session: &str, level: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= MAX_LOG_LEVELS && !m.contains_key(session) {
+                m.clear();
+            }
+            m.insert(session.to_owned(), level.to_owned());
+        }
+    }
+
+    pub(crate) fn get(&self, session: &str) -> Option<String> {
+        self.0.lock().ok().and_then(|m| m.get(session).cloned())
+    }
+
+    pub(crate) fn forget(&self, session: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(session);
+        }
+    }
+}
 
 /// The default request body limit: 4 MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -26,6 +86,12 @@ pub struct FrontConfig {
     pub(crate) legacy: bool,
     pub(crate) sealer: Arc<Sealer>,
     pub(crate) www_authenticate: Option<HeaderValue>,
+    /// Server→client requests waiting for legacy clients' answers (shared by clones).
+    pub(crate) pending: Arc<Pending>,
+    /// Log levels legacy sessions set with `logging/setLevel` (shared by clones).
+    pub(crate) log_levels: Arc<LogLevels>,
+    /// Session ids ended with DELETE on this replica, until they expire (shared by clones).
+    pub(crate) revoked: Arc<Revoked>,
 }
 
 impl FrontConfig {
@@ -40,7 +106,9 @@ impl FrontConfig {
             server_name: server_name.into(),
             server_version: server_version.into(),
             instructions: None,
-            capabilities: json!({"tools": {}, "prompts": {}, "resources": {}}),
+            capabilities: json!({
+                "tools": {}, "prompts": {}, "resources": {}, "completions": {}, "logging": {}
+            }),
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
@@ -52,6 +120,9 @@ impl FrontConfig {
                 SystemClock::shared(),
             )),
             www_authenticate: None,
+            pending: Arc::default(),
+            log_levels: Arc::default(),
+            revoked: Arc::default(),
         })
     }
 
@@ -109,7 +180,8 @@ impl FrontConfig {
         self
     }
 
-    /// Sets the server capabilities advertised (default: tools, prompts, resources).
+    /// Sets the server capabilities advertised (default: tools, prompts, resources, completions
+    /// and logging).
     pub fn with_capabilities(mut self, capabilities: Value) -> Self {
         self.capabilities = capabilities;
         self
@@ -119,6 +191,12 @@ impl FrontConfig {
     pub fn with_www_authenticate(mut self, challenge: HeaderValue) -> Self {
         self.www_authenticate = Some(challenge);
         self
+    }
+
+    /// Opens a legacy session id: its state, unless it is forged, tampered, expired or ended.
+    pub(crate) fn session(&self, id: &str) -> Option<SessionState> {
+        let state = self.sealer.open(id).ok()?;
+        (!self.revoked.contains(id)).then_some(state)
     }
 
     pub(crate) fn server_info(&self) -> Value {

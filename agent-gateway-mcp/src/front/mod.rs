@@ -67,6 +67,7 @@ mod config;
 mod dispatch;
 pub mod future;
 mod layer;
+mod pending;
 mod relay;
 mod render;
 #[cfg(test)]

@@ -15,9 +15,13 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Where the pinned peers live: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
+pub fn peers_dir() -> PathBuf {
+    std::env::var_os("AGW_PEERS_DIR").map_or_else(|| workspace().join(".ci/cache"), PathBuf::from)
+}
+
 pub fn python() -> PathBuf {
-    let dir = std::env::var_os("AGW_PEERS_DIR")
-        .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from);
+    let dir = peers_dir();
     let python = dir.join("venv/bin/python");
     assert!(
         python.is_file(),
@@ -34,8 +38,14 @@ pub fn script(name: &str) -> PathBuf {
 
 /// Starts the python fixture server; its URL and the child (killed on drop).
 pub async fn fixture_server() -> (String, Child) {
+    python_server("fixture_server.py").await
+}
+
+/// Starts the python server `name` (in tests/peers/mcp) that prints `PORT <n>`; its URL and
+/// the child (killed on drop).
+pub async fn python_server(name: &str) -> (String, Child) {
     let mut child = Command::new(python())
-        .arg(script("fixture_server.py"))
+        .arg(script(name))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)

@@ -4,7 +4,7 @@
 //!
 //! For a client that can be sent requests (a legacy client on its request's stream, see
 //! [`Notifier::with_requests`]), every `inputRequests` entry becomes one request to the
-//! client, in order; the answers go back to the upstream as `inputResponses`, with
+//! client, in key order; the answers go back to the upstream as `inputResponses`, with
 //! `requestState` exactly as the upstream sent it, on the same method and parameters. Rounds
 //! repeat while the upstream asks again, up to [`MAX_ROUNDS`]. A modern client gets the
 //! `input_required` result untouched, to fulfil itself.

@@ -51,10 +51,55 @@ async fn merged_list_and_calls_routed_to_exactly_the_owner() {
         McpClient::legacy(front(fed.clone())),
     ] {
         let tools = client.list_tools().await.unwrap();
-        // Every page of `a` is read; the merged list is in upstream order.
-        assert_eq!(names(&tools), ["a__echo", "a__read", "b__echo"]);
+        // Page by page: each page has the next page of every upstream that has one, in
+        // upstream order; the test kit client follows the gateway's cursor.
+        assert_eq!(names(&tools), ["a__echo", "b__echo", "a__read"]);
     }
     assert_eq!(a.calls_of("tools/list"), 4, "two pages per listing");
+    assert_eq!(
+        b.calls_of("tools/list"),
+        2,
+        "one page per listing, not asked again"
+    );
+
+    // The gateway's cursor names each upstream's position; it is bound to its method and to
+    // this federation's upstreams.
+    let client = McpClient::modern(front(fed.clone()));
+    let first = client.request("tools/list", json!({})).await.unwrap();
+    assert_eq!(
+        names(first["tools"].as_array().unwrap()),
+        ["a__echo", "b__echo"]
+    );
+    let cursor = first["nextCursor"].as_str().unwrap().to_owned();
+    let second = client
+        .request("tools/list", json!({"cursor": cursor}))
+        .await
+        .unwrap();
+    assert_eq!(names(second["tools"].as_array().unwrap()), ["a__read"]);
+    assert!(second.get("nextCursor").is_none());
+    let before = (a.calls_of("tools/list"), b.calls_of("tools/list"));
+    let b64 = |v: Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    for bad in [
+        json!("not base64 !"),
+        json!(7),
+        json!(b64(json!({"m": "prompts/list", "p": {"a": "1"}}))),
+        json!(b64(json!({"m": "tools/list", "p": {"zz": "1"}}))),
+        json!(b64(json!({"m": "tools/list", "p": {"a": 1}}))),
+    ] {
+        let err = client
+            .request("tools/list", json!({"cursor": bad}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602), "{bad}");
+    }
+    assert_eq!(
+        (a.calls_of("tools/list"), b.calls_of("tools/list")),
+        before,
+        "a bad cursor reaches no upstream"
+    );
 
     let client = McpClient::modern(front(fed));
     let out = client.call_tool("b__echo", json!({"q": 1})).await.unwrap();

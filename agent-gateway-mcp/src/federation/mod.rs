@@ -1,7 +1,10 @@
 //! Federation: many upstream MCP servers behind one endpoint, as the front's inner service.
 //!
 //! Listings ask every upstream at once and merge the items under reversible names
-//! (`server__tool`, see [`crate::naming`]; resource URIs become `server+uri`). A call goes to
+//! (`server__tool`, see [`crate::naming`]; resource URIs become `server+uri`). They are paged:
+//! each page holds the next page of every upstream that has one, and its cursor encodes each
+//! upstream's position. One upstream may serve its names without a prefix
+//! ([`Member::without_prefix`]). A call goes to
 //! exactly the upstream its name says, with the upstream's own name; a name no upstream owns,
 //! or one its [`ToolView`] hides, is -32602 and reaches no upstream.
 //!

@@ -95,13 +95,21 @@ where
             .map_err(ClientError)
     }
 
-    /// `tools/list`: the tools.
+    /// `tools/list`: the tools, every page followed (up to 1000 pages).
     pub async fn list_tools(&self) -> Result<Vec<Value>, ClientError> {
-        let mut r = self.request("tools/list", Value::Null).await?;
-        match r.remove("tools") {
-            Some(Value::Array(tools)) => Ok(tools),
-            _ => Ok(Vec::new()),
+        let mut tools = Vec::new();
+        let mut params = Value::Null;
+        for _ in 0..1000 {
+            let mut r = self.request("tools/list", params).await?;
+            if let Some(Value::Array(page)) = r.remove("tools") {
+                tools.extend(page);
+            }
+            match r.remove("nextCursor") {
+                Some(Value::String(c)) => params = serde_json::json!({"cursor": c}),
+                _ => break,
+            }
         }
+        Ok(tools)
     }
 
     /// `tools/call`: the `CallToolResult`.

@@ -451,3 +451,57 @@ async fn input_required_results_and_retries_pass_through_untouched() {
     assert_eq!(seen[1]["inputResponses"], responses);
     assert_eq!(seen[1]["requestState"], "opaque-state-1");
 }
+
+#[tokio::test]
+async fn one_upstream_may_serve_its_names_without_a_prefix() {
+    // `main` is unprefixed; one of its tools reads like `extra`'s and is hidden rather than
+    // made ambiguous.
+    let main = FakeMcpServer::new()
+        .with_echo_tool("search")
+        .with_echo_tool("extra__shadow")
+        .with_resource("test://static", "main text");
+    let extra = FakeMcpServer::new()
+        .with_echo_tool("search")
+        .with_resource("file:///x", "extra text");
+    let fed = Federation::builder()
+        .member(Member::new(name("main"), main.clone()).without_prefix())
+        .member(Member::new(name("extra"), extra.clone()))
+        .build()
+        .unwrap();
+    for client in [
+        McpClient::modern(front(fed.clone())),
+        McpClient::legacy(front(fed.clone())),
+    ] {
+        let tools = client.list_tools().await.unwrap();
+        assert_eq!(names(&tools), ["search", "extra__search"]);
+        let out = client.call_tool("search", json!({})).await.unwrap();
+        assert_eq!(text(&out), "search:{}");
+        let out = client.call_tool("extra__search", json!({})).await.unwrap();
+        assert_eq!(text(&out), "search:{}");
+        // The hidden name routes to `extra`, which has no such tool: never to `main`.
+        let err = client
+            .call_tool("extra__shadow", json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602));
+        let res = client
+            .request("resources/read", json!({"uri": "test://static"}))
+            .await
+            .unwrap();
+        assert_eq!(res["contents"][0]["uri"], "test://static");
+        let res = client
+            .request("resources/read", json!({"uri": "extra+file:///x"}))
+            .await
+            .unwrap();
+        assert_eq!(res["contents"][0]["uri"], "extra+file:///x");
+    }
+    assert_eq!(main.calls_of("tools/call"), 2);
+    assert_eq!(extra.calls_of("tools/call"), 4);
+
+    // Two unprefixed upstreams could claim the same name: refused.
+    let two = Federation::builder()
+        .member(Member::new(name("a"), main.clone()).without_prefix())
+        .member(Member::new(name("b"), extra).without_prefix())
+        .build();
+    assert_eq!(two.unwrap_err(), NameError::Unprefixed);
+}

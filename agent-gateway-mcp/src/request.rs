@@ -214,6 +214,7 @@ mod tests {
 pub struct ClientHop {
     capabilities: Value,
     log_level: Option<String>,
+    session: Option<String>,
 }
 
 impl Default for ClientHop {
@@ -233,7 +234,20 @@ impl ClientHop {
         ClientHop {
             capabilities,
             log_level,
+            session: None,
         }
+    }
+
+    /// Names the client's own session with `key` (an opaque, non-secret digest): connectors
+    /// that keep upstream sessions keep one per key.
+    pub fn with_session(mut self, key: impl Into<String>) -> Self {
+        self.session = Some(key.into());
+        self
+    }
+
+    /// The key of the client's own session, if it has one (legacy clients).
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
     }
 
     /// The client's capabilities (an object).

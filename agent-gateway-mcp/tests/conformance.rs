@@ -21,7 +21,7 @@ use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{Era, FrontConfig, McpFront};
 use http::HeaderValue;
 use tokio::process::Command;
 
@@ -53,12 +53,15 @@ fn suite(line: &str) -> PathBuf {
     )
 }
 
-/// Serves the gateway on 127.0.0.1 in front of the fixture server and a second upstream; its
-/// URL.
-async fn gateway(fixture: &str) -> String {
+/// Serves the gateway on 127.0.0.1 in front of the fixture server (in `era`, or the era the
+/// connector probes) and a second upstream; its URL.
+async fn gateway(fixture: &str, era: Option<Era>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let fixture = HttpUpstream::connect(fixture.parse().unwrap());
+    let mut fixture = HttpUpstream::connect(fixture.parse().unwrap());
+    if let Some(era) = era {
+        fixture = fixture.with_era(era);
+    }
     let extra = FakeMcpServer::new().with_echo_tool("echo");
     let fed = Federation::builder()
         .member(Member::new(ServerName::new("fixture").unwrap(), fixture).without_prefix())
@@ -126,11 +129,25 @@ async fn run(line: &str, url: &str, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_passes_against_the_gateway_in_both_eras() {
     let (fixture, _server) = python_server("conformance_server.py").await;
-    let url = gateway(&fixture).await;
+    let url = gateway(&fixture, None).await;
     let modern = run("conf-alpha", &url, &["--requirements", "2026-07-28"]).await;
     let legacy = run("conf-alpha", &url, &["--requirements", "2025-11-25"]).await;
     let stable = run("conf-stable", &url, &[]).await;
     for total in [&modern, &legacy, &stable] {
+        assert!(total.starts_with("Total:"), "{total}");
+    }
+}
+
+/// The legacy suite with the gateway speaking the legacy era upstream too: the fixture's
+/// sampling, elicitation and roots requests arrive on the gateway's upstream session as real
+/// server→client requests and are relayed to the suite's client session by session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_suite_passes_through_legacy_upstream_sessions() {
+    let (fixture, _server) = python_server("conformance_server.py").await;
+    let url = gateway(&fixture, Some(Era::Legacy)).await;
+    let legacy = run("conf-alpha", &url, &["--requirements", "2025-11-25"]).await;
+    let stable = run("conf-stable", &url, &[]).await;
+    for total in [&legacy, &stable] {
         assert!(total.starts_with("Total:"), "{total}");
     }
 }

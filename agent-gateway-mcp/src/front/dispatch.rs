@@ -410,7 +410,13 @@ fn client_hop(
     match (era, session) {
         (Era::Legacy, Some((id, state))) => {
             let level = config.log_levels.get(id).unwrap_or_else(|| "debug".into());
-            ClientHop::new(state.capabilities().clone(), Some(level))
+            // Connectors key upstream sessions by a digest, never by the id itself.
+            let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
+            let key: String = digest.as_ref()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            ClientHop::new(state.capabilities().clone(), Some(level)).with_session(key)
         }
         (Era::Legacy, None) => ClientHop::default(),
         (Era::Modern, _) => {

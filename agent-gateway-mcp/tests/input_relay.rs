@@ -295,3 +295,61 @@ async fn client_capabilities_and_log_level_reach_a_modern_http_upstream() {
         "2026-07-28"
     );
 }
+
+#[tokio::test]
+async fn a_legacy_client_cancels_its_request_and_the_call_is_dropped() {
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    struct Flag(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let flag = dropped.clone();
+    let hanging = tower::service_fn(move |_req: UpstreamRequest| {
+        let guard = Flag(flag.clone());
+        async move {
+            let _guard = guard;
+            std::future::pending::<Result<Map<String, Value>, BoxError>>().await
+        }
+    });
+    let front = McpFront::new(Direct::new(hanging), FrontConfig::new("gw", "1").unwrap());
+    let session = initialize(&front, json!({})).await;
+    let other = initialize(&front, json!({})).await;
+    let call =
+        json!({"jsonrpc": "2.0", "id": "req-9", "method": "tools/call", "params": {"name": "t"}});
+    let pending = tokio::spawn(front.clone().oneshot(post(&call, Some(&session))));
+    tokio::task::yield_now().await;
+
+    let cancel = |id: Value| {
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                    "params": {"requestId": id, "reason": "user"}})
+    };
+    // Another session cannot cancel it, nor can a wrong id.
+    for (id, s) in [(json!("req-9"), &other), (json!(9), &session)] {
+        let res = front
+            .clone()
+            .oneshot(post(&cancel(id), Some(s)))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    tokio::task::yield_now().await;
+    assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
+
+    let res = front
+        .clone()
+        .oneshot(post(&cancel(json!("req-9")), Some(&session)))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let res = pending.await.unwrap().unwrap();
+    let body: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["id"], "req-9");
+    assert_eq!(body["error"]["code"], -32800);
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        "the upstream call was dropped"
+    );
+}

@@ -244,6 +244,23 @@ where
     }
 }
 
+/// Runs its action (telling a legacy upstream of a cancellation) when dropped armed.
+struct CancelOnDrop(Option<Box<dyn FnOnce() + Send>>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(action) = self.0.take() {
+            action();
+        }
+    }
+}
+
 fn modern_error(answer: &Answer) -> bool {
     match &answer.outcome {
         Some(Ok(_)) => answer.status.is_success(),
@@ -374,8 +391,13 @@ where
                 headers.insert("mcp-protocol-version", v);
             }
             let (method, params) = req.clone().into_parts();
-            let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
-            let answer = self.post(headers, &msg, req.notifier()).await?;
+            let id = self.next_id();
+            let msg = Message::from(RpcRequest::new(id, method).with_params(&params)?);
+            // Dropped before the answer (the client cancelled or left): tell the upstream.
+            let guard = self.cancel_on_drop(headers.clone(), id);
+            let answer = self.post(headers, &msg, req.notifier()).await;
+            guard.disarm();
+            let answer = answer?;
             // A 404 means the server forgot our session: open a new one, once.
             if answer.status != StatusCode::NOT_FOUND || attempt > 0 || !had_session {
                 return answer.into_result();
@@ -461,6 +483,28 @@ where
         };
         state.sessions.insert(key, entry);
         Ok((session, version))
+    }
+
+    /// A guard that, dropped armed, sends `notifications/cancelled` for request `id` on the
+    /// session in `headers`, in the background.
+    fn cancel_on_drop(&self, headers: HeaderMap, id: i64) -> CancelOnDrop {
+        let client = self.client.clone();
+        let shared = self.shared.clone();
+        CancelOnDrop(Some(Box::new(move || {
+            let Ok(handle) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            let note = Notification::new("notifications/cancelled")
+                .with_params(&json!({"requestId": id, "reason": "cancelled by the client"}));
+            let Ok(note) = note else { return };
+            handle.spawn(async move {
+                let auth = shared.authorization.as_ref().map(Secret::expose);
+                let msg = Message::from(note);
+                if let Err(e) = wire::post_only(client, &shared.uri, auth, headers, &msg).await {
+                    tracing::debug!(error = %e, "mcp: could not tell the upstream of a cancellation");
+                }
+            });
+        })))
     }
 
     /// Ends dropped sessions upstream with DELETE, in the background (best effort: a server

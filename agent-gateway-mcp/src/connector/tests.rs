@@ -324,3 +324,47 @@ async fn legacy_sessions_are_per_client_reused_and_closed_when_idle() {
         "carol's expired too; alice's and the shared one"
     );
 }
+
+#[tokio::test]
+async fn a_dropped_legacy_call_is_cancelled_upstream_on_its_session() {
+    let (inner, log) = legacy_server();
+    // `tools/call` never answers; everything else goes to the recording legacy server.
+    let svc = tower::service_fn(move |req: Request<Full<Bytes>>| {
+        let inner = inner.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            if serde_json::from_slice::<Value>(&bytes).unwrap_or_default()["method"] == "tools/call"
+            {
+                std::future::pending::<()>().await;
+            }
+            inner
+                .oneshot(Request::from_parts(parts, Full::new(bytes)))
+                .await
+        }
+    });
+    let up = HttpUpstream::new(HttpSvc::new(svc), Uri::from_static("http://old.test/mcp"))
+        .with_era(Era::Legacy);
+    let params = json!({"name": "slow"}).as_object().cloned().unwrap();
+    let call = up
+        .clone()
+        .oneshot(UpstreamRequest::new("tools/call", params));
+    // The call is under way (its session open) and then dropped, as when the client leaves.
+    let res = tokio::time::timeout(Duration::from_millis(50), call).await;
+    assert!(res.is_err());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let log = log.lock().unwrap();
+    let cancelled = log
+        .iter()
+        .find(|(m, _, _)| m == "notifications/cancelled")
+        .expect("the upstream was told");
+    assert_eq!(
+        cancelled.1.as_deref(),
+        Some("s0"),
+        "on the call's own session"
+    );
+    // The id of the dropped call: the initialize took 1, the call 2.
+    assert_eq!(cancelled.2["requestId"], 2);
+}

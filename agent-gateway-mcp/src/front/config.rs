@@ -13,6 +13,58 @@ use crate::session::{Sealer, SessionError, SessionKey, SessionState};
 /// The most legacy sessions whose `logging/setLevel` is remembered on one replica.
 const MAX_LOG_LEVELS: usize = 65_536;
 
+/// Legacy requests in flight, by session and JSON-RPC id, each with the trigger that cancels
+/// it. An entry lives as long as its request (see [`InflightGuard`]).
+#[derive(Debug, Default)]
+pub(crate) struct Inflight(
+    std::sync::Mutex<std::collections::HashMap<(String, String), tokio::sync::oneshot::Sender<()>>>,
+);
+
+/// Removes a request's entry when the request ends, however it ends.
+#[derive(Debug)]
+pub(crate) struct InflightGuard {
+    table: Arc<Inflight>,
+    key: (String, String),
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.table.0.lock() {
+            m.remove(&self.key);
+        }
+    }
+}
+
+impl Inflight {
+    /// Registers request `id` of `session`: the receiver fires when the client cancels it.
+    /// `None` when that id is already in flight on the session (the first one keeps it).
+    pub(crate) fn register(
+        table: &Arc<Inflight>,
+        session: &str,
+        id: &str,
+    ) -> Option<(InflightGuard, tokio::sync::oneshot::Receiver<()>)> {
+        let key = (session.to_owned(), id.to_owned());
+        let mut m = table.0.lock().ok()?;
+        if m.contains_key(&key) {
+            return None;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        m.insert(key.clone(), tx);
+        let guard = InflightGuard {
+            table: table.clone(),
+            key,
+        };
+        Some((guard, rx))
+    }
+
+    /// Cancels request `id` of `session`, if it is in flight. Unknown ids are ignored.
+    pub(crate) fn cancel(&self, session: &str, id: &str) -> bool {
+        let key = (session.to_owned(), id.to_owned());
+        let tx = self.0.lock().ok().and_then(|mut m| m.remove(&key));
+        tx.is_some_and(|tx| tx.send(()).is_ok())
+    }
+}
+
 /// The most ended sessions remembered on one replica.
 const MAX_REVOKED: usize = 65_536;
 
@@ -92,6 +144,8 @@ pub struct FrontConfig {
     pub(crate) log_levels: Arc<LogLevels>,
     /// Session ids ended with DELETE on this replica, until they expire (shared by clones).
     pub(crate) revoked: Arc<Revoked>,
+    /// Legacy requests in flight on this replica, cancellable by their session.
+    pub(crate) inflight: Arc<Inflight>,
 }
 
 impl FrontConfig {
@@ -123,6 +177,7 @@ impl FrontConfig {
             pending: Arc::default(),
             log_levels: Arc::default(),
             revoked: Arc::default(),
+            inflight: Arc::default(),
         })
     }
 

@@ -13,8 +13,10 @@ use tower::{Service, ServiceExt};
 
 use super::checks::{self, MCP_METHOD, MCP_PROTOCOL_VERSION};
 use super::config::FrontConfig;
+use super::config::Inflight;
 use super::relay;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
+use crate::McpError;
 use crate::era::{Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL};
 use crate::error::Rendered;
 use crate::notify::Notifier;
@@ -95,7 +97,7 @@ where
                 .await
                 .unwrap_or_else(|(id, rendered)| render::error(id, rendered, www.as_ref()))
         }
-        Message::Notification(n) => notification(&config, &parts.headers, &n.method),
+        Message::Notification(n) => notification(&config, &parts.headers, &n),
         Message::Response(res) => {
             let session = parts
                 .headers
@@ -146,7 +148,12 @@ fn answer_client_request(
 
 /// A notification: 202 once its mirrored method and any legacy session check out. It is not
 /// relayed upstream in this version.
-fn notification(config: &FrontConfig, headers: &HeaderMap, method: &str) -> Response<ResponseBody> {
+fn notification(
+    config: &FrontConfig,
+    headers: &HeaderMap,
+    n: &agent_gateway_core::jsonrpc::Notification,
+) -> Response<ResponseBody> {
+    let method = n.method.as_str();
     match checks::header_text(headers, MCP_METHOD) {
         Ok(Some(h)) if h != method => {
             let error = ErrorObject::new(
@@ -160,9 +167,27 @@ fn notification(config: &FrontConfig, headers: &HeaderMap, method: &str) -> Resp
     }
     if config.legacy
         && let Some(session) = headers.get(MCP_SESSION_ID)
-        && !session.to_str().is_ok_and(|s| config.session(s).is_some())
     {
-        return session_not_found(None);
+        let Some(session) = session
+            .to_str()
+            .ok()
+            .filter(|s| config.session(s).is_some())
+        else {
+            return session_not_found(None);
+        };
+        if method == "notifications/cancelled" {
+            // A legacy client cancelling one of its requests: the call is dropped, which
+            // cancels it upstream too (a closed stream, or the upstream's own notification).
+            let id = n
+                .params
+                .as_deref()
+                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+                .and_then(|p| p.get("requestId").cloned())
+                .filter(|i| i.is_string() || i.is_number());
+            if let Some(id) = id {
+                config.inflight.cancel(session, &id.to_string());
+            }
+        }
     }
     render::empty(StatusCode::ACCEPTED)
 }
@@ -365,16 +390,29 @@ where
             req.extensions_mut().insert(notifier);
             notes
         });
+        let session = session.map(|(s, _)| s);
+        // A legacy client may cancel the request by its id: the call is then dropped.
+        let cancel = session
+            .as_deref()
+            .and_then(|s| Inflight::register(&config.inflight, s, &id_key(&id)));
+        let call = inner.oneshot(req);
+        let call = async move {
+            let Some((_guard, cancelled)) = cancel else {
+                return call.await;
+            };
+            tokio::select! {
+                out = call => out,
+                Ok(()) = cancelled => Err(Box::new(McpError::Cancelled) as BoxError),
+            }
+        };
         let end = relay::Ending {
             config: config.clone(),
             era,
             method,
             id: id.clone(),
-            session: session.map(|(s, _)| s),
+            session,
         };
-        return relay::answer(inner.oneshot(req), notes, end)
-            .await
-            .map_err(fail);
+        return relay::answer(call, notes, end).await.map_err(fail);
     }
     match inner.oneshot(req).await {
         Err(e) => Err(fail(relay::rendered(era, &e))),
@@ -401,6 +439,11 @@ where
 /// What the client declared on its hop: from the request's `_meta` (modern), or from its
 /// sealed session and `logging/setLevel` (legacy, where a client that set no level gets every
 /// message, as a legacy server would send).
+/// A request id as the client's `notifications/cancelled` names it: its JSON text.
+fn id_key(id: &Id) -> String {
+    serde_json::to_string(id).unwrap_or_default()
+}
+
 fn client_hop(
     config: &FrontConfig,
     era: Era,

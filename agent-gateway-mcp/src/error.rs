@@ -87,6 +87,9 @@ pub enum McpError {
     /// The parameters are invalid: -32602.
     #[error("invalid params: {0}")]
     InvalidParams(String),
+    /// A mirrored header disagrees with the body (`Mcp-Param-*`): -32020, HTTP 400.
+    #[error("header mismatch: {0}")]
+    HeaderMismatch(String),
     /// The client cancelled the request (`notifications/cancelled`): -32800.
     #[error("request cancelled by the client")]
     Cancelled,
@@ -185,6 +188,9 @@ impl McpError {
             McpError::MethodNotFound(m) => ErrorObject::method_not_found(m),
             McpError::InvalidParams(d) => ErrorObject::invalid_params(d.clone()),
             McpError::Cancelled => ErrorObject::new(CODE_CANCELLED, "Request cancelled"),
+            McpError::HeaderMismatch(d) => {
+                ErrorObject::new(CODE_HEADER_MISMATCH, format!("Header mismatch: {d}"))
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
+use http::{HeaderName, HeaderValue};
+
 use crate::notify::Notifier;
 use crate::request::ClientHop;
 use crate::{McpRequest, McpResponse};
@@ -46,6 +48,7 @@ pub struct UpstreamRequest {
     params: Map<String, Value>,
     notifier: Option<Notifier>,
     client: Option<ClientHop>,
+    param_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// Two requests are equal when their method and parameters are: the notifier is where the
@@ -64,7 +67,23 @@ impl UpstreamRequest {
             params,
             notifier: None,
             client: None,
+            param_headers: Vec::new(),
         }
+    }
+
+    /// Sends these `Mcp-Param-*` headers (modern upstreams): mirrored tool arguments, the only
+    /// headers a request carries upstream. Any other header name is ignored.
+    pub fn with_param_headers(mut self, headers: Vec<(HeaderName, HeaderValue)>) -> Self {
+        self.param_headers = headers
+            .into_iter()
+            .filter(|(n, _)| n.as_str().starts_with("mcp-param-"))
+            .collect();
+        self
+    }
+
+    /// The `Mcp-Param-*` headers to send.
+    pub fn param_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.param_headers
     }
 
     /// Tells the upstream what the client declared on its hop (capabilities, log level).

@@ -505,3 +505,93 @@ async fn one_upstream_may_serve_its_names_without_a_prefix() {
         .build();
     assert_eq!(two.unwrap_err(), NameError::Unprefixed);
 }
+
+#[tokio::test]
+async fn mirrored_argument_headers_are_checked_and_sent_upstream() {
+    use agent_gateway_mcp::upstream::UpstreamRequest;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let upstream = tower::service_fn(move |req: UpstreamRequest| {
+        let result = match req.method() {
+            "tools/list" => json!({"tools": [
+                {"name": "deploy", "inputSchema": {"type": "object", "properties": {
+                    "region": {"type": "string", "x-mcp-header": "Region"}}}},
+                {"name": "broken", "inputSchema": {"type": "object", "properties": {
+                    "x": {"type": "number", "x-mcp-header": "X"}}}}]}),
+            _ => {
+                let headers: Vec<(String, String)> = req
+                    .param_headers()
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                    .collect();
+                record.lock().unwrap().push(headers);
+                json!({"content": []})
+            }
+        };
+        async move { Ok::<_, BoxError>(result.as_object().cloned().unwrap()) }
+    });
+    let fed = Federation::builder()
+        .member(Member::new(name("ops"), upstream))
+        .build()
+        .unwrap();
+    let gateway = front(fed);
+    // Listing teaches the gateway the declarations; a tool with an invalid one is dropped.
+    let client = McpClient::modern(gateway.clone());
+    assert_eq!(names(&client.list_tools().await.unwrap()), ["ops__deploy"]);
+
+    let call = |header: Option<&str>| {
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {}});
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "ops__deploy", "arguments": {"region": "eu-west"}, "_meta": meta}});
+        let mut req = http::Request::post("/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "ops__deploy");
+        if let Some(h) = header {
+            req = req.header("mcp-param-region", h);
+        }
+        let req = req
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.to_string(),
+            )))
+            .unwrap();
+        let gateway = gateway.clone();
+        async move {
+            let res = gateway.oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let bytes = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    for bad in [None, Some("us-east"), Some("=?base64?ZXUtd2VzdA?=")] {
+        let (status, body) = call(bad).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_i64()),
+            (400, Some(-32020)),
+            "{bad:?}"
+        );
+    }
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "a mismatch reaches no upstream"
+    );
+    for good in ["eu-west", "=?base64?ZXUtd2VzdA==?="] {
+        let (status, body) = call(Some(good)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // The upstream gets the header computed from the argument, whatever form the client used.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for headers in seen.iter() {
+        assert_eq!(
+            headers,
+            &[("mcp-param-region".to_owned(), "eu-west".to_owned())]
+        );
+    }
+}

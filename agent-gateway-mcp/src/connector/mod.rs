@@ -36,6 +36,8 @@
 mod tests;
 mod wire;
 
+pub(crate) use wire::mirrored;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -63,7 +65,7 @@ use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORT
 use crate::notify::Notifier;
 use crate::request::ClientHop;
 use crate::upstream::UpstreamRequest;
-use wire::{Answer, mirrored, post};
+use wire::{Answer, post};
 
 /// Why the connector failed, apart from the upstream's own JSON-RPC errors.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -318,6 +320,7 @@ where
     async fn modern(&self, req: UpstreamRequest) -> Result<Answer, BoxError> {
         let notifier = req.notifier().cloned();
         let client = req.client().cloned().unwrap_or_default();
+        let param_headers = req.param_headers().to_vec();
         let (method, mut params) = req.into_parts();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -338,6 +341,9 @@ where
             .and_then(mirrored)
         {
             headers.insert("mcp-name", v);
+        }
+        for (name, value) in param_headers {
+            headers.append(name, value);
         }
         let meta = params.entry("_meta").or_insert_with(|| json!({}));
         if let Value::Object(meta) = meta {

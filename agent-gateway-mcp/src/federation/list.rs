@@ -113,8 +113,20 @@ pub(super) async fn list(
             let Some(name) = item.get(shape.name).and_then(Value::as_str) else {
                 continue;
             };
-            if shape.key == "tools" && !member.view.allows(name) {
-                continue;
+            if shape.key == "tools" {
+                if !member.view.allows(name) {
+                    continue;
+                }
+                // A tool with invalid `x-mcp-header` declarations is dropped, as clients must.
+                match super::params::declarations(&item) {
+                    Ok(declared) => shared
+                        .declarations
+                        .learn(member.name.as_str(), name, declared),
+                    Err(()) => {
+                        tracing::warn!(upstream = %member.name, tool = name, "mcp: tool dropped, invalid x-mcp-header");
+                        continue;
+                    }
+                }
             }
             let uri = !matches!(shape.key, "tools" | "prompts");
             let Some(renamed) = shared.public_name(member, name, uri) else {

@@ -49,6 +49,7 @@
 
 mod list;
 mod member;
+mod params;
 mod route;
 
 use std::collections::HashSet;
@@ -80,6 +81,8 @@ struct Shared {
     members: Vec<Member>,
     naming: Naming,
     fail_open: bool,
+    /// The upstreams' `Mcp-Param-*` declarations, learnt from listings.
+    declarations: params::Declarations,
 }
 
 impl Shared {
@@ -196,6 +199,7 @@ impl FederationBuilder {
                 members: self.members,
                 naming: self.naming,
                 fail_open: !self.fail_closed,
+                declarations: params::Declarations::default(),
             }),
         })
     }
@@ -216,6 +220,18 @@ impl Service<McpRequest> for Federation {
         let mut params = req.params().clone();
         let notifier = req.extensions().get::<Notifier>().cloned();
         let client = req.extensions().get::<ClientHop>().cloned();
+        // Only mirrored argument headers, and only from a modern client, where they are the
+        // spec's to check; nothing else of the client's request travels upstream.
+        let param_headers: http::HeaderMap = if req.era() == crate::Era::Modern {
+            req.headers()
+                .iter()
+                .filter(|(n, _)| n.as_str().starts_with(params::PREFIX))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect()
+        } else {
+            http::HeaderMap::new()
+        };
+        let modern = req.era() == crate::Era::Modern;
         // The client's protocol `_meta` (version, capabilities, client info) describes the
         // client-to-gateway hop; each upstream connector writes its own. Other keys (progress
         // tokens, trace context) travel on.
@@ -235,7 +251,15 @@ impl Service<McpRequest> for Federation {
             }
             let result = match ListShape::of_method(&method) {
                 Some(shape) => list::list(&shared, &method, shape, &params).await?,
-                None => route::call(&shared, &method, params, notifier, client).await?,
+                None => {
+                    let hop = route::Hop {
+                        notifier,
+                        client,
+                        param_headers,
+                        modern,
+                    };
+                    route::call(&shared, &method, params, hop).await?
+                }
             };
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })

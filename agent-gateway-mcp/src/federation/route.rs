@@ -23,13 +23,22 @@ fn string<'a>(params: &'a Map<String, Value>, key: &str) -> Result<&'a str, BoxE
     })
 }
 
+/// What travels with a call besides its parameters.
+pub(super) struct Hop {
+    pub(super) notifier: Option<Notifier>,
+    pub(super) client: Option<ClientHop>,
+    /// The client's `Mcp-Param-*` headers (modern clients only).
+    pub(super) param_headers: http::HeaderMap,
+    pub(super) modern: bool,
+}
+
 pub(super) async fn call(
     shared: &Shared,
     method: &str,
     mut params: Map<String, Value>,
-    notifier: Option<Notifier>,
-    client: Option<ClientHop>,
+    hop: Hop,
 ) -> Result<Map<String, Value>, BoxError> {
+    let mut upstream_headers = Vec::new();
     let member = match method {
         "tools/call" | "prompts/get" => {
             let kind = if method == "tools/call" {
@@ -45,6 +54,18 @@ pub(super) async fn call(
                 return Err(unknown(kind, name));
             }
             let original = original.to_owned();
+            if kind == "tool" {
+                let declared = shared.declarations.of(member, &original);
+                let args = match params.get("arguments") {
+                    Some(Value::Object(a)) => a.clone(),
+                    _ => Map::new(),
+                };
+                if hop.modern {
+                    super::params::check(&hop.param_headers, &declared, &args)?;
+                }
+                upstream_headers =
+                    super::params::upstream_headers(&hop.param_headers, &declared, &args);
+            }
             params.insert("name".into(), Value::String(original));
             member
         }
@@ -77,8 +98,9 @@ pub(super) async fn call(
         other => return Err(Box::new(McpError::MethodNotFound(other.to_owned()))),
     };
     let req = UpstreamRequest::new(method, params)
-        .with_notifier(notifier)
-        .with_client(client);
+        .with_notifier(hop.notifier)
+        .with_client(hop.client)
+        .with_param_headers(upstream_headers);
     let mut result = crate::input::send_fulfilling(req, |r| member.send(r)).await?;
     if method == "resources/read"
         && let Some(Value::Array(contents)) = result.get_mut("contents")

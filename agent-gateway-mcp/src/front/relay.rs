@@ -62,7 +62,7 @@ pub(crate) fn rendered(era: Era, e: &BoxError) -> Rendered {
     if era == Era::Modern {
         let relayed = matches!(
             crate::error::find::<McpError>(e.as_ref()),
-            Some(McpError::Upstream(_))
+            Some(McpError::Upstream(_) | McpError::HeaderMismatch(_))
         );
         match rendered.error.code {
             ErrorObject::METHOD_NOT_FOUND => rendered.status = StatusCode::NOT_FOUND,

@@ -3,7 +3,7 @@
 //! instead, and the original request is retried with the answers.
 //!
 //! For a client that can be sent requests (a legacy client on its request's stream, see
-//! [`Notifier::with_requests`]), every `inputRequests` entry becomes one request to the
+//! [`Notifier::with_requests`](crate::notify::Notifier::with_requests)), every `inputRequests` entry becomes one request to the
 //! client, in key order; the answers go back to the upstream as `inputResponses`, with
 //! `requestState` exactly as the upstream sent it, on the same method and parameters. Rounds
 //! repeat while the upstream asks again, up to [`MAX_ROUNDS`]. A modern client gets the

@@ -23,6 +23,8 @@ pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabi
 pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 /// The `_meta` key carrying the server info in a modern result.
 pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+/// The modern `_meta` key opting a request in to log messages at this level and above.
+pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 
 /// Which family of MCP revisions a peer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

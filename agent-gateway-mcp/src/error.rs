@@ -43,6 +43,8 @@ pub const CODE_POLICY_UNAVAILABLE: i64 = -32007;
 pub const CODE_UPSTREAM_UNAVAILABLE: i64 = -32010;
 /// The upstream owning the name did not answer in time: HTTP 200, `data.upstream`.
 pub const CODE_UPSTREAM_TIMEOUT: i64 = -32011;
+/// A request the client cancelled, where an answer is still written: -32800.
+pub const CODE_CANCELLED: i64 = -32800;
 /// -32020: MCP HeaderMismatch.
 pub const CODE_HEADER_MISMATCH: i64 = -32020;
 /// -32021: MCP MissingRequiredClientCapability.
@@ -85,6 +87,12 @@ pub enum McpError {
     /// The parameters are invalid: -32602.
     #[error("invalid params: {0}")]
     InvalidParams(String),
+    /// A mirrored header disagrees with the body (`Mcp-Param-*`): -32020, HTTP 400.
+    #[error("header mismatch: {0}")]
+    HeaderMismatch(String),
+    /// The client cancelled the request (`notifications/cancelled`): -32800.
+    #[error("request cancelled by the client")]
+    Cancelled,
 }
 
 /// An error ready for the wire: the HTTP status, the JSON-RPC error and an optional
@@ -179,6 +187,10 @@ impl McpError {
             .with_data(json!({"upstream": upstream})),
             McpError::MethodNotFound(m) => ErrorObject::method_not_found(m),
             McpError::InvalidParams(d) => ErrorObject::invalid_params(d.clone()),
+            McpError::Cancelled => ErrorObject::new(CODE_CANCELLED, "Request cancelled"),
+            McpError::HeaderMismatch(d) => {
+                ErrorObject::new(CODE_HEADER_MISMATCH, format!("Header mismatch: {d}"))
+            }
         }
     }
 }

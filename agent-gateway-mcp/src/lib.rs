@@ -40,6 +40,7 @@ pub mod era;
 pub mod error;
 pub mod federation;
 pub mod front;
+pub mod input;
 pub mod listen;
 pub mod naming;
 pub mod notify;

@@ -47,6 +47,9 @@ pub enum NameError {
     /// Two upstreams have the same name.
     #[error("duplicate server name `{0}`")]
     Duplicate(String),
+    /// More than one upstream serves names without a prefix.
+    #[error("at most one upstream may serve names without a prefix")]
+    Unprefixed,
 }
 
 fn valid(s: &str) -> bool {

@@ -1,5 +1,6 @@
 //! The side channel that carries an upstream's progress and log notifications for one request
-//! back to the client, as SSE events before the final response.
+//! back to the client, as SSE events before the final response, and, for a legacy-era client,
+//! the server→client requests (sampling, elicitation, roots) made while serving it.
 //!
 //! The front makes a [`Notifier`] when the client accepts `text/event-stream` and puts it in
 //! the request's extensions; the federation hands it on in the
@@ -17,23 +18,36 @@
 //! use serde_json::{Map, json};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use agent_gateway_mcp::notify::{Notifier, Outgoing};
+//!
 //! let (notifier, mut events) = Notifier::channel(Some(json!("client-token")));
 //! // The upstream used its own token: the client sees its own.
 //! let progress = json!({"progressToken": 7, "progress": 1}).as_object().cloned().unwrap();
 //! assert!(notifier.notify("notifications/progress", progress).await);
-//! let (method, params) = events.recv().await.unwrap();
+//! let Some(Outgoing::Notification((method, params))) = events.recv().await else { panic!() };
 //! assert_eq!((method.as_str(), &params["progressToken"]), ("notifications/progress", &json!("client-token")));
 //! // Anything but progress and log messages is not relayed.
 //! assert!(!notifier.notify("notifications/tools/list_changed", Map::new()).await);
+//!
+//! // A client that can be asked: the request reaches the front, and its answer comes back.
+//! let notifier = notifier.with_requests();
+//! let ask = tokio::spawn({
+//!     let notifier = notifier.clone();
+//!     async move { notifier.request("roots/list", Map::new()).await }
+//! });
+//! let Some(Outgoing::Request(req)) = events.recv().await else { panic!() };
+//! assert_eq!(req.method(), "roots/list");
+//! req.reply(Ok(json!({"roots": []}).as_object().cloned().unwrap()));
+//! assert_eq!(ask.await.unwrap().unwrap()["roots"], json!([]));
 //! # });
 //! ```
 
 use std::fmt;
-
 use std::sync::Arc;
 
+use agent_gateway_core::jsonrpc::ErrorObject;
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::listen::{ACKNOWLEDGED, ListenFilter};
 
@@ -48,11 +62,77 @@ pub const MESSAGE: &str = "notifications/message";
 /// One relayed notification: its method and parameters.
 pub type Relayed = (String, Map<String, Value>);
 
+/// What an upstream's answer to a server→client request is: a result, or a JSON-RPC error.
+pub type ClientAnswer = Result<Map<String, Value>, ErrorObject>;
+
+/// A server→client request on its way to the client, with the way back for its answer.
+pub struct ClientRequest {
+    method: String,
+    params: Map<String, Value>,
+    reply: oneshot::Sender<ClientAnswer>,
+}
+
+impl fmt::Debug for ClientRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientRequest")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientRequest {
+    /// The method (`sampling/createMessage`, `elicitation/create`, `roots/list`, `ping`).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Map<String, Value> {
+        &self.params
+    }
+
+    /// Splits into the method, the parameters and the [`Reply`] handle.
+    pub fn into_parts(self) -> (String, Map<String, Value>, Reply) {
+        (self.method, self.params, Reply(self.reply))
+    }
+
+    /// Answers the request (nothing happens when its asker has gone).
+    pub fn reply(self, answer: ClientAnswer) {
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Where the client's answer to one [`ClientRequest`] goes.
+#[derive(Debug)]
+pub struct Reply(oneshot::Sender<ClientAnswer>);
+
+impl Reply {
+    /// Answers the request (nothing happens when its asker has gone).
+    pub fn send(self, answer: ClientAnswer) {
+        let _ = self.0.send(answer);
+    }
+
+    /// Whether the asker has gone.
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+}
+
+/// What goes to the client while one request is served.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A notification.
+    Notification(Relayed),
+    /// A server→client request that waits for the client's answer.
+    Request(ClientRequest),
+}
+
 /// Relays one request's notifications to its client. Cloning shares the channel.
 #[derive(Clone)]
 pub struct Notifier {
-    tx: mpsc::Sender<Relayed>,
+    tx: mpsc::Sender<Outgoing>,
     progress_token: Option<Value>,
+    requests: bool,
     filter: Option<Arc<ListenFilter>>,
 }
 
@@ -60,6 +140,7 @@ impl fmt::Debug for Notifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notifier")
             .field("progress_token", &self.progress_token)
+            .field("requests", &self.requests)
             .field("filter", &self.filter)
             .field("closed", &self.tx.is_closed())
             .finish()
@@ -69,23 +150,25 @@ impl fmt::Debug for Notifier {
 impl Notifier {
     /// A notifier for a client that asked for progress under `progress_token` (if any), and
     /// the receiving end the front turns into SSE events.
-    pub fn channel(progress_token: Option<Value>) -> (Notifier, mpsc::Receiver<Relayed>) {
+    pub fn channel(progress_token: Option<Value>) -> (Notifier, mpsc::Receiver<Outgoing>) {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let notifier = Notifier {
             tx,
             progress_token,
+            requests: false,
             filter: None,
         };
         (notifier, rx)
     }
 
     /// A notifier for a listen stream: it relays `notifications/subscriptions/acknowledged`
-    /// and the change notifications `filter` admits, and nothing else.
-    pub fn listen(filter: ListenFilter) -> (Notifier, mpsc::Receiver<Relayed>) {
+    /// and the change notifications `filter` admits, and nothing else (no requests).
+    pub fn listen(filter: ListenFilter) -> (Notifier, mpsc::Receiver<Outgoing>) {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let notifier = Notifier {
             tx,
             progress_token: None,
+            requests: false,
             filter: Some(Arc::new(filter)),
         };
         (notifier, rx)
@@ -106,6 +189,48 @@ impl Notifier {
         self.tx.closed().await;
     }
 
+    /// Lets [`request`](Self::request) reach the client: for a client that can be sent
+    /// requests on this request's stream (the legacy era).
+    pub fn with_requests(mut self) -> Self {
+        // A listen stream carries change notifications only.
+        self.requests = self.filter.is_none();
+        self
+    }
+
+    /// Whether the client can be sent requests.
+    pub fn can_request(&self) -> bool {
+        self.requests
+    }
+
+    /// Sends a server→client request to the client and waits for its answer. An error when
+    /// the client cannot be asked (modern era, or no stream) or has gone.
+    pub async fn request(&self, method: &str, params: Map<String, Value>) -> ClientAnswer {
+        if !self.requests {
+            return Err(ErrorObject::new(
+                ErrorObject::INTERNAL_ERROR,
+                "the client cannot be sent requests",
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        let req = ClientRequest {
+            method: method.to_owned(),
+            params,
+            reply,
+        };
+        if self.tx.send(Outgoing::Request(req)).await.is_err() {
+            return Err(ErrorObject::new(
+                ErrorObject::INTERNAL_ERROR,
+                "the client has gone",
+            ));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(ErrorObject::new(
+                ErrorObject::INTERNAL_ERROR,
+                "the client's answer was lost",
+            ))
+        })
+    }
+
     /// The client's progress token, if it asked for progress.
     pub fn progress_token(&self) -> Option<&Value> {
         self.progress_token.as_ref()
@@ -116,7 +241,7 @@ impl Notifier {
     /// for, or when the client has gone.
     pub async fn notify(&self, method: &str, params: Map<String, Value>) -> bool {
         match self.relayed(method, params) {
-            Some(note) => self.tx.send(note).await.is_ok(),
+            Some(note) => self.tx.send(Outgoing::Notification(note)).await.is_ok(),
             None => false,
         }
     }
@@ -125,7 +250,7 @@ impl Notifier {
     /// for a reader that serves many requests and must not wait for any one client.
     pub fn try_notify(&self, method: &str, params: Map<String, Value>) -> bool {
         match self.relayed(method, params) {
-            Some(note) => self.tx.try_send(note).is_ok(),
+            Some(note) => self.tx.try_send(Outgoing::Notification(note)).is_ok(),
             None => false,
         }
     }

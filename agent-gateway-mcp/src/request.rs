@@ -198,3 +198,73 @@ mod tests {
         assert_eq!(odd.target(), None);
     }
 }
+
+/// What the client declared on its hop to the gateway, put in every request's extensions by
+/// the front: the capabilities it can answer server→client requests for, and the log level it
+/// opted in to. Upstream connectors tell the upstream the same, so an upstream never asks for
+/// input the client cannot give, nor logs to a client that did not ask.
+///
+/// ```
+/// use agent_gateway_mcp::request::ClientHop;
+/// use serde_json::json;
+///
+/// let hop = ClientHop::new(json!({"sampling": {}}), Some("info".into()));
+/// assert!(hop.declares("sampling"));
+/// assert!(!hop.declares("elicitation"));
+/// assert_eq!(hop.log_level(), Some("info"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientHop {
+    capabilities: Value,
+    log_level: Option<String>,
+    session: Option<String>,
+}
+
+impl Default for ClientHop {
+    fn default() -> Self {
+        ClientHop::new(Value::Object(Map::new()), None)
+    }
+}
+
+impl ClientHop {
+    /// A hop with these client `capabilities` (an object; anything else counts as none) and
+    /// log level.
+    pub fn new(capabilities: Value, log_level: Option<String>) -> Self {
+        let capabilities = match capabilities {
+            Value::Object(m) => Value::Object(m),
+            _ => Value::Object(Map::new()),
+        };
+        ClientHop {
+            capabilities,
+            log_level,
+            session: None,
+        }
+    }
+
+    /// Names the client's own session with `key` (an opaque, non-secret digest): connectors
+    /// that keep upstream sessions keep one per key.
+    pub fn with_session(mut self, key: impl Into<String>) -> Self {
+        self.session = Some(key.into());
+        self
+    }
+
+    /// The key of the client's own session, if it has one (legacy clients).
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// The client's capabilities (an object).
+    pub fn capabilities(&self) -> &Value {
+        &self.capabilities
+    }
+
+    /// Whether the client declared `capability` (`sampling`, `elicitation`, `roots`).
+    pub fn declares(&self, capability: &str) -> bool {
+        self.capabilities.get(capability).is_some()
+    }
+
+    /// The log level the client opted in to, if any.
+    pub fn log_level(&self) -> Option<&str> {
+        self.log_level.as_deref()
+    }
+}

@@ -28,7 +28,28 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+/// The most bytes of client capabilities sealed in a session id as declared; larger ones are
+/// kept by name only (`{"sampling": {}, ...}`), which bounds the id's length.
+pub const MAX_SEALED_CAPABILITIES: usize = 256;
+
+fn sealed_capabilities(capabilities: &Value) -> Value {
+    let Value::Object(caps) = capabilities else {
+        return Value::Object(Map::new());
+    };
+    let full = serde_json::to_vec(caps).map_or(usize::MAX, |v| v.len());
+    if full <= MAX_SEALED_CAPABILITIES {
+        return Value::Object(caps.clone());
+    }
+    Value::Object(
+        caps.keys()
+            .filter(|k| k.len() <= 32)
+            .take(8)
+            .map(|k| (k.clone(), json!({})))
+            .collect(),
+    )
+}
 
 /// A 256-bit key sealing session ids. Share it between replicas; rotate it to end every
 /// session.
@@ -78,12 +99,18 @@ pub enum SessionError {
 pub struct SessionState {
     version: String,
     expires: u64,
+    capabilities: Value,
 }
 
 impl SessionState {
     /// The protocol version negotiated at `initialize`.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The capabilities the client declared at `initialize` (an object).
+    pub fn capabilities(&self) -> &Value {
+        &self.capabilities
     }
 
     /// The expiry, in seconds since the Unix epoch.
@@ -128,17 +155,21 @@ impl Sealer {
         }
     }
 
-    /// The wall time now, in seconds since the Unix epoch.
-    pub(crate) fn now(&self) -> u64 {
-        unix_secs(self.clock.wall())
+    /// A new session id for a session that negotiated `version`, with no client capabilities.
+    pub fn seal(&self, version: &str) -> Result<String, SessionError> {
+        self.seal_with(version, &Value::Object(Map::new()))
     }
 
-    /// A new session id for a session that negotiated `version`.
-    pub fn seal(&self, version: &str) -> Result<String, SessionError> {
+    /// A new session id for a session that negotiated `version`, remembering the capabilities
+    /// the client declared at `initialize` (so that any replica can tell an upstream what the
+    /// client can answer). Capabilities over [`MAX_SEALED_CAPABILITIES`] bytes are kept by
+    /// name only.
+    pub fn seal_with(&self, version: &str, capabilities: &Value) -> Result<String, SessionError> {
         let now = unix_secs(self.clock.wall());
         let expires = now.saturating_add(self.ttl.as_secs());
-        let mut buf = serde_json::to_vec(&json!({"v": version, "iat": now, "exp": expires}))
-            .map_err(|_| SessionError::Crypto)?;
+        let caps = sealed_capabilities(capabilities);
+        let state = json!({"v": version, "c": caps, "iat": now, "exp": expires});
+        let mut buf = serde_json::to_vec(&state).map_err(|_| SessionError::Crypto)?;
         let mut nonce = [0u8; NONCE_LEN];
         self.rng
             .fill(&mut nonce)
@@ -149,6 +180,11 @@ impl Sealer {
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
         Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// The wall time now, in seconds since the epoch, on the sealer's clock.
+    pub(crate) fn now(&self) -> u64 {
+        unix_secs(self.clock.wall())
     }
 
     /// Opens a session id: its state, or why it is refused.
@@ -176,7 +212,15 @@ impl Sealer {
         if unix_secs(self.clock.wall()) >= expires {
             return Err(SessionError::Expired);
         }
-        Ok(SessionState { version, expires })
+        let capabilities = match state.get("c") {
+            Some(Value::Object(c)) => Value::Object(c.clone()),
+            _ => Value::Object(Map::new()),
+        };
+        Ok(SessionState {
+            version,
+            expires,
+            capabilities,
+        })
     }
 }
 
@@ -193,6 +237,18 @@ mod tests {
         let sealer = Sealer::new(key.clone(), Duration::from_secs(60), clock.clone());
         let id = sealer.seal("2025-06-18").unwrap();
         assert_eq!(sealer.open(&id).unwrap().version(), "2025-06-18");
+        assert_eq!(sealer.open(&id).unwrap().capabilities(), &json!({}));
+        let caps = json!({"sampling": {}, "elicitation": {"form": {}}});
+        let id = sealer.seal_with("2025-11-25", &caps).unwrap();
+        assert_eq!(sealer.open(&id).unwrap().capabilities(), &caps);
+        // Oversized capabilities are kept by name, so the id stays short.
+        let big = json!({"sampling": {"x": "y".repeat(4096)}, "roots": {"listChanged": true}});
+        let id = sealer.seal_with("2025-11-25", &big).unwrap();
+        assert!(id.len() < 512);
+        assert_eq!(
+            sealer.open(&id).unwrap().capabilities(),
+            &json!({"sampling": {}, "roots": {}})
+        );
         assert!(id.bytes().all(|b| b.is_ascii_graphic()));
 
         let other = Sealer::new(

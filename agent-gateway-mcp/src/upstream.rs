@@ -35,7 +35,10 @@ use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
+use http::{HeaderName, HeaderValue};
+
 use crate::notify::Notifier;
+use crate::request::ClientHop;
 use crate::{McpRequest, McpResponse};
 
 /// One request to one upstream server.
@@ -44,6 +47,8 @@ pub struct UpstreamRequest {
     method: String,
     params: Map<String, Value>,
     notifier: Option<Notifier>,
+    client: Option<ClientHop>,
+    param_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// Two requests are equal when their method and parameters are: the notifier is where the
@@ -61,7 +66,35 @@ impl UpstreamRequest {
             method: method.into(),
             params,
             notifier: None,
+            client: None,
+            param_headers: Vec::new(),
         }
+    }
+
+    /// Sends these `Mcp-Param-*` headers (modern upstreams): mirrored tool arguments, the only
+    /// headers a request carries upstream. Any other header name is ignored.
+    pub fn with_param_headers(mut self, headers: Vec<(HeaderName, HeaderValue)>) -> Self {
+        self.param_headers = headers
+            .into_iter()
+            .filter(|(n, _)| n.as_str().starts_with("mcp-param-"))
+            .collect();
+        self
+    }
+
+    /// The `Mcp-Param-*` headers to send.
+    pub fn param_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.param_headers
+    }
+
+    /// Tells the upstream what the client declared on its hop (capabilities, log level).
+    pub fn with_client(mut self, client: Option<ClientHop>) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// What the client declared on its hop, if known.
+    pub fn client(&self) -> Option<&ClientHop> {
+        self.client.as_ref()
     }
 
     /// Relays the upstream's progress and log notifications for this request with `notifier`.
@@ -138,13 +171,17 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let method = req.method().to_owned();
         let notifier = req.extensions().get::<Notifier>().cloned();
-        let up = UpstreamRequest::new(method.clone(), req.params().clone()).with_notifier(notifier);
+        let client = req.extensions().get::<ClientHop>().cloned();
+        let up = UpstreamRequest::new(method.clone(), req.params().clone())
+            .with_notifier(notifier)
+            .with_client(client);
         Box::pin(async move {
             if crate::front::is_own(&method) {
                 // Answered by the front once admitted: the upstream is not asked.
                 return Ok(McpResponse::for_method(&method, Value::Object(Map::new())));
             }
-            let result = inner.oneshot(up).await?;
+            let result =
+                crate::input::send_fulfilling(up, move |up| inner.clone().oneshot(up)).await?;
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })
     }

@@ -51,10 +51,55 @@ async fn merged_list_and_calls_routed_to_exactly_the_owner() {
         McpClient::legacy(front(fed.clone())),
     ] {
         let tools = client.list_tools().await.unwrap();
-        // Every page of `a` is read; the merged list is in upstream order.
-        assert_eq!(names(&tools), ["a__echo", "a__read", "b__echo"]);
+        // Page by page: each page has the next page of every upstream that has one, in
+        // upstream order; the test kit client follows the gateway's cursor.
+        assert_eq!(names(&tools), ["a__echo", "b__echo", "a__read"]);
     }
     assert_eq!(a.calls_of("tools/list"), 4, "two pages per listing");
+    assert_eq!(
+        b.calls_of("tools/list"),
+        2,
+        "one page per listing, not asked again"
+    );
+
+    // The gateway's cursor names each upstream's position; it is bound to its method and to
+    // this federation's upstreams.
+    let client = McpClient::modern(front(fed.clone()));
+    let first = client.request("tools/list", json!({})).await.unwrap();
+    assert_eq!(
+        names(first["tools"].as_array().unwrap()),
+        ["a__echo", "b__echo"]
+    );
+    let cursor = first["nextCursor"].as_str().unwrap().to_owned();
+    let second = client
+        .request("tools/list", json!({"cursor": cursor}))
+        .await
+        .unwrap();
+    assert_eq!(names(second["tools"].as_array().unwrap()), ["a__read"]);
+    assert!(second.get("nextCursor").is_none());
+    let before = (a.calls_of("tools/list"), b.calls_of("tools/list"));
+    let b64 = |v: Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    for bad in [
+        json!("not base64 !"),
+        json!(7),
+        json!(b64(json!({"m": "prompts/list", "p": {"a": "1"}}))),
+        json!(b64(json!({"m": "tools/list", "p": {"zz": "1"}}))),
+        json!(b64(json!({"m": "tools/list", "p": {"a": 1}}))),
+    ] {
+        let err = client
+            .request("tools/list", json!({"cursor": bad}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602), "{bad}");
+    }
+    assert_eq!(
+        (a.calls_of("tools/list"), b.calls_of("tools/list")),
+        before,
+        "a bad cursor reaches no upstream"
+    );
 
     let client = McpClient::modern(front(fed));
     let out = client.call_tool("b__echo", json!({"q": 1})).await.unwrap();
@@ -405,4 +450,148 @@ async fn input_required_results_and_retries_pass_through_untouched() {
     assert_eq!(seen[1]["name"], "deploy");
     assert_eq!(seen[1]["inputResponses"], responses);
     assert_eq!(seen[1]["requestState"], "opaque-state-1");
+}
+
+#[tokio::test]
+async fn one_upstream_may_serve_its_names_without_a_prefix() {
+    // `main` is unprefixed; one of its tools reads like `extra`'s and is hidden rather than
+    // made ambiguous.
+    let main = FakeMcpServer::new()
+        .with_echo_tool("search")
+        .with_echo_tool("extra__shadow")
+        .with_resource("test://static", "main text");
+    let extra = FakeMcpServer::new()
+        .with_echo_tool("search")
+        .with_resource("file:///x", "extra text");
+    let fed = Federation::builder()
+        .member(Member::new(name("main"), main.clone()).without_prefix())
+        .member(Member::new(name("extra"), extra.clone()))
+        .build()
+        .unwrap();
+    for client in [
+        McpClient::modern(front(fed.clone())),
+        McpClient::legacy(front(fed.clone())),
+    ] {
+        let tools = client.list_tools().await.unwrap();
+        assert_eq!(names(&tools), ["search", "extra__search"]);
+        let out = client.call_tool("search", json!({})).await.unwrap();
+        assert_eq!(text(&out), "search:{}");
+        let out = client.call_tool("extra__search", json!({})).await.unwrap();
+        assert_eq!(text(&out), "search:{}");
+        // The hidden name routes to `extra`, which has no such tool: never to `main`.
+        let err = client
+            .call_tool("extra__shadow", json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(-32602));
+        let res = client
+            .request("resources/read", json!({"uri": "test://static"}))
+            .await
+            .unwrap();
+        assert_eq!(res["contents"][0]["uri"], "test://static");
+        let res = client
+            .request("resources/read", json!({"uri": "extra+file:///x"}))
+            .await
+            .unwrap();
+        assert_eq!(res["contents"][0]["uri"], "extra+file:///x");
+    }
+    assert_eq!(main.calls_of("tools/call"), 2);
+    assert_eq!(extra.calls_of("tools/call"), 4);
+
+    // Two unprefixed upstreams could claim the same name: refused.
+    let two = Federation::builder()
+        .member(Member::new(name("a"), main.clone()).without_prefix())
+        .member(Member::new(name("b"), extra).without_prefix())
+        .build();
+    assert_eq!(two.unwrap_err(), NameError::Unprefixed);
+}
+
+#[tokio::test]
+async fn mirrored_argument_headers_are_checked_and_sent_upstream() {
+    use agent_gateway_mcp::upstream::UpstreamRequest;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let upstream = tower::service_fn(move |req: UpstreamRequest| {
+        let result = match req.method() {
+            "tools/list" => json!({"tools": [
+                {"name": "deploy", "inputSchema": {"type": "object", "properties": {
+                    "region": {"type": "string", "x-mcp-header": "Region"}}}},
+                {"name": "broken", "inputSchema": {"type": "object", "properties": {
+                    "x": {"type": "number", "x-mcp-header": "X"}}}}]}),
+            _ => {
+                let headers: Vec<(String, String)> = req
+                    .param_headers()
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                    .collect();
+                record.lock().unwrap().push(headers);
+                json!({"content": []})
+            }
+        };
+        async move { Ok::<_, BoxError>(result.as_object().cloned().unwrap()) }
+    });
+    let fed = Federation::builder()
+        .member(Member::new(name("ops"), upstream))
+        .build()
+        .unwrap();
+    let gateway = front(fed);
+    // Listing teaches the gateway the declarations; a tool with an invalid one is dropped.
+    let client = McpClient::modern(gateway.clone());
+    assert_eq!(names(&client.list_tools().await.unwrap()), ["ops__deploy"]);
+
+    let call = |header: Option<&str>| {
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {}});
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "ops__deploy", "arguments": {"region": "eu-west"}, "_meta": meta}});
+        let mut req = http::Request::post("/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "ops__deploy");
+        if let Some(h) = header {
+            req = req.header("mcp-param-region", h);
+        }
+        let req = req
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.to_string(),
+            )))
+            .unwrap();
+        let gateway = gateway.clone();
+        async move {
+            let res = gateway.oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let bytes = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    for bad in [None, Some("us-east"), Some("=?base64?ZXUtd2VzdA?=")] {
+        let (status, body) = call(bad).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_i64()),
+            (400, Some(-32020)),
+            "{bad:?}"
+        );
+    }
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "a mismatch reaches no upstream"
+    );
+    for good in ["eu-west", "=?base64?ZXUtd2VzdA==?="] {
+        let (status, body) = call(Some(good)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // The upstream gets the header computed from the argument, whatever form the client used.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for headers in seen.iter() {
+        assert_eq!(
+            headers,
+            &[("mcp-param-region".to_owned(), "eu-west".to_owned())]
+        );
+    }
 }

@@ -476,7 +476,8 @@ async fn discovery_and_initialize_advertise_what_the_streams_deliver() {
     let (_, _, fed) = two_upstreams();
     let front = McpFront::new(fed, config());
     let expected = json!({"tools": {"listChanged": true}, "prompts": {"listChanged": true},
-                          "resources": {"listChanged": true, "subscribe": true}});
+                          "resources": {"listChanged": true, "subscribe": true},
+                          "completions": {}, "logging": {}});
     let modern = McpClient::modern(front.clone());
     let discovered = modern.request("server/discover", json!({})).await.unwrap();
     assert_eq!(discovered["capabilities"], expected);

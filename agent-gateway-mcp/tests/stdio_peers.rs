@@ -11,7 +11,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agent_gateway_mcp::notify::Notifier;
+use agent_gateway_mcp::notify::{Notifier, Outgoing};
 use agent_gateway_mcp::stdio::{StdioConfig, StdioError, StdioUpstream};
 use agent_gateway_mcp::upstream::UpstreamRequest;
 use serde_json::{Map, Value, json};
@@ -89,7 +89,7 @@ async fn lists_and_calls_concurrently_with_progress_mapped_back() {
     let result = upstream.clone().oneshot(req).await.unwrap();
     assert_eq!(result["content"][0]["text"], "counted:2");
     let mut progress = Vec::new();
-    while let Ok((method, params)) = notes.try_recv() {
+    while let Ok(Outgoing::Notification((method, params))) = notes.try_recv() {
         assert_eq!(method, "notifications/progress");
         assert_eq!(params["progressToken"], "client-tok");
         progress.push(params["progress"].as_f64().unwrap());

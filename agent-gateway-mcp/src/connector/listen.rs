@@ -37,6 +37,7 @@ use crate::McpError;
 use crate::era::Era;
 use crate::listen::{ACKNOWLEDGED, ListenFilter, SUBSCRIBE, UNSUBSCRIBE};
 use crate::notify::Relayed;
+use crate::request::ClientHop;
 use crate::upstream::UpstreamRequest;
 
 /// The first wait before a broken GET stream is opened again.
@@ -266,7 +267,7 @@ where
         tx: &broadcast::Sender<Relayed>,
         uris: &Counts,
     ) -> Result<GetEnd, BoxError> {
-        let (session, version) = self.session(renew).await?;
+        let (session, version) = self.session(renew, &ClientHop::default()).await?;
         if renew {
             let held: Vec<String> = lock(uris).keys().cloned().collect();
             for uri in held {

@@ -37,10 +37,14 @@ mod listen;
 mod tests;
 mod wire;
 
+pub(crate) use wire::mirrored;
+
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use agent_gateway_core::jsonrpc::{ErrorObject, Message, Notification, Request as RpcRequest};
 use agent_gateway_core::{BoxError, Secret};
@@ -51,16 +55,18 @@ use http_body::Body;
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 use tower::Service;
 
 use crate::era::{
-    Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
-    MODERN_VERSION,
+    Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL,
+    META_PROTOCOL_VERSION, MODERN_VERSION,
 };
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::notify::Notifier;
+use crate::request::ClientHop;
 use crate::upstream::UpstreamRequest;
-use wire::{Answer, mirrored, post};
+use wire::{Answer, post};
 
 /// Why the connector failed, apart from the upstream's own JSON-RPC errors.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -77,17 +83,35 @@ pub enum ConnectorError {
     Initialize,
 }
 
+/// One legacy upstream session: its id (servers may issue none), the negotiated version, and
+/// when it was last used.
+#[derive(Debug, Clone)]
+struct Session {
+    id: Option<HeaderValue>,
+    version: String,
+    used: Instant,
+}
+
 #[derive(Debug, Default)]
 struct State {
     era: Option<Era>,
-    /// The legacy session: its id (servers may issue none) and the negotiated version.
-    session: Option<(Option<HeaderValue>, String)>,
+    /// Legacy sessions, one per client session (`Some(key)`), plus one shared by clients that
+    /// have none (`None`: modern clients).
+    sessions: HashMap<Option<Arc<str>>, Session>,
 }
+
+/// How long an unused legacy upstream session is kept by default.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(600);
+
+/// How many legacy upstream sessions one upstream keeps at most by default.
+pub const DEFAULT_MAX_SESSIONS: usize = 1024;
 
 struct Shared {
     uri: Uri,
     authorization: Option<Secret<HeaderValue>>,
     fixed: Option<Era>,
+    idle: Duration,
+    max_sessions: usize,
     next_id: AtomicU64,
     state: Mutex<State>,
     listen: listen::HubSlot,
@@ -102,6 +126,8 @@ impl Clone for Shared {
             uri: self.uri.clone(),
             authorization: self.authorization.clone(),
             fixed: self.fixed,
+            idle: self.idle,
+            max_sessions: self.max_sessions,
             next_id: AtomicU64::new(1),
             state: Mutex::new(State::default()),
             listen: listen::HubSlot::default(),
@@ -151,6 +177,8 @@ impl<C> HttpUpstream<C> {
                 uri,
                 authorization: None,
                 fixed: None,
+                idle: DEFAULT_SESSION_IDLE,
+                max_sessions: DEFAULT_MAX_SESSIONS,
                 next_id: AtomicU64::new(1),
                 state: Mutex::new(State::default()),
                 listen: listen::HubSlot::default(),
@@ -175,6 +203,23 @@ impl<C> HttpUpstream<C> {
     pub fn with_era(mut self, era: Era) -> Self {
         self.shared_mut().fixed = Some(era);
         self
+    }
+
+    /// Keeps an unused legacy session `idle` long (default 10 minutes) and at most `max` of
+    /// them (default 1024; the least recently used goes first). A legacy upstream gets one
+    /// session per client session, opened with that client's capabilities so that its
+    /// requests to the client are routed back to the right one, plus one shared session for
+    /// clients without one.
+    pub fn with_sessions(mut self, idle: Duration, max: usize) -> Self {
+        let shared = self.shared_mut();
+        shared.idle = idle;
+        shared.max_sessions = max.max(1);
+        self
+    }
+
+    /// The number of legacy sessions open now.
+    pub async fn open_sessions(&self) -> usize {
+        self.shared.state.lock().await.sessions.len()
     }
 
     /// The era in use, once known.
@@ -205,6 +250,23 @@ where
             return Box::pin(async move { this.listen(req).await });
         }
         Box::pin(async move { this.send(req).await })
+    }
+}
+
+/// Runs its action (telling a legacy upstream of a cancellation) when dropped armed.
+struct CancelOnDrop(Option<Box<dyn FnOnce() + Send>>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(action) = self.0.take() {
+            action();
+        }
     }
 }
 
@@ -264,6 +326,8 @@ where
 
     async fn modern(&self, req: UpstreamRequest) -> Result<Answer, BoxError> {
         let notifier = req.notifier().cloned();
+        let client = req.client().cloned().unwrap_or_default();
+        let param_headers = req.param_headers().to_vec();
         let (method, mut params) = req.into_parts();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -285,10 +349,21 @@ where
         {
             headers.insert("mcp-name", v);
         }
+        for (name, value) in param_headers {
+            headers.append(name, value);
+        }
         let meta = params.entry("_meta").or_insert_with(|| json!({}));
         if let Value::Object(meta) = meta {
             meta.insert(META_PROTOCOL_VERSION.into(), json!(MODERN_VERSION));
-            meta.insert(META_CLIENT_CAPABILITIES.into(), json!({}));
+            // The client's own capabilities: the upstream must not ask for input the client
+            // cannot give (the gateway relays what it asks).
+            meta.insert(
+                META_CLIENT_CAPABILITIES.into(),
+                client.capabilities().clone(),
+            );
+            if let Some(level) = client.log_level() {
+                meta.insert(META_LOG_LEVEL.into(), json!(level));
+            }
             meta.insert(
                 META_CLIENT_INFO.into(),
                 json!({"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")}),
@@ -317,8 +392,9 @@ where
     }
 
     async fn legacy(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+        let client = req.client().cloned().unwrap_or_default();
         for attempt in 0..2 {
-            let (session, version) = self.session(attempt > 0).await?;
+            let (session, version) = self.session(attempt > 0, &client).await?;
             let mut headers = HeaderMap::new();
             let had_session = session.is_some();
             if let Some(session) = session {
@@ -328,8 +404,13 @@ where
                 headers.insert("mcp-protocol-version", v);
             }
             let (method, params) = req.clone().into_parts();
-            let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
-            let answer = self.post(headers, &msg, req.notifier()).await?;
+            let id = self.next_id();
+            let msg = Message::from(RpcRequest::new(id, method).with_params(&params)?);
+            // Dropped before the answer (the client cancelled or left): tell the upstream.
+            let guard = self.cancel_on_drop(headers.clone(), id);
+            let answer = self.post(headers, &msg, req.notifier()).await;
+            guard.disarm();
+            let answer = answer?;
             // A 404 means the server forgot our session: open a new one, once.
             if answer.status != StatusCode::NOT_FOUND || attempt > 0 || !had_session {
                 return answer.into_result();
@@ -338,16 +419,54 @@ where
         Err(Box::new(ConnectorError::Initialize))
     }
 
-    /// The legacy session, opened (or re-opened when `renew`) under the state lock so that
-    /// concurrent callers share one `initialize`.
-    async fn session(&self, renew: bool) -> Result<(Option<HeaderValue>, String), BoxError> {
+    /// The legacy session of `client`, opened (or re-opened when `renew`) under the state
+    /// lock so that concurrent callers share one `initialize`. Idle sessions are dropped
+    /// first; over the limit, the least recently used one is.
+    async fn session(
+        &self,
+        renew: bool,
+        client: &ClientHop,
+    ) -> Result<(Option<HeaderValue>, String), BoxError> {
+        let key = client.session().map(Arc::from);
         let mut state = self.shared.state.lock().await;
-        if let (Some(s), false) = (&state.session, renew) {
-            return Ok(s.clone());
+        let now = Instant::now();
+        let idle = self.shared.idle;
+        let mut gone: Vec<Session> = Vec::new();
+        state.sessions.retain(|_, s| {
+            let keep = now.duration_since(s.used) < idle;
+            if !keep {
+                gone.push(s.clone());
+            }
+            keep
+        });
+        if let (Some(s), false) = (state.sessions.get_mut(&key), renew) {
+            s.used = now;
+            let out = (s.id.clone(), s.version.clone());
+            drop(state);
+            self.close(gone);
+            return Ok(out);
         }
+        if !state.sessions.contains_key(&key) && state.sessions.len() >= self.shared.max_sessions {
+            let oldest = state
+                .sessions
+                .iter()
+                .min_by_key(|(_, s)| s.used)
+                .map(|(k, _)| k.clone());
+            if let Some(s) = oldest.and_then(|k| state.sessions.remove(&k)) {
+                gone.push(s);
+            }
+        }
+        self.close(gone);
+        // A client's own session tells the upstream what that client can answer; the shared
+        // one declares nothing.
+        let capabilities = if key.is_some() {
+            client.capabilities().clone()
+        } else {
+            json!({})
+        };
         let init = RpcRequest::new(self.next_id(), "initialize").with_params(&json!({
             "protocolVersion": LEGACY_VERSIONS[0],
-            "capabilities": {},
+            "capabilities": capabilities,
             "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
         }))?;
         let answer = self
@@ -370,7 +489,68 @@ where
         }
         let done = Message::from(Notification::new("notifications/initialized"));
         self.post(headers, &done, None).await?;
-        state.session = Some((session.clone(), version.clone()));
+        let entry = Session {
+            id: session.clone(),
+            version: version.clone(),
+            used: Instant::now(),
+        };
+        state.sessions.insert(key, entry);
         Ok((session, version))
+    }
+
+    /// A guard that, dropped armed, sends `notifications/cancelled` for request `id` on the
+    /// session in `headers`, in the background.
+    fn cancel_on_drop(&self, headers: HeaderMap, id: i64) -> CancelOnDrop {
+        let client = self.client.clone();
+        let shared = self.shared.clone();
+        CancelOnDrop(Some(Box::new(move || {
+            let Ok(handle) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            let note = Notification::new("notifications/cancelled")
+                .with_params(&json!({"requestId": id, "reason": "cancelled by the client"}));
+            let Ok(note) = note else { return };
+            handle.spawn(async move {
+                let auth = shared.authorization.as_ref().map(Secret::expose);
+                let msg = Message::from(note);
+                if let Err(e) = wire::post_only(client, &shared.uri, auth, headers, &msg).await {
+                    tracing::debug!(error = %e, "mcp: could not tell the upstream of a cancellation");
+                }
+            });
+        })))
+    }
+
+    /// Ends dropped sessions upstream with DELETE, in the background (best effort: a server
+    /// may not support it, and expires them anyway).
+    fn close(&self, gone: Vec<Session>) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        for s in gone {
+            let Some(id) = s.id else { continue };
+            let client = self.client.clone();
+            let shared = self.shared.clone();
+            handle.spawn(async move {
+                let Ok(mut req) = Request::delete(shared.uri.clone()).body(Full::new(Bytes::new()))
+                else {
+                    return;
+                };
+                req.headers_mut().insert("mcp-session-id", id);
+                if let Ok(v) = HeaderValue::from_str(&s.version) {
+                    req.headers_mut().insert("mcp-protocol-version", v);
+                }
+                if let Some(a) = shared.authorization.as_ref().map(Secret::expose) {
+                    let mut a = a.clone();
+                    a.set_sensitive(true);
+                    req.headers_mut().insert(http::header::AUTHORIZATION, a);
+                }
+                if let Err(e) = tower::ServiceExt::oneshot(client, req)
+                    .await
+                    .map_err(Into::into)
+                {
+                    tracing::debug!(error = %e, "mcp: closing an idle upstream session failed");
+                }
+            });
+        }
     }
 }

@@ -186,3 +186,185 @@ async fn a_legacy_server_without_sessions_is_served_without_one() {
     assert!(headers.get("mcp-session-id").is_none());
     assert_eq!(headers["mcp-protocol-version"], "2025-06-18");
 }
+
+type Log = Arc<Mutex<Vec<(String, Option<String>, Value)>>>;
+
+/// A legacy-only server: `initialize` opens session `s<n>`; it records each message's method
+/// (`DELETE` for a DELETE), session header and params.
+fn legacy_server() -> (HttpSvc, Log) {
+    let log: Log = Arc::default();
+    let record = log.clone();
+    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let svc = tower::service_fn(move |req: Request<Full<Bytes>>| {
+        let record = record.clone();
+        let opened = opened.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let session = parts
+                .headers
+                .get("mcp-session-id")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = body.collect().await.unwrap().to_bytes();
+            let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let method = if parts.method == http::Method::DELETE {
+                "DELETE".to_owned()
+            } else {
+                msg["method"].as_str().unwrap_or("").to_owned()
+            };
+            record
+                .lock()
+                .unwrap()
+                .push((method.clone(), session, msg["params"].clone()));
+            let (status, sid, answer) = match method.as_str() {
+                "initialize" => {
+                    let n = opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let result = json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                                        "serverInfo": {"name": "old", "version": "1"}});
+                    (
+                        StatusCode::OK,
+                        Some(format!("s{n}")),
+                        json!({"jsonrpc": "2.0", "id": msg["id"], "result": result}),
+                    )
+                }
+                "tools/list" => (
+                    StatusCode::OK,
+                    None,
+                    json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": []}}),
+                ),
+                _ => (StatusCode::ACCEPTED, None, Value::Null),
+            };
+            let body = if answer.is_null() {
+                String::new()
+            } else {
+                answer.to_string()
+            };
+            let mut res =
+                Response::new(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed());
+            *res.status_mut() = status;
+            res.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            if let Some(s) = sid {
+                res.headers_mut()
+                    .insert("mcp-session-id", HeaderValue::from_str(&s).unwrap());
+            }
+            Ok::<_, Infallible>(res)
+        }
+    });
+    (HttpSvc::new(svc), log)
+}
+
+fn list_as(client: Option<ClientHop>) -> UpstreamRequest {
+    UpstreamRequest::new("tools/list", Map::new()).with_client(client)
+}
+
+#[tokio::test(start_paused = true)]
+async fn legacy_sessions_are_per_client_reused_and_closed_when_idle() {
+    let (svc, log) = legacy_server();
+    let up = HttpUpstream::new(svc, Uri::from_static("http://old.test/mcp"))
+        .with_era(Era::Legacy)
+        .with_sessions(Duration::from_secs(60), 2);
+    let alice = ClientHop::new(json!({"sampling": {}}), None).with_session("alice");
+    let bob = ClientHop::new(json!({"elicitation": {}}), None).with_session("bob");
+    // Calls a second apart, so that "least recently used" is well defined.
+    for client in [&alice, &bob, &alice] {
+        up.clone()
+            .oneshot(list_as(Some(client.clone())))
+            .await
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
+    }
+    assert_eq!(up.open_sessions().await, 2);
+    {
+        let log = log.lock().unwrap();
+        let inits: Vec<_> = log.iter().filter(|(m, _, _)| m == "initialize").collect();
+        // One session each, opened with that client's own capabilities.
+        assert_eq!(inits.len(), 2);
+        assert_eq!(inits[0].2["capabilities"], json!({"sampling": {}}));
+        assert_eq!(inits[1].2["capabilities"], json!({"elicitation": {}}));
+        let lists: Vec<_> = log
+            .iter()
+            .filter(|(m, _, _)| m == "tools/list")
+            .map(|(_, s, _)| s.clone().unwrap())
+            .collect();
+        assert_eq!(lists, ["s0", "s1", "s0"]);
+    }
+
+    // A third client over the limit pushes out the least recently used (bob's), which is
+    // ended upstream.
+    let carol = ClientHop::default().with_session("carol");
+    up.clone().oneshot(list_as(Some(carol))).await.unwrap();
+    assert_eq!(up.open_sessions().await, 2);
+    // The DELETE runs in the background: let it.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let deleted = log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(m, s, _)| m == "DELETE" && s.as_deref() == Some("s1"));
+    assert!(deleted, "{:?}", log.lock().unwrap());
+
+    // Idle past the TTL: alice's session is dropped and a new one opened on her next call.
+    tokio::time::advance(Duration::from_secs(61)).await;
+    up.clone().oneshot(list_as(Some(alice))).await.unwrap();
+    let last = log
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(m, _, _)| m == "tools/list")
+        .map(|(_, s, _)| s.clone());
+    assert_eq!(last, Some(Some("s3".to_owned())));
+    // A client without a session shares none of these.
+    up.clone().oneshot(list_as(None)).await.unwrap();
+    assert_eq!(
+        up.open_sessions().await,
+        2,
+        "carol's expired too; alice's and the shared one"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_legacy_call_is_cancelled_upstream_on_its_session() {
+    let (inner, log) = legacy_server();
+    // `tools/call` never answers; everything else goes to the recording legacy server.
+    let svc = tower::service_fn(move |req: Request<Full<Bytes>>| {
+        let inner = inner.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            if serde_json::from_slice::<Value>(&bytes).unwrap_or_default()["method"] == "tools/call"
+            {
+                std::future::pending::<()>().await;
+            }
+            inner
+                .oneshot(Request::from_parts(parts, Full::new(bytes)))
+                .await
+        }
+    });
+    let up = HttpUpstream::new(HttpSvc::new(svc), Uri::from_static("http://old.test/mcp"))
+        .with_era(Era::Legacy);
+    let params = json!({"name": "slow"}).as_object().cloned().unwrap();
+    let call = up
+        .clone()
+        .oneshot(UpstreamRequest::new("tools/call", params));
+    // The call is under way (its session open) and then dropped, as when the client leaves.
+    let res = tokio::time::timeout(Duration::from_millis(50), call).await;
+    assert!(res.is_err());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let log = log.lock().unwrap();
+    let cancelled = log
+        .iter()
+        .find(|(m, _, _)| m == "notifications/cancelled")
+        .expect("the upstream was told");
+    assert_eq!(
+        cancelled.1.as_deref(),
+        Some("s0"),
+        "on the call's own session"
+    );
+    // The id of the dropped call: the initialize took 1, the call 2.
+    assert_eq!(cancelled.2["requestId"], 2);
+}

@@ -2,7 +2,7 @@
 //! SSE stream up to the response for this request.
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{Id, Message, Payload};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Payload, Response as RpcResponse};
 use agent_gateway_core::sse::Decoder;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -56,20 +56,14 @@ pub(crate) fn mirrored(value: &str) -> Option<HeaderValue> {
     }
 }
 
-pub(crate) async fn post<C, B>(
-    client: C,
+/// The POST of `message` with `headers`, the JSON-RPC media types and the upstream's own
+/// credential.
+fn request(
     uri: &Uri,
     authorization: Option<&HeaderValue>,
     headers: HeaderMap,
     message: &Message,
-    notifier: Option<&Notifier>,
-) -> Result<Answer, BoxError>
-where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>>,
-    C::Error: Into<BoxError>,
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
+) -> Result<Request<Full<Bytes>>, BoxError> {
     let mut req = Request::post(uri.clone()).body(Full::new(Bytes::from(message.to_vec())))?;
     let h = req.headers_mut();
     *h = headers;
@@ -83,7 +77,91 @@ where
         a.set_sensitive(true);
         h.insert(AUTHORIZATION, a);
     }
+    Ok(req)
+}
+
+/// Posts a message that expects no answer (a response or a notification) and drops the body.
+pub(crate) async fn post_only<C, B>(
+    client: C,
+    uri: &Uri,
+    authorization: Option<&HeaderValue>,
+    headers: HeaderMap,
+    message: &Message,
+) -> Result<StatusCode, BoxError>
+where
+    C: Service<Request<Full<Bytes>>, Response = Response<B>>,
+    C::Error: Into<BoxError>,
+{
+    let req = request(uri, authorization, headers, message)?;
     let res = client.oneshot(req).await.map_err(Into::into)?;
+    Ok(res.status())
+}
+
+/// Answers a server→client request that arrived on a request's stream: through the client
+/// when it can be asked (a legacy client), `ping` at once, anything else refused.
+async fn answer_upstream_request(
+    notifier: Option<&Notifier>,
+    req: agent_gateway_core::jsonrpc::Request,
+) -> Message {
+    let params = match req
+        .params
+        .as_deref()
+        .map(|raw| serde_json::from_str::<Value>(raw.get()))
+    {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
+    };
+    let answer = match (req.method.as_str(), notifier) {
+        ("ping", _) => Ok(Map::new()),
+        (m, Some(n)) if n.can_request() => n.request(m, params).await,
+        (m, _) => Err(ErrorObject::new(
+            ErrorObject::METHOD_NOT_FOUND,
+            format!("the client cannot be asked `{m}`"),
+        )),
+    };
+    let res = match answer {
+        Ok(result) => RpcResponse::success(req.id.clone(), &Value::Object(result))
+            .unwrap_or_else(|_| RpcResponse::error(Some(req.id), ErrorObject::internal_error())),
+        Err(e) => RpcResponse::error(Some(req.id), e),
+    };
+    Message::from(res)
+}
+
+pub(crate) async fn post<C, B>(
+    client: C,
+    uri: &Uri,
+    authorization: Option<&HeaderValue>,
+    headers: HeaderMap,
+    message: &Message,
+    notifier: Option<&Notifier>,
+) -> Result<Answer, BoxError>
+where
+    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
+    C::Error: Into<BoxError>,
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    // Where answers to the upstream's own requests go: the same endpoint and session.
+    let mut back = headers.clone();
+    back.remove("mcp-method");
+    back.remove("mcp-name");
+    let respond = |msg: Message| {
+        let client = client.clone();
+        let back = back.clone();
+        async move {
+            match post_only(client, uri, authorization, back, &msg).await {
+                Ok(s) if s.is_success() => {}
+                Ok(s) => {
+                    tracing::warn!(status = %s, "mcp: upstream refused an answer to its request")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "mcp: could not answer the upstream's request")
+                }
+            }
+        }
+    };
+    let req = request(uri, authorization, headers, message)?;
+    let res = client.clone().oneshot(req).await.map_err(Into::into)?;
     let (parts, body) = res.into_parts();
     let id = message.id().cloned();
     let is_sse = parts
@@ -94,7 +172,7 @@ where
     let outcome = if parts.status == StatusCode::ACCEPTED || id.is_none() {
         None
     } else if is_sse {
-        read_sse(body, id.as_ref(), notifier).await?
+        read_sse(body, id.as_ref(), notifier, &respond).await?
     } else {
         let bytes = Limited::new(body, MAX_ANSWER).collect().await?.to_bytes();
         match_response(&bytes, id.as_ref())
@@ -143,15 +221,19 @@ fn match_response(bytes: &[u8], id: Option<&Id>) -> Outcome {
 }
 
 /// Reads SSE events as they arrive until the response to `id`; progress and log
-/// notifications before it go to `notifier`, one at a time, as they come.
-async fn read_sse<B>(
+/// notifications before it go to `notifier`, one at a time, as they come, and the upstream's
+/// own requests are answered (through the client when it can be asked) with `respond`.
+async fn read_sse<B, R, F>(
     body: B,
     id: Option<&Id>,
     notifier: Option<&Notifier>,
+    respond: &R,
 ) -> Result<Outcome, BoxError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
+    R: Fn(Message) -> F,
+    F: std::future::Future<Output = ()>,
 {
     let mut body = std::pin::pin!(body);
     let mut decoder = Decoder::new();
@@ -175,6 +257,10 @@ where
         for event in events.drain(..) {
             if let Some(found) = match_response(event.data.as_bytes(), id) {
                 return Ok(Some(found));
+            }
+            if let Ok(Message::Request(req)) = Message::from_slice(event.data.as_bytes()) {
+                respond(answer_upstream_request(notifier, req).await).await;
+                continue;
             }
             if let Some(n) = notifier {
                 relay(n, event.data.as_bytes()).await;

@@ -29,7 +29,7 @@ use crate::error::find;
 use crate::listen::{
     ACKNOWLEDGED, LISTEN, ListenFilter, RESOURCE_UPDATED, SUBSCRIBE, UNSUBSCRIBE, untag,
 };
-use crate::notify::Notifier;
+use crate::notify::{Notifier, Outgoing};
 use crate::upstream::UpstreamRequest;
 
 /// The first wait before an upstream listen is opened again.
@@ -66,9 +66,7 @@ pub(super) async fn serve(
 
 /// The member owning a client-facing resource URI, and the URI in the member's own form.
 fn owner<'a>(shared: &'a Shared, uri: &'a str) -> Option<(&'a Member, &'a str)> {
-    let (server, original) = shared.split_uri(uri)?;
-    let member = shared.members.iter().find(|m| m.name.as_str() == server)?;
-    Some((member, original))
+    shared.owner(uri, true)
 }
 
 async fn listen(
@@ -124,12 +122,12 @@ async fn relay(shared: &Shared, member: Member, filter: ListenFilter, client: &N
             tokio::select! {
                 biased;
                 () = client.closed() => return,
-                Some(note) = notes.recv() => forward(shared, &member, client, note).await,
+                Some(out) = notes.recv() => forward(shared, &member, client, out).await,
                 out = &mut call => break out,
             }
         };
-        while let Ok(note) = notes.try_recv() {
-            forward(shared, &member, client, note).await;
+        while let Ok(out) = notes.try_recv() {
+            forward(shared, &member, client, out).await;
         }
         match outcome {
             Ok(_) => tracing::debug!(upstream = %member.name, "mcp: upstream listen ended"),
@@ -161,12 +159,11 @@ fn unsupported(e: &BoxError) -> bool {
 }
 
 /// Hands one upstream notification to the client, in the client's names.
-async fn forward(
-    shared: &Shared,
-    member: &Member,
-    client: &Notifier,
-    (method, mut params): (String, Map<String, Value>),
-) {
+async fn forward(shared: &Shared, member: &Member, client: &Notifier, out: Outgoing) {
+    // A listen's notifier carries no requests.
+    let Outgoing::Notification((method, mut params)) = out else {
+        return;
+    };
     if method == ACKNOWLEDGED {
         // The federation acknowledged for everyone already.
         return;
@@ -176,7 +173,10 @@ async fn forward(
         let Some(uri) = params.get("uri").and_then(Value::as_str) else {
             return;
         };
-        let joined = shared.join_uri(&member.name, uri);
+        // Hidden when it would read as another upstream's (an unprefixed member's URI).
+        let Some(joined) = shared.public_name(member, uri, true) else {
+            return;
+        };
         params.insert("uri".into(), json!(joined));
     }
     client.notify(&method, params).await;

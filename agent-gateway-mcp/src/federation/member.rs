@@ -56,6 +56,7 @@ pub struct Member {
     pub(crate) service: BoxUpstream,
     pub(crate) timeout: Duration,
     pub(crate) view: ToolView,
+    pub(crate) prefixed: bool,
 }
 
 impl Member {
@@ -74,7 +75,17 @@ impl Member {
             service: BoxUpstream::new(service),
             timeout: DEFAULT_TIMEOUT,
             view: ToolView::all(),
+            prefixed: true,
         }
+    }
+
+    /// Shows this upstream's names as they are, with no server prefix (at most one member of
+    /// a federation). Names stay unambiguous: a name whose prefix is another member's server
+    /// name belongs to that member, and such a name of this upstream is hidden from listings.
+    /// Useful to put a gateway in front of one main server that others are added to.
+    pub fn without_prefix(mut self) -> Self {
+        self.prefixed = false;
+        self
     }
 
     /// Gives the upstream `timeout` to answer each request.

@@ -1,7 +1,10 @@
 //! Federation: many upstream MCP servers behind one endpoint, as the front's inner service.
 //!
 //! Listings ask every upstream at once and merge the items under reversible names
-//! (`server__tool`, see [`crate::naming`]; resource URIs become `server+uri`). A call goes to
+//! (`server__tool`, see [`crate::naming`]; resource URIs become `server+uri`). They are paged:
+//! each page holds the next page of every upstream that has one, and its cursor encodes each
+//! upstream's position. One upstream may serve its names without a prefix
+//! ([`Member::without_prefix`]). A call goes to
 //! exactly the upstream its name says, with the upstream's own name; a name no upstream owns,
 //! or one its [`ToolView`] hides, is -32602 and reaches no upstream.
 //!
@@ -51,6 +54,7 @@
 mod list;
 mod listen;
 mod member;
+mod params;
 mod route;
 
 use std::collections::HashSet;
@@ -65,8 +69,9 @@ use tower::Service;
 pub use member::{DEFAULT_TIMEOUT, Member, ToolView};
 
 use crate::front::is_own;
-use crate::naming::{NameError, Naming, ServerName};
+use crate::naming::{NameError, Naming};
 use crate::notify::Notifier;
+use crate::request::ClientHop;
 use crate::response::ListShape;
 use crate::{McpRequest, McpResponse};
 
@@ -81,17 +86,62 @@ struct Shared {
     members: Vec<Member>,
     naming: Naming,
     fail_open: bool,
+    /// The upstreams' `Mcp-Param-*` declarations, learnt from listings.
+    declarations: params::Declarations,
 }
 
 impl Shared {
-    fn join_uri(&self, server: &ServerName, uri: &str) -> String {
-        format!("{server}{URI_SEPARATOR}{uri}")
+    /// The prefixed member named `server`, if any.
+    fn prefixed(&self, server: &str) -> Option<&Member> {
+        self.members
+            .iter()
+            .find(|m| m.prefixed && m.name.as_str() == server)
     }
 
-    fn split_uri<'a>(&self, joined: &'a str) -> Option<(&'a str, &'a str)> {
-        joined
-            .split_once(URI_SEPARATOR)
-            .filter(|(s, _)| !s.is_empty())
+    /// The member serving names without a prefix, if one is configured.
+    fn unprefixed(&self) -> Option<&Member> {
+        self.members.iter().find(|m| !m.prefixed)
+    }
+
+    fn split<'a>(&self, name: &'a str, uri: bool) -> Option<(&'a str, &'a str)> {
+        if uri {
+            name.split_once(URI_SEPARATOR)
+                .filter(|(s, _)| !s.is_empty())
+        } else {
+            self.naming.split(name)
+        }
+    }
+
+    /// The name the client sees for `member`'s item `name` (a tool or prompt name, or a
+    /// resource URI when `uri`). `None` when an unprefixed member's name would read as a
+    /// prefixed member's: that item is hidden rather than made ambiguous.
+    fn public_name(&self, member: &Member, name: &str, uri: bool) -> Option<String> {
+        if !member.prefixed {
+            if let Some((server, _)) = self.split(name, uri)
+                && self.prefixed(server).is_some()
+            {
+                tracing::warn!(upstream = %member.name, name, "mcp: unprefixed name hidden, it reads as another upstream's");
+                return None;
+            }
+            return Some(name.to_owned());
+        }
+        Some(if uri {
+            format!("{}{URI_SEPARATOR}{name}", member.name)
+        } else {
+            self.naming.join(&member.name, name)
+        })
+    }
+
+    /// The member owning the client-facing `name`, and the member's own name for it: the
+    /// prefixed member the prefix names, else the unprefixed member (if any) with the whole
+    /// name.
+    fn owner<'n>(&self, name: &'n str, uri: bool) -> Option<(&Member, &'n str)> {
+        if let Some((server, original)) = self.split(name, uri)
+            && let Some(member) = self.prefixed(server)
+        {
+            return Some((member, original));
+        }
+        self.unprefixed().map(|m| (m, name))
     }
 }
 
@@ -140,6 +190,9 @@ impl FederationBuilder {
     /// make a split ambiguous with the separator.
     pub fn build(self) -> Result<Federation, NameError> {
         let mut seen = HashSet::new();
+        if self.members.iter().filter(|m| !m.prefixed).count() > 1 {
+            return Err(NameError::Unprefixed);
+        }
         for m in &self.members {
             self.naming.check(&m.name)?;
             if !seen.insert(m.name.as_str()) {
@@ -151,6 +204,7 @@ impl FederationBuilder {
                 members: self.members,
                 naming: self.naming,
                 fail_open: !self.fail_closed,
+                declarations: params::Declarations::default(),
             }),
         })
     }
@@ -170,6 +224,19 @@ impl Service<McpRequest> for Federation {
         let method = req.method().to_owned();
         let mut params = req.params().clone();
         let notifier = req.extensions().get::<Notifier>().cloned();
+        let client = req.extensions().get::<ClientHop>().cloned();
+        // Only mirrored argument headers, and only from a modern client, where they are the
+        // spec's to check; nothing else of the client's request travels upstream.
+        let param_headers: http::HeaderMap = if req.era() == crate::Era::Modern {
+            req.headers()
+                .iter()
+                .filter(|(n, _)| n.as_str().starts_with(params::PREFIX))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect()
+        } else {
+            http::HeaderMap::new()
+        };
+        let modern = req.era() == crate::Era::Modern;
         // The client's protocol `_meta` (version, capabilities, client info) describes the
         // client-to-gateway hop; each upstream connector writes its own. Other keys (progress
         // tokens, trace context) travel on.
@@ -193,7 +260,15 @@ impl Service<McpRequest> for Federation {
             }
             let result = match ListShape::of_method(&method) {
                 Some(shape) => list::list(&shared, &method, shape, &params).await?,
-                None => route::call(&shared, &method, params, notifier).await?,
+                None => {
+                    let hop = route::Hop {
+                        notifier,
+                        client,
+                        param_headers,
+                        modern,
+                    };
+                    route::call(&shared, &method, params, hop).await?
+                }
             };
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })

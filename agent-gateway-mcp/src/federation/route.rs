@@ -5,9 +5,9 @@ use agent_gateway_core::BoxError;
 use serde_json::{Map, Value};
 
 use super::Shared;
-use super::member::Member;
 use crate::McpError;
 use crate::notify::Notifier;
+use crate::request::ClientHop;
 use crate::upstream::UpstreamRequest;
 
 fn unknown(kind: &'static str, name: &str) -> BoxError {
@@ -23,12 +23,22 @@ fn string<'a>(params: &'a Map<String, Value>, key: &str) -> Result<&'a str, BoxE
     })
 }
 
+/// What travels with a call besides its parameters.
+pub(super) struct Hop {
+    pub(super) notifier: Option<Notifier>,
+    pub(super) client: Option<ClientHop>,
+    /// The client's `Mcp-Param-*` headers (modern clients only).
+    pub(super) param_headers: http::HeaderMap,
+    pub(super) modern: bool,
+}
+
 pub(super) async fn call(
     shared: &Shared,
     method: &str,
     mut params: Map<String, Value>,
-    notifier: Option<Notifier>,
+    hop: Hop,
 ) -> Result<Map<String, Value>, BoxError> {
+    let mut upstream_headers = Vec::new();
     let member = match method {
         "tools/call" | "prompts/get" => {
             let kind = if method == "tools/call" {
@@ -37,19 +47,33 @@ pub(super) async fn call(
                 "prompt"
             };
             let name = string(&params, "name")?;
-            let (member, original) =
-                owner(shared, name, false).ok_or_else(|| unknown(kind, name))?;
+            let (member, original) = shared
+                .owner(name, false)
+                .ok_or_else(|| unknown(kind, name))?;
             if kind == "tool" && !member.view.allows(original) {
                 return Err(unknown(kind, name));
             }
             let original = original.to_owned();
+            if kind == "tool" {
+                let declared = shared.declarations.of(member, &original);
+                let args = match params.get("arguments") {
+                    Some(Value::Object(a)) => a.clone(),
+                    _ => Map::new(),
+                };
+                if hop.modern {
+                    super::params::check(&hop.param_headers, &declared, &args)?;
+                }
+                upstream_headers =
+                    super::params::upstream_headers(&hop.param_headers, &declared, &args);
+            }
             params.insert("name".into(), Value::String(original));
             member
         }
         "resources/read" => {
             let uri = string(&params, "uri")?;
-            let (member, original) =
-                owner(shared, uri, true).ok_or_else(|| unknown("resource", uri))?;
+            let (member, original) = shared
+                .owner(uri, true)
+                .ok_or_else(|| unknown("resource", uri))?;
             let original = original.to_owned();
             params.insert("uri".into(), Value::String(original));
             member
@@ -62,8 +86,9 @@ pub(super) async fn call(
                 _ => return Err(Box::new(McpError::InvalidParams("invalid ref".into()))),
             };
             let name = r.get(key).and_then(Value::as_str).unwrap_or("");
-            let (member, original) =
-                owner(shared, name, is_uri).ok_or_else(|| unknown("reference", name))?;
+            let (member, original) = shared
+                .owner(name, is_uri)
+                .ok_or_else(|| unknown("reference", name))?;
             let original = original.to_owned();
             if let Some(Value::Object(r)) = params.get_mut("ref") {
                 r.insert(key.into(), Value::String(original));
@@ -72,28 +97,23 @@ pub(super) async fn call(
         }
         other => return Err(Box::new(McpError::MethodNotFound(other.to_owned()))),
     };
-    let mut result = member
-        .send(UpstreamRequest::new(method, params).with_notifier(notifier))
-        .await?;
+    let req = UpstreamRequest::new(method, params)
+        .with_notifier(hop.notifier)
+        .with_client(hop.client)
+        .with_param_headers(upstream_headers);
+    let mut result = crate::input::send_fulfilling(req, |r| member.send(r)).await?;
     if method == "resources/read"
         && let Some(Value::Array(contents)) = result.get_mut("contents")
     {
         for c in contents {
-            if let Some(uri) = c.get("uri").and_then(Value::as_str) {
-                let joined = shared.join_uri(&member.name, uri);
+            if let Some(joined) = c
+                .get("uri")
+                .and_then(Value::as_str)
+                .and_then(|uri| shared.public_name(member, uri, true))
+            {
                 c["uri"] = Value::String(joined);
             }
         }
     }
     Ok(result)
-}
-
-fn owner<'a, 'n>(shared: &'a Shared, name: &'n str, uri: bool) -> Option<(&'a Member, &'n str)> {
-    let (server, original) = if uri {
-        shared.split_uri(name)?
-    } else {
-        shared.naming.split(name)?
-    };
-    let member = shared.members.iter().find(|m| m.name.as_str() == server)?;
-    Some((member, original))
 }

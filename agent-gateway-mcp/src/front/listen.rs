@@ -91,9 +91,8 @@ where
         .ok_or_else(|| invalid("missing string `uri`"))?;
     let session = session.unwrap_or_default();
     let state = config
-        .sealer
-        .open(&session)
-        .map_err(|_| invalid("session not found"))?;
+        .session(&session)
+        .ok_or_else(|| invalid("session not found"))?;
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
     if method == SUBSCRIBE {
         let now = config.sealer.now();
@@ -151,7 +150,7 @@ where
         ));
     };
     let session = session.to_str().unwrap_or_default().to_owned();
-    let Ok(state) = config.sealer.open(&session) else {
+    let Some(state) = config.session(&session) else {
         return Err(reject(StatusCode::NOT_FOUND, "Session not found"));
     };
     if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)

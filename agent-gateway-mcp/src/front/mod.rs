@@ -84,6 +84,7 @@ mod dispatch;
 pub mod future;
 mod layer;
 mod listen;
+mod pending;
 mod relay;
 mod render;
 mod stream;

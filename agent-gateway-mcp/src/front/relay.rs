@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::Response as RpcResponse;
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Notification};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Notification, Request as RpcRequest};
 use agent_gateway_core::sse::Event;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -32,10 +32,11 @@ use tokio::sync::mpsc::Receiver;
 use super::config::FrontConfig;
 use super::render::{self, ResponseBody};
 use super::stream::EventIds;
-use crate::McpResponse;
 use crate::era::{Era, META_SERVER_INFO};
 use crate::error::Rendered;
-use crate::notify::Relayed;
+use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
+use crate::notify::{Outgoing, Relayed};
+use crate::{McpError, McpResponse};
 
 /// Methods whose modern results carry `ttlMs` and `cacheScope`.
 const CACHEABLE: [&str; 5] = [
@@ -52,13 +53,35 @@ pub(crate) struct Ending {
     pub(crate) era: Era,
     pub(crate) method: String,
     pub(crate) id: Id,
+    /// The legacy session the request came on: where server→client requests are answered.
+    pub(crate) session: Option<String>,
 }
 
 /// The inner service's error as the front renders it.
+///
+/// In the modern era an upstream's request errors keep the HTTP status the spec gives them:
+/// 400 for invalid params and the MCP header, capability and version errors, 404 for an
+/// unknown method.
 pub(crate) fn rendered(era: Era, e: &BoxError) -> Rendered {
     let mut rendered = Rendered::from_error(e.as_ref());
-    if era == Era::Modern && rendered.error.code == ErrorObject::METHOD_NOT_FOUND {
-        rendered.status = StatusCode::NOT_FOUND;
+    if era == Era::Modern {
+        let relayed = matches!(
+            crate::error::find::<McpError>(e.as_ref()),
+            Some(McpError::Upstream(_) | McpError::HeaderMismatch(_))
+        );
+        match rendered.error.code {
+            ErrorObject::METHOD_NOT_FOUND => rendered.status = StatusCode::NOT_FOUND,
+            ErrorObject::INVALID_REQUEST
+            | ErrorObject::INVALID_PARAMS
+            | CODE_HEADER_MISMATCH
+            | CODE_MISSING_CAPABILITY
+            | CODE_UNSUPPORTED_VERSION
+                if relayed =>
+            {
+                rendered.status = StatusCode::BAD_REQUEST;
+            }
+            _ => {}
+        }
     }
     rendered
 }
@@ -102,10 +125,11 @@ pub(crate) fn finish_modern(
 type Outcome = Result<McpResponse, BoxError>;
 
 /// Answers with the outcome of `call`: as JSON, or as SSE when `notes` delivers a
-/// notification before the outcome. Without `notes` the answer is always JSON.
+/// notification or a server→client request before the outcome. Without `notes` the answer
+/// is always JSON.
 pub(crate) async fn answer<F>(
     call: F,
-    notes: Option<Receiver<Relayed>>,
+    notes: Option<Receiver<Outgoing>>,
     end: Ending,
 ) -> Result<Response<ResponseBody>, Rendered>
 where
@@ -143,22 +167,34 @@ where
 }
 
 struct Relay {
-    notes: Receiver<Relayed>,
+    notes: Receiver<Outgoing>,
     call: Option<BoxFuture<'static, Outcome>>,
     outcome: Option<Outcome>,
-    pending: Option<Relayed>,
+    pending: Option<Outgoing>,
     end: Option<Ending>,
     /// Event ids, on a legacy stream; the priming event is still due while `primed` is false.
     ids: Option<EventIds>,
     primed: bool,
+    /// The gateway ids of the server→client requests sent on this stream, forgotten when it
+    /// ends.
+    asked: Vec<String>,
+    config: Arc<FrontConfig>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        for id in &self.asked {
+            self.config.pending.forget(id);
+        }
+    }
 }
 
 impl Relay {
     fn new(
-        notes: Receiver<Relayed>,
+        notes: Receiver<Outgoing>,
         call: Option<BoxFuture<'static, Outcome>>,
         outcome: Option<Outcome>,
-        first: Relayed,
+        first: Outgoing,
         end: Ending,
     ) -> Self {
         let ids = (end.era == Era::Legacy).then(EventIds::new);
@@ -167,9 +203,11 @@ impl Relay {
             call,
             outcome,
             pending: Some(first),
+            config: end.config.clone(),
             end: Some(end),
             ids,
             primed: false,
+            asked: Vec::new(),
         }
     }
 
@@ -189,11 +227,36 @@ impl Relay {
         })
     }
 
-    /// The next event: a waiting notification, then the final response, then the end.
+    /// The SSE event for one outgoing message, if it can be sent.
+    fn event(&mut self, out: Outgoing) -> Option<Bytes> {
+        match out {
+            Outgoing::Notification(note) => notification_event(note),
+            Outgoing::Request(req) => {
+                let (method, params, reply) = req.into_parts();
+                let session = self.end.as_ref().and_then(|e| e.session.clone());
+                let Some(session) = session else {
+                    reply.send(Err(ErrorObject::new(
+                        ErrorObject::INTERNAL_ERROR,
+                        "the client has no session to answer on",
+                    )));
+                    return None;
+                };
+                let id = self.config.pending.register(&session, reply)?;
+                let request = RpcRequest::new(Id::from(id.clone()), method)
+                    .with_params(&params)
+                    .ok()?;
+                self.asked.push(id);
+                sse(&Message::from(request))
+            }
+        }
+    }
+
+    /// The next event: a waiting notification or request, then the final response, then the
+    /// end.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         loop {
-            if let Some(note) = self.pending.take() {
-                match notification_event(note) {
+            if let Some(out) = self.pending.take() {
+                match self.event(out) {
                     Some(event) => return Poll::Ready(Some(event)),
                     None => continue,
                 }

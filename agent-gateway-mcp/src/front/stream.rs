@@ -42,7 +42,7 @@ use crate::McpResponse;
 use crate::era::Era;
 use crate::error::Rendered;
 use crate::listen::{ACKNOWLEDGED, LISTEN, ListenFilter, tag, untag};
-use crate::notify::Relayed;
+use crate::notify::{Outgoing, Relayed};
 
 /// How long a stream may stay silent before a keep-alive comment.
 pub(crate) const KEEPALIVE: Duration = Duration::from_secs(15);
@@ -52,7 +52,7 @@ pub(crate) type Outcome = Result<McpResponse, BoxError>;
 pub(crate) type Call = BoxFuture<'static, Outcome>;
 /// Starts the inner listen anew with a filter: a legacy GET stream does when its session's
 /// subscriptions change.
-pub(crate) type Restart = Box<dyn FnMut(ListenFilter) -> (Call, Receiver<Relayed>) + Send>;
+pub(crate) type Restart = Box<dyn FnMut(ListenFilter) -> (Call, Receiver<Outgoing>) + Send>;
 
 /// Event ids unique to one stream of one session: a random stream id and a sequence number.
 #[derive(Debug)]
@@ -142,7 +142,7 @@ pub(crate) fn with_uris(base: &ListenFilter, uris: &BTreeSet<String>) -> ListenF
 struct Stream {
     call: Option<Call>,
     outcome: Option<Outcome>,
-    notes: Receiver<Relayed>,
+    notes: Receiver<Outgoing>,
     out: VecDeque<Bytes>,
     framing: Framing,
     rewatch: Option<Rewatch>,
@@ -154,6 +154,17 @@ impl Stream {
     fn push(&mut self, bytes: Option<Bytes>) {
         if let Some(b) = bytes {
             self.out.push_back(b);
+        }
+    }
+
+    fn take(&mut self, out: Outgoing) {
+        match out {
+            Outgoing::Notification(note) => self.frame(note),
+            // A listen's notifier carries no requests: refuse one that came anyway.
+            Outgoing::Request(req) => req.reply(Err(ErrorObject::new(
+                ErrorObject::INTERNAL_ERROR,
+                "a notification stream takes no requests",
+            ))),
         }
     }
 
@@ -261,8 +272,8 @@ impl Stream {
                 }
                 continue;
             }
-            if let Poll::Ready(Some(note)) = self.notes.poll_recv(cx) {
-                self.frame(note);
+            if let Poll::Ready(Some(out)) = self.notes.poll_recv(cx) {
+                self.take(out);
                 continue;
             }
             if let Some(call) = self.call.as_mut()
@@ -272,8 +283,8 @@ impl Stream {
                 self.outcome = Some(out);
             }
             if let Some(out) = self.outcome.take() {
-                while let Ok(note) = self.notes.try_recv() {
-                    self.frame(note);
+                while let Ok(out) = self.notes.try_recv() {
+                    self.take(out);
                 }
                 self.finish(out);
                 self.done = true;
@@ -299,7 +310,7 @@ fn ack(id: &Id, honoured: &ListenFilter) -> Option<Bytes> {
 /// instead.
 pub(crate) async fn open(
     mut call: Call,
-    mut notes: Receiver<Relayed>,
+    mut notes: Receiver<Outgoing>,
     framing: Framing,
     rewatch: Option<Rewatch>,
 ) -> Result<Response<ResponseBody>, Rendered> {
@@ -334,8 +345,8 @@ pub(crate) async fn open(
         let priming = ids.priming();
         stream.out.push_back(priming);
     }
-    if let Some(note) = first {
-        stream.frame(note);
+    if let Some(out) = first {
+        stream.take(out);
     }
     let body = StreamBody {
         stream: Mutex::new(stream),

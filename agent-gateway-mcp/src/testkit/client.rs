@@ -11,7 +11,7 @@ use tower::{Service, ServiceExt};
 use crate::connector::HttpUpstream;
 use crate::error::find;
 use crate::listen::{LISTEN, ListenFilter};
-use crate::notify::{Notifier, Relayed};
+use crate::notify::{Notifier, Outgoing, Relayed};
 use crate::upstream::UpstreamRequest;
 use crate::{Era, McpError};
 
@@ -19,7 +19,7 @@ use crate::{Era, McpError};
 /// listen.
 #[derive(Debug)]
 pub struct Listening {
-    notes: tokio::sync::mpsc::Receiver<Relayed>,
+    notes: tokio::sync::mpsc::Receiver<Outgoing>,
     task: tokio::task::JoinHandle<Result<Map<String, Value>, ClientError>>,
 }
 
@@ -27,7 +27,12 @@ impl Listening {
     /// The next notification (method and params), the acknowledgment first; `None` once the
     /// listen has ended.
     pub async fn next(&mut self) -> Option<Relayed> {
-        self.notes.recv().await
+        loop {
+            // A listen's notifier carries no requests; anything else is skipped.
+            if let Outgoing::Notification(note) = self.notes.recv().await? {
+                return Some(note);
+            }
+        }
     }
 
     /// Ends the listen, and gives its outcome if it had ended on its own.
@@ -139,13 +144,21 @@ where
         Listening { notes, task }
     }
 
-    /// `tools/list`: the tools.
+    /// `tools/list`: the tools, every page followed (up to 1000 pages).
     pub async fn list_tools(&self) -> Result<Vec<Value>, ClientError> {
-        let mut r = self.request("tools/list", Value::Null).await?;
-        match r.remove("tools") {
-            Some(Value::Array(tools)) => Ok(tools),
-            _ => Ok(Vec::new()),
+        let mut tools = Vec::new();
+        let mut params = Value::Null;
+        for _ in 0..1000 {
+            let mut r = self.request("tools/list", params).await?;
+            if let Some(Value::Array(page)) = r.remove("tools") {
+                tools.extend(page);
+            }
+            match r.remove("nextCursor") {
+                Some(Value::String(c)) => params = serde_json::json!({"cursor": c}),
+                _ => break,
+            }
         }
+        Ok(tools)
     }
 
     /// `tools/call`: the `CallToolResult`.

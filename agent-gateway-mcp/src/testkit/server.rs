@@ -271,7 +271,13 @@ impl FakeMcpServer {
             "tools/list" => page(
                 s.tools
                     .iter()
-                    .map(|t| json!({"name": t.name, "inputSchema": {"type": "object"}}))
+                    .map(|t| {
+                        json!({
+                            "name": t.name,
+                            "description": format!("The fake server's tool {}.", t.name),
+                            "inputSchema": {"type": "object"},
+                        })
+                    })
                     .collect(),
                 "tools",
             ),

@@ -15,9 +15,13 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Where the pinned peers live: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
+pub fn peers_dir() -> PathBuf {
+    std::env::var_os("AGW_PEERS_DIR").map_or_else(|| workspace().join(".ci/cache"), PathBuf::from)
+}
+
 pub fn python() -> PathBuf {
-    let dir = std::env::var_os("AGW_PEERS_DIR")
-        .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from);
+    let dir = peers_dir();
     let python = dir.join("venv/bin/python");
     assert!(
         python.is_file(),
@@ -37,8 +41,8 @@ pub async fn fixture_server() -> (String, Child) {
     python_server("fixture_server.py").await
 }
 
-/// Starts a python server script that prints `PORT <n>` once it listens; its URL and the
-/// child (killed on drop).
+/// Starts the python server `name` (in tests/peers/mcp) that prints `PORT <n>`; its URL and
+/// the child (killed on drop).
 pub async fn python_server(name: &str) -> (String, Child) {
     let mut child = Command::new(python())
         .arg(script(name))
@@ -111,14 +115,15 @@ pub fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The npm peers' directory (`@modelcontextprotocol/sdk` and `server-everything`), or a
-/// failure saying how to install them.
+/// The npm peers' directory (`@modelcontextprotocol/sdk`, `@modelcontextprotocol/client` and
+/// `server-everything`), or a failure saying how to install them.
 pub fn mcp_js() -> PathBuf {
     let dir = std::env::var_os("AGW_PEERS_DIR")
         .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from)
         .join("mcp-js");
     for package in [
         "@modelcontextprotocol/sdk",
+        "@modelcontextprotocol/client",
         "@modelcontextprotocol/server-everything",
     ] {
         let manifest = dir.join("node_modules").join(package).join("package.json");
@@ -132,23 +137,32 @@ pub fn mcp_js() -> PathBuf {
     dir
 }
 
-/// Runs the TypeScript SDK client against `url` with `calls` (`[[tool, arguments], ...]`);
-/// its JSON report.
+/// Runs the TypeScript SDK v1 client (legacy era only) against `url` with `calls`
+/// (`[[tool, arguments], ...]`); its JSON report.
 pub async fn ts_client(url: &str, calls: &Value) -> Value {
-    let dir = mcp_js();
+    node_client("ts_client.mjs", &[url, &calls.to_string()]).await
+}
+
+/// Runs the TypeScript SDK v2 client against `url` in `mode` (`legacy`, `auto`, or a modern
+/// version to pin) with `calls` (`[[tool, arguments], ...]`); its JSON report.
+pub async fn ts_client_v2(url: &str, mode: &str, calls: &Value) -> Value {
+    node_client("ts_client_v2.mjs", &[url, mode, &calls.to_string()]).await
+}
+
+async fn node_client(script_name: &str, args: &[&str]) -> Value {
     let out = Command::new("node")
-        .arg(script("ts_client.mjs"))
-        .args([url, &calls.to_string()])
-        .env("MCP_JS_DIR", &dir)
+        .arg(script(script_name))
+        .args(args)
+        .env("MCP_JS_DIR", mcp_js())
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(60), out)
         .await
-        .expect("the TypeScript client finished within 60 s")
+        .unwrap_or_else(|_| panic!("{script_name} finished within 60 s"))
         .expect("run node (Node >= 20 on PATH)");
     assert!(
         out.status.success(),
-        "TypeScript client failed: {}\n{}",
+        "{script_name} {args:?} failed: {}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );

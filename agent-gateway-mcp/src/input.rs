@@ -1,0 +1,134 @@
+//! Era translation of input requests: a modern upstream asks for client input with an
+//! `input_required` result (MRTR); a legacy client is asked with real server→client requests
+//! instead, and the original request is retried with the answers.
+//!
+//! For a client that can be sent requests (a legacy client on its request's stream, see
+//! [`Notifier::with_requests`](crate::notify::Notifier::with_requests)), every `inputRequests` entry becomes one request to the
+//! client, in key order; the answers go back to the upstream as `inputResponses`, with
+//! `requestState` exactly as the upstream sent it, on the same method and parameters. Rounds
+//! repeat while the upstream asks again, up to [`MAX_ROUNDS`]. A modern client gets the
+//! `input_required` result untouched, to fulfil itself.
+//!
+//! ```
+//! use agent_gateway_core::BoxError;
+//! use agent_gateway_mcp::input::send_fulfilling;
+//! use agent_gateway_mcp::notify::{Notifier, Outgoing};
+//! use agent_gateway_mcp::upstream::UpstreamRequest;
+//! use serde_json::{Map, json};
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! // An upstream that needs the client's roots before it answers.
+//! let upstream = tower::service_fn(|req: UpstreamRequest| async move {
+//!     let result = match req.params().get("inputResponses") {
+//!         Some(r) => json!({"content": [{"type": "text", "text": r["roots"]["roots"][0]["uri"]}]}),
+//!         None => json!({"resultType": "input_required", "requestState": "s1",
+//!                        "inputRequests": {"roots": {"method": "roots/list", "params": {}}}}),
+//!     };
+//!     Ok::<_, BoxError>(result.as_object().cloned().unwrap())
+//! });
+//! let (notifier, mut out) = Notifier::channel(None);
+//! let req = UpstreamRequest::new("tools/call", json!({"name": "t"}).as_object().cloned().unwrap())
+//!     .with_notifier(Some(notifier.with_requests()));
+//! // The client side: answer the roots request.
+//! tokio::spawn(async move {
+//!     while let Some(Outgoing::Request(r)) = out.recv().await {
+//!         assert_eq!(r.method(), "roots/list");
+//!         r.reply(Ok(json!({"roots": [{"uri": "file:///src"}]}).as_object().cloned().unwrap()));
+//!     }
+//! });
+//! let result = send_fulfilling(req, |r| upstream.clone().oneshot(r)).await.unwrap();
+//! assert_eq!(result["content"][0]["text"], "file:///src");
+//! # });
+//! ```
+
+use std::future::Future;
+
+use agent_gateway_core::BoxError;
+use agent_gateway_core::jsonrpc::ErrorObject;
+use serde_json::{Map, Value};
+
+use crate::McpError;
+use crate::upstream::UpstreamRequest;
+
+/// The most input rounds one request may take before the gateway gives up.
+pub const MAX_ROUNDS: usize = 8;
+
+/// The most input requests in one round.
+pub const MAX_INPUTS: usize = 16;
+
+/// The methods an `inputRequests` entry may name.
+const INPUT_METHODS: [&str; 3] = ["elicitation/create", "sampling/createMessage", "roots/list"];
+
+fn input_required(result: &Map<String, Value>) -> bool {
+    result.get("resultType").and_then(Value::as_str) == Some("input_required")
+}
+
+fn refuse(message: impl Into<String>) -> BoxError {
+    let message: String = message.into();
+    Box::new(McpError::Upstream(ErrorObject::new(
+        ErrorObject::INTERNAL_ERROR,
+        message,
+    )))
+}
+
+/// Sends `req` with `send`; while the upstream answers `input_required` and the client can be
+/// asked, asks the client and retries with its answers. Otherwise the result as it came.
+pub async fn send_fulfilling<F, Fut>(
+    req: UpstreamRequest,
+    mut send: F,
+) -> Result<Map<String, Value>, BoxError>
+where
+    F: FnMut(UpstreamRequest) -> Fut,
+    Fut: Future<Output = Result<Map<String, Value>, BoxError>>,
+{
+    let notifier = req.notifier().filter(|n| n.can_request()).cloned();
+    let Some(notifier) = notifier else {
+        return send(req).await;
+    };
+    let original = req.params().clone();
+    let mut next = req;
+    for _ in 0..MAX_ROUNDS {
+        let retry = next.clone();
+        let result = send(next).await?;
+        if !input_required(&result) {
+            return Ok(result);
+        }
+        let inputs = match result.get("inputRequests") {
+            Some(Value::Object(m)) => m.clone(),
+            None => Map::new(),
+            Some(_) => return Err(refuse("the upstream's inputRequests is not an object")),
+        };
+        if inputs.len() > MAX_INPUTS {
+            return Err(refuse("the upstream asked for too many inputs"));
+        }
+        let mut responses = Map::new();
+        for (key, input) in inputs {
+            let method = input.get("method").and_then(Value::as_str).unwrap_or("");
+            if !INPUT_METHODS.contains(&method) {
+                return Err(refuse(format!(
+                    "the upstream asked for unknown input `{method}`"
+                )));
+            }
+            let params = match input.get("params") {
+                Some(Value::Object(p)) => p.clone(),
+                _ => Map::new(),
+            };
+            let answer = notifier
+                .request(method, params)
+                .await
+                .map_err(|e| Box::new(McpError::Upstream(e)) as BoxError)?;
+            responses.insert(key, Value::Object(answer));
+        }
+        let mut params = original.clone();
+        params.insert("inputResponses".into(), Value::Object(responses));
+        if let Some(state) = result.get("requestState") {
+            params.insert("requestState".into(), state.clone());
+        }
+        let (method, _) = retry.clone().into_parts();
+        next = UpstreamRequest::new(method, params)
+            .with_notifier(retry.notifier().cloned())
+            .with_client(retry.client().cloned());
+    }
+    Err(refuse("the upstream kept asking for input"))
+}

@@ -654,3 +654,45 @@ async fn an_upstream_without_listen_is_asked_once_and_the_others_still_deliver()
         "notifications/tools/list_changed"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_legacy_upstreams_stream_and_subscriptions_outlive_the_sessions_idle_time() {
+    let l = FakeMcpServer::new()
+        .with_echo_tool("t")
+        .with_resource("file:///l", "L");
+    let l_up = HttpUpstream::new(
+        l.http(config().with_modern(false)),
+        "http://l.test/mcp".parse().unwrap(),
+    )
+    .with_sessions(Duration::from_secs(60), 8);
+    let fed = Federation::builder()
+        .member(Member::new(name("l"), l_up.clone()))
+        .build()
+        .unwrap();
+    let client = McpClient::modern(McpFront::new(fed, config()));
+    let mut notes = client.listen(ListenFilter::new().resource("l+file:///l"));
+    next_note(&mut notes).await;
+    let with_uri = ListenFilter::all_lists().resource("file:///l");
+    until("the upstream GET with the URI", || {
+        l.listen_filters() == [with_uri.clone()]
+    })
+    .await;
+    // Five idle minutes later, and a call through the connector's shared session (which
+    // drops the sessions idle past 60 s): the GET stream kept its session alive, so it was
+    // never broken, and its subscription holds.
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    client.list_tools().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        l.calls_of("subscriptions/listen"),
+        1,
+        "the GET stream was never broken"
+    );
+    assert_eq!(l.listen_filters(), std::slice::from_ref(&with_uri));
+    l.notify_resource_updated("file:///l");
+    let (m, p) = next_note(&mut notes).await;
+    assert_eq!(
+        (m.as_str(), &p["uri"]),
+        ("notifications/resources/updated", &json!("l+file:///l"))
+    );
+}

@@ -240,8 +240,9 @@ where
     async fn get_loop(self, tx: broadcast::Sender<Relayed>, uris: Counts) {
         let mut backoff = FIRST_BACKOFF;
         let mut renew = false;
+        let mut last = None;
         loop {
-            match self.get_stream(renew, &tx, &uris).await {
+            match self.get_stream(renew, &mut last, &tx, &uris).await {
                 Ok(GetEnd::Forgotten) => renew = true,
                 Ok(GetEnd::NoStream) => {
                     tracing::debug!("mcp: the upstream offers no GET stream");
@@ -261,14 +262,22 @@ where
         }
     }
 
+    /// One GET stream on the connector's shared session. `last` is the session the previous
+    /// one used: when the session is another (renewed, or opened anew after it went idle),
+    /// the held subscriptions are made again on it. While the stream is open the session is
+    /// kept from going idle.
     async fn get_stream(
         &self,
         renew: bool,
+        last: &mut Option<Option<HeaderValue>>,
         tx: &broadcast::Sender<Relayed>,
         uris: &Counts,
     ) -> Result<GetEnd, BoxError> {
-        let (session, version) = self.session(renew, &ClientHop::default()).await?;
-        if renew {
+        let hop = ClientHop::default();
+        let (session, version) = self.session(renew, &hop).await?;
+        let moved = last.as_ref().is_some_and(|prev| *prev != session);
+        *last = Some(session.clone());
+        if renew || moved {
             let held: Vec<String> = lock(uris).keys().cloned().collect();
             for uri in held {
                 if let Err(e) = self
@@ -311,11 +320,23 @@ where
         let mut body = std::pin::pin!(body);
         let mut decoder = Decoder::new();
         let mut events = Vec::new();
+        let period = (self.shared.idle / 2).max(Duration::from_secs(1));
+        let mut touch = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
-            let frame = match body.frame().await {
+            // Taken apart in the branch: the body's error type need not be `Send`.
+            let next = tokio::select! {
+                frame = body.frame() => Some(frame.map(|f| f.map_err(Into::<BoxError>::into))),
+                _ = touch.tick() => None,
+            };
+            let Some(next) = next else {
+                // Keeps the shared session from going idle while it carries this stream.
+                self.session(false, &hop).await?;
+                continue;
+            };
+            let frame = match next {
                 None => return Ok(GetEnd::Ended),
                 Some(Ok(frame)) => frame,
-                Some(Err(e)) => return Err(e.into()),
+                Some(Err(e)) => return Err(e),
             };
             let Ok(data) = frame.into_data() else {
                 continue;

@@ -126,6 +126,27 @@ pub struct Notifier {
     tx: mpsc::Sender<Outgoing>,
     progress_token: Option<Value>,
     requests: bool,
+    /// The least severe log level relayed; `None` relays no log message.
+    log_level: Option<u8>,
+}
+
+/// The log levels, least severe first (RFC 5424 as MCP uses them).
+const LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
+
+fn severity(level: &str) -> Option<u8> {
+    LEVELS
+        .iter()
+        .position(|l| *l == level)
+        .and_then(|p| u8::try_from(p).ok())
 }
 
 impl fmt::Debug for Notifier {
@@ -133,6 +154,7 @@ impl fmt::Debug for Notifier {
         f.debug_struct("Notifier")
             .field("progress_token", &self.progress_token)
             .field("requests", &self.requests)
+            .field("log_level", &self.log_level)
             .field("closed", &self.tx.is_closed())
             .finish()
     }
@@ -147,8 +169,24 @@ impl Notifier {
             tx,
             progress_token,
             requests: false,
+            log_level: Some(0),
         };
         (notifier, rx)
+    }
+
+    /// Relays log messages at `level` and above only, and none when `None` (a modern client
+    /// that did not opt in). A channel relays every level by default.
+    pub fn with_log_level(mut self, level: Option<&str>) -> Self {
+        self.log_level = level.map(|l| severity(l).unwrap_or(0));
+        self
+    }
+
+    /// The progress token and log level of this notifier on a new channel: for a hop that
+    /// relays into this one.
+    pub fn channel_like(&self) -> (Notifier, mpsc::Receiver<Outgoing>) {
+        let (mut n, rx) = Notifier::channel(self.progress_token.clone());
+        n.log_level = self.log_level;
+        (n, rx)
     }
 
     /// Lets [`request`](Self::request) reach the client: for a client that can be sent
@@ -222,7 +260,16 @@ impl Notifier {
                 let token = self.progress_token.as_ref()?;
                 params.insert("progressToken".into(), token.clone());
             }
-            MESSAGE => {}
+            MESSAGE => {
+                let min = self.log_level?;
+                let level = params
+                    .get("level")
+                    .and_then(Value::as_str)
+                    .and_then(severity);
+                if level.is_some_and(|l| l < min) {
+                    return None;
+                }
+            }
             _ => return None,
         }
         Some((method.to_owned(), params))

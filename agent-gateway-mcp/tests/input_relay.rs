@@ -412,7 +412,7 @@ async fn response(res: http::Response<agent_gateway_mcp::front::ResponseBody>) -
     let last = text
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
-        .last()
+        .next_back()
         .map_or_else(
             || serde_json::from_str(text).unwrap(),
             |d| serde_json::from_str(d).unwrap(),

@@ -317,7 +317,7 @@ async fn log_messages_need_the_clients_opt_in_and_respect_its_level() {
         let last = text
             .lines()
             .filter_map(|l| l.strip_prefix("data: "))
-            .last()
+            .next_back()
             .unwrap_or(text);
         let body: Value = serde_json::from_str(last).unwrap();
         assert_eq!(body["result"]["relayed"], expected, "{level:?}");

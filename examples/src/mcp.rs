@@ -127,6 +127,7 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
                         "a stdio upstream is started within a Tokio runtime".into()
                     ));
                 }
+                tracing::info!(upstream = %u.name, command = %target.command, "mcp: starting a stdio upstream");
                 let child = StdioUpstream::spawn(u.name.clone(), stdio);
                 children.running.push(child.clone());
                 Member::new(name, child)

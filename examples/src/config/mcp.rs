@@ -96,7 +96,8 @@ pub struct CommandTarget {
     /// Variables passed on from the gateway's environment (secrets belong here, not in
     /// `env`); one that is not set is an error at start.
     pub env_from: Vec<String>,
-    /// Its working directory; the gateway's when absent.
+    /// Its working directory (a relative one is taken from the gateway's); the gateway's when
+    /// absent.
     pub cwd: Option<PathBuf>,
 }
 

@@ -133,7 +133,29 @@ pub struct Notifier {
     tx: mpsc::Sender<Outgoing>,
     progress_token: Option<Value>,
     requests: bool,
+    /// The least severe log level relayed; `None` relays no log message.
+    log_level: Option<u8>,
+    /// A listen stream's filter: then only change notifications are relayed.
     filter: Option<Arc<ListenFilter>>,
+}
+
+/// The log levels, least severe first (RFC 5424 as MCP uses them).
+const LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
+
+fn severity(level: &str) -> Option<u8> {
+    LEVELS
+        .iter()
+        .position(|l| *l == level)
+        .and_then(|p| u8::try_from(p).ok())
 }
 
 impl fmt::Debug for Notifier {
@@ -141,6 +163,7 @@ impl fmt::Debug for Notifier {
         f.debug_struct("Notifier")
             .field("progress_token", &self.progress_token)
             .field("requests", &self.requests)
+            .field("log_level", &self.log_level)
             .field("filter", &self.filter)
             .field("closed", &self.tx.is_closed())
             .finish()
@@ -156,19 +179,22 @@ impl Notifier {
             tx,
             progress_token,
             requests: false,
+            log_level: Some(0),
             filter: None,
         };
         (notifier, rx)
     }
 
     /// A notifier for a listen stream: it relays `notifications/subscriptions/acknowledged`
-    /// and the change notifications `filter` admits, and nothing else (no requests).
+    /// and the change notifications `filter` admits, and nothing else (no requests, no log
+    /// messages).
     pub fn listen(filter: ListenFilter) -> (Notifier, mpsc::Receiver<Outgoing>) {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let notifier = Notifier {
             tx,
             progress_token: None,
             requests: false,
+            log_level: None,
             filter: Some(Arc::new(filter)),
         };
         (notifier, rx)
@@ -187,6 +213,22 @@ impl Notifier {
     /// Waits until the client has gone.
     pub async fn closed(&self) {
         self.tx.closed().await;
+    }
+
+    /// Relays log messages at `level` and above only, and none when `None` (a modern client
+    /// that did not opt in). A channel relays every level by default.
+    pub fn with_log_level(mut self, level: Option<&str>) -> Self {
+        self.log_level = level.map(|l| severity(l).unwrap_or(0));
+        self
+    }
+
+    /// The progress token and log level of this notifier on a new channel: for a hop that
+    /// relays into this one.
+    pub fn channel_like(&self) -> (Notifier, mpsc::Receiver<Outgoing>) {
+        let (mut n, rx) = Notifier::channel(self.progress_token.clone());
+        n.log_level = self.log_level;
+        n.filter = self.filter.clone();
+        (n, rx)
     }
 
     /// Lets [`request`](Self::request) reach the client: for a client that can be sent
@@ -265,7 +307,16 @@ impl Notifier {
                 let token = self.progress_token.as_ref()?;
                 params.insert("progressToken".into(), token.clone());
             }
-            MESSAGE => {}
+            MESSAGE => {
+                let min = self.log_level?;
+                let level = params
+                    .get("level")
+                    .and_then(Value::as_str)
+                    .and_then(severity);
+                if level.is_some_and(|l| l < min) {
+                    return None;
+                }
+            }
             _ => return None,
         }
         Some((method.to_owned(), params))

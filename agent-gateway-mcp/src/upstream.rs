@@ -136,12 +136,16 @@ pub type BoxUpstream = BoxCloneSyncService<UpstreamRequest, Map<String, Value>, 
 #[derive(Debug, Clone)]
 pub struct Direct<S> {
     inner: S,
+    parked: std::sync::Arc<crate::input::Parked>,
 }
 
 impl<S> Direct<S> {
     /// Serves `inner` directly.
     pub fn new(inner: S) -> Self {
-        Direct { inner }
+        Direct {
+            inner,
+            parked: std::sync::Arc::default(),
+        }
     }
 
     /// The upstream.
@@ -169,6 +173,7 @@ where
     fn call(&mut self, req: McpRequest) -> Self::Future {
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
+        let parked = self.parked.clone();
         let method = req.method().to_owned();
         let notifier = req.extensions().get::<Notifier>().cloned();
         let client = req.extensions().get::<ClientHop>().cloned();
@@ -181,7 +186,8 @@ where
                 return Ok(McpResponse::for_method(&method, Value::Object(Map::new())));
             }
             let result =
-                crate::input::send_fulfilling(up, move |up| inner.clone().oneshot(up)).await?;
+                crate::input::send_fulfilling(up, &parked, move |up| inner.clone().oneshot(up))
+                    .await?;
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })
     }

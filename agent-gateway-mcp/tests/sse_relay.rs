@@ -24,8 +24,16 @@ fn config() -> FrontConfig {
 }
 
 fn call(tool: &str, token: Option<Value>) -> http::Request<Full<Bytes>> {
+    call_at(tool, token, Some("info"))
+}
+
+/// A modern call opting in to log messages at `level` (none when `None`).
+fn call_at(tool: &str, token: Option<Value>, level: Option<&str>) -> http::Request<Full<Bytes>> {
     let mut meta = json!({"io.modelcontextprotocol/protocolVersion": MODERN,
                           "io.modelcontextprotocol/clientCapabilities": {}});
+    if let Some(l) = level {
+        meta["io.modelcontextprotocol/logLevel"] = json!(l);
+    }
     if let Some(t) = token {
         meta["progressToken"] = t;
     }
@@ -286,4 +294,41 @@ async fn legacy_posts_stream_the_same_way() {
         last["result"].get("resultType").is_none(),
         "no modern fields in legacy"
     );
+}
+
+#[tokio::test]
+async fn log_messages_need_the_clients_opt_in_and_respect_its_level() {
+    let logging = tower::service_fn(|req: UpstreamRequest| async move {
+        let n = req.notifier().cloned().unwrap();
+        let mut relayed = Vec::new();
+        for level in ["debug", "warning", "error"] {
+            let log = json!({"level": level, "data": level});
+            relayed.push(json!(
+                n.notify("notifications/message", log.as_object().cloned().unwrap())
+                    .await
+            ));
+        }
+        Ok::<_, BoxError>(Map::from_iter([("relayed".to_owned(), json!(relayed))]))
+    });
+    let front = McpFront::new(Direct::new(logging), config());
+    for (level, expected) in [
+        (None, json!([false, false, false])),
+        (Some("warning"), json!([false, true, true])),
+        (Some("debug"), json!([true, true, true])),
+    ] {
+        let res = front
+            .clone()
+            .oneshot(call_at("t", None, level))
+            .await
+            .unwrap();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        let last = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .next_back()
+            .unwrap_or(text);
+        let body: Value = serde_json::from_str(last).unwrap();
+        assert_eq!(body["result"]["relayed"], expected, "{level:?}");
+    }
 }

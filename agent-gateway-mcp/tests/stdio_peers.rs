@@ -157,3 +157,39 @@ async fn a_crash_fails_fast_and_the_child_is_restarted() {
     }
     panic!("the stdio child {second_pid} is still running after shutdown");
 }
+
+#[tokio::test]
+async fn only_the_given_environment_and_directory_reach_the_child() {
+    // A server whose every call answers with the environment and directory it runs with.
+    const PROBE: &str = r#"
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if "id" not in m:
+        continue
+    if m["method"] == "initialize":
+        r = {"protocolVersion": m["params"]["protocolVersion"], "capabilities": {},
+             "serverInfo": {"name": "probe", "version": "1"}}
+    else:
+        text = json.dumps({"env": dict(os.environ), "cwd": os.getcwd()})
+        r = {"content": [{"type": "text", "text": text}]}
+    print(json.dumps({"jsonrpc": "2.0", "id": m["id"], "result": r}), flush=True)
+"#;
+    let dir = std::env::temp_dir().canonicalize().unwrap();
+    let config = StdioConfig::new(python())
+        .with_args(["-c", PROBE])
+        .without_inherited_env()
+        .with_env("ONLY_THIS", "x")
+        .with_current_dir(&dir);
+    let upstream = StdioUpstream::spawn("py-probe", config);
+    until_ready(&upstream).await;
+    let report: Value =
+        serde_json::from_str(&call(&upstream, "report", json!({})).await.unwrap()).unwrap();
+    let mut names: Vec<_> = report["env"].as_object().unwrap().keys().collect();
+    // LC_CTYPE: python's own locale coercion (PEP 538) may set it.
+    names.retain(|n| *n != "LC_CTYPE");
+    assert_eq!(names, ["ONLY_THIS"], "{report}");
+    assert_eq!(report["env"]["ONLY_THIS"], "x");
+    assert_eq!(report["cwd"], dir.display().to_string());
+    upstream.shutdown().await;
+}

@@ -36,7 +36,7 @@ use tower::{ServiceExt, service_fn};
 use crate::a2a::A2aSetupError;
 use crate::config::Config;
 use crate::llm::LlmSetupError;
-use crate::mcp::McpSetupError;
+use crate::mcp::{Children, McpSetupError};
 use crate::policy::Policies;
 use agent_gateway_a2a::A2aFront;
 use agent_gateway_llm::LlmFront;
@@ -46,8 +46,52 @@ use agent_gateway_policy::auth::ProtectedResourceMetadata;
 /// The gateway's router for `config`, with `policies` in front of every governed route.
 ///
 /// Fails when a configured front cannot be served (an LLM provider's key is not in the
-/// environment, say).
+/// environment, say). Stdio MCP upstreams are started, and stop when the router is dropped;
+/// [`App`] also waits for them to leave.
 pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError> {
+    App::new(config, policies).map(|app| app.router)
+}
+
+/// The gateway's application: its router, and the child processes (stdio MCP upstreams) it
+/// runs behind it.
+#[derive(Debug)]
+pub struct App {
+    router: Router,
+    children: Children,
+}
+
+impl App {
+    /// Builds the application for `config`, with `policies` in front of every governed
+    /// route, and starts its stdio MCP upstreams (so it must run within a Tokio runtime when
+    /// the configuration has any). Fails as [`router`] does.
+    pub fn new(config: &Config, policies: &Policies) -> Result<App, SetupError> {
+        let mut children = Children::default();
+        let router = build(config, policies, &mut children)?;
+        Ok(App { router, children })
+    }
+
+    /// The router, to serve.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The stdio MCP upstreams it runs.
+    pub fn children(&self) -> &Children {
+        &self.children
+    }
+
+    /// Stops what the application runs: each stdio upstream gets its stdin closed and a
+    /// bounded time to exit, then is killed. Call it once the server has stopped.
+    pub async fn shutdown(&self) {
+        self.children.shutdown().await;
+    }
+}
+
+fn build(
+    config: &Config,
+    policies: &Policies,
+    children: &mut Children,
+) -> Result<Router, SetupError> {
     let whoami = policies.stack(service_fn(|req: Request<Body>| async move {
         Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
     }));
@@ -74,13 +118,15 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
     }
     if let Some(mcp) = &config.mcp {
         let body_limit = config.server.body_limit.get();
-        let mut front_config = crate::mcp::front_config(mcp, body_limit)?;
+        let mut front_config = crate::mcp::front_config(mcp, config.server.listen, body_limit)?;
         if let Some(metadata) = &metadata {
             // A 401 names the metadata, so OAuth clients find the authorization server.
             front_config =
                 front_config.with_www_authenticate(metadata.challenge().to_header_value());
         }
-        let front = McpFront::new(policies.stack(crate::mcp::federation(mcp)?), front_config);
+        let upstreams = crate::mcp::upstreams(mcp)?;
+        *children = upstreams.children;
+        let front = McpFront::new(policies.stack(upstreams.federation), front_config);
         app = app.route_service(&mcp.path, front);
         fronts.insert("mcp".into(), json!(mcp.path));
     }

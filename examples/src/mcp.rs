@@ -3,14 +3,21 @@
 //!
 //! ```
 //! use agent_gateway_examples::config::Config;
-//! use agent_gateway_examples::mcp::federation;
+//! use agent_gateway_examples::mcp::upstreams;
 //!
 //! let config = Config::embedded_default().unwrap();
-//! assert!(federation(config.mcp.as_ref().unwrap()).is_ok());
+//! assert!(upstreams(config.mcp.as_ref().unwrap()).is_ok());
 //!
 //! let bad = Config::from_toml_str("[mcp]\n[[mcp.upstreams]]\nname = \"a__b\"\ndemo = true\n").unwrap();
-//! assert!(federation(bad.mcp.as_ref().unwrap()).is_err()); // ambiguous with the `__` separator
+//! assert!(upstreams(bad.mcp.as_ref().unwrap()).is_err()); // ambiguous with the `__` separator
+//!
+//! // A stdio upstream is a child process: it needs a Tokio runtime to be supervised in.
+//! let stdio = Config::from_toml_str("[mcp]\n[[mcp.upstreams]]\nname = \"fs\"\ncommand = \"mcp-fs\"\n").unwrap();
+//! let err = upstreams(stdio.mcp.as_ref().unwrap()).unwrap_err();
+//! assert!(err.to_string().contains("Tokio runtime"), "{err}");
 //! ```
+
+use std::net::SocketAddr;
 
 use agent_gateway_core::{Secret, SystemClock};
 use agent_gateway_mcp::FrontConfig;
@@ -18,10 +25,11 @@ use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::session::{Sealer, SessionKey};
+use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use http::HeaderValue;
 
-use crate::config::{McpConfig, McpTarget};
+use crate::config::{AllowedHosts, CommandTarget, McpConfig, McpTarget};
 
 /// MCP configuration that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +48,54 @@ pub enum McpSetupError {
     Front(String),
 }
 
-/// Builds the federation of the configured upstreams.
-pub fn federation(config: &McpConfig) -> Result<Federation, McpSetupError> {
+/// The variables a stdio upstream inherits from the gateway's environment without being
+/// asked, when they are set: the ones the MCP SDKs' stdio clients pass, none of them secret.
+pub const INHERITED_ENV: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
+
+/// The configured upstreams, federated, and the child processes that serve some of them.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Upstreams {
+    /// One service over every upstream.
+    pub federation: Federation,
+    /// The stdio upstreams, to be shut down when the gateway stops.
+    pub children: Children,
+}
+
+/// The stdio upstreams a gateway runs as child processes.
+///
+/// Dropping every handle (this one and the federation's) stops them too, but only
+/// [`shutdown`](Self::shutdown) waits for them to leave.
+#[derive(Debug, Clone, Default)]
+pub struct Children {
+    running: Vec<StdioUpstream>,
+}
+
+impl Children {
+    /// Whether every child is up and past its MCP handshake (true when there are none).
+    pub fn is_ready(&self) -> bool {
+        self.running.iter().all(StdioUpstream::is_ready)
+    }
+
+    /// Stops every child at once: stdin closed, a bounded wait for it to exit, then a kill.
+    /// Calls to a stopped child fail at once.
+    pub async fn shutdown(&self) {
+        let mut stopping = tokio::task::JoinSet::new();
+        for child in &self.running {
+            let child = child.clone();
+            stopping.spawn(async move { child.shutdown().await });
+        }
+        while stopping.join_next().await.is_some() {}
+    }
+}
+
+/// Builds the federation of the configured upstreams, starting the stdio ones.
+///
+/// Stdio upstreams are spawned here, so this must run within a Tokio runtime when there are
+/// any; a variable an upstream's `env_from` names must be set.
+pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
     let mut builder = Federation::builder();
+    let mut children = Children::default();
     for u in &config.upstreams {
         let err = |reason: String| McpSetupError::Upstream {
             name: u.name.clone(),
@@ -67,6 +120,18 @@ pub fn federation(config: &McpConfig) -> Result<Federation, McpSetupError> {
                 }
                 Member::new(name, upstream)
             }
+            McpTarget::Command(target) => {
+                let stdio = stdio_config(target).map_err(err)?;
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return Err(err(
+                        "a stdio upstream is started within a Tokio runtime".into()
+                    ));
+                }
+                tracing::info!(upstream = %u.name, command = %target.command, "mcp: starting a stdio upstream");
+                let child = StdioUpstream::spawn(u.name.clone(), stdio);
+                children.running.push(child.clone());
+                Member::new(name, child)
+            }
         };
         let mut view = if u.include_tools.is_empty() {
             ToolView::all()
@@ -76,15 +141,54 @@ pub fn federation(config: &McpConfig) -> Result<Federation, McpSetupError> {
         if !u.exclude_tools.is_empty() {
             view = view.exclude(u.exclude_tools.iter().cloned());
         }
-        builder = builder.member(member.with_timeout(u.timeout).with_view(view));
+        let mut member = member.with_timeout(u.timeout).with_view(view);
+        if !u.prefixed {
+            member = member.without_prefix();
+        }
+        builder = builder.member(member);
     }
-    builder
+    let federation = builder
         .build()
-        .map_err(|e| McpSetupError::Front(e.to_string()))
+        .map_err(|e| McpSetupError::Front(e.to_string()))?;
+    Ok(Upstreams {
+        federation,
+        children,
+    })
 }
 
-/// The front's configuration: server identity, session sealing, allowed origins, body limit.
-pub fn front_config(config: &McpConfig, body_limit: usize) -> Result<FrontConfig, McpSetupError> {
+/// The child's command line and environment: [`INHERITED_ENV`], then `env_from` from the
+/// gateway's environment, then `env`; nothing else of the gateway's environment.
+fn stdio_config(target: &CommandTarget) -> Result<StdioConfig, String> {
+    let mut stdio = StdioConfig::new(&target.command)
+        .with_args(&target.args)
+        .without_inherited_env();
+    for var in INHERITED_ENV {
+        if let Some(value) = std::env::var_os(var) {
+            stdio = stdio.with_env(var, value);
+        }
+    }
+    for var in &target.env_from {
+        let value = std::env::var_os(var)
+            .ok_or_else(|| format!("environment variable `{var}` (env_from) is not set"))?;
+        stdio = stdio.with_env(var, value);
+    }
+    for (var, value) in &target.env {
+        stdio = stdio.with_env(var, value);
+    }
+    if let Some(dir) = &target.cwd {
+        stdio = stdio.with_current_dir(dir);
+    }
+    Ok(stdio)
+}
+
+/// The front's configuration: server identity, session sealing, allowed origins and hosts,
+/// body limit. `listen` is the address the gateway is bound to: it picks the default host
+/// allow-list (see [`AllowedHosts::Auto`]).
+pub fn front_config(
+    config: &McpConfig,
+    listen: SocketAddr,
+    body_limit: usize,
+) -> Result<FrontConfig, McpSetupError> {
     let front_err = |reason: String| McpSetupError::Front(reason);
     let mut front = FrontConfig::new("agent-gateway", env!("CARGO_PKG_VERSION"))
         .map_err(|e| front_err(e.to_string()))?
@@ -109,7 +213,38 @@ pub fn front_config(config: &McpConfig, body_limit: usize) -> Result<FrontConfig
             .map_err(|_| front_err("mcp.allowed_origins: not a valid origin".into()))?;
         front = front.with_allowed_origins(origins);
     }
+    if let Some(hosts) = allowed_hosts(&config.allowed_hosts, listen) {
+        front = front.with_allowed_hosts(hosts);
+    }
     Ok(front)
+}
+
+/// The `Host` allow-list for the front; `None` when `Host` is not checked.
+pub fn allowed_hosts(hosts: &AllowedHosts, listen: SocketAddr) -> Option<Vec<String>> {
+    match hosts {
+        AllowedHosts::Only(hosts) => Some(hosts.clone()),
+        AllowedHosts::Any => None,
+        AllowedHosts::Auto if listen.ip().is_loopback() => {
+            let mut hosts: Vec<String> = ["localhost:*", "127.0.0.1:*", "[::1]:*"]
+                .map(String::from)
+                .into();
+            let own = match listen {
+                SocketAddr::V4(a) => format!("{}:*", a.ip()),
+                SocketAddr::V6(a) => format!("[{}]:*", a.ip()),
+            };
+            if !hosts.contains(&own) {
+                hosts.push(own);
+            }
+            Some(hosts)
+        }
+        AllowedHosts::Auto => {
+            tracing::warn!(
+                %listen,
+                "mcp: not on a loopback address, `Host` is not checked; set mcp.allowed_hosts"
+            );
+            None
+        }
+    }
 }
 
 /// Reads a 32-byte key written as 64 hex digits.
@@ -128,6 +263,37 @@ pub fn parse_hex_key(hex: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_listeners_accept_only_loopback_hosts_by_default() {
+        let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let hosts = allowed_hosts(&AllowedHosts::Auto, local).unwrap();
+        assert_eq!(hosts, ["localhost:*", "127.0.0.1:*", "[::1]:*"]);
+        let other: SocketAddr = "127.0.0.2:8080".parse().unwrap();
+        let hosts = allowed_hosts(&AllowedHosts::Auto, other).unwrap();
+        assert!(hosts.contains(&"127.0.0.2:*".to_owned()), "{hosts:?}");
+        let v6: SocketAddr = "[::1]:8080".parse().unwrap();
+        assert_eq!(allowed_hosts(&AllowedHosts::Auto, v6).unwrap().len(), 3);
+        let public: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(allowed_hosts(&AllowedHosts::Auto, public), None);
+        assert_eq!(allowed_hosts(&AllowedHosts::Any, local), None);
+        let only = AllowedHosts::Only(vec!["gw.example.com".into()]);
+        assert_eq!(allowed_hosts(&only, public).unwrap(), ["gw.example.com"]);
+    }
+
+    #[test]
+    fn an_unset_env_from_variable_names_the_upstream_and_the_variable() {
+        let config = crate::config::Config::from_toml_str(
+            "[mcp]\n[[mcp.upstreams]]\nname = \"fs\"\ncommand = \"mcp-fs\"\n\
+             env_from = [\"AGW_TEST_SURELY_UNSET_VARIABLE\"]\n",
+        )
+        .unwrap();
+        let err = upstreams(config.mcp.as_ref().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`fs`"), "{err}");
+        assert!(err.contains("AGW_TEST_SURELY_UNSET_VARIABLE"), "{err}");
+    }
 
     #[test]
     fn session_keys_are_64_hex_digits() {

@@ -383,3 +383,116 @@ fn the_a2a_front_serves_the_demo_agent_behind_the_policy_stack() {
         "discovery lists the demo agent: {body}"
     );
 }
+
+/// The python of the pinned peers: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
+fn python() -> std::path::PathBuf {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::var_os("AGW_PEERS_DIR")
+        .map_or_else(|| workspace.join(".ci/cache"), std::path::PathBuf::from);
+    let python = dir.join("venv/bin/python");
+    assert!(
+        python.is_file(),
+        "the python MCP SDK venv is missing at {}: run .ci/peers (it installs mcp==2.3.0 into \
+         .ci/cache/venv) or point AGW_PEERS_DIR at a cache that has it",
+        python.display()
+    );
+    python
+}
+
+/// The JSON-RPC answer in an MCP response body: plain JSON, or the last SSE event with an id.
+fn rpc_answer(head: &str, body: &str) -> serde_json::Value {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let (mut rest, mut out) = (body, String::new());
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+            if size == 0 {
+                break;
+            }
+            out.push_str(&tail[..size]);
+            rest = &tail[size + 2..];
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&body).unwrap_or_else(|_| {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+            .rfind(|v| v.get("id").is_some())
+            .unwrap_or_else(|| panic!("a JSON-RPC answer: {head}\n\n{body}"))
+    })
+}
+
+#[test]
+fn a_stdio_upstream_starts_with_the_gateway_and_leaves_when_it_is_terminated() {
+    let dir = std::env::temp_dir().join(format!("agw-stdio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gw.toml");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/mcp/stdio_server.py");
+    let quoted = |p: &std::path::Path| serde_json::to_string(&p.display().to_string()).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "[auth]\nrequired = false\n[mcp]\n[[mcp.upstreams]]\nname = \"py\"\n\
+             command = {}\nargs = [{}]\nprefix = false\n",
+            quoted(&python()),
+            quoted(&script)
+        ),
+    )
+    .unwrap();
+    let mut gw = start(&["--config", path.to_str().unwrap()]);
+
+    // Bounded polling for the child's handshake: its `pid` tool is listed within 60 s.
+    let (headers, body) = mcp_modern("tools/list", None, serde_json::json!({}));
+    let listed = (0..600).any(|_| {
+        let (_, head, res) = http(gw.addr, "POST", "/mcp", &headers, Some(&body));
+        let found = rpc_answer(&head, &res).to_string().contains("\"pid\"");
+        if !found {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        found
+    });
+    assert!(
+        listed,
+        "the stdio upstream's tools were not listed within 60 s"
+    );
+    let (headers, body) = mcp_modern(
+        "tools/call",
+        Some("pid"),
+        serde_json::json!({"name": "pid", "arguments": {}}),
+    );
+    let (status, head, res) = http(gw.addr, "POST", "/mcp", &headers, Some(&body));
+    assert_eq!(status, 200, "{res}");
+    let answer = rpc_answer(&head, &res);
+    let pid = answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a pid: {answer}"))
+        .to_owned();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+
+    // SIGTERM: the gateway stops serving, shuts its child down, and exits.
+    let term = Command::new("kill")
+        .args(["-TERM", &gw.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = (0..200)
+        .find_map(|_| {
+            let status = gw.child.try_wait().unwrap();
+            if status.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            status
+        })
+        .expect("the gateway exited within 10 s of SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the stdio child {pid} outlived the gateway"
+    );
+}

@@ -427,7 +427,19 @@ where
         renew: bool,
         client: &ClientHop,
     ) -> Result<(Option<HeaderValue>, String), BoxError> {
-        let key = client.session().map(Arc::from);
+        // A client's own session, or else one session per capability set: what the upstream
+        // may ask depends on what the client declared.
+        let key: Option<Arc<str>> = match client.session() {
+            Some(s) => Some(Arc::from(s)),
+            None if client
+                .capabilities()
+                .as_object()
+                .is_some_and(|c| !c.is_empty()) =>
+            {
+                Some(Arc::from(format!("capabilities:{}", client.capabilities())))
+            }
+            None => None,
+        };
         let mut state = self.shared.state.lock().await;
         let now = Instant::now();
         let idle = self.shared.idle;
@@ -457,13 +469,8 @@ where
             }
         }
         self.close(gone);
-        // A client's own session tells the upstream what that client can answer; the shared
-        // one declares nothing.
-        let capabilities = if key.is_some() {
-            client.capabilities().clone()
-        } else {
-            json!({})
-        };
+        // The session tells the upstream what its client(s) can answer.
+        let capabilities = client.capabilities().clone();
         let init = RpcRequest::new(self.next_id(), "initialize").with_params(&json!({
             "protocolVersion": LEGACY_VERSIONS[0],
             "capabilities": capabilities,

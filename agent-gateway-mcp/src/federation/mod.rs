@@ -88,6 +88,8 @@ struct Shared {
     fail_open: bool,
     /// The upstreams' `Mcp-Param-*` declarations, learnt from listings.
     declarations: params::Declarations,
+    /// Calls of legacy upstreams waiting for a modern client's input.
+    parked: crate::input::Parked,
 }
 
 impl Shared {
@@ -205,6 +207,7 @@ impl FederationBuilder {
                 naming: self.naming,
                 fail_open: !self.fail_closed,
                 declarations: params::Declarations::default(),
+                parked: crate::input::Parked::default(),
             }),
         })
     }

@@ -101,7 +101,12 @@ pub(super) async fn call(
         .with_notifier(hop.notifier)
         .with_client(hop.client)
         .with_param_headers(upstream_headers);
-    let mut result = crate::input::send_fulfilling(req, |r| member.send(r)).await?;
+    let owner = member.clone();
+    let send = move |r| {
+        let m = owner.clone();
+        async move { m.send(r).await }
+    };
+    let mut result = crate::input::send_fulfilling(req, &shared.parked, send).await?;
     if method == "resources/read"
         && let Some(Value::Array(contents)) = result.get_mut("contents")
     {

@@ -365,19 +365,20 @@ where
     // methods the front answers itself, that call is the admission check: an error refuses the
     // request (an unauthenticated `initialize` is a 401 like any other), and the front then
     // writes the answer.
+    let hop = client_hop(config, era, &params, session.as_ref());
     let notes = (!own && checks::accepts_sse(&parts.headers)).then(|| {
         let token = params
             .get("_meta")
             .and_then(|m| m.get("progressToken"))
             .cloned();
         let (notifier, notes) = Notifier::channel(token);
+        let notifier = notifier.with_log_level(hop.log_level());
         // Only a legacy client, on the stream of its own request, can be sent requests.
         match era {
             Era::Legacy if session.is_some() => (notifier.with_requests(), notes),
             _ => (notifier, notes),
         }
     });
-    let hop = client_hop(config, era, &params, session.as_ref());
     let init_params = (method == "initialize").then(|| params.clone());
     let level = (method == "logging/setLevel")
         .then(|| {

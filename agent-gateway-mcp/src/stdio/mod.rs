@@ -64,6 +64,7 @@ mod supervisor;
 
 use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -88,6 +89,8 @@ pub struct StdioConfig {
     program: OsString,
     args: Vec<OsString>,
     env: Vec<(OsString, Secret<OsString>)>,
+    inherit_env: bool,
+    current_dir: Option<PathBuf>,
     request_timeout: Duration,
     backoff: Duration,
     max_backoff: Duration,
@@ -102,6 +105,8 @@ impl StdioConfig {
             program: program.into(),
             args: Vec::new(),
             env: Vec::new(),
+            inherit_env: true,
+            current_dir: None,
             request_timeout: Duration::from_secs(30),
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
@@ -118,6 +123,21 @@ impl StdioConfig {
     /// Sets an environment variable for the child; its value is redacted in `Debug`.
     pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), Secret::from(value.into())));
+        self
+    }
+
+    /// Starts the child with none of the gateway's environment: only the variables set with
+    /// [`with_env`](Self::with_env). Without this the child inherits the whole environment,
+    /// secrets meant for the gateway included. A `program` without a `/` is then looked up in
+    /// the `PATH` given with `with_env`, or in the system's default path.
+    pub fn without_inherited_env(mut self) -> Self {
+        self.inherit_env = false;
+        self
+    }
+
+    /// Starts the child in `dir` rather than in the gateway's working directory.
+    pub fn with_current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
         self
     }
 
@@ -316,6 +336,7 @@ mod tests {
     fn debug_redacts_the_environment() {
         let config = StdioConfig::new("server")
             .with_args(["--flag"])
+            .without_inherited_env()
             .with_env("API_TOKEN", "s3cret-value");
         let shown = format!("{config:?}");
         assert!(

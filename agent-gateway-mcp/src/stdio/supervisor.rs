@@ -88,6 +88,12 @@ enum Ended {
 fn spawn(shared: &Arc<Shared>) -> Result<Child, BoxError> {
     let c = &shared.config;
     let mut cmd = Command::new(&c.program);
+    if !c.inherit_env {
+        cmd.env_clear();
+    }
+    if let Some(dir) = &c.current_dir {
+        cmd.current_dir(dir);
+    }
     cmd.args(&c.args)
         .envs(c.env.iter().map(|(k, v)| (k, v.expose())))
         .stdin(Stdio::piped())

@@ -92,17 +92,20 @@ async fn serve(mut config: Config, args: Args) -> std::io::Result<()> {
     let bound = listener.local_addr()?;
     // The bound address, not the asked-for one, is what agent cards must point at.
     config.server.listen = bound;
-    let router =
-        app::router(&config, &policies).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let gateway =
+        app::App::new(&config, &policies).map_err(|e| std::io::Error::other(e.to_string()))?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{bound}")?;
         out.flush()?;
     }
     tracing::info!(%bound, "agent-gateway listening");
-    axum::serve(listener, router)
+    let served = axum::serve(listener, gateway.router())
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    // Stdio upstreams get their stdin closed and a bounded time to leave.
+    gateway.shutdown().await;
+    served
 }
 
 async fn shutdown_signal() {

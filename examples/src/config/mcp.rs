@@ -1,5 +1,7 @@
 //! The `[mcp]` section: the MCP front and the upstream servers federated behind it.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -20,8 +22,29 @@ pub struct McpConfig {
     pub session_ttl: Duration,
     /// Browser origins allowed to call (DNS-rebinding protection); none by default.
     pub allowed_origins: Vec<String>,
+    /// The `Host` values accepted (the other half of DNS-rebinding protection).
+    pub allowed_hosts: AllowedHosts,
     /// The upstream servers.
     pub upstreams: Vec<McpUpstreamConfig>,
+}
+
+/// Which `Host` header values the MCP front accepts; others are answered 403.
+///
+/// A web page on a name its attacker controls can have that name resolve to 127.0.0.1 (DNS
+/// rebinding) and then call a gateway listening there from the victim's browser: the request
+/// carries the attacker's name in `Host`. Accepting only the names the gateway is reached by
+/// stops that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AllowedHosts {
+    /// The default (no `allowed_hosts` key): when the gateway listens on a loopback address,
+    /// only `localhost`, `127.0.0.1`, `[::1]` and the listen address, on any port; otherwise
+    /// `Host` is not checked (the names a public gateway is reached by are not known).
+    Auto,
+    /// `allowed_hosts = ["*"]`: `Host` is not checked.
+    Any,
+    /// Only these: `host`, `host:port`, or `host:*` for any port.
+    Only(Vec<String>),
 }
 
 /// One upstream MCP server.
@@ -32,7 +55,7 @@ pub struct McpUpstreamConfig {
     pub name: String,
     /// Where it is.
     pub target: McpTarget,
-    /// The environment variable holding the bearer token sent to it.
+    /// The environment variable holding the bearer token sent to it (URL upstreams only).
     pub token_env: Option<String>,
     /// How long it may take to answer.
     pub timeout: Duration,
@@ -40,15 +63,42 @@ pub struct McpUpstreamConfig {
     pub include_tools: Vec<String>,
     /// These tools are hidden.
     pub exclude_tools: Vec<String>,
+    /// Whether its names carry its prefix; `false` (`prefix = false`) for at most one upstream.
+    pub prefixed: bool,
 }
 
 /// Where an upstream MCP server is.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum McpTarget {
     /// A streamable-HTTP endpoint, of either era.
     Url(http::Uri),
+    /// A server the gateway runs as a child process, speaking MCP on stdin and stdout.
+    Command(CommandTarget),
     /// An in-process demo server with an `echo` tool.
     Demo,
+}
+
+/// How to run a stdio upstream.
+///
+/// The child does not inherit the gateway's environment: it gets only `PATH`, `HOME`,
+/// `USER`, `LOGNAME`, `SHELL` and `TERM` (as the MCP SDKs' stdio clients pass), the
+/// variables named in `env_from` with the gateway's values, and `env`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CommandTarget {
+    /// The program: a path, or a name looked up in `PATH`.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Variables set for it, with their values from the file.
+    pub env: BTreeMap<String, String>,
+    /// Variables passed on from the gateway's environment (secrets belong here, not in
+    /// `env`); one that is not set is an error at start.
+    pub env_from: Vec<String>,
+    /// Its working directory (a relative one is taken from the gateway's); the gateway's when
+    /// absent.
+    pub cwd: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +109,7 @@ pub(super) struct FileMcp {
     session_ttl_secs: Option<u64>,
     #[serde(default)]
     allowed_origins: Vec<String>,
+    allowed_hosts: Option<Vec<String>>,
     #[serde(default)]
     upstreams: Vec<FileUpstream>,
 }
@@ -68,14 +119,20 @@ pub(super) struct FileMcp {
 struct FileUpstream {
     name: String,
     url: Option<String>,
+    command: Option<String>,
     #[serde(default)]
     demo: bool,
+    args: Option<Vec<String>>,
+    env: Option<BTreeMap<String, String>>,
+    env_from: Option<Vec<String>>,
+    cwd: Option<PathBuf>,
     token_env: Option<String>,
     timeout_ms: Option<u64>,
     #[serde(default)]
     include_tools: Vec<String>,
     #[serde(default)]
     exclude_tools: Vec<String>,
+    prefix: Option<bool>,
 }
 
 fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -83,6 +140,119 @@ fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
         key,
         reason: reason.into(),
     }
+}
+
+/// A name that can be an environment variable's.
+fn env_name_ok(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['=', '\0'])
+}
+
+impl TryFrom<FileUpstream> for McpUpstreamConfig {
+    type Error = ConfigError;
+
+    fn try_from(u: FileUpstream) -> Result<Self, ConfigError> {
+        let name = u.name;
+        let stdio_only = [
+            ("args", u.args.is_some()),
+            ("env", u.env.is_some()),
+            ("env_from", u.env_from.is_some()),
+            ("cwd", u.cwd.is_some()),
+        ];
+        if u.command.is_none()
+            && let Some((key, _)) = stdio_only.iter().find(|(_, given)| *given)
+        {
+            return Err(bad(
+                "mcp.upstreams",
+                format!("`{name}`: `{key}` is for command upstreams; give `command` too"),
+            ));
+        }
+        let target = match (u.url, u.command, u.demo) {
+            (Some(url), None, false) => McpTarget::Url(url.parse().map_err(|e| {
+                bad(
+                    "mcp.upstreams.url",
+                    format!("`{name}`: `{url}` is not a URL ({e})"),
+                )
+            })?),
+            (None, Some(command), false) => {
+                if u.token_env.is_some() {
+                    return Err(bad(
+                        "mcp.upstreams.token_env",
+                        format!(
+                            "`{name}`: a bearer token is for url upstreams; pass a stdio \
+                             server's credentials with env_from"
+                        ),
+                    ));
+                }
+                if command.is_empty() {
+                    return Err(bad(
+                        "mcp.upstreams.command",
+                        format!("`{name}`: the command is empty"),
+                    ));
+                }
+                let env = u.env.unwrap_or_default();
+                let env_from = u.env_from.unwrap_or_default();
+                if let Some(var) = env.keys().chain(&env_from).find(|v| !env_name_ok(v)) {
+                    return Err(bad(
+                        "mcp.upstreams.env",
+                        format!("`{name}`: `{var}` is not an environment variable name"),
+                    ));
+                }
+                McpTarget::Command(CommandTarget {
+                    command,
+                    args: u.args.unwrap_or_default(),
+                    env,
+                    env_from,
+                    cwd: u.cwd,
+                })
+            }
+            (None, None, true) => McpTarget::Demo,
+            _ => {
+                return Err(bad(
+                    "mcp.upstreams",
+                    format!("`{name}` needs exactly one of url, command and demo = true"),
+                ));
+            }
+        };
+        Ok(McpUpstreamConfig {
+            name,
+            target,
+            token_env: u.token_env,
+            timeout: Duration::from_millis(u.timeout_ms.unwrap_or(10_000)),
+            include_tools: u.include_tools,
+            exclude_tools: u.exclude_tools,
+            prefixed: u.prefix.unwrap_or(true),
+        })
+    }
+}
+
+fn allowed_hosts(hosts: Option<Vec<String>>) -> Result<AllowedHosts, ConfigError> {
+    let Some(hosts) = hosts else {
+        return Ok(AllowedHosts::Auto);
+    };
+    let key = "mcp.allowed_hosts";
+    if hosts.is_empty() {
+        return Err(bad(
+            key,
+            "list the accepted hosts, or [\"*\"] to accept any",
+        ));
+    }
+    if hosts.iter().any(|h| h == "*") {
+        return if hosts.len() == 1 {
+            Ok(AllowedHosts::Any)
+        } else {
+            Err(bad(key, "`*` accepts any host: give it alone"))
+        };
+    }
+    if let Some(h) = hosts
+        .iter()
+        .find(|h| h.is_empty() || h.contains(|c: char| c.is_whitespace() || c == '/'))
+    {
+        return Err(bad(
+            key,
+            format!("`{h}` is not a host, host:port or host:*"),
+        ));
+    }
+    Ok(AllowedHosts::Only(hosts))
 }
 
 impl TryFrom<FileMcp> for McpConfig {
@@ -93,37 +263,31 @@ impl TryFrom<FileMcp> for McpConfig {
         if !path.starts_with('/') || path.len() < 2 {
             return Err(bad("mcp.path", "must start with `/` and name a route"));
         }
-        let upstreams = file
+        let upstreams: Vec<McpUpstreamConfig> = file
             .upstreams
             .into_iter()
-            .map(|u| {
-                let target = match (u.url, u.demo) {
-                    (Some(url), false) => McpTarget::Url(url.parse().map_err(|e| {
-                        bad("mcp.upstreams.url", format!("`{url}` is not a URL ({e})"))
-                    })?),
-                    (None, true) => McpTarget::Demo,
-                    _ => {
-                        return Err(bad(
-                            "mcp.upstreams",
-                            format!("`{}` needs exactly one of url and demo = true", u.name),
-                        ));
-                    }
-                };
-                Ok(McpUpstreamConfig {
-                    name: u.name,
-                    target,
-                    token_env: u.token_env,
-                    timeout: Duration::from_millis(u.timeout_ms.unwrap_or(10_000)),
-                    include_tools: u.include_tools,
-                    exclude_tools: u.exclude_tools,
-                })
-            })
+            .map(McpUpstreamConfig::try_from)
             .collect::<Result<_, _>>()?;
+        let unprefixed: Vec<&str> = upstreams
+            .iter()
+            .filter(|u| !u.prefixed)
+            .map(|u| u.name.as_str())
+            .collect();
+        if unprefixed.len() > 1 {
+            return Err(bad(
+                "mcp.upstreams.prefix",
+                format!(
+                    "at most one upstream may have prefix = false, not `{}`",
+                    unprefixed.join("`, `")
+                ),
+            ));
+        }
         Ok(McpConfig {
             path,
             session_key_env: file.session_key_env,
             session_ttl: Duration::from_secs(file.session_ttl_secs.unwrap_or(3600)),
             allowed_origins: file.allowed_origins,
+            allowed_hosts: allowed_hosts(file.allowed_hosts)?,
             upstreams,
         })
     }

@@ -29,7 +29,7 @@ mod mcp;
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
 mod policy;
 
-pub use mcp::{McpConfig, McpTarget, McpUpstreamConfig};
+pub use mcp::{AllowedHosts, CommandTarget, McpConfig, McpTarget, McpUpstreamConfig};
 
 pub use llm::{DeploymentConfig, LlmConfig, ProviderConfig, ProviderKind};
 
@@ -280,6 +280,98 @@ mod tests {
     }
 
     #[test]
+    fn mcp_upstreams_run_commands_with_an_explicit_environment() {
+        let c = Config::from_toml_str(
+            r#"
+[mcp]
+[[mcp.upstreams]]
+name = "fs"
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-filesystem", "/srv"]
+env = { LOG_LEVEL = "debug" }
+env_from = ["FS_TOKEN"]
+cwd = "/srv"
+prefix = false
+include_tools = ["read_file"]
+[[mcp.upstreams]]
+name = "github"
+url = "http://127.0.0.1:3000/mcp"
+"#,
+        )
+        .unwrap();
+        let mcp = c.mcp.unwrap();
+        let fs = &mcp.upstreams[0];
+        assert!(!fs.prefixed);
+        assert!(mcp.upstreams[1].prefixed, "prefixed unless told otherwise");
+        assert_eq!(fs.include_tools, ["read_file"]);
+        let McpTarget::Command(cmd) = &fs.target else {
+            panic!("a command upstream: {fs:?}")
+        };
+        assert_eq!(cmd.command, "npx");
+        assert_eq!(cmd.args[2], "/srv");
+        assert_eq!(cmd.env["LOG_LEVEL"], "debug");
+        assert_eq!(cmd.env_from, ["FS_TOKEN"]);
+        assert_eq!(cmd.cwd.as_deref(), Some(Path::new("/srv")));
+        assert!(matches!(mcp.upstreams[1].target, McpTarget::Url(_)));
+        assert_eq!(mcp.allowed_hosts, AllowedHosts::Auto);
+    }
+
+    #[test]
+    fn mcp_allowed_hosts_are_a_list_or_any() {
+        let c = Config::from_toml_str("[mcp]\nallowed_hosts = [\"gw.example.com:*\"]\n").unwrap();
+        let hosts = c.mcp.unwrap().allowed_hosts;
+        assert_eq!(hosts, AllowedHosts::Only(vec!["gw.example.com:*".into()]));
+        let c = Config::from_toml_str("[mcp]\nallowed_hosts = [\"*\"]\n").unwrap();
+        assert_eq!(c.mcp.unwrap().allowed_hosts, AllowedHosts::Any);
+    }
+
+    #[test]
+    fn mcp_upstream_mistakes_name_the_upstream_and_key() {
+        for (text, key) in [
+            (
+                "[[mcp.upstreams]]\nname = \"both\"\nurl = \"http://a/mcp\"\ncommand = \"srv\"\n",
+                "mcp.upstreams",
+            ),
+            ("[[mcp.upstreams]]\nname = \"neither\"\n", "mcp.upstreams"),
+            (
+                "[[mcp.upstreams]]\nname = \"stray\"\nurl = \"http://a/mcp\"\nargs = [\"-v\"]\n",
+                "mcp.upstreams",
+            ),
+            (
+                "[[mcp.upstreams]]\nname = \"tok\"\ncommand = \"srv\"\ntoken_env = \"T\"\n",
+                "mcp.upstreams.token_env",
+            ),
+            (
+                "[[mcp.upstreams]]\nname = \"empty\"\ncommand = \"\"\n",
+                "mcp.upstreams.command",
+            ),
+            (
+                "[[mcp.upstreams]]\nname = \"eq\"\ncommand = \"srv\"\nenv_from = [\"A=B\"]\n",
+                "mcp.upstreams.env",
+            ),
+        ] {
+            let text = format!("[mcp]\n{text}");
+            let err = Config::from_toml_str(&text).unwrap_err().to_string();
+            let name = &text[text.find("name = \"").unwrap() + 8..];
+            let name = &name[..name.find('"').unwrap()];
+            assert!(err.contains(key), "{key}: {err}");
+            assert!(err.contains(&format!("`{name}`")), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn at_most_one_mcp_upstream_is_unprefixed() {
+        let err = Config::from_toml_str(
+            "[mcp]\n[[mcp.upstreams]]\nname = \"a\"\ndemo = true\nprefix = false\n\
+             [[mcp.upstreams]]\nname = \"b\"\ncommand = \"srv\"\nprefix = false\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("mcp.upstreams.prefix"), "{err}");
+        assert!(err.contains("`a`, `b`"), "{err}");
+    }
+
+    #[test]
     fn the_readme_example_config_is_valid() {
         let readme = include_str!("../../../README.md");
         let start = readme
@@ -293,6 +385,11 @@ mod tests {
         assert_eq!(c.auth.jwt.len(), 1);
         assert_eq!(c.store.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(c.budget.map(|b| b.period), Some(BudgetPeriod::Monthly));
+        let mcp = c.mcp.expect("an [mcp] section");
+        let fs = mcp.upstreams.iter().find(|u| u.name == "fs").expect("fs");
+        assert!(matches!(fs.target, McpTarget::Command(_)), "{fs:?}");
+        assert!(!fs.prefixed);
+        assert!(matches!(mcp.allowed_hosts, AllowedHosts::Only(_)));
     }
 
     #[test]
@@ -342,6 +439,11 @@ mod tests {
             (
                 "[mcp]\n[[mcp.upstreams]]\nname = \"x\"\nurl = \"http://a/mcp\"\ndemo = true\n",
                 "mcp.upstreams",
+            ),
+            ("[mcp]\nallowed_hosts = []\n", "mcp.allowed_hosts"),
+            (
+                "[mcp]\nallowed_hosts = [\"*\", \"gw.example.com\"]\n",
+                "mcp.allowed_hosts",
             ),
             (
                 "[auth.resource_metadata]\nresource = \"https://gw/mcp\"\nauthorization_servers = []\n",

@@ -37,7 +37,8 @@
 //!         r.reply(Ok(json!({"roots": [{"uri": "file:///src"}]}).as_object().cloned().unwrap()));
 //!     }
 //! });
-//! let result = send_fulfilling(req, |r| upstream.clone().oneshot(r)).await.unwrap();
+//! let parked = agent_gateway_mcp::input::Parked::default();
+//! let result = send_fulfilling(req, &parked, |r| upstream.clone().oneshot(r)).await.unwrap();
 //! assert_eq!(result["content"][0]["text"], "file:///src");
 //! # });
 //! ```
@@ -50,6 +51,10 @@ use serde_json::{Map, Value};
 
 use crate::McpError;
 use crate::upstream::UpstreamRequest;
+
+mod park;
+
+pub use park::{MAX_PARKED, PARK_TIMEOUT, Parked};
 
 /// The most input rounds one request may take before the gateway gives up.
 pub const MAX_ROUNDS: usize = 8;
@@ -72,19 +77,28 @@ fn refuse(message: impl Into<String>) -> BoxError {
     )))
 }
 
-/// Sends `req` with `send`; while the upstream answers `input_required` and the client can be
-/// asked, asks the client and retries with its answers. Otherwise the result as it came.
+/// Sends `req` with `send`, translating input requests between the eras:
+///
+/// - for a client that can be asked (legacy): while the upstream answers `input_required`,
+///   asks the client and retries with its answers;
+/// - for a client that cannot (modern): when the upstream sends requests of its own during the
+///   call (a legacy upstream), the call is parked in `parked` and the client gets an
+///   `input_required` result naming them; its retry carrying the gateway's `requestState`
+///   answers them and resumes the parked call.
+///
+/// Otherwise the result comes as the upstream gave it.
 pub async fn send_fulfilling<F, Fut>(
     req: UpstreamRequest,
+    parked: &Parked,
     mut send: F,
 ) -> Result<Map<String, Value>, BoxError>
 where
     F: FnMut(UpstreamRequest) -> Fut,
-    Fut: Future<Output = Result<Map<String, Value>, BoxError>>,
+    Fut: Future<Output = Result<Map<String, Value>, BoxError>> + Send + 'static,
 {
     let notifier = req.notifier().filter(|n| n.can_request()).cloned();
     let Some(notifier) = notifier else {
-        return send(req).await;
+        return park::send_parking(req, parked, send).await;
     };
     let original = req.params().clone();
     let mut next = req;
@@ -125,10 +139,8 @@ where
         if let Some(state) = result.get("requestState") {
             params.insert("requestState".into(), state.clone());
         }
-        let (method, _) = retry.clone().into_parts();
-        next = UpstreamRequest::new(method, params)
-            .with_notifier(retry.notifier().cloned())
-            .with_client(retry.client().cloned());
+        next = retry;
+        *next.params_mut() = params;
     }
     Err(refuse("the upstream kept asking for input"))
 }

@@ -36,6 +36,9 @@
 mod tests;
 mod wire;
 
+pub mod sse;
+pub use sse::SseUpstream;
+
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -34,6 +34,7 @@ type Body = BoxBody<Bytes, Infallible>;
 struct State {
     endpoint: String,
     sessions: Mutex<HashMap<u64, mpsc::UnboundedSender<Bytes>>>,
+    forgotten: Mutex<Vec<mpsc::UnboundedSender<Bytes>>>,
     next_session: AtomicU64,
     streams: Mutex<Vec<HeaderMap>>,
     posts: Mutex<Vec<(HeaderMap, Value)>>,
@@ -78,6 +79,7 @@ impl<S> LegacySseServer<S> {
             state: Arc::new(State {
                 endpoint: "/messages".into(),
                 sessions: Mutex::default(),
+                forgotten: Mutex::default(),
                 next_session: AtomicU64::new(1),
                 streams: Mutex::default(),
                 posts: Mutex::default(),
@@ -151,10 +153,23 @@ impl<S> LegacySseServer<S> {
         }
     }
 
+    /// Forgets every session but keeps its stream open: POSTs to it are answered 404 from now
+    /// on, as by a server that lost its session state.
+    pub fn forget_sessions(&self) {
+        if let (Ok(mut sessions), Ok(mut forgotten)) =
+            (self.state.sessions.lock(), self.state.forgotten.lock())
+        {
+            forgotten.extend(sessions.drain().map(|(_, tx)| tx));
+        }
+    }
+
     /// Ends every open stream, as a server that restarts would.
     pub fn drop_streams(&self) {
         if let Ok(mut sessions) = self.state.sessions.lock() {
             sessions.clear();
+        }
+        if let Ok(mut forgotten) = self.state.forgotten.lock() {
+            forgotten.clear();
         }
     }
 }

@@ -15,7 +15,11 @@
 //! relayed to its [`Notifier`](crate::notify::Notifier) under the request's own token; a log
 //! message names no request on this transport, so it is relayed only while exactly one request
 //! is in flight (otherwise it goes to `tracing`). The per-request timeout is the federation's
-//! (see [`Member`](crate::federation::Member)).
+//! (see [`Member`](crate::federation::Member)); a call whose caller gives up is cancelled
+//! upstream with `notifications/cancelled`. A POST answered 404 means the server forgot our
+//! session: the stream is dropped and the next call opens another. The server's `ping` on the
+//! stream is answered; its other requests (sampling, elicitation, roots) are refused with
+//! -32601, since no one client owns a shared stream.
 //!
 //! ```
 //! use agent_gateway_mcp::connector::sse::{SseUpstream, SseUpstreamError};
@@ -292,15 +296,22 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Forgets a request that is no longer awaited.
+/// Forgets a request that is no longer awaited; if it was still in flight (its caller gave
+/// up, a timeout say), tells the server with `cancel`, a `notifications/cancelled` POST.
 struct Forget<'a> {
     inflight: &'a Inflight,
     id: i64,
+    cancel: Option<BoxFuture<'static, ()>>,
 }
 
 impl Drop for Forget<'_> {
     fn drop(&mut self) {
-        self.inflight.remove(self.id);
+        if self.inflight.remove(self.id)
+            && let Some(cancel) = self.cancel.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(cancel);
+        }
     }
 }
 
@@ -371,11 +382,22 @@ where
         let message = Message::from(RpcRequest::new(id, method).with_params(&params)?);
         let (answer, rx) = oneshot::channel();
         link.inflight.insert(id, Pending { answer, notifier })?;
+        let auth = self.shared.authorization();
+        // `initialize` is never cancelled.
+        let cancel = (method != "initialize").then(|| {
+            let (client, uri, auth) = (self.client.clone(), link.endpoint.clone(), auth.clone());
+            let reason = json!({"requestId": id, "reason": "the caller went away"});
+            Box::pin(async move {
+                if let Ok(n) = Notification::new("notifications/cancelled").with_params(&reason) {
+                    let _ = post(client, &uri, auth.as_ref(), &Message::from(n)).await;
+                }
+            }) as BoxFuture<'static, ()>
+        });
         let _forget = Forget {
             inflight: &link.inflight,
             id,
+            cancel,
         };
-        let auth = self.shared.authorization();
         let status = post(self.client.clone(), &link.endpoint, auth.as_ref(), &message).await?;
         if !status.is_success() {
             if status == StatusCode::NOT_FOUND {

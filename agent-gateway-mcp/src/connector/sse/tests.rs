@@ -358,3 +358,37 @@ async fn a_url_that_serves_no_stream_fails_the_call() {
         assert_eq!(error_of(&err), Some(&want));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_given_up_on_is_cancelled_upstream() {
+    let (server, _) = server();
+    let up = upstream(server.clone());
+    let gave_up = tokio::time::timeout(Duration::from_secs(5), up.clone().oneshot(call("slow")));
+    assert!(gave_up.await.is_err());
+    // initialize, initialized, the call, then its cancellation.
+    server.posted(4).await;
+    let posts = server.posts();
+    let (_, sent) = &posts[2];
+    let (_, cancelled) = &posts[3];
+    assert_eq!(cancelled["method"], "notifications/cancelled");
+    assert_eq!(cancelled["params"]["requestId"], sent["id"]);
+}
+
+#[tokio::test]
+async fn a_session_the_server_forgot_is_replaced_on_the_next_call() {
+    let (server, _) = server();
+    let up = upstream(server.clone());
+    up.clone().oneshot(call("fast")).await.unwrap();
+    server.forget_sessions();
+    let err = up.clone().oneshot(call("fast")).await.unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        Some(&SseUpstreamError::Status(StatusCode::NOT_FOUND))
+    );
+    assert!(!up.is_connected());
+    assert_eq!(
+        text(&up.clone().oneshot(call("fast")).await.unwrap()),
+        "fast"
+    );
+    assert_eq!(up.streams_opened(), 2);
+}

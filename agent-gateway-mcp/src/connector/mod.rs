@@ -37,6 +37,8 @@ mod listen;
 mod tests;
 mod wire;
 
+pub mod sse;
+pub use sse::SseUpstream;
 pub(crate) use wire::mirrored;
 
 use std::collections::HashMap;

@@ -23,6 +23,8 @@
 
 mod client;
 mod server;
+mod sse;
 
 pub use client::{ClientError, Listening, McpClient};
 pub use server::FakeMcpServer;
+pub use sse::LegacySseServer;

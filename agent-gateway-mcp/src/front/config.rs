@@ -158,6 +158,8 @@ pub struct FrontConfig {
     pub(crate) revoked: Arc<Revoked>,
     /// Legacy requests in flight on this replica, cancellable by their session.
     pub(crate) inflight: Arc<Inflight>,
+    /// Legacy answer streams a client may resume with `Last-Event-ID`, on this replica.
+    pub(crate) resumable: Arc<super::resume::Resumable>,
     /// Legacy sessions' resource subscriptions on this replica, watched by their GET streams.
     pub(crate) subscriptions: Arc<Subscriptions>,
 }
@@ -190,6 +192,7 @@ impl FrontConfig {
             log_levels: Arc::default(),
             revoked: Arc::default(),
             inflight: Arc::default(),
+            resumable: Arc::default(),
             subscriptions: Arc::default(),
         })
     }

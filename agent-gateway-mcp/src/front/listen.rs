@@ -161,6 +161,15 @@ where
             "Bad Request: unsupported MCP-Protocol-Version",
         ));
     }
+    // A client resuming a broken legacy answer gets the rest of it.
+    if let Some(last) = parts
+        .headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        && let Some((recording, seq)) = config.resumable.find(&session, last)
+    {
+        return Ok(super::resume::replay(recording, seq));
+    }
     let now = config.sealer.now();
     let changes = config
         .subscriptions

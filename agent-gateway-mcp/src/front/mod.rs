@@ -87,6 +87,7 @@ mod listen;
 mod pending;
 mod relay;
 mod render;
+mod resume;
 mod stream;
 mod subscriptions;
 #[cfg(test)]

@@ -31,6 +31,7 @@ use tokio::sync::mpsc::Receiver;
 
 use super::config::FrontConfig;
 use super::render::{self, ResponseBody};
+use super::resume::{DETACHED_LIMIT, Recording};
 use super::stream::EventIds;
 use crate::era::{Era, META_SERVER_INFO};
 use crate::error::Rendered;
@@ -157,7 +158,7 @@ where
         Err(note) => Relay::new(notes, Some(call), None, note, end),
     };
     let body = RelayBody {
-        relay: Mutex::new(relay),
+        relay: Mutex::new(Some(relay)),
     };
     let mut res = Response::new(body.boxed());
     let headers = res.headers_mut();
@@ -175,6 +176,8 @@ struct Relay {
     /// Event ids, on a legacy stream; the priming event is still due while `primed` is false.
     ids: Option<EventIds>,
     primed: bool,
+    /// Where a legacy stream's events are kept for a client that resumes.
+    recording: Option<Arc<Recording>>,
     /// The gateway ids of the server→client requests sent on this stream, forgotten when it
     /// ends.
     asked: Vec<String>,
@@ -198,7 +201,12 @@ impl Relay {
         end: Ending,
     ) -> Self {
         let ids = (end.era == Era::Legacy).then(EventIds::new);
+        let recording = match (&ids, &end.session) {
+            (Some(ids), Some(session)) => end.config.resumable.record(ids.stream(), session),
+            _ => None,
+        };
         Relay {
+            recording,
             notes,
             call,
             outcome,
@@ -218,13 +226,34 @@ impl Relay {
             && !self.primed
         {
             self.primed = true;
-            return Poll::Ready(Some(ids.priming()));
+            let priming = ids.priming();
+            if let Some(r) = &self.recording {
+                r.push(ids.seq(), priming.clone());
+            }
+            return Poll::Ready(Some(priming));
         }
         let event = ready!(self.poll_event(cx));
         Poll::Ready(match (event, self.ids.as_mut()) {
-            (Some(bytes), Some(ids)) => Some(with_id(&ids.next_id(), &bytes)),
+            (Some(bytes), Some(ids)) => {
+                let event = with_id(&ids.next_id(), &bytes);
+                if let Some(r) = &self.recording {
+                    r.push(ids.seq(), event.clone());
+                }
+                Some(event)
+            }
+            (None, _) => {
+                if let Some(r) = &self.recording {
+                    r.end();
+                }
+                None
+            }
             (event, _) => event,
         })
+    }
+
+    /// Whether the final response has been written.
+    fn finished(&self) -> bool {
+        self.end.is_none()
     }
 
     /// The SSE event for one outgoing message, if it can be sent.
@@ -320,7 +349,43 @@ fn final_event(end: &Ending, out: Outcome) -> Bytes {
 /// The SSE body. The mutex is never locked (the body is polled through `&mut`); it only makes
 /// the body `Sync`, as the front's boxed body type requires, whatever the inner future is.
 struct RelayBody {
-    relay: Mutex<Relay>,
+    relay: Mutex<Option<Relay>>,
+}
+
+/// A legacy client that leaves before the response does not cancel its request: the call
+/// goes on (for [`DETACHED_LIMIT`] at most) and its events are recorded for a resuming GET.
+/// A modern client leaving is the cancellation, so its call is dropped with the body.
+impl Drop for RelayBody {
+    fn drop(&mut self) {
+        let relay = match self.relay.get_mut() {
+            Ok(r) => r.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        let Some(mut relay) = relay else { return };
+        if relay.finished() || relay.recording.is_none() {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        handle.spawn(async move {
+            let drive = std::future::poll_fn(|cx| {
+                loop {
+                    match relay.poll_written(cx) {
+                        Poll::Ready(Some(_)) => continue,
+                        Poll::Ready(None) => return Poll::Ready(()),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            });
+            if tokio::time::timeout(DETACHED_LIMIT, drive).await.is_err() {
+                tracing::warn!("mcp: a legacy call whose client left did not finish in time");
+            }
+            if let Some(r) = &relay.recording {
+                r.end();
+            }
+        });
+    }
 }
 
 impl Body for RelayBody {
@@ -334,6 +399,9 @@ impl Body for RelayBody {
         let relay = match self.get_mut().relay.get_mut() {
             Ok(r) => r,
             Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(relay) = relay.as_mut() else {
+            return Poll::Ready(None);
         };
         relay
             .poll_written(cx)

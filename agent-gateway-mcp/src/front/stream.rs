@@ -44,6 +44,9 @@ use crate::error::Rendered;
 use crate::listen::{ACKNOWLEDGED, LISTEN, ListenFilter, tag, untag};
 use crate::notify::{Outgoing, Relayed};
 
+/// How long a legacy client should wait before resuming a broken stream (`retry:`).
+pub(crate) const RETRY: Duration = Duration::from_secs(1);
+
 /// How long a stream may stay silent before a keep-alive comment.
 pub(crate) const KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -77,10 +80,22 @@ impl EventIds {
         format!("{}-{}", self.stream, self.next)
     }
 
-    /// The priming event that starts a legacy stream: an id and empty data.
+    /// The stream's own id, the part of every event id before the sequence number.
+    pub(crate) fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// The sequence number of the last id given.
+    pub(crate) fn seq(&self) -> u64 {
+        self.next
+    }
+
+    /// The priming event that starts a legacy stream: an id, empty data, and how long a
+    /// client should wait before resuming a broken stream.
     pub(crate) fn priming(&mut self) -> Bytes {
         Event::new("")
             .with_id(self.next_id())
+            .with_retry(RETRY)
             .to_bytes()
             .unwrap_or_default()
     }

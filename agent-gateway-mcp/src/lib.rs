@@ -4,8 +4,9 @@
 //! A stack is the [`McpFront`] (HTTP in, decode once, render errors once), then the user's
 //! policy layers over [`McpRequest`]/[`McpResponse`] (core's seam), then the
 //! [`Federation`](federation::Federation) router, then one connector per upstream: streamable
-//! HTTP ([`HttpUpstream`](connector::HttpUpstream)) or, with the `stdio` feature, a child process
-//! (`stdio::StdioUpstream`). An upstream's progress and log notifications reach a client that
+//! HTTP ([`HttpUpstream`](connector::HttpUpstream)), the legacy HTTP+SSE transport
+//! ([`SseUpstream`](connector::SseUpstream)) or, with the `stdio` feature, a child process
+//! (`stdio::StdioUpstream`). Input requests are translated between the eras (see [`input`]). An upstream's progress and log notifications reach a client that
 //! accepts SSE event by event (see [`notify`]), and its change notifications (list changes,
 //! resource updates) reach clients that listen, in both eras (see [`listen`]).
 //!

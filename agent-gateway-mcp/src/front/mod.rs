@@ -44,10 +44,15 @@
 //!   -32022), `server/discover`, unknown and legacy-only methods (404, -32601). Results get
 //!   `resultType`, `ttlMs`/`cacheScope` and `_meta` serverInfo when the inner service left
 //!   them out.
-//! - Legacy requests: `initialize` (minting a sealed `Mcp-Session-Id`), `ping`, a missing
-//!   session (400), a forged, tampered or expired session (404), `DELETE`. A legacy answer
-//!   streamed as SSE opens with a priming event (an id, empty data) and every event has an id.
-//! - Notifications are accepted with 202 and not relayed.
+//! - Legacy requests: `initialize` (minting a sealed `Mcp-Session-Id` that remembers the
+//!   client's capabilities), `ping`, `logging/setLevel`, a missing session (400), a forged,
+//!   tampered, expired or deleted session (404), `DELETE`. A legacy answer streamed as SSE
+//!   opens with a priming event (an id, empty data, `retry`) and every event has an id; a
+//!   client whose stream broke resumes it with `GET` and `Last-Event-ID` (the call goes on
+//!   without it). Server→client requests are sent on the request's stream under random
+//!   gateway ids, and the client's POSTed answers are routed back, from its own session only.
+//! - Notifications are accepted with 202; a legacy `notifications/cancelled` drops the named
+//!   request of the same session (answered -32800).
 //!
 //! # Streaming answers
 //!

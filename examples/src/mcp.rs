@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 
 use agent_gateway_core::{Secret, SystemClock};
 use agent_gateway_mcp::FrontConfig;
-use agent_gateway_mcp::connector::HttpUpstream;
+use agent_gateway_mcp::connector::{HttpUpstream, SseUpstream};
 use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::session::{Sealer, SessionKey};
@@ -89,6 +89,17 @@ impl Children {
     }
 }
 
+/// The `Authorization` value for an upstream whose token is in the environment variable
+/// `var`, if one is configured.
+fn bearer(var: Option<&str>) -> Result<Option<Secret<HeaderValue>>, String> {
+    let Some(var) = var else { return Ok(None) };
+    let token =
+        std::env::var(var).map_err(|_| format!("environment variable `{var}` is not set"))?;
+    let value = HeaderValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| format!("`{var}` is not a valid token"))?;
+    Ok(Some(Secret::new(value)))
+}
+
 /// Builds the federation of the configured upstreams, starting the stdio ones.
 ///
 /// Stdio upstreams are spawned here, so this must run within a Tokio runtime when there are
@@ -111,12 +122,15 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
             ),
             McpTarget::Url(uri) => {
                 let mut upstream = HttpUpstream::connect(uri.clone());
-                if let Some(var) = &u.token_env {
-                    let token = std::env::var(var)
-                        .map_err(|_| err(format!("environment variable `{var}` is not set")))?;
-                    let value = HeaderValue::try_from(format!("Bearer {token}"))
-                        .map_err(|_| err(format!("`{var}` is not a valid token")))?;
-                    upstream = upstream.with_authorization(Secret::new(value));
+                if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
+                    upstream = upstream.with_authorization(token);
+                }
+                Member::new(name, upstream)
+            }
+            McpTarget::Sse(uri) => {
+                let mut upstream = SseUpstream::connect(uri.clone());
+                if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
+                    upstream = upstream.with_authorization(token);
                 }
                 Member::new(name, upstream)
             }

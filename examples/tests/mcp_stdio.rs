@@ -288,3 +288,62 @@ demo = true
     }
     panic!("the stdio child {pid} is still running after the app shut down");
 }
+
+/// Starts the python SDK's legacy HTTP+SSE server (tests/peers/mcp/sse_server.py); its port
+/// and the child (killed on drop).
+async fn sse_server() -> (u16, tokio::process::Child) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(python())
+        .arg(workspace().join("tests/peers/mcp/sse_server.py"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the SSE server printed its port within 60 s")
+        .unwrap()
+        .unwrap();
+    let port = line.strip_prefix("PORT ").unwrap().parse().unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (port, child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_upstream_from_toml_serves_through_the_gateway() {
+    let (port, _server) = sse_server().await;
+    let toml = format!(
+        r#"
+[auth]
+required = false
+
+[mcp]
+[[mcp.upstreams]]
+name = "old"
+url = "http://127.0.0.1:{port}/sse"
+transport = "sse"
+"#
+    );
+    let gw = start(&toml).await;
+    let host = format!("127.0.0.1:{}", gw.addr.port());
+    let (status, listed) = mcp(gw.addr, &host, "tools/list", json!({})).await;
+    assert_eq!(status, 200, "{listed}");
+    let names: BTreeSet<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    let (status, called) = mcp(
+        gw.addr,
+        &host,
+        "tools/call",
+        json!({"name": "old__add", "arguments": {"a": 40, "b": 2}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{called}");
+    assert_eq!(tool_text(&called), "42");
+    assert!(names.contains("old__add"), "{listed}");
+    gw.app.shutdown().await;
+}

@@ -188,24 +188,26 @@ pub(crate) fn upstream_headers(
     out
 }
 
-/// What the federation knows of each upstream's declarations, by server and tool name.
+/// What the federation knows of each upstream's declarations, by server, then tool name.
 #[derive(Debug, Default)]
-pub(crate) struct Declarations(Mutex<HashMap<(String, String), Vec<Param>>>);
+pub(crate) struct Declarations(Mutex<HashMap<String, HashMap<String, Vec<Param>>>>);
 
 impl Declarations {
     /// Remembers `tool`'s declarations for `server`.
     pub(crate) fn learn(&self, server: &str, tool: &str, params: Vec<Param>) {
         if let Ok(mut m) = self.0.lock() {
-            if m.len() >= MAX_TOOLS {
+            if m.values().map(HashMap::len).sum::<usize>() >= MAX_TOOLS {
                 m.clear();
             }
-            m.insert((server.to_owned(), tool.to_owned()), params);
+            m.entry(server.to_owned())
+                .or_default()
+                .insert(tool.to_owned(), params);
         }
     }
 
     fn get(&self, server: &str, tool: &str) -> Option<Vec<Param>> {
         let m = self.0.lock().ok()?;
-        m.get(&(server.to_owned(), tool.to_owned())).cloned()
+        m.get(server)?.get(tool).cloned()
     }
 
     /// `tool`'s declarations on `member`, as the last listing relayed through this

@@ -73,6 +73,9 @@ pub struct McpUpstreamConfig {
 pub enum McpTarget {
     /// A streamable-HTTP endpoint, of either era.
     Url(http::Uri),
+    /// A server on the legacy HTTP+SSE transport (MCP 2024-11-05): the URL of its SSE stream
+    /// (`transport = "sse"`).
+    Sse(http::Uri),
     /// A server the gateway runs as a child process, speaking MCP on stdin and stdout.
     Command(CommandTarget),
     /// An in-process demo server with an `echo` tool.
@@ -119,6 +122,7 @@ pub(super) struct FileMcp {
 struct FileUpstream {
     name: String,
     url: Option<String>,
+    transport: Option<String>,
     command: Option<String>,
     #[serde(default)]
     demo: bool,
@@ -166,13 +170,34 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
                 format!("`{name}`: `{key}` is for command upstreams; give `command` too"),
             ));
         }
+        if u.url.is_none() && u.transport.is_some() {
+            return Err(bad(
+                "mcp.upstreams.transport",
+                format!("`{name}`: `transport` is for url upstreams; give `url` too"),
+            ));
+        }
         let target = match (u.url, u.command, u.demo) {
-            (Some(url), None, false) => McpTarget::Url(url.parse().map_err(|e| {
-                bad(
-                    "mcp.upstreams.url",
-                    format!("`{name}`: `{url}` is not a URL ({e})"),
-                )
-            })?),
+            (Some(url), None, false) => {
+                let uri: http::Uri = url.parse().map_err(|e| {
+                    bad(
+                        "mcp.upstreams.url",
+                        format!("`{name}`: `{url}` is not a URL ({e})"),
+                    )
+                })?;
+                match u.transport.as_deref() {
+                    None | Some("streamable-http") => McpTarget::Url(uri),
+                    Some("sse") => McpTarget::Sse(uri),
+                    Some(other) => {
+                        return Err(bad(
+                            "mcp.upstreams.transport",
+                            format!(
+                                "`{name}`: transport `{other}` is not one of \"streamable-http\" \
+                                 and \"sse\""
+                            ),
+                        ));
+                    }
+                }
+            }
             (None, Some(command), false) => {
                 if u.token_env.is_some() {
                     return Err(bad(

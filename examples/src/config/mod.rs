@@ -349,6 +349,14 @@ url = "http://127.0.0.1:3000/mcp"
                 "[[mcp.upstreams]]\nname = \"eq\"\ncommand = \"srv\"\nenv_from = [\"A=B\"]\n",
                 "mcp.upstreams.env",
             ),
+            (
+                "[[mcp.upstreams]]\nname = \"ws\"\nurl = \"http://a/mcp\"\ntransport = \"websocket\"\n",
+                "mcp.upstreams.transport",
+            ),
+            (
+                "[[mcp.upstreams]]\nname = \"tr\"\ncommand = \"srv\"\ntransport = \"sse\"\n",
+                "mcp.upstreams.transport",
+            ),
         ] {
             let text = format!("[mcp]\n{text}");
             let err = Config::from_toml_str(&text).unwrap_err().to_string();
@@ -357,6 +365,21 @@ url = "http://127.0.0.1:3000/mcp"
             assert!(err.contains(key), "{key}: {err}");
             assert!(err.contains(&format!("`{name}`")), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn mcp_url_upstreams_choose_their_transport() {
+        let config = Config::from_toml_str(
+            "[mcp]\n[[mcp.upstreams]]\nname = \"old\"\nurl = \"http://127.0.0.1:9/sse\"\n\
+             transport = \"sse\"\n[[mcp.upstreams]]\nname = \"new\"\n\
+             url = \"http://127.0.0.1:9/mcp\"\ntransport = \"streamable-http\"\n\
+             [[mcp.upstreams]]\nname = \"plain\"\nurl = \"http://127.0.0.1:9/mcp\"\n",
+        )
+        .unwrap();
+        let ups = &config.mcp.as_ref().unwrap().upstreams;
+        assert!(matches!(&ups[0].target, McpTarget::Sse(u) if u.path() == "/sse"));
+        assert!(matches!(&ups[1].target, McpTarget::Url(_)));
+        assert!(matches!(&ups[2].target, McpTarget::Url(_)));
     }
 
     #[test]

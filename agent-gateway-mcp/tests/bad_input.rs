@@ -348,6 +348,41 @@ async fn bad_inputs_get_the_spec_answer_and_reach_no_upstream() {
             403,
             None,
         ),
+        (
+            "forged gateway requestState",
+            modern(
+                "tools/call",
+                json!({"name": "a__echo", "requestState": "agw-parked.00ff", "inputResponses": {}}),
+                Some("a__echo"),
+            ),
+            200,
+            Some(-32602),
+        ),
+        (
+            "cursor of another listing",
+            modern(
+                "tools/list",
+                // base64url of {"m":"prompts/list","p":{"a":"1"}}
+                json!({"cursor": "eyJtIjoicHJvbXB0cy9saXN0IiwicCI6eyJhIjoiMSJ9fQ"}),
+                None,
+            ),
+            200,
+            Some(-32602),
+        ),
+        (
+            "resuming in a forged session",
+            {
+                let mut r = with(raw("", None), |h| {
+                    h.insert("accept", HeaderValue::from_static("text/event-stream"));
+                    h.insert("mcp-session-id", HeaderValue::from_static("Zm9yZ2Vk"));
+                    h.insert("last-event-id", HeaderValue::from_static("abc-1"));
+                });
+                *r.method_mut() = Method::GET;
+                r
+            },
+            404,
+            None,
+        ),
         // A GET stream belongs to a legacy session: none named, 400 as for a POST.
         ("GET without a session", get, 400, None),
         ("PUT", put, 405, None),

@@ -285,20 +285,40 @@ where
             }
             Message::Notification(_) => {}
             Message::Request(r) => {
-                let reply = if r.method == "ping" {
-                    RpcResponse::success(r.id.clone(), &Map::new()).unwrap_or_else(|_| {
-                        RpcResponse::error(Some(r.id), ErrorObject::internal_error())
-                    })
-                } else {
-                    RpcResponse::error(Some(r.id), ErrorObject::method_not_found(&r.method))
+                // The server's own request names no client request. With exactly one in flight
+                // whose client can be asked, it is that client's (a legacy client is sent it,
+                // a modern one gets it as `input_required`); otherwise it is refused.
+                let mut askable = pending
+                    .values()
+                    .filter_map(|p| p.notifier.as_ref())
+                    .filter(|n| n.can_request());
+                let asked = match (askable.next(), askable.next()) {
+                    (Some(n), None) if r.method != "ping" => Some(n.clone()),
+                    _ => None,
                 };
-                if let Some(uri) = posts.cloned() {
-                    let client = self.client.clone();
-                    let auth = self.authorization.clone();
-                    tokio::spawn(async move {
-                        let _ = post(client, &uri, auth.as_ref(), &Message::from(reply)).await;
-                    });
-                }
+                let Some(uri) = posts.cloned() else { return };
+                let client = self.client.clone();
+                let auth = self.authorization.clone();
+                tokio::spawn(async move {
+                    let answer = match (&asked, r.method.as_str()) {
+                        (_, "ping") => Ok(Map::new()),
+                        (Some(n), method) => {
+                            n.request(method, params_of(r.params.as_deref())).await
+                        }
+                        (None, method) => Err(ErrorObject::new(
+                            ErrorObject::METHOD_NOT_FOUND,
+                            format!("no single client to ask `{method}`"),
+                        )),
+                    };
+                    let reply = match answer {
+                        Ok(result) => RpcResponse::success(r.id.clone(), &Value::Object(result))
+                            .unwrap_or_else(|_| {
+                                RpcResponse::error(Some(r.id), ErrorObject::internal_error())
+                            }),
+                        Err(e) => RpcResponse::error(Some(r.id), e),
+                    };
+                    let _ = post(client, &uri, auth.as_ref(), &Message::from(reply)).await;
+                });
             }
         }
     }

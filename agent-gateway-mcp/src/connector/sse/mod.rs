@@ -18,8 +18,9 @@
 //! (see [`Member`](crate::federation::Member)); a call whose caller gives up is cancelled
 //! upstream with `notifications/cancelled`. A POST answered 404 means the server forgot our
 //! session: the stream is dropped and the next call opens another. The server's `ping` on the
-//! stream is answered; its other requests (sampling, elicitation, roots) are refused with
-//! -32601, since no one client owns a shared stream.
+//! stream is answered; its other requests (sampling, elicitation, roots) go to the client of
+//! the one call in flight whose client can be asked, and are refused with -32601 when there
+//! is not exactly one, since no one client owns a shared stream.
 //!
 //! ```
 //! use agent_gateway_mcp::connector::sse::{SseUpstream, SseUpstreamError};

@@ -392,3 +392,40 @@ async fn a_session_the_server_forgot_is_replaced_on_the_next_call() {
     );
     assert_eq!(up.streams_opened(), 2);
 }
+
+#[tokio::test]
+async fn a_server_request_during_one_askable_call_goes_to_its_client() {
+    let (server, gate) = server();
+    let up = upstream(server.clone());
+    up.clone().oneshot(call("fast")).await.unwrap();
+    let (notifier, mut out) = Notifier::channel(None);
+    let posted = server.posts().len();
+    let slow = tokio::spawn(
+        up.clone()
+            .oneshot(call("slow").with_notifier(Some(notifier.with_requests()))),
+    );
+    // The slow call is in flight once the server has its POST.
+    server.posted(posted + 1).await;
+    let before = server.posts().len();
+    server.push(&json!({"jsonrpc": "2.0", "id": "srv-7", "method": "roots/list", "params": {}}));
+    let Some(Outgoing::Request(req)) = out.recv().await else {
+        panic!("the client is asked")
+    };
+    assert_eq!(req.method(), "roots/list");
+    req.reply(Ok(obj(json!({"roots": [{"uri": "file:///r"}]}))));
+    server.posted(before + 1).await;
+    let (_, reply) = server.posts().pop().unwrap();
+    assert_eq!(
+        reply,
+        json!({"jsonrpc": "2.0", "id": "srv-7", "result": {"roots": [{"uri": "file:///r"}]}})
+    );
+    gate.add_permits(1);
+    assert_eq!(text(&slow.await.unwrap().unwrap()), "slow");
+
+    // With no askable call in flight, the request is refused.
+    let before = server.posts().len();
+    server.push(&json!({"jsonrpc": "2.0", "id": "srv-8", "method": "roots/list"}));
+    server.posted(before + 1).await;
+    let (_, reply) = server.posts().pop().unwrap();
+    assert_eq!(reply["error"]["code"], -32601);
+}

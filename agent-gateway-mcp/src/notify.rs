@@ -322,3 +322,47 @@ impl Notifier {
         Some((method.to_owned(), params))
     }
 }
+
+/// The one notifier among those of the requests in flight whose client can be asked, when
+/// there is exactly one: a transport that names no related request (stdio, the legacy SSE
+/// stream) can only route a server's request to a client that way.
+pub(crate) fn single_askable<'a>(
+    mut notifiers: impl Iterator<Item = &'a Notifier>,
+) -> Option<Notifier> {
+    let mut askable = notifiers.by_ref().filter(|n| n.can_request());
+    match (askable.next(), askable.next()) {
+        (Some(n), None) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// Answers a server's own request: `ping` at once, anything else through the client behind
+/// `notifier` when it can be asked, refused with -32601 otherwise. The response to send back.
+pub(crate) async fn answer_request(
+    notifier: Option<&Notifier>,
+    req: agent_gateway_core::jsonrpc::Request,
+) -> agent_gateway_core::jsonrpc::Message {
+    use agent_gateway_core::jsonrpc::{Message, Response};
+    let params = match req
+        .params
+        .as_deref()
+        .map(|raw| serde_json::from_str::<Value>(raw.get()))
+    {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
+    };
+    let answer = match (req.method.as_str(), notifier) {
+        ("ping", _) => Ok(Map::new()),
+        (m, Some(n)) if n.can_request() => n.request(m, params).await,
+        (m, _) => Err(ErrorObject::new(
+            ErrorObject::METHOD_NOT_FOUND,
+            format!("no client can be asked `{m}`"),
+        )),
+    };
+    let res = match answer {
+        Ok(result) => Response::success(req.id.clone(), &Value::Object(result))
+            .unwrap_or_else(|_| Response::error(Some(req.id), ErrorObject::internal_error())),
+        Err(e) => Response::error(Some(req.id), e),
+    };
+    Message::from(res)
+}

@@ -2,7 +2,7 @@
 //! SSE stream up to the response for this request.
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Payload, Response as RpcResponse};
+use agent_gateway_core::jsonrpc::{Id, Message, Payload};
 use agent_gateway_core::sse::Decoder;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -95,36 +95,6 @@ where
     let req = request(uri, authorization, headers, message)?;
     let res = client.oneshot(req).await.map_err(Into::into)?;
     Ok(res.status())
-}
-
-/// Answers a server→client request that arrived on a request's stream: through the client
-/// when it can be asked (a legacy client), `ping` at once, anything else refused.
-async fn answer_upstream_request(
-    notifier: Option<&Notifier>,
-    req: agent_gateway_core::jsonrpc::Request,
-) -> Message {
-    let params = match req
-        .params
-        .as_deref()
-        .map(|raw| serde_json::from_str::<Value>(raw.get()))
-    {
-        Some(Ok(Value::Object(m))) => m,
-        _ => Map::new(),
-    };
-    let answer = match (req.method.as_str(), notifier) {
-        ("ping", _) => Ok(Map::new()),
-        (m, Some(n)) if n.can_request() => n.request(m, params).await,
-        (m, _) => Err(ErrorObject::new(
-            ErrorObject::METHOD_NOT_FOUND,
-            format!("the client cannot be asked `{m}`"),
-        )),
-    };
-    let res = match answer {
-        Ok(result) => RpcResponse::success(req.id.clone(), &Value::Object(result))
-            .unwrap_or_else(|_| RpcResponse::error(Some(req.id), ErrorObject::internal_error())),
-        Err(e) => RpcResponse::error(Some(req.id), e),
-    };
-    Message::from(res)
 }
 
 pub(crate) async fn post<C, B>(
@@ -259,7 +229,7 @@ where
                 return Ok(Some(found));
             }
             if let Ok(Message::Request(req)) = Message::from_slice(event.data.as_bytes()) {
-                respond(answer_upstream_request(notifier, req).await).await;
+                respond(crate::notify::answer_request(notifier, req).await).await;
                 continue;
             }
             if let Some(n) = notifier {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Payload, Response as RpcResponse};
+use agent_gateway_core::jsonrpc::{Id, Message, Payload};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
@@ -117,45 +117,20 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
         }
         Message::Notification(_) => {}
         Message::Request(r) => {
-            if r.method == "ping" {
-                let reply = RpcResponse::success(r.id.clone(), &Map::new()).unwrap_or_else(|_| {
-                    RpcResponse::error(Some(r.id), ErrorObject::internal_error())
-                });
-                let _ = link.send(&Message::from(reply));
-                return;
-            }
-            // Stdio names no request a server's request relates to. With exactly one client
-            // request in flight that can be asked, it is that client's (a legacy client is
-            // sent it, a modern one gets it as `input_required`); otherwise it would go to a
-            // client that may not own it, so it is refused.
-            let mut askable = link
-                .pending
-                .values()
-                .filter_map(|p| p.notifier.as_ref())
-                .filter(|n| n.can_request());
-            let (Some(notifier), None) = (askable.next(), askable.next()) else {
-                let error = ErrorObject::new(
-                    ErrorObject::METHOD_NOT_FOUND,
-                    format!("no single client to ask `{}`", r.method),
-                );
-                let _ = link.send(&Message::from(RpcResponse::error(Some(r.id), error)));
-                return;
-            };
-            let notifier = notifier.clone();
+            // Stdio names no request a server's request relates to: it goes to the client of
+            // the one askable call in flight, if there is exactly one (a legacy client is sent
+            // it, a modern one gets it as `input_required`), and is refused otherwise.
+            let asked = crate::notify::single_askable(
+                link.pending.values().filter_map(|p| p.notifier.as_ref()),
+            );
             let writer = link.writer.clone();
-            let params = params_of(r.params.as_deref());
             let Ok(handle) = tokio::runtime::Handle::try_current() else {
                 return;
             };
             handle.spawn(async move {
-                let reply = match notifier.request(&r.method, params).await {
-                    Ok(result) => RpcResponse::success(r.id.clone(), &Value::Object(result))
-                        .unwrap_or_else(|_| {
-                            RpcResponse::error(Some(r.id), ErrorObject::internal_error())
-                        }),
-                    Err(e) => RpcResponse::error(Some(r.id), e),
-                };
-                let mut line = Message::from(reply).to_vec();
+                let mut line = crate::notify::answer_request(asked.as_ref(), r)
+                    .await
+                    .to_vec();
                 line.push(b'\n');
                 let _ = writer.send(line);
             });

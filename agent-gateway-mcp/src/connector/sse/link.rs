@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Payload, Response as RpcResponse};
+use agent_gateway_core::jsonrpc::{Id, Message, Payload};
 use agent_gateway_core::sse::Decoder;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -285,39 +285,18 @@ where
             }
             Message::Notification(_) => {}
             Message::Request(r) => {
-                // The server's own request names no client request. With exactly one in flight
-                // whose client can be asked, it is that client's (a legacy client is sent it,
-                // a modern one gets it as `input_required`); otherwise it is refused.
-                let mut askable = pending
-                    .values()
-                    .filter_map(|p| p.notifier.as_ref())
-                    .filter(|n| n.can_request());
-                let asked = match (askable.next(), askable.next()) {
-                    (Some(n), None) if r.method != "ping" => Some(n.clone()),
-                    _ => None,
-                };
+                // The server's own request names no client request: it goes to the client of
+                // the one askable call in flight, if there is exactly one (a legacy client is
+                // sent it, a modern one gets it as `input_required`), and is refused otherwise.
+                let asked = crate::notify::single_askable(
+                    pending.values().filter_map(|p| p.notifier.as_ref()),
+                );
                 let Some(uri) = posts.cloned() else { return };
                 let client = self.client.clone();
                 let auth = self.authorization.clone();
                 tokio::spawn(async move {
-                    let answer = match (&asked, r.method.as_str()) {
-                        (_, "ping") => Ok(Map::new()),
-                        (Some(n), method) => {
-                            n.request(method, params_of(r.params.as_deref())).await
-                        }
-                        (None, method) => Err(ErrorObject::new(
-                            ErrorObject::METHOD_NOT_FOUND,
-                            format!("no single client to ask `{method}`"),
-                        )),
-                    };
-                    let reply = match answer {
-                        Ok(result) => RpcResponse::success(r.id.clone(), &Value::Object(result))
-                            .unwrap_or_else(|_| {
-                                RpcResponse::error(Some(r.id), ErrorObject::internal_error())
-                            }),
-                        Err(e) => RpcResponse::error(Some(r.id), e),
-                    };
-                    let _ = post(client, &uri, auth.as_ref(), &Message::from(reply)).await;
+                    let reply = crate::notify::answer_request(asked.as_ref(), r).await;
+                    let _ = post(client, &uri, auth.as_ref(), &reply).await;
                 });
             }
         }

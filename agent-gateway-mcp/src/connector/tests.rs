@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
 use super::*;
+use crate::request::ClientHop;
 
 type Seen = Arc<Mutex<Vec<(http::HeaderMap, Value)>>>;
 type HttpSvc = tower::util::BoxCloneSyncService<

@@ -3,24 +3,27 @@
 
 use std::sync::Arc;
 
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Payload, Request as RpcRequest};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
 use agent_gateway_core::{AgentRequest, BoxError};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
-use super::checks::{self, MCP_METHOD, MCP_PROTOCOL_VERSION};
+use super::checks::{self, MCP_PROTOCOL_VERSION};
 use super::config::FrontConfig;
 use super::config::Inflight;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
+use super::session::{
+    answer_client_request, client_hop, delete_session, id_key, initialize, notification,
+    session_not_found,
+};
 use super::{listen, relay};
 use crate::McpError;
-use crate::era::{Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL};
+use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
 use crate::notify::Notifier;
-use crate::request::ClientHop;
 use crate::{McpRequest, McpResponse};
 
 /// The methods handed to the inner service; the front answers or refuses the rest.
@@ -44,7 +47,7 @@ pub(crate) const OWN: [(&str, Era); 4] = [
     ("logging/setLevel", Era::Legacy),
 ];
 
-fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
+pub(super) fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
     Rendered::new(status, error)
 }
 
@@ -122,77 +125,6 @@ where
     }
 }
 
-/// Routes a legacy client's answer to the server→client request that waits for it. Answers to
-/// unknown, finished or another session's requests are ignored, as receivers of late answers
-/// do.
-fn answer_client_request(
-    config: &FrontConfig,
-    session: &str,
-    res: agent_gateway_core::jsonrpc::Response,
-) {
-    let Some(Id::String(id)) = res.id else {
-        return;
-    };
-    let answer = match res.payload {
-        Payload::Result(raw) => match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(ErrorObject::invalid_params(
-                "the client's result is not an object",
-            )),
-        },
-        Payload::Error(e) => Err(e),
-    };
-    if !config.pending.answer(session, &id, answer) {
-        tracing::debug!(id = %id, "mcp: an answer no request waits for, ignored");
-    }
-}
-
-/// A notification: 202 once its mirrored method and any legacy session check out. It is not
-/// relayed upstream in this version.
-fn notification(
-    config: &FrontConfig,
-    headers: &HeaderMap,
-    n: &agent_gateway_core::jsonrpc::Notification,
-) -> Response<ResponseBody> {
-    let method = n.method.as_str();
-    match checks::header_text(headers, MCP_METHOD) {
-        Ok(Some(h)) if h != method => {
-            let error = ErrorObject::new(
-                crate::error::CODE_HEADER_MISMATCH,
-                "Header mismatch: Mcp-Method",
-            );
-            return render::error(None, bad(StatusCode::BAD_REQUEST, error), None);
-        }
-        Err(r) => return render::error(None, r, None),
-        Ok(_) => {}
-    }
-    if config.legacy
-        && let Some(session) = headers.get(MCP_SESSION_ID)
-    {
-        let Some(session) = session
-            .to_str()
-            .ok()
-            .filter(|s| config.session(s).is_some())
-        else {
-            return session_not_found(None);
-        };
-        if method == "notifications/cancelled" {
-            // A legacy client cancelling one of its requests: the call is dropped, which
-            // cancels it upstream too (a closed stream, or the upstream's own notification).
-            let id = n
-                .params
-                .as_deref()
-                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-                .and_then(|p| p.get("requestId").cloned())
-                .filter(|i| i.is_string() || i.is_number());
-            if let Some(id) = id {
-                config.inflight.cancel(session, &id.to_string());
-            }
-        }
-    }
-    render::empty(StatusCode::ACCEPTED)
-}
-
 async fn read_body<B>(body: B, max: usize, headers: &HeaderMap) -> Result<bytes::Bytes, Rendered>
 where
     B: Body,
@@ -221,46 +153,6 @@ where
     }
 }
 
-fn delete_session(config: &FrontConfig, headers: &HeaderMap) -> Response<ResponseBody> {
-    match headers.get(MCP_SESSION_ID).and_then(|v| v.to_str().ok()) {
-        None => render::error(
-            None,
-            bad(
-                StatusCode::BAD_REQUEST,
-                ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
-            ),
-            None,
-        ),
-        // A valid id is ended here: this replica answers 404 for it from now on (another
-        // replica accepts it until it expires, sealed ids being stateless).
-        Some(id) => match config.session(id) {
-            Some(state) => {
-                config.log_levels.forget(id);
-                config.subscriptions.forget(id);
-                if !config
-                    .revoked
-                    .revoke(id, state.expires_at(), config.sealer.now())
-                {
-                    tracing::warn!("mcp: too many ended sessions to remember one more");
-                }
-                render::empty(StatusCode::OK)
-            }
-            None => session_not_found(None),
-        },
-    }
-}
-
-fn session_not_found(id: Option<Id>) -> Response<ResponseBody> {
-    render::error(
-        id,
-        bad(
-            StatusCode::NOT_FOUND,
-            ErrorObject::invalid_request("Session not found"),
-        ),
-        None,
-    )
-}
-
 fn era_of(
     config: &FrontConfig,
     method: &str,
@@ -281,7 +173,7 @@ fn era_of(
     }
 }
 
-type Failure = (Option<Id>, Rendered);
+pub(super) type Failure = (Option<Id>, Rendered);
 
 async fn request<S>(
     config: &Arc<FrontConfig>,
@@ -442,89 +334,4 @@ where
         // `ping`, the only other method the front answers itself.
         Ok(_) => Ok(render::result(id, Map::new())),
     }
-}
-
-/// What the client declared on its hop: from the request's `_meta` (modern), or from its
-/// sealed session and `logging/setLevel` (legacy, where a client that set no level gets every
-/// message, as a legacy server would send).
-/// A request id as the client's `notifications/cancelled` names it: its JSON text.
-fn id_key(id: &Id) -> String {
-    serde_json::to_string(id).unwrap_or_default()
-}
-
-fn client_hop(
-    config: &FrontConfig,
-    era: Era,
-    params: &Map<String, Value>,
-    session: Option<&(String, crate::session::SessionState)>,
-) -> ClientHop {
-    match (era, session) {
-        (Era::Legacy, Some((id, state))) => {
-            let level = config.log_levels.get(id).unwrap_or_else(|| "debug".into());
-            // Connectors key upstream sessions by a digest, never by the id itself.
-            let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
-            let key: String = digest.as_ref()[..16]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            ClientHop::new(state.capabilities().clone(), Some(level)).with_session(key)
-        }
-        (Era::Legacy, None) => ClientHop::default(),
-        (Era::Modern, _) => {
-            let meta = params.get("_meta");
-            let capabilities = meta
-                .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
-                .cloned()
-                .unwrap_or_default();
-            let level = meta
-                .and_then(|m| m.get(META_LOG_LEVEL))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            ClientHop::new(capabilities, level)
-        }
-    }
-}
-
-fn initialize(
-    config: &FrontConfig,
-    id: Id,
-    params: &Map<String, Value>,
-) -> Result<Response<ResponseBody>, Failure> {
-    let requested = params.get("protocolVersion").and_then(Value::as_str);
-    let version = requested
-        .filter(|v| LEGACY_VERSIONS.contains(v))
-        .unwrap_or(LEGACY_VERSIONS[0]);
-    let capabilities = params.get("capabilities").cloned().unwrap_or_default();
-    let session = config
-        .sealer
-        .seal_with(version, &capabilities)
-        .map_err(|e| {
-            tracing::error!(error = %e, "mcp: could not seal a session id");
-            (
-                Some(id.clone()),
-                bad(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorObject::internal_error(),
-                ),
-            )
-        })?;
-    let mut result = Map::new();
-    result.insert("protocolVersion".into(), json!(version));
-    result.insert("capabilities".into(), config.capabilities.clone());
-    result.insert("serverInfo".into(), config.server_info());
-    if let Some(i) = &config.instructions {
-        result.insert("instructions".into(), json!(i));
-    }
-    let mut res = render::result(id.clone(), result);
-    let value = HeaderValue::from_str(&session).map_err(|_| {
-        (
-            Some(id),
-            bad(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorObject::internal_error(),
-            ),
-        )
-    })?;
-    res.headers_mut().insert(MCP_SESSION_ID, value);
-    Ok(res)
 }

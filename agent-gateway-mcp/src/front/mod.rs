@@ -93,6 +93,7 @@ mod pending;
 mod relay;
 mod render;
 mod resume;
+mod session;
 mod stream;
 mod subscriptions;
 #[cfg(test)]

@@ -218,6 +218,7 @@ pub struct ClientHop {
     capabilities: Value,
     log_level: Option<String>,
     session: Option<String>,
+    owner: Option<String>,
 }
 
 impl Default for ClientHop {
@@ -238,7 +239,20 @@ impl ClientHop {
             capabilities,
             log_level,
             session: None,
+            owner: None,
         }
+    }
+
+    /// Names who sends the request (the authenticated caller): state the gateway keeps for a
+    /// request, such as a parked call, is then bound to that caller. Never sent upstream.
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Who sends the request, if known.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
     }
 
     /// Names the client's own session with `key` (an opaque, non-secret digest): connectors

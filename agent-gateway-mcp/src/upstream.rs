@@ -176,7 +176,18 @@ where
         let parked = self.parked.clone();
         let method = req.method().to_owned();
         let notifier = req.extensions().get::<Notifier>().cloned();
-        let client = req.extensions().get::<ClientHop>().cloned();
+        let client =
+            req.extensions()
+                .get::<ClientHop>()
+                .cloned()
+                .map(
+                    |hop| match req.extensions().get::<agent_gateway_core::Caller>() {
+                        Some(c) => {
+                            hop.with_owner(format!("{}\n{}", c.subject(), c.tenant().unwrap_or("")))
+                        }
+                        None => hop,
+                    },
+                );
         let up = UpstreamRequest::new(method.clone(), req.params().clone())
             .with_notifier(notifier)
             .with_client(client);

@@ -486,3 +486,45 @@ async fn a_modern_client_answers_a_legacy_upstreams_requests_through_a_parked_ca
     let (_, body) = response(front.oneshot(modern_call(4, "greet", extra)).await.unwrap()).await;
     assert_eq!(body["error"]["code"], -32602);
 }
+
+#[tokio::test]
+async fn a_parked_call_is_resumed_only_by_its_caller() {
+    use agent_gateway_core::Caller;
+    let as_caller = |mut req: http::Request<Full<Bytes>>, who: &str| {
+        req.extensions_mut().insert(Caller::new(who));
+        req
+    };
+    let front = McpFront::new(
+        legacy_asking_upstream(),
+        FrontConfig::new("gw", "1").unwrap(),
+    );
+    let first = front
+        .clone()
+        .oneshot(as_caller(modern_call(1, "greet", json!({})), "alice"))
+        .await
+        .unwrap();
+    let (_, first) = response(first).await;
+    let result = &first["result"];
+    let key = result["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let extra = json!({"inputResponses": {key: {"action": "accept", "content": {"name": "eve"}}},
+                       "requestState": result["requestState"]});
+    let stolen = front
+        .clone()
+        .oneshot(as_caller(modern_call(2, "greet", extra.clone()), "mallory"))
+        .await
+        .unwrap();
+    let (_, stolen) = response(stolen).await;
+    assert_eq!(stolen["error"]["code"], -32602, "{stolen}");
+    let own = front
+        .oneshot(as_caller(modern_call(3, "greet", extra), "alice"))
+        .await
+        .unwrap();
+    let (_, own) = response(own).await;
+    assert_eq!(own["result"]["content"][0]["text"], "hello eve", "{own}");
+}

@@ -227,7 +227,18 @@ impl Service<McpRequest> for Federation {
         let method = req.method().to_owned();
         let mut params = req.params().clone();
         let notifier = req.extensions().get::<Notifier>().cloned();
-        let client = req.extensions().get::<ClientHop>().cloned();
+        let client =
+            req.extensions()
+                .get::<ClientHop>()
+                .cloned()
+                .map(
+                    |hop| match req.extensions().get::<agent_gateway_core::Caller>() {
+                        Some(c) => {
+                            hop.with_owner(format!("{}\n{}", c.subject(), c.tenant().unwrap_or("")))
+                        }
+                        None => hop,
+                    },
+                );
         // Only mirrored argument headers, and only from a modern client, where they are the
         // spec's to check; nothing else of the client's request travels upstream.
         let param_headers: http::HeaderMap = if req.era() == crate::Era::Modern {

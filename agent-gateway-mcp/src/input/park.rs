@@ -39,7 +39,7 @@ const STATE_PREFIX: &str = "agw-parked.";
 type Outcome = Result<Map<String, Value>, BoxError>;
 
 struct Call {
-    /// What the retry must be: the method and the name or URI it addresses.
+    /// What the retry must be: the method, the name or URI it addresses, and the caller.
     binding: String,
     task: JoinHandle<Outcome>,
     asks: mpsc::Receiver<Outgoing>,
@@ -126,12 +126,14 @@ fn invalid(message: &str) -> BoxError {
     Box::new(McpError::InvalidParams(message.to_owned()))
 }
 
+/// What a retry must match: the method, the name or URI it addresses, and the caller.
 fn binding(req: &UpstreamRequest) -> String {
     let target = ["name", "uri"]
         .iter()
         .find_map(|k| req.params().get(*k).and_then(Value::as_str))
         .unwrap_or("");
-    format!("{}\n{target}", req.method())
+    let owner = req.client().and_then(|c| c.owner()).unwrap_or("");
+    format!("{}\n{target}\n{owner}", req.method())
 }
 
 /// See [`super::send_fulfilling`]: the path of a client that cannot be asked.

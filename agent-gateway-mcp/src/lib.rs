@@ -41,6 +41,7 @@ pub mod era;
 pub mod error;
 pub mod federation;
 pub mod front;
+mod inflight;
 pub mod input;
 pub mod listen;
 pub mod naming;

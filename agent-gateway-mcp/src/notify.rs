@@ -343,14 +343,7 @@ pub(crate) async fn answer_request(
     req: agent_gateway_core::jsonrpc::Request,
 ) -> agent_gateway_core::jsonrpc::Message {
     use agent_gateway_core::jsonrpc::{Message, Response};
-    let params = match req
-        .params
-        .as_deref()
-        .map(|raw| serde_json::from_str::<Value>(raw.get()))
-    {
-        Some(Ok(Value::Object(m))) => m,
-        _ => Map::new(),
-    };
+    let params = crate::inflight::params_of(req.params.as_deref());
     let answer = match (req.method.as_str(), notifier) {
         ("ping", _) => Ok(Map::new()),
         (m, Some(n)) if n.can_request() => n.request(m, params).await,

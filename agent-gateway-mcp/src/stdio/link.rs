@@ -3,21 +3,14 @@
 
 use std::collections::HashMap;
 
-use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{Id, Message, Payload};
-use serde_json::{Map, Value};
-use tokio::sync::{mpsc, oneshot};
+use agent_gateway_core::jsonrpc::Message;
+use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::Shared;
 use super::error::StdioError;
-use crate::McpError;
-use crate::notify::{MESSAGE, Notifier, PROGRESS};
-
-/// What a request in flight waits on, and where its progress goes.
-pub(super) struct Pending {
-    pub(super) answer: oneshot::Sender<Result<Map<String, Value>, BoxError>>,
-    pub(super) notifier: Option<Notifier>,
-}
+use crate::inflight::{Pending, params_of};
+use crate::notify::{MESSAGE, PROGRESS};
 
 /// One running child: the line writer to its stdin and the requests in flight.
 pub(super) struct Link {
@@ -51,20 +44,6 @@ impl Link {
     }
 }
 
-fn number(id: &Id) -> Option<i64> {
-    match id.to_value() {
-        Value::Number(n) => n.as_i64(),
-        _ => None,
-    }
-}
-
-fn params_of(raw: Option<&serde_json::value::RawValue>) -> Map<String, Value> {
-    match raw.map(|r| serde_json::from_str(r.get())) {
-        Some(Ok(Value::Object(m))) => m,
-        _ => Map::new(),
-    }
-}
-
 /// Handles one line of the child's stdout.
 pub(super) fn incoming(shared: &Shared, line: &[u8]) {
     let Ok(message) = Message::from_slice(line) else {
@@ -76,34 +55,9 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
     };
     let Some(link) = slot.as_mut() else { return };
     match message {
-        Message::Response(r) => {
-            let Some(pending) =
-                r.id.as_ref()
-                    .and_then(number)
-                    .and_then(|id| link.pending.remove(&id))
-            else {
-                return;
-            };
-            let outcome = match r.payload {
-                Payload::Result(raw) => match serde_json::from_str::<Value>(raw.get()) {
-                    Ok(Value::Object(m)) => Ok(m),
-                    _ => Ok(Map::new()),
-                },
-                Payload::Error(e) => Err(Box::new(McpError::Upstream(e)) as BoxError),
-            };
-            let _ = pending.answer.send(outcome);
-        }
+        Message::Response(r) => crate::inflight::settle(&mut link.pending, r),
         Message::Notification(n) if n.method == PROGRESS => {
-            let mut params = params_of(n.params.as_deref());
-            // Our token is the request's id: map it back to the request, whose notifier puts
-            // the client's own token in.
-            let token = params.remove("progressToken").and_then(|t| t.as_i64());
-            if let Some(notifier) = token
-                .and_then(|t| link.pending.get(&t))
-                .and_then(|p| p.notifier.as_ref())
-            {
-                notifier.try_notify(PROGRESS, params);
-            }
+            crate::inflight::progress(&link.pending, params_of(n.params.as_deref()));
         }
         Message::Notification(n) if n.method == MESSAGE => {
             // Log messages on stdio name no request: they are the server's, not a client's.

@@ -79,9 +79,10 @@ use tower::Service;
 
 pub use error::StdioError;
 
+use crate::inflight::Pending;
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
-use link::{Link, Pending};
+use link::Link;
 
 /// How to run one stdio server: the command, and the connector's timings.
 #[derive(Debug, Clone)]

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{Id, Message, Payload};
+use agent_gateway_core::jsonrpc::Message;
 use agent_gateway_core::sse::Decoder;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 use tokio::task::AbortHandle;
 use tower::{Service, ServiceExt};
@@ -20,17 +20,11 @@ use tower::{Service, ServiceExt};
 use super::Shared;
 use super::endpoint::resolve;
 use super::error::SseUpstreamError;
-use crate::McpError;
-use crate::notify::{MESSAGE, Notifier, PROGRESS};
+use crate::inflight::{Pending, params_of};
+use crate::notify::{MESSAGE, PROGRESS};
 
 /// The most bytes read from the body of an answer to a POST (normally `Accepted`).
 const MAX_POST_ANSWER: usize = 64 * 1024;
-
-/// What one request in flight waits on, and where its notifications go.
-pub(super) struct Pending {
-    pub(super) answer: oneshot::Sender<Result<Map<String, Value>, BoxError>>,
-    pub(super) notifier: Option<Notifier>,
-}
 
 /// The requests in flight on one stream; `None` once the stream is gone, so that nothing
 /// waits on it any more.
@@ -114,17 +108,6 @@ where
         .collect()
         .await;
     Ok(status)
-}
-
-fn params_of(raw: Option<&serde_json::value::RawValue>) -> Map<String, Value> {
-    match raw.map(|r| serde_json::from_str(r.get())) {
-        Some(Ok(Value::Object(m))) => m,
-        _ => Map::new(),
-    }
-}
-
-fn number(id: &Id) -> Option<i64> {
-    id.to_value().as_i64()
 }
 
 /// What the reader needs besides the stream: where it came from and how to answer the
@@ -234,33 +217,9 @@ where
             return;
         };
         match message {
-            Message::Response(r) => {
-                let Some(p) =
-                    r.id.as_ref()
-                        .and_then(number)
-                        .and_then(|id| pending.remove(&id))
-                else {
-                    return;
-                };
-                let outcome = match r.payload {
-                    Payload::Result(raw) => match serde_json::from_str::<Value>(raw.get()) {
-                        Ok(Value::Object(m)) => Ok(m),
-                        _ => Ok(Map::new()),
-                    },
-                    Payload::Error(e) => Err(Box::new(McpError::Upstream(e)) as BoxError),
-                };
-                let _ = p.answer.send(outcome);
-            }
+            Message::Response(r) => crate::inflight::settle(pending, r),
             Message::Notification(n) if n.method == PROGRESS => {
-                let mut params = params_of(n.params.as_deref());
-                // Our token is the request's id; the notifier puts the client's own back.
-                let token = params.remove("progressToken").and_then(|t| t.as_i64());
-                if let Some(notifier) = token
-                    .and_then(|t| pending.get(&t))
-                    .and_then(|p| p.notifier.as_ref())
-                {
-                    notifier.try_notify(PROGRESS, params);
-                }
+                crate::inflight::progress(pending, params_of(n.params.as_deref()));
             }
             Message::Notification(n) if n.method == MESSAGE => {
                 // A log message names no request on this transport. With exactly one request

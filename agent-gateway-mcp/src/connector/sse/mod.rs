@@ -75,9 +75,10 @@ use tower::{Service, ServiceExt};
 pub use error::SseUpstreamError;
 
 use crate::era::LEGACY_VERSIONS;
+use crate::inflight::Pending;
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
-use link::{Inflight, Link, Pending, Reader, post};
+use link::{Inflight, Link, Reader, post};
 
 /// The protocol version of the HTTP+SSE transport, asked for in `initialize`.
 pub const SSE_VERSION: &str = "2024-11-05";

@@ -28,7 +28,9 @@ fn send_params(message: Value) -> Value {
 #[tokio::test]
 async fn each_bad_input_gets_the_spec_error_without_calling_the_agent() {
     let ok_message = json!({"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]});
-    let foreign = support::sealer().seal("other-agent", "i1", "echo-task-1");
+    let foreign = support::sealer()
+        .seal("other-agent", "i1", "echo-task-1")
+        .expect("sealed");
     let cases = vec![
         Case {
             name: "malformed JSON",

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use agent_gateway_a2a::A2aFront;
 use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::version::Version;
 use agent_gateway_a2a::webhook::WebhookAllowList;
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_core::Secret;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -115,7 +115,10 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
         .expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
     let sealer = Sealer::new(Secret::new(vec![5; 32])).expect("a key");
-    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let front = A2aFront::new(
+        A2aRouter::new(registry, sealer.clone()),
+        A2aFrontConfig::new(&base).expect("a URL"),
+    );
     let app = axum::Router::new().fallback_service(front);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
@@ -218,7 +221,10 @@ async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
         .expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
     let sealer = Sealer::new(Secret::new(vec![6; 32])).expect("a key");
-    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base).expect("a URL");
+    let front = A2aFront::new(
+        A2aRouter::new(registry, sealer.clone()),
+        A2aFrontConfig::new(&base).expect("a URL"),
+    );
     let server = tokio::spawn(async move {
         axum::serve(listener, axum::Router::new().fallback_service(front)).await
     });
@@ -275,13 +281,12 @@ async fn a2a_sdk_input_required_resubscribe_and_cancel() {
         .expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
     let sealer = Sealer::new(Secret::new(vec![7; 32])).expect("a key");
-    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), &base)
-        .expect("a URL")
-        .with_webhooks(
-            WebhookAllowList::new()
-                .allow("http://127.0.0.1:9/")
-                .expect("a prefix"),
-        );
+    let config = A2aFrontConfig::new(&base).expect("a URL").with_webhooks(
+        WebhookAllowList::new()
+            .allow("http://127.0.0.1:9/")
+            .expect("a prefix"),
+    );
+    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), config);
     let server = tokio::spawn(async move {
         axum::serve(listener, axum::Router::new().fallback_service(front)).await
     });

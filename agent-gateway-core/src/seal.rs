@@ -38,6 +38,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hkdf::{HKDF_SHA256, Salt};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -76,6 +77,20 @@ impl SealKey {
         Ok(SealKey(Secret::new(key)))
     }
 
+    /// The key that derives nonces for [`Sealer::seal_stable`]: separate from the sealing key.
+    fn nonce_key(&self) -> hmac::Key {
+        let prk = Salt::new(HKDF_SHA256, b"agent-gateway seal nonce").extract(self.0.expose());
+        let mut key = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's output limit, so the fallback is never taken.
+        let filled = prk
+            .expand(&[b"v1"], HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut key));
+        if filled.is_err() {
+            key = *self.0.expose();
+        }
+        hmac::Key::new(hmac::HMAC_SHA256, &key)
+    }
+
     fn aead(&self) -> LessSafeKey {
         // A 32-byte key is always the right length for ChaCha20-Poly1305.
         #[allow(clippy::expect_used)]
@@ -101,6 +116,7 @@ pub enum SealError {
 #[derive(Clone)]
 pub struct Sealer {
     current: LessSafeKey,
+    nonce_key: hmac::Key,
     previous: Option<LessSafeKey>,
     rng: SystemRandom,
 }
@@ -119,6 +135,7 @@ impl Sealer {
     pub fn new(key: SealKey) -> Self {
         Sealer {
             current: key.aead(),
+            nonce_key: key.nonce_key(),
             previous: None,
             rng: SystemRandom::new(),
         }
@@ -131,10 +148,34 @@ impl Sealer {
         self
     }
 
-    /// Seals `plain` for `context`.
+    /// Seals `plain` for `context`, under a random nonce: the same state sealed twice gives
+    /// two different tokens.
     pub fn seal(&self, context: &[u8], plain: &[u8]) -> Result<String, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| SealError::Crypto)?;
+        self.seal_with_nonce(nonce, context, plain)
+    }
+
+    /// Seals `plain` for `context` so that the same state always gives the same token (the
+    /// nonce is a keyed hash of the context and the state, as in SIV). For ids a client compares,
+    /// such as a task id seen in several answers; it reveals only that two tokens are equal.
+    pub fn seal_stable(&self, context: &[u8], plain: &[u8]) -> Result<String, SealError> {
+        let mut mac = hmac::Context::with_key(&self.nonce_key);
+        mac.update(&(context.len() as u64).to_be_bytes());
+        mac.update(context);
+        mac.update(plain);
+        let tag = mac.sign();
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&tag.as_ref()[..NONCE_LEN]);
+        self.seal_with_nonce(nonce, context, plain)
+    }
+
+    fn seal_with_nonce(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        context: &[u8],
+        plain: &[u8],
+    ) -> Result<String, SealError> {
         let mut out = Vec::with_capacity(NONCE_LEN + plain.len() + CHACHA20_POLY1305.tag_len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(plain);
@@ -213,6 +254,23 @@ mod tests {
         assert_ne!(a, b, "a fresh nonce per token");
         assert!(!a.contains("same"));
         assert_eq!(sealer.open(b"", &a).expect("open"), b"same");
+    }
+
+    #[test]
+    fn stable_tokens_repeat_only_for_the_same_state_and_context() {
+        let sealer = Sealer::new(key(6));
+        let a = sealer.seal_stable(b"ctx", b"task-1").expect("seal");
+        assert_eq!(a, sealer.seal_stable(b"ctx", b"task-1").expect("seal"));
+        assert_ne!(a, sealer.seal_stable(b"ctx", b"task-2").expect("seal"));
+        assert_ne!(a, sealer.seal_stable(b"other", b"task-1").expect("seal"));
+        assert_ne!(
+            a,
+            Sealer::new(key(7))
+                .seal_stable(b"ctx", b"task-1")
+                .expect("seal")
+        );
+        assert_eq!(sealer.open(b"ctx", &a).expect("open"), b"task-1");
+        assert_eq!(sealer.open(b"other", &a), Err(SealError::Invalid));
     }
 
     #[test]

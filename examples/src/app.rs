@@ -39,7 +39,7 @@ use crate::config::Config;
 use crate::llm::LlmSetupError;
 use crate::mcp::{Children, McpSetupError};
 use crate::policy::Policies;
-use agent_gateway_a2a::A2aFront;
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_llm::LlmFront;
 use agent_gateway_mcp::McpFront;
 use agent_gateway_policy::auth::ProtectedResourceMetadata;
@@ -133,15 +133,15 @@ fn build(
             Some(url) => url.clone(),
             None => format!("http://{}{}", config.server.listen, a2a.path),
         };
-        let front = A2aFront::new(policies.stack(crate::a2a::router(a2a)?), &public_url)
+        let front_config = A2aFrontConfig::new(&public_url)
             .map_err(|e| A2aSetupError::Front(format!("public_url `{public_url}`: {e}")))?
             .with_max_body(config.server.body_limit.get())
             .with_webhooks(crate::a2a::webhooks(a2a)?);
         // Cards advertise how clients reach the gateway: a bearer token (API key or JWT).
-        let front = if config.auth.api_keys.is_empty() && config.auth.jwt.is_empty() {
-            front
+        let front_config = if config.auth.api_keys.is_empty() && config.auth.jwt.is_empty() {
+            front_config
         } else {
-            front.with_card_security(
+            front_config.with_card_security(
                 json!({"gateway-bearer": {"httpAuthSecurityScheme": {
                     "scheme": "Bearer",
                     "description": "an agent-gateway API key or a JWT from a configured issuer"
@@ -149,6 +149,7 @@ fn build(
                 json!([{"schemes": {"gateway-bearer": {"list": []}}}]),
             )
         };
+        let front = A2aFront::new(policies.stack(crate::a2a::router(a2a)?), front_config);
         app = app.nest_service(&a2a.path, front);
         fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
     }

@@ -103,21 +103,26 @@ async fn unreachable_card_is_503_and_unknown_agent_is_404() {
     let fake = FakeAgent::new("echo");
     fake.set_down(true);
     let client = support::single(&fake);
+    let res = client.get("/echo/.well-known/agent-card.json").send().await;
+    assert_eq!(res.status(), 503);
+    let body = res.json();
+    assert_eq!(body["error"]["code"], 503, "{body}");
+    assert_eq!(body["error"]["status"], "UNAVAILABLE", "{body}");
+    // With the agent back, a card for an agent that is not registered reaches no connector.
+    fake.set_down(false);
+    let before = fake.calls();
+    let res = client
+        .get("/ghost/.well-known/agent-card.json")
+        .send()
+        .await;
+    assert_eq!(res.status(), 404);
+    let body = res.json();
+    assert_eq!(body["error"]["code"], 404, "{body}");
+    assert_eq!(body["error"]["status"], "NOT_FOUND", "{body}");
     assert_eq!(
-        client
-            .get("/echo/.well-known/agent-card.json")
-            .send()
-            .await
-            .status(),
-        503
-    );
-    assert_eq!(
-        client
-            .get("/ghost/.well-known/agent-card.json")
-            .send()
-            .await
-            .status(),
-        404
+        fake.calls(),
+        before,
+        "no connector call for an unknown agent"
     );
 }
 

@@ -29,10 +29,10 @@ use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::session::{Sealer, SessionKey};
 use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
-use agent_gateway_mcp::testkit::FakeMcpServer;
 use http::HeaderValue;
 
 use crate::config::{AllowedHosts, CommandTarget, McpConfig, McpTarget, PoolTarget, RetryConfig};
+use crate::demo::mcp::DemoMcpServer;
 
 /// MCP configuration that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -117,12 +117,7 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
         };
         let name = ServerName::new(&u.name).map_err(|e| err(e.to_string()))?;
         let member = match &u.target {
-            McpTarget::Demo => Member::new(
-                name,
-                FakeMcpServer::new()
-                    .with_echo_tool("echo")
-                    .with_prompt("greeting"),
-            ),
+            McpTarget::Demo => Member::new(name, DemoMcpServer::new()),
             McpTarget::Url(uri) => {
                 let mut upstream = HttpUpstream::connect(uri.clone());
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {

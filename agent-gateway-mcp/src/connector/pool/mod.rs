@@ -93,6 +93,15 @@
 //! recovers, the session's calls move back to it, and its connector resumes the upstream
 //! session it kept, or opens a new one if the server forgot it.
 //!
+//! # Streams and calls in several rounds
+//!
+//! A listen stream (`subscriptions/listen`) is a call like any other: it goes to one
+//! instance, is never retried, and ends if that instance dies; the client listens again and
+//! lands on a healthy one. A call the upstream answers by asking the client for input is
+//! sent again with the answers, and that second round is balanced on its own: it may reach
+//! another instance, which works when, as the protocol asks, the server keeps what it needs
+//! in the request state it hands out rather than in its own memory.
+//!
 //! # Readiness
 //!
 //! A pool is always ready: the instance is chosen in `call`, and its connector's readiness

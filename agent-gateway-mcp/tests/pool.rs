@@ -349,3 +349,44 @@ async fn a_legacy_session_sticks_to_one_instance_and_moves_when_it_dies() {
         assert_eq!(b.calls(), before + 1);
     }
 }
+
+#[tokio::test]
+async fn a_legacy_clients_calls_through_the_front_stay_on_one_instance() {
+    // Two legacy-only instances, in-process over HTTP: each opens upstream sessions.
+    let (a, b) = (fake(), fake());
+    let upstream = |fake: &FakeMcpServer, host: &str| {
+        let http = fake.http(FrontConfig::new("replica", "1").unwrap().with_modern(false));
+        HttpUpstream::new(http, format!("http://{host}/mcp").parse().unwrap())
+    };
+    let pool = Pool::builder(UpstreamName::new("tools").unwrap())
+        .instance(id("a"), upstream(&a, "a.test"))
+        .instance(id("b"), upstream(&b, "b.test"))
+        .build()
+        .unwrap();
+    let fed = Federation::builder()
+        .member(Member::new(ServerName::new("tools").unwrap(), pool))
+        .build()
+        .unwrap();
+    let front = McpFront::new(fed, FrontConfig::new("gw", "1").unwrap());
+    let mut homes = Vec::new();
+    for _ in 0..6 {
+        let client = McpClient::legacy(front.clone());
+        let before = (a.calls_of("tools/call"), b.calls_of("tools/call"));
+        for i in 0..4 {
+            client
+                .call_tool("tools__echo", json!({"i": i}))
+                .await
+                .unwrap();
+        }
+        let served = (
+            a.calls_of("tools/call") - before.0,
+            b.calls_of("tools/call") - before.1,
+        );
+        // Every call of one client session reached the same instance (listings are not
+        // the client's: the federation sends them without its session).
+        assert!(served == (4, 0) || served == (0, 4), "{served:?}");
+        homes.push(served.0 == 4);
+    }
+    // Different sessions are spread over the instances.
+    assert!(homes.contains(&true) && homes.contains(&false), "{homes:?}");
+}

@@ -84,6 +84,8 @@
 //! ([`ClientHop::session`](crate::request::ClientHop::session)) goes to the first admissible
 //! instance in that key's rendezvous order: always the same instance while it is healthy,
 //! computed from the key and the instance ids, with no table to grow.
+//! Requests that carry no client session (a modern client's, or a federation's merged
+//! listings, which use the connector's shared session) are balanced call by call.
 //!
 //! When that instance dies (its breaker opens), the session's calls move to the next
 //! instance in its order, the same one for every call of the session. The connector there

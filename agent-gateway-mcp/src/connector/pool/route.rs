@@ -66,7 +66,11 @@ impl Pool {
             Choice::Balanced => None,
             Choice::Instance(index) => Some(self.balanced.upstream().instances()[index].id()),
         };
-        let pinned = instance.and_then(|id| self.balanced.pin(id.as_str(), Failover::Never).ok());
+        // An instance can refuse between the look and the call (a half-open breaker whose
+        // probe slots another call just took): the call is then balanced over the others,
+        // since it reached nothing.
+        let pinned =
+            instance.and_then(|id| self.balanced.pin(id.as_str(), Failover::Rebalance).ok());
         match pinned {
             Some(mut pinned) => pinned.call(req),
             None => self.balanced.clone().call(req),

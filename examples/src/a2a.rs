@@ -17,13 +17,13 @@
 use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
-use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
 use agent_gateway_a2a::webhook::WebhookAllowList;
 use agent_gateway_core::Secret;
 use http::HeaderValue;
 
 use crate::config::A2aConfig;
+use crate::demo::a2a::DemoAgent;
 
 /// A2A configuration that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +67,9 @@ pub fn router(config: &A2aConfig) -> Result<A2aRouter, A2aSetupError> {
             agent = agent.with_card_url(url).map_err(|e| err(e.to_string()))?;
         }
         if a.demo {
-            let fake = FakeAgent::new(&a.name);
+            let demo = DemoAgent::new(&a.name);
             agent = agent
-                .instance("demo", DEMO_ENDPOINT, Version::V1_0, fake.connector())
+                .instance("demo", DEMO_ENDPOINT, Version::V1_0, demo.connector())
                 .map_err(|e| err(e.to_string()))?;
         }
         for i in &a.instances {

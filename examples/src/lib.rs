@@ -23,6 +23,7 @@ pub mod a2a;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod llm;
 pub mod mcp;
 pub mod policy;

@@ -21,9 +21,9 @@ use agent_gateway_core::Secret;
 use agent_gateway_llm::Price;
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
 use agent_gateway_llm::router::{Deployment, Router};
-use agent_gateway_llm::testkit::{FakeProvider, Script};
 
 use crate::config::{LlmConfig, ProviderKind};
+use crate::demo::llm::DemoProvider;
 
 /// LLM configuration that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +43,7 @@ pub enum LlmSetupError {
 }
 
 /// The text the demo provider answers with.
-pub const DEMO_ANSWER: &str = "Hello from the agent-gateway demo model.";
+pub use crate::demo::llm::DEMO_ANSWER;
 
 /// Builds the model router from `config`.
 pub fn router(config: &LlmConfig) -> Result<Router, LlmSetupError> {
@@ -82,8 +82,8 @@ pub fn router(config: &LlmConfig) -> Result<Router, LlmSetupError> {
                 builder.provider(&p.name, provider)
             }
             ProviderKind::Demo => {
-                let fake = FakeProvider::new().with_default(Script::text(DEMO_ANSWER));
-                let provider = OpenAiProvider::new(fake, base).map_err(|e| err(&e))?;
+                let provider =
+                    OpenAiProvider::new(DemoProvider::new(), base).map_err(|e| err(&e))?;
                 builder.provider(&p.name, provider)
             }
         };

@@ -18,18 +18,21 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use agent_gateway_core::upstream::registry::{InstanceId, UpstreamName};
+use agent_gateway_core::upstream::retry::TpsBudget;
 use agent_gateway_core::{Secret, SystemClock};
 use agent_gateway_mcp::FrontConfig;
-use agent_gateway_mcp::connector::{HttpUpstream, SseUpstream};
+use agent_gateway_mcp::connector::{HttpUpstream, Pool, SseUpstream};
 use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::session::{Sealer, SessionKey};
 use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
-use agent_gateway_mcp::testkit::FakeMcpServer;
 use http::HeaderValue;
 
-use crate::config::{AllowedHosts, CommandTarget, McpConfig, McpTarget};
+use crate::config::{AllowedHosts, CommandTarget, McpConfig, McpTarget, PoolTarget, RetryConfig};
+use crate::demo::mcp::DemoMcpServer;
 
 /// MCP configuration that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -114,12 +117,7 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
         };
         let name = ServerName::new(&u.name).map_err(|e| err(e.to_string()))?;
         let member = match &u.target {
-            McpTarget::Demo => Member::new(
-                name,
-                FakeMcpServer::new()
-                    .with_echo_tool("echo")
-                    .with_prompt("greeting"),
-            ),
+            McpTarget::Demo => Member::new(name, DemoMcpServer::new()),
             McpTarget::Url(uri) => {
                 let mut upstream = HttpUpstream::connect(uri.clone());
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
@@ -133,6 +131,10 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
                     upstream = upstream.with_authorization(token);
                 }
                 Member::new(name, upstream)
+            }
+            McpTarget::Pool(target) => {
+                let token = bearer(u.token_env.as_deref()).map_err(err)?;
+                Member::new(name, pool(&u.name, target, token).map_err(err)?)
             }
             McpTarget::Command(target) => {
                 let stdio = stdio_config(target).map_err(err)?;
@@ -168,6 +170,48 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
         federation,
         children,
     })
+}
+
+/// The instances of a `urls` upstream, balanced in a [`Pool`], each sent `token` when one is
+/// configured.
+fn pool(
+    name: &str,
+    target: &PoolTarget,
+    token: Option<Secret<HeaderValue>>,
+) -> Result<Pool, String> {
+    let pool_name = UpstreamName::new(name).map_err(|e| e.to_string())?;
+    let mut builder = Pool::builder(pool_name)
+        .with_breaker(target.breaker)
+        .with_attempt_timeout(target.attempt_timeout);
+    let RetryConfig {
+        percent,
+        min_per_sec,
+        ..
+    } = target.retry;
+    builder = if percent == 0 && min_per_sec == 0 {
+        builder.without_retries()
+    } else {
+        // `percent` is at most 1000 (checked with the config): within TpsBudget's range.
+        let ratio = percent as f32 / 100.0;
+        builder.with_retry_budget(TpsBudget::new(Duration::from_secs(10), min_per_sec, ratio))
+    };
+    for url in &target.urls {
+        let id = InstanceId::new(url.to_string()).map_err(|e| format!("`{url}`: {e}"))?;
+        builder = if target.sse {
+            let mut upstream = SseUpstream::connect(url.clone());
+            if let Some(token) = &token {
+                upstream = upstream.with_authorization(token.clone());
+            }
+            builder.instance(id, upstream)
+        } else {
+            let mut upstream = HttpUpstream::connect(url.clone());
+            if let Some(token) = &token {
+                upstream = upstream.with_authorization(token.clone());
+            }
+            builder.instance(id, upstream)
+        };
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// The child's command line and environment: [`INHERITED_ENV`], then `env_from` from the

@@ -26,10 +26,22 @@ fn start(extra: &[&str]) -> Gateway {
         .spawn()
         .expect("spawn gateway");
     let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
+    // The first line is read on its own thread, so that a gateway that never prints one
+    // fails the test after a bound instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+    });
+    let line = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(read) => read.expect("first line"),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the gateway printed no address within 60 s");
+        }
+    };
     let addr = line
         .trim()
         .parse()
@@ -108,13 +120,30 @@ fn reads_a_config_file() {
     let path = dir.join("gw.toml");
     std::fs::write(
         &path,
-        "[server]\nlisten = \"127.0.0.1:1\"\nbody_limit_bytes = 1024\n",
+        "[server]\nlisten = \"127.0.0.1:1\"\nbody_limit_bytes = 1024\n\
+         [llm]\n[[llm.providers]]\nname = \"demo\"\nkind = \"demo\"\n\
+         [[llm.deployments]]\nalias = \"demo\"\nprovider = \"demo\"\nmodel = \"demo-1\"\n",
     )
-    .expect("write request");
+    .expect("write config");
     // --listen wins over the file's address.
     let gw = start(&["--config", path.to_str().unwrap()]);
     assert_ne!(gw.addr.port(), 1);
     assert_eq!(http_get(gw.addr, "/healthz").0, 200);
+    // The file's body limit holds: 1024 bytes are served (the file has no `[auth]`), one
+    // more byte is refused (413).
+    let body = |len: usize| {
+        let head = r#"{"model":"demo","messages":[{"role":"user","content":""#;
+        let tail = r#""}]}"#;
+        format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+    };
+    let (status, res) = http_post_json(gw.addr, "/v1/chat/completions", "", &body(1024));
+    assert_eq!(status, 200, "{res}");
+    assert!(
+        res.contains(agent_gateway_examples::llm::DEMO_ANSWER),
+        "{res}"
+    );
+    let (status, res) = http_post_json(gw.addr, "/v1/chat/completions", "", &body(1025));
+    assert_eq!(status, 413, "{res}");
 }
 
 #[test]
@@ -373,8 +402,11 @@ fn the_a2a_front_serves_the_demo_agent_behind_the_policy_stack() {
     );
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert!(v["result"].is_object(), "{v}");
     assert!(v.get("error").is_none(), "{v}");
+    // The demo agent's answer: a completed task whose artifact echoes the message.
+    let task = &v["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{v}");
+    assert_eq!(task["artifacts"][0]["parts"][0]["text"], "echo: hi", "{v}");
 
     let (status, _, body) = http_get_with(gw.addr, "/a2a/", auth);
     assert_eq!(status, 200, "{body}");

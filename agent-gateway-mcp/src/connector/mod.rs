@@ -38,7 +38,9 @@ mod listen;
 mod tests;
 mod wire;
 
+pub mod pool;
 pub mod sse;
+pub use pool::Pool;
 pub use sse::SseUpstream;
 pub(crate) use wire::mirrored;
 

@@ -1,9 +1,11 @@
 //! The `[mcp]` section: the MCP front and the upstream servers federated behind it.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use agent_gateway_core::upstream::breaker::BreakerConfig;
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -76,10 +78,51 @@ pub enum McpTarget {
     /// A server on the legacy HTTP+SSE transport (MCP 2024-11-05): the URL of its SSE stream
     /// (`transport = "sse"`).
     Sse(http::Uri),
+    /// Several instances of one server (`urls = [...]`), balanced, each behind a circuit
+    /// breaker, idempotent calls retried on another instance within a budget.
+    Pool(PoolTarget),
     /// A server the gateway runs as a child process, speaking MCP on stdin and stdout.
     Command(CommandTarget),
     /// An in-process demo server with an `echo` tool.
     Demo,
+}
+
+/// Several instances of one MCP server.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PoolTarget {
+    /// The instances' URLs, each one distinct.
+    pub urls: Vec<http::Uri>,
+    /// Whether they speak the legacy HTTP+SSE transport (`transport = "sse"`).
+    pub sse: bool,
+    /// When an instance is taken out, and how it is probed back (`breaker = {...}`).
+    pub breaker: BreakerConfig,
+    /// How many failed idempotent calls are retried on another instance (`retry = {...}`).
+    pub retry: RetryConfig,
+    /// How long an idempotent call may take on one instance before it is retried elsewhere
+    /// (`attempt_timeout_ms`).
+    pub attempt_timeout: Duration,
+}
+
+/// A retry budget: retries may add `percent`% of recent calls, plus `min_per_sec` a second.
+/// Both zero: no retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryConfig {
+    /// Retries as a share of recent calls, in percent (0 to 1000).
+    pub percent: u32,
+    /// Retries allowed each second however few calls there were.
+    pub min_per_sec: u32,
+}
+
+impl Default for RetryConfig {
+    /// 20% of calls, plus 10 a second.
+    fn default() -> Self {
+        RetryConfig {
+            percent: 20,
+            min_per_sec: 10,
+        }
+    }
 }
 
 /// How to run a stdio upstream.
@@ -122,6 +165,10 @@ pub(super) struct FileMcp {
 struct FileUpstream {
     name: String,
     url: Option<String>,
+    urls: Option<Vec<String>>,
+    breaker: Option<FileBreaker>,
+    retry: Option<FileRetry>,
+    attempt_timeout_ms: Option<u64>,
     transport: Option<String>,
     command: Option<String>,
     #[serde(default)]
@@ -137,6 +184,21 @@ struct FileUpstream {
     #[serde(default)]
     exclude_tools: Vec<String>,
     prefix: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBreaker {
+    failures: Option<u32>,
+    cooldown_ms: Option<u64>,
+    max_cooldown_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetry {
+    percent: Option<u32>,
+    min_per_sec: Option<u32>,
 }
 
 fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -170,35 +232,49 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
                 format!("`{name}`: `{key}` is for command upstreams; give `command` too"),
             ));
         }
-        if u.url.is_none() && u.transport.is_some() {
+        if u.url.is_none() && u.urls.is_none() && u.transport.is_some() {
             return Err(bad(
                 "mcp.upstreams.transport",
-                format!("`{name}`: `transport` is for url upstreams; give `url` too"),
+                format!("`{name}`: `transport` is for url upstreams; give `url` or `urls` too"),
             ));
         }
-        let target = match (u.url, u.command, u.demo) {
-            (Some(url), None, false) => {
-                let uri: http::Uri = url.parse().map_err(|e| {
-                    bad(
-                        "mcp.upstreams.url",
-                        format!("`{name}`: `{url}` is not a URL ({e})"),
-                    )
-                })?;
-                match u.transport.as_deref() {
-                    None | Some("streamable-http") => McpTarget::Url(uri),
-                    Some("sse") => McpTarget::Sse(uri),
-                    Some(other) => {
-                        return Err(bad(
-                            "mcp.upstreams.transport",
-                            format!(
-                                "`{name}`: transport `{other}` is not one of \"streamable-http\" \
-                                 and \"sse\""
-                            ),
-                        ));
-                    }
+        let pool_only = [
+            ("breaker", u.breaker.is_some()),
+            ("retry", u.retry.is_some()),
+            ("attempt_timeout_ms", u.attempt_timeout_ms.is_some()),
+        ];
+        if u.urls.is_none()
+            && let Some((key, _)) = pool_only.iter().find(|(_, given)| *given)
+        {
+            return Err(bad(
+                "mcp.upstreams",
+                format!(
+                    "`{name}`: `{key}` is for upstreams with several instances; list them in `urls`"
+                ),
+            ));
+        }
+        let sse = transport_is_sse(&name, u.transport.as_deref())?;
+        let target = match (u.url, u.urls, u.command, u.demo) {
+            (Some(url), None, None, false) => {
+                let uri = parse_url(&name, "mcp.upstreams.url", &url)?;
+                if sse {
+                    McpTarget::Sse(uri)
+                } else {
+                    McpTarget::Url(uri)
                 }
             }
-            (None, Some(command), false) => {
+            (None, Some(urls), None, false) => McpTarget::Pool(PoolTarget {
+                urls: parse_urls(&name, &urls)?,
+                sse,
+                breaker: breaker(&name, u.breaker)?,
+                retry: retry(&name, u.retry)?,
+                attempt_timeout: positive_ms(
+                    &name,
+                    "mcp.upstreams.attempt_timeout_ms",
+                    u.attempt_timeout_ms.unwrap_or(10_000),
+                )?,
+            }),
+            (None, None, Some(command), false) => {
                 if u.token_env.is_some() {
                     return Err(bad(
                         "mcp.upstreams.token_env",
@@ -230,11 +306,11 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
                     cwd: u.cwd,
                 })
             }
-            (None, None, true) => McpTarget::Demo,
+            (None, None, None, true) => McpTarget::Demo,
             _ => {
                 return Err(bad(
                     "mcp.upstreams",
-                    format!("`{name}` needs exactly one of url, command and demo = true"),
+                    format!("`{name}` needs exactly one of url, urls, command and demo = true"),
                 ));
             }
         };
@@ -248,6 +324,96 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
             prefixed: u.prefix.unwrap_or(true),
         })
     }
+}
+
+/// Whether `transport` names the legacy SSE transport; streamable HTTP when absent.
+fn transport_is_sse(name: &str, transport: Option<&str>) -> Result<bool, ConfigError> {
+    match transport {
+        None | Some("streamable-http") => Ok(false),
+        Some("sse") => Ok(true),
+        Some(other) => Err(bad(
+            "mcp.upstreams.transport",
+            format!("`{name}`: transport `{other}` is not one of \"streamable-http\" and \"sse\""),
+        )),
+    }
+}
+
+fn parse_url(name: &str, key: &'static str, url: &str) -> Result<http::Uri, ConfigError> {
+    url.parse()
+        .map_err(|e| bad(key, format!("`{name}`: `{url}` is not a URL ({e})")))
+}
+
+/// The instances' URLs: at least one, each a URL, none twice.
+fn parse_urls(name: &str, urls: &[String]) -> Result<Vec<http::Uri>, ConfigError> {
+    let key = "mcp.upstreams.urls";
+    if urls.is_empty() {
+        return Err(bad(key, format!("`{name}`: list at least one URL")));
+    }
+    if let Some((i, url)) = urls
+        .iter()
+        .enumerate()
+        .find(|(i, url)| urls[..*i].contains(url))
+    {
+        return Err(bad(
+            key,
+            format!("`{name}`: `{url}` is listed twice (entry {})", i + 1),
+        ));
+    }
+    urls.iter().map(|url| parse_url(name, key, url)).collect()
+}
+
+fn positive_ms(name: &str, key: &'static str, ms: u64) -> Result<Duration, ConfigError> {
+    if ms == 0 {
+        return Err(bad(key, format!("`{name}`: must be at least 1")));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// `breaker = { failures, cooldown_ms, max_cooldown_ms }`, each optional (defaults: 5
+/// failures, 5 s growing to 60 s).
+fn breaker(name: &str, file: Option<FileBreaker>) -> Result<BreakerConfig, ConfigError> {
+    let Some(file) = file else {
+        return Ok(BreakerConfig::default());
+    };
+    let failures = NonZeroU32::new(file.failures.unwrap_or(5)).ok_or_else(|| {
+        bad(
+            "mcp.upstreams.breaker.failures",
+            format!("`{name}`: must be at least 1"),
+        )
+    })?;
+    let cooldown = positive_ms(
+        name,
+        "mcp.upstreams.breaker.cooldown_ms",
+        file.cooldown_ms.unwrap_or(5_000),
+    )?;
+    let max_cooldown = match file.max_cooldown_ms {
+        None => cooldown.max(Duration::from_secs(60)),
+        Some(ms) if Duration::from_millis(ms) < cooldown => {
+            return Err(bad(
+                "mcp.upstreams.breaker.max_cooldown_ms",
+                format!("`{name}`: must be at least cooldown_ms"),
+            ));
+        }
+        Some(ms) => Duration::from_millis(ms),
+    };
+    Ok(BreakerConfig::new(failures, cooldown).with_max_cooldown(max_cooldown))
+}
+
+/// `retry = { percent, min_per_sec }`, each optional (defaults: 20%, 10 a second).
+fn retry(name: &str, file: Option<FileRetry>) -> Result<RetryConfig, ConfigError> {
+    let default = RetryConfig::default();
+    let Some(file) = file else { return Ok(default) };
+    let percent = file.percent.unwrap_or(default.percent);
+    if percent > 1000 {
+        return Err(bad(
+            "mcp.upstreams.retry.percent",
+            format!("`{name}`: must be at most 1000"),
+        ));
+    }
+    Ok(RetryConfig {
+        percent,
+        min_per_sec: file.min_per_sec.unwrap_or(default.min_per_sec),
+    })
 }
 
 fn allowed_hosts(hosts: Option<Vec<String>>) -> Result<AllowedHosts, ConfigError> {

@@ -29,7 +29,9 @@ mod mcp;
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
 mod policy;
 
-pub use mcp::{AllowedHosts, CommandTarget, McpConfig, McpTarget, McpUpstreamConfig};
+pub use mcp::{
+    AllowedHosts, CommandTarget, McpConfig, McpTarget, McpUpstreamConfig, PoolTarget, RetryConfig,
+};
 
 pub use llm::{DeploymentConfig, LlmConfig, ProviderConfig, ProviderKind};
 
@@ -411,6 +413,12 @@ url = "http://127.0.0.1:3000/mcp"
         let mcp = c.mcp.expect("an [mcp] section");
         let fs = mcp.upstreams.iter().find(|u| u.name == "fs").expect("fs");
         assert!(matches!(fs.target, McpTarget::Command(_)), "{fs:?}");
+        let search = mcp.upstreams.iter().find(|u| u.name == "search");
+        let search = search.expect("search");
+        assert!(
+            matches!(&search.target, McpTarget::Pool(p) if p.urls.len() == 2),
+            "{search:?}"
+        );
         assert!(!fs.prefixed);
         assert!(matches!(mcp.allowed_hosts, AllowedHosts::Only(_)));
     }

@@ -104,3 +104,30 @@ async fn a_denying_layer_mounts_on_an_axum_router() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(res.headers()[WWW_AUTHENTICATE], "Bearer");
 }
+
+/// A service that is never ready: its readiness error is rendered, and it is never called.
+#[derive(Clone)]
+struct Broken;
+
+impl Service<Request<()>> for Broken {
+    type Response = Response<Full<Bytes>>;
+    type Error = BoxError;
+    type Future = std::future::Ready<Result<Response<Full<Bytes>>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Err(Box::new(Denied::unavailable("store down"))))
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        unreachable!("called without being ready")
+    }
+}
+
+#[tokio::test]
+async fn a_readiness_error_is_rendered_without_calling_the_inner_service() {
+    let res = RenderDenied::new(Broken)
+        .oneshot(Request::new(()))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -28,8 +28,13 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode};
 
-/// The longest wait [`Denied::retry_after_header`] tells a client: five minutes.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// The longest wait [`Denied::retry_after_header`] tells a client: one day.
+///
+/// A quota's own window is the truth a client should hear (a limit of 2 per hour frees its
+/// next slot in up to an hour; saying less only invites refused retries), so the clamp is a
+/// sanity bound against absurd values, not a policy. Waits parsed from an upstream's
+/// `Retry-After` are a different matter and are bounded where they are parsed.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +178,7 @@ impl Denied {
 
     /// The `Retry-After` header for quota denials: whole seconds, rounded up (a client that
     /// waits the rounded-down time would be refused again), and clamped to at most
-    /// [`MAX_RETRY_AFTER`], so a misconfigured window cannot tell clients to go away for days.
+    /// [`MAX_RETRY_AFTER`], so a misconfigured window cannot tell clients to go away for years.
     ///
     /// ```
     /// use std::time::Duration;
@@ -182,7 +187,8 @@ impl Denied {
     /// let header = |ms| Denied::quota_exceeded(Duration::from_millis(ms)).retry_after_header();
     /// assert_eq!(header(1_200).unwrap(), "2");
     /// assert_eq!(header(3_000).unwrap(), "3");
-    /// assert_eq!(header(86_400_000).unwrap(), "300");
+    /// assert_eq!(header(1_800_000).unwrap(), "1800");
+    /// assert_eq!(header(31_536_000_000).unwrap(), "86400");
     /// assert_eq!(Denied::forbidden("no").retry_after_header(), None);
     /// ```
     pub fn retry_after_header(&self) -> Option<HeaderValue> {

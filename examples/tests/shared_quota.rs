@@ -1,6 +1,8 @@
 //! One quota, configured once, is shared by the LLM, MCP and A2A fronts of the runnable
 //! gateway: calls spread over the three fronts are granted exactly the limit, in-process.
 
+#![allow(clippy::unwrap_used, reason = "test code")]
+
 use agent_gateway_core::testkit::{TestClient, TestResponse};
 use agent_gateway_examples::app;
 use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT};

@@ -210,3 +210,59 @@ impl fmt::Debug for PolicyStack {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU64;
+
+    use agent_gateway_core::response::Reply;
+    use agent_gateway_core::store::{MemoryStore, Rate};
+    use agent_gateway_core::testkit::FakeUpstream;
+    use agent_gateway_core::{Action, BoxError, Call, Caller, Cost, Usage};
+    use serde_json::json;
+    use tower::{Layer, ServiceExt};
+
+    use super::*;
+    use crate::budget::Level;
+    use crate::key::Subject;
+    use crate::quota::Limit;
+    use crate::quota::tests::Down;
+
+    /// Lets the charges the budget spawned run.
+    async fn settled() {
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn every_front_shares_the_fail_open_and_soft_limit_counters() {
+        let rate = Rate::per_minute(NonZeroU64::MIN);
+        let stack = PolicyStack::new()
+            .with_quota(
+                QuotaLayer::new(Down)
+                    .with_limit(Limit::requests("q", Subject, rate))
+                    .fail_open(),
+            )
+            .with_budget(
+                BudgetLayer::new(MemoryStore::new())
+                    .with_limit(Level::Key, Cost::from_usd(1.0))
+                    .with_soft_limit(50),
+            );
+        let upstream = FakeUpstream::new(|_: Call| {
+            let usage = Usage::step().with_cost(Cost::from_usd(0.3));
+            Ok::<_, BoxError>(Reply::with_usage(json!("ok"), usage))
+        });
+        // Two fronts, each made by its own `layer()` call, as a router does per route.
+        let fronts = [stack.layer(upstream.clone()), stack.layer(upstream.clone())];
+        let call = || Call::new(Action::ToolCall, json!({})).with_caller(Caller::new("ann"));
+        for front in &fronts {
+            assert!(front.clone().oneshot(call()).await.is_ok());
+            settled().await;
+        }
+        // One fail-open counter saw both calls; one budget saw $0.60 of $1 cross its 50%.
+        assert_eq!(stack.quota().map(QuotaLayer::fail_open_count), Some(2));
+        assert_eq!(stack.budget().map(BudgetLayer::soft_limit_hits), Some(1));
+        assert_eq!(upstream.calls(), 2);
+    }
+}

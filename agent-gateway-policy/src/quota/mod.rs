@@ -88,7 +88,7 @@ mod admit;
 mod layer;
 mod limit;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 use std::sync::Arc;

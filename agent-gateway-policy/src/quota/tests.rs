@@ -331,7 +331,7 @@ async fn a_fixed_window_token_limit_charges_overruns() {
 
 /// A store that is always down.
 #[derive(Debug)]
-struct Down;
+pub(crate) struct Down;
 
 #[async_trait]
 impl CounterStore for Down {

@@ -41,6 +41,18 @@ fn mcp(app: &axum::Router) -> McpClient<axum::Router> {
     McpClient::legacy(app.clone()).with_bearer("sk-embed")
 }
 
+#[test]
+fn the_readme_shows_this_example() {
+    let example = include_str!("../examples/embed.rs");
+    let start = example.find("use std::num::NonZeroU64;").unwrap();
+    let end = example.find("#[tokio::main]").unwrap();
+    let readme = include_str!("../../README.md");
+    assert!(
+        readme.contains(example[start..end].trim_end()),
+        "README's \"Embed in your axum app\" differs from examples/examples/embed.rs"
+    );
+}
+
 #[tokio::test]
 async fn the_check_denies_in_each_clients_own_dialect() {
     let app = embed::app();

@@ -32,6 +32,23 @@ impl Cost {
         Cost(nanos)
     }
 
+    /// A cost of `usd` dollars, rounded to the nearest nano-dollar. Negative and non-finite
+    /// amounts count as zero; amounts past `u64::MAX` nano-dollars saturate.
+    ///
+    /// ```
+    /// use agent_gateway_core::Cost;
+    /// assert_eq!(Cost::from_usd(1.5), Cost::from_nano_usd(1_500_000_000));
+    /// assert_eq!(Cost::from_usd(-1.0), Cost::ZERO);
+    /// ```
+    pub fn from_usd(usd: f64) -> Self {
+        if usd.is_finite() && usd > 0.0 {
+            // `as` saturates at u64::MAX.
+            Cost((usd * 1e9).round() as u64)
+        } else {
+            Cost(0)
+        }
+    }
+
     /// The price of one token given a price per million tokens, rounded to the nearest
     /// nano-dollar. Negative and non-finite prices count as zero.
     pub fn from_usd_per_million_tokens(usd: f64) -> Self {

@@ -47,23 +47,25 @@
 //! apart). A composite key is missing when any of its parts is.
 
 use std::fmt;
+use std::str::FromStr;
 
 use agent_gateway_core::AgentRequest;
 
 /// Extracts the key a request is counted under, or `None` when the request has none.
 ///
 /// Implemented by the ready-made extractors of this module, by tuples and [`Compose`] of them,
-/// and by any closure `Fn(&R) -> Option<String>`.
-pub trait KeyFn<R>: Send + Sync {
+/// and by any closure `Fn(&dyn AgentRequest) -> Option<String>`. It reads the request through
+/// the seam only, so one extractor (and one layer holding it) serves every protocol.
+pub trait KeyFn: Send + Sync {
     /// The key for `req`, or `None` if it cannot be extracted.
-    fn key(&self, req: &R) -> Option<String>;
+    fn key(&self, req: &dyn AgentRequest) -> Option<String>;
 }
 
-impl<R, F> KeyFn<R> for F
+impl<F> KeyFn for F
 where
-    F: Fn(&R) -> Option<String> + Send + Sync,
+    F: Fn(&dyn AgentRequest) -> Option<String> + Send + Sync,
 {
-    fn key(&self, req: &R) -> Option<String> {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         self(req)
     }
 }
@@ -103,39 +105,124 @@ pub struct ActionName;
 #[derive(Debug, Clone, Copy)]
 pub struct Global(pub &'static str);
 
-impl<R: AgentRequest> KeyFn<R> for Subject {
-    fn key(&self, req: &R) -> Option<String> {
+impl KeyFn for Subject {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         req.caller().map(|c| c.subject().to_owned())
     }
 }
 
-impl<R: AgentRequest> KeyFn<R> for Team {
-    fn key(&self, req: &R) -> Option<String> {
+impl KeyFn for Team {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         req.caller().and_then(|c| c.team()).map(str::to_owned)
     }
 }
 
-impl<R: AgentRequest> KeyFn<R> for Tenant {
-    fn key(&self, req: &R) -> Option<String> {
+impl KeyFn for Tenant {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         req.caller().and_then(|c| c.tenant()).map(str::to_owned)
     }
 }
 
-impl<R: AgentRequest> KeyFn<R> for Target {
-    fn key(&self, req: &R) -> Option<String> {
+impl KeyFn for Target {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         req.target().map(str::to_owned)
     }
 }
 
-impl<R: AgentRequest> KeyFn<R> for ActionName {
-    fn key(&self, req: &R) -> Option<String> {
+impl KeyFn for ActionName {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         Some(req.action().as_str().to_owned())
     }
 }
 
-impl<R> KeyFn<R> for Global {
-    fn key(&self, _req: &R) -> Option<String> {
+impl KeyFn for Global {
+    fn key(&self, _req: &dyn AgentRequest) -> Option<String> {
         Some(self.0.to_owned())
+    }
+}
+
+/// One of the ready-made extractors, chosen by name at run time (from a config file, say),
+/// to build a [`Join`].
+///
+/// ```
+/// use agent_gateway_core::{Action, Call, Caller};
+/// use agent_gateway_policy::key::{Join, KeyFn, Part};
+/// use serde_json::json;
+///
+/// let parts: Vec<Part> = "subject+action".split('+').map(str::parse).collect::<Result<_, _>>().unwrap();
+/// let key = parts.into_iter().fold(Join::new(), Join::with);
+/// let call = Call::new(Action::ToolCall, json!({})).with_caller(Caller::new("ann"));
+/// assert_eq!(key.key(&call).as_deref(), Some("ann:tool_call"));
+/// assert!("colour".parse::<Part>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Part {
+    /// [`Subject`].
+    Subject,
+    /// [`Team`].
+    Team,
+    /// [`Tenant`].
+    Tenant,
+    /// [`Target`].
+    Target,
+    /// [`ActionName`].
+    Action,
+}
+
+impl Part {
+    /// Every part.
+    pub const ALL: [Part; 5] = [
+        Part::Subject,
+        Part::Team,
+        Part::Tenant,
+        Part::Target,
+        Part::Action,
+    ];
+
+    /// The part's name: `subject`, `team`, `tenant`, `target`, `action`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Part::Subject => "subject",
+            Part::Team => "team",
+            Part::Tenant => "tenant",
+            Part::Target => "target",
+            Part::Action => "action",
+        }
+    }
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error returned when parsing an unknown key part name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown key part `{0}` (subject, team, tenant, target or action)")]
+pub struct UnknownPart(String);
+
+impl FromStr for Part {
+    type Err = UnknownPart;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Part::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownPart(s.to_owned()))
+    }
+}
+
+impl KeyFn for Part {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
+        match self {
+            Part::Subject => Subject.key(req),
+            Part::Team => Team.key(req),
+            Part::Tenant => Tenant.key(req),
+            Part::Target => Target.key(req),
+            Part::Action => ActionName.key(req),
+        }
     }
 }
 
@@ -145,20 +232,20 @@ impl<R> KeyFn<R> for Global {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Compose<A, B>(pub A, pub B);
 
-impl<R, A: KeyFn<R>, B: KeyFn<R>> KeyFn<R> for Compose<A, B> {
-    fn key(&self, req: &R) -> Option<String> {
+impl<A: KeyFn, B: KeyFn> KeyFn for Compose<A, B> {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         join(&[self.0.key(req)?, self.1.key(req)?])
     }
 }
 
-impl<R, A: KeyFn<R>, B: KeyFn<R>> KeyFn<R> for (A, B) {
-    fn key(&self, req: &R) -> Option<String> {
+impl<A: KeyFn, B: KeyFn> KeyFn for (A, B) {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         join(&[self.0.key(req)?, self.1.key(req)?])
     }
 }
 
-impl<R, A: KeyFn<R>, B: KeyFn<R>, C: KeyFn<R>> KeyFn<R> for (A, B, C) {
-    fn key(&self, req: &R) -> Option<String> {
+impl<A: KeyFn, B: KeyFn, C: KeyFn> KeyFn for (A, B, C) {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         join(&[self.0.key(req)?, self.1.key(req)?, self.2.key(req)?])
     }
 }
@@ -177,18 +264,18 @@ impl<R, A: KeyFn<R>, B: KeyFn<R>, C: KeyFn<R>> KeyFn<R> for (A, B, C) {
 /// let call = call.with_caller(Caller::new("alice"));
 /// assert_eq!(key.key(&call).as_deref(), Some("alice:fs.read"));
 /// ```
-pub struct Join<R> {
-    parts: Vec<Box<dyn KeyFn<R>>>,
+pub struct Join {
+    parts: Vec<Box<dyn KeyFn>>,
 }
 
-impl<R> Join<R> {
+impl Join {
     /// No parts yet.
     pub fn new() -> Self {
         Join { parts: Vec::new() }
     }
 
     /// Adds a part.
-    pub fn with(mut self, part: impl KeyFn<R> + 'static) -> Self {
+    pub fn with(mut self, part: impl KeyFn + 'static) -> Self {
         self.parts.push(Box::new(part));
         self
     }
@@ -204,13 +291,13 @@ impl<R> Join<R> {
     }
 }
 
-impl<R> Default for Join<R> {
+impl Default for Join {
     fn default() -> Self {
         Join::new()
     }
 }
 
-impl<R> fmt::Debug for Join<R> {
+impl fmt::Debug for Join {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Join")
             .field("parts", &self.parts.len())
@@ -218,8 +305,8 @@ impl<R> fmt::Debug for Join<R> {
     }
 }
 
-impl<R> KeyFn<R> for Join<R> {
-    fn key(&self, req: &R) -> Option<String> {
+impl KeyFn for Join {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         let parts = self
             .parts
             .iter()
@@ -253,26 +340,21 @@ pub(crate) fn escape_into(out: &mut String, part: &str) {
 }
 
 /// A key extractor behind a trait object, as the layers keep them.
-pub(crate) struct SharedKey<R>(pub(crate) std::sync::Arc<dyn KeyFn<R>>);
+#[derive(Clone)]
+pub(crate) struct SharedKey(pub(crate) std::sync::Arc<dyn KeyFn>);
 
-impl<R> Clone for SharedKey<R> {
-    fn clone(&self) -> Self {
-        SharedKey(self.0.clone())
-    }
-}
-
-impl<R> fmt::Debug for SharedKey<R> {
+impl fmt::Debug for SharedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("KeyFn")
     }
 }
 
-impl<R> SharedKey<R> {
-    pub(crate) fn new(key: impl KeyFn<R> + 'static) -> Self {
+impl SharedKey {
+    pub(crate) fn new(key: impl KeyFn + 'static) -> Self {
         SharedKey(std::sync::Arc::new(key))
     }
 
-    pub(crate) fn key(&self, req: &R) -> Option<String> {
+    pub(crate) fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         self.0.key(req)
     }
 }
@@ -335,20 +417,23 @@ mod tests {
         );
         assert_eq!((Subject, Target).key(&call()), None);
 
-        let a = |_: &Call| Some("a:b".to_owned());
-        let b = |_: &Call| Some("c".to_owned());
-        let c = |_: &Call| Some("a".to_owned());
-        let d = |_: &Call| Some("b:c".to_owned());
+        let a = |_: &dyn AgentRequest| Some("a:b".to_owned());
+        let b = |_: &dyn AgentRequest| Some("c".to_owned());
+        let c = |_: &dyn AgentRequest| Some("a".to_owned());
+        let d = |_: &dyn AgentRequest| Some("b:c".to_owned());
         assert_ne!((a, b).key(&req), (c, d).key(&req));
-        let pct = |_: &Call| Some("50%".to_owned());
+        let pct = |_: &dyn AgentRequest| Some("50%".to_owned());
         assert_eq!((pct, Global("x")).key(&req).as_deref(), Some("50%25:x"));
     }
 
     #[test]
     fn closures_are_extractors() {
-        let by_arg = |req: &Call<bool>| req.payload().then(|| "flagged".to_owned());
-        let req = call().with_payload(true);
-        assert_eq!(by_arg.key(&req).as_deref(), Some("flagged"));
-        assert_eq!(by_arg.key(&call().with_payload(false)), None);
+        let by_arg = |req: &dyn AgentRequest| {
+            let flagged = req.arguments().and_then(|a| a["flag"].as_bool());
+            flagged.unwrap_or(false).then(|| "flagged".to_owned())
+        };
+        let flagged = Call::new(Action::ModelCall, json!({"flag": true}));
+        assert_eq!(by_arg.key(&flagged).as_deref(), Some("flagged"));
+        assert_eq!(by_arg.key(&call()), None);
     }
 }

@@ -4,8 +4,13 @@
 //! - [`auth`]: admission credential (API key, JWT, mTLS peer) → [`Caller`](agent_gateway_core::Caller).
 //! - `authorize` (feature `cel`, on by default): CEL allow/deny rules over caller, action,
 //!   target and arguments, also filtering list results.
-//! - [`quota`]: requests and tokens per window, keyed by any extractor from [`key`].
+//! - [`check`]: your own decision, one closure over `&dyn AgentRequest` (sync or async).
+//! - [`quota`]: requests and tokens per window, keyed by any extractor from [`key`], optionally
+//!   scoped to actions.
 //! - [`budget`]: spend per key, team and tenant, with hierarchical limits.
+//! - [`stack`]: every layer of an application built once and applied to every front;
+//!   [`ServiceBuilderExt`] chains them on a `ServiceBuilder` instead.
+//! - [`admit`]: the admit-call-settle future that quota and budget share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
 //! Every layer rejects by returning a [`Denied`](agent_gateway_core::Denied) inside its
@@ -53,10 +58,16 @@
 //! # });
 //! ```
 
+pub mod admit;
 pub mod auth;
 pub mod authorize;
 pub mod budget;
+pub mod builder;
+pub mod check;
 pub mod key;
 pub mod quota;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod stack;
+
+pub use builder::ServiceBuilderExt;

@@ -69,19 +69,27 @@ async fn unknown_kid_refreshes_once_per_interval() {
     assert_eq!(server.fetches(), 1, "then cached");
 
     // Unknown key ids, right after a fetch: rejected without fetching again.
-    rejected_as(&layer, &rs(Algorithm::RS256, "rotated-1", &claims())).await;
+    let unknown = rs(Algorithm::RS256, "rotated-1", &claims());
+    assert_eq!(
+        rejected_as(&layer, &unknown).await,
+        DeniedKind::Unauthenticated
+    );
     assert_eq!(server.fetches(), 1);
 
     // Past the interval, an unknown kid triggers exactly one refresh...
     clock.advance(Duration::from_secs(31));
-    rejected_as(&layer, &rs(Algorithm::RS256, "../../etc/passwd", &claims())).await;
+    let traversal = rs(Algorithm::RS256, "../../etc/passwd", &claims());
+    assert_eq!(
+        rejected_as(&layer, &traversal).await,
+        DeniedKind::Unauthenticated
+    );
     assert_eq!(server.fetches(), 2);
     // ...and a second unknown kid within the interval none.
-    rejected_as(
-        &layer,
-        &rs(Algorithm::RS256, "http://evil.example/x", &claims()),
-    )
-    .await;
+    let url_kid = rs(Algorithm::RS256, "http://evil.example/x", &claims());
+    assert_eq!(
+        rejected_as(&layer, &url_kid).await,
+        DeniedKind::Unauthenticated
+    );
     assert_eq!(server.fetches(), 2);
 
     // A key rotated in at the issuer is found by the next allowed refresh.
@@ -135,6 +143,10 @@ async fn jwks_from_a_file() {
     let clock = clock();
     let layer = AuthLayer::new(jwt(JwksSource::file(&path), &clock));
     accepted(&layer, &es256("ec-1", &claims())).await;
-    rejected_as(&layer, &rs(Algorithm::RS256, "../../etc/passwd", &claims())).await;
+    let unknown = rs(Algorithm::RS256, "../../etc/passwd", &claims());
+    assert_eq!(
+        rejected_as(&layer, &unknown).await,
+        DeniedKind::Unauthenticated
+    );
     std::fs::remove_file(&path).expect("remove jwks");
 }

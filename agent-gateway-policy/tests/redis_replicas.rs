@@ -37,7 +37,7 @@ fn respond(call: Call) -> Result<Reply, Infallible> {
 /// One gateway replica: a quota layer on its own Redis connection, over its own upstream.
 #[derive(Clone)]
 struct Replica {
-    layer: QuotaLayer<Call>,
+    layer: QuotaLayer,
     upstream: Upstream,
 }
 
@@ -51,7 +51,7 @@ impl Replica {
     }
 }
 
-async fn replicas(server: &RedisServer, limit: impl Fn() -> Limit<Call>) -> Vec<Replica> {
+async fn replicas(server: &RedisServer, limit: impl Fn() -> Limit) -> Vec<Replica> {
     let mut out = Vec::new();
     for _ in 0..REPLICAS {
         let store = RedisStore::connect(&server.url())

@@ -61,7 +61,7 @@ fn authorize_layer() -> AuthorizeLayer {
     AuthorizeLayer::new(policy)
 }
 
-fn quota_layer() -> QuotaLayer<Call> {
+fn quota_layer() -> QuotaLayer {
     // A limit no bench reaches: the cost measured is the decision, not a denial.
     let rate = Rate::new(
         NonZeroU64::new(u64::MAX / 4).unwrap(),

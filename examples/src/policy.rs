@@ -34,14 +34,16 @@ use agent_gateway_core::response::AgentResponse;
 use agent_gateway_core::store::{MemoryStore, Rate, SharedStore};
 use agent_gateway_core::{AgentRequest, BoxError, Cost};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, AuthMode, Authenticator, KeyHash, Principal};
-use agent_gateway_policy::authorize::{AuthorizeLayer, Policy, Rules};
-use agent_gateway_policy::budget::{BudgetLayer, Level, Period};
-use agent_gateway_policy::key::{ActionName, Join, Subject, Target, Team, Tenant};
+use agent_gateway_policy::authorize::Rules;
+use agent_gateway_policy::budget::{BudgetLayer, Level};
+use agent_gateway_policy::check::Check;
+use agent_gateway_policy::key::Join;
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
+use agent_gateway_policy::stack::PolicyStack;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service, ServiceBuilder};
+use tower::{Layer, Service, ServiceExt};
 
-use crate::config::{BudgetPeriod, Config, KeyPart, QuotaConfig, QuotaUnit};
+use crate::config::{BudgetConfig, Config, QuotaConfig, QuotaUnit};
 
 /// A policy configuration that could not be turned into layers.
 #[derive(Debug, thiserror::Error)]
@@ -61,89 +63,48 @@ pub enum PolicyError {
     Store(String),
 }
 
-/// The configured policy, ready to wrap any front's inner service.
+/// The configured policy, built once, ready to wrap any front's inner service.
 ///
-/// Shared state (the counter store, compiled rules, the JWKS caches) is created once here and
-/// shared by every stack built from it, so quotas count across protocols and routes.
-#[derive(Clone)]
+/// Every layer (auth with its JWKS caches, compiled rules, the quota, the budget) is built
+/// once, here, into one [`PolicyStack`]; every stack made by [`stack`](Policies::stack) shares
+/// those layer values, so quotas, budgets and their counters count across protocols and routes.
+#[derive(Clone, Debug)]
 pub struct Policies {
-    auth: AuthLayer<Vec<Box<dyn Authenticator>>>,
-    rules: Option<Policy>,
+    stack: PolicyStack,
     store: SharedStore,
-    quotas: Vec<QuotaConfig>,
-    budget: Option<crate::config::BudgetConfig>,
-    fail_open: bool,
-}
-
-impl std::fmt::Debug for Policies {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Policies")
-            .field("rules", &self.rules.as_ref().map(Policy::len))
-            .field("quotas", &self.quotas.len())
-            .field("budget", &self.budget.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Policies {
-    /// Builds the layers' shared state from `config`: compiles rules, loads keys, connects to
-    /// the store.
+    /// Builds every layer from `config`: compiles rules, loads keys, connects to the store.
     pub async fn from_config(config: &Config) -> Result<Policies, PolicyError> {
-        let mut authenticators: Vec<Box<dyn Authenticator>> = Vec::new();
-        if !config.auth.api_keys.is_empty() {
-            let mut keys = ApiKeys::new();
-            for k in &config.auth.api_keys {
-                let hash =
-                    KeyHash::from_hex(&k.sha256).map_err(|e| PolicyError::ApiKey(e.to_string()))?;
-                let mut p = Principal::new(&k.subject);
-                if let Some(t) = &k.tenant {
-                    p = p.with_tenant(t);
-                }
-                if let Some(t) = &k.team {
-                    p = p.with_team(t);
-                }
-                for r in &k.roles {
-                    p = p.with_role(r);
-                }
-                for s in &k.scopes {
-                    p = p.with_scope(s);
-                }
-                keys = keys.with_key_hash(hash, p);
+        let mut stack = PolicyStack::new().with_auth(auth(config)?);
+        if let Some(list) = &config.rules {
+            let mut rules = Rules::new();
+            for r in list {
+                rules = if r.allow {
+                    rules.allow(&r.id, &r.condition)
+                } else {
+                    rules.deny(&r.id, &r.condition)
+                };
             }
-            authenticators.push(Box::new(keys));
+            stack = stack.with_rules(rules.compile()?);
         }
-        for j in &config.auth.jwt {
-            authenticators.push(Box::new(jwt(j)?));
+        let store = store(config).await?;
+        let fail_open = config.store.fail_open;
+        if !config.quotas.is_empty() {
+            stack = stack.with_quota(quota(&config.quotas, &store, fail_open));
         }
-        let mode = if config.auth.required {
-            AuthMode::Required
-        } else {
-            AuthMode::Optional
-        };
-        let auth = AuthLayer::new(authenticators).with_mode(mode);
+        if let Some(b) = &config.budget {
+            stack = stack.with_budget(budget(b, &store, fail_open));
+        }
+        Ok(Policies { stack, store })
+    }
 
-        let rules = match &config.rules {
-            None => None,
-            Some(list) => {
-                let mut rules = Rules::new();
-                for r in list {
-                    rules = if r.allow {
-                        rules.allow(&r.id, &r.condition)
-                    } else {
-                        rules.deny(&r.id, &r.condition)
-                    };
-                }
-                Some(rules.compile()?)
-            }
-        };
-        Ok(Policies {
-            auth,
-            rules,
-            store: store(config).await?,
-            quotas: config.quotas.clone(),
-            budget: config.budget.clone(),
-            fail_open: config.store.fail_open,
-        })
+    /// Adds `check` to the stack, after auth and rules, before quota (the application's own
+    /// decision, written once for every front).
+    pub fn with_check(mut self, check: impl Check) -> Self {
+        self.stack = self.stack.with_check(check);
+        self
     }
 
     /// The counter store the quotas and budgets use.
@@ -151,7 +112,12 @@ impl Policies {
         &self.store
     }
 
-    /// Wraps `inner` in the configured stack: auth → authorize → quota → budget.
+    /// The policy stack itself, to apply with [`Layer::layer`] or read its counters.
+    pub fn layer(&self) -> &PolicyStack {
+        &self.stack
+    }
+
+    /// Wraps `inner` in the stack: auth → authorize → checks → quota → budget.
     pub fn stack<R, S>(&self, inner: S) -> BoxCloneSyncService<R, S::Response, BoxError>
     where
         R: AgentRequest + Send + 'static,
@@ -160,60 +126,83 @@ impl Policies {
         S::Response: AgentResponse + Send + 'static,
         S::Error: Into<BoxError>,
     {
-        let mut quota = QuotaLayer::new(self.store.clone());
-        for q in &self.quotas {
-            let rate = Rate::new(q.limit, q.period);
-            let key = key(&q.key);
-            quota = quota.with_limit(match q.unit {
-                QuotaUnit::Requests => Limit::requests(&q.id, key, rate),
-                QuotaUnit::Tokens => Limit::tokens(&q.id, key, rate),
-            });
-        }
-        if self.fail_open {
-            quota = quota.fail_open();
-        }
-        let budget = self.budget.as_ref().map(|b| {
-            let mut layer = BudgetLayer::new(self.store.clone()).with_period(match b.period {
-                BudgetPeriod::Daily => Period::Daily,
-                BudgetPeriod::Monthly => Period::Monthly,
-                BudgetPeriod::Never => Period::Never,
-            });
-            for (level, usd) in [
-                (Level::Key, b.per_key_usd),
-                (Level::Team, b.per_team_usd),
-                (Level::Tenant, b.per_tenant_usd),
-            ] {
-                if let Some(usd) = usd {
-                    layer =
-                        layer.with_limit(level, Cost::from_nano_usd((usd * 1e9).round() as u64));
-                }
-            }
-            if let Some(p) = b.soft_limit_percent {
-                layer = layer.with_soft_limit(p.get());
-            }
-            if self.fail_open {
-                layer = layer.fail_open();
-            }
-            layer
-        });
-        let inner = tower::ServiceExt::map_err(inner, Into::<BoxError>::into);
-        let inner = ServiceBuilder::new().option_layer(budget).service(inner);
-        let inner = quota.layer(inner);
-        let inner = ServiceBuilder::new()
-            .option_layer(self.rules.clone().map(AuthorizeLayer::new))
-            .service(inner);
-        BoxCloneSyncService::new(self.auth.layer(inner))
+        let inner = inner.map_err(Into::<BoxError>::into);
+        BoxCloneSyncService::new(self.stack.layer(inner))
     }
 }
 
-fn key<R: AgentRequest>(parts: &[KeyPart]) -> Join<R> {
-    parts.iter().fold(Join::new(), |join, part| match part {
-        KeyPart::Subject => join.with(Subject),
-        KeyPart::Team => join.with(Team),
-        KeyPart::Tenant => join.with(Tenant),
-        KeyPart::Target => join.with(Target),
-        KeyPart::Action => join.with(ActionName),
-    })
+fn auth(config: &Config) -> Result<AuthLayer<Vec<Box<dyn Authenticator>>>, PolicyError> {
+    let mut authenticators: Vec<Box<dyn Authenticator>> = Vec::new();
+    if !config.auth.api_keys.is_empty() {
+        let mut keys = ApiKeys::new();
+        for k in &config.auth.api_keys {
+            let hash =
+                KeyHash::from_hex(&k.sha256).map_err(|e| PolicyError::ApiKey(e.to_string()))?;
+            let mut p = Principal::new(&k.subject);
+            if let Some(t) = &k.tenant {
+                p = p.with_tenant(t);
+            }
+            if let Some(t) = &k.team {
+                p = p.with_team(t);
+            }
+            for r in &k.roles {
+                p = p.with_role(r);
+            }
+            for s in &k.scopes {
+                p = p.with_scope(s);
+            }
+            keys = keys.with_key_hash(hash, p);
+        }
+        authenticators.push(Box::new(keys));
+    }
+    for j in &config.auth.jwt {
+        authenticators.push(Box::new(jwt(j)?));
+    }
+    let mode = if config.auth.required {
+        AuthMode::Required
+    } else {
+        AuthMode::Optional
+    };
+    Ok(AuthLayer::new(authenticators).with_mode(mode))
+}
+
+/// One quota layer holding every configured limit.
+fn quota(quotas: &[QuotaConfig], store: &SharedStore, fail_open: bool) -> QuotaLayer {
+    let mut layer = QuotaLayer::new(store.clone());
+    for q in quotas {
+        let rate = Rate::new(q.limit, q.period);
+        let key = q
+            .key
+            .iter()
+            .fold(Join::new(), |join, part| join.with(*part));
+        let limit = match q.unit {
+            QuotaUnit::Requests => Limit::requests(&q.id, key, rate),
+            QuotaUnit::Tokens => Limit::tokens(&q.id, key, rate),
+        };
+        layer = layer.with_limit(if q.actions.is_empty() {
+            limit
+        } else {
+            limit.with_actions(q.actions.iter().copied())
+        });
+    }
+    if fail_open { layer.fail_open() } else { layer }
+}
+
+fn budget(b: &BudgetConfig, store: &SharedStore, fail_open: bool) -> BudgetLayer {
+    let mut layer = BudgetLayer::new(store.clone()).with_period(b.period);
+    for (level, usd) in [
+        (Level::Key, b.per_key_usd),
+        (Level::Team, b.per_team_usd),
+        (Level::Tenant, b.per_tenant_usd),
+    ] {
+        if let Some(usd) = usd {
+            layer = layer.with_limit(level, Cost::from_usd(usd));
+        }
+    }
+    if let Some(p) = b.soft_limit_percent {
+        layer = layer.with_soft_limit(p.get());
+    }
+    if fail_open { layer.fail_open() } else { layer }
 }
 
 fn jwt(j: &crate::config::JwtConfig) -> Result<agent_gateway_policy::auth::Jwt, PolicyError> {
@@ -274,21 +263,19 @@ mod tests {
         assert!(err.to_string().contains("broken"), "{err}");
     }
 
-    #[cfg(not(feature = "redis"))]
+    /// Runs with and without the `redis` feature: either way a Redis URL that cannot be served
+    /// stops the gateway at start, naming the store.
     #[tokio::test]
-    async fn a_redis_url_without_the_feature_is_a_clear_error() {
+    async fn a_redis_url_that_cannot_be_served_fails_at_start() {
         let config =
             Config::from_toml_str("[store]\nredis_url = \"redis://127.0.0.1:1\"\n").unwrap();
-        let err = Policies::from_config(&config).await.unwrap_err();
-        assert!(err.to_string().contains("--features redis"), "{err}");
-    }
-
-    #[cfg(feature = "redis")]
-    #[tokio::test]
-    async fn an_unreachable_redis_fails_at_start() {
-        let config =
-            Config::from_toml_str("[store]\nredis_url = \"redis://127.0.0.1:1\"\n").unwrap();
-        let err = Policies::from_config(&config).await.unwrap_err();
-        assert!(err.to_string().starts_with("store:"), "{err}");
+        let err = Policies::from_config(&config)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("store:"), "{err}");
+        if cfg!(not(feature = "redis")) {
+            assert!(err.contains("--features redis"), "{err}");
+        }
     }
 }

@@ -279,5 +279,30 @@ async fn every_denial_kind_on_both_bindings() {
             "{label} (HTTP+JSON): {}",
             res.text()
         );
+        // The google.rpc Status body: the HTTP code, its gRPC name, the message, and the
+        // same ErrorInfo reason as on JSON-RPC.
+        let body = res.json();
+        let grpc = match status {
+            400 => "INVALID_ARGUMENT",
+            401 => "UNAUTHENTICATED",
+            402 | 429 => "RESOURCE_EXHAUSTED",
+            403 => "PERMISSION_DENIED",
+            503 => "UNAVAILABLE",
+            other => panic!("{label}: no gRPC name for {other}"),
+        };
+        assert_eq!(body["error"]["code"], status, "{label} (HTTP+JSON): {body}");
+        assert_eq!(body["error"]["status"], grpc, "{label} (HTTP+JSON): {body}");
+        assert_eq!(
+            body["error"]["message"],
+            denied.message(),
+            "{label} (HTTP+JSON): {body}"
+        );
+        assert_eq!(
+            body["error"]["details"][0]["reason"], reason,
+            "{label} (HTTP+JSON): {body}"
+        );
+        if status == 429 {
+            assert_eq!(res.header("retry-after"), Some("3"), "{label} (HTTP+JSON)");
+        }
     }
 }

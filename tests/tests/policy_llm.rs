@@ -54,7 +54,7 @@ fn stack(
             agent_gateway_core::BoxError,
         >,
     >,
-    BudgetLayer<LlmRequest>,
+    BudgetLayer,
 ) {
     let keys = ApiKeys::new()
         .with_key(
@@ -260,8 +260,16 @@ async fn a_store_outage_fails_closed_with_503_in_both_dialects() {
     let client = TestClient::new(stack(&fake, Arc::new(DownStore), 10, 10).0);
     let res = chat(&client, Some(ALICE), "gpt-fast").await;
     assert_eq!(res.status(), 503, "{}", res.text());
+    assert_eq!(
+        res.json()["error"]["type"],
+        "server_error",
+        "{}",
+        res.text()
+    );
     let res = messages(&client, Some(ALICE), "gpt-fast").await;
     assert_eq!(res.status(), 503, "{}", res.text());
+    assert_eq!(res.json()["type"], "error", "{}", res.text());
+    assert_eq!(res.json()["error"]["type"], "api_error", "{}", res.text());
     assert_eq!(fake.calls(), 0);
 }
 

@@ -28,6 +28,18 @@ impl<A: Authenticator> AuthLayer<A> {
     }
 }
 
+impl<A: Authenticator> AuthLayer<A> {
+    /// The same layer (mode, stripped headers, the shared authenticator) over
+    /// `dyn Authenticator`, so that stacks with different authenticators have one type.
+    pub fn into_dyn(self) -> AuthLayer<dyn Authenticator> {
+        AuthLayer {
+            mode: self.mode,
+            strip: self.strip,
+            authenticator: self.authenticator,
+        }
+    }
+}
+
 impl<A: Authenticator + ?Sized> AuthLayer<A> {
     /// A layer sharing an authenticator, possibly a `dyn Authenticator`.
     pub fn from_arc(authenticator: Arc<A>) -> Self {

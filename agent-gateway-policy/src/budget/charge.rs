@@ -13,11 +13,11 @@ use super::scope::{Scope, Spend};
 use crate::key::{MissingKey, SharedKey};
 
 /// What the layer shares with every service it wraps.
-pub(super) struct Shared<R> {
+pub(super) struct Shared {
     pub(super) store: SharedStore,
     pub(super) clock: SharedClock,
     pub(super) period: Period,
-    pub(super) key: SharedKey<R>,
+    pub(super) key: SharedKey,
     pub(super) missing: MissingKey,
     /// The default limit of every scope at a level, by [`Level::index`].
     pub(super) defaults: [Option<Cost>; 3],
@@ -36,7 +36,7 @@ pub(super) struct Counters {
     pub(super) charge_failures: AtomicU64,
 }
 
-impl<R> Clone for Shared<R> {
+impl Clone for Shared {
     fn clone(&self) -> Self {
         Shared {
             store: self.store.clone(),
@@ -53,9 +53,9 @@ impl<R> Clone for Shared<R> {
     }
 }
 
-impl<R: AgentRequest> Shared<R> {
+impl Shared {
     /// The budgets a request falls under, broadest first: tenant, team, key.
-    pub(super) fn scopes(&self, req: &R) -> Result<Vec<Scope>, Denied> {
+    pub(super) fn scopes(&self, req: &dyn AgentRequest) -> Result<Vec<Scope>, Denied> {
         let caller = req.caller();
         let mut scopes = Vec::with_capacity(3);
         if let Some(tenant) = caller.and_then(|c| c.tenant()) {
@@ -77,7 +77,7 @@ impl<R: AgentRequest> Shared<R> {
     }
 }
 
-impl<R> Shared<R> {
+impl Shared {
     /// The limit of a scope: its own, else its level's default.
     pub(super) fn limit(&self, scope: &Scope) -> Option<Cost> {
         self.overrides
@@ -134,7 +134,7 @@ impl<R> Shared<R> {
     }
 }
 
-impl<R: 'static> Shared<R> {
+impl Shared {
     /// Charges `cost` to every scope, on a spawned task, in the period current when it runs.
     pub(super) fn charge(
         self: Arc<Self>,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use agent_gateway_core::store::{CounterStore, StoreError};
-use agent_gateway_core::{AgentRequest, Cost, SharedClock, SystemClock};
+use agent_gateway_core::{Cost, SharedClock, SystemClock};
 use tower::Layer;
 
 use super::Budget;
@@ -17,13 +17,13 @@ use crate::key::{KeyFn, MissingKey, SharedKey, Subject};
 /// through a [`Budget`] service.
 ///
 /// The store, the limits and the counters are created with the layer and shared, through an
-/// `Arc`, by every service it wraps. `R` is the request type the key extractor reads.
+/// `Arc`, by every service it wraps.
 #[must_use]
-pub struct BudgetLayer<R> {
-    shared: Arc<Shared<R>>,
+pub struct BudgetLayer {
+    shared: Arc<Shared>,
 }
 
-impl<R: AgentRequest> BudgetLayer<R> {
+impl BudgetLayer {
     /// A layer with no limits yet, keeping spend in `store`, per caller subject, by calendar
     /// month on the system clock. It fails closed when the store fails.
     pub fn new(store: impl CounterStore) -> Self {
@@ -42,17 +42,15 @@ impl<R: AgentRequest> BudgetLayer<R> {
             }),
         }
     }
-}
 
-impl<R> BudgetLayer<R> {
-    fn edit(mut self, f: impl FnOnce(&mut Shared<R>)) -> Self {
+    fn edit(mut self, f: impl FnOnce(&mut Shared)) -> Self {
         f(Arc::make_mut(&mut self.shared));
         self
     }
 
     /// Keys the [`Level::Key`] budgets with `key` (an API key id, a subject, an agent) instead of
     /// the caller's subject.
-    pub fn with_key(self, key: impl KeyFn<R> + 'static) -> Self {
+    pub fn with_key(self, key: impl KeyFn + 'static) -> Self {
         self.edit(|s| s.key = SharedKey::new(key))
     }
 
@@ -119,7 +117,7 @@ impl<R> BudgetLayer<R> {
     }
 }
 
-impl<R> Clone for BudgetLayer<R> {
+impl Clone for BudgetLayer {
     fn clone(&self) -> Self {
         BudgetLayer {
             shared: self.shared.clone(),
@@ -127,15 +125,15 @@ impl<R> Clone for BudgetLayer<R> {
     }
 }
 
-impl<S, R> Layer<S> for BudgetLayer<R> {
-    type Service = Budget<S, R>;
+impl<S> Layer<S> for BudgetLayer {
+    type Service = Budget<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Budget::from_shared(inner, self.shared.clone())
     }
 }
 
-impl<R> fmt::Debug for BudgetLayer<R> {
+impl fmt::Debug for BudgetLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.shared;
         f.debug_struct("BudgetLayer")

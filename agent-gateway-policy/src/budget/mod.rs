@@ -88,21 +88,22 @@ use tokio::runtime::Handle;
 use tower::Service;
 
 pub use self::layer::BudgetLayer;
-pub use self::period::Period;
+pub use self::period::{Period, UnknownPeriod};
 pub use self::scope::{Level, Scope, Spend};
 
 use self::charge::Shared;
-use self::future::{Charger, ResponseFuture};
+use self::future::ResponseFuture;
+use crate::admit::OnUsage;
 
 /// Refuses calls whose enclosing budgets are exhausted and charges the rest when they end; see
 /// the [module docs](self).
-pub struct Budget<S, R> {
+pub struct Budget<S> {
     inner: S,
-    shared: Arc<Shared<R>>,
+    shared: Arc<Shared>,
 }
 
-impl<S, R> Budget<S, R> {
-    fn from_shared(inner: S, shared: Arc<Shared<R>>) -> Self {
+impl<S> Budget<S> {
+    fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
         Budget { inner, shared }
     }
 
@@ -122,7 +123,7 @@ impl<S, R> Budget<S, R> {
     }
 }
 
-impl<S: Clone, R> Clone for Budget<S, R> {
+impl<S: Clone> Clone for Budget<S> {
     fn clone(&self) -> Self {
         Budget {
             inner: self.inner.clone(),
@@ -131,7 +132,7 @@ impl<S: Clone, R> Clone for Budget<S, R> {
     }
 }
 
-impl<S: fmt::Debug, R> fmt::Debug for Budget<S, R> {
+impl<S: fmt::Debug> fmt::Debug for Budget<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Budget")
             .field("inner", &self.inner)
@@ -140,7 +141,7 @@ impl<S: fmt::Debug, R> fmt::Debug for Budget<S, R> {
     }
 }
 
-impl<S, R> Service<R> for Budget<S, R>
+impl<S, R> Service<R> for Budget<S>
 where
     S: Service<R> + Clone + Send + 'static,
     S::Future: Send,
@@ -165,12 +166,12 @@ where
             let scopes = scopes?;
             shared.admit(&scopes).await?;
             let runtime = Handle::try_current().ok();
-            let charger: Charger = Box::new(move |usage: &Usage| {
+            let charger: OnUsage = Box::new(move |usage: &Usage| {
                 if let Some(cost) = usage.cost {
                     shared.charge(scopes, cost, runtime.as_ref());
                 }
             });
-            Ok((inner.call(req), charger))
+            Ok((inner.call(req), Some(charger)))
         }))
     }
 }

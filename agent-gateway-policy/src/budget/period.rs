@@ -1,5 +1,7 @@
 //! Budget periods on the UTC calendar, and the stamps that name them in store keys.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const DAY: u64 = 86_400;
@@ -22,6 +24,49 @@ pub enum Period {
     Monthly,
     /// Never resets.
     Never,
+}
+
+impl Period {
+    /// Every period.
+    pub const ALL: [Period; 3] = [Period::Daily, Period::Monthly, Period::Never];
+
+    /// The period's name, as a config file spells it: `daily`, `monthly`, `never`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Period::Daily => "daily",
+            Period::Monthly => "monthly",
+            Period::Never => "never",
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error returned when parsing an unknown period name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown budget period `{0}` (daily, monthly or never)")]
+pub struct UnknownPeriod(String);
+
+/// Parses [`as_str`](Period::as_str) names.
+///
+/// ```
+/// use agent_gateway_policy::budget::Period;
+/// assert_eq!("daily".parse(), Ok(Period::Daily));
+/// assert!("weekly".parse::<Period>().is_err());
+/// ```
+impl FromStr for Period {
+    type Err = UnknownPeriod;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Period::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownPeriod(s.to_owned()))
+    }
 }
 
 /// The period containing an instant: its stamp and its end.

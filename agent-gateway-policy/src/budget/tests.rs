@@ -50,7 +50,7 @@ fn model() -> FakeUpstream<impl Fn(Call) -> Result<Reply, Infallible> + Clone> {
     })
 }
 
-fn layer_at(wall: u64) -> (ManualClock, MemoryStore, BudgetLayer<Call>) {
+fn layer_at(wall: u64) -> (ManualClock, MemoryStore, BudgetLayer) {
     let clock = ManualClock::starting_at(at(wall));
     let store = MemoryStore::with_clock(clock.shared());
     let layer = BudgetLayer::new(store.clone()).with_clock(clock.shared());
@@ -58,7 +58,7 @@ fn layer_at(wall: u64) -> (ManualClock, MemoryStore, BudgetLayer<Call>) {
 }
 
 async fn send<F>(
-    layer: &BudgetLayer<Call>,
+    layer: &BudgetLayer,
     upstream: &FakeUpstream<F>,
     req: Call,
 ) -> Result<Reply, BoxError>
@@ -90,7 +90,7 @@ fn denied(result: Result<Reply, BoxError>) -> Denied {
         .clone()
 }
 
-async fn spent(layer: &BudgetLayer<Call>, scope: Scope) -> Cost {
+async fn spent(layer: &BudgetLayer, scope: Scope) -> Cost {
     layer.spend(&scope).await.expect("spend").spent
 }
 

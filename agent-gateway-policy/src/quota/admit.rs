@@ -12,14 +12,14 @@ use super::limit::{Algorithm, Limit, Unit};
 use crate::key::MissingKey;
 
 /// What the layer shares with every service it wraps.
-pub(super) struct Shared<R> {
+pub(super) struct Shared {
     pub(super) store: SharedStore,
-    pub(super) limits: Vec<Limit<R>>,
+    pub(super) limits: Vec<Limit>,
     pub(super) fail_open: bool,
     pub(super) fail_open_count: Arc<AtomicU64>,
 }
 
-impl<R> Clone for Shared<R> {
+impl Clone for Shared {
     fn clone(&self) -> Self {
         Shared {
             store: self.store.clone(),
@@ -49,12 +49,16 @@ pub(super) struct Settlement {
     runtime: Option<Handle>,
 }
 
-impl<R: AgentRequest> Shared<R> {
+impl Shared {
     /// Extracts every limit's key and amount from the request, synchronously, so that the
     /// admission future owns all it needs and the request can move on untouched.
-    pub(super) fn plan(&self, req: &R) -> Result<Vec<Charge>, Denied> {
+    pub(super) fn plan(&self, req: &dyn AgentRequest) -> Result<Vec<Charge>, Denied> {
         let mut charges = Vec::with_capacity(self.limits.len());
+        let action = req.action();
         for (index, limit) in self.limits.iter().enumerate() {
+            if !limit.counts(action) {
+                continue;
+            }
             let Some(key) = limit.key.key(req) else {
                 match limit.missing {
                     MissingKey::Skip => continue,
@@ -79,9 +83,7 @@ impl<R: AgentRequest> Shared<R> {
         }
         Ok(charges)
     }
-}
 
-impl<R> Shared<R> {
     /// Takes every charge from the store, in order; all must pass. On a denial, what the
     /// earlier GCRA limits took is given back, so a refused request costs nothing.
     pub(super) async fn admit(&self, charges: Vec<Charge>) -> Result<Vec<Settlement>, BoxError> {
@@ -124,11 +126,7 @@ impl<R> Shared<R> {
     }
 
     /// One limit's decision: `None` when admitted.
-    async fn decide(
-        &self,
-        limit: &Limit<R>,
-        charge: &Charge,
-    ) -> Result<Option<Denied>, StoreError> {
+    async fn decide(&self, limit: &Limit, charge: &Charge) -> Result<Option<Denied>, StoreError> {
         let denied = match limit.algorithm {
             Algorithm::FixedWindow => {
                 let outcome = self
@@ -170,7 +168,7 @@ impl<R> Shared<R> {
 }
 
 /// The denial for a limit that refused with `retry_after`.
-fn deny<R>(limit: &Limit<R>, retry_after: Duration) -> Denied {
+fn deny(limit: &Limit, retry_after: Duration) -> Denied {
     if retry_after == Duration::MAX {
         // No wait can help: the request alone is larger than the limit.
         Denied::bad_request("request exceeds the quota's limit").with_rule(limit.id.clone())

@@ -13,13 +13,12 @@ use super::limit::Limit;
 ///
 /// The store and the limits are created with the layer and shared, through an `Arc`, by every
 /// service it wraps: a router that calls `layer()` once per route still counts each key once.
-/// `R` is the request type the limits' key extractors read.
 #[must_use]
-pub struct QuotaLayer<R> {
-    shared: Arc<Shared<R>>,
+pub struct QuotaLayer {
+    shared: Arc<Shared>,
 }
 
-impl<R> QuotaLayer<R> {
+impl QuotaLayer {
     /// A layer with no limits yet, counting in `store`. It fails closed when the store fails.
     pub fn new(store: impl CounterStore) -> Self {
         QuotaLayer {
@@ -33,7 +32,7 @@ impl<R> QuotaLayer<R> {
     }
 
     /// Adds a limit. A request must pass every limit; they are checked in the order added.
-    pub fn with_limit(mut self, limit: Limit<R>) -> Self {
+    pub fn with_limit(mut self, limit: Limit) -> Self {
         Arc::make_mut(&mut self.shared).limits.push(limit);
         self
     }
@@ -50,7 +49,7 @@ impl<R> QuotaLayer<R> {
     }
 
     /// The limits, in the order they are checked.
-    pub fn limits(&self) -> &[Limit<R>] {
+    pub fn limits(&self) -> &[Limit] {
         &self.shared.limits
     }
 
@@ -60,7 +59,7 @@ impl<R> QuotaLayer<R> {
     }
 }
 
-impl<R> Clone for QuotaLayer<R> {
+impl Clone for QuotaLayer {
     fn clone(&self) -> Self {
         QuotaLayer {
             shared: self.shared.clone(),
@@ -68,15 +67,15 @@ impl<R> Clone for QuotaLayer<R> {
     }
 }
 
-impl<S, R> Layer<S> for QuotaLayer<R> {
-    type Service = Quota<S, R>;
+impl<S> Layer<S> for QuotaLayer {
+    type Service = Quota<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Quota::from_shared(inner, self.shared.clone())
     }
 }
 
-impl<R> fmt::Debug for QuotaLayer<R> {
+impl fmt::Debug for QuotaLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QuotaLayer")
             .field("store", &self.shared.store)

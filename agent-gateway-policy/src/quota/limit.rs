@@ -1,7 +1,9 @@
 //! One limit of a quota: what it counts, under which key, at what rate.
 
 use std::fmt;
+use std::sync::Arc;
 
+use agent_gateway_core::Action;
 use agent_gateway_core::store::Rate;
 
 use crate::key::{KeyFn, MissingKey, SharedKey, escape_into};
@@ -45,18 +47,19 @@ pub enum Algorithm {
 /// options. The `id` names the limit in denials ([`Denied::rule`](agent_gateway_core::Denied::rule))
 /// and in store keys (`quota:<id>:<key>`), so it must be unique within a store and stable
 /// across restarts and replicas.
-pub struct Limit<R> {
+pub struct Limit {
     pub(super) id: String,
     pub(super) prefix: String,
-    pub(super) key: SharedKey<R>,
+    pub(super) key: SharedKey,
     pub(super) rate: Rate,
     pub(super) unit: Unit,
     pub(super) algorithm: Algorithm,
     pub(super) missing: MissingKey,
+    pub(super) actions: Option<Arc<[Action]>>,
 }
 
-impl<R> Limit<R> {
-    fn new(id: impl Into<String>, key: impl KeyFn<R> + 'static, rate: Rate, unit: Unit) -> Self {
+impl Limit {
+    fn new(id: impl Into<String>, key: impl KeyFn + 'static, rate: Rate, unit: Unit) -> Self {
         let id = id.into();
         let mut prefix = String::from("quota:");
         escape_into(&mut prefix, &id);
@@ -69,16 +72,17 @@ impl<R> Limit<R> {
             unit,
             algorithm: Algorithm::default(),
             missing: MissingKey::default(),
+            actions: None,
         }
     }
 
     /// At most `rate` requests per key.
-    pub fn requests(id: impl Into<String>, key: impl KeyFn<R> + 'static, rate: Rate) -> Self {
+    pub fn requests(id: impl Into<String>, key: impl KeyFn + 'static, rate: Rate) -> Self {
         Limit::new(id, key, rate, Unit::Requests)
     }
 
     /// At most `rate` tokens (input plus output) per key.
-    pub fn tokens(id: impl Into<String>, key: impl KeyFn<R> + 'static, rate: Rate) -> Self {
+    pub fn tokens(id: impl Into<String>, key: impl KeyFn + 'static, rate: Rate) -> Self {
         Limit::new(
             id,
             key,
@@ -111,6 +115,28 @@ impl<R> Limit<R> {
         self
     }
 
+    /// Counts only requests whose [`Action`] is one of `actions` (tool calls and model calls,
+    /// say); every other request passes this limit uncounted, even without a key.
+    ///
+    /// Unscoped, a limit counts every request that reaches the layer, housekeeping included:
+    /// a legacy MCP client's `initialize`, `notifications/initialized` and `ping`
+    /// ([`Action::Protocol`]) and listings such as `tools/list`. A limit of a few calls a minute
+    /// is then used up before the first tool call.
+    pub fn with_actions(mut self, actions: impl IntoIterator<Item = Action>) -> Self {
+        self.actions = Some(actions.into_iter().collect());
+        self
+    }
+
+    /// The actions the limit counts; `None` counts every request.
+    pub fn actions(&self) -> Option<&[Action]> {
+        self.actions.as_deref()
+    }
+
+    /// Whether requests with `action` are counted by this limit.
+    pub(super) fn counts(&self, action: Action) -> bool {
+        self.actions.as_ref().is_none_or(|a| a.contains(&action))
+    }
+
     /// The limit's id.
     pub fn id(&self) -> &str {
         &self.id
@@ -140,7 +166,7 @@ impl<R> Limit<R> {
     }
 }
 
-impl<R> Clone for Limit<R> {
+impl Clone for Limit {
     fn clone(&self) -> Self {
         Limit {
             id: self.id.clone(),
@@ -150,11 +176,12 @@ impl<R> Clone for Limit<R> {
             unit: self.unit,
             algorithm: self.algorithm,
             missing: self.missing,
+            actions: self.actions.clone(),
         }
     }
 }
 
-impl<R> fmt::Debug for Limit<R> {
+impl fmt::Debug for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Limit")
             .field("id", &self.id)
@@ -162,6 +189,7 @@ impl<R> fmt::Debug for Limit<R> {
             .field("unit", &self.unit)
             .field("algorithm", &self.algorithm)
             .field("missing", &self.missing)
+            .field("actions", &self.actions)
             .finish_non_exhaustive()
     }
 }

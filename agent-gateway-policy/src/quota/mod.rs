@@ -62,6 +62,15 @@
 //! task: the response, and above all a stream, is never held up by the store. A call whose inner
 //! service fails keeps its estimate charged.
 //!
+//! # Which requests a limit counts
+//!
+//! Every request that reaches the layer, unless the limit is scoped with
+//! [`Limit::with_actions`]. Fronts pass housekeeping through the stack too (MCP `initialize`,
+//! `notifications/initialized` and `ping` as [`Action::Protocol`](agent_gateway_core::Action::Protocol),
+//! and listings such as `tools/list`), so an unscoped limit of a few requests a minute starves
+//! a legacy MCP client before its first tool call. A limit scoped to, say, tool calls and model
+//! calls lets every other request pass uncounted (even one without a key).
+//!
 //! # Failing closed
 //!
 //! If the store cannot answer, nobody knows whether the key is within its limit. The layer then
@@ -79,13 +88,13 @@ mod admit;
 mod layer;
 mod limit;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use agent_gateway_core::{AgentRequest, AgentResponse, BoxError};
+use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Usage};
 use tower::Service;
 
 pub use self::layer::QuotaLayer;
@@ -93,16 +102,17 @@ pub use self::limit::{Algorithm, Limit, Unit};
 
 use self::admit::Shared;
 use self::future::ResponseFuture;
+use crate::admit::OnUsage;
 
 /// Refuses requests that exceed any of its layer's [`Limit`]s, before they reach the inner
 /// service; see the [module docs](self).
-pub struct Quota<S, R> {
+pub struct Quota<S> {
     inner: S,
-    shared: Arc<Shared<R>>,
+    shared: Arc<Shared>,
 }
 
-impl<S, R> Quota<S, R> {
-    fn from_shared(inner: S, shared: Arc<Shared<R>>) -> Self {
+impl<S> Quota<S> {
+    fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
         Quota { inner, shared }
     }
 
@@ -122,7 +132,7 @@ impl<S, R> Quota<S, R> {
     }
 }
 
-impl<S: Clone, R> Clone for Quota<S, R> {
+impl<S: Clone> Clone for Quota<S> {
     fn clone(&self) -> Self {
         Quota {
             inner: self.inner.clone(),
@@ -131,7 +141,7 @@ impl<S: Clone, R> Clone for Quota<S, R> {
     }
 }
 
-impl<S: fmt::Debug, R> fmt::Debug for Quota<S, R> {
+impl<S: fmt::Debug> fmt::Debug for Quota<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Quota")
             .field("inner", &self.inner)
@@ -140,7 +150,7 @@ impl<S: fmt::Debug, R> fmt::Debug for Quota<S, R> {
     }
 }
 
-impl<S, R> Service<R> for Quota<S, R>
+impl<S, R> Service<R> for Quota<S>
 where
     S: Service<R> + Clone + Send + 'static,
     S::Future: Send,
@@ -163,7 +173,14 @@ where
         let shared = self.shared.clone();
         ResponseFuture::new(Box::pin(async move {
             let settlements = shared.admit(planned?).await?;
-            Ok((inner.call(req), settlements))
+            let on_usage = (!settlements.is_empty()).then(|| {
+                Box::new(move |usage: &Usage| {
+                    for settlement in settlements {
+                        settlement.settle(usage);
+                    }
+                }) as OnUsage
+            });
+            Ok((inner.call(req), on_usage))
         }))
     }
 }

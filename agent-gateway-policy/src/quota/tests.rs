@@ -39,9 +39,7 @@ fn model() -> FakeUpstream<impl Fn(Call) -> Result<Reply, Infallible> + Clone> {
     })
 }
 
-fn setup(
-    layer: impl FnOnce(MemoryStore) -> QuotaLayer<Call>,
-) -> (ManualClock, MemoryStore, QuotaLayer<Call>) {
+fn setup(layer: impl FnOnce(MemoryStore) -> QuotaLayer) -> (ManualClock, MemoryStore, QuotaLayer) {
     let clock = ManualClock::new();
     let store = MemoryStore::with_clock(clock.shared());
     let layer = layer(store.clone());
@@ -49,7 +47,7 @@ fn setup(
 }
 
 async fn send<F>(
-    layer: &QuotaLayer<Call>,
+    layer: &QuotaLayer,
     upstream: &FakeUpstream<F>,
     req: Call,
 ) -> Result<Reply, BoxError>
@@ -333,7 +331,7 @@ async fn a_fixed_window_token_limit_charges_overruns() {
 
 /// A store that is always down.
 #[derive(Debug)]
-struct Down;
+pub(crate) struct Down;
 
 #[async_trait]
 impl CounterStore for Down {
@@ -385,4 +383,59 @@ async fn fail_open_lets_requests_through_and_counts_them() {
     assert!(send(&layer, &upstream, call("alice", 3, 4)).await.is_ok());
     assert_eq!(upstream.calls(), 2);
     assert_eq!(layer.fail_open_count(), 4);
+}
+
+#[tokio::test]
+async fn a_limit_scoped_to_actions_lets_other_requests_pass_uncounted() {
+    let (_, _, layer) = setup(|s| {
+        QuotaLayer::new(s).with_limit(
+            Limit::requests("calls", Subject, rate(1, MINUTE))
+                .with_actions([Action::ToolCall, Action::ModelCall]),
+        )
+    });
+    let upstream = model();
+    let by_alice = |action| Call::new(action, json!({})).with_caller(Caller::new("alice"));
+    // Housekeeping (MCP `initialize`, `ping`) and listings pass as often as they come.
+    for _ in 0..5 {
+        assert!(
+            send(&layer, &upstream, by_alice(Action::Protocol))
+                .await
+                .is_ok()
+        );
+        assert!(
+            send(&layer, &upstream, by_alice(Action::ListTools))
+                .await
+                .is_ok()
+        );
+    }
+    // Out of scope, a request without a key passes too: the limit does not apply to it.
+    let anonymous = Call::new(Action::Protocol, json!({}));
+    assert!(send(&layer, &upstream, anonymous).await.is_ok());
+    // In scope: model and tool calls share the one allowance.
+    assert!(send(&layer, &upstream, call("alice", 0, 0)).await.is_ok());
+    let d = denied(send(&layer, &upstream, by_alice(Action::ToolCall)).await);
+    assert!(
+        matches!(d.kind(), DeniedKind::QuotaExceeded { .. }),
+        "{d:?}"
+    );
+    assert_eq!(d.rule(), Some("calls"));
+    assert_eq!(upstream.calls(), 12);
+    let scoped = layer.limits()[0].actions();
+    assert_eq!(scoped, Some(&[Action::ToolCall, Action::ModelCall][..]));
+}
+
+#[tokio::test]
+async fn an_unscoped_limit_counts_housekeeping_too() {
+    let (_, _, layer) =
+        setup(|s| QuotaLayer::new(s).with_limit(Limit::requests("all", Subject, rate(1, MINUTE))));
+    let upstream = model();
+    let ping = Call::new(Action::Protocol, json!({})).with_caller(Caller::new("alice"));
+    assert!(send(&layer, &upstream, ping).await.is_ok());
+    let d = denied(send(&layer, &upstream, call("alice", 0, 0)).await);
+    assert!(
+        matches!(d.kind(), DeniedKind::QuotaExceeded { .. }),
+        "{d:?}"
+    );
+    assert_eq!(layer.limits()[0].actions(), None);
+    assert_eq!(upstream.calls(), 1);
 }

@@ -5,6 +5,7 @@ use std::num::{NonZeroU8, NonZeroU64};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use agent_gateway_core::Action;
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -114,22 +115,14 @@ pub struct QuotaConfig {
     pub limit: NonZeroU64,
     /// The period.
     pub period: Duration,
+    /// The actions the quota counts (`tool_call`, `model_call`, ...); empty counts every
+    /// request, housekeeping such as MCP `initialize` and listings included.
+    pub actions: Vec<Action>,
 }
 
-/// One part of a quota or budget key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyPart {
-    /// The caller's subject.
-    Subject,
-    /// The caller's team.
-    Team,
-    /// The caller's tenant.
-    Tenant,
-    /// The request's target (tool, agent, model alias).
-    Target,
-    /// The request's action kind.
-    Action,
-}
+/// One part of a quota or budget key: the library's [`Part`](agent_gateway_policy::key::Part),
+/// parsed from its name.
+pub use agent_gateway_policy::key::Part as KeyPart;
 
 /// Spend budgets.
 #[derive(Debug, Clone, Default)]
@@ -147,17 +140,9 @@ pub struct BudgetConfig {
     pub soft_limit_percent: Option<NonZeroU8>,
 }
 
-/// When a budget resets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum BudgetPeriod {
-    /// Every day at 00:00 UTC.
-    Daily,
-    /// Every month on the first at 00:00 UTC.
-    #[default]
-    Monthly,
-    /// Never.
-    Never,
-}
+/// When a budget resets: the library's [`Period`](agent_gateway_policy::budget::Period),
+/// parsed from its name.
+pub use agent_gateway_policy::budget::Period as BudgetPeriod;
 
 /// Where counters live.
 #[derive(Debug, Clone, Default)]
@@ -243,6 +228,8 @@ pub(super) struct FileQuota {
     key: String,
     limit: u64,
     period_secs: u64,
+    #[serde(default)]
+    actions: Vec<String>,
 }
 
 fn default_unit() -> String {
@@ -370,16 +357,14 @@ impl TryFrom<FileRule> for RuleConfig {
 
 fn key_parts(key: &str, field: &'static str) -> Result<Vec<KeyPart>, ConfigError> {
     key.split('+')
-        .map(|part| match part.trim() {
-            "subject" => Ok(KeyPart::Subject),
-            "team" => Ok(KeyPart::Team),
-            "tenant" => Ok(KeyPart::Tenant),
-            "target" => Ok(KeyPart::Target),
-            "action" => Ok(KeyPart::Action),
-            other => Err(bad(
-                field,
-                format!("`{other}` is not one of subject, team, tenant, target, action"),
-            )),
+        .map(|part| {
+            let part = part.trim();
+            part.parse::<KeyPart>().map_err(|_| {
+                bad(
+                    field,
+                    format!("`{part}` is not one of subject, team, tenant, target, action"),
+                )
+            })
         })
         .collect()
 }
@@ -408,8 +393,24 @@ impl TryFrom<FileQuota> for QuotaConfig {
                 0 => return Err(bad("quota.period_secs", "must be at least 1")),
                 s => Duration::from_secs(s),
             },
+            actions: actions(&file.actions)?,
         })
     }
+}
+
+fn actions(names: &[String]) -> Result<Vec<Action>, ConfigError> {
+    names
+        .iter()
+        .map(|name| {
+            name.parse::<Action>().map_err(|_| {
+                let known: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+                bad(
+                    "quota.actions",
+                    format!("`{name}` is not an action; one of {}", known.join(", ")),
+                )
+            })
+        })
+        .collect()
 }
 
 impl TryFrom<FileBudget> for BudgetConfig {
@@ -417,15 +418,13 @@ impl TryFrom<FileBudget> for BudgetConfig {
 
     fn try_from(file: FileBudget) -> Result<Self, ConfigError> {
         let period = match file.period.as_deref() {
-            None | Some("monthly") => BudgetPeriod::Monthly,
-            Some("daily") => BudgetPeriod::Daily,
-            Some("never") => BudgetPeriod::Never,
-            Some(other) => {
-                return Err(bad(
+            None => BudgetPeriod::Monthly,
+            Some(name) => name.parse::<BudgetPeriod>().map_err(|_| {
+                bad(
                     "budget.period",
-                    format!("`{other}` is not daily, monthly or never"),
-                ));
-            }
+                    format!("`{name}` is not daily, monthly or never"),
+                )
+            })?,
         };
         for (key, v) in [
             ("budget.per_key_usd", file.per_key_usd),
@@ -462,5 +461,32 @@ impl From<FileStore> for StoreConfig {
             redis_url: file.redis_url,
             fail_open: file.fail_open,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agent_gateway_core::Action;
+
+    use crate::config::Config;
+
+    const QUOTA: &str = "[[quota]]\nid = \"q\"\nkey = \"subject\"\nlimit = 1\nperiod_secs = 1\n";
+
+    #[test]
+    fn a_quota_can_be_scoped_to_actions() {
+        let text = format!("{QUOTA}actions = [\"tool_call\", \"model_call\"]\n");
+        let c = Config::from_toml_str(&text).unwrap();
+        assert_eq!(c.quotas[0].actions, [Action::ToolCall, Action::ModelCall]);
+        let unscoped = Config::from_toml_str(QUOTA).unwrap();
+        assert!(unscoped.quotas[0].actions.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_action_is_named_with_the_known_ones() {
+        let text = format!("{QUOTA}actions = [\"tool_call\", \"tools/call\"]\n");
+        let err = Config::from_toml_str(&text).unwrap_err().to_string();
+        assert!(err.contains("quota.actions"), "{err}");
+        assert!(err.contains("`tools/call` is not an action"), "{err}");
+        assert!(err.contains("tool_call, list_tools"), "{err}");
     }
 }

@@ -1,0 +1,124 @@
+//! Admit, call, settle: the response future shared by every layer that admits a request against
+//! a store before the call and settles against the response's usage report after it.
+//!
+//! [`Quota`](crate::quota::Quota) and [`Budget`](crate::budget::Budget) both decide
+//! asynchronously (the store may be Redis), call the inner service only once admitted, and
+//! can only account for a call when its usage is known, which for a stream is when the stream
+//! ends. [`ResponseFuture`] is that sequence written once: an [`Admission`] future yields the
+//! inner call's future and an optional [`OnUsage`] hook, which is registered on the response's
+//! [`UsageReport`](agent_gateway_core::UsageReport) when the response arrives.
+//!
+//! ```
+//! use agent_gateway_core::response::Reply;
+//! use agent_gateway_core::{BoxError, Denied, Usage};
+//! use agent_gateway_policy::admit::{OnUsage, ResponseFuture};
+//! use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let steps = Arc::new(AtomicU64::new(0));
+//! let seen = steps.clone();
+//! let on_usage: OnUsage = Box::new(move |usage: &Usage| { seen.fetch_add(usage.steps, Ordering::Relaxed); });
+//! // Admitted: the call runs and its usage is settled.
+//! let call = async { Ok::<_, BoxError>(Reply::with_usage(json!("ok"), Usage::step())) };
+//! let fut = ResponseFuture::new(Box::pin(async move { Ok::<_, BoxError>((call, Some(on_usage))) }));
+//! assert_eq!(fut.await.unwrap().into_output(), json!("ok"));
+//! assert_eq!(steps.load(Ordering::Relaxed), 1);
+//! // Refused: the admission fails, so there is no call to run.
+//! type Call = std::future::Ready<Result<Reply, BoxError>>;
+//! let refused: ResponseFuture<Call> =
+//!     ResponseFuture::new(Box::pin(async { Err(Denied::forbidden("no").into()) }));
+//! assert!(Denied::find(refused.await.unwrap_err().as_ref()).is_some());
+//! # });
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use agent_gateway_core::{AgentResponse, BoxError, Usage};
+use pin_project_lite::pin_project;
+
+/// What settles a call once its final usage is known: a token quota's reconciliation, a
+/// budget's charge. Runs at most once, from the usage report's completion.
+pub type OnUsage = Box<dyn FnOnce(&Usage) + Send>;
+
+/// The admission decision, which ends with the inner call's future (the inner service has been
+/// called) and what to settle on the response's usage, if anything.
+pub type Admission<F> =
+    Pin<Box<dyn Future<Output = Result<(F, Option<OnUsage>), BoxError>> + Send>>;
+
+pin_project! {
+    /// Admits, then runs the inner call, then registers the settlement on the response's usage
+    /// report; see the [module docs](self).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Admitting {
+            admission: Admission<F>,
+        },
+        Calling {
+            #[pin]
+            future: F,
+            on_usage: Option<OnUsage>,
+        },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    /// A future that first runs `admission`.
+    pub fn new(admission: Admission<F>) -> Self {
+        ResponseFuture {
+            state: State::Admitting { admission },
+        }
+    }
+}
+
+impl<F, T, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+    T: AgentResponse,
+{
+    type Output = Result<T, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Admitting { admission } => {
+                    let (future, on_usage) = ready!(admission.as_mut().poll(cx))?;
+                    this.state.set(State::Calling { future, on_usage });
+                }
+                StateProj::Calling { future, on_usage } => {
+                    let response = ready!(future.poll(cx)).map_err(Into::into)?;
+                    if let (Some(on_usage), Some(report)) =
+                        (on_usage.take(), response.usage_report())
+                    {
+                        report.on_complete(move |usage, _outcome| on_usage(usage));
+                    }
+                    return Poll::Ready(Ok(response));
+                }
+            }
+        }
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Admitting { .. } => "admitting",
+            State::Calling { .. } => "calling",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}

@@ -11,7 +11,7 @@ use agent_gateway_core::store::{CounterStore, MemoryStore, Rate, StoreError, Tak
 use agent_gateway_core::testkit::{TestClient, TestResponse};
 use agent_gateway_core::{Cost, Secret};
 use agent_gateway_llm::provider::OpenAiProvider;
-use agent_gateway_llm::router::{Deployment, Router};
+use agent_gateway_llm::router::{Deployment, LlmRouter};
 use agent_gateway_llm::testkit::{FakeProvider, Script};
 use agent_gateway_llm::{LlmFront, LlmRequest, Price};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
@@ -26,8 +26,8 @@ use tower::util::BoxCloneSyncService;
 const ALICE: &str = "sk-alice-0000000000"; // team billing: may use gpt-fast
 const BOB: &str = "sk-bob-00000000000000"; // team research: may not
 
-fn router(fake: &FakeProvider) -> Router {
-    Router::builder()
+fn router(fake: &FakeProvider) -> LlmRouter {
+    LlmRouter::builder()
         .provider(
             "oai",
             OpenAiProvider::new(fake.clone(), "http://oai.test/v1").unwrap(),

@@ -21,8 +21,8 @@ fn chat() -> LlmRequest {
     .unwrap()
 }
 
-fn router(a: &FakeProvider, b: &FakeProvider, clock: &ManualClock) -> Router {
-    Router::builder()
+fn router(a: &FakeProvider, b: &FakeProvider, clock: &ManualClock) -> LlmRouter {
+    LlmRouter::builder()
         .provider("a", OpenAiProvider::new(a.clone(), "http://a/v1").unwrap())
         .provider("b", OpenAiProvider::new(b.clone(), "http://b/v1").unwrap())
         .alias("fast", Deployment::new("a", "ma"))
@@ -122,7 +122,7 @@ async fn client_errors_do_not_fall_back_and_lists_show_aliases() {
         .await
         .unwrap();
     assert_eq!(list.model_ids(), ["fast", "only-a"]);
-    let err = Router::builder()
+    let err = LlmRouter::builder()
         .alias("x", Deployment::new("nope", "m"))
         .build()
         .unwrap_err();

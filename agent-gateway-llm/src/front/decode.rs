@@ -1,20 +1,21 @@
 //! Reading a JSON request body, within a limit.
 
+use bytes::Bytes;
 use http::HeaderMap;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::Value;
 
 use agent_gateway_core::BoxError;
 
-use crate::error::{InvalidRequest, PayloadTooLarge, UnsupportedMediaType};
+use crate::error::{PayloadTooLarge, UnsupportedMediaType};
 
-/// Checks the content type and length, reads at most `limit` bytes, and parses JSON.
+/// Checks the content type and length, and reads at most `limit` bytes; the caller parses
+/// them ([`LlmRequest::from_slice`](crate::LlmRequest::from_slice)).
 pub(super) async fn json_body<B>(
     headers: &HeaderMap,
     body: B,
     limit: usize,
-) -> Result<Value, BoxError>
+) -> Result<Bytes, BoxError>
 where
     B: http_body::Body,
     B::Error: Into<BoxError>,
@@ -29,15 +30,13 @@ where
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(PayloadTooLarge { limit }.into());
     }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(PayloadTooLarge { limit }.into());
+            Err(PayloadTooLarge { limit }.into())
         }
-        Err(e) => return Err(e),
-    };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| InvalidRequest::new(format!("the request body is not valid JSON: {e}")).into())
+        Err(e) => Err(e),
+    }
 }
 
 /// `application/json`, or any `…/…+json`, with or without parameters.

@@ -12,6 +12,7 @@ use tower::Service;
 
 use agent_gateway_core::{AgentRequest, BoxError, Secret};
 
+use super::patch::Patched;
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
@@ -105,22 +106,25 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             let client = req.request();
-            let mut body = match client.api() {
-                Api::Messages => client.body().clone(),
-                Api::ChatCompletions => chat_request_to_messages(client.body())?,
-                Api::Responses => {
-                    chat_request_to_messages(&responses_request_to_chat(client.body())?)?
-                }
+            // A translation is a new body; the client's own is sent as it is, with the model
+            // substituted as it is serialized, never copied.
+            let translated = match client.api() {
+                Api::Messages => None,
+                Api::ChatCompletions => Some(chat_request_to_messages(client.body())?),
+                Api::Responses => Some(chat_request_to_messages(&responses_request_to_chat(
+                    client.body(),
+                )?)?),
                 api => {
                     let alias = client.model().unwrap_or_default().to_owned();
                     let api = api.as_str();
                     return Err(UnsupportedApi { alias, api }.into());
                 }
             };
-            let translate = client.api() != Api::Messages;
-            body["model"] = Value::String(req.upstream_model().to_owned());
+            let translate = translated.is_some();
+            let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
+            body.set("model", Value::String(req.upstream_model().to_owned()));
             if translate && client.is_stream() {
-                body["stream"] = Value::Bool(true);
+                body.set("stream", Value::Bool(true));
             }
 
             let mut headers = HeaderMap::new();
@@ -132,11 +136,7 @@ where
                 .unwrap_or(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
             if translate && forbids_sampling(&version) {
                 // This version refuses sampling parameters: drop them rather than fail.
-                if let Some(map) = body.as_object_mut() {
-                    for key in ["temperature", "top_p", "top_k"] {
-                        map.remove(key);
-                    }
-                }
+                body.remove(&["temperature", "top_p", "top_k"]);
             }
             headers.insert("anthropic-version", version);
             if let Some(beta) = client.headers().get("anthropic-beta") {
@@ -145,7 +145,8 @@ where
             if let Some(key) = config.credential(client) {
                 headers.insert("x-api-key", secret_header(key)?);
             }
-            let upstream = upstream_request(&config.base, "/v1/messages", headers, &body)?;
+            let upstream =
+                upstream_request(&config.base, "/v1/messages", headers, body.to_bytes()?)?;
             let exchange = Exchange {
                 wire: Wire::Messages,
                 price: req.price(),

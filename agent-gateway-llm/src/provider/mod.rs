@@ -42,6 +42,7 @@
 
 mod anthropic;
 mod openai;
+mod patch;
 mod relay;
 
 use agent_gateway_core::BoxError;

@@ -12,6 +12,7 @@ use tower::Service;
 
 use agent_gateway_core::{BoxError, Secret};
 
+use super::patch::Patched;
 use super::relay::{Exchange, upstream_request};
 use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
@@ -149,28 +150,34 @@ where
                 _ => ("/chat/completions", Wire::ChatCompletions),
             };
             let translate = matches!(from, From::Messages | From::ResponsesViaChat);
-            let mut body = match from {
-                From::Messages => messages_request_to_chat(client.body())?,
-                From::ResponsesViaChat => responses_request_to_chat(client.body())?,
-                From::Chat | From::Responses => client.body().clone(),
+            // A translation is a new body; the client's own is sent as it is, with the model
+            // (and stream options) substituted as it is serialized, never copied.
+            let translated = match from {
+                From::Messages => Some(messages_request_to_chat(client.body())?),
+                From::ResponsesViaChat => Some(responses_request_to_chat(client.body())?),
+                From::Chat | From::Responses => None,
             };
-            body["model"] = Value::String(req.upstream_model().to_owned());
+            let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
+            body.set("model", Value::String(req.upstream_model().to_owned()));
             if translate && client.is_stream() {
-                body["stream"] = Value::Bool(true);
+                body.set("stream", Value::Bool(true));
             }
+            let options =
+                (wire == Wire::ChatCompletions && client.is_stream() && config.stream_usage)
+                    .then(|| include_usage(translated.as_ref().unwrap_or(client.body())))
+                    .flatten();
             // A translated stream consumes the usage chunk itself: nothing to strip.
-            let strip = wire == Wire::ChatCompletions
-                && req.request().is_stream()
-                && config.stream_usage
-                && inject_include_usage(&mut body)
-                && !translate;
+            let strip = options.is_some() && !translate;
+            if let Some(options) = options {
+                body.set("stream_options", options);
+            }
 
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
             if let Some(key) = config.common.credential(req.request()) {
                 headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
             }
-            let upstream = upstream_request(&config.common.base, path, headers, &body)?;
+            let upstream = upstream_request(&config.common.base, path, headers, body.to_bytes()?)?;
             let exchange = Exchange {
                 wire,
                 price: req.price(),
@@ -203,21 +210,22 @@ enum From {
     ResponsesViaChat,
 }
 
-/// Sets `stream_options.include_usage: true`; returns whether the client had not asked for
-/// it, so the usage chunk must be hidden from it.
-fn inject_include_usage(body: &mut Value) -> bool {
+/// The `stream_options` to send so that upstream reports usage, if the client had not asked
+/// for it (and so must not see the usage chunk): its own options plus `include_usage: true`.
+fn include_usage(body: &Value) -> Option<Value> {
     let asked = body
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if asked {
-        return false;
+        return None;
     }
-    match body.get_mut("stream_options") {
+    Some(match body.get("stream_options") {
         Some(Value::Object(options)) => {
+            let mut options = options.clone();
             options.insert("include_usage".to_owned(), Value::Bool(true));
+            Value::Object(options)
         }
-        _ => body["stream_options"] = json!({"include_usage": true}),
-    }
-    true
+        _ => json!({"include_usage": true}),
+    })
 }

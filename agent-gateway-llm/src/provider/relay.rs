@@ -147,10 +147,9 @@ pub(crate) fn upstream_request(
     base: &str,
     path: &str,
     headers: HeaderMap,
-    body: &Value,
+    body: Bytes,
 ) -> Result<Request<Full<Bytes>>, BoxError> {
-    let mut req =
-        Request::post(format!("{base}{path}")).body(Full::new(Bytes::from(body.to_string())))?;
+    let mut req = Request::post(format!("{base}{path}")).body(Full::new(body))?;
     *req.headers_mut() = headers;
     req.headers_mut().insert(
         CONTENT_TYPE,

@@ -2,7 +2,7 @@
 //! HTTP context.
 //!
 //! ```
-//! use agent_gateway_core::{Action, AgentRequest};
+//! use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 //! use agent_gateway_mcp::McpRequest;
 //! use serde_json::json;
 //!
@@ -18,7 +18,7 @@
 //! ```
 
 use agent_gateway_core::jsonrpc::Id;
-use agent_gateway_core::{Action, AgentRequest};
+use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 use http::{Extensions, HeaderMap};
 use serde_json::{Map, Value};
 
@@ -34,8 +34,7 @@ pub struct McpRequest {
     method: String,
     params: Map<String, Value>,
     era: Era,
-    headers: HeaderMap,
-    extensions: Extensions,
+    parts: Parts,
 }
 
 impl McpRequest {
@@ -46,8 +45,7 @@ impl McpRequest {
             method: method.into(),
             params,
             era: Era::Modern,
-            headers: HeaderMap::new(),
-            extensions: Extensions::new(),
+            parts: Parts::default(),
         }
     }
 
@@ -68,13 +66,13 @@ impl McpRequest {
 
     /// Sets the HTTP headers the request arrived with.
     pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.headers = headers;
+        self.parts.headers = headers;
         self
     }
 
     /// Sets the extensions (the caller, the run id, ...).
     pub fn with_extensions(mut self, extensions: Extensions) -> Self {
-        self.extensions = extensions;
+        self.parts.extensions = extensions;
         self
     }
 
@@ -154,20 +152,12 @@ impl AgentRequest for McpRequest {
         }
     }
 
-    fn headers(&self) -> &HeaderMap {
-        &self.headers
+    fn parts(&self) -> &dyn RequestParts {
+        &self.parts
     }
 
-    fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
-    }
-
-    fn extensions(&self) -> &Extensions {
-        &self.extensions
-    }
-
-    fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+    fn parts_mut(&mut self) -> &mut dyn RequestParts {
+        &mut self.parts
     }
 }
 

@@ -2,41 +2,35 @@
 
 use bytes::Bytes;
 use http::HeaderMap;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::header::CONTENT_TYPE;
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::body::{BodyError, read_limited};
 
-use crate::error::{PayloadTooLarge, UnsupportedMediaType};
+use crate::error::{InvalidRequest, PayloadTooLarge, UnsupportedMediaType};
 
-/// Checks the content type and length, and reads at most `limit` bytes; the caller parses
-/// them ([`LlmRequest::from_slice`](crate::LlmRequest::from_slice)).
+/// Checks the content type, and reads at most `limit` bytes with core's
+/// [`read_limited`] (a declared `Content-Length` over the limit is refused before reading);
+/// the caller parses them ([`LlmRequest::from_slice`](crate::LlmRequest::from_slice)).
 pub(super) async fn json_body<B>(
     headers: &HeaderMap,
     body: B,
     limit: usize,
 ) -> Result<Bytes, BoxError>
 where
-    B: http_body::Body,
+    B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     if !is_json(headers) {
         return Err(UnsupportedMediaType.into());
     }
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(PayloadTooLarge { limit }.into());
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(PayloadTooLarge { limit }.into())
-        }
-        Err(e) => Err(e),
-    }
+    read_limited(body, limit, headers)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit } => PayloadTooLarge { limit }.into(),
+            // The client's body failed (it went away, a malformed chunk): a 400 in its dialect.
+            _ => InvalidRequest::new("the request body could not be read").into(),
+        })
 }
 
 /// `application/json`, or any `…/…+json`, with or without parameters.

@@ -42,6 +42,7 @@ mod render;
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{Method, Request, Response};
 use tower::{Service, ServiceExt};
 
@@ -127,8 +128,7 @@ where
     S: Service<LlmRequest, Response = LlmResponse> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     type Response = Response<LlmBody>;
@@ -169,7 +169,7 @@ async fn decode<B>(
     limit: usize,
 ) -> Result<LlmRequest, BoxError>
 where
-    B: http_body::Body,
+    B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let Some(api) = api else {

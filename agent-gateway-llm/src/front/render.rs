@@ -7,7 +7,8 @@ use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::json;
 
-use agent_gateway_core::upstream::error::{CircuitOpen, NoHealthyInstance, find};
+use agent_gateway_core::error::cause_ref;
+use agent_gateway_core::upstream::error::{CircuitOpen, NoHealthyInstance};
 use agent_gateway_core::{Denied, DeniedKind};
 
 use crate::error::{
@@ -127,12 +128,12 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
     if let Some(denied) = Denied::find(err) {
         return denied_error(denied);
     }
-    if let Some(e) = find::<InvalidRequest>(err) {
+    if let Some(e) = cause_ref::<InvalidRequest>(err) {
         let mut w = WireError::invalid(StatusCode::BAD_REQUEST, e.to_string());
         w.param = e.param();
         return w;
     }
-    if let Some(e) = find::<PayloadTooLarge>(err) {
+    if let Some(e) = cause_ref::<PayloadTooLarge>(err) {
         return WireError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request_error",
@@ -141,10 +142,10 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         )
         .code("request_too_large");
     }
-    if let Some(e) = find::<UnsupportedMediaType>(err) {
+    if let Some(e) = cause_ref::<UnsupportedMediaType>(err) {
         return WireError::invalid(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string());
     }
-    if let Some(e) = find::<UnknownEndpoint>(err) {
+    if let Some(e) = cause_ref::<UnknownEndpoint>(err) {
         let status = if e.method_not_allowed {
             StatusCode::METHOD_NOT_ALLOWED
         } else {
@@ -158,7 +159,7 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         return WireError::new(status, "invalid_request_error", "not_found_error", msg)
             .code("unknown_url");
     }
-    if let Some(e) = find::<UnknownModel>(err) {
+    if let Some(e) = cause_ref::<UnknownModel>(err) {
         let mut w = WireError::new(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
@@ -169,15 +170,15 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         w.param = Some("model");
         return w;
     }
-    if let Some(e) = find::<UnsupportedApi>(err) {
+    if let Some(e) = cause_ref::<UnsupportedApi>(err) {
         let mut w = WireError::invalid(StatusCode::BAD_REQUEST, e.to_string());
         w.param = Some("model");
         return w;
     }
-    if let Some(e) = find::<UpstreamStatus>(err) {
+    if let Some(e) = cause_ref::<UpstreamStatus>(err) {
         return upstream_error(e);
     }
-    if find::<UpstreamUnavailable>(err).is_some() {
+    if cause_ref::<UpstreamUnavailable>(err).is_some() {
         return WireError::new(
             StatusCode::BAD_GATEWAY,
             "server_error",
@@ -185,7 +186,7 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
             "the upstream provider is unavailable",
         );
     }
-    if find::<CircuitOpen>(err).is_some() || find::<NoHealthyInstance>(err).is_some() {
+    if cause_ref::<CircuitOpen>(err).is_some() || cause_ref::<NoHealthyInstance>(err).is_some() {
         return WireError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "server_error",

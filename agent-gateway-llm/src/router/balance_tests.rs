@@ -2,9 +2,9 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use agent_gateway_core::ManualClock;
+use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::response::{AgentResponse, Outcome};
 use agent_gateway_core::upstream::breaker::BreakerConfig;
-use agent_gateway_core::upstream::error::find;
 use http_body::Body;
 use http_body_util::BodyExt;
 use serde_json::json;
@@ -127,7 +127,10 @@ async fn the_retry_budget_bounds_fallbacks() {
     assert_eq!((a.calls(), b.calls()), (1, 1));
     // The reserve is spent: the call fails with A's error, B is not tried.
     let err = router.clone().oneshot(chat(false)).await.unwrap_err();
-    assert_eq!(find::<UpstreamStatus>(err.as_ref()).unwrap().status(), 500);
+    assert_eq!(
+        cause_ref::<UpstreamStatus>(err.as_ref()).unwrap().status(),
+        500
+    );
     assert_eq!((a.calls(), b.calls()), (2, 1));
     // A second later the reserve is back.
     tokio::time::sleep(Duration::from_secs(2)).await;

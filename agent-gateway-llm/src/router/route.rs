@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::upstream::error::find;
+use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::upstream::retry::Budget;
 
 use super::{Alias, Table};
@@ -50,7 +50,7 @@ impl Table {
                 // a stream's bytes are never replayed elsewhere.
                 Ok(res) => return Ok(res),
                 Err(e) if is_failover(e.as_ref()) => {
-                    let status = find::<UpstreamStatus>(e.as_ref());
+                    let status = cause_ref::<UpstreamStatus>(e.as_ref());
                     if let Some(after) = status.and_then(UpstreamStatus::retry_after) {
                         route.rest.rest_for(self.clock.now(), after);
                     }
@@ -104,7 +104,7 @@ pub(super) fn is_failure(result: &Result<LlmResponse, BoxError>) -> bool {
 
 /// Errors another deployment may not repeat: 408, 429, 5xx, unreachable, timed out.
 fn is_failover(e: &(dyn std::error::Error + 'static)) -> bool {
-    find::<UpstreamStatus>(e).is_some_and(UpstreamStatus::is_retryable)
-        || find::<UpstreamUnavailable>(e).is_some()
-        || find::<tower::timeout::error::Elapsed>(e).is_some()
+    cause_ref::<UpstreamStatus>(e).is_some_and(UpstreamStatus::is_retryable)
+        || cause_ref::<UpstreamUnavailable>(e).is_some()
+        || cause_ref::<tower::timeout::error::Elapsed>(e).is_some()
 }

@@ -260,8 +260,24 @@ async fn a_store_outage_fails_closed_with_503_in_both_dialects() {
     let client = TestClient::new(stack(&fake, Arc::new(DownStore), 10, 10).0);
     let res = chat(&client, Some(ALICE), "gpt-fast").await;
     assert_eq!(res.status(), 503, "{}", res.text());
+    // Each client gets its own dialect's error body.
+    assert_eq!(
+        res.json()["error"]["type"],
+        "server_error",
+        "{}",
+        res.text()
+    );
     let res = messages(&client, Some(ALICE), "gpt-fast").await;
     assert_eq!(res.status(), 503, "{}", res.text());
+    assert_eq!(
+        (
+            res.json()["type"].as_str(),
+            res.json()["error"]["type"].as_str()
+        ),
+        (Some("error"), Some("api_error")),
+        "{}",
+        res.text()
+    );
     assert_eq!(fake.calls(), 0);
 }
 

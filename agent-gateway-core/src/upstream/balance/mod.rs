@@ -63,7 +63,7 @@
 //!
 //! tower's balancer and its `PeakEwma` wrapper are the model, and the cost formula is theirs,
 //! but they do not fit here. `PeakEwma` is not `Clone` and owns its service, while an instance
-//! here lives in a shared [`Registry`](super::registry::Registry) that many clones of a
+//! here lives in a shared [`Registry`] that many clones of a
 //! service read at once. `p2c::Balance` learns its instances from a `Discover` stream and
 //! ejects them through `poll_ready`, whereas here breakers eject instances and the decision
 //! must happen in `call` (routers ignore readiness). And it cannot pin a call to one named

@@ -27,7 +27,8 @@ struct WireError {
     code: Option<&'static str>,
     param: Option<&'static str>,
     message: String,
-    retry_after: Option<Duration>,
+    /// `Retry-After`, in whole seconds.
+    retry_after: Option<HeaderValue>,
     /// `x-should-retry: false`: the OpenAI and Anthropic SDKs then skip their own retries.
     no_retry: bool,
 }
@@ -113,15 +114,19 @@ pub fn error_response(err: &(dyn Error + 'static), dialect: Dialect) -> http::Re
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(after) = wire.retry_after {
-        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-        res.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        res.headers_mut().insert(RETRY_AFTER, after);
     }
     if wire.no_retry {
         res.headers_mut()
             .insert("x-should-retry", HeaderValue::from_static("false"));
     }
     res
+}
+
+/// A provider's `Retry-After`, relayed in whole seconds, rounded up, at least one.
+fn whole_seconds(after: Duration) -> HeaderValue {
+    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    HeaderValue::from(secs.max(1))
 }
 
 fn classify(err: &(dyn Error + 'static)) -> WireError {
@@ -227,7 +232,7 @@ fn denied_error(denied: &Denied) -> WireError {
             msg,
         )
         .code("guardrail_blocked"),
-        DeniedKind::QuotaExceeded { retry_after } => {
+        DeniedKind::QuotaExceeded { .. } => {
             let mut w = WireError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limit_error",
@@ -235,7 +240,8 @@ fn denied_error(denied: &Denied) -> WireError {
                 msg,
             )
             .code("rate_limit_exceeded");
-            w.retry_after = Some(*retry_after);
+            // Core's rendering: rounded up, clamped as every front does.
+            w.retry_after = denied.retry_after_header();
             w
         }
         DeniedKind::BudgetExhausted => {
@@ -272,7 +278,7 @@ fn upstream_error(e: &UpstreamStatus) -> WireError {
     if status == StatusCode::TOO_MANY_REQUESTS {
         let mut w = WireError::new(status, "rate_limit_error", "rate_limit_error", e.message())
             .code("rate_limit_exceeded");
-        w.retry_after = e.retry_after();
+        w.retry_after = e.retry_after().map(whole_seconds);
         return w;
     }
     if status.is_client_error()

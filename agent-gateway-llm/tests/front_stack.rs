@@ -9,15 +9,15 @@ use agent_gateway_core::UsageReport;
 use agent_gateway_core::response::Outcome;
 use agent_gateway_core::testkit::TestClient;
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
-use agent_gateway_llm::router::{Deployment, Router};
+use agent_gateway_llm::router::{Deployment, LlmRouter};
 use agent_gateway_llm::testkit::{FakeProvider, Script};
 use agent_gateway_llm::{LlmFront, Price};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-fn gateway(fake: &FakeProvider) -> LlmFront<Router> {
-    let router = Router::builder()
+fn gateway(fake: &FakeProvider) -> LlmFront<LlmRouter> {
+    let router = LlmRouter::builder()
         .provider(
             "oai",
             OpenAiProvider::new(fake.clone(), "http://oai.test/v1").unwrap(),
@@ -36,7 +36,7 @@ fn gateway(fake: &FakeProvider) -> LlmFront<Router> {
         )
         .build()
         .unwrap();
-    LlmFront::new(router).with_max_body_bytes(1024)
+    LlmFront::new(router).with_max_body(1024)
 }
 
 /// (path, content type, body, status, OpenAI or Anthropic error type, OpenAI param)
@@ -130,6 +130,23 @@ async fn chat_and_messages_flow_end_to_end_with_cost() {
         .await;
     assert_eq!(res.header("content-type"), Some("text/event-stream"));
     assert!(res.text().starts_with("event: message_start\n"));
+    // The streamed text is the provider's, whole, and the stream ends as Anthropic's does.
+    let text: String = res
+        .text()
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+        .filter(|event| event["type"] == "content_block_delta")
+        .filter_map(|event| event["delta"]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(text, "salut");
+    assert!(
+        res.text()
+            .trim_end()
+            .ends_with("data: {\"type\":\"message_stop\"}"),
+        "{}",
+        res.text()
+    );
     let (usage, outcome) = res
         .extensions()
         .get::<UsageReport>()

@@ -14,12 +14,15 @@ use std::time::Duration;
 use agent_gateway_core::response::{AgentResponse, Outcome};
 use agent_gateway_core::{Secret, Usage};
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
-use agent_gateway_llm::router::{Deployment, Router};
+use agent_gateway_llm::router::{Deployment, LlmRouter};
 use agent_gateway_llm::testkit::{FakeProvider, Script};
 use agent_gateway_llm::{LlmFront, LlmResponse};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tower::ServiceBuilder;
+
+/// How long the python clients may take, all of their checks together.
+const PYTHON_LIMIT: Duration = Duration::from_secs(300);
 
 fn python() -> PathBuf {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -117,7 +120,7 @@ async fn openai_and_anthropic_python_clients() {
         .push(Script::text("Cut short").with_body_error_after(3));
     let upstream = serve(fake.clone()).await;
 
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider(
             "openai",
             OpenAiProvider::http(&format!("{upstream}/v1"))
@@ -175,11 +178,15 @@ async fn openai_and_anthropic_python_clients() {
 
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/llm/real_clients.py");
-    let out = tokio::process::Command::new(&python)
+    // Bounded: a hung client fails the test instead of the CI job, and is killed with it.
+    let run = tokio::process::Command::new(&python)
         .arg(&script)
         .arg(&gateway)
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(PYTHON_LIMIT, run)
         .await
+        .expect("the python clients finish in time")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,5 +1,6 @@
 //! A chat completion through the LLM front (decode, route, provider, metering, encode) against
-//! calling the in-process provider directly with the same HTTP request, streaming and not.
+//! calling the in-process provider directly with the same HTTP request, streaming and not, and
+//! with a long conversation where copies of the request body show.
 
 #![allow(clippy::unwrap_used, reason = "bench setup, not a request path")]
 
@@ -7,7 +8,7 @@ use std::hint::black_box;
 
 use agent_gateway_llm::LlmFront;
 use agent_gateway_llm::provider::OpenAiProvider;
-use agent_gateway_llm::router::{Deployment, Router};
+use agent_gateway_llm::router::{Deployment, LlmRouter};
 use agent_gateway_llm::testkit::FakeProvider;
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -15,22 +16,25 @@ use http_body_util::{BodyExt, Full};
 use serde_json::json;
 use tower::{Service, ServiceExt};
 
-fn request(stream: bool) -> http::Request<Full<Bytes>> {
-    let body = json!({
-        "model": "fast",
-        "stream": stream,
-        "messages": [
-            {"role": "system", "content": "You are terse."},
-            {"role": "user", "content": "Say hello in five words."}
-        ]
-    });
+/// Turns in the long conversation of the `chat_long_json` group: a request of about 100 KB,
+/// where copies of the body show.
+const LONG_TURNS: usize = 200;
+
+fn request(stream: bool, turns: usize) -> http::Request<Full<Bytes>> {
+    let mut messages = vec![json!({"role": "system", "content": "You are terse."})];
+    for i in 0..turns {
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        messages.push(json!({"role": role, "content": "lorem ipsum dolor sit amet ".repeat(20)}));
+    }
+    messages.push(json!({"role": "user", "content": "Say hello in five words."}));
+    let body = json!({"model": "fast", "stream": stream, "messages": messages});
     http::Request::post("/v1/chat/completions")
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap()
 }
 
-fn run<S, B>(rt: &tokio::runtime::Runtime, svc: &S, stream: bool) -> usize
+fn run<S, B>(rt: &tokio::runtime::Runtime, svc: &S, stream: bool, turns: usize) -> usize
 where
     S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>> + Clone,
     S::Error: std::fmt::Debug,
@@ -38,7 +42,7 @@ where
     B::Error: std::fmt::Debug,
 {
     rt.block_on(async {
-        let res = svc.clone().oneshot(request(stream)).await.unwrap();
+        let res = svc.clone().oneshot(request(stream, turns)).await.unwrap();
         res.into_body().collect().await.unwrap().to_bytes().len()
     })
 }
@@ -50,7 +54,7 @@ fn llm(c: &mut Criterion) {
         .unwrap();
     let _guard = rt.enter();
     let provider = FakeProvider::new();
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider(
             "oai",
             OpenAiProvider::new(provider.clone(), "http://oai.test/v1").unwrap(),
@@ -59,14 +63,17 @@ fn llm(c: &mut Criterion) {
         .build()
         .unwrap();
     let front = LlmFront::new(router);
-    for stream in [false, true] {
-        let mode = if stream { "stream" } else { "json" };
-        let mut g = c.benchmark_group(format!("llm/chat_{mode}"));
+    for (name, stream, turns) in [
+        ("json", false, 0),
+        ("stream", true, 0),
+        ("long_json", false, LONG_TURNS),
+    ] {
+        let mut g = c.benchmark_group(format!("llm/chat_{name}"));
         g.bench_function("baseline_provider_direct", |b| {
-            b.iter(|| black_box(run(&rt, &provider, stream)))
+            b.iter(|| black_box(run(&rt, &provider, stream, turns)))
         });
         g.bench_function("through_front", |b| {
-            b.iter(|| black_box(run(&rt, &front, stream)))
+            b.iter(|| black_box(run(&rt, &front, stream, turns)))
         });
         g.finish();
     }

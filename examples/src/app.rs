@@ -104,7 +104,7 @@ fn build(
     if let Some(llm) = &config.llm {
         // The LLM front enforces its own body limit and answers in the client's dialect.
         let front = LlmFront::new(policies.stack(crate::llm::router(llm)?))
-            .with_max_body_bytes(config.server.body_limit.get());
+            .with_max_body(config.server.body_limit.get());
         for path in LLM_PATHS {
             app = app.route_service(path, front.clone());
         }

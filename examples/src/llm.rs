@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use agent_gateway_core::Secret;
 use agent_gateway_llm::Price;
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
-use agent_gateway_llm::router::{Deployment, Router};
+use agent_gateway_llm::router::{Deployment, LlmRouter};
 
 use crate::config::{LlmConfig, ProviderKind};
 use crate::demo::llm::DemoProvider;
@@ -46,8 +46,8 @@ pub enum LlmSetupError {
 pub use crate::demo::llm::DEMO_ANSWER;
 
 /// Builds the model router from `config`.
-pub fn router(config: &LlmConfig) -> Result<Router, LlmSetupError> {
-    let mut builder = Router::builder();
+pub fn router(config: &LlmConfig) -> Result<LlmRouter, LlmSetupError> {
+    let mut builder = LlmRouter::builder();
     for p in &config.providers {
         let key = match &p.api_key_env {
             Some(var) => Some(std::env::var(var).map_err(|_| LlmSetupError::Provider {

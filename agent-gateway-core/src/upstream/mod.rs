@@ -7,7 +7,8 @@
 //! written once:
 //!
 //! - [`registry`]: the [`Registry`] of named [`Upstream`]s, each with its instances, and each
-//!   instance with its breaker and latency estimate.
+//!   instance with its breaker and latency estimate ([`LoadEstimate`]). The registry is the
+//!   leaf: it knows nothing of how calls are balanced.
 //! - [`balance`]: [`Balanced`], a service picking an instance by the power of two choices,
 //!   and [`Pinned`], one that sticks to a named instance.
 //! - [`breaker`]: a circuit breaker per instance, also usable alone as a layer.
@@ -68,11 +69,13 @@ pub mod registry;
 pub mod retry;
 pub mod timeout;
 
+mod load;
 mod name;
 
-pub use self::balance::{Balanced, Failover, Pinned};
+pub use self::balance::{Balanced, Failover, Picked, Pinned};
 pub use self::breaker::{Breaker, BreakerConfig, CircuitBreaker, CircuitBreakerLayer, CircuitOpen};
 pub use self::classify::{Classify, ErrorsAsFailures};
 pub use self::error::{NoHealthyInstance, UnknownInstance, UnknownUpstream};
-pub use self::registry::{Instance, InstanceId, Registry, Upstream, UpstreamName};
+pub use self::load::{LoadConfig, LoadEstimate};
+pub use self::registry::{Instance, InstanceConfig, InstanceId, Registry, Upstream, UpstreamName};
 pub use self::retry::{BudgetRetry, BudgetRetryLayer};

@@ -1,43 +1,36 @@
 //! Reading a JSON request body, within a limit.
 
+use bytes::Bytes;
 use http::HeaderMap;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::Value;
+use http::header::CONTENT_TYPE;
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::body::{BodyError, read_limited};
 
 use crate::error::{InvalidRequest, PayloadTooLarge, UnsupportedMediaType};
 
-/// Checks the content type and length, reads at most `limit` bytes, and parses JSON.
+/// Checks the content type, and reads at most `limit` bytes with core's
+/// [`read_limited`] (a declared `Content-Length` over the limit is refused before reading);
+/// the caller parses them ([`LlmRequest::from_slice`](crate::LlmRequest::from_slice)).
 pub(super) async fn json_body<B>(
     headers: &HeaderMap,
     body: B,
     limit: usize,
-) -> Result<Value, BoxError>
+) -> Result<Bytes, BoxError>
 where
-    B: http_body::Body,
+    B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     if !is_json(headers) {
         return Err(UnsupportedMediaType.into());
     }
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(PayloadTooLarge { limit }.into());
-    }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(PayloadTooLarge { limit }.into());
-        }
-        Err(e) => return Err(e),
-    };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| InvalidRequest::new(format!("the request body is not valid JSON: {e}")).into())
+    read_limited(body, limit, headers)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit } => PayloadTooLarge { limit }.into(),
+            // The client's body failed (it went away, a malformed chunk): a 400 in its dialect.
+            _ => InvalidRequest::new("the request body could not be read").into(),
+        })
 }
 
 /// `application/json`, or any `…/…+json`, with or without parameters.

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use agent_gateway_llm::front::future::ResponseFuture;
-//! use agent_gateway_llm::router::{Deployment, Router};
+//! use agent_gateway_llm::router::{Deployment, LlmRouter};
 //! use agent_gateway_llm::provider::OpenAiProvider;
 //! use agent_gateway_llm::testkit::FakeProvider;
 //! use agent_gateway_llm::LlmFront;
@@ -12,7 +12,7 @@
 //! use tower::{Service, ServiceExt};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let router = Router::builder()
+//! let router = LlmRouter::builder()
 //!     .provider("oai", OpenAiProvider::new(FakeProvider::new(), "http://oai.test/v1").unwrap())
 //!     .alias("fast", Deployment::new("oai", "gpt-up"))
 //!     .build()

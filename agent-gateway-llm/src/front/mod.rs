@@ -42,6 +42,7 @@ mod render;
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{Method, Request, Response};
 use tower::{Service, ServiceExt};
 
@@ -56,7 +57,11 @@ pub use layer::LlmFrontLayer;
 pub use render::error_response;
 
 /// The default request body limit: 16 MiB, room for a few base64 images.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The default request body limit, by its former name.
+#[deprecated(note = "renamed `DEFAULT_MAX_BODY`, as in the MCP front")]
+pub const DEFAULT_MAX_BODY_BYTES: usize = DEFAULT_MAX_BODY;
 
 /// The LLM front. It serves, by the last segments of the path (so any mount prefix works):
 ///
@@ -77,7 +82,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct LlmFront<S> {
     inner: S,
-    max_body_bytes: usize,
+    max_body: usize,
 }
 
 impl<S> LlmFront<S> {
@@ -85,14 +90,21 @@ impl<S> LlmFront<S> {
     pub fn new(inner: S) -> Self {
         LlmFront {
             inner,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 
     /// Sets the request body limit, in bytes.
-    pub fn with_max_body_bytes(mut self, limit: usize) -> Self {
-        self.max_body_bytes = limit;
+    #[doc(alias = "with_max_body_bytes")]
+    pub fn with_max_body(mut self, limit: usize) -> Self {
+        self.max_body = limit;
         self
+    }
+
+    /// Sets the request body limit, in bytes.
+    #[deprecated(note = "renamed `with_max_body`, as in the other fronts")]
+    pub fn with_max_body_bytes(self, limit: usize) -> Self {
+        self.with_max_body(limit)
     }
 
     /// The inner service.
@@ -116,8 +128,7 @@ where
     S: Service<LlmRequest, Response = LlmResponse> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     type Response = Response<LlmBody>;
@@ -130,7 +141,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let inner = self.inner.clone();
-        let limit = self.max_body_bytes;
+        let limit = self.max_body;
         ResponseFuture::new(async move {
             let anthropic_client = req.headers().contains_key("anthropic-version");
             let api = Api::from_path(req.uri().path());
@@ -158,7 +169,7 @@ async fn decode<B>(
     limit: usize,
 ) -> Result<LlmRequest, BoxError>
 where
-    B: http_body::Body,
+    B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let Some(api) = api else {
@@ -183,8 +194,8 @@ where
     let llm = if api == Api::ListModels {
         LlmRequest::list_models(dialect)
     } else {
-        let json = decode::json_body(&parts.headers, body, limit).await?;
-        LlmRequest::decode(api, json)?
+        let bytes = decode::json_body(&parts.headers, body, limit).await?;
+        LlmRequest::from_slice(api, &bytes)?
     };
     Ok(llm
         .with_headers(parts.headers)

@@ -7,7 +7,8 @@ use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::json;
 
-use agent_gateway_core::upstream::error::{CircuitOpen, NoHealthyInstance, find};
+use agent_gateway_core::error::cause_ref;
+use agent_gateway_core::upstream::error::{CircuitOpen, NoHealthyInstance};
 use agent_gateway_core::{Denied, DeniedKind};
 
 use crate::error::{
@@ -26,7 +27,8 @@ struct WireError {
     code: Option<&'static str>,
     param: Option<&'static str>,
     message: String,
-    retry_after: Option<Duration>,
+    /// `Retry-After`, in whole seconds.
+    retry_after: Option<HeaderValue>,
     /// `x-should-retry: false`: the OpenAI and Anthropic SDKs then skip their own retries.
     no_retry: bool,
 }
@@ -112,9 +114,7 @@ pub fn error_response(err: &(dyn Error + 'static), dialect: Dialect) -> http::Re
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(after) = wire.retry_after {
-        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-        res.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        res.headers_mut().insert(RETRY_AFTER, after);
     }
     if wire.no_retry {
         res.headers_mut()
@@ -123,16 +123,22 @@ pub fn error_response(err: &(dyn Error + 'static), dialect: Dialect) -> http::Re
     res
 }
 
+/// A provider's `Retry-After`, relayed in whole seconds, rounded up, at least one.
+fn whole_seconds(after: Duration) -> HeaderValue {
+    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    HeaderValue::from(secs.max(1))
+}
+
 fn classify(err: &(dyn Error + 'static)) -> WireError {
     if let Some(denied) = Denied::find(err) {
         return denied_error(denied);
     }
-    if let Some(e) = find::<InvalidRequest>(err) {
+    if let Some(e) = cause_ref::<InvalidRequest>(err) {
         let mut w = WireError::invalid(StatusCode::BAD_REQUEST, e.to_string());
         w.param = e.param();
         return w;
     }
-    if let Some(e) = find::<PayloadTooLarge>(err) {
+    if let Some(e) = cause_ref::<PayloadTooLarge>(err) {
         return WireError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request_error",
@@ -141,10 +147,10 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         )
         .code("request_too_large");
     }
-    if let Some(e) = find::<UnsupportedMediaType>(err) {
+    if let Some(e) = cause_ref::<UnsupportedMediaType>(err) {
         return WireError::invalid(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string());
     }
-    if let Some(e) = find::<UnknownEndpoint>(err) {
+    if let Some(e) = cause_ref::<UnknownEndpoint>(err) {
         let status = if e.method_not_allowed {
             StatusCode::METHOD_NOT_ALLOWED
         } else {
@@ -158,7 +164,7 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         return WireError::new(status, "invalid_request_error", "not_found_error", msg)
             .code("unknown_url");
     }
-    if let Some(e) = find::<UnknownModel>(err) {
+    if let Some(e) = cause_ref::<UnknownModel>(err) {
         let mut w = WireError::new(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
@@ -169,15 +175,15 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
         w.param = Some("model");
         return w;
     }
-    if let Some(e) = find::<UnsupportedApi>(err) {
+    if let Some(e) = cause_ref::<UnsupportedApi>(err) {
         let mut w = WireError::invalid(StatusCode::BAD_REQUEST, e.to_string());
         w.param = Some("model");
         return w;
     }
-    if let Some(e) = find::<UpstreamStatus>(err) {
+    if let Some(e) = cause_ref::<UpstreamStatus>(err) {
         return upstream_error(e);
     }
-    if find::<UpstreamUnavailable>(err).is_some() {
+    if cause_ref::<UpstreamUnavailable>(err).is_some() {
         return WireError::new(
             StatusCode::BAD_GATEWAY,
             "server_error",
@@ -185,7 +191,7 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
             "the upstream provider is unavailable",
         );
     }
-    if find::<CircuitOpen>(err).is_some() || find::<NoHealthyInstance>(err).is_some() {
+    if cause_ref::<CircuitOpen>(err).is_some() || cause_ref::<NoHealthyInstance>(err).is_some() {
         return WireError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "server_error",
@@ -226,7 +232,7 @@ fn denied_error(denied: &Denied) -> WireError {
             msg,
         )
         .code("guardrail_blocked"),
-        DeniedKind::QuotaExceeded { retry_after } => {
+        DeniedKind::QuotaExceeded { .. } => {
             let mut w = WireError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limit_error",
@@ -234,7 +240,8 @@ fn denied_error(denied: &Denied) -> WireError {
                 msg,
             )
             .code("rate_limit_exceeded");
-            w.retry_after = Some(*retry_after);
+            // Core's rendering: rounded up, clamped as every front does.
+            w.retry_after = denied.retry_after_header();
             w
         }
         DeniedKind::BudgetExhausted => {
@@ -271,7 +278,7 @@ fn upstream_error(e: &UpstreamStatus) -> WireError {
     if status == StatusCode::TOO_MANY_REQUESTS {
         let mut w = WireError::new(status, "rate_limit_error", "rate_limit_error", e.message())
             .code("rate_limit_exceeded");
-        w.retry_after = e.retry_after();
+        w.retry_after = e.retry_after().map(whole_seconds);
         return w;
     }
     if status.is_client_error()

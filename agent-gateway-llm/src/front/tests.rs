@@ -175,7 +175,7 @@ async fn decode_errors_never_reach_inner() {
         seen.fetch_add(1, Ordering::SeqCst);
         async { Ok::<_, BoxError>(LlmResponse::models(["m"], "gw")) }
     });
-    let client = TestClient::new(LlmFront::new(inner).with_max_body_bytes(64));
+    let client = TestClient::new(LlmFront::new(inner).with_max_body(64));
     let cases: [(&str, &str, Option<&str>, &str, u16); 7] = [
         (
             "POST",

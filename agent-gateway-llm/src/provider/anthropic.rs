@@ -1,19 +1,18 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use http::HeaderMap;
 use http::header::{ACCEPT, HeaderValue};
-use http::{HeaderMap, Request, Response};
-use http_body_util::Full;
 use serde_json::Value;
 use tower::Service;
 
-use agent_gateway_core::{AgentRequest, BoxError, Secret};
+use agent_gateway_core::transport::HttpTransport;
+use agent_gateway_core::{AgentRequest, BoxError};
 
+use super::patch::Patched;
 use super::relay::{Exchange, upstream_request};
-use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
+use super::{Provider, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
 use crate::translate::{
@@ -32,66 +31,17 @@ pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 /// requests go the same way through Chat Completions ([`ChatToResponses`]).
 ///
 /// It sends `x-api-key` with its own key; the client's credential is never sent unless
-/// [`with_client_credential_forwarding`](AnthropicProvider::with_client_credential_forwarding)
+/// [`with_client_credential_forwarding`](Provider::with_client_credential_forwarding)
 /// turns that on. The client's `anthropic-version` and `anthropic-beta` are passed through,
 /// since they change what the request means.
-#[derive(Debug, Clone)]
-pub struct AnthropicProvider<T> {
-    transport: T,
-    config: Arc<Common>,
-}
+pub type AnthropicProvider<T> = Provider<T, AnthropicUpstream>;
 
-impl<T> AnthropicProvider<T> {
-    /// A provider calling `base_url` through `transport`.
-    pub fn new(transport: T, base_url: &str) -> Result<Self, InvalidBaseUrl> {
-        Ok(AnthropicProvider {
-            transport,
-            config: Arc::new(Common::new(base_url)?),
-        })
-    }
+/// What an Anthropic upstream needs beyond the common settings: nothing yet. The kind of an
+/// [`AnthropicProvider`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnthropicUpstream;
 
-    fn edit(mut self, f: impl FnOnce(&mut Common)) -> Self {
-        f(Arc::make_mut(&mut self.config));
-        self
-    }
-
-    /// Sets the provider's API key.
-    pub fn with_api_key(self, key: Secret<String>) -> Self {
-        self.edit(|c| c.credential = Some(key))
-    }
-
-    /// Forwards the client's own credential when the provider has no key. Off by default.
-    pub fn with_client_credential_forwarding(self, forward: bool) -> Self {
-        self.edit(|c| c.forward_client_credential = forward)
-    }
-
-    /// Sets the limit on a whole upstream answer, in bytes.
-    pub fn with_max_response_bytes(self, limit: usize) -> Self {
-        self.edit(|c| c.max_response_bytes = limit)
-    }
-
-    /// The transport.
-    pub fn get_ref(&self) -> &T {
-        &self.transport
-    }
-}
-
-#[cfg(feature = "client")]
-impl AnthropicProvider<agent_gateway_core::client::HttpClient<Full<Bytes>>> {
-    /// A provider over core's HTTP client (hyper-util, rustls).
-    pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
-        AnthropicProvider::new(agent_gateway_core::client::http_client(), base_url)
-    }
-}
-
-impl<T, RB> Service<ProviderRequest> for AnthropicProvider<T>
-where
-    T: Service<Request<Full<Bytes>>, Response = Response<RB>> + Clone + Send + 'static,
-    T::Error: Into<BoxError>,
-    T::Future: Send,
-    RB: http_body::Body<Data = Bytes> + Send + 'static,
-    RB::Error: Into<BoxError>,
-{
+impl<T: HttpTransport> Service<ProviderRequest> for Provider<T, AnthropicUpstream> {
     type Response = LlmResponse;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
@@ -101,26 +51,28 @@ where
     }
 
     fn call(&mut self, req: ProviderRequest) -> Self::Future {
-        let transport = self.transport.clone();
-        let config = self.config.clone();
+        let (transport, config) = self.for_call();
         Box::pin(async move {
             let client = req.request();
-            let mut body = match client.api() {
-                Api::Messages => client.body().clone(),
-                Api::ChatCompletions => chat_request_to_messages(client.body())?,
-                Api::Responses => {
-                    chat_request_to_messages(&responses_request_to_chat(client.body())?)?
-                }
+            // A translation is a new body; the client's own is sent as it is, with the model
+            // substituted as it is serialized, never copied.
+            let translated = match client.api() {
+                Api::Messages => None,
+                Api::ChatCompletions => Some(chat_request_to_messages(client.body())?),
+                Api::Responses => Some(chat_request_to_messages(&responses_request_to_chat(
+                    client.body(),
+                )?)?),
                 api => {
                     let alias = client.model().unwrap_or_default().to_owned();
                     let api = api.as_str();
                     return Err(UnsupportedApi { alias, api }.into());
                 }
             };
-            let translate = client.api() != Api::Messages;
-            body["model"] = Value::String(req.upstream_model().to_owned());
+            let translate = translated.is_some();
+            let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
+            body.set("model", Value::String(req.upstream_model().to_owned()));
             if translate && client.is_stream() {
-                body["stream"] = Value::Bool(true);
+                body.set("stream", Value::Bool(true));
             }
 
             let mut headers = HeaderMap::new();
@@ -132,25 +84,26 @@ where
                 .unwrap_or(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
             if translate && forbids_sampling(&version) {
                 // This version refuses sampling parameters: drop them rather than fail.
-                if let Some(map) = body.as_object_mut() {
-                    for key in ["temperature", "top_p", "top_k"] {
-                        map.remove(key);
-                    }
-                }
+                body.remove(&["temperature", "top_p", "top_k"]);
             }
             headers.insert("anthropic-version", version);
             if let Some(beta) = client.headers().get("anthropic-beta") {
                 headers.insert("anthropic-beta", beta.clone());
             }
-            if let Some(key) = config.credential(client) {
+            if let Some(key) = config.common.credential(client) {
                 headers.insert("x-api-key", secret_header(key)?);
             }
-            let upstream = upstream_request(&config.base, "/v1/messages", headers, &body)?;
+            let upstream = upstream_request(
+                &config.common.base,
+                "/v1/messages",
+                headers,
+                body.to_bytes()?,
+            )?;
             let exchange = Exchange {
                 wire: Wire::Messages,
                 price: req.price(),
                 strip_usage_chunk: false,
-                max_response_bytes: config.max_response_bytes,
+                max_response_bytes: config.common.max_response_bytes,
             };
             let res = exchange.run(transport, upstream).await?;
             match client.api() {

@@ -5,8 +5,12 @@
 //!   serving Chat Completions and Responses.
 //! - [`AnthropicProvider`]: Anthropic Messages.
 //!
-//! Each is generic over its HTTP transport: core's `http_client()` in production (feature
-//! `client`), or any `Service<http::Request<Full<Bytes>>>`, such as the test kit's fake provider.
+//! Both are one [`Provider`] (the transport, base URL, credential and limits, and their
+//! builder methods) of a different kind ([`OpenAiUpstream`], [`AnthropicUpstream`]), each
+//! with its own `Service` impl. Each is generic over its HTTP transport (core's
+//! [`HttpTransport`](agent_gateway_core::transport::HttpTransport)): core's `http_client()`
+//! in production (feature `client`), or any `Service<http::Request<Full<Bytes>>>`, such as
+//! the test kit's fake provider.
 //!
 //! ```
 //! use agent_gateway_core::{AgentRequest, Secret};
@@ -41,7 +45,9 @@
 //! ```
 
 mod anthropic;
+mod generic;
 mod openai;
+mod patch;
 mod relay;
 
 use agent_gateway_core::BoxError;
@@ -49,8 +55,9 @@ use tower::util::BoxCloneSyncService;
 
 use crate::{LlmRequest, LlmResponse, Price};
 
-pub use anthropic::{AnthropicProvider, DEFAULT_ANTHROPIC_VERSION};
-pub use openai::OpenAiProvider;
+pub use anthropic::{AnthropicProvider, AnthropicUpstream, DEFAULT_ANTHROPIC_VERSION};
+pub use generic::Provider;
+pub use openai::{OpenAiProvider, OpenAiUpstream};
 pub use relay::InvalidBaseUrl;
 
 /// A provider behind a type-erased, cloneable service, as the router holds them.

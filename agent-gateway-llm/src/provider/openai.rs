@@ -1,19 +1,18 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use http::HeaderMap;
 use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
-use http::{HeaderMap, Request, Response};
-use http_body_util::Full;
 use serde_json::{Value, json};
 use tower::Service;
 
-use agent_gateway_core::{BoxError, Secret};
+use agent_gateway_core::BoxError;
+use agent_gateway_core::transport::HttpTransport;
 
+use super::patch::Patched;
 use super::relay::{Exchange, upstream_request};
-use super::{Common, InvalidBaseUrl, ProviderRequest, secret_header};
+use super::{Provider, ProviderRequest, secret_header};
 use crate::error::{UnsupportedApi, UpstreamUnavailable};
 use crate::stream::{ChatToMessages, ChatToResponses, SseTransform};
 use crate::translate::{
@@ -26,97 +25,51 @@ use crate::{Api, LlmBody, LlmResponse};
 /// A provider speaking the OpenAI API at any base URL (`https://api.openai.com/v1`, a vLLM or
 /// Ollama server's `/v1`, …): Chat Completions and Responses, and Anthropic Messages
 /// translated to Chat Completions, streams event by event ([`ChatToMessages`]). For a server
-/// without the Responses API, [`with_responses_api(false)`](OpenAiProvider::with_responses_api)
+/// without the Responses API, [`with_responses_api(false)`](Provider::with_responses_api)
 /// translates Responses to Chat Completions ([`ChatToResponses`] for streams).
 ///
 /// It sends `Authorization: Bearer` with its own key. The client's credential is never sent
-/// unless [`with_client_credential_forwarding`](OpenAiProvider::with_client_credential_forwarding)
+/// unless [`with_client_credential_forwarding`](Provider::with_client_credential_forwarding)
 /// turns that on, and even then only when the provider has no key of its own.
 ///
 /// For streamed chat it asks upstream for `stream_options.include_usage`, so that usage is
 /// always metered; if the client had not asked, the extra usage chunk is removed from what it
 /// sees ([`StripUsageChunk`](crate::stream::StripUsageChunk)). Servers that reject the option
-/// can opt out with [`with_stream_usage`](OpenAiProvider::with_stream_usage).
-#[derive(Debug, Clone)]
-pub struct OpenAiProvider<T> {
-    transport: T,
-    config: Arc<Config>,
-}
+/// can opt out with [`with_stream_usage`](Provider::with_stream_usage).
+pub type OpenAiProvider<T> = Provider<T, OpenAiUpstream>;
 
+/// What an OpenAI-compatible upstream supports: the settings of an [`OpenAiProvider`].
 #[derive(Debug, Clone)]
-struct Config {
-    common: Common,
+pub struct OpenAiUpstream {
     stream_usage: bool,
     responses_api: bool,
 }
 
-impl<T> OpenAiProvider<T> {
-    /// A provider calling `base_url` (including `/v1`) through `transport`.
-    pub fn new(transport: T, base_url: &str) -> Result<Self, InvalidBaseUrl> {
-        Ok(OpenAiProvider {
-            transport,
-            config: Arc::new(Config {
-                common: Common::new(base_url)?,
-                stream_usage: true,
-                responses_api: true,
-            }),
-        })
+impl Default for OpenAiUpstream {
+    /// Stream usage requested, Responses API present.
+    fn default() -> Self {
+        OpenAiUpstream {
+            stream_usage: true,
+            responses_api: true,
+        }
     }
+}
 
-    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        f(Arc::make_mut(&mut self.config));
-        self
-    }
-
-    /// Sets the provider's API key.
-    pub fn with_api_key(self, key: Secret<String>) -> Self {
-        self.edit(|c| c.common.credential = Some(key))
-    }
-
-    /// Forwards the client's own credential when the provider has no key. Off by default.
-    pub fn with_client_credential_forwarding(self, forward: bool) -> Self {
-        self.edit(|c| c.common.forward_client_credential = forward)
-    }
-
+impl<T> Provider<T, OpenAiUpstream> {
     /// Whether to request `stream_options.include_usage` upstream. On by default.
     pub fn with_stream_usage(self, inject: bool) -> Self {
-        self.edit(|c| c.stream_usage = inject)
+        self.edit(|c| c.upstream.stream_usage = inject)
     }
 
     /// Whether the server has the Responses API. On by default; when off, Responses requests
     /// are translated to Chat Completions and the answers, streamed or not, back to Responses
     /// (as vLLM, Ollama or Groq may need).
     pub fn with_responses_api(self, supported: bool) -> Self {
-        self.edit(|c| c.responses_api = supported)
-    }
-
-    /// Sets the limit on a whole upstream answer, in bytes.
-    pub fn with_max_response_bytes(self, limit: usize) -> Self {
-        self.edit(|c| c.common.max_response_bytes = limit)
-    }
-
-    /// The transport.
-    pub fn get_ref(&self) -> &T {
-        &self.transport
+        self.edit(|c| c.upstream.responses_api = supported)
     }
 }
 
-#[cfg(feature = "client")]
-impl OpenAiProvider<agent_gateway_core::client::HttpClient<Full<Bytes>>> {
-    /// A provider over core's HTTP client (hyper-util, rustls).
-    pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
-        OpenAiProvider::new(agent_gateway_core::client::http_client(), base_url)
-    }
-}
-
-impl<T, RB> Service<ProviderRequest> for OpenAiProvider<T>
-where
-    T: Service<Request<Full<Bytes>>, Response = Response<RB>> + Clone + Send + 'static,
-    T::Error: Into<BoxError>,
-    T::Future: Send,
-    RB: http_body::Body<Data = Bytes> + Send + 'static,
-    RB::Error: Into<BoxError>,
-{
+impl<T: HttpTransport> Service<ProviderRequest> for Provider<T, OpenAiUpstream> {
     type Response = LlmResponse;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
@@ -126,14 +79,13 @@ where
     }
 
     fn call(&mut self, req: ProviderRequest) -> Self::Future {
-        let transport = self.transport.clone();
-        let config = self.config.clone();
+        let (transport, config) = self.for_call();
         Box::pin(async move {
             let client = req.request();
             let from = match client.api() {
                 Api::ChatCompletions => From::Chat,
                 Api::Messages => From::Messages,
-                Api::Responses if config.responses_api => From::Responses,
+                Api::Responses if config.upstream.responses_api => From::Responses,
                 Api::Responses => From::ResponsesViaChat,
                 api => {
                     let alias = client.model().unwrap_or_default().to_owned();
@@ -149,28 +101,35 @@ where
                 _ => ("/chat/completions", Wire::ChatCompletions),
             };
             let translate = matches!(from, From::Messages | From::ResponsesViaChat);
-            let mut body = match from {
-                From::Messages => messages_request_to_chat(client.body())?,
-                From::ResponsesViaChat => responses_request_to_chat(client.body())?,
-                From::Chat | From::Responses => client.body().clone(),
+            // A translation is a new body; the client's own is sent as it is, with the model
+            // (and stream options) substituted as it is serialized, never copied.
+            let translated = match from {
+                From::Messages => Some(messages_request_to_chat(client.body())?),
+                From::ResponsesViaChat => Some(responses_request_to_chat(client.body())?),
+                From::Chat | From::Responses => None,
             };
-            body["model"] = Value::String(req.upstream_model().to_owned());
+            let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
+            body.set("model", Value::String(req.upstream_model().to_owned()));
             if translate && client.is_stream() {
-                body["stream"] = Value::Bool(true);
+                body.set("stream", Value::Bool(true));
             }
+            let options = (wire == Wire::ChatCompletions
+                && client.is_stream()
+                && config.upstream.stream_usage)
+                .then(|| include_usage(translated.as_ref().unwrap_or(client.body())))
+                .flatten();
             // A translated stream consumes the usage chunk itself: nothing to strip.
-            let strip = wire == Wire::ChatCompletions
-                && req.request().is_stream()
-                && config.stream_usage
-                && inject_include_usage(&mut body)
-                && !translate;
+            let strip = options.is_some() && !translate;
+            if let Some(options) = options {
+                body.set("stream_options", options);
+            }
 
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
             if let Some(key) = config.common.credential(req.request()) {
                 headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
             }
-            let upstream = upstream_request(&config.common.base, path, headers, &body)?;
+            let upstream = upstream_request(&config.common.base, path, headers, body.to_bytes()?)?;
             let exchange = Exchange {
                 wire,
                 price: req.price(),
@@ -203,21 +162,22 @@ enum From {
     ResponsesViaChat,
 }
 
-/// Sets `stream_options.include_usage: true`; returns whether the client had not asked for
-/// it, so the usage chunk must be hidden from it.
-fn inject_include_usage(body: &mut Value) -> bool {
+/// The `stream_options` to send so that upstream reports usage, if the client had not asked
+/// for it (and so must not see the usage chunk): its own options plus `include_usage: true`.
+fn include_usage(body: &Value) -> Option<Value> {
     let asked = body
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if asked {
-        return false;
+        return None;
     }
-    match body.get_mut("stream_options") {
+    Some(match body.get("stream_options") {
         Some(Value::Object(options)) => {
+            let mut options = options.clone();
             options.insert("include_usage".to_owned(), Value::Bool(true));
+            Value::Object(options)
         }
-        _ => body["stream_options"] = json!({"include_usage": true}),
-    }
-    true
+        _ => json!({"include_usage": true}),
+    })
 }

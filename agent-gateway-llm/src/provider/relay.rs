@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER};
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, Request};
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
 use agent_gateway_core::response::{MeteredBody, Outcome};
+use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Usage, UsageReport};
 
 use crate::error::{UpstreamStatus, UpstreamUnavailable};
@@ -34,17 +35,11 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub(crate) async fn run<T, RB>(
+    pub(crate) async fn run<T: HttpTransport>(
         self,
         transport: T,
         req: Request<Full<Bytes>>,
-    ) -> Result<LlmResponse, BoxError>
-    where
-        T: Service<Request<Full<Bytes>>, Response = Response<RB>>,
-        T::Error: Into<BoxError>,
-        RB: http_body::Body<Data = Bytes> + Send + 'static,
-        RB::Error: Into<BoxError>,
-    {
+    ) -> Result<LlmResponse, BoxError> {
         let res = transport
             .oneshot(req)
             .await
@@ -147,10 +142,9 @@ pub(crate) fn upstream_request(
     base: &str,
     path: &str,
     headers: HeaderMap,
-    body: &Value,
+    body: Bytes,
 ) -> Result<Request<Full<Bytes>>, BoxError> {
-    let mut req =
-        Request::post(format!("{base}{path}")).body(Full::new(Bytes::from(body.to_string())))?;
+    let mut req = Request::post(format!("{base}{path}")).body(Full::new(body))?;
     *req.headers_mut() = headers;
     req.headers_mut().insert(
         CONTENT_TYPE,

@@ -2,9 +2,9 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use agent_gateway_core::ManualClock;
+use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::response::{AgentResponse, Outcome};
 use agent_gateway_core::upstream::breaker::BreakerConfig;
-use agent_gateway_core::upstream::error::find;
 use http_body::Body;
 use http_body_util::BodyExt;
 use serde_json::json;
@@ -41,7 +41,7 @@ async fn a_tier_splits_by_weight_when_latencies_are_alike() {
         FakeProvider::new(),
         FakeProvider::new(),
     ];
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider("a", openai(&fakes[0]))
         .provider("b", openai(&fakes[1]))
         .provider("heavy", openai(&fakes[2]))
@@ -85,7 +85,7 @@ async fn a_tier_prefers_the_faster_deployment() {
             }
         })
     };
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider("slow", timed(&slow, Duration::from_secs(2)))
         .provider("fast", timed(&fast, Duration::from_millis(10)))
         .tier(
@@ -104,10 +104,10 @@ async fn a_tier_prefers_the_faster_deployment() {
     assert_eq!(slow.calls() + fast.calls(), 30);
 }
 
-fn failing_then_ok(budget: TpsBudget) -> (Router, FakeProvider, FakeProvider) {
+fn failing_then_ok(budget: TpsBudget) -> (LlmRouter, FakeProvider, FakeProvider) {
     let a = FakeProvider::new().with_default(Script::error(500, "down"));
     let b = FakeProvider::new();
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider("a", openai(&a))
         .provider("b", openai(&b))
         .alias("m", Deployment::new("a", "x"))
@@ -127,7 +127,10 @@ async fn the_retry_budget_bounds_fallbacks() {
     assert_eq!((a.calls(), b.calls()), (1, 1));
     // The reserve is spent: the call fails with A's error, B is not tried.
     let err = router.clone().oneshot(chat(false)).await.unwrap_err();
-    assert_eq!(find::<UpstreamStatus>(err.as_ref()).unwrap().status(), 500);
+    assert_eq!(
+        cause_ref::<UpstreamStatus>(err.as_ref()).unwrap().status(),
+        500
+    );
     assert_eq!((a.calls(), b.calls()), (2, 1));
     // A second later the reserve is back.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -146,7 +149,7 @@ async fn the_retry_budget_bounds_fallbacks() {
 async fn no_fallback_once_stream_bytes_reached_the_client() {
     let a = FakeProvider::new().push(Script::text("partial answer").with_body_error_after(2));
     let b = FakeProvider::new();
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider("a", openai(&a))
         .provider("b", openai(&b))
         .alias("m", Deployment::new("a", "x"))
@@ -183,7 +186,7 @@ async fn a_client_that_goes_away_cancels_the_upstream_call() {
     let a = FakeProvider::new()
         .push(Script::text("slow").with_delay(Duration::from_secs(10)))
         .push(Script::text("streamed"));
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider("a", openai(&a))
         .alias("m", Deployment::new("a", "x"))
         .build()
@@ -214,7 +217,7 @@ async fn a_client_that_goes_away_cancels_the_upstream_call() {
 async fn a_failed_deployment_falls_back_within_its_tier_then_to_the_next() {
     let down = || FakeProvider::new().with_default(Script::error(503, "down"));
     let (a, b, c) = (down(), down(), FakeProvider::new());
-    let router = Router::builder()
+    let router = LlmRouter::builder()
         .provider("a", openai(&a))
         .provider("b", openai(&b))
         .provider("c", openai(&c))
@@ -235,7 +238,7 @@ async fn a_failed_deployment_falls_back_within_its_tier_then_to_the_next() {
     }
     assert_eq!((a.calls(), b.calls(), c.calls()), (1, 1, 4));
     assert_eq!(
-        Router::builder().tier("m", []).build().unwrap_err(),
+        LlmRouter::builder().tier("m", []).build().unwrap_err(),
         RouterError::EmptyTier("m".into())
     );
 }

@@ -5,18 +5,20 @@ use tower::Service;
 use tower::retry::budget::TpsBudget;
 use tower::util::BoxCloneSyncService;
 
-use agent_gateway_core::upstream::balance::{LoadConfig, LoadEstimate};
 use agent_gateway_core::upstream::breaker::{Breaker, BreakerConfig};
+use agent_gateway_core::upstream::registry::{InstanceConfig, InstanceId, Registry, UpstreamName};
+use agent_gateway_core::upstream::{Balanced, LoadConfig, LoadEstimate};
 use agent_gateway_core::{BoxError, SharedClock, SystemClock};
 
-use super::{Deployment, Health, Rng, Route, Router, Table};
+use super::route::is_failure;
+use super::{Alias, Classifier, Deployment, LlmRouter, Rest, Route, Table};
 use crate::LlmResponse;
 use crate::provider::{BoxProvider, ProviderRequest};
 
-/// Builds a [`Router`]: providers by name, then aliases naming them.
+/// Builds a [`LlmRouter`]: providers by name, then aliases naming them.
 #[derive(Debug)]
 #[must_use]
-pub struct RouterBuilder {
+pub struct LlmRouterBuilder {
     providers: HashMap<String, BoxProvider>,
     aliases: Vec<(String, Vec<Deployment>)>,
     breaker: BreakerConfig,
@@ -34,6 +36,10 @@ pub enum RouterError {
     /// A tier with no deployment.
     #[error("alias `{0}` has an empty tier")]
     EmptyTier(String),
+    /// Core's registry refused the deployments of an alias (it should not: the router
+    /// names them itself).
+    #[error("the deployments of alias `{0}` could not be registered")]
+    Registry(String),
     /// A deployment names a provider that was not registered.
     #[error("alias `{alias}` names the unknown provider `{provider}`")]
     UnknownProvider {
@@ -44,9 +50,9 @@ pub enum RouterError {
     },
 }
 
-impl RouterBuilder {
+impl LlmRouterBuilder {
     pub(super) fn new() -> Self {
-        RouterBuilder {
+        LlmRouterBuilder {
             providers: HashMap::new(),
             aliases: Vec::new(),
             breaker: BreakerConfig::default(),
@@ -132,45 +138,74 @@ impl RouterBuilder {
     }
 
     /// Builds the router.
-    pub fn build(self) -> Result<Router, RouterError> {
-        let mut health: HashMap<(String, String), Arc<Health>> = HashMap::new();
-        let mut aliases: BTreeMap<String, Vec<Vec<Route>>> = BTreeMap::new();
+    pub fn build(self) -> Result<LlmRouter, RouterError> {
+        let mut tiers: BTreeMap<String, Vec<Vec<Deployment>>> = BTreeMap::new();
         for (alias, deployments) in self.aliases {
             if deployments.is_empty() {
                 return Err(RouterError::EmptyTier(alias));
             }
-            let mut tier = Vec::with_capacity(deployments.len());
-            for deployment in deployments {
+            tiers.entry(alias).or_default().push(deployments);
+        }
+        // One breaker, estimate and rest per deployment, shared by the aliases naming it.
+        let mut shared: HashMap<(String, String), (Breaker, LoadEstimate, Arc<Rest>)> =
+            HashMap::new();
+        let mut aliases = BTreeMap::new();
+        for (n, (alias, chain)) in tiers.into_iter().enumerate() {
+            // Aliases may hold `/` or `:`, which upstream names may not: the registry knows
+            // each alias by its position.
+            let invalid = |_| RouterError::Registry(alias.clone());
+            let name = UpstreamName::new(format!("alias-{n}")).map_err(invalid)?;
+            let mut registry = Registry::builder().with_clock(self.clock.clone());
+            if let Some(seed) = self.seed {
+                registry = registry.with_seed(seed);
+            }
+            let mut routes = Vec::new();
+            for (tier, deployment) in chain
+                .into_iter()
+                .enumerate()
+                .flat_map(|(t, tier)| tier.into_iter().map(move |d| (t, d)))
+            {
                 let Some(provider) = self.providers.get(&deployment.provider) else {
                     return Err(RouterError::UnknownProvider {
-                        alias,
+                        alias: alias.clone(),
                         provider: deployment.provider,
                     });
                 };
                 let key = (deployment.provider.clone(), deployment.model.clone());
-                let health = health
+                let (breaker, load, rest) = shared
                     .entry(key)
                     .or_insert_with(|| {
-                        Arc::new(Health::new(
+                        (
                             Breaker::new(self.breaker, self.clock.clone()),
                             LoadEstimate::new(self.load, self.clock.clone()),
-                        ))
+                            Arc::default(),
+                        )
                     })
                     .clone();
-                tier.push(Route {
-                    deployment,
-                    provider: provider.clone(),
-                    health,
-                });
+                let config = InstanceConfig::new()
+                    .with_weight(deployment.weight)
+                    .with_tier(u32::try_from(tier).unwrap_or(u32::MAX))
+                    .with_breaker(breaker)
+                    .with_load(load);
+                let id = InstanceId::new(routes.len().to_string()).map_err(invalid)?;
+                registry = registry.instance_with(name.clone(), id, provider.clone(), config);
+                routes.push(Route { deployment, rest });
             }
-            aliases.entry(alias).or_default().push(tier);
+            let registry = registry
+                .build()
+                .map_err(|_| RouterError::Registry(alias.clone()))?;
+            let Some(upstream) = registry.iter().next() else {
+                return Err(RouterError::EmptyTier(alias));
+            };
+            let balanced =
+                Balanced::new(upstream.clone()).with_classifier(is_failure as Classifier);
+            aliases.insert(alias, Alias { balanced, routes });
         }
-        Ok(Router {
+        Ok(LlmRouter {
             table: Arc::new(Table {
                 aliases,
                 owned_by: self.owned_by,
                 clock: self.clock,
-                rng: Rng::new(self.seed.unwrap_or_else(Rng::random_seed)),
                 budget: self.budget.unwrap_or_default(),
             }),
         })

@@ -6,7 +6,7 @@
 //! ```
 //! use agent_gateway_core::response::AgentResponse;
 //! use agent_gateway_llm::provider::OpenAiProvider;
-//! use agent_gateway_llm::router::{Deployment, Router};
+//! use agent_gateway_llm::router::{Deployment, LlmRouter};
 //! use agent_gateway_llm::testkit::{FakeProvider, Script};
 //! use agent_gateway_llm::{Api, LlmRequest, Price};
 //! use serde_json::json;
@@ -15,7 +15,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let primary = FakeProvider::new().push(Script::error(500, "boom"));
 //! let backup = FakeProvider::new().push(Script::text("from backup").with_usage(5, 2));
-//! let router = Router::builder()
+//! let router = LlmRouter::builder()
 //!     .provider("a", OpenAiProvider::new(primary.clone(), "http://a.test/v1").unwrap())
 //!     .provider("b", OpenAiProvider::new(backup.clone(), "http://b.test/v1").unwrap())
 //!     .alias("fast", Deployment::new("a", "model-a"))
@@ -39,7 +39,7 @@
 
 mod builder;
 mod deployment;
-mod health;
+mod rest;
 mod route;
 
 use std::collections::BTreeMap;
@@ -51,32 +51,46 @@ use std::task::{Context, Poll};
 use tower::Service;
 use tower::retry::budget::TpsBudget;
 
+use agent_gateway_core::upstream::balance::Balanced;
 use agent_gateway_core::{BoxError, SharedClock};
 
 use crate::error::UnknownModel;
 use crate::provider::BoxProvider;
 use crate::{Api, LlmRequest, LlmResponse};
 
-pub use builder::{RouterBuilder, RouterError};
+pub use builder::{LlmRouterBuilder, RouterError};
 pub use deployment::Deployment;
 
-use health::{Health, Rng};
+use rest::Rest;
+
+/// The router, by its former name.
+#[deprecated(note = "renamed `LlmRouter`, so as not to clash with axum's `Router`")]
+pub type Router = LlmRouter;
+
+/// The router's builder, by its former name.
+#[deprecated(note = "renamed `LlmRouterBuilder`")]
+pub type RouterBuilder = LlmRouterBuilder;
 
 /// The router: a `Service<LlmRequest>` that lists the aliases and sends each model call to a
 /// deployment of its alias.
 ///
-/// An alias is a chain of tiers, each one deployment or more ([`RouterBuilder::alias`],
-/// [`RouterBuilder::tier`]). A call goes to the first tier; within a tier, deployments are
+/// An alias is a chain of tiers, each one deployment or more ([`LlmRouterBuilder::alias`],
+/// [`LlmRouterBuilder::tier`]). A call goes to the first tier; within a tier, deployments are
 /// balanced by weight and latency (power of two choices, see [`Deployment::with_weight`]);
 /// when the chosen deployment fails, the others of the tier are tried, then the next tier.
 /// Latency is the time a provider takes to answer (to its headers, for a stream), on the
-/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`](agent_gateway_core::upstream::balance::LoadEstimate).
+/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`](agent_gateway_core::upstream::LoadEstimate).
+///
+/// The plumbing is core's [`upstream`](agent_gateway_core::upstream): each alias is an
+/// upstream whose instances are its deployments (with their weights and tiers), picked by
+/// [`Balanced`], each deployment with its circuit breaker, and fallbacks paid from a retry
+/// budget. A deployment named by several aliases shares its breaker, estimate and rest.
 ///
 /// - A deployment is skipped while its breaker is open or while a `Retry-After` it sent has
 ///   not passed (on the router's clock).
 /// - A call falls back when the provider answers 408, 429 or 5xx, or cannot be reached.
 ///   Other errors (a 400) go straight back: the next deployment would refuse the same request.
-/// - Fallbacks are retries, and a retry budget bounds them ([`RouterBuilder::with_retry_budget`]):
+/// - Fallbacks are retries, and a retry budget bounds them ([`LlmRouterBuilder::with_retry_budget`]):
 ///   when every deployment fails at once, the load that fallbacks add stays a share of the
 ///   traffic instead of multiplying it.
 /// - Once a provider has answered with success there is no fallback: a stream whose bytes
@@ -84,30 +98,40 @@ use health::{Health, Rng};
 /// - Dropping the call's future (the client went away) drops the provider's call and with it
 ///   the upstream request.
 #[derive(Debug, Clone)]
-pub struct Router {
+#[doc(alias = "Router")]
+pub struct LlmRouter {
     table: Arc<Table>,
 }
 
 #[derive(Debug)]
 struct Table {
-    aliases: BTreeMap<String, Vec<Vec<Route>>>,
+    aliases: BTreeMap<String, Alias>,
     owned_by: String,
     clock: SharedClock,
-    rng: Rng,
     budget: Arc<TpsBudget>,
+}
+
+/// What counts as a deployment's failure, for its breaker.
+type Classifier = fn(&Result<LlmResponse, BoxError>) -> bool;
+
+/// An alias: core's balancer over its deployments, and what the router knows of each, by
+/// instance index.
+#[derive(Debug)]
+struct Alias {
+    balanced: Balanced<BoxProvider, Classifier>,
+    routes: Vec<Route>,
 }
 
 #[derive(Debug)]
 struct Route {
     deployment: Deployment,
-    provider: BoxProvider,
-    health: Arc<Health>,
+    rest: Arc<Rest>,
 }
 
-impl Router {
+impl LlmRouter {
     /// Starts a router.
-    pub fn builder() -> RouterBuilder {
-        RouterBuilder::new()
+    pub fn builder() -> LlmRouterBuilder {
+        LlmRouterBuilder::new()
     }
 
     /// The configured aliases, in order.
@@ -116,7 +140,7 @@ impl Router {
     }
 }
 
-impl Service<LlmRequest> for Router {
+impl Service<LlmRequest> for LlmRouter {
     type Response = LlmResponse;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
@@ -135,10 +159,10 @@ impl Service<LlmRequest> for Router {
                 ));
             }
             let alias = req.model().unwrap_or_default();
-            let Some(tiers) = table.aliases.get(alias) else {
+            let Some(alias) = table.aliases.get(alias) else {
                 return Err(UnknownModel::new(alias).into());
             };
-            table.route(tiers, req).await
+            table.route(alias, req).await
         })
     }
 }

@@ -2,9 +2,10 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use agent_gateway_core::ManualClock;
+use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::response::AgentResponse;
 use agent_gateway_core::upstream::breaker::BreakerConfig;
-use agent_gateway_core::upstream::error::{CircuitOpen, find};
+use agent_gateway_core::upstream::error::CircuitOpen;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -21,8 +22,8 @@ fn chat() -> LlmRequest {
     .unwrap()
 }
 
-fn router(a: &FakeProvider, b: &FakeProvider, clock: &ManualClock) -> Router {
-    Router::builder()
+fn router(a: &FakeProvider, b: &FakeProvider, clock: &ManualClock) -> LlmRouter {
+    LlmRouter::builder()
         .provider("a", OpenAiProvider::new(a.clone(), "http://a/v1").unwrap())
         .provider("b", OpenAiProvider::new(b.clone(), "http://b/v1").unwrap())
         .alias("fast", Deployment::new("a", "ma"))
@@ -64,7 +65,7 @@ async fn breaker_opens_after_repeated_failures_and_half_opens_later() {
     )
     .unwrap();
     let err = router.clone().oneshot(only_a).await.unwrap_err();
-    assert!(find::<CircuitOpen>(err.as_ref()).is_some(), "{err}");
+    assert!(cause_ref::<CircuitOpen>(err.as_ref()).is_some(), "{err}");
     // After the cooldown one probe reaches A; A has recovered, so the breaker closes.
     clock.advance(Duration::from_secs(31));
     let a_ok = a.clone().with_default(Script::text("a"));
@@ -92,7 +93,7 @@ async fn retry_after_is_honoured_then_the_deployment_returns() {
     )
     .unwrap();
     let err = router.clone().oneshot(only_a).await.unwrap_err();
-    let status = find::<UpstreamStatus>(err.as_ref()).unwrap();
+    let status = cause_ref::<UpstreamStatus>(err.as_ref()).unwrap();
     assert_eq!(
         (status.status().as_u16(), status.retry_after()),
         (429, Some(Duration::from_secs(1)))
@@ -109,7 +110,7 @@ async fn client_errors_do_not_fall_back_and_lists_show_aliases() {
     let router = router(&a, &b, &clock);
     let err = router.clone().oneshot(chat()).await.unwrap_err();
     assert_eq!(
-        find::<UpstreamStatus>(err.as_ref())
+        cause_ref::<UpstreamStatus>(err.as_ref())
             .unwrap()
             .status()
             .as_u16(),
@@ -122,7 +123,7 @@ async fn client_errors_do_not_fall_back_and_lists_show_aliases() {
         .await
         .unwrap();
     assert_eq!(list.model_ids(), ["fast", "only-a"]);
-    let err = Router::builder()
+    let err = LlmRouter::builder()
         .alias("x", Deployment::new("nope", "m"))
         .build()
         .unwrap_err();

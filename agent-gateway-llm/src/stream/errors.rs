@@ -7,8 +7,8 @@ use pin_project_lite::pin_project;
 use serde_json::json;
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::sse::{Decoder, Event};
-use agent_gateway_core::upstream::error::find;
 
 use super::strip::event_end;
 use super::transform::{data_line, named_event};
@@ -206,7 +206,7 @@ where
                     *this.done = true;
                     this.pending.clear();
                     let e: BoxError = e.into();
-                    if find::<UpstreamErrorEvent>(e.as_ref()).is_some() {
+                    if cause_ref::<UpstreamErrorEvent>(e.as_ref()).is_some() {
                         return Poll::Ready(None);
                     }
                     tracing::warn!(error = %e, "llm stream: upstream failed mid-stream");

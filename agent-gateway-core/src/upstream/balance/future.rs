@@ -31,10 +31,10 @@ use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
-use super::load::InFlight;
 use crate::BoxError;
 use crate::upstream::breaker::Permit;
 use crate::upstream::classify::Classify;
+use crate::upstream::load::InFlight;
 
 pin_project! {
     /// Response future of [`Balanced`](super::Balanced) and [`Pinned`](super::Pinned).

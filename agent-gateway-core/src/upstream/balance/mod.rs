@@ -49,11 +49,21 @@
 //! [`PeakEwma`](tower::load::PeakEwma) cost: a latency estimate that jumps to every peak and
 //! decays slowly, times (calls in flight + 1), so a slow or busy instance costs more.
 //!
+//! # Weights and tiers
+//!
+//! An instance can carry a weight and belong to a tier
+//! ([`InstanceConfig`](super::registry::InstanceConfig)). The two draws are made in proportion
+//! to the weights, and the cost compared is per unit of weight, so with alike latencies an
+//! instance of weight 8 takes about eight times the calls of one of weight 1. Tiers are
+//! priority groups: the pick looks at the best tier first and moves to the next only when no
+//! instance of it is admissible, which is how an LLM alias falls back from its primary
+//! deployments to cheaper or slower ones.
+//!
 //! # Why not `tower::balance::p2c`
 //!
 //! tower's balancer and its `PeakEwma` wrapper are the model, and the cost formula is theirs,
 //! but they do not fit here. `PeakEwma` is not `Clone` and owns its service, while an instance
-//! here lives in a shared [`Registry`](super::registry::Registry) that many clones of a
+//! here lives in a shared [`Registry`] that many clones of a
 //! service read at once. `p2c::Balance` learns its instances from a `Discover` stream and
 //! ejects them through `poll_ready`, whereas here breakers eject instances and the decision
 //! must happen in `call` (routers ignore readiness). And it cannot pin a call to one named
@@ -68,11 +78,12 @@
 
 pub mod future;
 
-mod load;
 mod p2c;
 mod pinned;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tier_tests;
 
 use std::fmt;
 use std::task::{Context, Poll};
@@ -80,15 +91,15 @@ use std::task::{Context, Poll};
 use tower::Service;
 use tower::util::Oneshot;
 
-pub use self::load::{LoadConfig, LoadEstimate};
 pub use self::pinned::{Failover, Pinned};
+pub use crate::upstream::load::{LoadConfig, LoadEstimate};
 
 use self::future::ResponseFuture;
 use crate::BoxError;
 use crate::upstream::breaker::Permit;
 use crate::upstream::classify::{Classify, ErrorsAsFailures};
-use crate::upstream::error::UnknownInstance;
-use crate::upstream::registry::Upstream;
+use crate::upstream::error::{NoHealthyInstance, UnknownInstance, UnknownUpstream};
+use crate::upstream::registry::{Registry, Upstream};
 
 /// A service that sends each call to one admissible instance of an [`Upstream`], and teaches
 /// that instance's breaker and latency estimate how the call went.
@@ -107,6 +118,16 @@ impl<S> Balanced<S> {
             upstream,
             classifier: ErrorsAsFailures,
         }
+    }
+}
+
+impl<S> Registry<S> {
+    /// A service that balances calls over the instances of the upstream called `name`.
+    ///
+    /// Defined here, on the balancing side, so that the registry stays a leaf that knows
+    /// nothing of balancing.
+    pub fn balanced(&self, name: &str) -> Result<Balanced<S>, UnknownUpstream> {
+        self.upstream(name).map(|u| Balanced::new(u.clone()))
     }
 }
 
@@ -161,10 +182,35 @@ impl<S, C> Balanced<S, C> {
         S: Service<Req> + Clone,
         C: Clone,
     {
-        match self.upstream.pick() {
+        match self.upstream.pick(|_| true) {
             Ok((index, permit)) => self.dispatch(index, permit, req),
             Err(denied) => ResponseFuture::failed(denied.into()),
         }
+    }
+
+    /// Picks an instance as a call would, among those whose index (position in
+    /// [`Upstream::instances`]) `eligible` accepts, and takes a permit from its breaker;
+    /// [`call_picked`](Balanced::call_picked) then calls it.
+    ///
+    /// For a router with its own reasons to pass an instance over: one already tried for
+    /// this call, one resting after a `Retry-After`. Dropping the [`Picked`] without calling
+    /// frees its permit and reports nothing.
+    pub fn pick_where(
+        &self,
+        eligible: impl Fn(usize) -> bool,
+    ) -> Result<Picked, NoHealthyInstance> {
+        let (index, permit) = self.upstream.pick(eligible)?;
+        Ok(Picked { index, permit })
+    }
+
+    /// Calls the instance `picked` chose; the future reports the outcome to its breaker and
+    /// its latency to its estimate, as a balanced call does.
+    pub fn call_picked<Req>(&self, picked: Picked, req: Req) -> ResponseFuture<Oneshot<S, Req>, C>
+    where
+        S: Service<Req> + Clone,
+        C: Clone,
+    {
+        self.dispatch(picked.index, picked.permit, req)
     }
 }
 
@@ -184,6 +230,33 @@ where
 
     fn call(&mut self, req: Req) -> Self::Future {
         self.balance(req)
+    }
+}
+
+/// An instance chosen by [`Balanced::pick_where`], with the permit its breaker gave.
+pub struct Picked {
+    index: usize,
+    permit: Permit,
+}
+
+impl Picked {
+    /// The instance's position in [`Upstream::instances`].
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Whether the call is a probe of a half-open breaker.
+    pub fn is_probe(&self) -> bool {
+        self.permit.is_probe()
+    }
+}
+
+impl fmt::Debug for Picked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Picked")
+            .field("index", &self.index)
+            .field("probe", &self.is_probe())
+            .finish()
     }
 }
 

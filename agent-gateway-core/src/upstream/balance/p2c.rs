@@ -1,4 +1,5 @@
-//! The pick: probes first, then the power of two choices over the closed instances.
+//! The pick: the best tier with an admissible instance, then probes first, then the power of
+//! two choices, weighted, over the closed instances of that tier.
 
 use std::time::Duration;
 
@@ -6,75 +7,128 @@ use rand::Rng;
 
 use crate::upstream::breaker::{Admission, Permit};
 use crate::upstream::error::NoHealthyInstance;
-use crate::upstream::registry::Upstream;
+use crate::upstream::registry::{Instance, Upstream};
+
+/// What one look at a tier found.
+struct Look {
+    probe: Option<usize>,
+    closed: Vec<usize>,
+    /// The soonest an open breaker of the tier half-opens.
+    soonest: Option<Duration>,
+    /// Whether a breaker of the tier has its probes out (its wait is unknown).
+    probing: bool,
+}
 
 impl<S> Upstream<S> {
-    /// Picks an instance and takes a permit from its breaker.
+    /// Picks an instance among those for which `eligible` holds, and takes a permit from its
+    /// breaker.
     ///
-    /// - An instance whose breaker is ready for a probe is picked first: the probe is how it
-    ///   gets back into rotation, and the breaker limits how many calls it risks.
-    /// - Otherwise two distinct closed instances are drawn at random and the one with the
-    ///   lower cost wins (the only one, if there is one).
+    /// - Tiers are tried in order (lowest first); the next tier is used only when no
+    ///   instance of the better ones is admissible.
+    /// - Within a tier, an instance whose breaker is ready for a probe is picked first: the
+    ///   probe is how it gets back into rotation, and the breaker limits how many calls it
+    ///   risks.
+    /// - Otherwise two distinct closed instances are drawn at random in proportion to their
+    ///   weights, and the one with the lower cost per unit of weight wins (the only one, if
+    ///   there is one).
     /// - With no admissible instance the pick fails at once with [`NoHealthyInstance`].
     ///
     /// A breaker can change between the look and the permit (another call took the last probe
     /// slot); the pick then looks again, a bounded number of times.
-    pub(crate) fn pick(&self) -> Result<(usize, Permit), NoHealthyInstance> {
+    pub(crate) fn pick(
+        &self,
+        eligible: impl Fn(usize) -> bool,
+    ) -> Result<(usize, Permit), NoHealthyInstance> {
         let instances = self.instances();
-        let mut closed = Vec::with_capacity(instances.len());
-        let mut retry_after = None;
-        for _ in 0..=instances.len() {
-            closed.clear();
-            let mut probe = None;
-            let mut soonest: Option<Duration> = None;
-            let mut probing = false;
-            for (index, instance) in instances.iter().enumerate() {
-                match instance.breaker().admission() {
-                    Admission::Closed => closed.push(index),
-                    Admission::Probe => {
-                        probe.get_or_insert(index);
-                    }
-                    Admission::Rejected(Some(wait)) => {
-                        soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
-                    }
-                    Admission::Rejected(None) => probing = true,
+        let mut soonest: Option<Duration> = None;
+        let mut probing = false;
+        for tier in self.tiers() {
+            for _ in 0..=tier.len() {
+                let look = look(instances, tier, &eligible);
+                soonest = min(soonest, look.soonest);
+                probing |= look.probing;
+                let chosen = match (look.probe, look.closed.as_slice()) {
+                    (Some(index), _) => index,
+                    (None, []) => break,
+                    (None, [only]) => *only,
+                    (None, candidates) => self.two_choices(candidates),
+                };
+                if let Ok(permit) = instances[chosen].breaker().try_acquire() {
+                    tracing::trace!(
+                        upstream = %self.name(),
+                        instance = %instances[chosen].id(),
+                        probe = permit.is_probe(),
+                        "picked instance"
+                    );
+                    return Ok((chosen, permit));
                 }
             }
-            // While probes are out, the wait is as long as they take: unknown.
-            retry_after = if probing { None } else { soonest };
-            let chosen = match (probe, closed.as_slice()) {
-                (Some(index), _) => index,
-                (None, []) => break,
-                (None, [only]) => *only,
-                (None, candidates) => self.two_choices(candidates),
-            };
-            if let Ok(permit) = instances[chosen].breaker().try_acquire() {
-                tracing::trace!(
-                    upstream = %self.name(),
-                    instance = %instances[chosen].id(),
-                    probe = permit.is_probe(),
-                    "picked instance"
-                );
-                return Ok((chosen, permit));
-            }
         }
+        // While probes are out, the wait is as long as they take: unknown.
+        let retry_after = if probing { None } else { soonest };
         Err(NoHealthyInstance::new(self.name().clone(), retry_after))
     }
 
-    /// Draws two distinct candidates and returns the cheaper one (the first on a tie).
+    /// Draws two distinct candidates, each in proportion to its weight, and returns the one
+    /// with the lower cost per unit of weight (the first on a tie).
     fn two_choices(&self, candidates: &[usize]) -> usize {
+        let instances = self.instances();
+        let weight = |i: usize| u64::from(instances[i].weight().get());
         let (a, b) = {
             let mut rng = self.rng();
-            let a = rng.random_range(0..candidates.len());
-            let b = rng.random_range(0..candidates.len() - 1);
-            (a, if b >= a { b + 1 } else { b })
+            let total: u64 = candidates.iter().map(|&i| weight(i)).sum();
+            let a = draw(candidates, &weight, rng.random_range(0..total), None);
+            let rest = total - weight(a);
+            let b = draw(candidates, &weight, rng.random_range(0..rest), Some(a));
+            (a, b)
         };
-        let (a, b) = (candidates[a], candidates[b]);
-        let instances = self.instances();
-        if instances[b].load().cost() < instances[a].load().cost() {
-            b
-        } else {
-            a
+        let cost = |i: usize| instances[i].load().cost() / weight(i) as f64;
+        if cost(b) < cost(a) { b } else { a }
+    }
+}
+
+/// Which instances of `tier` are admissible now.
+fn look<S>(instances: &[Instance<S>], tier: &[usize], eligible: &impl Fn(usize) -> bool) -> Look {
+    let mut look = Look {
+        probe: None,
+        closed: Vec::with_capacity(tier.len()),
+        soonest: None,
+        probing: false,
+    };
+    for &index in tier.iter().filter(|&&i| eligible(i)) {
+        match instances[index].breaker().admission() {
+            Admission::Closed => look.closed.push(index),
+            Admission::Probe => {
+                look.probe.get_or_insert(index);
+            }
+            Admission::Rejected(Some(wait)) => look.soonest = min(look.soonest, Some(wait)),
+            Admission::Rejected(None) => look.probing = true,
         }
+    }
+    look
+}
+
+/// The candidate whose share of the total weight holds `ticket`, skipping `skip`.
+fn draw(
+    candidates: &[usize],
+    weight: &impl Fn(usize) -> u64,
+    mut ticket: u64,
+    skip: Option<usize>,
+) -> usize {
+    let mut last = candidates[0];
+    for &i in candidates.iter().filter(|&&i| Some(i) != skip) {
+        last = i;
+        if ticket < weight(i) {
+            return i;
+        }
+        ticket -= weight(i);
+    }
+    last
+}
+
+fn min(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

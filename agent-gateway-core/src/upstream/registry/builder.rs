@@ -1,14 +1,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::num::NonZeroU32;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
 use super::{Instance, InstanceId, Registry, Upstream, UpstreamName};
 use crate::clock::{SharedClock, SystemClock};
-use crate::upstream::balance::{LoadConfig, LoadEstimate};
 use crate::upstream::breaker::{Breaker, BreakerConfig};
 use crate::upstream::error::BuildError;
+use crate::upstream::load::{LoadConfig, LoadEstimate};
 
 /// Builds a [`Registry`].
 ///
@@ -20,7 +21,7 @@ use crate::upstream::error::BuildError;
 /// [`with_load`]: RegistryBuilder::with_load
 /// [`with_clock`]: RegistryBuilder::with_clock
 pub struct RegistryBuilder<S> {
-    instances: Vec<(UpstreamName, InstanceId, S)>,
+    instances: Vec<(UpstreamName, InstanceId, S, InstanceConfig)>,
     clock: Option<SharedClock>,
     breaker: BreakerConfig,
     load: LoadConfig,
@@ -39,9 +40,21 @@ impl<S> RegistryBuilder<S> {
         }
     }
 
-    /// Adds instance `id` of `upstream`, served by `service`.
-    pub fn instance(mut self, upstream: UpstreamName, id: InstanceId, service: S) -> Self {
-        self.instances.push((upstream, id, service));
+    /// Adds instance `id` of `upstream`, served by `service`, of weight 1 in tier 0.
+    pub fn instance(self, upstream: UpstreamName, id: InstanceId, service: S) -> Self {
+        self.instance_with(upstream, id, service, InstanceConfig::new())
+    }
+
+    /// Adds instance `id` of `upstream`, served by `service`, with its weight, its tier and,
+    /// optionally, state it shares with instances of other upstreams.
+    pub fn instance_with(
+        mut self,
+        upstream: UpstreamName,
+        id: InstanceId,
+        service: S,
+        config: InstanceConfig,
+    ) -> Self {
+        self.instances.push((upstream, id, service, config));
         self
     }
 
@@ -78,7 +91,7 @@ impl<S> RegistryBuilder<S> {
     pub fn build(self) -> Result<Registry<S>, BuildError> {
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
         let mut grouped: BTreeMap<UpstreamName, Vec<Instance<S>>> = BTreeMap::new();
-        for (upstream, id, service) in self.instances {
+        for (upstream, id, service, config) in self.instances {
             let instances = grouped.entry(upstream.clone()).or_default();
             if instances.iter().any(|i| i.id == id) {
                 return Err(BuildError::DuplicateInstance {
@@ -86,9 +99,15 @@ impl<S> RegistryBuilder<S> {
                     instance: id,
                 });
             }
-            let breaker = Breaker::new(self.breaker, clock.clone());
-            let load = LoadEstimate::new(self.load, clock.clone());
-            instances.push(Instance::new(id, service, breaker, load));
+            let breaker = match &config.breaker {
+                Some(shared) => shared.clone(),
+                None => Breaker::new(self.breaker, clock.clone()),
+            };
+            let load = match &config.load {
+                Some(shared) => shared.clone(),
+                None => LoadEstimate::new(self.load, clock.clone()),
+            };
+            instances.push(Instance::new(id, service, breaker, load, &config));
         }
         let upstreams = grouped
             .into_iter()
@@ -112,13 +131,72 @@ impl<S> Default for RegistryBuilder<S> {
 
 impl<S> fmt::Debug for RegistryBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let instances: Vec<_> = self.instances.iter().map(|(u, i, _)| (u, i)).collect();
+        let instances: Vec<_> = self.instances.iter().map(|(u, i, _, _)| (u, i)).collect();
         f.debug_struct("RegistryBuilder")
             .field("instances", &instances)
             .field("breaker", &self.breaker)
             .field("load", &self.load)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
+    }
+}
+
+/// How one instance stands among the others of its upstream (its weight and its tier), and
+/// the state it shares with instances of other upstreams, if any.
+///
+/// By default: weight 1, tier 0, and a breaker and a load estimate of its own.
+///
+/// The same deployment can serve several upstreams (an LLM deployment behind two model
+/// aliases): give each of its instances the same [`Breaker`] and [`LoadEstimate`] (clones
+/// share their state), so that failures seen through one alias keep the others away too.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceConfig {
+    weight: Option<NonZeroU32>,
+    tier: u32,
+    breaker: Option<Breaker>,
+    load: Option<LoadEstimate>,
+}
+
+impl InstanceConfig {
+    /// Weight 1, tier 0, state of its own.
+    pub fn new() -> Self {
+        InstanceConfig::default()
+    }
+
+    /// Sets the weight: the instance's share of its tier's calls, relative to the others,
+    /// when their loads are alike.
+    pub fn with_weight(mut self, weight: NonZeroU32) -> Self {
+        self.weight = Some(weight);
+        self
+    }
+
+    /// Sets the tier. Lower tiers are preferred: a call goes to the next tier only when no
+    /// instance of the better ones is admissible (breaker open, or excluded by the caller).
+    pub fn with_tier(mut self, tier: u32) -> Self {
+        self.tier = tier;
+        self
+    }
+
+    /// Shares `breaker` instead of a breaker of its own.
+    pub fn with_breaker(mut self, breaker: Breaker) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// Shares `load` instead of a latency estimate of its own.
+    pub fn with_load(mut self, load: LoadEstimate) -> Self {
+        self.load = Some(load);
+        self
+    }
+
+    /// The weight.
+    pub fn weight(&self) -> NonZeroU32 {
+        self.weight.unwrap_or(NonZeroU32::MIN)
+    }
+
+    /// The tier.
+    pub fn tier(&self) -> u32 {
+        self.tier
     }
 }
 

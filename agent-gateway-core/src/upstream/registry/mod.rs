@@ -2,7 +2,7 @@
 //!
 //! An upstream is an MCP server, an A2A agent or an LLM model alias; an instance is one replica,
 //! agent instance or deployment of it. Each instance carries its service, its circuit
-//! [`Breaker`] and its [`LoadEstimate`], which the [`balance`](super::balance) services read and
+//! [`Breaker`] and its [`LoadEstimate`], which the `balance` services read and
 //! update on every call.
 //!
 //! ```
@@ -42,14 +42,15 @@ mod builder;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
 use rand::rngs::SmallRng;
 
-pub use self::builder::RegistryBuilder;
-use super::balance::{Balanced, LoadEstimate};
+pub use self::builder::{InstanceConfig, RegistryBuilder};
 use super::breaker::Breaker;
 use super::error::UnknownUpstream;
+use super::load::LoadEstimate;
 pub use super::name::{InstanceId, MAX_INSTANCE_ID_LEN, MAX_UPSTREAM_NAME_LEN, UpstreamName};
 
 /// The upstreams, by name.
@@ -72,15 +73,20 @@ pub struct Upstream<S> {
 struct UpstreamInner<S> {
     name: UpstreamName,
     instances: Vec<Instance<S>>,
+    /// Instance indexes by tier, best tier first.
+    tiers: Vec<Vec<usize>>,
     rng: Mutex<SmallRng>,
 }
 
-/// One instance of an upstream: its service, its circuit breaker and its load.
+/// One instance of an upstream: its service, its circuit breaker and its load, and its
+/// weight and tier among the others.
 pub struct Instance<S> {
     id: InstanceId,
     service: S,
     breaker: Breaker,
     load: LoadEstimate,
+    weight: NonZeroU32,
+    tier: u32,
 }
 
 impl<S> Registry<S> {
@@ -97,11 +103,6 @@ impl<S> Registry<S> {
     /// The upstream called `name`, or [`UnknownUpstream`].
     pub fn upstream(&self, name: &str) -> Result<&Upstream<S>, UnknownUpstream> {
         self.get(name).ok_or_else(|| UnknownUpstream::new(name))
-    }
-
-    /// A service that balances calls over the instances of the upstream called `name`.
-    pub fn balanced(&self, name: &str) -> Result<Balanced<S>, UnknownUpstream> {
-        self.upstream(name).map(|u| Balanced::new(u.clone()))
     }
 
     /// The upstreams, in name order.
@@ -122,10 +123,15 @@ impl<S> Registry<S> {
 
 impl<S> Upstream<S> {
     pub(crate) fn new(name: UpstreamName, instances: Vec<Instance<S>>, rng: SmallRng) -> Self {
+        let mut tiers: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (index, instance) in instances.iter().enumerate() {
+            tiers.entry(instance.tier).or_default().push(index);
+        }
         Upstream {
             inner: Arc::new(UpstreamInner {
                 name,
                 instances,
+                tiers: tiers.into_values().collect(),
                 rng: Mutex::new(rng),
             }),
         }
@@ -146,6 +152,12 @@ impl<S> Upstream<S> {
         self.instances().iter().find(|i| i.id.as_str() == id)
     }
 
+    /// Instance indexes (positions in [`instances`](Upstream::instances)) grouped by tier,
+    /// best tier first; each group in the order the instances were added.
+    pub fn tiers(&self) -> impl Iterator<Item = &[usize]> {
+        self.inner.tiers.iter().map(Vec::as_slice)
+    }
+
     pub(crate) fn position(&self, id: &str) -> Option<usize> {
         self.instances().iter().position(|i| i.id.as_str() == id)
     }
@@ -157,12 +169,20 @@ impl<S> Upstream<S> {
 }
 
 impl<S> Instance<S> {
-    pub(crate) fn new(id: InstanceId, service: S, breaker: Breaker, load: LoadEstimate) -> Self {
+    pub(crate) fn new(
+        id: InstanceId,
+        service: S,
+        breaker: Breaker,
+        load: LoadEstimate,
+        config: &InstanceConfig,
+    ) -> Self {
         Instance {
             id,
             service,
             breaker,
             load,
+            weight: config.weight(),
+            tier: config.tier(),
         }
     }
 
@@ -184,6 +204,18 @@ impl<S> Instance<S> {
     /// Its latency estimate and calls in flight.
     pub fn load(&self) -> &LoadEstimate {
         &self.load
+    }
+
+    /// Its weight: its share of its tier's calls, relative to the others, when their loads
+    /// are alike.
+    pub fn weight(&self) -> NonZeroU32 {
+        self.weight
+    }
+
+    /// Its tier: lower tiers are preferred, and a tier serves only when no instance of a
+    /// better one is admissible.
+    pub fn tier(&self) -> u32 {
+        self.tier
     }
 }
 
@@ -224,6 +256,8 @@ impl<S> fmt::Debug for Instance<S> {
             .field("id", &self.id)
             .field("breaker", &self.breaker.state())
             .field("load", &self.load)
+            .field("weight", &self.weight)
+            .field("tier", &self.tier)
             .finish_non_exhaustive()
     }
 }

@@ -19,28 +19,33 @@
 //! assert_eq!(err.param(), Some("messages"));
 //! ```
 
+mod check;
+
+use std::sync::Arc;
+
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{Extensions, HeaderMap};
 use serde_json::Value;
 
 use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 
+use self::check::Checked;
 use crate::error::InvalidRequest;
-use crate::types::{ChatCompletionRequest, MessagesRequest, ResponsesRequest};
 use crate::{Api, Dialect};
 
 /// An LLM API request: the API it speaks, the model alias, and the body JSON kept whole.
 ///
 /// The body is kept as JSON, so that every field the client sent reaches the provider, and a
 /// guardrail can read or redact it through [`AgentRequest::arguments`] and
-/// [`body_mut`](LlmRequest::body_mut).
+/// [`body_mut`](LlmRequest::body_mut). It is held in an `Arc`: a clone of the request (the
+/// router's, for each deployment it tries) shares the body instead of copying it.
 #[derive(Debug, Clone)]
 pub struct LlmRequest {
     api: Api,
     dialect: Dialect,
     model: Option<String>,
     stream: bool,
-    body: Value,
+    body: Arc<Value>,
     parts: Parts,
     estimated_input_tokens: Option<u64>,
 }
@@ -50,15 +55,45 @@ impl LlmRequest {
     ///
     /// `model` must be a string, and `messages` (chat, messages) present; the other fields are
     /// checked by their types. Nothing is dropped: the body is kept as it came.
+    ///
+    /// The shape is checked on borrowed views of the JSON, without copying it; the prompt
+    /// (conversation, system prompt, tools) is measured as it would serialize, for
+    /// [`estimated_input_tokens`](AgentRequest::estimated_input_tokens).
     pub fn decode(api: Api, body: Value) -> Result<Self, InvalidRequest> {
-        let Value::Object(map) = &body else {
+        if api == Api::ListModels && body.is_object() {
+            return Ok(LlmRequest::list_models(Dialect::OpenAi));
+        }
+        Self::check_required(api, &body)?;
+        let checked = check::check(api, &body)?;
+        let prompt = check::value_prompt_len(&body);
+        Ok(Self::checked(api, body, checked, prompt))
+    }
+
+    /// Parses `bytes` as JSON, then checks and decodes it as [`decode`](LlmRequest::decode)
+    /// does, measuring the prompt on the raw bytes instead, as the client sent them.
+    ///
+    /// This is what the front uses: the body is parsed once, and neither copied nor
+    /// serialized again to be checked or measured.
+    pub fn from_slice(api: Api, bytes: &[u8]) -> Result<Self, InvalidRequest> {
+        let body: Value = serde_json::from_slice(bytes)
+            .map_err(|e| InvalidRequest::new(format!("the request body is not valid JSON: {e}")))?;
+        if api == Api::ListModels && body.is_object() {
+            return Ok(LlmRequest::list_models(Dialect::OpenAi));
+        }
+        Self::check_required(api, &body)?;
+        let checked = check::check(api, &body)?;
+        let prompt = check::raw_prompt_len(bytes).unwrap_or(bytes.len());
+        Ok(Self::checked(api, body, checked, prompt))
+    }
+
+    /// The checks that name their parameter: an object, with a string `model`, and
+    /// `messages` where the API needs them.
+    fn check_required(api: Api, body: &Value) -> Result<(), InvalidRequest> {
+        let Value::Object(map) = body else {
             return Err(InvalidRequest::new(
                 "the request body must be a JSON object",
             ));
         };
-        if api == Api::ListModels {
-            return Ok(LlmRequest::list_models(Dialect::OpenAi));
-        }
         match map.get("model") {
             Some(Value::String(_)) => {}
             Some(_) => {
@@ -76,36 +111,21 @@ impl LlmRequest {
                     .with_param("messages"),
             );
         }
-        let (model, stream, prompt) = match api {
-            Api::ChatCompletions => {
-                let r = ChatCompletionRequest::deserialize_from(&body)?;
-                let prompt = json_len(&r.messages) + r.tools.as_ref().map_or(0, json_len);
-                (r.model, r.stream.unwrap_or(false), prompt)
-            }
-            Api::Messages => {
-                let r = MessagesRequest::deserialize_from(&body)?;
-                let prompt = json_len(&r.messages)
-                    + r.system.as_ref().map_or(0, json_len)
-                    + r.tools.as_ref().map_or(0, json_len);
-                (r.model, r.stream.unwrap_or(false), prompt)
-            }
-            Api::Responses | Api::ListModels => {
-                let r = ResponsesRequest::deserialize_from(&body)?;
-                let prompt = r.input.as_ref().map_or(0, json_len)
-                    + r.instructions.as_ref().map_or(0, String::len)
-                    + r.extra.get("tools").map_or(0, json_len);
-                (r.model, r.stream.unwrap_or(false), prompt)
-            }
-        };
-        Ok(LlmRequest {
+        Ok(())
+    }
+
+    /// The request, from a body already parsed and checked.
+    fn checked(api: Api, body: Value, checked: Checked, prompt_len: usize) -> Self {
+        let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
+        LlmRequest {
             api,
             dialect: api.dialect(),
-            model: Some(model),
-            stream,
-            body,
+            model,
+            stream: checked.stream,
+            body: Arc::new(body),
             parts: Parts::default(),
-            estimated_input_tokens: Some(estimate_tokens(prompt)),
-        })
+            estimated_input_tokens: Some(estimate_tokens(prompt_len)),
+        }
     }
 
     /// A `GET /v1/models` request from a client of `dialect`.
@@ -115,7 +135,7 @@ impl LlmRequest {
             dialect,
             model: None,
             stream: false,
-            body: Value::Null,
+            body: Arc::new(Value::Null),
             parts: Parts::default(),
             estimated_input_tokens: None,
         }
@@ -160,8 +180,10 @@ impl LlmRequest {
 
     /// The body JSON, mutably, for a guardrail that redacts. The model alias and the stream
     /// flag were read at decode time and do not change.
+    ///
+    /// Copies the body first if a clone of this request shares it.
     pub fn body_mut(&mut self) -> &mut Value {
-        &mut self.body
+        Arc::make_mut(&mut self.body)
     }
 
     /// The credential the client presented, from `Authorization: Bearer` or `x-api-key`.
@@ -205,35 +227,6 @@ fn estimate_tokens(bytes: usize) -> u64 {
     (bytes as u64).div_ceil(4)
 }
 
-fn json_len<T: serde::Serialize>(value: &T) -> usize {
-    let mut counter = Counter(0);
-    // Writing to a counter cannot fail, and the types here always serialise.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
-}
-
-struct Counter(usize);
-
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-trait FromBody: Sized {
-    fn deserialize_from(body: &Value) -> Result<Self, InvalidRequest>;
-}
-
-impl<T: serde::de::DeserializeOwned> FromBody for T {
-    fn deserialize_from(body: &Value) -> Result<Self, InvalidRequest> {
-        T::deserialize(body).map_err(|e| InvalidRequest::new(format!("invalid request body: {e}")))
-    }
-}
-
 impl AgentRequest for LlmRequest {
     fn protocol(&self) -> &'static str {
         "llm"
@@ -251,7 +244,7 @@ impl AgentRequest for LlmRequest {
     }
 
     fn arguments(&self) -> Option<&Value> {
-        (!self.body.is_null()).then_some(&self.body)
+        (!self.body.is_null()).then_some(&*self.body)
     }
 
     fn parts(&self) -> &dyn RequestParts {

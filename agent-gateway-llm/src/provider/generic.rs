@@ -1,0 +1,92 @@
+//! What every provider shares: the transport, the base URL, the credential and the answer
+//! limit, with their builder methods, once; the upstream's own API and settings are `U`.
+
+use std::sync::Arc;
+
+#[cfg(feature = "client")]
+use bytes::Bytes;
+#[cfg(feature = "client")]
+use http_body_util::Full;
+
+use agent_gateway_core::Secret;
+
+use super::{Common, InvalidBaseUrl};
+
+/// A provider: a transport, and the settings of an upstream speaking `U`'s API.
+///
+/// Its two kinds are [`OpenAiProvider`](super::OpenAiProvider) (`U` =
+/// [`OpenAiUpstream`](super::OpenAiUpstream)) and
+/// [`AnthropicProvider`](super::AnthropicProvider) (`U` =
+/// [`AnthropicUpstream`](super::AnthropicUpstream)); each implements
+/// `Service<ProviderRequest>` over any [`HttpTransport`](agent_gateway_core::transport::HttpTransport).
+/// Cheap to clone: the settings are shared.
+#[derive(Debug, Clone)]
+pub struct Provider<T, U> {
+    transport: T,
+    config: Arc<Config<U>>,
+}
+
+/// The settings of a provider.
+#[derive(Debug, Clone)]
+pub(super) struct Config<U> {
+    pub(super) common: Common,
+    pub(super) upstream: U,
+}
+
+impl<T, U: Default + Clone> Provider<T, U> {
+    /// A provider calling `base_url` through `transport`: OpenAI's including `/v1`
+    /// (`https://api.openai.com/v1`), Anthropic's without (`https://api.anthropic.com`), as
+    /// their SDKs take them.
+    pub fn new(transport: T, base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        Ok(Provider {
+            transport,
+            config: Arc::new(Config {
+                common: Common::new(base_url)?,
+                upstream: U::default(),
+            }),
+        })
+    }
+
+    pub(super) fn edit(mut self, f: impl FnOnce(&mut Config<U>)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Sets the provider's API key.
+    pub fn with_api_key(self, key: Secret<String>) -> Self {
+        self.edit(|c| c.common.credential = Some(key))
+    }
+
+    /// Forwards the client's own credential when the provider has no key. Off by default.
+    pub fn with_client_credential_forwarding(self, forward: bool) -> Self {
+        self.edit(|c| c.common.forward_client_credential = forward)
+    }
+
+    /// Sets the limit on a whole upstream answer, in bytes.
+    pub fn with_max_response_bytes(self, limit: usize) -> Self {
+        self.edit(|c| c.common.max_response_bytes = limit)
+    }
+}
+
+impl<T, U> Provider<T, U> {
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        &self.transport
+    }
+
+    /// What a call needs: a clone of the transport, and the shared settings.
+    pub(super) fn for_call(&self) -> (T, Arc<Config<U>>)
+    where
+        T: Clone,
+    {
+        (self.transport.clone(), self.config.clone())
+    }
+}
+
+#[cfg(feature = "client")]
+impl<U: Default + Clone> Provider<agent_gateway_core::client::HttpClient<Full<Bytes>>, U> {
+    /// A provider over core's HTTP client (hyper-util, rustls).
+    pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        Provider::new(agent_gateway_core::client::http_client(), base_url)
+    }
+}

@@ -7,7 +7,7 @@
 //! [`McpError::Upstream`](crate::McpError::Upstream).
 //!
 //! ```
-//! use agent_gateway_core::{AgentRequest, BoxError};
+//! use agent_gateway_core::BoxError;
 //! use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
 //! use agent_gateway_mcp::{McpError, McpRequest};
 //! use serde_json::{Map, json};
@@ -29,7 +29,7 @@
 
 use std::task::{Context, Poll};
 
-use agent_gateway_core::{AgentRequest, BoxError};
+use agent_gateway_core::BoxError;
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
@@ -37,14 +37,15 @@ use tower::{Service, ServiceExt};
 
 use http::{HeaderName, HeaderValue};
 
+use crate::method::McpMethod;
 use crate::notify::Notifier;
-use crate::request::ClientHop;
+use crate::request::{ClientHop, McpRequestParts, Owner};
 use crate::{McpRequest, McpResponse};
 
 /// One request to one upstream server.
 #[derive(Debug, Clone)]
 pub struct UpstreamRequest {
-    method: String,
+    method: McpMethod,
     params: Map<String, Value>,
     notifier: Option<Notifier>,
     client: Option<ClientHop>,
@@ -61,7 +62,7 @@ impl PartialEq for UpstreamRequest {
 
 impl UpstreamRequest {
     /// A request for `method` with `params`.
-    pub fn new(method: impl Into<String>, params: Map<String, Value>) -> Self {
+    pub fn new(method: impl Into<McpMethod>, params: Map<String, Value>) -> Self {
         UpstreamRequest {
             method: method.into(),
             params,
@@ -69,6 +70,24 @@ impl UpstreamRequest {
             client: None,
             param_headers: Vec::new(),
         }
+    }
+
+    /// What a router sends upstream for a client's request: its method and parameters (moved,
+    /// not copied), the [`Notifier`] and [`ClientHop`] the front put in its extensions, the
+    /// hop bound to the caller (see [`ClientHop::with_owner`]). Headers are not carried.
+    pub fn from_request(parts: McpRequestParts) -> Self {
+        let owner = parts
+            .extensions
+            .get::<agent_gateway_core::Caller>()
+            .map(Owner::of);
+        let client = parts
+            .extensions
+            .get::<ClientHop>()
+            .cloned()
+            .map(|hop| hop.with_owner(owner));
+        UpstreamRequest::new(parts.method, parts.params)
+            .with_notifier(parts.extensions.get::<Notifier>().cloned())
+            .with_client(client)
     }
 
     /// Sends these `Mcp-Param-*` headers (modern upstreams): mirrored tool arguments, the only
@@ -108,8 +127,13 @@ impl UpstreamRequest {
         self.notifier.as_ref()
     }
 
-    /// The method.
+    /// The method name.
     pub fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    /// The method, decoded.
+    pub fn mcp_method(&self) -> &McpMethod {
         &self.method
     }
 
@@ -124,7 +148,7 @@ impl UpstreamRequest {
     }
 
     /// The method and parameters (the notifier is dropped).
-    pub fn into_parts(self) -> (String, Map<String, Value>) {
+    pub fn into_parts(self) -> (McpMethod, Map<String, Value>) {
         (self.method, self.params)
     }
 }
@@ -174,28 +198,14 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let parked = self.parked.clone();
-        let method = req.method().to_owned();
-        let notifier = req.extensions().get::<Notifier>().cloned();
-        let client =
-            req.extensions()
-                .get::<ClientHop>()
-                .cloned()
-                .map(
-                    |hop| match req.extensions().get::<agent_gateway_core::Caller>() {
-                        Some(c) => {
-                            hop.with_owner(format!("{}\n{}", c.subject(), c.tenant().unwrap_or("")))
-                        }
-                        None => hop,
-                    },
-                );
-        let up = UpstreamRequest::new(method.clone(), req.params().clone())
-            .with_notifier(notifier)
-            .with_client(client);
+        if req.is_admission_only() {
+            // Answered by the front once admitted: the upstream is not asked.
+            let res = McpResponse::for_method(req.mcp_method(), Value::Object(Map::new()));
+            return Box::pin(async move { Ok(res) });
+        }
+        let up = UpstreamRequest::from_request(req.into_parts());
+        let method = up.mcp_method().clone();
         Box::pin(async move {
-            if crate::front::is_own(&method) {
-                // Answered by the front once admitted: the upstream is not asked.
-                return Ok(McpResponse::for_method(&method, Value::Object(Map::new())));
-            }
             let result =
                 crate::input::send_fulfilling(up, &parked, move |up| inner.clone().oneshot(up))
                     .await?;

@@ -319,15 +319,11 @@ where
             "mcp-protocol-version",
             HeaderValue::from_static(MODERN_VERSION),
         );
-        if let Some(m) = mirrored(&method) {
+        if let Some(m) = mirrored(method.as_str()) {
             headers.insert("mcp-method", m);
         }
-        let key = match method.as_str() {
-            "tools/call" | "prompts/get" => Some("name"),
-            "resources/read" => Some("uri"),
-            _ => None,
-        };
-        if let Some(v) = key
+        if let Some(v) = method
+            .name_header_key()
             .and_then(|k| params.get(k))
             .and_then(Value::as_str)
             .and_then(mirrored)

@@ -6,8 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Shared;
 use crate::McpError;
-use crate::notify::Notifier;
-use crate::request::ClientHop;
+use crate::method::McpMethod;
 use crate::upstream::UpstreamRequest;
 
 fn unknown(kind: &'static str, name: &str) -> BoxError {
@@ -23,54 +22,47 @@ fn string<'a>(params: &'a Map<String, Value>, key: &str) -> Result<&'a str, BoxE
     })
 }
 
-/// What travels with a call besides its parameters.
-pub(super) struct Hop {
-    pub(super) notifier: Option<Notifier>,
-    pub(super) client: Option<ClientHop>,
-    /// The client's `Mcp-Param-*` headers (modern clients only).
-    pub(super) param_headers: http::HeaderMap,
-    pub(super) modern: bool,
-}
-
+/// Sends `req` to the member its name says, in the member's own names. `param_headers` are
+/// the client's `Mcp-Param-*` headers, checked against the tool's declarations when the client
+/// is `modern`.
 pub(super) async fn call(
     shared: &Shared,
-    method: &str,
-    mut params: Map<String, Value>,
-    hop: Hop,
+    mut req: UpstreamRequest,
+    param_headers: http::HeaderMap,
+    modern: bool,
 ) -> Result<Map<String, Value>, BoxError> {
+    let method = req.mcp_method().clone();
+    let params = req.params_mut();
     let mut upstream_headers = Vec::new();
-    let member = match method {
-        "tools/call" | "prompts/get" => {
-            let kind = if method == "tools/call" {
-                "tool"
-            } else {
-                "prompt"
-            };
-            let name = string(&params, "name")?;
+    let member = match &method {
+        McpMethod::ToolsCall | McpMethod::PromptsGet => {
+            let tool = method == McpMethod::ToolsCall;
+            let kind = if tool { "tool" } else { "prompt" };
+            let name = string(params, "name")?;
             let (member, original) = shared
                 .owner(name, false)
                 .ok_or_else(|| unknown(kind, name))?;
-            if kind == "tool" && !member.view.allows(original) {
+            if tool && !member.view.allows(original) {
                 return Err(unknown(kind, name));
             }
             let original = original.to_owned();
-            if kind == "tool" {
+            if tool {
                 let declared = shared.declarations.of(member, &original);
+                let no_args = Map::new();
                 let args = match params.get("arguments") {
-                    Some(Value::Object(a)) => a.clone(),
-                    _ => Map::new(),
+                    Some(Value::Object(a)) => a,
+                    _ => &no_args,
                 };
-                if hop.modern {
-                    super::params::check(&hop.param_headers, &declared, &args)?;
+                if modern {
+                    super::params::check(&param_headers, &declared, args)?;
                 }
-                upstream_headers =
-                    super::params::upstream_headers(&hop.param_headers, &declared, &args);
+                upstream_headers = super::params::upstream_headers(&param_headers, &declared, args);
             }
             params.insert("name".into(), Value::String(original));
             member
         }
-        "resources/read" => {
-            let uri = string(&params, "uri")?;
+        McpMethod::ResourcesRead => {
+            let uri = string(params, "uri")?;
             let (member, original) = shared
                 .owner(uri, true)
                 .ok_or_else(|| unknown("resource", uri))?;
@@ -78,7 +70,7 @@ pub(super) async fn call(
             params.insert("uri".into(), Value::String(original));
             member
         }
-        "completion/complete" => {
+        McpMethod::CompletionComplete => {
             let r = params.get("ref").cloned().unwrap_or(Value::Null);
             let (key, is_uri) = match r.get("type").and_then(Value::as_str) {
                 Some("ref/prompt") => ("name", false),
@@ -95,19 +87,16 @@ pub(super) async fn call(
             }
             member
         }
-        other => return Err(Box::new(McpError::MethodNotFound(other.to_owned()))),
+        other => return Err(Box::new(McpError::MethodNotFound(other.to_string()))),
     };
-    let req = UpstreamRequest::new(method, params)
-        .with_notifier(hop.notifier)
-        .with_client(hop.client)
-        .with_param_headers(upstream_headers);
+    let req = req.with_param_headers(upstream_headers);
     let owner = member.clone();
     let send = move |r| {
         let m = owner.clone();
         async move { m.send(r).await }
     };
     let mut result = crate::input::send_fulfilling(req, &shared.parked, send).await?;
-    if method == "resources/read"
+    if method == McpMethod::ResourcesRead
         && let Some(Value::Array(contents)) = result.get_mut("contents")
     {
         for c in contents {

@@ -23,29 +23,9 @@ use super::{listen, relay};
 use crate::McpError;
 use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
+use crate::method::McpMethod;
 use crate::notify::Notifier;
 use crate::{McpRequest, McpResponse};
-
-/// The methods handed to the inner service; the front answers or refuses the rest.
-pub(crate) const FORWARDED: [&str; 8] = [
-    "tools/list",
-    "tools/call",
-    "prompts/list",
-    "prompts/get",
-    "resources/list",
-    "resources/read",
-    "resources/templates/list",
-    "completion/complete",
-];
-
-/// The methods the front answers itself, in the era that has them, after the inner service
-/// admitted them.
-pub(crate) const OWN: [(&str, Era); 4] = [
-    ("server/discover", Era::Modern),
-    ("initialize", Era::Legacy),
-    ("ping", Era::Legacy),
-    ("logging/setLevel", Era::Legacy),
-];
 
 pub(super) fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
     Rendered::new(status, error)
@@ -155,7 +135,7 @@ where
 
 fn era_of(
     config: &FrontConfig,
-    method: &str,
+    method: &McpMethod,
     params: &Map<String, Value>,
     headers: &HeaderMap,
 ) -> Era {
@@ -166,7 +146,7 @@ fn era_of(
         .get(MCP_PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| LEGACY_VERSIONS.contains(&v));
-    if method == "initialize" || headers.contains_key(MCP_SESSION_ID) || legacy_header {
+    if *method == McpMethod::Initialize || headers.contains_key(MCP_SESSION_ID) || legacy_header {
         Era::Legacy
     } else {
         Era::Modern
@@ -201,7 +181,7 @@ where
             )));
         }
     };
-    let method = r.method;
+    let method = McpMethod::from(r.method);
     let era = era_of(config, &method, &params, &parts.headers);
     let mut session: Option<(String, crate::session::SessionState)> = None;
     match era {
@@ -213,7 +193,7 @@ where
             )));
         }
         Era::Modern => checks::modern(&parts.headers, &method, &params).map_err(fail)?,
-        Era::Legacy if method == "initialize" => {}
+        Era::Legacy if method == McpMethod::Initialize => {}
         Era::Legacy => {
             let Some(header) = parts.headers.get(MCP_SESSION_ID) else {
                 return Err(fail(bad(
@@ -244,14 +224,17 @@ where
             .await
             .map_err(fail);
     }
-    let own = OWN.iter().any(|(m, e)| *m == method && *e == era);
-    if !own && !FORWARDED.contains(&method.as_str()) {
+    let own = method.is_admission_only(era);
+    if !own && !method.is_forwarded() {
         let status = if era == Era::Modern {
             StatusCode::NOT_FOUND
         } else {
             StatusCode::OK
         };
-        return Err(fail(bad(status, ErrorObject::method_not_found(&method))));
+        return Err(fail(bad(
+            status,
+            ErrorObject::method_not_found(method.as_str()),
+        )));
     }
     // Every request goes through the inner service, the user's policy stack included. For the
     // methods the front answers itself, that call is the admission check: an error refuses the
@@ -271,8 +254,8 @@ where
             _ => (notifier, notes),
         }
     });
-    let init_params = (method == "initialize").then(|| params.clone());
-    let level = (method == "logging/setLevel")
+    let init_params = (method == McpMethod::Initialize).then(|| params.clone());
+    let level = (method == McpMethod::LoggingSetLevel)
         .then(|| {
             params
                 .get("level")
@@ -282,6 +265,7 @@ where
         .flatten();
     let mut req = McpRequest::new(id.clone(), method.clone(), params)
         .with_era(era)
+        .with_admission_only(own)
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
     req.extensions_mut().insert(hop);
@@ -316,12 +300,14 @@ where
     }
     match inner.oneshot(req).await {
         Err(e) => Err(fail(relay::rendered(era, &e))),
-        Ok(_) if method == "initialize" => initialize(config, id, &init_params.unwrap_or_default()),
-        Ok(_) if method == "server/discover" => Ok(render::result(
+        Ok(_) if method == McpMethod::Initialize => {
+            initialize(config, id, &init_params.unwrap_or_default())
+        }
+        Ok(_) if method == McpMethod::ServerDiscover => Ok(render::result(
             id,
             relay::finish_modern(config, &method, config.discover_result()),
         )),
-        Ok(_) if method == "logging/setLevel" => {
+        Ok(_) if method == McpMethod::LoggingSetLevel => {
             let (Some(level), Some((session, _))) = (level, session) else {
                 return Err(fail(bad(
                     StatusCode::OK,

@@ -30,7 +30,8 @@ use super::stream::{self, Call, EventIds, Framing, Restart, Rewatch, changed, wi
 use super::subscriptions::Refused;
 use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
-use crate::listen::{LISTEN, ListenFilter, SUBSCRIBE, UNSUBSCRIBE};
+use crate::listen::{LISTEN, ListenFilter};
+use crate::method::McpMethod;
 use crate::notify::Notifier;
 use crate::{McpError, McpRequest, McpResponse};
 
@@ -38,10 +39,14 @@ use crate::{McpError, McpRequest, McpResponse};
 const GET_STREAM_ID: &str = "get-stream";
 
 /// Whether this module serves `method` in `era`.
-pub(crate) fn handles(method: &str, era: Era) -> bool {
+pub(crate) fn handles(method: &McpMethod, era: Era) -> bool {
     matches!(
         (method, era),
-        (LISTEN, Era::Modern) | (SUBSCRIBE | UNSUBSCRIBE, Era::Legacy)
+        (McpMethod::SubscriptionsListen, Era::Modern)
+            | (
+                McpMethod::ResourcesSubscribe | McpMethod::ResourcesUnsubscribe,
+                Era::Legacy
+            )
     )
 }
 
@@ -54,7 +59,7 @@ pub(crate) async fn request<S>(
     config: &Arc<FrontConfig>,
     inner: S,
     id: Id,
-    method: String,
+    method: McpMethod,
     params: Map<String, Value>,
     era: Era,
     parts: Parts,
@@ -68,12 +73,12 @@ where
         .get(MCP_SESSION_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut req = McpRequest::new(id.clone(), method.clone(), params.clone())
-        .with_era(era)
-        .with_headers(parts.headers)
-        .with_extensions(parts.extensions);
-    if method == LISTEN {
+    if method == McpMethod::SubscriptionsListen {
         let filter = ListenFilter::from_params(&params).map_err(|e| Rendered::from_error(&e))?;
+        let mut req = McpRequest::new(id.clone(), method, params)
+            .with_era(era)
+            .with_headers(parts.headers)
+            .with_extensions(parts.extensions);
         let (notifier, notes) = Notifier::listen(filter.clone());
         req.extensions_mut().insert(notifier);
         let call: Call = Box::pin(inner.oneshot(req));
@@ -88,23 +93,29 @@ where
     let uri = params
         .get("uri")
         .and_then(Value::as_str)
-        .ok_or_else(|| invalid("missing string `uri`"))?;
+        .ok_or_else(|| invalid("missing string `uri`"))?
+        .to_owned();
+    let subscribe = method == McpMethod::ResourcesSubscribe;
+    let req = McpRequest::new(id.clone(), method, params)
+        .with_era(era)
+        .with_headers(parts.headers)
+        .with_extensions(parts.extensions);
     let session = session.unwrap_or_default();
     let state = config
         .session(&session)
         .ok_or_else(|| invalid("session not found"))?;
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
-    if method == SUBSCRIBE {
+    if subscribe {
         let now = config.sealer.now();
         config
             .subscriptions
-            .subscribe(&session, state.expires_at(), now, uri)
+            .subscribe(&session, state.expires_at(), now, &uri)
             .map_err(|r| match r {
                 Refused::Uris => invalid("too many subscriptions in this session"),
                 Refused::Sessions => invalid("no room for another session's subscriptions"),
             })?;
     } else {
-        config.subscriptions.unsubscribe(&session, uri);
+        config.subscriptions.unsubscribe(&session, &uri);
     }
     Ok(render::result(id, Map::new()))
 }

@@ -114,13 +114,6 @@ pub use render::ResponseBody;
 
 use crate::{McpRequest, McpResponse};
 
-/// Whether the front answers `method` itself (`server/discover`, `initialize`, `ping`) once the
-/// inner service has admitted it. Inner routers answer these with any result and call no
-/// upstream.
-pub fn is_own(method: &str) -> bool {
-    dispatch::OWN.iter().any(|(m, _)| *m == method)
-}
-
 /// The MCP front. `Error = Infallible`, so it mounts in an axum router at any path.
 #[derive(Debug, Clone)]
 pub struct McpFront<S> {

@@ -36,23 +36,15 @@ use super::stream::EventIds;
 use crate::era::{Era, META_SERVER_INFO};
 use crate::error::Rendered;
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
+use crate::method::McpMethod;
 use crate::notify::{Outgoing, Relayed};
 use crate::{McpError, McpResponse};
-
-/// Methods whose modern results carry `ttlMs` and `cacheScope`.
-const CACHEABLE: [&str; 5] = [
-    "tools/list",
-    "prompts/list",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-];
 
 /// What the answer to one request needs besides the outcome.
 pub(crate) struct Ending {
     pub(crate) config: Arc<FrontConfig>,
     pub(crate) era: Era,
-    pub(crate) method: String,
+    pub(crate) method: McpMethod,
     pub(crate) id: Id,
     /// The legacy session the request came on: where server→client requests are answered.
     pub(crate) session: Option<String>,
@@ -103,13 +95,13 @@ fn conclude(
 /// Adds what every modern result must carry and the upstream may have left out.
 pub(crate) fn finish_modern(
     config: &FrontConfig,
-    method: &str,
+    method: &McpMethod,
     mut result: Map<String, Value>,
 ) -> Map<String, Value> {
     result
         .entry("resultType")
         .or_insert_with(|| json!("complete"));
-    if CACHEABLE.contains(&method) || method == "server/discover" {
+    if method.is_cacheable() {
         // The gateway filters per caller, so nothing it answers is shareable by default.
         result.entry("ttlMs").or_insert_with(|| json!(0));
         result

@@ -41,7 +41,8 @@ use super::subscriptions::Watched;
 use crate::McpResponse;
 use crate::era::Era;
 use crate::error::Rendered;
-use crate::listen::{ACKNOWLEDGED, LISTEN, ListenFilter, tag, untag};
+use crate::listen::{ACKNOWLEDGED, ListenFilter, tag, untag};
+use crate::method::McpMethod;
 use crate::notify::{Outgoing, Relayed};
 
 /// How long a legacy client should wait before resuming a broken stream (`retry:`).
@@ -241,7 +242,8 @@ impl Stream {
         }
         let response = match out {
             Ok(res) => {
-                let mut result = finish_modern(config, LISTEN, res.into_result());
+                let mut result =
+                    finish_modern(config, &McpMethod::SubscriptionsListen, res.into_result());
                 tag(&mut result, id.to_value());
                 RpcResponse::success(id.clone(), &Value::Object(result)).unwrap_or_else(|_| {
                     RpcResponse::error(Some(id.clone()), ErrorObject::internal_error())

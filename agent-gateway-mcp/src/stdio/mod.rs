@@ -258,7 +258,7 @@ impl Service<UpstreamRequest> for StdioUpstream {
         Box::pin(async move {
             let notifier = req.notifier().cloned();
             let (method, params) = req.into_parts();
-            exchange(&shared, &method, params, notifier, true).await
+            exchange(&shared, method.as_str(), params, notifier, true).await
         })
     }
 }

@@ -282,7 +282,8 @@ where
             let link = this.link().await?;
             let notifier = req.notifier().cloned();
             let (method, params) = req.into_parts();
-            this.exchange(&link, &method, params, notifier).await
+            this.exchange(&link, method.as_str(), params, notifier)
+                .await
         })
     }
 }

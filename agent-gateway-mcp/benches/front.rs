@@ -9,8 +9,8 @@
 
 use std::hint::black_box;
 
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::upstream::UpstreamRequest;
 use agent_gateway_mcp::{FrontConfig, McpFront};

@@ -11,7 +11,7 @@
 //! resource updates) reach clients that listen, in both eras (see [`listen`]).
 //!
 //! ```
-//! use agent_gateway_mcp::federation::{Federation, Member};
+//! use agent_gateway_mcp::router::federation::{Federation, Member};
 //! use agent_gateway_mcp::naming::ServerName;
 //! use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 //! use agent_gateway_mcp::{FrontConfig, McpFront};
@@ -39,19 +39,15 @@
 pub mod connector;
 pub mod era;
 pub mod error;
-pub mod federation;
 pub mod front;
-mod inflight;
-pub mod input;
 pub mod listen;
 pub mod method;
 pub mod naming;
 pub mod notify;
 pub mod request;
 pub mod response;
+pub mod router;
 pub mod session;
-#[cfg(feature = "stdio")]
-pub mod stdio;
 #[cfg(feature = "test-util")]
 pub mod testkit;
 pub mod upstream;

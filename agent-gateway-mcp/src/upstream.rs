@@ -1,5 +1,4 @@
-//! What the federation router sends to one upstream server, and the adapter that serves one
-//! upstream directly behind the front.
+//! What a router sends to one upstream server.
 //!
 //! An [`UpstreamRequest`] carries a method and its parameters and nothing else: no inbound
 //! headers, so a client's credential cannot reach an upstream by accident. An upstream answers
@@ -7,40 +6,22 @@
 //! [`McpError::Upstream`](crate::McpError::Upstream).
 //!
 //! ```
-//! use agent_gateway_core::BoxError;
-//! use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
-//! use agent_gateway_mcp::{McpError, McpRequest};
-//! use serde_json::{Map, json};
-//! use tower::ServiceExt;
+//! use agent_gateway_mcp::upstream::UpstreamRequest;
+//! use serde_json::json;
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let server = tower::service_fn(|req: UpstreamRequest| async move {
-//!     match req.method() {
-//!         "tools/list" => Ok(Map::from_iter([("tools".to_owned(), json!([]))])),
-//!         m => Err(BoxError::from(McpError::MethodNotFound(m.to_owned()))),
-//!     }
-//! });
-//! let direct = Direct::new(server);
-//! let ok = direct.clone().oneshot(McpRequest::from_value(1, "tools/list", json!({}))).await.unwrap();
-//! assert_eq!(ok.result()["tools"], json!([]));
-//! assert!(direct.oneshot(McpRequest::from_value(2, "x/y", json!({}))).await.is_err());
-//! # });
+//! let req = UpstreamRequest::new("tools/call", json!({"name": "t"}).as_object().cloned().unwrap());
+//! assert_eq!(req.method(), "tools/call");
+//! assert!(req.notifier().is_none() && req.param_headers().is_empty());
 //! ```
 
-use std::task::{Context, Poll};
-
 use agent_gateway_core::BoxError;
-use futures_util::future::BoxFuture;
+use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
-use tower::{Service, ServiceExt};
-
-use http::{HeaderName, HeaderValue};
 
 use crate::method::McpMethod;
 use crate::notify::Notifier;
 use crate::request::{ClientHop, McpRequestParts, Owner};
-use crate::{McpRequest, McpResponse};
 
 /// One request to one upstream server.
 #[derive(Debug, Clone)]
@@ -155,61 +136,3 @@ impl UpstreamRequest {
 
 /// A type-erased upstream: a result object, or an error.
 pub type BoxUpstream = BoxCloneSyncService<UpstreamRequest, Map<String, Value>, BoxError>;
-
-/// Serves one upstream directly, with no renaming: the simplest inner service for a front.
-#[derive(Debug, Clone)]
-pub struct Direct<S> {
-    inner: S,
-    parked: std::sync::Arc<crate::input::Parked>,
-}
-
-impl<S> Direct<S> {
-    /// Serves `inner` directly.
-    pub fn new(inner: S) -> Self {
-        Direct {
-            inner,
-            parked: std::sync::Arc::default(),
-        }
-    }
-
-    /// The upstream.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S> Service<McpRequest> for Direct<S>
-where
-    S: Service<UpstreamRequest, Response = Map<String, Value>, Error = BoxError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
-    type Response = McpResponse;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<McpResponse, BoxError>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: McpRequest) -> Self::Future {
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let parked = self.parked.clone();
-        if req.is_admission_only() {
-            // Answered by the front once admitted: the upstream is not asked.
-            let res = McpResponse::for_method(req.mcp_method(), Value::Object(Map::new()));
-            return Box::pin(async move { Ok(res) });
-        }
-        let up = UpstreamRequest::from_request(req.into_parts());
-        let method = up.mcp_method().clone();
-        Box::pin(async move {
-            let result =
-                crate::input::send_fulfilling(up, &parked, move |up| inner.clone().oneshot(up))
-                    .await?;
-            Ok(McpResponse::for_method(&method, Value::Object(result)))
-        })
-    }
-}

@@ -2,8 +2,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use bytes::Bytes;

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::{Era, FrontConfig, McpFront};
 use http::HeaderValue;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use agent_gateway_core::{AgentResponse, BoxError};
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, FederationBuilder, Member, ToolView};
 use agent_gateway_mcp::naming::{NameError, Naming, Separator, ServerName};
+use agent_gateway_mcp::router::federation::{Federation, FederationBuilder, Member, ToolView};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 use agent_gateway_mcp::{Era, FrontConfig, McpFront, McpRequest, McpResponse};
 use serde_json::{Value, json};

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use agent_gateway_core::BoxError;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::upstream::UpstreamRequest;
 use agent_gateway_mcp::{FrontConfig, McpFront, McpRequest, McpResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

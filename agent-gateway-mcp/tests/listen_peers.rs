@@ -13,10 +13,10 @@ mod common;
 use std::time::Duration;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::listen::ListenFilter;
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use common::{python, python_server, script, serve, strings};

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::listen::ListenFilter;
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
+use agent_gateway_mcp::upstream::UpstreamRequest;
 use agent_gateway_mcp::{Era, McpFront};
 use listen_kit::*;
 use serde_json::{Map, Value, json};

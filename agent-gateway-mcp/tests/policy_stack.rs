@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use agent_gateway_core::Secret;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};

@@ -10,8 +10,8 @@
 mod common;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use common::{fixture_server, python_client, serve, strings};

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use agent_gateway_core::BoxError;
-use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::upstream::UpstreamRequest;
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use serde_json::{Value, json};
 use tokio::process::Child;

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::upstream::{BoxUpstream, Direct, UpstreamRequest};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::router::federation::{Federation, Member};
+use agent_gateway_mcp::upstream::{BoxUpstream, UpstreamRequest};
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

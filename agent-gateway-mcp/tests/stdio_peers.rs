@@ -11,8 +11,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioError, StdioUpstream};
 use agent_gateway_mcp::notify::{Notifier, Outgoing};
-use agent_gateway_mcp::stdio::{StdioConfig, StdioError, StdioUpstream};
 use agent_gateway_mcp::upstream::UpstreamRequest;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;

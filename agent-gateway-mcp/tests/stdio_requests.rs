@@ -8,8 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
-use agent_gateway_mcp::upstream::Direct;
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
+use agent_gateway_mcp::router::Direct;
 use agent_gateway_mcp::{FrontConfig, McpFront};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

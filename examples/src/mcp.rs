@@ -21,11 +21,11 @@ use std::net::SocketAddr;
 
 use agent_gateway_core::{Secret, SystemClock};
 use agent_gateway_mcp::FrontConfig;
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::connector::{HttpUpstream, SseUpstream};
-use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::session::{Sealer, SessionKey};
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use http::HeaderValue;
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use agent_gateway_core::store::{MemoryStore, Rate};
 use agent_gateway_core::{BoxError, Cost, Secret};
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 use agent_gateway_mcp::{FrontConfig, McpFront, McpRequest, McpResponse};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};

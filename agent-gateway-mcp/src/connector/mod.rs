@@ -34,11 +34,14 @@
 
 mod legacy;
 mod listen;
+mod mux;
 #[cfg(test)]
 mod tests;
 mod wire;
 
 pub mod sse;
+#[cfg(feature = "stdio")]
+pub mod stdio;
 pub use sse::SseUpstream;
 pub(crate) use wire::mirrored;
 

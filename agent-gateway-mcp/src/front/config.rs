@@ -7,8 +7,8 @@ use agent_gateway_core::SystemClock;
 use http::HeaderValue;
 use serde_json::{Map, Value, json};
 
-use super::pending::Pending;
-use super::subscriptions::Subscriptions;
+use crate::session::pending::Pending;
+use crate::session::subscriptions::Subscriptions;
 use crate::session::{Sealer, SessionError, SessionKey, SessionState};
 
 /// The most legacy sessions whose `logging/setLevel` is remembered on one replica.
@@ -159,7 +159,7 @@ pub struct FrontConfig {
     /// Legacy requests in flight on this replica, cancellable by their session.
     pub(crate) inflight: Arc<Inflight>,
     /// Legacy answer streams a client may resume with `Last-Event-ID`, on this replica.
-    pub(crate) resumable: Arc<super::resume::Resumable>,
+    pub(crate) resumable: Arc<crate::session::resume::Resumable>,
     /// Legacy sessions' resource subscriptions on this replica, watched by their GET streams.
     pub(crate) subscriptions: Arc<Subscriptions>,
 }
@@ -254,7 +254,7 @@ impl FrontConfig {
     /// Sets the server capabilities advertised. The default names tools, prompts and
     /// resources with `listChanged`, resource `subscribe`, completions and logging: the front
     /// serves `subscriptions/listen`, the legacy GET stream and `resources/subscribe`, and the
-    /// [`Federation`](crate::federation::Federation) relays them from its upstreams. An inner
+    /// [`Federation`](crate::router::federation::Federation) relays them from its upstreams. An inner
     /// service that relays no change notifications should advertise less.
     pub fn with_capabilities(mut self, capabilities: Value) -> Self {
         self.capabilities = capabilities;

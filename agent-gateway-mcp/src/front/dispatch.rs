@@ -14,11 +14,11 @@ use tower::{Service, ServiceExt};
 use super::checks::{self, MCP_PROTOCOL_VERSION};
 use super::config::FrontConfig;
 use super::config::Inflight;
-use super::render::{self, MCP_SESSION_ID, ResponseBody};
-use super::session::{
+use super::lifecycle::{
     answer_client_request, client_hop, delete_session, id_key, initialize, notification,
     session_not_found,
 };
+use super::render::{self, MCP_SESSION_ID, ResponseBody};
 use super::{listen, relay};
 use crate::McpError;
 use crate::era::{Era, LEGACY_VERSIONS};

@@ -27,12 +27,12 @@ use super::config::FrontConfig;
 use super::relay::rendered;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
 use super::stream::{self, Call, EventIds, Framing, Restart, Rewatch, changed, with_uris};
-use super::subscriptions::Refused;
 use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
 use crate::listen::{LISTEN, ListenFilter};
 use crate::method::McpMethod;
 use crate::notify::Notifier;
+use crate::session::subscriptions::Refused;
 use crate::{McpError, McpRequest, McpResponse};
 
 /// The JSON-RPC id of the listen request a GET stream makes of the inner service.
@@ -179,7 +179,7 @@ where
         .and_then(|v| v.to_str().ok())
         && let Some((recording, seq)) = config.resumable.find(&session, last)
     {
-        return Ok(super::resume::replay(recording, seq));
+        return Ok(crate::session::resume::replay(recording, seq));
     }
     let now = config.sealer.now();
     let changes = config

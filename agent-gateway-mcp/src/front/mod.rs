@@ -73,7 +73,7 @@
 //! the session subscribed to with `resources/subscribe` (kept in memory, bounded). Both reach
 //! the inner service as one `subscriptions/listen` request with a listen notifier, so the
 //! policy stack admits them like any request; see [`crate::listen`] and
-//! [`Federation`](crate::federation::Federation), which serves it for many upstreams. The
+//! [`Federation`](crate::router::federation::Federation), which serves it for many upstreams. The
 //! default [`FrontConfig`] capabilities advertise `listChanged` and resource `subscribe`.
 //!
 //! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
@@ -88,14 +88,11 @@ mod config;
 mod dispatch;
 pub mod future;
 mod layer;
+mod lifecycle;
 mod listen;
-mod pending;
 mod relay;
 mod render;
-mod resume;
-mod session;
 mod stream;
-mod subscriptions;
 #[cfg(test)]
 mod tests;
 

@@ -31,13 +31,13 @@ use tokio::sync::mpsc::Receiver;
 
 use super::config::FrontConfig;
 use super::render::{self, ResponseBody};
-use super::resume::{DETACHED_LIMIT, Recording};
 use super::stream::EventIds;
 use crate::era::{Era, META_SERVER_INFO};
 use crate::error::Rendered;
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::method::McpMethod;
 use crate::notify::{Outgoing, Relayed};
+use crate::session::resume::{DETACHED_LIMIT, Recording};
 use crate::{McpError, McpResponse};
 
 /// What the answer to one request needs besides the outcome.

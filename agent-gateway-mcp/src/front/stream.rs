@@ -37,13 +37,13 @@ use tokio::time::{Interval, MissedTickBehavior};
 use super::config::FrontConfig;
 use super::relay::{finish_modern, rendered};
 use super::render::ResponseBody;
-use super::subscriptions::Watched;
 use crate::McpResponse;
 use crate::era::Era;
 use crate::error::Rendered;
 use crate::listen::{ACKNOWLEDGED, ListenFilter, tag, untag};
 use crate::method::McpMethod;
 use crate::notify::{Outgoing, Relayed};
+use crate::session::subscriptions::Watched;
 
 /// How long a legacy client should wait before resuming a broken stream (`retry:`).
 pub(crate) const RETRY: Duration = Duration::from_secs(1);

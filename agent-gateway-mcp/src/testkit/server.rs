@@ -23,7 +23,8 @@ use crate::listen::{
     RESOURCES_LIST_CHANGED, TOOLS_LIST_CHANGED,
 };
 use crate::notify::Relayed;
-use crate::upstream::{Direct, UpstreamRequest};
+use crate::router::Direct;
+use crate::upstream::UpstreamRequest;
 
 type Handler = Arc<dyn Fn(&Map<String, Value>) -> Result<Value, ErrorObject> + Send + Sync>;
 

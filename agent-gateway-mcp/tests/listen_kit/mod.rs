@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use agent_gateway_core::testkit::TestClient;
 use agent_gateway_mcp::FrontConfig;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, Listening};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -20,7 +20,7 @@ use tower::{Service, ServiceExt};
 use super::Shared;
 use super::endpoint::resolve;
 use super::error::SseUpstreamError;
-use crate::inflight::{Pending, params_of};
+use crate::connector::mux::Pending;
 use crate::notify::{MESSAGE, PROGRESS};
 
 /// The most bytes read from the body of an answer to a POST (normally `Accepted`).
@@ -217,15 +217,15 @@ where
             return;
         };
         match message {
-            Message::Response(r) => crate::inflight::settle(pending, r),
+            Message::Response(r) => crate::connector::mux::settle(pending, r),
             Message::Notification(n) if n.method == PROGRESS => {
-                crate::inflight::progress(pending, params_of(n.params.as_deref()));
+                crate::connector::mux::progress(pending, n.params_object());
             }
             Message::Notification(n) if n.method == MESSAGE => {
                 // A log message names no request on this transport. With exactly one request
                 // in flight it can only be about that one (or the server itself); with more,
                 // it could be any client's, so it goes to the log only.
-                let params = params_of(n.params.as_deref());
+                let params = n.params_object();
                 let mut only = pending.values();
                 match (only.next(), only.next()) {
                     (

@@ -15,7 +15,7 @@
 //! relayed to its [`Notifier`] under the request's own token; a log
 //! message names no request on this transport, so it is relayed only while exactly one request
 //! is in flight (otherwise it goes to `tracing`). The per-request timeout is the federation's
-//! (see [`Member`](crate::federation::Member)); a call whose caller gives up is cancelled
+//! (see [`Member`](crate::router::federation::Member)); a call whose caller gives up is cancelled
 //! upstream with `notifications/cancelled`. A POST answered 404 means the server forgot our
 //! session: the stream is dropped and the next call opens another. The server's `ping` on the
 //! stream is answered; its other requests (sampling, elicitation, roots) go to the client of
@@ -74,8 +74,8 @@ use tower::{Service, ServiceExt};
 
 pub use error::SseUpstreamError;
 
+use crate::connector::mux::Pending;
 use crate::era::LEGACY_VERSIONS;
-use crate::inflight::Pending;
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
 use link::{Inflight, Link, Reader, post};

@@ -224,6 +224,10 @@ impl Sealer {
     }
 }
 
+pub(crate) mod pending;
+pub(crate) mod resume;
+pub(crate) mod subscriptions;
+
 #[cfg(test)]
 mod tests {
     use super::*;

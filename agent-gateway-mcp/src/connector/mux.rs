@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::{Id, Payload, Response};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
@@ -21,14 +20,6 @@ pub(crate) struct Pending {
 
 /// The calls in flight on one channel, by our id.
 pub(crate) type Calls = HashMap<i64, Pending>;
-
-/// A message's parameters as an object (empty when absent or not an object).
-pub(crate) fn params_of(raw: Option<&RawValue>) -> Map<String, Value> {
-    match raw.map(|r| serde_json::from_str(r.get())) {
-        Some(Ok(Value::Object(m))) => m,
-        _ => Map::new(),
-    }
-}
 
 fn number(id: &Id) -> Option<i64> {
     id.to_value().as_i64()

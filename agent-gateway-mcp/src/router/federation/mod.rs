@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use agent_gateway_core::BoxError;
-//! use agent_gateway_mcp::federation::{Federation, Member};
+//! use agent_gateway_mcp::router::federation::{Federation, Member};
 //! use agent_gateway_mcp::naming::ServerName;
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
 //! use agent_gateway_mcp::McpRequest;
@@ -87,7 +87,7 @@ struct Shared {
     /// The upstreams' `Mcp-Param-*` declarations, learnt from listings.
     declarations: params::Declarations,
     /// Calls of legacy upstreams waiting for a modern client's input.
-    parked: crate::input::Parked,
+    parked: crate::router::translate::Parked,
 }
 
 impl Shared {
@@ -205,7 +205,7 @@ impl FederationBuilder {
                 naming: self.naming,
                 fail_open: !self.fail_closed,
                 declarations: params::Declarations::default(),
-                parked: crate::input::Parked::default(),
+                parked: crate::router::translate::Parked::default(),
             }),
         })
     }

@@ -15,7 +15,7 @@
 //! child gets the shutdown timeout to leave, and is then killed.
 //!
 //! ```
-//! use agent_gateway_mcp::stdio::{StdioConfig, StdioError, StdioUpstream};
+//! use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioError, StdioUpstream};
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
 //! use serde_json::Map;
 //! use std::time::Duration;
@@ -79,7 +79,7 @@ use tower::Service;
 
 pub use error::StdioError;
 
-use crate::inflight::Pending;
+use crate::connector::mux::Pending;
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
 use link::Link;

@@ -24,7 +24,7 @@ use http_body_util::BodyExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use super::render::ResponseBody;
+use crate::front::ResponseBody;
 
 /// The most events kept for one stream.
 pub(crate) const MAX_EVENTS: usize = 256;

@@ -95,7 +95,7 @@ pub(super) async fn call(
         let m = owner.clone();
         async move { m.send(r).await }
     };
-    let mut result = crate::input::send_fulfilling(req, &shared.parked, send).await?;
+    let mut result = crate::router::translate::send_fulfilling(req, &shared.parked, send).await?;
     if method == McpMethod::ResourcesRead
         && let Some(Value::Array(contents)) = result.get_mut("contents")
     {

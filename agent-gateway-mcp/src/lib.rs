@@ -14,7 +14,7 @@
 //! use agent_gateway_mcp::router::federation::{Federation, Member};
 //! use agent_gateway_mcp::naming::ServerName;
 //! use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-//! use agent_gateway_mcp::{FrontConfig, McpFront};
+//! use agent_gateway_mcp::{McpFrontConfig, McpFront};
 //! use serde_json::json;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -23,7 +23,7 @@
 //!     .member(Member::new(ServerName::new("git-hub").unwrap(), github.clone()))
 //!     .build()
 //!     .unwrap();
-//! let gateway = McpFront::new(fed, FrontConfig::new("gateway", "1.0").unwrap());
+//! let gateway = McpFront::new(fed, McpFrontConfig::new("gateway", "1.0").unwrap());
 //!
 //! for client in [McpClient::modern(gateway.clone()), McpClient::legacy(gateway.clone())] {
 //!     let tools = client.list_tools().await.unwrap();
@@ -54,7 +54,7 @@ pub mod upstream;
 
 pub use era::Era;
 pub use error::McpError;
-pub use front::{FrontConfig, McpFront, McpFrontLayer};
+pub use front::{McpFront, McpFrontConfig, McpFrontLayer};
 pub use method::McpMethod;
 pub use request::McpRequest;
 pub use response::McpResponse;

@@ -21,7 +21,7 @@ use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_mcp::{Era, FrontConfig, McpFront};
+use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
 use http::HeaderValue;
 use tokio::process::Command;
 
@@ -69,7 +69,7 @@ async fn gateway(fixture: &str, era: Option<Era>) -> String {
         .build()
         .unwrap();
     let origin = HeaderValue::from_str(&format!("http://{addr}")).unwrap();
-    let config = FrontConfig::new("agent-gateway", "conformance")
+    let config = McpFrontConfig::new("agent-gateway", "conformance")
         .unwrap()
         .with_allowed_hosts(["127.0.0.1:*", "localhost:*"])
         .with_allowed_origins([origin]);

@@ -13,7 +13,7 @@ use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use common::{fixture_server, python_client, serve, strings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,7 +34,7 @@ async fn python_sdk_client_through_the_gateway_to_a_python_sdk_server_in_both_er
         .unwrap();
     let gateway = serve(McpFront::new(
         fed,
-        FrontConfig::new("agent-gateway", "test").unwrap(),
+        McpFrontConfig::new("agent-gateway", "test").unwrap(),
     ))
     .await;
 
@@ -81,7 +81,7 @@ async fn the_gateway_speaks_legacy_to_the_python_server_when_pinned() {
         .unwrap();
     let gateway = serve(McpFront::new(
         fed,
-        FrontConfig::new("agent-gateway", "test").unwrap(),
+        McpFrontConfig::new("agent-gateway", "test").unwrap(),
     ))
     .await;
     // A modern client in front of a legacy upstream session, and a legacy one.

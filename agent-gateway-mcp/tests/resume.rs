@@ -8,7 +8,7 @@ use std::sync::Arc;
 use agent_gateway_core::BoxError;
 use agent_gateway_mcp::router::Direct;
 use agent_gateway_mcp::upstream::UpstreamRequest;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
@@ -67,7 +67,7 @@ async fn a_legacy_client_resumes_a_broken_answer_and_its_call_went_on() {
             Ok::<_, BoxError>(done.as_object().cloned().unwrap_or_else(Map::new))
         }
     });
-    let front = McpFront::new(Direct::new(tool), FrontConfig::new("gw", "1").unwrap());
+    let front = McpFront::new(Direct::new(tool), McpFrontConfig::new("gw", "1").unwrap());
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let mut sessions = Vec::new();

@@ -17,7 +17,7 @@ use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use serde_json::{Value, json};
 use tokio::process::Child;
 use tower::ServiceBuilder;
@@ -89,7 +89,7 @@ impl Gateway {
             ))
             .build()
             .unwrap();
-        let front = McpFront::new(fed, FrontConfig::new("agent-gateway", "test").unwrap());
+        let front = McpFront::new(fed, McpFrontConfig::new("agent-gateway", "test").unwrap());
         let seen = Seen::default();
         let record = Arc::clone(&seen);
         let front = ServiceBuilder::new()

@@ -11,7 +11,7 @@ use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::Direct;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::upstream::{BoxUpstream, UpstreamRequest};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
@@ -20,8 +20,8 @@ use tower::ServiceExt;
 
 const MODERN: &str = "2026-07-28";
 
-fn config() -> FrontConfig {
-    FrontConfig::new("gw", "1").unwrap()
+fn config() -> McpFrontConfig {
+    McpFrontConfig::new("gw", "1").unwrap()
 }
 
 fn call(tool: &str, token: Option<Value>) -> http::Request<Full<Bytes>> {

@@ -20,7 +20,7 @@
 use std::net::SocketAddr;
 
 use agent_gateway_core::{Secret, SystemClock};
-use agent_gateway_mcp::FrontConfig;
+use agent_gateway_mcp::McpFrontConfig;
 use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::connector::{HttpUpstream, SseUpstream};
 use agent_gateway_mcp::naming::ServerName;
@@ -202,9 +202,9 @@ pub fn front_config(
     config: &McpConfig,
     listen: SocketAddr,
     body_limit: usize,
-) -> Result<FrontConfig, McpSetupError> {
+) -> Result<McpFrontConfig, McpSetupError> {
     let front_err = |reason: String| McpSetupError::Front(reason);
-    let mut front = FrontConfig::new("agent-gateway", env!("CARGO_PKG_VERSION"))
+    let mut front = McpFrontConfig::new("agent-gateway", env!("CARGO_PKG_VERSION"))
         .map_err(|e| front_err(e.to_string()))?
         .with_max_body(body_limit);
     let key = match &config.session_key_env {

@@ -10,7 +10,7 @@
 //! ```
 //! use agent_gateway_core::BoxError;
 //! use agent_gateway_mcp::connector::HttpUpstream;
-//! use agent_gateway_mcp::front::FrontConfig;
+//! use agent_gateway_mcp::front::McpFrontConfig;
 //! use agent_gateway_mcp::testkit::FakeMcpServer;
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
 //! use agent_gateway_mcp::Era;
@@ -20,7 +20,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! // A legacy-only server, in-process over HTTP.
 //! let fake = FakeMcpServer::new().with_echo_tool("echo");
-//! let http = fake.http(FrontConfig::new("old", "1").unwrap().with_modern(false));
+//! let http = fake.http(McpFrontConfig::new("old", "1").unwrap().with_modern(false));
 //! let upstream = HttpUpstream::new(http, "http://old.test/mcp".parse().unwrap());
 //! let list = upstream.clone().oneshot(UpstreamRequest::new("tools/list", Map::new())).await.unwrap();
 //! assert_eq!(list["tools"][0]["name"], "echo");

@@ -8,7 +8,7 @@ use http::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::config::FrontConfig;
+use super::config::McpFrontConfig;
 use crate::era::{Era, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSION};
 use crate::error::{CODE_HEADER_MISMATCH, CODE_UNSUPPORTED_VERSION, Rendered};
 use crate::method::McpMethod;
@@ -22,7 +22,7 @@ fn reject(status: StatusCode, message: &'static str) -> Rendered {
 }
 
 /// A present `Origin` must be one of the allowed ones: 403 otherwise.
-pub(crate) fn origin(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
+pub(crate) fn origin(config: &McpFrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
     match headers.get(ORIGIN) {
         None => Ok(()),
         Some(o) if config.allowed_origins.iter().any(|a| a == o) => Ok(()),
@@ -34,7 +34,7 @@ pub(crate) fn origin(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Re
 }
 
 /// When hosts are configured, `Host` must be one of them: 403 otherwise.
-pub(crate) fn host(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
+pub(crate) fn host(config: &McpFrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
     if config.allowed_hosts.is_empty() {
         return Ok(());
     }

@@ -11,9 +11,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
+use super::Front;
 use super::checks::{self, MCP_PROTOCOL_VERSION};
-use super::config::FrontConfig;
-use super::config::Inflight;
 use super::lifecycle::{
     answer_client_request, client_hop, delete_session, id_key, initialize, notification,
     session_not_found,
@@ -25,6 +24,7 @@ use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
 use crate::method::McpMethod;
 use crate::notify::Notifier;
+use crate::session::Cancels;
 use crate::{McpRequest, McpResponse};
 
 pub(super) fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
@@ -32,7 +32,7 @@ pub(super) fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
 }
 
 pub(crate) async fn handle<S, B>(
-    config: Arc<FrontConfig>,
+    front: Arc<Front>,
     inner: S,
     req: Request<B>,
 ) -> Response<ResponseBody>
@@ -43,23 +43,23 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    if let Err(r) =
-        checks::origin(&config, &parts.headers).and_then(|()| checks::host(&config, &parts.headers))
+    if let Err(r) = checks::origin(&front.config, &parts.headers)
+        .and_then(|()| checks::host(&front.config, &parts.headers))
     {
         return render::error(None, r, None);
     }
     match parts.method {
         Method::POST => {}
-        Method::GET if config.legacy => return listen::get(config, inner, parts).await,
-        Method::DELETE if config.legacy => return delete_session(&config, &parts.headers),
-        _ => return render::method_not_allowed(config.legacy),
+        Method::GET if front.config.legacy => return listen::get(front, inner, parts).await,
+        Method::DELETE if front.config.legacy => return delete_session(&front, &parts.headers),
+        _ => return render::method_not_allowed(front.config.legacy),
     }
     if let Err(r) =
         checks::content_type(&parts.headers).and_then(|()| checks::accept(&parts.headers))
     {
         return render::error(None, r, None);
     }
-    let bytes = match read_body(body, config.max_body, &parts.headers).await {
+    let bytes = match read_body(body, front.config.max_body, &parts.headers).await {
         Ok(b) => b,
         Err(r) => return render::error(None, r, None),
     };
@@ -76,20 +76,20 @@ where
     };
     match message {
         Message::Request(r) => {
-            let www = config.www_authenticate.clone();
-            request(&config, inner, r, parts)
+            let www = front.config.www_authenticate.clone();
+            request(&front, inner, r, parts)
                 .await
                 .unwrap_or_else(|(id, rendered)| render::error(id, rendered, www.as_ref()))
         }
-        Message::Notification(n) => notification(&config, &parts.headers, &n),
+        Message::Notification(n) => notification(&front, &parts.headers, &n),
         Message::Response(res) => {
             let session = parts
                 .headers
                 .get(MCP_SESSION_ID)
                 .and_then(|v| v.to_str().ok())
-                .filter(|id| config.legacy && config.session(id).is_some());
+                .filter(|id| front.config.legacy && front.session(id).is_some());
             if let Some(session) = session {
-                answer_client_request(&config, session, res);
+                answer_client_request(&front, session, res);
                 render::empty(StatusCode::ACCEPTED)
             } else {
                 render::error(
@@ -134,12 +134,12 @@ where
 }
 
 fn era_of(
-    config: &FrontConfig,
+    front: &Front,
     method: &McpMethod,
     params: &Map<String, Value>,
     headers: &HeaderMap,
 ) -> Era {
-    if !config.legacy || checks::meta_version(params).is_some() {
+    if !front.config.legacy || checks::meta_version(params).is_some() {
         return Era::Modern;
     }
     let legacy_header = headers
@@ -156,7 +156,7 @@ fn era_of(
 pub(super) type Failure = (Option<Id>, Rendered);
 
 async fn request<S>(
-    config: &Arc<FrontConfig>,
+    front: &Arc<Front>,
     inner: S,
     r: RpcRequest,
     parts: http::request::Parts,
@@ -182,10 +182,10 @@ where
         }
     };
     let method = McpMethod::from(r.method);
-    let era = era_of(config, &method, &params, &parts.headers);
+    let era = era_of(front, &method, &params, &parts.headers);
     let mut session: Option<(String, crate::session::SessionState)> = None;
     match era {
-        Era::Modern if !config.modern => {
+        Era::Modern if !front.config.modern => {
             // What a legacy-only server answers; an era probe reads it as "legacy".
             return Err(fail(bad(
                 StatusCode::BAD_REQUEST,
@@ -204,7 +204,7 @@ where
             let opened = header
                 .to_str()
                 .ok()
-                .and_then(|s| config.session(s).map(|state| (s.to_owned(), state)));
+                .and_then(|s| front.session(s).map(|state| (s.to_owned(), state)));
             if opened.is_none() {
                 return Ok(session_not_found(Some(id)));
             }
@@ -220,7 +220,7 @@ where
         }
     }
     if listen::handles(&method, era) {
-        return listen::request(config, inner, id.clone(), method, params, era, parts)
+        return listen::request(front, inner, id.clone(), method, params, era, parts)
             .await
             .map_err(fail);
     }
@@ -240,7 +240,7 @@ where
     // methods the front answers itself, that call is the admission check: an error refuses the
     // request (an unauthenticated `initialize` is a 401 like any other), and the front then
     // writes the answer.
-    let hop = client_hop(config, era, &params, session.as_ref());
+    let hop = client_hop(front, era, &params, session.as_ref());
     let notes = (!own && checks::accepts_sse(&parts.headers)).then(|| {
         let token = params
             .get("_meta")
@@ -278,7 +278,7 @@ where
         // A legacy client may cancel the request by its id: the call is then dropped.
         let cancel = session
             .as_deref()
-            .and_then(|s| Inflight::register(&config.inflight, s, &id_key(&id)));
+            .and_then(|s| Cancels::register(&front.store.cancels, s, &id_key(&id)));
         let call = inner.oneshot(req);
         let call = async move {
             let Some((_guard, cancelled)) = cancel else {
@@ -290,7 +290,7 @@ where
             }
         };
         let end = relay::Ending {
-            config: config.clone(),
+            front: front.clone(),
             era,
             method,
             id: id.clone(),
@@ -301,11 +301,11 @@ where
     match inner.oneshot(req).await {
         Err(e) => Err(fail(relay::rendered(era, &e))),
         Ok(_) if method == McpMethod::Initialize => {
-            initialize(config, id, &init_params.unwrap_or_default())
+            initialize(front, id, &init_params.unwrap_or_default())
         }
         Ok(_) if method == McpMethod::ServerDiscover => Ok(render::result(
             id,
-            relay::finish_modern(config, &method, config.discover_result()),
+            relay::finish_modern(front, &method, front.config.discover_result()),
         )),
         Ok(_) if method == McpMethod::LoggingSetLevel => {
             let (Some(level), Some((session, _))) = (level, session) else {
@@ -314,7 +314,7 @@ where
                     ErrorObject::invalid_params("missing string `level`"),
                 )));
             };
-            config.log_levels.set(&session, &level);
+            front.store.log_levels.set(&session, &level);
             Ok(render::result(id, Map::new()))
         }
         // `ping`, the only other method the front answers itself.

@@ -22,8 +22,8 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
+use super::Front;
 use super::checks::{self, MCP_PROTOCOL_VERSION};
-use super::config::FrontConfig;
 use super::relay::rendered;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
 use super::stream::{self, Call, EventIds, Framing, Restart, Rewatch, changed, with_uris};
@@ -56,7 +56,7 @@ fn invalid(detail: &str) -> Rendered {
 
 /// A request [`handles`] says is ours, its session (legacy) and headers already checked.
 pub(crate) async fn request<S>(
-    config: &Arc<FrontConfig>,
+    front: &Arc<Front>,
     inner: S,
     id: Id,
     method: McpMethod,
@@ -85,7 +85,7 @@ where
         let framing = Framing::Modern {
             id,
             filter,
-            config: config.clone(),
+            front: front.clone(),
             acked: false,
         };
         return stream::open(call, notes, framing, None).await;
@@ -101,13 +101,14 @@ where
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
     let session = session.unwrap_or_default();
-    let state = config
+    let state = front
         .session(&session)
         .ok_or_else(|| invalid("session not found"))?;
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
     if subscribe {
-        let now = config.sealer.now();
-        config
+        let now = front.config.sealer.now();
+        front
+            .store
             .subscriptions
             .subscribe(&session, state.expires_at(), now, &uri)
             .map_err(|r| match r {
@@ -115,29 +116,25 @@ where
                 Refused::Sessions => invalid("no room for another session's subscriptions"),
             })?;
     } else {
-        config.subscriptions.unsubscribe(&session, &uri);
+        front.store.subscriptions.unsubscribe(&session, &uri);
     }
     Ok(render::result(id, Map::new()))
 }
 
 /// A legacy session's GET stream.
-pub(crate) async fn get<S>(
-    config: Arc<FrontConfig>,
-    inner: S,
-    parts: Parts,
-) -> Response<ResponseBody>
+pub(crate) async fn get<S>(front: Arc<Front>, inner: S, parts: Parts) -> Response<ResponseBody>
 where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
 {
-    let www = config.www_authenticate.clone();
-    get_stream(&config, inner, parts)
+    let www = front.config.www_authenticate.clone();
+    get_stream(&front, inner, parts)
         .await
         .unwrap_or_else(|r| render::error(None, r, www.as_ref()))
 }
 
 async fn get_stream<S>(
-    config: &Arc<FrontConfig>,
+    front: &Arc<Front>,
     inner: S,
     parts: Parts,
 ) -> Result<Response<ResponseBody>, Rendered>
@@ -161,7 +158,7 @@ where
         ));
     };
     let session = session.to_str().unwrap_or_default().to_owned();
-    let Some(state) = config.session(&session) else {
+    let Some(state) = front.session(&session) else {
         return Err(reject(StatusCode::NOT_FOUND, "Session not found"));
     };
     if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)
@@ -177,12 +174,13 @@ where
         .headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        && let Some((recording, seq)) = config.resumable.find(&session, last)
+        && let Some((recording, seq)) = front.store.resumable.find(&session, last)
     {
         return Ok(crate::session::resume::replay(recording, seq));
     }
-    let now = config.sealer.now();
-    let changes = config
+    let now = front.config.sealer.now();
+    let changes = front
+        .store
         .subscriptions
         .open_stream(&session, state.expires_at(), now);
     let uris = changes

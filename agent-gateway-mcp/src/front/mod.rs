@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use agent_gateway_core::{BoxError, testkit::TestClient};
-//! use agent_gateway_mcp::front::{FrontConfig, McpFront};
+//! use agent_gateway_mcp::front::{McpFront, McpFrontConfig};
 //! use agent_gateway_mcp::{McpRequest, McpResponse};
 //! use serde_json::json;
 //!
@@ -12,7 +12,7 @@
 //! let inner = tower::service_fn(|req: McpRequest| async move {
 //!     Ok::<_, BoxError>(McpResponse::for_method(req.method(), json!({"tools": []})))
 //! });
-//! let front = McpFront::new(inner, FrontConfig::new("gw", "1.0").unwrap());
+//! let front = McpFront::new(inner, McpFrontConfig::new("gw", "1.0").unwrap());
 //! let client = TestClient::new(front);
 //! let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
 //!                   "io.modelcontextprotocol/clientCapabilities": {}});
@@ -74,11 +74,11 @@
 //! the inner service as one `subscriptions/listen` request with a listen notifier, so the
 //! policy stack admits them like any request; see [`crate::listen`] and
 //! [`Federation`](crate::router::federation::Federation), which serves it for many upstreams. The
-//! default [`FrontConfig`] capabilities advertise `listChanged` and resource `subscribe`.
+//! default [`Front`] capabilities advertise `listChanged` and resource `subscribe`.
 //!
 //! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
 //! inner service first, as an admission check, so the user's policy stack governs them like
-//! any other request (see [`is_own`]); the inner result is then ignored.
+//! any other request (the request is [admission-only](crate::McpRequest::is_admission_only)); the inner result is then ignored.
 //!
 //! Every error of the inner service, including a core [`Denied`](agent_gateway_core::Denied),
 //! is rendered in one place: see [`crate::error`].
@@ -105,29 +105,64 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-pub use config::{DEFAULT_MAX_BODY, FrontConfig};
+pub use config::{DEFAULT_MAX_BODY, McpFrontConfig};
 pub use layer::McpFrontLayer;
 pub use render::ResponseBody;
 
+use crate::session::{SessionState, SessionStore};
 use crate::{McpRequest, McpResponse};
+
+/// What every clone of a front shares: its settings and its live session tables.
+#[derive(Debug)]
+pub(crate) struct Front {
+    pub(crate) config: McpFrontConfig,
+    pub(crate) store: Arc<SessionStore>,
+}
+
+impl Front {
+    /// Opens a legacy session id: its state, unless it is forged, tampered, expired or ended.
+    pub(crate) fn session(&self, id: &str) -> Option<SessionState> {
+        self.store.open(&self.config.sealer, id)
+    }
+}
 
 /// The MCP front. `Error = Infallible`, so it mounts in an axum router at any path.
 #[derive(Debug, Clone)]
 pub struct McpFront<S> {
     inner: S,
-    config: Arc<FrontConfig>,
+    front: Arc<Front>,
 }
 
 impl<S> McpFront<S> {
-    /// A front serving with `config` in front of `inner`.
-    pub fn new(inner: S, config: FrontConfig) -> Self {
-        McpFront::from_shared(inner, Arc::new(config))
+    /// A front serving with `config` in front of `inner`, with a session store of its own.
+    pub fn new(inner: S, config: McpFrontConfig) -> Self {
+        McpFront::from_shared(
+            inner,
+            Arc::new(Front {
+                config,
+                store: Arc::default(),
+            }),
+        )
     }
 
-    pub(crate) fn from_shared(inner: S, config: Arc<FrontConfig>) -> Self {
-        McpFront { inner, config }
+    /// Keeps the live session tables in `store` instead of a store of its own, so several
+    /// fronts (several routes) share one.
+    pub fn with_session_store(mut self, store: Arc<SessionStore>) -> Self {
+        self.front = Arc::new(Front {
+            config: self.front.config.clone(),
+            store,
+        });
+        self
     }
 
+    /// The live session tables this front keeps.
+    pub fn session_store(&self) -> &Arc<SessionStore> {
+        &self.front.store
+    }
+
+    pub(crate) fn from_shared(inner: S, front: Arc<Front>) -> Self {
+        McpFront { inner, front }
+    }
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -165,9 +200,9 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let config = self.config.clone();
+        let front = self.front.clone();
         future::ResponseFuture {
-            inner: Box::pin(dispatch::handle(config, inner, req)),
+            inner: Box::pin(dispatch::handle(front, inner, req)),
         }
     }
 }

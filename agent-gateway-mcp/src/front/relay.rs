@@ -29,7 +29,7 @@ use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::Receiver;
 
-use super::config::FrontConfig;
+use super::Front;
 use super::render::{self, ResponseBody};
 use super::stream::EventIds;
 use crate::era::{Era, META_SERVER_INFO};
@@ -42,7 +42,7 @@ use crate::{McpError, McpResponse};
 
 /// What the answer to one request needs besides the outcome.
 pub(crate) struct Ending {
-    pub(crate) config: Arc<FrontConfig>,
+    pub(crate) front: Arc<Front>,
     pub(crate) era: Era,
     pub(crate) method: McpMethod,
     pub(crate) id: Id,
@@ -85,7 +85,7 @@ fn conclude(
 ) -> Result<Map<String, Value>, Rendered> {
     match out {
         Ok(res) if end.era == Era::Modern => {
-            Ok(finish_modern(&end.config, &end.method, res.into_result()))
+            Ok(finish_modern(&end.front, &end.method, res.into_result()))
         }
         Ok(res) => Ok(res.into_result()),
         Err(e) => Err(rendered(end.era, &e)),
@@ -94,7 +94,7 @@ fn conclude(
 
 /// Adds what every modern result must carry and the upstream may have left out.
 pub(crate) fn finish_modern(
-    config: &FrontConfig,
+    front: &Front,
     method: &McpMethod,
     mut result: Map<String, Value>,
 ) -> Map<String, Value> {
@@ -110,7 +110,7 @@ pub(crate) fn finish_modern(
     }
     if let Value::Object(meta) = result.entry("_meta").or_insert_with(|| json!({})) {
         meta.entry(META_SERVER_INFO)
-            .or_insert_with(|| config.server_info());
+            .or_insert_with(|| front.config.server_info());
     }
     result
 }
@@ -173,13 +173,13 @@ struct Relay {
     /// The gateway ids of the server→client requests sent on this stream, forgotten when it
     /// ends.
     asked: Vec<String>,
-    config: Arc<FrontConfig>,
+    front: Arc<Front>,
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
         for id in &self.asked {
-            self.config.pending.forget(id);
+            self.front.store.pending.forget(id);
         }
     }
 }
@@ -194,7 +194,7 @@ impl Relay {
     ) -> Self {
         let ids = (end.era == Era::Legacy).then(EventIds::new);
         let recording = match (&ids, &end.session) {
-            (Some(ids), Some(session)) => end.config.resumable.record(ids.stream(), session),
+            (Some(ids), Some(session)) => end.front.store.resumable.record(ids.stream(), session),
             _ => None,
         };
         Relay {
@@ -203,7 +203,7 @@ impl Relay {
             call,
             outcome,
             pending: Some(first),
-            config: end.config.clone(),
+            front: end.front.clone(),
             end: Some(end),
             ids,
             primed: false,
@@ -262,7 +262,7 @@ impl Relay {
                     )));
                     return None;
                 };
-                let id = self.config.pending.register(&session, reply)?;
+                let id = self.front.store.pending.register(&session, reply)?;
                 let request = RpcRequest::new(Id::from(id.clone()), method)
                     .with_params(&params)
                     .ok()?;

@@ -34,7 +34,7 @@ use tokio::sync::mpsc::Receiver;
 use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
-use super::config::FrontConfig;
+use super::Front;
 use super::relay::{finish_modern, rendered};
 use super::render::ResponseBody;
 use crate::McpResponse;
@@ -125,7 +125,7 @@ pub(crate) enum Framing {
     Modern {
         id: Id,
         filter: ListenFilter,
-        config: Arc<FrontConfig>,
+        front: Arc<Front>,
         acked: bool,
     },
     /// A session's GET stream.
@@ -228,7 +228,7 @@ impl Stream {
         let Framing::Modern {
             id,
             filter,
-            config,
+            front,
             acked,
         } = &mut self.framing
         else {
@@ -243,7 +243,7 @@ impl Stream {
         let response = match out {
             Ok(res) => {
                 let mut result =
-                    finish_modern(config, &McpMethod::SubscriptionsListen, res.into_result());
+                    finish_modern(front, &McpMethod::SubscriptionsListen, res.into_result());
                 tag(&mut result, id.to_value());
                 RpcResponse::success(id.clone(), &Value::Object(result)).unwrap_or_else(|_| {
                     RpcResponse::error(Some(id.clone()), ErrorObject::internal_error())

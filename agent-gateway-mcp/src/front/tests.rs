@@ -12,7 +12,7 @@ use crate::session::{Sealer, SessionKey};
 
 type Front = McpFront<tower::util::BoxCloneSyncService<McpRequest, McpResponse, BoxError>>;
 
-fn front(config: FrontConfig) -> (TestClient<Front>, Arc<AtomicUsize>) {
+fn front(config: McpFrontConfig) -> (TestClient<Front>, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     let inner = tower::service_fn(move |req: McpRequest| {
@@ -35,8 +35,8 @@ fn front(config: FrontConfig) -> (TestClient<Front>, Arc<AtomicUsize>) {
     (TestClient::new(McpFront::new(inner, config)), calls)
 }
 
-fn config() -> FrontConfig {
-    FrontConfig::new("gw", "1.0")
+fn config() -> McpFrontConfig {
+    McpFrontConfig::new("gw", "1.0")
         .unwrap()
         .with_allowed_origins([HeaderValue::from_static("https://app.example")])
         .with_max_body(1024)

@@ -226,7 +226,11 @@ impl Sealer {
 
 pub(crate) mod pending;
 pub(crate) mod resume;
+mod store;
 pub(crate) mod subscriptions;
+
+pub(crate) use store::Cancels;
+pub use store::SessionStore;
 
 #[cfg(test)]
 mod tests {

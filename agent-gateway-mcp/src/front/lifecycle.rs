@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::Front;
 use super::checks::{self, MCP_METHOD};
-use super::dispatch::{Failure, bad};
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
+use super::render::{Failure, bad};
 use crate::era::{Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL};
 use crate::request::ClientHop;
 

@@ -24,7 +24,7 @@ use tower::{Service, ServiceExt};
 
 use super::Front;
 use super::checks::{self, MCP_PROTOCOL_VERSION};
-use super::relay::rendered;
+use super::render::rendered;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
 use super::stream::{self, Call, EventIds, Framing, Restart, Rewatch, changed, with_uris};
 use crate::era::{Era, LEGACY_VERSIONS};

@@ -23,22 +23,21 @@ use agent_gateway_core::sse::Event;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::sync::mpsc::Receiver;
 
 use super::Front;
-use super::render::{self, ResponseBody};
+use super::render::{self, ResponseBody, finish_modern, rendered};
 use super::stream::EventIds;
-use crate::era::{Era, META_SERVER_INFO};
+use crate::McpResponse;
+use crate::era::Era;
 use crate::error::Rendered;
-use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::method::McpMethod;
 use crate::notify::{Outgoing, Relayed};
 use crate::session::resume::{DETACHED_LIMIT, Recording};
-use crate::{McpError, McpResponse};
 
 /// What the answer to one request needs besides the outcome.
 pub(crate) struct Ending {
@@ -48,35 +47,6 @@ pub(crate) struct Ending {
     pub(crate) id: Id,
     /// The legacy session the request came on: where server→client requests are answered.
     pub(crate) session: Option<String>,
-}
-
-/// The inner service's error as the front renders it.
-///
-/// In the modern era an upstream's request errors keep the HTTP status the spec gives them:
-/// 400 for invalid params and the MCP header, capability and version errors, 404 for an
-/// unknown method.
-pub(crate) fn rendered(era: Era, e: &BoxError) -> Rendered {
-    let mut rendered = Rendered::from_error(e.as_ref());
-    if era == Era::Modern {
-        let relayed = matches!(
-            crate::error::find::<McpError>(e.as_ref()),
-            Some(McpError::Upstream(_) | McpError::HeaderMismatch(_))
-        );
-        match rendered.error.code {
-            ErrorObject::METHOD_NOT_FOUND => rendered.status = StatusCode::NOT_FOUND,
-            ErrorObject::INVALID_REQUEST
-            | ErrorObject::INVALID_PARAMS
-            | CODE_HEADER_MISMATCH
-            | CODE_MISSING_CAPABILITY
-            | CODE_UNSUPPORTED_VERSION
-                if relayed =>
-            {
-                rendered.status = StatusCode::BAD_REQUEST;
-            }
-            _ => {}
-        }
-    }
-    rendered
 }
 
 fn conclude(
@@ -90,29 +60,6 @@ fn conclude(
         Ok(res) => Ok(res.into_result()),
         Err(e) => Err(rendered(end.era, &e)),
     }
-}
-
-/// Adds what every modern result must carry and the upstream may have left out.
-pub(crate) fn finish_modern(
-    front: &Front,
-    method: &McpMethod,
-    mut result: Map<String, Value>,
-) -> Map<String, Value> {
-    result
-        .entry("resultType")
-        .or_insert_with(|| json!("complete"));
-    if method.is_cacheable() {
-        // The gateway filters per caller, so nothing it answers is shareable by default.
-        result.entry("ttlMs").or_insert_with(|| json!(0));
-        result
-            .entry("cacheScope")
-            .or_insert_with(|| json!("private"));
-    }
-    if let Value::Object(meta) = result.entry("_meta").or_insert_with(|| json!({})) {
-        meta.entry(META_SERVER_INFO)
-            .or_insert_with(|| front.config.server_info());
-    }
-    result
 }
 
 type Outcome = Result<McpResponse, BoxError>;

@@ -35,8 +35,8 @@ use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::Front;
-use super::relay::{finish_modern, rendered};
 use super::render::ResponseBody;
+use super::render::{finish_modern, rendered};
 use crate::McpResponse;
 use crate::era::Era;
 use crate::error::Rendered;

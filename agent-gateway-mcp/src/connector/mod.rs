@@ -52,7 +52,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use agent_gateway_core::jsonrpc::{ErrorObject, Message, Request as RpcRequest};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id};
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -71,7 +71,7 @@ use crate::era::{
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
-use wire::{Answer, post};
+use wire::{Answer, Outbound, post};
 
 /// Why the connector failed, apart from the upstream's own JSON-RPC errors.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -353,14 +353,14 @@ where
                 json!({"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")}),
             );
         }
-        let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
+        let msg = Outbound::request(Id::from(self.next_id()), method.as_str(), &params)?;
         self.post(headers, &msg, notifier.as_ref()).await
     }
 
     async fn post(
         &self,
         headers: HeaderMap,
-        msg: &Message,
+        msg: &Outbound,
         notifier: Option<&Notifier>,
     ) -> Result<Answer, BoxError> {
         let auth = self.shared.authorization.as_ref().map(Secret::expose);

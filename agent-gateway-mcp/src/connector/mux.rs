@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{Id, Payload, Response};
-use serde_json::{Map, Value};
+use agent_gateway_core::jsonrpc::{Id, Payload, Response, encode};
+use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 
 use crate::McpError;
@@ -20,6 +20,57 @@ pub(crate) struct Pending {
 
 /// The calls in flight on one channel, by our id.
 pub(crate) type Calls = HashMap<i64, Pending>;
+
+/// What a call's answer is.
+pub(crate) type Outcome = Result<Map<String, Value>, BoxError>;
+
+/// One request/answer exchange over a multiplexed channel, ready to go: the request as bytes,
+/// what to put in flight under its id, and where its answer arrives. The stdio and the legacy
+/// SSE connectors each insert [`pending`](Self::pending) in their table, send
+/// [`bytes`](Self::bytes) their own way and await [`answer`](Self::answer).
+pub(crate) struct Exchange {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) pending: Pending,
+    pub(crate) answer: oneshot::Receiver<Outcome>,
+}
+
+impl Exchange {
+    /// Prepares request `id` of `method`. Progress is asked for under our own token, the
+    /// request id, so that concurrent clients' tokens never collide; the notifier maps it back
+    /// to the client's. The envelope is written around the params in one pass.
+    pub(crate) fn new(
+        id: i64,
+        method: &str,
+        mut params: Map<String, Value>,
+        notifier: Option<Notifier>,
+    ) -> Result<Exchange, BoxError> {
+        let wants_progress = notifier
+            .as_ref()
+            .is_some_and(|n| n.progress_token().is_some());
+        if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+            meta.remove("progressToken");
+        }
+        if wants_progress {
+            let meta = params.entry("_meta").or_insert_with(|| json!({}));
+            if let Value::Object(meta) = meta {
+                meta.insert("progressToken".into(), json!(id));
+            }
+        }
+        let bytes = encode::request(&Id::from(id), method, Some(&params))?;
+        let (answer, rx) = oneshot::channel();
+        Ok(Exchange {
+            bytes,
+            pending: Pending { answer, notifier },
+            answer: rx,
+        })
+    }
+}
+
+/// The `notifications/cancelled` telling a server that request `id` is no longer awaited.
+pub(crate) fn cancelled(id: i64) -> Option<Vec<u8>> {
+    let reason = json!({"requestId": id, "reason": "the caller went away"});
+    encode::notification("notifications/cancelled", Some(&reason)).ok()
+}
 
 fn number(id: &Id) -> Option<i64> {
     id.to_value().as_i64()

@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::Response as RpcResponse;
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Notification, Request as RpcRequest};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest, encode};
 use agent_gateway_core::sse::Event;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -264,25 +264,35 @@ fn with_id(id: &str, event: &[u8]) -> Bytes {
 }
 
 fn sse(message: &Message) -> Option<Bytes> {
-    let data = String::from_utf8(message.to_vec()).ok()?;
+    sse_bytes(message.to_vec())
+}
+
+/// One SSE `message` event carrying already encoded JSON.
+fn sse_bytes(json: Vec<u8>) -> Option<Bytes> {
+    let data = String::from_utf8(json).ok()?;
     Event::new(data).with_event("message").to_bytes().ok()
 }
 
 fn notification_event((method, params): Relayed) -> Option<Bytes> {
-    let note = Notification::new(method).with_params(&params).ok()?;
-    sse(&Message::from(note))
+    sse_bytes(encode::notification(&method, Some(&params)).ok()?)
 }
 
 fn final_event(end: &Ending, out: Outcome) -> Bytes {
-    let response = match conclude(end, out) {
-        Ok(result) => {
-            RpcResponse::success(end.id.clone(), &Value::Object(result)).unwrap_or_else(|_| {
-                RpcResponse::error(Some(end.id.clone()), ErrorObject::internal_error())
-            })
+    let encoded = match conclude(end, out) {
+        // The envelope is written around the result in one pass.
+        Ok(result) => encode::success(&end.id, &result).ok(),
+        Err(rendered) => {
+            Some(Message::from(RpcResponse::error(Some(end.id.clone()), rendered.error)).to_vec())
         }
-        Err(rendered) => RpcResponse::error(Some(end.id.clone()), rendered.error),
     };
-    sse(&Message::from(response)).unwrap_or_default()
+    let json = encoded.unwrap_or_else(|| {
+        Message::from(RpcResponse::error(
+            Some(end.id.clone()),
+            ErrorObject::internal_error(),
+        ))
+        .to_vec()
+    });
+    sse_bytes(json).unwrap_or_default()
 }
 
 /// The SSE body. The mutex is never locked (the body is polled through `&mut`); it only makes

@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Response as RpcResponse};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Response as RpcResponse, encode};
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
@@ -80,8 +80,9 @@ pub(crate) fn error(
 
 /// A JSON-RPC result answer.
 pub(crate) fn result(id: Id, result: Map<String, Value>) -> Response<ResponseBody> {
-    let wire = match RpcResponse::success(id.clone(), &Value::Object(result)) {
-        Ok(r) => Message::from(r).to_vec(),
+    // The envelope is written around the result in one pass.
+    let wire = match encode::success(&id, &result) {
+        Ok(wire) => wire,
         Err(e) => {
             tracing::error!(error = %e, "mcp: result did not serialise");
             return error(

@@ -86,7 +86,7 @@ pub(super) async fn post<C, B>(
     client: C,
     uri: &Uri,
     authorization: Option<&HeaderValue>,
-    message: &Message,
+    message: Vec<u8>,
 ) -> Result<StatusCode, BoxError>
 where
     C: Service<Request<Full<Bytes>>, Response = Response<B>>,
@@ -94,7 +94,7 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let mut req = Request::post(uri.clone()).body(Full::new(Bytes::from(message.to_vec())))?;
+    let mut req = Request::post(uri.clone()).body(Full::new(Bytes::from(message)))?;
     let h = req.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(a) = authorization {
@@ -255,7 +255,7 @@ where
                 let auth = self.authorization.clone();
                 tokio::spawn(async move {
                     let reply = crate::notify::answer_request(asked.as_ref(), r).await;
-                    let _ = post(client, &uri, auth.as_ref(), &reply).await;
+                    let _ = post(client, &uri, auth.as_ref(), reply.to_vec()).await;
                 });
             }
         }

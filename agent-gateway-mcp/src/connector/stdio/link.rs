@@ -29,9 +29,8 @@ impl Link {
         }
     }
 
-    /// Queues one message as a line for the child's stdin.
-    pub(super) fn send(&self, message: &Message) -> Result<(), StdioError> {
-        let mut line = message.to_vec();
+    /// Queues one encoded message as a line for the child's stdin.
+    pub(super) fn send(&self, mut line: Vec<u8>) -> Result<(), StdioError> {
         line.push(b'\n');
         self.writer.send(line).map_err(|_| StdioError::NotRunning)
     }

@@ -70,16 +70,15 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use agent_gateway_core::jsonrpc::{Message, Notification, Request as RpcRequest};
 use agent_gateway_core::{BoxError, Secret};
 use futures_util::future::BoxFuture;
-use serde_json::{Map, Value, json};
-use tokio::sync::{oneshot, watch};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
 use tower::Service;
 
 pub use error::StdioError;
 
-use crate::connector::mux::Pending;
+use crate::connector::mux::{self, Exchange};
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
 use link::Link;
@@ -276,10 +275,9 @@ impl Drop for Forget<'_> {
         };
         if let Some(link) = slot.as_mut()
             && link.pending.remove(&self.id).is_some()
-            && let Ok(n) = Notification::new("notifications/cancelled")
-                .with_params(&json!({"requestId": self.id, "reason": "the caller went away"}))
+            && let Some(note) = mux::cancelled(self.id)
         {
-            let _ = link.send(&Message::from(n));
+            let _ = link.send(note);
         }
     }
 }
@@ -288,76 +286,28 @@ impl Drop for Forget<'_> {
 async fn exchange(
     shared: &Shared,
     method: &str,
-    mut params: Map<String, Value>,
+    params: Map<String, Value>,
     notifier: Option<Notifier>,
     ready: bool,
 ) -> Result<Map<String, Value>, BoxError> {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    // Progress is asked for under our own token, the request id, so that concurrent clients'
-    // tokens never collide; the notifier maps it back to the client's.
-    let wants_progress = notifier
-        .as_ref()
-        .is_some_and(|n| n.progress_token().is_some());
-    if let Some(Value::Object(meta)) = params.get_mut("_meta") {
-        meta.remove("progressToken");
-    }
-    if wants_progress {
-        let meta = params.entry("_meta").or_insert_with(|| json!({}));
-        if let Value::Object(meta) = meta {
-            meta.insert("progressToken".into(), json!(id));
-        }
-    }
-    let message = Message::from(RpcRequest::new(id, method).with_params(&params)?);
-    let (answer, rx) = oneshot::channel();
+    let call = Exchange::new(id, method, params, notifier)?;
     {
         let mut slot = shared.slot.lock().map_err(|_| StdioError::NotRunning)?;
         let link = slot
             .as_mut()
             .filter(|l| l.ready || !ready)
             .ok_or(StdioError::NotRunning)?;
-        link.pending.insert(id, Pending { answer, notifier });
-        if let Err(e) = link.send(&message) {
+        link.pending.insert(id, call.pending);
+        if let Err(e) = link.send(call.bytes) {
             link.pending.remove(&id);
             return Err(Box::new(e));
         }
     }
     let _forget = Forget { shared, id };
-    match tokio::time::timeout(shared.config.request_timeout, rx).await {
+    match tokio::time::timeout(shared.config.request_timeout, call.answer).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(_)) => Err(Box::new(StdioError::Exited)),
         Err(_) => Err(Box::new(StdioError::Timeout)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_redacts_the_environment() {
-        let config = StdioConfig::new("server")
-            .with_args(["--flag"])
-            .without_inherited_env()
-            .with_env("API_TOKEN", "s3cret-value");
-        let shown = format!("{config:?}");
-        assert!(
-            shown.contains("API_TOKEN") && shown.contains("--flag"),
-            "{shown}"
-        );
-        assert!(!shown.contains("s3cret-value"), "{shown}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn dropping_the_last_handle_stops_the_supervisor() {
-        let config = StdioConfig::new("/nonexistent/mcp-server")
-            .with_backoff(Duration::from_secs(1), Duration::from_secs(1));
-        let upstream = StdioUpstream::spawn("gone", config);
-        let mut done = upstream.handle.done.clone();
-        drop(upstream);
-        // Paused time: the supervisor's backoff sleep would pass at once; it stops instead.
-        tokio::time::timeout(Duration::from_secs(5), done.wait_for(|d| *d))
-            .await
-            .expect("supervisor stopped")
-            .expect("done was sent");
     }
 }

@@ -9,12 +9,12 @@
 
 use std::hint::black_box;
 
-use agent_gateway_a2a::A2aFront;
 use agent_gateway_a2a::registry::{Agent, AgentRegistry};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_core::Secret;
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -54,9 +54,8 @@ fn send(c: &mut Criterion) {
         .unwrap();
     let front = A2aFront::new(
         A2aRouter::new(agents, Sealer::new(Secret::new(vec![9; 32])).unwrap()),
-        "https://gw.example.com",
-    )
-    .unwrap();
+        A2aFrontConfig::new("https://gw.example.com").unwrap(),
+    );
     let direct = fake.connector();
 
     let mut g = c.benchmark_group("a2a/send");

@@ -6,7 +6,7 @@
 //! it, and the [`A2aRouter`] sends it to an agent instance.
 //!
 //! ```
-//! use agent_gateway_a2a::front::A2aFront;
+//! use agent_gateway_a2a::front::{A2aFront, A2aFrontConfig};
 //! use agent_gateway_a2a::registry::{Agent, AgentRegistry};
 //! use agent_gateway_a2a::router::A2aRouter;
 //! use agent_gateway_a2a::seal::Sealer;
@@ -22,7 +22,7 @@
 //!     .agent(Agent::new("echo").unwrap().instance("i1", "http://echo.internal/", Version::V1_0, fake.connector()).unwrap())
 //!     .build().unwrap();
 //! let router = A2aRouter::new(agents, Sealer::new(Secret::new(vec![7; 32])).unwrap());
-//! let client = TestClient::new(A2aFront::new(router, "https://gw.example.com/a2a").unwrap());
+//! let client = TestClient::new(A2aFront::new(router, A2aFrontConfig::new("https://gw.example.com/a2a").unwrap()));
 //! // Allowed: the card of a registered agent, pointing at the gateway.
 //! let card = client.get("/echo/.well-known/agent-card.json").send().await;
 //! assert_eq!(card.json()["url"], "https://gw.example.com/a2a/echo");
@@ -47,7 +47,7 @@ pub mod translate;
 pub mod version;
 pub mod webhook;
 
-pub use front::{A2aFront, A2aFrontLayer};
+pub use front::{A2aFront, A2aFrontConfig, A2aFrontLayer};
 pub use request::A2aRequest;
 pub use response::A2aResponse;
 pub use router::A2aRouter;

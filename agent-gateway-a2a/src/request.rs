@@ -4,7 +4,7 @@
 //! use agent_gateway_a2a::op::Operation;
 //! use agent_gateway_a2a::request::{A2aRequest, Binding};
 //! use agent_gateway_a2a::version::Version;
-//! use agent_gateway_core::{Action, AgentRequest};
+//! use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 //! use serde_json::json;
 //!
 //! let req = A2aRequest::new("planner", Operation::SendMessage, Version::V1_0, Binding::Rest { tenant: None },
@@ -19,7 +19,7 @@
 //! ```
 
 use agent_gateway_core::jsonrpc::Id;
-use agent_gateway_core::{Action, AgentRequest};
+use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 use http::{Extensions, HeaderMap};
 use serde_json::Value;
 
@@ -53,8 +53,7 @@ pub struct A2aRequest {
     version: Version,
     binding: Binding,
     params: Value,
-    headers: HeaderMap,
-    extensions: Extensions,
+    parts: Parts,
 }
 
 impl A2aRequest {
@@ -72,20 +71,19 @@ impl A2aRequest {
             version,
             binding,
             params,
-            headers: HeaderMap::new(),
-            extensions: Extensions::new(),
+            parts: Parts::default(),
         }
     }
 
     /// Replaces the headers.
     pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.headers = headers;
+        self.parts.headers = headers;
         self
     }
 
     /// Replaces the extensions.
     pub fn with_extensions(mut self, extensions: Extensions) -> Self {
-        self.extensions = extensions;
+        self.parts.extensions = extensions;
         self
     }
 
@@ -121,7 +119,13 @@ impl A2aRequest {
 
     /// Splits into params and headers (the router's view).
     pub(crate) fn into_parts(self) -> (String, Operation, Version, Value, HeaderMap) {
-        (self.agent, self.op, self.version, self.params, self.headers)
+        (
+            self.agent,
+            self.op,
+            self.version,
+            self.params,
+            self.parts.headers,
+        )
     }
 }
 
@@ -142,19 +146,11 @@ impl AgentRequest for A2aRequest {
         Some(&self.params)
     }
 
-    fn headers(&self) -> &HeaderMap {
-        &self.headers
+    fn parts(&self) -> &dyn RequestParts {
+        &self.parts
     }
 
-    fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
-    }
-
-    fn extensions(&self) -> &Extensions {
-        &self.extensions
-    }
-
-    fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+    fn parts_mut(&mut self) -> &mut dyn RequestParts {
+        &mut self.parts
     }
 }

@@ -1,10 +1,12 @@
 //! Task and context ids sealed with the instance that owns them, so that any gateway replica
 //! routes follow-ups to that instance without a shared store.
 //!
-//! A sealed id is `g1.<instance>.<upstream id>.<mac>`: the two parts in unpadded base64url,
-//! then the first 16 bytes of HMAC-SHA256 over the agent name, the instance and the id, with a
-//! key every replica shares. A client can read but not forge the instance, nor move an id from
-//! one agent to another; a tampered id does not open and is answered as an unknown task.
+//! A sealed id is `g2.` then the instance and the upstream id sealed by core's
+//! [`Sealer`](agent_gateway_core::seal::Sealer) (ChaCha20-Poly1305), with the agent name as its
+//! context and a key every replica shares. It is stable (the same task always gets the same id,
+//! so a client can compare the ids of one task across answers) and opaque: a client can neither
+//! read nor forge the instance, nor move an id from one agent to another; a tampered id does not
+//! open and is answered as an unknown task.
 //!
 //! ```
 //! use agent_gateway_a2a::seal::Sealer;
@@ -12,70 +14,54 @@
 //!
 //! let sealer = Sealer::new(Secret::new(b"a key of at least 32 bytes......".to_vec())).unwrap();
 //! assert!(!format!("{sealer:?}").contains("a key"), "Debug redacts the key");
-//! let id = sealer.seal("planner", "eu-1", "task-42");
+//! let id = sealer.seal("planner", "eu-1", "task-42").unwrap();
+//! assert!(!id.contains("eu-1") && !id.contains("task-42"), "the id is opaque");
+//! assert_eq!(sealer.seal("planner", "eu-1", "task-42").unwrap(), id, "and stable");
 //! // Allowed: the id opens to its instance and upstream id.
 //! let (instance, task) = sealer.open("planner", &id).unwrap();
 //! assert_eq!((instance.as_str(), task.as_str()), ("eu-1", "task-42"));
 //! // Refused: another agent's id, or one edited by the client.
 //! assert!(sealer.open("coder", &id).is_none());
-//! let forged = sealer.seal("planner", "eu-1", "task-43");
-//! let (head, _) = forged.rsplit_once('.').unwrap();
-//! let (_, mac) = id.rsplit_once('.').unwrap();
-//! assert!(sealer.open("planner", &format!("{head}.{mac}")).is_none());
+//! let mut forged = id.clone().into_bytes();
+//! forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
+//! assert!(sealer.open("planner", std::str::from_utf8(&forged).unwrap()).is_none());
 //! ```
 
-use std::fmt;
-
 use agent_gateway_core::Secret;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+pub use agent_gateway_core::seal::{KeyTooShort, SealError};
+use agent_gateway_core::seal::{SealKey, Sealer as CoreSealer};
 
-const PREFIX: &str = "g1.";
-const MAC_LEN: usize = 16;
+const PREFIX: &str = "g2.";
 
-/// Seals ids with an HMAC-SHA256 key. Cheap to clone.
-#[derive(Clone)]
+/// Seals ids with a key every replica shares. Cheap to clone.
+#[derive(Clone, Debug)]
 pub struct Sealer {
-    /// HMAC keyed once; each use clones this state. Holds the key: never printed.
-    keyed: Hmac<Sha256>,
+    inner: CoreSealer,
 }
-
-/// The sealing key is shorter than 32 bytes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the sealing key must be at least 32 bytes")]
-pub struct KeyTooShort;
 
 impl Sealer {
     /// A sealer with `key`, which every gateway replica must share. At least 32 bytes.
     pub fn new(key: Secret<Vec<u8>>) -> Result<Sealer, KeyTooShort> {
-        if key.expose().len() < 32 {
-            return Err(KeyTooShort);
-        }
-        // HMAC accepts keys of every length, so this error arm is never taken.
-        let keyed = Hmac::<Sha256>::new_from_slice(key.expose()).map_err(|_| KeyTooShort)?;
-        Ok(Sealer { keyed })
+        Ok(Sealer {
+            inner: CoreSealer::new(SealKey::derive(&key)?),
+        })
     }
 
-    fn mac(&self, agent: &str, instance: &str, id: &str) -> Hmac<Sha256> {
-        let mut mac = self.keyed.clone();
-        for part in [agent, instance, id] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        mac
+    /// Also opens ids sealed under `key`, the key being rotated out. At least 32 bytes.
+    pub fn with_previous(self, key: Secret<Vec<u8>>) -> Result<Sealer, KeyTooShort> {
+        Ok(Sealer {
+            inner: self.inner.with_previous(SealKey::derive(&key)?),
+        })
     }
 
     /// Seals the upstream `id` owned by `instance` of `agent`.
-    pub fn seal(&self, agent: &str, instance: &str, id: &str) -> String {
-        let tag = self.mac(agent, instance, id).finalize().into_bytes();
-        format!(
-            "{PREFIX}{}.{}.{}",
-            URL_SAFE_NO_PAD.encode(instance),
-            URL_SAFE_NO_PAD.encode(id),
-            URL_SAFE_NO_PAD.encode(&tag[..MAC_LEN])
-        )
+    pub fn seal(&self, agent: &str, instance: &str, id: &str) -> Result<String, SealError> {
+        let mut plain = Vec::with_capacity(4 + instance.len() + id.len());
+        plain.extend_from_slice(&(instance.len() as u32).to_be_bytes());
+        plain.extend_from_slice(instance.as_bytes());
+        plain.extend_from_slice(id.as_bytes());
+        let sealed = self.inner.seal_stable(agent.as_bytes(), &plain)?;
+        Ok(format!("{PREFIX}{sealed}"))
     }
 
     /// Whether `id` has the form of a sealed id (it may still fail to open).
@@ -86,31 +72,37 @@ impl Sealer {
     /// Opens a sealed id of `agent`: its instance and upstream id, or `None` if it is not one
     /// this gateway sealed for that agent.
     pub fn open(&self, agent: &str, sealed: &str) -> Option<(String, String)> {
-        let rest = sealed.strip_prefix(PREFIX)?;
-        let mut parts = rest.split('.');
-        let (instance, id, tag) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
+        let sealed = sealed.strip_prefix(PREFIX)?;
+        let plain = self.inner.open(agent.as_bytes(), sealed).ok()?;
+        let (len, rest) = plain.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        if rest.len() < len {
             return None;
         }
-        let instance = String::from_utf8(URL_SAFE_NO_PAD.decode(instance).ok()?).ok()?;
-        let id = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        // A shorter tag would be a shorter (guessable) MAC: refuse it before comparing.
-        if tag.len() != MAC_LEN {
-            return None;
-        }
-        // Constant-time comparison of the truncated tag.
-        self.mac(agent, &instance, &id)
-            .verify_truncated_left(&tag)
-            .ok()?;
-        Some((instance, id))
+        let (instance, id) = rest.split_at(len);
+        Some((
+            String::from_utf8(instance.to_vec()).ok()?,
+            String::from_utf8(id.to_vec()).ok()?,
+        ))
     }
 }
 
-impl fmt::Debug for Sealer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sealer")
-            .field("key", &"[redacted]")
-            .finish()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_and_foreign_ids_are_refused() {
+        assert!(Sealer::new(Secret::new(vec![1; 31])).is_err());
+        let a = Sealer::new(Secret::new(vec![1; 32])).expect("key");
+        let b = Sealer::new(Secret::new(vec![2; 32])).expect("key");
+        let id = a.seal("x", "i1", "t").expect("seal");
+        assert!(b.open("x", &id).is_none());
+        assert!(
+            a.open("x", "g1.aTE.dA.AAAA").is_none(),
+            "the HMAC era is gone"
+        );
+        let rotated = b.with_previous(Secret::new(vec![1; 32])).expect("key");
+        assert_eq!(rotated.open("x", &id), Some(("i1".into(), "t".into())));
     }
 }

@@ -28,7 +28,9 @@ fn send_params(message: Value) -> Value {
 #[tokio::test]
 async fn each_bad_input_gets_the_spec_error_without_calling_the_agent() {
     let ok_message = json!({"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]});
-    let foreign = support::sealer().seal("other-agent", "i1", "echo-task-1");
+    let foreign = support::sealer()
+        .seal("other-agent", "i1", "echo-task-1")
+        .expect("sealed");
     let cases = vec![
         Case {
             name: "malformed JSON",
@@ -403,5 +405,66 @@ async fn a2a_errors_carry_error_info_and_the_request_id() {
         rest.json()["error"]["details"][0]["reason"],
         "TASK_NOT_FOUND"
     );
+    assert_eq!(fake.calls(), 0);
+}
+
+/// A request body that sends a chunk, then fails, as when the client's connection resets.
+struct Reset(bool);
+
+impl http_body::Body for Reset {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        if self.0 {
+            return std::task::Poll::Ready(Some(Err(std::io::Error::other("reset"))));
+        }
+        self.0 = true;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data("{\"jsonrpc\"".into()))))
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_fails_is_a_bad_request_not_too_large() {
+    use tower::ServiceExt;
+    let fake = FakeAgent::new("echo");
+    let front = support::front(support::registry(&[(
+        "echo",
+        &[("i1", &fake, agent_gateway_a2a::version::Version::V1_0)],
+    )]));
+    let send = |path: &str| {
+        http::Request::post(path)
+            .header("a2a-version", "1.0")
+            .header("content-type", "application/json")
+            .body(Reset(false))
+            .expect("a request")
+    };
+    let json = |res: http::Response<agent_gateway_a2a::body::A2aBody>| async move {
+        let bytes = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .expect("a body")
+            .to_bytes();
+        serde_json::from_slice::<Value>(&bytes).expect("JSON")
+    };
+    // JSON-RPC: an invalid request (HTTP 200, as for every request-level JSON-RPC error).
+    let res = front
+        .clone()
+        .oneshot(send("/echo"))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), 200);
+    let body = json(res).await;
+    assert_eq!(body["error"]["code"], -32600, "{body}");
+    // HTTP+JSON: 400, where a body too large is 413.
+    let res = front
+        .oneshot(send("/echo/message:send"))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), 400);
+    let body = json(res).await;
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT", "{body}");
     assert_eq!(fake.calls(), 0);
 }

@@ -8,7 +8,7 @@ use agent_gateway_a2a::response::A2aResponse;
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
-use agent_gateway_a2a::{A2aFront, A2aRequest};
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig, A2aRequest};
 use agent_gateway_core::testkit::TestClient;
 use agent_gateway_core::{AgentResponse, BoxError};
 use tower::ServiceBuilder;
@@ -103,21 +103,26 @@ async fn unreachable_card_is_503_and_unknown_agent_is_404() {
     let fake = FakeAgent::new("echo");
     fake.set_down(true);
     let client = support::single(&fake);
+    let res = client.get("/echo/.well-known/agent-card.json").send().await;
+    assert_eq!(res.status(), 503);
+    let body = res.json();
+    assert_eq!(body["error"]["code"], 503, "{body}");
+    assert_eq!(body["error"]["status"], "UNAVAILABLE", "{body}");
+    // With the agent back, a card for an agent that is not registered reaches no connector.
+    fake.set_down(false);
+    let before = fake.calls();
+    let res = client
+        .get("/ghost/.well-known/agent-card.json")
+        .send()
+        .await;
+    assert_eq!(res.status(), 404);
+    let body = res.json();
+    assert_eq!(body["error"]["code"], 404, "{body}");
+    assert_eq!(body["error"]["status"], "NOT_FOUND", "{body}");
     assert_eq!(
-        client
-            .get("/echo/.well-known/agent-card.json")
-            .send()
-            .await
-            .status(),
-        503
-    );
-    assert_eq!(
-        client
-            .get("/ghost/.well-known/agent-card.json")
-            .send()
-            .await
-            .status(),
-        404
+        fake.calls(),
+        before,
+        "no connector call for an unknown agent"
     );
 }
 
@@ -143,7 +148,10 @@ fn discovery_client(
             res
         })
         .service(A2aRouter::new(registry, support::sealer()));
-    TestClient::new(A2aFront::new(stack, support::PUBLIC).expect("a valid URL"))
+    TestClient::new(A2aFront::new(
+        stack,
+        A2aFrontConfig::new(support::PUBLIC).expect("a valid URL"),
+    ))
 }
 
 #[tokio::test(start_paused = true)]
@@ -197,11 +205,10 @@ async fn card_advertises_the_gateway_security() {
     let fake = FakeAgent::new("echo");
     let schemes = serde_json::json!({"gateway": {"httpAuthSecurityScheme": {"scheme": "Bearer"}}});
     let requirements = serde_json::json!([{"schemes": {"gateway": {"list": []}}}]);
-    let front = support::front(support::registry(&[(
-        "echo",
-        &[("e1", &fake, Version::V1_0)],
-    )]))
-    .with_card_security(schemes.clone(), requirements.clone());
+    let front = support::front_with(
+        support::registry(&[("echo", &[("e1", &fake, Version::V1_0)])]),
+        support::config().with_card_security(schemes.clone(), requirements.clone()),
+    );
     let card = TestClient::new(front)
         .get("/echo/.well-known/agent-card.json")
         .send()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
-use agent_gateway_a2a::{A2aFront, A2aRequest};
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig, A2aRequest};
 use agent_gateway_core::testkit::TestClient;
 use agent_gateway_core::{Action, AgentRequest, BoxError, Denied};
 use serde_json::json;
@@ -44,7 +44,10 @@ async fn denials_are_rendered_per_kind_and_binding() {
             }
         }
     });
-    let client = TestClient::new(A2aFront::new(policy, support::PUBLIC).expect("a URL"));
+    let client = TestClient::new(A2aFront::new(
+        policy,
+        A2aFrontConfig::new(support::PUBLIC).expect("a URL"),
+    ));
     let send = |text: &str| json!({"jsonrpc": "2.0", "id": 3, "method": "SendMessage", "params": {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": text}]}}});
 
     let res = client

@@ -171,7 +171,7 @@ async fn events_pass_one_by_one_and_a_client_disconnect_ends_the_upstream() {
                 .take()
                 .expect("called once");
             async move {
-                let mut res = Response::new(Channel(rx).boxed_unsync() as A2aBody);
+                let mut res = Response::new(A2aBody::new(Channel(rx)));
                 res.headers_mut()
                     .insert("content-type", "text/event-stream".parse()?);
                 Ok::<_, BoxError>(res)

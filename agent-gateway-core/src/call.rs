@@ -15,9 +15,10 @@
 //! assert_eq!(*call.payload(), 42);
 //! ```
 
-use http::{Extensions, HeaderMap};
+use http::HeaderMap;
 use serde_json::Value;
 
+use crate::request::{Parts, RequestParts};
 use crate::{Action, AgentRequest, Caller, RunId};
 
 /// A decoded request: action, target, JSON arguments, headers and extensions, plus a
@@ -28,8 +29,7 @@ pub struct Call<P = ()> {
     action: Action,
     target: Option<String>,
     arguments: Value,
-    headers: HeaderMap,
-    extensions: Extensions,
+    parts: Parts,
     estimated_input_tokens: Option<u64>,
     payload: P,
 }
@@ -42,8 +42,7 @@ impl Call<()> {
             action,
             target: None,
             arguments,
-            headers: HeaderMap::new(),
-            extensions: Extensions::new(),
+            parts: Parts::default(),
             estimated_input_tokens: None,
             payload: (),
         }
@@ -65,19 +64,19 @@ impl<P> Call<P> {
 
     /// Sets the caller.
     pub fn with_caller(mut self, caller: Caller) -> Self {
-        self.extensions.insert(caller);
+        self.parts.extensions.insert(caller);
         self
     }
 
     /// Sets the run id.
     pub fn with_run_id(mut self, run: RunId) -> Self {
-        self.extensions.insert(run);
+        self.parts.extensions.insert(run);
         self
     }
 
     /// Replaces the headers.
     pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.headers = headers;
+        self.parts.headers = headers;
         self
     }
 
@@ -94,8 +93,7 @@ impl<P> Call<P> {
             action: self.action,
             target: self.target,
             arguments: self.arguments,
-            headers: self.headers,
-            extensions: self.extensions,
+            parts: self.parts,
             estimated_input_tokens: self.estimated_input_tokens,
             payload,
         }
@@ -139,20 +137,12 @@ impl<P> AgentRequest for Call<P> {
         Some(&self.arguments)
     }
 
-    fn headers(&self) -> &HeaderMap {
-        &self.headers
+    fn parts(&self) -> &dyn RequestParts {
+        &self.parts
     }
 
-    fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
-    }
-
-    fn extensions(&self) -> &Extensions {
-        &self.extensions
-    }
-
-    fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+    fn parts_mut(&mut self) -> &mut dyn RequestParts {
+        &mut self.parts
     }
 
     fn estimated_input_tokens(&self) -> Option<u64> {

@@ -26,7 +26,10 @@ use std::error::Error;
 use std::fmt;
 use std::time::Duration;
 
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
+
+/// The longest wait [`Denied::retry_after_header`] tells a client: five minutes.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +171,26 @@ impl Denied {
         }
     }
 
+    /// The `Retry-After` header for quota denials: whole seconds, rounded up (a client that
+    /// waits the rounded-down time would be refused again), and clamped to at most
+    /// [`MAX_RETRY_AFTER`], so a misconfigured window cannot tell clients to go away for days.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agent_gateway_core::Denied;
+    ///
+    /// let header = |ms| Denied::quota_exceeded(Duration::from_millis(ms)).retry_after_header();
+    /// assert_eq!(header(1_200).unwrap(), "2");
+    /// assert_eq!(header(3_000).unwrap(), "3");
+    /// assert_eq!(header(86_400_000).unwrap(), "300");
+    /// assert_eq!(Denied::forbidden("no").retry_after_header(), None);
+    /// ```
+    pub fn retry_after_header(&self) -> Option<HeaderValue> {
+        let after = self.retry_after()?.min(MAX_RETRY_AFTER);
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        Some(HeaderValue::from(secs))
+    }
+
     /// The HTTP status that fits this denial when a protocol has no more specific rule.
     ///
     /// A budget exhausted is 402: unlike a quota, waiting a moment will not help, and 429 would
@@ -186,14 +209,7 @@ impl Denied {
 
     /// Finds a denial in `err` or anywhere in its source chain.
     pub fn find<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a Denied> {
-        let mut cur: Option<&'a (dyn Error + 'static)> = Some(err);
-        while let Some(e) = cur {
-            if let Some(d) = e.downcast_ref::<Denied>() {
-                return Some(d);
-            }
-            cur = e.source();
-        }
-        None
+        crate::error::cause_ref(err)
     }
 }
 

@@ -19,30 +19,36 @@
 //! ```
 
 pub mod action;
+pub mod body;
 pub mod call;
 pub mod caller;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod clock;
 pub mod denied;
+pub mod error;
 pub mod jsonrpc;
+pub mod render;
 pub mod request;
 pub mod response;
 pub mod run;
+pub mod seal;
 pub mod secret;
 pub mod sse;
 pub mod store;
 #[cfg(feature = "test-util")]
 pub mod testkit;
+pub mod transport;
 pub mod upstream;
 pub mod usage;
 
 pub use action::Action;
+pub use body::GatewayBody;
 pub use call::Call;
 pub use caller::Caller;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use denied::{Denied, DeniedKind};
-pub use request::AgentRequest;
+pub use request::{AgentRequest, Parts, RequestParts};
 pub use response::{AgentResponse, UsageReport};
 pub use run::RunId;
 pub use secret::Secret;

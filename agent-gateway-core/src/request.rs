@@ -31,8 +31,17 @@ use crate::{Action, Caller, RunId};
 /// A decoded agent request, as the policy layers see it.
 ///
 /// Protocol fronts decode their wire format once, at the edge, into a type implementing this
-/// trait. The caller and run id live in the extensions, so the defaults of [`caller`],
+/// trait. A request type implements only [`protocol`], [`action`], [`target`], [`arguments`]
+/// and where its headers and extensions live ([`parts`], [`parts_mut`], usually a [`Parts`]
+/// field). The caller and run id live in the extensions, so the defaults of [`caller`],
 /// [`set_caller`], [`run_id`] and [`set_run_id`] rarely need overriding.
+///
+/// [`protocol`]: AgentRequest::protocol
+/// [`action`]: AgentRequest::action
+/// [`target`]: AgentRequest::target
+/// [`arguments`]: AgentRequest::arguments
+/// [`parts`]: AgentRequest::parts
+/// [`parts_mut`]: AgentRequest::parts_mut
 ///
 /// [`caller`]: AgentRequest::caller
 /// [`set_caller`]: AgentRequest::set_caller
@@ -52,18 +61,32 @@ pub trait AgentRequest {
     /// message, the model request body.
     fn arguments(&self) -> Option<&Value>;
 
+    /// Where the request keeps its headers and extensions: usually a [`Parts`] field.
+    fn parts(&self) -> &dyn RequestParts;
+
+    /// Its headers and extensions, mutably.
+    fn parts_mut(&mut self) -> &mut dyn RequestParts;
+
     /// The HTTP headers the request arrived with. The auth layer reads credentials here and
     /// strips them through [`headers_mut`](AgentRequest::headers_mut).
-    fn headers(&self) -> &HeaderMap;
+    fn headers(&self) -> &HeaderMap {
+        self.parts().headers()
+    }
 
     /// The HTTP headers, mutably.
-    fn headers_mut(&mut self) -> &mut HeaderMap;
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.parts_mut().headers_mut()
+    }
 
     /// Typed extensions: the caller, the run id, and whatever layers attach.
-    fn extensions(&self) -> &Extensions;
+    fn extensions(&self) -> &Extensions {
+        self.parts().extensions()
+    }
 
     /// Typed extensions, mutably.
-    fn extensions_mut(&mut self) -> &mut Extensions;
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        self.parts_mut().extensions_mut()
+    }
 
     /// An estimate of the input tokens this request will use, for admission by token quotas
     /// before the call. Reconciled with actual usage when the response ends.
@@ -112,6 +135,73 @@ impl<B> AgentRequest for http::Request<B> {
         None
     }
 
+    fn parts(&self) -> &dyn RequestParts {
+        self
+    }
+
+    fn parts_mut(&mut self) -> &mut dyn RequestParts {
+        self
+    }
+}
+
+/// The headers and extensions of a request: what every protocol's request carries next to
+/// its decoded content. A request type holds one and returns it from [`AgentRequest::parts`].
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    /// The HTTP headers the request arrived with.
+    pub headers: HeaderMap,
+    /// Typed extensions: the caller, the run id, and whatever layers attach.
+    pub extensions: Extensions,
+}
+
+impl Parts {
+    /// Headers and extensions, as taken from an HTTP request.
+    pub fn new(headers: HeaderMap, extensions: Extensions) -> Self {
+        Parts {
+            headers,
+            extensions,
+        }
+    }
+}
+
+impl From<http::request::Parts> for Parts {
+    fn from(parts: http::request::Parts) -> Self {
+        Parts::new(parts.headers, parts.extensions)
+    }
+}
+
+/// Where a request keeps its headers and extensions: a core [`Parts`], or an
+/// [`http::Request`]'s own, so that a plain HTTP request is an [`AgentRequest`] too.
+pub trait RequestParts {
+    /// The headers.
+    fn headers(&self) -> &HeaderMap;
+    /// The headers, mutably.
+    fn headers_mut(&mut self) -> &mut HeaderMap;
+    /// The extensions.
+    fn extensions(&self) -> &Extensions;
+    /// The extensions, mutably.
+    fn extensions_mut(&mut self) -> &mut Extensions;
+}
+
+impl RequestParts for Parts {
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+}
+
+impl<B> RequestParts for http::Request<B> {
     fn headers(&self) -> &HeaderMap {
         self.headers()
     }
@@ -126,6 +216,24 @@ impl<B> AgentRequest for http::Request<B> {
 
     fn extensions_mut(&mut self) -> &mut Extensions {
         self.extensions_mut()
+    }
+}
+
+impl RequestParts for http::request::Parts {
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
     }
 }
 

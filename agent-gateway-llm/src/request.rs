@@ -1,7 +1,7 @@
 //! The decoded LLM request, as the policy layers see it through core's `AgentRequest` seam.
 //!
 //! ```
-//! use agent_gateway_core::{Action, AgentRequest};
+//! use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 //! use agent_gateway_llm::{Api, LlmRequest};
 //! use serde_json::json;
 //!
@@ -23,7 +23,7 @@ use http::header::{AUTHORIZATION, HeaderValue};
 use http::{Extensions, HeaderMap};
 use serde_json::Value;
 
-use agent_gateway_core::{Action, AgentRequest};
+use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 
 use crate::error::InvalidRequest;
 use crate::types::{ChatCompletionRequest, MessagesRequest, ResponsesRequest};
@@ -41,8 +41,7 @@ pub struct LlmRequest {
     model: Option<String>,
     stream: bool,
     body: Value,
-    headers: HeaderMap,
-    extensions: Extensions,
+    parts: Parts,
     estimated_input_tokens: Option<u64>,
 }
 
@@ -104,8 +103,7 @@ impl LlmRequest {
             model: Some(model),
             stream,
             body,
-            headers: HeaderMap::new(),
-            extensions: Extensions::new(),
+            parts: Parts::default(),
             estimated_input_tokens: Some(estimate_tokens(prompt)),
         })
     }
@@ -118,21 +116,20 @@ impl LlmRequest {
             model: None,
             stream: false,
             body: Value::Null,
-            headers: HeaderMap::new(),
-            extensions: Extensions::new(),
+            parts: Parts::default(),
             estimated_input_tokens: None,
         }
     }
 
     /// Replaces the headers.
     pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.headers = headers;
+        self.parts.headers = headers;
         self
     }
 
     /// Replaces the extensions.
     pub fn with_extensions(mut self, extensions: Extensions) -> Self {
-        self.extensions = extensions;
+        self.parts.extensions = extensions;
         self
     }
 
@@ -171,7 +168,7 @@ impl LlmRequest {
     ///
     /// Only a provider configured to forward it ever sends it upstream.
     pub fn client_credential(&self) -> Option<&str> {
-        client_credential(&self.headers)
+        client_credential(&self.parts.headers)
     }
 }
 
@@ -257,20 +254,12 @@ impl AgentRequest for LlmRequest {
         (!self.body.is_null()).then_some(&self.body)
     }
 
-    fn headers(&self) -> &HeaderMap {
-        &self.headers
+    fn parts(&self) -> &dyn RequestParts {
+        &self.parts
     }
 
-    fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
-    }
-
-    fn extensions(&self) -> &Extensions {
-        &self.extensions
-    }
-
-    fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+    fn parts_mut(&mut self) -> &mut dyn RequestParts {
+        &mut self.parts
     }
 
     fn estimated_input_tokens(&self) -> Option<u64> {

@@ -2,7 +2,7 @@
 //! HTTP context.
 //!
 //! ```
-//! use agent_gateway_core::{Action, AgentRequest};
+//! use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 //! use agent_gateway_mcp::McpRequest;
 //! use serde_json::json;
 //!
@@ -18,7 +18,7 @@
 //! ```
 
 use agent_gateway_core::jsonrpc::Id;
-use agent_gateway_core::{Action, AgentRequest, Caller};
+use agent_gateway_core::{Action, AgentRequest, Caller, Parts, RequestParts};
 use http::{Extensions, HeaderMap};
 use serde_json::{Map, Value};
 
@@ -36,8 +36,7 @@ pub struct McpRequest {
     params: Map<String, Value>,
     era: Era,
     admission_only: bool,
-    headers: HeaderMap,
-    extensions: Extensions,
+    parts: Parts,
 }
 
 /// An [`McpRequest`] taken apart, so a router moves its parameters instead of cloning them.
@@ -73,8 +72,7 @@ impl McpRequest {
             params,
             era: Era::Modern,
             admission_only: false,
-            headers: HeaderMap::new(),
-            extensions: Extensions::new(),
+            parts: Parts::default(),
         }
     }
 
@@ -110,13 +108,13 @@ impl McpRequest {
 
     /// Sets the HTTP headers the request arrived with.
     pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.headers = headers;
+        self.parts.headers = headers;
         self
     }
 
     /// Sets the extensions (the caller, the run id, ...).
     pub fn with_extensions(mut self, extensions: Extensions) -> Self {
-        self.extensions = extensions;
+        self.parts.extensions = extensions;
         self
     }
 
@@ -157,7 +155,7 @@ impl McpRequest {
 
     /// Who sends the request: the authenticated [`Caller`] in the extensions, if any.
     pub fn owner(&self) -> Option<Owner> {
-        self.extensions.get::<Caller>().map(Owner::of)
+        self.parts.extensions.get::<Caller>().map(Owner::of)
     }
 
     /// The request taken apart (no copy of the parameters).
@@ -168,8 +166,8 @@ impl McpRequest {
             params: self.params,
             era: self.era,
             admission_only: self.admission_only,
-            headers: self.headers,
-            extensions: self.extensions,
+            headers: self.parts.headers,
+            extensions: self.parts.extensions,
         }
     }
 }
@@ -243,20 +241,12 @@ impl AgentRequest for McpRequest {
             .flatten()
     }
 
-    fn headers(&self) -> &HeaderMap {
-        &self.headers
+    fn parts(&self) -> &dyn RequestParts {
+        &self.parts
     }
 
-    fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
-    }
-
-    fn extensions(&self) -> &Extensions {
-        &self.extensions
-    }
-
-    fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+    fn parts_mut(&mut self) -> &mut dyn RequestParts {
+        &mut self.parts
     }
 }
 

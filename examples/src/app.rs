@@ -23,22 +23,23 @@
 
 use std::convert::Infallible;
 
-use agent_gateway_core::{AgentRequest, BoxError, Caller, Denied};
+use agent_gateway_core::render::RenderDenied;
+use agent_gateway_core::{AgentRequest, Caller};
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tower::{ServiceExt, service_fn};
+use tower::service_fn;
 
 use crate::a2a::A2aSetupError;
 use crate::config::Config;
 use crate::llm::LlmSetupError;
 use crate::mcp::{Children, McpSetupError};
 use crate::policy::Policies;
-use agent_gateway_a2a::A2aFront;
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_llm::LlmFront;
 use agent_gateway_mcp::McpFront;
 use agent_gateway_policy::auth::ProtectedResourceMetadata;
@@ -92,13 +93,10 @@ fn build(
     policies: &Policies,
     children: &mut Children,
 ) -> Result<Router, SetupError> {
-    let whoami = policies.stack(service_fn(|req: Request<Body>| async move {
+    // Core renders the stack's denials as plain HTTP, so the route's error type is `Infallible`.
+    let whoami = RenderDenied::new(policies.stack(service_fn(|req: Request<Body>| async move {
         Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
-    }));
-    let whoami = service_fn(move |req: Request<Body>| {
-        let stack = whoami.clone();
-        async move { Ok::<_, Infallible>(stack.oneshot(req).await.unwrap_or_else(render_error)) }
-    });
+    })));
     let mut app = Router::new()
         .route("/healthz", get(health))
         .route_service("/v1/whoami", whoami);
@@ -135,15 +133,15 @@ fn build(
             Some(url) => url.clone(),
             None => format!("http://{}{}", config.server.listen, a2a.path),
         };
-        let front = A2aFront::new(policies.stack(crate::a2a::router(a2a)?), &public_url)
+        let front_config = A2aFrontConfig::new(&public_url)
             .map_err(|e| A2aSetupError::Front(format!("public_url `{public_url}`: {e}")))?
             .with_max_body(config.server.body_limit.get())
             .with_webhooks(crate::a2a::webhooks(a2a)?);
         // Cards advertise how clients reach the gateway: a bearer token (API key or JWT).
-        let front = if config.auth.api_keys.is_empty() && config.auth.jwt.is_empty() {
-            front
+        let front_config = if config.auth.api_keys.is_empty() && config.auth.jwt.is_empty() {
+            front_config
         } else {
-            front.with_card_security(
+            front_config.with_card_security(
                 json!({"gateway-bearer": {"httpAuthSecurityScheme": {
                     "scheme": "Bearer",
                     "description": "an agent-gateway API key or a JWT from a configured issuer"
@@ -151,6 +149,7 @@ fn build(
                 json!([{"schemes": {"gateway-bearer": {"list": []}}}]),
             )
         };
+        let front = A2aFront::new(policies.stack(crate::a2a::router(a2a)?), front_config);
         app = app.nest_service(&a2a.path, front);
         fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
     }
@@ -228,38 +227,6 @@ fn caller_json(caller: Option<&Caller>) -> Value {
             "method": c.method().as_str(),
         }),
     }
-}
-
-/// Renders a policy denial (or any other error) for the gateway's own routes. Protocol fronts
-/// render in their own dialects; this is for plain HTTP routes.
-pub fn render_error(err: BoxError) -> Response<Body> {
-    let Some(denied) = Denied::find(err.as_ref()) else {
-        tracing::error!(error = %err, "request failed");
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"error": {"type": "internal", "message": "internal error"}})),
-        )
-            .into_response();
-    };
-    let mut res = (
-        denied.http_status(),
-        Json(json!({"error": {
-            "type": denied.kind().as_str(),
-            "message": denied.message(),
-            "rule": denied.rule(),
-        }})),
-    )
-        .into_response();
-    if let Some(after) = denied.retry_after() {
-        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    if denied.http_status() == StatusCode::UNAUTHORIZED {
-        res.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    res
 }
 
 async fn health() -> impl IntoResponse {

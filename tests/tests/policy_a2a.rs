@@ -13,7 +13,7 @@ use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
-use agent_gateway_a2a::{A2aFront, A2aRequest, A2aResponse};
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig, A2aRequest, A2aResponse};
 use agent_gateway_core::store::{MemoryStore, Rate};
 use agent_gateway_core::testkit::{TestClient, TestResponse};
 use agent_gateway_core::{BoxError, Secret};
@@ -78,9 +78,8 @@ fn gateway(travel: &FakeAgent, helpdesk: &FakeAgent) -> Front {
         .service(router);
     A2aFront::new(
         BoxCloneSyncService::new(stack),
-        "https://gw.example.com/a2a",
+        A2aFrontConfig::new("https://gw.example.com/a2a").unwrap(),
     )
-    .unwrap()
 }
 
 fn send(text: &str) -> Value {
@@ -248,9 +247,8 @@ async fn every_denial_kind_on_both_bindings() {
         });
         let front = A2aFront::new(
             BoxCloneSyncService::new(policy),
-            "https://gw.example.com/a2a",
-        )
-        .unwrap();
+            A2aFrontConfig::new("https://gw.example.com/a2a").unwrap(),
+        );
         let client = TestClient::new(front);
         let res = client
             .post("/echo")

@@ -7,7 +7,7 @@ use http::request::Parts;
 use http::{Method, header::CONTENT_TYPE};
 use serde_json::{Map, Value};
 
-use super::FrontConfig;
+use super::A2aFrontConfig;
 use crate::error::A2aError;
 use crate::op::Operation;
 use crate::request::Binding;
@@ -282,7 +282,7 @@ pub(crate) fn rest_params(
 
 /// The checks that need no agent: a message id on sends, and webhooks inside the allow-list.
 pub(crate) fn validate(
-    config: &FrontConfig,
+    config: &A2aFrontConfig,
     op: Operation,
     params: &Value,
 ) -> Result<(), A2aError> {

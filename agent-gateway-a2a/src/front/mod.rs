@@ -24,15 +24,16 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! use agent_gateway_a2a::front::A2aFrontLayer;
+//! use agent_gateway_a2a::front::{A2aFrontConfig, A2aFrontLayer};
 //! use tower::Layer;
 //! let fake = FakeAgent::new("echo");
 //! let agents = AgentRegistry::builder()
 //!     .agent(Agent::new("echo").unwrap().instance("i1", "http://echo.internal/", Version::V1_0, fake.connector()).unwrap())
 //!     .build().unwrap();
 //! let router = A2aRouter::new(agents, Sealer::new(Secret::new(vec![7; 32])).unwrap());
-//! // The same as `A2aFront::new(router, url)`, as a layer over the user's policy stack.
-//! let front: A2aFront<_> = A2aFrontLayer::new("https://gw.example.com/a2a").unwrap().layer(router);
+//! // The same as `A2aFront::new(router, config)`, as a layer over the user's policy stack.
+//! let config = A2aFrontConfig::new("https://gw.example.com/a2a").unwrap();
+//! let front: A2aFront<_> = A2aFrontLayer::new(config).layer(router);
 //! let client = TestClient::new(front);
 //! let send = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params":
 //!     {"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}});
@@ -49,6 +50,7 @@
 //! ```
 
 mod card;
+mod config;
 mod decode;
 mod layer;
 mod render;
@@ -60,16 +62,16 @@ use std::mem;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
+use agent_gateway_core::body::{BodyError, read_limited};
 use agent_gateway_core::{AgentRequest, BoxError};
 use bytes::Bytes;
-use http::{Method, Request, Response, Uri};
+use http::{Method, Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Limited};
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
 
+pub use self::config::{A2aFrontConfig, InvalidPublicUrl};
 use self::decode::Route;
 pub use self::layer::A2aFrontLayer;
 use crate::body::A2aBody;
@@ -79,79 +81,26 @@ use crate::request::{A2aRequest, Binding};
 use crate::response::{A2aResponse, Reply};
 use crate::translate::{self, proto03};
 use crate::version::Version;
-use crate::webhook::WebhookAllowList;
-
-/// The front's settings, shared by its clones.
-#[derive(Debug, Clone)]
-pub(crate) struct FrontConfig {
-    public_url: String,
-    max_body: usize,
-    card_max_age: Duration,
-    card_security: Option<(Value, Value)>,
-    pub(crate) webhooks: WebhookAllowList,
-}
-
-/// The public base URL is not an absolute http(s) URL.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an absolute http or https URL")]
-pub struct InvalidPublicUrl(pub String);
 
 /// The A2A front service.
 #[derive(Debug, Clone)]
 pub struct A2aFront<S> {
     inner: S,
-    config: Arc<FrontConfig>,
+    config: Arc<A2aFrontConfig>,
 }
 
 impl<S> A2aFront<S> {
-    /// A front calling `inner`, reachable by clients at `public_url` (where it is mounted; card
-    /// interfaces are rewritten under it). Bodies are limited to 1 MiB, cards are served with
-    /// `max-age=300`, and no push webhook is allowed until [`with_webhooks`](Self::with_webhooks).
-    pub fn new(inner: S, public_url: &str) -> Result<Self, InvalidPublicUrl> {
-        let uri: Uri = public_url
-            .parse()
-            .map_err(|_| InvalidPublicUrl(public_url.into()))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
-            return Err(InvalidPublicUrl(public_url.into()));
-        }
-        let config = FrontConfig {
-            public_url: public_url.trim_end_matches('/').to_owned(),
-            max_body: 1024 * 1024,
-            card_max_age: Duration::from_secs(300),
-            card_security: None,
-            webhooks: WebhookAllowList::new(),
-        };
-        Ok(A2aFront {
+    /// A front calling `inner`, with `config`.
+    pub fn new(inner: S, config: A2aFrontConfig) -> Self {
+        A2aFront {
             inner,
             config: Arc::new(config),
-        })
+        }
     }
 
-    /// Sets the largest request body accepted (larger ones get 413).
-    pub fn with_max_body(mut self, bytes: usize) -> Self {
-        Arc::make_mut(&mut self.config).max_body = bytes;
-        self
-    }
-
-    /// Sets the `max-age` the card is served with.
-    pub fn with_card_max_age(mut self, max_age: Duration) -> Self {
-        Arc::make_mut(&mut self.config).card_max_age = max_age;
-        self
-    }
-
-    /// Sets the security the rewritten cards advertise: the gateway's own auth, as 1.0
-    /// `securitySchemes` and `securityRequirements`. Without it, the agent's own security
-    /// fields are removed from the card (they describe how the gateway reaches the agent, not
-    /// how clients reach the gateway).
-    pub fn with_card_security(mut self, schemes: Value, requirements: Value) -> Self {
-        Arc::make_mut(&mut self.config).card_security = Some((schemes, requirements));
-        self
-    }
-
-    /// Sets the push-notification webhooks clients may register.
-    pub fn with_webhooks(mut self, webhooks: WebhookAllowList) -> Self {
-        Arc::make_mut(&mut self.config).webhooks = webhooks;
-        self
+    /// The front's settings.
+    pub fn config(&self) -> &A2aFrontConfig {
+        &self.config
     }
 
     /// The inner service.
@@ -172,7 +121,7 @@ impl<S> A2aFront<S> {
 
 type Decoded = Result<A2aRequest, Response<A2aBody>>;
 
-async fn decode<B>(config: &FrontConfig, req: Request<B>) -> Decoded
+async fn decode<B>(config: &A2aFrontConfig, req: Request<B>) -> Decoded
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -195,19 +144,14 @@ where
     {
         return Err(fail(A2aError::ContentTypeNotSupported));
     }
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > config.max_body) {
-        return Err(fail(A2aError::PayloadTooLarge));
-    }
-    let bytes = Limited::new(body, config.max_body)
-        .collect()
+    let bytes = read_limited(body, config.max_body, &parts.headers)
         .await
-        .map_err(|_| fail(A2aError::PayloadTooLarge))?
-        .to_bytes();
+        .map_err(|e| {
+            fail(match e {
+                BodyError::TooLarge { .. } => A2aError::PayloadTooLarge,
+                _ => A2aError::InvalidRequest("the request body could not be read".into()),
+            })
+        })?;
     if needs_body && !has_type && !bytes.is_empty() {
         return Err(fail(A2aError::ContentTypeNotSupported));
     }
@@ -288,7 +232,7 @@ impl Answer {
     }
 }
 
-fn encode(config: &FrontConfig, answer: &Answer, res: A2aResponse) -> Response<A2aBody> {
+fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> Response<A2aBody> {
     let (agent, binding, headers) = (&answer.agent, &answer.binding, &answer.headers);
     let rpc_id = match binding {
         Binding::JsonRpc { id } => Some(id.clone()),

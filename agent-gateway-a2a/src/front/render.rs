@@ -61,10 +61,8 @@ pub(crate) fn render_error(
         let obj = ErrorObject::new(denied_code(denied.kind()), denied.message().to_owned())
             .with_data(json!([info]));
         let mut res = encode(binding, status, status, obj);
-        if let Some(after) = denied.retry_after() {
-            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-            res.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        if let Some(after) = denied.retry_after_header() {
+            res.headers_mut().insert(RETRY_AFTER, after);
         }
         return res;
     }

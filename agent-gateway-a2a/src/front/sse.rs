@@ -1,74 +1,63 @@
 //! The SSE body sent to the client: each relayed result framed as one data-only event, a
-//! JSON-RPC response for that binding or the bare `StreamResponse` for HTTP+JSON.
+//! JSON-RPC response for that binding or the bare `StreamResponse` for HTTP+JSON. The body
+//! itself is core's SSE body; this module only says what each event holds.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use agent_gateway_core::BoxError;
+use agent_gateway_core::body::GatewayBody;
 use agent_gateway_core::jsonrpc::Id;
-use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Response};
-use http_body::{Body, Frame};
-use http_body_util::BodyExt;
+use agent_gateway_core::sse::Event;
+use futures_util::Stream;
+use http::Response;
 use serde_json::{Value, json};
 
 use super::render::{rest_error, rpc_error};
 use crate::body::A2aBody;
 use crate::stream::EventStream;
 
-struct SseBody {
+/// The relayed results as SSE events; an error is sent as a last event that ends the stream.
+struct Relay {
     events: Box<EventStream>,
     id: Option<Id>,
     map: Option<fn(Value) -> Value>,
     done: bool,
 }
 
-fn frame(value: &Value) -> Frame<Bytes> {
-    Frame::data(Bytes::from(format!("data: {value}\n\n")))
-}
+impl Stream for Relay {
+    type Item = Event;
 
-impl Body for SseBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         if self.done {
             return Poll::Ready(None);
         }
         let this = &mut *self;
-        match this.events.poll_next(cx) {
-            Poll::Pending => Poll::Pending,
+        let value = match this.events.poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => {
                 this.done = true;
-                Poll::Ready(None)
+                return Poll::Ready(None);
             }
             Poll::Ready(Some(Ok(result))) => {
                 let result = match this.map {
                     Some(map) => map(result),
                     None => result,
                 };
-                Poll::Ready(Some(Ok(frame(&match &this.id {
+                match &this.id {
                     Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
                     None => result,
-                }))))
+                }
             }
             Poll::Ready(Some(Err(err))) => {
                 this.done = true;
                 let obj = err.to_error_object();
-                Poll::Ready(Some(Ok(frame(&match &this.id {
+                match &this.id {
                     Some(id) => rpc_error(Some(id), &obj),
                     None => rest_error(err.http_status(), &obj),
-                }))))
+                }
             }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.done
+        };
+        Poll::Ready(Some(Event::new(value.to_string())))
     }
 }
 
@@ -80,17 +69,10 @@ pub(crate) fn response(
     id: Option<Id>,
     map: Option<fn(Value) -> Value>,
 ) -> Response<A2aBody> {
-    let body = SseBody {
+    GatewayBody::sse_response(Relay {
         events,
         id,
         map,
         done: false,
-    }
-    .boxed_unsync();
-    let mut res = Response::new(body);
-    let h = res.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    res
+    })
 }

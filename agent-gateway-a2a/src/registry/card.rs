@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use agent_gateway_core::SharedClock;
+use agent_gateway_core::body::read_limited;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
@@ -129,7 +130,10 @@ impl CardCache {
                         e
                     }),
                     StatusCode::OK => {
-                        let body = crate::body::read_limited(res.into_body(), MAX_CARD_BYTES).await;
+                        let (parts, body) = res.into_parts();
+                        let body = read_limited(body, MAX_CARD_BYTES, &parts.headers)
+                            .await
+                            .ok();
                         body.and_then(|b| serde_json::from_slice::<Value>(&b).ok())
                             .filter(Value::is_object)
                             .map(|card| Entry {

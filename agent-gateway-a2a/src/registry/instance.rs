@@ -6,6 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use agent_gateway_core::error::any_cause;
+use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::upstream::InstanceId;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
@@ -24,6 +26,16 @@ use crate::version::{VERSION_HEADER, Version};
 
 /// The HTTP transport to an instance: hyper's client, or an in-process agent in tests.
 pub type Connector = BoxCloneSyncService<Request<Full<Bytes>>, Response<A2aBody>, BoxError>;
+
+/// Boxes any HTTP client into a [`Connector`]: core's hyper client, an in-process agent, a
+/// client wrapped in the user's own layers.
+pub fn connector<C: HttpTransport>(client: C) -> Connector {
+    BoxCloneSyncService::new(
+        client
+            .map_response(|res| res.map(A2aBody::new))
+            .map_err(Into::into),
+    )
+}
 
 /// A connector error meaning the request never reached the instance (connection refused,
 /// no route), so sending it to another instance cannot duplicate it.
@@ -80,19 +92,11 @@ impl fmt::Debug for InstanceService {
 }
 
 fn is_connect_failure(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        if e.is::<ConnectFailed>() {
-            return true;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::ConnectionRefused
-        {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
+    any_cause(err, |e| {
+        e.is::<ConnectFailed>()
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
 }
 
 impl Service<UpstreamCall> for InstanceService {

@@ -47,7 +47,7 @@ pub use self::card::{CachedCard, CardCache, CardError};
 #[cfg(feature = "client")]
 pub use self::connector::http_connector;
 use self::instance::InstanceService;
-pub use self::instance::{ConnectFailed, Connector, InstanceFailed};
+pub use self::instance::{ConnectFailed, Connector, InstanceFailed, connector};
 use crate::version::Version;
 use agent_gateway_core::Secret;
 

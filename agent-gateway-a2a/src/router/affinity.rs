@@ -4,32 +4,36 @@ use serde_json::Value;
 
 use crate::error::A2aError;
 use crate::op::Operation;
-use crate::seal::Sealer;
+use crate::seal::{SealError, Sealer};
 use crate::version::Version;
 
 /// Seals every task and context id in `value` (a result or a stream event, either version).
-pub(crate) fn seal_ids(value: &mut Value, seal: &dyn Fn(&str) -> String) {
+pub(crate) fn seal_ids(
+    value: &mut Value,
+    seal: &dyn Fn(&str) -> Result<String, SealError>,
+) -> Result<(), SealError> {
     match value {
-        Value::Array(items) => items.iter_mut().for_each(|v| seal_ids(v, seal)),
+        Value::Array(items) => items.iter_mut().try_for_each(|v| seal_ids(v, seal)),
         Value::Object(obj) => {
             let is_task =
                 obj.get("status").is_some_and(Value::is_object) && !obj.contains_key("taskId");
             for (key, v) in obj.iter_mut() {
                 match (key.as_str(), &mut *v) {
-                    ("taskId" | "contextId", Value::String(s)) => *s = seal(s),
-                    ("id", Value::String(s)) if is_task => *s = seal(s),
+                    ("taskId" | "contextId", Value::String(s)) => *s = seal(s)?,
+                    ("id", Value::String(s)) if is_task => *s = seal(s)?,
                     ("referenceTaskIds", Value::Array(ids)) => {
                         for id in ids.iter_mut() {
                             if let Value::String(s) = id {
-                                *s = seal(s);
+                                *s = seal(s)?;
                             }
                         }
                     }
-                    _ => seal_ids(v, seal),
+                    _ => seal_ids(v, seal)?,
                 }
             }
+            Ok(())
         }
-        _ => {}
+        _ => Ok(()),
     }
 }
 

@@ -17,7 +17,7 @@ fn results_are_sealed_everywhere_but_config_and_message_ids() {
     let mut v = json!({"task": {"id": "t", "contextId": "c", "status": {"state": "x",
         "message": {"messageId": "m", "taskId": "t", "contextId": "c", "referenceTaskIds": ["r"]}}},
         "config": {"id": "cfg", "taskId": "t", "url": "u"}});
-    seal_ids(&mut v, &|id| s.seal("a", "i1", id));
+    seal_ids(&mut v, &|id| s.seal("a", "i1", id)).expect("sealed");
     let open = |p: &str| {
         s.open("a", v.pointer(p).and_then(|x| x.as_str()).expect(p))
             .map(|(_, id)| id)
@@ -38,9 +38,9 @@ fn results_are_sealed_everywhere_but_config_and_message_ids() {
 fn requests_open_to_one_instance_or_are_refused() {
     let s = sealer();
     let (t1, c1, t2) = (
-        s.seal("a", "i1", "t"),
-        s.seal("a", "i1", "c"),
-        s.seal("a", "i2", "u"),
+        s.seal("a", "i1", "t").expect("seal"),
+        s.seal("a", "i1", "c").expect("seal"),
+        s.seal("a", "i2", "u").expect("seal"),
     );
     // Allowed: a follow-up in a task and its context opens to their instance.
     let mut p = json!({"message": {"messageId": "m", "taskId": t1, "contextId": c1}});
@@ -60,8 +60,7 @@ fn requests_open_to_one_instance_or_are_refused() {
     );
     assert_eq!(p["message"]["contextId"], "mine");
     // Refused: ids of two instances, a task id never sealed, a task id of another agent.
-    let mut p =
-        json!({"message": {"messageId": "m", "taskId": t1, "contextId": s.seal("a", "i2", "c")}});
+    let mut p = json!({"message": {"messageId": "m", "taskId": t1, "contextId": s.seal("a", "i2", "c").expect("seal")}});
     assert_eq!(
         open_ids(&s, "a", Operation::SendMessage, Version::V1_0, &mut p),
         Err(A2aError::TaskNotFound)
@@ -71,7 +70,7 @@ fn requests_open_to_one_instance_or_are_refused() {
         open_ids(&s, "a", Operation::GetTask, Version::V1_0, &mut p),
         Err(A2aError::TaskNotFound)
     );
-    let mut p = json!({"id": s.seal("b", "i1", "t")});
+    let mut p = json!({"id": s.seal("b", "i1", "t").expect("seal")});
     assert_eq!(
         open_ids(&s, "a", Operation::CancelTask, Version::V1_0, &mut p),
         Err(A2aError::TaskNotFound)
@@ -82,7 +81,7 @@ fn requests_open_to_one_instance_or_are_refused() {
         open_ids(&s, "a", Operation::GetPushConfig, Version::V0_3, &mut p),
         Ok(Some("i2".into()))
     );
-    let mut p = json!({"taskId": s.seal("a", "i2", "u"), "id": "cfg"});
+    let mut p = json!({"taskId": s.seal("a", "i2", "u").expect("seal"), "id": "cfg"});
     assert_eq!(
         open_ids(&s, "a", Operation::GetPushConfig, Version::V1_0, &mut p),
         Ok(Some("i2".into()))

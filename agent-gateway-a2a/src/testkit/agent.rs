@@ -141,7 +141,7 @@ impl FakeAgent {
                         ))
                     })
                     .collect();
-                let mut res = Response::new(Frames(frames).boxed_unsync());
+                let mut res = Response::new(A2aBody::new(Frames(frames)));
                 res.headers_mut()
                     .insert(CONTENT_TYPE, "text/event-stream".parse()?);
                 Ok(res)

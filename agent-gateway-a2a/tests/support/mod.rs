@@ -1,7 +1,7 @@
 //! Shared test setup: a front over a router over fake agents.
 #![allow(dead_code, unreachable_pub)]
 
-use agent_gateway_a2a::front::A2aFront;
+use agent_gateway_a2a::front::{A2aFront, A2aFrontConfig};
 use agent_gateway_a2a::registry::{Agent, AgentRegistry};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
@@ -44,8 +44,8 @@ pub fn registry(agents: &[(&str, &[InstanceDef<'_>])]) -> AgentRegistry {
     builder.build().expect("a valid registry")
 }
 
-pub fn front(registry: AgentRegistry) -> A2aFront<A2aRouter> {
-    A2aFront::new(A2aRouter::new(registry, sealer()), PUBLIC)
+pub fn config() -> A2aFrontConfig {
+    A2aFrontConfig::new(PUBLIC)
         .expect("a valid public URL")
         .with_max_body(4096)
         .with_webhooks(
@@ -53,6 +53,14 @@ pub fn front(registry: AgentRegistry) -> A2aFront<A2aRouter> {
                 .allow("https://hooks.example.com/")
                 .expect("a valid prefix"),
         )
+}
+
+pub fn front(registry: AgentRegistry) -> A2aFront<A2aRouter> {
+    front_with(registry, config())
+}
+
+pub fn front_with(registry: AgentRegistry, config: A2aFrontConfig) -> A2aFront<A2aRouter> {
+    A2aFront::new(A2aRouter::new(registry, sealer()), config)
 }
 
 /// A client of a front over one 1.0 agent `echo` with one instance.

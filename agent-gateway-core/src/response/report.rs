@@ -135,9 +135,13 @@ mod tests {
     fn callback_may_touch_the_report_without_deadlock() {
         let report = UsageReport::new();
         let inner = report.clone();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let seen = ran.clone();
         report.on_complete(move |_, _| {
             assert!(inner.usage().is_some());
+            seen.fetch_add(1, Ordering::SeqCst);
         });
-        report.complete(Usage::step(), Outcome::Complete);
+        assert!(report.complete(Usage::step(), Outcome::Complete));
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "the callback ran once");
     }
 }

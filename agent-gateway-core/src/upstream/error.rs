@@ -40,17 +40,9 @@ use super::name::{InstanceId, UpstreamName};
 #[cfg(doc)]
 use crate::BoxError;
 
-/// Finds the first error of type `E` in `error` or its chain of `source()`s.
-pub fn find<'a, E: Error + 'static>(error: &'a (dyn Error + 'static)) -> Option<&'a E> {
-    let mut next = Some(error);
-    while let Some(error) = next {
-        if let Some(found) = error.downcast_ref::<E>() {
-            return Some(found);
-        }
-        next = error.source();
-    }
-    None
-}
+/// Finds the first error of type `E` in `error` or its chain of `source()`s: core's
+/// [`cause_ref`](crate::error::cause_ref), under the name this module has always used.
+pub use crate::error::cause_ref as find;
 
 /// Whether `error` is one of the plumbing's own refusals, which are decided locally and so
 /// come back the same if tried again at once: [`NoHealthyInstance`], [`CircuitOpen`],

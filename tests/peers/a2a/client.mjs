@@ -27,7 +27,7 @@ const request = { tenant: '', message, configuration: undefined, metadata: undef
 const print = (kind, value) => console.log(JSON.stringify({ kind, value }));
 let taskId;
 const note = (v) => {
-  const found = JSON.stringify(v).match(/"(?:id|taskId)":"(g1\.[^"]+)"/);
+  const found = JSON.stringify(v).match(/"(?:id|taskId)":"(g\d+\.[^"]+)"/);
   if (found && !taskId) taskId = found[1];
 };
 if (mode === 'stream') {

@@ -19,6 +19,7 @@ import httpx
 
 from a2a.client import A2ACardResolver, ClientConfig, create_client
 from a2a.helpers.proto_helpers import new_text_message
+from a2a.utils.errors import JSON_RPC_ERROR_CODE_MAP, A2AError
 from a2a.types import (
     CancelTaskRequest,
     GetTaskPushNotificationConfigRequest,
@@ -70,8 +71,14 @@ async def main() -> None:
                     TaskPushNotificationConfig(task_id=task_id, url='http://169.254.169.254/latest')
                 )
                 print(json.dumps({'kind': 'push-outside', 'refused': False}), flush=True)
-            except Exception as e:  # noqa: BLE001
-                print(json.dumps({'kind': 'push-outside', 'refused': True, 'error': str(e)}), flush=True)
+            except A2AError as e:
+                # Only the SDK's own errors count as a refusal, reported with their JSON-RPC code
+                # and HTTP status, which the Rust side checks; anything else fails the run.
+                code = JSON_RPC_ERROR_CODE_MAP.get(type(e))
+                # The HTTP+JSON transport raises an untyped error for a 400: report its status.
+                status = getattr(getattr(e.__cause__, 'response', None), 'status_code', None)
+                print(json.dumps({'kind': 'push-outside', 'refused': True, 'error': type(e).__name__,
+                                  'code': code, 'status': status, 'message': str(e)}), flush=True)
             canceled = await client.cancel_task(CancelTaskRequest(id=task_id))
             print(json.dumps({'kind': 'canceled', 'task': MessageToDict(canceled)}), flush=True)
         task = await client.get_task(GetTaskRequest(id=task_id))

@@ -65,7 +65,10 @@ impl Gateway {
         let (fixture_url, fixture) = fixture_server().await;
         let everything = StdioUpstream::spawn(
             "everything",
-            StdioConfig::new("node").with_args([everything_js.into_os_string(), "stdio".into()]),
+            StdioConfig::new("node")
+                .with_args([everything_js.into_os_string(), "stdio".into()])
+                // node is found on the gateway's PATH.
+                .with_inherited_env(),
         );
         // Bounded polling for an external process.
         for _ in 0..600 {

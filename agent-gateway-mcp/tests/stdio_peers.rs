@@ -178,7 +178,7 @@ for line in sys.stdin:
     let dir = std::env::temp_dir().canonicalize().unwrap();
     let config = StdioConfig::new(python())
         .with_args(["-c", PROBE])
-        .without_inherited_env()
+        // The default: nothing of the gateway's environment reaches the child.
         .with_env("ONLY_THIS", "x")
         .with_current_dir(&dir);
     let upstream = StdioUpstream::spawn("py-probe", config);

@@ -25,6 +25,6 @@ mod client;
 mod server;
 mod sse;
 
-pub use client::{ClientError, Listening, McpClient};
+pub use client::{ClientError, Listening, McpClient, RawResponse};
 pub use server::FakeMcpServer;
 pub use sse::LegacySseServer;

@@ -98,14 +98,16 @@ pub struct StdioConfig {
 }
 
 impl StdioConfig {
-    /// Runs `program`, with no arguments, the gateway's environment, a 30 s request timeout,
-    /// restarts after 100 ms doubling up to 30 s, and 5 s to exit on shutdown.
+    /// Runs `program`, with no arguments, an empty environment (none of the gateway's
+    /// variables, its secrets included, reach the child unless given with
+    /// [`with_env`](Self::with_env) or [`with_inherited_env`](Self::with_inherited_env)), a 30 s
+    /// request timeout, restarts after 100 ms doubling up to 30 s, and 5 s to exit on shutdown.
     pub fn new(program: impl Into<OsString>) -> Self {
         StdioConfig {
             program: program.into(),
             args: Vec::new(),
             env: Vec::new(),
-            inherit_env: true,
+            inherit_env: false,
             current_dir: None,
             request_timeout: Duration::from_secs(30),
             backoff: Duration::from_millis(100),
@@ -127,11 +129,19 @@ impl StdioConfig {
     }
 
     /// Starts the child with none of the gateway's environment: only the variables set with
-    /// [`with_env`](Self::with_env). Without this the child inherits the whole environment,
-    /// secrets meant for the gateway included. A `program` without a `/` is then looked up in
-    /// the `PATH` given with `with_env`, or in the system's default path.
+    /// [`with_env`](Self::with_env). This is the default; it undoes
+    /// [`with_inherited_env`](Self::with_inherited_env). A `program` without a `/` is then
+    /// looked up in the `PATH` given with `with_env`, or in the system's default path.
     pub fn without_inherited_env(mut self) -> Self {
         self.inherit_env = false;
+        self
+    }
+
+    /// Starts the child with the gateway's whole environment (secrets meant for the gateway
+    /// included), plus the variables set with [`with_env`](Self::with_env). An explicit
+    /// choice: the default is an empty environment.
+    pub fn with_inherited_env(mut self) -> Self {
+        self.inherit_env = true;
         self
     }
 

@@ -9,6 +9,7 @@ use agent_gateway_core::SystemClock;
 use http::HeaderValue;
 use serde_json::{Map, Value, json};
 
+use crate::naming::Naming;
 use crate::session::{Sealer, SessionError, SessionKey};
 
 /// The default request body limit: 4 MiB.
@@ -39,6 +40,7 @@ pub struct McpFrontConfig {
     pub(crate) legacy: bool,
     pub(crate) sealer: Arc<Sealer>,
     pub(crate) www_authenticate: Option<HeaderValue>,
+    pub(crate) naming: Option<Naming>,
 }
 
 impl McpFrontConfig {
@@ -65,6 +67,7 @@ impl McpFrontConfig {
                 SystemClock::shared(),
             )),
             www_authenticate: None,
+            naming: None,
         })
     }
 
@@ -129,6 +132,14 @@ impl McpFrontConfig {
     /// service that relays no change notifications should advertise less.
     pub fn with_capabilities(mut self, capabilities: Value) -> Self {
         self.capabilities = capabilities;
+        self
+    }
+
+    /// Tells checks how the inner federation names things: a tool call or prompt get whose
+    /// name splits under `naming` carries a [`FederatedTarget`](crate::naming::FederatedTarget) (upstream and name) in its
+    /// extensions, for the policy stack to read. Off by default.
+    pub fn with_naming(mut self, naming: Naming) -> Self {
+        self.naming = Some(naming);
         self
     }
 

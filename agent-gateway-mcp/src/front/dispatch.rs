@@ -23,6 +23,7 @@ use crate::McpError;
 use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
 use crate::method::McpMethod;
+use crate::naming::FederatedTarget;
 use crate::notify::Notifier;
 use crate::request::ClientHop;
 use crate::session::{Cancels, SessionState};
@@ -300,6 +301,16 @@ fn inner_request(
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
     req.extensions_mut().insert(hop);
+    let federated = front
+        .config
+        .naming
+        .as_ref()
+        .filter(|_| d.method.target_key() == Some("name"))
+        .zip(req.target())
+        .and_then(|(naming, target)| FederatedTarget::split(naming, target));
+    if let Some(target) = federated {
+        req.extensions_mut().insert(target);
+    }
     req
 }
 

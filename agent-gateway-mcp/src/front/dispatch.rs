@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use agent_gateway_core::body::{BodyError, read_limited};
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
 use agent_gateway_core::{AgentRequest, BoxError};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
@@ -37,7 +37,7 @@ pub(crate) async fn handle<S, B>(
 where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
-    B: Body,
+    B: Body<Data = bytes::Bytes>,
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
@@ -105,30 +105,16 @@ where
 
 async fn read_body<B>(body: B, max: usize, headers: &HeaderMap) -> Result<bytes::Bytes, Rendered>
 where
-    B: Body,
+    B: Body<Data = bytes::Bytes>,
     B::Error: Into<BoxError>,
 {
-    let too_large = || {
-        bad(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorObject::invalid_request("Payload Too Large"),
-        )
-    };
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    match Limited::new(body, max).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(_) => Err(bad(
-            StatusCode::BAD_REQUEST,
-            ErrorObject::invalid_request("Request body could not be read"),
-        )),
-    }
+    read_limited(body, max, headers).await.map_err(|e| {
+        let message = match e {
+            BodyError::TooLarge { .. } => "Payload Too Large",
+            _ => "Request body could not be read",
+        };
+        bad(e.http_status(), ErrorObject::invalid_request(message))
+    })
 }
 
 fn era_of(

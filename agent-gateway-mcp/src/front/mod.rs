@@ -183,8 +183,7 @@ impl<S, B> Service<Request<B>> for McpFront<S>
 where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
-    B: Body + Send + 'static,
-    B::Data: Send,
+    B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     type Response = Response<ResponseBody>;

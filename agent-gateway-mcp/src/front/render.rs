@@ -10,7 +10,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use serde_json::{Map, Value, json};
 
-use agent_gateway_core::BoxError;
+use agent_gateway_core::{BoxError, Denied};
 
 use super::Front;
 use crate::McpError;
@@ -63,11 +63,14 @@ pub(crate) fn error(
     *res.status_mut() = status;
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(after) = rendered.retry_after {
-        // Round up: retrying a moment early would only be refused again.
-        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-        res.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    // Core's one Retry-After rendering: whole seconds rounded up, clamped.
+    if let Some(after) = rendered
+        .retry_after
+        .map(Denied::quota_exceeded)
+        .as_ref()
+        .and_then(Denied::retry_after_header)
+    {
+        res.headers_mut().insert(RETRY_AFTER, after);
     }
     if status == StatusCode::UNAUTHORIZED
         && let Some(challenge) = www_authenticate
@@ -118,7 +121,7 @@ pub(crate) fn rendered(era: Era, e: &BoxError) -> Rendered {
     let mut rendered = Rendered::from_error(e.as_ref());
     if era == Era::Modern {
         let relayed = matches!(
-            crate::error::find::<McpError>(e.as_ref()),
+            agent_gateway_core::error::cause_ref::<McpError>(e.as_ref()),
             Some(McpError::Upstream(_) | McpError::HeaderMismatch(_))
         );
         match rendered.error.code {

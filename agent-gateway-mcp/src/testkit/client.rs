@@ -14,11 +14,11 @@ use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
 use crate::connector::HttpUpstream;
-use crate::error::find;
 use crate::listen::{LISTEN, ListenFilter};
 use crate::notify::{Notifier, Outgoing, Relayed};
 use crate::upstream::UpstreamRequest;
 use crate::{Era, McpError};
+use agent_gateway_core::error::cause_ref;
 
 /// An open listen of an [`McpClient`]: the notifications as they come. Dropping it ends the
 /// listen.
@@ -135,7 +135,7 @@ impl ClientError {
 
     /// The JSON-RPC error's `data`, if the server answered with an error carrying some.
     pub fn data(&self) -> Option<&Value> {
-        match find::<McpError>(self.source.as_ref())? {
+        match cause_ref::<McpError>(self.source.as_ref())? {
             McpError::Upstream(e) => e.data.as_ref(),
             _ => None,
         }
@@ -143,7 +143,7 @@ impl ClientError {
 
     /// The JSON-RPC error code the server answered with, if it answered with one.
     pub fn code(&self) -> Option<i64> {
-        match find::<McpError>(self.source.as_ref())? {
+        match cause_ref::<McpError>(self.source.as_ref())? {
             McpError::Upstream(e) => Some(e.code),
             _ => None,
         }
@@ -151,7 +151,7 @@ impl ClientError {
 
     /// The JSON-RPC error message, if the server answered with one.
     pub fn message(&self) -> Option<String> {
-        match find::<McpError>(self.source.as_ref())? {
+        match cause_ref::<McpError>(self.source.as_ref())? {
             McpError::Upstream(e) => Some(e.message.to_string()),
             _ => None,
         }

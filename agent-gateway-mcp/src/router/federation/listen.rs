@@ -25,11 +25,11 @@ use tower::ServiceExt;
 use super::Shared;
 use super::member::Member;
 use crate::McpError;
-use crate::error::find;
 use crate::listen::{ACKNOWLEDGED, LISTEN, ListenFilter, RESOURCE_UPDATED, untag};
 use crate::method::McpMethod;
 use crate::notify::{Notifier, Outgoing};
 use crate::upstream::UpstreamRequest;
+use agent_gateway_core::error::cause_ref;
 
 /// The first wait before an upstream listen is opened again.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -157,7 +157,7 @@ async fn relay(shared: &Shared, member: Member, filter: ListenFilter, client: &N
 /// Whether the upstream answered that it has no listen method.
 fn unsupported(e: &BoxError) -> bool {
     matches!(
-        find::<McpError>(e.as_ref()),
+        cause_ref::<McpError>(e.as_ref()),
         Some(McpError::Upstream(o)) if o.code == ErrorObject::METHOD_NOT_FOUND
     )
 }

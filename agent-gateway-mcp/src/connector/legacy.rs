@@ -5,14 +5,13 @@
 use std::sync::Arc;
 
 use agent_gateway_core::jsonrpc::{Id, Message, Notification, Request as RpcRequest};
+use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body::Body;
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
-use tower::Service;
 
 use super::wire::Outbound;
 use super::{ConnectorError, HttpUpstream, Session, wire};
@@ -37,13 +36,9 @@ impl Drop for CancelOnDrop {
     }
 }
 
-impl<C, B> HttpUpstream<C>
+impl<C> HttpUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     pub(super) async fn legacy(
         &self,

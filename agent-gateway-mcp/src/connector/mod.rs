@@ -53,11 +53,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use agent_gateway_core::jsonrpc::{ErrorObject, Id};
+use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
-use http_body::Body;
+use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
@@ -233,13 +233,9 @@ impl<C> HttpUpstream<C> {
     }
 }
 
-impl<C, B> Service<UpstreamRequest> for HttpUpstream<C>
+impl<C> Service<UpstreamRequest> for HttpUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     type Response = Map<String, Value>;
     type Error = BoxError;
@@ -276,13 +272,9 @@ fn modern_error(answer: &Answer) -> bool {
     }
 }
 
-impl<C, B> HttpUpstream<C>
+impl<C> HttpUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     fn next_id(&self) -> i64 {
         i64::try_from(self.shared.next_id.fetch_add(1, Ordering::Relaxed)).unwrap_or(0)

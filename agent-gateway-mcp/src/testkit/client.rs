@@ -6,9 +6,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::transport::HttpTransport;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
-use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
@@ -158,13 +158,9 @@ impl ClientError {
     }
 }
 
-impl<C, B> McpClient<C>
+impl<C> McpClient<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     /// A client speaking `era` to `service` at `http://mcp.test/mcp`.
     pub fn new(service: C, era: Era) -> Self {

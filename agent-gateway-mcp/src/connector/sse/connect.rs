@@ -6,16 +6,16 @@ use std::sync::atomic::Ordering;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::{Message, Notification};
+use agent_gateway_core::transport::HttpTransport;
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body::Body;
+use http::{HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::{Value, json};
 use tokio::sync::{oneshot, watch};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
 use super::link::{Inflight, Link, Reader, post};
 use super::{Conn, SSE_VERSION, Shared, SseUpstream, SseUpstreamError};
@@ -32,13 +32,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
-impl<C, B> SseUpstream<C>
+impl<C> SseUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     /// The open stream, opening it (once, for all callers) when there is none.
     pub(super) async fn link(&self) -> Result<Arc<Link>, BoxError> {
@@ -174,16 +170,12 @@ where
 
 /// One connection attempt, run on its own task so that a caller that gives up cannot leave
 /// it half done; its outcome goes to the state and to every caller waiting on it.
-async fn attempt<C, B>(
+async fn attempt<C>(
     shared: Arc<Shared>,
     client: C,
     tx: watch::Sender<Option<Result<Arc<Link>, SseUpstreamError>>>,
 ) where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     let this = SseUpstream {
         client,

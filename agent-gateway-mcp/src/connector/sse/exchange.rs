@@ -3,13 +3,10 @@
 use std::sync::atomic::Ordering;
 
 use agent_gateway_core::BoxError;
-use bytes::Bytes;
+use agent_gateway_core::transport::HttpTransport;
 use futures_util::future::BoxFuture;
-use http::{Request, Response, StatusCode};
-use http_body::Body;
-use http_body_util::Full;
+use http::StatusCode;
 use serde_json::{Map, Value};
-use tower::Service;
 
 use super::link::{Inflight, Link, post};
 use super::{SseUpstream, SseUpstreamError};
@@ -36,13 +33,9 @@ impl Drop for Forget<'_> {
     }
 }
 
-impl<C, B> SseUpstream<C>
+impl<C> SseUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     /// One request over `link`, and its answer from the stream.
     pub(super) async fn exchange(

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, Weak};
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::Message;
 use agent_gateway_core::sse::Decoder;
+use agent_gateway_core::transport::HttpTransport;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
@@ -137,19 +138,15 @@ impl Drop for OnEnd {
     }
 }
 
-impl<C, B> Reader<C>
+impl<C> Reader<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     /// Reads the stream until it ends, fails, or the last handle is dropped. The first
     /// `endpoint` event, resolved and checked, goes to `endpoint`.
     pub(super) async fn run(
         mut self,
-        body: B,
+        body: C::ResBody,
         endpoint: oneshot::Sender<Result<Uri, SseUpstreamError>>,
     ) {
         let _end = OnEnd {

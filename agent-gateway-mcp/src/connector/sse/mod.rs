@@ -60,11 +60,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{HeaderValue, Request, Response, Uri};
-use http_body::Body;
+use http::{HeaderValue, Uri};
 use http_body_util::Full;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
@@ -256,13 +256,9 @@ impl<C> SseUpstream<C> {
     }
 }
 
-impl<C, B> Service<UpstreamRequest> for SseUpstream<C>
+impl<C> Service<UpstreamRequest> for SseUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     type Response = Map<String, Value>;
     type Error = BoxError;

@@ -1,14 +1,19 @@
 //! agent-gateway's MCP crate: a front serving both MCP eras, federation of many upstream
 //! servers behind it, and the connectors that reach them.
 //!
-//! A stack is the [`McpFront`] (HTTP in, decode once, render errors once), then the user's
-//! policy layers over [`McpRequest`]/[`McpResponse`] (core's seam), then the
-//! [`Federation`](federation::Federation) router, then one connector per upstream: streamable
-//! HTTP ([`HttpUpstream`](connector::HttpUpstream)), the legacy HTTP+SSE transport
-//! ([`SseUpstream`](connector::SseUpstream)) or, with the `stdio` feature, a child process
-//! (`stdio::StdioUpstream`). Input requests are translated between the eras (see [`input`]). An upstream's progress and log notifications reach a client that
-//! accepts SSE event by event (see [`notify`]), and its change notifications (list changes,
-//! resource updates) reach clients that listen, in both eras (see [`listen`]).
+//! The crate follows the call. A stack is the [`McpFront`] (`front/`: HTTP in, decode once
+//! into an [`McpRequest`] with a typed [`McpMethod`], render errors once), which keeps legacy
+//! sessions' live tables in a [`SessionStore`](session::SessionStore) (`session/`); then the
+//! user's policy layers over [`McpRequest`]/[`McpResponse`] (core's seam); then a router
+//! (`router/`: [`Direct`](router::Direct) for one upstream, the
+//! [`Federation`](router::federation::Federation) for many, with input requests translated
+//! between the eras, see [`router::translate`]); then one connector per upstream
+//! (`connector/`): streamable HTTP ([`HttpUpstream`](connector::HttpUpstream)), the legacy
+//! HTTP+SSE transport ([`SseUpstream`](connector::SseUpstream)) or, with the `stdio` feature, a
+//! child process (`connector::stdio::StdioUpstream`). An upstream's progress and log
+//! notifications reach a client that accepts SSE event by event (see [`notify`]), and its
+//! change notifications (list changes, resource updates) reach clients that listen, in both
+//! eras (see [`listen`]).
 //!
 //! ```
 //! use agent_gateway_mcp::router::federation::{Federation, Member};

@@ -74,7 +74,7 @@
 //! the inner service as one `subscriptions/listen` request with a listen notifier, so the
 //! policy stack admits them like any request; see [`crate::listen`] and
 //! [`Federation`](crate::router::federation::Federation), which serves it for many upstreams. The
-//! default [`Front`] capabilities advertise `listChanged` and resource `subscribe`.
+//! default [`McpFrontConfig`] capabilities advertise `listChanged` and resource `subscribe`.
 //!
 //! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
 //! inner service first, as an admission check, so the user's policy stack governs them like

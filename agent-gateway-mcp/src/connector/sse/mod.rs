@@ -12,7 +12,7 @@
 //! flight at once with [`SseUpstreamError::Lost`]; the next call opens a new stream. A
 //! connection attempt that fails is retried by a later call after a backoff that doubles up to
 //! a cap; calls before then fail at once with the same error. Progress for a request is
-//! relayed to its [`Notifier`] under the request's own token; a log
+//! relayed to its [`Notifier`](crate::notify::Notifier) under the request's own token; a log
 //! message names no request on this transport, so it is relayed only while exactly one request
 //! is in flight (otherwise it goes to `tracing`). The per-request timeout is the federation's
 //! (see [`Member`](crate::router::federation::Member)); a call whose caller gives up is cancelled

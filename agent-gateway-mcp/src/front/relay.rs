@@ -25,7 +25,6 @@ use futures_util::future::BoxFuture;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Response};
 use http_body::{Body, Frame};
-use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::Receiver;
 
@@ -99,7 +98,7 @@ where
     let body = RelayBody {
         relay: Mutex::new(Some(relay)),
     };
-    let mut res = Response::new(body.boxed());
+    let mut res = Response::new(ResponseBody::new(body));
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -1,13 +1,9 @@
 //! Building the front's HTTP answers: JSON-RPC results and errors, 202s and bare statuses.
 
-use std::convert::Infallible;
-
+use agent_gateway_core::body::GatewayBody;
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Response as RpcResponse, encode};
-use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Empty, Full};
 use serde_json::{Map, Value, json};
 
 use agent_gateway_core::{BoxError, Denied};
@@ -19,18 +15,18 @@ use crate::error::Rendered;
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::method::McpMethod;
 
-/// The body of every answer of the front.
-pub type ResponseBody = BoxBody<Bytes, Infallible>;
+/// The body of every answer of the front: core's [`GatewayBody`], as for every front.
+pub type ResponseBody = GatewayBody;
 
 pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
 
 fn full(bytes: Vec<u8>) -> ResponseBody {
-    Full::new(Bytes::from(bytes)).boxed()
+    GatewayBody::full(bytes)
 }
 
 /// An answer with `status` and no body.
 pub(crate) fn empty(status: StatusCode) -> Response<ResponseBody> {
-    let mut res = Response::new(Empty::new().boxed());
+    let mut res = Response::new(GatewayBody::empty());
     *res.status_mut() = status;
     res
 }

@@ -27,7 +27,6 @@ use futures_util::future::BoxFuture;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Response};
 use http_body::{Body, Frame};
-use http_body_util::BodyExt;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::Receiver;
@@ -368,7 +367,7 @@ pub(crate) async fn open(
     let body = StreamBody {
         stream: Mutex::new(stream),
     };
-    let mut res = Response::new(body.boxed());
+    let mut res = Response::new(ResponseBody::new(body));
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -1,5 +1,5 @@
 //! The response body every service of this crate answers with: core's
-//! [`GatewayBody`](agent_gateway_core::body::GatewayBody).
+//! [`GatewayBody`].
 //!
 //! ```
 //! use agent_gateway_a2a::body::{A2aBody, full};

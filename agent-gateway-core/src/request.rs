@@ -253,4 +253,25 @@ mod tests {
         assert_eq!(AgentRequest::action(&req), Action::Other);
         assert_eq!(req.protocol(), "http");
     }
+
+    #[test]
+    fn the_provided_accessors_read_and_write_the_parts() {
+        let mut call = crate::Call::new(Action::ToolCall, serde_json::json!({}));
+        call.headers_mut()
+            .insert("x-run", http::HeaderValue::from_static("r1"));
+        call.set_caller(Caller::new("carol"));
+        assert_eq!(call.parts().headers()["x-run"], "r1");
+        assert_eq!(
+            call.parts()
+                .extensions()
+                .get::<Caller>()
+                .map(Caller::subject),
+            Some("carol")
+        );
+        // A request type whose parts are an `http::request::Parts`.
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        RequestParts::headers_mut(&mut parts).insert("x-a", http::HeaderValue::from_static("1"));
+        let core = Parts::from(parts);
+        assert_eq!(core.headers["x-a"], "1");
+    }
 }

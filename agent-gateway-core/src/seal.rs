@@ -5,7 +5,8 @@
 //! under a random 96-bit nonce, in unpadded base64url. Every replica holding the key opens what
 //! any replica sealed, so no shared store is needed; a client can neither read nor forge one.
 //! A `context` (authenticated, not stored) binds a token to where it is valid, such as the agent
-//! it names, so that a token moved elsewhere does not open. To rotate the key, seal with the new
+//! it names, so that a token moved elsewhere does not open. [`Sealer::seal_stable`] derives the
+//! nonce from the state instead, for ids a client compares across answers. To rotate the key, seal with the new
 //! key and keep the old one as [`Sealer::with_previous`] until the tokens it sealed expire.
 //!
 //! ```

@@ -5,12 +5,12 @@ use std::fmt;
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::ErrorObject;
 use agent_gateway_core::sse::Decoder;
+use agent_gateway_core::transport::HttpTransport;
 use bytes::Bytes;
-use http::{Method, Request, Response};
-use http_body::Body;
+use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
 use crate::version::{VERSION_HEADER, Version};
 
@@ -31,13 +31,7 @@ impl<S> fmt::Debug for A2aClient<S> {
     }
 }
 
-impl<S, B> A2aClient<S>
-where
-    S: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
-    S::Error: Into<BoxError>,
-    B: Body,
-    B::Error: Into<BoxError>,
-{
+impl<S: HttpTransport> A2aClient<S> {
     /// A 1.0 client of `service`, with paths relative to its root.
     pub fn new(service: S) -> Self {
         A2aClient {

@@ -17,14 +17,33 @@ pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: F,
+        state: State<F>,
         challenge: HeaderValue,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[derive(Debug)]
+    enum State<F> {
+        Called { #[pin] inner: F },
+        NotReady { err: Option<BoxError> },
     }
 }
 
 impl<F> ResponseFuture<F> {
     pub(crate) fn new(inner: F, challenge: HeaderValue) -> Self {
-        ResponseFuture { inner, challenge }
+        ResponseFuture {
+            state: State::Called { inner },
+            challenge,
+        }
+    }
+
+    pub(crate) fn failed(err: BoxError, challenge: HeaderValue) -> Self {
+        ResponseFuture {
+            state: State::NotReady { err: Some(err) },
+            challenge,
+        }
     }
 }
 
@@ -39,12 +58,15 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        Poll::Ready(Ok(match ready!(this.inner.poll(cx)) {
-            Ok(res) => res.map(GatewayBody::new),
-            Err(err) => {
-                let err: BoxError = err.into();
-                super::error_response(err.as_ref(), this.challenge)
-            }
-        }))
+        let err: BoxError = match this.state.project() {
+            StateProj::Called { inner } => match ready!(inner.poll(cx)) {
+                Ok(res) => return Poll::Ready(Ok(res.map(GatewayBody::new))),
+                Err(err) => err.into(),
+            },
+            StateProj::NotReady { err } => err
+                .take()
+                .unwrap_or_else(|| BoxError::from("response future polled after completion")),
+        };
+        Poll::Ready(Ok(super::error_response(err.as_ref(), this.challenge)))
     }
 }

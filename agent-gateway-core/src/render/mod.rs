@@ -60,10 +60,22 @@ use crate::{BoxError, Denied};
 
 /// A service rendering its inner service's errors as HTTP responses; see the
 /// [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RenderDenied<S> {
     inner: S,
     challenge: HeaderValue,
+    /// The inner service failed to become ready: the next call answers with this error.
+    not_ready: Option<BoxError>,
+}
+
+impl<S: Clone> Clone for RenderDenied<S> {
+    fn clone(&self) -> Self {
+        RenderDenied {
+            inner: self.inner.clone(),
+            challenge: self.challenge.clone(),
+            not_ready: None,
+        }
+    }
 }
 
 impl<S> RenderDenied<S> {
@@ -72,6 +84,7 @@ impl<S> RenderDenied<S> {
         RenderDenied {
             inner,
             challenge: HeaderValue::from_static("Bearer"),
+            not_ready: None,
         }
     }
 
@@ -110,20 +123,27 @@ where
     type Future = future::ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // An inner service that cannot become ready is answered per call, in `call`.
+        if self.not_ready.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        // An inner service that cannot become ready is not called: the next call renders its
+        // error instead, so this service stays `Infallible`.
         match self.inner.poll_ready(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
             Poll::Ready(Err(err)) => {
-                let err: BoxError = err.into();
-                tracing::error!(error = %err, "inner service failed to become ready");
+                self.not_ready = Some(err.into());
                 Poll::Ready(Ok(()))
             }
         }
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        future::ResponseFuture::new(self.inner.call(req), self.challenge.clone())
+        let challenge = self.challenge.clone();
+        match self.not_ready.take() {
+            Some(err) => future::ResponseFuture::failed(err, challenge),
+            None => future::ResponseFuture::new(self.inner.call(req), challenge),
+        }
     }
 }
 

@@ -64,3 +64,70 @@ async fn other_errors_are_a_500_that_leaks_nothing() {
     assert_eq!(json["error"]["type"], "internal");
     assert!(!json.to_string().contains("hunter2"));
 }
+
+/// What the layer is for: a policy check returning `Denied` mounted on plain axum routes with
+/// `Router::layer`, which needs `Error = Infallible`.
+#[tokio::test]
+async fn a_denying_layer_mounts_on_an_axum_router() {
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::layer::layer_fn;
+
+    let check = layer_fn(|inner: axum::routing::Route| {
+        tower::service_fn(move |req: Request<Body>| {
+            let inner = inner.clone();
+            async move {
+                if !req.headers().contains_key("authorization") {
+                    return Err(BoxError::from(Denied::unauthenticated("no credential")));
+                }
+                inner.oneshot(req).await.map_err(BoxError::from)
+            }
+        })
+    });
+    let app = axum::Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .layer(
+            ServiceBuilder::new()
+                .layer(RenderDeniedLayer::new())
+                .layer(check),
+        );
+    let allowed = Request::get("/hello")
+        .header("authorization", "Bearer t")
+        .body(Body::empty())
+        .expect("request");
+    let res = app.clone().oneshot(allowed).await.expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(body, "hello");
+    let denied = Request::get("/hello").body(Body::empty()).expect("request");
+    let res = app.oneshot(denied).await.expect("infallible");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.headers()[WWW_AUTHENTICATE], "Bearer");
+}
+
+/// A service that is never ready: its readiness error is rendered, and it is never called.
+#[derive(Clone)]
+struct Broken;
+
+impl Service<Request<()>> for Broken {
+    type Response = Response<Full<Bytes>>;
+    type Error = BoxError;
+    type Future = std::future::Ready<Result<Response<Full<Bytes>>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Err(Box::new(Denied::unavailable("store down"))))
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        unreachable!("called without being ready")
+    }
+}
+
+#[tokio::test]
+async fn a_readiness_error_is_rendered_without_calling_the_inner_service() {
+    let res = RenderDenied::new(Broken)
+        .oneshot(Request::new(()))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -82,8 +82,11 @@ async fn gateway(fixture: &str, era: Option<Era>) -> String {
 /// Runs one suite line against `url` with `args`; panics with the suite's output unless it
 /// exits 0. Returns the `Total:` line.
 async fn run(line: &str, url: &str, args: &[&str]) -> String {
+    // Unique per run, even when several tests of one process run the same suite and args.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out_dir = std::env::temp_dir().join(format!(
-        "agw-conformance-{}-{}",
+        "agw-conformance-{}-{n}-{line}-{}",
         std::process::id(),
         args.join("-")
     ));

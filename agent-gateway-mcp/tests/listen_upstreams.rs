@@ -139,7 +139,15 @@ async fn a_single_upstream_served_directly_listens_too() {
         ),
     )
     .await;
-    assert!(bare.is_err());
+    // Refused as an invalid request, not any error.
+    let err = bare.unwrap_err();
+    match err.downcast_ref::<agent_gateway_mcp::McpError>() {
+        Some(agent_gateway_mcp::McpError::Upstream(e)) => {
+            assert_eq!(e.code, -32600, "{e:?}");
+            assert!(e.message.contains("needs a stream"), "{e:?}");
+        }
+        other => panic!("expected an upstream -32600, got {other:?}"),
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -331,5 +331,20 @@ async fn log_messages_need_the_clients_opt_in_and_respect_its_level() {
             .unwrap_or(text);
         let body: Value = serde_json::from_str(last).unwrap();
         assert_eq!(body["result"]["relayed"], expected, "{level:?}");
+        // And on the wire: exactly the log messages the level admits, as SSE events.
+        let on_wire: Vec<Value> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(|m| m["method"] == "notifications/message")
+            .map(|m| m["params"]["level"].clone())
+            .collect();
+        let admitted: Vec<Value> = ["debug", "warning", "error"]
+            .iter()
+            .zip(expected.as_array().unwrap())
+            .filter(|(_, yes)| yes.as_bool() == Some(true))
+            .map(|(l, _)| json!(l))
+            .collect();
+        assert_eq!(on_wire, admitted, "{level:?}: {text}");
     }
 }

@@ -126,6 +126,15 @@ async fn a_legacy_client_resumes_a_broken_answer_and_its_call_went_on() {
     assert_eq!(res.status(), 200);
     let mut other = res.into_body();
     let first = other.frame().await.unwrap().unwrap().into_data().unwrap();
-    let (_, data) = parse(&first);
+    let (other_id, data) = parse(&first);
     assert!(!data.contains("after"), "{data}");
+    // Not a replay at all: the first event opens a stream of the other session's own (ids are
+    // `<stream>-<seq>`), not the recorded one.
+    let stream_of = |id: &str| id.rsplit_once('-').map(|(s, _)| s.to_owned());
+    assert!(stream_of(&other_id).is_some(), "{other_id}");
+    assert_ne!(
+        stream_of(&other_id),
+        stream_of(&log_id),
+        "{other_id} vs {log_id}"
+    );
 }

@@ -76,7 +76,10 @@ async fn the_gateway_speaks_legacy_to_the_python_server_when_pinned() {
     let fixture = HttpUpstream::connect(fixture_url.parse().unwrap())
         .with_era(agent_gateway_mcp::Era::Legacy);
     let fed = Federation::builder()
-        .member(Member::new(ServerName::new("fixture").unwrap(), fixture))
+        .member(Member::new(
+            ServerName::new("fixture").unwrap(),
+            fixture.clone(),
+        ))
         .build()
         .unwrap();
     let gateway = serve(McpFront::new(
@@ -89,4 +92,10 @@ async fn the_gateway_speaks_legacy_to_the_python_server_when_pinned() {
         let report = python_client(&gateway, mode, "fixture__add", r#"{"a": 40, "b": 2}"#).await;
         assert_eq!(strings(&report["content"]), ["42"], "{mode}");
     }
+    // The upstream hop was legacy: the dual-era fixture answers "42" either way, but only the
+    // legacy era opens upstream sessions (the modern one has none).
+    assert!(
+        fixture.open_sessions().await >= 1,
+        "the pinned era opened legacy sessions upstream"
+    );
 }

@@ -160,7 +160,10 @@ async fn a_stdio_servers_list_change_reaches_a_client_through_the_gateway_across
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(stdio.is_ready(), "the stdio child was not ready within 60 s");
+    assert!(
+        stdio.is_ready(),
+        "the stdio child was not ready within 60 s"
+    );
     let mut notes = client.listen(ListenFilter::new().tools());
     let (ack, _) = notes.next().await.unwrap();
     assert_eq!(ack, "notifications/subscriptions/acknowledged");

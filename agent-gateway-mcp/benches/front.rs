@@ -9,11 +9,11 @@
 
 use std::hint::black_box;
 
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::upstream::UpstreamRequest;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::{BodyExt, Full};
@@ -43,7 +43,7 @@ fn tools_call(c: &mut Criterion) {
         .member(Member::new(ServerName::new("gh").unwrap(), fake.clone()))
         .build()
         .unwrap();
-    let front = McpFront::new(fed, FrontConfig::new("gw", "1").unwrap());
+    let front = McpFront::new(fed, McpFrontConfig::new("gw", "1").unwrap());
     let direct_params =
         json!({"name": "search_issues", "arguments": {"query": "is:open label:bug", "limit": 20}});
     let direct_params = direct_params.as_object().unwrap().clone();

@@ -22,6 +22,7 @@
 use std::error::Error;
 use std::time::Duration;
 
+use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::jsonrpc::ErrorObject;
 use agent_gateway_core::{Denied, DeniedKind};
 use http::StatusCode;
@@ -123,7 +124,7 @@ impl Rendered {
         if let Some(denied) = Denied::find(err) {
             return Rendered::from_denied(denied);
         }
-        if let Some(mcp) = find::<McpError>(err) {
+        if let Some(mcp) = cause_ref::<McpError>(err) {
             return Rendered::new(StatusCode::OK, mcp.to_error_object());
         }
         tracing::error!(error = %err, "mcp: internal error");
@@ -193,18 +194,6 @@ impl McpError {
             }
         }
     }
-}
-
-/// Finds an error of type `T` in `err` or its source chain.
-pub(crate) fn find<'a, T: Error + 'static>(err: &'a (dyn Error + 'static)) -> Option<&'a T> {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        if let Some(t) = e.downcast_ref::<T>() {
-            return Some(t);
-        }
-        cur = e.source();
-    }
-    None
 }
 
 #[cfg(test)]

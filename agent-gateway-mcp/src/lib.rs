@@ -1,20 +1,25 @@
 //! agent-gateway's MCP crate: a front serving both MCP eras, federation of many upstream
 //! servers behind it, and the connectors that reach them.
 //!
-//! A stack is the [`McpFront`] (HTTP in, decode once, render errors once), then the user's
-//! policy layers over [`McpRequest`]/[`McpResponse`] (core's seam), then the
-//! [`Federation`](federation::Federation) router, then one connector per upstream: streamable
-//! HTTP ([`HttpUpstream`](connector::HttpUpstream)), the legacy HTTP+SSE transport
-//! ([`SseUpstream`](connector::SseUpstream)) or, with the `stdio` feature, a child process
-//! (`stdio::StdioUpstream`). Input requests are translated between the eras (see [`input`]). An upstream's progress and log notifications reach a client that
-//! accepts SSE event by event (see [`notify`]), and its change notifications (list changes,
-//! resource updates) reach clients that listen, in both eras (see [`listen`]).
+//! The crate follows the call. A stack is the [`McpFront`] (`front/`: HTTP in, decode once
+//! into an [`McpRequest`] with a typed [`McpMethod`], render errors once), which keeps legacy
+//! sessions' live tables in a [`SessionStore`](session::SessionStore) (`session/`); then the
+//! user's policy layers over [`McpRequest`]/[`McpResponse`] (core's seam); then a router
+//! (`router/`: [`Direct`](router::Direct) for one upstream, the
+//! [`Federation`](router::federation::Federation) for many, with input requests translated
+//! between the eras, see [`router::translate`]); then one connector per upstream
+//! (`connector/`): streamable HTTP ([`HttpUpstream`](connector::HttpUpstream)), the legacy
+//! HTTP+SSE transport ([`SseUpstream`](connector::SseUpstream)) or, with the `stdio` feature, a
+//! child process (`connector::stdio::StdioUpstream`). An upstream's progress and log
+//! notifications reach a client that accepts SSE event by event (see [`notify`]), and its
+//! change notifications (list changes, resource updates) reach clients that listen, in both
+//! eras (see [`listen`]).
 //!
 //! ```
-//! use agent_gateway_mcp::federation::{Federation, Member};
+//! use agent_gateway_mcp::router::federation::{Federation, Member};
 //! use agent_gateway_mcp::naming::ServerName;
 //! use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-//! use agent_gateway_mcp::{FrontConfig, McpFront};
+//! use agent_gateway_mcp::{McpFrontConfig, McpFront};
 //! use serde_json::json;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -23,7 +28,7 @@
 //!     .member(Member::new(ServerName::new("git-hub").unwrap(), github.clone()))
 //!     .build()
 //!     .unwrap();
-//! let gateway = McpFront::new(fed, FrontConfig::new("gateway", "1.0").unwrap());
+//! let gateway = McpFront::new(fed, McpFrontConfig::new("gateway", "1.0").unwrap());
 //!
 //! for client in [McpClient::modern(gateway.clone()), McpClient::legacy(gateway.clone())] {
 //!     let tools = client.list_tools().await.unwrap();
@@ -39,24 +44,22 @@
 pub mod connector;
 pub mod era;
 pub mod error;
-pub mod federation;
 pub mod front;
-mod inflight;
-pub mod input;
 pub mod listen;
+pub mod method;
 pub mod naming;
 pub mod notify;
 pub mod request;
 pub mod response;
+pub mod router;
 pub mod session;
-#[cfg(feature = "stdio")]
-pub mod stdio;
 #[cfg(feature = "test-util")]
 pub mod testkit;
 pub mod upstream;
 
 pub use era::Era;
 pub use error::McpError;
-pub use front::{FrontConfig, McpFront, McpFrontLayer};
+pub use front::{McpFront, McpFrontConfig, McpFrontLayer};
+pub use method::McpMethod;
 pub use request::McpRequest;
 pub use response::McpResponse;

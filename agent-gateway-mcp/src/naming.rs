@@ -176,6 +176,48 @@ impl Naming {
     }
 }
 
+/// A federated tool or prompt name as a policy check sees it: the upstream that owns it and
+/// its name there, beside the joined `server__tool` the request's target carries.
+///
+/// The front puts one in a request's extensions when it is configured with the federation's
+/// naming ([`McpFrontConfig::with_naming`](crate::McpFrontConfig::with_naming)) and the
+/// request's target splits under it. A check reads it with
+/// `req.extensions().get::<FederatedTarget>()`.
+///
+/// ```
+/// use agent_gateway_mcp::naming::{FederatedTarget, Naming};
+///
+/// let target = FederatedTarget::split(&Naming::default(), "git-hub__create-issue").unwrap();
+/// assert_eq!((target.upstream(), target.name()), ("git-hub", "create-issue"));
+/// assert!(FederatedTarget::split(&Naming::default(), "plain").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedTarget {
+    upstream: String,
+    name: String,
+}
+
+impl FederatedTarget {
+    /// The upstream and name `joined` stands for under `naming`, if it splits.
+    pub fn split(naming: &Naming, joined: &str) -> Option<Self> {
+        let (upstream, name) = naming.split(joined)?;
+        Some(FederatedTarget {
+            upstream: upstream.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// The upstream server's name.
+    pub fn upstream(&self) -> &str {
+        &self.upstream
+    }
+
+    /// The tool or prompt's name on that upstream.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

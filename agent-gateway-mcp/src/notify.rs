@@ -343,7 +343,7 @@ pub(crate) async fn answer_request(
     req: agent_gateway_core::jsonrpc::Request,
 ) -> agent_gateway_core::jsonrpc::Message {
     use agent_gateway_core::jsonrpc::{Message, Response};
-    let params = crate::inflight::params_of(req.params.as_deref());
+    let params = req.params_object();
     let answer = match (req.method.as_str(), notifier) {
         ("ping", _) => Ok(Map::new()),
         (m, Some(n)) if n.can_request() => n.request(m, params).await,

@@ -18,11 +18,12 @@
 //! ```
 
 use agent_gateway_core::jsonrpc::Id;
-use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
+use agent_gateway_core::{Action, AgentRequest, Caller, Parts, RequestParts};
 use http::{Extensions, HeaderMap};
 use serde_json::{Map, Value};
 
 use crate::era::Era;
+use crate::method::McpMethod;
 
 /// One MCP request, decoded once at the edge.
 ///
@@ -31,26 +32,52 @@ use crate::era::Era;
 #[derive(Debug, Clone)]
 pub struct McpRequest {
     id: Id,
-    method: String,
+    method: McpMethod,
     params: Map<String, Value>,
     era: Era,
+    admission_only: bool,
     parts: Parts,
+}
+
+/// An [`McpRequest`] taken apart, so a router moves its parameters instead of cloning them.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct McpRequestParts {
+    /// The JSON-RPC id.
+    pub id: Id,
+    /// The method.
+    pub method: McpMethod,
+    /// The parameter object.
+    pub params: Map<String, Value>,
+    /// The era the client speaks.
+    pub era: Era,
+    /// Whether the front answers the request itself once admitted.
+    pub admission_only: bool,
+    /// The HTTP headers the request arrived with.
+    pub headers: HeaderMap,
+    /// The extensions (the caller, the client hop, the notifier, ...).
+    pub extensions: Extensions,
 }
 
 impl McpRequest {
     /// A request with `id`, `method` and `params`, in the modern era, with no headers.
-    pub fn new(id: impl Into<Id>, method: impl Into<String>, params: Map<String, Value>) -> Self {
+    pub fn new(
+        id: impl Into<Id>,
+        method: impl Into<McpMethod>,
+        params: Map<String, Value>,
+    ) -> Self {
         McpRequest {
             id: id.into(),
             method: method.into(),
             params,
             era: Era::Modern,
+            admission_only: false,
             parts: Parts::default(),
         }
     }
 
     /// Like [`new`](Self::new), from a JSON value: anything but an object becomes empty params.
-    pub fn from_value(id: impl Into<Id>, method: impl Into<String>, params: Value) -> Self {
+    pub fn from_value(id: impl Into<Id>, method: impl Into<McpMethod>, params: Value) -> Self {
         let params = match params {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -62,6 +89,21 @@ impl McpRequest {
     pub fn with_era(mut self, era: Era) -> Self {
         self.era = era;
         self
+    }
+
+    /// Marks the request as admission-only: the front answers it itself (`initialize`, `ping`,
+    /// `server/discover`, `logging/setLevel`) and sends it through the inner service only so
+    /// the policy stack admits or refuses it. A router answers such a request with an empty
+    /// result and calls no upstream.
+    pub fn with_admission_only(mut self, admission_only: bool) -> Self {
+        self.admission_only = admission_only;
+        self
+    }
+
+    /// Whether the request is admission-only (see
+    /// [`with_admission_only`](Self::with_admission_only)).
+    pub fn is_admission_only(&self) -> bool {
+        self.admission_only
     }
 
     /// Sets the HTTP headers the request arrived with.
@@ -83,6 +125,11 @@ impl McpRequest {
 
     /// The method name.
     pub fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    /// The method, decoded.
+    pub fn mcp_method(&self) -> &McpMethod {
         &self.method
     }
 
@@ -103,30 +150,72 @@ impl McpRequest {
 
     /// The parameter member the target lives in for this method, if any.
     pub fn target_key(&self) -> Option<&'static str> {
-        match self.method.as_str() {
-            "tools/call" | "prompts/get" => Some("name"),
-            "resources/read" | "resources/subscribe" => Some("uri"),
-            _ => None,
+        self.method.target_key()
+    }
+
+    /// Who sends the request: the authenticated [`Caller`] in the extensions, if any.
+    pub fn owner(&self) -> Option<Owner> {
+        self.parts.extensions.get::<Caller>().map(Owner::of)
+    }
+
+    /// The request taken apart (no copy of the parameters).
+    pub fn into_parts(self) -> McpRequestParts {
+        McpRequestParts {
+            id: self.id,
+            method: self.method,
+            params: self.params,
+            era: self.era,
+            admission_only: self.admission_only,
+            headers: self.parts.headers,
+            extensions: self.parts.extensions,
         }
     }
 }
 
 /// The action of an MCP method, as the policy seam names it.
 pub fn action_of(method: &str) -> Action {
-    match method {
-        "tools/call" => Action::ToolCall,
-        "tools/list" => Action::ListTools,
-        "prompts/get" => Action::GetPrompt,
-        "prompts/list" => Action::ListPrompts,
-        // Subscribing to a resource's updates reads it, as far as a policy is concerned.
-        "resources/read" | "resources/subscribe" => Action::ReadResource,
-        "resources/list" | "resources/templates/list" => Action::ListResources,
-        "server/discover" => Action::Discovery,
-        "initialize" | "ping" | "subscriptions/listen" | "resources/unsubscribe" => {
-            Action::Protocol
+    McpMethod::parse(method).action()
+}
+
+/// Who owns state the gateway keeps for a caller (a parked call, later a session): the
+/// caller's subject and tenant, as the auth layer set them. Another caller is another owner.
+///
+/// ```
+/// use agent_gateway_core::Caller;
+/// use agent_gateway_mcp::request::Owner;
+///
+/// let alice = Owner::of(&Caller::new("alice").with_tenant("acme"));
+/// assert_eq!(alice, Owner::new("alice", Some("acme")));
+/// assert_ne!(alice, Owner::new("alice", None));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Owner {
+    subject: String,
+    tenant: Option<String>,
+}
+
+impl Owner {
+    /// The owner with `subject` in `tenant`.
+    pub fn new(subject: impl Into<String>, tenant: Option<&str>) -> Self {
+        Owner {
+            subject: subject.into(),
+            tenant: tenant.map(str::to_owned),
         }
-        m if m.starts_with("notifications/") => Action::Protocol,
-        _ => Action::Other,
+    }
+
+    /// The owner a caller is.
+    pub fn of(caller: &Caller) -> Self {
+        Owner::new(caller.subject(), caller.tenant())
+    }
+
+    /// The subject.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The tenant, if any.
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
     }
 }
 
@@ -136,7 +225,7 @@ impl AgentRequest for McpRequest {
     }
 
     fn action(&self) -> Action {
-        action_of(&self.method)
+        self.method.action()
     }
 
     fn target(&self) -> Option<&str> {
@@ -146,10 +235,10 @@ impl AgentRequest for McpRequest {
     }
 
     fn arguments(&self) -> Option<&Value> {
-        match self.method.as_str() {
-            "tools/call" | "prompts/get" => self.params.get("arguments"),
-            _ => None,
-        }
+        self.method
+            .has_arguments()
+            .then(|| self.params.get("arguments"))
+            .flatten()
     }
 
     fn parts(&self) -> &dyn RequestParts {
@@ -208,7 +297,7 @@ pub struct ClientHop {
     capabilities: Value,
     log_level: Option<String>,
     session: Option<String>,
-    owner: Option<String>,
+    owner: Option<Owner>,
 }
 
 impl Default for ClientHop {
@@ -235,14 +324,14 @@ impl ClientHop {
 
     /// Names who sends the request (the authenticated caller): state the gateway keeps for a
     /// request, such as a parked call, is then bound to that caller. Never sent upstream.
-    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
-        self.owner = Some(owner.into());
+    pub fn with_owner(mut self, owner: Option<Owner>) -> Self {
+        self.owner = owner;
         self
     }
 
     /// Who sends the request, if known.
-    pub fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
+    pub fn owner(&self) -> Option<&Owner> {
+        self.owner.as_ref()
     }
 
     /// Names the client's own session with `key` (an opaque, non-secret digest): connectors

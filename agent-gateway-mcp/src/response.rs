@@ -21,6 +21,8 @@ use agent_gateway_core::response::{Item, Outcome};
 use agent_gateway_core::{Action, AgentResponse, Usage, UsageReport};
 use serde_json::{Map, Value};
 
+use crate::method::McpMethod;
+
 /// Where a listing keeps its items: the result member, the action that uses an item, and the
 /// item member that names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +38,16 @@ pub struct ListShape {
 impl ListShape {
     /// The shape of a listing method's result, or `None` if `method` lists nothing.
     pub fn of_method(method: &str) -> Option<ListShape> {
+        ListShape::of(&McpMethod::parse(method))
+    }
+
+    /// The shape of a listing method's result, or `None` if `method` lists nothing.
+    pub fn of(method: &McpMethod) -> Option<ListShape> {
         let (key, action, name) = match method {
-            "tools/list" => ("tools", Action::ToolCall, "name"),
-            "prompts/list" => ("prompts", Action::GetPrompt, "name"),
-            "resources/list" => ("resources", Action::ReadResource, "uri"),
-            "resources/templates/list" => {
+            McpMethod::ToolsList => ("tools", Action::ToolCall, "name"),
+            McpMethod::PromptsList => ("prompts", Action::GetPrompt, "name"),
+            McpMethod::ResourcesList => ("resources", Action::ReadResource, "uri"),
+            McpMethod::ResourcesTemplatesList => {
                 ("resourceTemplates", Action::ReadResource, "uriTemplate")
             }
             _ => return None,
@@ -49,10 +56,12 @@ impl ListShape {
     }
 }
 
-/// One MCP result, with its usage report.
+/// One MCP result, with its usage report. Its output (the result object) is what a guardrail
+/// reads through [`AgentResponse::output`].
 #[derive(Debug, Clone)]
 pub struct McpResponse {
-    result: Map<String, Value>,
+    /// Always an object: kept as a `Value` so [`AgentResponse::output`] can lend it.
+    result: Value,
     shape: Option<ListShape>,
     usage: UsageReport,
 }
@@ -61,32 +70,43 @@ impl McpResponse {
     /// The result of `method`; a listing's items are exposed to [`AgentResponse::retain_items`].
     /// Anything but an object becomes an empty result. Usage is reported at once: one step for
     /// a tool call, a prompt get or a resource read (what a run budget counts), none otherwise.
-    pub fn for_method(method: &str, result: Value) -> Self {
+    pub fn for_method(method: impl Into<McpMethod>, result: Value) -> Self {
+        let method = method.into();
         let result = match result {
-            Value::Object(map) => map,
-            _ => Map::new(),
+            Value::Object(map) => Value::Object(map),
+            _ => Value::Object(Map::new()),
         };
         let usage = UsageReport::new();
-        let used = match method {
-            "tools/call" | "prompts/get" | "resources/read" => Usage::step(),
-            _ => Usage::default(),
+        let used = if method.counts_as_step() {
+            Usage::step()
+        } else {
+            Usage::default()
         };
         usage.complete(used, Outcome::Complete);
         McpResponse {
             result,
-            shape: ListShape::of_method(method),
+            shape: ListShape::of(&method),
             usage,
         }
     }
 
     /// The result object.
     pub fn result(&self) -> &Map<String, Value> {
-        &self.result
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        self.result
+            .as_object()
+            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }
 
     /// The result object, mutably.
     pub fn result_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.result
+        if !self.result.is_object() {
+            self.result = Value::Object(Map::new());
+        }
+        match &mut self.result {
+            Value::Object(map) => map,
+            _ => unreachable!("the result was just made an object"),
+        }
     }
 
     /// The listing shape, if this is a listing.
@@ -96,13 +116,20 @@ impl McpResponse {
 
     /// The result object, consumed.
     pub fn into_result(self) -> Map<String, Value> {
-        self.result
+        match self.result {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
     }
 }
 
 impl AgentResponse for McpResponse {
     fn usage_report(&self) -> Option<&UsageReport> {
         Some(&self.usage)
+    }
+
+    fn output(&self) -> Option<&Value> {
+        Some(&self.result)
     }
 
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
@@ -156,7 +183,8 @@ mod tests {
         );
         let (usage, _) = res.usage_report().and_then(UsageReport::usage).unwrap();
         assert_eq!(usage.steps, 0, "a listing is no step");
-        let call = McpResponse::for_method("tools/call", json!({"content": []}));
+        let call = McpResponse::for_method("tools/call", json!({"content": [{"type": "text"}]}));
+        assert_eq!(call.output(), Some(&json!({"content": [{"type": "text"}]})));
         let (usage, outcome) = call.usage_report().and_then(UsageReport::usage).unwrap();
         assert_eq!((usage.steps, outcome), (1, Outcome::Complete));
     }

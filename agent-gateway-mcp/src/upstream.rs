@@ -1,5 +1,4 @@
-//! What the federation router sends to one upstream server, and the adapter that serves one
-//! upstream directly behind the front.
+//! What a router sends to one upstream server.
 //!
 //! An [`UpstreamRequest`] carries a method and its parameters and nothing else: no inbound
 //! headers, so a client's credential cannot reach an upstream by accident. An upstream answers
@@ -7,44 +6,27 @@
 //! [`McpError::Upstream`](crate::McpError::Upstream).
 //!
 //! ```
-//! use agent_gateway_core::{AgentRequest, BoxError};
-//! use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
-//! use agent_gateway_mcp::{McpError, McpRequest};
-//! use serde_json::{Map, json};
-//! use tower::ServiceExt;
+//! use agent_gateway_mcp::upstream::UpstreamRequest;
+//! use serde_json::json;
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let server = tower::service_fn(|req: UpstreamRequest| async move {
-//!     match req.method() {
-//!         "tools/list" => Ok(Map::from_iter([("tools".to_owned(), json!([]))])),
-//!         m => Err(BoxError::from(McpError::MethodNotFound(m.to_owned()))),
-//!     }
-//! });
-//! let direct = Direct::new(server);
-//! let ok = direct.clone().oneshot(McpRequest::from_value(1, "tools/list", json!({}))).await.unwrap();
-//! assert_eq!(ok.result()["tools"], json!([]));
-//! assert!(direct.oneshot(McpRequest::from_value(2, "x/y", json!({}))).await.is_err());
-//! # });
+//! let req = UpstreamRequest::new("tools/call", json!({"name": "t"}).as_object().cloned().unwrap());
+//! assert_eq!(req.method(), "tools/call");
+//! assert!(req.notifier().is_none() && req.param_headers().is_empty());
 //! ```
 
-use std::task::{Context, Poll};
-
-use agent_gateway_core::{AgentRequest, BoxError};
-use futures_util::future::BoxFuture;
+use agent_gateway_core::BoxError;
+use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
-use tower::{Service, ServiceExt};
 
-use http::{HeaderName, HeaderValue};
-
+use crate::method::McpMethod;
 use crate::notify::Notifier;
-use crate::request::ClientHop;
-use crate::{McpRequest, McpResponse};
+use crate::request::{ClientHop, McpRequestParts, Owner};
 
 /// One request to one upstream server.
 #[derive(Debug, Clone)]
 pub struct UpstreamRequest {
-    method: String,
+    method: McpMethod,
     params: Map<String, Value>,
     notifier: Option<Notifier>,
     client: Option<ClientHop>,
@@ -61,7 +43,7 @@ impl PartialEq for UpstreamRequest {
 
 impl UpstreamRequest {
     /// A request for `method` with `params`.
-    pub fn new(method: impl Into<String>, params: Map<String, Value>) -> Self {
+    pub fn new(method: impl Into<McpMethod>, params: Map<String, Value>) -> Self {
         UpstreamRequest {
             method: method.into(),
             params,
@@ -69,6 +51,24 @@ impl UpstreamRequest {
             client: None,
             param_headers: Vec::new(),
         }
+    }
+
+    /// What a router sends upstream for a client's request: its method and parameters (moved,
+    /// not copied), the [`Notifier`] and [`ClientHop`] the front put in its extensions, the
+    /// hop bound to the caller (see [`ClientHop::with_owner`]). Headers are not carried.
+    pub fn from_request(parts: McpRequestParts) -> Self {
+        let owner = parts
+            .extensions
+            .get::<agent_gateway_core::Caller>()
+            .map(Owner::of);
+        let client = parts
+            .extensions
+            .get::<ClientHop>()
+            .cloned()
+            .map(|hop| hop.with_owner(owner));
+        UpstreamRequest::new(parts.method, parts.params)
+            .with_notifier(parts.extensions.get::<Notifier>().cloned())
+            .with_client(client)
     }
 
     /// Sends these `Mcp-Param-*` headers (modern upstreams): mirrored tool arguments, the only
@@ -108,8 +108,13 @@ impl UpstreamRequest {
         self.notifier.as_ref()
     }
 
-    /// The method.
+    /// The method name.
     pub fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    /// The method, decoded.
+    pub fn mcp_method(&self) -> &McpMethod {
         &self.method
     }
 
@@ -124,82 +129,10 @@ impl UpstreamRequest {
     }
 
     /// The method and parameters (the notifier is dropped).
-    pub fn into_parts(self) -> (String, Map<String, Value>) {
+    pub fn into_parts(self) -> (McpMethod, Map<String, Value>) {
         (self.method, self.params)
     }
 }
 
 /// A type-erased upstream: a result object, or an error.
 pub type BoxUpstream = BoxCloneSyncService<UpstreamRequest, Map<String, Value>, BoxError>;
-
-/// Serves one upstream directly, with no renaming: the simplest inner service for a front.
-#[derive(Debug, Clone)]
-pub struct Direct<S> {
-    inner: S,
-    parked: std::sync::Arc<crate::input::Parked>,
-}
-
-impl<S> Direct<S> {
-    /// Serves `inner` directly.
-    pub fn new(inner: S) -> Self {
-        Direct {
-            inner,
-            parked: std::sync::Arc::default(),
-        }
-    }
-
-    /// The upstream.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S> Service<McpRequest> for Direct<S>
-where
-    S: Service<UpstreamRequest, Response = Map<String, Value>, Error = BoxError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
-    type Response = McpResponse;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<McpResponse, BoxError>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: McpRequest) -> Self::Future {
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let parked = self.parked.clone();
-        let method = req.method().to_owned();
-        let notifier = req.extensions().get::<Notifier>().cloned();
-        let client =
-            req.extensions()
-                .get::<ClientHop>()
-                .cloned()
-                .map(
-                    |hop| match req.extensions().get::<agent_gateway_core::Caller>() {
-                        Some(c) => {
-                            hop.with_owner(format!("{}\n{}", c.subject(), c.tenant().unwrap_or("")))
-                        }
-                        None => hop,
-                    },
-                );
-        let up = UpstreamRequest::new(method.clone(), req.params().clone())
-            .with_notifier(notifier)
-            .with_client(client);
-        Box::pin(async move {
-            if crate::front::is_own(&method) {
-                // Answered by the front once admitted: the upstream is not asked.
-                return Ok(McpResponse::for_method(&method, Value::Object(Map::new())));
-            }
-            let result =
-                crate::input::send_fulfilling(up, &parked, move |up| inner.clone().oneshot(up))
-                    .await?;
-            Ok(McpResponse::for_method(&method, Value::Object(result)))
-        })
-    }
-}

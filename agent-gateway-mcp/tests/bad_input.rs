@@ -2,10 +2,10 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -30,7 +30,7 @@ fn stack() -> (Front, [FakeMcpServer; 2]) {
         .member(Member::new(ServerName::new("b").unwrap(), b.clone()))
         .build()
         .unwrap();
-    let config = FrontConfig::new("gw", "1")
+    let config = McpFrontConfig::new("gw", "1")
         .unwrap()
         .with_allowed_origins([HeaderValue::from_static("https://ok.example")])
         .with_allowed_hosts(["127.0.0.1:*", "gw.internal:8443"])

@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_mcp::{Era, FrontConfig, McpFront};
+use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
 use http::HeaderValue;
 use tokio::process::Command;
 
@@ -69,7 +69,7 @@ async fn gateway(fixture: &str, era: Option<Era>) -> String {
         .build()
         .unwrap();
     let origin = HeaderValue::from_str(&format!("http://{addr}")).unwrap();
-    let config = FrontConfig::new("agent-gateway", "conformance")
+    let config = McpFrontConfig::new("agent-gateway", "conformance")
         .unwrap()
         .with_allowed_hosts(["127.0.0.1:*", "localhost:*"])
         .with_allowed_origins([origin]);
@@ -82,8 +82,11 @@ async fn gateway(fixture: &str, era: Option<Era>) -> String {
 /// Runs one suite line against `url` with `args`; panics with the suite's output unless it
 /// exits 0. Returns the `Total:` line.
 async fn run(line: &str, url: &str, args: &[&str]) -> String {
+    // Unique per run, even when several tests of one process run the same suite and args.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out_dir = std::env::temp_dir().join(format!(
-        "agw-conformance-{}-{}",
+        "agw-conformance-{}-{n}-{line}-{}",
         std::process::id(),
         args.join("-")
     ));

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use agent_gateway_core::{AgentResponse, BoxError};
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, FederationBuilder, Member, ToolView};
 use agent_gateway_mcp::naming::{NameError, Naming, Separator, ServerName};
+use agent_gateway_mcp::router::federation::{Federation, FederationBuilder, Member, ToolView};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::{Era, FrontConfig, McpFront, McpRequest, McpResponse};
+use agent_gateway_mcp::{Era, McpFront, McpFrontConfig, McpRequest, McpResponse};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
@@ -20,7 +20,7 @@ fn name(s: &str) -> ServerName {
 }
 
 fn front<S>(inner: S) -> McpFront<S> {
-    McpFront::new(inner, FrontConfig::new("gw", "1").unwrap())
+    McpFront::new(inner, McpFrontConfig::new("gw", "1").unwrap())
 }
 
 fn names(tools: &[Value]) -> Vec<String> {
@@ -252,7 +252,7 @@ async fn an_upstream_down_or_hanging_is_left_out_and_calls_to_it_fail_in_time() 
 async fn both_client_eras_over_http_upstreams_of_both_eras() {
     let modern = FakeMcpServer::new().with_echo_tool("new-tool");
     let legacy = FakeMcpServer::new().with_echo_tool("old-tool");
-    let cfg = || FrontConfig::new("fake", "1").unwrap();
+    let cfg = || McpFrontConfig::new("fake", "1").unwrap();
     let modern_up = HttpUpstream::new(
         modern.http(cfg().with_legacy(false)),
         "http://modern.test/mcp".parse().unwrap(),

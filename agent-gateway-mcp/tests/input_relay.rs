@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use agent_gateway_core::BoxError;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
-use agent_gateway_mcp::{FrontConfig, McpFront, McpRequest, McpResponse};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::upstream::UpstreamRequest;
+use agent_gateway_mcp::{McpFront, McpFrontConfig, McpRequest, McpResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
@@ -107,7 +108,7 @@ async fn a_legacy_client_answers_a_modern_upstreams_input_requests_on_its_stream
     let seen = Seen::default();
     let front = McpFront::new(
         asking_upstream(seen.clone()),
-        FrontConfig::new("gw", "1").unwrap(),
+        McpFrontConfig::new("gw", "1").unwrap(),
     );
     let caps = json!({"elicitation": {"form": {}}, "roots": {"listChanged": true}});
     let session = initialize(&front, caps.clone()).await;
@@ -192,7 +193,7 @@ async fn a_modern_client_gets_input_required_untouched() {
     let seen = Seen::default();
     let front = McpFront::new(
         asking_upstream(seen.clone()),
-        FrontConfig::new("gw", "1").unwrap(),
+        McpFrontConfig::new("gw", "1").unwrap(),
     );
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
                       "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
@@ -233,7 +234,7 @@ async fn a_legacy_client_that_leaves_mid_question_ends_the_call() {
     let seen = Seen::default();
     let front = McpFront::new(
         asking_upstream(seen.clone()),
-        FrontConfig::new("gw", "1").unwrap(),
+        McpFrontConfig::new("gw", "1").unwrap(),
     );
     let session = initialize(&front, json!({"elicitation": {}, "roots": {}})).await;
     let call =
@@ -275,9 +276,12 @@ async fn client_capabilities_and_log_level_reach_a_modern_http_upstream() {
             ))
         }
     });
-    let upstream_front = McpFront::new(inner, FrontConfig::new("up", "1").unwrap());
+    let upstream_front = McpFront::new(inner, McpFrontConfig::new("up", "1").unwrap());
     let upstream = HttpUpstream::new(upstream_front, "http://up.test/mcp".parse().unwrap());
-    let gateway = McpFront::new(Direct::new(upstream), FrontConfig::new("gw", "1").unwrap());
+    let gateway = McpFront::new(
+        Direct::new(upstream),
+        McpFrontConfig::new("gw", "1").unwrap(),
+    );
 
     let session = initialize(&gateway, json!({"sampling": {}})).await;
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "t"}});
@@ -317,7 +321,10 @@ async fn a_legacy_client_cancels_its_request_and_the_call_is_dropped() {
             std::future::pending::<Result<Map<String, Value>, BoxError>>().await
         }
     });
-    let front = McpFront::new(Direct::new(hanging), FrontConfig::new("gw", "1").unwrap());
+    let front = McpFront::new(
+        Direct::new(hanging),
+        McpFrontConfig::new("gw", "1").unwrap(),
+    );
     let session = initialize(&front, json!({})).await;
     let other = initialize(&front, json!({})).await;
     let call =
@@ -428,7 +435,7 @@ async fn response(res: http::Response<agent_gateway_mcp::front::ResponseBody>) -
 async fn a_modern_client_answers_a_legacy_upstreams_requests_through_a_parked_call() {
     let front = McpFront::new(
         legacy_asking_upstream(),
-        FrontConfig::new("gw", "1").unwrap(),
+        McpFrontConfig::new("gw", "1").unwrap(),
     );
     let (_, first) = response(
         front
@@ -496,7 +503,7 @@ async fn a_parked_call_is_resumed_only_by_its_caller() {
     };
     let front = McpFront::new(
         legacy_asking_upstream(),
-        FrontConfig::new("gw", "1").unwrap(),
+        McpFrontConfig::new("gw", "1").unwrap(),
     );
     let first = front
         .clone()

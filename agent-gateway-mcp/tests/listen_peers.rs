@@ -13,12 +13,12 @@ mod common;
 use std::time::Duration;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::listen::ListenFilter;
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use common::{python, python_server, script, serve, strings};
 use serde_json::{Value, json};
 use tokio::process::Command;
@@ -57,7 +57,7 @@ async fn a_change_on_a_python_server_reaches_a_python_client_listening_through_t
         .unwrap();
     let gateway = serve(McpFront::new(
         fed,
-        FrontConfig::new("agent-gateway", "test").unwrap(),
+        McpFrontConfig::new("agent-gateway", "test").unwrap(),
     ))
     .await;
 
@@ -152,7 +152,7 @@ async fn a_stdio_servers_list_change_reaches_a_client_through_the_gateway_across
         .member(Member::new(ServerName::new("kid").unwrap(), stdio.clone()))
         .build()
         .unwrap();
-    let front = McpFront::new(fed, FrontConfig::new("agent-gateway", "test").unwrap());
+    let front = McpFront::new(fed, McpFrontConfig::new("agent-gateway", "test").unwrap());
     let client = McpClient::modern(front);
     for _ in 0..600 {
         if stdio.is_ready() {
@@ -160,6 +160,10 @@ async fn a_stdio_servers_list_change_reaches_a_client_through_the_gateway_across
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(
+        stdio.is_ready(),
+        "the stdio child was not ready within 60 s"
+    );
     let mut notes = client.listen(ListenFilter::new().tools());
     let (ack, _) = notes.next().await.unwrap();
     assert_eq!(ack, "notifications/subscriptions/acknowledged");

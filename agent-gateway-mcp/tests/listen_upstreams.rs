@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::listen::ListenFilter;
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
+use agent_gateway_mcp::upstream::UpstreamRequest;
 use agent_gateway_mcp::{Era, McpFront};
 use listen_kit::*;
 use serde_json::{Map, Value, json};
@@ -90,8 +91,17 @@ async fn clients_of_both_eras_through_the_gateway_to_upstreams_of_both_eras() {
 async fn an_upstream_listen_that_fails_is_opened_again() {
     let a = FakeMcpServer::new();
     a.set_down(true);
+    // Counts the listens the federation opens on `a`, refused or not.
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (count, inner) = (attempts.clone(), a.clone());
+    let counted = tower::service_fn(move |req: UpstreamRequest| {
+        if req.method() == "subscriptions/listen" {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        tower::ServiceExt::oneshot(inner.clone(), req)
+    });
     let fed = Federation::builder()
-        .member(Member::new(name("a"), a.clone()))
+        .member(Member::new(name("a"), counted))
         .build()
         .unwrap();
     let client = McpClient::modern(McpFront::new(fed, config()));
@@ -102,6 +112,9 @@ async fn an_upstream_listen_that_fails_is_opened_again() {
     );
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(a.listeners(), 0);
+    // Opened again after a capped exponential backoff (1 s, then 2 s, then 4 s): at 0, 1 and
+    // 3 s within these 5 s, no more.
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
     a.set_down(false);
     until("the listen opened again", || a.listeners() == 1).await;
     a.notify_tools_changed();
@@ -138,7 +151,15 @@ async fn a_single_upstream_served_directly_listens_too() {
         ),
     )
     .await;
-    assert!(bare.is_err());
+    // Refused as an invalid request, not any error.
+    let err = bare.unwrap_err();
+    match err.downcast_ref::<agent_gateway_mcp::McpError>() {
+        Some(agent_gateway_mcp::McpError::Upstream(e)) => {
+            assert_eq!(e.code, -32600, "{e:?}");
+            assert!(e.message.contains("needs a stream"), "{e:?}");
+        }
+        other => panic!("expected an upstream -32600, got {other:?}"),
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use agent_gateway_core::Secret;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
 use agent_gateway_policy::authorize::{AuthorizeLayer, Rules};
 use bytes::Bytes;
@@ -31,7 +31,7 @@ async fn auth_and_authorize_over_a_federation() {
         .with_echo_tool("delete");
     let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
     let record = seen.clone();
-    let fs_http = fs.http(FrontConfig::new("fs", "1").unwrap());
+    let fs_http = fs.http(McpFrontConfig::new("fs", "1").unwrap());
     let recording = tower::service_fn(move |req: http::Request<Full<Bytes>>| {
         let auth = req
             .headers()
@@ -71,7 +71,7 @@ async fn auth_and_authorize_over_a_federation() {
         .layer(AuthLayer::new(keys))
         .layer(AuthorizeLayer::new(rules))
         .service(fed);
-    let gateway = McpFront::new(stack, FrontConfig::new("gw", "1").unwrap());
+    let gateway = McpFront::new(stack, McpFrontConfig::new("gw", "1").unwrap());
 
     let names = |tools: Vec<Value>| -> Vec<String> {
         tools

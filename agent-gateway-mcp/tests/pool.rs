@@ -14,12 +14,12 @@ use agent_gateway_core::upstream::breaker::{BreakerConfig, BreakerState};
 use agent_gateway_core::upstream::registry::{InstanceId, UpstreamName};
 use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::connector::pool::Pool;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::request::ClientHop;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 use agent_gateway_mcp::upstream::UpstreamRequest;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
@@ -47,7 +47,7 @@ impl Instance {
         let addr = listener.local_addr().unwrap();
         let tool_call = Arc::new(Notify::new());
         let front = fake.http(
-            FrontConfig::new("replica", "1")
+            McpFrontConfig::new("replica", "1")
                 .unwrap()
                 .with_allowed_hosts(["127.0.0.1:*"]),
         );
@@ -127,7 +127,7 @@ async fn two_instances_balanced_one_killed_mid_run_calls_continue_and_it_recover
         .member(Member::new(ServerName::new("tools").unwrap(), pool.clone()))
         .build()
         .unwrap();
-    let client = McpClient::modern(McpFront::new(fed, FrontConfig::new("gw", "1").unwrap()));
+    let client = McpClient::modern(McpFront::new(fed, McpFrontConfig::new("gw", "1").unwrap()));
 
     // Balanced: concurrent calls are served by both instances.
     let calls = (0..16).map(|i| {
@@ -355,7 +355,11 @@ async fn a_legacy_clients_calls_through_the_front_stay_on_one_instance() {
     // Two legacy-only instances, in-process over HTTP: each opens upstream sessions.
     let (a, b) = (fake(), fake());
     let upstream = |fake: &FakeMcpServer, host: &str| {
-        let http = fake.http(FrontConfig::new("replica", "1").unwrap().with_modern(false));
+        let http = fake.http(
+            McpFrontConfig::new("replica", "1")
+                .unwrap()
+                .with_modern(false),
+        );
         HttpUpstream::new(http, format!("http://{host}/mcp").parse().unwrap())
     };
     let pool = Pool::builder(UpstreamName::new("tools").unwrap())
@@ -367,7 +371,7 @@ async fn a_legacy_clients_calls_through_the_front_stay_on_one_instance() {
         .member(Member::new(ServerName::new("tools").unwrap(), pool))
         .build()
         .unwrap();
-    let front = McpFront::new(fed, FrontConfig::new("gw", "1").unwrap());
+    let front = McpFront::new(fed, McpFrontConfig::new("gw", "1").unwrap());
     let mut homes = Vec::new();
     for _ in 0..6 {
         let client = McpClient::legacy(front.clone());

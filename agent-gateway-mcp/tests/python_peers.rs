@@ -10,10 +10,10 @@
 mod common;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use common::{fixture_server, python_client, serve, strings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,7 +34,7 @@ async fn python_sdk_client_through_the_gateway_to_a_python_sdk_server_in_both_er
         .unwrap();
     let gateway = serve(McpFront::new(
         fed,
-        FrontConfig::new("agent-gateway", "test").unwrap(),
+        McpFrontConfig::new("agent-gateway", "test").unwrap(),
     ))
     .await;
 
@@ -76,12 +76,15 @@ async fn the_gateway_speaks_legacy_to_the_python_server_when_pinned() {
     let fixture = HttpUpstream::connect(fixture_url.parse().unwrap())
         .with_era(agent_gateway_mcp::Era::Legacy);
     let fed = Federation::builder()
-        .member(Member::new(ServerName::new("fixture").unwrap(), fixture))
+        .member(Member::new(
+            ServerName::new("fixture").unwrap(),
+            fixture.clone(),
+        ))
         .build()
         .unwrap();
     let gateway = serve(McpFront::new(
         fed,
-        FrontConfig::new("agent-gateway", "test").unwrap(),
+        McpFrontConfig::new("agent-gateway", "test").unwrap(),
     ))
     .await;
     // A modern client in front of a legacy upstream session, and a legacy one.
@@ -89,4 +92,10 @@ async fn the_gateway_speaks_legacy_to_the_python_server_when_pinned() {
         let report = python_client(&gateway, mode, "fixture__add", r#"{"a": 40, "b": 2}"#).await;
         assert_eq!(strings(&report["content"]), ["42"], "{mode}");
     }
+    // The upstream hop was legacy: the dual-era fixture answers "42" either way, but only the
+    // legacy era opens upstream sessions (the modern one has none).
+    assert!(
+        fixture.open_sessions().await >= 1,
+        "the pinned era opened legacy sessions upstream"
+    );
 }

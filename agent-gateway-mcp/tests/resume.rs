@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use agent_gateway_core::BoxError;
-use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::upstream::UpstreamRequest;
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
@@ -66,7 +67,7 @@ async fn a_legacy_client_resumes_a_broken_answer_and_its_call_went_on() {
             Ok::<_, BoxError>(done.as_object().cloned().unwrap_or_else(Map::new))
         }
     });
-    let front = McpFront::new(Direct::new(tool), FrontConfig::new("gw", "1").unwrap());
+    let front = McpFront::new(Direct::new(tool), McpFrontConfig::new("gw", "1").unwrap());
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let mut sessions = Vec::new();
@@ -125,6 +126,15 @@ async fn a_legacy_client_resumes_a_broken_answer_and_its_call_went_on() {
     assert_eq!(res.status(), 200);
     let mut other = res.into_body();
     let first = other.frame().await.unwrap().unwrap().into_data().unwrap();
-    let (_, data) = parse(&first);
+    let (other_id, data) = parse(&first);
     assert!(!data.contains("after"), "{data}");
+    // Not a replay at all: the first event opens a stream of the other session's own (ids are
+    // `<stream>-<seq>`), not the recorded one.
+    let stream_of = |id: &str| id.rsplit_once('-').map(|(s, _)| s.to_owned());
+    assert!(stream_of(&other_id).is_some(), "{other_id}");
+    assert_ne!(
+        stream_of(&other_id),
+        stream_of(&log_id),
+        "{other_id} vs {log_id}"
+    );
 }

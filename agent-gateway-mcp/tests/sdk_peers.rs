@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::router::federation::{Federation, Member};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use serde_json::{Value, json};
 use tokio::process::Child;
 use tower::ServiceBuilder;
@@ -65,7 +65,10 @@ impl Gateway {
         let (fixture_url, fixture) = fixture_server().await;
         let everything = StdioUpstream::spawn(
             "everything",
-            StdioConfig::new("node").with_args([everything_js.into_os_string(), "stdio".into()]),
+            StdioConfig::new("node")
+                .with_args([everything_js.into_os_string(), "stdio".into()])
+                // node is found on the gateway's PATH.
+                .with_inherited_env(),
         );
         // Bounded polling for an external process.
         for _ in 0..600 {
@@ -89,7 +92,7 @@ impl Gateway {
             ))
             .build()
             .unwrap();
-        let front = McpFront::new(fed, FrontConfig::new("agent-gateway", "test").unwrap());
+        let front = McpFront::new(fed, McpFrontConfig::new("agent-gateway", "test").unwrap());
         let seen = Seen::default();
         let record = Arc::clone(&seen);
         let front = ServiceBuilder::new()

@@ -10,9 +10,9 @@
 mod common;
 
 use agent_gateway_mcp::connector::SseUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::router::federation::{Federation, Member};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use common::{python_client, python_server, serve, strings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,7 +30,7 @@ async fn python_sdk_clients_reach_a_python_sdk_sse_server_through_the_gateway() 
         .unwrap();
     let gateway = serve(McpFront::new(
         fed,
-        FrontConfig::new("agent-gateway", "test").unwrap(),
+        McpFrontConfig::new("agent-gateway", "test").unwrap(),
     ))
     .await;
 

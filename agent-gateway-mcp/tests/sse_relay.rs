@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_mcp::connector::HttpUpstream;
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::upstream::{BoxUpstream, Direct, UpstreamRequest};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::router::federation::{Federation, Member};
+use agent_gateway_mcp::upstream::{BoxUpstream, UpstreamRequest};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
@@ -19,8 +20,8 @@ use tower::ServiceExt;
 
 const MODERN: &str = "2026-07-28";
 
-fn config() -> FrontConfig {
-    FrontConfig::new("gw", "1").unwrap()
+fn config() -> McpFrontConfig {
+    McpFrontConfig::new("gw", "1").unwrap()
 }
 
 fn call(tool: &str, token: Option<Value>) -> http::Request<Full<Bytes>> {
@@ -330,5 +331,20 @@ async fn log_messages_need_the_clients_opt_in_and_respect_its_level() {
             .unwrap_or(text);
         let body: Value = serde_json::from_str(last).unwrap();
         assert_eq!(body["result"]["relayed"], expected, "{level:?}");
+        // And on the wire: exactly the log messages the level admits, as SSE events.
+        let on_wire: Vec<Value> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(|m| m["method"] == "notifications/message")
+            .map(|m| m["params"]["level"].clone())
+            .collect();
+        let admitted: Vec<Value> = ["debug", "warning", "error"]
+            .iter()
+            .zip(expected.as_array().unwrap())
+            .filter(|(_, yes)| yes.as_bool() == Some(true))
+            .map(|(l, _)| json!(l))
+            .collect();
+        assert_eq!(on_wire, admitted, "{level:?}: {text}");
     }
 }

@@ -11,8 +11,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioError, StdioUpstream};
 use agent_gateway_mcp::notify::{Notifier, Outgoing};
-use agent_gateway_mcp::stdio::{StdioConfig, StdioError, StdioUpstream};
 use agent_gateway_mcp::upstream::UpstreamRequest;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
@@ -178,7 +178,7 @@ for line in sys.stdin:
     let dir = std::env::temp_dir().canonicalize().unwrap();
     let config = StdioConfig::new(python())
         .with_args(["-c", PROBE])
-        .without_inherited_env()
+        // The default: nothing of the gateway's environment reaches the child.
         .with_env("ONLY_THIS", "x")
         .with_current_dir(&dir);
     let upstream = StdioUpstream::spawn("py-probe", config);

@@ -8,9 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
-use agent_gateway_mcp::upstream::Direct;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
@@ -84,7 +84,10 @@ async fn a_stdio_servers_request_reaches_its_client_in_both_eras() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(upstream.is_ready(), "the stdio server started within 60 s");
-    let front = McpFront::new(Direct::new(upstream), FrontConfig::new("gw", "1").unwrap());
+    let front = McpFront::new(
+        Direct::new(upstream),
+        McpFrontConfig::new("gw", "1").unwrap(),
+    );
 
     // Legacy: the request comes on the call's stream, the answer goes back by POST.
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {

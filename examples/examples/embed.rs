@@ -11,11 +11,11 @@ use agent_gateway_core::store::{MemoryStore, Rate};
 use agent_gateway_core::{Action, AgentRequest, Denied, Secret};
 use agent_gateway_llm::LlmFront;
 use agent_gateway_llm::provider::OpenAiProvider;
-use agent_gateway_llm::router::{Deployment, Router as Models};
+use agent_gateway_llm::router::{Deployment, LlmRouter as Models};
 use agent_gateway_llm::testkit::{FakeProvider, Script};
+use agent_gateway_mcp::router::Direct;
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_mcp::upstream::Direct;
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
 use agent_gateway_policy::key::Subject;
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
@@ -63,7 +63,7 @@ pub(crate) fn app() -> axum::Router {
         .build()
         .expect("a valid model table");
 
-    let mcp_config = FrontConfig::new("my-app", "1.0").expect("a valid server name");
+    let mcp_config = McpFrontConfig::new("my-app", "1.0").expect("a valid server name");
     let llm = LlmFront::new(stack.layer(models));
     axum::Router::new()
         .route_service("/mcp", McpFront::new(stack.layer(tools), mcp_config))
@@ -73,6 +73,13 @@ pub(crate) fn app() -> axum::Router {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    use axum::serve::ListenerExt;
+    // TCP_NODELAY on accepted sockets: without it, small SSE frames on a kept-alive
+    // connection wait ~40 ms for the client's delayed ACK (Nagle's algorithm).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000")
+        .await?
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
     axum::serve(listener, app()).await
 }

@@ -23,12 +23,12 @@ use std::time::Duration;
 use agent_gateway_core::upstream::registry::{InstanceId, UpstreamName};
 use agent_gateway_core::upstream::retry::TpsBudget;
 use agent_gateway_core::{Secret, SystemClock};
-use agent_gateway_mcp::FrontConfig;
+use agent_gateway_mcp::McpFrontConfig;
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::connector::{HttpUpstream, Pool, SseUpstream};
-use agent_gateway_mcp::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::session::{Sealer, SessionKey};
-use agent_gateway_mcp::stdio::{StdioConfig, StdioUpstream};
 use http::HeaderValue;
 
 use crate::config::{AllowedHosts, CommandTarget, McpConfig, McpTarget, PoolTarget, RetryConfig};
@@ -246,9 +246,9 @@ pub fn front_config(
     config: &McpConfig,
     listen: SocketAddr,
     body_limit: usize,
-) -> Result<FrontConfig, McpSetupError> {
+) -> Result<McpFrontConfig, McpSetupError> {
     let front_err = |reason: String| McpSetupError::Front(reason);
-    let mut front = FrontConfig::new("agent-gateway", env!("CARGO_PKG_VERSION"))
+    let mut front = McpFrontConfig::new("agent-gateway", env!("CARGO_PKG_VERSION"))
         .map_err(|e| front_err(e.to_string()))?
         .with_max_body(body_limit);
     let key = match &config.session_key_env {

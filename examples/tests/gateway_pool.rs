@@ -11,8 +11,9 @@ use agent_gateway_core::testkit::TestClient;
 use agent_gateway_examples::config::Config;
 use agent_gateway_examples::demo::mcp::DemoMcpServer;
 use agent_gateway_examples::{app, policy::Policies};
-use agent_gateway_mcp::upstream::{Direct, UpstreamRequest};
-use agent_gateway_mcp::{FrontConfig, McpFront};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::upstream::UpstreamRequest;
+use agent_gateway_mcp::{McpFront, McpFrontConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -24,7 +25,7 @@ async fn instance() -> (String, Arc<AtomicUsize>) {
         count.fetch_add(1, Ordering::SeqCst);
         async move { DemoMcpServer::new().oneshot(req).await }
     });
-    let config = FrontConfig::new("demo", "1")
+    let config = McpFrontConfig::new("demo", "1")
         .unwrap()
         .with_allowed_hosts(["127.0.0.1:*"]);
     let front = McpFront::new(Direct::new(server), config);

@@ -54,7 +54,7 @@ fn stack(
             agent_gateway_core::BoxError,
         >,
     >,
-    BudgetLayer<LlmRequest>,
+    BudgetLayer,
 ) {
     let keys = ApiKeys::new()
         .with_key(

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use agent_gateway_core::store::{MemoryStore, Rate};
 use agent_gateway_core::{BoxError, Cost, Secret};
-use agent_gateway_mcp::federation::{Federation, Member};
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::{FrontConfig, McpFront, McpRequest, McpResponse};
+use agent_gateway_mcp::{McpFront, McpFrontConfig, McpRequest, McpResponse};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
 use agent_gateway_policy::authorize::{AuthorizeLayer, Rules};
 use agent_gateway_policy::budget::{BudgetLayer, Level};
@@ -75,7 +75,7 @@ fn gateway(fs: &FakeMcpServer) -> Front {
         .service(fed);
     McpFront::new(
         BoxCloneSyncService::new(stack),
-        FrontConfig::new("gw", "1").unwrap(),
+        McpFrontConfig::new("gw", "1").unwrap(),
     )
 }
 

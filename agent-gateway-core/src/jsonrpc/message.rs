@@ -85,6 +85,11 @@ impl Request {
     pub fn params_as<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
         parse_params(self.params.as_deref())
     }
+
+    /// The parameters as an object: empty when absent or not an object.
+    pub fn params_object(&self) -> Map<String, Value> {
+        params_object(self.params.as_deref())
+    }
 }
 
 impl Notification {
@@ -106,6 +111,18 @@ impl Notification {
     /// Parses the parameters into `T`.
     pub fn params_as<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
         parse_params(self.params.as_deref())
+    }
+
+    /// The parameters as an object: empty when absent or not an object.
+    pub fn params_object(&self) -> Map<String, Value> {
+        params_object(self.params.as_deref())
+    }
+}
+
+fn params_object(raw: Option<&RawValue>) -> Map<String, Value> {
+    match raw.map(|r| serde_json::from_str(r.get())) {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
     }
 }
 

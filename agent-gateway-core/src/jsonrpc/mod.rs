@@ -21,6 +21,7 @@
 //! assert_eq!(wire, r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"Method not found: x"}}"#);
 //! ```
 
+pub mod encode;
 mod error;
 mod id;
 mod message;

@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
-use agent_gateway_core::jsonrpc::{Message, Notification, Request as RpcRequest};
+use agent_gateway_core::jsonrpc::{Id, Message, Notification, Request as RpcRequest};
+use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body::Body;
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
-use tower::Service;
 
+use super::wire::Outbound;
 use super::{ConnectorError, HttpUpstream, Session, wire};
 use crate::era::LEGACY_VERSIONS;
 use crate::request::ClientHop;
@@ -36,13 +36,9 @@ impl Drop for CancelOnDrop {
     }
 }
 
-impl<C, B> HttpUpstream<C>
+impl<C> HttpUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     pub(super) async fn legacy(
         &self,
@@ -59,9 +55,8 @@ where
             if let Ok(v) = HeaderValue::from_str(&version) {
                 headers.insert("mcp-protocol-version", v);
             }
-            let (method, params) = req.clone().into_parts();
             let id = self.next_id();
-            let msg = Message::from(RpcRequest::new(id, method).with_params(&params)?);
+            let msg = Outbound::request(Id::from(id), req.method(), req.params())?;
             // Dropped before the answer (the client cancelled or left): tell the upstream.
             let guard = self.cancel_on_drop(headers.clone(), id);
             let answer = self.post(headers, &msg, req.notifier()).await;
@@ -133,7 +128,11 @@ where
             "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
         }))?;
         let answer = self
-            .post(HeaderMap::new(), &Message::from(init), None)
+            .post(
+                HeaderMap::new(),
+                &Outbound::message(&Message::from(init)),
+                None,
+            )
             .await?;
         let session = answer.headers.get("mcp-session-id").cloned();
         let result = answer.into_result()?;
@@ -151,7 +150,7 @@ where
             headers.insert("mcp-protocol-version", v);
         }
         let done = Message::from(Notification::new("notifications/initialized"));
-        self.post(headers, &done, None).await?;
+        self.post(headers, &Outbound::message(&done), None).await?;
         let entry = Session {
             id: session.clone(),
             version: version.clone(),
@@ -176,7 +175,7 @@ where
             handle.spawn(async move {
                 let auth = shared.authorization.as_ref().map(Secret::expose);
                 let msg = Message::from(note);
-                if let Err(e) = wire::post_only(client, &shared.uri, auth, headers, &msg).await {
+                if let Err(e) = wire::post_only(client, &shared.uri, auth, headers, &wire::Outbound::message(&msg)).await {
                     tracing::debug!(error = %e, "mcp: could not tell the upstream of a cancellation");
                 }
             });

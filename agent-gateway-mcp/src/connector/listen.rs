@@ -22,15 +22,15 @@ use std::time::Duration;
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::Message;
 use agent_gateway_core::sse::Decoder;
+use agent_gateway_core::transport::HttpTransport;
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body::Body;
+use http::{HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
 use super::{ConnectorError, HttpUpstream, modern_error};
 use crate::McpError;
@@ -124,13 +124,9 @@ fn uri_params(uri: &str) -> Map<String, Value> {
     Map::from_iter([("uri".to_owned(), json!(uri))])
 }
 
-impl<C, B> HttpUpstream<C>
+impl<C> HttpUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     /// Serves one `subscriptions/listen` request.
     pub(super) async fn listen(

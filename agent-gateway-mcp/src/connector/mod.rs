@@ -10,7 +10,7 @@
 //! ```
 //! use agent_gateway_core::BoxError;
 //! use agent_gateway_mcp::connector::HttpUpstream;
-//! use agent_gateway_mcp::front::FrontConfig;
+//! use agent_gateway_mcp::front::McpFrontConfig;
 //! use agent_gateway_mcp::testkit::FakeMcpServer;
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
 //! use agent_gateway_mcp::Era;
@@ -20,7 +20,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! // A legacy-only server, in-process over HTTP.
 //! let fake = FakeMcpServer::new().with_echo_tool("echo");
-//! let http = fake.http(FrontConfig::new("old", "1").unwrap().with_modern(false));
+//! let http = fake.http(McpFrontConfig::new("old", "1").unwrap().with_modern(false));
 //! let upstream = HttpUpstream::new(http, "http://old.test/mcp".parse().unwrap());
 //! let list = upstream.clone().oneshot(UpstreamRequest::new("tools/list", Map::new())).await.unwrap();
 //! assert_eq!(list["tools"][0]["name"], "echo");
@@ -34,6 +34,7 @@
 
 mod legacy;
 mod listen;
+mod mux;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -41,6 +42,8 @@ mod wire;
 pub mod pool;
 pub mod sse;
 pub use pool::Pool;
+#[cfg(feature = "stdio")]
+pub mod stdio;
 pub use sse::SseUpstream;
 pub(crate) use wire::mirrored;
 
@@ -51,12 +54,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use agent_gateway_core::jsonrpc::{ErrorObject, Message, Request as RpcRequest};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id};
+use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
-use http_body::Body;
+use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
@@ -70,7 +73,7 @@ use crate::era::{
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
-use wire::{Answer, post};
+use wire::{Answer, Outbound, post};
 
 /// Why the connector failed, apart from the upstream's own JSON-RPC errors.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -232,13 +235,9 @@ impl<C> HttpUpstream<C> {
     }
 }
 
-impl<C, B> Service<UpstreamRequest> for HttpUpstream<C>
+impl<C> Service<UpstreamRequest> for HttpUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     type Response = Map<String, Value>;
     type Error = BoxError;
@@ -275,13 +274,9 @@ fn modern_error(answer: &Answer) -> bool {
     }
 }
 
-impl<C, B> HttpUpstream<C>
+impl<C> HttpUpstream<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     fn next_id(&self) -> i64 {
         i64::try_from(self.shared.next_id.fetch_add(1, Ordering::Relaxed)).unwrap_or(0)
@@ -321,15 +316,11 @@ where
             "mcp-protocol-version",
             HeaderValue::from_static(MODERN_VERSION),
         );
-        if let Some(m) = mirrored(&method) {
+        if let Some(m) = mirrored(method.as_str()) {
             headers.insert("mcp-method", m);
         }
-        let key = match method.as_str() {
-            "tools/call" | "prompts/get" => Some("name"),
-            "resources/read" => Some("uri"),
-            _ => None,
-        };
-        if let Some(v) = key
+        if let Some(v) = method
+            .name_header_key()
             .and_then(|k| params.get(k))
             .and_then(Value::as_str)
             .and_then(mirrored)
@@ -356,14 +347,14 @@ where
                 json!({"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")}),
             );
         }
-        let msg = Message::from(RpcRequest::new(self.next_id(), method).with_params(&params)?);
+        let msg = Outbound::request(Id::from(self.next_id()), method.as_str(), &params)?;
         self.post(headers, &msg, notifier.as_ref()).await
     }
 
     async fn post(
         &self,
         headers: HeaderMap,
-        msg: &Message,
+        msg: &Outbound,
         notifier: Option<&Notifier>,
     ) -> Result<Answer, BoxError> {
         let auth = self.shared.authorization.as_ref().map(Secret::expose);

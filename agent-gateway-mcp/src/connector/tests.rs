@@ -326,7 +326,7 @@ async fn legacy_sessions_are_per_client_reused_and_closed_when_idle() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_dropped_legacy_call_is_cancelled_upstream_on_its_session() {
     let (inner, log) = legacy_server();
     // `tools/call` never answers; everything else goes to the recording legacy server.
@@ -350,10 +350,21 @@ async fn a_dropped_legacy_call_is_cancelled_upstream_on_its_session() {
     let call = up
         .clone()
         .oneshot(UpstreamRequest::new("tools/call", params));
-    // The call is under way (its session open) and then dropped, as when the client leaves.
+    // The call is under way (its session open) and then dropped, as when the client leaves:
+    // on the paused clock the timeout fires only once everything else is idle.
     let res = tokio::time::timeout(Duration::from_millis(50), call).await;
     assert!(res.is_err());
-    for _ in 0..10 {
+    // The cancel is posted from a spawned task: let it run (bounded, no clock involved).
+    let told = || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|(m, _, _)| m == "notifications/cancelled")
+    };
+    for _ in 0..100 {
+        if told() {
+            break;
+        }
         tokio::task::yield_now().await;
     }
     let log = log.lock().unwrap();

@@ -2,7 +2,7 @@
 //! SSE stream up to the response for this request.
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::{Id, Message, Payload};
+use agent_gateway_core::jsonrpc::{Id, Message, Payload, encode};
 use agent_gateway_core::sse::Decoder;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -56,15 +56,45 @@ pub(crate) fn mirrored(value: &str) -> Option<HeaderValue> {
     }
 }
 
+/// A message ready to post: its bytes, written once, and its id (requests only).
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    id: Option<Id>,
+    bytes: Bytes,
+}
+
+impl Outbound {
+    /// A request, its envelope written around the borrowed `params` in one pass.
+    pub(crate) fn request(
+        id: Id,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Self, serde_json::Error> {
+        let bytes = encode::request(&id, method, Some(params))?;
+        Ok(Outbound {
+            id: Some(id),
+            bytes: Bytes::from(bytes),
+        })
+    }
+
+    /// Any message (notifications and responses, which carry no id to wait for).
+    pub(crate) fn message(message: &Message) -> Self {
+        Outbound {
+            id: message.id().cloned(),
+            bytes: Bytes::from(message.to_vec()),
+        }
+    }
+}
+
 /// The POST of `message` with `headers`, the JSON-RPC media types and the upstream's own
 /// credential.
 fn request(
     uri: &Uri,
     authorization: Option<&HeaderValue>,
     headers: HeaderMap,
-    message: &Message,
+    message: &Outbound,
 ) -> Result<Request<Full<Bytes>>, BoxError> {
-    let mut req = Request::post(uri.clone()).body(Full::new(Bytes::from(message.to_vec())))?;
+    let mut req = Request::post(uri.clone()).body(Full::new(message.bytes.clone()))?;
     let h = req.headers_mut();
     *h = headers;
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -86,7 +116,7 @@ pub(crate) async fn post_only<C, B>(
     uri: &Uri,
     authorization: Option<&HeaderValue>,
     headers: HeaderMap,
-    message: &Message,
+    message: &Outbound,
 ) -> Result<StatusCode, BoxError>
 where
     C: Service<Request<Full<Bytes>>, Response = Response<B>>,
@@ -102,7 +132,7 @@ pub(crate) async fn post<C, B>(
     uri: &Uri,
     authorization: Option<&HeaderValue>,
     headers: HeaderMap,
-    message: &Message,
+    message: &Outbound,
     notifier: Option<&Notifier>,
 ) -> Result<Answer, BoxError>
 where
@@ -119,7 +149,7 @@ where
         let client = client.clone();
         let back = back.clone();
         async move {
-            match post_only(client, uri, authorization, back, &msg).await {
+            match post_only(client, uri, authorization, back, &Outbound::message(&msg)).await {
                 Ok(s) if s.is_success() => {}
                 Ok(s) => {
                     tracing::warn!(status = %s, "mcp: upstream refused an answer to its request")
@@ -133,7 +163,7 @@ where
     let req = request(uri, authorization, headers, message)?;
     let res = client.clone().oneshot(req).await.map_err(Into::into)?;
     let (parts, body) = res.into_parts();
-    let id = message.id().cloned();
+    let id = message.id.clone();
     let is_sse = parts
         .headers
         .get(CONTENT_TYPE)

@@ -8,9 +8,10 @@ use http::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::config::FrontConfig;
+use super::config::McpFrontConfig;
 use crate::era::{Era, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSION};
 use crate::error::{CODE_HEADER_MISMATCH, CODE_UNSUPPORTED_VERSION, Rendered};
+use crate::method::McpMethod;
 
 pub(crate) const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 pub(crate) const MCP_METHOD: &str = "mcp-method";
@@ -21,7 +22,7 @@ fn reject(status: StatusCode, message: &'static str) -> Rendered {
 }
 
 /// A present `Origin` must be one of the allowed ones: 403 otherwise.
-pub(crate) fn origin(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
+pub(crate) fn origin(config: &McpFrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
     match headers.get(ORIGIN) {
         None => Ok(()),
         Some(o) if config.allowed_origins.iter().any(|a| a == o) => Ok(()),
@@ -33,7 +34,7 @@ pub(crate) fn origin(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Re
 }
 
 /// When hosts are configured, `Host` must be one of them: 403 otherwise.
-pub(crate) fn host(config: &FrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
+pub(crate) fn host(config: &McpFrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
     if config.allowed_hosts.is_empty() {
         return Ok(());
     }
@@ -160,7 +161,7 @@ pub(crate) fn meta_version(params: &Map<String, Value>) -> Option<&Value> {
 /// The modern era's request checks, in the order the spec's errors are tested.
 pub(crate) fn modern(
     headers: &HeaderMap,
-    method: &str,
+    method: &McpMethod,
     params: &Map<String, Value>,
 ) -> Result<(), Rendered> {
     let invalid =
@@ -203,17 +204,15 @@ pub(crate) fn modern(
     }
     match header_text(headers, MCP_METHOD)? {
         None => return Err(header_mismatch("missing Mcp-Method header".into())),
-        Some(h) if h != method => {
+        Some(h) if h != method.as_str() => {
             return Err(header_mismatch(format!(
                 "Mcp-Method header value '{h}' does not match body value '{method}'"
             )));
         }
         Some(_) => {}
     }
-    let key = match method {
-        "tools/call" | "prompts/get" => "name",
-        "resources/read" => "uri",
-        _ => return Ok(()),
+    let Some(key) = method.name_header_key() else {
+        return Ok(());
     };
     let body = params.get(key).and_then(Value::as_str);
     match (header_text(headers, MCP_NAME)?, body) {

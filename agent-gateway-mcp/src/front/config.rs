@@ -1,4 +1,6 @@
-//! The front's settings, built once and shared by every clone of the front.
+//! The front's settings, built once and shared by every clone of the front. Settings only:
+//! the live tables a front keeps (sessions ended, log levels, pending requests, ...) are in
+//! its [`SessionStore`](crate::session::SessionStore).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,125 +9,13 @@ use agent_gateway_core::SystemClock;
 use http::HeaderValue;
 use serde_json::{Map, Value, json};
 
-use super::pending::Pending;
-use super::subscriptions::Subscriptions;
-use crate::session::{Sealer, SessionError, SessionKey, SessionState};
-
-/// The most legacy sessions whose `logging/setLevel` is remembered on one replica.
-const MAX_LOG_LEVELS: usize = 65_536;
-
-/// Legacy requests in flight, by session and JSON-RPC id, each with the trigger that cancels
-/// it. An entry lives as long as its request (see [`InflightGuard`]).
-#[derive(Debug, Default)]
-pub(crate) struct Inflight(
-    std::sync::Mutex<std::collections::HashMap<(String, String), tokio::sync::oneshot::Sender<()>>>,
-);
-
-/// Removes a request's entry when the request ends, however it ends.
-#[derive(Debug)]
-pub(crate) struct InflightGuard {
-    table: Arc<Inflight>,
-    key: (String, String),
-}
-
-impl Drop for InflightGuard {
-    fn drop(&mut self) {
-        if let Ok(mut m) = self.table.0.lock() {
-            m.remove(&self.key);
-        }
-    }
-}
-
-impl Inflight {
-    /// Registers request `id` of `session`: the receiver fires when the client cancels it.
-    /// `None` when that id is already in flight on the session (the first one keeps it).
-    pub(crate) fn register(
-        table: &Arc<Inflight>,
-        session: &str,
-        id: &str,
-    ) -> Option<(InflightGuard, tokio::sync::oneshot::Receiver<()>)> {
-        let key = (session.to_owned(), id.to_owned());
-        let mut m = table.0.lock().ok()?;
-        if m.contains_key(&key) {
-            return None;
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        m.insert(key.clone(), tx);
-        let guard = InflightGuard {
-            table: table.clone(),
-            key,
-        };
-        Some((guard, rx))
-    }
-
-    /// Cancels request `id` of `session`, if it is in flight. Unknown ids are ignored.
-    pub(crate) fn cancel(&self, session: &str, id: &str) -> bool {
-        let key = (session.to_owned(), id.to_owned());
-        let tx = self.0.lock().ok().and_then(|mut m| m.remove(&key));
-        tx.is_some_and(|tx| tx.send(()).is_ok())
-    }
-}
-
-/// The most ended sessions remembered on one replica.
-const MAX_REVOKED: usize = 65_536;
-
-/// Session ids ended with DELETE, each remembered until it would have expired anyway. In
-/// memory on this replica: another replica still accepts the id until it expires.
-#[derive(Debug, Default)]
-pub(crate) struct Revoked(std::sync::Mutex<std::collections::HashMap<String, u64>>);
-
-impl Revoked {
-    /// Ends `id`, which expires at `expires` (unix seconds); `now` is the time now. False when
-    /// the table is full of live entries.
-    pub(crate) fn revoke(&self, id: &str, expires: u64, now: u64) -> bool {
-        let Ok(mut m) = self.0.lock() else {
-            return false;
-        };
-        if m.len() >= MAX_REVOKED {
-            m.retain(|_, exp| *exp > now);
-        }
-        if m.len() >= MAX_REVOKED {
-            return false;
-        }
-        m.insert(id.to_owned(), expires);
-        true
-    }
-
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        self.0.lock().is_ok_and(|m| m.contains_key(id))
-    }
-}
-
-/// The log level each legacy session asked for, in memory on this replica (a session that
-/// moves to another replica falls back to every level until it sets one there).
-#[derive(Debug, Default)]
-pub(crate) struct LogLevels(std::sync::Mutex<std::collections::HashMap<String, String>>);
-
-impl LogLevels {
-    pub(crate) fn set(&self, session: &str, level: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            if m.len() >= MAX_LOG_LEVELS && !m.contains_key(session) {
-                m.clear();
-            }
-            m.insert(session.to_owned(), level.to_owned());
-        }
-    }
-
-    pub(crate) fn get(&self, session: &str) -> Option<String> {
-        self.0.lock().ok().and_then(|m| m.get(session).cloned())
-    }
-
-    pub(crate) fn forget(&self, session: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            m.remove(session);
-        }
-    }
-}
+use crate::naming::Naming;
+use crate::session::{Sealer, SessionError, SessionKey};
 
 /// The default request body limit: 4 MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 
-/// What the front advertises by default (see [`FrontConfig::with_capabilities`]).
+/// What the front advertises by default (see [`McpFrontConfig::with_capabilities`]).
 fn default_capabilities() -> Value {
     json!({
         "tools": {"listChanged": true},
@@ -138,7 +28,7 @@ fn default_capabilities() -> Value {
 
 /// How the front serves: its identity, which eras, the security checks.
 #[derive(Debug, Clone)]
-pub struct FrontConfig {
+pub struct McpFrontConfig {
     pub(crate) server_name: String,
     pub(crate) server_version: String,
     pub(crate) instructions: Option<String>,
@@ -150,21 +40,10 @@ pub struct FrontConfig {
     pub(crate) legacy: bool,
     pub(crate) sealer: Arc<Sealer>,
     pub(crate) www_authenticate: Option<HeaderValue>,
-    /// Server→client requests waiting for legacy clients' answers (shared by clones).
-    pub(crate) pending: Arc<Pending>,
-    /// Log levels legacy sessions set with `logging/setLevel` (shared by clones).
-    pub(crate) log_levels: Arc<LogLevels>,
-    /// Session ids ended with DELETE on this replica, until they expire (shared by clones).
-    pub(crate) revoked: Arc<Revoked>,
-    /// Legacy requests in flight on this replica, cancellable by their session.
-    pub(crate) inflight: Arc<Inflight>,
-    /// Legacy answer streams a client may resume with `Last-Event-ID`, on this replica.
-    pub(crate) resumable: Arc<super::resume::Resumable>,
-    /// Legacy sessions' resource subscriptions on this replica, watched by their GET streams.
-    pub(crate) subscriptions: Arc<Subscriptions>,
+    pub(crate) naming: Option<Naming>,
 }
 
-impl FrontConfig {
+impl McpFrontConfig {
     /// A front named `server_name`/`server_version`, serving both eras, with a random session
     /// key (see [`with_session_key`](Self::with_session_key)), sessions living one hour, no
     /// browser origin allowed and a 4 MiB body limit.
@@ -172,7 +51,7 @@ impl FrontConfig {
         server_name: impl Into<String>,
         server_version: impl Into<String>,
     ) -> Result<Self, SessionError> {
-        Ok(FrontConfig {
+        Ok(McpFrontConfig {
             server_name: server_name.into(),
             server_version: server_version.into(),
             instructions: None,
@@ -188,12 +67,7 @@ impl FrontConfig {
                 SystemClock::shared(),
             )),
             www_authenticate: None,
-            pending: Arc::default(),
-            log_levels: Arc::default(),
-            revoked: Arc::default(),
-            inflight: Arc::default(),
-            resumable: Arc::default(),
-            subscriptions: Arc::default(),
+            naming: None,
         })
     }
 
@@ -254,10 +128,18 @@ impl FrontConfig {
     /// Sets the server capabilities advertised. The default names tools, prompts and
     /// resources with `listChanged`, resource `subscribe`, completions and logging: the front
     /// serves `subscriptions/listen`, the legacy GET stream and `resources/subscribe`, and the
-    /// [`Federation`](crate::federation::Federation) relays them from its upstreams. An inner
+    /// [`Federation`](crate::router::federation::Federation) relays them from its upstreams. An inner
     /// service that relays no change notifications should advertise less.
     pub fn with_capabilities(mut self, capabilities: Value) -> Self {
         self.capabilities = capabilities;
+        self
+    }
+
+    /// Tells checks how the inner federation names things: a tool call or prompt get whose
+    /// name splits under `naming` carries a [`FederatedTarget`](crate::naming::FederatedTarget) (upstream and name) in its
+    /// extensions, for the policy stack to read. Off by default.
+    pub fn with_naming(mut self, naming: Naming) -> Self {
+        self.naming = Some(naming);
         self
     }
 
@@ -265,12 +147,6 @@ impl FrontConfig {
     pub fn with_www_authenticate(mut self, challenge: HeaderValue) -> Self {
         self.www_authenticate = Some(challenge);
         self
-    }
-
-    /// Opens a legacy session id: its state, unless it is forged, tampered, expired or ended.
-    pub(crate) fn session(&self, id: &str) -> Option<SessionState> {
-        let state = self.sealer.open(id).ok()?;
-        (!self.revoked.contains(id)).then_some(state)
     }
 
     pub(crate) fn server_info(&self) -> Value {

@@ -3,83 +3,61 @@
 
 use std::sync::Arc;
 
+use agent_gateway_core::body::{BodyError, read_limited};
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
 use agent_gateway_core::{AgentRequest, BoxError};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
+use super::Front;
 use super::checks::{self, MCP_PROTOCOL_VERSION};
-use super::config::FrontConfig;
-use super::config::Inflight;
-use super::render::{self, MCP_SESSION_ID, ResponseBody};
-use super::session::{
+use super::lifecycle::{
     answer_client_request, client_hop, delete_session, id_key, initialize, notification,
     session_not_found,
 };
+use super::render::{self, Failure, MCP_SESSION_ID, ResponseBody, bad};
 use super::{listen, relay};
 use crate::McpError;
 use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
+use crate::method::McpMethod;
+use crate::naming::FederatedTarget;
 use crate::notify::Notifier;
+use crate::request::ClientHop;
+use crate::session::{Cancels, SessionState};
 use crate::{McpRequest, McpResponse};
 
-/// The methods handed to the inner service; the front answers or refuses the rest.
-pub(crate) const FORWARDED: [&str; 8] = [
-    "tools/list",
-    "tools/call",
-    "prompts/list",
-    "prompts/get",
-    "resources/list",
-    "resources/read",
-    "resources/templates/list",
-    "completion/complete",
-];
-
-/// The methods the front answers itself, in the era that has them, after the inner service
-/// admitted them.
-pub(crate) const OWN: [(&str, Era); 4] = [
-    ("server/discover", Era::Modern),
-    ("initialize", Era::Legacy),
-    ("ping", Era::Legacy),
-    ("logging/setLevel", Era::Legacy),
-];
-
-pub(super) fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
-    Rendered::new(status, error)
-}
-
 pub(crate) async fn handle<S, B>(
-    config: Arc<FrontConfig>,
+    front: Arc<Front>,
     inner: S,
     req: Request<B>,
 ) -> Response<ResponseBody>
 where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
-    B: Body,
+    B: Body<Data = bytes::Bytes>,
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    if let Err(r) =
-        checks::origin(&config, &parts.headers).and_then(|()| checks::host(&config, &parts.headers))
+    if let Err(r) = checks::origin(&front.config, &parts.headers)
+        .and_then(|()| checks::host(&front.config, &parts.headers))
     {
         return render::error(None, r, None);
     }
     match parts.method {
         Method::POST => {}
-        Method::GET if config.legacy => return listen::get(config, inner, parts).await,
-        Method::DELETE if config.legacy => return delete_session(&config, &parts.headers),
-        _ => return render::method_not_allowed(config.legacy),
+        Method::GET if front.config.legacy => return listen::get(front, inner, parts).await,
+        Method::DELETE if front.config.legacy => return delete_session(&front, &parts.headers),
+        _ => return render::method_not_allowed(front.config.legacy),
     }
     if let Err(r) =
         checks::content_type(&parts.headers).and_then(|()| checks::accept(&parts.headers))
     {
         return render::error(None, r, None);
     }
-    let bytes = match read_body(body, config.max_body, &parts.headers).await {
+    let bytes = match read_body(body, front.config.max_body, &parts.headers).await {
         Ok(b) => b,
         Err(r) => return render::error(None, r, None),
     };
@@ -96,20 +74,20 @@ where
     };
     match message {
         Message::Request(r) => {
-            let www = config.www_authenticate.clone();
-            request(&config, inner, r, parts)
+            let www = front.config.www_authenticate.clone();
+            request(&front, inner, r, parts)
                 .await
                 .unwrap_or_else(|(id, rendered)| render::error(id, rendered, www.as_ref()))
         }
-        Message::Notification(n) => notification(&config, &parts.headers, &n),
+        Message::Notification(n) => notification(&front, &parts.headers, &n),
         Message::Response(res) => {
             let session = parts
                 .headers
                 .get(MCP_SESSION_ID)
                 .and_then(|v| v.to_str().ok())
-                .filter(|id| config.legacy && config.session(id).is_some());
+                .filter(|id| front.config.legacy && front.session(id).is_some());
             if let Some(session) = session {
-                answer_client_request(&config, session, res);
+                answer_client_request(&front, session, res);
                 render::empty(StatusCode::ACCEPTED)
             } else {
                 render::error(
@@ -127,56 +105,54 @@ where
 
 async fn read_body<B>(body: B, max: usize, headers: &HeaderMap) -> Result<bytes::Bytes, Rendered>
 where
-    B: Body,
+    B: Body<Data = bytes::Bytes>,
     B::Error: Into<BoxError>,
 {
-    let too_large = || {
-        bad(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorObject::invalid_request("Payload Too Large"),
-        )
-    };
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    match Limited::new(body, max).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(_) => Err(bad(
-            StatusCode::BAD_REQUEST,
-            ErrorObject::invalid_request("Request body could not be read"),
-        )),
-    }
+    read_limited(body, max, headers).await.map_err(|e| {
+        let message = match e {
+            BodyError::TooLarge { .. } => "Payload Too Large",
+            _ => "Request body could not be read",
+        };
+        bad(e.http_status(), ErrorObject::invalid_request(message))
+    })
 }
 
 fn era_of(
-    config: &FrontConfig,
-    method: &str,
+    front: &Front,
+    method: &McpMethod,
     params: &Map<String, Value>,
     headers: &HeaderMap,
 ) -> Era {
-    if !config.legacy || checks::meta_version(params).is_some() {
+    if !front.config.legacy || checks::meta_version(params).is_some() {
         return Era::Modern;
     }
     let legacy_header = headers
         .get(MCP_PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| LEGACY_VERSIONS.contains(&v));
-    if method == "initialize" || headers.contains_key(MCP_SESSION_ID) || legacy_header {
+    if *method == McpMethod::Initialize || headers.contains_key(MCP_SESSION_ID) || legacy_header {
         Era::Legacy
     } else {
         Era::Modern
     }
 }
 
-pub(super) type Failure = (Option<Id>, Rendered);
+/// A legacy session the request came on: its id and its opened state.
+type Session = (String, SessionState);
 
+/// One decoded request, as the steps below pass it on.
+struct Decoded {
+    id: Id,
+    method: McpMethod,
+    params: Map<String, Value>,
+    era: Era,
+    session: Option<Session>,
+}
+
+/// A request: decode its params, settle its era and session, then serve it (a listen, a
+/// forwarded method, or one the front answers itself after the inner service admits it).
 async fn request<S>(
-    config: &Arc<FrontConfig>,
+    front: &Arc<Front>,
     inner: S,
     r: RpcRequest,
     parts: http::request::Parts,
@@ -185,153 +161,250 @@ where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
     S::Future: Send,
 {
-    let id = r.id;
+    let id = r.id.clone();
     let fail = |rendered: Rendered| (Some(id.clone()), rendered);
-    let params = match r
-        .params
-        .as_deref()
-        .map(|raw| serde_json::from_str::<Value>(raw.get()))
-    {
-        None => Map::new(),
-        Some(Ok(Value::Object(m))) => m,
-        Some(_) => {
-            return Err(fail(bad(
-                StatusCode::BAD_REQUEST,
-                ErrorObject::invalid_params("params must be an object"),
-            )));
-        }
+    let params = params_of(&r).map_err(fail)?;
+    let method = McpMethod::from(r.method);
+    let era = era_of(front, &method, &params, &parts.headers);
+    let session = match era_session(front, &method, &params, era, &parts.headers) {
+        Ok(session) => session,
+        Err(Refusal::Rendered(r)) => return Err(fail(r)),
+        Err(Refusal::NotFound) => return Ok(session_not_found(Some(id))),
     };
-    let method = r.method;
-    let era = era_of(config, &method, &params, &parts.headers);
-    let mut session: Option<(String, crate::session::SessionState)> = None;
-    match era {
-        Era::Modern if !config.modern => {
-            // What a legacy-only server answers; an era probe reads it as "legacy".
-            return Err(fail(bad(
-                StatusCode::BAD_REQUEST,
-                ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
-            )));
-        }
-        Era::Modern => checks::modern(&parts.headers, &method, &params).map_err(fail)?,
-        Era::Legacy if method == "initialize" => {}
-        Era::Legacy => {
-            let Some(header) = parts.headers.get(MCP_SESSION_ID) else {
-                return Err(fail(bad(
-                    StatusCode::BAD_REQUEST,
-                    ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
-                )));
-            };
-            let opened = header
-                .to_str()
-                .ok()
-                .and_then(|s| config.session(s).map(|state| (s.to_owned(), state)));
-            if opened.is_none() {
-                return Ok(session_not_found(Some(id)));
-            }
-            session = opened;
-            if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)
-                && !v.to_str().is_ok_and(|v| LEGACY_VERSIONS.contains(&v))
-            {
-                return Err(fail(bad(
-                    StatusCode::BAD_REQUEST,
-                    ErrorObject::invalid_request("Bad Request: unsupported MCP-Protocol-Version"),
-                )));
-            }
-        }
-    }
     if listen::handles(&method, era) {
-        return listen::request(config, inner, id.clone(), method, params, era, parts)
+        return listen::request(front, inner, id.clone(), method, params, era, parts)
             .await
             .map_err(fail);
     }
-    let own = OWN.iter().any(|(m, e)| *m == method && *e == era);
-    if !own && !FORWARDED.contains(&method.as_str()) {
+    let own = method.is_admission_only(era);
+    if !own && !method.is_forwarded() {
         let status = if era == Era::Modern {
             StatusCode::NOT_FOUND
         } else {
             StatusCode::OK
         };
-        return Err(fail(bad(status, ErrorObject::method_not_found(&method))));
+        return Err(fail(bad(
+            status,
+            ErrorObject::method_not_found(method.as_str()),
+        )));
     }
+    let decoded = Decoded {
+        id,
+        method,
+        params,
+        era,
+        session,
+    };
     // Every request goes through the inner service, the user's policy stack included. For the
     // methods the front answers itself, that call is the admission check: an error refuses the
     // request (an unauthenticated `initialize` is a 401 like any other), and the front then
     // writes the answer.
-    let hop = client_hop(config, era, &params, session.as_ref());
-    let notes = (!own && checks::accepts_sse(&parts.headers)).then(|| {
-        let token = params
-            .get("_meta")
-            .and_then(|m| m.get("progressToken"))
-            .cloned();
-        let (notifier, notes) = Notifier::channel(token);
-        let notifier = notifier.with_log_level(hop.log_level());
-        // Only a legacy client, on the stream of its own request, can be sent requests.
-        match era {
-            Era::Legacy if session.is_some() => (notifier.with_requests(), notes),
-            _ => (notifier, notes),
+    if own {
+        answer_own(front, inner, decoded, parts).await
+    } else {
+        forward(front, inner, decoded, parts).await
+    }
+}
+
+/// The request's params: an object, or none.
+fn params_of(r: &RpcRequest) -> Result<Map<String, Value>, Rendered> {
+    match r
+        .params
+        .as_deref()
+        .map(|raw| serde_json::from_str(raw.get()))
+    {
+        None => Ok(Map::new()),
+        Some(Ok(Value::Object(m))) => Ok(m),
+        Some(_) => Err(bad(
+            StatusCode::BAD_REQUEST,
+            ErrorObject::invalid_params("params must be an object"),
+        )),
+    }
+}
+
+/// Why a request's era or session refuses it.
+enum Refusal {
+    Rendered(Rendered),
+    /// A legacy session id that is forged, tampered, expired or ended.
+    NotFound,
+}
+
+/// Checks the request for its era: a modern request's `_meta` and mirrored headers, or a
+/// legacy request's session (opened here) and version header.
+fn era_session(
+    front: &Front,
+    method: &McpMethod,
+    params: &Map<String, Value>,
+    era: Era,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, Refusal> {
+    let missing_session = || {
+        Refusal::Rendered(bad(
+            StatusCode::BAD_REQUEST,
+            ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
+        ))
+    };
+    match era {
+        // What a legacy-only server answers; an era probe reads it as "legacy".
+        Era::Modern if !front.config.modern => Err(missing_session()),
+        Era::Modern => checks::modern(headers, method, params)
+            .map(|()| None)
+            .map_err(Refusal::Rendered),
+        Era::Legacy if *method == McpMethod::Initialize => Ok(None),
+        Era::Legacy => {
+            let header = headers.get(MCP_SESSION_ID).ok_or_else(missing_session)?;
+            let opened = header
+                .to_str()
+                .ok()
+                .and_then(|s| front.session(s).map(|state| (s.to_owned(), state)))
+                .ok_or(Refusal::NotFound)?;
+            if let Some(v) = headers.get(MCP_PROTOCOL_VERSION)
+                && !v.to_str().is_ok_and(|v| LEGACY_VERSIONS.contains(&v))
+            {
+                return Err(Refusal::Rendered(bad(
+                    StatusCode::BAD_REQUEST,
+                    ErrorObject::invalid_request("Bad Request: unsupported MCP-Protocol-Version"),
+                )));
+            }
+            Ok(Some(opened))
         }
+    }
+}
+
+/// The request as the inner service sees it: its client hop and HTTP context. Takes the
+/// params out of `d`.
+fn inner_request(
+    front: &Front,
+    d: &mut Decoded,
+    own: bool,
+    parts: http::request::Parts,
+) -> McpRequest {
+    let hop = client_hop(front, d.era, &d.params, d.session.as_ref());
+    let params = std::mem::take(&mut d.params);
+    let mut req = McpRequest::new(d.id.clone(), d.method.clone(), params)
+        .with_era(d.era)
+        .with_admission_only(own)
+        .with_headers(parts.headers)
+        .with_extensions(parts.extensions);
+    req.extensions_mut().insert(hop);
+    let federated = front
+        .config
+        .naming
+        .as_ref()
+        .filter(|_| d.method.target_key() == Some("name"))
+        .zip(req.target())
+        .and_then(|(naming, target)| FederatedTarget::split(naming, target));
+    if let Some(target) = federated {
+        req.extensions_mut().insert(target);
+    }
+    req
+}
+
+/// A forwarded method: through the inner service to an upstream, the answer relayed as JSON
+/// or as SSE (progress, logs and server→client requests before the result).
+async fn forward<S>(
+    front: &Arc<Front>,
+    inner: S,
+    mut d: Decoded,
+    parts: http::request::Parts,
+) -> Result<Response<ResponseBody>, Failure>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S::Future: Send,
+{
+    let sse = checks::accepts_sse(&parts.headers);
+    let token = d
+        .params
+        .get("_meta")
+        .and_then(|m| m.get("progressToken"))
+        .cloned();
+    let mut req = inner_request(front, &mut d, false, parts);
+    let notes = sse.then(|| {
+        let level = req
+            .extensions()
+            .get::<ClientHop>()
+            .and_then(ClientHop::log_level);
+        let (notifier, notes) = Notifier::channel(token);
+        let notifier = notifier.with_log_level(level);
+        // Only a legacy client, on the stream of its own request, can be sent requests.
+        let notifier = match d.era {
+            Era::Legacy if d.session.is_some() => notifier.with_requests(),
+            _ => notifier,
+        };
+        req.extensions_mut().insert(notifier);
+        notes
     });
-    let init_params = (method == "initialize").then(|| params.clone());
-    let level = (method == "logging/setLevel")
+    let session = d.session.map(|(s, _)| s);
+    // A legacy client may cancel the request by its id: the call is then dropped.
+    let cancel = session
+        .as_deref()
+        .and_then(|s| Cancels::register(&front.store.cancels, s, &id_key(&d.id)));
+    let call = inner.oneshot(req);
+    let call = async move {
+        let Some((_guard, cancelled)) = cancel else {
+            return call.await;
+        };
+        tokio::select! {
+            out = call => out,
+            Ok(()) = cancelled => Err(Box::new(McpError::Cancelled) as BoxError),
+        }
+    };
+    let id = d.id.clone();
+    let end = relay::Ending {
+        front: front.clone(),
+        era: d.era,
+        method: d.method,
+        id: d.id,
+        session,
+    };
+    relay::answer(call, notes, end)
+        .await
+        .map_err(|r| (Some(id), r))
+}
+
+/// A method the front answers itself, once the inner service admitted it.
+async fn answer_own<S>(
+    front: &Arc<Front>,
+    inner: S,
+    mut d: Decoded,
+    parts: http::request::Parts,
+) -> Result<Response<ResponseBody>, Failure>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S::Future: Send,
+{
+    let id = d.id.clone();
+    let fail = |rendered: Rendered| (Some(id.clone()), rendered);
+    let init_params = (d.method == McpMethod::Initialize).then(|| d.params.clone());
+    let level = (d.method == McpMethod::LoggingSetLevel)
         .then(|| {
-            params
+            d.params
                 .get("level")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         })
         .flatten();
-    let mut req = McpRequest::new(id.clone(), method.clone(), params)
-        .with_era(era)
-        .with_headers(parts.headers)
-        .with_extensions(parts.extensions);
-    req.extensions_mut().insert(hop);
-    if !own {
-        let notes = notes.map(|(notifier, notes)| {
-            req.extensions_mut().insert(notifier);
-            notes
-        });
-        let session = session.map(|(s, _)| s);
-        // A legacy client may cancel the request by its id: the call is then dropped.
-        let cancel = session
-            .as_deref()
-            .and_then(|s| Inflight::register(&config.inflight, s, &id_key(&id)));
-        let call = inner.oneshot(req);
-        let call = async move {
-            let Some((_guard, cancelled)) = cancel else {
-                return call.await;
-            };
-            tokio::select! {
-                out = call => out,
-                Ok(()) = cancelled => Err(Box::new(McpError::Cancelled) as BoxError),
-            }
-        };
-        let end = relay::Ending {
-            config: config.clone(),
-            era,
-            method,
-            id: id.clone(),
-            session,
-        };
-        return relay::answer(call, notes, end).await.map_err(fail);
+    let req = inner_request(front, &mut d, true, parts);
+    if let Err(e) = inner.oneshot(req).await {
+        return Err(fail(render::rendered(d.era, &e)));
     }
-    match inner.oneshot(req).await {
-        Err(e) => Err(fail(relay::rendered(era, &e))),
-        Ok(_) if method == "initialize" => initialize(config, id, &init_params.unwrap_or_default()),
-        Ok(_) if method == "server/discover" => Ok(render::result(
-            id,
-            relay::finish_modern(config, &method, config.discover_result()),
+    match d.method {
+        McpMethod::Initialize => initialize(front, d.id, &init_params.unwrap_or_default()),
+        McpMethod::ServerDiscover => Ok(render::result(
+            d.id,
+            render::finish_modern(front, &d.method, front.config.discover_result()),
         )),
-        Ok(_) if method == "logging/setLevel" => {
-            let (Some(level), Some((session, _))) = (level, session) else {
+        McpMethod::LoggingSetLevel => {
+            let (Some(level), Some((session, _))) = (level, d.session) else {
                 return Err(fail(bad(
                     StatusCode::OK,
                     ErrorObject::invalid_params("missing string `level`"),
                 )));
             };
-            config.log_levels.set(&session, &level);
-            Ok(render::result(id, Map::new()))
+            front.store.log_levels.set(&session, &level);
+            Ok(render::result(d.id, Map::new()))
         }
         // `ping`, the only other method the front answers itself.
-        Ok(_) => Ok(render::result(id, Map::new())),
+        _ => Ok(render::result(d.id, Map::new())),
     }
 }

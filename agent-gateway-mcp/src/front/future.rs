@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use agent_gateway_core::BoxError;
-//! use agent_gateway_mcp::{FrontConfig, McpFront, McpRequest, McpResponse};
+//! use agent_gateway_mcp::{McpFront, McpFrontConfig, McpRequest, McpResponse};
 //! use bytes::Bytes;
 //! use http_body_util::Full;
 //! use tower::ServiceExt;
@@ -12,7 +12,7 @@
 //! let inner = tower::service_fn(|r: McpRequest| async move {
 //!     Ok::<_, BoxError>(McpResponse::for_method(r.method(), serde_json::json!({})))
 //! });
-//! let front = McpFront::new(inner, FrontConfig::new("gw", "1").unwrap());
+//! let front = McpFront::new(inner, McpFrontConfig::new("gw", "1").unwrap());
 //! // A PUT is refused, and the future still resolves to Ok: a 405 answer.
 //! let put = http::Request::put("/mcp").body(Full::new(Bytes::new())).unwrap();
 //! let res = front.clone().oneshot(put).await.unwrap();

@@ -4,21 +4,37 @@ use std::sync::Arc;
 
 use tower::Layer;
 
-use super::McpFront;
-use super::config::FrontConfig;
+use super::config::McpFrontConfig;
+use super::{Front, McpFront};
+use crate::session::SessionStore;
 
-/// Wraps a `Service<McpRequest>` in an [`McpFront`] sharing one [`FrontConfig`].
+/// Wraps a `Service<McpRequest>` in an [`McpFront`]. Every front it makes shares one
+/// [`McpFrontConfig`] and one [`SessionStore`], created with the layer (not in `layer()`), so
+/// a session opened on one route is known on every route the layer wraps.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct McpFrontLayer {
-    config: Arc<FrontConfig>,
+    front: Arc<Front>,
 }
 
 impl McpFrontLayer {
-    /// A layer serving with `config`.
-    pub fn new(config: FrontConfig) -> Self {
+    /// A layer serving with `config`, with a session store of its own.
+    pub fn new(config: McpFrontConfig) -> Self {
         McpFrontLayer {
-            config: Arc::new(config),
+            front: Arc::new(Front {
+                config,
+                store: Arc::default(),
+            }),
+        }
+    }
+
+    /// Keeps the live session tables in `store`.
+    pub fn with_session_store(self, store: Arc<SessionStore>) -> Self {
+        McpFrontLayer {
+            front: Arc::new(Front {
+                config: self.front.config.clone(),
+                store,
+            }),
         }
     }
 }
@@ -27,6 +43,6 @@ impl<S> Layer<S> for McpFrontLayer {
     type Service = McpFront<S>;
 
     fn layer(&self, inner: S) -> McpFront<S> {
-        McpFront::from_shared(inner, self.config.clone())
+        McpFront::from_shared(inner, self.front.clone())
     }
 }

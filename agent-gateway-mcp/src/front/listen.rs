@@ -22,26 +22,31 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
+use super::Front;
 use super::checks::{self, MCP_PROTOCOL_VERSION};
-use super::config::FrontConfig;
-use super::relay::rendered;
+use super::render::rendered;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
 use super::stream::{self, Call, EventIds, Framing, Restart, Rewatch, changed, with_uris};
-use super::subscriptions::Refused;
 use crate::era::{Era, LEGACY_VERSIONS};
 use crate::error::Rendered;
-use crate::listen::{LISTEN, ListenFilter, SUBSCRIBE, UNSUBSCRIBE};
+use crate::listen::{LISTEN, ListenFilter};
+use crate::method::McpMethod;
 use crate::notify::Notifier;
+use crate::session::subscriptions::Refused;
 use crate::{McpError, McpRequest, McpResponse};
 
 /// The JSON-RPC id of the listen request a GET stream makes of the inner service.
 const GET_STREAM_ID: &str = "get-stream";
 
 /// Whether this module serves `method` in `era`.
-pub(crate) fn handles(method: &str, era: Era) -> bool {
+pub(crate) fn handles(method: &McpMethod, era: Era) -> bool {
     matches!(
         (method, era),
-        (LISTEN, Era::Modern) | (SUBSCRIBE | UNSUBSCRIBE, Era::Legacy)
+        (McpMethod::SubscriptionsListen, Era::Modern)
+            | (
+                McpMethod::ResourcesSubscribe | McpMethod::ResourcesUnsubscribe,
+                Era::Legacy
+            )
     )
 }
 
@@ -51,10 +56,10 @@ fn invalid(detail: &str) -> Rendered {
 
 /// A request [`handles`] says is ours, its session (legacy) and headers already checked.
 pub(crate) async fn request<S>(
-    config: &Arc<FrontConfig>,
+    front: &Arc<Front>,
     inner: S,
     id: Id,
-    method: String,
+    method: McpMethod,
     params: Map<String, Value>,
     era: Era,
     parts: Parts,
@@ -68,19 +73,19 @@ where
         .get(MCP_SESSION_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut req = McpRequest::new(id.clone(), method.clone(), params.clone())
-        .with_era(era)
-        .with_headers(parts.headers)
-        .with_extensions(parts.extensions);
-    if method == LISTEN {
+    if method == McpMethod::SubscriptionsListen {
         let filter = ListenFilter::from_params(&params).map_err(|e| Rendered::from_error(&e))?;
+        let mut req = McpRequest::new(id.clone(), method, params)
+            .with_era(era)
+            .with_headers(parts.headers)
+            .with_extensions(parts.extensions);
         let (notifier, notes) = Notifier::listen(filter.clone());
         req.extensions_mut().insert(notifier);
         let call: Call = Box::pin(inner.oneshot(req));
         let framing = Framing::Modern {
             id,
             filter,
-            config: config.clone(),
+            front: front.clone(),
             acked: false,
         };
         return stream::open(call, notes, framing, None).await;
@@ -88,45 +93,48 @@ where
     let uri = params
         .get("uri")
         .and_then(Value::as_str)
-        .ok_or_else(|| invalid("missing string `uri`"))?;
+        .ok_or_else(|| invalid("missing string `uri`"))?
+        .to_owned();
+    let subscribe = method == McpMethod::ResourcesSubscribe;
+    let req = McpRequest::new(id.clone(), method, params)
+        .with_era(era)
+        .with_headers(parts.headers)
+        .with_extensions(parts.extensions);
     let session = session.unwrap_or_default();
-    let state = config
+    let state = front
         .session(&session)
         .ok_or_else(|| invalid("session not found"))?;
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
-    if method == SUBSCRIBE {
-        let now = config.sealer.now();
-        config
+    if subscribe {
+        let now = front.config.sealer.now();
+        front
+            .store
             .subscriptions
-            .subscribe(&session, state.expires_at(), now, uri)
+            .subscribe(&session, state.expires_at(), now, &uri)
             .map_err(|r| match r {
                 Refused::Uris => invalid("too many subscriptions in this session"),
                 Refused::Sessions => invalid("no room for another session's subscriptions"),
             })?;
     } else {
-        config.subscriptions.unsubscribe(&session, uri);
+        front.store.subscriptions.unsubscribe(&session, &uri);
     }
     Ok(render::result(id, Map::new()))
 }
 
 /// A legacy session's GET stream.
-pub(crate) async fn get<S>(
-    config: Arc<FrontConfig>,
-    inner: S,
-    parts: Parts,
-) -> Response<ResponseBody>
+pub(crate) async fn get<S>(front: Arc<Front>, inner: S, parts: Parts) -> Response<ResponseBody>
 where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
 {
-    let www = config.www_authenticate.clone();
-    get_stream(&config, inner, parts)
+    let www = front.config.www_authenticate.clone();
+    get_stream(&front, inner, parts)
         .await
         .unwrap_or_else(|r| render::error(None, r, www.as_ref()))
 }
 
 async fn get_stream<S>(
-    config: &Arc<FrontConfig>,
+    front: &Arc<Front>,
     inner: S,
     parts: Parts,
 ) -> Result<Response<ResponseBody>, Rendered>
@@ -150,7 +158,7 @@ where
         ));
     };
     let session = session.to_str().unwrap_or_default().to_owned();
-    let Some(state) = config.session(&session) else {
+    let Some(state) = front.session(&session) else {
         return Err(reject(StatusCode::NOT_FOUND, "Session not found"));
     };
     if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)
@@ -166,12 +174,13 @@ where
         .headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        && let Some((recording, seq)) = config.resumable.find(&session, last)
+        && let Some((recording, seq)) = front.store.resumable.find(&session, last)
     {
-        return Ok(super::resume::replay(recording, seq));
+        return Ok(crate::session::resume::replay(recording, seq));
     }
-    let now = config.sealer.now();
-    let changes = config
+    let now = front.config.sealer.now();
+    let changes = front
+        .store
         .subscriptions
         .open_stream(&session, state.expires_at(), now);
     let uris = changes

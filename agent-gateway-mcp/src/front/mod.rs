@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use agent_gateway_core::{BoxError, testkit::TestClient};
-//! use agent_gateway_mcp::front::{FrontConfig, McpFront};
+//! use agent_gateway_mcp::front::{McpFront, McpFrontConfig};
 //! use agent_gateway_mcp::{McpRequest, McpResponse};
 //! use serde_json::json;
 //!
@@ -12,7 +12,7 @@
 //! let inner = tower::service_fn(|req: McpRequest| async move {
 //!     Ok::<_, BoxError>(McpResponse::for_method(req.method(), json!({"tools": []})))
 //! });
-//! let front = McpFront::new(inner, FrontConfig::new("gw", "1.0").unwrap());
+//! let front = McpFront::new(inner, McpFrontConfig::new("gw", "1.0").unwrap());
 //! let client = TestClient::new(front);
 //! let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
 //!                   "io.modelcontextprotocol/clientCapabilities": {}});
@@ -73,12 +73,12 @@
 //! the session subscribed to with `resources/subscribe` (kept in memory, bounded). Both reach
 //! the inner service as one `subscriptions/listen` request with a listen notifier, so the
 //! policy stack admits them like any request; see [`crate::listen`] and
-//! [`Federation`](crate::federation::Federation), which serves it for many upstreams. The
-//! default [`FrontConfig`] capabilities advertise `listChanged` and resource `subscribe`.
+//! [`Federation`](crate::router::federation::Federation), which serves it for many upstreams. The
+//! default [`McpFrontConfig`] capabilities advertise `listChanged` and resource `subscribe`.
 //!
 //! The methods it answers itself (`server/discover`, `initialize`, `ping`) still go through the
 //! inner service first, as an admission check, so the user's policy stack governs them like
-//! any other request (see [`is_own`]); the inner result is then ignored.
+//! any other request (the request is [admission-only](crate::McpRequest::is_admission_only)); the inner result is then ignored.
 //!
 //! Every error of the inner service, including a core [`Denied`](agent_gateway_core::Denied),
 //! is rendered in one place: see [`crate::error`].
@@ -88,14 +88,11 @@ mod config;
 mod dispatch;
 pub mod future;
 mod layer;
+mod lifecycle;
 mod listen;
-mod pending;
 mod relay;
 mod render;
-mod resume;
-mod session;
 mod stream;
-mod subscriptions;
 #[cfg(test)]
 mod tests;
 
@@ -108,36 +105,64 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-pub use config::{DEFAULT_MAX_BODY, FrontConfig};
+pub use config::{DEFAULT_MAX_BODY, McpFrontConfig};
 pub use layer::McpFrontLayer;
 pub use render::ResponseBody;
 
+use crate::session::{SessionState, SessionStore};
 use crate::{McpRequest, McpResponse};
 
-/// Whether the front answers `method` itself (`server/discover`, `initialize`, `ping`) once the
-/// inner service has admitted it. Inner routers answer these with any result and call no
-/// upstream.
-pub fn is_own(method: &str) -> bool {
-    dispatch::OWN.iter().any(|(m, _)| *m == method)
+/// What every clone of a front shares: its settings and its live session tables.
+#[derive(Debug)]
+pub(crate) struct Front {
+    pub(crate) config: McpFrontConfig,
+    pub(crate) store: Arc<SessionStore>,
+}
+
+impl Front {
+    /// Opens a legacy session id: its state, unless it is forged, tampered, expired or ended.
+    pub(crate) fn session(&self, id: &str) -> Option<SessionState> {
+        self.store.open(&self.config.sealer, id)
+    }
 }
 
 /// The MCP front. `Error = Infallible`, so it mounts in an axum router at any path.
 #[derive(Debug, Clone)]
 pub struct McpFront<S> {
     inner: S,
-    config: Arc<FrontConfig>,
+    front: Arc<Front>,
 }
 
 impl<S> McpFront<S> {
-    /// A front serving with `config` in front of `inner`.
-    pub fn new(inner: S, config: FrontConfig) -> Self {
-        McpFront::from_shared(inner, Arc::new(config))
+    /// A front serving with `config` in front of `inner`, with a session store of its own.
+    pub fn new(inner: S, config: McpFrontConfig) -> Self {
+        McpFront::from_shared(
+            inner,
+            Arc::new(Front {
+                config,
+                store: Arc::default(),
+            }),
+        )
     }
 
-    pub(crate) fn from_shared(inner: S, config: Arc<FrontConfig>) -> Self {
-        McpFront { inner, config }
+    /// Keeps the live session tables in `store` instead of a store of its own, so several
+    /// fronts (several routes) share one.
+    pub fn with_session_store(mut self, store: Arc<SessionStore>) -> Self {
+        self.front = Arc::new(Front {
+            config: self.front.config.clone(),
+            store,
+        });
+        self
     }
 
+    /// The live session tables this front keeps.
+    pub fn session_store(&self) -> &Arc<SessionStore> {
+        &self.front.store
+    }
+
+    pub(crate) fn from_shared(inner: S, front: Arc<Front>) -> Self {
+        McpFront { inner, front }
+    }
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -158,8 +183,7 @@ impl<S, B> Service<Request<B>> for McpFront<S>
 where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
-    B: Body + Send + 'static,
-    B::Data: Send,
+    B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     type Response = Response<ResponseBody>;
@@ -175,9 +199,9 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let config = self.config.clone();
+        let front = self.front.clone();
         future::ResponseFuture {
-            inner: Box::pin(dispatch::handle(config, inner, req)),
+            inner: Box::pin(dispatch::handle(front, inner, req)),
         }
     }
 }

@@ -18,73 +18,34 @@ use std::task::{Context, Poll, ready};
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::Response as RpcResponse;
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Notification, Request as RpcRequest};
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest, encode};
 use agent_gateway_core::sse::Event;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response};
 use http_body::{Body, Frame};
-use http_body_util::BodyExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::sync::mpsc::Receiver;
 
-use super::config::FrontConfig;
-use super::render::{self, ResponseBody};
-use super::resume::{DETACHED_LIMIT, Recording};
+use super::Front;
+use super::render::{self, ResponseBody, finish_modern, rendered};
 use super::stream::EventIds;
-use crate::era::{Era, META_SERVER_INFO};
+use crate::McpResponse;
+use crate::era::Era;
 use crate::error::Rendered;
-use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
+use crate::method::McpMethod;
 use crate::notify::{Outgoing, Relayed};
-use crate::{McpError, McpResponse};
-
-/// Methods whose modern results carry `ttlMs` and `cacheScope`.
-const CACHEABLE: [&str; 5] = [
-    "tools/list",
-    "prompts/list",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-];
+use crate::session::resume::{DETACHED_LIMIT, Recording};
 
 /// What the answer to one request needs besides the outcome.
 pub(crate) struct Ending {
-    pub(crate) config: Arc<FrontConfig>,
+    pub(crate) front: Arc<Front>,
     pub(crate) era: Era,
-    pub(crate) method: String,
+    pub(crate) method: McpMethod,
     pub(crate) id: Id,
     /// The legacy session the request came on: where server→client requests are answered.
     pub(crate) session: Option<String>,
-}
-
-/// The inner service's error as the front renders it.
-///
-/// In the modern era an upstream's request errors keep the HTTP status the spec gives them:
-/// 400 for invalid params and the MCP header, capability and version errors, 404 for an
-/// unknown method.
-pub(crate) fn rendered(era: Era, e: &BoxError) -> Rendered {
-    let mut rendered = Rendered::from_error(e.as_ref());
-    if era == Era::Modern {
-        let relayed = matches!(
-            crate::error::find::<McpError>(e.as_ref()),
-            Some(McpError::Upstream(_) | McpError::HeaderMismatch(_))
-        );
-        match rendered.error.code {
-            ErrorObject::METHOD_NOT_FOUND => rendered.status = StatusCode::NOT_FOUND,
-            ErrorObject::INVALID_REQUEST
-            | ErrorObject::INVALID_PARAMS
-            | CODE_HEADER_MISMATCH
-            | CODE_MISSING_CAPABILITY
-            | CODE_UNSUPPORTED_VERSION
-                if relayed =>
-            {
-                rendered.status = StatusCode::BAD_REQUEST;
-            }
-            _ => {}
-        }
-    }
-    rendered
 }
 
 fn conclude(
@@ -93,34 +54,11 @@ fn conclude(
 ) -> Result<Map<String, Value>, Rendered> {
     match out {
         Ok(res) if end.era == Era::Modern => {
-            Ok(finish_modern(&end.config, &end.method, res.into_result()))
+            Ok(finish_modern(&end.front, &end.method, res.into_result()))
         }
         Ok(res) => Ok(res.into_result()),
         Err(e) => Err(rendered(end.era, &e)),
     }
-}
-
-/// Adds what every modern result must carry and the upstream may have left out.
-pub(crate) fn finish_modern(
-    config: &FrontConfig,
-    method: &str,
-    mut result: Map<String, Value>,
-) -> Map<String, Value> {
-    result
-        .entry("resultType")
-        .or_insert_with(|| json!("complete"));
-    if CACHEABLE.contains(&method) || method == "server/discover" {
-        // The gateway filters per caller, so nothing it answers is shareable by default.
-        result.entry("ttlMs").or_insert_with(|| json!(0));
-        result
-            .entry("cacheScope")
-            .or_insert_with(|| json!("private"));
-    }
-    if let Value::Object(meta) = result.entry("_meta").or_insert_with(|| json!({})) {
-        meta.entry(META_SERVER_INFO)
-            .or_insert_with(|| config.server_info());
-    }
-    result
 }
 
 type Outcome = Result<McpResponse, BoxError>;
@@ -160,7 +98,7 @@ where
     let body = RelayBody {
         relay: Mutex::new(Some(relay)),
     };
-    let mut res = Response::new(body.boxed());
+    let mut res = Response::new(ResponseBody::new(body));
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -181,13 +119,13 @@ struct Relay {
     /// The gateway ids of the server→client requests sent on this stream, forgotten when it
     /// ends.
     asked: Vec<String>,
-    config: Arc<FrontConfig>,
+    front: Arc<Front>,
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
         for id in &self.asked {
-            self.config.pending.forget(id);
+            self.front.store.pending.forget(id);
         }
     }
 }
@@ -202,7 +140,7 @@ impl Relay {
     ) -> Self {
         let ids = (end.era == Era::Legacy).then(EventIds::new);
         let recording = match (&ids, &end.session) {
-            (Some(ids), Some(session)) => end.config.resumable.record(ids.stream(), session),
+            (Some(ids), Some(session)) => end.front.store.resumable.record(ids.stream(), session),
             _ => None,
         };
         Relay {
@@ -211,7 +149,7 @@ impl Relay {
             call,
             outcome,
             pending: Some(first),
-            config: end.config.clone(),
+            front: end.front.clone(),
             end: Some(end),
             ids,
             primed: false,
@@ -270,7 +208,7 @@ impl Relay {
                     )));
                     return None;
                 };
-                let id = self.config.pending.register(&session, reply)?;
+                let id = self.front.store.pending.register(&session, reply)?;
                 let request = RpcRequest::new(Id::from(id.clone()), method)
                     .with_params(&params)
                     .ok()?;
@@ -325,25 +263,35 @@ fn with_id(id: &str, event: &[u8]) -> Bytes {
 }
 
 fn sse(message: &Message) -> Option<Bytes> {
-    let data = String::from_utf8(message.to_vec()).ok()?;
+    sse_bytes(message.to_vec())
+}
+
+/// One SSE `message` event carrying already encoded JSON.
+fn sse_bytes(json: Vec<u8>) -> Option<Bytes> {
+    let data = String::from_utf8(json).ok()?;
     Event::new(data).with_event("message").to_bytes().ok()
 }
 
 fn notification_event((method, params): Relayed) -> Option<Bytes> {
-    let note = Notification::new(method).with_params(&params).ok()?;
-    sse(&Message::from(note))
+    sse_bytes(encode::notification(&method, Some(&params)).ok()?)
 }
 
 fn final_event(end: &Ending, out: Outcome) -> Bytes {
-    let response = match conclude(end, out) {
-        Ok(result) => {
-            RpcResponse::success(end.id.clone(), &Value::Object(result)).unwrap_or_else(|_| {
-                RpcResponse::error(Some(end.id.clone()), ErrorObject::internal_error())
-            })
+    let encoded = match conclude(end, out) {
+        // The envelope is written around the result in one pass.
+        Ok(result) => encode::success(&end.id, &result).ok(),
+        Err(rendered) => {
+            Some(Message::from(RpcResponse::error(Some(end.id.clone()), rendered.error)).to_vec())
         }
-        Err(rendered) => RpcResponse::error(Some(end.id.clone()), rendered.error),
     };
-    sse(&Message::from(response)).unwrap_or_default()
+    let json = encoded.unwrap_or_else(|| {
+        Message::from(RpcResponse::error(
+            Some(end.id.clone()),
+            ErrorObject::internal_error(),
+        ))
+        .to_vec()
+    });
+    sse_bytes(json).unwrap_or_default()
 }
 
 /// The SSE body. The mutex is never locked (the body is polled through `&mut`); it only makes

@@ -1,29 +1,32 @@
 //! Building the front's HTTP answers: JSON-RPC results and errors, 202s and bare statuses.
 
-use std::convert::Infallible;
-
-use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Response as RpcResponse};
-use bytes::Bytes;
+use agent_gateway_core::body::GatewayBody;
+use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Response as RpcResponse, encode};
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Empty, Full};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use agent_gateway_core::{BoxError, Denied};
+
+use super::Front;
+use crate::McpError;
+use crate::era::{Era, META_SERVER_INFO};
 use crate::error::Rendered;
+use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
+use crate::method::McpMethod;
 
-/// The body of every answer of the front.
-pub type ResponseBody = BoxBody<Bytes, Infallible>;
+/// The body of every answer of the front: core's [`GatewayBody`], as for every front.
+pub type ResponseBody = GatewayBody;
 
 pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
 
 fn full(bytes: Vec<u8>) -> ResponseBody {
-    Full::new(Bytes::from(bytes)).boxed()
+    GatewayBody::full(bytes)
 }
 
 /// An answer with `status` and no body.
 pub(crate) fn empty(status: StatusCode) -> Response<ResponseBody> {
-    let mut res = Response::new(Empty::new().boxed());
+    let mut res = Response::new(GatewayBody::empty());
     *res.status_mut() = status;
     res
 }
@@ -56,11 +59,14 @@ pub(crate) fn error(
     *res.status_mut() = status;
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(after) = rendered.retry_after {
-        // Round up: retrying a moment early would only be refused again.
-        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-        res.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    // Core's one Retry-After rendering: whole seconds rounded up, clamped.
+    if let Some(after) = rendered
+        .retry_after
+        .map(Denied::quota_exceeded)
+        .as_ref()
+        .and_then(Denied::retry_after_header)
+    {
+        res.headers_mut().insert(RETRY_AFTER, after);
     }
     if status == StatusCode::UNAUTHORIZED
         && let Some(challenge) = www_authenticate
@@ -73,8 +79,9 @@ pub(crate) fn error(
 
 /// A JSON-RPC result answer.
 pub(crate) fn result(id: Id, result: Map<String, Value>) -> Response<ResponseBody> {
-    let wire = match RpcResponse::success(id.clone(), &Value::Object(result)) {
-        Ok(r) => Message::from(r).to_vec(),
+    // The envelope is written around the result in one pass.
+    let wire = match encode::success(&id, &result) {
+        Ok(wire) => wire,
         Err(e) => {
             tracing::error!(error = %e, "mcp: result did not serialise");
             return error(
@@ -91,4 +98,64 @@ pub(crate) fn result(id: Id, result: Map<String, Value>) -> Response<ResponseBod
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
+}
+
+/// A refusal with the id of the request it answers, if known.
+pub(crate) type Failure = (Option<Id>, Rendered);
+
+/// An error answer with `status`.
+pub(crate) fn bad(status: StatusCode, error: ErrorObject) -> Rendered {
+    Rendered::new(status, error)
+}
+
+/// The inner service's error as the front renders it.
+///
+/// In the modern era an upstream's request errors keep the HTTP status the spec gives them:
+/// 400 for invalid params and the MCP header, capability and version errors, 404 for an
+/// unknown method.
+pub(crate) fn rendered(era: Era, e: &BoxError) -> Rendered {
+    let mut rendered = Rendered::from_error(e.as_ref());
+    if era == Era::Modern {
+        let relayed = matches!(
+            agent_gateway_core::error::cause_ref::<McpError>(e.as_ref()),
+            Some(McpError::Upstream(_) | McpError::HeaderMismatch(_))
+        );
+        match rendered.error.code {
+            ErrorObject::METHOD_NOT_FOUND => rendered.status = StatusCode::NOT_FOUND,
+            ErrorObject::INVALID_REQUEST
+            | ErrorObject::INVALID_PARAMS
+            | CODE_HEADER_MISMATCH
+            | CODE_MISSING_CAPABILITY
+            | CODE_UNSUPPORTED_VERSION
+                if relayed =>
+            {
+                rendered.status = StatusCode::BAD_REQUEST;
+            }
+            _ => {}
+        }
+    }
+    rendered
+}
+
+/// Adds what every modern result must carry and the upstream may have left out.
+pub(crate) fn finish_modern(
+    front: &Front,
+    method: &McpMethod,
+    mut result: Map<String, Value>,
+) -> Map<String, Value> {
+    result
+        .entry("resultType")
+        .or_insert_with(|| json!("complete"));
+    if method.is_cacheable() {
+        // The gateway filters per caller, so nothing it answers is shareable by default.
+        result.entry("ttlMs").or_insert_with(|| json!(0));
+        result
+            .entry("cacheScope")
+            .or_insert_with(|| json!("private"));
+    }
+    if let Value::Object(meta) = result.entry("_meta").or_insert_with(|| json!({})) {
+        meta.entry(META_SERVER_INFO)
+            .or_insert_with(|| front.config.server_info());
+    }
+    result
 }

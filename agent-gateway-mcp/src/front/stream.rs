@@ -27,22 +27,22 @@ use futures_util::future::BoxFuture;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Response};
 use http_body::{Body, Frame};
-use http_body_util::BodyExt;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::Receiver;
 use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
-use super::config::FrontConfig;
-use super::relay::{finish_modern, rendered};
+use super::Front;
 use super::render::ResponseBody;
-use super::subscriptions::Watched;
+use super::render::{finish_modern, rendered};
 use crate::McpResponse;
 use crate::era::Era;
 use crate::error::Rendered;
-use crate::listen::{ACKNOWLEDGED, LISTEN, ListenFilter, tag, untag};
+use crate::listen::{ACKNOWLEDGED, ListenFilter, tag, untag};
+use crate::method::McpMethod;
 use crate::notify::{Outgoing, Relayed};
+use crate::session::subscriptions::Watched;
 
 /// How long a legacy client should wait before resuming a broken stream (`retry:`).
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
@@ -124,7 +124,7 @@ pub(crate) enum Framing {
     Modern {
         id: Id,
         filter: ListenFilter,
-        config: Arc<FrontConfig>,
+        front: Arc<Front>,
         acked: bool,
     },
     /// A session's GET stream.
@@ -227,7 +227,7 @@ impl Stream {
         let Framing::Modern {
             id,
             filter,
-            config,
+            front,
             acked,
         } = &mut self.framing
         else {
@@ -241,7 +241,8 @@ impl Stream {
         }
         let response = match out {
             Ok(res) => {
-                let mut result = finish_modern(config, LISTEN, res.into_result());
+                let mut result =
+                    finish_modern(front, &McpMethod::SubscriptionsListen, res.into_result());
                 tag(&mut result, id.to_value());
                 RpcResponse::success(id.clone(), &Value::Object(result)).unwrap_or_else(|_| {
                     RpcResponse::error(Some(id.clone()), ErrorObject::internal_error())
@@ -366,7 +367,7 @@ pub(crate) async fn open(
     let body = StreamBody {
         stream: Mutex::new(stream),
     };
-    let mut res = Response::new(body.boxed());
+    let mut res = Response::new(ResponseBody::new(body));
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use agent_gateway_core::testkit::{TestClient, TestResponse};
-use agent_gateway_core::{BoxError, Denied, Secret, SystemClock};
+use agent_gateway_core::{AgentRequest, BoxError, Denied, Secret, SystemClock};
 use http::HeaderValue;
 use serde_json::{Value, json};
 
@@ -12,7 +12,7 @@ use crate::session::{Sealer, SessionKey};
 
 type Front = McpFront<tower::util::BoxCloneSyncService<McpRequest, McpResponse, BoxError>>;
 
-fn front(config: FrontConfig) -> (TestClient<Front>, Arc<AtomicUsize>) {
+fn front(config: McpFrontConfig) -> (TestClient<Front>, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     let inner = tower::service_fn(move |req: McpRequest| {
@@ -35,8 +35,8 @@ fn front(config: FrontConfig) -> (TestClient<Front>, Arc<AtomicUsize>) {
     (TestClient::new(McpFront::new(inner, config)), calls)
 }
 
-fn config() -> FrontConfig {
-    FrontConfig::new("gw", "1.0")
+fn config() -> McpFrontConfig {
+    McpFrontConfig::new("gw", "1.0")
         .unwrap()
         .with_allowed_origins([HeaderValue::from_static("https://app.example")])
         .with_max_body(1024)
@@ -134,6 +134,78 @@ async fn base64_sentinel_names_match() {
     .await;
     assert_eq!(res.status(), 200, "{}", res.text());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// What the inner service saw of each request: the decoded name and the federated target.
+type Seen = Arc<std::sync::Mutex<Vec<(Option<String>, Option<crate::naming::FederatedTarget>)>>>;
+
+fn recording(config: McpFrontConfig) -> (TestClient<Front>, Seen) {
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let inner = tower::service_fn(move |req: McpRequest| {
+        let name = req
+            .params()
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let target = req
+            .extensions()
+            .get::<crate::naming::FederatedTarget>()
+            .cloned();
+        log.lock().unwrap().push((name, target));
+        async move { Ok::<_, BoxError>(McpResponse::for_method(req.method(), json!({}))) }
+    });
+    let inner = tower::util::BoxCloneSyncService::new(inner);
+    (TestClient::new(McpFront::new(inner, config)), seen)
+}
+
+#[tokio::test]
+async fn the_decoded_name_and_its_federated_target_reach_the_inner_service() {
+    let naming = crate::naming::Naming::default();
+    let (client, seen) = recording(config().with_naming(naming));
+    // A mirrored non-ASCII name arrives decoded, split into upstream and name.
+    let b64 = "=?base64?Z2l0LWh1Yl9fw6ljaM6/?=";
+    let res = modern(
+        &client,
+        "tools/call",
+        json!({"name": "git-hub__échο"}),
+        Some(b64),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+    // A name that does not split carries no target; a listing has no name at all.
+    let res = modern(
+        &client,
+        "tools/call",
+        json!({"name": "plain"}),
+        Some("plain"),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+    let seen = seen.lock().unwrap().clone();
+    let split =
+        crate::naming::FederatedTarget::split(&crate::naming::Naming::default(), "git-hub__échο");
+    assert_eq!(
+        seen,
+        [
+            (Some("git-hub__échο".to_owned()), split),
+            (Some("plain".to_owned()), None)
+        ]
+    );
+    assert_eq!(
+        seen[0].1.as_ref().map(|t| (t.upstream(), t.name())),
+        Some(("git-hub", "échο"))
+    );
+    // Without the naming configured, no target is set.
+    let (client, seen) = recording(config());
+    modern(
+        &client,
+        "tools/call",
+        json!({"name": "git-hub__x"}),
+        Some("git-hub__x"),
+    )
+    .await;
+    assert_eq!(seen.lock().unwrap()[0].1, None);
 }
 
 #[tokio::test]

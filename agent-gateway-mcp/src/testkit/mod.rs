@@ -2,13 +2,13 @@
 //! client, so a flow through a policy stack is tested with no ports.
 //!
 //! ```
-//! use agent_gateway_mcp::front::FrontConfig;
+//! use agent_gateway_mcp::front::McpFrontConfig;
 //! use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
 //! use serde_json::json;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let server = FakeMcpServer::new().with_echo_tool("echo");
-//! let client = McpClient::modern(server.http(FrontConfig::new("fake", "1").unwrap()));
+//! let client = McpClient::modern(server.http(McpFrontConfig::new("fake", "1").unwrap()));
 //! let tools = client.list_tools().await.unwrap();
 //! assert_eq!(tools[0]["name"], "echo");
 //! let out = client.call_tool("echo", json!({"x": 1})).await.unwrap();
@@ -25,6 +25,6 @@ mod client;
 mod server;
 mod sse;
 
-pub use client::{ClientError, Listening, McpClient};
+pub use client::{ClientError, Listening, McpClient, RawResponse};
 pub use server::FakeMcpServer;
 pub use sse::LegacySseServer;

@@ -17,13 +17,14 @@ use tokio::sync::broadcast;
 use tower::Service;
 
 use crate::McpError;
-use crate::front::{FrontConfig, McpFront};
+use crate::front::{McpFront, McpFrontConfig};
 use crate::listen::{
     ACKNOWLEDGED, LISTEN, ListenFilter, PROMPTS_LIST_CHANGED, RESOURCE_UPDATED,
     RESOURCES_LIST_CHANGED, TOOLS_LIST_CHANGED,
 };
 use crate::notify::Relayed;
-use crate::upstream::{Direct, UpstreamRequest};
+use crate::router::Direct;
+use crate::upstream::UpstreamRequest;
 
 type Handler = Arc<dyn Fn(&Map<String, Value>) -> Result<Value, ErrorObject> + Send + Sync>;
 
@@ -243,7 +244,7 @@ impl FakeMcpServer {
     }
 
     /// The server over HTTP, both eras on one endpoint, with `config`.
-    pub fn http(&self, config: FrontConfig) -> McpFront<Direct<FakeMcpServer>> {
+    pub fn http(&self, config: McpFrontConfig) -> McpFront<Direct<FakeMcpServer>> {
         McpFront::new(Direct::new(self.clone()), config)
     }
 

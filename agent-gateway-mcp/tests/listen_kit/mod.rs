@@ -7,9 +7,9 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use agent_gateway_core::testkit::TestClient;
-use agent_gateway_mcp::FrontConfig;
-use agent_gateway_mcp::federation::{Federation, Member};
+use agent_gateway_mcp::McpFrontConfig;
 use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, Listening};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -22,8 +22,8 @@ pub fn name(s: &str) -> ServerName {
     ServerName::new(s).unwrap()
 }
 
-pub fn config() -> FrontConfig {
-    FrontConfig::new("gw", "1").unwrap()
+pub fn config() -> McpFrontConfig {
+    McpFrontConfig::new("gw", "1").unwrap()
 }
 
 /// Two fakes, `a` owning `file:///a` and `b` owning `file:///b`, behind one federation.

@@ -41,8 +41,8 @@ use super::Pool;
 use super::replica::InstanceFailed;
 use super::route::Attempt;
 use crate::McpError;
-use crate::error::find;
 use crate::upstream::UpstreamRequest;
+use agent_gateway_core::error::cause_ref as find;
 
 pin_project! {
     /// Response future of [`Pool`](super::Pool).

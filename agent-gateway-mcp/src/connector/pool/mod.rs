@@ -3,7 +3,7 @@
 //! elsewhere within a budget, and legacy client sessions kept on one instance.
 //!
 //! A [`Pool`] is a `Service<UpstreamRequest>` like a single connector, so a federation
-//! [`Member`](crate::federation::Member) (or [`Direct`](crate::upstream::Direct)) takes it
+//! [`Member`](crate::router::federation::Member) (or [`Direct`](crate::router::Direct)) takes it
 //! unchanged. It stands on core's [upstream plumbing](agent_gateway_core::upstream): a
 //! [`Registry`](agent_gateway_core::upstream::Registry) of the instances, core's p2c pick, a
 //! [`Breaker`] per instance and tower's [`TpsBudget`].

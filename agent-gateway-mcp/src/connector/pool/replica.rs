@@ -15,8 +15,8 @@ use tower::{Service, ServiceExt};
 
 use super::idempotent::is_idempotent;
 use crate::McpError;
-use crate::error::find;
 use crate::upstream::{BoxUpstream, UpstreamRequest};
+use agent_gateway_core::error::cause_ref as find;
 
 /// A connector wrapped for the registry: idempotent calls get the attempt timeout, and a
 /// failure of the instance (transport, status, timeout) is tagged with the instance's id.

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, Weak};
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::Message;
 use agent_gateway_core::sse::Decoder;
+use agent_gateway_core::transport::HttpTransport;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
@@ -20,7 +21,7 @@ use tower::{Service, ServiceExt};
 use super::Shared;
 use super::endpoint::resolve;
 use super::error::SseUpstreamError;
-use crate::inflight::{Pending, params_of};
+use crate::connector::mux::Pending;
 use crate::notify::{MESSAGE, PROGRESS};
 
 /// The most bytes read from the body of an answer to a POST (normally `Accepted`).
@@ -86,7 +87,7 @@ pub(super) async fn post<C, B>(
     client: C,
     uri: &Uri,
     authorization: Option<&HeaderValue>,
-    message: &Message,
+    message: Vec<u8>,
 ) -> Result<StatusCode, BoxError>
 where
     C: Service<Request<Full<Bytes>>, Response = Response<B>>,
@@ -94,7 +95,7 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let mut req = Request::post(uri.clone()).body(Full::new(Bytes::from(message.to_vec())))?;
+    let mut req = Request::post(uri.clone()).body(Full::new(Bytes::from(message)))?;
     let h = req.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(a) = authorization {
@@ -137,19 +138,15 @@ impl Drop for OnEnd {
     }
 }
 
-impl<C, B> Reader<C>
+impl<C> Reader<C>
 where
-    C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    C::Error: Into<BoxError>,
-    C::Future: Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    C: HttpTransport,
 {
     /// Reads the stream until it ends, fails, or the last handle is dropped. The first
     /// `endpoint` event, resolved and checked, goes to `endpoint`.
     pub(super) async fn run(
         mut self,
-        body: B,
+        body: C::ResBody,
         endpoint: oneshot::Sender<Result<Uri, SseUpstreamError>>,
     ) {
         let _end = OnEnd {
@@ -217,15 +214,15 @@ where
             return;
         };
         match message {
-            Message::Response(r) => crate::inflight::settle(pending, r),
+            Message::Response(r) => crate::connector::mux::settle(pending, r),
             Message::Notification(n) if n.method == PROGRESS => {
-                crate::inflight::progress(pending, params_of(n.params.as_deref()));
+                crate::connector::mux::progress(pending, n.params_object());
             }
             Message::Notification(n) if n.method == MESSAGE => {
                 // A log message names no request on this transport. With exactly one request
                 // in flight it can only be about that one (or the server itself); with more,
                 // it could be any client's, so it goes to the log only.
-                let params = params_of(n.params.as_deref());
+                let params = n.params_object();
                 let mut only = pending.values();
                 match (only.next(), only.next()) {
                     (
@@ -255,7 +252,7 @@ where
                 let auth = self.authorization.clone();
                 tokio::spawn(async move {
                     let reply = crate::notify::answer_request(asked.as_ref(), r).await;
-                    let _ = post(client, &uri, auth.as_ref(), &reply).await;
+                    let _ = post(client, &uri, auth.as_ref(), reply.to_vec()).await;
                 });
             }
         }

@@ -16,6 +16,8 @@ use super::*;
 use crate::McpError;
 use crate::notify::{MESSAGE, Notifier, Outgoing, PROGRESS};
 use crate::testkit::{FakeMcpServer, LegacySseServer};
+use http::header::CONTENT_TYPE;
+use http::{Request, Response, StatusCode};
 
 type Inner = BoxCloneSyncService<UpstreamRequest, Map<String, Value>, BoxError>;
 

@@ -15,7 +15,7 @@
 //! child gets the shutdown timeout to leave, and is then killed.
 //!
 //! ```
-//! use agent_gateway_mcp::stdio::{StdioConfig, StdioError, StdioUpstream};
+//! use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioError, StdioUpstream};
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
 //! use serde_json::Map;
 //! use std::time::Duration;
@@ -70,16 +70,15 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use agent_gateway_core::jsonrpc::{Message, Notification, Request as RpcRequest};
 use agent_gateway_core::{BoxError, Secret};
 use futures_util::future::BoxFuture;
-use serde_json::{Map, Value, json};
-use tokio::sync::{oneshot, watch};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
 use tower::Service;
 
 pub use error::StdioError;
 
-use crate::inflight::Pending;
+use crate::connector::mux::{self, Exchange};
 use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
 use link::Link;
@@ -99,14 +98,16 @@ pub struct StdioConfig {
 }
 
 impl StdioConfig {
-    /// Runs `program`, with no arguments, the gateway's environment, a 30 s request timeout,
-    /// restarts after 100 ms doubling up to 30 s, and 5 s to exit on shutdown.
+    /// Runs `program`, with no arguments, an empty environment (none of the gateway's
+    /// variables, its secrets included, reach the child unless given with
+    /// [`with_env`](Self::with_env) or [`with_inherited_env`](Self::with_inherited_env)), a 30 s
+    /// request timeout, restarts after 100 ms doubling up to 30 s, and 5 s to exit on shutdown.
     pub fn new(program: impl Into<OsString>) -> Self {
         StdioConfig {
             program: program.into(),
             args: Vec::new(),
             env: Vec::new(),
-            inherit_env: true,
+            inherit_env: false,
             current_dir: None,
             request_timeout: Duration::from_secs(30),
             backoff: Duration::from_millis(100),
@@ -128,11 +129,19 @@ impl StdioConfig {
     }
 
     /// Starts the child with none of the gateway's environment: only the variables set with
-    /// [`with_env`](Self::with_env). Without this the child inherits the whole environment,
-    /// secrets meant for the gateway included. A `program` without a `/` is then looked up in
-    /// the `PATH` given with `with_env`, or in the system's default path.
+    /// [`with_env`](Self::with_env). This is the default; it undoes
+    /// [`with_inherited_env`](Self::with_inherited_env). A `program` without a `/` is then
+    /// looked up in the `PATH` given with `with_env`, or in the system's default path.
     pub fn without_inherited_env(mut self) -> Self {
         self.inherit_env = false;
+        self
+    }
+
+    /// Starts the child with the gateway's whole environment (secrets meant for the gateway
+    /// included), plus the variables set with [`with_env`](Self::with_env). An explicit
+    /// choice: the default is an empty environment.
+    pub fn with_inherited_env(mut self) -> Self {
+        self.inherit_env = true;
         self
     }
 
@@ -258,7 +267,7 @@ impl Service<UpstreamRequest> for StdioUpstream {
         Box::pin(async move {
             let notifier = req.notifier().cloned();
             let (method, params) = req.into_parts();
-            exchange(&shared, &method, params, notifier, true).await
+            exchange(&shared, method.as_str(), params, notifier, true).await
         })
     }
 }
@@ -276,10 +285,9 @@ impl Drop for Forget<'_> {
         };
         if let Some(link) = slot.as_mut()
             && link.pending.remove(&self.id).is_some()
-            && let Ok(n) = Notification::new("notifications/cancelled")
-                .with_params(&json!({"requestId": self.id, "reason": "the caller went away"}))
+            && let Some(note) = mux::cancelled(self.id)
         {
-            let _ = link.send(&Message::from(n));
+            let _ = link.send(note);
         }
     }
 }
@@ -288,76 +296,28 @@ impl Drop for Forget<'_> {
 async fn exchange(
     shared: &Shared,
     method: &str,
-    mut params: Map<String, Value>,
+    params: Map<String, Value>,
     notifier: Option<Notifier>,
     ready: bool,
 ) -> Result<Map<String, Value>, BoxError> {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    // Progress is asked for under our own token, the request id, so that concurrent clients'
-    // tokens never collide; the notifier maps it back to the client's.
-    let wants_progress = notifier
-        .as_ref()
-        .is_some_and(|n| n.progress_token().is_some());
-    if let Some(Value::Object(meta)) = params.get_mut("_meta") {
-        meta.remove("progressToken");
-    }
-    if wants_progress {
-        let meta = params.entry("_meta").or_insert_with(|| json!({}));
-        if let Value::Object(meta) = meta {
-            meta.insert("progressToken".into(), json!(id));
-        }
-    }
-    let message = Message::from(RpcRequest::new(id, method).with_params(&params)?);
-    let (answer, rx) = oneshot::channel();
+    let call = Exchange::new(id, method, params, notifier)?;
     {
         let mut slot = shared.slot.lock().map_err(|_| StdioError::NotRunning)?;
         let link = slot
             .as_mut()
             .filter(|l| l.ready || !ready)
             .ok_or(StdioError::NotRunning)?;
-        link.pending.insert(id, Pending { answer, notifier });
-        if let Err(e) = link.send(&message) {
+        link.pending.insert(id, call.pending);
+        if let Err(e) = link.send(call.bytes) {
             link.pending.remove(&id);
             return Err(Box::new(e));
         }
     }
     let _forget = Forget { shared, id };
-    match tokio::time::timeout(shared.config.request_timeout, rx).await {
+    match tokio::time::timeout(shared.config.request_timeout, call.answer).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(_)) => Err(Box::new(StdioError::Exited)),
         Err(_) => Err(Box::new(StdioError::Timeout)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_redacts_the_environment() {
-        let config = StdioConfig::new("server")
-            .with_args(["--flag"])
-            .without_inherited_env()
-            .with_env("API_TOKEN", "s3cret-value");
-        let shown = format!("{config:?}");
-        assert!(
-            shown.contains("API_TOKEN") && shown.contains("--flag"),
-            "{shown}"
-        );
-        assert!(!shown.contains("s3cret-value"), "{shown}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn dropping_the_last_handle_stops_the_supervisor() {
-        let config = StdioConfig::new("/nonexistent/mcp-server")
-            .with_backoff(Duration::from_secs(1), Duration::from_secs(1));
-        let upstream = StdioUpstream::spawn("gone", config);
-        let mut done = upstream.handle.done.clone();
-        drop(upstream);
-        // Paused time: the supervisor's backoff sleep would pass at once; it stops instead.
-        tokio::time::timeout(Duration::from_secs(5), done.wait_for(|d| *d))
-            .await
-            .expect("supervisor stopped")
-            .expect("done was sent");
     }
 }

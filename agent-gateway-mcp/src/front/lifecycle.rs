@@ -7,10 +7,10 @@ use agent_gateway_core::jsonrpc::{ErrorObject, Id, Payload};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::Front;
 use super::checks::{self, MCP_METHOD};
-use super::config::FrontConfig;
-use super::dispatch::{Failure, bad};
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
+use super::render::{Failure, bad};
 use crate::era::{Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL};
 use crate::request::ClientHop;
 
@@ -18,7 +18,7 @@ use crate::request::ClientHop;
 /// unknown, finished or another session's requests are ignored, as receivers of late answers
 /// do.
 pub(super) fn answer_client_request(
-    config: &FrontConfig,
+    front: &Front,
     session: &str,
     res: agent_gateway_core::jsonrpc::Response,
 ) {
@@ -34,7 +34,7 @@ pub(super) fn answer_client_request(
         },
         Payload::Error(e) => Err(e),
     };
-    if !config.pending.answer(session, &id, answer) {
+    if !front.store.pending.answer(session, &id, answer) {
         tracing::debug!(id = %id, "mcp: an answer no request waits for, ignored");
     }
 }
@@ -43,7 +43,7 @@ pub(super) fn answer_client_request(
 /// `notifications/cancelled` drops the named request of the same session; other
 /// notifications go no further.
 pub(super) fn notification(
-    config: &FrontConfig,
+    front: &Front,
     headers: &HeaderMap,
     n: &agent_gateway_core::jsonrpc::Notification,
 ) -> Response<ResponseBody> {
@@ -59,14 +59,10 @@ pub(super) fn notification(
         Err(r) => return render::error(None, r, None),
         Ok(_) => {}
     }
-    if config.legacy
+    if front.config.legacy
         && let Some(session) = headers.get(MCP_SESSION_ID)
     {
-        let Some(session) = session
-            .to_str()
-            .ok()
-            .filter(|s| config.session(s).is_some())
-        else {
+        let Some(session) = session.to_str().ok().filter(|s| front.session(s).is_some()) else {
             return session_not_found(None);
         };
         if method == "notifications/cancelled" {
@@ -79,14 +75,14 @@ pub(super) fn notification(
                 .and_then(|p| p.get("requestId").cloned())
                 .filter(|i| i.is_string() || i.is_number());
             if let Some(id) = id {
-                config.inflight.cancel(session, &id.to_string());
+                front.store.cancels.cancel(session, &id.to_string());
             }
         }
     }
     render::empty(StatusCode::ACCEPTED)
 }
 
-pub(super) fn delete_session(config: &FrontConfig, headers: &HeaderMap) -> Response<ResponseBody> {
+pub(super) fn delete_session(front: &Front, headers: &HeaderMap) -> Response<ResponseBody> {
     match headers.get(MCP_SESSION_ID).and_then(|v| v.to_str().ok()) {
         None => render::error(
             None,
@@ -98,13 +94,14 @@ pub(super) fn delete_session(config: &FrontConfig, headers: &HeaderMap) -> Respo
         ),
         // A valid id is ended here: this replica answers 404 for it from now on (another
         // replica accepts it until it expires, sealed ids being stateless).
-        Some(id) => match config.session(id) {
+        Some(id) => match front.session(id) {
             Some(state) => {
-                config.log_levels.forget(id);
-                config.subscriptions.forget(id);
-                if !config
+                front.store.log_levels.forget(id);
+                front.store.subscriptions.forget(id);
+                if !front
+                    .store
                     .revoked
-                    .revoke(id, state.expires_at(), config.sealer.now())
+                    .revoke(id, state.expires_at(), front.config.sealer.now())
                 {
                     tracing::warn!("mcp: too many ended sessions to remember one more");
                 }
@@ -135,14 +132,18 @@ pub(super) fn id_key(id: &Id) -> String {
 /// sealed session and `logging/setLevel` (legacy, where a client that set no level gets every
 /// message, as a legacy server would send).
 pub(super) fn client_hop(
-    config: &FrontConfig,
+    front: &Front,
     era: Era,
     params: &Map<String, Value>,
     session: Option<&(String, crate::session::SessionState)>,
 ) -> ClientHop {
     match (era, session) {
         (Era::Legacy, Some((id, state))) => {
-            let level = config.log_levels.get(id).unwrap_or_else(|| "debug".into());
+            let level = front
+                .store
+                .log_levels
+                .get(id)
+                .unwrap_or_else(|| "debug".into());
             // Connectors key upstream sessions by a digest, never by the id itself.
             let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
             let key: String = digest.as_ref()[..16]
@@ -168,7 +169,7 @@ pub(super) fn client_hop(
 }
 
 pub(super) fn initialize(
-    config: &FrontConfig,
+    front: &Front,
     id: Id,
     params: &Map<String, Value>,
 ) -> Result<Response<ResponseBody>, Failure> {
@@ -177,7 +178,8 @@ pub(super) fn initialize(
         .filter(|v| LEGACY_VERSIONS.contains(v))
         .unwrap_or(LEGACY_VERSIONS[0]);
     let capabilities = params.get("capabilities").cloned().unwrap_or_default();
-    let session = config
+    let session = front
+        .config
         .sealer
         .seal_with(version, &capabilities)
         .map_err(|e| {
@@ -192,9 +194,9 @@ pub(super) fn initialize(
         })?;
     let mut result = Map::new();
     result.insert("protocolVersion".into(), json!(version));
-    result.insert("capabilities".into(), config.capabilities.clone());
-    result.insert("serverInfo".into(), config.server_info());
-    if let Some(i) = &config.instructions {
+    result.insert("capabilities".into(), front.config.capabilities.clone());
+    result.insert("serverInfo".into(), front.config.server_info());
+    if let Some(i) = &front.config.instructions {
         result.insert("instructions".into(), json!(i));
     }
     let mut res = render::result(id.clone(), result);

@@ -23,10 +23,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use agent_gateway_core::seal::{SealKey, Sealer as CoreSealer};
 use agent_gateway_core::{Secret, SharedClock};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value, json};
 
@@ -119,12 +117,15 @@ impl SessionState {
     }
 }
 
-/// Seals and opens session ids.
+/// What a session id is sealed for: a token sealed for another purpose never opens as one.
+const SESSION_CONTEXT: &[u8] = b"agent-gateway/mcp/session";
+
+/// Seals and opens session ids, on core's [`Sealer`](agent_gateway_core::seal::Sealer)
+/// (ChaCha20-Poly1305, bound to the session context).
 pub struct Sealer {
-    key: LessSafeKey,
+    inner: CoreSealer,
     ttl: Duration,
     clock: SharedClock,
-    rng: SystemRandom,
 }
 
 impl fmt::Debug for Sealer {
@@ -143,15 +144,10 @@ fn unix_secs(t: SystemTime) -> u64 {
 impl Sealer {
     /// A sealer with `key`, giving sessions `ttl` to live, reading wall time from `clock`.
     pub fn new(key: SessionKey, ttl: Duration, clock: SharedClock) -> Self {
-        let unbound = UnboundKey::new(&CHACHA20_POLY1305, key.0.expose());
-        // A 32-byte key is always the right length for ChaCha20-Poly1305.
-        #[allow(clippy::expect_used)]
-        let key = LessSafeKey::new(unbound.expect("32-byte ChaCha20-Poly1305 key"));
         Sealer {
-            key,
+            inner: CoreSealer::new(SealKey::new(key.0)),
             ttl,
             clock,
-            rng: SystemRandom::new(),
         }
     }
 
@@ -169,17 +165,9 @@ impl Sealer {
         let expires = now.saturating_add(self.ttl.as_secs());
         let caps = sealed_capabilities(capabilities);
         let state = json!({"v": version, "c": caps, "iat": now, "exp": expires});
-        let mut buf = serde_json::to_vec(&state).map_err(|_| SessionError::Crypto)?;
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng
-            .fill(&mut nonce)
-            .map_err(|_| SessionError::Crypto)?;
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
-            .map_err(|_| SessionError::Crypto)?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&buf);
-        Ok(URL_SAFE_NO_PAD.encode(out))
+        self.inner
+            .seal_json(SESSION_CONTEXT, &state)
+            .map_err(|_| SessionError::Crypto)
     }
 
     /// The wall time now, in seconds since the epoch, on the sealer's clock.
@@ -193,20 +181,10 @@ impl Sealer {
         if id.len() > 1024 {
             return Err(SessionError::Invalid);
         }
-        let raw = URL_SAFE_NO_PAD
-            .decode(id)
+        let state: Value = self
+            .inner
+            .open_json(SESSION_CONTEXT, id)
             .map_err(|_| SessionError::Invalid)?;
-        if raw.len() < NONCE_LEN {
-            return Err(SessionError::Invalid);
-        }
-        let (nonce, sealed) = raw.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SessionError::Invalid)?;
-        let mut sealed = sealed.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::empty(), &mut sealed)
-            .map_err(|_| SessionError::Invalid)?;
-        let state: Value = serde_json::from_slice(plain).map_err(|_| SessionError::Invalid)?;
         let version = state["v"].as_str().ok_or(SessionError::Invalid)?.to_owned();
         let expires = state["exp"].as_u64().ok_or(SessionError::Invalid)?;
         if unix_secs(self.clock.wall()) >= expires {
@@ -223,6 +201,14 @@ impl Sealer {
         })
     }
 }
+
+pub(crate) mod pending;
+pub(crate) mod resume;
+mod store;
+pub(crate) mod subscriptions;
+
+pub(crate) use store::Cancels;
+pub use store::SessionStore;
 
 #[cfg(test)]
 mod tests {

@@ -20,11 +20,10 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Response};
 use http_body::{Body, Frame};
-use http_body_util::BodyExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use super::render::ResponseBody;
+use agent_gateway_core::body::GatewayBody;
 
 /// The most events kept for one stream.
 pub(crate) const MAX_EVENTS: usize = 256;
@@ -141,7 +140,7 @@ impl Resumable {
 
 /// The answer to a resuming GET: the recorded events after `seq`, then new ones until the
 /// stream ends.
-pub(crate) fn replay(rec: Arc<Recording>, seq: u64) -> Response<ResponseBody> {
+pub(crate) fn replay(rec: Arc<Recording>, seq: u64) -> Response<GatewayBody> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut last = seq;
@@ -163,7 +162,7 @@ pub(crate) fn replay(rec: Arc<Recording>, seq: u64) -> Response<ResponseBody> {
             }
         }
     });
-    let mut res = Response::new(Replay(rx).boxed());
+    let mut res = Response::new(GatewayBody::new(Replay(rx)));
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -190,6 +189,7 @@ impl Body for Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt;
 
     #[tokio::test]
     async fn recordings_are_bounded_bound_to_their_session_and_replayed_after_an_id() {

@@ -15,13 +15,13 @@ use tokio::sync::broadcast;
 use super::error::StdioError;
 use super::{Shared, exchange};
 use crate::McpError;
-use crate::error::find;
 use crate::listen::{
     ACKNOWLEDGED, ListenFilter, PROMPTS_LIST_CHANGED, RESOURCE_UPDATED, RESOURCES_LIST_CHANGED,
     SUBSCRIBE, TOOLS_LIST_CHANGED,
 };
 use crate::notify::{Notifier, Relayed};
 use crate::upstream::UpstreamRequest;
+use agent_gateway_core::error::cause_ref;
 
 /// How many change notifications wait for the slowest listener before it misses some.
 pub(super) const CAPACITY: usize = 64;
@@ -66,7 +66,7 @@ pub(super) async fn listen(
         let params = Map::from_iter([("uri".to_owned(), json!(uri))]);
         match exchange(shared, SUBSCRIBE, params, None, true).await {
             Ok(_) => honoured = honoured.resource(uri),
-            Err(e) if find::<McpError>(e.as_ref()).is_some() => {
+            Err(e) if cause_ref::<McpError>(e.as_ref()).is_some() => {
                 tracing::warn!(upstream = %shared.label, uri, error = %e, "mcp stdio: subscription refused");
             }
             Err(e) => return Err(e),

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use agent_gateway_core::BoxError;
-//! use agent_gateway_mcp::federation::{Federation, Member};
+//! use agent_gateway_mcp::router::federation::{Federation, Member};
 //! use agent_gateway_mcp::naming::ServerName;
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
 //! use agent_gateway_mcp::McpRequest;
@@ -63,16 +63,14 @@ use std::task::{Context, Poll};
 
 use agent_gateway_core::{AgentRequest, BoxError};
 use futures_util::future::BoxFuture;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tower::Service;
 
 pub use member::{DEFAULT_TIMEOUT, Member, ToolView};
 
-use crate::front::is_own;
 use crate::naming::{NameError, Naming};
-use crate::notify::Notifier;
-use crate::request::ClientHop;
 use crate::response::ListShape;
+use crate::upstream::UpstreamRequest;
 use crate::{McpRequest, McpResponse};
 
 /// The `_meta` key prefix of the MCP protocol's own per-hop keys.
@@ -89,7 +87,7 @@ struct Shared {
     /// The upstreams' `Mcp-Param-*` declarations, learnt from listings.
     declarations: params::Declarations,
     /// Calls of legacy upstreams waiting for a modern client's input.
-    parked: crate::input::Parked,
+    parked: crate::router::translate::Parked,
 }
 
 impl Shared {
@@ -207,7 +205,7 @@ impl FederationBuilder {
                 naming: self.naming,
                 fail_open: !self.fail_closed,
                 declarations: params::Declarations::default(),
-                parked: crate::input::Parked::default(),
+                parked: crate::router::translate::Parked::default(),
             }),
         })
     }
@@ -224,24 +222,15 @@ impl Service<McpRequest> for Federation {
 
     fn call(&mut self, req: McpRequest) -> Self::Future {
         let shared = self.shared.clone();
-        let method = req.method().to_owned();
-        let mut params = req.params().clone();
-        let notifier = req.extensions().get::<Notifier>().cloned();
-        let client =
-            req.extensions()
-                .get::<ClientHop>()
-                .cloned()
-                .map(
-                    |hop| match req.extensions().get::<agent_gateway_core::Caller>() {
-                        Some(c) => {
-                            hop.with_owner(format!("{}\n{}", c.subject(), c.tenant().unwrap_or("")))
-                        }
-                        None => hop,
-                    },
-                );
+        if req.is_admission_only() {
+            // Answered by the front once the policy stack admitted it: no upstream call.
+            let res = McpResponse::for_method(req.mcp_method(), Value::Object(Map::new()));
+            return Box::pin(async move { Ok(res) });
+        }
+        let modern = req.era() == crate::Era::Modern;
         // Only mirrored argument headers, and only from a modern client, where they are the
         // spec's to check; nothing else of the client's request travels upstream.
-        let param_headers: http::HeaderMap = if req.era() == crate::Era::Modern {
+        let param_headers: http::HeaderMap = if modern {
             req.headers()
                 .iter()
                 .filter(|(n, _)| n.as_str().starts_with(params::PREFIX))
@@ -250,10 +239,11 @@ impl Service<McpRequest> for Federation {
         } else {
             http::HeaderMap::new()
         };
-        let modern = req.era() == crate::Era::Modern;
+        let mut up = UpstreamRequest::from_request(req.into_parts());
         // The client's protocol `_meta` (version, capabilities, client info) describes the
         // client-to-gateway hop; each upstream connector writes its own. Other keys (progress
         // tokens, trace context) travel on.
+        let params = up.params_mut();
         if let Some(Value::Object(meta)) = params.get_mut("_meta") {
             meta.retain(|k, _| !k.starts_with(PROTOCOL_META_PREFIX));
             if meta.is_empty() {
@@ -261,30 +251,16 @@ impl Service<McpRequest> for Federation {
             }
         }
         Box::pin(async move {
-            if is_own(&method) {
-                // Answered by the front once the policy stack admitted it: no upstream call.
-                return Ok(McpResponse::for_method(
-                    &method,
-                    Value::Object(Default::default()),
-                ));
-            }
+            let method = up.mcp_method().clone();
             if listen::handles(&method) {
-                let result = listen::serve(shared, &method, params, notifier).await?;
-                return Ok(McpResponse::for_method(&method, Value::Object(result)));
+                let result = listen::serve(shared, up).await?;
+                return Ok(McpResponse::for_method(method, Value::Object(result)));
             }
-            let result = match ListShape::of_method(&method) {
-                Some(shape) => list::list(&shared, &method, shape, &params).await?,
-                None => {
-                    let hop = route::Hop {
-                        notifier,
-                        client,
-                        param_headers,
-                        modern,
-                    };
-                    route::call(&shared, &method, params, hop).await?
-                }
+            let result = match ListShape::of(&method) {
+                Some(shape) => list::list(&shared, method.as_str(), shape, up.params()).await?,
+                None => route::call(&shared, up, param_headers, modern).await?,
             };
-            Ok(McpResponse::for_method(&method, Value::Object(result)))
+            Ok(McpResponse::for_method(method, Value::Object(result)))
         })
     }
 }

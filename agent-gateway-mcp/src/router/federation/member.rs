@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
 use crate::McpError;
-use crate::error::find;
 use crate::naming::ServerName;
 use crate::upstream::{BoxUpstream, UpstreamRequest};
+use agent_gateway_core::error::cause_ref;
 
 /// The default time an upstream has to answer one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -112,7 +112,8 @@ impl Member {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(e))
-                if find::<McpError>(e.as_ref()).is_some() || Denied::find(e.as_ref()).is_some() =>
+                if cause_ref::<McpError>(e.as_ref()).is_some()
+                    || Denied::find(e.as_ref()).is_some() =>
             {
                 Err(e)
             }

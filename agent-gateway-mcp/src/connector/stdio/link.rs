@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::Shared;
 use super::error::StdioError;
-use crate::inflight::{Pending, params_of};
+use crate::connector::mux::Pending;
 use crate::notify::{MESSAGE, PROGRESS};
 
 /// One running child: the line writer to its stdin and the requests in flight.
@@ -29,9 +29,8 @@ impl Link {
         }
     }
 
-    /// Queues one message as a line for the child's stdin.
-    pub(super) fn send(&self, message: &Message) -> Result<(), StdioError> {
-        let mut line = message.to_vec();
+    /// Queues one encoded message as a line for the child's stdin.
+    pub(super) fn send(&self, mut line: Vec<u8>) -> Result<(), StdioError> {
         line.push(b'\n');
         self.writer.send(line).map_err(|_| StdioError::NotRunning)
     }
@@ -55,17 +54,18 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
     };
     let Some(link) = slot.as_mut() else { return };
     match message {
-        Message::Response(r) => crate::inflight::settle(&mut link.pending, r),
+        Message::Response(r) => crate::connector::mux::settle(&mut link.pending, r),
         Message::Notification(n) if n.method == PROGRESS => {
-            crate::inflight::progress(&link.pending, params_of(n.params.as_deref()));
+            crate::connector::mux::progress(&link.pending, n.params_object());
         }
         Message::Notification(n) if n.method == MESSAGE => {
             // Log messages on stdio name no request: they are the server's, not a client's.
-            let log = Value::Object(params_of(n.params.as_deref()));
+            let log = Value::Object(n.params_object());
             tracing::info!(upstream = %shared.label, %log, "mcp stdio: upstream log");
         }
         Message::Notification(n) if super::listen::is_change(&n.method) => {
-            let note = (n.method, params_of(n.params.as_deref()));
+            let params = n.params_object();
+            let note = (n.method, params);
             // Nobody listening is fine.
             let _ = shared.changes.send(super::listen::Change::Note(note));
         }

@@ -21,30 +21,31 @@ struct Entry {
     reply: Reply,
 }
 
-pub(crate) struct Pending {
+/// The server→client requests waiting for their client's answer.
+pub(crate) struct PendingRequests {
     map: Mutex<HashMap<String, Entry>>,
     rng: SystemRandom,
 }
 
-impl Default for Pending {
+impl Default for PendingRequests {
     fn default() -> Self {
-        Pending {
+        PendingRequests {
             map: Mutex::default(),
             rng: SystemRandom::new(),
         }
     }
 }
 
-impl std::fmt::Debug for Pending {
+impl std::fmt::Debug for PendingRequests {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let waiting = self.map.lock().map_or(0, |m| m.len());
-        f.debug_struct("Pending")
+        f.debug_struct("PendingRequests")
             .field("waiting", &waiting)
             .finish()
     }
 }
 
-impl Pending {
+impl PendingRequests {
     /// Registers a request sent on `session`; its id, or `None` (and the asker told) when
     /// the table is full.
     pub(crate) fn register(&self, session: &str, reply: Reply) -> Option<String> {
@@ -123,7 +124,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_reach_only_the_session_that_was_asked() {
-        let pending = Pending::default();
+        let pending = PendingRequests::default();
         let (ask, r) = reply().await;
         let id = pending.register("s1", r).unwrap();
         assert!(id.starts_with("agw-") && id.len() == 36);
@@ -139,7 +140,7 @@ mod tests {
 
     #[tokio::test]
     async fn ids_are_unique_and_forgotten_ids_refuse_answers() {
-        let pending = Pending::default();
+        let pending = PendingRequests::default();
         let (_a, r1) = reply().await;
         let (_b, r2) = reply().await;
         let one = pending.register("s", r1).unwrap();

@@ -24,7 +24,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::McpError;
+use crate::method::McpMethod;
 use crate::notify::{Notifier, Outgoing, Reply};
+use crate::request::Owner;
 use crate::upstream::UpstreamRequest;
 
 /// The most calls parked at once on one federation.
@@ -40,7 +42,7 @@ type Outcome = Result<Map<String, Value>, BoxError>;
 
 struct Call {
     /// What the retry must be: the method, the name or URI it addresses, and the caller.
-    binding: String,
+    binding: Binding,
     task: JoinHandle<Outcome>,
     asks: mpsc::Receiver<Outgoing>,
     waiting: Vec<(String, Reply)>,
@@ -106,14 +108,14 @@ impl Parked {
         Ok(format!("{STATE_PREFIX}{id}"))
     }
 
-    fn take(&self, state: &str, binding: &str) -> Result<Call, BoxError> {
+    fn take(&self, state: &str, binding: &Binding) -> Result<Call, BoxError> {
         let id = state.strip_prefix(STATE_PREFIX).unwrap_or(state);
         let mut calls = self
             .calls
             .lock()
             .map_err(|_| invalid("parked calls unavailable"))?;
         match calls.get(id) {
-            Some(c) if c.binding == binding && c.expires > Instant::now() => {}
+            Some(c) if c.binding == *binding && c.expires > Instant::now() => {}
             _ => return Err(invalid("Invalid or expired requestState")),
         }
         calls
@@ -127,13 +129,23 @@ fn invalid(message: &str) -> BoxError {
 }
 
 /// What a retry must match: the method, the name or URI it addresses, and the caller.
-fn binding(req: &UpstreamRequest) -> String {
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Binding {
+    method: McpMethod,
+    target: Option<String>,
+    owner: Option<Owner>,
+}
+
+fn binding(req: &UpstreamRequest) -> Binding {
     let target = ["name", "uri"]
         .iter()
         .find_map(|k| req.params().get(*k).and_then(Value::as_str))
-        .unwrap_or("");
-    let owner = req.client().and_then(|c| c.owner()).unwrap_or("");
-    format!("{}\n{target}\n{owner}", req.method())
+        .map(str::to_owned);
+    Binding {
+        method: req.mcp_method().clone(),
+        target,
+        owner: req.client().and_then(|c| c.owner()).cloned(),
+    }
 }
 
 /// See [`super::send_fulfilling`]: the path of a client that cannot be asked.
@@ -198,7 +210,7 @@ async fn drive(
     mut asks: mpsc::Receiver<Outgoing>,
     outer: Option<Notifier>,
     parked: &Parked,
-    bind: String,
+    bind: Binding,
 ) -> Outcome {
     loop {
         let first = tokio::select! {

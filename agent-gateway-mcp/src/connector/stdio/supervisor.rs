@@ -198,9 +198,7 @@ async fn handshake(shared: &Arc<Shared>) -> Result<(), BoxError> {
     }
     let mut slot = shared.slot.lock().map_err(|_| "link lock poisoned")?;
     let link = slot.as_mut().ok_or("child gone during initialize")?;
-    link.send(&Message::from(Notification::new(
-        "notifications/initialized",
-    )))?;
+    link.send(Message::from(Notification::new("notifications/initialized")).to_vec())?;
     link.ready = true;
     Ok(())
 }

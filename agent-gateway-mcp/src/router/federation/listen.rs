@@ -25,12 +25,11 @@ use tower::ServiceExt;
 use super::Shared;
 use super::member::Member;
 use crate::McpError;
-use crate::error::find;
-use crate::listen::{
-    ACKNOWLEDGED, LISTEN, ListenFilter, RESOURCE_UPDATED, SUBSCRIBE, UNSUBSCRIBE, untag,
-};
+use crate::listen::{ACKNOWLEDGED, LISTEN, ListenFilter, RESOURCE_UPDATED, untag};
+use crate::method::McpMethod;
 use crate::notify::{Notifier, Outgoing};
 use crate::upstream::UpstreamRequest;
+use agent_gateway_core::error::cause_ref;
 
 /// The first wait before an upstream listen is opened again.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -38,18 +37,23 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Whether the federation serves `method` here.
-pub(super) fn handles(method: &str) -> bool {
-    matches!(method, LISTEN | SUBSCRIBE | UNSUBSCRIBE)
+pub(super) fn handles(method: &McpMethod) -> bool {
+    matches!(
+        method,
+        McpMethod::SubscriptionsListen
+            | McpMethod::ResourcesSubscribe
+            | McpMethod::ResourcesUnsubscribe
+    )
 }
 
 pub(super) async fn serve(
     shared: Arc<Shared>,
-    method: &str,
-    params: Map<String, Value>,
-    notifier: Option<Notifier>,
+    req: UpstreamRequest,
 ) -> Result<Map<String, Value>, BoxError> {
+    let notifier = req.notifier().cloned();
+    let (method, params) = req.into_parts();
     match method {
-        SUBSCRIBE => {
+        McpMethod::ResourcesSubscribe => {
             let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
             if owner(&shared, uri).is_none() {
                 return Err(Box::new(McpError::UnknownName {
@@ -59,7 +63,7 @@ pub(super) async fn serve(
             }
             Ok(Map::new())
         }
-        UNSUBSCRIBE => Ok(Map::new()),
+        McpMethod::ResourcesUnsubscribe => Ok(Map::new()),
         _ => listen(shared, &params, notifier).await,
     }
 }
@@ -153,7 +157,7 @@ async fn relay(shared: &Shared, member: Member, filter: ListenFilter, client: &N
 /// Whether the upstream answered that it has no listen method.
 fn unsupported(e: &BoxError) -> bool {
     matches!(
-        find::<McpError>(e.as_ref()),
+        cause_ref::<McpError>(e.as_ref()),
         Some(McpError::Upstream(o)) if o.code == ErrorObject::METHOD_NOT_FOUND
     )
 }

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use agent_gateway_core::BoxError;
-//! use agent_gateway_mcp::input::send_fulfilling;
+//! use agent_gateway_mcp::router::translate::send_fulfilling;
 //! use agent_gateway_mcp::notify::{Notifier, Outgoing};
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
 //! use serde_json::{Map, json};
@@ -37,7 +37,7 @@
 //!         r.reply(Ok(json!({"roots": [{"uri": "file:///src"}]}).as_object().cloned().unwrap()));
 //!     }
 //! });
-//! let parked = agent_gateway_mcp::input::Parked::default();
+//! let parked = agent_gateway_mcp::router::translate::Parked::default();
 //! let result = send_fulfilling(req, &parked, |r| upstream.clone().oneshot(r)).await.unwrap();
 //! assert_eq!(result["content"][0]["text"], "file:///src");
 //! # });
@@ -100,10 +100,10 @@ where
     let Some(notifier) = notifier else {
         return park::send_parking(req, parked, send).await;
     };
-    let original = req.params().clone();
     let mut next = req;
     for _ in 0..MAX_ROUNDS {
-        let retry = next.clone();
+        // The one copy a round takes: the request to retry with the client's answers.
+        let mut retry = next.clone();
         let result = send(next).await?;
         if !input_required(&result) {
             return Ok(result);
@@ -134,13 +134,14 @@ where
                 .map_err(|e| Box::new(McpError::Upstream(e)) as BoxError)?;
             responses.insert(key, Value::Object(answer));
         }
-        let mut params = original.clone();
+        // The original parameters, with this round's answers and state in place of the last's.
+        let params = retry.params_mut();
         params.insert("inputResponses".into(), Value::Object(responses));
-        if let Some(state) = result.get("requestState") {
-            params.insert("requestState".into(), state.clone());
-        }
+        match result.get("requestState") {
+            Some(state) => params.insert("requestState".into(), state.clone()),
+            None => params.remove("requestState"),
+        };
         next = retry;
-        *next.params_mut() = params;
     }
     Err(refuse("the upstream kept asking for input"))
 }

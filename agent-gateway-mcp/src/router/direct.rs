@@ -1,0 +1,91 @@
+//! The simplest router: one upstream served directly behind the front, with no renaming.
+//!
+//! ```
+//! use agent_gateway_core::BoxError;
+//! use agent_gateway_mcp::router::Direct;
+//! use agent_gateway_mcp::upstream::UpstreamRequest;
+//! use agent_gateway_mcp::{McpError, McpRequest};
+//! use serde_json::{Map, json};
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let server = tower::service_fn(|req: UpstreamRequest| async move {
+//!     match req.method() {
+//!         "tools/list" => Ok(Map::from_iter([("tools".to_owned(), json!([]))])),
+//!         m => Err(BoxError::from(McpError::MethodNotFound(m.to_owned()))),
+//!     }
+//! });
+//! let direct = Direct::new(server);
+//! let ok = direct.clone().oneshot(McpRequest::from_value(1, "tools/list", json!({}))).await.unwrap();
+//! assert_eq!(ok.result()["tools"], json!([]));
+//! assert!(direct.oneshot(McpRequest::from_value(2, "x/y", json!({}))).await.is_err());
+//! # });
+//! ```
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use agent_gateway_core::BoxError;
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value};
+use tower::{Service, ServiceExt};
+
+use super::translate::{Parked, send_fulfilling};
+use crate::upstream::UpstreamRequest;
+use crate::{McpRequest, McpResponse};
+
+/// Serves one upstream directly, with no renaming: the simplest inner service for a front.
+#[derive(Debug, Clone)]
+pub struct Direct<S> {
+    inner: S,
+    parked: Arc<Parked>,
+}
+
+impl<S> Direct<S> {
+    /// Serves `inner` directly.
+    pub fn new(inner: S) -> Self {
+        Direct {
+            inner,
+            parked: Arc::default(),
+        }
+    }
+
+    /// The upstream.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<McpRequest> for Direct<S>
+where
+    S: Service<UpstreamRequest, Response = Map<String, Value>, Error = BoxError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    type Response = McpResponse;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<McpResponse, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: McpRequest) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let parked = self.parked.clone();
+        if req.is_admission_only() {
+            // Answered by the front once admitted: the upstream is not asked.
+            let res = McpResponse::for_method(req.mcp_method(), Value::Object(Map::new()));
+            return Box::pin(async move { Ok(res) });
+        }
+        let up = UpstreamRequest::from_request(req.into_parts());
+        let method = up.mcp_method().clone();
+        Box::pin(async move {
+            let result = send_fulfilling(up, &parked, move |up| inner.clone().oneshot(up)).await?;
+            Ok(McpResponse::for_method(&method, Value::Object(result)))
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! The live tables a front keeps for legacy sessions, out of its settings: sessions ended
+//! with DELETE, the log level each set, server→client requests waiting for an answer, requests
+//! in flight (cancellable), answer streams a client may resume, and resource subscriptions.
+//!
+//! Each table is bounded and lives in memory on this replica. A [`SessionStore`] is shared by
+//! every clone of the front that owns it (see [`McpFront::with_session_store`](crate::McpFront::with_session_store)).
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::pending::PendingRequests;
+use super::resume::Resumable;
+use super::subscriptions::Subscriptions;
+use super::{Sealer, SessionState};
+
+/// The most legacy sessions whose `logging/setLevel` is remembered on one replica.
+const MAX_LOG_LEVELS: usize = 65_536;
+
+/// Legacy requests in flight, by session and JSON-RPC id, each with the trigger that cancels
+/// it. An entry lives as long as its request (see [`CancelGuard`]).
+#[derive(Debug, Default)]
+pub(crate) struct Cancels(
+    std::sync::Mutex<std::collections::HashMap<(String, String), tokio::sync::oneshot::Sender<()>>>,
+);
+
+/// Removes a request's entry when the request ends, however it ends.
+#[derive(Debug)]
+pub(crate) struct CancelGuard {
+    table: Arc<Cancels>,
+    key: (String, String),
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.table.0.lock() {
+            m.remove(&self.key);
+        }
+    }
+}
+
+impl Cancels {
+    /// Registers request `id` of `session`: the receiver fires when the client cancels it.
+    /// `None` when that id is already in flight on the session (the first one keeps it).
+    pub(crate) fn register(
+        table: &Arc<Cancels>,
+        session: &str,
+        id: &str,
+    ) -> Option<(CancelGuard, tokio::sync::oneshot::Receiver<()>)> {
+        let key = (session.to_owned(), id.to_owned());
+        let mut m = table.0.lock().ok()?;
+        if m.contains_key(&key) {
+            return None;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        m.insert(key.clone(), tx);
+        let guard = CancelGuard {
+            table: table.clone(),
+            key,
+        };
+        Some((guard, rx))
+    }
+
+    /// Cancels request `id` of `session`, if it is in flight. Unknown ids are ignored.
+    pub(crate) fn cancel(&self, session: &str, id: &str) -> bool {
+        let key = (session.to_owned(), id.to_owned());
+        let tx = self.0.lock().ok().and_then(|mut m| m.remove(&key));
+        tx.is_some_and(|tx| tx.send(()).is_ok())
+    }
+}
+
+/// The most ended sessions remembered on one replica.
+const MAX_REVOKED: usize = 65_536;
+
+/// Session ids ended with DELETE, each remembered until it would have expired anyway. In
+/// memory on this replica: another replica still accepts the id until it expires.
+#[derive(Debug, Default)]
+pub(crate) struct Revoked(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+impl Revoked {
+    /// Ends `id`, which expires at `expires` (unix seconds); `now` is the time now. False when
+    /// the table is full of live entries.
+    pub(crate) fn revoke(&self, id: &str, expires: u64, now: u64) -> bool {
+        let Ok(mut m) = self.0.lock() else {
+            return false;
+        };
+        if m.len() >= MAX_REVOKED {
+            m.retain(|_, exp| *exp > now);
+        }
+        if m.len() >= MAX_REVOKED {
+            return false;
+        }
+        m.insert(id.to_owned(), expires);
+        true
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.0.lock().is_ok_and(|m| m.contains_key(id))
+    }
+}
+
+/// The log level each legacy session asked for, in memory on this replica (a session that
+/// moves to another replica falls back to every level until it sets one there).
+#[derive(Debug, Default)]
+pub(crate) struct LogLevels(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl LogLevels {
+    pub(crate) fn set(&self, session: &str, level: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= MAX_LOG_LEVELS && !m.contains_key(session) {
+                m.clear();
+            }
+            m.insert(session.to_owned(), level.to_owned());
+        }
+    }
+
+    pub(crate) fn get(&self, session: &str) -> Option<String> {
+        self.0.lock().ok().and_then(|m| m.get(session).cloned())
+    }
+
+    pub(crate) fn forget(&self, session: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(session);
+        }
+    }
+}
+
+/// The live tables of the legacy sessions one front serves (see the module docs).
+#[derive(Default)]
+pub struct SessionStore {
+    /// Server→client requests waiting for legacy clients' answers.
+    pub(crate) pending: PendingRequests,
+    /// Log levels legacy sessions set with `logging/setLevel`.
+    pub(crate) log_levels: LogLevels,
+    /// Session ids ended with DELETE on this replica, until they expire.
+    pub(crate) revoked: Revoked,
+    /// Legacy requests in flight on this replica, cancellable by their session.
+    pub(crate) cancels: Arc<Cancels>,
+    /// Legacy answer streams a client may resume with `Last-Event-ID`, on this replica.
+    pub(crate) resumable: Arc<Resumable>,
+    /// Legacy sessions' resource subscriptions on this replica, watched by their GET streams.
+    pub(crate) subscriptions: Subscriptions,
+}
+
+impl fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionStore")
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        SessionStore::default()
+    }
+
+    /// Opens a legacy session id with `sealer`: its state, unless it is forged, tampered,
+    /// expired or ended.
+    pub(crate) fn open(&self, sealer: &Sealer, id: &str) -> Option<SessionState> {
+        let state = sealer.open(id).ok()?;
+        (!self.revoked.contains(id)).then_some(state)
+    }
+}

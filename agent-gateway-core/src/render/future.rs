@@ -1,4 +1,31 @@
-//! The response future of [`RenderDenied`](super::RenderDenied).
+//! The response future of [`RenderDenied`](super::RenderDenied): the inner service's response,
+//! or its error rendered as one, so the future never fails.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use agent_gateway_core::render::{RenderDenied, future::ResponseFuture};
+//! use agent_gateway_core::{BoxError, Denied};
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use tower::{Service, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mut svc = RenderDenied::new(service_fn(|req: Request<Full<bytes::Bytes>>| async move {
+//!     match req.uri().path() {
+//!         "/ok" => Ok(Response::new(Full::new(bytes::Bytes::from("ok")))),
+//!         _ => Err(BoxError::from(Denied::forbidden("not here"))),
+//!     }
+//! }));
+//! // Allowed: the inner response, as it was.
+//! let ok: ResponseFuture<_> = svc.ready().await.unwrap().call(Request::get("/ok").body(Full::default()).unwrap());
+//! let res: Result<_, Infallible> = ok.await;
+//! assert_eq!(res.unwrap().status(), 200);
+//! // Denied: the error becomes a 403 response; the future itself cannot fail.
+//! let denied = svc.ready().await.unwrap().call(Request::get("/admin").body(Full::default()).unwrap());
+//! assert_eq!(denied.await.unwrap().status(), 403);
+//! # }
+//! ```
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -314,8 +314,12 @@ async fn a_legacy_client_cancels_its_request_and_the_call_is_dropped() {
         }
     }
     let flag = dropped.clone();
+    // The upstream says when the call reached it, so the checks below run against a call
+    // that is certainly in flight.
+    let (reached_tx, mut reached) = tokio::sync::mpsc::unbounded_channel();
     let hanging = tower::service_fn(move |_req: UpstreamRequest| {
         let guard = Flag(flag.clone());
+        let _ = reached_tx.send(());
         async move {
             let _guard = guard;
             std::future::pending::<Result<Map<String, Value>, BoxError>>().await
@@ -330,7 +334,8 @@ async fn a_legacy_client_cancels_its_request_and_the_call_is_dropped() {
     let call =
         json!({"jsonrpc": "2.0", "id": "req-9", "method": "tools/call", "params": {"name": "t"}});
     let pending = tokio::spawn(front.clone().oneshot(post(&call, Some(&session))));
-    tokio::task::yield_now().await;
+    reached.recv().await.expect("the call reaches the upstream");
+    assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
 
     let cancel = |id: Value| {
         json!({"jsonrpc": "2.0", "method": "notifications/cancelled",

@@ -57,7 +57,7 @@ where
                 headers.insert("mcp-protocol-version", v);
             }
             let id = self.next_id();
-            let msg = Outbound::request(Id::from(id), req.method(), req.params())?;
+            let msg = Outbound::request(Id::from(id), req.method_name(), req.params())?;
             // Dropped before the answer (the client cancelled or left): tell the upstream.
             let guard = self.cancel_on_drop(headers.clone(), id);
             let answer = self.post(headers, &msg, req.notifier()).await;

@@ -366,12 +366,12 @@ impl Service<UpstreamRequest> for FakeMcpServer {
             }
             server.state.calls.fetch_add(1, Ordering::SeqCst);
             if let Ok(mut m) = server.state.by_method.lock() {
-                *m.entry(req.method().to_owned()).or_default() += 1;
+                *m.entry(req.method_name().to_owned()).or_default() += 1;
             }
             if req.method() == LISTEN {
                 return server.listen(&req).await;
             }
-            match server.answer(req.method(), req.params()) {
+            match server.answer(req.method_name(), req.params()) {
                 Ok(Value::Object(result)) => Ok(result),
                 Ok(_) => Ok(Map::new()),
                 Err(e) => Err(Box::new(McpError::Upstream(e)) as BoxError),

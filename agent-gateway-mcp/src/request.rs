@@ -123,14 +123,14 @@ impl McpRequest {
         &self.id
     }
 
-    /// The method name.
-    pub fn method(&self) -> &str {
-        self.method.as_str()
+    /// The method, decoded (compares with a wire name: `req.method() == "tools/call"`).
+    pub fn method(&self) -> &McpMethod {
+        &self.method
     }
 
-    /// The method, decoded.
-    pub fn mcp_method(&self) -> &McpMethod {
-        &self.method
+    /// The method's wire name, as `method().as_str()`.
+    pub fn method_name(&self) -> &str {
+        self.method.as_str()
     }
 
     /// The parameter object.

@@ -512,7 +512,7 @@ async fn mirrored_argument_headers_are_checked_and_sent_upstream() {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let record = seen.clone();
     let upstream = tower::service_fn(move |req: UpstreamRequest| {
-        let result = match req.method() {
+        let result = match req.method_name() {
             "tools/list" => json!({"tools": [
                 {"name": "deploy", "inputSchema": {"type": "object", "properties": {
                     "region": {"type": "string", "x-mcp-header": "Region"}}}},

@@ -229,7 +229,7 @@ async fn a_modern_client_gets_input_required_untouched() {
     assert_eq!(hop.log_level(), Some("warning"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_legacy_client_that_leaves_mid_question_ends_the_call() {
     let seen = Seen::default();
     let front = McpFront::new(
@@ -256,7 +256,9 @@ async fn a_legacy_client_that_leaves_mid_question_ends_the_call() {
         .await
         .unwrap();
     assert_eq!(res.status(), 202);
-    tokio::task::yield_now().await;
+    // With time paused, the clock only moves once every task is idle: past the longest a
+    // call whose client left may run, whatever the front still had to do has been done.
+    tokio::time::sleep(std::time::Duration::from_secs(301)).await;
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
@@ -314,8 +316,12 @@ async fn a_legacy_client_cancels_its_request_and_the_call_is_dropped() {
         }
     }
     let flag = dropped.clone();
+    // The upstream says when the call reached it, so the checks below run against a call
+    // that is certainly in flight.
+    let (reached_tx, mut reached) = tokio::sync::mpsc::unbounded_channel();
     let hanging = tower::service_fn(move |_req: UpstreamRequest| {
         let guard = Flag(flag.clone());
+        let _ = reached_tx.send(());
         async move {
             let _guard = guard;
             std::future::pending::<Result<Map<String, Value>, BoxError>>().await
@@ -330,7 +336,8 @@ async fn a_legacy_client_cancels_its_request_and_the_call_is_dropped() {
     let call =
         json!({"jsonrpc": "2.0", "id": "req-9", "method": "tools/call", "params": {"name": "t"}});
     let pending = tokio::spawn(front.clone().oneshot(post(&call, Some(&session))));
-    tokio::task::yield_now().await;
+    reached.recv().await.expect("the call reaches the upstream");
+    assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
 
     let cancel = |id: Value| {
         json!({"jsonrpc": "2.0", "method": "notifications/cancelled",

@@ -304,3 +304,20 @@ async fn discovery_and_initialize_advertise_what_the_streams_deliver() {
         .unwrap();
     assert_eq!(init["capabilities"], expected);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_stream_gets_a_keep_alive_comment() {
+    let (_a, _b, fed) = two_upstreams();
+    let front = McpFront::new(fed, config());
+    let res = post_listen(&front, json!("L1"), json!({"toolsListChanged": true})).await;
+    let mut body = res.into_body();
+    let ack = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let ack = parse(&ack).expect("an event, not a comment");
+    assert_eq!(method(&ack), "notifications/subscriptions/acknowledged");
+    // Nothing happens upstream: once the clock passes the keep-alive period, the stream
+    // writes a comment, which clients ignore and proxies see as traffic.
+    let started = tokio::time::Instant::now();
+    let idle = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(&idle[..], b": keep-alive\n");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(15));
+}

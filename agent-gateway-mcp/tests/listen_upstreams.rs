@@ -168,7 +168,7 @@ async fn an_upstream_without_listen_is_asked_once_and_the_others_still_deliver()
     let counter = asked.clone();
     let old = tower::service_fn(move |req: UpstreamRequest| {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let e = agent_gateway_core::jsonrpc::ErrorObject::method_not_found(req.method());
+        let e = agent_gateway_core::jsonrpc::ErrorObject::method_not_found(req.method_name());
         async move {
             Err::<Map<String, Value>, BoxError>(Box::new(agent_gateway_mcp::McpError::Upstream(e)))
         }

@@ -26,7 +26,7 @@ use agent_gateway_core::{Secret, SystemClock};
 use agent_gateway_mcp::McpFrontConfig;
 use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::connector::{HttpUpstream, Pool, SseUpstream};
-use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::naming::{Naming, ServerName};
 use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::session::{Sealer, SessionKey};
 use http::HeaderValue;
@@ -103,12 +103,18 @@ fn bearer(var: Option<&str>) -> Result<Option<Secret<HeaderValue>>, String> {
     Ok(Some(Secret::new(value)))
 }
 
+/// How the gateway's federation joins server and tool names (`server__tool`): the federation
+/// and the front share it, so checks see which upstream and name a call is for.
+pub fn naming() -> Naming {
+    Naming::default()
+}
+
 /// Builds the federation of the configured upstreams, starting the stdio ones.
 ///
 /// Stdio upstreams are spawned here, so this must run within a Tokio runtime when there are
 /// any; a variable an upstream's `env_from` names must be set.
 pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
-    let mut builder = Federation::builder();
+    let mut builder = Federation::builder().naming(naming());
     let mut children = Children::default();
     for u in &config.upstreams {
         let err = |reason: String| McpSetupError::Upstream {
@@ -240,7 +246,7 @@ fn stdio_config(target: &CommandTarget) -> Result<StdioConfig, String> {
 }
 
 /// The front's configuration: server identity, session sealing, allowed origins and hosts,
-/// body limit. `listen` is the address the gateway is bound to: it picks the default host
+/// body limit, and the federation's [`naming`]. `listen` is the address the gateway is bound to: it picks the default host
 /// allow-list (see [`AllowedHosts::Auto`]).
 pub fn front_config(
     config: &McpConfig,
@@ -250,7 +256,10 @@ pub fn front_config(
     let front_err = |reason: String| McpSetupError::Front(reason);
     let mut front = McpFrontConfig::new("agent-gateway", env!("CARGO_PKG_VERSION"))
         .map_err(|e| front_err(e.to_string()))?
-        .with_max_body(body_limit);
+        .with_max_body(body_limit)
+        // A tool call or prompt get carries its upstream and name
+        // (`agent_gateway_mcp::naming::FederatedTarget`) for the policy stack's checks.
+        .with_naming(naming());
     let key = match &config.session_key_env {
         Some(var) => {
             let hex = std::env::var(var)

@@ -3,6 +3,7 @@
 //! `notifications/cancelled` for a call dropped before its answer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use agent_gateway_core::jsonrpc::{Id, Message, Notification, Request as RpcRequest};
 use agent_gateway_core::transport::HttpTransport;
@@ -14,7 +15,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::wire::Outbound;
-use super::{ConnectorError, HttpUpstream, Session, wire};
+use super::{ConnectorError, HttpUpstream, Session, State, wire};
 use crate::era::LEGACY_VERSIONS;
 use crate::request::ClientHop;
 use crate::upstream::UpstreamRequest;
@@ -56,7 +57,7 @@ where
                 headers.insert("mcp-protocol-version", v);
             }
             let id = self.next_id();
-            let msg = Outbound::request(Id::from(id), req.method(), req.params())?;
+            let msg = Outbound::request(Id::from(id), req.method_name(), req.params())?;
             // Dropped before the answer (the client cancelled or left): tell the upstream.
             let guard = self.cancel_on_drop(headers.clone(), id);
             let answer = self.post(headers, &msg, req.notifier()).await;
@@ -78,30 +79,10 @@ where
         renew: bool,
         client: &ClientHop,
     ) -> Result<(Option<HeaderValue>, String), BoxError> {
-        // A client's own session, or else one session per capability set: what the upstream
-        // may ask depends on what the client declared.
-        let key: Option<Arc<str>> = match client.session() {
-            Some(s) => Some(Arc::from(s)),
-            None if client
-                .capabilities()
-                .as_object()
-                .is_some_and(|c| !c.is_empty()) =>
-            {
-                Some(Arc::from(format!("capabilities:{}", client.capabilities())))
-            }
-            None => None,
-        };
+        let key = session_key(client);
         let mut state = self.shared.state.lock().await;
         let now = Instant::now();
-        let idle = self.shared.idle;
-        let mut gone: Vec<Session> = Vec::new();
-        state.sessions.retain(|_, s| {
-            let keep = now.duration_since(s.used) < idle;
-            if !keep {
-                gone.push(s.clone());
-            }
-            keep
-        });
+        let mut gone = expire(&mut state, now, self.shared.idle);
         if let (Some(s), false) = (state.sessions.get_mut(&key), renew) {
             s.used = now;
             let out = (s.id.clone(), s.version.clone());
@@ -110,18 +91,26 @@ where
             return Ok(out);
         }
         if !state.sessions.contains_key(&key) && state.sessions.len() >= self.shared.max_sessions {
-            let oldest = state
-                .sessions
-                .iter()
-                .min_by_key(|(_, s)| s.used)
-                .map(|(k, _)| k.clone());
-            if let Some(s) = oldest.and_then(|k| state.sessions.remove(&k)) {
-                gone.push(s);
-            }
+            gone.extend(oldest(&mut state));
         }
         self.close(gone);
-        // The session tells the upstream what its client(s) can answer.
-        let capabilities = client.capabilities().clone();
+        let (session, version) = self.initialize(client.capabilities().clone()).await?;
+        let entry = Session {
+            id: session.clone(),
+            version: version.clone(),
+            used: Instant::now(),
+        };
+        state.sessions.insert(key, entry);
+        Ok((session, version))
+    }
+
+    /// Opens an upstream session telling the upstream what its client(s) can answer:
+    /// `initialize`, then `notifications/initialized`. Gives the session id, if the upstream
+    /// set one, and the version agreed.
+    async fn initialize(
+        &self,
+        capabilities: Value,
+    ) -> Result<(Option<HeaderValue>, String), BoxError> {
         let init = RpcRequest::new(self.next_id(), "initialize").with_params(&json!({
             "protocolVersion": LEGACY_VERSIONS[0],
             "capabilities": capabilities,
@@ -151,12 +140,6 @@ where
         }
         let done = Message::from(Notification::new("notifications/initialized"));
         self.post(headers, &Outbound::message(&done), None).await?;
-        let entry = Session {
-            id: session.clone(),
-            version: version.clone(),
-            used: Instant::now(),
-        };
-        state.sessions.insert(key, entry);
         Ok((session, version))
     }
 
@@ -215,4 +198,44 @@ where
             });
         }
     }
+}
+
+/// A client's own session, or else one session per capability set: what the upstream may ask
+/// depends on what the client declared. `None` is the session of clients that declared
+/// nothing.
+fn session_key(client: &ClientHop) -> Option<Arc<str>> {
+    match client.session() {
+        Some(s) => Some(Arc::from(s)),
+        None if client
+            .capabilities()
+            .as_object()
+            .is_some_and(|c| !c.is_empty()) =>
+        {
+            Some(Arc::from(format!("capabilities:{}", client.capabilities())))
+        }
+        None => None,
+    }
+}
+
+/// Takes out the sessions idle for `idle` or longer, to be closed.
+fn expire(state: &mut State, now: Instant, idle: Duration) -> Vec<Session> {
+    let mut gone = Vec::new();
+    state.sessions.retain(|_, s| {
+        let keep = now.duration_since(s.used) < idle;
+        if !keep {
+            gone.push(s.clone());
+        }
+        keep
+    });
+    gone
+}
+
+/// Takes out the least recently used session, to make room for a new one.
+fn oldest(state: &mut State) -> Option<Session> {
+    let key = state
+        .sessions
+        .iter()
+        .min_by_key(|(_, s)| s.used)
+        .map(|(k, _)| k.clone())?;
+    state.sessions.remove(&key)
 }

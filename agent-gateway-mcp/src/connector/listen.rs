@@ -20,11 +20,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::jsonrpc::Message;
 use agent_gateway_core::sse::Decoder;
 use agent_gateway_core::transport::HttpTransport;
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{ACCEPT, AUTHORIZATION};
 use http::{HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
@@ -32,6 +31,7 @@ use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 use tower::ServiceExt;
 
+use super::wire::{is_event_stream, notification};
 use super::{ConnectorError, HttpUpstream, modern_error};
 use crate::McpError;
 use crate::era::Era;
@@ -274,30 +274,9 @@ where
         let moved = last.as_ref().is_some_and(|prev| *prev != session);
         *last = Some(session.clone());
         if renew || moved {
-            let held: Vec<String> = lock(uris).keys().cloned().collect();
-            for uri in held {
-                if let Err(e) = self
-                    .legacy(UpstreamRequest::new(SUBSCRIBE, uri_params(&uri)))
-                    .await
-                {
-                    tracing::warn!(uri, error = %e, "mcp: upstream refused a subscription");
-                }
-            }
+            self.resubscribe(uris).await;
         }
-        let mut req = Request::get(self.shared.uri.clone()).body(Full::new(Bytes::new()))?;
-        let h = req.headers_mut();
-        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        if let Some(s) = session {
-            h.insert("mcp-session-id", s);
-        }
-        if let Ok(v) = HeaderValue::from_str(&version) {
-            h.insert("mcp-protocol-version", v);
-        }
-        if let Some(a) = &self.shared.authorization {
-            let mut a = a.expose().clone();
-            a.set_sensitive(true);
-            h.insert(AUTHORIZATION, a);
-        }
+        let req = self.get_request(session, &version)?;
         let res = self.client.clone().oneshot(req).await.map_err(Into::into)?;
         let (parts, body) = res.into_parts();
         match parts.status {
@@ -305,14 +284,60 @@ where
             StatusCode::METHOD_NOT_ALLOWED => return Ok(GetEnd::NoStream),
             _ => {}
         }
-        let is_sse = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        if !parts.status.is_success() || !is_sse {
+        if !parts.status.is_success() || !is_event_stream(&parts.headers) {
             return Err(Box::new(ConnectorError::Status(parts.status)));
         }
+        self.relay_get(body, tx, &hop).await
+    }
+
+    /// Subscribes the new upstream session to every URI the hub holds.
+    async fn resubscribe(&self, uris: &Counts) {
+        let held: Vec<String> = lock(uris).keys().cloned().collect();
+        for uri in held {
+            if let Err(e) = self
+                .legacy(UpstreamRequest::new(SUBSCRIBE, uri_params(&uri)))
+                .await
+            {
+                tracing::warn!(uri, error = %e, "mcp: upstream refused a subscription");
+            }
+        }
+    }
+
+    /// The GET that opens the session's notification stream.
+    fn get_request(
+        &self,
+        session: Option<HeaderValue>,
+        version: &str,
+    ) -> Result<Request<Full<Bytes>>, BoxError> {
+        let mut req = Request::get(self.shared.uri.clone()).body(Full::new(Bytes::new()))?;
+        let h = req.headers_mut();
+        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        if let Some(s) = session {
+            h.insert("mcp-session-id", s);
+        }
+        if let Ok(v) = HeaderValue::from_str(version) {
+            h.insert("mcp-protocol-version", v);
+        }
+        if let Some(a) = &self.shared.authorization {
+            let mut a = a.expose().clone();
+            a.set_sensitive(true);
+            h.insert(AUTHORIZATION, a);
+        }
+        Ok(req)
+    }
+
+    /// Relays the notifications of an open GET stream to the hub until it ends, keeping the
+    /// shared session from going idle meanwhile.
+    async fn relay_get<B>(
+        &self,
+        body: B,
+        tx: &broadcast::Sender<Relayed>,
+        hop: &ClientHop,
+    ) -> Result<GetEnd, BoxError>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
         let mut body = std::pin::pin!(body);
         let mut decoder = Decoder::new();
         let mut events = Vec::new();
@@ -325,8 +350,7 @@ where
                 _ = touch.tick() => None,
             };
             let Some(next) = next else {
-                // Keeps the shared session from going idle while it carries this stream.
-                self.session(false, &hop).await?;
+                self.session(false, hop).await?;
                 continue;
             };
             let frame = match next {
@@ -338,22 +362,12 @@ where
                 continue;
             };
             decoder.feed(&data, &mut events)?;
-            for event in events.drain(..) {
-                let Ok(Message::Notification(n)) = Message::from_slice(event.data.as_bytes())
-                else {
-                    continue;
-                };
-                let params = match n
-                    .params
-                    .as_deref()
-                    .map(|raw| serde_json::from_str(raw.get()))
-                {
-                    Some(Ok(Value::Object(m))) => m,
-                    None => Map::new(),
-                    Some(_) => continue,
-                };
+            for note in events
+                .drain(..)
+                .filter_map(|e| notification(e.data.as_bytes()))
+            {
                 // Nobody listening right now is fine: the hub is closing.
-                let _ = tx.send((n.method, params));
+                let _ = tx.send(note);
             }
         }
     }

@@ -16,7 +16,7 @@ use tower::{Service, ServiceExt};
 
 use super::ConnectorError;
 use crate::McpError;
-use crate::notify::Notifier;
+use crate::notify::{Notifier, Relayed};
 
 /// The most bytes read from one upstream answer.
 const MAX_ANSWER: usize = 16 * 1024 * 1024;
@@ -164,11 +164,7 @@ where
     let res = client.clone().oneshot(req).await.map_err(Into::into)?;
     let (parts, body) = res.into_parts();
     let id = message.id.clone();
-    let is_sse = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let is_sse = is_event_stream(&parts.headers);
     let outcome = if parts.status == StatusCode::ACCEPTED || id.is_none() {
         None
     } else if is_sse {
@@ -186,8 +182,16 @@ where
 
 /// Hands one upstream notification to the client's notifier; anything else is skipped.
 async fn relay(notifier: &Notifier, data: &[u8]) {
+    if let Some((method, params)) = notification(data) {
+        notifier.notify(&method, params).await;
+    }
+}
+
+/// The method and parameter object of an encoded notification; `None` for anything else
+/// (a request, a response, parameters that are not an object).
+pub(super) fn notification(data: &[u8]) -> Option<Relayed> {
     let Ok(Message::Notification(n)) = Message::from_slice(data) else {
-        return;
+        return None;
     };
     let params = match n
         .params
@@ -196,9 +200,17 @@ async fn relay(notifier: &Notifier, data: &[u8]) {
     {
         Some(Ok(Value::Object(m))) => m,
         None => Map::new(),
-        Some(_) => return,
+        Some(_) => return None,
     };
-    notifier.notify(&n.method, params).await;
+    Some((n.method, params))
+}
+
+/// Whether an answer's headers say it is an SSE stream.
+pub(super) fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
 type Outcome = Option<Result<Map<String, Value>, agent_gateway_core::jsonrpc::ErrorObject>>;

@@ -52,25 +52,9 @@ where
         Method::DELETE if front.config.legacy => return delete_session(&front, &parts.headers),
         _ => return render::method_not_allowed(front.config.legacy),
     }
-    if let Err(r) =
-        checks::content_type(&parts.headers).and_then(|()| checks::accept(&parts.headers))
-    {
-        return render::error(None, r, None);
-    }
-    let bytes = match read_body(body, front.config.max_body, &parts.headers).await {
-        Ok(b) => b,
-        Err(r) => return render::error(None, r, None),
-    };
-    let message = match Message::from_slice(&bytes) {
+    let message = match read_message(&front, &parts.headers, body).await {
         Ok(m) => m,
-        Err(e) => {
-            let res = e.to_response();
-            let error = res
-                .error_object()
-                .cloned()
-                .unwrap_or_else(ErrorObject::parse_error);
-            return render::error(res.id, bad(StatusCode::BAD_REQUEST, error), None);
-        }
+        Err(res) => return res,
     };
     match message {
         Message::Request(r) => {
@@ -80,27 +64,60 @@ where
                 .unwrap_or_else(|(id, rendered)| render::error(id, rendered, www.as_ref()))
         }
         Message::Notification(n) => notification(&front, &parts.headers, &n),
-        Message::Response(res) => {
-            let session = parts
-                .headers
-                .get(MCP_SESSION_ID)
-                .and_then(|v| v.to_str().ok())
-                .filter(|id| front.config.legacy && front.session(id).is_some());
-            if let Some(session) = session {
-                answer_client_request(&front, session, res);
-                render::empty(StatusCode::ACCEPTED)
-            } else {
-                render::error(
-                    None,
-                    bad(
-                        StatusCode::BAD_REQUEST,
-                        ErrorObject::invalid_request("Clients must not POST responses"),
-                    ),
-                    None,
-                )
-            }
-        }
+        Message::Response(res) => client_response(&front, &parts.headers, res),
     }
+}
+
+/// The JSON-RPC message a POST carries, once its content type, `Accept` and size passed; or
+/// the error answer.
+async fn read_message<B>(
+    front: &Front,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<Message, Response<ResponseBody>>
+where
+    B: Body<Data = bytes::Bytes>,
+    B::Error: Into<BoxError>,
+{
+    checks::content_type(headers)
+        .and_then(|()| checks::accept(headers))
+        .map_err(|r| render::error(None, r, None))?;
+    let bytes = read_body(body, front.config.max_body, headers)
+        .await
+        .map_err(|r| render::error(None, r, None))?;
+    Message::from_slice(&bytes).map_err(|e| {
+        let res = e.to_response();
+        let error = res
+            .error_object()
+            .cloned()
+            .unwrap_or_else(ErrorObject::parse_error);
+        render::error(res.id, bad(StatusCode::BAD_REQUEST, error), None)
+    })
+}
+
+/// A client's POSTed response: the answer to a server→client request on its legacy session;
+/// refused otherwise.
+fn client_response(
+    front: &Front,
+    headers: &HeaderMap,
+    res: agent_gateway_core::jsonrpc::Response,
+) -> Response<ResponseBody> {
+    let session = headers
+        .get(MCP_SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| front.config.legacy && front.session(id).is_some());
+    let Some(session) = session else {
+        return render::error(
+            None,
+            bad(
+                StatusCode::BAD_REQUEST,
+                ErrorObject::invalid_request("Clients must not POST responses"),
+            ),
+            None,
+        );
+    };
+    answer_client_request(front, session, res);
+    render::empty(StatusCode::ACCEPTED)
 }
 
 async fn read_body<B>(body: B, max: usize, headers: &HeaderMap) -> Result<bytes::Bytes, Rendered>

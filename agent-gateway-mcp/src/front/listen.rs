@@ -18,7 +18,7 @@ use std::sync::Arc;
 use agent_gateway_core::jsonrpc::{ErrorObject, Id};
 use agent_gateway_core::{AgentRequest, BoxError};
 use http::request::Parts;
-use http::{Response, StatusCode};
+use http::{HeaderMap, Response, StatusCode};
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
@@ -32,6 +32,7 @@ use crate::error::Rendered;
 use crate::listen::{LISTEN, ListenFilter};
 use crate::method::McpMethod;
 use crate::notify::Notifier;
+use crate::session::SessionState;
 use crate::session::subscriptions::Refused;
 use crate::{McpError, McpRequest, McpResponse};
 
@@ -142,33 +143,7 @@ where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
 {
-    let reject = |status, message: &'static str| {
-        Rendered::new(status, ErrorObject::invalid_request(message))
-    };
-    if !checks::accepts_sse(&parts.headers) {
-        return Err(reject(
-            StatusCode::NOT_ACCEPTABLE,
-            "Not Acceptable: Accept must include text/event-stream",
-        ));
-    }
-    let Some(session) = parts.headers.get(MCP_SESSION_ID) else {
-        return Err(reject(
-            StatusCode::BAD_REQUEST,
-            "Bad Request: missing Mcp-Session-Id",
-        ));
-    };
-    let session = session.to_str().unwrap_or_default().to_owned();
-    let Some(state) = front.session(&session) else {
-        return Err(reject(StatusCode::NOT_FOUND, "Session not found"));
-    };
-    if let Some(v) = parts.headers.get(MCP_PROTOCOL_VERSION)
-        && !v.to_str().is_ok_and(|v| LEGACY_VERSIONS.contains(&v))
-    {
-        return Err(reject(
-            StatusCode::BAD_REQUEST,
-            "Bad Request: unsupported MCP-Protocol-Version",
-        ));
-    }
+    let (session, state) = admit_get(front, &parts.headers)?;
     // A client resuming a broken legacy answer gets the rest of it.
     if let Some(last) = parts
         .headers
@@ -188,17 +163,7 @@ where
         .map(|(rx, _)| rx.borrow().uris.clone())
         .unwrap_or_default();
     let base = ListenFilter::all_lists();
-    let (headers, extensions) = (parts.headers, parts.extensions);
-    let mut restart: Restart = Box::new(move |filter: ListenFilter| {
-        let (notifier, notes) = Notifier::listen(filter.clone());
-        let mut req = McpRequest::new(GET_STREAM_ID, LISTEN, filter.to_params())
-            .with_era(Era::Legacy)
-            .with_headers(headers.clone())
-            .with_extensions(extensions.clone());
-        req.extensions_mut().insert(notifier);
-        let call: Call = Box::pin(inner.clone().oneshot(req));
-        (call, notes)
-    });
+    let mut restart = restarter(inner, parts);
     let (call, notes) = restart(with_uris(&base, &uris));
     let rewatch = changes.map(|(rx, stream)| Rewatch {
         restart,
@@ -210,4 +175,56 @@ where
         ids: EventIds::new(),
     };
     stream::open(call, notes, framing, rewatch).await
+}
+
+/// The session a GET stream is for, once the request passed the checks: it accepts SSE,
+/// names a live session, and speaks a legacy version.
+fn admit_get(front: &Front, headers: &HeaderMap) -> Result<(String, SessionState), Rendered> {
+    let reject = |status, message: &'static str| {
+        Rendered::new(status, ErrorObject::invalid_request(message))
+    };
+    if !checks::accepts_sse(headers) {
+        return Err(reject(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: Accept must include text/event-stream",
+        ));
+    }
+    let Some(session) = headers.get(MCP_SESSION_ID) else {
+        return Err(reject(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: missing Mcp-Session-Id",
+        ));
+    };
+    let session = session.to_str().unwrap_or_default().to_owned();
+    let Some(state) = front.session(&session) else {
+        return Err(reject(StatusCode::NOT_FOUND, "Session not found"));
+    };
+    if let Some(v) = headers.get(MCP_PROTOCOL_VERSION)
+        && !v.to_str().is_ok_and(|v| LEGACY_VERSIONS.contains(&v))
+    {
+        return Err(reject(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: unsupported MCP-Protocol-Version",
+        ));
+    }
+    Ok((session, state))
+}
+
+/// Starts the stream's inner listen with a filter, as the GET that opened it.
+fn restarter<S>(inner: S, parts: Parts) -> Restart
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let (headers, extensions) = (parts.headers, parts.extensions);
+    Box::new(move |filter: ListenFilter| {
+        let (notifier, notes) = Notifier::listen(filter.clone());
+        let mut req = McpRequest::new(GET_STREAM_ID, LISTEN, filter.to_params())
+            .with_era(Era::Legacy)
+            .with_headers(headers.clone())
+            .with_extensions(extensions.clone());
+        req.extensions_mut().insert(notifier);
+        let call: Call = Box::pin(inner.clone().oneshot(req));
+        (call, notes)
+    })
 }

@@ -91,7 +91,7 @@ mod layer;
 mod lifecycle;
 mod listen;
 mod relay;
-mod render;
+pub(crate) mod render;
 mod stream;
 #[cfg(test)]
 mod tests;

@@ -10,10 +10,8 @@
 //! transport asks) and every event carries an id. Nothing is replayed: a client that resumes
 //! with `Last-Event-ID` gets its session's GET stream, not the lost events.
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use agent_gateway_core::BoxError;
@@ -22,9 +20,7 @@ use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcReques
 use agent_gateway_core::sse::Event;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Response};
-use http_body::{Body, Frame};
+use http::Response;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::Receiver;
 
@@ -95,14 +91,10 @@ where
         },
         Err(note) => Relay::new(notes, Some(call), None, note, end),
     };
-    let body = RelayBody {
-        relay: Mutex::new(Some(relay)),
-    };
-    let mut res = Response::new(ResponseBody::new(body));
-    let headers = res.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(res)
+    let mut detach = Detach(Some(relay));
+    Ok(render::sse(futures_util::stream::poll_fn(move |cx| {
+        detach.poll_written(cx)
+    })))
 }
 
 struct Relay {
@@ -294,22 +286,26 @@ fn final_event(end: &Ending, out: Outcome) -> Bytes {
     sse_bytes(json).unwrap_or_default()
 }
 
-/// The SSE body. The mutex is never locked (the body is polled through `&mut`); it only makes
-/// the body `Sync`, as the front's boxed body type requires, whatever the inner future is.
-struct RelayBody {
-    relay: Mutex<Option<Relay>>,
+/// The relay as the body owns it: plain state, polled through `&mut`, with no lock.
+struct Detach(Option<Relay>);
+
+impl Detach {
+    fn poll_written(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        match self.0.as_mut() {
+            Some(relay) => relay.poll_written(cx),
+            None => Poll::Ready(None),
+        }
+    }
 }
 
 /// A legacy client that leaves before the response does not cancel its request: the call
 /// goes on (for [`DETACHED_LIMIT`] at most) and its events are recorded for a resuming GET.
 /// A modern client leaving is the cancellation, so its call is dropped with the body.
-impl Drop for RelayBody {
+impl Drop for Detach {
     fn drop(&mut self) {
-        let relay = match self.relay.get_mut() {
-            Ok(r) => r.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
+        let Some(mut relay) = self.0.take() else {
+            return;
         };
-        let Some(mut relay) = relay else { return };
         if relay.finished() || relay.recording.is_none() {
             return;
         }
@@ -333,26 +329,5 @@ impl Drop for RelayBody {
                 r.end();
             }
         });
-    }
-}
-
-impl Body for RelayBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let relay = match self.get_mut().relay.get_mut() {
-            Ok(r) => r,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let Some(relay) = relay.as_mut() else {
-            return Poll::Ready(None);
-        };
-        relay
-            .poll_written(cx)
-            .map(|event| event.map(|bytes| Ok(Frame::data(bytes))))
     }
 }

@@ -1,7 +1,11 @@
 //! Building the front's HTTP answers: JSON-RPC results and errors, 202s and bare statuses.
 
+use std::convert::Infallible;
+
 use agent_gateway_core::body::GatewayBody;
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Response as RpcResponse, encode};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value, json};
@@ -19,6 +23,18 @@ use crate::method::McpMethod;
 pub type ResponseBody = GatewayBody;
 
 pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
+
+/// A `200 text/event-stream` answer relaying events already encoded (and keep-alive
+/// comments) as `events` yields them, with core's SSE headers (no caching, no proxy
+/// buffering).
+pub(crate) fn sse<S>(events: S) -> Response<ResponseBody>
+where
+    S: Stream<Item = Bytes> + Send + 'static,
+{
+    let (parts, _) = GatewayBody::sse_response(futures_util::stream::empty()).into_parts();
+    let body = GatewayBody::stream(events.map(Ok::<_, Infallible>));
+    Response::from_parts(parts, body)
+}
 
 fn full(bytes: Vec<u8>) -> ResponseBody {
     GatewayBody::full(bytes)

@@ -11,9 +11,7 @@
 //! them open.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,9 +22,7 @@ use agent_gateway_core::jsonrpc::{
 use agent_gateway_core::sse::{Event, comment};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Response};
-use http_body::{Body, Frame};
+use http::Response;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::Receiver;
@@ -34,8 +30,7 @@ use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::Front;
-use super::render::ResponseBody;
-use super::render::{finish_modern, rendered};
+use super::render::{self, ResponseBody, finish_modern, rendered};
 use crate::McpResponse;
 use crate::era::Era;
 use crate::error::Rendered;
@@ -364,37 +359,7 @@ pub(crate) async fn open(
     if let Some(out) = first {
         stream.take(out);
     }
-    let body = StreamBody {
-        stream: Mutex::new(stream),
-    };
-    let mut res = Response::new(ResponseBody::new(body));
-    let headers = res.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(res)
-}
-
-/// The SSE body. The mutex is never contended (the body is polled through `&mut`); it only
-/// makes the body `Sync`, as the front's boxed body type requires.
-struct StreamBody {
-    stream: Mutex<Stream>,
-}
-
-impl Body for StreamBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let stream = match self.get_mut().stream.get_mut() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        stream
-            .poll_next(cx)
-            .map(|event| event.map(|bytes| Ok(Frame::data(bytes))))
-    }
+    Ok(render::sse(futures_util::stream::poll_fn(move |cx| {
+        stream.poll_next(cx)
+    })))
 }

@@ -10,7 +10,7 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let server = tower::service_fn(|req: UpstreamRequest| async move {
-//!     match req.method() {
+//!     match req.method_name() {
 //!         "tools/list" => Ok(Map::from_iter([("tools".to_owned(), json!([]))])),
 //!         m => Err(BoxError::from(McpError::MethodNotFound(m.to_owned()))),
 //!     }
@@ -78,11 +78,11 @@ where
         let parked = self.parked.clone();
         if req.is_admission_only() {
             // Answered by the front once admitted: the upstream is not asked.
-            let res = McpResponse::for_method(req.mcp_method(), Value::Object(Map::new()));
+            let res = McpResponse::for_method(req.method(), Value::Object(Map::new()));
             return Box::pin(async move { Ok(res) });
         }
         let up = UpstreamRequest::from_request(req.into_parts());
-        let method = up.mcp_method().clone();
+        let method = up.method().clone();
         Box::pin(async move {
             let result = send_fulfilling(up, &parked, move |up| inner.clone().oneshot(up)).await?;
             Ok(McpResponse::for_method(&method, Value::Object(result)))

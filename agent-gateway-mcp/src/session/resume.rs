@@ -10,16 +10,11 @@
 //! the stream: a client resuming on another replica gets a plain GET stream.
 
 use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Response};
-use http_body::{Body, Frame};
+use http::Response;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
@@ -141,7 +136,7 @@ impl Resumable {
 /// The answer to a resuming GET: the recorded events after `seq`, then new ones until the
 /// stream ends.
 pub(crate) fn replay(rec: Arc<Recording>, seq: u64) -> Response<GatewayBody> {
-    let (tx, rx) = mpsc::channel(16);
+    let (tx, mut rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut last = seq;
         loop {
@@ -162,28 +157,7 @@ pub(crate) fn replay(rec: Arc<Recording>, seq: u64) -> Response<GatewayBody> {
             }
         }
     });
-    let mut res = Response::new(GatewayBody::new(Replay(rx)));
-    let headers = res.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
-}
-
-struct Replay(mpsc::Receiver<Bytes>);
-
-impl Body for Replay {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.get_mut()
-            .0
-            .poll_recv(cx)
-            .map(|e| e.map(|bytes| Ok(Frame::data(bytes))))
-    }
+    crate::front::render::sse(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
 #[cfg(test)]

@@ -252,36 +252,11 @@ impl FakeMcpServer {
         let Ok(s) = self.state.config.lock() else {
             return Err(ErrorObject::internal_error());
         };
-        let size = s.page_size.unwrap_or(usize::MAX);
-        let page = |items: Vec<Value>, key: &str| -> Result<Value, ErrorObject> {
-            let start = match params.get("cursor").and_then(Value::as_str) {
-                None => 0,
-                Some(c) => c
-                    .parse::<usize>()
-                    .map_err(|_| ErrorObject::invalid_params("Invalid cursor"))?,
-            };
-            let end = start.saturating_add(size).min(items.len());
-            let mut result = json!({key: items.get(start..end).unwrap_or(&[])});
-            if end < items.len() {
-                result["nextCursor"] = json!(end.to_string());
-            }
-            Ok(result)
-        };
+        let page = |items: Vec<Value>, key: &str| page(items, key, s.page_size, params);
         let name = params.get("name").and_then(Value::as_str).unwrap_or("");
+        let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
         match method {
-            "tools/list" => page(
-                s.tools
-                    .iter()
-                    .map(|t| {
-                        json!({
-                            "name": t.name,
-                            "description": format!("The fake server's tool {}.", t.name),
-                            "inputSchema": {"type": "object"},
-                        })
-                    })
-                    .collect(),
-                "tools",
-            ),
+            "tools/list" => page(s.tools.iter().map(Tool::listed).collect(), "tools"),
             "tools/call" => {
                 let tool = s.tools.iter().find(|t| t.name == name);
                 let tool = tool
@@ -299,12 +274,7 @@ impl FakeMcpServer {
                 s.prompts.iter().map(|p| json!({"name": p})).collect(),
                 "prompts",
             ),
-            "prompts/get" if s.prompts.iter().any(|p| p == name) => Ok(json!({
-                "messages": [{"role": "user", "content": {"type": "text", "text": name}}]
-            })),
-            "prompts/get" => Err(ErrorObject::invalid_params(format!(
-                "Unknown prompt: {name}"
-            ))),
+            "prompts/get" => s.prompt(name),
             "resources/list" => page(
                 s.resources
                     .iter()
@@ -312,27 +282,67 @@ impl FakeMcpServer {
                     .collect(),
                 "resources",
             ),
-            "resources/read" => {
-                let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
-                let found = s.resources.iter().find(|(u, _)| u == uri);
-                let (u, text) = found.ok_or_else(|| {
-                    ErrorObject::invalid_params(format!("Resource not found: {uri}"))
-                })?;
-                Ok(json!({"contents": [{"uri": u, "mimeType": "text/plain", "text": text}]}))
-            }
+            "resources/read" => s.read(uri),
             "resources/templates/list" => Ok(json!({"resourceTemplates": []})),
-            "resources/subscribe" | "resources/unsubscribe" => {
-                let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
-                if s.resources.iter().any(|(u, _)| u == uri) {
-                    Ok(json!({}))
-                } else {
-                    Err(ErrorObject::invalid_params(format!(
-                        "Resource not found: {uri}"
-                    )))
-                }
-            }
+            "resources/subscribe" | "resources/unsubscribe" => s.read(uri).map(|_| json!({})),
             other => Err(ErrorObject::method_not_found(other)),
         }
+    }
+}
+
+/// One page of `items` under `key`, from the request's cursor, at most `size` long.
+fn page(
+    items: Vec<Value>,
+    key: &str,
+    size: Option<usize>,
+    params: &Map<String, Value>,
+) -> Result<Value, ErrorObject> {
+    let size = size.unwrap_or(usize::MAX);
+    let start = match params.get("cursor").and_then(Value::as_str) {
+        None => 0,
+        Some(c) => c
+            .parse::<usize>()
+            .map_err(|_| ErrorObject::invalid_params("Invalid cursor"))?,
+    };
+    let end = start.saturating_add(size).min(items.len());
+    let mut result = json!({key: items.get(start..end).unwrap_or(&[])});
+    if end < items.len() {
+        result["nextCursor"] = json!(end.to_string());
+    }
+    Ok(result)
+}
+
+impl Tool {
+    /// The tool as `tools/list` describes it.
+    fn listed(&self) -> Value {
+        json!({
+            "name": self.name,
+            "description": format!("The fake server's tool {}.", self.name),
+            "inputSchema": {"type": "object"},
+        })
+    }
+}
+
+impl Config {
+    /// The answer to `prompts/get` for `name`.
+    fn prompt(&self, name: &str) -> Result<Value, ErrorObject> {
+        if !self.prompts.iter().any(|p| p == name) {
+            return Err(ErrorObject::invalid_params(format!(
+                "Unknown prompt: {name}"
+            )));
+        }
+        Ok(json!({
+            "messages": [{"role": "user", "content": {"type": "text", "text": name}}]
+        }))
+    }
+
+    /// The answer to `resources/read` for `uri`; subscribing checks the same way that the
+    /// resource exists.
+    fn read(&self, uri: &str) -> Result<Value, ErrorObject> {
+        let found = self.resources.iter().find(|(u, _)| u == uri);
+        let (u, text) = found
+            .ok_or_else(|| ErrorObject::invalid_params(format!("Resource not found: {uri}")))?;
+        Ok(json!({"contents": [{"uri": u, "mimeType": "text/plain", "text": text}]}))
     }
 }
 
@@ -356,12 +366,12 @@ impl Service<UpstreamRequest> for FakeMcpServer {
             }
             server.state.calls.fetch_add(1, Ordering::SeqCst);
             if let Ok(mut m) = server.state.by_method.lock() {
-                *m.entry(req.method().to_owned()).or_default() += 1;
+                *m.entry(req.method_name().to_owned()).or_default() += 1;
             }
             if req.method() == LISTEN {
                 return server.listen(&req).await;
             }
-            match server.answer(req.method(), req.params()) {
+            match server.answer(req.method_name(), req.params()) {
                 Ok(Value::Object(result)) => Ok(result),
                 Ok(_) => Ok(Map::new()),
                 Err(e) => Err(Box::new(McpError::Upstream(e)) as BoxError),

@@ -89,10 +89,12 @@ impl Service<UpstreamRequest> for DemoMcpServer {
     }
 
     fn call(&mut self, req: UpstreamRequest) -> Self::Future {
-        ready(match DemoMcpServer::answer(req.method(), req.params()) {
-            Ok(Value::Object(result)) => Ok(result),
-            Ok(_) => Ok(Map::new()),
-            Err(error) => Err(Box::new(McpError::Upstream(error))),
-        })
+        ready(
+            match DemoMcpServer::answer(req.method_name(), req.params()) {
+                Ok(Value::Object(result)) => Ok(result),
+                Ok(_) => Ok(Map::new()),
+                Err(error) => Err(Box::new(McpError::Upstream(error))),
+            },
+        )
     }
 }

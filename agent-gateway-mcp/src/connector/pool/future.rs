@@ -101,7 +101,7 @@ impl Retry {
             return None;
         }
         tracing::debug!(upstream = %self.pool.name(), instance = %failed.instance(),
-            method = self.request.method(), "mcp pool: retrying on another instance");
+            method = %self.request.method(), "mcp pool: retrying on another instance");
         Some(self.pool.dispatch(choice, self.request.clone()))
     }
 }

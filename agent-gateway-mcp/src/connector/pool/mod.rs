@@ -186,7 +186,7 @@ impl Service<UpstreamRequest> for Pool {
         let retry = self.budget.as_ref().and_then(|budget| {
             // Every call earns the budget its share; only idempotent ones may spend it.
             budget.deposit();
-            is_idempotent(req.method())
+            is_idempotent(req.method_name())
                 .then(|| Retry::new(self.clone(), budget.clone(), req.clone()))
         });
         let key = req.client().and_then(|c| c.session());

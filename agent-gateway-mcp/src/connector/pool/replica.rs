@@ -46,7 +46,7 @@ impl Service<UpstreamRequest> for Replica {
     fn call(&mut self, req: UpstreamRequest) -> Self::Future {
         let inner = self.inner.clone();
         let id = self.id.clone();
-        let timeout = is_idempotent(req.method()).then_some(self.timeout);
+        let timeout = is_idempotent(req.method_name()).then_some(self.timeout);
         Box::pin(async move {
             let call = inner.oneshot(req);
             let result = match timeout {

@@ -28,7 +28,7 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let server = tower::service_fn(|req: UpstreamRequest| async move {
-//!     let result = match req.method() {
+//!     let result = match req.method_name() {
 //!         "tools/list" => json!({"tools": [{"name": "search", "inputSchema": {"type": "object"}}]}),
 //!         _ => json!({"content": [{"type": "text", "text": req.params()["name"]}]}),
 //!     };
@@ -224,7 +224,7 @@ impl Service<McpRequest> for Federation {
         let shared = self.shared.clone();
         if req.is_admission_only() {
             // Answered by the front once the policy stack admitted it: no upstream call.
-            let res = McpResponse::for_method(req.mcp_method(), Value::Object(Map::new()));
+            let res = McpResponse::for_method(req.method(), Value::Object(Map::new()));
             return Box::pin(async move { Ok(res) });
         }
         let modern = req.era() == crate::Era::Modern;
@@ -251,7 +251,7 @@ impl Service<McpRequest> for Federation {
             }
         }
         Box::pin(async move {
-            let method = up.mcp_method().clone();
+            let method = up.method().clone();
             if listen::handles(&method) {
                 let result = listen::serve(shared, up).await?;
                 return Ok(McpResponse::for_method(method, Value::Object(result)));

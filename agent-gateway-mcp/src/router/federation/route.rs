@@ -32,7 +32,7 @@ pub(super) async fn call(
     param_headers: http::HeaderMap,
     modern: bool,
 ) -> Result<Map<String, Value>, BoxError> {
-    let method = req.mcp_method().clone();
+    let method = req.method().clone();
     let params = req.params_mut();
     let mut upstream_headers = Vec::new();
     let member = match &method {

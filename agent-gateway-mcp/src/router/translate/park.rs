@@ -142,7 +142,7 @@ fn binding(req: &UpstreamRequest) -> Binding {
         .find_map(|k| req.params().get(*k).and_then(Value::as_str))
         .map(str::to_owned);
     Binding {
-        method: req.mcp_method().clone(),
+        method: req.method().clone(),
         target,
         owner: req.client().and_then(|c| c.owner()).cloned(),
     }

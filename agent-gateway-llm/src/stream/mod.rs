@@ -59,6 +59,7 @@
 //! # });
 //! ```
 
+mod cut;
 mod errors;
 mod meter;
 mod strip;
@@ -67,6 +68,7 @@ mod to_messages;
 mod to_responses;
 mod transform;
 
+pub use cut::EventTooLarge;
 pub use errors::{AbortOnErrorEvent, RenderStreamError, UpstreamErrorEvent};
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;

@@ -59,6 +59,7 @@
 //! # });
 //! ```
 
+mod chat_events;
 mod cut;
 mod errors;
 mod meter;

@@ -39,10 +39,11 @@
 //!
 //! # Listings
 //!
-//! A caller should not be shown what it may not call. [`CheckLayer::with_items`] adds a hook
-//! that sees the caller and each [`Item`] of a listing response (MCP tools, A2A agents, LLM
-//! models), through [`AgentResponse::retain_items`], and keeps only the items it returns `true`
-//! for, as [`Authorize`](crate::authorize) does with its rules.
+//! A caller should not be shown what it may not call. [`CheckLayer::with_items`] (and
+//! [`AsyncCheckLayer::with_items`]) adds a hook that sees the caller and each
+//! [`Item`](agent_gateway_core::response::Item) of a listing response (MCP tools, A2A agents,
+//! LLM models), through [`AgentResponse::retain_items`], and keeps only the items it returns
+//! `true` for, as [`Authorize`](crate::authorize) does with its rules.
 //!
 //! # Asynchronous checks
 //!

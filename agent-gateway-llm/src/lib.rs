@@ -79,7 +79,7 @@ pub mod usage;
 
 pub use api::{Api, Dialect};
 pub use body::LlmBody;
-pub use front::{LlmFront, LlmFrontLayer};
+pub use front::{LlmFront, LlmFrontConfig, LlmFrontLayer};
 pub use price::Price;
 pub use request::LlmRequest;
 pub use response::LlmResponse;

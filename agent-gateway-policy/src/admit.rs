@@ -39,6 +39,9 @@ use std::task::{Context, Poll, ready};
 
 use agent_gateway_core::{AgentResponse, BoxError, Usage};
 use pin_project_lite::pin_project;
+use tower::Service;
+
+use crate::decided::{self, Listing};
 
 /// What settles a call once its final usage is known: a token quota's reconciliation, a
 /// budget's charge. Runs at most once, from the usage report's completion.
@@ -55,6 +58,7 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         state: State<F>,
+        listing: Option<Listing>,
     }
 }
 
@@ -77,8 +81,35 @@ impl<F> ResponseFuture<F> {
     pub fn new(admission: Admission<F>) -> Self {
         ResponseFuture {
             state: State::Admitting { admission },
+            listing: None,
         }
     }
+
+    /// Also filters the response with `listing` when it arrives.
+    pub(crate) fn with_listing(mut self, listing: Option<Listing>) -> Self {
+        self.listing = listing;
+        self
+    }
+}
+
+/// The `call` of a service whose future admits before calling: `admission` decides and returns
+/// what to settle on the usage, then `inner` is called with `req`.
+///
+/// The future owns the instance of `inner` made ready by `poll_ready`; `inner` keeps a fresh
+/// clone, as tower's guides advise.
+pub(crate) fn call<S, R, A>(inner: &mut S, req: R, admission: A) -> ResponseFuture<S::Future>
+where
+    S: Service<R> + Clone + Send + 'static,
+    S::Future: Send,
+    R: Send + 'static,
+    A: Future<Output = Result<Option<OnUsage>, BoxError>> + Send + 'static,
+{
+    let clone = inner.clone();
+    let mut inner = std::mem::replace(inner, clone);
+    ResponseFuture::new(Box::pin(async move {
+        let on_usage = admission.await?;
+        Ok((inner.call(req), on_usage))
+    }))
 }
 
 impl<F, T, E> Future for ResponseFuture<F>
@@ -98,7 +129,8 @@ where
                     this.state.set(State::Calling { future, on_usage });
                 }
                 StateProj::Calling { future, on_usage } => {
-                    let response = ready!(future.poll(cx)).map_err(Into::into)?;
+                    let mut response = ready!(future.poll(cx)).map_err(Into::into)?;
+                    decided::filter(&mut response, this.listing.take());
                     if let (Some(on_usage), Some(report)) =
                         (on_usage.take(), response.usage_report())
                     {

@@ -64,6 +64,7 @@ pub mod authorize;
 pub mod budget;
 pub mod builder;
 pub mod check;
+mod decided;
 pub mod key;
 pub mod quota;
 #[cfg(feature = "redis")]

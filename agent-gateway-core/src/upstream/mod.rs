@@ -77,5 +77,7 @@ pub use self::breaker::{Breaker, BreakerConfig, CircuitBreaker, CircuitBreakerLa
 pub use self::classify::{Classify, ErrorsAsFailures};
 pub use self::error::{NoHealthyInstance, UnknownInstance, UnknownUpstream};
 pub use self::load::{LoadConfig, LoadEstimate};
-pub use self::registry::{Instance, InstanceConfig, InstanceId, Registry, Upstream, UpstreamName};
+pub use self::registry::{
+    Instance, InstanceConfig, InstanceDefaults, InstanceId, Registry, Upstream, UpstreamName,
+};
 pub use self::retry::{BudgetRetry, BudgetRetryLayer};

@@ -1,41 +1,38 @@
 //! The front as a layer.
 
+use std::sync::Arc;
+
 use tower::Layer;
 
-use super::{DEFAULT_MAX_BODY, LlmFront};
+use super::{LlmFront, LlmFrontConfig};
 
-/// Wraps a service of [`LlmRequest`](crate::LlmRequest)s in an [`LlmFront`].
-#[derive(Debug, Clone, Copy)]
+/// Wraps a service of [`LlmRequest`](crate::LlmRequest)s in an [`LlmFront`]. The settings are
+/// built once and shared by every front the layer makes.
+///
+/// ```
+/// use agent_gateway_llm::front::{LlmFrontConfig, LlmFrontLayer};
+/// use agent_gateway_llm::{LlmRequest, LlmResponse};
+/// use agent_gateway_core::BoxError;
+/// use tower::{Layer, service_fn};
+///
+/// let layer = LlmFrontLayer::new(LlmFrontConfig::new().with_max_body(1024));
+/// let front = layer.layer(service_fn(|_: LlmRequest| async {
+///     Ok::<_, BoxError>(LlmResponse::models(["m"], "gw"))
+/// }));
+/// assert_eq!(front.config().max_body(), 1024);
+/// ```
+#[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct LlmFrontLayer {
-    max_body: usize,
+    config: Arc<LlmFrontConfig>,
 }
 
 impl LlmFrontLayer {
-    /// A layer with the default body limit.
-    pub fn new() -> Self {
+    /// A layer making fronts with `config`.
+    pub fn new(config: LlmFrontConfig) -> Self {
         LlmFrontLayer {
-            max_body: DEFAULT_MAX_BODY,
+            config: Arc::new(config),
         }
-    }
-
-    /// Sets the request body limit, in bytes.
-    #[doc(alias = "with_max_body_bytes")]
-    pub fn with_max_body(mut self, limit: usize) -> Self {
-        self.max_body = limit;
-        self
-    }
-
-    /// Sets the request body limit, in bytes.
-    #[deprecated(note = "renamed `with_max_body`, as in the other fronts")]
-    pub fn with_max_body_bytes(self, limit: usize) -> Self {
-        self.with_max_body(limit)
-    }
-}
-
-impl Default for LlmFrontLayer {
-    fn default() -> Self {
-        LlmFrontLayer::new()
     }
 }
 
@@ -43,6 +40,9 @@ impl<S> Layer<S> for LlmFrontLayer {
     type Service = LlmFront<S>;
 
     fn layer(&self, inner: S) -> LlmFront<S> {
-        LlmFront::new(inner).with_max_body(self.max_body)
+        LlmFront {
+            inner,
+            config: self.config.clone(),
+        }
     }
 }

@@ -34,12 +34,14 @@
 //! # });
 //! ```
 
+mod config;
 mod decode;
 pub mod future;
 mod layer;
 mod render;
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -52,12 +54,10 @@ use crate::error::UnknownEndpoint;
 use crate::request::normalize_credential;
 use crate::{Api, Dialect, LlmBody, LlmRequest, LlmResponse};
 
+pub use config::{DEFAULT_MAX_BODY, LlmFrontConfig};
 pub use future::ResponseFuture;
 pub use layer::LlmFrontLayer;
 pub use render::error_response;
-
-/// The default request body limit: 16 MiB, room for a few base64 images.
-pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// The default request body limit, by its former name.
 #[deprecated(note = "renamed `DEFAULT_MAX_BODY`, as in the MCP front")]
@@ -82,23 +82,34 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = DEFAULT_MAX_BODY;
 #[derive(Debug, Clone)]
 pub struct LlmFront<S> {
     inner: S,
-    max_body: usize,
+    config: Arc<LlmFrontConfig>,
 }
 
 impl<S> LlmFront<S> {
-    /// A front calling `inner`.
+    /// A front calling `inner`, with the default [`LlmFrontConfig`].
     pub fn new(inner: S) -> Self {
         LlmFront {
             inner,
-            max_body: DEFAULT_MAX_BODY,
+            config: Arc::default(),
         }
     }
 
-    /// Sets the request body limit, in bytes.
+    /// Replaces the settings with `config`.
+    pub fn with_config(mut self, config: LlmFrontConfig) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// Sets the request body limit, in bytes; short for a [`LlmFrontConfig::with_max_body`].
     #[doc(alias = "with_max_body_bytes")]
     pub fn with_max_body(mut self, limit: usize) -> Self {
-        self.max_body = limit;
+        Arc::make_mut(&mut self.config).max_body = limit;
         self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &LlmFrontConfig {
+        &self.config
     }
 
     /// Sets the request body limit, in bytes.
@@ -141,7 +152,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let inner = self.inner.clone();
-        let limit = self.max_body;
+        let limit = self.config.max_body();
         ResponseFuture::new(async move {
             let anthropic_client = req.headers().contains_key("anthropic-version");
             let api = Api::from_path(req.uri().path());

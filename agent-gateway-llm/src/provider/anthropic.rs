@@ -1,19 +1,15 @@
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use http::HeaderMap;
 use http::header::{ACCEPT, HeaderValue};
 use serde_json::Value;
-use tower::Service;
 
 use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{AgentRequest, BoxError};
 
+use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
 use super::relay::{Exchange, upstream_request};
-use super::{Provider, ProviderRequest, secret_header};
-use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use super::{Provider, secret_header};
+use crate::error::UpstreamUnavailable;
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
 use crate::translate::{
     chat_request_to_messages, chat_response_to_responses, messages_response_to_chat,
@@ -41,94 +37,79 @@ pub type AnthropicProvider<T> = Provider<T, AnthropicUpstream>;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnthropicUpstream;
 
-impl<T: HttpTransport> Service<ProviderRequest> for Provider<T, AnthropicUpstream> {
-    type Response = LlmResponse;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
+impl Upstream for AnthropicUpstream {
+    async fn call<T: HttpTransport>(call: Call<T, Self>) -> Result<LlmResponse, BoxError> {
+        let client = call.req.request();
+        // A translation is a new body; the client's own is sent as it is, with the model
+        // substituted as it is serialized, never copied.
+        let translated = match client.api() {
+            Api::Messages => None,
+            Api::ChatCompletions => Some(chat_request_to_messages(client.body())?),
+            Api::Responses => Some(chat_request_to_messages(&responses_request_to_chat(
+                client.body(),
+            )?)?),
+            api => return Err(unsupported(client, api)),
+        };
+        let translate = translated.is_some();
+        let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
+        body.set("model", Value::String(call.req.upstream_model().to_owned()));
+        if translate && client.is_stream() {
+            body.set("stream", Value::Bool(true));
+        }
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: ProviderRequest) -> Self::Future {
-        let (transport, config) = self.for_call();
-        Box::pin(async move {
-            let client = req.request();
-            // A translation is a new body; the client's own is sent as it is, with the model
-            // substituted as it is serialized, never copied.
-            let translated = match client.api() {
-                Api::Messages => None,
-                Api::ChatCompletions => Some(chat_request_to_messages(client.body())?),
-                Api::Responses => Some(chat_request_to_messages(&responses_request_to_chat(
-                    client.body(),
-                )?)?),
-                api => {
-                    let alias = client.model().unwrap_or_default().to_owned();
-                    let api = api.as_str();
-                    return Err(UnsupportedApi { alias, api }.into());
-                }
-            };
-            let translate = translated.is_some();
-            let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
-            body.set("model", Value::String(req.upstream_model().to_owned()));
-            if translate && client.is_stream() {
-                body.set("stream", Value::Bool(true));
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let version = client
+            .headers()
+            .get("anthropic-version")
+            .cloned()
+            .unwrap_or(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
+        if translate && forbids_sampling(&version) {
+            // This version refuses sampling parameters: drop them rather than fail.
+            body.remove(&["temperature", "top_p", "top_k"]);
+        }
+        headers.insert("anthropic-version", version);
+        if let Some(beta) = client.headers().get("anthropic-beta") {
+            headers.insert("anthropic-beta", beta.clone());
+        }
+        if let Some(key) = call.config.common.credential(client) {
+            headers.insert("x-api-key", secret_header(key)?);
+        }
+        let upstream = upstream_request(
+            &call.config.common.base,
+            "/v1/messages",
+            headers,
+            body.to_bytes()?,
+        )?;
+        let exchange = Exchange {
+            wire: Wire::Messages,
+            price: call.req.price(),
+            strip_usage_chunk: false,
+            max_response_bytes: call.config.common.max_response_bytes,
+        };
+        let res = exchange.run(call.transport, upstream).await?;
+        match client.api() {
+            Api::ChatCompletions => {
+                let include_usage = client
+                    .body()
+                    .pointer("/stream_options/include_usage")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                res.map_stream(|body| {
+                    LlmBody::stream(SseTransform::new(body, MessagesToChat::new(include_usage)))
+                })
+                .map_json(messages_response_to_chat)
+                .map_err(|e| UpstreamUnavailable::new(e).into())
             }
-
-            let mut headers = HeaderMap::new();
-            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            let version = client
-                .headers()
-                .get("anthropic-version")
-                .cloned()
-                .unwrap_or(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
-            if translate && forbids_sampling(&version) {
-                // This version refuses sampling parameters: drop them rather than fail.
-                body.remove(&["temperature", "top_p", "top_k"]);
-            }
-            headers.insert("anthropic-version", version);
-            if let Some(beta) = client.headers().get("anthropic-beta") {
-                headers.insert("anthropic-beta", beta.clone());
-            }
-            if let Some(key) = config.common.credential(client) {
-                headers.insert("x-api-key", secret_header(key)?);
-            }
-            let upstream = upstream_request(
-                &config.common.base,
-                "/v1/messages",
-                headers,
-                body.to_bytes()?,
-            )?;
-            let exchange = Exchange {
-                wire: Wire::Messages,
-                price: req.price(),
-                strip_usage_chunk: false,
-                max_response_bytes: config.common.max_response_bytes,
-            };
-            let res = exchange.run(transport, upstream).await?;
-            match client.api() {
-                Api::ChatCompletions => {
-                    let include_usage = client
-                        .body()
-                        .pointer("/stream_options/include_usage")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false);
-                    res.map_stream(|body| {
-                        LlmBody::stream(SseTransform::new(body, MessagesToChat::new(include_usage)))
-                    })
-                    .map_json(messages_response_to_chat)
-                    .map_err(|e| UpstreamUnavailable::new(e).into())
-                }
-                Api::Responses => res
-                    .map_stream(|body| {
-                        let chat = SseTransform::new(body, MessagesToChat::new(true));
-                        LlmBody::stream(SseTransform::new(chat, ChatToResponses::new()))
-                    })
-                    .map_json(|v| chat_response_to_responses(&messages_response_to_chat(v)?))
-                    .map_err(|e| UpstreamUnavailable::new(e).into()),
-                _ => Ok(res),
-            }
-        })
+            Api::Responses => res
+                .map_stream(|body| {
+                    let chat = SseTransform::new(body, MessagesToChat::new(true));
+                    LlmBody::stream(SseTransform::new(chat, ChatToResponses::new()))
+                })
+                .map_json(|v| chat_response_to_responses(&messages_response_to_chat(v)?))
+                .map_err(|e| UpstreamUnavailable::new(e).into()),
+            _ => Ok(res),
+        }
     }
 }
 

@@ -1,16 +1,23 @@
 //! What every provider shares: the transport, the base URL, the credential and the answer
 //! limit, with their builder methods, once; the upstream's own API and settings are `U`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 #[cfg(feature = "client")]
 use bytes::Bytes;
 #[cfg(feature = "client")]
 use http_body_util::Full;
 
-use agent_gateway_core::Secret;
+use agent_gateway_core::transport::HttpTransport;
+use agent_gateway_core::{BoxError, Secret};
+use tower::Service;
 
-use super::{Common, InvalidBaseUrl};
+use super::{Common, InvalidBaseUrl, ProviderRequest};
+use crate::error::UnsupportedApi;
+use crate::{Api, LlmRequest, LlmResponse};
 
 /// A provider: a transport, and the settings of an upstream speaking `U`'s API.
 ///
@@ -89,4 +96,50 @@ impl<U: Default + Clone> Provider<agent_gateway_core::client::HttpClient<Full<By
     pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
         Provider::new(agent_gateway_core::client::http_client(), base_url)
     }
+}
+
+/// What a kind of upstream ([`OpenAiUpstream`](super::OpenAiUpstream),
+/// [`AnthropicUpstream`](super::AnthropicUpstream)) does with a call: the one part of a
+/// [`Provider`]'s `Service` impl that differs.
+pub(super) trait Upstream: Sized + Send + Sync + 'static {
+    /// Sends the call's request through its transport, with the provider's settings.
+    fn call<T: HttpTransport>(
+        call: Call<T, Self>,
+    ) -> impl Future<Output = Result<LlmResponse, BoxError>> + Send;
+}
+
+/// One call of a [`Provider`]: what an [`Upstream`] works with.
+pub(super) struct Call<T, U> {
+    pub(super) transport: T,
+    pub(super) config: Arc<Config<U>>,
+    pub(super) req: ProviderRequest,
+}
+
+impl<T: HttpTransport, U: Upstream> Service<ProviderRequest> for Provider<T, U> {
+    type Response = LlmResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: ProviderRequest) -> Self::Future {
+        let (transport, config) = self.for_call();
+        Box::pin(U::call(Call {
+            transport,
+            config,
+            req,
+        }))
+    }
+}
+
+/// The error for a client whose API this upstream does not serve.
+pub(super) fn unsupported(client: &LlmRequest, api: Api) -> BoxError {
+    let alias = client.model().unwrap_or_default().to_owned();
+    UnsupportedApi {
+        alias,
+        api: api.as_str(),
+    }
+    .into()
 }

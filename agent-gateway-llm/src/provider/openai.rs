@@ -1,19 +1,15 @@
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use http::HeaderMap;
 use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
-use tower::Service;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::transport::HttpTransport;
 
+use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
 use super::relay::{Exchange, upstream_request};
-use super::{Provider, ProviderRequest, secret_header};
-use crate::error::{UnsupportedApi, UpstreamUnavailable};
+use super::{Provider, secret_header};
+use crate::error::UpstreamUnavailable;
 use crate::stream::{ChatToMessages, ChatToResponses, SseTransform};
 use crate::translate::{
     chat_response_to_messages, chat_response_to_responses, messages_request_to_chat,
@@ -69,86 +65,68 @@ impl<T> Provider<T, OpenAiUpstream> {
     }
 }
 
-impl<T: HttpTransport> Service<ProviderRequest> for Provider<T, OpenAiUpstream> {
-    type Response = LlmResponse;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<LlmResponse, BoxError>> + Send>>;
+impl Upstream for OpenAiUpstream {
+    async fn call<T: HttpTransport>(call: Call<T, Self>) -> Result<LlmResponse, BoxError> {
+        let client = call.req.request();
+        let from = match client.api() {
+            Api::ChatCompletions => From::Chat,
+            Api::Messages => From::Messages,
+            Api::Responses if call.config.upstream.responses_api => From::Responses,
+            Api::Responses => From::ResponsesViaChat,
+            api => return Err(unsupported(client, api)),
+        };
+        let (path, wire) = match from {
+            From::Responses => ("/responses", Wire::Responses),
+            _ => ("/chat/completions", Wire::ChatCompletions),
+        };
+        let translate = matches!(from, From::Messages | From::ResponsesViaChat);
+        // A translation is a new body; the client's own is sent as it is, with the model
+        // (and stream options) substituted as it is serialized, never copied.
+        let translated = match from {
+            From::Messages => Some(messages_request_to_chat(client.body())?),
+            From::ResponsesViaChat => Some(responses_request_to_chat(client.body())?),
+            From::Chat | From::Responses => None,
+        };
+        let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
+        body.set("model", Value::String(call.req.upstream_model().to_owned()));
+        if translate && client.is_stream() {
+            body.set("stream", Value::Bool(true));
+        }
+        let options = (wire == Wire::ChatCompletions
+            && client.is_stream()
+            && call.config.upstream.stream_usage)
+            .then(|| include_usage(translated.as_ref().unwrap_or(client.body())))
+            .flatten();
+        // A translated stream consumes the usage chunk itself: nothing to strip.
+        let strip = options.is_some() && !translate;
+        if let Some(options) = options {
+            body.set("stream_options", options);
+        }
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: ProviderRequest) -> Self::Future {
-        let (transport, config) = self.for_call();
-        Box::pin(async move {
-            let client = req.request();
-            let from = match client.api() {
-                Api::ChatCompletions => From::Chat,
-                Api::Messages => From::Messages,
-                Api::Responses if config.upstream.responses_api => From::Responses,
-                Api::Responses => From::ResponsesViaChat,
-                api => {
-                    let alias = client.model().unwrap_or_default().to_owned();
-                    return Err(UnsupportedApi {
-                        alias,
-                        api: api.as_str(),
-                    }
-                    .into());
-                }
-            };
-            let (path, wire) = match from {
-                From::Responses => ("/responses", Wire::Responses),
-                _ => ("/chat/completions", Wire::ChatCompletions),
-            };
-            let translate = matches!(from, From::Messages | From::ResponsesViaChat);
-            // A translation is a new body; the client's own is sent as it is, with the model
-            // (and stream options) substituted as it is serialized, never copied.
-            let translated = match from {
-                From::Messages => Some(messages_request_to_chat(client.body())?),
-                From::ResponsesViaChat => Some(responses_request_to_chat(client.body())?),
-                From::Chat | From::Responses => None,
-            };
-            let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
-            body.set("model", Value::String(req.upstream_model().to_owned()));
-            if translate && client.is_stream() {
-                body.set("stream", Value::Bool(true));
-            }
-            let options = (wire == Wire::ChatCompletions
-                && client.is_stream()
-                && config.upstream.stream_usage)
-                .then(|| include_usage(translated.as_ref().unwrap_or(client.body())))
-                .flatten();
-            // A translated stream consumes the usage chunk itself: nothing to strip.
-            let strip = options.is_some() && !translate;
-            if let Some(options) = options {
-                body.set("stream_options", options);
-            }
-
-            let mut headers = HeaderMap::new();
-            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            if let Some(key) = config.common.credential(req.request()) {
-                headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
-            }
-            let upstream = upstream_request(&config.common.base, path, headers, body.to_bytes()?)?;
-            let exchange = Exchange {
-                wire,
-                price: req.price(),
-                strip_usage_chunk: strip,
-                max_response_bytes: config.common.max_response_bytes,
-            };
-            let res = exchange.run(transport, upstream).await?;
-            match from {
-                From::Messages => res
-                    .map_stream(|b| LlmBody::stream(SseTransform::new(b, ChatToMessages::new())))
-                    .map_json(chat_response_to_messages)
-                    .map_err(|e| UpstreamUnavailable::new(e).into()),
-                From::ResponsesViaChat => res
-                    .map_stream(|b| LlmBody::stream(SseTransform::new(b, ChatToResponses::new())))
-                    .map_json(chat_response_to_responses)
-                    .map_err(|e| UpstreamUnavailable::new(e).into()),
-                From::Chat | From::Responses => Ok(res),
-            }
-        })
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(key) = call.config.common.credential(call.req.request()) {
+            headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
+        }
+        let upstream = upstream_request(&call.config.common.base, path, headers, body.to_bytes()?)?;
+        let exchange = Exchange {
+            wire,
+            price: call.req.price(),
+            strip_usage_chunk: strip,
+            max_response_bytes: call.config.common.max_response_bytes,
+        };
+        let res = exchange.run(call.transport, upstream).await?;
+        match from {
+            From::Messages => res
+                .map_stream(|b| LlmBody::stream(SseTransform::new(b, ChatToMessages::new())))
+                .map_json(chat_response_to_messages)
+                .map_err(|e| UpstreamUnavailable::new(e).into()),
+            From::ResponsesViaChat => res
+                .map_stream(|b| LlmBody::stream(SseTransform::new(b, ChatToResponses::new())))
+                .map_json(chat_response_to_responses)
+                .map_err(|e| UpstreamUnavailable::new(e).into()),
+            From::Chat | From::Responses => Ok(res),
+        }
     }
 }
 

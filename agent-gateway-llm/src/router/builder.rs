@@ -6,9 +6,11 @@ use tower::retry::budget::TpsBudget;
 use tower::util::BoxCloneSyncService;
 
 use agent_gateway_core::upstream::breaker::{Breaker, BreakerConfig};
-use agent_gateway_core::upstream::registry::{InstanceConfig, InstanceId, Registry, UpstreamName};
+use agent_gateway_core::upstream::registry::{
+    InstanceConfig, InstanceDefaults, InstanceId, Registry, UpstreamName,
+};
 use agent_gateway_core::upstream::{Balanced, LoadConfig, LoadEstimate};
-use agent_gateway_core::{BoxError, SharedClock, SystemClock};
+use agent_gateway_core::{BoxError, SharedClock};
 
 use super::route::is_failure;
 use super::{Alias, Classifier, Deployment, LlmRouter, Rest, Route, Table};
@@ -21,11 +23,8 @@ use crate::provider::{BoxProvider, ProviderRequest};
 pub struct LlmRouterBuilder {
     providers: HashMap<String, BoxProvider>,
     aliases: Vec<(String, Vec<Deployment>)>,
-    breaker: BreakerConfig,
-    load: LoadConfig,
-    clock: SharedClock,
+    defaults: InstanceDefaults,
     owned_by: String,
-    seed: Option<u64>,
     budget: Option<Arc<TpsBudget>>,
 }
 
@@ -55,11 +54,8 @@ impl LlmRouterBuilder {
         LlmRouterBuilder {
             providers: HashMap::new(),
             aliases: Vec::new(),
-            breaker: BreakerConfig::default(),
-            load: LoadConfig::default(),
-            clock: SystemClock::shared(),
+            defaults: InstanceDefaults::new(),
             owned_by: "agent-gateway".to_owned(),
-            seed: None,
             budget: None,
         }
     }
@@ -107,27 +103,36 @@ impl LlmRouterBuilder {
         self
     }
 
-    /// Sets how the latency estimate of each deployment starts and decays.
-    pub fn with_load(mut self, config: LoadConfig) -> Self {
-        self.load = config;
+    /// Sets what each deployment's breaker and latency estimate start from, the clock they
+    /// and `Retry-After` read (a `ManualClock` in tests), and the balancer's seed; the four
+    /// setters below set one of them each.
+    pub fn with_defaults(mut self, defaults: InstanceDefaults) -> Self {
+        self.defaults = defaults;
         self
+    }
+
+    /// Sets how the latency estimate of each deployment starts and decays.
+    pub fn with_load(self, config: LoadConfig) -> Self {
+        self.edit(|d| d.with_load(config))
     }
 
     /// Seeds the random draws of the balancer, for repeatable tests.
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
+    pub fn with_seed(self, seed: u64) -> Self {
+        self.edit(|d| d.with_seed(seed))
     }
 
     /// Sets the breaker configuration of every deployment.
-    pub fn with_breaker(mut self, config: BreakerConfig) -> Self {
-        self.breaker = config;
-        self
+    pub fn with_breaker(self, config: BreakerConfig) -> Self {
+        self.edit(|d| d.with_breaker(config))
     }
 
     /// Sets the clock of the breakers and of `Retry-After` (a `ManualClock` in tests).
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        self.edit(|d| d.with_clock(clock))
+    }
+
+    fn edit(mut self, f: impl FnOnce(InstanceDefaults) -> InstanceDefaults) -> Self {
+        self.defaults = f(self.defaults);
         self
     }
 
@@ -155,10 +160,7 @@ impl LlmRouterBuilder {
             // each alias by its position.
             let invalid = |_| RouterError::Registry(alias.clone());
             let name = UpstreamName::new(format!("alias-{n}")).map_err(invalid)?;
-            let mut registry = Registry::builder().with_clock(self.clock.clone());
-            if let Some(seed) = self.seed {
-                registry = registry.with_seed(seed);
-            }
+            let mut registry = Registry::builder().with_defaults(self.defaults.clone());
             let mut routes = Vec::new();
             for (tier, deployment) in chain
                 .into_iter()
@@ -176,8 +178,8 @@ impl LlmRouterBuilder {
                     .entry(key)
                     .or_insert_with(|| {
                         (
-                            Breaker::new(self.breaker, self.clock.clone()),
-                            LoadEstimate::new(self.load, self.clock.clone()),
+                            self.defaults.breaker(),
+                            self.defaults.load(),
                             Arc::default(),
                         )
                     })
@@ -205,7 +207,7 @@ impl LlmRouterBuilder {
             table: Arc::new(Table {
                 aliases,
                 owned_by: self.owned_by,
-                clock: self.clock,
+                clock: self.defaults.clock().clone(),
                 budget: self.budget.unwrap_or_default(),
             }),
         })

@@ -10,7 +10,7 @@ use agent_gateway_core::BoxError;
 use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::sse::{Decoder, Event};
 
-use super::strip::event_end;
+use super::cut::{EventCut, EventTooLarge};
 use super::transform::{data_line, named_event};
 use crate::usage::Wire;
 
@@ -124,7 +124,8 @@ pin_project! {
     /// - Responses: `event: error` with `{"type": "error", "code": "server_error", …}`.
     ///
     /// To place the error event between events, bytes wait until their event's blank line,
-    /// never longer; an unfinished event is dropped when upstream fails. The message leaks no
+    /// never longer; an unfinished event is dropped when upstream fails. An event over the SSE
+    /// decoder's limit (1 MiB) is not buffered further: the stream ends with the error event. The message leaks no
     /// upstream detail. After an [`UpstreamErrorEvent`] the stream just ends: upstream's own
     /// error event went out already.
     #[derive(Debug)]
@@ -132,7 +133,7 @@ pin_project! {
         #[pin]
         inner: B,
         wire: Wire,
-        pending: BytesMut,
+        cut: EventCut,
         done: bool,
     }
 }
@@ -143,7 +144,17 @@ impl<B> RenderStreamError<B> {
         RenderStreamError {
             inner,
             wire,
-            pending: BytesMut::new(),
+            cut: EventCut::new(),
+            done: false,
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn with_max_event(inner: B, wire: Wire, max: usize) -> Self {
+        RenderStreamError {
+            inner,
+            wire,
+            cut: EventCut::with_max(max),
             done: false,
         }
     }
@@ -181,50 +192,32 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let mut this = self.project();
-        loop {
-            if *this.done {
+        let this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        let e = match std::task::ready!(this.cut.poll_relay(this.inner, cx, |_| true)) {
+            Some(Ok(frame)) => return Poll::Ready(Some(Ok(frame))),
+            None => {
+                *this.done = true;
                 return Poll::Ready(None);
             }
-            match std::task::ready!(this.inner.as_mut().poll_frame(cx)) {
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => {
-                        this.pending.extend_from_slice(&data);
-                        let mut end = 0;
-                        while let Some(n) = event_end(&this.pending[end..]) {
-                            end += n;
-                        }
-                        if end > 0 {
-                            return Poll::Ready(Some(Ok(Frame::data(
-                                this.pending.split_to(end).freeze(),
-                            ))));
-                        }
-                    }
-                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
-                },
-                Some(Err(e)) => {
-                    *this.done = true;
-                    this.pending.clear();
-                    let e: BoxError = e.into();
-                    if cause_ref::<UpstreamErrorEvent>(e.as_ref()).is_some() {
-                        return Poll::Ready(None);
-                    }
-                    tracing::warn!(error = %e, "llm stream: upstream failed mid-stream");
-                    let mut out = BytesMut::new();
-                    error_event(*this.wire, "upstream stream failed", &mut out);
-                    return Poll::Ready(Some(Ok(Frame::data(out.freeze()))));
-                }
-                None => {
-                    *this.done = true;
-                    // An unfinished last event goes out as it came.
-                    let rest = this.pending.split().freeze();
-                    if !rest.is_empty() {
-                        return Poll::Ready(Some(Ok(Frame::data(rest))));
-                    }
-                    return Poll::Ready(None);
-                }
-            }
+            Some(Err(e)) => e,
+        };
+        *this.done = true;
+        if cause_ref::<UpstreamErrorEvent>(e.as_ref()).is_some() {
+            return Poll::Ready(None);
         }
+        let message = if cause_ref::<EventTooLarge>(e.as_ref()).is_some() {
+            tracing::warn!(error = %e, "llm stream: upstream event too large");
+            "upstream sent an oversized stream event"
+        } else {
+            tracing::warn!(error = %e, "llm stream: upstream failed mid-stream");
+            "upstream stream failed"
+        };
+        let mut out = BytesMut::new();
+        error_event(*this.wire, message, &mut out);
+        Poll::Ready(Some(Ok(Frame::data(out.freeze()))))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -25,6 +25,16 @@ fn relay(
     RenderStreamError::new(metered, wire)
 }
 
+/// The whole body, as text.
+async fn text<B>(body: B) -> String
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    let bytes = body.collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 const CHAT: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n\
 data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\r\n\r\n";
 
@@ -53,16 +63,8 @@ async fn a_reset_mid_stream_ends_with_the_dialect_error_event() {
             let mut upstream = cut(&format!("{events}data: {{\"choi"), n);
             upstream.0.push_back(Err("connection reset by peer"));
             let report = UsageReport::new();
-            let out = relay(upstream, wire, &report)
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes();
-            assert_eq!(
-                std::str::from_utf8(&out).unwrap(),
-                format!("{events}{error}"),
-                "{wire:?} cut every {n}"
-            );
+            let out = text(relay(upstream, wire, &report)).await;
+            assert_eq!(out, format!("{events}{error}"), "{wire:?} cut every {n}");
             assert_eq!(report.usage().unwrap().1, Outcome::Aborted);
         }
     }
@@ -128,4 +130,51 @@ async fn a_clean_end_relays_an_unfinished_last_event_as_it_came() {
         .to_bytes();
     assert_eq!(out, "data: {\"a\":1}\n\ndata: tail");
     assert_eq!(report.usage().unwrap().1, Outcome::Complete);
+}
+
+const ERROR_OVERSIZED: &str = "data: {\"error\":{\"code\":null,\"message\":\"upstream sent an oversized stream event\",\"param\":null,\"type\":\"server_error\"}}\n\n";
+
+#[tokio::test]
+async fn an_oversized_event_ends_the_stream_with_the_dialect_error_event() {
+    let big = format!("data: {}\n\n", "x".repeat(100));
+    // Never ended (cut into pieces), or whole in one chunk: either way it is not relayed.
+    for (upstream, n) in [
+        (format!("{CHAT}data: {}", "x".repeat(100)), 7),
+        (format!("{CHAT}{big}{CHAT}"), 4096),
+    ] {
+        let body = RenderStreamError::with_max_event(cut(&upstream, n), Wire::ChatCompletions, 64);
+        let expected = format!("{CHAT}{ERROR_OVERSIZED}");
+        assert_eq!(text(body).await, expected, "cut every {n} bytes");
+    }
+    // At the limit, an event passes.
+    let at_limit = format!("data: {}\n\n", "x".repeat(56));
+    assert_eq!(at_limit.len(), 64);
+    let body = RenderStreamError::with_max_event(cut(&at_limit, 5), Wire::Messages, 64);
+    assert_eq!(
+        body.collect().await.unwrap().to_bytes(),
+        at_limit.as_bytes()
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_event_in_the_usage_strip_is_rendered_by_the_relay() {
+    let upstream = format!("{CHAT}data: {}", "x".repeat(100));
+    let strip = StripUsageChunk::with_max_event(cut(&upstream, 3), 64);
+    let out = text(RenderStreamError::new(strip, Wire::ChatCompletions)).await;
+    assert_eq!(out, format!("{CHAT}{ERROR_OVERSIZED}"));
+
+    // Alone, the strip fails with the typed error.
+    let mut strip = StripUsageChunk::with_max_event(cut(&upstream, 3), 64);
+    let err = loop {
+        match strip.frame().await {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without the error"),
+        }
+    };
+    assert_eq!(
+        agent_gateway_core::error::cause_ref::<EventTooLarge>(err.as_ref()),
+        Some(&EventTooLarge { max: 64 })
+    );
+    assert!(strip.frame().await.is_none());
 }

@@ -59,6 +59,8 @@
 //! # });
 //! ```
 
+mod chat_events;
+mod cut;
 mod errors;
 mod meter;
 mod strip;
@@ -67,6 +69,7 @@ mod to_messages;
 mod to_responses;
 mod transform;
 
+pub use cut::EventTooLarge;
 pub use errors::{AbortOnErrorEvent, RenderStreamError, UpstreamErrorEvent};
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;

@@ -3,6 +3,7 @@ use serde_json::{Value, json};
 
 use agent_gateway_core::sse::Event;
 
+use super::chat_events::{self, ChatEvent};
 use super::transform::{Transform, named_event};
 
 /// Chat Completions chunks → Anthropic Messages stream events, for an Anthropic client served
@@ -154,59 +155,34 @@ pub(crate) fn stop_reason(finish: &str) -> &'static str {
     }
 }
 
+impl ChatToMessages {
+    fn chat(&mut self, event: ChatEvent<'_>, out: &mut BytesMut) {
+        match event {
+            ChatEvent::Start(chunk) => self.start(chunk, out),
+            ChatEvent::Usage(u) => {
+                self.usage = Some(json!({
+                    "input_tokens": u.prompt.saturating_sub(u.cached),
+                    "output_tokens": u.completion,
+                    "cache_read_input_tokens": u.cached,
+                    "cache_creation_input_tokens": 0,
+                }));
+            }
+            ChatEvent::Text(text) => self.text(text, out),
+            ChatEvent::ToolFragment(fragment) => self.tool_fragment(fragment, out),
+            ChatEvent::Finish(finish) => {
+                self.close_block(out);
+                self.stop_reason = Some(stop_reason(finish));
+            }
+            ChatEvent::Done => self.close(out),
+            ChatEvent::Error(message) => self.error(message, out),
+        }
+    }
+}
+
 impl Transform for ChatToMessages {
     fn event(&mut self, event: &Event, out: &mut BytesMut) {
-        if self.finished {
-            return;
-        }
-        if event.data.trim() == "[DONE]" {
-            self.start(&Value::Null, out);
-            self.close(out);
-            return;
-        }
-        let Ok(chunk) = serde_json::from_str::<Value>(&event.data) else {
-            return;
-        };
-        if let Some(e) = chunk.get("error") {
-            let message = e
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("upstream error");
-            self.error(message, out);
-            return;
-        }
-        self.start(&chunk, out);
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            let n = |p: &str| u.pointer(p).and_then(Value::as_u64).unwrap_or(0);
-            let cached = n("/prompt_tokens_details/cached_tokens");
-            self.usage = Some(json!({
-                "input_tokens": n("/prompt_tokens").saturating_sub(cached),
-                "output_tokens": n("/completion_tokens"),
-                "cache_read_input_tokens": cached,
-                "cache_creation_input_tokens": 0,
-            }));
-        }
-        let Some(choice) = chunk.pointer("/choices/0") else {
-            return;
-        };
-        if let Some(text) = choice
-            .pointer("/delta/content")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            self.text(text, out);
-        }
-        if let Some(calls) = choice
-            .pointer("/delta/tool_calls")
-            .and_then(Value::as_array)
-        {
-            for fragment in calls {
-                self.tool_fragment(fragment, out);
-            }
-        }
-        if let Some(finish) = choice.get("finish_reason").and_then(Value::as_str) {
-            self.close_block(out);
-            self.stop_reason = Some(stop_reason(finish));
+        if !self.finished {
+            chat_events::parse(event, |e| self.chat(e, out));
         }
     }
 

@@ -206,33 +206,26 @@ impl Authenticator for () {
     }
 }
 
-#[async_trait]
-impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
-    async fn authenticate(
-        &self,
-        credentials: Credentials<'_>,
-    ) -> Result<Option<Caller>, AuthError> {
-        (**self).authenticate(credentials).await
-    }
+/// An authenticator behind a pointer is the authenticator it points to.
+macro_rules! forward_authenticator {
+    ($($pointer:ident),+) => {$(
+        #[async_trait]
+        impl<A: Authenticator + ?Sized> Authenticator for $pointer<A> {
+            async fn authenticate(
+                &self,
+                credentials: Credentials<'_>,
+            ) -> Result<Option<Caller>, AuthError> {
+                (**self).authenticate(credentials).await
+            }
 
-    fn credential_headers(&self) -> Vec<HeaderName> {
-        (**self).credential_headers()
-    }
+            fn credential_headers(&self) -> Vec<HeaderName> {
+                (**self).credential_headers()
+            }
+        }
+    )+};
 }
 
-#[async_trait]
-impl<A: Authenticator + ?Sized> Authenticator for Box<A> {
-    async fn authenticate(
-        &self,
-        credentials: Credentials<'_>,
-    ) -> Result<Option<Caller>, AuthError> {
-        (**self).authenticate(credentials).await
-    }
-
-    fn credential_headers(&self) -> Vec<HeaderName> {
-        (**self).credential_headers()
-    }
-}
+forward_authenticator!(Arc, Box);
 
 #[async_trait]
 impl<A: Authenticator> Authenticator for Vec<A> {

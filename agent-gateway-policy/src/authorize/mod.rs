@@ -109,6 +109,7 @@ use self::filter::ListFilter;
 use self::future::ResponseFuture;
 pub use self::layer::AuthorizeLayer;
 pub use self::rules::{DEFAULT_DENY_RULE, Decision, Effect, Policy, RuleError, Rules};
+use crate::decided::Listing;
 
 /// The message every authorization denial carries. It names no rule condition: the rule id in
 /// [`Denied::rule`] is enough to trace it, and conditions stay private to the operator.
@@ -189,7 +190,8 @@ where
                 let filter = request
                     .action()
                     .is_listing()
-                    .then(|| ListFilter::new(&self.policy, &request));
+                    .then(|| ListFilter::new(&self.policy, &request))
+                    .map(|filter| -> Listing { Box::new(move |r| filter.apply(r)) });
                 ResponseFuture::called(self.inner.call(request), filter)
             }
         }

@@ -93,7 +93,7 @@ pub use self::scope::{Level, Scope, Spend};
 
 use self::charge::Shared;
 use self::future::ResponseFuture;
-use crate::admit::OnUsage;
+use crate::admit::{self, OnUsage};
 
 /// Refuses calls whose enclosing budgets are exhausted and charges the rest when they end; see
 /// the [module docs](self).
@@ -159,10 +159,8 @@ where
 
     fn call(&mut self, req: R) -> Self::Future {
         let scopes = self.shared.scopes(&req);
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
-        ResponseFuture::new(Box::pin(async move {
+        admit::call(&mut self.inner, req, async move {
             let scopes = scopes?;
             shared.admit(&scopes).await?;
             let runtime = Handle::try_current().ok();
@@ -171,7 +169,7 @@ where
                     shared.charge(scopes, cost, runtime.as_ref());
                 }
             });
-            Ok((inner.call(req), Some(charger)))
-        }))
+            Ok(Some(charger))
+        })
     }
 }

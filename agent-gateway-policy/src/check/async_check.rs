@@ -5,10 +5,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Denied};
+use agent_gateway_core::response::Item;
+use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Caller, Denied};
 use tower::{Layer, Service};
 
-use crate::admit::ResponseFuture;
+use super::ItemFilter;
+use crate::admit::{self, ResponseFuture};
+use crate::decided;
 
 /// Decides, asynchronously, whether a request may pass.
 ///
@@ -62,10 +65,12 @@ where
     }
 }
 
-/// Runs an [`AsyncCheck`] through an [`AsyncChecked`] service.
+/// Runs an [`AsyncCheck`], and optionally filters listings, through an [`AsyncChecked`]
+/// service.
 #[must_use]
 pub struct AsyncCheckLayer<C> {
     check: Arc<C>,
+    items: Option<ItemFilter>,
 }
 
 impl<C: AsyncCheck> AsyncCheckLayer<C> {
@@ -73,7 +78,20 @@ impl<C: AsyncCheck> AsyncCheckLayer<C> {
     pub fn new(check: C) -> Self {
         AsyncCheckLayer {
             check: Arc::new(check),
+            items: None,
         }
+    }
+}
+
+impl<C> AsyncCheckLayer<C> {
+    /// Also filters listing responses: an item stays only if `keep` returns `true` for the
+    /// caller (if any) and the item, as [`CheckLayer::with_items`](super::CheckLayer::with_items).
+    pub fn with_items(
+        mut self,
+        keep: impl Fn(Option<&Caller>, &Item<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.items = Some(Arc::new(keep));
+        self
     }
 }
 
@@ -81,13 +99,16 @@ impl<C> Clone for AsyncCheckLayer<C> {
     fn clone(&self) -> Self {
         AsyncCheckLayer {
             check: self.check.clone(),
+            items: self.items.clone(),
         }
     }
 }
 
 impl<C> fmt::Debug for AsyncCheckLayer<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncCheckLayer").finish_non_exhaustive()
+        f.debug_struct("AsyncCheckLayer")
+            .field("items", &self.items.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,6 +119,7 @@ impl<S, C> Layer<S> for AsyncCheckLayer<C> {
         AsyncChecked {
             inner,
             check: self.check.clone(),
+            items: self.items.clone(),
         }
     }
 }
@@ -106,6 +128,7 @@ impl<S, C> Layer<S> for AsyncCheckLayer<C> {
 pub struct AsyncChecked<S, C> {
     inner: S,
     check: Arc<C>,
+    items: Option<ItemFilter>,
 }
 
 impl<S, C> AsyncChecked<S, C> {
@@ -114,6 +137,7 @@ impl<S, C> AsyncChecked<S, C> {
         AsyncChecked {
             inner,
             check: Arc::new(check),
+            items: None,
         }
     }
 
@@ -138,6 +162,7 @@ impl<S: Clone, C> Clone for AsyncChecked<S, C> {
         AsyncChecked {
             inner: self.inner.clone(),
             check: self.check.clone(),
+            items: self.items.clone(),
         }
     }
 }
@@ -146,6 +171,7 @@ impl<S: fmt::Debug, C> fmt::Debug for AsyncChecked<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncChecked")
             .field("inner", &self.inner)
+            .field("items", &self.items.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -169,12 +195,11 @@ where
 
     fn call(&mut self, req: R) -> Self::Future {
         let decision = self.check.check(&req);
-        // The future owns the service made ready above; `self` keeps a fresh clone.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(Box::pin(async move {
+        let listing = decided::listing(self.items.as_ref(), &req);
+        admit::call(&mut self.inner, req, async move {
             decision.await?;
-            Ok((inner.call(req), None))
-        }))
+            Ok(None)
+        })
+        .with_listing(listing)
     }
 }

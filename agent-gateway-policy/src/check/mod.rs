@@ -39,10 +39,11 @@
 //!
 //! # Listings
 //!
-//! A caller should not be shown what it may not call. [`CheckLayer::with_items`] adds a hook
-//! that sees the caller and each [`Item`] of a listing response (MCP tools, A2A agents, LLM
-//! models), through [`AgentResponse::retain_items`], and keeps only the items it returns `true`
-//! for, as [`Authorize`](crate::authorize) does with its rules.
+//! A caller should not be shown what it may not call. [`CheckLayer::with_items`] (and
+//! [`AsyncCheckLayer::with_items`]) adds a hook that sees the caller and each
+//! [`Item`](agent_gateway_core::response::Item) of a listing response (MCP tools, A2A agents,
+//! LLM models), through [`AgentResponse::retain_items`], and keeps only the items it returns
+//! `true` for, as [`Authorize`](crate::authorize) does with its rules.
 //!
 //! # Asynchronous checks
 //!
@@ -61,14 +62,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use agent_gateway_core::response::Item;
-use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Caller, Denied};
+use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Denied};
 use tower::Service;
 
 pub use self::async_check::{AsyncCheck, AsyncCheckLayer, AsyncChecked};
 pub use self::layer::CheckLayer;
 
 use self::future::ResponseFuture;
+use crate::decided;
 
 /// Decides, synchronously, whether a request may pass; see the [module docs](self).
 ///
@@ -107,8 +108,7 @@ impl<C: Check> Check for Vec<C> {
     }
 }
 
-/// Which listed items a caller may see: `true` keeps the item.
-pub type ItemFilter = Arc<dyn Fn(Option<&Caller>, &Item<'_>) -> bool + Send + Sync>;
+pub use crate::decided::ItemFilter;
 
 /// Runs a [`Check`] on every request before the inner service; see the [module docs](self).
 pub struct Checked<S, C> {
@@ -184,12 +184,7 @@ where
             tracing::debug!(action = %req.action(), rule = denied.rule(), "check: denied");
             return ResponseFuture::denied(denied);
         }
-        let filter = match &self.items {
-            Some(items) if req.action().is_listing() => {
-                Some((req.caller().cloned(), items.clone()))
-            }
-            _ => None,
-        };
-        ResponseFuture::called(self.inner.call(req), filter)
+        let listing = decided::listing(self.items.as_ref(), &req);
+        ResponseFuture::called(self.inner.call(req), listing)
     }
 }

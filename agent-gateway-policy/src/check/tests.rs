@@ -28,6 +28,18 @@ fn no_deletes(req: &dyn AgentRequest) -> Result<(), Denied> {
     }
 }
 
+/// The names `who` is shown in a tool listing through `svc`.
+async fn listed<S>(svc: S, who: &str) -> Vec<String>
+where
+    S: tower::Service<Call, Response = Reply, Error = BoxError>,
+{
+    let reply = svc
+        .oneshot(call(Action::ListTools, None, who))
+        .await
+        .unwrap();
+    reply.items().map(|i| i.name.to_owned()).collect()
+}
+
 fn kind(err: &BoxError) -> Option<DeniedKind> {
     Denied::find(err.as_ref()).map(|d| d.kind().clone())
 }
@@ -103,20 +115,11 @@ async fn a_listing_is_filtered_for_the_caller() {
     });
     let svc = ServiceBuilder::new().layer(layer).service(upstream.clone());
 
-    let reply = svc
-        .clone()
-        .oneshot(call(Action::ListTools, None, "ann"))
-        .await
-        .unwrap();
-    let names: Vec<_> = reply.items().map(|i| i.name.to_owned()).collect();
-    assert_eq!(names, ["fs.read"]);
-
-    let reply = svc
-        .oneshot(call(Action::ListTools, None, "admin"))
-        .await
-        .unwrap();
-    let names: Vec<_> = reply.items().map(|i| i.name.to_owned()).collect();
-    assert_eq!(names, ["fs.read", "fs.delete", "db.delete"]);
+    assert_eq!(listed(svc.clone(), "ann").await, ["fs.read"]);
+    assert_eq!(
+        listed(svc, "admin").await,
+        ["fs.read", "fs.delete", "db.delete"]
+    );
     assert_eq!(upstream.calls(), 2);
 }
 
@@ -153,4 +156,28 @@ async fn an_async_check_allows_and_denies() {
         .unwrap_err();
     assert_eq!(kind(&err), Some(DeniedKind::Forbidden));
     assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn an_async_check_filters_a_listing_for_the_caller() {
+    let upstream = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(listing()));
+    let layer = AsyncCheckLayer::new(|req: &dyn AgentRequest| std::future::ready(no_deletes(req)))
+        .with_items(|caller, item| {
+            caller.is_some_and(|c| c.subject() == "admin") || !item.name.ends_with("delete")
+        });
+    let svc = ServiceBuilder::new().layer(layer).service(upstream.clone());
+
+    assert_eq!(listed(svc.clone(), "ann").await, ["fs.read"]);
+    assert_eq!(
+        listed(svc.clone(), "admin").await,
+        ["fs.read", "fs.delete", "db.delete"]
+    );
+
+    // Not a listing: the filter leaves the response alone.
+    let reply = svc
+        .oneshot(call(Action::ToolCall, Some("fs.read"), "ann"))
+        .await
+        .unwrap();
+    assert_eq!(reply.items().count(), 3);
+    assert_eq!(upstream.calls(), 3);
 }

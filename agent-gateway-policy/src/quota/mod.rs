@@ -168,19 +168,16 @@ where
 
     fn call(&mut self, req: R) -> Self::Future {
         let planned = self.shared.plan(&req);
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
-        ResponseFuture::new(Box::pin(async move {
+        crate::admit::call(&mut self.inner, req, async move {
             let settlements = shared.admit(planned?).await?;
-            let on_usage = (!settlements.is_empty()).then(|| {
+            Ok((!settlements.is_empty()).then(|| {
                 Box::new(move |usage: &Usage| {
                     for settlement in settlements {
                         settlement.settle(usage);
                     }
                 }) as OnUsage
-            });
-            Ok((inner.call(req), on_usage))
-        }))
+            }))
+        })
     }
 }

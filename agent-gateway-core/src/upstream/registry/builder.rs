@@ -2,11 +2,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroU32;
 
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-
-use super::{Instance, InstanceId, Registry, Upstream, UpstreamName};
-use crate::clock::{SharedClock, SystemClock};
+use super::{Instance, InstanceDefaults, InstanceId, Registry, Upstream, UpstreamName};
+use crate::clock::SharedClock;
 use crate::upstream::breaker::{Breaker, BreakerConfig};
 use crate::upstream::error::BuildError;
 use crate::upstream::load::{LoadConfig, LoadEstimate};
@@ -14,18 +11,18 @@ use crate::upstream::load::{LoadConfig, LoadEstimate};
 /// Builds a [`Registry`].
 ///
 /// Instances are added one at a time; an upstream exists as soon as it has one. Every instance
-/// gets its own [`Breaker`] and [`LoadEstimate`], configured by [`with_breaker`] and
-/// [`with_load`] and reading the clock given to [`with_clock`].
+/// gets its own [`Breaker`] and [`LoadEstimate`], made from the builder's [`InstanceDefaults`]
+/// (set whole with [`with_defaults`], or one by one with [`with_breaker`], [`with_load`],
+/// [`with_clock`] and [`with_seed`]).
 ///
+/// [`with_defaults`]: RegistryBuilder::with_defaults
 /// [`with_breaker`]: RegistryBuilder::with_breaker
 /// [`with_load`]: RegistryBuilder::with_load
 /// [`with_clock`]: RegistryBuilder::with_clock
+/// [`with_seed`]: RegistryBuilder::with_seed
 pub struct RegistryBuilder<S> {
     instances: Vec<(UpstreamName, InstanceId, S, InstanceConfig)>,
-    clock: Option<SharedClock>,
-    breaker: BreakerConfig,
-    load: LoadConfig,
-    seed: Option<u64>,
+    defaults: InstanceDefaults,
 }
 
 impl<S> RegistryBuilder<S> {
@@ -33,10 +30,7 @@ impl<S> RegistryBuilder<S> {
     pub fn new() -> Self {
         RegistryBuilder {
             instances: Vec::new(),
-            clock: None,
-            breaker: BreakerConfig::default(),
-            load: LoadConfig::default(),
-            seed: None,
+            defaults: InstanceDefaults::new(),
         }
     }
 
@@ -58,29 +52,37 @@ impl<S> RegistryBuilder<S> {
         self
     }
 
-    /// The clock the breakers and the latency estimates read. Defaults to [`SystemClock`].
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+    /// Sets what every instance starts from: breaker, latency estimate, clock and seed.
+    pub fn with_defaults(mut self, defaults: InstanceDefaults) -> Self {
+        self.defaults = defaults;
         self
     }
 
-    /// The configuration of every instance's circuit breaker.
-    pub fn with_breaker(mut self, config: BreakerConfig) -> Self {
-        self.breaker = config;
-        self
+    /// The clock the breakers and the latency estimates read; see
+    /// [`InstanceDefaults::with_clock`].
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        self.edit(|d| d.with_clock(clock))
     }
 
-    /// The configuration of every instance's latency estimate.
-    pub fn with_load(mut self, config: LoadConfig) -> Self {
-        self.load = config;
-        self
+    /// The configuration of every instance's circuit breaker; see
+    /// [`InstanceDefaults::with_breaker`].
+    pub fn with_breaker(self, config: BreakerConfig) -> Self {
+        self.edit(|d| d.with_breaker(config))
     }
 
-    /// Seeds the balancers' random source, to make the picks reproducible in tests.
-    ///
-    /// By default each upstream's source is seeded once from the operating system.
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+    /// The configuration of every instance's latency estimate; see
+    /// [`InstanceDefaults::with_load`].
+    pub fn with_load(self, config: LoadConfig) -> Self {
+        self.edit(|d| d.with_load(config))
+    }
+
+    /// Seeds the balancers' random source; see [`InstanceDefaults::with_seed`].
+    pub fn with_seed(self, seed: u64) -> Self {
+        self.edit(|d| d.with_seed(seed))
+    }
+
+    fn edit(mut self, f: impl FnOnce(InstanceDefaults) -> InstanceDefaults) -> Self {
+        self.defaults = f(self.defaults);
         self
     }
 
@@ -89,7 +91,7 @@ impl<S> RegistryBuilder<S> {
     /// Fails with [`BuildError::DuplicateInstance`] if an upstream has the same instance id
     /// twice.
     pub fn build(self) -> Result<Registry<S>, BuildError> {
-        let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let defaults = self.defaults;
         let mut grouped: BTreeMap<UpstreamName, Vec<Instance<S>>> = BTreeMap::new();
         for (upstream, id, service, config) in self.instances {
             let instances = grouped.entry(upstream.clone()).or_default();
@@ -101,22 +103,19 @@ impl<S> RegistryBuilder<S> {
             }
             let breaker = match &config.breaker {
                 Some(shared) => shared.clone(),
-                None => Breaker::new(self.breaker, clock.clone()),
+                None => defaults.breaker(),
             };
             let load = match &config.load {
                 Some(shared) => shared.clone(),
-                None => LoadEstimate::new(self.load, clock.clone()),
+                None => defaults.load(),
             };
             instances.push(Instance::new(id, service, breaker, load, &config));
         }
         let upstreams = grouped
             .into_iter()
             .map(|(name, instances)| {
-                let rng = match self.seed {
-                    Some(seed) => SmallRng::seed_from_u64(seed),
-                    None => os_seeded(),
-                };
-                (name.clone(), Upstream::new(name, instances, rng))
+                let upstream = Upstream::new(name.clone(), instances, defaults.rng());
+                (name, upstream)
             })
             .collect();
         Ok(Registry { upstreams })
@@ -134,9 +133,7 @@ impl<S> fmt::Debug for RegistryBuilder<S> {
         let instances: Vec<_> = self.instances.iter().map(|(u, i, _, _)| (u, i)).collect();
         f.debug_struct("RegistryBuilder")
             .field("instances", &instances)
-            .field("breaker", &self.breaker)
-            .field("load", &self.load)
-            .field("seed", &self.seed)
+            .field("defaults", &self.defaults)
             .finish_non_exhaustive()
     }
 }
@@ -198,17 +195,6 @@ impl InstanceConfig {
     pub fn tier(&self) -> u32 {
         self.tier
     }
-}
-
-/// A source seeded from the operating system, or, should that fail, from the calendar time:
-/// the picks only need to differ between processes, not to be unpredictable.
-fn os_seeded() -> SmallRng {
-    SmallRng::try_from_os_rng().unwrap_or_else(|_| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        SmallRng::seed_from_u64(nanos)
-    })
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@
 //! ```
 
 mod builder;
+mod defaults;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,6 +49,7 @@ use std::sync::{Arc, Mutex};
 use rand::rngs::SmallRng;
 
 pub use self::builder::{InstanceConfig, RegistryBuilder};
+pub use self::defaults::InstanceDefaults;
 use super::breaker::Breaker;
 use super::error::UnknownUpstream;
 use super::load::LoadEstimate;

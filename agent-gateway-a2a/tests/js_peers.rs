@@ -1,6 +1,8 @@
 //! Real peer: the npm `@a2a-js/sdk` 1.3.0 client, through the gateway front (axum on
-//! 127.0.0.1), to an a2a-sdk (PyPI) agent. Needs what `.ci/peers` installs; fails, naming it,
-//! without.
+//! 127.0.0.1), to an a2a-sdk (PyPI) agent. Needs what `.ci/peers` installs; without it the test
+//! skips with a notice, or with `AGW_REQUIRE_PEERS=1` fails, naming it.
+
+mod peers;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -16,11 +18,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-fn peers_dir() -> PathBuf {
-    std::env::var_os("AGW_PEERS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/cache"))
-}
+use peers::peers_dir;
 
 fn script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -84,6 +82,9 @@ async fn js_client(url: &str, mode: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a2a_js_client_sends_and_streams_through_the_gateway() {
+    let Some(_) = peers::python() else { return };
+    let Some(_) = peers::a2a_js() else { return };
+    let Some(_) = peers::node() else { return };
     let (_complete, complete_port) = python_agent("complete", "c1").await;
     let (_stream, stream_port) = python_agent("stream", "s1").await;
     let agent = |name: &str, id: &str, port: u16| {

@@ -1,5 +1,8 @@
 //! Real peers: agents and the client of the PyPI a2a-sdk 1.3.0, with the gateway front (axum on
-//! 127.0.0.1) between them. Needs the venv that `.ci/peers` installs; fails, naming it, without.
+//! 127.0.0.1) between them. Needs the venv that `.ci/peers` installs; without it the tests skip with a notice, or with
+//! `AGW_REQUIRE_PEERS=1` fail, naming it.
+
+mod peers;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -83,6 +86,7 @@ async fn client(url: &str, mode: &str, binding: &str, version: &str) -> Vec<Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
+    let Some(_) = peers::python() else { return };
     let (_complete, complete_port) = agent("complete", "c1").await;
     let (_stream, stream_port) = agent("stream", "s1").await;
     let registry = AgentRegistry::builder()
@@ -193,6 +197,7 @@ fn streams_in_order(sealer: &Sealer, lines: &[Value], binding: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
+    let Some(_) = peers::python() else { return };
     let (mut first, first_port) = agent("complete", "c1").await;
     let (_second, second_port) = agent("complete", "c2").await;
     let registry = AgentRegistry::builder()
@@ -270,6 +275,7 @@ async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a2a_sdk_input_required_resubscribe_and_cancel() {
+    let Some(_) = peers::python() else { return };
     let (_agent, port) = agent("input", "q1").await;
     let registry = AgentRegistry::builder()
         .agent(

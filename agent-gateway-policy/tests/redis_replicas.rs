@@ -117,6 +117,9 @@ fn upstream_calls(replicas: &[Replica]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_share_limits_exactly_and_fail_closed_while_redis_is_down() {
+    let Some(_) = redis_support::installed() else {
+        return;
+    };
     let mut server = RedisServer::start();
 
     // Requests, GCRA: 50 per hour, demand 128.

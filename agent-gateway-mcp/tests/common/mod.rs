@@ -1,5 +1,9 @@
-//! What the real-peer tests share: where the pinned peers live (failing clearly when they are
-//! missing), the python fixture server, the python client, and serving a front with axum.
+//! What the real-peer tests share: where the pinned peers live (skipping, or with
+//! `AGW_REQUIRE_PEERS=1` failing clearly, when they are missing), the python fixture server,
+//! the python client, and serving a front with axum.
+//!
+//! A real-peer test starts with `let Some(_) = python_peer() else { return };` (and the like),
+//! before doing any work.
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a part
 
@@ -18,6 +22,41 @@ pub fn workspace() -> PathBuf {
 /// Where the pinned peers live: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
 pub fn peers_dir() -> PathBuf {
     std::env::var_os("AGW_PEERS_DIR").map_or_else(|| workspace().join(".ci/cache"), PathBuf::from)
+}
+
+/// Whether a missing peer fails the test (`AGW_REQUIRE_PEERS=1`, which `.ci/test` sets) rather
+/// than skipping it.
+pub fn peers_required() -> bool {
+    std::env::var_os("AGW_REQUIRE_PEERS").is_some_and(|v| v == "1")
+}
+
+/// `path` when it exists; otherwise, with `AGW_REQUIRE_PEERS=1`, a failure with `hint`, and
+/// without it one `skipped:` line on stderr and `None`.
+pub fn peer(path: PathBuf, what: &str, hint: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        !peers_required(),
+        "{what} is missing at {}: {hint}",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {what} not installed at {} (run .ci/peers; AGW_REQUIRE_PEERS=1 makes this a \
+         failure)",
+        path.display()
+    );
+    None
+}
+
+/// The venv's python, or `None` (see [`peer`]).
+pub fn python_peer() -> Option<PathBuf> {
+    peer(
+        peers_dir().join("venv/bin/python"),
+        "the python MCP SDK venv",
+        "run .ci/peers (it installs mcp==2.3.0 into .ci/cache/venv) or point AGW_PEERS_DIR at a \
+         cache that has it",
+    )
 }
 
 pub fn python() -> PathBuf {
@@ -115,22 +154,48 @@ pub fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+const MCP_JS_PACKAGES: [&str; 3] = [
+    "@modelcontextprotocol/sdk",
+    "@modelcontextprotocol/client",
+    "@modelcontextprotocol/server-everything",
+];
+
+const MCP_JS_HINT: &str = "run .ci/peers (it installs the pinned MCP npm packages into \
+                           .ci/cache/mcp-js) or point AGW_PEERS_DIR at a cache that has them";
+
+/// `node` (Node >= 20) on PATH, or `None` (see [`peer`]).
+pub fn node_peer() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("node"))
+            .find(|p| p.is_file())
+    });
+    peer(
+        found.unwrap_or_else(|| PathBuf::from("node")),
+        "node (Node >= 20 on PATH)",
+        "install Node >= 20 and put it on PATH",
+    )
+}
+
+/// The npm peers' directory, or `None` (see [`peer`]) when a package of it is missing.
+pub fn mcp_js_peer() -> Option<PathBuf> {
+    let dir = peers_dir().join("mcp-js");
+    for package in MCP_JS_PACKAGES {
+        let manifest = dir.join("node_modules").join(package).join("package.json");
+        peer(manifest, &format!("the npm peer {package}"), MCP_JS_HINT)?;
+    }
+    Some(dir)
+}
+
 /// The npm peers' directory (`@modelcontextprotocol/sdk`, `@modelcontextprotocol/client` and
 /// `server-everything`), or a failure saying how to install them.
 pub fn mcp_js() -> PathBuf {
-    let dir = std::env::var_os("AGW_PEERS_DIR")
-        .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from)
-        .join("mcp-js");
-    for package in [
-        "@modelcontextprotocol/sdk",
-        "@modelcontextprotocol/client",
-        "@modelcontextprotocol/server-everything",
-    ] {
+    let dir = peers_dir().join("mcp-js");
+    for package in MCP_JS_PACKAGES {
         let manifest = dir.join("node_modules").join(package).join("package.json");
         assert!(
             manifest.is_file(),
-            "the npm peer {package} is missing at {}: run .ci/peers (it installs the pinned MCP \
-             npm packages into .ci/cache/mcp-js) or point AGW_PEERS_DIR at a cache that has them",
+            "the npm peer {package} is missing at {}: {MCP_JS_HINT}",
             manifest.display()
         );
     }

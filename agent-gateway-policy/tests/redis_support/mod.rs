@@ -1,4 +1,11 @@
 //! A real `redis-server` on a loopback port picked by the OS, killed when dropped.
+//!
+//! A test starts with `let Some(_) = redis_support::installed() else { return };`: without a
+//! `redis-server` it skips with one `skipped:` line on stderr, or with `AGW_REQUIRE_PEERS=1`
+//! (which `.ci/test` sets) fails saying how to install it. `AGW_REDIS_SERVER` names the binary
+//! to use instead of looking on PATH (a missing path there is a missing server).
+
+#![allow(dead_code)] // each test binary uses a part
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -96,19 +103,39 @@ impl Drop for RedisServer {
     }
 }
 
-/// `redis-server` on PATH, or the Debian package's path.
-fn find_binary() -> PathBuf {
+/// `AGW_REDIS_SERVER` when set; else `redis-server` on PATH, or the Debian package's path.
+fn lookup() -> Option<PathBuf> {
+    if let Some(binary) = std::env::var_os("AGW_REDIS_SERVER") {
+        return Some(PathBuf::from(binary)).filter(|p| p.is_file());
+    }
     let on_path = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
             .map(|dir| dir.join("redis-server"))
             .find(|p| p.is_file())
     });
-    on_path
-        .or_else(|| Some(PathBuf::from("/usr/bin/redis-server")).filter(|p| p.is_file()))
-        .unwrap_or_else(|| {
-            panic!(
-                "redis-server is not installed (not on PATH, nor /usr/bin/redis-server): \
-                 run .ci/peers to install it"
-            )
-        })
+    on_path.or_else(|| Some(PathBuf::from("/usr/bin/redis-server")).filter(|p| p.is_file()))
+}
+
+const MISSING: &str = "redis-server is not installed (not AGW_REDIS_SERVER, not on PATH, nor \
+                       /usr/bin/redis-server): run .ci/peers to install it";
+
+/// The `redis-server` binary; when there is none, a failure with `AGW_REQUIRE_PEERS=1`, else
+/// one `skipped:` line on stderr and `None`.
+pub(crate) fn installed() -> Option<PathBuf> {
+    let found = lookup();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("AGW_REQUIRE_PEERS").is_none_or(|v| v != "1"),
+            "{MISSING}"
+        );
+        eprintln!(
+            "skipped: redis-server not installed (AGW_REDIS_SERVER, PATH, /usr/bin) (run \
+             .ci/peers; AGW_REQUIRE_PEERS=1 makes this a failure)"
+        );
+    }
+    found
+}
+
+fn find_binary() -> PathBuf {
+    lookup().unwrap_or_else(|| panic!("{MISSING}"))
 }

@@ -19,17 +19,9 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The peers' python; each test that uses it has checked `peers::python()` at its start.
 fn python() -> PathBuf {
-    let dir = std::env::var_os("AGW_PEERS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/cache"));
-    let python = dir.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "the a2a-sdk peers need the venv at {} (run .ci/peers, or set AGW_PEERS_DIR)",
-        python.display()
-    );
-    python
+    peers::python().expect("the test checked for its peer first")
 }
 
 fn script(name: &str) -> PathBuf {

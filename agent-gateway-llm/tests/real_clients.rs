@@ -25,27 +25,13 @@ use tower::ServiceBuilder;
 /// How long the python clients may take, all of their checks together.
 const PYTHON_LIMIT: Duration = Duration::from_secs(300);
 
-/// The venv's python; when it is missing, a failure with `AGW_REQUIRE_PEERS=1`, else one
-/// `skipped:` line on stderr and `None`.
+/// The venv's python, or `None` with a `skipped:` notice (a failure under `AGW_REQUIRE_PEERS=1`).
 fn python() -> Option<PathBuf> {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let peers = std::env::var_os("AGW_PEERS_DIR")
-        .map_or_else(|| workspace.join(".ci/cache"), PathBuf::from);
-    let python = peers.join("venv/bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("AGW_REQUIRE_PEERS").is_none_or(|v| v != "1"),
-        "{} is missing: run .ci/peers to install the pinned openai and anthropic clients",
-        python.display()
-    );
-    eprintln!(
-        "skipped: the openai and anthropic python clients not installed at {} (run .ci/peers; \
-         AGW_REQUIRE_PEERS=1 makes this a failure)",
-        python.display()
-    );
-    None
+    agent_gateway_core::testkit::peers::find(
+        agent_gateway_core::testkit::peers::dir().join("venv/bin/python"),
+        "the openai and anthropic python clients",
+        "run .ci/peers to install the pinned openai and anthropic clients",
+    )
 }
 
 async fn serve<S>(service: S) -> String

@@ -418,19 +418,9 @@ fn the_a2a_front_serves_the_demo_agent_behind_the_policy_stack() {
     );
 }
 
-/// The python of the pinned peers: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
+/// The peers' python; each test that uses it has checked `peers::python()` at its start.
 fn python() -> std::path::PathBuf {
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = std::env::var_os("AGW_PEERS_DIR")
-        .map_or_else(|| workspace.join(".ci/cache"), std::path::PathBuf::from);
-    let python = dir.join("venv/bin/python");
-    assert!(
-        python.is_file(),
-        "the python MCP SDK venv is missing at {}: run .ci/peers (it installs mcp==2.3.0 into \
-         .ci/cache/venv) or point AGW_PEERS_DIR at a cache that has it",
-        python.display()
-    );
-    python
+    peers::python().expect("the test checked for its peer first")
 }
 
 /// The JSON-RPC answer in an MCP response body: plain JSON, or the last SSE event with an id.

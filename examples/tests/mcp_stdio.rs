@@ -28,18 +28,9 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The python of the pinned peers: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
+/// The peers' python; each test that uses it has checked `peers::python()` at its start.
 fn python() -> PathBuf {
-    let dir = std::env::var_os("AGW_PEERS_DIR")
-        .map_or_else(|| workspace().join(".ci/cache"), PathBuf::from);
-    let python = dir.join("venv/bin/python");
-    assert!(
-        python.is_file(),
-        "the python MCP SDK venv is missing at {}: run .ci/peers (it installs mcp==2.3.0 into \
-         .ci/cache/venv) or point AGW_PEERS_DIR at a cache that has it",
-        python.display()
-    );
-    python
+    peers::python().expect("the test checked for its peer first")
 }
 
 /// A stdio server with one tool, `report`: the environment and directory it runs with.

@@ -7,36 +7,7 @@
 
 use std::path::PathBuf;
 
-/// Where `.ci/peers` installed the pinned peers: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
-pub fn peers_dir() -> PathBuf {
-    std::env::var_os("AGW_PEERS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/cache"))
-}
-
-/// Whether a missing peer fails the test rather than skipping it.
-pub fn peers_required() -> bool {
-    std::env::var_os("AGW_REQUIRE_PEERS").is_some_and(|v| v == "1")
-}
-
-/// `path` when it exists; otherwise, with `AGW_REQUIRE_PEERS=1`, a failure with `hint`, and
-/// without it one `skipped:` line on stderr and `None`.
-pub fn peer(path: PathBuf, what: &str, hint: &str) -> Option<PathBuf> {
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        !peers_required(),
-        "{what} is missing at {}: {hint}",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {what} not installed at {} (run .ci/peers; AGW_REQUIRE_PEERS=1 makes this a \
-         failure)",
-        path.display()
-    );
-    None
-}
+pub use agent_gateway_core::testkit::peers::{dir as peers_dir, find as peer};
 
 /// The venv's python (a2a-sdk 1.3.0), or `None` (see [`peer`]).
 pub fn python() -> Option<PathBuf> {

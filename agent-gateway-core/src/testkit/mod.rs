@@ -22,6 +22,7 @@
 
 mod client;
 mod fake;
+pub mod peers;
 
 pub use client::{TestClient, TestRequest, TestResponse};
 pub use fake::{CallCounter, FakeUpstream};

@@ -19,35 +19,7 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Where the pinned peers live: `AGW_PEERS_DIR`, or the workspace's `.ci/cache`.
-pub fn peers_dir() -> PathBuf {
-    std::env::var_os("AGW_PEERS_DIR").map_or_else(|| workspace().join(".ci/cache"), PathBuf::from)
-}
-
-/// Whether a missing peer fails the test (`AGW_REQUIRE_PEERS=1`, which `.ci/test` sets) rather
-/// than skipping it.
-pub fn peers_required() -> bool {
-    std::env::var_os("AGW_REQUIRE_PEERS").is_some_and(|v| v == "1")
-}
-
-/// `path` when it exists; otherwise, with `AGW_REQUIRE_PEERS=1`, a failure with `hint`, and
-/// without it one `skipped:` line on stderr and `None`.
-pub fn peer(path: PathBuf, what: &str, hint: &str) -> Option<PathBuf> {
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        !peers_required(),
-        "{what} is missing at {}: {hint}",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {what} not installed at {} (run .ci/peers; AGW_REQUIRE_PEERS=1 makes this a \
-         failure)",
-        path.display()
-    );
-    None
-}
+pub use agent_gateway_core::testkit::peers::{dir as peers_dir, find as peer};
 
 /// The venv's python, or `None` (see [`peer`]).
 pub fn python_peer() -> Option<PathBuf> {

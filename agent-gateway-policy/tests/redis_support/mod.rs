@@ -119,18 +119,14 @@ fn lookup() -> Option<PathBuf> {
 const MISSING: &str = "redis-server is not installed (not AGW_REDIS_SERVER, not on PATH, nor \
                        /usr/bin/redis-server): run .ci/peers to install it";
 
-/// The `redis-server` binary; when there is none, a failure with `AGW_REQUIRE_PEERS=1`, else
-/// one `skipped:` line on stderr and `None`.
+/// The `redis-server` binary, or `None` with a `skipped:` notice (a failure under
+/// `AGW_REQUIRE_PEERS=1`).
 pub(crate) fn installed() -> Option<PathBuf> {
     let found = lookup();
     if found.is_none() {
-        assert!(
-            std::env::var_os("AGW_REQUIRE_PEERS").is_none_or(|v| v != "1"),
-            "{MISSING}"
-        );
-        eprintln!(
-            "skipped: redis-server not installed (AGW_REDIS_SERVER, PATH, /usr/bin) (run \
-             .ci/peers; AGW_REQUIRE_PEERS=1 makes this a failure)"
+        agent_gateway_core::testkit::peers::missing(
+            "redis-server (AGW_REDIS_SERVER, PATH, /usr/bin)",
+            MISSING,
         );
     }
     found

@@ -16,6 +16,14 @@
 //! assert!(!caller.has_role("reader"));
 //! assert!(!caller.is_anonymous());
 //! assert!(Caller::anonymous().is_anonymous());
+//!
+//! // The same subject from another authenticator or issuer is another caller.
+//! let jwt = Caller::new("alice").with_tenant("acme").with_method(AuthMethod::Jwt)
+//!     .with_issuer("https://idp.example");
+//! assert_eq!(jwt.issuer(), Some("https://idp.example"));
+//! assert_ne!(jwt.principal_id(), caller.principal_id());
+//! assert_ne!(jwt.owner_digest(), caller.owner_digest());
+//! assert_eq!(caller.principal_id(), "api_key::acme:alice");
 //! ```
 
 use std::sync::Arc;
@@ -65,6 +73,7 @@ pub struct Caller {
 #[derive(Debug, Clone, PartialEq)]
 struct Inner {
     subject: String,
+    issuer: Option<String>,
     tenant: Option<String>,
     team: Option<String>,
     roles: Vec<String>,
@@ -82,6 +91,7 @@ impl Caller {
         Caller {
             inner: Arc::new(Inner {
                 subject: subject.into(),
+                issuer: None,
                 tenant: None,
                 team: None,
                 roles: Vec::new(),
@@ -105,6 +115,12 @@ impl Caller {
     /// Sets the tenant.
     pub fn with_tenant(self, tenant: impl Into<String>) -> Self {
         self.edit(|i| i.tenant = Some(tenant.into()))
+    }
+
+    /// Sets the issuer of the credential (a JWT's `iss`, a CA name): callers from two
+    /// issuers are different callers even when their subjects are equal.
+    pub fn with_issuer(self, issuer: impl Into<String>) -> Self {
+        self.edit(|i| i.issuer = Some(issuer.into()))
     }
 
     /// Sets the team.
@@ -142,6 +158,49 @@ impl Caller {
     /// The tenant, if any.
     pub fn tenant(&self) -> Option<&str> {
         self.inner.tenant.as_deref()
+    }
+
+    /// The issuer of the credential, if the authenticator has one.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The caller's unambiguous identity for keys and ownership:
+    /// `method:issuer:tenant:subject`, each part with `%` and `:` percent-escaped (an absent
+    /// issuer or tenant is empty).
+    ///
+    /// Use it wherever two callers must not share something: quota and budget keys, the owner
+    /// of a task, a session or a parked call. A JWT whose `sub` equals an API key's subject,
+    /// or two issuers with overlapping subjects, give different ids. Every anonymous caller
+    /// has the same id.
+    pub fn principal_id(&self) -> String {
+        let i = &self.inner;
+        let mut out = String::with_capacity(16 + i.subject.len());
+        out.push_str(i.method.as_str());
+        for part in [
+            i.issuer.as_deref(),
+            i.tenant.as_deref(),
+            Some(i.subject.as_str()),
+        ] {
+            out.push(':');
+            for c in part.unwrap_or("").chars() {
+                match c {
+                    '%' => out.push_str("%25"),
+                    ':' => out.push_str("%3A"),
+                    c => out.push(c),
+                }
+            }
+        }
+        out
+    }
+
+    /// A 16-byte digest of [`principal_id`](Self::principal_id), to bind into sealed ids
+    /// and session state without carrying the identity itself.
+    pub fn owner_digest(&self) -> [u8; 16] {
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.principal_id().as_bytes());
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest.as_ref()[..16]);
+        out
     }
 
     /// The team, if any.
@@ -199,5 +258,21 @@ mod tests {
         let c = b.with_claim("email", Value::from("x@y"));
         assert_eq!(c.claims()["email"], "x@y");
         assert_eq!(c.method(), AuthMethod::Custom);
+    }
+
+    #[test]
+    fn principal_ids_do_not_collide_on_separators() {
+        let a = Caller::new("b:c").with_tenant("a");
+        let b = Caller::new("c").with_tenant("a:b");
+        assert_ne!(a.principal_id(), b.principal_id());
+        assert_eq!(a.principal_id(), "custom::a:b%3Ac");
+        let jwt = |iss: &str| {
+            Caller::new("x")
+                .with_method(AuthMethod::Jwt)
+                .with_issuer(iss)
+        };
+        assert_ne!(jwt("i1").owner_digest(), jwt("i2").owner_digest());
+        assert_eq!(jwt("i1").owner_digest(), jwt("i1").owner_digest());
+        assert_eq!(Caller::anonymous().principal_id(), "anonymous:::anonymous");
     }
 }

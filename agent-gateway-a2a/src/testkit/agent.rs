@@ -21,20 +21,90 @@ use crate::registry::{ConnectFailed, Connector};
 use crate::translate;
 use crate::version::{VERSION_HEADER, Version};
 
+/// How many tasks a fake keeps by default: enough for any test, small enough that the demo
+/// agent of the embedded default configuration cannot be grown without bound.
+pub const DEFAULT_MAX_TASKS: usize = 256;
+/// How many bytes of tasks (their JSON, history included) a fake keeps by default: 4 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// How many push configs a fake keeps per task: a client registers one or two.
+pub const MAX_CONFIGS_PER_TASK: usize = 8;
+
 #[derive(Debug, Default)]
 struct State {
-    tasks: BTreeMap<String, Value>,
+    /// Tasks by id, with the size of their JSON.
+    tasks: BTreeMap<String, (Value, usize)>,
+    /// Task ids, oldest first: the eviction order.
+    order: VecDeque<String>,
+    bytes: usize,
     configs: BTreeMap<String, Vec<Value>>,
     next: u64,
+    last_params: Value,
+}
+
+impl State {
+    fn task(&self, id: &str) -> Option<&Value> {
+        self.tasks.get(id).map(|(t, _)| t)
+    }
+
+    /// Stores `task`, then forgets the oldest tasks (and their push configs) until both bounds hold.
+    fn store(&mut self, id: &str, task: Value, max_tasks: usize, max_bytes: usize) {
+        let size = task.to_string().len();
+        match self.tasks.insert(id.to_owned(), (task, size)) {
+            Some((_, old)) => self.bytes -= old,
+            None => self.order.push_back(id.to_owned()),
+        }
+        self.bytes += size;
+        self.evict(max_tasks, max_bytes);
+    }
+
+    /// Counts `size` more bytes (a push config) against task `id`, then evicts.
+    fn charge(&mut self, id: &str, size: usize, max_tasks: usize, max_bytes: usize) {
+        if let Some((_, n)) = self.tasks.get_mut(id) {
+            *n += size;
+            self.bytes += size;
+        }
+        self.evict(max_tasks, max_bytes);
+    }
+
+    fn evict(&mut self, max_tasks: usize, max_bytes: usize) {
+        while self.tasks.len() > max_tasks || self.bytes > max_bytes {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, n)) = self.tasks.remove(&oldest) {
+                self.bytes -= n;
+            }
+            self.configs.remove(&oldest);
+        }
+    }
 }
 
 /// A fake agent: completes every message at once (echoing its text as an artifact), streams
-/// `Task`, `working`, the artifact and `completed`, and keeps tasks and push configs in memory.
+/// `Task`, `working`, the artifact and `completed`, and keeps tasks and push configs in memory,
+/// bounded: the most recent [`DEFAULT_MAX_TASKS`] tasks within [`DEFAULT_MAX_BYTES`] (both
+/// settable), and [`MAX_CONFIGS_PER_TASK`] push configs per task; older tasks are forgotten.
 /// Counts the requests that reach it, and can be taken down.
+///
+/// ```
+/// use agent_gateway_a2a::testkit::{A2aClient, FakeAgent};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let agent = FakeAgent::new("echo").with_max_tasks(2);
+/// let client = A2aClient::new(agent.connector());
+/// for text in ["one", "two", "three"] {
+///     client.send_text("", text).await.unwrap();
+/// }
+/// // Only the two most recent tasks are kept.
+/// assert_eq!(agent.task_ids(), ["echo-task-2", "echo-task-3"]);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct FakeAgent {
     name: Arc<str>,
     version: Version,
+    max_tasks: usize,
+    max_bytes: usize,
     state: Arc<Mutex<State>>,
     calls: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
@@ -46,6 +116,8 @@ impl FakeAgent {
         FakeAgent {
             name: name.into(),
             version: Version::V1_0,
+            max_tasks: DEFAULT_MAX_TASKS,
+            max_bytes: DEFAULT_MAX_BYTES,
             state: Arc::default(),
             calls: Arc::default(),
             down: Arc::default(),
@@ -58,6 +130,28 @@ impl FakeAgent {
         self
     }
 
+    /// Keeps at most `n` tasks (at least one).
+    pub fn with_max_tasks(mut self, n: usize) -> Self {
+        self.max_tasks = n.max(1);
+        self
+    }
+
+    /// Keeps at most `bytes` of tasks (their JSON); a task larger than that is not kept.
+    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// The params of the last JSON-RPC call that reached it, in its own version.
+    pub fn last_params(&self) -> Value {
+        self.lock().last_params.clone()
+    }
+
+    /// How many bytes of tasks it holds.
+    pub fn stored_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
     /// How many requests reached it (card fetches included).
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
@@ -68,9 +162,9 @@ impl FakeAgent {
         self.down.store(down, Ordering::SeqCst);
     }
 
-    /// The upstream ids of the tasks it holds.
+    /// The upstream ids of the tasks it holds, oldest first.
     pub fn task_ids(&self) -> Vec<String> {
-        self.lock().tasks.keys().cloned().collect()
+        self.lock().order.iter().cloned().collect()
     }
 
     /// The connector to register it with.
@@ -117,12 +211,9 @@ impl FakeAgent {
         if msg.get("params").is_some_and(|p| !p.is_object()) {
             return err(-32602, "params must be an object");
         }
-        let params = translate::params(
-            op,
-            self.version,
-            Version::V1_0,
-            msg.get("params").cloned().unwrap_or(json!({})),
-        );
+        let raw = msg.get("params").cloned().unwrap_or(json!({}));
+        self.lock().last_params = raw.clone();
+        let params = translate::params(op, self.version, Version::V1_0, raw);
         match self.run(op, &params) {
             Ok(Reply::One(result)) => {
                 let result = translate::result(op, Version::V1_0, self.version, result);
@@ -199,7 +290,7 @@ impl FakeAgent {
                     .and_then(Value::as_str)
                     .map(str::to_owned);
                 let id = match existing {
-                    Some(id) if st.tasks.contains_key(&id) => id,
+                    Some(id) if st.task(&id).is_some() => id,
                     Some(_) => return Err(not_found),
                     None => {
                         st.next += 1;
@@ -214,7 +305,7 @@ impl FakeAgent {
                     json!({"artifactId": "a1", "parts": [{"text": format!("echo: {text}")}]});
                 let status = json!({"state": "TASK_STATE_COMPLETED"});
                 let task = json!({"id": id, "contextId": ctx, "status": status, "artifacts": [artifact], "history": [message]});
-                st.tasks.insert(id.clone(), task.clone());
+                st.store(&id, task.clone(), self.max_tasks, self.max_bytes);
                 if op == Operation::SendMessage {
                     return Ok(Reply::One(json!({"task": task})));
                 }
@@ -229,24 +320,26 @@ impl FakeAgent {
                 ]))
             }
             Operation::GetTask => st
-                .tasks
-                .get(&task_id("id"))
+                .task(&task_id("id"))
                 .cloned()
                 .map(Reply::One)
                 .ok_or(not_found),
             Operation::SubscribeToTask => st
-                .tasks
-                .get(&task_id("id"))
+                .task(&task_id("id"))
                 .cloned()
                 .map(|t| Reply::Events(vec![json!({"task": t})]))
                 .ok_or(not_found),
             Operation::CancelTask => {
-                let t = st.tasks.get_mut(&task_id("id")).ok_or(not_found)?;
+                let (t, _) = st.tasks.get_mut(&task_id("id")).ok_or(not_found)?;
                 t["status"] = json!({"state": "TASK_STATE_CANCELED"});
                 Ok(Reply::One(t.clone()))
             }
             Operation::ListTasks => {
-                let tasks: Vec<Value> = st.tasks.values().cloned().collect();
+                let tasks: Vec<Value> = st
+                    .order
+                    .iter()
+                    .filter_map(|id| st.task(id).cloned())
+                    .collect();
                 let n = tasks.len();
                 Ok(Reply::One(
                     json!({"tasks": tasks, "nextPageToken": "", "pageSize": n, "totalSize": n}),
@@ -254,15 +347,23 @@ impl FakeAgent {
             }
             Operation::CreatePushConfig => {
                 let tid = task_id("taskId");
-                if !st.tasks.contains_key(&tid) {
+                if st.task(&tid).is_none() {
                     return Err(not_found);
+                }
+                if st.configs.get(&tid).map_or(0, Vec::len) >= MAX_CONFIGS_PER_TASK {
+                    return Err((-32602, "too many push configs for this task"));
                 }
                 let mut config = p.clone();
                 config["id"] = json!(format!(
                     "cfg-{}",
                     st.configs.get(&tid).map_or(0, Vec::len) + 1
                 ));
-                st.configs.entry(tid).or_default().push(config.clone());
+                st.configs
+                    .entry(tid.clone())
+                    .or_default()
+                    .push(config.clone());
+                let size = config.to_string().len();
+                st.charge(&tid, size, self.max_tasks, self.max_bytes);
                 Ok(Reply::One(config))
             }
             Operation::GetPushConfig | Operation::DeletePushConfig => {

@@ -22,5 +22,5 @@
 mod agent;
 mod client;
 
-pub use self::agent::FakeAgent;
+pub use self::agent::{DEFAULT_MAX_BYTES, DEFAULT_MAX_TASKS, FakeAgent, MAX_CONFIGS_PER_TASK};
 pub use self::client::A2aClient;

@@ -31,13 +31,25 @@ async fn follow_ups_go_to_the_owner_on_any_replica() {
             .as_str()
             .expect("a context id")
             .to_owned();
-        let (owner, raw) = sealer.open("planner", &id).expect("a sealed id");
+        let (owner, raw) = sealer
+            .open(
+                "planner",
+                &agent_gateway_core::Caller::anonymous().owner_digest(),
+                &id,
+            )
+            .expect("a sealed id");
         assert!(
             raw.starts_with(&format!("{owner}-task-")),
             "{raw} served by {owner}"
         );
         assert_eq!(
-            sealer.open("planner", &ctx).map(|(i, _)| i),
+            sealer
+                .open(
+                    "planner",
+                    &agent_gateway_core::Caller::anonymous().owner_digest(),
+                    &ctx
+                )
+                .map(|(i, _)| i),
             Some(owner.clone())
         );
         owners.insert(id, owner);
@@ -89,7 +101,13 @@ async fn new_messages_fail_over_and_tasks_stay_pinned() {
     let sealer = support::sealer();
     let first = gw.send_text("planner", "hi").await.expect("a task");
     let first_id = first["task"]["id"].as_str().expect("an id").to_owned();
-    let (first_owner, _) = sealer.open("planner", &first_id).expect("sealed");
+    let (first_owner, _) = sealer
+        .open(
+            "planner",
+            &agent_gateway_core::Caller::anonymous().owner_digest(),
+            &first_id,
+        )
+        .expect("sealed");
     let (down, up) = if first_owner == "a" {
         (&a, &b)
     } else {
@@ -103,7 +121,13 @@ async fn new_messages_fail_over_and_tasks_stay_pinned() {
             .expect("served by the other instance");
         let id = res["task"]["id"].as_str().expect("an id");
         assert_ne!(
-            sealer.open("planner", id).map(|(i, _)| i),
+            sealer
+                .open(
+                    "planner",
+                    &agent_gateway_core::Caller::anonymous().owner_digest(),
+                    id
+                )
+                .map(|(i, _)| i),
             Some(first_owner.clone())
         );
     }
@@ -145,7 +169,11 @@ async fn list_tasks_without_context_asks_every_instance_and_seals_each() {
     let sealer = support::sealer();
     for t in tasks {
         let (owner, raw) = sealer
-            .open("planner", t["id"].as_str().expect("an id"))
+            .open(
+                "planner",
+                &agent_gateway_core::Caller::anonymous().owner_digest(),
+                t["id"].as_str().expect("an id"),
+            )
             .expect("sealed");
         assert!(raw.starts_with(&owner));
     }

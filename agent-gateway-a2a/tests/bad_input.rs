@@ -29,7 +29,12 @@ fn send_params(message: Value) -> Value {
 async fn each_bad_input_gets_the_spec_error_without_calling_the_agent() {
     let ok_message = json!({"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]});
     let foreign = support::sealer()
-        .seal("other-agent", "i1", "echo-task-1")
+        .seal(
+            "other-agent",
+            &agent_gateway_core::Caller::anonymous().owner_digest(),
+            "i1",
+            "echo-task-1",
+        )
         .expect("sealed");
     let cases = vec![
         Case {

@@ -133,7 +133,14 @@ async fn a2a_js_client_sends_and_streams_through_the_gateway() {
         .and_then(|s| s.split('"').next())
         .expect("a task id");
     assert_eq!(
-        sealer.open("complete", id).map(|(i, _)| i).as_deref(),
+        sealer
+            .open(
+                "complete",
+                &agent_gateway_core::Caller::anonymous().owner_digest(),
+                id
+            )
+            .map(|(i, _)| i)
+            .as_deref(),
         Some("c1"),
         "{task}"
     );
@@ -165,7 +172,13 @@ async fn a2a_js_client_sends_and_streams_through_the_gateway() {
     assert_eq!(last["value"]["status"]["state"], 3, "{streamed}");
     let owner = last["value"]["taskId"]
         .as_str()
-        .and_then(|id| sealer.open("streamer", id))
+        .and_then(|id| {
+            sealer.open(
+                "streamer",
+                &agent_gateway_core::Caller::anonymous().owner_digest(),
+                id,
+            )
+        })
         .map(|(i, _)| i);
     assert_eq!(owner.as_deref(), Some("s1"), "{streamed}");
     server.abort();

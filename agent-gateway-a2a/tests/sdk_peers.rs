@@ -132,7 +132,11 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
         let task = &lines.last().expect("the fetched task")["task"];
         let id = task["id"].as_str().expect("a task id");
         let (instance, _) = sealer
-            .open("complete", id)
+            .open(
+                "complete",
+                &agent_gateway_core::Caller::anonymous().owner_digest(),
+                id,
+            )
             .expect("the id the client saw is sealed");
         assert_eq!(instance, "c1", "{binding}");
         assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{binding}");
@@ -180,9 +184,13 @@ fn streams_in_order(sealer: &Sealer, lines: &[Value], binding: &str) {
     );
     let task = &lines.last().expect("the fetched task")["task"];
     assert!(
-        task["id"]
-            .as_str()
-            .is_some_and(|id| sealer.open("streamer", id).is_some()),
+        task["id"].as_str().is_some_and(|id| sealer
+            .open(
+                "streamer",
+                &agent_gateway_core::Caller::anonymous().owner_digest(),
+                id
+            )
+            .is_some()),
         "{binding}"
     );
 }
@@ -233,7 +241,11 @@ async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
     let owner_of = |lines: &[Value]| {
         let task = &lines.last().expect("the fetched task")["task"];
         let (instance, _) = sealer
-            .open("pair", task["id"].as_str().expect("an id"))
+            .open(
+                "pair",
+                &agent_gateway_core::Caller::anonymous().owner_digest(),
+                task["id"].as_str().expect("an id"),
+            )
             .expect("sealed");
         assert_eq!(
             task["artifacts"][0]["parts"][0]["text"],
@@ -321,7 +333,16 @@ async fn a2a_sdk_input_required_resubscribe_and_cancel() {
             "{label}"
         );
         let id = canceled["task"]["id"].as_str().expect("an id");
-        assert!(sealer.open("asker", id).is_some(), "{label}");
+        assert!(
+            sealer
+                .open(
+                    "asker",
+                    &agent_gateway_core::Caller::anonymous().owner_digest(),
+                    id
+                )
+                .is_some(),
+            "{label}"
+        );
         let push = lines
             .iter()
             .find(|l| l["kind"] == "push")

@@ -55,7 +55,11 @@ async fn jsonrpc_1_0_stream_is_relayed_in_order_with_sealed_ids() {
     );
     let id = r[0]["task"]["id"].as_str().expect("an id");
     assert_eq!(
-        support::sealer().open("echo", id),
+        support::sealer().open(
+            "echo",
+            &agent_gateway_core::Caller::anonymous().owner_digest(),
+            id
+        ),
         Some(("i1".into(), "echo-task-1".into()))
     );
     assert_eq!(r[3]["statusUpdate"]["taskId"], id);

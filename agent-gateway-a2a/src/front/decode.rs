@@ -207,11 +207,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Builds the params of an HTTP+JSON route from the path, the query and the body.
+/// Builds the params of an HTTP+JSON route from the path, the query and the body. A `/{tenant}`
+/// path segment is not carried over: the tenant sent upstream is the caller's own.
 pub(crate) fn rest_params(
     op: Operation,
     version: Version,
-    tenant: Option<&str>,
     segments: &[String],
     query: Option<&str>,
     body: &Bytes,
@@ -273,9 +273,6 @@ pub(crate) fn rest_params(
             }
         }
         _ => {}
-    }
-    if let (Some(t), true) = (tenant, v1) {
-        params.insert("tenant".into(), Value::String(t.to_owned()));
     }
     Ok(Value::Object(params))
 }

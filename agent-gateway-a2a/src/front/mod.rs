@@ -160,7 +160,6 @@ where
             let params = decode::rest_params(
                 Operation::ListAgents,
                 version,
-                None,
                 &[],
                 parts.uri.query(),
                 &Bytes::new(),
@@ -185,29 +184,22 @@ where
             let binding = Binding::Rest {
                 tenant: tenant.clone(),
             };
-            let params = decode::rest_params(
-                op,
-                version,
-                tenant.as_deref(),
-                &segments,
-                parts.uri.query(),
-                &bytes,
-            )
-            .map(|p| match (version, op) {
-                // The 0.3 HTTP+JSON dialect, brought to the 0.3 JSON-RPC shape every later step reads.
-                (Version::V0_3, Operation::CreatePushConfig) => proto03::push_create_to_v03(p),
-                (Version::V0_3, Operation::SendMessage | Operation::SendStreamingMessage) => {
-                    translate::params(
-                        op,
-                        Version::V1_0,
-                        Version::V0_3,
-                        proto03::send_params_to_v1(p),
-                    )
-                }
-                _ => p,
-            })
-            .and_then(|p| decode::validate(config, op, &p).map(|()| p))
-            .map_err(|e| render::render_a2a(&e, &binding))?;
+            let params = decode::rest_params(op, version, &segments, parts.uri.query(), &bytes)
+                .map(|p| match (version, op) {
+                    // The 0.3 HTTP+JSON dialect, brought to the 0.3 JSON-RPC shape every later step reads.
+                    (Version::V0_3, Operation::CreatePushConfig) => proto03::push_create_to_v03(p),
+                    (Version::V0_3, Operation::SendMessage | Operation::SendStreamingMessage) => {
+                        translate::params(
+                            op,
+                            Version::V1_0,
+                            Version::V0_3,
+                            proto03::send_params_to_v1(p),
+                        )
+                    }
+                    _ => p,
+                })
+                .and_then(|p| decode::validate(config, op, &p).map(|()| p))
+                .map_err(|e| render::render_a2a(&e, &binding))?;
             (agent, op, binding, params)
         }
     };

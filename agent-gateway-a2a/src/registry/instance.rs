@@ -60,6 +60,8 @@ pub(crate) struct UpstreamCall {
     pub(crate) version: Version,
     pub(crate) params: Value,
     pub(crate) headers: HeaderMap,
+    /// The caller's tenant, sent as `tenant` to 1.0 instances (0.3 has no such field).
+    pub(crate) tenant: Option<String>,
 }
 
 /// What an instance answered, and which instance it was.
@@ -117,7 +119,12 @@ impl Service<UpstreamCall> for InstanceService {
                 )
                 .into());
             };
-            let params = translate::params(call.op, call.version, this.version, call.params);
+            let mut params = translate::params(call.op, call.version, this.version, call.params);
+            if let (Some(tenant), Version::V1_0, Some(obj)) =
+                (call.tenant, this.version, params.as_object_mut())
+            {
+                obj.insert("tenant".into(), Value::String(tenant));
+            }
             let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
             let mut req = Request::builder()
                 .method(Method::POST)

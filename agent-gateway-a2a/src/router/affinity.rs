@@ -1,10 +1,11 @@
-//! Sealing the instance into the task and context ids of responses, and opening them in requests.
+//! Sealing the instance and the owner into the task and context ids of responses, opening them
+//! in requests, and keeping a caller's task listing to its own tasks.
 
 use serde_json::Value;
 
 use crate::error::A2aError;
 use crate::op::Operation;
-use crate::seal::{SealError, Sealer};
+use crate::seal::{Owner, SealError, Sealer};
 use crate::version::Version;
 
 /// Seals every task and context id in `value` (a result or a stream event, either version).
@@ -39,12 +40,14 @@ pub(crate) fn seal_ids(
 
 /// Opens the sealed ids in request params, in place, and returns the instance they name.
 ///
-/// A task id that does not open is an unknown task. A context id that is not sealed at all is
-/// a client-chosen one for a new conversation and passes as is; one that looks sealed but does
-/// not open is refused like a task. Ids naming different instances are refused too.
+/// A task id that does not open for `owner` (another caller's, or a forged one) is an unknown
+/// task. A context id that is not sealed at all is a client-chosen one for a new conversation
+/// and passes as is; one that looks sealed but does not open is refused like a task. Ids
+/// naming different instances are refused too.
 pub(crate) fn open_ids(
     sealer: &Sealer,
     agent: &str,
+    owner: &Owner,
     op: Operation,
     version: Version,
     params: &mut Value,
@@ -54,7 +57,7 @@ pub(crate) fn open_ids(
         if !must && !Sealer::looks_sealed(s) {
             return Ok(());
         }
-        let (inst, raw) = sealer.open(agent, s).ok_or(A2aError::TaskNotFound)?;
+        let (inst, raw) = sealer.open(agent, owner, s).ok_or(A2aError::TaskNotFound)?;
         match &instance {
             Some(seen) if *seen != inst => return Err(A2aError::TaskNotFound),
             _ => instance = Some(inst),
@@ -100,5 +103,56 @@ fn walk(
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// Gives a new message's conversation an upstream context id that names `owner`: the client's
+/// own unsealed context id wrapped with the owner's tag, or a fresh one when the message names
+/// neither a task nor a context. Runs before [`open_ids`], so a sealed context id (an existing
+/// conversation, already tagged) is left to it.
+pub(crate) fn bind_context(
+    sealer: &Sealer,
+    agent: &str,
+    owner: &Owner,
+    op: Operation,
+    params: &mut Value,
+) -> Result<(), A2aError> {
+    if !matches!(op, Operation::SendMessage | Operation::SendStreamingMessage) {
+        return Ok(());
+    }
+    let Some(message) = params.get_mut("message").and_then(Value::as_object_mut) else {
+        return Ok(());
+    };
+    let has_task = message
+        .get("taskId")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty());
+    let upstream = match message.get("contextId") {
+        Some(Value::String(c)) if Sealer::looks_sealed(c) => return Ok(()),
+        Some(Value::String(c)) if !c.is_empty() => sealer.upstream_context(agent, owner, Some(c)),
+        // Continuing a task: the agent infers the context from it.
+        _ if has_task => return Ok(()),
+        _ => sealer.upstream_context(agent, owner, None),
+    };
+    let upstream = upstream.map_err(|_| A2aError::Unavailable)?;
+    message.insert("contextId".into(), Value::String(upstream));
+    Ok(())
+}
+
+/// Keeps, in a `ListTasks` result (before sealing), only the tasks whose context names
+/// `owner`. An agent lists every task it holds; only the gateway knows whose each is.
+pub(crate) fn own_tasks(sealer: &Sealer, agent: &str, owner: &Owner, result: &mut Value) {
+    let Some(Value::Array(tasks)) = result.get_mut("tasks") else {
+        return;
+    };
+    tasks.retain(|t| {
+        t.get("contextId")
+            .and_then(Value::as_str)
+            .is_some_and(|c| sealer.context_owned_by(agent, owner, c))
+    });
+    let kept = tasks.len();
+    if let Some(obj) = result.as_object_mut() {
+        // The agent's total counts every caller's tasks; it is not the caller's to know.
+        obj.insert("totalSize".into(), Value::from(kept));
     }
 }

@@ -1,11 +1,13 @@
 use serde_json::json;
 
-use super::affinity::{open_ids, seal_ids};
+use super::affinity::{bind_context, open_ids, own_tasks, seal_ids};
 use crate::error::A2aError;
 use crate::op::Operation;
 use crate::seal::Sealer;
 use crate::version::Version;
 use agent_gateway_core::Secret;
+
+const O: crate::seal::Owner = [3; 16];
 
 fn sealer() -> Sealer {
     Sealer::new(Secret::new(vec![1; 32])).expect("a key")
@@ -17,9 +19,9 @@ fn results_are_sealed_everywhere_but_config_and_message_ids() {
     let mut v = json!({"task": {"id": "t", "contextId": "c", "status": {"state": "x",
         "message": {"messageId": "m", "taskId": "t", "contextId": "c", "referenceTaskIds": ["r"]}}},
         "config": {"id": "cfg", "taskId": "t", "url": "u"}});
-    seal_ids(&mut v, &|id| s.seal("a", "i1", id)).expect("sealed");
+    seal_ids(&mut v, &|id| s.seal("a", &O, "i1", id)).expect("sealed");
     let open = |p: &str| {
-        s.open("a", v.pointer(p).and_then(|x| x.as_str()).expect(p))
+        s.open("a", &O, v.pointer(p).and_then(|x| x.as_str()).expect(p))
             .map(|(_, id)| id)
     };
     assert_eq!(open("/task/id").as_deref(), Some("t"));
@@ -38,14 +40,14 @@ fn results_are_sealed_everywhere_but_config_and_message_ids() {
 fn requests_open_to_one_instance_or_are_refused() {
     let s = sealer();
     let (t1, c1, t2) = (
-        s.seal("a", "i1", "t").expect("seal"),
-        s.seal("a", "i1", "c").expect("seal"),
-        s.seal("a", "i2", "u").expect("seal"),
+        s.seal("a", &O, "i1", "t").expect("seal"),
+        s.seal("a", &O, "i1", "c").expect("seal"),
+        s.seal("a", &O, "i2", "u").expect("seal"),
     );
     // Allowed: a follow-up in a task and its context opens to their instance.
     let mut p = json!({"message": {"messageId": "m", "taskId": t1, "contextId": c1}});
     assert_eq!(
-        open_ids(&s, "a", Operation::SendMessage, Version::V1_0, &mut p),
+        open_ids(&s, "a", &O, Operation::SendMessage, Version::V1_0, &mut p),
         Ok(Some("i1".into()))
     );
     assert_eq!(
@@ -55,42 +57,104 @@ fn requests_open_to_one_instance_or_are_refused() {
     // Allowed: a context the client chose itself passes as is, to no instance in particular.
     let mut p = json!({"message": {"messageId": "m", "contextId": "mine"}});
     assert_eq!(
-        open_ids(&s, "a", Operation::SendMessage, Version::V1_0, &mut p),
+        open_ids(&s, "a", &O, Operation::SendMessage, Version::V1_0, &mut p),
         Ok(None)
     );
     assert_eq!(p["message"]["contextId"], "mine");
     // Refused: ids of two instances, a task id never sealed, a task id of another agent.
-    let mut p = json!({"message": {"messageId": "m", "taskId": t1, "contextId": s.seal("a", "i2", "c").expect("seal")}});
+    let mut p = json!({"message": {"messageId": "m", "taskId": t1, "contextId": s.seal("a", &O, "i2", "c").expect("seal")}});
     assert_eq!(
-        open_ids(&s, "a", Operation::SendMessage, Version::V1_0, &mut p),
+        open_ids(&s, "a", &O, Operation::SendMessage, Version::V1_0, &mut p),
         Err(A2aError::TaskNotFound)
     );
     let mut p = json!({"id": "raw"});
     assert_eq!(
-        open_ids(&s, "a", Operation::GetTask, Version::V1_0, &mut p),
+        open_ids(&s, "a", &O, Operation::GetTask, Version::V1_0, &mut p),
         Err(A2aError::TaskNotFound)
     );
-    let mut p = json!({"id": s.seal("b", "i1", "t").expect("seal")});
+    let mut p = json!({"id": s.seal("b", &O, "i1", "t").expect("seal")});
     assert_eq!(
-        open_ids(&s, "a", Operation::CancelTask, Version::V1_0, &mut p),
+        open_ids(&s, "a", &O, Operation::CancelTask, Version::V1_0, &mut p),
         Err(A2aError::TaskNotFound)
     );
     // A 0.3 push-config get names the task in `id`; a 1.0 one names the config there.
     let mut p = json!({"id": t2, "pushNotificationConfigId": "cfg"});
     assert_eq!(
-        open_ids(&s, "a", Operation::GetPushConfig, Version::V0_3, &mut p),
+        open_ids(&s, "a", &O, Operation::GetPushConfig, Version::V0_3, &mut p),
         Ok(Some("i2".into()))
     );
-    let mut p = json!({"taskId": s.seal("a", "i2", "u").expect("seal"), "id": "cfg"});
+    let mut p = json!({"taskId": s.seal("a", &O, "i2", "u").expect("seal"), "id": "cfg"});
     assert_eq!(
-        open_ids(&s, "a", Operation::GetPushConfig, Version::V1_0, &mut p),
+        open_ids(&s, "a", &O, Operation::GetPushConfig, Version::V1_0, &mut p),
         Ok(Some("i2".into()))
     );
     assert_eq!(p, json!({"taskId": "u", "id": "cfg"}));
     // A get without an id is invalid params, not a lookup.
     let mut p = json!({});
     assert!(matches!(
-        open_ids(&s, "a", Operation::GetTask, Version::V1_0, &mut p),
+        open_ids(&s, "a", &O, Operation::GetTask, Version::V1_0, &mut p),
         Err(A2aError::InvalidParams(_))
     ));
+}
+
+#[test]
+fn another_callers_ids_do_not_open_and_listings_keep_the_callers_own() {
+    const OTHER: crate::seal::Owner = [4; 16];
+    let s = sealer();
+    let task = s.seal("a", &O, "i1", "t").expect("seal");
+    let ctx = s.seal("a", &O, "i1", "c").expect("seal");
+    for (op, mut p) in [
+        (Operation::GetTask, json!({"id": task})),
+        (Operation::CancelTask, json!({"id": task})),
+        (Operation::SubscribeToTask, json!({"id": task})),
+        (
+            Operation::SendMessage,
+            json!({"message": {"messageId": "m", "taskId": task}}),
+        ),
+        (
+            Operation::SendMessage,
+            json!({"message": {"messageId": "m", "contextId": ctx}}),
+        ),
+        (
+            Operation::CreatePushConfig,
+            json!({"taskId": task, "url": "https://h/x"}),
+        ),
+        (Operation::ListPushConfigs, json!({"taskId": task})),
+        (Operation::ListTasks, json!({"contextId": ctx})),
+    ] {
+        assert_eq!(
+            open_ids(&s, "a", &OTHER, op, Version::V1_0, &mut p),
+            Err(A2aError::TaskNotFound),
+            "{op:?}"
+        );
+    }
+    // A new conversation gets a context naming its owner; a client-chosen one is wrapped.
+    let mut p = json!({"message": {"messageId": "m"}});
+    bind_context(&s, "a", &O, Operation::SendMessage, &mut p).expect("bound");
+    let fresh = p["message"]["contextId"]
+        .as_str()
+        .expect("a context")
+        .to_owned();
+    assert!(s.context_owned_by("a", &O, &fresh));
+    let mut p = json!({"message": {"messageId": "m", "contextId": "mine"}});
+    bind_context(&s, "a", &OTHER, Operation::SendMessage, &mut p).expect("bound");
+    let theirs = p["message"]["contextId"]
+        .as_str()
+        .expect("a context")
+        .to_owned();
+    assert!(theirs.ends_with(".mine") && s.context_owned_by("a", &OTHER, &theirs));
+    // Continuing a task, or a sealed context: left for `open_ids`.
+    let mut p = json!({"message": {"messageId": "m", "taskId": task}});
+    bind_context(&s, "a", &O, Operation::SendMessage, &mut p).expect("bound");
+    assert!(p["message"].get("contextId").is_none());
+    // The listing keeps only the caller's tasks, and does not count the others.
+    let mut listing = json!({"tasks": [
+        {"id": "t1", "contextId": fresh, "status": {}},
+        {"id": "t2", "contextId": theirs, "status": {}},
+        {"id": "t3", "contextId": "untagged", "status": {}},
+    ], "totalSize": 3, "nextPageToken": ""});
+    own_tasks(&s, "a", &O, &mut listing);
+    assert_eq!(listing["tasks"].as_array().map(Vec::len), Some(1));
+    assert_eq!(listing["tasks"][0]["id"], "t1");
+    assert_eq!(listing["totalSize"], 1);
 }

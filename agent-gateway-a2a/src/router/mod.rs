@@ -54,11 +54,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use agent_gateway_core::BoxError;
 use agent_gateway_core::body::read_limited;
 use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::upstream::Failover;
 use agent_gateway_core::upstream::{CircuitOpen, NoHealthyInstance};
+use agent_gateway_core::{AgentRequest, BoxError, Caller};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName};
 use serde_json::{Value, json};
@@ -71,7 +71,7 @@ use crate::registry::instance::{InstanceFailed, InstanceReply, UpstreamCall};
 use crate::registry::{AgentRegistry, CardError};
 use crate::request::A2aRequest;
 use crate::response::A2aResponse;
-use crate::seal::Sealer;
+use crate::seal::{Owner, Sealer};
 use crate::stream::EventStream;
 use crate::translate;
 use crate::version::Version;
@@ -164,9 +164,17 @@ impl Inner {
                 Err(_) => Err(A2aError::Unavailable),
             };
         }
+        // No auth layer: every caller is the same anonymous one, as they are to every policy.
+        let caller = req.caller().cloned().unwrap_or_else(Caller::anonymous);
+        let owner = caller.owner_digest();
         let (agent, op, version, mut params, headers) = req.into_parts();
         let balanced = self.agents.balanced(&agent).ok_or(A2aError::UnknownAgent)?;
-        let pin = affinity::open_ids(&self.sealer, &agent, op, version, &mut params)?;
+        affinity::bind_context(&self.sealer, &agent, &owner, op, &mut params)?;
+        let pin = affinity::open_ids(&self.sealer, &agent, &owner, op, version, &mut params)?;
+        // The tenant is the caller's, never one the client names in the path or params.
+        if let Some(obj) = params.as_object_mut() {
+            obj.remove("tenant");
+        }
         let mut fwd = HeaderMap::new();
         for name in FORWARDED {
             if let Some(v) = headers.get(name) {
@@ -178,10 +186,11 @@ impl Inner {
             version,
             params,
             headers: fwd,
+            tenant: caller.tenant().map(str::to_owned),
         };
         if op == Operation::ListTasks && pin.is_none() && balanced.upstream().instances().len() > 1
         {
-            return self.list_everywhere(&agent, &balanced, call).await;
+            return self.list_everywhere(&agent, &owner, &balanced, call).await;
         }
         let reply = match pin {
             Some(instance) => {
@@ -222,12 +231,13 @@ impl Inner {
                 A2aError::Unavailable
             }
         })?;
-        self.answer(&agent, op, version, reply).await
+        self.answer(&agent, &owner, op, version, reply).await
     }
 
     async fn answer(
         &self,
         agent: &str,
+        owner: &Owner,
         op: Operation,
         version: Version,
         reply: InstanceReply,
@@ -241,9 +251,10 @@ impl Inner {
             .is_some_and(|v| v.starts_with("text/event-stream"));
         let sealer = self.sealer.clone();
         let agent_name = agent.to_owned();
+        let owner = *owner;
         // Sealing cannot fail short of the system failing; if it does, nothing unsealed leaks.
         let seal = move |v: &mut Value| {
-            affinity::seal_ids(v, &|id| sealer.seal(&agent_name, &instance, id))
+            affinity::seal_ids(v, &|id| sealer.seal(&agent_name, &owner, &instance, id))
                 .map_err(|_| A2aError::Unavailable)
         };
         if is_sse && op.is_streaming() {
@@ -270,6 +281,10 @@ impl Inner {
             .get_mut("result")
             .map(Value::take)
             .ok_or(A2aError::InvalidAgentResponse)?;
+        if op == Operation::ListTasks {
+            // Before sealing: every id sealed here becomes a handle for this caller.
+            affinity::own_tasks(&self.sealer, agent, &owner, &mut result);
+        }
         seal(&mut result)?;
         if op.is_streaming() {
             // A non-streaming answer to a streaming call: relay it as a one-event stream.
@@ -290,6 +305,7 @@ impl Inner {
     async fn list_everywhere(
         &self,
         agent: &str,
+        owner: &Owner,
         balanced: &agent_gateway_core::upstream::Balanced<
             crate::registry::instance::InstanceService,
         >,
@@ -303,7 +319,9 @@ impl Inner {
             let Ok(reply) = dispatch(pinned, call.clone()).await else {
                 continue;
             };
-            let res = self.answer(agent, call.op, call.version, reply).await?;
+            let res = self
+                .answer(agent, owner, call.op, call.version, reply)
+                .await?;
             if let crate::response::Reply::Result(mut v) = res.into_reply()
                 && let Some(Value::Array(t)) = v.get_mut("tasks").map(Value::take)
             {

@@ -305,7 +305,8 @@ async fn a2a_sdk_input_required_resubscribe_and_cancel() {
             .allow("http://127.0.0.1:9/")
             .expect("a prefix"),
     );
-    let front = A2aFront::new(A2aRouter::new(registry, sealer.clone()), config);
+    let router = A2aRouter::new(registry, sealer.clone()).with_webhooks(config.webhooks().clone());
+    let front = A2aFront::new(router, config);
     let server = tokio::spawn(async move {
         axum::serve(listener, axum::Router::new().fallback_service(front)).await
     });

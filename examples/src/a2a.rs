@@ -97,7 +97,8 @@ pub fn router(config: &A2aConfig) -> Result<A2aRouter, A2aSetupError> {
     let registry = registry
         .build()
         .map_err(|e| A2aSetupError::Front(e.to_string()))?;
-    Ok(A2aRouter::new(registry, sealer(config)?))
+    // The router checks webhooks again after translation: the same list as the front's.
+    Ok(A2aRouter::new(registry, sealer(config)?).with_webhooks(webhooks(config)?))
 }
 
 fn sealer(config: &A2aConfig) -> Result<Sealer, A2aSetupError> {

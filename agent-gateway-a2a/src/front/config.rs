@@ -93,6 +93,11 @@ impl A2aFrontConfig {
         self.max_body
     }
 
+    /// The push-notification webhooks clients may register.
+    pub fn webhooks(&self) -> &WebhookAllowList {
+        &self.webhooks
+    }
+
     /// The `max-age` cards are served with.
     pub fn card_max_age(&self) -> Duration {
         self.card_max_age

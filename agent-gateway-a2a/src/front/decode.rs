@@ -12,6 +12,7 @@ use crate::error::A2aError;
 use crate::op::Operation;
 use crate::request::Binding;
 use crate::version::Version;
+use crate::webhook;
 
 /// Where a request is going, known before its body is read.
 #[derive(Debug, Clone)]
@@ -277,41 +278,23 @@ pub(crate) fn rest_params(
     Ok(Value::Object(params))
 }
 
-/// The checks that need no agent: a message id on sends, and webhooks inside the allow-list.
+/// The checks that need no agent: a message id on sends, and webhooks inside the allow-list
+/// (one push URL at most, under whichever name).
 pub(crate) fn validate(
     config: &A2aFrontConfig,
     op: Operation,
     params: &Value,
 ) -> Result<(), A2aError> {
-    let webhook = match op {
-        Operation::SendMessage | Operation::SendStreamingMessage => {
-            let message = params.get("message").filter(|m| m.is_object());
-            let id = message
-                .and_then(|m| m.get("messageId"))
-                .and_then(Value::as_str);
-            if id.is_none_or(str::is_empty) {
-                return Err(A2aError::InvalidParams(
-                    "message.messageId is required".into(),
-                ));
-            }
-            let conf = params.get("configuration");
-            conf.and_then(|c| {
-                c.get("taskPushNotificationConfig")
-                    .or_else(|| c.get("pushNotificationConfig"))
-            })
-            .map(|p| p.get("url").and_then(Value::as_str).unwrap_or(""))
+    if matches!(op, Operation::SendMessage | Operation::SendStreamingMessage) {
+        let message = params.get("message").filter(|m| m.is_object());
+        let id = message
+            .and_then(|m| m.get("messageId"))
+            .and_then(Value::as_str);
+        if id.is_none_or(str::is_empty) {
+            return Err(A2aError::InvalidParams(
+                "message.messageId is required".into(),
+            ));
         }
-        Operation::CreatePushConfig => Some(
-            params
-                .get("url")
-                .or_else(|| params.pointer("/pushNotificationConfig/url"))
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-        ),
-        _ => None,
-    };
-    match webhook {
-        Some(url) if !config.webhooks.permits(url) => Err(A2aError::WebhookNotAllowed),
-        _ => Ok(()),
     }
+    webhook::check(&config.webhooks, op, params)
 }

@@ -81,6 +81,7 @@ use crate::request::{A2aRequest, Binding};
 use crate::response::{A2aResponse, Reply};
 use crate::translate::{self, proto03};
 use crate::version::Version;
+use crate::webhook;
 
 /// The A2A front service.
 #[derive(Debug, Clone)]
@@ -185,6 +186,8 @@ where
                 tenant: tenant.clone(),
             };
             let params = decode::rest_params(op, version, &segments, parts.uri.query(), &bytes)
+                // The body as the client spelled it, before the 0.3 dialect folds aliases together.
+                .and_then(|p| webhook::check(&config.webhooks, op, &p).map(|()| p))
                 .map(|p| match (version, op) {
                     // The 0.3 HTTP+JSON dialect, brought to the 0.3 JSON-RPC shape every later step reads.
                     (Version::V0_3, Operation::CreatePushConfig) => proto03::push_create_to_v03(p),

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::error::any_cause;
@@ -23,6 +24,7 @@ use crate::error::A2aError;
 use crate::op::Operation;
 use crate::translate;
 use crate::version::{VERSION_HEADER, Version};
+use crate::webhook::{self, WebhookAllowList};
 
 /// The HTTP transport to an instance: hyper's client, or an in-process agent in tests.
 pub type Connector = BoxCloneSyncService<Request<Full<Bytes>>, Response<A2aBody>, BoxError>;
@@ -62,6 +64,8 @@ pub(crate) struct UpstreamCall {
     pub(crate) headers: HeaderMap,
     /// The caller's tenant, sent as `tenant` to 1.0 instances (0.3 has no such field).
     pub(crate) tenant: Option<String>,
+    /// The push webhooks allowed, checked on the params as translated for the instance.
+    pub(crate) webhooks: Arc<WebhookAllowList>,
 }
 
 /// What an instance answered, and which instance it was.
@@ -125,6 +129,8 @@ impl Service<UpstreamCall> for InstanceService {
             {
                 obj.insert("tenant".into(), Value::String(tenant));
             }
+            // Last, on exactly what the agent will read: no alias survives unchecked.
+            webhook::check(&call.webhooks, call.op, &params)?;
             let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
             let mut req = Request::builder()
                 .method(Method::POST)

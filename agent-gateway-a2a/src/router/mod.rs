@@ -75,6 +75,7 @@ use crate::seal::{Owner, Sealer};
 use crate::stream::EventStream;
 use crate::translate;
 use crate::version::Version;
+use crate::webhook::WebhookAllowList;
 
 /// The largest unary answer accepted from an agent.
 const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
@@ -93,17 +94,36 @@ pub struct A2aRouter {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Inner {
     agents: AgentRegistry,
     sealer: Sealer,
+    webhooks: Arc<WebhookAllowList>,
 }
 
 impl A2aRouter {
-    /// A router over `agents`, sealing ids with `sealer`.
+    /// A router over `agents`, sealing ids with `sealer`. No push webhook is allowed until
+    /// [`with_webhooks`](Self::with_webhooks).
     pub fn new(agents: AgentRegistry, sealer: Sealer) -> Self {
         A2aRouter {
-            inner: Arc::new(Inner { agents, sealer }),
+            inner: Arc::new(Inner {
+                agents,
+                sealer,
+                webhooks: Arc::default(),
+            }),
+        }
+    }
+
+    /// Sets the push-notification webhooks clients may register. They are checked here on
+    /// the params as sent to the agent, after version translation (the front checks them too,
+    /// as the client sent them): give both the same list.
+    pub fn with_webhooks(self, webhooks: WebhookAllowList) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        A2aRouter {
+            inner: Arc::new(Inner {
+                webhooks: Arc::new(webhooks),
+                ..inner
+            }),
         }
     }
 
@@ -187,6 +207,7 @@ impl Inner {
             params,
             headers: fwd,
             tenant: caller.tenant().map(str::to_owned),
+            webhooks: self.webhooks.clone(),
         };
         if op == Operation::ListTasks && pin.is_none() && balanced.upstream().instances().len() > 1
         {

@@ -60,7 +60,8 @@ pub fn front(registry: AgentRegistry) -> A2aFront<A2aRouter> {
 }
 
 pub fn front_with(registry: AgentRegistry, config: A2aFrontConfig) -> A2aFront<A2aRouter> {
-    A2aFront::new(A2aRouter::new(registry, sealer()), config)
+    let router = A2aRouter::new(registry, sealer()).with_webhooks(config.webhooks().clone());
+    A2aFront::new(router, config)
 }
 
 /// A client of a front over one 1.0 agent `echo` with one instance.

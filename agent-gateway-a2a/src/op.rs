@@ -135,9 +135,9 @@ impl Operation {
     pub const fn action(self) -> Action {
         match self {
             Operation::SendMessage | Operation::SendStreamingMessage => Action::AgentMessage,
-            Operation::GetCard | Operation::GetExtendedCard | Operation::ListAgents => {
-                Action::Discovery
-            }
+            Operation::GetCard | Operation::ListAgents => Action::Discovery,
+            // Fetched with the gateway's credential: gated apart from plain discovery.
+            Operation::GetExtendedCard => Action::ExtendedCard,
             _ => Action::TaskOperation,
         }
     }

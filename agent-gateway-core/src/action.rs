@@ -37,6 +37,10 @@ pub enum Action {
     TaskOperation,
     /// Discovering agents or reading an agent card.
     Discovery,
+    /// Reading an agent's extended card (A2A `GetExtendedAgentCard`). It is fetched with the
+    /// gateway's own credential to the agent, so it may show more than the public card: a
+    /// rule of its own, apart from [`Discovery`](Action::Discovery), decides who sees it.
+    ExtendedCard,
     /// Calling a model (chat completions, responses, messages).
     ModelCall,
     /// Listing models (`GET /v1/models`).
@@ -49,7 +53,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ToolCall,
         Action::ListTools,
         Action::GetPrompt,
@@ -59,6 +63,7 @@ impl Action {
         Action::AgentMessage,
         Action::TaskOperation,
         Action::Discovery,
+        Action::ExtendedCard,
         Action::ModelCall,
         Action::ListModels,
         Action::Protocol,
@@ -77,6 +82,7 @@ impl Action {
             Action::AgentMessage => "agent_message",
             Action::TaskOperation => "task_operation",
             Action::Discovery => "discovery",
+            Action::ExtendedCard => "extended_card",
             Action::ModelCall => "model_call",
             Action::ListModels => "list_models",
             Action::Protocol => "protocol",

@@ -68,6 +68,10 @@ pub enum A2aError {
     /// The agent is unavailable: no instance could be reached (HTTP 503, JSON-RPC -32603).
     #[error("Agent unavailable")]
     Unavailable,
+    /// The agent did not answer, or its stream went silent, within the configured time
+    /// (HTTP 504, JSON-RPC -32603: A2A has no timeout error of its own).
+    #[error("Agent timed out")]
+    Timeout,
     /// An error object the upstream agent sent, relayed as is.
     #[error("{0}")]
     Upstream(ErrorObject),
@@ -89,7 +93,7 @@ impl A2aError {
             A2aError::InvalidAgentResponse => -32006,
             A2aError::ExtendedCardNotConfigured => -32007,
             A2aError::VersionNotSupported(_) => -32009,
-            A2aError::Unavailable => ErrorObject::INTERNAL_ERROR,
+            A2aError::Unavailable | A2aError::Timeout => ErrorObject::INTERNAL_ERROR,
             A2aError::Upstream(e) => e.code,
         }
     }
@@ -102,6 +106,7 @@ impl A2aError {
             A2aError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             A2aError::InvalidAgentResponse => StatusCode::INTERNAL_SERVER_ERROR,
             A2aError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            A2aError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             A2aError::MethodNotFound(_) => StatusCode::NOT_FOUND,
             A2aError::Upstream(e) => status_for_code(e.code),
             _ => match self.code() {
@@ -185,6 +190,7 @@ pub(crate) fn grpc_status_name(status: StatusCode) -> &'static str {
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
         503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
         _ => "INTERNAL",
     }
 }

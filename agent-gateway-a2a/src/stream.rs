@@ -36,6 +36,8 @@ use serde_json::Value;
 
 use crate::body::A2aBody;
 use crate::error::A2aError;
+use crate::registry::StreamIdle;
+use agent_gateway_core::error::cause_ref;
 
 /// Maps each upstream result before it is relayed.
 pub type MapEvent = Box<dyn FnMut(Value) -> Result<Value, A2aError> + Send>;
@@ -127,7 +129,12 @@ impl EventStream {
                 }
                 Poll::Ready(Some(Err(err))) => {
                     tracing::warn!(error = %err, "upstream A2A stream failed");
-                    return self.fail(A2aError::Unavailable);
+                    let idle = cause_ref::<StreamIdle>(err.as_ref()).is_some();
+                    return self.fail(if idle {
+                        A2aError::Timeout
+                    } else {
+                        A2aError::Unavailable
+                    });
                 }
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {

@@ -12,9 +12,21 @@
 //!     "[a2a]\n[[a2a.agents]]\nname = \"x\"\n[[a2a.agents.instances]]\nid = \"i1\"\nurl = \"not a url\"\n",
 //! ).unwrap();
 //! assert!(router(bad.a2a.as_ref().unwrap()).is_err());
+//!
+//! // Timeouts per agent, in milliseconds; zero is refused.
+//! let timed = Config::from_toml_str(
+//!     "[a2a]\ncard_timeout_ms = 2000\n[[a2a.agents]]\nname = \"x\"\ntimeout_ms = 1500\nconnect_timeout_ms = 300\nstream_idle_timeout_ms = 60000\n[[a2a.agents.instances]]\nid = \"i1\"\nurl = \"http://10.0.0.1/\"\n",
+//! ).unwrap();
+//! let a2a = timed.a2a.as_ref().unwrap();
+//! assert_eq!(a2a.agents[0].timeout, Some(std::time::Duration::from_millis(1500)));
+//! assert_eq!(a2a.card_timeout, Some(std::time::Duration::from_secs(2)));
+//! assert!(router(a2a).is_ok());
+//! assert!(Config::from_toml_str(
+//!     "[a2a]\n[[a2a.agents]]\nname = \"x\"\ntimeout_ms = 0\n[[a2a.agents.instances]]\nid = \"i1\"\nurl = \"http://10.0.0.1/\"\n",
+//! ).is_err());
 //! ```
 
-use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
+use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector, http_connector_with};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::version::Version;
@@ -66,6 +78,16 @@ pub fn router(config: &A2aConfig) -> Result<A2aRouter, A2aSetupError> {
         if let Some(url) = &a.card_url {
             agent = agent.with_card_url(url).map_err(|e| err(e.to_string()))?;
         }
+        if let Some(t) = a.timeout {
+            agent = agent.with_timeout(t);
+        }
+        if let Some(t) = a.stream_idle_timeout {
+            agent = agent.with_stream_idle_timeout(t);
+        }
+        let connector = || match a.connect_timeout {
+            Some(t) => http_connector_with(t),
+            None => http_connector(),
+        };
         if a.demo {
             let demo = DemoAgent::new(&a.name);
             agent = agent
@@ -89,10 +111,13 @@ pub fn router(config: &A2aConfig) -> Result<A2aRouter, A2aSetupError> {
                 }
             };
             agent = agent
-                .instance_with_auth(&i.id, &i.url, version, http_connector(), auth)
+                .instance_with_auth(&i.id, &i.url, version, connector(), auth)
                 .map_err(|e| err(e.to_string()))?;
         }
         registry = registry.agent(agent);
+    }
+    if let Some(t) = config.card_timeout {
+        registry = registry.with_card_timeout(t);
     }
     let registry = registry
         .build()

@@ -1,8 +1,11 @@
 //! The card cache: one entry per agent, fresh for the upstream's `max-age`, revalidated with
-//! `If-None-Match`, on the injected clock.
+//! `If-None-Match`, on the injected clock. A fetch is bounded by a timeout, and concurrent
+//! misses for one agent share a single fetch (the others wait for it, then read the cache),
+//! so a slow agent is asked once, not once per waiting client.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -34,6 +37,11 @@ pub enum CardError {
     Unavailable,
 }
 
+/// A card fetch took longer than the card timeout.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the agent card fetch timed out")]
+struct CardTimeout;
+
 /// A card as fetched from the agent, with when it was fetched.
 #[derive(Debug, Clone)]
 pub struct CachedCard {
@@ -50,17 +58,29 @@ struct Entry {
     expires: Instant,
 }
 
+/// The fetch of one agent's card: the lock held while fetching, how many fetches have
+/// finished, and the outcome of the last one, which callers that waited for it share.
+#[derive(Debug, Default)]
+struct Flight {
+    finished: AtomicU64,
+    last: tokio::sync::Mutex<Option<Result<CachedCard, CardError>>>,
+}
+
 /// Cards by agent name.
 pub struct CardCache {
     entries: Mutex<HashMap<String, Entry>>,
+    /// One lock per agent (registered names only), held while its card is fetched.
+    flights: Mutex<HashMap<String, Arc<Flight>>>,
     clock: SharedClock,
     default_ttl: Duration,
+    timeout: Duration,
 }
 
 impl fmt::Debug for CardCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CardCache")
             .field("default_ttl", &self.default_ttl)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -80,12 +100,29 @@ fn max_age(value: Option<&HeaderValue>) -> Option<Duration> {
 }
 
 impl CardCache {
-    /// An empty cache on `clock`; cards without `max-age` stay fresh for `default_ttl`.
+    /// An empty cache on `clock`; cards without `max-age` stay fresh for `default_ttl`. A
+    /// fetch may take [`DEFAULT_CARD_TIMEOUT`](super::DEFAULT_CARD_TIMEOUT).
     pub fn new(clock: SharedClock, default_ttl: Duration) -> Self {
         CardCache {
             entries: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
             clock,
             default_ttl,
+            timeout: super::DEFAULT_CARD_TIMEOUT,
+        }
+    }
+
+    /// Sets how long a fetch may take; past it a stale card is served, or none.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn fresh(&self, agent: &str) -> Result<CachedCard, Option<Entry>> {
+        let cached = self.lock().get(agent).cloned();
+        match cached {
+            Some(e) if e.expires > self.clock.now() => Ok(e.card),
+            other => Err(other),
         }
     }
 
@@ -102,13 +139,40 @@ impl CardCache {
         url: Uri,
         connector: Connector,
     ) -> Result<CachedCard, CardError> {
-        let now = self.clock.now();
-        let cached = self.lock().get(agent).cloned();
-        if let Some(e) = &cached
-            && e.expires > now
-        {
-            return Ok(e.card.clone());
+        if let Ok(card) = self.fresh(agent) {
+            return Ok(card);
         }
+        let flight = self
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(agent.to_owned())
+            .or_default()
+            .clone();
+        let seen = flight.finished.load(Ordering::Acquire);
+        let mut last = flight.last.lock().await;
+        // A fetch finished while this caller waited: its outcome is this caller's too.
+        if flight.finished.load(Ordering::Acquire) != seen
+            && let Some(outcome) = last.clone()
+        {
+            return outcome;
+        }
+        let outcome = self.fetch(agent, url, connector).await;
+        *last = Some(outcome.clone());
+        flight.finished.fetch_add(1, Ordering::Release);
+        outcome
+    }
+
+    async fn fetch(
+        &self,
+        agent: &str,
+        url: Uri,
+        connector: Connector,
+    ) -> Result<CachedCard, CardError> {
+        let cached = match self.fresh(agent) {
+            Ok(card) => return Ok(card),
+            Err(cached) => cached,
+        };
         let mut req = Request::builder()
             .method(Method::GET)
             .uri(url)
@@ -118,7 +182,11 @@ impl CardCache {
         if let Some(tag) = cached.as_ref().and_then(|e| e.etag.clone()) {
             req.headers_mut().insert(IF_NONE_MATCH, tag);
         }
-        let fetched = match connector.oneshot(req).await {
+        let fetch = tokio::time::timeout(self.timeout, connector.oneshot(req));
+        let fetched = match fetch
+            .await
+            .unwrap_or_else(|_| Err(Box::new(CardTimeout).into()))
+        {
             Ok(res) => {
                 let ttl = max_age(res.headers().get(CACHE_CONTROL))
                     .unwrap_or(self.default_ttl)
@@ -131,9 +199,13 @@ impl CardCache {
                     }),
                     StatusCode::OK => {
                         let (parts, body) = res.into_parts();
-                        let body = read_limited(body, MAX_CARD_BYTES, &parts.headers)
+                        let read = read_limited(body, MAX_CARD_BYTES, &parts.headers);
+                        // The body is bounded by the same timeout: a card that trickles in
+                        // must not hold discovery either.
+                        let body = tokio::time::timeout(self.timeout, read)
                             .await
-                            .ok();
+                            .ok()
+                            .and_then(Result::ok);
                         body.and_then(|b| serde_json::from_slice::<Value>(&b).ok())
                             .filter(Value::is_object)
                             .map(|card| Entry {

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
+use super::timeout::{IdleTimeout, Timeouts};
 use crate::body::A2aBody;
 use crate::error::A2aError;
 use crate::op::Operation;
@@ -84,6 +85,7 @@ pub(crate) struct InstanceService {
     pub(crate) version: Version,
     pub(crate) authorization: Option<Secret<HeaderValue>>,
     pub(crate) connector: Connector,
+    pub(crate) timeouts: Timeouts,
 }
 
 impl fmt::Debug for InstanceService {
@@ -93,6 +95,7 @@ impl fmt::Debug for InstanceService {
             .field("endpoint", &self.endpoint)
             .field("version", &self.version)
             .field("authorization", &self.authorization)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -100,8 +103,13 @@ impl fmt::Debug for InstanceService {
 fn is_connect_failure(err: &(dyn std::error::Error + 'static)) -> bool {
     any_cause(err, |e| {
         e.is::<ConnectFailed>()
-            || e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+            || e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    // A connect timeout (see `http_connector_with`): never reached either.
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut
+                )
+            })
     })
 }
 
@@ -156,11 +164,19 @@ impl Service<UpstreamCall> for InstanceService {
             for (name, value) in &call.headers {
                 req.headers_mut().append(name, value.clone());
             }
-            match this.connector.oneshot(req).await {
+            let Timeouts {
+                response: wait,
+                stream_idle,
+            } = this.timeouts;
+            let Ok(sent) = tokio::time::timeout(wait, this.connector.oneshot(req)).await else {
+                tracing::warn!(instance = %this.id, ?wait, "agent instance did not answer in time");
+                return Err(A2aError::Timeout.into());
+            };
+            match sent {
                 Ok(response) => Ok(InstanceReply {
                     instance: this.id,
                     version: this.version,
-                    response,
+                    response: response.map(|b| A2aBody::new(IdleTimeout::new(b, stream_idle))),
                 }),
                 Err(source) => Err(Box::new(InstanceFailed {
                     connect: is_connect_failure(source.as_ref()),

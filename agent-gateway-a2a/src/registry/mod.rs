@@ -32,6 +32,7 @@ mod card;
 #[cfg(feature = "client")]
 mod connector;
 pub(crate) mod instance;
+mod timeout;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -45,9 +46,14 @@ use http::{HeaderValue, Uri};
 
 pub use self::card::{CachedCard, CardCache, CardError};
 #[cfg(feature = "client")]
-pub use self::connector::http_connector;
+pub use self::connector::{http_connector, http_connector_with};
 use self::instance::InstanceService;
 pub use self::instance::{ConnectFailed, Connector, InstanceFailed, connector};
+use self::timeout::Timeouts;
+pub use self::timeout::{
+    DEFAULT_CARD_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    StreamIdle,
+};
 use crate::version::Version;
 use agent_gateway_core::Secret;
 
@@ -85,6 +91,7 @@ pub struct Agent {
     owner: Option<String>,
     card_url: Option<Uri>,
     instances: Vec<InstanceSpec>,
+    timeouts: Timeouts,
 }
 
 fn absolute(url: &str) -> Result<Uri, RegistryError> {
@@ -107,6 +114,7 @@ impl Agent {
             owner: None,
             card_url: None,
             instances: Vec::new(),
+            timeouts: Timeouts::default(),
         })
     }
 
@@ -133,6 +141,21 @@ impl Agent {
     pub fn with_card_url(mut self, url: &str) -> Result<Self, RegistryError> {
         self.card_url = Some(absolute(url)?);
         Ok(self)
+    }
+
+    /// Sets how long each of its instances may take to send response headers (default
+    /// [`DEFAULT_TIMEOUT`]); a silent instance is answered with a timeout error (HTTP 504,
+    /// JSON-RPC -32603).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.response = timeout;
+        self
+    }
+
+    /// Sets the longest silence between two chunks of an instance's body, a stream above all
+    /// (default [`DEFAULT_STREAM_IDLE_TIMEOUT`]); a silent stream ends with a timeout error.
+    pub fn with_stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.stream_idle = timeout;
+        self
     }
 
     /// Adds an instance: its id, its JSON-RPC endpoint URL, the A2A version it speaks and the
@@ -166,6 +189,8 @@ impl Agent {
                 version,
                 authorization,
                 connector,
+                // Set from the agent's when the registry is built.
+                timeouts: Timeouts::default(),
             },
         });
         Ok(self)
@@ -230,6 +255,7 @@ pub struct AgentRegistryBuilder {
     clock: SharedClock,
     breaker: Option<BreakerConfig>,
     default_card_ttl: Duration,
+    card_timeout: Duration,
 }
 
 impl AgentRegistryBuilder {
@@ -251,6 +277,13 @@ impl AgentRegistryBuilder {
         self
     }
 
+    /// How long a card fetch may take (default [`DEFAULT_CARD_TIMEOUT`]); past it a stale
+    /// card is served, or the card is unavailable (503).
+    pub fn with_card_timeout(mut self, timeout: Duration) -> Self {
+        self.card_timeout = timeout;
+        self
+    }
+
     /// How long a card without `max-age` stays fresh (default five minutes).
     pub fn with_default_card_ttl(mut self, ttl: Duration) -> Self {
         self.default_card_ttl = ttl;
@@ -269,8 +302,9 @@ impl AgentRegistryBuilder {
                 return Err(RegistryError::NoInstance(agent.name.as_str().to_owned()));
             }
             for i in &agent.instances {
-                upstreams =
-                    upstreams.instance(agent.name.clone(), i.service.id.clone(), i.service.clone());
+                let mut service = i.service.clone();
+                service.timeouts = agent.timeouts;
+                upstreams = upstreams.instance(agent.name.clone(), service.id.clone(), service);
             }
             agents.insert(agent.name.as_str().to_owned(), Arc::new(agent));
         }
@@ -278,7 +312,8 @@ impl AgentRegistryBuilder {
             inner: Arc::new(Inner {
                 upstreams: upstreams.build()?,
                 agents,
-                cards: CardCache::new(self.clock, self.default_card_ttl),
+                cards: CardCache::new(self.clock, self.default_card_ttl)
+                    .with_timeout(self.card_timeout),
             }),
         })
     }
@@ -305,6 +340,7 @@ impl AgentRegistry {
             clock: SystemClock::shared(),
             breaker: None,
             default_card_ttl: Duration::from_secs(300),
+            card_timeout: DEFAULT_CARD_TIMEOUT,
         }
     }
 

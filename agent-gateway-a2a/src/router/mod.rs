@@ -68,7 +68,7 @@ pub use self::discovery::DiscoveryQuery;
 use crate::error::A2aError;
 use crate::op::Operation;
 use crate::registry::instance::{InstanceFailed, InstanceReply, UpstreamCall};
-use crate::registry::{AgentRegistry, CardError};
+use crate::registry::{AgentRegistry, CardError, StreamIdle};
 use crate::request::A2aRequest;
 use crate::response::A2aResponse;
 use crate::seal::{Owner, Sealer};
@@ -291,7 +291,10 @@ impl Inner {
         let (parts, body) = reply.response.into_parts();
         let bytes = read_limited(body, MAX_REPLY_BYTES, &parts.headers)
             .await
-            .map_err(|_| A2aError::InvalidAgentResponse)?;
+            .map_err(|e| match cause_ref::<StreamIdle>(&e) {
+                Some(_) => A2aError::Timeout,
+                None => A2aError::InvalidAgentResponse,
+            })?;
         let mut msg: Value =
             serde_json::from_slice(&bytes).map_err(|_| A2aError::InvalidAgentResponse)?;
         if let Some(err) = msg.get_mut("error").map(Value::take) {

@@ -1,5 +1,7 @@
 //! The `[a2a]` section: the A2A front and the registry of named agents behind it.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -20,6 +22,9 @@ pub struct A2aConfig {
     /// URL prefixes push-notification webhooks may use; none by default (every webhook
     /// refused).
     pub webhook_prefixes: Vec<String>,
+    /// How long an agent card fetch may take (`card_timeout_ms`); by default the registry's
+    /// (5 s).
+    pub card_timeout: Option<Duration>,
     /// The agents.
     pub agents: Vec<AgentConfig>,
 }
@@ -40,6 +45,13 @@ pub struct AgentConfig {
     pub card_url: Option<String>,
     /// Serve it from the in-process demo agent instead of instances.
     pub demo: bool,
+    /// How long an instance may take to send response headers (`timeout_ms`; default 30 s).
+    pub timeout: Option<Duration>,
+    /// How long connecting to an instance may take (`connect_timeout_ms`; default 5 s).
+    pub connect_timeout: Option<Duration>,
+    /// The longest silence inside an instance's stream (`stream_idle_timeout_ms`; default
+    /// 5 minutes).
+    pub stream_idle_timeout: Option<Duration>,
     /// Its instances.
     pub instances: Vec<InstanceConfig>,
 }
@@ -66,6 +78,7 @@ pub(super) struct FileA2a {
     seal_key_env: Option<String>,
     #[serde(default)]
     webhook_prefixes: Vec<String>,
+    card_timeout_ms: Option<u64>,
     #[serde(default)]
     agents: Vec<FileAgent>,
 }
@@ -81,6 +94,9 @@ struct FileAgent {
     card_url: Option<String>,
     #[serde(default)]
     demo: bool,
+    timeout_ms: Option<u64>,
+    connect_timeout_ms: Option<u64>,
+    stream_idle_timeout_ms: Option<u64>,
     #[serde(default)]
     instances: Vec<FileInstance>,
 }
@@ -97,6 +113,14 @@ struct FileInstance {
 
 fn v1() -> String {
     "1.0".into()
+}
+
+/// A positive number of milliseconds, as a duration.
+fn millis(key: &'static str, ms: Option<u64>) -> Result<Option<Duration>, ConfigError> {
+    match ms {
+        Some(0) => Err(bad(key, "must be at least 1 ms")),
+        other => Ok(other.map(Duration::from_millis)),
+    }
 }
 
 fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -146,6 +170,12 @@ impl TryFrom<FileA2a> for A2aConfig {
                     })
                     .collect::<Result<_, _>>()?;
                 Ok(AgentConfig {
+                    timeout: millis("a2a.agents.timeout_ms", a.timeout_ms)?,
+                    connect_timeout: millis("a2a.agents.connect_timeout_ms", a.connect_timeout_ms)?,
+                    stream_idle_timeout: millis(
+                        "a2a.agents.stream_idle_timeout_ms",
+                        a.stream_idle_timeout_ms,
+                    )?,
                     name: a.name,
                     description: a.description,
                     tags: a.tags,
@@ -161,6 +191,7 @@ impl TryFrom<FileA2a> for A2aConfig {
             public_url: file.public_url,
             seal_key_env: file.seal_key_env,
             webhook_prefixes: file.webhook_prefixes,
+            card_timeout: millis("a2a.card_timeout_ms", file.card_timeout_ms)?,
             agents,
         })
     }

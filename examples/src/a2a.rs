@@ -89,6 +89,10 @@ pub fn router(config: &A2aConfig) -> Result<A2aRouter, A2aSetupError> {
             None => http_connector(),
         };
         if a.demo {
+            tracing::warn!(
+                agent = %a.name,
+                "a2a agent is the in-process demo agent (bounded, echoes what it is sent): not for production"
+            );
             let demo = DemoAgent::new(&a.name);
             agent = agent
                 .instance("demo", DEMO_ENDPOINT, Version::V1_0, demo.connector())

@@ -1,6 +1,6 @@
 //! The demo A2A agent: an in-process A2A 1.0 agent over JSON-RPC that completes every
 //! message at once, answering with an `echo: <text>` artifact, and remembers only its last
-//! [`MAX_TASKS`] tasks.
+//! [`MAX_TASKS`] tasks, within [`MAX_STORED_BYTES`].
 //!
 //! ```
 //! use agent_gateway_examples::demo::a2a::DemoAgent;
@@ -53,9 +53,16 @@ pub const MAX_TASKS: usize = 64;
 /// The largest request body the demo agent reads; a larger one is answered 413.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
+/// How many bytes of tasks (their JSON) the demo agent remembers: 4 MiB, so that the embedded
+/// default configuration cannot be grown without bound by large messages either; the oldest
+/// task is forgotten first.
+pub const MAX_STORED_BYTES: usize = 4 << 20;
+
 #[derive(Debug, Default)]
 struct Tasks {
-    recent: VecDeque<Value>,
+    /// Tasks with the size of their JSON, oldest first.
+    recent: VecDeque<(Value, usize)>,
+    bytes: usize,
     next: u64,
 }
 
@@ -157,16 +164,31 @@ impl DemoAgent {
             "artifacts": [{"artifactId": "echo", "parts": [{"text": format!("echo: {text}")}]}],
             "history": [message],
         });
-        if tasks.recent.len() == MAX_TASKS {
-            tasks.recent.pop_front();
+        let size = task.to_string().len();
+        tasks.recent.push_back((task.clone(), size));
+        tasks.bytes += size;
+        while tasks.recent.len() > MAX_TASKS || tasks.bytes > MAX_STORED_BYTES {
+            let Some((_, n)) = tasks.recent.pop_front() else {
+                break;
+            };
+            tasks.bytes -= n;
         }
-        tasks.recent.push_back(task.clone());
         task
     }
 
     fn task(&self, params: &Value) -> Option<Value> {
         let id = params.get("id").and_then(Value::as_str)?;
-        self.lock().recent.iter().find(|t| t["id"] == id).cloned()
+        self.lock()
+            .recent
+            .iter()
+            .find(|(t, _)| t["id"] == id)
+            .map(|(t, _)| t.clone())
+    }
+
+    /// How many tasks, and how many bytes of them, it remembers.
+    pub fn stored(&self) -> (usize, usize) {
+        let tasks = self.lock();
+        (tasks.recent.len(), tasks.bytes)
     }
 }
 
@@ -205,4 +227,41 @@ fn stream(id: &Value, task: &Value) -> Result<Response<A2aBody>, BoxError> {
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn send(agent: &DemoAgent, text: &str) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params":
+            {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": text}]}}});
+        let req = Request::post("http://demo.invalid/")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("a request");
+        let res = agent.connector().oneshot(req).await.expect("an answer");
+        let bytes = res.into_body().collect().await.expect("a body").to_bytes();
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn state_is_bounded_by_count_and_by_bytes() {
+        let agent = DemoAgent::new("demo");
+        for i in 0..MAX_TASKS + 5 {
+            send(&agent, &format!("m{i}")).await;
+        }
+        assert_eq!(agent.stored().0, MAX_TASKS);
+        let big = "x".repeat(MAX_REQUEST_BYTES / 2);
+        for _ in 0..20 {
+            let v = send(&agent, &big).await;
+            assert_eq!(
+                v["result"]["task"]["status"]["state"],
+                "TASK_STATE_COMPLETED"
+            );
+            let (_, bytes) = agent.stored();
+            assert!(bytes <= MAX_STORED_BYTES, "{bytes}");
+        }
+        assert!(agent.stored().0 < 8, "{:?}", agent.stored());
+    }
 }

@@ -67,8 +67,11 @@ fn urls_are_normalised_and_matched_on_segment_boundaries() {
 const OK: &str = "https://hooks.example.com/a2a/ok";
 const INTERNAL: &str = "http://169.254.169.254/latest/meta-data/";
 
-/// Where a push URL can sit, per operation: a function placing `url` in params.
-fn placements() -> Vec<(&'static str, Operation, fn(&str) -> Value)> {
+/// A field name, the operation it belongs to, and a function placing a URL there.
+type Placement = (&'static str, Operation, fn(&str) -> Value);
+
+/// Where a push URL can sit, per operation.
+fn placements() -> Vec<Placement> {
     fn send(conf: Value) -> Value {
         json!({"message": {"messageId": "m", "parts": [{"url": "https://files.example.com/f"}]},
             "configuration": conf})

@@ -75,7 +75,8 @@ fn gateway(agents: &[(&str, &FakeAgent, Version)]) -> TestClient<Front> {
     let router = A2aRouter::new(
         registry.build().unwrap(),
         Sealer::new(Secret::new(vec![3; 32])).unwrap(),
-    );
+    )
+    .with_webhooks(hooks());
     let keys = ApiKeys::new()
         .with_key(
             Secret::new(ALICE.into()),

@@ -108,7 +108,8 @@ fn walk(
 
 /// Gives a new message's conversation an upstream context id that names `owner`: the client's
 /// own unsealed context id wrapped with the owner's tag, or a fresh one when the message names
-/// neither a task nor a context. Runs before [`open_ids`], so a sealed context id (an existing
+/// neither a task nor a context. A `ListTasks` by an unsealed context id is wrapped the same
+/// way, so a client can list a conversation by the id it chose. Runs before [`open_ids`], so a sealed context id (an existing
 /// conversation, already tagged) is left to it.
 pub(crate) fn bind_context(
     sealer: &Sealer,
@@ -117,6 +118,18 @@ pub(crate) fn bind_context(
     op: Operation,
     params: &mut Value,
 ) -> Result<(), A2aError> {
+    if op == Operation::ListTasks {
+        // A listing by the client's own (unsealed) context id names the wrapped one upstream.
+        if let Some(Value::String(c)) = params.get_mut("contextId")
+            && !c.is_empty()
+            && !Sealer::looks_sealed(c)
+        {
+            *c = sealer
+                .upstream_context(agent, owner, Some(c))
+                .map_err(|_| A2aError::Unavailable)?;
+        }
+        return Ok(());
+    }
     if !matches!(op, Operation::SendMessage | Operation::SendStreamingMessage) {
         return Ok(());
     }

@@ -143,6 +143,10 @@ fn another_callers_ids_do_not_open_and_listings_keep_the_callers_own() {
         .expect("a context")
         .to_owned();
     assert!(theirs.ends_with(".mine") && s.context_owned_by("a", &OTHER, &theirs));
+    // Listing by the client's own context id names the same upstream context.
+    let mut p = json!({"contextId": "mine"});
+    bind_context(&s, "a", &OTHER, Operation::ListTasks, &mut p).expect("bound");
+    assert_eq!(p["contextId"], theirs.as_str());
     // Continuing a task, or a sealed context: left for `open_ids`.
     let mut p = json!({"message": {"messageId": "m", "taskId": task}});
     bind_context(&s, "a", &O, Operation::SendMessage, &mut p).expect("bound");

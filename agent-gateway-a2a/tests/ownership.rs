@@ -473,33 +473,3 @@ async fn listings_hold_only_the_callers_own_tasks() {
     assert_eq!(status, 200);
     assert_eq!(res["tasks"].as_array().map(Vec::len), Some(1), "{res}");
 }
-
-#[tokio::test]
-async fn the_upstream_tenant_is_the_callers_not_the_paths() {
-    let fake = FakeAgent::new("echo");
-    let client = support::single(&fake);
-    let send_path = "/echo/globex/message:send";
-    let body =
-        json!({"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}});
-    let res = client
-        .post(send_path)
-        .header("a2a-version", "1.0")
-        .caller(alice())
-        .json(&body)
-        .send()
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text());
-    assert_eq!(fake.last_params()["tenant"], "acme");
-    let res = client
-        .post("/echo")
-        .header("a2a-version", "1.0")
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
-            "params": {"tenant": "globex", "message": body["message"]}}))
-        .send()
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text());
-    assert!(
-        fake.last_params().get("tenant").is_none(),
-        "no caller, no tenant"
-    );
-}

@@ -229,6 +229,12 @@ async fn another_caller_cannot_use_the_session<A: Authenticator>(
         "cancel",
         &answer(send(post(&cancel, s, Some(intruder))).await.unwrap()).await,
     );
+    let subscribe = json!({"jsonrpc": "2.0", "id": 9, "method": "resources/subscribe",
+        "params": {"uri": "file:///a"}});
+    not_found(
+        "subscribe",
+        &answer(send(post(&subscribe, s, Some(intruder))).await.unwrap()).await,
+    );
     let reply = json!({"jsonrpc": "2.0", "id": "gw-1", "result": {"action": "accept"}});
     not_found(
         "client answer",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use agent_gateway_core::body::{BodyError, read_limited};
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
-use agent_gateway_core::{AgentRequest, BoxError};
+use agent_gateway_core::{Action, AgentRequest, BoxError};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use serde_json::{Map, Value};
@@ -332,7 +332,8 @@ fn inner_request(
         .config
         .naming
         .as_ref()
-        .filter(|_| d.method.target_key() == Some("name"))
+        // A tool or prompt name (a completion's prompt reference included), not a URI.
+        .filter(|_| matches!(req.action(), Action::ToolCall | Action::GetPrompt))
         .zip(req.target())
         .and_then(|(naming, target)| FederatedTarget::split(naming, target));
     if let Some(target) = federated {

@@ -15,7 +15,7 @@ use crate::McpError;
 
 /// What a request's legacy session expects of its caller; see the module docs.
 #[derive(Debug, Clone)]
-pub struct SessionBinding {
+pub(crate) struct SessionBinding {
     expected: Expected,
     /// The caller the end of the stack saw (its owner digest; `None`: no caller).
     seen: Arc<OnceLock<Option<[u8; 16]>>>,

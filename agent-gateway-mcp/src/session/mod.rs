@@ -265,7 +265,7 @@ pub(crate) mod resume;
 mod store;
 pub(crate) mod subscriptions;
 
-pub use binding::SessionBinding;
+pub(crate) use binding::SessionBinding;
 pub(crate) use store::Cancels;
 pub use store::SessionStore;
 

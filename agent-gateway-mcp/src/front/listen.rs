@@ -11,7 +11,8 @@
 //! service first (the federation refuses a URI no upstream owns with -32602), then recorded
 //! for the session; a GET stream that is open then starts its inner listen again with the new
 //! set, which goes through the policy stack again. A session has one GET stream at a time: a
-//! new one ends the one before.
+//! new one ends the one before, once an admission-only `subscriptions/listen` showed the policy
+//! stack admits it and its caller owns the session (so another caller cannot end it).
 
 use std::sync::Arc;
 
@@ -193,6 +194,19 @@ where
         admit(inner, method, Map::new(), Era::Legacy, Some(&state), parts).await?;
         return Ok(crate::session::resume::replay(recording, seq));
     }
+    // Admitted, and from the session's owner, before it takes the session's one stream (a new
+    // stream ends the one before): another caller must not end the owner's stream.
+    let lists = ListenFilter::all_lists().to_params();
+    let method = McpMethod::SubscriptionsListen;
+    admit(
+        inner.clone(),
+        method,
+        lists,
+        Era::Legacy,
+        Some(&state),
+        parts.clone(),
+    )
+    .await?;
     // Every listen the stream makes (and makes again) is bound to the session's owner.
     let mut parts = parts;
     parts.extensions.insert(SessionBinding::on(state.owner()));

@@ -94,6 +94,10 @@ pub enum McpError {
     /// The client cancelled the request (`notifications/cancelled`): -32800.
     #[error("request cancelled by the client")]
     Cancelled,
+    /// The legacy session is not one the caller may use (another caller's, or ended):
+    /// HTTP 404 with -32600, the answer a forged session id gets.
+    #[error("session not found")]
+    SessionNotFound,
 }
 
 /// An error ready for the wire: the HTTP status, the JSON-RPC error and an optional
@@ -125,7 +129,11 @@ impl Rendered {
             return Rendered::from_denied(denied);
         }
         if let Some(mcp) = cause_ref::<McpError>(err) {
-            return Rendered::new(StatusCode::OK, mcp.to_error_object());
+            let status = match mcp {
+                McpError::SessionNotFound => StatusCode::NOT_FOUND,
+                _ => StatusCode::OK,
+            };
+            return Rendered::new(status, mcp.to_error_object());
         }
         tracing::error!(error = %err, "mcp: internal error");
         Rendered::new(
@@ -189,6 +197,7 @@ impl McpError {
             McpError::MethodNotFound(m) => ErrorObject::method_not_found(m),
             McpError::InvalidParams(d) => ErrorObject::invalid_params(d.clone()),
             McpError::Cancelled => ErrorObject::new(CODE_CANCELLED, "Request cancelled"),
+            McpError::SessionNotFound => ErrorObject::invalid_request("Session not found"),
             McpError::HeaderMismatch(d) => {
                 ErrorObject::new(CODE_HEADER_MISMATCH, format!("Header mismatch: {d}"))
             }

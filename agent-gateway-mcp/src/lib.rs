@@ -56,6 +56,7 @@ pub mod session;
 #[cfg(feature = "test-util")]
 pub mod testkit;
 pub mod upstream;
+pub mod uri;
 
 pub use era::Era;
 pub use error::McpError;

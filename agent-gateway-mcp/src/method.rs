@@ -65,12 +65,21 @@ pub enum McpMethod {
     SubscriptionsListen,
     /// `completion/complete`.
     CompletionComplete,
+    /// The gateway's own name for a legacy client's `DELETE` of its session: no wire method,
+    /// the request the policy stack admits before the session ends.
+    SessionDelete,
+    /// The gateway's own name for a legacy client's `GET` with `Last-Event-ID`, resuming a
+    /// broken answer stream: admitted by the policy stack before anything is replayed.
+    StreamResume,
+    /// The gateway's own name for a legacy client's POSTed JSON-RPC response (its answer to a
+    /// server→client request such as an elicitation): admitted before it is delivered.
+    ClientAnswer,
     /// Any other method, by name (notifications included).
     Other(String),
 }
 
 /// The known methods and their wire names: the one place a name is spelled.
-const NAMES: [(McpMethod, &str); 15] = [
+const NAMES: [(McpMethod, &str); 18] = [
     (McpMethod::Initialize, "initialize"),
     (McpMethod::Ping, "ping"),
     (McpMethod::ServerDiscover, "server/discover"),
@@ -89,6 +98,9 @@ const NAMES: [(McpMethod, &str); 15] = [
     (McpMethod::ResourcesUnsubscribe, "resources/unsubscribe"),
     (McpMethod::SubscriptionsListen, "subscriptions/listen"),
     (McpMethod::CompletionComplete, "completion/complete"),
+    (McpMethod::SessionDelete, "gateway/session/delete"),
+    (McpMethod::StreamResume, "gateway/stream/resume"),
+    (McpMethod::ClientAnswer, "gateway/client/answer"),
 ];
 
 impl McpMethod {
@@ -118,14 +130,19 @@ impl McpMethod {
             McpMethod::ToolsList => Action::ListTools,
             McpMethod::PromptsGet => Action::GetPrompt,
             McpMethod::PromptsList => Action::ListPrompts,
-            // Subscribing to a resource's updates reads it, as far as a policy is concerned.
-            McpMethod::ResourcesRead | McpMethod::ResourcesSubscribe => Action::ReadResource,
+            // Subscribing to a resource's updates reads it, as far as a policy is concerned; a
+            // rule that denies the resource denies unsubscribing too (there is nothing to end).
+            McpMethod::ResourcesRead
+            | McpMethod::ResourcesSubscribe
+            | McpMethod::ResourcesUnsubscribe => Action::ReadResource,
             McpMethod::ResourcesList | McpMethod::ResourcesTemplatesList => Action::ListResources,
             McpMethod::ServerDiscover => Action::Discovery,
             McpMethod::Initialize
             | McpMethod::Ping
             | McpMethod::SubscriptionsListen
-            | McpMethod::ResourcesUnsubscribe => Action::Protocol,
+            | McpMethod::SessionDelete
+            | McpMethod::StreamResume
+            | McpMethod::ClientAnswer => Action::Protocol,
             McpMethod::Other(name) if name.starts_with("notifications/") => Action::Protocol,
             McpMethod::LoggingSetLevel | McpMethod::CompletionComplete | McpMethod::Other(_) => {
                 Action::Other
@@ -133,11 +150,15 @@ impl McpMethod {
         }
     }
 
-    /// The parameter member holding the target (a tool or prompt name, a resource URI).
+    /// The top-level parameter member holding the target (a tool or prompt name, a resource
+    /// URI). A `completion/complete` names its target inside `ref`: see
+    /// [`McpRequest`](crate::McpRequest)'s `target()`.
     pub fn target_key(&self) -> Option<&'static str> {
         match self {
             McpMethod::ToolsCall | McpMethod::PromptsGet => Some("name"),
-            McpMethod::ResourcesRead | McpMethod::ResourcesSubscribe => Some("uri"),
+            McpMethod::ResourcesRead
+            | McpMethod::ResourcesSubscribe
+            | McpMethod::ResourcesUnsubscribe => Some("uri"),
             _ => None,
         }
     }
@@ -145,7 +166,8 @@ impl McpMethod {
     /// The parameter member a modern request mirrors in its `Mcp-Name` header, if any.
     pub fn name_header_key(&self) -> Option<&'static str> {
         match self {
-            McpMethod::ResourcesSubscribe => None,
+            // Legacy-only methods: no mirrored headers.
+            McpMethod::ResourcesSubscribe | McpMethod::ResourcesUnsubscribe => None,
             other => other.target_key(),
         }
     }

@@ -11,6 +11,14 @@
 //! assert_eq!(call.target(), Some("fs__read"));
 //! assert_eq!(call.arguments(), Some(&json!({"path": "/x"})));
 //!
+//! // A completion names the prompt or resource it completes for: that is its target.
+//! let complete = McpRequest::from_value(3, "completion/complete", json!({
+//!     "ref": {"type": "ref/resource", "uri": "fs+file:///srv/../etc/{name}"},
+//!     "argument": {"name": "name", "value": "pa"}}));
+//! assert_eq!(complete.action(), Action::ReadResource);
+//! // Resource URIs are normalised (dot segments, percent-encoding) before anyone sees them.
+//! assert_eq!(complete.target(), Some("fs+file:///etc/{name}"));
+//!
 //! // A method the seam does not know is `Other`, with no target.
 //! let other = McpRequest::from_value(2, "vendor/thing", json!({"name": "n"}));
 //! assert_eq!(other.action(), Action::Other);
@@ -22,13 +30,29 @@ use agent_gateway_core::{Action, AgentRequest, Caller, Parts, RequestParts};
 use http::{Extensions, HeaderMap};
 use serde_json::{Map, Value};
 
+use crate::McpError;
 use crate::era::Era;
 use crate::method::McpMethod;
+use crate::session::SessionBinding;
 
 /// One MCP request, decoded once at the edge.
 ///
 /// `params` is the request's parameter object (empty when the request had none). The target is
-/// the tool or prompt name, or the resource URI, of the methods that address one.
+/// the tool or prompt name, or the resource URI, of the methods that address one:
+///
+/// | method | action | target |
+/// |---|---|---|
+/// | `tools/call` | `ToolCall` | `name` |
+/// | `prompts/get` | `GetPrompt` | `name` |
+/// | `resources/read`, `resources/subscribe`, `resources/unsubscribe` | `ReadResource` | `uri` |
+/// | `completion/complete` with a `ref/prompt` | `GetPrompt` | `ref.name` |
+/// | `completion/complete` with a `ref/resource` | `ReadResource` | `ref.uri` |
+///
+/// A modern `subscriptions/listen` names no single target: the front admits each resource URI
+/// of its filter as a `ReadResource` of its own before the listen (see [`crate::front`]).
+/// Every resource URI (the targets above and a listen filter's) is normalised when the
+/// request is made ([`crate::uri::normalize`]: dot segments, percent-encoding), so rules and
+/// the upstream see one spelling.
 #[derive(Debug, Clone)]
 pub struct McpRequest {
     id: Id,
@@ -64,11 +88,13 @@ impl McpRequest {
     pub fn new(
         id: impl Into<Id>,
         method: impl Into<McpMethod>,
-        params: Map<String, Value>,
+        mut params: Map<String, Value>,
     ) -> Self {
+        let method = method.into();
+        normalize_uris(&method, &mut params);
         McpRequest {
             id: id.into(),
-            method: method.into(),
+            method,
             params,
             era: Era::Modern,
             admission_only: false,
@@ -158,6 +184,34 @@ impl McpRequest {
         self.parts.extensions.get::<Caller>().map(Owner::of)
     }
 
+    /// Checks that a request on a legacy session comes from the caller who opened the session
+    /// (the [`Caller`] the policy stack put in the extensions, compared by
+    /// [`owner_digest`](Caller::owner_digest)), and records who sent it for the front. A
+    /// request on no session passes.
+    ///
+    /// This crate's routers call it first thing; an inner service of your own that ends the
+    /// stack should too. Anyone but the owner gets [`McpError::SessionNotFound`], the answer
+    /// a forged session id gets, so another caller cannot even tell the session exists.
+    pub fn check_session_owner(&self) -> Result<(), McpError> {
+        match self.parts.extensions.get::<SessionBinding>() {
+            Some(binding) => binding.check(
+                self.parts
+                    .extensions
+                    .get::<Caller>()
+                    .map(Caller::owner_digest),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// A `completion/complete` request's reference: its type and the name or URI it names.
+    fn completion_ref(&self) -> Option<(&str, &str)> {
+        let r = self.params.get("ref")?;
+        let kind = r.get("type")?.as_str()?;
+        let key = completion_ref_key(kind)?;
+        Some((kind, r.get(key)?.as_str()?))
+    }
+
     /// The request taken apart (no copy of the parameters).
     pub fn into_parts(self) -> McpRequestParts {
         McpRequestParts {
@@ -172,50 +226,87 @@ impl McpRequest {
     }
 }
 
+/// The member of a completion reference of type `kind` that names its target.
+fn completion_ref_key(kind: &str) -> Option<&'static str> {
+    match kind {
+        "ref/prompt" => Some("name"),
+        "ref/resource" => Some("uri"),
+        _ => None,
+    }
+}
+
+/// Normalises every resource URI of `method`'s params in place (see [`crate::uri`]).
+fn normalize_uris(method: &McpMethod, params: &mut Map<String, Value>) {
+    fn fix(v: Option<&mut Value>) {
+        if let Some(Value::String(s)) = v
+            && let std::borrow::Cow::Owned(n) = crate::uri::normalize(s)
+        {
+            *s = n;
+        }
+    }
+    match method {
+        McpMethod::ResourcesRead
+        | McpMethod::ResourcesSubscribe
+        | McpMethod::ResourcesUnsubscribe => {
+            fix(params.get_mut("uri"));
+        }
+        McpMethod::CompletionComplete => {
+            if let Some(Value::Object(r)) = params.get_mut("ref")
+                && r.get("type").and_then(Value::as_str) == Some("ref/resource")
+            {
+                fix(r.get_mut("uri"));
+            }
+        }
+        McpMethod::SubscriptionsListen => {
+            if let Some(Value::Array(uris)) = params
+                .get_mut("notifications")
+                .and_then(|n| n.get_mut("resourceSubscriptions"))
+            {
+                uris.iter_mut().for_each(|u| fix(Some(u)));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The action of an MCP method, as the policy seam names it.
 pub fn action_of(method: &str) -> Action {
     McpMethod::parse(method).action()
 }
 
-/// Who owns state the gateway keeps for a caller (a parked call, later a session): the
-/// caller's subject and tenant, as the auth layer set them. Another caller is another owner.
+/// Who owns state the gateway keeps for a caller (a parked call, a session): the caller's
+/// [`principal_id`](Caller::principal_id), which names its authenticator and issuer as well as
+/// its tenant and subject. Another caller is another owner, even with the same subject.
 ///
 /// ```
 /// use agent_gateway_core::Caller;
+/// use agent_gateway_core::caller::AuthMethod;
 /// use agent_gateway_mcp::request::Owner;
 ///
 /// let alice = Owner::of(&Caller::new("alice").with_tenant("acme"));
-/// assert_eq!(alice, Owner::new("alice", Some("acme")));
-/// assert_ne!(alice, Owner::new("alice", None));
+/// assert_eq!(alice, Owner::of(&Caller::new("alice").with_tenant("acme")));
+/// assert_ne!(alice, Owner::of(&Caller::new("alice")));
+/// // The same subject from another authenticator or issuer is someone else.
+/// let jwt = Caller::new("alice").with_tenant("acme").with_method(AuthMethod::Jwt);
+/// assert_ne!(alice, Owner::of(&jwt));
+/// assert_ne!(Owner::of(&jwt), Owner::of(&jwt.clone().with_issuer("https://other.example")));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Owner {
-    subject: String,
-    tenant: Option<String>,
+    principal: String,
 }
 
 impl Owner {
-    /// The owner with `subject` in `tenant`.
-    pub fn new(subject: impl Into<String>, tenant: Option<&str>) -> Self {
+    /// The owner a caller is.
+    pub fn of(caller: &Caller) -> Self {
         Owner {
-            subject: subject.into(),
-            tenant: tenant.map(str::to_owned),
+            principal: caller.principal_id(),
         }
     }
 
-    /// The owner a caller is.
-    pub fn of(caller: &Caller) -> Self {
-        Owner::new(caller.subject(), caller.tenant())
-    }
-
-    /// The subject.
-    pub fn subject(&self) -> &str {
-        &self.subject
-    }
-
-    /// The tenant, if any.
-    pub fn tenant(&self) -> Option<&str> {
-        self.tenant.as_deref()
+    /// The caller's [`principal_id`](Caller::principal_id).
+    pub fn principal_id(&self) -> &str {
+        &self.principal
     }
 }
 
@@ -225,10 +316,20 @@ impl AgentRequest for McpRequest {
     }
 
     fn action(&self) -> Action {
-        self.method.action()
+        match self.method {
+            McpMethod::CompletionComplete => match self.completion_ref() {
+                Some(("ref/prompt", _)) => Action::GetPrompt,
+                Some(_) => Action::ReadResource,
+                None => Action::Other,
+            },
+            _ => self.method.action(),
+        }
     }
 
     fn target(&self) -> Option<&str> {
+        if self.method == McpMethod::CompletionComplete {
+            return self.completion_ref().map(|(_, target)| target);
+        }
         self.target_key()
             .and_then(|key| self.params.get(key))
             .and_then(Value::as_str)
@@ -275,6 +376,36 @@ mod tests {
         // A non-string name is no target.
         let odd = McpRequest::from_value(1, "tools/call", json!({"name": 5}));
         assert_eq!(odd.target(), None);
+        let unsubscribe =
+            McpRequest::from_value(1, "resources/unsubscribe", json!({"uri": "a:/x/./y"}));
+        assert_eq!(unsubscribe.action(), Action::ReadResource);
+        assert_eq!(unsubscribe.target(), Some("a:/x/y"));
+        let prompt_ref = McpRequest::from_value(
+            1,
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "demo__greet"}}),
+        );
+        assert_eq!(prompt_ref.action(), Action::GetPrompt);
+        assert_eq!(prompt_ref.target(), Some("demo__greet"));
+        // A reference of no known type, or naming nothing, is no target.
+        for r in [
+            json!({"type": "ref/other", "name": "x"}),
+            json!({"type": "ref/prompt"}),
+            json!({"type": "ref/resource", "uri": 3}),
+            json!("ref/prompt"),
+        ] {
+            let c = McpRequest::from_value(1, "completion/complete", json!({ "ref": r }));
+            assert_eq!((c.action(), c.target()), (Action::Other, None), "{r}");
+        }
+        let listen = McpRequest::from_value(
+            1,
+            "subscriptions/listen",
+            json!({"notifications": {"resourceSubscriptions": ["a:/b/../c", 7]}}),
+        );
+        assert_eq!(
+            listen.params()["notifications"]["resourceSubscriptions"],
+            json!(["a:/c", 7])
+        );
     }
 }
 

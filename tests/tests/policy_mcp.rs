@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_gateway_core::store::{MemoryStore, Rate};
-use agent_gateway_core::{BoxError, Cost, Secret};
+use agent_gateway_core::{Action, BoxError, Cost, Secret};
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
@@ -67,12 +67,17 @@ fn gateway(fs: &FakeMcpServer) -> Front {
             Cost::ZERO,
         )
         .with_limit(Level::Key, Cost::from_nano_usd(u64::MAX / 2));
-    let stack = ServiceBuilder::new()
-        .layer(AuthLayer::new(keys))
-        .layer(AuthorizeLayer::new(rules))
-        .layer(QuotaLayer::new(store).with_limit(Limit::requests("hourly", Subject, rate)))
-        .layer(budget)
-        .service(fed);
+    let stack =
+        ServiceBuilder::new()
+            .layer(AuthLayer::new(keys))
+            .layer(AuthorizeLayer::new(rules))
+            // Tool calls only: a legacy session's housekeeping (initialize, notifications) goes
+            // through the stack too, and would count otherwise.
+            .layer(QuotaLayer::new(store).with_limit(
+                Limit::requests("hourly", Subject, rate).with_actions([Action::ToolCall]),
+            ))
+            .layer(budget)
+            .service(fed);
     McpFront::new(
         BoxCloneSyncService::new(stack),
         McpFrontConfig::new("gw", "1").unwrap(),

@@ -5,16 +5,17 @@ use std::sync::Arc;
 
 use agent_gateway_core::body::{BodyError, read_limited};
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
-use agent_gateway_core::{AgentRequest, BoxError};
+use agent_gateway_core::{Action, AgentRequest, BoxError};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
 use super::Front;
+use super::admit;
 use super::checks::{self, MCP_PROTOCOL_VERSION};
 use super::lifecycle::{
-    answer_client_request, client_hop, delete_session, id_key, initialize, notification,
+    answer_client_request, client_hop, delete_session, id_key, initialize, notification, opened,
     session_not_found,
 };
 use super::render::{self, Failure, MCP_SESSION_ID, ResponseBody, bad};
@@ -26,7 +27,7 @@ use crate::method::McpMethod;
 use crate::naming::FederatedTarget;
 use crate::notify::Notifier;
 use crate::request::ClientHop;
-use crate::session::{Cancels, SessionState};
+use crate::session::{Cancels, SessionBinding, SessionState};
 use crate::{McpRequest, McpResponse};
 
 pub(crate) async fn handle<S, B>(
@@ -49,7 +50,9 @@ where
     match parts.method {
         Method::POST => {}
         Method::GET if front.config.legacy => return listen::get(front, inner, parts).await,
-        Method::DELETE if front.config.legacy => return delete_session(&front, &parts.headers),
+        Method::DELETE if front.config.legacy => {
+            return delete_session(&front, inner, parts).await;
+        }
         _ => return render::method_not_allowed(front.config.legacy),
     }
     let message = match read_message(&front, &parts.headers, body).await {
@@ -63,8 +66,8 @@ where
                 .await
                 .unwrap_or_else(|(id, rendered)| render::error(id, rendered, www.as_ref()))
         }
-        Message::Notification(n) => notification(&front, &parts.headers, &n),
-        Message::Response(res) => client_response(&front, &parts.headers, res),
+        Message::Notification(n) => notification(&front, inner, n, parts).await,
+        Message::Response(res) => client_response(&front, inner, res, parts).await,
     }
 }
 
@@ -95,18 +98,30 @@ where
     })
 }
 
-/// A client's POSTed response: the answer to a server→client request on its legacy session;
-/// refused otherwise.
-fn client_response(
+/// A client's POSTed response: the answer to a server→client request on its legacy session,
+/// once the policy stack admitted it and its caller owns the session; refused otherwise.
+async fn client_response<S>(
     front: &Front,
-    headers: &HeaderMap,
+    inner: S,
     res: agent_gateway_core::jsonrpc::Response,
-) -> Response<ResponseBody> {
-    let session = headers
-        .get(MCP_SESSION_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| front.config.legacy && front.session(id).is_some());
-    let Some(session) = session else {
+    parts: http::request::Parts,
+) -> Response<ResponseBody>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError>,
+{
+    let session = match opened(front, &parts.headers) {
+        Ok(session) => session,
+        Err(()) => return session_not_found(None),
+    };
+    let (era, state) = match &session {
+        Some((_, state)) => (Era::Legacy, Some(state)),
+        None => (Era::Modern, None),
+    };
+    let method = McpMethod::ClientAnswer;
+    if let Err(r) = admit::admit(inner, method, Map::new(), era, state, parts).await {
+        return render::error(None, r, front.config.www_authenticate.as_ref());
+    }
+    let Some((session, _)) = session else {
         return render::error(
             None,
             bad(
@@ -116,7 +131,7 @@ fn client_response(
             None,
         );
     };
-    answer_client_request(front, session, res);
+    answer_client_request(front, &session, res);
     render::empty(StatusCode::ACCEPTED)
 }
 
@@ -175,7 +190,7 @@ async fn request<S>(
     parts: http::request::Parts,
 ) -> Result<Response<ResponseBody>, Failure>
 where
-    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
 {
     let id = r.id.clone();
@@ -189,7 +204,8 @@ where
         Err(Refusal::NotFound) => return Ok(session_not_found(Some(id))),
     };
     if listen::handles(&method, era) {
-        return listen::request(front, inner, id.clone(), method, params, era, parts)
+        let state = session.map(|(_, state)| state);
+        return listen::request(front, inner, id.clone(), method, params, era, state, parts)
             .await
             .map_err(fail);
     }
@@ -288,14 +304,14 @@ fn era_session(
     }
 }
 
-/// The request as the inner service sees it: its client hop and HTTP context. Takes the
-/// params out of `d`.
+/// The request as the inner service sees it: its client hop, its session binding (a legacy
+/// `initialize`, or a request on a session) and HTTP context. Takes the params out of `d`.
 fn inner_request(
     front: &Front,
     d: &mut Decoded,
     own: bool,
     parts: http::request::Parts,
-) -> McpRequest {
+) -> (McpRequest, Option<SessionBinding>) {
     let hop = client_hop(front, d.era, &d.params, d.session.as_ref());
     let params = std::mem::take(&mut d.params);
     let mut req = McpRequest::new(d.id.clone(), d.method.clone(), params)
@@ -304,17 +320,26 @@ fn inner_request(
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
     req.extensions_mut().insert(hop);
+    let binding = match (&d.session, d.era) {
+        (Some((_, state)), _) => Some(SessionBinding::on(state.owner())),
+        (None, Era::Legacy) if d.method == McpMethod::Initialize => Some(SessionBinding::opening()),
+        _ => None,
+    };
+    if let Some(b) = &binding {
+        req.extensions_mut().insert(b.clone());
+    }
     let federated = front
         .config
         .naming
         .as_ref()
-        .filter(|_| d.method.target_key() == Some("name"))
+        // A tool or prompt name (a completion's prompt reference included), not a URI.
+        .filter(|_| matches!(req.action(), Action::ToolCall | Action::GetPrompt))
         .zip(req.target())
         .and_then(|(naming, target)| FederatedTarget::split(naming, target));
     if let Some(target) = federated {
         req.extensions_mut().insert(target);
     }
-    req
+    (req, binding)
 }
 
 /// A forwarded method: through the inner service to an upstream, the answer relayed as JSON
@@ -335,7 +360,7 @@ where
         .get("_meta")
         .and_then(|m| m.get("progressToken"))
         .cloned();
-    let mut req = inner_request(front, &mut d, false, parts);
+    let (mut req, _) = inner_request(front, &mut d, false, parts);
     let notes = sse.then(|| {
         let level = req
             .extensions()
@@ -401,12 +426,22 @@ where
                 .map(str::to_owned)
         })
         .flatten();
-    let req = inner_request(front, &mut d, true, parts);
+    let fallback = admit::http_caller(&parts);
+    let (req, binding) = inner_request(front, &mut d, true, parts);
     if let Err(e) = inner.oneshot(req).await {
         return Err(fail(render::rendered(d.era, &e)));
     }
+    // The caller the policy stack admitted owns the session it opens, and must own the one it
+    // acts on.
+    let owner = binding
+        .as_ref()
+        .and_then(SessionBinding::seen)
+        .unwrap_or(fallback);
+    if binding.is_some_and(|b| !b.owned_by_caller(fallback)) {
+        return Err(fail(admit::not_found()));
+    }
     match d.method {
-        McpMethod::Initialize => initialize(front, d.id, &init_params.unwrap_or_default()),
+        McpMethod::Initialize => initialize(front, d.id, &init_params.unwrap_or_default(), owner),
         McpMethod::ServerDiscover => Ok(render::result(
             d.id,
             render::finish_modern(front, &d.method, front.config.discover_result()),

@@ -3,16 +3,23 @@
 //! (`notifications/cancelled` included) and a legacy client's answers to server→client
 //! requests.
 
+use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Payload};
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value, json};
+use tower::Service;
 
 use super::Front;
+use super::admit::admit;
 use super::checks::{self, MCP_METHOD};
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
 use super::render::{Failure, bad};
 use crate::era::{Era, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL};
+use crate::method::McpMethod;
 use crate::request::ClientHop;
+use crate::session::SessionState;
+use crate::{McpRequest, McpResponse};
 
 /// Routes a legacy client's answer to the server→client request that waits for it. Answers to
 /// unknown, finished or another session's requests are ignored, as receivers of late answers
@@ -39,16 +46,21 @@ pub(super) fn answer_client_request(
     }
 }
 
-/// A notification: 202 once its mirrored method and any legacy session check out. A legacy
-/// `notifications/cancelled` drops the named request of the same session; other
+/// A notification: 202 once its mirrored method and any legacy session check out and the
+/// policy stack admitted it (as the notification's own method, admission-only). A legacy
+/// `notifications/cancelled` then drops the named request of the same session; other
 /// notifications go no further.
-pub(super) fn notification(
+pub(super) async fn notification<S>(
     front: &Front,
-    headers: &HeaderMap,
-    n: &agent_gateway_core::jsonrpc::Notification,
-) -> Response<ResponseBody> {
+    inner: S,
+    n: agent_gateway_core::jsonrpc::Notification,
+    parts: Parts,
+) -> Response<ResponseBody>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError>,
+{
     let method = n.method.as_str();
-    match checks::header_text(headers, MCP_METHOD) {
+    match checks::header_text(&parts.headers, MCP_METHOD) {
         Ok(Some(h)) if h != method => {
             let error = ErrorObject::new(
                 crate::error::CODE_HEADER_MISMATCH,
@@ -59,57 +71,98 @@ pub(super) fn notification(
         Err(r) => return render::error(None, r, None),
         Ok(_) => {}
     }
-    if front.config.legacy
-        && let Some(session) = headers.get(MCP_SESSION_ID)
+    let session = match opened(front, &parts.headers) {
+        Ok(session) => session,
+        Err(()) => return session_not_found(None),
+    };
+    let params = match n
+        .params
+        .as_deref()
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
     {
-        let Some(session) = session.to_str().ok().filter(|s| front.session(s).is_some()) else {
-            return session_not_found(None);
-        };
-        if method == "notifications/cancelled" {
-            // A legacy client cancelling one of its requests: the call is dropped, which
-            // cancels it upstream too (a closed stream, or the upstream's own notification).
-            let id = n
-                .params
-                .as_deref()
-                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-                .and_then(|p| p.get("requestId").cloned())
-                .filter(|i| i.is_string() || i.is_number());
-            if let Some(id) = id {
-                front.store.cancels.cancel(session, &id.to_string());
-            }
-        }
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let requested = params
+        .get("requestId")
+        .filter(|i| i.is_string() || i.is_number())
+        .map(Value::to_string);
+    let era = if session.is_some() {
+        Era::Legacy
+    } else {
+        Era::Modern
+    };
+    let state = session.as_ref().map(|(_, s)| s);
+    let method = McpMethod::from(n.method);
+    if let Err(r) = admit(inner, method.clone(), params, era, state, parts).await {
+        return render::error(None, r, front.config.www_authenticate.as_ref());
+    }
+    if let (Some((session, _)), Some(id)) = (&session, requested)
+        && method == "notifications/cancelled"
+    {
+        // A legacy client cancelling one of its requests: the call is dropped, which
+        // cancels it upstream too (a closed stream, or the upstream's own notification).
+        front.store.cancels.cancel(session, &id);
     }
     render::empty(StatusCode::ACCEPTED)
 }
 
-pub(super) fn delete_session(front: &Front, headers: &HeaderMap) -> Response<ResponseBody> {
-    match headers.get(MCP_SESSION_ID).and_then(|v| v.to_str().ok()) {
-        None => render::error(
-            None,
-            bad(
-                StatusCode::BAD_REQUEST,
-                ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
-            ),
-            None,
-        ),
-        // A valid id is ended here: this replica answers 404 for it from now on (another
-        // replica accepts it until it expires, sealed ids being stateless).
-        Some(id) => match front.session(id) {
-            Some(state) => {
-                front.store.log_levels.forget(id);
-                front.store.subscriptions.forget(id);
-                if !front
-                    .store
-                    .revoked
-                    .revoke(id, state.expires_at(), front.config.sealer.now())
-                {
-                    tracing::warn!("mcp: too many ended sessions to remember one more");
-                }
-                render::empty(StatusCode::OK)
-            }
-            None => session_not_found(None),
-        },
+/// The legacy session a message names in `Mcp-Session-Id`: `Ok(None)` when it names none
+/// (or the legacy era is off), `Err` when the id is forged, tampered, expired or ended.
+pub(super) fn opened(
+    front: &Front,
+    headers: &HeaderMap,
+) -> Result<Option<(String, SessionState)>, ()> {
+    let Some(header) = headers.get(MCP_SESSION_ID).filter(|_| front.config.legacy) else {
+        return Ok(None);
+    };
+    let id = header.to_str().map_err(|_| ())?;
+    front
+        .session(id)
+        .map(|state| Some((id.to_owned(), state)))
+        .ok_or(())
+}
+
+/// A legacy client's `DELETE`: once the policy stack admitted it and its caller owns the
+/// session, the session ends on this replica.
+pub(super) async fn delete_session<S>(
+    front: &Front,
+    inner: S,
+    parts: Parts,
+) -> Response<ResponseBody>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError>,
+{
+    let (id, state) = match opened(front, &parts.headers) {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            return render::error(
+                None,
+                bad(
+                    StatusCode::BAD_REQUEST,
+                    ErrorObject::invalid_request("Bad Request: missing Mcp-Session-Id"),
+                ),
+                None,
+            );
+        }
+        Err(()) => return session_not_found(None),
+    };
+    let method = McpMethod::SessionDelete;
+    if let Err(r) = admit(inner, method, Map::new(), Era::Legacy, Some(&state), parts).await {
+        return render::error(None, r, front.config.www_authenticate.as_ref());
     }
+    // A valid id is ended here: this replica answers 404 for it from now on (another
+    // replica accepts it until it expires, sealed ids being stateless).
+    front.store.log_levels.forget(&id);
+    front.store.subscriptions.forget(&id);
+    if !front
+        .store
+        .revoked
+        .revoke(&id, state.expires_at(), front.config.sealer.now())
+    {
+        tracing::warn!("mcp: too many ended sessions to remember one more");
+    }
+    render::empty(StatusCode::OK)
 }
 
 pub(super) fn session_not_found(id: Option<Id>) -> Response<ResponseBody> {
@@ -168,10 +221,13 @@ pub(super) fn client_hop(
     }
 }
 
+/// Opens a legacy session for `owner` (the digest of the caller the policy stack admitted,
+/// `None` for no caller): the answer to `initialize`, with the sealed `Mcp-Session-Id`.
 pub(super) fn initialize(
     front: &Front,
     id: Id,
     params: &Map<String, Value>,
+    owner: Option<[u8; 16]>,
 ) -> Result<Response<ResponseBody>, Failure> {
     let requested = params.get("protocolVersion").and_then(Value::as_str);
     let version = requested
@@ -181,7 +237,7 @@ pub(super) fn initialize(
     let session = front
         .config
         .sealer
-        .seal_with(version, &capabilities)
+        .seal_for(version, &capabilities, owner)
         .map_err(|e| {
             tracing::error!(error = %e, "mcp: could not seal a session id");
             (

@@ -11,7 +11,8 @@
 //! service first (the federation refuses a URI no upstream owns with -32602), then recorded
 //! for the session; a GET stream that is open then starts its inner listen again with the new
 //! set, which goes through the policy stack again. A session has one GET stream at a time: a
-//! new one ends the one before.
+//! new one ends the one before, once an admission-only `subscriptions/listen` showed the policy
+//! stack admits it and its caller owns the session (so another caller cannot end it).
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
 use super::Front;
+use super::admit::admit;
 use super::checks::{self, MCP_PROTOCOL_VERSION};
 use super::render::rendered;
 use super::render::{self, MCP_SESSION_ID, ResponseBody};
@@ -32,8 +34,8 @@ use crate::error::Rendered;
 use crate::listen::{LISTEN, ListenFilter};
 use crate::method::McpMethod;
 use crate::notify::Notifier;
-use crate::session::SessionState;
 use crate::session::subscriptions::Refused;
+use crate::session::{SessionBinding, SessionState};
 use crate::{McpError, McpRequest, McpResponse};
 
 /// The JSON-RPC id of the listen request a GET stream makes of the inner service.
@@ -55,7 +57,9 @@ fn invalid(detail: &str) -> Rendered {
     Rendered::from_error(&McpError::InvalidParams(detail.to_owned()))
 }
 
-/// A request [`handles`] says is ours, its session (legacy) and headers already checked.
+/// A request [`handles`] says is ours, its session (legacy, opened as `state`) and headers
+/// already checked.
+#[allow(clippy::too_many_arguments)] // the decoded request, as dispatch holds it
 pub(crate) async fn request<S>(
     front: &Arc<Front>,
     inner: S,
@@ -63,10 +67,11 @@ pub(crate) async fn request<S>(
     method: McpMethod,
     params: Map<String, Value>,
     era: Era,
+    state: Option<SessionState>,
     parts: Parts,
 ) -> Result<Response<ResponseBody>, Rendered>
 where
-    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Send + 'static,
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
 {
     let session = parts
@@ -75,11 +80,14 @@ where
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if method == McpMethod::SubscriptionsListen {
-        let filter = ListenFilter::from_params(&params).map_err(|e| Rendered::from_error(&e))?;
+        // Made first, so the filter holds the normalised URIs the rules will see.
         let mut req = McpRequest::new(id.clone(), method, params)
             .with_era(era)
             .with_headers(parts.headers)
             .with_extensions(parts.extensions);
+        let filter =
+            ListenFilter::from_params(req.params()).map_err(|e| Rendered::from_error(&e))?;
+        admit_resources(inner.clone(), &req, &filter).await?;
         let (notifier, notes) = Notifier::listen(filter.clone());
         req.extensions_mut().insert(notifier);
         let call: Call = Box::pin(inner.oneshot(req));
@@ -97,14 +105,16 @@ where
         .ok_or_else(|| invalid("missing string `uri`"))?
         .to_owned();
     let subscribe = method == McpMethod::ResourcesSubscribe;
-    let req = McpRequest::new(id.clone(), method, params)
+    let mut req = McpRequest::new(id.clone(), method, params)
         .with_era(era)
         .with_headers(parts.headers)
         .with_extensions(parts.extensions);
+    // Recorded in the client's form, normalised as the rules saw it.
+    let uri = req.target().map_or(uri, str::to_owned);
     let session = session.unwrap_or_default();
-    let state = front
-        .session(&session)
-        .ok_or_else(|| invalid("session not found"))?;
+    let state = state.ok_or_else(|| invalid("session not found"))?;
+    req.extensions_mut()
+        .insert(SessionBinding::on(state.owner()));
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
     if subscribe {
         let now = front.config.sealer.now();
@@ -120,6 +130,33 @@ where
         front.store.subscriptions.unsubscribe(&session, &uri);
     }
     Ok(render::result(id, Map::new()))
+}
+
+/// Admits each resource URI of a listen's `filter` as a read of its own (an admission-only
+/// `resources/subscribe`, action `ReadResource`, with `listen`'s caller and headers): a rule
+/// denying any one of them refuses the whole listen.
+async fn admit_resources<S>(
+    inner: S,
+    listen: &McpRequest,
+    filter: &ListenFilter,
+) -> Result<(), Rendered>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone,
+{
+    for uri in filter.resource_uris() {
+        let params = Map::from_iter([("uri".to_owned(), Value::String(uri.to_owned()))]);
+        let probe = McpRequest::new(listen.id().clone(), McpMethod::ResourcesSubscribe, params)
+            .with_era(listen.era())
+            .with_admission_only(true)
+            .with_headers(listen.headers().clone())
+            .with_extensions(listen.extensions().clone());
+        inner
+            .clone()
+            .oneshot(probe)
+            .await
+            .map_err(|e| rendered(listen.era(), &e))?;
+    }
+    Ok(())
 }
 
 /// A legacy session's GET stream.
@@ -144,15 +181,35 @@ where
     S::Future: Send,
 {
     let (session, state) = admit_get(front, &parts.headers)?;
-    // A client resuming a broken legacy answer gets the rest of it.
+    // A client resuming a broken legacy answer gets the rest of it, once the policy stack
+    // admitted the resumption and its caller owns the session.
     if let Some(last) = parts
         .headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         && let Some((recording, seq)) = front.store.resumable.find(&session, last)
     {
+        let method = McpMethod::StreamResume;
+        let parts = parts.clone();
+        admit(inner, method, Map::new(), Era::Legacy, Some(&state), parts).await?;
         return Ok(crate::session::resume::replay(recording, seq));
     }
+    // Admitted, and from the session's owner, before it takes the session's one stream (a new
+    // stream ends the one before): another caller must not end the owner's stream.
+    let lists = ListenFilter::all_lists().to_params();
+    let method = McpMethod::SubscriptionsListen;
+    admit(
+        inner.clone(),
+        method,
+        lists,
+        Era::Legacy,
+        Some(&state),
+        parts.clone(),
+    )
+    .await?;
+    // Every listen the stream makes (and makes again) is bound to the session's owner.
+    let mut parts = parts;
+    parts.extensions.insert(SessionBinding::on(state.owner()));
     let now = front.config.sealer.now();
     let changes = front
         .store

@@ -45,14 +45,33 @@
 //!   `resultType`, `ttlMs`/`cacheScope` and `_meta` serverInfo when the inner service left
 //!   them out.
 //! - Legacy requests: `initialize` (minting a sealed `Mcp-Session-Id` that remembers the
-//!   client's capabilities), `ping`, `logging/setLevel`, a missing session (400), a forged,
-//!   tampered, expired or deleted session (404), `DELETE`. A legacy answer streamed as SSE
+//!   client's capabilities and its owner), `ping`, `logging/setLevel`, a missing session (400),
+//!   a forged, tampered, expired, deleted or another caller's session (404), `DELETE`. A legacy answer streamed as SSE
 //!   opens with a priming event (an id, empty data, `retry`) and every event has an id; a
 //!   client whose stream broke resumes it with `GET` and `Last-Event-ID` (the call goes on
 //!   without it). Server→client requests are sent on the request's stream under random
 //!   gateway ids, and the client's POSTed answers are routed back, from its own session only.
 //! - Notifications are accepted with 202; a legacy `notifications/cancelled` drops the named
 //!   request of the same session (answered -32800).
+//!
+//! # Sessions belong to their caller
+//!
+//! A legacy session is sealed with the digest of the caller who opened it
+//! ([`Caller::owner_digest`](agent_gateway_core::Caller::owner_digest): authenticator, issuer,
+//! tenant and subject), as the policy stack established it at `initialize`. Every later request
+//! on it must come from that caller: POSTed requests, notifications (a cancellation
+//! included), a client's answers to server→client requests, the GET stream, a `Last-Event-ID`
+//! resumption and `DELETE`. Each goes through the inner service first (the front's own actions
+//! as admission-only requests of action `Protocol`: `gateway/session/delete`,
+//! `gateway/stream/resume`, `gateway/client/answer`, or the notification's own method), so
+//! without a credential they get 401 like any request; then the router compares the caller
+//! with the sealed owner ([`McpRequest::check_session_owner`](crate::McpRequest::check_session_owner))
+//! before anything else happens. Another caller gets 404 "Session not found", the answer a
+//! forged id gets, and reaches no upstream.
+//!
+//! A modern `subscriptions/listen` names resources in its filter: each one is admitted first
+//! as an admission-only `resources/subscribe` (action `ReadResource`, the URI as target), so
+//! a rule denying any of them refuses the whole listen.
 //!
 //! # Streaming answers
 //!
@@ -83,6 +102,7 @@
 //! Every error of the inner service, including a core [`Denied`](agent_gateway_core::Denied),
 //! is rendered in one place: see [`crate::error`].
 
+mod admit;
 mod checks;
 mod config;
 mod dispatch;

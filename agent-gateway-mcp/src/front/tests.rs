@@ -182,6 +182,25 @@ async fn the_decoded_name_and_its_federated_target_reach_the_inner_service() {
     )
     .await;
     assert_eq!(res.status(), 200, "{}", res.text());
+    // A completion's prompt reference is a federated name too; a resource reference is not.
+    for r in [
+        json!({"type": "ref/prompt", "name": "git-hub__greet"}),
+        json!({"type": "ref/resource", "uri": "git-hub__x://y"}),
+    ] {
+        let res = modern(&client, "completion/complete", json!({ "ref": r }), None).await;
+        assert_eq!(res.status(), 200, "{}", res.text());
+    }
+    let completions: Vec<_> = seen.lock().unwrap().drain(2..).map(|(_, t)| t).collect();
+    assert_eq!(
+        completions,
+        [
+            crate::naming::FederatedTarget::split(
+                &crate::naming::Naming::default(),
+                "git-hub__greet"
+            ),
+            None
+        ]
+    );
     let seen = seen.lock().unwrap().clone();
     let split =
         crate::naming::FederatedTarget::split(&crate::naming::Naming::default(), "git-hub__échο");

@@ -76,6 +76,10 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let parked = self.parked.clone();
+        // A request on a legacy session must come from its owner, before anything else.
+        if let Err(e) = req.check_session_owner() {
+            return Box::pin(async move { Err(Box::new(e) as BoxError) });
+        }
         if req.is_admission_only() {
             // Answered by the front once admitted: the upstream is not asked.
             let res = McpResponse::for_method(req.method(), Value::Object(Map::new()));

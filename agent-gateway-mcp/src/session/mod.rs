@@ -3,7 +3,11 @@
 //! forged, tampered or expired id is refused.
 //!
 //! The seal is ChaCha20-Poly1305 (ring) with a random 96-bit nonce per id. The state is small:
-//! the negotiated protocol version and the issue and expiry times (wall clock, seconds).
+//! the negotiated protocol version, the client's capabilities, the issue and expiry times (wall
+//! clock, seconds) and the owner: a digest of the caller who opened the session
+//! ([`Caller::owner_digest`](agent_gateway_core::Caller::owner_digest)). Every later request on
+//! the session must come from that caller; anyone else is told the session does not exist,
+//! exactly as for a forged id (see [`McpRequest::check_session_owner`](crate::McpRequest::check_session_owner)).
 //!
 //! ```
 //! use std::time::Duration;
@@ -13,6 +17,11 @@
 //! let sealer = Sealer::new(SessionKey::new(Secret::new([7u8; 32])), Duration::from_secs(3600), SystemClock::shared());
 //! let id = sealer.seal("2025-11-25").unwrap();
 //! assert_eq!(sealer.open(&id).unwrap().version(), "2025-11-25");
+//!
+//! // A session opened by a caller is sealed with that caller's digest.
+//! let alice = agent_gateway_core::Caller::new("alice").owner_digest();
+//! let id = sealer.seal_for("2025-11-25", &serde_json::json!({}), Some(alice)).unwrap();
+//! assert_eq!(sealer.open(&id).unwrap().owner(), Some(alice));
 //!
 //! // One flipped character and the id is refused.
 //! let mut forged = id.clone().into_bytes();
@@ -98,6 +107,7 @@ pub struct SessionState {
     version: String,
     expires: u64,
     capabilities: Value,
+    owner: Option<[u8; 16]>,
 }
 
 impl SessionState {
@@ -115,6 +125,33 @@ impl SessionState {
     pub fn expires_at(&self) -> u64 {
         self.expires
     }
+
+    /// The digest of the caller who opened the session
+    /// ([`Caller::owner_digest`](agent_gateway_core::Caller::owner_digest)), or `None` when no
+    /// caller was known (no auth layer in the stack): only a request with no caller either may
+    /// then use it.
+    pub fn owner(&self) -> Option<[u8; 16]> {
+        self.owner
+    }
+}
+
+/// The owner digest as sealed: 32 lowercase hex digits.
+fn owner_hex(owner: &[u8; 16]) -> String {
+    owner.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The owner digest from its sealed form; `Err` when it is not 32 hex digits.
+fn owner_from_hex(hex: &str) -> Result<[u8; 16], SessionError> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 32 {
+        return Err(SessionError::Invalid);
+    }
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let text = std::str::from_utf8(pair).map_err(|_| SessionError::Invalid)?;
+        *o = u8::from_str_radix(text, 16).map_err(|_| SessionError::Invalid)?;
+    }
+    Ok(out)
 }
 
 /// What a session id is sealed for: a token sealed for another purpose never opens as one.
@@ -161,10 +198,25 @@ impl Sealer {
     /// client can answer). Capabilities over [`MAX_SEALED_CAPABILITIES`] bytes are kept by
     /// name only.
     pub fn seal_with(&self, version: &str, capabilities: &Value) -> Result<String, SessionError> {
+        self.seal_for(version, capabilities, None)
+    }
+
+    /// Like [`seal_with`](Self::seal_with), for a session owned by the caller whose
+    /// [`owner_digest`](agent_gateway_core::Caller::owner_digest) is `owner` (`None`: no
+    /// caller was known).
+    pub fn seal_for(
+        &self,
+        version: &str,
+        capabilities: &Value,
+        owner: Option<[u8; 16]>,
+    ) -> Result<String, SessionError> {
         let now = unix_secs(self.clock.wall());
         let expires = now.saturating_add(self.ttl.as_secs());
         let caps = sealed_capabilities(capabilities);
-        let state = json!({"v": version, "c": caps, "iat": now, "exp": expires});
+        let mut state = json!({"v": version, "c": caps, "iat": now, "exp": expires});
+        if let Some(owner) = owner {
+            state["o"] = Value::String(owner_hex(&owner));
+        }
         self.inner
             .seal_json(SESSION_CONTEXT, &state)
             .map_err(|_| SessionError::Crypto)
@@ -194,19 +246,26 @@ impl Sealer {
             Some(Value::Object(c)) => Value::Object(c.clone()),
             _ => Value::Object(Map::new()),
         };
+        let owner = match state.get("o") {
+            None => None,
+            Some(o) => Some(owner_from_hex(o.as_str().ok_or(SessionError::Invalid)?)?),
+        };
         Ok(SessionState {
             version,
             expires,
             capabilities,
+            owner,
         })
     }
 }
 
+mod binding;
 pub(crate) mod pending;
 pub(crate) mod resume;
 mod store;
 pub(crate) mod subscriptions;
 
+pub(crate) use binding::SessionBinding;
 pub(crate) use store::Cancels;
 pub use store::SessionStore;
 
@@ -224,6 +283,16 @@ mod tests {
         let id = sealer.seal("2025-06-18").unwrap();
         assert_eq!(sealer.open(&id).unwrap().version(), "2025-06-18");
         assert_eq!(sealer.open(&id).unwrap().capabilities(), &json!({}));
+        assert_eq!(sealer.open(&id).unwrap().owner(), None);
+        let digest = [0xa5u8; 16];
+        let owned = sealer
+            .seal_for("2025-06-18", &json!({}), Some(digest))
+            .unwrap();
+        assert_eq!(sealer.open(&owned).unwrap().owner(), Some(digest));
+        assert_eq!(owner_from_hex(&owner_hex(&digest)), Ok(digest));
+        for bad in ["", "a5", &"g".repeat(32), &"a".repeat(33)] {
+            assert_eq!(owner_from_hex(bad), Err(SessionError::Invalid), "{bad}");
+        }
         let caps = json!({"sampling": {}, "elicitation": {"form": {}}});
         let id = sealer.seal_with("2025-11-25", &caps).unwrap();
         assert_eq!(sealer.open(&id).unwrap().capabilities(), &caps);

@@ -47,7 +47,7 @@
 //! |---|---|---|
 //! | `caller` | map | `subject`, `tenant`, `team`, `method` (strings, `""` when unset), `roles`, `scopes` (lists of strings), `claims` (map, converted like `args`), `anonymous` (bool) |
 //! | `action` | string | [`Action::as_str`](agent_gateway_core::Action::as_str): `"tool_call"`, `"model_call"`, `"agent_message"`, `"list_tools"`, ... |
-//! | `target` | string | the tool, agent or model alias, `""` if none |
+//! | `target` | string | the tool, prompt, resource, agent or model alias, `""` if none; an MCP resource URI is normalised before rules see it (RFC 3986 dot segments removed, percent-encoded unreserved characters decoded), so `fs+file:///srv/../etc/passwd` is `fs+file:///etc/passwd` |
 //! | `args` | map (or any JSON shape) | the request's JSON arguments; the empty map if it has none |
 //! | `protocol` | string | `"mcp"`, `"a2a"`, `"llm"`, ... |
 //! | `run` | string | the run id, `""` if none |

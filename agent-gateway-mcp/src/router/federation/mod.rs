@@ -222,14 +222,19 @@ impl Service<McpRequest> for Federation {
 
     fn call(&mut self, req: McpRequest) -> Self::Future {
         let shared = self.shared.clone();
+        // A request on a legacy session must come from its owner, before anything else.
+        if let Err(e) = req.check_session_owner() {
+            return Box::pin(async move { Err(Box::new(e) as BoxError) });
+        }
         if req.is_admission_only() {
             // Answered by the front once the policy stack admitted it: no upstream call.
             let res = McpResponse::for_method(req.method(), Value::Object(Map::new()));
             return Box::pin(async move { Ok(res) });
         }
         let modern = req.era() == crate::Era::Modern;
-        // Only mirrored argument headers, and only from a modern client, where they are the
-        // spec's to check; nothing else of the client's request travels upstream.
+        // Only a modern client's mirrored argument headers, which are the spec's to check
+        // against the arguments; they never travel upstream (the upstream gets headers the
+        // federation computes), and nothing else of the client's request does either.
         let param_headers: http::HeaderMap = if modern {
             req.headers()
                 .iter()

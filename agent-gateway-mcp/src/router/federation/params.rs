@@ -2,14 +2,22 @@
 //! `inputSchema` properties with `"x-mcp-header": "Name"`.
 //!
 //! The federation learns each tool's declarations from the listings it relays. On a modern
-//! call to a tool it knows, it checks
-//! the client's headers against the arguments (400 with -32020 on a mismatch, as the upstream
-//! would) and sends the upstream headers computed from the arguments, so that a legacy client
-//! in front of a modern upstream gets them too. A client's `Mcp-Param-*` headers the schema
-//! does not declare are forwarded untouched.
+//! call, it checks the client's headers against the arguments (400 with -32020 on a mismatch,
+//! as the upstream would) and sends the upstream only headers it computed itself from the
+//! arguments and the declarations, so that a legacy client in front of a modern upstream gets
+//! them too. A client's own `Mcp-Param-*` header never reaches an upstream: an upstream may
+//! route or authorise on these headers, trusting that they mirror the arguments.
+//!
+//! A call to a tool whose declarations are not known yet (after a restart, before any
+//! listing, or once evicted) gets no headers; when the client sent `Mcp-Param-*` headers
+//! itself (it read a declaration the gateway has not), the upstream's `tools/list` is fetched
+//! first, at most once per `REFETCH_AFTER` per upstream, so the headers can be checked and
+//! computed. The table holds
+//! at most `MAX_TOOLS` tools and forgets the oldest learnt first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use agent_gateway_core::BoxError;
 use base64::Engine;
@@ -20,12 +28,25 @@ use serde_json::{Map, Value};
 use super::member::Member;
 use crate::McpError;
 use crate::connector::mirrored;
+use crate::method::McpMethod;
+use crate::upstream::UpstreamRequest;
 
 /// The prefix of mirrored argument headers.
 pub(crate) const PREFIX: &str = "mcp-param-";
 
-/// The most tools whose declarations are remembered, across all upstreams.
-const MAX_TOOLS: usize = 65_536;
+/// The most tools whose declarations are remembered, across all upstreams: a few thousand
+/// upstreams' worth of tools, a few MiB. Past it the oldest learnt is forgotten (and fetched
+/// again when called).
+pub(crate) const MAX_TOOLS: usize = 65_536;
+
+/// How long after fetching an upstream's declarations a miss does not fetch them again: a
+/// client calling names no upstream lists cannot make the gateway list an upstream's tools
+/// more often than this.
+pub(crate) const REFETCH_AFTER: Duration = Duration::from_secs(30);
+
+/// The most `tools/list` pages one fetch reads: enough for thousands of tools, and a bound on
+/// an upstream whose cursors never end.
+const MAX_FETCH_PAGES: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -164,57 +185,151 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// The headers for the upstream: computed from the arguments for the declared ones, and the
-/// client's undeclared `Mcp-Param-*` headers as they came.
+/// The headers for the upstream: computed from the arguments for the declared ones, and
+/// nothing else (a client's own `Mcp-Param-*` headers are never forwarded).
 pub(crate) fn upstream_headers(
-    client: &HeaderMap,
     declared: &[Param],
     args: &Map<String, Value>,
 ) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::new();
-    let mut names = Vec::new();
-    for p in declared {
-        let Some(name) = header_name(p) else { continue };
-        if let Some(v) = args.get(&p.property).and_then(encode) {
-            out.push((name.clone(), v));
-        }
-        names.push(name);
-    }
-    for (name, value) in client {
-        if name.as_str().starts_with(PREFIX) && !names.contains(name) {
-            out.push((name.clone(), value.clone()));
-        }
-    }
-    out
+    declared
+        .iter()
+        .filter_map(|p| Some((header_name(p)?, args.get(&p.property).and_then(encode)?)))
+        .collect()
 }
 
-/// What the federation knows of each upstream's declarations, by server, then tool name.
+/// The table itself: declarations by (server, tool), and the order they were learnt in.
 #[derive(Debug, Default)]
-pub(crate) struct Declarations(Mutex<HashMap<String, HashMap<String, Vec<Param>>>>);
+struct Table {
+    tools: HashMap<(String, String), Vec<Param>>,
+    order: VecDeque<(String, String)>,
+    /// When each upstream's declarations were last fetched on a miss.
+    fetched: HashMap<String, tokio::time::Instant>,
+}
+
+/// What the federation knows of each upstream's declarations, by server and tool name.
+#[derive(Debug, Default)]
+pub(crate) struct Declarations(Mutex<Table>);
 
 impl Declarations {
-    /// Remembers `tool`'s declarations for `server`.
+    /// Remembers `tool`'s declarations for `server`, forgetting the oldest learnt tool when
+    /// the table is full.
     pub(crate) fn learn(&self, server: &str, tool: &str, params: Vec<Param>) {
-        if let Ok(mut m) = self.0.lock() {
-            if m.values().map(HashMap::len).sum::<usize>() >= MAX_TOOLS {
-                m.clear();
-            }
-            m.entry(server.to_owned())
-                .or_default()
-                .insert(tool.to_owned(), params);
+        let Ok(mut t) = self.0.lock() else { return };
+        let key = (server.to_owned(), tool.to_owned());
+        if let Some(known) = t.tools.get_mut(&key) {
+            *known = params;
+            return;
         }
+        while t.tools.len() >= MAX_TOOLS {
+            let Some(oldest) = t.order.pop_front() else {
+                break;
+            };
+            t.tools.remove(&oldest);
+        }
+        t.order.push_back(key.clone());
+        t.tools.insert(key, params);
     }
 
     fn get(&self, server: &str, tool: &str) -> Option<Vec<Param>> {
-        let m = self.0.lock().ok()?;
-        m.get(server)?.get(tool).cloned()
+        let t = self.0.lock().ok()?;
+        t.tools.get(&(server.to_owned(), tool.to_owned())).cloned()
     }
 
-    /// `tool`'s declarations on `member`, as the last listing relayed through this
-    /// federation showed them; a tool not listed yet declares nothing (a modern client's
-    /// headers then travel untouched, for the upstream to check).
-    pub(crate) fn of(&self, member: &Member, tool: &str) -> Vec<Param> {
-        self.get(member.name.as_str(), tool).unwrap_or_default()
+    /// How many tools the table knows.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map_or(0, |t| t.tools.len())
+    }
+
+    /// Whether `server`'s declarations may be fetched now; if so, the fetch is recorded.
+    fn may_fetch(&self, server: &str) -> bool {
+        let Ok(mut t) = self.0.lock() else {
+            return false;
+        };
+        let now = tokio::time::Instant::now();
+        if t.fetched
+            .get(server)
+            .is_some_and(|at| now.duration_since(*at) < REFETCH_AFTER)
+        {
+            return false;
+        }
+        if t.fetched.len() >= MAX_TOOLS {
+            t.fetched
+                .retain(|_, at| now.duration_since(*at) < REFETCH_AFTER);
+        }
+        t.fetched.insert(server.to_owned(), now);
+        true
+    }
+
+    /// Learns `member`'s declarations from its `tools/list`, page by page. An upstream that
+    /// is down or silent fails the fetch (the call would fail the same way, and is not made to
+    /// wait twice); an upstream that answers with an error just teaches nothing.
+    async fn fetch(&self, member: &Member) -> Result<(), BoxError> {
+        let server = member.name.as_str();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_FETCH_PAGES {
+            let mut params = Map::new();
+            if let Some(c) = cursor.take() {
+                params.insert("cursor".into(), Value::String(c));
+            }
+            let page = match member
+                .send(UpstreamRequest::new(McpMethod::ToolsList, params))
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(upstream = %server, error = %e, "mcp: could not fetch tool declarations");
+                    let unreachable = matches!(
+                        agent_gateway_core::error::cause_ref::<McpError>(e.as_ref()),
+                        Some(
+                            McpError::UpstreamUnavailable { .. } | McpError::UpstreamTimeout { .. }
+                        )
+                    );
+                    if !unreachable {
+                        return Ok(());
+                    }
+                    // Fetched again on the next miss, once it is back.
+                    if let Ok(mut t) = self.0.lock() {
+                        t.fetched.remove(server);
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(Value::Array(tools)) = page.get("tools") {
+                for tool in tools {
+                    if let (Some(name), Ok(declared)) =
+                        (tool.get("name").and_then(Value::as_str), declarations(tool))
+                    {
+                        self.learn(server, name, declared);
+                    }
+                }
+            }
+            match page.get("nextCursor").and_then(Value::as_str) {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// `tool`'s declarations on `member`: as the last listing relayed through this federation
+    /// showed them, else, when `fetch`, as the member's `tools/list` says now (see the module
+    /// docs); a tool still unknown declares nothing, and gets no headers. Fails when the
+    /// member is down or silent.
+    pub(crate) async fn of(
+        &self,
+        member: &Member,
+        tool: &str,
+        fetch: bool,
+    ) -> Result<Vec<Param>, BoxError> {
+        let server = member.name.as_str();
+        if let Some(known) = self.get(server, tool) {
+            return Ok(known);
+        }
+        if fetch && self.may_fetch(server) {
+            self.fetch(member).await?;
+        }
+        Ok(self.get(server, tool).unwrap_or_default())
     }
 }
 
@@ -327,15 +442,10 @@ mod tests {
     }
 
     #[test]
-    fn upstream_headers_are_computed_and_unknown_ones_kept() {
+    fn upstream_headers_are_computed_only() {
         let d = declarations(&tool()).unwrap();
         let a = args(json!({"region": "héllo", "priority": 3, "dry": false}));
-        let client = headers(&[
-            ("mcp-param-region", "forged"),
-            ("mcp-param-extra", "keep"),
-            ("authorization", "Bearer x"),
-        ]);
-        let out = upstream_headers(&client, &d, &a);
+        let out = upstream_headers(&d, &a);
         let get = |n: &str| {
             out.iter()
                 .find(|(k, _)| k == n)
@@ -347,8 +457,42 @@ mod tests {
         );
         assert_eq!(get("mcp-param-priority").as_deref(), Some("3"));
         assert_eq!(get("mcp-param-dry-run").as_deref(), Some("false"));
-        assert_eq!(get("mcp-param-extra").as_deref(), Some("keep"));
-        assert_eq!(get("authorization"), None, "never anything but Mcp-Param-*");
-        assert_eq!(out.len(), 4);
+        assert_eq!(out.len(), 3);
+        // An absent argument gets no header; no declarations, no headers at all.
+        assert_eq!(upstream_headers(&d, &args(json!({"note": "x"}))).len(), 0);
+        assert!(upstream_headers(&[], &a).is_empty());
+    }
+
+    #[test]
+    fn the_table_forgets_the_oldest_never_everything() {
+        let table = Declarations::default();
+        let d = declarations(&tool()).unwrap();
+        for i in 0..MAX_TOOLS + 10 {
+            table.learn("s", &format!("t{i}"), d.clone());
+        }
+        assert_eq!(table.len(), MAX_TOOLS);
+        assert_eq!(table.get("s", "t0"), None, "the oldest went first");
+        assert_eq!(table.get("s", "t9"), None);
+        assert_eq!(table.get("s", "t10"), Some(d.clone()));
+        assert_eq!(
+            table.get("s", &format!("t{}", MAX_TOOLS + 9)),
+            Some(d.clone())
+        );
+        // Learning a known tool again replaces it in place.
+        table.learn("s", "t10", Vec::new());
+        assert_eq!(
+            (table.len(), table.get("s", "t10")),
+            (MAX_TOOLS, Some(Vec::new()))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_miss_fetches_at_most_once_per_period() {
+        let table = Declarations::default();
+        assert!(table.may_fetch("s"));
+        assert!(!table.may_fetch("s"));
+        assert!(table.may_fetch("other"));
+        tokio::time::advance(REFETCH_AFTER).await;
+        assert!(table.may_fetch("s"));
     }
 }

@@ -25,7 +25,7 @@ fn string<'a>(params: &'a Map<String, Value>, key: &str) -> Result<&'a str, BoxE
 
 /// Sends `req` to the member its name says, in the member's own names. `param_headers` are
 /// the client's `Mcp-Param-*` headers, checked against the tool's declarations when the client
-/// is `modern`.
+/// is `modern`, and never sent on: the upstream gets headers computed from the arguments.
 pub(super) async fn call(
     shared: &Shared,
     mut req: UpstreamRequest,
@@ -37,7 +37,7 @@ pub(super) async fn call(
     let mut upstream_headers = Vec::new();
     let member = match &method {
         McpMethod::ToolsCall => {
-            let (member, headers) = rename_tool(shared, params, &param_headers, modern)?;
+            let (member, headers) = rename_tool(shared, params, &param_headers, modern).await?;
             upstream_headers = headers;
             member
         }
@@ -92,22 +92,25 @@ type ParamHeaders = Vec<(http::HeaderName, http::HeaderValue)>;
 
 /// [`rename`] for a tool call, which its member's [`ToolView`](super::ToolView) may hide, and
 /// whose mirrored `Mcp-Param-*` headers are checked (modern clients) and computed for the
-/// upstream.
-fn rename_tool<'s>(
+/// upstream from the arguments and the tool's declarations (fetched if not known yet and the
+/// client sent such headers).
+async fn rename_tool<'s>(
     shared: &'s Shared,
     params: &mut Map<String, Value>,
     param_headers: &http::HeaderMap,
     modern: bool,
 ) -> Result<(&'s Member, ParamHeaders), BoxError> {
-    let name = string(params, "name")?;
+    let name = string(params, "name")?.to_owned();
     let (member, original) = shared
-        .owner(name, false)
-        .ok_or_else(|| unknown("tool", name))?;
+        .owner(&name, false)
+        .ok_or_else(|| unknown("tool", &name))?;
     if !member.view.allows(original) {
-        return Err(unknown("tool", name));
+        return Err(unknown("tool", &name));
     }
     let original = original.to_owned();
-    let declared = shared.declarations.of(member, &original);
+    // Fetched on a miss only for a client that sent headers: it read a declaration.
+    let fetch = !param_headers.is_empty();
+    let declared = shared.declarations.of(member, &original, fetch).await?;
     let no_args = Map::new();
     let args = match params.get("arguments") {
         Some(Value::Object(a)) => a,
@@ -116,7 +119,7 @@ fn rename_tool<'s>(
     if modern {
         super::params::check(param_headers, &declared, args)?;
     }
-    let headers = super::params::upstream_headers(param_headers, &declared, args);
+    let headers = super::params::upstream_headers(&declared, args);
     params.insert("name".into(), Value::String(original));
     Ok((member, headers))
 }

@@ -72,6 +72,27 @@ fn is_error_event(event: &Event) -> bool {
             }))
 }
 
+/// Feeds `data` to `decoder` a line at a time, and returns the offset just past the line that
+/// completed an error event, if one did: what follows it in the chunk is not relayed, so the
+/// output is the same however upstream cut its stream (a fuzz finding: the rest of the chunk
+/// used to go out after the error event). The cut is at the line break that dispatched the
+/// event; of a CRLF that is the CR, and the client's decoder ignores the missing LF.
+fn error_event_end(decoder: &mut Decoder, events: &mut Vec<Event>, data: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    while start < data.len() {
+        let end = data[start..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(data.len(), |i| start + i + 1);
+        decoder.feed(&data[start..end], events).ok()?;
+        if events.drain(..).any(|e| is_error_event(&e)) {
+            return Some(end);
+        }
+        start = end;
+    }
+    None
+}
+
 impl<B> Body for AbortOnErrorEvent<B>
 where
     B: Body<Data = Bytes>,
@@ -97,10 +118,11 @@ where
         match &polled {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref()
-                    && this.decoder.feed(data, this.events).is_ok()
-                    && this.events.drain(..).any(|e| is_error_event(&e))
+                    && let Some(end) = error_event_end(this.decoder, this.events, data)
                 {
+                    // The stream ends with the error event, wherever the chunk was cut.
                     *this.state = State::Failing;
+                    return Poll::Ready(Some(Ok(Frame::data(data.slice(..end)))));
                 }
             }
             Some(Err(_)) | None => *this.state = State::Done,

@@ -62,6 +62,9 @@ mod link;
 mod listen;
 mod supervisor;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;

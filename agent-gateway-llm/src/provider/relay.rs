@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER};
+use http::header::{CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, Request};
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
@@ -123,18 +123,10 @@ fn error_message(bytes: &[u8]) -> String {
         .unwrap_or_else(|| "upstream error".to_owned())
 }
 
-/// `retry-after-ms` (OpenAI), else `retry-after` in whole seconds.
+/// `retry-after-ms` (OpenAI), else `retry-after` (seconds or an HTTP date), parsed safely and
+/// clamped by core's [`retry_after`](agent_gateway_core::upstream::retry_after).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|n| n.is_finite() && *n >= 0.0)
-    };
-    number("retry-after-ms")
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        .or_else(|| number(RETRY_AFTER.as_str()).map(Duration::from_secs_f64))
+    agent_gateway_core::upstream::retry_after::from_headers(headers, std::time::SystemTime::now())
 }
 
 /// The upstream URL: `base` (no trailing slash) then `path`.

@@ -86,6 +86,7 @@ impl Upstream for AnthropicUpstream {
             price: call.req.price(),
             strip_usage_chunk: false,
             max_response_bytes: call.config.common.max_response_bytes,
+            input_estimate: call.req.request().estimated_input_tokens().unwrap_or(0),
         };
         let res = exchange.run(call.transport, upstream).await?;
         match client.api() {

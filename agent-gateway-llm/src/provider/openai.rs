@@ -2,8 +2,8 @@ use http::HeaderMap;
 use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 
-use agent_gateway_core::BoxError;
 use agent_gateway_core::transport::HttpTransport;
+use agent_gateway_core::{AgentRequest, BoxError};
 
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
@@ -114,6 +114,7 @@ impl Upstream for OpenAiUpstream {
             price: call.req.price(),
             strip_usage_chunk: strip,
             max_response_bytes: call.config.common.max_response_bytes,
+            input_estimate: call.req.request().estimated_input_tokens().unwrap_or(0),
         };
         let res = exchange.run(call.transport, upstream).await?;
         match from {

@@ -32,6 +32,8 @@ pub(crate) struct Exchange {
     /// Remove the usage chunk the gateway asked for on the client's behalf.
     pub(crate) strip_usage_chunk: bool,
     pub(crate) max_response_bytes: usize,
+    /// The request's input estimate, charged for a stream that ends without its usage.
+    pub(crate) input_estimate: u64,
 }
 
 impl Exchange {
@@ -59,7 +61,8 @@ impl Exchange {
         if is_event_stream(&parts.headers) {
             // Under the meter: an error event from upstream ends the stream as aborted.
             let body = AbortOnErrorEvent::new(body);
-            let meter = SseMeter::new(self.wire, self.price);
+            let meter =
+                SseMeter::new(self.wire, self.price).with_input_estimate(self.input_estimate);
             let metered = MeteredBody::new(body, meter, report.clone());
             // Over it: a failure mid-stream reaches the client as its dialect's error event.
             let body = if self.strip_usage_chunk {

@@ -87,6 +87,7 @@ impl Upstream for AnthropicUpstream {
             strip_usage_chunk: false,
             max_response_bytes: call.config.common.max_response_bytes,
             input_estimate: call.req.request().estimated_input_tokens().unwrap_or(0),
+            timeouts: call.req.timeouts(),
         };
         let res = exchange.run(call.transport, upstream).await?;
         match client.api() {

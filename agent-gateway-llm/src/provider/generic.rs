@@ -92,9 +92,20 @@ impl<T, U> Provider<T, U> {
 
 #[cfg(feature = "client")]
 impl<U: Default + Clone> Provider<agent_gateway_core::client::HttpClient<Full<Bytes>>, U> {
-    /// A provider over core's HTTP client (hyper-util, rustls).
+    /// A provider over core's HTTP client (hyper-util, rustls), connecting within
+    /// [`DEFAULT_CONNECT_TIMEOUT`](super::DEFAULT_CONNECT_TIMEOUT).
     pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
-        Provider::new(agent_gateway_core::client::http_client(), base_url)
+        Self::http_with_connect_timeout(base_url, super::DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// A provider over core's HTTP client that gives up connecting after `connect_timeout`,
+    /// so that an unreachable deployment fails over quickly.
+    pub fn http_with_connect_timeout(
+        base_url: &str,
+        connect_timeout: std::time::Duration,
+    ) -> Result<Self, InvalidBaseUrl> {
+        let client = agent_gateway_core::client::http_client_with_connect_timeout(connect_timeout);
+        Provider::new(client, base_url)
     }
 }
 

@@ -115,6 +115,7 @@ impl Upstream for OpenAiUpstream {
             strip_usage_chunk: strip,
             max_response_bytes: call.config.common.max_response_bytes,
             input_estimate: call.req.request().estimated_input_tokens().unwrap_or(0),
+            timeouts: call.req.timeouts(),
         };
         let res = exchange.run(call.transport, upstream).await?;
         match from {

@@ -14,8 +14,9 @@ use agent_gateway_core::response::{MeteredBody, Outcome};
 use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Usage, UsageReport};
 
-use crate::error::{UpstreamStatus, UpstreamUnavailable};
-use crate::stream::{AbortOnErrorEvent, RenderStreamError, SseMeter, StripUsageChunk};
+use crate::error::{UpstreamStatus, UpstreamTimeout, UpstreamUnavailable};
+use crate::provider::Timeouts;
+use crate::stream::{AbortOnErrorEvent, IdleTimeout, RenderStreamError, SseMeter, StripUsageChunk};
 use crate::usage::{Wire, usage_from_body};
 use crate::{LlmBody, LlmResponse, Price};
 
@@ -34,6 +35,7 @@ pub(crate) struct Exchange {
     pub(crate) max_response_bytes: usize,
     /// The request's input estimate, charged for a stream that ends without its usage.
     pub(crate) input_estimate: u64,
+    pub(crate) timeouts: Timeouts,
 }
 
 impl Exchange {
@@ -42,17 +44,26 @@ impl Exchange {
         transport: T,
         req: Request<Full<Bytes>>,
     ) -> Result<LlmResponse, BoxError> {
-        let res = transport
-            .oneshot(req)
+        let wait = self.timeouts.response();
+        let res = tokio::time::timeout(wait, transport.oneshot(req))
             .await
+            .map_err(|_| UpstreamTimeout {
+                phase: "response",
+                after: wait,
+            })?
             .map_err(|e| UpstreamUnavailable::new(e.into()))?;
         let (parts, body) = res.into_parts();
+        // Every body read below, whole or streamed, fails if upstream goes silent.
+        let body = IdleTimeout::new(body, self.timeouts.stream_idle());
         if !parts.status.is_success() {
             let bytes = match Limited::new(body, ERROR_BODY_LIMIT).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(_) => Bytes::new(),
             };
-            let err = UpstreamStatus::new(parts.status, error_message(&bytes))
+            let message = error_message(&bytes);
+            // The provider's own words stay here, in the log: the client gets a generic one.
+            tracing::warn!(status = %parts.status, upstream_message = %message, "llm provider answered an error");
+            let err = UpstreamStatus::new(parts.status, message)
                 .with_retry_after(retry_after(&parts.headers));
             return Err(err.into());
         }

@@ -1,6 +1,7 @@
 use std::num::NonZeroU32;
 
 use crate::Price;
+use crate::provider::Timeouts;
 
 /// One deployment of a model alias: which provider, which upstream model, at what price, and
 /// with what weight among the deployments of its tier.
@@ -10,6 +11,7 @@ pub struct Deployment {
     pub(super) model: String,
     pub(super) price: Price,
     pub(super) weight: NonZeroU32,
+    pub(super) timeouts: Timeouts,
 }
 
 impl Deployment {
@@ -20,7 +22,20 @@ impl Deployment {
             model: model.into(),
             price: Price::FREE,
             weight: NonZeroU32::MIN,
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// Sets how long the deployment may take to send its headers, and to stay silent inside
+    /// a stream; [`Timeouts::default`] unless set.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The timeouts.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// Sets the price.

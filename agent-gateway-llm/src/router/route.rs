@@ -9,7 +9,7 @@ use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::upstream::retry::Budget;
 
 use super::{Alias, Table};
-use crate::error::{UpstreamStatus, UpstreamUnavailable};
+use crate::error::{UpstreamStatus, UpstreamTimeout, UpstreamUnavailable};
 use crate::provider::ProviderRequest;
 use crate::{LlmRequest, LlmResponse};
 
@@ -41,7 +41,8 @@ impl Table {
             tried[picked.index()] = true;
             // The body is shared, not copied: the request holds it in an `Arc`.
             let call = ProviderRequest::new(req.clone(), route.deployment.model.clone())
-                .with_price(route.deployment.price);
+                .with_price(route.deployment.price)
+                .with_timeouts(route.deployment.timeouts);
             // The balancer's future reports the outcome to the deployment's breaker and its
             // latency (to the headers, for a stream) to its estimate. Dropping it (the client
             // went away) drops the provider's future and with it the upstream request.
@@ -106,5 +107,6 @@ pub(super) fn is_failure(result: &Result<LlmResponse, BoxError>) -> bool {
 fn is_failover(e: &(dyn std::error::Error + 'static)) -> bool {
     cause_ref::<UpstreamStatus>(e).is_some_and(UpstreamStatus::is_retryable)
         || cause_ref::<UpstreamUnavailable>(e).is_some()
+        || cause_ref::<UpstreamTimeout>(e).is_some()
         || cause_ref::<tower::timeout::error::Elapsed>(e).is_some()
 }

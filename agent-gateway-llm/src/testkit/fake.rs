@@ -183,6 +183,7 @@ where
             let mut res = Response::new(FakeBody {
                 frames: answer.frames.into(),
                 fail_after: script.fail_after,
+                stall_after: script.stall_after,
                 yielded: false,
                 _live: live,
             });
@@ -211,6 +212,8 @@ where
 pub struct FakeBody {
     frames: VecDeque<Bytes>,
     fail_after: Option<usize>,
+    /// Frames left before the body goes silent for good.
+    stall_after: Option<usize>,
     /// Whether the body has yielded once before failing.
     yielded: bool,
     _live: Live,
@@ -229,6 +232,12 @@ impl Body for FakeBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, FakeReset>>> {
+        match &mut self.stall_after {
+            // Silent, connection open: never ready again (nothing will wake it).
+            Some(0) => return Poll::Pending,
+            Some(n) => *n -= 1,
+            None => {}
+        }
         let yielded = self.yielded;
         match &mut self.fail_after {
             Some(0) if !yielded => {
@@ -251,6 +260,6 @@ impl Body for FakeBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.frames.is_empty() && self.fail_after.is_none()
+        self.frames.is_empty() && self.fail_after.is_none() && self.stall_after.is_none()
     }
 }

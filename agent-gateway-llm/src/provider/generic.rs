@@ -64,11 +64,6 @@ impl<T, U: Default + Clone> Provider<T, U> {
         self.edit(|c| c.common.credential = Some(key))
     }
 
-    /// Forwards the client's own credential when the provider has no key. Off by default.
-    pub fn with_client_credential_forwarding(self, forward: bool) -> Self {
-        self.edit(|c| c.common.forward_client_credential = forward)
-    }
-
     /// Sets the limit on a whole upstream answer, in bytes.
     pub fn with_max_response_bytes(self, limit: usize) -> Self {
         self.edit(|c| c.common.max_response_bytes = limit)

@@ -178,7 +178,6 @@ impl ProviderRequest {
 struct Common {
     base: String,
     credential: Option<agent_gateway_core::Secret<String>>,
-    forward_client_credential: bool,
     max_response_bytes: usize,
 }
 
@@ -187,18 +186,17 @@ impl Common {
         Ok(Common {
             base: relay::base_url(base_url)?,
             credential: None,
-            forward_client_credential: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         })
     }
 
-    /// The credential to send: the provider's own, else the client's if forwarding is on.
-    fn credential<'a>(&'a self, req: &'a LlmRequest) -> Option<&'a str> {
-        match &self.credential {
-            Some(secret) => Some(secret.expose().as_str()),
-            None if self.forward_client_credential => req.client_credential(),
-            None => None,
-        }
+    /// The credential to send: the provider's own. The client's is never sent: the auth
+    /// layer consumes it, and a gateway that handed it on would let clients spend on the
+    /// provider account of whoever configured forwarding.
+    fn credential(&self) -> Option<&str> {
+        self.credential
+            .as_ref()
+            .map(|secret| secret.expose().as_str())
     }
 }
 

@@ -24,9 +24,7 @@ use crate::{Api, LlmBody, LlmResponse};
 /// without the Responses API, [`with_responses_api(false)`](Provider::with_responses_api)
 /// translates Responses to Chat Completions ([`ChatToResponses`] for streams).
 ///
-/// It sends `Authorization: Bearer` with its own key. The client's credential is never sent
-/// unless [`with_client_credential_forwarding`](Provider::with_client_credential_forwarding)
-/// turns that on, and even then only when the provider has no key of its own.
+/// It sends `Authorization: Bearer` with its own key. The client's credential is never sent.
 ///
 /// For streamed chat it asks upstream for `stream_options.include_usage`, so that usage is
 /// always metered; if the client had not asked, the extra usage chunk is removed from what it
@@ -105,7 +103,7 @@ impl Upstream for OpenAiUpstream {
 
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(key) = call.config.common.credential(call.req.request()) {
+        if let Some(key) = call.config.common.credential() {
             headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
         }
         let upstream = upstream_request(&call.config.common.base, path, headers, body.to_bytes()?)?;

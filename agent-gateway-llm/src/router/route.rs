@@ -9,7 +9,7 @@ use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::upstream::retry::Budget;
 
 use super::{Alias, Table};
-use crate::error::{UpstreamStatus, UpstreamTimeout, UpstreamUnavailable};
+use crate::error::{InvalidRequest, UpstreamStatus, UpstreamTimeout, UpstreamUnavailable};
 use crate::provider::ProviderRequest;
 use crate::{LlmRequest, LlmResponse};
 
@@ -22,8 +22,37 @@ impl Table {
         alias: &Alias,
         req: LlmRequest,
     ) -> Result<LlmResponse, BoxError> {
+        // Price- or tool-changing features go only where the deployment allows them.
+        let used = req.features();
+        let allowed: Vec<bool> = alias
+            .routes
+            .iter()
+            .map(|r| r.deployment.allows(&used))
+            .collect();
+        if let Some(feature) = used.iter().find(|f| {
+            !alias
+                .routes
+                .iter()
+                .any(|r| r.deployment.features.contains(f))
+        }) {
+            return Err(InvalidRequest::new(format!(
+                "`{}` is not allowed for model `{}` on this gateway",
+                feature.param(),
+                req.model().unwrap_or_default()
+            ))
+            .with_param(feature.param())
+            .into());
+        }
+        if !allowed.contains(&true) {
+            return Err(InvalidRequest::new(format!(
+                "this combination of features is not allowed for model `{}` on this gateway",
+                req.model().unwrap_or_default()
+            ))
+            .into());
+        }
         self.budget.deposit();
-        let mut tried = vec![false; alias.routes.len()];
+        // A deployment that does not allow the request's features counts as tried.
+        let mut tried: Vec<bool> = allowed.iter().map(|a| !a).collect();
         let mut last: Option<BoxError> = None;
         loop {
             let now = self.clock.now();

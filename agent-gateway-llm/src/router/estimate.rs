@@ -54,6 +54,17 @@ impl CostEstimator {
         }
     }
 
+    /// An estimator from `(alias, price)` pairs, without a router (a configuration read before
+    /// the router is built): an alias named twice is priced at the dearer of its prices.
+    pub fn from_prices(prices: impl IntoIterator<Item = (String, Price)>) -> Self {
+        let mut map: BTreeMap<String, Price> = BTreeMap::new();
+        for (alias, price) in prices {
+            let entry = map.entry(alias).or_insert(Price::FREE);
+            *entry = entry.max(price);
+        }
+        CostEstimator::new(map)
+    }
+
     /// Assumes `tokens` of output for a call that sets no cap; [`DEFAULT_OUTPUT_TOKENS`] unless
     /// set.
     pub fn with_default_output_tokens(mut self, tokens: u64) -> Self {

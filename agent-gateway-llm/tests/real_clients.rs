@@ -210,9 +210,10 @@ async fn openai_and_anthropic_python_clients() {
             _ => aborted.push(tokens),
         }
     }
-    // The streams cut short: what upstream had reported before the reset (Anthropic's
-    // message_start), in the order of the calls.
-    assert_eq!(aborted, [(0, 0, 0), (33, 1, 0), (34, 1, 0), (0, 0, 0)]);
+    // The streams cut short are charged a floor (finding 5): the input upstream reported
+    // before the reset (Anthropic's message_start) or else the request's estimate, and the
+    // output relayed so far, counted from the deltas; in the order of the calls.
+    assert_eq!(aborted, [(10, 3, 0), (33, 3, 0), (34, 3, 0), (10, 3, 0)]);
     recorded.sort_unstable();
     // What the provider sent; Anthropic's cache reads count inside core's input tokens.
     let mut sent = vec![

@@ -170,3 +170,68 @@ async fn concurrent_calls_against_a_budget_one_call_short_do_not_overspend() {
         "overspend beyond the stated bound (zero)"
     );
 }
+
+/// Finding 5, for a token quota: the settlement of an aborted stream never goes below the
+/// tokens already relayed (it used to refund the whole estimate), so a key that drops every
+/// stream still runs out of tokens after a bounded number of streams.
+#[tokio::test]
+async fn a_token_quota_is_not_refunded_by_aborting_streams() {
+    use std::num::NonZeroU64;
+
+    use agent_gateway_core::store::Rate;
+    use agent_gateway_policy::key::Subject;
+    use agent_gateway_policy::quota::{Limit, QuotaLayer};
+
+    let fake = FakeProvider::new().with_default(
+        Script::text("once upon a time there was a gateway").with_usage(1_000_000, 1_000_000),
+    );
+    let router = LlmRouter::builder()
+        .provider(
+            "oai",
+            OpenAiProvider::new(fake.clone(), "http://oai.test/v1").unwrap(),
+        )
+        .alias("gpt", Deployment::new("oai", "gpt-up"))
+        .build()
+        .unwrap();
+    let keys = ApiKeys::new().with_key(Secret::new(KEY.into()), Principal::new("carol"));
+    let tokens_an_hour = 200;
+    let rate = Rate::new(
+        NonZeroU64::new(tokens_an_hour).unwrap(),
+        Duration::from_secs(3600),
+    );
+    let svc = ServiceBuilder::new()
+        .layer(AuthLayer::new(keys))
+        .layer(
+            QuotaLayer::new(Arc::new(MemoryStore::new()))
+                .with_limit(Limit::tokens("tokens", Subject, rate)),
+        )
+        .service(router);
+    let client = TestClient::new(LlmFront::new(BoxCloneSyncService::new(svc)));
+    // Each aborted stream is charged at least its input estimate plus one token.
+    let (_, probe) = request(&client, true);
+    let input = LlmRequest::from_slice(
+        agent_gateway_llm::Api::ChatCompletions,
+        &probe.into_body().collect().await.unwrap().to_bytes(),
+    )
+    .unwrap()
+    .estimated_input_tokens()
+    .unwrap();
+    let bound = tokens_an_hour / (input + 1) + 1;
+    let mut served = 0;
+    let refused = loop {
+        let (svc, req) = request(&client, true);
+        let res = svc.oneshot(req).await.unwrap();
+        if res.status() != 200 {
+            break res;
+        }
+        served += 1;
+        assert!(
+            served <= bound,
+            "{served} aborted streams served, bound {bound}"
+        );
+        read_then_drop(res.into_body()).await;
+        settled().await;
+    };
+    assert_eq!(refused.status(), 429);
+    assert!(served >= 1);
+}

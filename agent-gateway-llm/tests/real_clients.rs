@@ -114,7 +114,16 @@ async fn openai_and_anthropic_python_clients() {
                 .with_usage(34, 1)
                 .with_body_error_after(5),
         )
-        .push(Script::text("Cut short").with_body_error_after(3));
+        .push(Script::text("Cut short").with_body_error_after(3))
+        // Provider errors whose text must not reach the clients (finding 22).
+        .push(Script::error(
+            429,
+            "Rate limit reached for gpt-4o in organization org-SECRETORG123 on tokens per min",
+        ))
+        .push(Script::error(
+            404,
+            "model: claude-secret-internal does not exist",
+        ));
     let upstream = serve(fake.clone()).await;
 
     let router = LlmRouter::builder()
@@ -242,7 +251,8 @@ async fn openai_and_anthropic_python_clients() {
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    assert_eq!(seen.len(), 23);
+    // 23 metered calls, then the two provider errors of step 17.
+    assert_eq!(seen.len(), 25);
     let paths = |p: &str| seen.iter().filter(|r| r.path == p).count();
     assert_eq!(
         paths("/v1/responses"),

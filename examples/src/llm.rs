@@ -55,6 +55,7 @@ pub fn cost_estimator(config: &LlmConfig) -> CostEstimator {
             .iter()
             .map(|d| (d.alias.clone(), price(d))),
     )
+    .with_default_output_tokens(config.default_output_tokens)
 }
 
 fn price(d: &crate::config::DeploymentConfig) -> Price {

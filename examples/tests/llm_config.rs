@@ -49,11 +49,22 @@ fn timeouts_and_features_are_read_with_defaults() {
         cost_estimator(llm).estimate(&req as &dyn AgentRequest),
         Some(Cost::from_nano_usd(1000 * 2_000))
     );
-    // And the provider default.
-    let config = Config::from_toml_str(PROVIDER).unwrap();
+    // Without max_tokens: the configured default output.
+    let toml = toml.replace("[llm]\n", "[llm]\ndefault_output_tokens = 50\n");
+    let config = Config::from_toml_str(&toml).unwrap();
+    let req =
+        LlmRequest::decode(Api::ChatCompletions, json!({"model": "a", "messages": []})).unwrap();
     assert_eq!(
-        config.llm.unwrap().providers[0].connect_timeout,
-        DEFAULT_CONNECT_TIMEOUT
+        cost_estimator(config.llm.as_ref().unwrap()).estimate(&req as &dyn AgentRequest),
+        Some(Cost::from_nano_usd(50 * 2_000))
+    );
+    // And the defaults.
+    let config = Config::from_toml_str(PROVIDER).unwrap();
+    let llm = config.llm.unwrap();
+    assert_eq!(llm.providers[0].connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+    assert_eq!(
+        llm.default_output_tokens,
+        agent_gateway_llm::router::DEFAULT_OUTPUT_TOKENS
     );
 }
 

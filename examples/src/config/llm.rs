@@ -16,6 +16,10 @@ pub struct LlmConfig {
     pub providers: Vec<ProviderConfig>,
     /// The deployments; those sharing an alias form its fallback chain, in file order.
     pub deployments: Vec<DeploymentConfig>,
+    /// The output a budget reserves for a model call that sets no `max_tokens`
+    /// (`default_output_tokens`, default
+    /// [`DEFAULT_OUTPUT_TOKENS`](agent_gateway_llm::router::DEFAULT_OUTPUT_TOKENS)).
+    pub default_output_tokens: u64,
 }
 
 /// What speaks at the other end of a provider.
@@ -83,6 +87,7 @@ pub(super) struct FileLlm {
     providers: Vec<FileProvider>,
     #[serde(default)]
     deployments: Vec<FileDeployment>,
+    default_output_tokens: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,6 +273,9 @@ impl TryFrom<FileLlm> for LlmConfig {
         Ok(LlmConfig {
             providers,
             deployments,
+            default_output_tokens: file
+                .default_output_tokens
+                .unwrap_or(agent_gateway_llm::router::DEFAULT_OUTPUT_TOKENS),
         })
     }
 }

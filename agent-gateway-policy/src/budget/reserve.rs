@@ -135,7 +135,8 @@ impl Reservation {
     }
 
     fn spawn(&self, held: Vec<(Scope, u64)>, cost: Cost) {
-        if held.iter().all(|(_, r)| *r == cost.nano_usd()) {
+        let soft_check = self.shared.soft_percent.is_some() && cost > Cost::ZERO;
+        if !soft_check && held.iter().all(|(_, r)| *r == cost.nano_usd()) {
             return;
         }
         let shared = self.shared.clone();
@@ -168,10 +169,7 @@ impl Reservation {
                     tracing::error!(budget = %scope, %cost, error = %err, "budget charge failed");
                     continue;
                 }
-                if shared.soft_percent.is_some()
-                    && cost > Cost::ZERO
-                    && let Ok(total) = shared.spent(scope, &stamp).await
-                {
+                if soft_check && let Ok(total) = shared.spent(scope, &stamp).await {
                     shared.check_soft_limit(scope, cost, total);
                 }
             }

@@ -439,6 +439,22 @@ async fn concurrent_calls_cannot_overspend_a_reserved_budget() {
     assert_eq!(spent(&layer, Scope::key("alice")).await, cents(640));
 }
 
+/// The soft limit also fires for calls whose reservation was exact (no correction to make).
+#[tokio::test]
+async fn the_soft_limit_fires_with_exact_reservations() {
+    let (_, _, layer) = layer_at(NOV_22_23H);
+    let layer = layer
+        .with_limit(Level::Key, cents(100))
+        .with_soft_limit(50)
+        .with_estimate(|_: &dyn AgentRequest| Some(cents(30)));
+    let upstream = model();
+    assert!(send(&layer, &upstream, call(alice(), 30)).await.is_ok());
+    assert_eq!(layer.soft_limit_hits(), 0);
+    assert!(send(&layer, &upstream, call(alice(), 30)).await.is_ok()); // 60%: crosses 50%
+    assert_eq!(layer.soft_limit_hits(), 1);
+    assert_eq!(spent(&layer, Scope::key("alice")).await, cents(60));
+}
+
 /// A call that fails, or whose response never reports usage, gives its reservation back.
 #[tokio::test]
 async fn a_failed_call_gives_its_reservation_back() {

@@ -32,7 +32,27 @@ where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
 {
+    build(None)
+}
+
+/// [`http_client`], giving up on a TCP connection that is not established within
+/// `connect_timeout` (the call fails with a connect error, which routers treat as an
+/// unreachable upstream and fail over from).
+pub fn http_client_with_connect_timeout<B>(connect_timeout: std::time::Duration) -> HttpClient<B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+{
+    build(Some(connect_timeout))
+}
+
+fn build<B>(connect_timeout: Option<std::time::Duration>) -> HttpClient<B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+{
     let mut http = HttpConnector::new();
+    http.set_connect_timeout(connect_timeout);
     http.enforce_http(false);
     http.set_nodelay(true);
     let https = hyper_rustls::HttpsConnectorBuilder::new()

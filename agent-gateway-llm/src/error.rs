@@ -150,6 +150,22 @@ impl UpstreamStatus {
     }
 }
 
+/// The provider did not answer in time: no response headers within the deployment's
+/// `timeout`, or a stream (or a body) silent for longer than its `stream_idle` timeout.
+///
+/// Rendered as 504 in the client's dialect; the router falls back to another deployment when
+/// the headers timed out (a stream's bytes may have reached the client already, so a stalled
+/// stream ends with its dialect's error event instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("upstream {phase} timed out after {after:?}")]
+#[non_exhaustive]
+pub struct UpstreamTimeout {
+    /// What timed out: `"response"` (waiting for the headers) or `"stream"` (silent body).
+    pub phase: &'static str,
+    /// The timeout that elapsed.
+    pub after: Duration,
+}
+
 /// The provider could not be reached, or its answer could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("upstream unavailable")]

@@ -55,6 +55,16 @@ impl Price {
             + self.output.times(usage.output_tokens)
     }
 
+    /// The dearer of two prices, part by part: what a call may cost on whichever of two
+    /// deployments serves it.
+    pub fn max(self, other: Price) -> Price {
+        Price {
+            input: self.input.max(other.input),
+            output: self.output.max(other.output),
+            cached_input: self.cached_input.max(other.cached_input),
+        }
+    }
+
     /// `usage` with its cost set.
     pub fn apply(&self, usage: Usage) -> Usage {
         let cost = self.cost(&usage);

@@ -187,10 +187,32 @@ async fn a_client_that_goes_away_mid_stream_reports_aborted_usage() {
     let mut body = res.into_body();
     let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
     assert!(first.starts_with(b"data: {"));
+    let mut seen = String::from_utf8_lossy(&first).into_owned();
+    while !seen.contains("answer") {
+        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&frame));
+    }
+    assert!(!seen.contains("\"usage\":{"), "{seen}");
     assert!(report.usage().is_none());
     drop(body);
+    // Finding 5: cut before its usage chunk, the stream is still charged, at a floor: the
+    // request's input estimate and the output relayed so far ("a long answer": 13 bytes, at
+    // least 4 tokens), priced at the deployment's price.
     let (usage, outcome) = report.usage().unwrap();
-    assert_eq!((outcome, usage.total_tokens()), (Outcome::Aborted, 0));
+    let body = json!({"model": "gpt", "messages": [], "stream": true}).to_string();
+    let estimate = agent_gateway_llm::LlmRequest::from_slice(
+        agent_gateway_llm::Api::ChatCompletions,
+        body.as_bytes(),
+    )
+    .unwrap();
+    let estimate = agent_gateway_core::AgentRequest::estimated_input_tokens(&estimate).unwrap();
+    assert_eq!(outcome, Outcome::Aborted);
+    assert_eq!(usage.input_tokens, estimate);
+    assert!(usage.output_tokens >= 4, "{usage:?}");
+    assert_eq!(
+        usage.cost.unwrap().nano_usd(),
+        usage.input_tokens * 1_000 + usage.output_tokens * 2_000
+    );
 }
 
 #[tokio::test]

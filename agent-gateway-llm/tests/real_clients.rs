@@ -114,7 +114,16 @@ async fn openai_and_anthropic_python_clients() {
                 .with_usage(34, 1)
                 .with_body_error_after(5),
         )
-        .push(Script::text("Cut short").with_body_error_after(3));
+        .push(Script::text("Cut short").with_body_error_after(3))
+        // Provider errors whose text must not reach the clients (finding 22).
+        .push(Script::error(
+            429,
+            "Rate limit reached for gpt-4o in organization org-SECRETORG123 on tokens per min",
+        ))
+        .push(Script::error(
+            404,
+            "model: claude-secret-internal does not exist",
+        ));
     let upstream = serve(fake.clone()).await;
 
     let router = LlmRouter::builder()
@@ -210,9 +219,10 @@ async fn openai_and_anthropic_python_clients() {
             _ => aborted.push(tokens),
         }
     }
-    // The streams cut short: what upstream had reported before the reset (Anthropic's
-    // message_start), in the order of the calls.
-    assert_eq!(aborted, [(0, 0, 0), (33, 1, 0), (34, 1, 0), (0, 0, 0)]);
+    // The streams cut short are charged a floor (finding 5): the input upstream reported
+    // before the reset (Anthropic's message_start) or else the request's estimate, and the
+    // output relayed so far, counted from the deltas; in the order of the calls.
+    assert_eq!(aborted, [(10, 3, 0), (33, 3, 0), (34, 3, 0), (10, 3, 0)]);
     recorded.sort_unstable();
     // What the provider sent; Anthropic's cache reads count inside core's input tokens.
     let mut sent = vec![
@@ -241,7 +251,8 @@ async fn openai_and_anthropic_python_clients() {
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    assert_eq!(seen.len(), 23);
+    // 23 metered calls, then the two provider errors of step 17.
+    assert_eq!(seen.len(), 25);
     let paths = |p: &str| seen.iter().filter(|r| r.path == p).count();
     assert_eq!(
         paths("/v1/responses"),

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use agent_gateway_core::Secret;
 use agent_gateway_llm::Price;
 use agent_gateway_llm::provider::{AnthropicProvider, OpenAiProvider};
-use agent_gateway_llm::router::{Deployment, LlmRouter};
+use agent_gateway_llm::router::{CostEstimator, Deployment, LlmRouter};
 
 use crate::config::{LlmConfig, ProviderKind};
 use crate::demo::llm::DemoProvider;
@@ -45,6 +45,27 @@ pub enum LlmSetupError {
 /// The text the demo provider answers with.
 pub use crate::demo::llm::DEMO_ANSWER;
 
+/// What a model call may cost at most, from the deployments' prices in `config`: the estimate
+/// the `[budget]` reserves when it admits a call (its input estimate plus `max_tokens` output,
+/// at the dearest deployment of the alias), so that concurrent calls cannot overspend it.
+pub fn cost_estimator(config: &LlmConfig) -> CostEstimator {
+    CostEstimator::from_prices(
+        config
+            .deployments
+            .iter()
+            .map(|d| (d.alias.clone(), price(d))),
+    )
+    .with_default_output_tokens(config.default_output_tokens)
+}
+
+fn price(d: &crate::config::DeploymentConfig) -> Price {
+    let price = Price::per_million(d.input_usd_per_million, d.output_usd_per_million);
+    match d.cached_usd_per_million {
+        Some(cached) => price.with_cached_per_million(cached),
+        None => price,
+    }
+}
+
 /// Builds the model router from `config`.
 pub fn router(config: &LlmConfig) -> Result<LlmRouter, LlmSetupError> {
     let mut builder = LlmRouter::builder();
@@ -63,19 +84,19 @@ pub fn router(config: &LlmConfig) -> Result<LlmRouter, LlmSetupError> {
         let base = p.base_url.as_deref().unwrap_or("http://demo.invalid/v1");
         builder = match p.kind {
             ProviderKind::OpenAi => {
-                let mut provider = OpenAiProvider::http(base)
-                    .map_err(|e| err(&e))?
-                    .with_client_credential_forwarding(p.forward_client_credential)
-                    .with_responses_api(p.responses_api);
+                let mut provider =
+                    OpenAiProvider::http_with_connect_timeout(base, p.connect_timeout)
+                        .map_err(|e| err(&e))?
+                        .with_responses_api(p.responses_api);
                 if let Some(key) = key {
                     provider = provider.with_api_key(Secret::new(key));
                 }
                 builder.provider(&p.name, provider)
             }
             ProviderKind::Anthropic => {
-                let mut provider = AnthropicProvider::http(base)
-                    .map_err(|e| err(&e))?
-                    .with_client_credential_forwarding(p.forward_client_credential);
+                let mut provider =
+                    AnthropicProvider::http_with_connect_timeout(base, p.connect_timeout)
+                        .map_err(|e| err(&e))?;
                 if let Some(key) = key {
                     provider = provider.with_api_key(Secret::new(key));
                 }
@@ -91,13 +112,11 @@ pub fn router(config: &LlmConfig) -> Result<LlmRouter, LlmSetupError> {
     // Each alias is a chain of tiers; the deployments of one tier are balanced together.
     let mut tiers: BTreeMap<(&str, u32), Vec<Deployment>> = BTreeMap::new();
     for d in &config.deployments {
-        let mut price = Price::per_million(d.input_usd_per_million, d.output_usd_per_million);
-        if let Some(cached) = d.cached_usd_per_million {
-            price = price.with_cached_per_million(cached);
-        }
         let deployment = Deployment::new(&d.provider, &d.model)
-            .with_price(price)
-            .with_weight(d.weight);
+            .with_price(price(d))
+            .with_weight(d.weight)
+            .with_timeouts(d.timeouts)
+            .with_features(d.features.iter().copied());
         tiers
             .entry((&d.alias, d.tier))
             .or_default()

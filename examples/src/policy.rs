@@ -95,7 +95,13 @@ impl Policies {
             stack = stack.with_quota(quota(&config.quotas, &store, fail_open));
         }
         if let Some(b) = &config.budget {
-            stack = stack.with_budget(budget(b, &store, fail_open));
+            let mut layer = budget(b, &store, fail_open);
+            // Model calls reserve what they may cost, so concurrent calls cannot overspend.
+            if let Some(llm) = &config.llm {
+                let estimator = crate::llm::cost_estimator(llm);
+                layer = layer.with_estimate(move |req: &dyn AgentRequest| estimator.estimate(req));
+            }
+            stack = stack.with_budget(layer);
         }
         Ok(Policies { stack, store })
     }

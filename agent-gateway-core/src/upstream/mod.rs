@@ -12,7 +12,8 @@
 //! - [`balance`]: [`Balanced`], a service picking an instance by the power of two choices,
 //!   and [`Pinned`], one that sticks to a named instance.
 //! - [`breaker`]: a circuit breaker per instance, also usable alone as a layer.
-//! - [`retry`]: a tower retry policy bounded by a budget instead of a count.
+//! - [`retry`]: a tower retry policy bounded by a budget instead of a count; [`retry_after`]:
+//!   an upstream's `Retry-After`, parsed safely and clamped.
 //! - [`timeout`]: tower's timeout, whose [`Elapsed`](timeout::Elapsed) the breaker counts as a
 //!   failure.
 //! - [`classify`]: what counts as a failure; [`error`]: the typed refusals.
@@ -67,6 +68,7 @@ pub mod classify;
 pub mod error;
 pub mod registry;
 pub mod retry;
+pub mod retry_after;
 pub mod timeout;
 
 mod load;

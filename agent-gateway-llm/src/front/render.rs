@@ -13,7 +13,7 @@ use agent_gateway_core::{Denied, DeniedKind};
 
 use crate::error::{
     InvalidRequest, PayloadTooLarge, UnknownEndpoint, UnknownModel, UnsupportedApi,
-    UnsupportedMediaType, UpstreamStatus, UpstreamUnavailable,
+    UnsupportedMediaType, UpstreamStatus, UpstreamTimeout, UpstreamUnavailable,
 };
 use crate::{Dialect, LlmBody};
 
@@ -85,11 +85,16 @@ impl WireError {
 /// | [`PayloadTooLarge`] | 413 | `invalid_request_error` / `request_too_large` | `request_too_large` |
 /// | [`UnsupportedMediaType`] | 415 | `invalid_request_error` | `invalid_request_error` |
 /// | [`UnknownModel`] | 404 | `invalid_request_error` / `model_not_found` | `not_found_error` |
-/// | [`UpstreamStatus`] 429 | 429 + upstream `Retry-After` | `rate_limit_error` | `rate_limit_error` |
-/// | [`UpstreamStatus`] other 4xx (not 401/403) | same | `invalid_request_error`, upstream message | `invalid_request_error` |
+/// | [`UpstreamStatus`] 429 | 429 + upstream `Retry-After` (clamped) | `rate_limit_error` | `rate_limit_error` |
+/// | [`UpstreamStatus`] other 4xx (not 401/403) | same | `invalid_request_error` | `invalid_request_error` (404 `not_found_error`, 413 `request_too_large`) |
+/// | [`UpstreamTimeout`] | 504 | `server_error` / `timeout` | `timeout_error` |
 /// | [`UpstreamStatus`] 529 (overloaded) | OpenAI 503, Anthropic 529 | `server_error` | `overloaded_error` |
 /// | [`UpstreamStatus`] 401/403, other 5xx; [`UpstreamUnavailable`] | 502 | `server_error` | `api_error` |
 /// | anything else | 500 | `server_error` | `api_error` |
+///
+/// A provider's error is reduced to its status, its type and a generic message: its own text
+/// may name the operator's organisation and limits, or the real model behind an alias. The
+/// relay logs that text (at `warn`) where it reads it.
 ///
 /// A budget is exhausted until its period resets, so retrying is pointless. OpenAI itself
 /// says so with 429 `insufficient_quota`, which is what OpenAI clients and dashboards expect;
@@ -183,6 +188,16 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
     if let Some(e) = cause_ref::<UpstreamStatus>(err) {
         return upstream_error(e);
     }
+    if let Some(e) = cause_ref::<UpstreamTimeout>(err) {
+        tracing::warn!(error = %e, "llm front: upstream timed out");
+        return WireError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "server_error",
+            "timeout_error",
+            "the upstream provider did not answer in time",
+        )
+        .code("timeout");
+    }
     if cause_ref::<UpstreamUnavailable>(err).is_some() {
         return WireError::new(
             StatusCode::BAD_GATEWAY,
@@ -273,11 +288,19 @@ fn denied_error(denied: &Denied) -> WireError {
     }
 }
 
+/// A provider's error, reduced to its status, its type and a generic message: the provider's
+/// own text can name the operator's organisation, its limits or the real model behind an
+/// alias (finding 22), so it goes to the log (at the relay), never to the client.
 fn upstream_error(e: &UpstreamStatus) -> WireError {
     let status = e.status();
     if status == StatusCode::TOO_MANY_REQUESTS {
-        let mut w = WireError::new(status, "rate_limit_error", "rate_limit_error", e.message())
-            .code("rate_limit_exceeded");
+        let mut w = WireError::new(
+            status,
+            "rate_limit_error",
+            "rate_limit_error",
+            "the upstream provider is rate limiting requests; retry later",
+        )
+        .code("rate_limit_exceeded");
         w.retry_after = e.retry_after().map(whole_seconds);
         return w;
     }
@@ -285,12 +308,22 @@ fn upstream_error(e: &UpstreamStatus) -> WireError {
         && status != StatusCode::UNAUTHORIZED
         && status != StatusCode::FORBIDDEN
     {
-        let anthropic = if status == StatusCode::NOT_FOUND {
-            "not_found_error"
-        } else {
-            "invalid_request_error"
+        let (anthropic, message) = match status {
+            StatusCode::NOT_FOUND => ("not_found_error", "the model was not found upstream"),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "request_too_large",
+                "the request is too large for the upstream provider",
+            ),
+            StatusCode::REQUEST_TIMEOUT => (
+                "invalid_request_error",
+                "the upstream provider timed out reading the request",
+            ),
+            _ => (
+                "invalid_request_error",
+                "the upstream provider rejected the request",
+            ),
         };
-        return WireError::new(status, "invalid_request_error", anthropic, e.message());
+        return WireError::new(status, "invalid_request_error", anthropic, message);
     }
     if status.as_u16() == 529 {
         let mut w = WireError::new(

@@ -26,9 +26,7 @@ pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 /// translated to Messages and back, streams event by event ([`MessagesToChat`]); Responses
 /// requests go the same way through Chat Completions ([`ChatToResponses`]).
 ///
-/// It sends `x-api-key` with its own key; the client's credential is never sent unless
-/// [`with_client_credential_forwarding`](Provider::with_client_credential_forwarding)
-/// turns that on. The client's `anthropic-version` and `anthropic-beta` are passed through,
+/// It sends `x-api-key` with its own key; the client's credential is never sent. The client's `anthropic-version` and `anthropic-beta` are passed through,
 /// since they change what the request means.
 pub type AnthropicProvider<T> = Provider<T, AnthropicUpstream>;
 
@@ -72,7 +70,7 @@ impl Upstream for AnthropicUpstream {
         if let Some(beta) = client.headers().get("anthropic-beta") {
             headers.insert("anthropic-beta", beta.clone());
         }
-        if let Some(key) = call.config.common.credential(client) {
+        if let Some(key) = call.config.common.credential() {
             headers.insert("x-api-key", secret_header(key)?);
         }
         let upstream = upstream_request(
@@ -86,6 +84,8 @@ impl Upstream for AnthropicUpstream {
             price: call.req.price(),
             strip_usage_chunk: false,
             max_response_bytes: call.config.common.max_response_bytes,
+            input_estimate: call.req.request().estimated_input_tokens().unwrap_or(0),
+            timeouts: call.req.timeouts(),
         };
         let res = exchange.run(call.transport, upstream).await?;
         match client.api() {

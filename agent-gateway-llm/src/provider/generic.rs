@@ -64,11 +64,6 @@ impl<T, U: Default + Clone> Provider<T, U> {
         self.edit(|c| c.common.credential = Some(key))
     }
 
-    /// Forwards the client's own credential when the provider has no key. Off by default.
-    pub fn with_client_credential_forwarding(self, forward: bool) -> Self {
-        self.edit(|c| c.common.forward_client_credential = forward)
-    }
-
     /// Sets the limit on a whole upstream answer, in bytes.
     pub fn with_max_response_bytes(self, limit: usize) -> Self {
         self.edit(|c| c.common.max_response_bytes = limit)
@@ -92,9 +87,20 @@ impl<T, U> Provider<T, U> {
 
 #[cfg(feature = "client")]
 impl<U: Default + Clone> Provider<agent_gateway_core::client::HttpClient<Full<Bytes>>, U> {
-    /// A provider over core's HTTP client (hyper-util, rustls).
+    /// A provider over core's HTTP client (hyper-util, rustls), connecting within
+    /// [`DEFAULT_CONNECT_TIMEOUT`](super::DEFAULT_CONNECT_TIMEOUT).
     pub fn http(base_url: &str) -> Result<Self, InvalidBaseUrl> {
-        Provider::new(agent_gateway_core::client::http_client(), base_url)
+        Self::http_with_connect_timeout(base_url, super::DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// A provider over core's HTTP client that gives up connecting after `connect_timeout`,
+    /// so that an unreachable deployment fails over quickly.
+    pub fn http_with_connect_timeout(
+        base_url: &str,
+        connect_timeout: std::time::Duration,
+    ) -> Result<Self, InvalidBaseUrl> {
+        let client = agent_gateway_core::client::http_client_with_connect_timeout(connect_timeout);
+        Provider::new(client, base_url)
     }
 }
 

@@ -50,6 +50,8 @@ mod openai;
 mod patch;
 mod relay;
 
+use std::time::Duration;
+
 use agent_gateway_core::BoxError;
 use tower::util::BoxCloneSyncService;
 
@@ -66,13 +68,64 @@ pub type BoxProvider = BoxCloneSyncService<ProviderRequest, LlmResponse, BoxErro
 /// The default limit on a whole (non-streamed) upstream answer: 64 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// How long a provider over core's HTTP client ([`Provider::http`]) waits for a TCP
+/// connection: 10 seconds, far above any healthy connect, short enough to fail over from an
+/// unreachable deployment before a client gives up.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a deployment may take to answer; see [`Timeouts::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    response: Duration,
+    stream_idle: Duration,
+}
+
+impl Timeouts {
+    /// The default wait for the response headers: 10 minutes, as the OpenAI and Anthropic
+    /// SDKs wait. A non-streamed answer's headers come only once the whole answer is
+    /// generated, which for a long answer from a reasoning model takes minutes.
+    pub const DEFAULT_RESPONSE: Duration = Duration::from_secs(600);
+    /// The default longest silence inside a stream (or a body): 5 minutes, room for a
+    /// reasoning model that thinks before its first token without holding a dead connection
+    /// for longer.
+    pub const DEFAULT_STREAM_IDLE: Duration = Duration::from_secs(300);
+
+    /// Waits at most `response` for the response headers, and at most `stream_idle` between
+    /// two chunks of the body. A provider that stays silent longer fails with
+    /// [`UpstreamTimeout`](crate::error::UpstreamTimeout): a 504 in the client's dialect (the
+    /// router falls back first), or, mid-stream, the dialect's error event.
+    pub fn new(response: Duration, stream_idle: Duration) -> Self {
+        Timeouts {
+            response,
+            stream_idle,
+        }
+    }
+
+    /// The wait for the response headers.
+    pub fn response(&self) -> Duration {
+        self.response
+    }
+
+    /// The longest silence inside a body.
+    pub fn stream_idle(&self) -> Duration {
+        self.stream_idle
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts::new(Self::DEFAULT_RESPONSE, Self::DEFAULT_STREAM_IDLE)
+    }
+}
+
 /// A request routed to a deployment: the client's request, the upstream model name that
-/// replaces the alias, and the deployment's price.
+/// replaces the alias, the deployment's price and its timeouts.
 #[derive(Debug, Clone)]
 pub struct ProviderRequest {
     request: LlmRequest,
     upstream_model: String,
     price: Price,
+    timeouts: Timeouts,
 }
 
 impl ProviderRequest {
@@ -83,7 +136,19 @@ impl ProviderRequest {
             request,
             upstream_model: upstream_model.into(),
             price: Price::FREE,
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// Sets the timeouts; [`Timeouts::default`] unless set.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The timeouts.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// Sets the price.
@@ -113,7 +178,6 @@ impl ProviderRequest {
 struct Common {
     base: String,
     credential: Option<agent_gateway_core::Secret<String>>,
-    forward_client_credential: bool,
     max_response_bytes: usize,
 }
 
@@ -122,18 +186,17 @@ impl Common {
         Ok(Common {
             base: relay::base_url(base_url)?,
             credential: None,
-            forward_client_credential: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         })
     }
 
-    /// The credential to send: the provider's own, else the client's if forwarding is on.
-    fn credential<'a>(&'a self, req: &'a LlmRequest) -> Option<&'a str> {
-        match &self.credential {
-            Some(secret) => Some(secret.expose().as_str()),
-            None if self.forward_client_credential => req.client_credential(),
-            None => None,
-        }
+    /// The credential to send: the provider's own. The client's is never sent: the auth
+    /// layer consumes it, and a gateway that handed it on would let clients spend on the
+    /// provider account of whoever configured forwarding.
+    fn credential(&self) -> Option<&str> {
+        self.credential
+            .as_ref()
+            .map(|secret| secret.expose().as_str())
     }
 }
 

@@ -2,8 +2,8 @@ use http::HeaderMap;
 use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 
-use agent_gateway_core::BoxError;
 use agent_gateway_core::transport::HttpTransport;
+use agent_gateway_core::{AgentRequest, BoxError};
 
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
@@ -24,9 +24,7 @@ use crate::{Api, LlmBody, LlmResponse};
 /// without the Responses API, [`with_responses_api(false)`](Provider::with_responses_api)
 /// translates Responses to Chat Completions ([`ChatToResponses`] for streams).
 ///
-/// It sends `Authorization: Bearer` with its own key. The client's credential is never sent
-/// unless [`with_client_credential_forwarding`](Provider::with_client_credential_forwarding)
-/// turns that on, and even then only when the provider has no key of its own.
+/// It sends `Authorization: Bearer` with its own key. The client's credential is never sent.
 ///
 /// For streamed chat it asks upstream for `stream_options.include_usage`, so that usage is
 /// always metered; if the client had not asked, the extra usage chunk is removed from what it
@@ -105,7 +103,7 @@ impl Upstream for OpenAiUpstream {
 
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(key) = call.config.common.credential(call.req.request()) {
+        if let Some(key) = call.config.common.credential() {
             headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
         }
         let upstream = upstream_request(&call.config.common.base, path, headers, body.to_bytes()?)?;
@@ -114,6 +112,8 @@ impl Upstream for OpenAiUpstream {
             price: call.req.price(),
             strip_usage_chunk: strip,
             max_response_bytes: call.config.common.max_response_bytes,
+            input_estimate: call.req.request().estimated_input_tokens().unwrap_or(0),
+            timeouts: call.req.timeouts(),
         };
         let res = exchange.run(call.transport, upstream).await?;
         match from {

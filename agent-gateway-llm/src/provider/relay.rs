@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER};
+use http::header::{CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, Request};
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
@@ -14,8 +14,9 @@ use agent_gateway_core::response::{MeteredBody, Outcome};
 use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Usage, UsageReport};
 
-use crate::error::{UpstreamStatus, UpstreamUnavailable};
-use crate::stream::{AbortOnErrorEvent, RenderStreamError, SseMeter, StripUsageChunk};
+use crate::error::{UpstreamStatus, UpstreamTimeout, UpstreamUnavailable};
+use crate::provider::Timeouts;
+use crate::stream::{AbortOnErrorEvent, IdleTimeout, RenderStreamError, SseMeter, StripUsageChunk};
 use crate::usage::{Wire, usage_from_body};
 use crate::{LlmBody, LlmResponse, Price};
 
@@ -32,6 +33,9 @@ pub(crate) struct Exchange {
     /// Remove the usage chunk the gateway asked for on the client's behalf.
     pub(crate) strip_usage_chunk: bool,
     pub(crate) max_response_bytes: usize,
+    /// The request's input estimate, charged for a stream that ends without its usage.
+    pub(crate) input_estimate: u64,
+    pub(crate) timeouts: Timeouts,
 }
 
 impl Exchange {
@@ -40,17 +44,26 @@ impl Exchange {
         transport: T,
         req: Request<Full<Bytes>>,
     ) -> Result<LlmResponse, BoxError> {
-        let res = transport
-            .oneshot(req)
+        let wait = self.timeouts.response();
+        let res = tokio::time::timeout(wait, transport.oneshot(req))
             .await
+            .map_err(|_| UpstreamTimeout {
+                phase: "response",
+                after: wait,
+            })?
             .map_err(|e| UpstreamUnavailable::new(e.into()))?;
         let (parts, body) = res.into_parts();
+        // Every body read below, whole or streamed, fails if upstream goes silent.
+        let body = IdleTimeout::new(body, self.timeouts.stream_idle());
         if !parts.status.is_success() {
             let bytes = match Limited::new(body, ERROR_BODY_LIMIT).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(_) => Bytes::new(),
             };
-            let err = UpstreamStatus::new(parts.status, error_message(&bytes))
+            let message = error_message(&bytes);
+            // The provider's own words stay here, in the log: the client gets a generic one.
+            tracing::warn!(status = %parts.status, upstream_message = %message, "llm provider answered an error");
+            let err = UpstreamStatus::new(parts.status, message)
                 .with_retry_after(retry_after(&parts.headers));
             return Err(err.into());
         }
@@ -59,7 +72,8 @@ impl Exchange {
         if is_event_stream(&parts.headers) {
             // Under the meter: an error event from upstream ends the stream as aborted.
             let body = AbortOnErrorEvent::new(body);
-            let meter = SseMeter::new(self.wire, self.price);
+            let meter =
+                SseMeter::new(self.wire, self.price).with_input_estimate(self.input_estimate);
             let metered = MeteredBody::new(body, meter, report.clone());
             // Over it: a failure mid-stream reaches the client as its dialect's error event.
             let body = if self.strip_usage_chunk {
@@ -123,18 +137,10 @@ fn error_message(bytes: &[u8]) -> String {
         .unwrap_or_else(|| "upstream error".to_owned())
 }
 
-/// `retry-after-ms` (OpenAI), else `retry-after` in whole seconds.
+/// `retry-after-ms` (OpenAI), else `retry-after` (seconds or an HTTP date), parsed safely and
+/// clamped by core's [`retry_after`](agent_gateway_core::upstream::retry_after).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|n| n.is_finite() && *n >= 0.0)
-    };
-    number("retry-after-ms")
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        .or_else(|| number(RETRY_AFTER.as_str()).map(Duration::from_secs_f64))
+    agent_gateway_core::upstream::retry_after::from_headers(headers, std::time::SystemTime::now())
 }
 
 /// The upstream URL: `base` (no trailing slash) then `path`.

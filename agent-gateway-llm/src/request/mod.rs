@@ -20,6 +20,9 @@
 //! ```
 
 mod check;
+mod features;
+
+pub use features::Feature;
 
 use std::sync::Arc;
 
@@ -186,16 +189,16 @@ impl LlmRequest {
         Arc::make_mut(&mut self.body)
     }
 
-    /// The credential the client presented, from `Authorization: Bearer` or `x-api-key`.
-    ///
-    /// Only a provider configured to forward it ever sends it upstream.
-    pub fn client_credential(&self) -> Option<&str> {
-        client_credential(&self.parts.headers)
+    /// The price- or tool-changing [`Feature`]s the request uses (its body and headers), which
+    /// a deployment serves only if it allows them.
+    pub fn features(&self) -> Vec<Feature> {
+        features::used(&self.body, &self.parts.headers)
     }
 }
 
 /// The bearer token or `x-api-key` in `headers`.
-pub(crate) fn client_credential(headers: &HeaderMap) -> Option<&str> {
+#[cfg(test)]
+fn client_credential(headers: &HeaderMap) -> Option<&str> {
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -39,6 +39,7 @@
 
 mod builder;
 mod deployment;
+mod estimate;
 mod rest;
 mod route;
 
@@ -56,10 +57,11 @@ use agent_gateway_core::{BoxError, SharedClock};
 
 use crate::error::UnknownModel;
 use crate::provider::BoxProvider;
-use crate::{Api, LlmRequest, LlmResponse};
+use crate::{Api, LlmRequest, LlmResponse, Price};
 
 pub use builder::{LlmRouterBuilder, RouterError};
 pub use deployment::Deployment;
+pub use estimate::{CostEstimator, DEFAULT_OUTPUT_TOKENS};
 
 use rest::Rest;
 
@@ -137,6 +139,21 @@ impl LlmRouter {
     /// The configured aliases, in order.
     pub fn aliases(&self) -> impl Iterator<Item = &str> {
         self.table.aliases.keys().map(String::as_str)
+    }
+
+    /// What a model call may cost at most, priced at the dearest deployment of its alias: the
+    /// estimate a spend budget reserves at admission (the policy crate's
+    /// `BudgetLayer::with_estimate(move |req| estimator.estimate(req))`).
+    pub fn cost_estimator(&self) -> CostEstimator {
+        let prices = self.table.aliases.iter().map(|(name, alias)| {
+            let price = alias
+                .routes
+                .iter()
+                .map(|r| r.deployment.price)
+                .fold(Price::FREE, Price::max);
+            (name.clone(), price)
+        });
+        CostEstimator::new(prices.collect())
     }
 }
 

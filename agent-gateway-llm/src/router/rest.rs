@@ -18,8 +18,11 @@ impl Rest {
             .filter(|d| !d.is_zero())
     }
 
-    /// Rests for `after`, from `now`.
+    /// Rests for `after`, from `now`: at most core's
+    /// [`MAX_RETRY_AFTER`](agent_gateway_core::upstream::retry_after::MAX_RETRY_AFTER), and
+    /// without overflowing the instant.
     pub(super) fn rest_for(&self, now: Instant, after: Duration) {
-        *self.until.lock().unwrap_or_else(|e| e.into_inner()) = Some(now + after);
+        let until = agent_gateway_core::upstream::retry_after::rest_until(now, after);
+        *self.until.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
     }
 }

@@ -9,7 +9,7 @@ use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::upstream::retry::Budget;
 
 use super::{Alias, Table};
-use crate::error::{UpstreamStatus, UpstreamUnavailable};
+use crate::error::{InvalidRequest, UpstreamStatus, UpstreamTimeout, UpstreamUnavailable};
 use crate::provider::ProviderRequest;
 use crate::{LlmRequest, LlmResponse};
 
@@ -22,8 +22,37 @@ impl Table {
         alias: &Alias,
         req: LlmRequest,
     ) -> Result<LlmResponse, BoxError> {
+        // Price- or tool-changing features go only where the deployment allows them.
+        let used = req.features();
+        let allowed: Vec<bool> = alias
+            .routes
+            .iter()
+            .map(|r| r.deployment.allows(&used))
+            .collect();
+        if let Some(feature) = used.iter().find(|f| {
+            !alias
+                .routes
+                .iter()
+                .any(|r| r.deployment.features.contains(f))
+        }) {
+            return Err(InvalidRequest::new(format!(
+                "`{}` is not allowed for model `{}` on this gateway",
+                feature.param(),
+                req.model().unwrap_or_default()
+            ))
+            .with_param(feature.param())
+            .into());
+        }
+        if !allowed.contains(&true) {
+            return Err(InvalidRequest::new(format!(
+                "this combination of features is not allowed for model `{}` on this gateway",
+                req.model().unwrap_or_default()
+            ))
+            .into());
+        }
         self.budget.deposit();
-        let mut tried = vec![false; alias.routes.len()];
+        // A deployment that does not allow the request's features counts as tried.
+        let mut tried: Vec<bool> = allowed.iter().map(|a| !a).collect();
         let mut last: Option<BoxError> = None;
         loop {
             let now = self.clock.now();
@@ -41,7 +70,8 @@ impl Table {
             tried[picked.index()] = true;
             // The body is shared, not copied: the request holds it in an `Arc`.
             let call = ProviderRequest::new(req.clone(), route.deployment.model.clone())
-                .with_price(route.deployment.price);
+                .with_price(route.deployment.price)
+                .with_timeouts(route.deployment.timeouts);
             // The balancer's future reports the outcome to the deployment's breaker and its
             // latency (to the headers, for a stream) to its estimate. Dropping it (the client
             // went away) drops the provider's future and with it the upstream request.
@@ -106,5 +136,6 @@ pub(super) fn is_failure(result: &Result<LlmResponse, BoxError>) -> bool {
 fn is_failover(e: &(dyn std::error::Error + 'static)) -> bool {
     cause_ref::<UpstreamStatus>(e).is_some_and(UpstreamStatus::is_retryable)
         || cause_ref::<UpstreamUnavailable>(e).is_some()
+        || cause_ref::<UpstreamTimeout>(e).is_some()
         || cause_ref::<tower::timeout::error::Elapsed>(e).is_some()
 }

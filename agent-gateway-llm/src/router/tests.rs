@@ -135,3 +135,38 @@ async fn client_errors_do_not_fall_back_and_lists_show_aliases() {
         }
     );
 }
+
+/// Finding 12: `Retry-After: 1e19` (which overflowed `Duration`) and `1e12` (which rested a
+/// deployment for millennia) cool a deployment for at most core's clamp, without a panic.
+#[tokio::test]
+async fn a_huge_retry_after_cools_for_at_most_the_clamp() {
+    use agent_gateway_core::upstream::retry_after::MAX_RETRY_AFTER;
+    for secs in [10_000_000_000_000_000_000_u64, 1_000_000_000_000] {
+        let clock = ManualClock::new();
+        let a = FakeProvider::new()
+            .push(Script::error(429, "slow").with_retry_after(secs))
+            .with_default(Script::text("a"));
+        let b = FakeProvider::new();
+        let router = router(&a, &b, &clock);
+        let only_a = || {
+            LlmRequest::decode(
+                Api::ChatCompletions,
+                json!({"model": "only-a", "messages": []}),
+            )
+            .unwrap()
+        };
+        let err = router.clone().oneshot(only_a()).await.unwrap_err();
+        let status = cause_ref::<UpstreamStatus>(err.as_ref()).unwrap();
+        assert_eq!(status.status().as_u16(), 429);
+        assert_eq!(status.retry_after(), Some(MAX_RETRY_AFTER), "{secs}");
+        // Resting: refused without a call, with at most the clamp left.
+        let err = router.clone().oneshot(only_a()).await.unwrap_err();
+        let status = cause_ref::<UpstreamStatus>(err.as_ref()).unwrap();
+        assert!(status.retry_after().unwrap() <= MAX_RETRY_AFTER);
+        assert_eq!(a.calls(), 1);
+        // After the clamp the deployment serves again.
+        clock.advance(MAX_RETRY_AFTER);
+        assert_eq!(content(&router.oneshot(only_a()).await.unwrap()), "a");
+        assert_eq!(a.calls(), 2);
+    }
+}

@@ -12,6 +12,7 @@ use agent_gateway_core::sse::{Decoder, Event};
 
 use super::cut::{EventCut, EventTooLarge};
 use super::transform::{data_line, named_event};
+use crate::error::UpstreamTimeout;
 use crate::usage::Wire;
 
 /// The error a stream ends with after upstream sent an error event of its own: the event has
@@ -233,6 +234,9 @@ where
         let message = if cause_ref::<EventTooLarge>(e.as_ref()).is_some() {
             tracing::warn!(error = %e, "llm stream: upstream event too large");
             "upstream sent an oversized stream event"
+        } else if cause_ref::<UpstreamTimeout>(e.as_ref()).is_some() {
+            tracing::warn!(error = %e, "llm stream: upstream went silent");
+            "upstream stream timed out"
         } else {
             tracing::warn!(error = %e, "llm stream: upstream failed mid-stream");
             "upstream stream failed"

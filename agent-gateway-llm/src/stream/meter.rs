@@ -10,6 +10,11 @@ use crate::usage::{StreamUsage, Wire};
 /// A [`Meter`] that decodes the SSE events of an LLM stream as they are relayed and reads the
 /// usage from the last ones: OpenAI's usage chunk, Anthropic's `message_start` and
 /// `message_delta`, the Responses `response.completed`. The cost comes from the price.
+///
+/// A stream that ends without its usage (the client went away, upstream cut it, or the
+/// provider never reports usage) is not free: it is charged the request's input estimate
+/// ([`with_input_estimate`](SseMeter::with_input_estimate)) plus the output counted from the
+/// deltas relayed so far, a floor on what the provider bills.
 #[derive(Debug)]
 pub struct SseMeter {
     decoder: Decoder,
@@ -29,6 +34,13 @@ impl SseMeter {
             price,
             failed: false,
         }
+    }
+
+    /// Charges `tokens` of input (the request's estimate) if the stream ends without reporting
+    /// its usage.
+    pub fn with_input_estimate(mut self, tokens: u64) -> Self {
+        self.usage = self.usage.with_input_estimate(tokens);
+        self
     }
 }
 

@@ -62,6 +62,7 @@
 mod chat_events;
 mod cut;
 mod errors;
+mod idle;
 mod meter;
 mod strip;
 mod to_chat;
@@ -71,6 +72,7 @@ mod transform;
 
 pub use cut::EventTooLarge;
 pub use errors::{AbortOnErrorEvent, RenderStreamError, UpstreamErrorEvent};
+pub use idle::IdleTimeout;
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;
 pub use to_chat::MessagesToChat;

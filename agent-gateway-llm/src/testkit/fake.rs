@@ -52,11 +52,19 @@ struct State {
     queue: VecDeque<Script>,
     default: Script,
     requests: std::collections::VecDeque<RecordedRequest>,
+    /// The body bytes of the requests kept.
+    recorded_bytes: usize,
+    max_recorded_bytes: usize,
     calls: usize,
 }
 
 /// How many requests a [`FakeProvider`] keeps for [`FakeProvider::requests`].
 pub const MAX_RECORDED: usize = 1024;
+
+/// How many request body bytes a [`FakeProvider`] keeps, all requests together, unless
+/// [`with_max_recorded_bytes`](FakeProvider::with_max_recorded_bytes) says otherwise: 16 MiB,
+/// plenty for a test, and a bound for a fake left serving a bench or a demo for hours.
+pub const MAX_RECORDED_BYTES: usize = 16 * 1024 * 1024;
 
 /// A request the fake provider received.
 #[derive(Debug, Clone)]
@@ -65,8 +73,12 @@ pub struct RecordedRequest {
     pub path: String,
     /// The request headers.
     pub headers: HeaderMap,
-    /// The request body as JSON (`null` if it was not JSON).
+    /// The request body as JSON (`null` if it was not JSON, or larger than the fake keeps).
     pub body: Value,
+    /// The size of the request body, in bytes.
+    pub size: usize,
+    /// The body bytes this record counts against the bound: `size`, or 0 if not kept.
+    kept: usize,
 }
 
 impl Default for FakeProvider {
@@ -84,6 +96,8 @@ impl FakeProvider {
                 queue: VecDeque::new(),
                 default: Script::text("Hello from the fake provider."),
                 requests: std::collections::VecDeque::new(),
+                recorded_bytes: 0,
+                max_recorded_bytes: MAX_RECORDED_BYTES,
                 calls: 0,
             })),
             live: Arc::new(AtomicUsize::new(0)),
@@ -106,6 +120,19 @@ impl FakeProvider {
         self
     }
 
+    /// Keeps at most `bytes` of request bodies, all recorded requests together: the oldest
+    /// are forgotten first, and a body larger than `bytes` alone is recorded as `null` (its
+    /// [`size`](RecordedRequest::size) is kept).
+    pub fn with_max_recorded_bytes(self, bytes: usize) -> Self {
+        self.lock().max_recorded_bytes = bytes;
+        self
+    }
+
+    /// The body bytes of the requests currently recorded: at most the configured bound.
+    pub fn recorded_bytes(&self) -> usize {
+        self.lock().recorded_bytes
+    }
+
     /// How many requests arrived.
     pub fn calls(&self) -> usize {
         self.lock().calls
@@ -117,8 +144,9 @@ impl FakeProvider {
         self.live.load(Ordering::SeqCst)
     }
 
-    /// The requests received, in order: the last [`MAX_RECORDED`] of them, so that a fake
-    /// serving a demo or a bench for hours does not grow without bound.
+    /// The requests received, in order: the last [`MAX_RECORDED`] of them, within
+    /// [`MAX_RECORDED_BYTES`] of bodies, so that a fake serving a demo or a bench for hours
+    /// does not grow without bound.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.iter().cloned().collect()
     }
@@ -158,13 +186,30 @@ where
                 };
                 let mut s = fake.lock();
                 s.calls += 1;
-                if s.requests.len() == MAX_RECORDED {
-                    s.requests.pop_front();
+                let size = bytes.len();
+                let kept = if size <= s.max_recorded_bytes {
+                    size
+                } else {
+                    0
+                };
+                while s.requests.len() == MAX_RECORDED
+                    || (!s.requests.is_empty() && s.recorded_bytes + kept > s.max_recorded_bytes)
+                {
+                    if let Some(old) = s.requests.pop_front() {
+                        s.recorded_bytes -= old.kept.min(s.recorded_bytes);
+                    }
                 }
+                s.recorded_bytes += kept;
                 s.requests.push_back(RecordedRequest {
                     path: path.clone(),
                     headers: parts.headers,
-                    body: json.clone(),
+                    body: if kept == size {
+                        json.clone()
+                    } else {
+                        Value::Null
+                    },
+                    size,
+                    kept,
                 });
                 let default = s.default.clone();
                 s.queue.pop_front().unwrap_or(default)
@@ -183,6 +228,7 @@ where
             let mut res = Response::new(FakeBody {
                 frames: answer.frames.into(),
                 fail_after: script.fail_after,
+                stall_after: script.stall_after,
                 yielded: false,
                 _live: live,
             });
@@ -211,6 +257,8 @@ where
 pub struct FakeBody {
     frames: VecDeque<Bytes>,
     fail_after: Option<usize>,
+    /// Frames left before the body goes silent for good.
+    stall_after: Option<usize>,
     /// Whether the body has yielded once before failing.
     yielded: bool,
     _live: Live,
@@ -229,6 +277,12 @@ impl Body for FakeBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, FakeReset>>> {
+        match &mut self.stall_after {
+            // Silent, connection open: never ready again (nothing will wake it).
+            Some(0) => return Poll::Pending,
+            Some(n) => *n -= 1,
+            None => {}
+        }
         let yielded = self.yielded;
         match &mut self.fail_after {
             Some(0) if !yielded => {
@@ -251,6 +305,6 @@ impl Body for FakeBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.frames.is_empty() && self.fail_after.is_none()
+        self.frames.is_empty() && self.fail_after.is_none() && self.stall_after.is_none()
     }
 }

@@ -35,5 +35,52 @@ mod fake;
 mod script;
 mod wire;
 
-pub use fake::{FakeBody, FakeProvider, FakeReset, MAX_RECORDED, RecordedRequest};
+pub use fake::{
+    FakeBody, FakeProvider, FakeReset, MAX_RECORDED, MAX_RECORDED_BYTES, RecordedRequest,
+};
 pub use script::Script;
+
+#[cfg(test)]
+mod tests {
+    use agent_gateway_core::testkit::TestClient;
+    use serde_json::json;
+
+    use super::*;
+
+    /// Finding 4: the fake keeps request bodies within a byte bound, however many and however
+    /// large the requests, forgetting the oldest first.
+    #[tokio::test]
+    async fn the_fake_records_bounded_bytes() {
+        let fake = FakeProvider::new().with_max_recorded_bytes(1000);
+        let client = TestClient::new(fake.clone());
+        let body = |n: usize| json!({"model": "m", "messages": [], "pad": "x".repeat(n)});
+        for _ in 0..5 {
+            client
+                .post("/v1/chat/completions")
+                .json(&body(300))
+                .send()
+                .await;
+            assert!(fake.recorded_bytes() <= 1000, "{}", fake.recorded_bytes());
+        }
+        let seen = fake.requests();
+        assert_eq!(
+            seen.len(),
+            2,
+            "three bodies of 300+ bytes do not fit in 1000"
+        );
+        assert_eq!(
+            fake.recorded_bytes(),
+            seen.iter().map(|r| r.size).sum::<usize>()
+        );
+        // A body over the bound alone is counted, not kept.
+        client
+            .post("/v1/chat/completions")
+            .json(&body(5000))
+            .send()
+            .await;
+        let last = fake.requests().pop().unwrap();
+        assert!(last.body.is_null() && last.size > 5000);
+        assert!(fake.recorded_bytes() <= 1000);
+        assert_eq!(fake.calls(), 6);
+    }
+}

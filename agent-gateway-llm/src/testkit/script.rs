@@ -11,6 +11,7 @@ pub struct Script {
     pub(super) cached_tokens: u64,
     pub(super) delay: Duration,
     pub(super) fail_after: Option<usize>,
+    pub(super) stall_after: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,7 @@ impl Script {
             cached_tokens: 0,
             delay: Duration::ZERO,
             fail_after: None,
+            stall_after: None,
         }
     }
 
@@ -88,6 +90,13 @@ impl Script {
     /// Waits this long (on tokio's clock, so paused time skips it) before answering.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Makes the body go silent after its first `frames` frames, for good: a provider that
+    /// stalls mid-stream, with the connection still open.
+    pub fn with_stall_after(mut self, frames: usize) -> Self {
+        self.stall_after = Some(frames);
         self
     }
 

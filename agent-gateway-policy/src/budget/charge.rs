@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use agent_gateway_core::store::{SharedStore, StoreError};
-use agent_gateway_core::{AgentRequest, BoxError, Cost, Denied, SharedClock};
-use tokio::runtime::Handle;
+use agent_gateway_core::{AgentRequest, Cost, Denied, SharedClock};
 
+use super::estimate::Estimate;
 use super::period::Period;
 use super::scope::{Scope, Spend};
 use crate::key::{MissingKey, SharedKey};
@@ -26,6 +26,8 @@ pub(super) struct Shared {
     pub(super) soft_percent: Option<u8>,
     pub(super) fail_open: bool,
     pub(super) counters: Arc<Counters>,
+    /// What a call may cost, reserved at admission; `None` reserves nothing.
+    pub(super) estimate: Option<Arc<dyn Estimate>>,
 }
 
 /// What the layer counts, for metrics.
@@ -49,6 +51,7 @@ impl Clone for Shared {
             soft_percent: self.soft_percent,
             fail_open: self.fail_open,
             counters: self.counters.clone(),
+            estimate: self.estimate.clone(),
         }
     }
 }
@@ -86,46 +89,19 @@ impl Shared {
             .or(self.defaults[scope.level().index()])
     }
 
-    /// The store key of a scope's spend in the current period.
-    fn store_key(&self, scope: &Scope) -> String {
-        scope.store_key(&self.period.current(self.clock.wall()).stamp)
+    /// A scope's spend in the period stamped `stamp`: gross (charges and reservations) less
+    /// credit (what settlements gave back).
+    pub(super) async fn spent(&self, scope: &Scope, stamp: &str) -> Result<u64, StoreError> {
+        let gross = self.store.get(&scope.store_key(stamp)).await?;
+        let credit = self.store.get(&scope.credit_key(stamp)).await?;
+        Ok(gross.saturating_sub(credit))
     }
 
-    /// Refuses the call if any enclosing budget is already exhausted.
-    pub(super) async fn admit(&self, scopes: &[Scope]) -> Result<(), BoxError> {
-        for scope in scopes {
-            let Some(limit) = self.limit(scope) else {
-                continue;
-            };
-            match self.store.get(&self.store_key(scope)).await {
-                Ok(spent) if spent >= limit.nano_usd() => {
-                    return Err(Denied::budget_exhausted(format!(
-                        "the {} budget is exhausted",
-                        scope.level().as_str()
-                    ))
-                    .with_rule(scope.rule())
-                    .into());
-                }
-                Ok(_) => {}
-                Err(err) if self.fail_open => {
-                    self.counters.fail_open.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(budget = %scope, error = %err, "budget store failed; failing open");
-                }
-                Err(err) => {
-                    tracing::warn!(budget = %scope, error = %err, "budget store failed; failing closed");
-                    return Err(Denied::unavailable("budget unavailable")
-                        .with_rule(scope.rule())
-                        .into());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads a scope's spend in the current period.
+    /// Reads a scope's spend in the current period: what was charged and reserved, less what
+    /// was credited back.
     pub(super) async fn spend(&self, scope: &Scope) -> Result<Spend, StoreError> {
         let current = self.period.current(self.clock.wall());
-        let spent = self.store.get(&scope.store_key(&current.stamp)).await?;
+        let spent = self.spent(scope, &current.stamp).await?;
         Ok(Spend {
             spent: Cost::from_nano_usd(spent),
             limit: self.limit(scope),
@@ -135,44 +111,10 @@ impl Shared {
 }
 
 impl Shared {
-    /// Charges `cost` to every scope, on a spawned task, in the period current when it runs.
-    pub(super) fn charge(
-        self: Arc<Self>,
-        scopes: Vec<Scope>,
-        cost: Cost,
-        runtime: Option<&Handle>,
-    ) {
-        if cost == Cost::ZERO || scopes.is_empty() {
-            return;
-        }
-        let Some(runtime) = runtime else {
-            self.counters
-                .charge_failures
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::error!(%cost, "no tokio runtime to charge a budget on; the spend is lost");
-            return;
-        };
-        runtime.spawn(async move {
-            let now = self.clock.wall();
-            let current = self.period.current(now);
-            let ttl = current.ttl(now);
-            for scope in &scopes {
-                let key = scope.store_key(&current.stamp);
-                match self.store.add(&key, cost.nano_usd(), ttl).await {
-                    Ok(total) => self.check_soft_limit(scope, cost, total),
-                    Err(err) => {
-                        self.counters.charge_failures.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(budget = %scope, %cost, error = %err, "budget charge failed");
-                    }
-                }
-            }
-        });
-    }
-
-    /// Warns once per period and scope: when this charge is the one that crossed the soft limit.
-    /// Totals only grow and each add is atomic, so exactly one charge crosses it, even across
-    /// replicas.
-    fn check_soft_limit(&self, scope: &Scope, cost: Cost, total: u64) {
+    /// Warns once per period and scope: when this charge is the one that crossed the soft limit
+    /// (`total` is the spend after it). Two charges settling at the same instant may both see
+    /// the crossing, so it is counted once, or rarely twice.
+    pub(super) fn check_soft_limit(&self, scope: &Scope, cost: Cost, total: u64) {
         let (Some(percent), Some(limit)) = (self.soft_percent, self.limit(scope)) else {
             return;
         };

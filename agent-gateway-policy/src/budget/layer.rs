@@ -9,6 +9,7 @@ use tower::Layer;
 
 use super::Budget;
 use super::charge::{Counters, Shared};
+use super::estimate::Estimate;
 use super::period::Period;
 use super::scope::{Level, Scope, Spend};
 use crate::key::{KeyFn, MissingKey, SharedKey, Subject};
@@ -39,6 +40,7 @@ impl BudgetLayer {
                 soft_percent: None,
                 fail_open: false,
                 counters: Arc::new(Counters::default()),
+                estimate: None,
             }),
         }
     }
@@ -87,6 +89,15 @@ impl BudgetLayer {
     /// limit, and counts it in [`soft_limit_hits`](Self::soft_limit_hits). Clamped to 1..=100.
     pub fn with_soft_limit(self, percent: u8) -> Self {
         self.edit(|s| s.soft_percent = Some(percent.clamp(1, 100)))
+    }
+
+    /// Reserves what `estimate` says a call may cost when it is admitted, and corrects it to
+    /// the actual cost when the call ends; see [Reserved, then settled](super#reserved-then-settled).
+    /// Without an estimator nothing is reserved, and a budget admits calls while anything is
+    /// left, so calls in flight together can overspend it by their combined cost.
+    pub fn with_estimate(self, estimate: impl Estimate) -> Self {
+        let estimate: Arc<dyn Estimate> = Arc::new(estimate);
+        self.edit(|s| s.estimate = Some(estimate))
     }
 
     /// Lets calls through when the store fails, instead of refusing them with
@@ -143,6 +154,7 @@ impl fmt::Debug for BudgetLayer {
             .field("overrides", &s.overrides)
             .field("soft_percent", &s.soft_percent)
             .field("fail_open", &s.fail_open)
+            .field("estimate", &s.estimate.is_some())
             .finish_non_exhaustive()
     }
 }

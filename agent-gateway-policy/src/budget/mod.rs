@@ -23,7 +23,7 @@
 //! });
 //! let svc = || ServiceBuilder::new().layer(layer.clone()).service(upstream.clone());
 //! let call = || Call::new(Action::ModelCall, json!({})).with_caller(Caller::new("alice").with_tenant("acme"));
-//! # async fn charged() { for _ in 0..8 { tokio::task::yield_now().await } }
+//! # async fn charged() { for _ in 0..16 { tokio::task::yield_now().await } }
 //!
 //! // Allowed: the tenant has spent nothing yet, then 60 cents.
 //! assert!(svc().oneshot(call()).await.is_ok());
@@ -41,15 +41,25 @@
 //! # }
 //! ```
 //!
-//! # Charged after the fact
+//! # Reserved, then settled
 //!
 //! What a call costs is known only when its response, or its stream, has ended and reported its
-//! [`agent_gateway_core::Usage`]. So a budget is checked before the call (is anything
-//! left?) and charged after it, on a spawned task, with one atomic
-//! [`add`](agent_gateway_core::store::CounterStore::add) per enclosing budget. The response is
-//! never held up by the store. The price of this is that calls already in flight when a budget
-//! runs out still complete and are charged, so a budget can end slightly above its limit; for a
-//! hard cap on tokens per window use a [quota](crate::quota), which admits on an estimate.
+//! [`agent_gateway_core::Usage`]. So a budget reserves, when it admits a call, what the call may
+//! cost at most ([`BudgetLayer::with_estimate`]; for a model call, its input estimate plus
+//! `max_tokens` of output at the deployment's prices), with one atomic
+//! [`incr_within`](agent_gateway_core::store::CounterStore::incr_within) per enclosing budget:
+//! a call is admitted only if `spent + reserved <= limit`. When the call ends, the reservation is
+//! corrected to the actual cost on a spawned task (the excess charged, the unused part credited
+//! back), off the response path; a call that fails, or reports no usage, gives it all back.
+//! Calls without an estimate reserve nothing and are admitted while `spent < limit`.
+//!
+//! **The worst-case overspend** is therefore the sum, over the calls in flight together, of how
+//! far each one's actual cost exceeds its reservation. With estimates that bound the cost (a
+//! model call with `max_tokens`, whose input estimate holds), that is zero: concurrency cannot
+//! push a budget past its limit, however many calls race. Without an estimate each call in
+//! flight can add its whole cost; [`Estimate`] and the LLM router's cost estimator exist to
+//! close that gap. The reservation is made in the period current at admission and corrected in
+//! the same period.
 //!
 //! # A hierarchy of budgets
 //!
@@ -73,8 +83,10 @@
 pub mod future;
 
 mod charge;
+mod estimate;
 mod layer;
 mod period;
+mod reserve;
 mod scope;
 #[cfg(test)]
 mod tests;
@@ -83,10 +95,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Usage};
-use tokio::runtime::Handle;
+use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Cost, Usage};
 use tower::Service;
 
+pub use self::estimate::Estimate;
 pub use self::layer::BudgetLayer;
 pub use self::period::{Period, UnknownPeriod};
 pub use self::scope::{Level, Scope, Spend};
@@ -159,15 +171,17 @@ where
 
     fn call(&mut self, req: R) -> Self::Future {
         let scopes = self.shared.scopes(&req);
+        let estimate = self
+            .shared
+            .estimate
+            .as_ref()
+            .and_then(|e| e.estimate(&req))
+            .unwrap_or(Cost::ZERO);
         let shared = self.shared.clone();
         admit::call(&mut self.inner, req, async move {
-            let scopes = scopes?;
-            shared.admit(&scopes).await?;
-            let runtime = Handle::try_current().ok();
+            let reservation = shared.reserve(scopes?, estimate).await?;
             let charger: OnUsage = Box::new(move |usage: &Usage| {
-                if let Some(cost) = usage.cost {
-                    shared.charge(scopes, cost, runtime.as_ref());
-                }
+                reservation.settle(usage.cost.unwrap_or(Cost::ZERO));
             });
             Ok(Some(charger))
         })

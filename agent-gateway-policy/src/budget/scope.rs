@@ -88,6 +88,14 @@ impl Scope {
         out
     }
 
+    /// The store key of what settlements credited back to this budget in the period stamped
+    /// `stamp`. The suffix cannot collide with a spend key: stamps contain no `:`.
+    pub(super) fn credit_key(&self, stamp: &str) -> String {
+        let mut out = self.store_key(stamp);
+        out.push_str(":credit");
+        out
+    }
+
     /// The store key of this budget's spend in the period stamped `stamp`.
     pub(super) fn store_key(&self, stamp: &str) -> String {
         let mut out = self.rule();

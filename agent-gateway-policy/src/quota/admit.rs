@@ -179,6 +179,10 @@ fn deny(limit: &Limit, retry_after: Duration) -> Denied {
 
 impl Settlement {
     /// Charges the difference between the actual tokens and the estimate, on a spawned task.
+    ///
+    /// For a stream that ended early (`Aborted`), `usage` is what the protocol counted up to
+    /// that point; the LLM crate reports at least the input estimate plus the output relayed,
+    /// so a refund never brings the quota below the tokens already relayed (finding 5).
     pub(super) fn settle(self, usage: &Usage) {
         let actual = usage.total_tokens();
         let delta = i128::from(actual) - i128::from(self.estimated);

@@ -1,5 +1,9 @@
 //! The `[llm]` section: providers, and deployments that map model aliases to them.
 
+use std::time::Duration;
+
+use agent_gateway_llm::provider::{DEFAULT_CONNECT_TIMEOUT, Timeouts};
+use agent_gateway_llm::request::Feature;
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -12,6 +16,10 @@ pub struct LlmConfig {
     pub providers: Vec<ProviderConfig>,
     /// The deployments; those sharing an alias form its fallback chain, in file order.
     pub deployments: Vec<DeploymentConfig>,
+    /// The output a budget reserves for a model call that sets no `max_tokens`
+    /// (`default_output_tokens`, default
+    /// [`DEFAULT_OUTPUT_TOKENS`](agent_gateway_llm::router::DEFAULT_OUTPUT_TOKENS)).
+    pub default_output_tokens: u64,
 }
 
 /// What speaks at the other end of a provider.
@@ -37,8 +45,8 @@ pub struct ProviderConfig {
     pub base_url: Option<String>,
     /// The environment variable holding its API key. Keys never live in the file.
     pub api_key_env: Option<String>,
-    /// Forward the client's own credential when the provider has no key of its own.
-    pub forward_client_credential: bool,
+    /// How long a TCP connection to it may take (`connect_timeout_ms`, default 10 s).
+    pub connect_timeout: Duration,
     /// Whether an OpenAI-compatible provider serves `/responses` itself; when not, Responses
     /// requests are translated to Chat Completions.
     pub responses_api: bool,
@@ -64,6 +72,12 @@ pub struct DeploymentConfig {
     pub tier: u32,
     /// The share of its tier's traffic, balanced with latency by power of two choices.
     pub weight: std::num::NonZeroU32,
+    /// How long it may take to send its response headers (`timeout_ms`, default 10 min) and
+    /// stay silent inside a stream (`stream_idle_timeout_ms`, default 5 min).
+    pub timeouts: Timeouts,
+    /// The price- or tool-changing request features it serves (`features`: `anthropic_beta`,
+    /// `service_tier`, `background`, `server_tools`); none unless listed.
+    pub features: Vec<Feature>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +87,7 @@ pub(super) struct FileLlm {
     providers: Vec<FileProvider>,
     #[serde(default)]
     deployments: Vec<FileDeployment>,
+    default_output_tokens: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,8 +97,10 @@ struct FileProvider {
     kind: String,
     base_url: Option<String>,
     api_key_env: Option<String>,
+    /// Removed; kept only to refuse it with an explanation.
     #[serde(default)]
     forward_client_credential: bool,
+    connect_timeout_ms: Option<u64>,
     #[serde(default = "yes")]
     responses_api: bool,
 }
@@ -107,6 +124,19 @@ struct FileDeployment {
     tier: u32,
     #[serde(default = "one")]
     weight: u32,
+    timeout_ms: Option<u64>,
+    stream_idle_timeout_ms: Option<u64>,
+    #[serde(default)]
+    features: Vec<String>,
+}
+
+/// A positive number of milliseconds, or `default` when absent.
+fn millis(key: &'static str, ms: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {
+    match ms {
+        None => Ok(default),
+        Some(0) => Err(bad(key, "must be at least 1 millisecond")),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+    }
 }
 
 fn one() -> u32 {
@@ -143,6 +173,22 @@ impl TryFrom<FileLlm> for LlmConfig {
                     format!("provider `{}` needs one", p.name),
                 ));
             }
+            if p.forward_client_credential {
+                return Err(bad(
+                    "llm.providers.forward_client_credential",
+                    format!(
+                        "provider `{}`: this option was removed. The auth layer consumes the \
+                         client's credential and never hands it on; give the provider its own \
+                         key with `api_key_env`",
+                        p.name
+                    ),
+                ));
+            }
+            let connect_timeout = millis(
+                "llm.providers.connect_timeout_ms",
+                p.connect_timeout_ms,
+                DEFAULT_CONNECT_TIMEOUT,
+            )?;
             if providers.iter().any(|q| q.name == p.name) {
                 return Err(bad(
                     "llm.providers.name",
@@ -154,7 +200,7 @@ impl TryFrom<FileLlm> for LlmConfig {
                 kind,
                 base_url: p.base_url,
                 api_key_env: p.api_key_env,
-                forward_client_credential: p.forward_client_credential,
+                connect_timeout,
                 responses_api: p.responses_api,
             });
         }
@@ -188,6 +234,28 @@ impl TryFrom<FileLlm> for LlmConfig {
                 }
                 let weight = std::num::NonZeroU32::new(d.weight)
                     .ok_or_else(|| bad("llm.deployments.weight", "must be at least 1"))?;
+                let timeouts = Timeouts::new(
+                    millis("llm.deployments.timeout_ms", d.timeout_ms, Timeouts::DEFAULT_RESPONSE)?,
+                    millis(
+                        "llm.deployments.stream_idle_timeout_ms",
+                        d.stream_idle_timeout_ms,
+                        Timeouts::DEFAULT_STREAM_IDLE,
+                    )?,
+                );
+                let features = d
+                    .features
+                    .iter()
+                    .map(|name| {
+                        Feature::from_name(name).ok_or_else(|| {
+                            bad(
+                                "llm.deployments.features",
+                                format!(
+                                    "`{name}` is not anthropic_beta, service_tier, background or server_tools"
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(DeploymentConfig {
                     alias: d.alias,
                     provider: d.provider,
@@ -197,12 +265,17 @@ impl TryFrom<FileLlm> for LlmConfig {
                     cached_usd_per_million: d.cached_usd_per_million,
                     tier: d.tier,
                     weight,
+                    timeouts,
+                    features,
                 })
             })
             .collect::<Result<_, _>>()?;
         Ok(LlmConfig {
             providers,
             deployments,
+            default_output_tokens: file
+                .default_output_tokens
+                .unwrap_or(agent_gateway_llm::router::DEFAULT_OUTPUT_TOKENS),
         })
     }
 }

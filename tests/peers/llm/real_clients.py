@@ -204,6 +204,21 @@ def main(base):
     # 16. The model list.
     check("models", sorted(m.id for m in oai.models.list()),
           ["claude-alias", "claude-for-openai", "gpt-alias", "gpt-chat-only", "gpt-for-anthropic"])
+    # 17. A provider's error text (its organisation, the real model) never reaches a client:
+    # each SDK raises its typed error with the gateway's generic message.
+    try:
+        oai.chat.completions.create(model="gpt-alias", messages=USER)
+        raise SystemExit("openai provider 429: no error")
+    except openai.RateLimitError as e:
+        check("openai provider 429 is generic", ("org-SECRETORG123" in str(e.body), e.status_code),
+              (False, 429))
+    try:
+        ant.messages.create(model="claude-alias", max_tokens=64, messages=USER)
+        raise SystemExit("anthropic provider 404: no error")
+    except anthropic.NotFoundError as e:
+        check("anthropic provider 404 is generic",
+              ("claude-secret-internal" in str(e.body), e.body["error"]["type"]),
+              (False, "not_found_error"))
     print("all real-client checks passed")
 
 

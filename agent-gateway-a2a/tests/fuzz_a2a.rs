@@ -205,26 +205,33 @@ proptest! {
     #[test]
     fn fuzz_a2a_sealed_ids(
         agent in text(), instance in text(), id in any::<String>(),
+        owner in any::<[u8; 16]>(), other in any::<[u8; 16]>(),
         flips in prop::collection::vec((any::<usize>(), 0u8..8), 1..4),
     ) {
         let sealer = support::sealer();
-        let sealed = sealer.seal(&agent, &instance, &id).unwrap();
+        let sealed = sealer.seal(&agent, &owner, &instance, &id).unwrap();
         prop_assert!(Sealer::looks_sealed(&sealed));
-        prop_assert_eq!(sealer.open(&agent, &sealed), Some((instance.clone(), id.clone())));
-        prop_assert_eq!(sealer.open(&format!("{agent}x"), &sealed), None);
+        prop_assert_eq!(sealer.open(&agent, &owner, &sealed), Some((instance.clone(), id.clone())));
+        prop_assert_eq!(sealer.open(&format!("{agent}x"), &owner, &sealed), None);
+        if other != owner {
+            prop_assert_eq!(sealer.open(&agent, &other, &sealed), None);
+        }
         let mut bytes = sealed.clone().into_bytes();
         for (i, bit) in flips {
             let i = i % bytes.len();
             bytes[i] ^= 1 << bit;
         }
         if let Ok(forged) = String::from_utf8(bytes) && forged != sealed {
-            prop_assert_eq!(sealer.open(&agent, &forged), None, "{} opened", forged);
+            prop_assert_eq!(sealer.open(&agent, &owner, &forged), None, "{} opened", forged);
         }
     }
 
     #[test]
-    fn fuzz_a2a_forged_ids_never_open(agent in text(), id in prop_oneof![any::<String>(), "g2\\.[A-Za-z0-9_-]{0,120}"]) {
-        prop_assert_eq!(support::sealer().open(&agent, &id), None);
+    fn fuzz_a2a_forged_ids_never_open(
+        agent in text(), owner in any::<[u8; 16]>(),
+        id in prop_oneof![any::<String>(), "g3\\.[A-Za-z0-9_-]{0,120}"],
+    ) {
+        prop_assert_eq!(support::sealer().open(&agent, &owner, &id), None);
     }
 
     #[test]

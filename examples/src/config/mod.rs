@@ -236,7 +236,7 @@ mod tests {
         assert!(c.auth.required);
         assert_eq!(c.auth.api_keys.len(), 1);
         assert_eq!(c.rules.as_ref().map(Vec::len), Some(1));
-        assert_eq!(c.quotas[0].key, [KeyPart::Subject]);
+        assert_eq!(c.quotas[0].key, [KeyPart::Caller]);
         assert_eq!(c.quotas[0].period, std::time::Duration::from_secs(60));
         assert!(c.budget.is_none());
         assert!(c.store.redis_url.is_none());

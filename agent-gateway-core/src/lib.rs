@@ -34,6 +34,7 @@ pub mod response;
 pub mod run;
 pub mod seal;
 pub mod secret;
+pub mod server;
 pub mod sse;
 pub mod store;
 #[cfg(feature = "test-util")]
@@ -52,6 +53,7 @@ pub use request::{AgentRequest, Parts, RequestParts};
 pub use response::{AgentResponse, UsageReport};
 pub use run::RunId;
 pub use secret::Secret;
+pub use server::PeerAddr;
 pub use usage::{Cost, Usage};
 
 /// A boxed, thread-safe error, as tower uses.

@@ -27,6 +27,7 @@ pub mod client;
 pub mod clock;
 pub mod denied;
 pub mod error;
+pub mod host;
 pub mod jsonrpc;
 pub mod render;
 pub mod request;

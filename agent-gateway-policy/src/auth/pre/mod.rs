@@ -72,6 +72,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+pub use agent_gateway_core::render::RenderDenial;
 use agent_gateway_core::store::{CounterStore, MemoryStore, Rate};
 use agent_gateway_core::{Caller, Denied, PeerAddr};
 use http::{HeaderName, Request, Response};
@@ -97,24 +98,6 @@ impl Authenticated {
     /// The caller.
     pub fn caller(&self) -> &Caller {
         &self.0
-    }
-}
-
-/// How a refused request is answered on a route: its protocol's error shape, with the
-/// denial's status (401, or 429 with `Retry-After` over the unauthenticated limit).
-///
-/// Implemented by every `Fn(&http::request::Parts, &Denied) -> Response<B>`.
-pub trait RenderDenial<B>: Send + Sync + 'static {
-    /// The response for `denied`, given the request's head.
-    fn render(&self, head: &http::request::Parts, denied: &Denied) -> Response<B>;
-}
-
-impl<B, F> RenderDenial<B> for F
-where
-    F: Fn(&http::request::Parts, &Denied) -> Response<B> + Send + Sync + 'static,
-{
-    fn render(&self, head: &http::request::Parts, denied: &Denied) -> Response<B> {
-        self(head, denied)
     }
 }
 

@@ -118,6 +118,12 @@ impl PolicyStack {
         self
     }
 
+    /// The auth layer, if any: to build a [`PreAuthLayer`](crate::auth::PreAuthLayer) that
+    /// authenticates the same way before the body is read.
+    pub fn auth(&self) -> Option<&AuthLayer<dyn Authenticator>> {
+        self.auth.as_ref()
+    }
+
     /// Enforces `policy` after auth, filtering listings by it too.
     #[cfg(feature = "cel")]
     pub fn with_rules(mut self, policy: Policy) -> Self {

@@ -106,7 +106,11 @@ fn a2a_error(rest: &str, denied: &Denied) -> Response<Body> {
     };
     let info = json!([{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
         "reason": reason, "domain": "agent-gateway"}]);
-    let segments = rest.trim_matches('/').split('/').filter(|s| !s.is_empty()).count();
+    let segments = rest
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count();
     if segments <= 1 {
         let obj = ErrorObject::new(-32000, denied.message().to_owned()).with_data(info);
         json_response(status, &json!({"jsonrpc": "2.0", "id": null, "error": obj}))
@@ -159,7 +163,9 @@ impl Edge {
         let pre_auth = policies.layer().auth().map(|auth| {
             let layer = PreAuthLayer::new(auth, boxed());
             match server.unauthenticated_per_minute {
-                Some(n) => layer.with_unauthenticated_limit(MemoryStore::new(), Rate::per_minute(n)),
+                Some(n) => {
+                    layer.with_unauthenticated_limit(MemoryStore::new(), Rate::per_minute(n))
+                }
                 None => layer.without_unauthenticated_limit(),
             }
         });

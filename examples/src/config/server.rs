@@ -110,9 +110,11 @@ impl TryFrom<FileServer> for ServerConfig {
             .with_header_read_timeout(Duration::from_secs(header))
             .with_body_read_timeout(Duration::from_secs(body))
             .with_max_connections(max_connections);
-        let streams_per_caller =
-            NonZeroUsize::new(file.streams_per_caller.unwrap_or(DEFAULT_STREAMS_PER_CALLER))
-                .ok_or_else(|| at_least_one("server.streams_per_caller"))?;
+        let streams_per_caller = NonZeroUsize::new(
+            file.streams_per_caller
+                .unwrap_or(DEFAULT_STREAMS_PER_CALLER),
+        )
+        .ok_or_else(|| at_least_one("server.streams_per_caller"))?;
         let lifetime = positive(
             file.max_stream_lifetime_secs,
             DEFAULT_MAX_STREAM_LIFETIME.as_secs(),

@@ -14,6 +14,11 @@
 //!
 //! Every loop is bounded; nothing here is a test (the numbers depend on the machine).
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line harness: its report goes to stdout"
+)]
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -199,7 +204,10 @@ async fn hostile_mix(addr: SocketAddr, scale: usize) -> String {
     let streams = tokio::spawn(stream_flood(addr, 200 * scale));
     let mut summary = Vec::new();
     if let Ok(closed) = slowloris.await {
-        summary.push(format!("slowloris: {closed} of {} closed by the server", 300 * scale));
+        summary.push(format!(
+            "slowloris: {closed} of {} closed by the server",
+            300 * scale
+        ));
     }
     for (name, task) in [("oversized", oversized), ("garbage credentials", garbage)] {
         if let Ok(counts) = task.await {
@@ -240,11 +248,7 @@ async fn slowloris(addr: SocketAddr, n: usize) -> usize {
 }
 
 /// `n` requests over 8 connections at a time; the statuses counted.
-async fn status_flood(
-    addr: SocketAddr,
-    n: usize,
-    make: fn(SocketAddr, usize) -> String,
-) -> String {
+async fn status_flood(addr: SocketAddr, n: usize, make: fn(SocketAddr, usize) -> String) -> String {
     let mut counts = std::collections::BTreeMap::<u16, usize>::new();
     for chunk in (0..n).collect::<Vec<_>>().chunks(8) {
         let tasks: Vec<_> = chunk

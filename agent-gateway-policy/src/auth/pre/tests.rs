@@ -24,7 +24,7 @@ fn render(_: &http::request::Parts, denied: &Denied) -> Response<String> {
 
 /// A pre-auth stack whose inner service counts its calls and answers with the caller.
 fn stack(
-    layer: PreAuthLayer<ApiKeys, fn(&http::request::Parts, &Denied) -> Response<String>>,
+    layer: PreAuthLayer<ApiKeys, Render>,
 ) -> (
     impl Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone,
     Arc<AtomicUsize>,
@@ -61,7 +61,9 @@ fn request(key: Option<&str>, ip: &str) -> Request<String> {
     req
 }
 
-const RENDER: fn(&http::request::Parts, &Denied) -> Response<String> = render;
+type Render = fn(&http::request::Parts, &Denied) -> Response<String>;
+
+const RENDER: Render = render;
 
 #[tokio::test]
 async fn refuses_before_the_inner_service_and_hands_the_caller_on() {

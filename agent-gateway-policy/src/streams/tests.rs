@@ -114,3 +114,56 @@ async fn an_event_stream_ends_cleanly_at_its_maximum_lifetime() {
     );
     assert_eq!(layer.open(), 0);
 }
+
+/// Reads a response's status line from a raw socket.
+async fn status_of(addr: std::net::SocketAddr, key: &str) -> (u16, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET /stream HTTP/1.1\r\nHost: localhost\r\nx-api-key: {key}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).await.expect("status line");
+    let status = std::str::from_utf8(&head[9..12])
+        .expect("ascii")
+        .parse()
+        .expect("a status");
+    (status, s)
+}
+
+#[tokio::test]
+async fn over_a_real_listener_the_n_plus_first_stream_gets_429_while_another_caller_streams() {
+    use agent_gateway_core::server::{ServerLimits, serve};
+    let layer = StreamLimitLayer::new(2, render as fn(&_, &_) -> _);
+    let app = ServiceBuilder::new()
+        .map_request(|req: Request<_>| req.map(|_| ()))
+        .layer(PreAuthLayer::new(&auth(), |head: &_, denied: &_| {
+            render(head, denied).map(super::LimitedBody::uncounted)
+        }))
+        .layer(layer.clone())
+        .service(service_fn(|_: Request<()>| async {
+            let mut res = Response::new(StreamBody::new(futures_util::stream::pending()));
+            res.headers_mut()
+                .insert("content-type", "text/event-stream".parse().expect("value"));
+            Ok::<_, Infallible>(res)
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(serve(
+        listener,
+        app,
+        ServerLimits::new(),
+        std::future::pending(),
+    ));
+    let alice = "sk-alice-0123456789";
+    let (first, _s1) = status_of(addr, alice).await;
+    let (second, _s2) = status_of(addr, alice).await;
+    assert_eq!((first, second), (200, 200));
+    let (third, _s3) = status_of(addr, alice).await;
+    assert_eq!(third, 429);
+    // Bob still opens his stream while alice's two stay open.
+    let (bob, _s4) = status_of(addr, "sk-bob-0123456789ab").await;
+    assert_eq!(bob, 200);
+    assert_eq!(layer.open(), 3);
+}

@@ -27,6 +27,7 @@ pub mod client;
 pub mod clock;
 pub mod denied;
 pub mod error;
+pub mod host;
 pub mod jsonrpc;
 pub mod render;
 pub mod request;
@@ -34,6 +35,7 @@ pub mod response;
 pub mod run;
 pub mod seal;
 pub mod secret;
+pub mod server;
 pub mod sse;
 pub mod store;
 #[cfg(feature = "test-util")]
@@ -52,6 +54,7 @@ pub use request::{AgentRequest, Parts, RequestParts};
 pub use response::{AgentResponse, UsageReport};
 pub use run::RunId;
 pub use secret::Secret;
+pub use server::PeerAddr;
 pub use usage::{Cost, Usage};
 
 /// A boxed, thread-safe error, as tower uses.

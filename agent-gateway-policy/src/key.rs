@@ -6,7 +6,7 @@
 //! use agent_gateway_core::response::Reply;
 //! use agent_gateway_core::store::{MemoryStore, Rate};
 //! use agent_gateway_core::testkit::FakeUpstream;
-//! use agent_gateway_policy::key::{Subject, Target};
+//! use agent_gateway_policy::key::{CallerId, Target};
 //! use agent_gateway_policy::quota::{Limit, QuotaLayer};
 //! use serde_json::json;
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -16,7 +16,7 @@
 //! // One call per minute for each (caller, tool) pair.
 //! let rate = Rate::per_minute(NonZeroU64::new(1).unwrap());
 //! let layer = QuotaLayer::new(MemoryStore::new())
-//!     .with_limit(Limit::requests("per-tool", (Subject, Target), rate));
+//!     .with_limit(Limit::requests("per-tool", (CallerId, Target), rate));
 //! let upstream = FakeUpstream::new(|_: Call| Ok::<_, Denied>(Reply::with_usage(json!({}), Usage::step())));
 //! let call = |tool: &str| {
 //!     Call::new(Action::ToolCall, json!({})).with_target(tool).with_caller(Caller::new("alice"))
@@ -45,11 +45,67 @@
 //! Tuples and [`Compose`] join the parts with `:`, escaping `%` and `:` inside each part, so that
 //! two different pairs can never produce the same key (`("a:b", "c")` and `("a", "b:c")` stay
 //! apart). A composite key is missing when any of its parts is.
+//!
+//! # Who "the caller" is
+//!
+//! [`CallerId`] (part name `caller`) keys on
+//! [`Caller::principal_id`](agent_gateway_core::Caller::principal_id): authenticator, issuer,
+//! tenant and subject. A JWT whose `sub` is `demo` and the API key whose subject is `demo` are
+//! two callers with two counters, and so are two issuers' overlapping subjects. Use it for
+//! every per-caller limit. [`Subject`] (part name `subject`) keys on the subject string alone,
+//! **shared by every authenticator and issuer**: use it only when several credentials really
+//! are one party.
+//!
+//! # Bounded keys
+//!
+//! Key parts can come from clients: a target is whatever tool, model or agent name a request
+//! names, and it is counted before any router refuses an unknown name. Every part longer than
+//! [`MAX_PART_LEN`] bytes is replaced by a fixed-length digest of itself (`#` and 32 hex
+//! digits of its SHA-256), so a store key is at most a few hundred bytes however long the
+//! request's strings are. Distinct long parts keep distinct keys (up to a 128-bit collision).
 
 use std::fmt;
 use std::str::FromStr;
 
 use agent_gateway_core::AgentRequest;
+use sha2::{Digest, Sha256};
+
+/// The longest key part kept as it is; a longer one is replaced by its digest. Long enough for
+/// any real tool, model, agent or principal name, short enough that a store key made of a few
+/// parts stays well under a kilobyte.
+pub const MAX_PART_LEN: usize = 128;
+
+/// The longest whole key a layer keeps as it is (a custom extractor's key, say); a longer one
+/// is replaced by its digest, as a long part is.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// `part` itself when it is at most [`MAX_PART_LEN`] bytes, else `#` and the first 16 bytes of
+/// its SHA-256 in hex: bounded, and still distinct for distinct parts.
+///
+/// ```
+/// use agent_gateway_policy::key::{MAX_PART_LEN, bounded_part};
+///
+/// assert_eq!(bounded_part("fs.read".to_owned()), "fs.read");
+/// let long = bounded_part("x".repeat(1 << 20));
+/// assert!(long.starts_with('#') && long.len() <= MAX_PART_LEN);
+/// assert_ne!(long, bounded_part("y".repeat(1 << 20)));
+/// ```
+pub fn bounded_part(part: String) -> String {
+    bounded(part, MAX_PART_LEN)
+}
+
+fn bounded(part: String, max: usize) -> String {
+    if part.len() <= max {
+        return part;
+    }
+    let digest = Sha256::digest(part.as_bytes());
+    let mut out = String::with_capacity(33);
+    out.push('#');
+    for byte in &digest[..16] {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
 
 /// Extracts the key a request is counted under, or `None` when the request has none.
 ///
@@ -81,7 +137,17 @@ pub enum MissingKey {
     Skip,
 }
 
-/// The caller's subject. Missing when there is no caller.
+/// The caller, by its [`principal_id`](agent_gateway_core::Caller::principal_id)
+/// (authenticator, issuer, tenant, subject): the key for per-caller limits. Missing when there
+/// is no caller.
+///
+/// Two authenticators (or two issuers) that know the same subject name are two callers here.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallerId;
+
+/// The caller's bare subject string, **shared across authenticators and issuers**: a JWT with
+/// `sub: "demo"` and the API key whose subject is `demo` count as one. Missing when there is
+/// no caller. Prefer [`CallerId`] unless several credentials really are one party.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Subject;
 
@@ -105,27 +171,37 @@ pub struct ActionName;
 #[derive(Debug, Clone, Copy)]
 pub struct Global(pub &'static str);
 
+impl KeyFn for CallerId {
+    fn key(&self, req: &dyn AgentRequest) -> Option<String> {
+        req.caller().map(|c| bounded_part(c.principal_id()))
+    }
+}
+
 impl KeyFn for Subject {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        req.caller().map(|c| c.subject().to_owned())
+        req.caller().map(|c| bounded_part(c.subject().to_owned()))
     }
 }
 
 impl KeyFn for Team {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        req.caller().and_then(|c| c.team()).map(str::to_owned)
+        req.caller()
+            .and_then(|c| c.team())
+            .map(|t| bounded_part(t.to_owned()))
     }
 }
 
 impl KeyFn for Tenant {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        req.caller().and_then(|c| c.tenant()).map(str::to_owned)
+        req.caller()
+            .and_then(|c| c.tenant())
+            .map(|t| bounded_part(t.to_owned()))
     }
 }
 
 impl KeyFn for Target {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        req.target().map(str::to_owned)
+        req.target().map(|t| bounded_part(t.to_owned()))
     }
 }
 
@@ -149,16 +225,19 @@ impl KeyFn for Global {
 /// use agent_gateway_policy::key::{Join, KeyFn, Part};
 /// use serde_json::json;
 ///
-/// let parts: Vec<Part> = "subject+action".split('+').map(str::parse).collect::<Result<_, _>>().unwrap();
+/// let parts: Vec<Part> = "caller+action".split('+').map(str::parse).collect::<Result<_, _>>().unwrap();
 /// let key = parts.into_iter().fold(Join::new(), Join::with);
 /// let call = Call::new(Action::ToolCall, json!({})).with_caller(Caller::new("ann"));
-/// assert_eq!(key.key(&call).as_deref(), Some("ann:tool_call"));
+/// // The caller part is its principal id, escaped: `custom` (its authenticator), no issuer, no tenant, `ann`.
+/// assert_eq!(key.key(&call).as_deref(), Some("custom%3A%3A%3Aann:tool_call"));
 /// assert!("colour".parse::<Part>().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Part {
-    /// [`Subject`].
+    /// [`CallerId`]: the caller's principal id (`caller`).
+    Caller,
+    /// [`Subject`]: the bare subject, shared across authenticators (`subject`).
     Subject,
     /// [`Team`].
     Team,
@@ -172,7 +251,8 @@ pub enum Part {
 
 impl Part {
     /// Every part.
-    pub const ALL: [Part; 5] = [
+    pub const ALL: [Part; 6] = [
+        Part::Caller,
         Part::Subject,
         Part::Team,
         Part::Tenant,
@@ -180,9 +260,10 @@ impl Part {
         Part::Action,
     ];
 
-    /// The part's name: `subject`, `team`, `tenant`, `target`, `action`.
+    /// The part's name: `caller`, `subject`, `team`, `tenant`, `target`, `action`.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Part::Caller => "caller",
             Part::Subject => "subject",
             Part::Team => "team",
             Part::Tenant => "tenant",
@@ -200,7 +281,7 @@ impl fmt::Display for Part {
 
 /// The error returned when parsing an unknown key part name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown key part `{0}` (subject, team, tenant, target or action)")]
+#[error("unknown key part `{0}` (caller, subject, team, tenant, target or action)")]
 pub struct UnknownPart(String);
 
 impl FromStr for Part {
@@ -217,6 +298,7 @@ impl FromStr for Part {
 impl KeyFn for Part {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
         match self {
+            Part::Caller => CallerId.key(req),
             Part::Subject => Subject.key(req),
             Part::Team => Team.key(req),
             Part::Tenant => Tenant.key(req),
@@ -234,19 +316,19 @@ pub struct Compose<A, B>(pub A, pub B);
 
 impl<A: KeyFn, B: KeyFn> KeyFn for Compose<A, B> {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        join(&[self.0.key(req)?, self.1.key(req)?])
+        join(vec![self.0.key(req)?, self.1.key(req)?])
     }
 }
 
 impl<A: KeyFn, B: KeyFn> KeyFn for (A, B) {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        join(&[self.0.key(req)?, self.1.key(req)?])
+        join(vec![self.0.key(req)?, self.1.key(req)?])
     }
 }
 
 impl<A: KeyFn, B: KeyFn, C: KeyFn> KeyFn for (A, B, C) {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        join(&[self.0.key(req)?, self.1.key(req)?, self.2.key(req)?])
+        join(vec![self.0.key(req)?, self.1.key(req)?, self.2.key(req)?])
     }
 }
 
@@ -255,14 +337,14 @@ impl<A: KeyFn, B: KeyFn, C: KeyFn> KeyFn for (A, B, C) {
 ///
 /// ```
 /// use agent_gateway_core::{Action, Call, Caller};
-/// use agent_gateway_policy::key::{Join, KeyFn, Subject, Target};
+/// use agent_gateway_policy::key::{CallerId, Join, KeyFn, Target};
 /// use serde_json::json;
 ///
-/// let key = Join::new().with(Subject).with(Target);
+/// let key = Join::new().with(CallerId).with(Target);
 /// let call = Call::new(Action::ToolCall, json!({})).with_target("fs.read");
 /// assert_eq!(key.key(&call), None); // no caller: no key
 /// let call = call.with_caller(Caller::new("alice"));
-/// assert_eq!(key.key(&call).as_deref(), Some("alice:fs.read"));
+/// assert_eq!(key.key(&call).as_deref(), Some("custom%3A%3A%3Aalice:fs.read"));
 /// ```
 pub struct Join {
     parts: Vec<Box<dyn KeyFn>>,
@@ -312,18 +394,18 @@ impl KeyFn for Join {
             .iter()
             .map(|p| p.key(req))
             .collect::<Option<Vec<_>>>()?;
-        join(&parts)
+        join(parts)
     }
 }
 
 /// Joins escaped parts with `:`. Always `Some`, for use after `?` on the parts.
-fn join(parts: &[String]) -> Option<String> {
+fn join(parts: Vec<String>) -> Option<String> {
     let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
+    for (i, part) in parts.into_iter().enumerate() {
         if i > 0 {
             out.push(':');
         }
-        escape_into(&mut out, part);
+        escape_into(&mut out, &bounded_part(part));
     }
     Some(out)
 }
@@ -354,8 +436,9 @@ impl SharedKey {
         SharedKey(std::sync::Arc::new(key))
     }
 
+    /// The key, at most [`MAX_KEY_LEN`] bytes whatever the extractor returned.
     pub(crate) fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        self.0.key(req)
+        self.0.key(req).map(|key| bounded(key, MAX_KEY_LEN))
     }
 }
 
@@ -383,6 +466,7 @@ mod tests {
         assert_eq!(Team.key(&anonymous), None);
         assert_eq!(Tenant.key(&anonymous), None);
         let known = call().with_caller(alice());
+        assert_eq!(CallerId.key(&known).as_deref(), Some("custom::acme:alice"));
         assert_eq!(Subject.key(&known).as_deref(), Some("alice"));
         assert_eq!(Team.key(&known).as_deref(), Some("billing"));
         assert_eq!(Tenant.key(&known).as_deref(), Some("acme"));
@@ -424,6 +508,44 @@ mod tests {
         assert_ne!((a, b).key(&req), (c, d).key(&req));
         let pct = |_: &dyn AgentRequest| Some("50%".to_owned());
         assert_eq!((pct, Global("x")).key(&req).as_deref(), Some("50%25:x"));
+    }
+
+    #[test]
+    fn callers_of_different_authenticators_or_issuers_have_different_keys() {
+        use agent_gateway_core::caller::AuthMethod;
+        let key = |caller: Caller| CallerId.key(&call().with_caller(caller));
+        let api_key = key(Caller::new("demo")
+            .with_tenant("local")
+            .with_method(AuthMethod::ApiKey));
+        let jwt = Caller::new("demo")
+            .with_tenant("local")
+            .with_method(AuthMethod::Jwt);
+        let issuer_a = key(jwt.clone().with_issuer("https://a.example"));
+        let issuer_b = key(jwt.with_issuer("https://b.example"));
+        assert_ne!(api_key, issuer_a);
+        assert_ne!(issuer_a, issuer_b);
+        assert_ne!(api_key, issuer_b);
+        // The bare subject is documented as shared, and is.
+        let bare = |caller: Caller| Subject.key(&call().with_caller(caller));
+        assert_eq!(
+            bare(Caller::new("demo")),
+            bare(Caller::new("demo").with_method(AuthMethod::Jwt))
+        );
+    }
+
+    #[test]
+    fn long_client_parts_are_digested_and_stay_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..10_000 {
+            let target = format!("{i}-{}", "t".repeat(4096));
+            let req = call().with_target(target).with_caller(alice());
+            let key = (CallerId, Target).key(&req).unwrap();
+            assert!(key.len() <= 2 * 3 * MAX_PART_LEN, "{} bytes", key.len());
+            assert!(seen.insert(key));
+        }
+        let short = call().with_target("fs.read");
+        assert_eq!(Target.key(&short).as_deref(), Some("fs.read"));
+        assert_eq!("caller".parse::<Part>(), Ok(Part::Caller));
     }
 
     #[test]

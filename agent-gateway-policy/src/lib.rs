@@ -70,5 +70,6 @@ pub mod quota;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod stack;
+pub mod streams;
 
 pub use builder::ServiceBuilderExt;

@@ -7,7 +7,7 @@
 //! use agent_gateway_core::store::{MemoryStore, Rate};
 //! use agent_gateway_core::testkit::FakeUpstream;
 //! use agent_gateway_core::{Action, AgentRequest, BoxError, Call, Caller, Denied, DeniedKind};
-//! use agent_gateway_policy::key::Subject;
+//! use agent_gateway_policy::key::CallerId;
 //! use agent_gateway_policy::quota::{Limit, QuotaLayer};
 //! use agent_gateway_policy::stack::PolicyStack;
 //! use serde_json::json;
@@ -20,7 +20,7 @@
 //!         _ => Ok(()),
 //!     })
 //!     .with_quota(QuotaLayer::new(MemoryStore::new())
-//!         .with_limit(Limit::requests("two", Subject, Rate::per_hour(NonZeroU64::new(2).unwrap()))));
+//!         .with_limit(Limit::requests("two", CallerId, Rate::per_hour(NonZeroU64::new(2).unwrap()))));
 //! // Two "fronts" (two services, possibly of different request types) behind one stack.
 //! let tools = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!("tool"))));
 //! let models = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!("model"))));
@@ -116,6 +116,12 @@ impl PolicyStack {
     pub fn with_auth<A: Authenticator>(mut self, layer: AuthLayer<A>) -> Self {
         self.auth = Some(layer.into_dyn());
         self
+    }
+
+    /// The auth layer, if any: to build a [`PreAuthLayer`](crate::auth::PreAuthLayer) that
+    /// authenticates the same way before the body is read.
+    pub fn auth(&self) -> Option<&AuthLayer<dyn Authenticator>> {
+        self.auth.as_ref()
     }
 
     /// Enforces `policy` after auth, filtering listings by it too.

@@ -32,6 +32,12 @@ async fn valid_rsa_and_ec_tokens_are_accepted_and_mapped() {
     assert_eq!(caller.scopes(), ["tools:call", "tools:list", "models:call"]);
     assert_eq!(caller.claims()["iss"], ISS);
     assert_eq!(caller.claims()["exp"], NOW + 300);
+    // The issuer is part of who the caller is: not the API key `alice` of tenant `acme`.
+    assert_eq!(caller.issuer(), Some(ISS));
+    let api_key_alice = agent_gateway_core::Caller::new("alice")
+        .with_tenant("acme")
+        .with_method(AuthMethod::ApiKey);
+    assert_ne!(caller.principal_id(), api_key_alice.principal_id());
 
     let seen = accepted(&layer, &es256("ec-1", &claims())).await;
     assert_eq!(seen.caller().map(|c| c.subject()), Some("alice"));

@@ -36,6 +36,7 @@ use tower::service_fn;
 
 use crate::a2a::A2aSetupError;
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::llm::LlmSetupError;
 use crate::mcp::{Children, McpSetupError};
 use crate::policy::Policies;
@@ -93,24 +94,31 @@ fn build(
     policies: &Policies,
     children: &mut Children,
 ) -> Result<Router, SetupError> {
+    let metadata = resource_metadata(config)?;
+    let challenge = metadata.as_ref().map_or_else(
+        || http::HeaderValue::from_static("Bearer"),
+        |m| m.challenge().to_header_value(),
+    );
+    // Every governed route: Host/Origin, authentication before the body, per-caller streams.
+    let edge = Edge::new(config, policies, challenge);
     // Core renders the stack's denials as plain HTTP, so the route's error type is `Infallible`.
     let whoami = RenderDenied::new(policies.stack(service_fn(|req: Request<Body>| async move {
         Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
     })));
     let mut app = Router::new()
         .route("/healthz", get(health))
-        .route_service("/v1/whoami", whoami);
+        .route_service("/v1/whoami", edge.route(whoami));
     let mut fronts = serde_json::Map::new();
     if let Some(llm) = &config.llm {
         // The LLM front enforces its own body limit and answers in the client's dialect.
         let front = LlmFront::new(policies.stack(crate::llm::router(llm)?))
             .with_max_body(config.server.body_limit.get());
+        let front = edge.route(front);
         for path in LLM_PATHS {
             app = app.route_service(path, front.clone());
         }
         fronts.insert("llm".into(), json!(LLM_PATHS));
     }
-    let metadata = resource_metadata(config)?;
     if let Some(metadata) = &metadata {
         app = app.route_service(&metadata.well_known_path(), metadata.clone().into_service());
     }
@@ -125,7 +133,7 @@ fn build(
         let upstreams = crate::mcp::upstreams(mcp)?;
         *children = upstreams.children;
         let front = McpFront::new(policies.stack(upstreams.federation), front_config);
-        app = app.route_service(&mcp.path, front);
+        app = app.route_service(&mcp.path, edge.route(front));
         fronts.insert("mcp".into(), json!(mcp.path));
     }
     if let Some(a2a) = &config.a2a {
@@ -150,7 +158,7 @@ fn build(
             )
         };
         let front = A2aFront::new(policies.stack(crate::a2a::router(a2a)?), front_config);
-        app = app.nest_service(&a2a.path, front);
+        app = app.nest_service(&a2a.path, edge.route(front));
         fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
     }
     let index = json!({

@@ -24,6 +24,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod edge;
 pub mod llm;
 pub mod mcp;
 pub mod policy;

@@ -37,7 +37,7 @@ use agent_gateway_policy::auth::{ApiKeys, AuthLayer, AuthMode, Authenticator, Ke
 use agent_gateway_policy::authorize::Rules;
 use agent_gateway_policy::budget::{BudgetLayer, Level};
 use agent_gateway_policy::check::Check;
-use agent_gateway_policy::key::Join;
+use agent_gateway_policy::key::{CallerId, Join};
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
 use agent_gateway_policy::stack::PolicyStack;
 use tower::util::BoxCloneSyncService;
@@ -195,7 +195,11 @@ fn quota(quotas: &[QuotaConfig], store: &SharedStore, fail_open: bool) -> QuotaL
 }
 
 fn budget(b: &BudgetConfig, store: &SharedStore, fail_open: bool) -> BudgetLayer {
-    let mut layer = BudgetLayer::new(store.clone()).with_period(b.period);
+    // Per key means per caller: authenticator, issuer, tenant and subject (finding 18), so a
+    // JWT whose `sub` matches an API key's subject does not share its budget.
+    let mut layer = BudgetLayer::new(store.clone())
+        .with_key(CallerId)
+        .with_period(b.period);
     for (level, usd) in [
         (Level::Key, b.per_key_usd),
         (Level::Team, b.per_team_usd),

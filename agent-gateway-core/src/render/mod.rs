@@ -55,6 +55,41 @@ use serde_json::json;
 use tower::Service;
 
 pub use self::layer::RenderDeniedLayer;
+
+/// How a layer that answers before the protocol front (a Host check, authentication before
+/// the body) renders a refusal on a route: that route's error shape, with the denial's
+/// status.
+///
+/// Implemented by every `Fn(&http::request::Parts, &Denied) -> Response<B>`.
+///
+/// ```
+/// use agent_gateway_core::Denied;
+/// use agent_gateway_core::render::RenderDenial;
+/// use http::Response;
+///
+/// let plain = |_: &http::request::Parts, d: &Denied| {
+///     let mut res = Response::new(d.message().to_owned());
+///     *res.status_mut() = d.http_status();
+///     res
+/// };
+/// let (head, ()) = http::Request::new(()).into_parts();
+/// let res = plain.render(&head, &Denied::forbidden("host not allowed"));
+/// assert_eq!(res.status(), 403);
+/// assert_ne!(res.status(), 401);
+/// ```
+pub trait RenderDenial<B>: Send + Sync + 'static {
+    /// The response for `denied`, given the request's head.
+    fn render(&self, head: &http::request::Parts, denied: &Denied) -> Response<B>;
+}
+
+impl<B, F> RenderDenial<B> for F
+where
+    F: Fn(&http::request::Parts, &Denied) -> Response<B> + Send + Sync + 'static,
+{
+    fn render(&self, head: &http::request::Parts, denied: &Denied) -> Response<B> {
+        self(head, denied)
+    }
+}
 use crate::body::GatewayBody;
 use crate::{BoxError, Denied};
 

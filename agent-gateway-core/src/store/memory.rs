@@ -76,6 +76,12 @@ impl MemoryStore {
         self.inner.shards.iter().map(|s| lock(s).len()).sum()
     }
 
+    /// The total length of the stored keys in bytes (see [`len`](Self::len)): what key
+    /// extractors that bound their parts keep bounded.
+    pub fn key_bytes(&self) -> usize {
+        self.inner.shards.iter().map(|s| lock(s).key_bytes()).sum()
+    }
+
     /// Whether no key is stored (see [`len`](Self::len)).
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -112,6 +112,11 @@ impl Shard {
     }
 
     /// How many entries are stored, counting expired ones not yet removed.
+    /// The bytes of every key held.
+    pub(super) fn key_bytes(&self) -> usize {
+        self.index.keys().map(|k| k.len()).sum()
+    }
+
     pub(super) fn len(&self) -> usize {
         self.slots.len()
     }

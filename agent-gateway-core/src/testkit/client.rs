@@ -123,11 +123,18 @@ impl<S> TestRequest<S> {
     }
 
     /// The `http::Request` this builder describes, and the service it was meant for.
+    ///
+    /// It carries `Host: localhost` unless a `Host` was set, as every HTTP/1.1 client sends
+    /// one (and the gateway's DNS-rebinding check on a loopback listener requires one).
     pub fn into_parts(self) -> (S, Request<Full<Bytes>>) {
         let mut req = Request::new(Full::new(self.body));
         *req.method_mut() = self.method;
         *req.uri_mut() = self.uri.parse().expect("valid uri");
-        *req.headers_mut() = self.headers;
+        let mut headers = self.headers;
+        headers
+            .entry(http::header::HOST)
+            .or_insert(http::HeaderValue::from_static("localhost"));
+        *req.headers_mut() = headers;
         *req.extensions_mut() = self.extensions;
         (self.service, req)
     }

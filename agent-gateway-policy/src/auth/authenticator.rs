@@ -104,6 +104,34 @@ impl<'a> Credentials<'a> {
     }
 }
 
+/// Refuses a request that presents two different credentials in `names` (the `Authorization`
+/// bearer token, `x-api-key`, an authenticator's own headers).
+///
+/// Picking one by precedence would let a request that is, say, key A in `x-api-key` and key B
+/// as a bearer token act as whichever the chain tries first, which neither the client nor a log
+/// reader can tell. The same value sent twice (a client that sets both headers to its one key)
+/// is one credential and passes.
+pub(crate) fn one_credential(headers: &HeaderMap, names: &[HeaderName]) -> Result<(), AuthError> {
+    let mut seen: Option<&[u8]> = None;
+    for name in names {
+        for value in headers.get_all(name) {
+            let mut bytes = value.as_bytes();
+            if *name == AUTHORIZATION
+                && let Some((scheme, token)) = value.to_str().ok().and_then(|v| v.split_once(' '))
+                && scheme.eq_ignore_ascii_case("bearer")
+            {
+                bytes = token.trim_matches(' ').as_bytes();
+            }
+            match seen {
+                None => seen = Some(bytes),
+                Some(first) if first == bytes => {}
+                Some(_) => return Err(AuthError::invalid("two different credentials")),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Why an [`AuthError`] happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

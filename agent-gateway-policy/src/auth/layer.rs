@@ -18,6 +18,7 @@ use super::{Auth, AuthMode};
 pub struct AuthLayer<A: ?Sized> {
     mode: AuthMode,
     strip: Arc<[HeaderName]>,
+    credentials: Arc<[HeaderName]>,
     authenticator: Arc<A>,
 }
 
@@ -35,6 +36,7 @@ impl<A: Authenticator> AuthLayer<A> {
         AuthLayer {
             mode: self.mode,
             strip: self.strip,
+            credentials: self.credentials,
             authenticator: self.authenticator,
         }
     }
@@ -51,6 +53,7 @@ impl<A: Authenticator + ?Sized> AuthLayer<A> {
         }
         AuthLayer {
             mode: AuthMode::Required,
+            credentials: strip.clone().into(),
             strip: strip.into(),
             authenticator,
         }
@@ -73,9 +76,25 @@ impl<A: Authenticator + ?Sized> AuthLayer<A> {
         self
     }
 
+    /// The shared authenticator, as the handle the layer holds.
+    pub fn shared_authenticator(&self) -> Arc<A> {
+        Arc::clone(&self.authenticator)
+    }
+
     /// The shared authenticator.
     pub fn authenticator(&self) -> &A {
         &self.authenticator
+    }
+
+    /// The headers that carry credentials: `Authorization`, `x-api-key` and the
+    /// authenticator's own. A request with two different values among them is refused.
+    pub fn credential_headers(&self) -> &[HeaderName] {
+        &self.credentials
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> AuthMode {
+        self.mode
     }
 
     /// The headers stripped from every admitted request.
@@ -89,6 +108,7 @@ impl<A: ?Sized> Clone for AuthLayer<A> {
         AuthLayer {
             mode: self.mode,
             strip: Arc::clone(&self.strip),
+            credentials: Arc::clone(&self.credentials),
             authenticator: Arc::clone(&self.authenticator),
         }
     }
@@ -102,6 +122,7 @@ impl<S, A: ?Sized> Layer<S> for AuthLayer<A> {
             inner,
             mode: self.mode,
             strip: Arc::clone(&self.strip),
+            credentials: Arc::clone(&self.credentials),
             authenticator: Arc::clone(&self.authenticator),
         }
     }

@@ -51,6 +51,17 @@
 //! Denials never reach the inner service, and carry only "invalid credential" or "missing
 //! credential": which check failed is logged at debug level, not told to the client.
 //!
+//! A request that presents two *different* credentials (an `x-api-key` and a different bearer
+//! token, or two authenticators' headers) is refused as an invalid credential: no silent
+//! precedence decides which of two identities it is. The same value twice is one credential.
+//!
+//! # Before the body
+//!
+//! [`PreAuthLayer`] runs the same authenticator over the HTTP request's headers, before any
+//! front reads or parses the body, and limits unauthenticated traffic per client address; see
+//! [`pre`]. The caller it establishes travels in the extensions as [`Authenticated`], and this
+//! layer uses it instead of authenticating again.
+//!
 //! # Why credentials are stripped
 //!
 //! Before the inner service runs, the layer removes `Authorization`, `x-api-key` and every
@@ -74,6 +85,7 @@ mod jwt;
 mod layer;
 mod metadata;
 mod mtls;
+pub mod pre;
 mod principal;
 #[cfg(test)]
 mod tests;
@@ -95,6 +107,7 @@ pub use self::metadata::{
     BearerChallenge, InvalidResourceUrl, MetadataService, ProtectedResourceMetadata,
 };
 pub use self::mtls::{CLAIM_PEER_SANS, CLAIM_PEER_SUBJECT, Mtls, PeerIdentity};
+pub use self::pre::{Authenticated, PreAuth, PreAuthLayer};
 pub use self::principal::{
     CLAIM_ALLOWED_AGENTS, CLAIM_ALLOWED_MODELS, CLAIM_ALLOWED_TOOLS, Principal,
 };
@@ -118,6 +131,7 @@ pub struct Auth<S, A: ?Sized> {
     inner: S,
     mode: AuthMode,
     strip: Arc<[HeaderName]>,
+    credentials: Arc<[HeaderName]>,
     authenticator: Arc<A>,
 }
 
@@ -166,11 +180,24 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = Arc::clone(&self.authenticator);
         let strip = Arc::clone(&self.strip);
+        let names = Arc::clone(&self.credentials);
         let mode = self.mode;
         ResponseFuture::new(async move {
-            let credentials = Credentials::new(req.headers(), req.extensions());
-            let outcome = authenticator.authenticate(credentials).await;
-            let caller = admit(outcome, mode)?;
+            // A pre-auth layer over the HTTP request already did the work, before the body was
+            // read: the caller it established is used, not authenticated twice.
+            let caller = match req.extensions().get::<Authenticated>() {
+                Some(pre) => pre.caller().clone(),
+                None => {
+                    authenticate(
+                        &*authenticator,
+                        &names,
+                        mode,
+                        req.headers(),
+                        req.extensions(),
+                    )
+                    .await?
+                }
+            };
             let headers = req.headers_mut();
             for name in strip.iter() {
                 headers.remove(name);
@@ -179,6 +206,26 @@ where
             inner.call(req).await.map_err(Into::into)
         })
     }
+}
+
+/// The whole decision for one request's headers and extensions: one credential at most, then
+/// the authenticator, then the mode.
+pub(crate) async fn authenticate<A: Authenticator + ?Sized>(
+    authenticator: &A,
+    names: &[HeaderName],
+    mode: AuthMode,
+    headers: &http::HeaderMap,
+    extensions: &http::Extensions,
+) -> Result<Caller, Denied> {
+    let outcome = match authenticator::one_credential(headers, names) {
+        Ok(()) => {
+            authenticator
+                .authenticate(Credentials::new(headers, extensions))
+                .await
+        }
+        Err(err) => Err(err),
+    };
+    admit(outcome, mode)
 }
 
 /// Applies the mode to an authenticator's answer.
@@ -210,6 +257,7 @@ impl<S: Clone, A: ?Sized> Clone for Auth<S, A> {
             inner: self.inner.clone(),
             mode: self.mode,
             strip: Arc::clone(&self.strip),
+            credentials: Arc::clone(&self.credentials),
             authenticator: Arc::clone(&self.authenticator),
         }
     }

@@ -23,6 +23,7 @@ pub const CLAIM_PEER_SANS: &str = "peer_sans";
 pub struct PeerIdentity {
     subject: String,
     sans: Vec<String>,
+    issuer: Option<String>,
 }
 
 impl PeerIdentity {
@@ -31,7 +32,21 @@ impl PeerIdentity {
         PeerIdentity {
             subject: subject.into(),
             sans: Vec::new(),
+            issuer: None,
         }
+    }
+
+    /// Names the trust anchor that verified the chain (the issuing CA's distinguished name, or
+    /// a trust-domain name). It becomes the caller's [`issuer`](Caller::issuer), so the same
+    /// SAN under two certificate authorities is two callers.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The trust anchor that verified the chain, if the server named one.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
     }
 
     /// Adds a subject alternative name: a DNS name, URI (such as a SPIFFE id) or email.
@@ -109,6 +124,10 @@ impl Authenticator for Mtls {
                 }
                 Caller::new(name.clone()).with_method(AuthMethod::Mtls)
             }
+        };
+        let caller = match &peer.issuer {
+            Some(issuer) => caller.with_issuer(issuer.clone()),
+            None => caller,
         };
         Ok(Some(
             caller

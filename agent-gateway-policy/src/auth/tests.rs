@@ -172,12 +172,15 @@ async fn optional_mode_admits_anonymous_but_never_a_bad_credential() {
 async fn configured_headers_are_read_and_stripped() {
     let keys = keys().with_header(HeaderName::from_static("x-goog-api-key"));
     let layer = AuthLayer::new(keys).with_stripped_header(HeaderName::from_static("cookie"));
+    // The same key in `Authorization` is one credential (a different one is refused, see
+    // `two_different_credentials_are_refused_and_the_same_one_twice_passes`).
+    let bearer = format!("Bearer {ALICE_KEY}");
     let req = call(&[
         ("x-goog-api-key", ALICE_KEY),
-        ("authorization", "Bearer something-for-someone-else"),
+        ("authorization", &bearer),
         ("cookie", "session=s3cret"),
     ]);
-    let (result, _) = run(layer, req).await;
+    let (result, _) = run(layer.clone(), req).await;
     let seen = result.expect("admitted");
     assert_eq!(seen.caller().map(Caller::subject), Some("alice"));
     for name in ["x-goog-api-key", "authorization", "cookie"] {
@@ -186,6 +189,11 @@ async fn configured_headers_are_read_and_stripped() {
             "{name} must be stripped"
         );
     }
+    let two = call(&[
+        ("x-goog-api-key", ALICE_KEY),
+        ("authorization", "Bearer something-for-someone-else"),
+    ]);
+    assert_denied(layer, two, "invalid credential").await;
 }
 
 #[tokio::test]
@@ -382,4 +390,35 @@ fn challenges_cannot_be_used_to_inject_parameters() {
     );
     assert!(ProtectedResourceMetadata::new("https://x/mcp#frag", "https://as").is_err());
     assert!(ProtectedResourceMetadata::new("/relative", "https://as").is_err());
+}
+
+#[tokio::test]
+async fn two_different_credentials_are_refused_and_the_same_one_twice_passes() {
+    const BOB_KEY: &str = "sk-bob-0a1b2c3d4e5f6a7b";
+    let both =
+        || AuthLayer::new(keys().with_key(Secret::new(BOB_KEY.to_owned()), Principal::new("bob")));
+    // Two valid keys of two callers: neither wins silently.
+    let bearer = format!("Bearer {BOB_KEY}");
+    for headers in [
+        vec![("x-api-key", ALICE_KEY), ("authorization", bearer.as_str())],
+        vec![("authorization", bearer.as_str()), ("x-api-key", ALICE_KEY)],
+        vec![
+            ("x-api-key", ALICE_KEY),
+            ("authorization", "Bearer garbage"),
+        ],
+    ] {
+        assert_denied(both(), call(&headers), "invalid credential").await;
+    }
+    // One key sent in both headers is one credential.
+    let alice_bearer = format!("Bearer {ALICE_KEY}");
+    let (result, calls) = run(
+        both(),
+        call(&[("x-api-key", ALICE_KEY), ("authorization", &alice_bearer)]),
+    )
+    .await;
+    assert_eq!(
+        result.expect("admitted").caller().map(Caller::subject),
+        Some("alice")
+    );
+    assert_eq!(calls, 1);
 }

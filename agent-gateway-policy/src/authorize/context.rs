@@ -92,6 +92,8 @@ fn caller_val<'v>(caller: Option<&'v Caller>) -> Box<dyn Val + 'v> {
     match caller {
         Some(c) => {
             put("subject", string(c.subject()));
+            put("issuer", string(c.issuer().unwrap_or("")));
+            put("principal", Box::new(CelString::from(c.principal_id())));
             put("tenant", string(c.tenant().unwrap_or("")));
             put("team", string(c.team().unwrap_or("")));
             put("roles", string_list(c.roles()));
@@ -104,6 +106,11 @@ fn caller_val<'v>(caller: Option<&'v Caller>) -> Box<dyn Val + 'v> {
             put(
                 "subject",
                 string(agent_gateway_core::caller::ANONYMOUS_SUBJECT),
+            );
+            put("issuer", string(""));
+            put(
+                "principal",
+                Box::new(CelString::from(Caller::anonymous().principal_id())),
             );
             put("tenant", string(""));
             put("team", string(""));
@@ -232,6 +239,21 @@ mod tests {
         let ok = |expr| eval(expr, &json!({}), Some(&caller));
         assert_eq!(ok("caller.subject == 'alice'"), Ok(true.into()));
         assert_eq!(
+            ok("caller.issuer == '' && caller.principal == 'custom:::alice'"),
+            Ok(true.into())
+        );
+        let jwt = Caller::new("alice")
+            .with_method(agent_gateway_core::caller::AuthMethod::Jwt)
+            .with_issuer("https://idp.example");
+        assert_eq!(
+            eval(
+                "caller.issuer == 'https://idp.example' && caller.principal != 'custom:::alice'",
+                &json!({}),
+                Some(&jwt)
+            ),
+            Ok(true.into())
+        );
+        assert_eq!(
             ok("'admin' in caller.roles && caller.team == 'billing'"),
             Ok(true.into())
         );
@@ -255,5 +277,9 @@ mod tests {
             Ok(true.into())
         );
         assert_eq!(anon("caller.subject == 'anonymous'"), Ok(true.into()));
+        assert_eq!(
+            anon("caller.principal == 'anonymous:::anonymous'"),
+            Ok(true.into())
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! use agent_gateway_core::store::{MemoryStore, Rate};
 //! use agent_gateway_core::testkit::FakeUpstream;
 //! use agent_gateway_core::{Action, Call, Caller, Denied, Usage};
-//! use agent_gateway_policy::key::Subject;
+//! use agent_gateway_policy::key::CallerId;
 //! use agent_gateway_policy::quota::{Limit, QuotaLayer};
 //! use serde_json::json;
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -18,7 +18,7 @@
 //! # async fn main() {
 //! let clock = ManualClock::new();
 //! let layer = QuotaLayer::new(MemoryStore::with_clock(clock.shared()))
-//!     .with_limit(Limit::requests("rps", Subject, Rate::per_second(NonZeroU64::new(2).unwrap())));
+//!     .with_limit(Limit::requests("rps", CallerId, Rate::per_second(NonZeroU64::new(2).unwrap())));
 //! let upstream = FakeUpstream::new(|_: Call| Ok::<_, Denied>(Reply::with_usage(json!("ok"), Usage::step())));
 //! let svc = || ServiceBuilder::new().layer(layer.clone()).service(upstream.clone());
 //! let call = || Call::new(Action::ToolCall, json!({})).with_caller(Caller::new("alice"));

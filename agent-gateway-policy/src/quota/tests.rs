@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt};
 
 use super::*;
-use crate::key::{MissingKey, Subject, Team, Tenant};
+use crate::key::{CallerId, MissingKey, Subject, Team, Tenant};
 
 fn rate(limit: u64, period: Duration) -> Rate {
     Rate::new(NonZeroU64::new(limit).expect("non-zero"), period)
@@ -438,4 +438,54 @@ async fn an_unscoped_limit_counts_housekeeping_too() {
     );
     assert_eq!(layer.limits()[0].actions(), None);
     assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn callers_of_other_authenticators_or_issuers_have_their_own_quota() {
+    use agent_gateway_core::caller::AuthMethod;
+    let (_, store, layer) =
+        setup(|s| QuotaLayer::new(s).with_limit(Limit::requests("rpm", CallerId, rate(1, MINUTE))));
+    let upstream = model();
+    let demo = Caller::new("demo").with_tenant("local");
+    let api_key = demo.clone().with_method(AuthMethod::ApiKey);
+    let jwt = demo.with_method(AuthMethod::Jwt);
+    let callers = [
+        api_key,
+        jwt.clone().with_issuer("https://a.example"),
+        jwt.with_issuer("https://b.example"),
+    ];
+    let call = |caller: &Caller| Call::new(Action::ToolCall, json!({})).with_caller(caller.clone());
+    for caller in &callers {
+        assert!(send(&layer, &upstream, call(caller)).await.is_ok());
+    }
+    // Each has spent its own one call a minute.
+    for caller in &callers {
+        let d = denied(send(&layer, &upstream, call(caller)).await);
+        assert!(matches!(d.kind(), DeniedKind::QuotaExceeded { .. }));
+    }
+    assert_eq!(upstream.calls(), 3);
+    assert_eq!(store.len(), 3);
+}
+
+#[tokio::test]
+async fn ten_thousand_long_targets_keep_store_keys_bounded() {
+    let (_, store, layer) = setup(|s| {
+        QuotaLayer::new(s).with_limit(Limit::requests(
+            "per-target",
+            (CallerId, crate::key::Target),
+            rate(1, MINUTE),
+        ))
+    });
+    let upstream = model();
+    for i in 0..10_000 {
+        let target = format!("{i}{}", "x".repeat(8 * 1024));
+        let call = Call::new(Action::ToolCall, json!({}))
+            .with_target(target)
+            .with_caller(Caller::new("alice"));
+        assert!(send(&layer, &upstream, call).await.is_ok());
+    }
+    assert_eq!(store.len(), 10_000);
+    // Every key is bounded, whatever the clients sent (8 KiB targets: 80 MB of strings).
+    let key_bytes = store.key_bytes();
+    assert!(key_bytes <= 10_000 * 256, "{key_bytes} bytes of keys");
 }

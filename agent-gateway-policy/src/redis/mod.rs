@@ -7,7 +7,7 @@
 //! use agent_gateway_core::store::Rate;
 //! use agent_gateway_core::testkit::FakeUpstream;
 //! use agent_gateway_core::{Action, Call, Caller, Denied, Usage};
-//! use agent_gateway_policy::key::Subject;
+//! use agent_gateway_policy::key::CallerId;
 //! use agent_gateway_policy::quota::{Limit, QuotaLayer};
 //! use agent_gateway_policy::redis::RedisStore;
 //! use serde_json::json;
@@ -45,7 +45,7 @@
 //! // let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
 //! let store = store.with_prefix("agw:doc:").with_timeout(Duration::from_millis(500));
 //! let layer = QuotaLayer::new(store)
-//!     .with_limit(Limit::requests("per-hour", Subject, Rate::per_hour(NonZeroU64::new(1).unwrap())));
+//!     .with_limit(Limit::requests("per-hour", CallerId, Rate::per_hour(NonZeroU64::new(1).unwrap())));
 //! let upstream = FakeUpstream::new(|_: Call| Ok::<_, Denied>(Reply::with_usage(json!("ok"), Usage::step())));
 //! let svc = || ServiceBuilder::new().layer(layer.clone()).service(upstream.clone());
 //! let call = || Call::new(Action::ToolCall, json!({})).with_caller(Caller::new("alice"));

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use agent_gateway_examples::app;
 use agent_gateway_examples::policy::Policies;
-use axum::serve::ListenerExt;
 
 /// The SHA-256 of the demo key in the embedded defaults.
 const DEMO_KEY_SHA256: &str = "e9ea7221f3e65906b26bb5b2c23ca15eca18b524bab79e00aedc38bcb1e4b293";
@@ -101,16 +100,16 @@ async fn serve(mut config: Config, args: Args) -> std::io::Result<()> {
         out.flush()?;
     }
     tracing::info!(%bound, "agent-gateway listening");
-    // TCP_NODELAY on every accepted socket: small SSE frames on a kept-alive connection
-    // otherwise wait for the client's delayed ACK (about 40 ms each).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(listener, gateway.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    // Header and body read timeouts, the connection cap and TCP_NODELAY on every accepted
+    // socket (small SSE frames otherwise wait for the client's delayed ACK): what
+    // `axum::serve` leaves unset (finding 6).
+    let served = agent_gateway_core::server::serve(
+        listener,
+        gateway.router(),
+        config.server.limits.clone(),
+        shutdown_signal(),
+    )
+    .await;
     // Stdio upstreams get their stdin closed and a bounded time to leave.
     gateway.shutdown().await;
     served

@@ -16,8 +16,6 @@
 //! assert!(Config::from_toml_str("[server]\nlisten_typo = 1\n").is_err());
 //! ```
 
-use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -27,7 +25,9 @@ mod llm;
 mod mcp;
 
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
+pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
+mod server;
 
 pub use mcp::{
     AllowedHosts, CommandTarget, McpConfig, McpTarget, McpUpstreamConfig, PoolTarget, RetryConfig,
@@ -94,16 +94,6 @@ pub struct Config {
     pub a2a: Option<A2aConfig>,
 }
 
-/// The HTTP server settings.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// The address to listen on.
-    pub listen: SocketAddr,
-    /// The largest request body accepted.
-    pub body_limit: NonZeroUsize,
-}
-
 impl Config {
     /// The embedded default configuration.
     pub fn embedded_default() -> Result<Config, ConfigError> {
@@ -131,7 +121,7 @@ impl Config {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     #[serde(default)]
-    server: FileServer,
+    server: server::FileServer,
     #[serde(default)]
     auth: policy::FileAuth,
     authorize: Option<FileAuthorize>,
@@ -152,36 +142,12 @@ struct FileAuthorize {
     rules: Vec<policy::FileRule>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileServer {
-    listen: Option<String>,
-    body_limit_bytes: Option<usize>,
-}
-
-/// The address used when the file names none.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-/// The body limit used when the file names none: 4 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
-
 impl TryFrom<FileConfig> for Config {
     type Error = ConfigError;
 
     fn try_from(file: FileConfig) -> Result<Config, ConfigError> {
-        let listen = file.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen = listen.parse().map_err(|e| ConfigError::Value {
-            key: "server.listen",
-            reason: format!("`{listen}` is not an address like 127.0.0.1:8080 ({e})"),
-        })?;
-        let body_limit = NonZeroUsize::new(
-            file.server.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
-        )
-        .ok_or(ConfigError::Value {
-            key: "server.body_limit_bytes",
-            reason: "must be at least 1".into(),
-        })?;
         Ok(Config {
-            server: ServerConfig { listen, body_limit },
+            server: file.server.try_into()?,
             auth: file.auth.try_into()?,
             rules: file
                 .authorize
@@ -236,7 +202,7 @@ mod tests {
         assert!(c.auth.required);
         assert_eq!(c.auth.api_keys.len(), 1);
         assert_eq!(c.rules.as_ref().map(Vec::len), Some(1));
-        assert_eq!(c.quotas[0].key, [KeyPart::Subject]);
+        assert_eq!(c.quotas[0].key, [KeyPart::Caller]);
         assert_eq!(c.quotas[0].period, std::time::Duration::from_secs(60));
         assert!(c.budget.is_none());
         assert!(c.store.redis_url.is_none());

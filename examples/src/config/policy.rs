@@ -109,7 +109,9 @@ pub struct QuotaConfig {
     pub id: String,
     /// What it counts.
     pub unit: QuotaUnit,
-    /// The key parts: `subject`, `team`, `tenant`, `target`, `action`.
+    /// The key parts: `caller` (the caller's principal id: authenticator, issuer, tenant and
+    /// subject), `subject` (the bare subject, shared across authenticators), `team`,
+    /// `tenant`, `target` (digested when long), `action`.
     pub key: Vec<KeyPart>,
     /// How many units per period.
     pub limit: NonZeroU64,
@@ -362,7 +364,7 @@ fn key_parts(key: &str, field: &'static str) -> Result<Vec<KeyPart>, ConfigError
             part.parse::<KeyPart>().map_err(|_| {
                 bad(
                     field,
-                    format!("`{part}` is not one of subject, team, tenant, target, action"),
+                    format!("`{part}` is not one of caller, subject, team, tenant, target, action"),
                 )
             })
         })

@@ -67,6 +67,11 @@ impl ClaimNames {
             _ => return Err(AuthError::invalid("token without a subject")),
         };
         let mut caller = Caller::new(subject).with_method(AuthMethod::Jwt);
+        // `iss` was checked against the configured issuers before this runs: the same `sub`
+        // from two issuers is two callers (their principal ids differ).
+        if let Some(Value::String(iss)) = claims.get("iss") {
+            caller = caller.with_issuer(iss.clone());
+        }
         if let Some(tenant) = lookup(&claims, &self.tenant).and_then(scalar) {
             caller = caller.with_tenant(tenant);
         }

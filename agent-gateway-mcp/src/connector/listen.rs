@@ -32,7 +32,7 @@ use tokio::task::AbortHandle;
 use tower::ServiceExt;
 
 use super::wire::{is_event_stream, notification};
-use super::{ConnectorError, HttpUpstream, modern_error};
+use super::{ConnectorError, HttpUpstream};
 use crate::McpError;
 use crate::era::Era;
 use crate::listen::{ACKNOWLEDGED, ListenFilter, SUBSCRIBE, UNSUBSCRIBE};
@@ -138,18 +138,18 @@ where
             None => self.shared.state.lock().await.era,
         };
         if era.is_none() {
+            self.may_probe().await?;
             let answer = self
-                .modern(UpstreamRequest::new("server/discover", Map::new()))
+                .probe_answer(
+                    self.modern(UpstreamRequest::new("server/discover", Map::new()))
+                        .await,
+                )
                 .await?;
-            let found = if modern_error(&answer) {
-                Era::Modern
-            } else if answer.status.is_server_error() || answer.status == StatusCode::UNAUTHORIZED {
+            let Some(found) = super::probe::verdict(&answer) else {
+                // Not an era answer: the listen fails, and a later one probes again.
                 answer.into_result()?;
                 return Err(Box::new(ConnectorError::Status(StatusCode::BAD_GATEWAY)));
-            } else {
-                Era::Legacy
             };
-            self.shared.state.lock().await.era = Some(found);
             era = Some(found);
         }
         match era {

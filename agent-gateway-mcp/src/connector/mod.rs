@@ -1,10 +1,14 @@
 //! The streamable-HTTP upstream connector: sends [`UpstreamRequest`]s to one MCP server over
 //! any HTTP client service, in the server's era.
 //!
-//! The era is probed once and cached: a modern request goes first; a result, or a 400 carrying
-//! a modern error (-32020/-32021/-32022) or a 404 carrying -32601, means modern. Anything else
-//! means legacy: the connector runs `initialize`, keeps the session and re-initializes once if
-//! the server forgets it (404). The upstream's credential is configured here; nothing from
+//! The era is probed and cached only from a definite answer: a modern request goes first; a
+//! result, or a 400 carrying a modern error (-32020/-32021/-32022) or a 404 carrying -32601,
+//! means modern. A 400 without a JSON-RPC error or with a session complaint (-32600, -32000),
+//! or a 405, means legacy: the connector runs `initialize`, keeps the session and
+//! re-initializes once if the server forgets it (404). Any other answer (429, 403, 404, 5xx,
+//! a timeout or a broken connection) says nothing about the era: it is passed on, the era stays
+//! unknown, and the next probe waits a backoff ([`PROBE_FIRST_BACKOFF`] doubling to
+//! [`PROBE_MAX_BACKOFF`]) during which requests fail at once with the last answer's status. The upstream's credential is configured here; nothing from
 //! the client's request reaches the upstream, since an [`UpstreamRequest`] carries no headers.
 //!
 //! ```
@@ -35,6 +39,9 @@
 mod legacy;
 mod listen;
 mod mux;
+mod probe;
+#[cfg(test)]
+mod probe_tests;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -44,6 +51,7 @@ pub mod sse;
 pub use pool::Pool;
 #[cfg(feature = "stdio")]
 pub mod stdio;
+pub use probe::{PROBE_FIRST_BACKOFF, PROBE_MAX_BACKOFF};
 pub use sse::SseUpstream;
 pub(crate) use wire::mirrored;
 
@@ -102,6 +110,8 @@ struct Session {
 #[derive(Debug, Default)]
 struct State {
     era: Option<Era>,
+    /// The era probe's backoff while no definite answer has come.
+    probe: probe::Backoff,
     /// Legacy sessions, one per client session (`Some(key)`), plus one shared by clients that
     /// have none (`None`: modern clients).
     sessions: HashMap<Option<Arc<str>>, Session>,
@@ -291,17 +301,14 @@ where
             Some(Era::Modern) => self.modern(req).await?.into_result(),
             Some(_) => self.legacy(req).await,
             None => {
-                let answer = self.modern(req.clone()).await?;
-                if modern_error(&answer) {
-                    self.shared.state.lock().await.era = Some(Era::Modern);
-                    return answer.into_result();
+                self.may_probe().await?;
+                let answer = self.probe_answer(self.modern(req.clone()).await).await?;
+                match probe::verdict(&answer) {
+                    Some(Era::Modern) => answer.into_result(),
+                    Some(_) => self.legacy(req).await,
+                    // Not an era answer: passed on, nothing cached.
+                    None => answer.into_result(),
                 }
-                if answer.status.is_server_error() || answer.status == StatusCode::UNAUTHORIZED {
-                    // Not an era answer: do not cache anything.
-                    return answer.into_result();
-                }
-                self.shared.state.lock().await.era = Some(Era::Legacy);
-                self.legacy(req).await
             }
         }
     }

@@ -119,6 +119,10 @@ impl Drop for Relay {
         for id in &self.asked {
             self.front.store.pending.forget(id);
         }
+        // However the stream ends, its recording starts its time to be forgotten.
+        if let Some(r) = &self.recording {
+            r.end();
+        }
     }
 }
 
@@ -132,7 +136,13 @@ impl Relay {
     ) -> Self {
         let ids = (end.era == Era::Legacy).then(EventIds::new);
         let recording = match (&ids, &end.session) {
-            (Some(ids), Some(session)) => end.front.store.resumable.record(ids.stream(), session),
+            (Some(ids), Some(session)) => {
+                let owner = end
+                    .front
+                    .session(session)
+                    .map(|state| crate::session::session_owner(&state, session));
+                owner.and_then(|o| end.front.store.resumable.record(ids.stream(), session, o))
+            }
             _ => None,
         };
         Relay {

@@ -204,9 +204,11 @@ impl Sealer {
 
 pub(crate) mod pending;
 pub(crate) mod resume;
+mod share;
 mod store;
 pub(crate) mod subscriptions;
 
+pub(crate) use share::session_owner;
 pub(crate) use store::Cancels;
 pub use store::SessionStore;
 

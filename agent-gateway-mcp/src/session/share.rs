@@ -1,0 +1,31 @@
+//! Who an entry of a session table counts against, so that every table gives each caller a
+//! share and one caller filling its share leaves room for the others.
+//!
+//! A table entry belongs to a legacy session, and a session to its owner. The key is a 16-byte
+//! digest, so that a table holds no caller's strings.
+
+use ring::digest::{SHA256, digest};
+
+use super::SessionState;
+
+/// The key a table counts an entry under: a digest naming its owner.
+pub(crate) type OwnerKey = [u8; 16];
+
+/// The owner of `session` (whose sealed state is `state`), as the tables count it.
+///
+/// Until the sealed state names its owner, each session counts as its own owner: a caller is
+/// then bounded per session, and the global bound holds. When the state carries the owner
+/// (`Caller::owner_digest()`), this returns it, and every session of one caller shares one
+/// share.
+pub(crate) fn session_owner(state: &SessionState, session: &str) -> OwnerKey {
+    let _ = state;
+    key_of(session.as_bytes())
+}
+
+/// A 16-byte digest of `bytes`.
+pub(crate) fn key_of(bytes: &[u8]) -> OwnerKey {
+    let d = digest(&SHA256, bytes);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&d.as_ref()[..16]);
+    key
+}

@@ -202,13 +202,16 @@ impl Sealer {
     }
 }
 
+mod bounded;
+mod limits;
 pub(crate) mod pending;
 pub(crate) mod resume;
 mod share;
 mod store;
 pub(crate) mod subscriptions;
 
-pub(crate) use share::session_owner;
+pub use limits::SessionLimits;
+pub(crate) use share::{OwnerKey, session_owner};
 pub(crate) use store::Cancels;
 pub use store::SessionStore;
 

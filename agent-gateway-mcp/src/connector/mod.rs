@@ -71,7 +71,6 @@ use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 use tower::Service;
 
 use crate::era::{
@@ -98,13 +97,12 @@ pub enum ConnectorError {
     Initialize,
 }
 
-/// One legacy upstream session: its id (servers may issue none), the negotiated version, and
-/// when it was last used.
+/// One legacy upstream session once open: its id (servers may issue none) and the negotiated
+/// version.
 #[derive(Debug, Clone)]
 struct Session {
     id: Option<HeaderValue>,
     version: String,
-    used: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -114,7 +112,7 @@ struct State {
     probe: probe::Backoff,
     /// Legacy sessions, one per client session (`Some(key)`), plus one shared by clients that
     /// have none (`None`: modern clients).
-    sessions: HashMap<Option<Arc<str>>, Session>,
+    sessions: HashMap<Option<Arc<str>>, Arc<legacy::Slot>>,
 }
 
 /// How long an unused legacy upstream session is kept by default.

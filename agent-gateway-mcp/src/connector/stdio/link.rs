@@ -114,12 +114,11 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
         }
         Message::Notification(_) => {}
         Message::Request(r) => {
-            // Stdio names no request a server's request relates to: it goes to the client of
-            // the one askable call in flight, if there is exactly one (a legacy client is sent
-            // it, a modern one gets it as `input_required`), and is refused otherwise.
-            let asked = crate::notify::single_askable(
-                link.pending.values().filter_map(|p| p.notifier.as_ref()),
-            );
+            // The transport names no request a server's request relates to: it goes only to a
+            // call proven to own it (one named in `_meta`, or the only call in flight), when
+            // that call's client can be asked (a legacy client is sent it, a modern one gets it
+            // as `input_required`), and is refused otherwise (finding 20).
+            let asked = crate::connector::mux::owning_call(&link.pending, &r.params_object());
             let writer = link.writer.clone();
             let Ok(handle) = tokio::runtime::Handle::try_current() else {
                 return;

@@ -95,6 +95,9 @@ pub enum ConnectorError {
     /// A legacy upstream's `initialize` failed or named no version we speak.
     #[error("upstream initialize failed")]
     Initialize,
+    /// The upstream sent nothing (no answer headers, no body bytes) for this long.
+    #[error("upstream sent nothing for {0:?}")]
+    Idle(Duration),
 }
 
 /// One legacy upstream session once open: its id (servers may issue none) and the negotiated
@@ -118,6 +121,11 @@ struct State {
 /// How long an unused legacy upstream session is kept by default.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(600);
 
+/// How long an upstream may send nothing, connecting, before its answer's headers, or within
+/// an answer or a notification stream, by default: above the 15 s keep-alive of MCP servers
+/// (this gateway's own included) with room to spare.
+pub const DEFAULT_STREAM_IDLE: Duration = Duration::from_secs(120);
+
 /// How many legacy upstream sessions one upstream keeps at most by default.
 pub const DEFAULT_MAX_SESSIONS: usize = 1024;
 
@@ -126,6 +134,7 @@ struct Shared {
     authorization: Option<Secret<HeaderValue>>,
     fixed: Option<Era>,
     idle: Duration,
+    stream_idle: Duration,
     max_sessions: usize,
     next_id: AtomicU64,
     state: Mutex<State>,
@@ -142,6 +151,7 @@ impl Clone for Shared {
             authorization: self.authorization.clone(),
             fixed: self.fixed,
             idle: self.idle,
+            stream_idle: self.stream_idle,
             max_sessions: self.max_sessions,
             next_id: AtomicU64::new(1),
             state: Mutex::new(State::default()),
@@ -193,6 +203,7 @@ impl<C> HttpUpstream<C> {
                 authorization: None,
                 fixed: None,
                 idle: DEFAULT_SESSION_IDLE,
+                stream_idle: DEFAULT_STREAM_IDLE,
                 max_sessions: DEFAULT_MAX_SESSIONS,
                 next_id: AtomicU64::new(1),
                 state: Mutex::new(State::default()),
@@ -229,6 +240,15 @@ impl<C> HttpUpstream<C> {
         let shared = self.shared_mut();
         shared.idle = idle;
         shared.max_sessions = max.max(1);
+        self
+    }
+
+    /// Gives up on an upstream that sends nothing for `idle` (default
+    /// [`DEFAULT_STREAM_IDLE`]): no answer headers (connecting included), or no bytes within an
+    /// answer or a notification stream, which is then opened again after a backoff. Calls
+    /// have their own overall timeout besides (the federation member's).
+    pub fn with_stream_idle_timeout(mut self, idle: Duration) -> Self {
+        self.shared_mut().stream_idle = idle;
         self
     }
 
@@ -370,6 +390,7 @@ where
             headers,
             msg,
             notifier,
+            self.shared.stream_idle,
         )
         .await
     }

@@ -125,7 +125,8 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
         let member = match &u.target {
             McpTarget::Demo => Member::new(name, DemoMcpServer::new()),
             McpTarget::Url(uri) => {
-                let mut upstream = HttpUpstream::connect(uri.clone());
+                let mut upstream =
+                    HttpUpstream::connect(uri.clone()).with_stream_idle_timeout(u.stream_idle);
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
                     upstream = upstream.with_authorization(token);
                 }
@@ -140,7 +141,8 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
             }
             McpTarget::Pool(target) => {
                 let token = bearer(u.token_env.as_deref()).map_err(err)?;
-                Member::new(name, pool(&u.name, target, token).map_err(err)?)
+                let pool = pool(&u.name, target, token, u.stream_idle).map_err(err)?;
+                Member::new(name, pool)
             }
             McpTarget::Command(target) => {
                 let stdio = stdio_config(target).map_err(err)?;
@@ -184,6 +186,7 @@ fn pool(
     name: &str,
     target: &PoolTarget,
     token: Option<Secret<HeaderValue>>,
+    stream_idle: Duration,
 ) -> Result<Pool, String> {
     let pool_name = UpstreamName::new(name).map_err(|e| e.to_string())?;
     let mut builder = Pool::builder(pool_name)
@@ -210,7 +213,8 @@ fn pool(
             }
             builder.instance(id, upstream)
         } else {
-            let mut upstream = HttpUpstream::connect(url.clone());
+            let mut upstream =
+                HttpUpstream::connect(url.clone()).with_stream_idle_timeout(stream_idle);
             if let Some(token) = &token {
                 upstream = upstream.with_authorization(token.clone());
             }

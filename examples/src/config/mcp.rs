@@ -61,6 +61,10 @@ pub struct McpUpstreamConfig {
     pub token_env: Option<String>,
     /// How long it may take to answer.
     pub timeout: Duration,
+    /// How long a streamable-HTTP upstream (`url`, `urls`) may send nothing: connecting,
+    /// before an answer's headers, within an answer or a notification stream
+    /// (`stream_idle_timeout_ms`, default 120 000).
+    pub stream_idle: Duration,
     /// Only these tools are shown (all when empty).
     pub include_tools: Vec<String>,
     /// These tools are hidden.
@@ -179,6 +183,7 @@ struct FileUpstream {
     cwd: Option<PathBuf>,
     token_env: Option<String>,
     timeout_ms: Option<u64>,
+    stream_idle_timeout_ms: Option<u64>,
     #[serde(default)]
     include_tools: Vec<String>,
     #[serde(default)]
@@ -314,11 +319,17 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
                 ));
             }
         };
+        let stream_idle = positive_ms(
+            &name,
+            "mcp.upstreams.stream_idle_timeout_ms",
+            u.stream_idle_timeout_ms.unwrap_or(120_000),
+        )?;
         Ok(McpUpstreamConfig {
             name,
             target,
             token_env: u.token_env,
             timeout: Duration::from_millis(u.timeout_ms.unwrap_or(10_000)),
+            stream_idle,
             include_tools: u.include_tools,
             exclude_tools: u.exclude_tools,
             prefixed: u.prefix.unwrap_or(true),

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::wire::Outbound;
 use super::{ConnectorError, HttpUpstream, Session, State, wire};
 use crate::era::LEGACY_VERSIONS;
-use crate::request::ClientHop;
+use crate::request::{ClientHop, Owner};
 use crate::upstream::UpstreamRequest;
 
 /// Runs its action (telling a legacy upstream of a cancellation) when dropped armed.
@@ -95,15 +95,21 @@ where
             if renew && let Some(old) = state.sessions.remove(&key) {
                 gone.extend(old.open());
             }
-            if !state.sessions.contains_key(&key)
-                && state.sessions.len() >= self.shared.max_sessions
-            {
-                gone.extend(oldest(&mut state));
+            let owner = client.owner().cloned();
+            if !state.sessions.contains_key(&key) {
+                // One caller's sessions push out its own oldest, never another caller's.
+                let per_owner = (self.shared.max_sessions / OWNER_SHARE).max(1);
+                let held = state.sessions.values().filter(|s| s.owner == owner).count();
+                if owner.is_some() && held >= per_owner {
+                    gone.extend(oldest(&mut state, Some(&owner)));
+                } else if state.sessions.len() >= self.shared.max_sessions {
+                    gone.extend(oldest(&mut state, None));
+                }
             }
             let slot = state
                 .sessions
                 .entry(key.clone())
-                .or_insert_with(|| Arc::new(Slot::new(now)))
+                .or_insert_with(|| Arc::new(Slot::new(now, owner)))
                 .clone();
             slot.touch(now);
             drop(state);
@@ -273,18 +279,25 @@ fn session_key(client: &ClientHop) -> Option<Arc<str>> {
     }
 }
 
+/// The part of an upstream's session limit one caller may hold: an eighth, so that one
+/// caller opening sessions pushes out its own, and seven others keep theirs.
+const OWNER_SHARE: usize = 8;
+
 /// One legacy session's place in the table: opened once, by the first caller that needs it.
 #[derive(Debug)]
 pub(super) struct Slot {
     cell: OnceCell<Session>,
     used: Mutex<Instant>,
+    /// The caller whose client session it serves (`None`: shared by callers).
+    owner: Option<Owner>,
 }
 
 impl Slot {
-    fn new(now: Instant) -> Self {
+    fn new(now: Instant, owner: Option<Owner>) -> Self {
         Slot {
             cell: OnceCell::new(),
             used: Mutex::new(now),
+            owner,
         }
     }
 
@@ -317,11 +330,13 @@ fn expire(state: &mut State, now: Instant, idle: Duration) -> Vec<Session> {
     gone
 }
 
-/// Takes out the least recently used session, to make room for a new one.
-fn oldest(state: &mut State) -> Option<Session> {
+/// Takes out the least recently used session (of `owner`, if given), to make room for a new
+/// one.
+fn oldest(state: &mut State, owner: Option<&Option<Owner>>) -> Option<Session> {
     let key = state
         .sessions
         .iter()
+        .filter(|(_, s)| owner.is_none_or(|o| s.owner == *o))
         .min_by_key(|(_, s)| s.used())
         .map(|(k, _)| k.clone())?;
     state.sessions.remove(&key).and_then(|s| s.open())
@@ -418,6 +433,45 @@ mod tests {
         release.notify_one();
         stuck.await.unwrap().unwrap();
         assert_eq!(up.open_sessions().await, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_over_its_share_of_upstream_sessions_pushes_out_only_its_own() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let up = HttpUpstream::new(
+            slow_initialize(release),
+            Uri::from_static("http://old.test/mcp"),
+        )
+        .with_era(crate::era::Era::Legacy)
+        .with_sessions(Duration::from_secs(600), 16);
+        let hop = |owner: &str, session: String| {
+            ClientHop::new(json!({}), None)
+                .with_session(session)
+                .with_owner(Some(Owner::new(owner, None)))
+        };
+        let list =
+            |hop: ClientHop| UpstreamRequest::new("tools/list", Map::new()).with_client(Some(hop));
+        up.clone()
+            .oneshot(list(hop("bob", "b0".into())))
+            .await
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // Alice opens many sessions: she holds at most her share (16 / 8 = 2).
+        for i in 0..10 {
+            up.clone()
+                .oneshot(list(hop("alice", format!("a{i}"))))
+                .await
+                .unwrap();
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert_eq!(up.open_sessions().await, 3, "alice's 2 and bob's");
+        let state = up.shared.state.lock().await;
+        assert!(
+            state.sessions.contains_key(&Some(Arc::from("b0"))),
+            "bob's session stays"
+        );
+        assert!(state.sessions.contains_key(&Some(Arc::from("a9"))));
+        assert!(state.sessions.contains_key(&Some(Arc::from("a8"))));
     }
 
     #[test]

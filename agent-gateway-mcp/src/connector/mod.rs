@@ -232,7 +232,8 @@ impl<C> HttpUpstream<C> {
     }
 
     /// Keeps an unused legacy session `idle` long (default 10 minutes) and at most `max` of
-    /// them (default 1024; the least recently used goes first). A legacy upstream gets one
+    /// them (default 1024; the least recently used goes first, and a caller holding an eighth
+    /// of them pushes out its own least recently used rather than another caller's). A legacy upstream gets one
     /// session per client session, opened with that client's capabilities so that its
     /// requests to the client are routed back to the right one, plus one shared session for
     /// clients without one.

@@ -133,7 +133,8 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
                 Member::new(name, upstream)
             }
             McpTarget::Sse(uri) => {
-                let mut upstream = SseUpstream::connect(uri.clone());
+                let mut upstream =
+                    SseUpstream::connect(uri.clone()).with_stream_idle_timeout(u.stream_idle);
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
                     upstream = upstream.with_authorization(token);
                 }
@@ -207,7 +208,8 @@ fn pool(
     for url in &target.urls {
         let id = InstanceId::new(url.to_string()).map_err(|e| format!("`{url}`: {e}"))?;
         builder = if target.sse {
-            let mut upstream = SseUpstream::connect(url.clone());
+            let mut upstream =
+                SseUpstream::connect(url.clone()).with_stream_idle_timeout(stream_idle);
             if let Some(token) = &token {
                 upstream = upstream.with_authorization(token.clone());
             }

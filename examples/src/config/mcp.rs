@@ -61,8 +61,8 @@ pub struct McpUpstreamConfig {
     pub token_env: Option<String>,
     /// How long it may take to answer.
     pub timeout: Duration,
-    /// How long a streamable-HTTP upstream (`url`, `urls`) may send nothing: connecting,
-    /// before an answer's headers, within an answer or a notification stream
+    /// How long an HTTP upstream (`url`, `urls`, either transport) may send nothing:
+    /// connecting, before an answer's headers, within an answer or a notification stream
     /// (`stream_idle_timeout_ms`, default 120 000).
     pub stream_idle: Duration,
     /// Only these tools are shown (all when empty).

@@ -231,7 +231,9 @@ fn pool(
 fn stdio_config(target: &CommandTarget) -> Result<StdioConfig, String> {
     let mut stdio = StdioConfig::new(&target.command)
         .with_args(&target.args)
-        .without_inherited_env();
+        .without_inherited_env()
+        .with_max_queued(target.max_queued)
+        .with_stall_timeout(target.stall_timeout);
     for var in INHERITED_ENV {
         if let Some(value) = std::env::var_os(var) {
             stdio = stdio.with_env(var, value);

@@ -323,19 +323,6 @@ impl Notifier {
     }
 }
 
-/// The one notifier among those of the requests in flight whose client can be asked, when
-/// there is exactly one: a transport that names no related request (stdio, the legacy SSE
-/// stream) can only route a server's request to a client that way.
-pub(crate) fn single_askable<'a>(
-    mut notifiers: impl Iterator<Item = &'a Notifier>,
-) -> Option<Notifier> {
-    let mut askable = notifiers.by_ref().filter(|n| n.can_request());
-    match (askable.next(), askable.next()) {
-        (Some(n), None) => Some(n.clone()),
-        _ => None,
-    }
-}
-
 /// Answers a server's own request: `ping` at once, anything else through the client behind
 /// `notifier` when it can be asked, refused with -32601 otherwise. The response to send back.
 pub(crate) async fn answer_request(
@@ -349,7 +336,7 @@ pub(crate) async fn answer_request(
         (m, Some(n)) if n.can_request() => n.request(m, params).await,
         (m, _) => Err(ErrorObject::new(
             ErrorObject::METHOD_NOT_FOUND,
-            format!("no client can be asked `{m}`"),
+            format!("no client call can be shown to own this `{m}` request"),
         )),
     };
     let res = match answer {

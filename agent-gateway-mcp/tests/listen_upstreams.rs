@@ -54,9 +54,11 @@ async fn clients_of_both_eras_through_the_gateway_to_upstreams_of_both_eras() {
     assert_eq!(l_up.era().await, Some(Era::Legacy));
 
     // Upstream `m`: one modern listen per client. Upstream `l`: one GET stream for the
-    // gateway's session there, subscribed once to its URI for both clients.
+    // gateway's session there, subscribed once to its URI for both clients, plus the legacy
+    // client's own `resources/subscribe`, which `l` was asked to accept before the gateway
+    // recorded it; `m` owns no subscribed URI and is never asked.
     until("the upstream listens", || {
-        m.listeners() == 2 && l.listeners() == 1 && l.calls_of("resources/subscribe") == 1
+        m.listeners() == 2 && l.listeners() == 1 && l.calls_of("resources/subscribe") == 2
     })
     .await;
     let with_uri = ListenFilter::all_lists().resource("file:///l");
@@ -81,10 +83,12 @@ async fn clients_of_both_eras_through_the_gateway_to_upstreams_of_both_eras() {
         m.listeners() == 0 && l.listeners() == 0
     })
     .await;
-    until("the upstream unsubscribe", || {
-        l.calls_of("resources/unsubscribe") == 1
+    // The gateway's own unsubscribe, and the legacy client's, passed on.
+    until("the upstream unsubscribes", || {
+        l.calls_of("resources/unsubscribe") == 2
     })
     .await;
+    assert_eq!(m.calls_of("resources/subscribe"), 0);
 }
 
 #[tokio::test(start_paused = true)]

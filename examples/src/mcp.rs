@@ -125,14 +125,16 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
         let member = match &u.target {
             McpTarget::Demo => Member::new(name, DemoMcpServer::new()),
             McpTarget::Url(uri) => {
-                let mut upstream = HttpUpstream::connect(uri.clone());
+                let mut upstream =
+                    HttpUpstream::connect(uri.clone()).with_stream_idle_timeout(u.stream_idle);
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
                     upstream = upstream.with_authorization(token);
                 }
                 Member::new(name, upstream)
             }
             McpTarget::Sse(uri) => {
-                let mut upstream = SseUpstream::connect(uri.clone());
+                let mut upstream =
+                    SseUpstream::connect(uri.clone()).with_stream_idle_timeout(u.stream_idle);
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
                     upstream = upstream.with_authorization(token);
                 }
@@ -140,7 +142,8 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
             }
             McpTarget::Pool(target) => {
                 let token = bearer(u.token_env.as_deref()).map_err(err)?;
-                Member::new(name, pool(&u.name, target, token).map_err(err)?)
+                let pool = pool(&u.name, target, token, u.stream_idle).map_err(err)?;
+                Member::new(name, pool)
             }
             McpTarget::Command(target) => {
                 let stdio = stdio_config(target).map_err(err)?;
@@ -184,6 +187,7 @@ fn pool(
     name: &str,
     target: &PoolTarget,
     token: Option<Secret<HeaderValue>>,
+    stream_idle: Duration,
 ) -> Result<Pool, String> {
     let pool_name = UpstreamName::new(name).map_err(|e| e.to_string())?;
     let mut builder = Pool::builder(pool_name)
@@ -204,13 +208,15 @@ fn pool(
     for url in &target.urls {
         let id = InstanceId::new(url.to_string()).map_err(|e| format!("`{url}`: {e}"))?;
         builder = if target.sse {
-            let mut upstream = SseUpstream::connect(url.clone());
+            let mut upstream =
+                SseUpstream::connect(url.clone()).with_stream_idle_timeout(stream_idle);
             if let Some(token) = &token {
                 upstream = upstream.with_authorization(token.clone());
             }
             builder.instance(id, upstream)
         } else {
-            let mut upstream = HttpUpstream::connect(url.clone());
+            let mut upstream =
+                HttpUpstream::connect(url.clone()).with_stream_idle_timeout(stream_idle);
             if let Some(token) = &token {
                 upstream = upstream.with_authorization(token.clone());
             }
@@ -225,7 +231,9 @@ fn pool(
 fn stdio_config(target: &CommandTarget) -> Result<StdioConfig, String> {
     let mut stdio = StdioConfig::new(&target.command)
         .with_args(&target.args)
-        .without_inherited_env();
+        .without_inherited_env()
+        .with_max_queued(target.max_queued)
+        .with_stall_timeout(target.stall_timeout);
     for var in INHERITED_ENV {
         if let Some(value) = std::env::var_os(var) {
             stdio = stdio.with_env(var, value);

@@ -32,6 +32,11 @@ fn urls_become_a_pool_with_its_breaker_and_retry_settings() {
     )
     .unwrap();
     let mcp = config.mcp.as_ref().unwrap();
+    assert_eq!(
+        mcp.upstreams[0].stream_idle,
+        Duration::from_secs(120),
+        "the default"
+    );
     let McpTarget::Pool(pool) = &mcp.upstreams[0].target else {
         panic!("not a pool: {:?}", mcp.upstreams[0].target);
     };
@@ -118,6 +123,21 @@ fn each_mistake_names_its_key() {
             "`search`: must be at least 1",
         ),
         (
+            "command = \"srv\"\nmax_queued_bytes = 0",
+            "mcp.upstreams.max_queued_bytes",
+            "`search`: must be at least 1",
+        ),
+        (
+            "url = \"http://a.test/mcp\"\nstall_timeout_ms = 5",
+            "mcp.upstreams",
+            "`search`: `stall_timeout_ms` is for command upstreams",
+        ),
+        (
+            "url = \"http://a.test/mcp\"\nstream_idle_timeout_ms = 0",
+            "mcp.upstreams.stream_idle_timeout_ms",
+            "`search`: must be at least 1",
+        ),
+        (
             "urls = [\"http://a.test/mcp\"]\ntransport = \"ws\"",
             "mcp.upstreams.transport",
             "`search`: transport `ws` is not one of",
@@ -132,4 +152,23 @@ fn each_mistake_names_its_key() {
     let (key, reason) = error("urls = [\"http://a.test/mcp\"]\nbreaker = { threshold = 2 }");
     assert_eq!(key, "");
     assert!(reason.contains("threshold"), "{reason}");
+}
+
+#[test]
+fn the_stream_idle_timeout_is_read() {
+    let config = upstream("url = \"http://a.test/mcp\"\nstream_idle_timeout_ms = 2500").unwrap();
+    let mcp = config.mcp.as_ref().unwrap();
+    assert_eq!(mcp.upstreams[0].stream_idle, Duration::from_millis(2500));
+}
+
+#[test]
+fn a_command_upstreams_input_queue_and_stall_timeout_are_read() {
+    let config =
+        upstream("command = \"srv\"\nmax_queued_bytes = 4096\nstall_timeout_ms = 2500").unwrap();
+    let mcp = config.mcp.as_ref().unwrap();
+    let McpTarget::Command(cmd) = &mcp.upstreams[0].target else {
+        panic!("not a command: {:?}", mcp.upstreams[0].target);
+    };
+    assert_eq!(cmd.max_queued, 4096);
+    assert_eq!(cmd.stall_timeout, Duration::from_millis(2500));
 }

@@ -1,8 +1,15 @@
 //! The legacy era of an HTTP upstream: one session per client session (opened with that
 //! client's capabilities, kept while in use, closed with DELETE when idle or pushed out), and
 //! `notifications/cancelled` for a call dropped before its answer.
+//!
+//! A client without a session of its own (a modern client) shares a session with every client
+//! that declared the same capabilities, keyed by a digest of them; capabilities over
+//! [`MAX_CAPABILITIES`] bytes are reduced to their names, so a few shapes cover every client
+//! and no client string is kept. The sessions' table is locked only to find or make a slot:
+//! a session's `initialize` runs in its own slot, so a slow upstream handshake delays only the
+//! callers waiting for that session (finding 9).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agent_gateway_core::jsonrpc::{Id, Message, Notification, Request as RpcRequest};
@@ -12,12 +19,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::wire::Outbound;
 use super::{ConnectorError, HttpUpstream, Session, State, wire};
 use crate::era::LEGACY_VERSIONS;
-use crate::request::ClientHop;
+use crate::request::{ClientHop, Owner};
 use crate::upstream::UpstreamRequest;
 
 /// Runs its action (telling a legacy upstream of a cancellation) when dropped armed.
@@ -71,46 +79,69 @@ where
         Err(Box::new(ConnectorError::Initialize))
     }
 
-    /// The legacy session of `client`, opened (or re-opened when `renew`) under the state
-    /// lock so that concurrent callers share one `initialize`. Idle sessions are dropped
-    /// first; over the limit, the least recently used one is.
+    /// The legacy session of `client`, opened (or re-opened when `renew`) in its slot so that
+    /// concurrent callers share one `initialize` and the state lock is never held across it.
+    /// Idle sessions are dropped first; over the limit, the least recently used one is.
     pub(super) async fn session(
         &self,
         renew: bool,
         client: &ClientHop,
     ) -> Result<(Option<HeaderValue>, String), BoxError> {
         let key = session_key(client);
-        let mut state = self.shared.state.lock().await;
-        let now = Instant::now();
-        let mut gone = expire(&mut state, now, self.shared.idle);
-        if let (Some(s), false) = (state.sessions.get_mut(&key), renew) {
-            s.used = now;
-            let out = (s.id.clone(), s.version.clone());
+        let slot = {
+            let mut state = self.shared.state.lock().await;
+            let now = Instant::now();
+            let mut gone = expire(&mut state, now, self.shared.idle);
+            if renew && let Some(old) = state.sessions.remove(&key) {
+                gone.extend(old.open());
+            }
+            let owner = client.owner().cloned();
+            if !state.sessions.contains_key(&key) {
+                // One caller's sessions push out its own oldest, never another caller's.
+                let per_owner = (self.shared.max_sessions / OWNER_SHARE).max(1);
+                let held = state.sessions.values().filter(|s| s.owner == owner).count();
+                if owner.is_some() && held >= per_owner {
+                    gone.extend(oldest(&mut state, Some(&owner)));
+                } else if state.sessions.len() >= self.shared.max_sessions {
+                    gone.extend(oldest(&mut state, None));
+                }
+            }
+            let slot = state
+                .sessions
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(Slot::new(now, owner)))
+                .clone();
+            slot.touch(now);
             drop(state);
             self.close(gone);
-            return Ok(out);
-        }
-        if !state.sessions.contains_key(&key) && state.sessions.len() >= self.shared.max_sessions {
-            gone.extend(oldest(&mut state));
-        }
-        self.close(gone);
-        let (session, version) = self.initialize(client.capabilities().clone()).await?;
-        let entry = Session {
-            id: session.clone(),
-            version: version.clone(),
-            used: Instant::now(),
+            slot
         };
-        state.sessions.insert(key, entry);
-        Ok((session, version))
+        let capabilities = bounded_capabilities(client.capabilities());
+        let opened = slot
+            .cell
+            .get_or_try_init(|| self.initialize(capabilities))
+            .await;
+        match opened {
+            Ok(s) => Ok((s.id.clone(), s.version.clone())),
+            Err(e) => {
+                // A failed handshake leaves no slot behind: the next caller tries again.
+                let mut state = self.shared.state.lock().await;
+                if state
+                    .sessions
+                    .get(&key)
+                    .is_some_and(|s| Arc::ptr_eq(s, &slot))
+                {
+                    state.sessions.remove(&key);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Opens an upstream session telling the upstream what its client(s) can answer:
     /// `initialize`, then `notifications/initialized`. Gives the session id, if the upstream
     /// set one, and the version agreed.
-    async fn initialize(
-        &self,
-        capabilities: Value,
-    ) -> Result<(Option<HeaderValue>, String), BoxError> {
+    async fn initialize(&self, capabilities: Value) -> Result<Session, BoxError> {
         let init = RpcRequest::new(self.next_id(), "initialize").with_params(&json!({
             "protocolVersion": LEGACY_VERSIONS[0],
             "capabilities": capabilities,
@@ -140,7 +171,10 @@ where
         }
         let done = Message::from(Notification::new("notifications/initialized"));
         self.post(headers, &Outbound::message(&done), None).await?;
-        Ok((session, version))
+        Ok(Session {
+            id: session,
+            version,
+        })
     }
 
     /// A guard that, dropped armed, sends `notifications/cancelled` for request `id` on the
@@ -200,20 +234,86 @@ where
     }
 }
 
+/// The most bytes of client capabilities a shared upstream session is keyed and opened by;
+/// larger ones are reduced to their names (as in a sealed session id), so that a client cannot
+/// make the gateway keep or send a large value.
+pub(crate) const MAX_CAPABILITIES: usize = crate::session::MAX_SEALED_CAPABILITIES;
+
+/// The capabilities as an upstream session is keyed and opened by: as declared when small,
+/// else their (first 8, short) names with empty values.
+fn bounded_capabilities(capabilities: &Value) -> Value {
+    let Value::Object(caps) = capabilities else {
+        return Value::Object(Map::new());
+    };
+    let size = serde_json::to_vec(caps).map_or(usize::MAX, |v| v.len());
+    if size <= MAX_CAPABILITIES {
+        return Value::Object(caps.clone());
+    }
+    Value::Object(
+        caps.keys()
+            .filter(|k| k.len() <= 32)
+            .take(8)
+            .map(|k| (k.clone(), json!({})))
+            .collect(),
+    )
+}
+
 /// A client's own session, or else one session per capability set: what the upstream may ask
 /// depends on what the client declared. `None` is the session of clients that declared
-/// nothing.
+/// nothing. The key is a digest, never the client's string.
 fn session_key(client: &ClientHop) -> Option<Arc<str>> {
     match client.session() {
         Some(s) => Some(Arc::from(s)),
-        None if client
-            .capabilities()
-            .as_object()
-            .is_some_and(|c| !c.is_empty()) =>
-        {
-            Some(Arc::from(format!("capabilities:{}", client.capabilities())))
+        None => {
+            let caps = bounded_capabilities(client.capabilities());
+            if caps.as_object().is_none_or(Map::is_empty) {
+                return None;
+            }
+            let d = ring::digest::digest(&ring::digest::SHA256, caps.to_string().as_bytes());
+            let hex: String = d.as_ref()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Some(Arc::from(format!("capabilities:{hex}")))
         }
-        None => None,
+    }
+}
+
+/// The part of an upstream's session limit one caller may hold: an eighth, so that one
+/// caller opening sessions pushes out its own, and seven others keep theirs.
+const OWNER_SHARE: usize = 8;
+
+/// One legacy session's place in the table: opened once, by the first caller that needs it.
+#[derive(Debug)]
+pub(super) struct Slot {
+    cell: OnceCell<Session>,
+    used: Mutex<Instant>,
+    /// The caller whose client session it serves (`None`: shared by callers).
+    owner: Option<Owner>,
+}
+
+impl Slot {
+    fn new(now: Instant, owner: Option<Owner>) -> Self {
+        Slot {
+            cell: OnceCell::new(),
+            used: Mutex::new(now),
+            owner,
+        }
+    }
+
+    fn touch(&self, now: Instant) {
+        if let Ok(mut used) = self.used.lock() {
+            *used = now;
+        }
+    }
+
+    fn used(&self) -> Option<Instant> {
+        self.used.lock().ok().map(|u| *u)
+    }
+
+    /// The session, if it was opened.
+    fn open(&self) -> Option<Session> {
+        self.cell.get().cloned()
     }
 }
 
@@ -221,21 +321,176 @@ fn session_key(client: &ClientHop) -> Option<Arc<str>> {
 fn expire(state: &mut State, now: Instant, idle: Duration) -> Vec<Session> {
     let mut gone = Vec::new();
     state.sessions.retain(|_, s| {
-        let keep = now.duration_since(s.used) < idle;
+        let keep = s.used().is_some_and(|u| now.duration_since(u) < idle);
         if !keep {
-            gone.push(s.clone());
+            gone.extend(s.open());
         }
         keep
     });
     gone
 }
 
-/// Takes out the least recently used session, to make room for a new one.
-fn oldest(state: &mut State) -> Option<Session> {
+/// Takes out the least recently used session (of `owner`, if given), to make room for a new
+/// one.
+fn oldest(state: &mut State, owner: Option<&Option<Owner>>) -> Option<Session> {
     let key = state
         .sessions
         .iter()
-        .min_by_key(|(_, s)| s.used)
+        .filter(|(_, s)| owner.is_none_or(|o| s.owner == *o))
+        .min_by_key(|(_, s)| s.used())
         .map(|(k, _)| k.clone())?;
-    state.sessions.remove(&key)
+    state.sessions.remove(&key).and_then(|s| s.open())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http::{Response, Uri};
+    use http_body_util::BodyExt;
+    use http_body_util::combinators::BoxBody;
+    use tower::ServiceExt;
+
+    type HttpSvc = tower::util::BoxCloneSyncService<
+        Request<Full<Bytes>>,
+        Response<BoxBody<Bytes, Infallible>>,
+        Infallible,
+    >;
+
+    /// A legacy server whose `initialize` for a client declaring `slow` waits for `release`.
+    fn slow_initialize(release: Arc<tokio::sync::Notify>) -> HttpSvc {
+        let opened = Arc::new(AtomicUsize::new(0));
+        HttpSvc::new(tower::service_fn(move |req: Request<Full<Bytes>>| {
+            let (release, opened) = (release.clone(), opened.clone());
+            async move {
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                let body: Value = serde_json::from_slice(&body).unwrap();
+                let mut res = match body["method"].as_str() {
+                    Some("initialize") => {
+                        if body["params"]["capabilities"].get("slow").is_some() {
+                            release.notified().await;
+                        }
+                        let n = opened.fetch_add(1, Ordering::SeqCst);
+                        let result = json!({"jsonrpc": "2.0", "id": body["id"], "result": {
+                            "protocolVersion": "2025-06-18", "capabilities": {},
+                            "serverInfo": {"name": "s", "version": "1"}}});
+                        let mut res =
+                            Response::new(Full::new(Bytes::from(result.to_string())).boxed());
+                        res.headers_mut().insert(
+                            "mcp-session-id",
+                            HeaderValue::from_str(&format!("s{n}")).unwrap(),
+                        );
+                        res
+                    }
+                    Some("tools/list") => Response::new(
+                        Full::new(Bytes::from(
+                            json!({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": []}})
+                                .to_string(),
+                        ))
+                        .boxed(),
+                    ),
+                    _ => {
+                        let mut res = Response::new(Full::new(Bytes::new()).boxed());
+                        *res.status_mut() = StatusCode::ACCEPTED;
+                        return Ok::<_, Infallible>(res);
+                    }
+                };
+                res.headers_mut()
+                    .insert("content-type", HeaderValue::from_static("application/json"));
+                Ok::<_, Infallible>(res)
+            }
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_initialize_stalls_no_other_session() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let up = HttpUpstream::new(
+            slow_initialize(release.clone()),
+            Uri::from_static("http://old.test/mcp"),
+        )
+        .with_era(crate::era::Era::Legacy);
+        let list =
+            |hop: ClientHop| UpstreamRequest::new("tools/list", Map::new()).with_client(Some(hop));
+        let alice = ClientHop::new(json!({}), None).with_session("alice");
+        up.clone().oneshot(list(alice.clone())).await.unwrap();
+        // Bob's handshake hangs...
+        let bob = ClientHop::new(json!({"slow": {}}), None).with_session("bob");
+        let stuck = tokio::spawn(up.clone().oneshot(list(bob)));
+        tokio::task::yield_now().await;
+        // ...and Alice, on her open session, is answered at once, with no time passing.
+        let before = Instant::now();
+        let answered =
+            tokio::time::timeout(Duration::from_secs(1), up.clone().oneshot(list(alice)));
+        answered
+            .await
+            .expect("not stalled by bob's handshake")
+            .unwrap();
+        assert_eq!(before.elapsed(), Duration::ZERO);
+        assert!(!stuck.is_finished());
+        release.notify_one();
+        stuck.await.unwrap().unwrap();
+        assert_eq!(up.open_sessions().await, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_over_its_share_of_upstream_sessions_pushes_out_only_its_own() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let up = HttpUpstream::new(
+            slow_initialize(release),
+            Uri::from_static("http://old.test/mcp"),
+        )
+        .with_era(crate::era::Era::Legacy)
+        .with_sessions(Duration::from_secs(600), 16);
+        let hop = |owner: &str, session: String| {
+            ClientHop::new(json!({}), None)
+                .with_session(session)
+                .with_owner(Some(Owner::of(&agent_gateway_core::Caller::new(owner))))
+        };
+        let list =
+            |hop: ClientHop| UpstreamRequest::new("tools/list", Map::new()).with_client(Some(hop));
+        up.clone()
+            .oneshot(list(hop("bob", "b0".into())))
+            .await
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // Alice opens many sessions: she holds at most her share (16 / 8 = 2).
+        for i in 0..10 {
+            up.clone()
+                .oneshot(list(hop("alice", format!("a{i}"))))
+                .await
+                .unwrap();
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert_eq!(up.open_sessions().await, 3, "alice's 2 and bob's");
+        let state = up.shared.state.lock().await;
+        assert!(
+            state.sessions.contains_key(&Some(Arc::from("b0"))),
+            "bob's session stays"
+        );
+        assert!(state.sessions.contains_key(&Some(Arc::from("a9"))));
+        assert!(state.sessions.contains_key(&Some(Arc::from("a8"))));
+    }
+
+    #[test]
+    fn capability_keys_are_bounded_digests() {
+        let big = json!({"sampling": {"x": "y".repeat(1 << 20)}, "roots": {}});
+        let hop = ClientHop::new(big.clone(), None);
+        let key = session_key(&hop).unwrap();
+        assert!(key.len() < 64, "{key}");
+        assert!(!key.contains("yyy"));
+        // Every large set with the same names shares one key: a few shapes, not one per client.
+        let other = json!({"sampling": {"x": "z".repeat(1 << 20)}, "roots": {}});
+        assert_eq!(session_key(&ClientHop::new(other, None)), Some(key));
+        assert_eq!(
+            bounded_capabilities(&big),
+            json!({"sampling": {}, "roots": {}})
+        );
+        let small = json!({"sampling": {}});
+        assert_eq!(bounded_capabilities(&small), small);
+        assert_ne!(session_key(&ClientHop::new(small, None)), session_key(&hop));
+        assert_eq!(session_key(&ClientHop::new(json!({}), None)), None);
+    }
 }

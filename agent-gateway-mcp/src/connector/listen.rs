@@ -32,7 +32,7 @@ use tokio::task::AbortHandle;
 use tower::ServiceExt;
 
 use super::wire::{is_event_stream, notification};
-use super::{ConnectorError, HttpUpstream, modern_error};
+use super::{ConnectorError, HttpUpstream};
 use crate::McpError;
 use crate::era::Era;
 use crate::listen::{ACKNOWLEDGED, ListenFilter, SUBSCRIBE, UNSUBSCRIBE};
@@ -138,18 +138,18 @@ where
             None => self.shared.state.lock().await.era,
         };
         if era.is_none() {
+            self.may_probe().await?;
             let answer = self
-                .modern(UpstreamRequest::new("server/discover", Map::new()))
+                .probe_answer(
+                    self.modern(UpstreamRequest::new("server/discover", Map::new()))
+                        .await,
+                )
                 .await?;
-            let found = if modern_error(&answer) {
-                Era::Modern
-            } else if answer.status.is_server_error() || answer.status == StatusCode::UNAUTHORIZED {
+            let Some(found) = super::probe::verdict(&answer) else {
+                // Not an era answer: the listen fails, and a later one probes again.
                 answer.into_result()?;
                 return Err(Box::new(ConnectorError::Status(StatusCode::BAD_GATEWAY)));
-            } else {
-                Era::Legacy
             };
-            self.shared.state.lock().await.era = Some(found);
             era = Some(found);
         }
         match era {
@@ -277,7 +277,11 @@ where
             self.resubscribe(uris).await;
         }
         let req = self.get_request(session, &version)?;
-        let res = self.client.clone().oneshot(req).await.map_err(Into::into)?;
+        let idle = self.shared.stream_idle;
+        let res = tokio::time::timeout(idle, self.client.clone().oneshot(req))
+            .await
+            .map_err(|_| ConnectorError::Idle(idle))?
+            .map_err(Into::into)?;
         let (parts, body) = res.into_parts();
         match parts.status {
             StatusCode::NOT_FOUND => return Ok(GetEnd::Forgotten),
@@ -343,12 +347,20 @@ where
         let mut events = Vec::new();
         let period = (self.shared.idle / 2).max(Duration::from_secs(1));
         let mut touch = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let idle = self.shared.stream_idle;
+        let silent = tokio::time::sleep(idle);
+        let mut silent = std::pin::pin!(silent);
         loop {
             // Taken apart in the branch: the body's error type need not be `Send`.
             let next = tokio::select! {
                 frame = body.frame() => Some(frame.map(|f| f.map_err(Into::<BoxError>::into))),
                 _ = touch.tick() => None,
+                // Nothing, not even a keep-alive, for too long: a dead stream, opened again.
+                () = &mut silent => return Err(Box::new(ConnectorError::Idle(idle))),
             };
+            if next.is_some() {
+                silent.as_mut().reset(tokio::time::Instant::now() + idle);
+            }
             let Some(next) = next else {
                 self.session(false, hop).await?;
                 continue;

@@ -1,10 +1,14 @@
 //! The streamable-HTTP upstream connector: sends [`UpstreamRequest`]s to one MCP server over
 //! any HTTP client service, in the server's era.
 //!
-//! The era is probed once and cached: a modern request goes first; a result, or a 400 carrying
-//! a modern error (-32020/-32021/-32022) or a 404 carrying -32601, means modern. Anything else
-//! means legacy: the connector runs `initialize`, keeps the session and re-initializes once if
-//! the server forgets it (404). The upstream's credential is configured here; nothing from
+//! The era is probed and cached only from a definite answer: a modern request goes first; a
+//! result, or a 400 carrying a modern error (-32020/-32021/-32022) or a 404 carrying -32601,
+//! means modern. A 400 without a JSON-RPC error or with a session complaint (-32600, -32000),
+//! or a 405, means legacy: the connector runs `initialize`, keeps the session and
+//! re-initializes once if the server forgets it (404). Any other answer (429, 403, 404, 5xx,
+//! a timeout or a broken connection) says nothing about the era: it is passed on, the era stays
+//! unknown, and the next probe waits a backoff ([`PROBE_FIRST_BACKOFF`] doubling to
+//! [`PROBE_MAX_BACKOFF`]) during which requests fail at once with the last answer's status. The upstream's credential is configured here; nothing from
 //! the client's request reaches the upstream, since an [`UpstreamRequest`] carries no headers.
 //!
 //! ```
@@ -35,6 +39,9 @@
 mod legacy;
 mod listen;
 mod mux;
+mod probe;
+#[cfg(test)]
+mod probe_tests;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -44,6 +51,7 @@ pub mod sse;
 pub use pool::Pool;
 #[cfg(feature = "stdio")]
 pub mod stdio;
+pub use probe::{PROBE_FIRST_BACKOFF, PROBE_MAX_BACKOFF};
 pub use sse::SseUpstream;
 pub(crate) use wire::mirrored;
 
@@ -63,7 +71,6 @@ use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 use tower::Service;
 
 use crate::era::{
@@ -88,27 +95,36 @@ pub enum ConnectorError {
     /// A legacy upstream's `initialize` failed or named no version we speak.
     #[error("upstream initialize failed")]
     Initialize,
+    /// The upstream sent nothing (no answer headers, no body bytes) for this long.
+    #[error("upstream sent nothing for {0:?}")]
+    Idle(Duration),
 }
 
-/// One legacy upstream session: its id (servers may issue none), the negotiated version, and
-/// when it was last used.
+/// One legacy upstream session once open: its id (servers may issue none) and the negotiated
+/// version.
 #[derive(Debug, Clone)]
 struct Session {
     id: Option<HeaderValue>,
     version: String,
-    used: Instant,
 }
 
 #[derive(Debug, Default)]
 struct State {
     era: Option<Era>,
+    /// The era probe's backoff while no definite answer has come.
+    probe: probe::Backoff,
     /// Legacy sessions, one per client session (`Some(key)`), plus one shared by clients that
     /// have none (`None`: modern clients).
-    sessions: HashMap<Option<Arc<str>>, Session>,
+    sessions: HashMap<Option<Arc<str>>, Arc<legacy::Slot>>,
 }
 
 /// How long an unused legacy upstream session is kept by default.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(600);
+
+/// How long an upstream may send nothing, connecting, before its answer's headers, or within
+/// an answer or a notification stream, by default: above the 15 s keep-alive of MCP servers
+/// (this gateway's own included) with room to spare.
+pub const DEFAULT_STREAM_IDLE: Duration = Duration::from_secs(120);
 
 /// How many legacy upstream sessions one upstream keeps at most by default.
 pub const DEFAULT_MAX_SESSIONS: usize = 1024;
@@ -118,6 +134,7 @@ struct Shared {
     authorization: Option<Secret<HeaderValue>>,
     fixed: Option<Era>,
     idle: Duration,
+    stream_idle: Duration,
     max_sessions: usize,
     next_id: AtomicU64,
     state: Mutex<State>,
@@ -134,6 +151,7 @@ impl Clone for Shared {
             authorization: self.authorization.clone(),
             fixed: self.fixed,
             idle: self.idle,
+            stream_idle: self.stream_idle,
             max_sessions: self.max_sessions,
             next_id: AtomicU64::new(1),
             state: Mutex::new(State::default()),
@@ -185,6 +203,7 @@ impl<C> HttpUpstream<C> {
                 authorization: None,
                 fixed: None,
                 idle: DEFAULT_SESSION_IDLE,
+                stream_idle: DEFAULT_STREAM_IDLE,
                 max_sessions: DEFAULT_MAX_SESSIONS,
                 next_id: AtomicU64::new(1),
                 state: Mutex::new(State::default()),
@@ -213,7 +232,8 @@ impl<C> HttpUpstream<C> {
     }
 
     /// Keeps an unused legacy session `idle` long (default 10 minutes) and at most `max` of
-    /// them (default 1024; the least recently used goes first). A legacy upstream gets one
+    /// them (default 1024; the least recently used goes first, and a caller holding an eighth
+    /// of them pushes out its own least recently used rather than another caller's). A legacy upstream gets one
     /// session per client session, opened with that client's capabilities so that its
     /// requests to the client are routed back to the right one, plus one shared session for
     /// clients without one.
@@ -221,6 +241,15 @@ impl<C> HttpUpstream<C> {
         let shared = self.shared_mut();
         shared.idle = idle;
         shared.max_sessions = max.max(1);
+        self
+    }
+
+    /// Gives up on an upstream that sends nothing for `idle` (default
+    /// [`DEFAULT_STREAM_IDLE`]): no answer headers (connecting included), or no bytes within an
+    /// answer or a notification stream, which is then opened again after a backoff. Calls
+    /// have their own overall timeout besides (the federation member's).
+    pub fn with_stream_idle_timeout(mut self, idle: Duration) -> Self {
+        self.shared_mut().stream_idle = idle;
         self
     }
 
@@ -291,17 +320,14 @@ where
             Some(Era::Modern) => self.modern(req).await?.into_result(),
             Some(_) => self.legacy(req).await,
             None => {
-                let answer = self.modern(req.clone()).await?;
-                if modern_error(&answer) {
-                    self.shared.state.lock().await.era = Some(Era::Modern);
-                    return answer.into_result();
+                self.may_probe().await?;
+                let answer = self.probe_answer(self.modern(req.clone()).await).await?;
+                match probe::verdict(&answer) {
+                    Some(Era::Modern) => answer.into_result(),
+                    Some(_) => self.legacy(req).await,
+                    // Not an era answer: passed on, nothing cached.
+                    None => answer.into_result(),
                 }
-                if answer.status.is_server_error() || answer.status == StatusCode::UNAUTHORIZED {
-                    // Not an era answer: do not cache anything.
-                    return answer.into_result();
-                }
-                self.shared.state.lock().await.era = Some(Era::Legacy);
-                self.legacy(req).await
             }
         }
     }
@@ -365,6 +391,7 @@ where
             headers,
             msg,
             notifier,
+            self.shared.stream_idle,
         )
         .await
     }

@@ -1,6 +1,7 @@
 //! What the connectors that multiplex calls over one channel share (stdio, the legacy SSE
-//! stream): a call in flight by our numeric id, its answer matched by id, and its progress,
-//! which carries our id as the token, mapped back to the call's notifier.
+//! stream): a call in flight by our numeric id, its answer matched by id, its progress, which
+//! carries our id as the token, mapped back to the call's notifier, and the call a server's own
+//! request belongs to, when that can be proven (see [`owning_call`]).
 
 use std::collections::HashMap;
 
@@ -105,5 +106,91 @@ pub(crate) fn progress(calls: &Calls, mut params: Map<String, Value>) {
         .and_then(|p| p.notifier.as_ref())
     {
         notifier.try_notify(PROGRESS, params);
+    }
+}
+
+/// The `_meta` keys under which a server's request may name the request of ours it relates to.
+pub(crate) const RELATED_REQUEST_KEYS: [&str; 2] = [
+    "relatedRequestId",
+    "io.modelcontextprotocol/related-request-id",
+];
+
+/// The notifier of the call a server's request (with `params`) belongs to, when that can be
+/// proven, and only if its client can be asked (finding 20):
+///
+/// - the request names one of our calls in `_meta` ([`RELATED_REQUEST_KEYS`]): that call;
+/// - else exactly one call is in flight (and so started before the request was read): that
+///   one, askable or not (a second call, askable or not, makes the owner unprovable).
+///
+/// `None` otherwise: the request is refused with an error to the server, never shown to a
+/// client that may not own it.
+pub(crate) fn owning_call(calls: &Calls, params: &Map<String, Value>) -> Option<Notifier> {
+    let meta = params.get("_meta").and_then(Value::as_object);
+    let related = meta.and_then(|m| RELATED_REQUEST_KEYS.iter().find_map(|k| m.get(*k)));
+    let call = match related {
+        Some(id) => calls.get(&id.as_i64()?)?,
+        None => {
+            let mut all = calls.values();
+            match (all.next(), all.next()) {
+                (Some(only), None) => only,
+                _ => return None,
+            }
+        }
+    };
+    call.notifier.as_ref().filter(|n| n.can_request()).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(
+        askable: bool,
+    ) -> (
+        Pending,
+        tokio::sync::mpsc::Receiver<crate::notify::Outgoing>,
+    ) {
+        let (n, rx) = Notifier::channel(None);
+        let n = if askable { n.with_requests() } else { n };
+        let (answer, _) = oneshot::channel();
+        (
+            Pending {
+                answer,
+                notifier: Some(n),
+            },
+            rx,
+        )
+    }
+
+    fn params(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_server_request_goes_only_to_a_call_proven_to_own_it() {
+        let mut calls = Calls::new();
+        let (a, _ra) = call(true);
+        calls.insert(1, a);
+        // One call in flight: it owns the request.
+        assert!(owning_call(&calls, &Map::new()).is_some());
+        // Caller B's call (not askable) is in flight too: A is not proven the owner.
+        let (b, _rb) = call(false);
+        calls.insert(2, b);
+        assert!(owning_call(&calls, &Map::new()).is_none(), "finding 20");
+        // A link names the owner: B's call, which cannot be asked, or A's.
+        let to_b = params(json!({"_meta": {"relatedRequestId": 2}}));
+        assert!(owning_call(&calls, &to_b).is_none());
+        let to_a = params(json!({"_meta": {"io.modelcontextprotocol/related-request-id": 1}}));
+        assert!(owning_call(&calls, &to_a).is_some());
+        // A link to no call of ours, or not a number: refused.
+        for bad in [json!(9), json!("1"), json!(null)] {
+            let p = params(json!({"_meta": {"relatedRequestId": bad}}));
+            assert!(owning_call(&calls, &p).is_none());
+        }
+        // Only B's call in flight, not askable: refused.
+        calls.remove(&1);
+        assert!(owning_call(&calls, &Map::new()).is_none());
+        calls.clear();
+        assert!(owning_call(&calls, &Map::new()).is_none());
     }
 }

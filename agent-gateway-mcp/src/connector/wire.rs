@@ -1,6 +1,8 @@
 //! One JSON-RPC exchange over streamable HTTP: the POST, and the answer read as JSON or as an
 //! SSE stream up to the response for this request.
 
+use std::time::Duration;
+
 use agent_gateway_core::BoxError;
 use agent_gateway_core::jsonrpc::{Id, Message, Payload, encode};
 use agent_gateway_core::sse::Decoder;
@@ -127,6 +129,9 @@ where
     Ok(res.status())
 }
 
+/// Posts `message` and reads the answer up to the response to it. The answer's headers, and
+/// each piece of its body, must come within `idle` ([`ConnectorError::Idle`] otherwise): a
+/// silent upstream never holds a call, or a listen, for ever.
 pub(crate) async fn post<C, B>(
     client: C,
     uri: &Uri,
@@ -134,6 +139,7 @@ pub(crate) async fn post<C, B>(
     headers: HeaderMap,
     message: &Outbound,
     notifier: Option<&Notifier>,
+    idle: Duration,
 ) -> Result<Answer, BoxError>
 where
     C: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
@@ -161,16 +167,23 @@ where
         }
     };
     let req = request(uri, authorization, headers, message)?;
-    let res = client.clone().oneshot(req).await.map_err(Into::into)?;
+    let res = tokio::time::timeout(idle, client.clone().oneshot(req))
+        .await
+        .map_err(|_| ConnectorError::Idle(idle))?
+        .map_err(Into::into)?;
     let (parts, body) = res.into_parts();
     let id = message.id.clone();
     let is_sse = is_event_stream(&parts.headers);
     let outcome = if parts.status == StatusCode::ACCEPTED || id.is_none() {
         None
     } else if is_sse {
-        read_sse(body, id.as_ref(), notifier, &respond).await?
+        read_sse(body, id.as_ref(), notifier, &respond, idle).await?
     } else {
-        let bytes = Limited::new(body, MAX_ANSWER).collect().await?.to_bytes();
+        let read = Limited::new(body, MAX_ANSWER).collect();
+        let bytes = tokio::time::timeout(idle, read)
+            .await
+            .map_err(|_| ConnectorError::Idle(idle))??
+            .to_bytes();
         match_response(&bytes, id.as_ref())
     };
     Ok(Answer {
@@ -240,6 +253,7 @@ async fn read_sse<B, R, F>(
     id: Option<&Id>,
     notifier: Option<&Notifier>,
     respond: &R,
+    idle: Duration,
 ) -> Result<Outcome, BoxError>
 where
     B: Body<Data = Bytes>,
@@ -253,10 +267,11 @@ where
     let mut seen = 0usize;
     loop {
         // Taken apart at once: the body's error type need not be `Send` across the relay.
-        let frame = match body.frame().await {
-            None => break,
-            Some(Ok(frame)) => frame,
-            Some(Err(e)) => return Err(e.into()),
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(Box::new(ConnectorError::Idle(idle))),
+            Ok(None) => break,
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(e))) => return Err(e.into()),
         };
         let Ok(data) = frame.into_data() else {
             continue;

@@ -447,13 +447,14 @@ where
             render::finish_modern(front, &d.method, front.config.discover_result()),
         )),
         McpMethod::LoggingSetLevel => {
-            let (Some(level), Some((session, _))) = (level, d.session) else {
+            let (Some(level), Some((session, state))) = (level, d.session) else {
                 return Err(fail(bad(
                     StatusCode::OK,
                     ErrorObject::invalid_params("missing string `level`"),
                 )));
             };
-            front.store.log_levels.set(&session, &level);
+            let owner = crate::session::session_owner(&state, &session);
+            front.store.log_levels.set(&session, owner, &level);
             Ok(render::result(d.id, Map::new()))
         }
         // `ping`, the only other method the front answers itself.

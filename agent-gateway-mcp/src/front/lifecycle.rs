@@ -153,15 +153,25 @@ where
     }
     // A valid id is ended here: this replica answers 404 for it from now on (another
     // replica accepts it until it expires, sealed ids being stateless).
+    let owner = crate::session::session_owner(&state, &id);
+    let now = front.config.sealer.now();
+    // Fail closed: a session that cannot be remembered as ended is not ended.
+    if !front.store.revoked.revoke(&id, owner, state.expires_at(), now) {
+        tracing::warn!("mcp: too many ended sessions to remember one more");
+        return render::error(
+            None,
+            bad(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorObject::new(
+                    ErrorObject::INTERNAL_ERROR,
+                    "too many sessions ended: this one was not, try again later",
+                ),
+            ),
+            None,
+        );
+    }
     front.store.log_levels.forget(&id);
     front.store.subscriptions.forget(&id);
-    if !front
-        .store
-        .revoked
-        .revoke(&id, state.expires_at(), front.config.sealer.now())
-    {
-        tracing::warn!("mcp: too many ended sessions to remember one more");
-    }
     render::empty(StatusCode::OK)
 }
 

@@ -34,8 +34,8 @@ use crate::error::Rendered;
 use crate::listen::{LISTEN, ListenFilter};
 use crate::method::McpMethod;
 use crate::notify::Notifier;
-use crate::session::subscriptions::Refused;
-use crate::session::{SessionBinding, SessionState};
+use crate::session::subscriptions;
+use crate::session::{SessionBinding, SessionState, session_owner};
 use crate::{McpError, McpRequest, McpResponse};
 
 /// The JSON-RPC id of the listen request a GET stream makes of the inner service.
@@ -115,17 +115,19 @@ where
     let state = state.ok_or_else(|| invalid("session not found"))?;
     req.extensions_mut()
         .insert(SessionBinding::on(state.owner()));
+    if subscribe {
+        // Too long to keep: refused before the upstream is asked.
+        subscriptions::check_uri(&uri).map_err(|r| invalid(r.message()))?;
+    }
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
     if subscribe {
         let now = front.config.sealer.now();
+        let owner = session_owner(&state, &session);
         front
             .store
             .subscriptions
-            .subscribe(&session, state.expires_at(), now, &uri)
-            .map_err(|r| match r {
-                Refused::Uris => invalid("too many subscriptions in this session"),
-                Refused::Sessions => invalid("no room for another session's subscriptions"),
-            })?;
+            .subscribe(&session, owner, state.expires_at(), now, &uri)
+            .map_err(|r| invalid(r.message()))?;
     } else {
         front.store.subscriptions.unsubscribe(&session, &uri);
     }
@@ -211,10 +213,12 @@ where
     let mut parts = parts;
     parts.extensions.insert(SessionBinding::on(state.owner()));
     let now = front.config.sealer.now();
-    let changes = front
-        .store
-        .subscriptions
-        .open_stream(&session, state.expires_at(), now);
+    let changes = front.store.subscriptions.open_stream(
+        &session,
+        session_owner(&state, &session),
+        state.expires_at(),
+        now,
+    );
     let uris = changes
         .as_ref()
         .map(|(rx, _)| rx.borrow().uris.clone())

@@ -108,6 +108,8 @@ struct Relay {
     primed: bool,
     /// Where a legacy stream's events are kept for a client that resumes.
     recording: Option<Arc<Recording>>,
+    /// The owner of the legacy session the stream answers on.
+    owner: Option<crate::session::OwnerKey>,
     /// The gateway ids of the server→client requests sent on this stream, forgotten when it
     /// ends.
     asked: Vec<String>,
@@ -118,6 +120,10 @@ impl Drop for Relay {
     fn drop(&mut self) {
         for id in &self.asked {
             self.front.store.pending.forget(id);
+        }
+        // However the stream ends, its recording starts its time to be forgotten.
+        if let Some(r) = &self.recording {
+            r.end();
         }
     }
 }
@@ -131,11 +137,22 @@ impl Relay {
         end: Ending,
     ) -> Self {
         let ids = (end.era == Era::Legacy).then(EventIds::new);
-        let recording = match (&ids, &end.session) {
-            (Some(ids), Some(session)) => end.front.store.resumable.record(ids.stream(), session),
+        // Whom the session's table entries count against.
+        let owner = end.session.as_ref().and_then(|session| {
+            let state = end.front.session(session)?;
+            Some(crate::session::session_owner(&state, session))
+        });
+        let recording = match (&ids, &end.session, owner) {
+            (Some(ids), Some(session), Some(owner)) => {
+                end.front
+                    .store
+                    .resumable
+                    .record(ids.stream(), session, owner)
+            }
             _ => None,
         };
         Relay {
+            owner,
             recording,
             notes,
             call,
@@ -193,14 +210,14 @@ impl Relay {
             Outgoing::Request(req) => {
                 let (method, params, reply) = req.into_parts();
                 let session = self.end.as_ref().and_then(|e| e.session.clone());
-                let Some(session) = session else {
+                let (Some(session), Some(owner)) = (session, self.owner) else {
                     reply.send(Err(ErrorObject::new(
                         ErrorObject::INTERNAL_ERROR,
                         "the client has no session to answer on",
                     )));
                     return None;
                 };
-                let id = self.front.store.pending.register(&session, reply)?;
+                let id = self.front.store.pending.register(&session, owner, reply)?;
                 let request = RpcRequest::new(Id::from(id.clone()), method)
                     .with_params(&params)
                     .ok()?;

@@ -260,12 +260,17 @@ impl Sealer {
 }
 
 mod binding;
+mod bounded;
+mod limits;
 pub(crate) mod pending;
 pub(crate) mod resume;
+mod share;
 mod store;
 pub(crate) mod subscriptions;
 
 pub(crate) use binding::SessionBinding;
+pub use limits::SessionLimits;
+pub(crate) use share::{OwnerKey, session_owner};
 pub(crate) use store::Cancels;
 pub use store::SessionStore;
 

@@ -8,13 +8,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use super::bounded::{LogLevels, Revoked};
 use super::pending::PendingRequests;
 use super::resume::Resumable;
 use super::subscriptions::Subscriptions;
 use super::{Sealer, SessionState};
-
-/// The most legacy sessions whose `logging/setLevel` is remembered on one replica.
-const MAX_LOG_LEVELS: usize = 65_536;
 
 /// Legacy requests in flight, by session and JSON-RPC id, each with the trigger that cancels
 /// it. An entry lives as long as its request (see [`CancelGuard`]).
@@ -68,62 +66,6 @@ impl Cancels {
     }
 }
 
-/// The most ended sessions remembered on one replica.
-const MAX_REVOKED: usize = 65_536;
-
-/// Session ids ended with DELETE, each remembered until it would have expired anyway. In
-/// memory on this replica: another replica still accepts the id until it expires.
-#[derive(Debug, Default)]
-pub(crate) struct Revoked(std::sync::Mutex<std::collections::HashMap<String, u64>>);
-
-impl Revoked {
-    /// Ends `id`, which expires at `expires` (unix seconds); `now` is the time now. False when
-    /// the table is full of live entries.
-    pub(crate) fn revoke(&self, id: &str, expires: u64, now: u64) -> bool {
-        let Ok(mut m) = self.0.lock() else {
-            return false;
-        };
-        if m.len() >= MAX_REVOKED {
-            m.retain(|_, exp| *exp > now);
-        }
-        if m.len() >= MAX_REVOKED {
-            return false;
-        }
-        m.insert(id.to_owned(), expires);
-        true
-    }
-
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        self.0.lock().is_ok_and(|m| m.contains_key(id))
-    }
-}
-
-/// The log level each legacy session asked for, in memory on this replica (a session that
-/// moves to another replica falls back to every level until it sets one there).
-#[derive(Debug, Default)]
-pub(crate) struct LogLevels(std::sync::Mutex<std::collections::HashMap<String, String>>);
-
-impl LogLevels {
-    pub(crate) fn set(&self, session: &str, level: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            if m.len() >= MAX_LOG_LEVELS && !m.contains_key(session) {
-                m.clear();
-            }
-            m.insert(session.to_owned(), level.to_owned());
-        }
-    }
-
-    pub(crate) fn get(&self, session: &str) -> Option<String> {
-        self.0.lock().ok().and_then(|m| m.get(session).cloned())
-    }
-
-    pub(crate) fn forget(&self, session: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            m.remove(session);
-        }
-    }
-}
-
 /// The live tables of the legacy sessions one front serves (see the module docs).
 #[derive(Default)]
 pub struct SessionStore {
@@ -139,6 +81,8 @@ pub struct SessionStore {
     pub(crate) resumable: Arc<Resumable>,
     /// Legacy sessions' resource subscriptions on this replica, watched by their GET streams.
     pub(crate) subscriptions: Subscriptions,
+    /// The bounds of the tables above.
+    pub(crate) limits: super::SessionLimits,
 }
 
 impl fmt::Debug for SessionStore {

@@ -1,9 +1,13 @@
-//! The resource subscriptions of legacy sessions (`resources/subscribe`), kept in memory with
-//! a bound on sessions and on URIs per session, and watched by each session's GET stream.
+//! The resource subscriptions of legacy sessions (`resources/subscribe`), kept in memory and
+//! watched by each session's GET stream.
 //!
 //! A session id is sealed and stateless; its subscriptions are not, so they live on the
-//! replica that took them. An entry goes when its session expires (purged when room is
-//! needed) or is deleted.
+//! replica that took them. What is kept is bounded: a URI is at most [`MAX_URI_BYTES`], a
+//! session holds at most [`MAX_URIS_PER_SESSION`] URIs, one owner at most
+//! [`MAX_SESSIONS_PER_OWNER`] sessions with subscriptions and the replica at most
+//! [`MAX_SESSIONS`]. An entry goes when its session expires (purged on every change, in
+//! expiry order) or is deleted. A caller over its share is refused with a clear error while
+//! the others still subscribe.
 //!
 //! A session has one GET stream at a time: a new one ends the one before (the spec allows
 //! no message on two streams, and a client reconnecting must not be locked out by a stream
@@ -15,18 +19,68 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 
-/// The most sessions with subscriptions held at once.
+use super::share::OwnerKey;
+
+/// The most sessions with subscriptions held at once on one replica.
 pub(crate) const MAX_SESSIONS: usize = 10_000;
+/// The most sessions with subscriptions one owner holds: enough for an agent fleet behind one
+/// key, a small part of [`MAX_SESSIONS`].
+pub(crate) const MAX_SESSIONS_PER_OWNER: usize = 64;
 /// The most URIs one session may subscribe to.
 pub(crate) const MAX_URIS_PER_SESSION: usize = 256;
+/// The longest URI a session may subscribe to, in bytes: far above any real resource URI, and
+/// it bounds a session's subscriptions to half a MiB.
+pub(crate) const MAX_URI_BYTES: usize = 2048;
+
+/// How many subscriptions a replica keeps (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) sessions: usize,
+    pub(crate) sessions_per_owner: usize,
+    pub(crate) uris_per_session: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            sessions: MAX_SESSIONS,
+            sessions_per_owner: MAX_SESSIONS_PER_OWNER,
+            uris_per_session: MAX_URIS_PER_SESSION,
+        }
+    }
+}
 
 /// Why a subscription was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refused {
     /// Too many sessions hold subscriptions.
     Sessions,
+    /// Too many of this owner's sessions hold subscriptions.
+    Owner,
     /// The session holds too many subscriptions.
     Uris,
+    /// The URI is longer than [`MAX_URI_BYTES`].
+    UriTooLong,
+}
+
+impl Refused {
+    /// What the client is told.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Refused::Sessions => "no room for another session's subscriptions",
+            Refused::Owner => "too many of this caller's sessions hold subscriptions",
+            Refused::Uris => "too many subscriptions in this session",
+            Refused::UriTooLong => "resource URI too long to subscribe to",
+        }
+    }
+}
+
+/// Whether a URI may be subscribed to at all (checked before the upstream is asked).
+pub(crate) fn check_uri(uri: &str) -> Result<(), Refused> {
+    if uri.len() > MAX_URI_BYTES {
+        return Err(Refused::UriTooLong);
+    }
+    Ok(())
 }
 
 /// What a session's GET stream watches.
@@ -40,62 +94,118 @@ pub(crate) struct Watched {
 
 struct Entry {
     expires: u64,
+    owner: OwnerKey,
     uris: watch::Sender<Watched>,
+}
+
+#[derive(Default)]
+struct Table {
+    sessions: HashMap<String, Entry>,
+    /// The sessions by expiry, for purging the expired ones in order.
+    expiry: BTreeSet<(u64, String)>,
+    /// How many sessions each owner holds.
+    owners: HashMap<OwnerKey, usize>,
+}
+
+impl Table {
+    fn remove(&mut self, session: &str) {
+        if let Some(e) = self.sessions.remove(session) {
+            self.expiry.remove(&(e.expires, session.to_owned()));
+            if let Some(n) = self.owners.get_mut(&e.owner) {
+                *n -= 1;
+                if *n == 0 {
+                    self.owners.remove(&e.owner);
+                }
+            }
+        }
+    }
+
+    /// Forgets every session expired at `now`.
+    fn purge(&mut self, now: u64) {
+        while let Some((expires, session)) = self.expiry.first().cloned()
+            && expires <= now
+        {
+            self.remove(&session);
+        }
+    }
+
+    fn entry(
+        &mut self,
+        limits: &Limits,
+        session: &str,
+        owner: OwnerKey,
+        expires: u64,
+        now: u64,
+    ) -> Result<&mut Entry, Refused> {
+        self.purge(now);
+        if !self.sessions.contains_key(session) {
+            if self.owners.get(&owner).copied().unwrap_or(0) >= limits.sessions_per_owner {
+                return Err(Refused::Owner);
+            }
+            if self.sessions.len() >= limits.sessions {
+                return Err(Refused::Sessions);
+            }
+            let entry = Entry {
+                expires,
+                owner,
+                uris: watch::channel(Watched::default()).0,
+            };
+            self.sessions.insert(session.to_owned(), entry);
+            self.expiry.insert((expires, session.to_owned()));
+            *self.owners.entry(owner).or_default() += 1;
+        }
+        self.sessions.get_mut(session).ok_or(Refused::Sessions)
+    }
 }
 
 /// Every session's subscribed URIs (client-facing form).
 #[derive(Default)]
 pub(crate) struct Subscriptions {
-    sessions: Mutex<HashMap<String, Entry>>,
+    table: Mutex<Table>,
+    limits: Limits,
 }
 
 impl fmt::Debug for Subscriptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.sessions.lock().map_or(0, |s| s.len());
         f.debug_struct("Subscriptions")
-            .field("sessions", &n)
+            .field("sessions", &self.len())
+            .field("limits", &self.limits)
             .finish()
     }
 }
 
-fn entry<'a>(
-    map: &'a mut HashMap<String, Entry>,
-    session: &str,
-    expires: u64,
-    now: u64,
-) -> Result<&'a mut Entry, Refused> {
-    if !map.contains_key(session) {
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, e| e.expires > now);
-        }
-        if map.len() >= MAX_SESSIONS {
-            return Err(Refused::Sessions);
-        }
-        let entry = Entry {
-            expires,
-            uris: watch::channel(Watched::default()).0,
-        };
-        map.insert(session.to_owned(), entry);
-    }
-    map.get_mut(session).ok_or(Refused::Sessions)
-}
-
 impl Subscriptions {
-    /// Subscribes `session` (expiring at `expires`, Unix seconds) to `uri`.
+    /// A table within `limits`.
+    pub(crate) fn new(limits: Limits) -> Self {
+        Subscriptions {
+            limits,
+            ..Subscriptions::default()
+        }
+    }
+
+    /// How many sessions hold subscriptions (or a GET stream) now.
+    pub(crate) fn len(&self) -> usize {
+        self.table.lock().map_or(0, |t| t.sessions.len())
+    }
+
+    /// Subscribes `session` of `owner` (expiring at `expires`, Unix seconds) to `uri`.
     pub(crate) fn subscribe(
         &self,
         session: &str,
+        owner: OwnerKey,
         expires: u64,
         now: u64,
         uri: &str,
     ) -> Result<(), Refused> {
-        let mut map = self.sessions.lock().map_err(|_| Refused::Sessions)?;
-        let entry = entry(&mut map, session, expires, now)?;
+        check_uri(uri)?;
+        let mut table = self.table.lock().map_err(|_| Refused::Sessions)?;
+        let entry = table.entry(&self.limits, session, owner, expires, now)?;
+        let max = self.limits.uris_per_session;
         let mut refused = None;
         entry.uris.send_if_modified(|Watched { uris, .. }| {
             if uris.contains(uri) {
                 false
-            } else if uris.len() >= MAX_URIS_PER_SESSION {
+            } else if uris.len() >= max {
                 refused = Some(Refused::Uris);
                 false
             } else {
@@ -107,8 +217,8 @@ impl Subscriptions {
 
     /// Ends `session`'s subscription to `uri`, if it had one.
     pub(crate) fn unsubscribe(&self, session: &str, uri: &str) {
-        if let Ok(map) = self.sessions.lock()
-            && let Some(entry) = map.get(session)
+        if let Ok(table) = self.table.lock()
+            && let Some(entry) = table.sessions.get(session)
         {
             entry
                 .uris
@@ -121,11 +231,14 @@ impl Subscriptions {
     pub(crate) fn open_stream(
         &self,
         session: &str,
+        owner: OwnerKey,
         expires: u64,
         now: u64,
     ) -> Option<(watch::Receiver<Watched>, u64)> {
-        let mut map = self.sessions.lock().ok()?;
-        let entry = entry(&mut map, session, expires, now).ok()?;
+        let mut table = self.table.lock().ok()?;
+        let entry = table
+            .entry(&self.limits, session, owner, expires, now)
+            .ok()?;
         entry.uris.send_modify(|w| w.stream += 1);
         let mut rx = entry.uris.subscribe();
         let stream = rx.borrow_and_update().stream;
@@ -134,8 +247,8 @@ impl Subscriptions {
 
     /// Forgets a deleted session.
     pub(crate) fn forget(&self, session: &str) {
-        if let Ok(mut map) = self.sessions.lock() {
-            map.remove(session);
+        if let Ok(mut table) = self.table.lock() {
+            table.remove(session);
         }
     }
 }
@@ -144,34 +257,96 @@ impl Subscriptions {
 mod tests {
     use super::*;
 
+    const A: OwnerKey = [1; 16];
+    const B: OwnerKey = [2; 16];
+
     #[test]
     fn bounded_per_session_and_in_sessions() {
         let subs = Subscriptions::default();
-        let (mut watched, first) = subs.open_stream("s", 100, 0).unwrap();
+        let (mut watched, first) = subs.open_stream("s", A, 100, 0).unwrap();
         for i in 0..MAX_URIS_PER_SESSION {
-            subs.subscribe("s", 100, 0, &format!("a+u{i}")).unwrap();
+            subs.subscribe("s", A, 100, 0, &format!("a+u{i}")).unwrap();
         }
         assert!(watched.has_changed().unwrap());
         assert_eq!(watched.borrow_and_update().uris.len(), MAX_URIS_PER_SESSION);
-        assert_eq!(subs.subscribe("s", 100, 0, "a+more"), Err(Refused::Uris));
+        assert_eq!(subs.subscribe("s", A, 100, 0, "a+more"), Err(Refused::Uris));
         // Subscribing twice changes nothing.
-        subs.subscribe("s", 100, 0, "a+u0").unwrap();
+        subs.subscribe("s", A, 100, 0, "a+u0").unwrap();
         assert!(!watched.has_changed().unwrap());
         subs.unsubscribe("s", "a+u0");
         assert!(!watched.borrow_and_update().uris.contains("a+u0"));
         // A second GET stream: the first sees it is no longer the session's.
-        let (_, second) = subs.open_stream("s", 100, 0).unwrap();
+        let (_, second) = subs.open_stream("s", A, 100, 0).unwrap();
         assert!(watched.has_changed().unwrap());
         assert_eq!(watched.borrow_and_update().stream, second);
         assert_ne!(first, second);
+    }
 
-        for i in 1..MAX_SESSIONS {
-            subs.subscribe(&format!("s{i}"), 10, 0, "a+x").unwrap();
+    #[test]
+    fn long_uris_are_refused() {
+        let subs = Subscriptions::default();
+        let long = format!("a+{}", "x".repeat(MAX_URI_BYTES));
+        assert_eq!(check_uri(&long), Err(Refused::UriTooLong));
+        assert_eq!(
+            subs.subscribe("s", A, 100, 0, &long),
+            Err(Refused::UriTooLong)
+        );
+        assert_eq!(subs.len(), 0, "nothing is recorded");
+        subs.subscribe("s", A, 100, 0, &long[..MAX_URI_BYTES])
+            .unwrap();
+    }
+
+    #[test]
+    fn an_owner_over_its_share_is_refused_while_another_still_subscribes() {
+        let subs = Subscriptions::new(Limits {
+            sessions: 5,
+            sessions_per_owner: 3,
+            uris_per_session: 4,
+        });
+        for i in 0..3 {
+            subs.subscribe(&format!("a{i}"), A, 100, 0, "x+u").unwrap();
         }
-        assert_eq!(subs.subscribe("new", 100, 5, "a+x"), Err(Refused::Sessions));
-        // Once the others have expired, their room is taken back.
-        subs.subscribe("new", 100, 10, "a+x").unwrap();
-        subs.forget("new");
-        assert!(subs.open_stream("s", 100, 10).is_some());
+        let refused = subs.subscribe("a3", A, 100, 0, "x+u");
+        assert_eq!(refused, Err(Refused::Owner));
+        assert!(refused.unwrap_err().message().contains("this caller"));
+        assert!(subs.open_stream("a3", A, 100, 0).is_none());
+        // Alice's own sessions still subscribe to more.
+        subs.subscribe("a0", A, 100, 0, "x+v").unwrap();
+        // Bob gets service up to the table's bound.
+        subs.subscribe("b0", B, 100, 0, "x+u").unwrap();
+        subs.subscribe("b1", B, 100, 0, "x+u").unwrap();
+        assert_eq!(
+            subs.subscribe("b2", B, 100, 0, "x+u"),
+            Err(Refused::Sessions)
+        );
+        assert_eq!(subs.len(), 5, "the table stays at its bound");
+        // A deleted session gives its place back to its owner.
+        subs.forget("a0");
+        subs.subscribe("a3", A, 100, 0, "x+u").unwrap();
+    }
+
+    #[test]
+    fn expired_sessions_are_purged_on_every_change_not_only_when_full() {
+        let subs = Subscriptions::default();
+        for i in 0..100u8 {
+            let owner = [i; 16];
+            subs.subscribe(&format!("s{i}"), owner, 10 + u64::from(i), 0, "a+x")
+                .unwrap();
+        }
+        assert_eq!(subs.len(), 100);
+        // One change at time 60: the 51 sessions expired by then are gone.
+        subs.subscribe("new", B, 1000, 60, "a+x").unwrap();
+        assert_eq!(subs.len(), 100 - 51 + 1);
+        // And their owner's share is given back.
+        let limits = Limits {
+            sessions_per_owner: 2,
+            ..Limits::default()
+        };
+        let subs = Subscriptions::new(limits);
+        subs.subscribe("a0", A, 10, 0, "a+x").unwrap();
+        subs.subscribe("a1", A, 10, 0, "a+x").unwrap();
+        assert_eq!(subs.subscribe("a2", A, 100, 5, "a+x"), Err(Refused::Owner));
+        subs.subscribe("a2", A, 100, 10, "a+x").unwrap();
+        assert_eq!(subs.len(), 1);
     }
 }

@@ -12,7 +12,7 @@ use super::charge::{Counters, Shared};
 use super::estimate::Estimate;
 use super::period::Period;
 use super::scope::{Level, Scope, Spend};
-use crate::key::{KeyFn, MissingKey, SharedKey, Subject};
+use crate::key::{CallerId, KeyFn, MissingKey, SharedKey};
 
 /// Refuses calls whose key, team or tenant budget is exhausted, and charges what each call cost,
 /// through a [`Budget`] service.
@@ -25,7 +25,7 @@ pub struct BudgetLayer {
 }
 
 impl BudgetLayer {
-    /// A layer with no limits yet, keeping spend in `store`, per caller subject, by calendar
+    /// A layer with no limits yet, keeping spend in `store`, per caller ([`CallerId`]: authenticator, issuer, tenant and subject), by calendar
     /// month on the system clock. It fails closed when the store fails.
     pub fn new(store: impl CounterStore) -> Self {
         BudgetLayer {
@@ -33,7 +33,7 @@ impl BudgetLayer {
                 store: Arc::new(store),
                 clock: SystemClock::shared(),
                 period: Period::default(),
-                key: SharedKey::new(Subject),
+                key: SharedKey::new(CallerId),
                 missing: MissingKey::default(),
                 defaults: [None; 3],
                 overrides: HashMap::new(),

@@ -61,6 +61,10 @@ pub struct McpUpstreamConfig {
     pub token_env: Option<String>,
     /// How long it may take to answer.
     pub timeout: Duration,
+    /// How long an HTTP upstream (`url`, `urls`, either transport) may send nothing:
+    /// connecting, before an answer's headers, within an answer or a notification stream
+    /// (`stream_idle_timeout_ms`, default 120 000).
+    pub stream_idle: Duration,
     /// Only these tools are shown (all when empty).
     pub include_tools: Vec<String>,
     /// These tools are hidden.
@@ -145,6 +149,12 @@ pub struct CommandTarget {
     /// Its working directory (a relative one is taken from the gateway's); the gateway's when
     /// absent.
     pub cwd: Option<PathBuf>,
+    /// The most bytes waiting for its stdin (`max_queued_bytes`, default 16 MiB): past it,
+    /// calls fail at once.
+    pub max_queued: usize,
+    /// How long it may take no line from its stdin before it is restarted (`stall_timeout_ms`,
+    /// default 10 000).
+    pub stall_timeout: Duration,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,8 +187,11 @@ struct FileUpstream {
     env: Option<BTreeMap<String, String>>,
     env_from: Option<Vec<String>>,
     cwd: Option<PathBuf>,
+    max_queued_bytes: Option<usize>,
+    stall_timeout_ms: Option<u64>,
     token_env: Option<String>,
     timeout_ms: Option<u64>,
+    stream_idle_timeout_ms: Option<u64>,
     #[serde(default)]
     include_tools: Vec<String>,
     #[serde(default)]
@@ -223,6 +236,8 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
             ("env", u.env.is_some()),
             ("env_from", u.env_from.is_some()),
             ("cwd", u.cwd.is_some()),
+            ("max_queued_bytes", u.max_queued_bytes.is_some()),
+            ("stall_timeout_ms", u.stall_timeout_ms.is_some()),
         ];
         if u.command.is_none()
             && let Some((key, _)) = stdio_only.iter().find(|(_, given)| *given)
@@ -298,12 +313,25 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
                         format!("`{name}`: `{var}` is not an environment variable name"),
                     ));
                 }
+                let max_queued = u.max_queued_bytes.unwrap_or(16 * 1024 * 1024);
+                if max_queued == 0 {
+                    return Err(bad(
+                        "mcp.upstreams.max_queued_bytes",
+                        format!("`{name}`: must be at least 1"),
+                    ));
+                }
                 McpTarget::Command(CommandTarget {
                     command,
                     args: u.args.unwrap_or_default(),
                     env,
                     env_from,
                     cwd: u.cwd,
+                    max_queued,
+                    stall_timeout: positive_ms(
+                        &name,
+                        "mcp.upstreams.stall_timeout_ms",
+                        u.stall_timeout_ms.unwrap_or(10_000),
+                    )?,
                 })
             }
             (None, None, None, true) => McpTarget::Demo,
@@ -314,11 +342,17 @@ impl TryFrom<FileUpstream> for McpUpstreamConfig {
                 ));
             }
         };
+        let stream_idle = positive_ms(
+            &name,
+            "mcp.upstreams.stream_idle_timeout_ms",
+            u.stream_idle_timeout_ms.unwrap_or(120_000),
+        )?;
         Ok(McpUpstreamConfig {
             name,
             target,
             token_env: u.token_env,
             timeout: Duration::from_millis(u.timeout_ms.unwrap_or(10_000)),
+            stream_idle,
             include_tools: u.include_tools,
             exclude_tools: u.exclude_tools,
             prefixed: u.prefix.unwrap_or(true),

@@ -106,6 +106,7 @@ where
             base: config.uri.clone(),
             authorization: auth,
             max_event_size: config.max_event_size,
+            idle: config.stream_idle,
             inflight: inflight.clone(),
             shared: Arc::downgrade(&self.shared),
             stop: self.shared.stop.subscribe(),

@@ -118,6 +118,8 @@ pub(super) struct Reader<C> {
     pub(super) base: Uri,
     pub(super) authorization: Option<HeaderValue>,
     pub(super) max_event_size: usize,
+    /// How long the stream may carry nothing before it is taken for dead.
+    pub(super) idle: std::time::Duration,
     pub(super) inflight: Arc<Inflight>,
     pub(super) shared: Weak<Shared>,
     pub(super) stop: watch::Receiver<()>,
@@ -158,11 +160,21 @@ where
         let mut body = std::pin::pin!(body);
         let mut decoder = Decoder::new().with_max_event_size(self.max_event_size);
         let mut events = Vec::new();
+        let silent = tokio::time::sleep(self.idle);
+        let mut silent = std::pin::pin!(silent);
         loop {
             let frame = tokio::select! {
                 frame = body.frame() => frame,
                 _ = self.stop.changed() => return,
+                // Not even a keep-alive: a dead stream; its calls fail, the next one reconnects.
+                () = &mut silent => {
+                    tracing::warn!(uri = %self.base, idle = ?self.idle, "mcp sse: the stream went silent");
+                    return;
+                }
             };
+            silent
+                .as_mut()
+                .reset(tokio::time::Instant::now() + self.idle);
             let data = match frame {
                 None => {
                     tracing::debug!(uri = %self.base, "mcp sse: the upstream ended its stream");
@@ -241,12 +253,11 @@ where
             }
             Message::Notification(_) => {}
             Message::Request(r) => {
-                // The server's own request names no client request: it goes to the client of
-                // the one askable call in flight, if there is exactly one (a legacy client is
-                // sent it, a modern one gets it as `input_required`), and is refused otherwise.
-                let asked = crate::notify::single_askable(
-                    pending.values().filter_map(|p| p.notifier.as_ref()),
-                );
+                // The transport names no request a server's request relates to: it goes only to a
+                // call proven to own it (one named in `_meta`, or the only call in flight), when
+                // that call's client can be asked (a legacy client is sent it, a modern one gets it
+                // as `input_required`), and is refused otherwise (finding 20).
+                let asked = crate::connector::mux::owning_call(pending, &r.params_object());
                 let Some(uri) = posts.cloned() else { return };
                 let client = self.client.clone();
                 let auth = self.authorization.clone();

@@ -88,6 +88,7 @@ struct Config {
     max_backoff: Duration,
     connect_timeout: Duration,
     max_event_size: usize,
+    stream_idle: Duration,
 }
 
 /// Where the stream stands.
@@ -199,6 +200,7 @@ impl<C> SseUpstream<C> {
                 max_backoff: Duration::from_secs(30),
                 connect_timeout: Duration::from_secs(10),
                 max_event_size: 16 * 1024 * 1024,
+                stream_idle: super::DEFAULT_STREAM_IDLE,
             })),
         }
     }
@@ -230,6 +232,13 @@ impl<C> SseUpstream<C> {
     /// and the `initialize` handshake.
     pub fn with_connect_timeout(self, timeout: Duration) -> Self {
         self.configure(|c| c.connect_timeout = timeout)
+    }
+
+    /// Drops the stream when it carries nothing, not even a keep-alive, for `idle` (default
+    /// [`DEFAULT_STREAM_IDLE`](super::DEFAULT_STREAM_IDLE)): its calls fail at once and the
+    /// next call connects again.
+    pub fn with_stream_idle_timeout(self, idle: Duration) -> Self {
+        self.configure(|c| c.stream_idle = idle)
     }
 
     /// The largest event accepted on the stream, in bytes; a larger one drops the stream.

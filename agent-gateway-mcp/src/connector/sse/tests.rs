@@ -431,3 +431,20 @@ async fn a_server_request_during_one_askable_call_goes_to_its_client() {
     let (_, reply) = server.posts().pop().unwrap();
     assert_eq!(reply["error"]["code"], -32601);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_that_goes_silent_is_dropped_after_the_idle_timeout() {
+    let (server, _gate) = server();
+    let idle = Duration::from_secs(3);
+    let up = upstream(server.clone()).with_stream_idle_timeout(idle);
+    let slow = tokio::spawn(up.clone().oneshot(call("slow")));
+    server.posted(3).await;
+    let start = tokio::time::Instant::now();
+    // Nothing comes on the stream: after the idle timeout it is taken for dead, and the call
+    // in flight fails then, not at some later timeout.
+    let err = slow.await.unwrap().unwrap_err();
+    assert_eq!(error_of(&err), Some(&SseUpstreamError::Lost));
+    let took = start.elapsed();
+    assert!(took <= idle + Duration::from_millis(100), "{took:?}");
+    assert!(!up.is_connected());
+}

@@ -13,4 +13,7 @@ pub enum StdioError {
     /// The child did not answer within the request timeout.
     #[error("stdio upstream did not answer in time")]
     Timeout,
+    /// The child's input queue is full: it is not reading what it is sent.
+    #[error("stdio upstream is not reading its input (queue full)")]
+    QueueFull,
 }

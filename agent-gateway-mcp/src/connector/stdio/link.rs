@@ -2,6 +2,8 @@
 //! stdout lines mean (responses, progress, log messages, its own requests).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use agent_gateway_core::jsonrpc::Message;
 use serde_json::Value;
@@ -12,16 +14,57 @@ use super::error::StdioError;
 use crate::connector::mux::Pending;
 use crate::notify::{MESSAGE, PROGRESS};
 
+/// The lines waiting for a child's stdin, bounded by bytes: the writer task takes each off
+/// the count once written.
+#[derive(Clone)]
+pub(super) struct Writer {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl Writer {
+    pub(super) fn new(
+        tx: mpsc::UnboundedSender<Vec<u8>>,
+        queued: Arc<AtomicUsize>,
+        max: usize,
+    ) -> Self {
+        Writer { tx, queued, max }
+    }
+
+    /// The bytes waiting now.
+    pub(super) fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    /// Queues one line; [`StdioError::QueueFull`] when it does not fit.
+    pub(super) fn send(&self, line: Vec<u8>) -> Result<(), StdioError> {
+        let n = line.len();
+        let taken = self
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| {
+                (q.saturating_add(n) <= self.max).then_some(q + n)
+            });
+        if taken.is_err() {
+            return Err(StdioError::QueueFull);
+        }
+        self.tx.send(line).map_err(|_| {
+            self.queued.fetch_sub(n, Ordering::SeqCst);
+            StdioError::NotRunning
+        })
+    }
+}
+
 /// One running child: the line writer to its stdin and the requests in flight.
 pub(super) struct Link {
-    pub(super) writer: mpsc::UnboundedSender<Vec<u8>>,
+    pub(super) writer: Writer,
     pub(super) pending: HashMap<i64, Pending>,
     /// Set once the `initialize` handshake is done: only then are requests taken.
     pub(super) ready: bool,
 }
 
 impl Link {
-    pub(super) fn new(writer: mpsc::UnboundedSender<Vec<u8>>) -> Self {
+    pub(super) fn new(writer: Writer) -> Self {
         Link {
             writer,
             pending: HashMap::new(),
@@ -32,7 +75,7 @@ impl Link {
     /// Queues one encoded message as a line for the child's stdin.
     pub(super) fn send(&self, mut line: Vec<u8>) -> Result<(), StdioError> {
         line.push(b'\n');
-        self.writer.send(line).map_err(|_| StdioError::NotRunning)
+        self.writer.send(line)
     }
 
     /// Fails every request in flight: the child is gone.
@@ -71,12 +114,11 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
         }
         Message::Notification(_) => {}
         Message::Request(r) => {
-            // Stdio names no request a server's request relates to: it goes to the client of
-            // the one askable call in flight, if there is exactly one (a legacy client is sent
-            // it, a modern one gets it as `input_required`), and is refused otherwise.
-            let asked = crate::notify::single_askable(
-                link.pending.values().filter_map(|p| p.notifier.as_ref()),
-            );
+            // The transport names no request a server's request relates to: it goes only to a
+            // call proven to own it (one named in `_meta`, or the only call in flight), when
+            // that call's client can be asked (a legacy client is sent it, a modern one gets it
+            // as `input_required`), and is refused otherwise (finding 20).
+            let asked = crate::connector::mux::owning_call(&link.pending, &r.params_object());
             let writer = link.writer.clone();
             let Ok(handle) = tokio::runtime::Handle::try_current() else {
                 return;

@@ -6,7 +6,10 @@
 //! answers by id. The child's stderr goes to `tracing`. A child that exits is restarted after
 //! an exponential, capped backoff (tokio time); meanwhile calls fail at once with
 //! [`StdioError::NotRunning`], and a call in flight when it exits fails with
-//! [`StdioError::Exited`]: nothing waits longer than the request timeout. Progress for a
+//! [`StdioError::Exited`]: nothing waits longer than the request timeout. What waits to be
+//! written to the child's stdin is bounded in bytes ([`DEFAULT_MAX_QUEUED`]): a call that
+//! finds it full fails at once with [`StdioError::QueueFull`], and a child that has not taken a
+//! line for the stall timeout ([`DEFAULT_STALL_TIMEOUT`]) is restarted. Progress for a
 //! request is relayed to its [`Notifier`] under the request's own
 //! token; the server's log messages name no request on stdio, so they go to `tracing`. Its
 //! change notifications (list changes, resource updates) go to the `subscriptions/listen`
@@ -86,6 +89,14 @@ use crate::notify::Notifier;
 use crate::upstream::UpstreamRequest;
 use link::Link;
 
+/// The most bytes waiting for a child's stdin by default: a few requests at the front's
+/// default 4 MiB body limit, so a child that stops reading holds at most this much.
+pub const DEFAULT_MAX_QUEUED: usize = 16 * 1024 * 1024;
+
+/// How long a child may take one line from its stdin by default before it is taken for stuck
+/// and restarted: far longer than a pipe write to a live process takes.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How to run one stdio server: the command, and the connector's timings.
 #[derive(Debug, Clone)]
 pub struct StdioConfig {
@@ -98,6 +109,8 @@ pub struct StdioConfig {
     backoff: Duration,
     max_backoff: Duration,
     shutdown_timeout: Duration,
+    max_queued: usize,
+    stall_timeout: Duration,
 }
 
 impl StdioConfig {
@@ -116,7 +129,24 @@ impl StdioConfig {
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(5),
+            max_queued: DEFAULT_MAX_QUEUED,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         }
+    }
+
+    /// Holds at most `bytes` waiting for the child's stdin (default
+    /// [`DEFAULT_MAX_QUEUED`]); a call that finds no room fails with
+    /// [`StdioError::QueueFull`].
+    pub fn with_max_queued(mut self, bytes: usize) -> Self {
+        self.max_queued = bytes;
+        self
+    }
+
+    /// Restarts a child that has not taken a line from its stdin for `timeout` (default
+    /// [`DEFAULT_STALL_TIMEOUT`]).
+    pub fn with_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
+        self
     }
 
     /// Adds arguments.
@@ -233,6 +263,16 @@ impl StdioUpstream {
             .slot
             .lock()
             .is_ok_and(|s| s.as_ref().is_some_and(|l| l.ready))
+    }
+
+    /// How many bytes wait now to be written to the child's stdin (0 when none runs).
+    pub fn queued(&self) -> usize {
+        self.shared
+            .slot
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|l| l.writer.queued()))
+            .unwrap_or(0)
     }
 
     /// How many times a child was started (1 + restarts).

@@ -3,7 +3,7 @@
 
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use agent_gateway_core::BoxError;
@@ -11,11 +11,11 @@ use agent_gateway_core::jsonrpc::{Message, Notification};
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Shared;
 use super::lines::{Line, MAX_LINE, next_line};
-use super::link::{self, Link};
+use super::link::{self, Link, Writer};
 use crate::era::LEGACY_VERSIONS;
 
 /// The delay before restart number `failures` (1-based): `base` doubled each time, at most
@@ -43,9 +43,10 @@ pub(super) async fn run(
     let mut failures = 0u32;
     loop {
         match spawn(&shared) {
-            Ok(mut child) => {
+            Ok((mut child, mut stuck)) => {
                 shared.starts.fetch_add(1, Ordering::SeqCst);
-                let outcome = serve(&shared, &mut child, &mut stop, &mut failures).await;
+                let outcome =
+                    serve(&shared, &mut child, &mut stop, &mut stuck, &mut failures).await;
                 take_down(&shared);
                 if outcome == Ended::Stopped {
                     graceful(&shared, child).await;
@@ -85,7 +86,8 @@ enum Ended {
     Stopped,
 }
 
-fn spawn(shared: &Arc<Shared>) -> Result<Child, BoxError> {
+/// Starts the child: it, and what fires when its stdin stalls.
+fn spawn(shared: &Arc<Shared>) -> Result<(Child, oneshot::Receiver<()>), BoxError> {
     let c = &shared.config;
     let mut cmd = Command::new(&c.program);
     if !c.inherit_env {
@@ -107,14 +109,31 @@ fn spawn(shared: &Arc<Shared>) -> Result<Child, BoxError> {
         return Err("child pipes missing".into());
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let queued = Arc::new(AtomicUsize::new(0));
     if let Ok(mut slot) = shared.slot.lock() {
-        *slot = Some(Link::new(tx));
+        *slot = Some(Link::new(Writer::new(tx, queued.clone(), c.max_queued)));
     }
-    // Writer: ends, closing stdin, when the link is taken down.
+    // Writer: ends, closing stdin, when the link is taken down; a line the child does not take
+    // within the stall timeout marks it stuck.
+    let (stuck_tx, stuck) = oneshot::channel();
+    let stall = c.stall_timeout;
+    let label = shared.label.clone();
     tokio::spawn(async move {
         while let Some(line) = rx.recv().await {
-            if stdin.write_all(&line).await.is_err() || stdin.flush().await.is_err() {
-                break;
+            let write = async {
+                stdin.write_all(&line).await?;
+                stdin.flush().await
+            };
+            let wrote = tokio::time::timeout(stall, write).await;
+            queued.fetch_sub(line.len(), Ordering::SeqCst);
+            match wrote {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    tracing::warn!(upstream = %label, "mcp stdio: the child stopped reading its input");
+                    let _ = stuck_tx.send(());
+                    break;
+                }
             }
         }
     });
@@ -143,7 +162,7 @@ fn spawn(shared: &Arc<Shared>) -> Result<Child, BoxError> {
             tracing::info!(upstream = %label, stderr = %text, cut, "mcp stdio: upstream stderr");
         }
     });
-    Ok(child)
+    Ok((child, stuck))
 }
 
 /// Handshakes, then serves until the child exits or shutdown is asked for.
@@ -151,6 +170,7 @@ async fn serve(
     shared: &Arc<Shared>,
     child: &mut Child,
     stop: &mut watch::Receiver<bool>,
+    stuck: &mut oneshot::Receiver<()>,
     failures: &mut u32,
 ) -> Ended {
     let timeout = shared.config.request_timeout;
@@ -170,6 +190,7 @@ async fn serve(
             tracing::warn!(upstream = %shared.label, ?status, "mcp stdio: exited during initialize");
             return Ended::Crashed;
         }
+        Ok(()) = &mut *stuck => return Ended::Crashed,
         () = stopped(stop) => return Ended::Stopped,
     }
     tokio::select! {
@@ -177,6 +198,8 @@ async fn serve(
             tracing::warn!(upstream = %shared.label, ?status, "mcp stdio: exited");
             Ended::Crashed
         }
+        // Restarted: its queue and calls fail now, not at their timeouts.
+        Ok(()) = &mut *stuck => Ended::Crashed,
         () = stopped(stop) => Ended::Stopped,
     }
 }

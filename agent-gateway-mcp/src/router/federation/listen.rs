@@ -9,8 +9,12 @@
 //! said it has no such method (-32601): it then sends this client nothing. When the client
 //! goes (its notifier closes, or the future is dropped) every upstream listen is dropped.
 //!
-//! `resources/subscribe` is accepted for a URI some upstream owns and refused with -32602
-//! otherwise, with no upstream call: the subscription itself is carried by the listens.
+//! `resources/subscribe` is refused with -32602, with no upstream call, for a URI no upstream
+//! owns; otherwise the owning upstream is asked (`resources/subscribe` in its own form) and its
+//! refusal is the client's answer, so that nothing is recorded for a URI the upstream does not
+//! serve. An upstream without the method (-32601, a modern one) accepts it implicitly. The
+//! subscription itself is carried by the listens; `resources/unsubscribe` is passed on, its
+//! failure ignored.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,21 +55,38 @@ pub(super) async fn serve(
     req: UpstreamRequest,
 ) -> Result<Map<String, Value>, BoxError> {
     let notifier = req.notifier().cloned();
+    let client = req.client().cloned();
     let (method, params) = req.into_parts();
     match method {
-        McpMethod::ResourcesSubscribe => {
+        McpMethod::ResourcesSubscribe | McpMethod::ResourcesUnsubscribe => {
             let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
-            if owner(&shared, uri).is_none() {
+            let Some((member, original)) = owner(&shared, uri) else {
+                if method == McpMethod::ResourcesUnsubscribe {
+                    return Ok(Map::new());
+                }
                 return Err(Box::new(McpError::UnknownName {
                     kind: "resource",
                     name: uri.to_owned(),
                 }));
+            };
+            // The owning upstream is asked first: a URI it refuses is not recorded.
+            let ask =
+                UpstreamRequest::new(method.clone(), uri_params(original)).with_client(client);
+            match member.send(ask).await {
+                Ok(_) => Ok(Map::new()),
+                // An upstream with no per-request subscriptions (a modern one): its listen
+                // carries the subscription.
+                Err(e) if unsupported(&e) => Ok(Map::new()),
+                Err(_) if method == McpMethod::ResourcesUnsubscribe => Ok(Map::new()),
+                Err(e) => Err(e),
             }
-            Ok(Map::new())
         }
-        McpMethod::ResourcesUnsubscribe => Ok(Map::new()),
         _ => listen(shared, &params, notifier).await,
     }
+}
+
+fn uri_params(uri: &str) -> Map<String, Value> {
+    Map::from_iter([("uri".to_owned(), json!(uri))])
 }
 
 /// The member owning a client-facing resource URI, and the URI in the member's own form.

@@ -52,7 +52,9 @@ pub(super) async fn call(
         let m = owner.clone();
         async move { m.send(r).await }
     };
-    let mut result = crate::router::translate::send_fulfilling(req, &shared.parked, send).await?;
+    let upstream = member.name().as_str();
+    let mut result =
+        crate::router::translate::send_fulfilling_on(upstream, req, &shared.parked, send).await?;
     if method == McpMethod::ResourcesRead
         && let Some(Value::Array(contents)) = result.get_mut("contents")
     {

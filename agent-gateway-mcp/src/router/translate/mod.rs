@@ -53,8 +53,10 @@ use crate::McpError;
 use crate::upstream::UpstreamRequest;
 
 mod park;
+#[cfg(test)]
+mod park_tests;
 
-pub use park::{MAX_PARKED, PARK_TIMEOUT, Parked};
+pub use park::{MAX_PARKED, MAX_PARKED_PER_OWNER, PARK_TIMEOUT, Parked};
 
 /// The most input rounds one request may take before the gateway gives up.
 pub const MAX_ROUNDS: usize = 8;
@@ -86,8 +88,25 @@ fn refuse(message: impl Into<String>) -> BoxError {
 ///   `input_required` result naming them; its retry carrying the gateway's `requestState`
 ///   answers them and resumes the parked call.
 ///
-/// Otherwise the result comes as the upstream gave it.
+/// Otherwise the result comes as the upstream gave it. For a router with several upstreams,
+/// see [`send_fulfilling_on`].
 pub async fn send_fulfilling<F, Fut>(
+    req: UpstreamRequest,
+    parked: &Parked,
+    send: F,
+) -> Result<Map<String, Value>, BoxError>
+where
+    F: FnMut(UpstreamRequest) -> Fut,
+    Fut: Future<Output = Result<Map<String, Value>, BoxError>> + Send + 'static,
+{
+    send_fulfilling_on("", req, parked, send).await
+}
+
+/// [`send_fulfilling`] to the upstream named `upstream`: a call parked there is bound to it,
+/// so a retry addressed to another upstream (the same tool name under another prefix) cannot
+/// resume it.
+pub async fn send_fulfilling_on<F, Fut>(
+    upstream: &str,
     req: UpstreamRequest,
     parked: &Parked,
     mut send: F,
@@ -98,7 +117,7 @@ where
 {
     let notifier = req.notifier().filter(|n| n.can_request()).cloned();
     let Some(notifier) = notifier else {
-        return park::send_parking(req, parked, send).await;
+        return park::send_parking(upstream, req, parked, send).await;
     };
     let mut next = req;
     for _ in 0..MAX_ROUNDS {

@@ -5,9 +5,13 @@
 //! answers the requests and resumes the call, which then finishes or asks again.
 //!
 //! Parked calls live in memory on the replica that parked them, each for as long as the
-//! upstream call may take (its own timeout ends it), and at most [`MAX_PARKED`] at once. A
-//! `requestState` is the gateway's own only when it carries its prefix; any other goes to the
-//! upstream untouched (a modern upstream's own MRTR).
+//! upstream call may take (its own timeout ends it), at most [`MAX_PARKED`] at once and
+//! [`MAX_PARKED_PER_OWNER`] for one caller, so that one caller cannot take every place (a
+//! caller over its share is refused with -32602 while others still park). A parked call is
+//! bound to the upstream that serves it, the method, the name or URI, and the caller: a
+//! retry differing in any of them finds nothing. A `requestState` is the gateway's own only
+//! when it carries its prefix; any other goes to the upstream untouched (a modern upstream's
+//! own MRTR).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,14 +33,19 @@ use crate::notify::{Notifier, Outgoing, Reply};
 use crate::request::Owner;
 use crate::upstream::UpstreamRequest;
 
-/// The most calls parked at once on one federation.
+/// The most calls parked at once on one federation: each holds an upstream call and its task,
+/// so this bounds what clients that never retry can hold.
 pub const MAX_PARKED: usize = 1024;
+
+/// The most calls one caller may have parked at once: a share of [`MAX_PARKED`] large enough
+/// for an agent running many tools in parallel, small enough that 16 callers fit.
+pub const MAX_PARKED_PER_OWNER: usize = 64;
 
 /// How long a parked call waits for the client's retry.
 pub const PARK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The prefix of the gateway's own `requestState`.
-const STATE_PREFIX: &str = "agw-parked.";
+pub(super) const STATE_PREFIX: &str = "agw-parked.";
 
 type Outcome = Result<Map<String, Value>, BoxError>;
 
@@ -53,14 +62,13 @@ struct Call {
 pub struct Parked {
     calls: Mutex<HashMap<String, Call>>,
     rng: SystemRandom,
+    max: usize,
+    per_owner: usize,
 }
 
 impl Default for Parked {
     fn default() -> Self {
-        Parked {
-            calls: Mutex::default(),
-            rng: SystemRandom::new(),
-        }
+        Parked::new(MAX_PARKED, MAX_PARKED_PER_OWNER)
     }
 }
 
@@ -72,6 +80,17 @@ impl std::fmt::Debug for Parked {
 }
 
 impl Parked {
+    /// A table of at most `max` parked calls, `per_owner` of them for one caller (each at
+    /// least 1).
+    pub fn new(max: usize, per_owner: usize) -> Self {
+        Parked {
+            calls: Mutex::default(),
+            rng: SystemRandom::new(),
+            max: max.max(1),
+            per_owner: per_owner.max(1),
+        }
+    }
+
     /// How many calls are parked now.
     pub fn len(&self) -> usize {
         self.calls.lock().map_or(0, |c| c.len())
@@ -100,7 +119,15 @@ impl Parked {
             }
             live
         });
-        if calls.len() >= MAX_PARKED {
+        let owner = &call.binding.owner;
+        let held = calls.values().filter(|c| c.binding.owner == *owner).count();
+        if held >= self.per_owner {
+            call.task.abort();
+            return Err(invalid(
+                "too many of this caller's calls wait for input: answer or abandon some first",
+            ));
+        }
+        if calls.len() >= self.max {
             call.task.abort();
             return Err(invalid("too many calls wait for input"));
         }
@@ -128,20 +155,24 @@ fn invalid(message: &str) -> BoxError {
     Box::new(McpError::InvalidParams(message.to_owned()))
 }
 
-/// What a retry must match: the method, the name or URI it addresses, and the caller.
+/// What a retry must match: the upstream, the method, the name or URI it addresses, and the
+/// caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Binding {
+    /// The upstream member serving the call (empty for a single upstream).
+    upstream: String,
     method: McpMethod,
     target: Option<String>,
     owner: Option<Owner>,
 }
 
-fn binding(req: &UpstreamRequest) -> Binding {
+fn binding(upstream: &str, req: &UpstreamRequest) -> Binding {
     let target = ["name", "uri"]
         .iter()
         .find_map(|k| req.params().get(*k).and_then(Value::as_str))
         .map(str::to_owned);
     Binding {
+        upstream: upstream.to_owned(),
         method: req.method().clone(),
         target,
         owner: req.client().and_then(|c| c.owner()).cloned(),
@@ -150,6 +181,7 @@ fn binding(req: &UpstreamRequest) -> Binding {
 
 /// See [`super::send_fulfilling`]: the path of a client that cannot be asked.
 pub(super) async fn send_parking<F, Fut>(
+    upstream: &str,
     mut req: UpstreamRequest,
     parked: &Parked,
     mut send: F,
@@ -165,7 +197,7 @@ where
         .and_then(Value::as_str)
         .filter(|s| s.starts_with(STATE_PREFIX))
         .map(str::to_owned);
-    let bind = binding(&req);
+    let bind = binding(upstream, &req);
     if let Some(state) = ours {
         // A retry answering a parked call's requests: resume it.
         let mut call = parked.take(&state, &bind)?;

@@ -92,7 +92,7 @@ async fn replicas_reserve_so_concurrent_calls_cannot_overspend() {
     // spend is the limit, not a cent more.
     let spend = replicas[0]
         .0
-        .spend(&Scope::key("alice"))
+        .spend(&Scope::key(Caller::new("alice").principal_id()))
         .await
         .expect("spend");
     assert_eq!(spend.spent, limit);

@@ -156,7 +156,11 @@ where
     let owner = crate::session::session_owner(&state, &id);
     let now = front.config.sealer.now();
     // Fail closed: a session that cannot be remembered as ended is not ended.
-    if !front.store.revoked.revoke(&id, owner, state.expires_at(), now) {
+    if !front
+        .store
+        .revoked
+        .revoke(&id, owner, state.expires_at(), now)
+    {
         tracing::warn!("mcp: too many ended sessions to remember one more");
         return render::error(
             None,

@@ -37,6 +37,11 @@ fn alice() -> Caller {
         .with_tenant("acme")
 }
 
+/// The store key of alice's spend on 2026-11-22.
+fn alice_day_key() -> String {
+    format!("{}:2026-11-22", Scope::key(alice().principal_id()).rule())
+}
+
 fn model() -> FakeUpstream<impl Fn(Call) -> Result<Reply, Infallible> + Clone> {
     FakeUpstream::new(|call: Call| {
         let cost = call
@@ -101,10 +106,15 @@ async fn a_key_is_refused_once_its_budget_is_spent_and_the_upstream_is_not_calle
     let upstream = model();
     assert!(send(&layer, &upstream, call(alice(), 60)).await.is_ok());
     assert!(send(&layer, &upstream, call(alice(), 60)).await.is_ok());
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(120));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(120)
+    );
     let d = denied(send(&layer, &upstream, call(alice(), 1)).await);
     assert_eq!(d.kind(), &DeniedKind::BudgetExhausted);
-    assert_eq!(d.rule(), Some("budget:key:alice"));
+    let rule = Scope::key(alice().principal_id()).rule();
+    assert_eq!(rule, "budget:key:custom%3A%3Aacme%3Aalice");
+    assert_eq!(d.rule(), Some(rule.as_str()));
     assert_eq!(upstream.calls(), 2);
     // Everyone else still has their own budget.
     assert!(
@@ -156,7 +166,10 @@ async fn a_scope_limit_overrides_its_level_and_every_level_is_charged() {
     assert!(send(&layer, &upstream, call(ops, 500)).await.is_ok());
 
     // Spend is tracked at every level, limited or not.
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(50));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(50)
+    );
     assert_eq!(spent(&layer, Scope::tenant("acme")).await, cents(50));
     assert_eq!(spent(&layer, Scope::team("ops")).await, cents(1_000));
     let report = layer.spend(&Scope::team("ops")).await.expect("spend");
@@ -174,20 +187,20 @@ async fn a_daily_budget_starts_again_at_midnight_utc() {
     let upstream = model();
     assert!(send(&layer, &upstream, call(alice(), 100)).await.is_ok());
     assert!(send(&layer, &upstream, call(alice(), 1)).await.is_err());
-    assert_eq!(
-        store.get("budget:key:alice:2026-11-22").await.ok(),
-        Some(1_000_000_000)
-    );
+    assert_eq!(store.get(&alice_day_key()).await.ok(), Some(1_000_000_000));
 
     clock.advance(Duration::from_secs(3_599));
     assert!(send(&layer, &upstream, call(alice(), 1)).await.is_err());
     clock.advance(Duration::from_secs(1));
     assert!(send(&layer, &upstream, call(alice(), 30)).await.is_ok());
-    let today = layer.spend(&Scope::key(alice().principal_id())).await.expect("spend");
+    let today = layer
+        .spend(&Scope::key(alice().principal_id()))
+        .await
+        .expect("spend");
     assert_eq!(today.spent, cents(30));
     assert_eq!(today.period_end, Some(at(NOV_22_23H + 3_600 + 86_400)));
     // Yesterday's key expired with its period.
-    assert_eq!(store.get("budget:key:alice:2026-11-22").await.ok(), Some(0));
+    assert_eq!(store.get(&alice_day_key()).await.ok(), Some(0));
 }
 
 #[tokio::test]
@@ -217,7 +230,10 @@ async fn a_budget_that_never_resets_stays_spent() {
     assert!(send(&layer, &upstream, call(alice(), 100)).await.is_ok());
     clock.advance(Duration::from_secs(400 * 86_400));
     assert!(send(&layer, &upstream, call(alice(), 1)).await.is_err());
-    let report = layer.spend(&Scope::key(alice().principal_id())).await.expect("spend");
+    let report = layer
+        .spend(&Scope::key(alice().principal_id()))
+        .await
+        .expect("spend");
     assert_eq!((report.spent, report.period_end), (cents(100), None));
 }
 
@@ -249,11 +265,17 @@ async fn spend_is_charged_when_a_stream_ends_and_only_if_it_has_a_cost() {
     let reply = send(&layer, &upstream, call(alice(), 0))
         .await
         .expect("admitted");
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, Cost::ZERO);
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        Cost::ZERO
+    );
     let report = reply.usage_report().expect("a report");
     report.complete(Usage::tokens(1, 1).with_cost(cents(7)), Outcome::Aborted);
     charged().await;
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(7));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(7)
+    );
     assert_eq!(spent(&layer, Scope::team("billing")).await, cents(7));
 
     let unpriced = send(&layer, &upstream, call(alice(), 0))
@@ -262,7 +284,10 @@ async fn spend_is_charged_when_a_stream_ends_and_only_if_it_has_a_cost() {
     let report = unpriced.usage_report().expect("a report");
     report.complete(Usage::tokens(1, 1), Outcome::Complete);
     charged().await;
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(7));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(7)
+    );
 }
 
 #[tokio::test]
@@ -419,7 +444,10 @@ async fn concurrent_calls_cannot_overspend_a_reserved_budget() {
         .with_limit(Level::Key, cents(63 * 10))
         .with_estimate(estimate(10));
     assert_eq!(race(&layer, 10).await, 63);
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(630));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(630)
+    );
     assert!(send(&layer, &model(), call(alice(), 10)).await.is_err());
 
     // An estimate above the cost admits fewer at once, and settling credits the rest back.
@@ -428,15 +456,24 @@ async fn concurrent_calls_cannot_overspend_a_reserved_budget() {
         .with_limit(Level::Key, cents(63 * 10))
         .with_estimate(estimate(20));
     assert_eq!(race(&layer, 10).await, 31);
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(310));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(310)
+    );
     assert!(send(&layer, &model(), call(alice(), 10)).await.is_ok());
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(320));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(320)
+    );
 
     // Without an estimate, every call in flight is admitted: the overspend the docs state.
     let (_, _, layer) = layer_at(NOV_22_23H);
     let layer = layer.with_limit(Level::Key, cents(63 * 10));
     assert_eq!(race(&layer, 10).await, 64);
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(640));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(640)
+    );
 }
 
 /// The soft limit also fires for calls whose reservation was exact (no correction to make).
@@ -452,7 +489,10 @@ async fn the_soft_limit_fires_with_exact_reservations() {
     assert_eq!(layer.soft_limit_hits(), 0);
     assert!(send(&layer, &upstream, call(alice(), 30)).await.is_ok()); // 60%: crosses 50%
     assert_eq!(layer.soft_limit_hits(), 1);
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(60));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(60)
+    );
 }
 
 /// A call that fails, or whose response never reports usage, gives its reservation back.
@@ -470,10 +510,16 @@ async fn a_failed_call_gives_its_reservation_back() {
         .await;
     assert!(res.is_err());
     charged().await;
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, Cost::ZERO);
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        Cost::ZERO
+    );
     // The whole budget is there again: a 60 cent reservation still fits.
     assert!(send(&layer, &model(), call(alice(), 60)).await.is_ok());
-    assert_eq!(spent(&layer, Scope::key(alice().principal_id())).await, cents(60));
+    assert_eq!(
+        spent(&layer, Scope::key(alice().principal_id())).await,
+        cents(60)
+    );
     // 40 left: a call that may cost 60 is refused before it runs.
     let upstream = model();
     assert!(send(&layer, &upstream, call(alice(), 1)).await.is_err());

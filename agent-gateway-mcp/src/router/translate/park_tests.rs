@@ -39,7 +39,8 @@ fn call(owner: &str, tool: &str, state: Option<&str>) -> UpstreamRequest {
             json!({"upstream-1": {"roots": ["file:///a"]}}),
         );
     }
-    let hop = ClientHop::new(json!({}), None).with_owner(Some(Owner::of(&agent_gateway_core::Caller::new(owner))));
+    let hop = ClientHop::new(json!({}), None)
+        .with_owner(Some(Owner::of(&agent_gateway_core::Caller::new(owner))));
     UpstreamRequest::new("tools/call", params).with_client(Some(hop))
 }
 

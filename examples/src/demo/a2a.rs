@@ -119,6 +119,7 @@ impl DemoAgent {
                 return stream(&id, &task);
             }
             "GetTask" => self.task(&params).ok_or(NOT_FOUND),
+            "ListTasks" => Ok(self.list(&params)),
             "CancelTask" => Err((-32002, "Task cannot be canceled: it is already completed")),
             _ => Err((-32601, "Method not found")),
         };
@@ -183,6 +184,21 @@ impl DemoAgent {
             .iter()
             .find(|(t, _)| t["id"] == id)
             .map(|(t, _)| t.clone())
+    }
+
+    /// The tasks it remembers, oldest first, of one context when `params` names one. The
+    /// gateway in front keeps to each caller their own (it tags the contexts it starts).
+    fn list(&self, params: &Value) -> Value {
+        let context = params.get("contextId").and_then(Value::as_str);
+        let tasks: Vec<Value> = self
+            .lock()
+            .recent
+            .iter()
+            .filter(|(t, _)| context.is_none_or(|c| t["contextId"] == c))
+            .map(|(t, _)| t.clone())
+            .collect();
+        let n = tasks.len();
+        json!({"tasks": tasks, "nextPageToken": "", "pageSize": n, "totalSize": n})
     }
 
     /// How many tasks, and how many bytes of them, it remembers.

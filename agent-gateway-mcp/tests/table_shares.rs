@@ -151,7 +151,9 @@ async fn a_caller_past_its_subscription_share_is_refused_while_another_subscribe
     refused(
         "alice past her share",
         &answer,
-        "too many of this caller's sessions hold subscriptions",
+        &format!(
+            "too many of this caller's sessions hold subscriptions (at most {SUBSCRIPTION_SHARE})"
+        ),
     );
     // A session already in the table still takes another URI: the share counts sessions.
     served(
@@ -170,7 +172,7 @@ async fn a_caller_past_its_subscription_share_is_refused_while_another_subscribe
     refused(
         "bob past the table's bound",
         &answer,
-        "no room for another session's subscriptions",
+        &format!("no room for another session's subscriptions (at most {SUBSCRIPTION_SESSIONS})"),
     );
 
     // Ending one of Alice's sessions frees her share: her refused session now subscribes.

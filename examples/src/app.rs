@@ -132,7 +132,8 @@ fn build(
         }
         let upstreams = crate::mcp::upstreams(mcp)?;
         *children = upstreams.children;
-        let front = McpFront::new(policies.stack(upstreams.federation), front_config);
+        let front = McpFront::new(policies.stack(upstreams.federation), front_config)
+            .with_session_store(crate::mcp::session_store(mcp));
         app = app.route_service(&mcp.path, edge.route(front));
         fronts.insert("mcp".into(), json!(mcp.path));
     }

@@ -18,6 +18,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use agent_gateway_core::upstream::registry::{InstanceId, UpstreamName};
@@ -28,7 +29,7 @@ use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
 use agent_gateway_mcp::connector::{HttpUpstream, Pool, SseUpstream};
 use agent_gateway_mcp::naming::{Naming, ServerName};
 use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
-use agent_gateway_mcp::session::{Sealer, SessionKey};
+use agent_gateway_mcp::session::{Sealer, SessionKey, SessionStore};
 use http::HeaderValue;
 
 use crate::config::{AllowedHosts, CommandTarget, McpConfig, McpTarget, PoolTarget, RetryConfig};
@@ -294,6 +295,13 @@ pub fn front_config(
     Ok(front)
 }
 
+/// The front's live session tables, bounded as `[mcp.limits]` says (the MCP crate's defaults
+/// for the keys not given): pass it to
+/// [`McpFront::with_session_store`](agent_gateway_mcp::McpFront::with_session_store).
+pub fn session_store(config: &McpConfig) -> Arc<SessionStore> {
+    Arc::new(SessionStore::with_limits(config.limits))
+}
+
 /// The `Host` allow-list for the front; `None` when `Host` is not checked.
 pub fn allowed_hosts(hosts: &AllowedHosts, listen: SocketAddr) -> Option<Vec<String>> {
     match hosts {
@@ -368,6 +376,20 @@ mod tests {
             .to_string();
         assert!(err.contains("`fs`"), "{err}");
         assert!(err.contains("AGW_TEST_SURELY_UNSET_VARIABLE"), "{err}");
+    }
+
+    #[test]
+    fn the_session_store_is_bounded_as_configured() {
+        let config = crate::config::Config::from_toml_str(
+            "[mcp]\n[mcp.limits]\nlog_levels = 9\nlog_levels_per_caller = 3\n",
+        )
+        .unwrap();
+        let store = session_store(config.mcp.as_ref().unwrap());
+        assert_eq!(store.limits().log_levels(), (9, 3));
+        assert_eq!(
+            store.limits().subscriptions(),
+            agent_gateway_mcp::session::SessionLimits::default().subscriptions()
+        );
     }
 
     #[test]

@@ -117,7 +117,8 @@ where
         .insert(SessionBinding::on(state.owner()));
     if subscribe {
         // Too long to keep: refused before the upstream is asked.
-        subscriptions::check_uri(&uri).map_err(|r| invalid(r.message()))?;
+        let bounds = &front.store.limits().subscriptions;
+        subscriptions::check_uri(&uri).map_err(|r| invalid(&r.detail(bounds)))?;
     }
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
     if subscribe {
@@ -127,7 +128,7 @@ where
             .store
             .subscriptions
             .subscribe(&session, owner, state.expires_at(), now, &uri)
-            .map_err(|r| invalid(r.message()))?;
+            .map_err(|r| invalid(&r.detail(&front.store.limits().subscriptions)))?;
     } else {
         front.store.subscriptions.unsubscribe(&session, &uri);
     }

@@ -16,6 +16,8 @@ use super::{bounded, pending, resume, subscriptions};
 ///     .with_resumable(512, 32, 64 << 20, 8 << 20);
 /// let store = Arc::new(SessionStore::with_limits(limits));
 /// assert_eq!(store.limits(), &limits);
+/// assert_eq!(limits.subscriptions(), (1000, 10, 64));
+/// assert_eq!(limits.pending(), SessionLimits::default().pending());
 /// assert_ne!(limits, SessionLimits::default());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,36 @@ impl SessionLimits {
     pub fn with_log_levels(mut self, max: usize, per_owner: usize) -> Self {
         self.log_levels = (max, per_owner);
         self
+    }
+}
+
+impl SessionLimits {
+    /// The subscription bounds: sessions in all, sessions per owner, URIs per session.
+    pub fn subscriptions(&self) -> (usize, usize, usize) {
+        let l = &self.subscriptions;
+        (l.sessions, l.sessions_per_owner, l.uris_per_session)
+    }
+
+    /// The resumable-stream bounds: streams in all, streams per owner, bytes in all, bytes
+    /// per owner.
+    pub fn resumable(&self) -> (usize, usize, usize, usize) {
+        let l = &self.resumable;
+        (l.streams, l.streams_per_owner, l.total_bytes, l.owner_bytes)
+    }
+
+    /// The pending server→client request bounds: in all, per owner.
+    pub fn pending(&self) -> (usize, usize) {
+        self.pending
+    }
+
+    /// The ended-session bounds: in all, per owner.
+    pub fn revoked(&self) -> (usize, usize) {
+        self.revoked
+    }
+
+    /// The log-level bounds: in all, per owner.
+    pub fn log_levels(&self) -> (usize, usize) {
+        self.log_levels
     }
 }
 

@@ -73,6 +73,22 @@ impl Refused {
             Refused::UriTooLong => "resource URI too long to subscribe to",
         }
     }
+
+    /// What the client is told, with the bound that refused it.
+    pub(crate) fn detail(self, limits: &Limits) -> String {
+        let bound = match self {
+            Refused::Sessions => limits.sessions,
+            Refused::Owner => limits.sessions_per_owner,
+            Refused::Uris => limits.uris_per_session,
+            Refused::UriTooLong => MAX_URI_BYTES,
+        };
+        let unit = if self == Refused::UriTooLong {
+            " bytes"
+        } else {
+            ""
+        };
+        format!("{} (at most {bound}{unit})", self.message())
+    }
 }
 
 /// Whether a URI may be subscribed to at all (checked before the upstream is asked).
@@ -308,7 +324,9 @@ mod tests {
         }
         let refused = subs.subscribe("a3", A, 100, 0, "x+u");
         assert_eq!(refused, Err(Refused::Owner));
-        assert!(refused.unwrap_err().message().contains("this caller"));
+        let refused = refused.unwrap_err();
+        assert!(refused.message().contains("this caller"));
+        assert!(refused.detail(&subs.limits).ends_with("(at most 3)"));
         assert!(subs.open_stream("a3", A, 100, 0).is_none());
         // Alice's own sessions still subscribe to more.
         subs.subscribe("a0", A, 100, 0, "x+v").unwrap();

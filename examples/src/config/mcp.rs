@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agent_gateway_core::upstream::breaker::BreakerConfig;
+use agent_gateway_mcp::session::SessionLimits;
 use serde::Deserialize;
 
 use super::ConfigError;
+
+mod limits;
 
 /// The MCP front's configuration.
 #[derive(Debug, Clone)]
@@ -28,6 +31,10 @@ pub struct McpConfig {
     pub allowed_hosts: AllowedHosts,
     /// The upstream servers.
     pub upstreams: Vec<McpUpstreamConfig>,
+    /// The bounds of the front's session tables (`[mcp.limits]`): subscriptions, resumable
+    /// streams, pending server→client requests, ended sessions and log levels, in all and per
+    /// caller; the MCP crate's defaults for the keys not given.
+    pub limits: SessionLimits,
 }
 
 /// Which `Host` header values the MCP front accepts; others are answered 403.
@@ -168,6 +175,8 @@ pub(super) struct FileMcp {
     allowed_hosts: Option<Vec<String>>,
     #[serde(default)]
     upstreams: Vec<FileUpstream>,
+    #[serde(default)]
+    limits: limits::FileLimits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -514,6 +523,7 @@ impl TryFrom<FileMcp> for McpConfig {
             allowed_origins: file.allowed_origins,
             allowed_hosts: allowed_hosts(file.allowed_hosts)?,
             upstreams,
+            limits: SessionLimits::try_from(file.limits)?,
         })
     }
 }

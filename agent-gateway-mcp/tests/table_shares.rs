@@ -9,6 +9,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use agent_gateway_core::testkit::FakeUpstream;
 use agent_gateway_core::{BoxError, Secret};
@@ -39,7 +40,17 @@ type Request = http::Request<Full<Bytes>>;
 /// tool `level` answering with the log level the client's hop carried (`none` when unset).
 fn front()
 -> impl Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone {
-    let upstream = FakeUpstream::new(|req: UpstreamRequest| {
+    front_counting(Arc::default())
+}
+
+/// [`front`], counting in `subscribes` the `resources/subscribe` requests the upstream gets.
+fn front_counting(
+    subscribes: Arc<AtomicUsize>,
+) -> impl Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone {
+    let upstream = FakeUpstream::new(move |req: UpstreamRequest| {
+        if req.method_name() == "resources/subscribe" {
+            subscribes.fetch_add(1, Ordering::SeqCst);
+        }
         let level = req
             .client()
             .and_then(|c| c.log_level())
@@ -134,7 +145,8 @@ fn served(what: &str, (status, body): &(u16, Value)) {
 
 #[tokio::test]
 async fn a_caller_past_its_subscription_share_is_refused_while_another_subscribes() {
-    let front = front();
+    let subscribes = Arc::new(AtomicUsize::new(0));
+    let front = front_counting(subscribes.clone());
     let uri = "file:///a";
     let mut alice = Vec::new();
     for _ in 0..SUBSCRIPTION_SHARE {
@@ -145,7 +157,9 @@ async fn a_caller_past_its_subscription_share_is_refused_while_another_subscribe
         );
         alice.push(s);
     }
-    // Her next session is past her share: refused, naming the per-caller limit.
+    // Her next session is past her share: refused, naming the per-caller limit, before the
+    // upstream is asked (nothing is left subscribed upstream that the gateway does not record).
+    assert_eq!(subscribes.load(Ordering::SeqCst), SUBSCRIPTION_SHARE);
     let over = open(&front, ALICE).await;
     let answer = send(&front, &subscribe(uri), Some(&over), ALICE).await;
     refused(
@@ -155,6 +169,7 @@ async fn a_caller_past_its_subscription_share_is_refused_while_another_subscribe
             "too many of this caller's sessions hold subscriptions (at most {SUBSCRIPTION_SHARE})"
         ),
     );
+    assert_eq!(subscribes.load(Ordering::SeqCst), SUBSCRIPTION_SHARE);
     // A session already in the table still takes another URI: the share counts sessions.
     served(
         "alice's held session",

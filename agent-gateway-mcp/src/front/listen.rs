@@ -34,7 +34,6 @@ use crate::error::Rendered;
 use crate::listen::{LISTEN, ListenFilter};
 use crate::method::McpMethod;
 use crate::notify::Notifier;
-use crate::session::subscriptions;
 use crate::session::{SessionBinding, SessionState, session_owner};
 use crate::{McpError, McpRequest, McpResponse};
 
@@ -116,9 +115,16 @@ where
     req.extensions_mut()
         .insert(SessionBinding::on(state.owner()));
     if subscribe {
-        // Too long to keep: refused before the upstream is asked.
+        // Too long to keep, or past the caller's share: refused before the upstream is asked,
+        // so that no subscription is left upstream that the gateway would not record.
         let bounds = &front.store.limits().subscriptions;
-        subscriptions::check_uri(&uri).map_err(|r| invalid(&r.detail(bounds)))?;
+        let now = front.config.sealer.now();
+        let owner = session_owner(&state, &session);
+        front
+            .store
+            .subscriptions
+            .room(&session, owner, now, &uri)
+            .map_err(|r| invalid(&r.detail(bounds)))?;
     }
     inner.oneshot(req).await.map_err(|e| rendered(era, &e))?;
     if subscribe {

@@ -231,6 +231,39 @@ impl Subscriptions {
         refused.map_or(Ok(()), Err)
     }
 
+    /// Whether [`subscribe`](Self::subscribe) would find room for `uri` on `session` of
+    /// `owner` now, without recording anything: asked before the upstream is, so that a caller
+    /// past its share is refused without leaving a subscription upstream. `subscribe` checks
+    /// again (a concurrent subscribe may take the room in between).
+    pub(crate) fn room(
+        &self,
+        session: &str,
+        owner: OwnerKey,
+        now: u64,
+        uri: &str,
+    ) -> Result<(), Refused> {
+        check_uri(uri)?;
+        let mut table = self.table.lock().map_err(|_| Refused::Sessions)?;
+        table.purge(now);
+        match table.sessions.get(session) {
+            Some(entry) => {
+                let uris = &entry.uris.borrow().uris;
+                if uris.contains(uri) || uris.len() < self.limits.uris_per_session {
+                    Ok(())
+                } else {
+                    Err(Refused::Uris)
+                }
+            }
+            None if table.owners.get(&owner).copied().unwrap_or(0)
+                >= self.limits.sessions_per_owner =>
+            {
+                Err(Refused::Owner)
+            }
+            None if table.sessions.len() >= self.limits.sessions => Err(Refused::Sessions),
+            None => Ok(()),
+        }
+    }
+
     /// Ends `session`'s subscription to `uri`, if it had one.
     pub(crate) fn unsubscribe(&self, session: &str, uri: &str) {
         if let Ok(table) = self.table.lock()
@@ -341,6 +374,33 @@ mod tests {
         // A deleted session gives its place back to its owner.
         subs.forget("a0");
         subs.subscribe("a3", A, 100, 0, "x+u").unwrap();
+    }
+
+    #[test]
+    fn room_answers_as_subscribe_would_and_records_nothing() {
+        let subs = Subscriptions::new(Limits {
+            sessions: 3,
+            sessions_per_owner: 2,
+            uris_per_session: 1,
+        });
+        assert_eq!(subs.room("a0", A, 0, "x+u"), Ok(()));
+        assert_eq!(subs.len(), 0, "asking records nothing");
+        subs.subscribe("a0", A, 100, 0, "x+u").unwrap();
+        subs.subscribe("a1", A, 100, 0, "x+u").unwrap();
+        // The same URI again fits; another does not (one per session); a third session of
+        // alice's is past her share, while bob still has room.
+        assert_eq!(subs.room("a0", A, 0, "x+u"), Ok(()));
+        assert_eq!(subs.room("a0", A, 0, "x+v"), Err(Refused::Uris));
+        assert_eq!(subs.room("a2", A, 0, "x+u"), Err(Refused::Owner));
+        assert_eq!(subs.room("b0", B, 0, "x+u"), Ok(()));
+        subs.subscribe("b0", B, 100, 0, "x+u").unwrap();
+        assert_eq!(subs.room("b1", B, 0, "x+u"), Err(Refused::Sessions));
+        assert_eq!(
+            subs.room("b1", B, 0, &"u".repeat(MAX_URI_BYTES + 1)),
+            Err(Refused::UriTooLong)
+        );
+        // Expired sessions make room again.
+        assert_eq!(subs.room("b1", B, 100, "x+u"), Ok(()));
     }
 
     #[test]

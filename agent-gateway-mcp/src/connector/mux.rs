@@ -125,19 +125,32 @@ pub(crate) const RELATED_REQUEST_KEYS: [&str; 2] = [
 /// `None` otherwise: the request is refused with an error to the server, never shown to a
 /// client that may not own it.
 pub(crate) fn owning_call(calls: &Calls, params: &Map<String, Value>) -> Option<Notifier> {
+    related_call(calls, params)?
+        .notifier
+        .as_ref()
+        .filter(|n| n.can_request())
+        .cloned()
+}
+
+/// The call a server's message (with `params`) can be proven to be about: the one its `_meta`
+/// names ([`RELATED_REQUEST_KEYS`]; a name that is no call of ours proves nothing), else the
+/// only call in flight. `None` when neither holds.
+pub(crate) fn related_call<'a>(
+    calls: &'a Calls,
+    params: &Map<String, Value>,
+) -> Option<&'a Pending> {
     let meta = params.get("_meta").and_then(Value::as_object);
     let related = meta.and_then(|m| RELATED_REQUEST_KEYS.iter().find_map(|k| m.get(*k)));
-    let call = match related {
-        Some(id) => calls.get(&id.as_i64()?)?,
+    match related {
+        Some(id) => calls.get(&id.as_i64()?),
         None => {
             let mut all = calls.values();
             match (all.next(), all.next()) {
-                (Some(only), None) => only,
-                _ => return None,
+                (Some(only), None) => Some(only),
+                _ => None,
             }
         }
-    };
-    call.notifier.as_ref().filter(|n| n.can_request()).cloned()
+    }
 }
 
 #[cfg(test)]

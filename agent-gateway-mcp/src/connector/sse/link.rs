@@ -231,21 +231,18 @@ where
                 crate::connector::mux::progress(pending, n.params_object());
             }
             Message::Notification(n) if n.method == MESSAGE => {
-                // A log message names no request on this transport. With exactly one request
-                // in flight it can only be about that one (or the server itself); with more,
-                // it could be any client's, so it goes to the log only.
+                // The transport names no request a log message is about: it goes to the call
+                // its `_meta` names, else to the only call in flight (it can then only be about
+                // that one, or the server itself); otherwise it could be any client's, so it
+                // goes to the log only.
                 let params = n.params_object();
-                let mut only = pending.values();
-                match (only.next(), only.next()) {
-                    (
-                        Some(Pending {
-                            notifier: Some(n), ..
-                        }),
-                        None,
-                    ) => {
-                        n.try_notify(MESSAGE, params);
+                match crate::connector::mux::related_call(pending, &params)
+                    .and_then(|call| call.notifier.as_ref())
+                {
+                    Some(notifier) => {
+                        notifier.try_notify(MESSAGE, params);
                     }
-                    _ => {
+                    None => {
                         let log = Value::Object(params);
                         tracing::info!(uri = %self.base, %log, "mcp sse: upstream log");
                     }

@@ -206,6 +206,47 @@ async fn a_log_message_with_several_requests_in_flight_goes_to_no_client() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_log_message_naming_its_request_reaches_only_that_client() {
+    let (server, gate) = server();
+    let up = upstream(server.clone());
+    let mut receivers = Vec::new();
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let (notifier, rx) = Notifier::channel(None);
+        receivers.push(rx);
+        let before = server.posts().len().max(2);
+        calls.push(tokio::spawn(
+            up.clone()
+                .oneshot(call("slow").with_notifier(Some(notifier))),
+        ));
+        server.posted(before + 1).await;
+    }
+    // The id the gateway gave the second call upstream.
+    let (_, second) = server.posts().pop().unwrap();
+    assert_eq!(second["method"], "tools/call");
+    let id = second["id"].clone();
+    server.push(&json!({"jsonrpc": "2.0", "method": "notifications/message",
+        "params": {"level": "info", "data": "about the second", "_meta": {"relatedRequestId": id}}}));
+    // A name that is none of our calls proves nothing: to no client.
+    server.push(&json!({"jsonrpc": "2.0", "method": "notifications/message",
+        "params": {"level": "info", "data": "about nobody", "_meta": {"relatedRequestId": 999}}}));
+    gate.add_permits(2);
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert!(
+        receivers[0].try_recv().is_err(),
+        "not the first call's client"
+    );
+    let Ok(Outgoing::Notification((method, params))) = receivers[1].try_recv() else {
+        panic!("the second call's client gets its log")
+    };
+    assert_eq!(method, MESSAGE);
+    assert_eq!(params["data"], "about the second");
+    assert!(receivers[1].try_recv().is_err(), "and only that one");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_lost_stream_fails_calls_in_flight_at_once_and_the_next_call_reconnects() {
     let (server, _) = server();
     let up = upstream(server.clone());

@@ -3,7 +3,10 @@
 //! [`SessionStore`] with small [`SessionLimits`]. A caller whose share of recorded legacy
 //! answer streams is taken by a stream still running gets its next answer unrecorded (resuming
 //! it gives the session's plain GET stream, not the answer), while the other caller's answer is
-//! still recorded and resumable with `Last-Event-ID`.
+//! still recorded and resumable with `Last-Event-ID`. Likewise for the table of server→client
+//! requests waiting for clients: a caller past its share of pending elicitations gets the
+//! upstream's next request refused (its call answers with a JSON-RPC error naming the share)
+//! while the other caller's is still relayed and answered.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -30,6 +33,10 @@ const BOB: &str = "sk-bob-0123456789ab";
 const STREAM_SHARE: usize = 1;
 /// How many answer streams are recorded in all: room for both callers.
 const STREAMS: usize = 4;
+/// How many server→client requests may wait for one caller's clients.
+const PENDING_SHARE: usize = 1;
+/// How many server→client requests may wait in all: room for both callers.
+const PENDING: usize = 8;
 /// Recorded bytes, in all and per caller: far above what these few events take, so only the
 /// stream counts bind.
 const BYTES: usize = 1 << 20;
@@ -235,4 +242,141 @@ async fn a_caller_past_its_resumable_stream_share_is_not_recorded_while_another_
         stream_of(&second_id),
         "resuming an unrecorded answer replayed it: {opening_id} vs {second_id}"
     );
+}
+
+/// The front over auth (two API keys) over a modern tool that first asks the client for a
+/// name (an elicitation, as `input_required`), then greets with it.
+fn asking_front()
+-> impl Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone {
+    let tool = tower::service_fn(|req: UpstreamRequest| async move {
+        let name = req
+            .params()
+            .get("inputResponses")
+            .and_then(|r| r.get("who"))
+            .and_then(|r| r.get("content"))
+            .and_then(|c| c.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let result = match name {
+            _ if req.method_name() != "tools/call" => json!({}),
+            None => json!({
+                "resultType": "input_required",
+                "requestState": "state",
+                "inputRequests": {"who": {"method": "elicitation/create", "params": {
+                    "mode": "form", "message": "Your name?",
+                    "requestedSchema": {"type": "object",
+                        "properties": {"name": {"type": "string"}}}}}}
+            }),
+            Some(name) => json!({"content": [{"type": "text", "text": format!("hello {name}")}]}),
+        };
+        Ok::<_, BoxError>(result.as_object().cloned().unwrap_or_else(Map::new))
+    });
+    let keys = ApiKeys::new()
+        .with_key(Secret::new(ALICE.to_owned()), Principal::new("alice"))
+        .with_key(Secret::new(BOB.to_owned()), Principal::new("bob"));
+    let stack = ServiceBuilder::new()
+        .layer(AuthLayer::new(keys))
+        .service(Direct::new(tool));
+    let limits = SessionLimits::default().with_pending(PENDING, PENDING_SHARE);
+    McpFront::new(stack, McpFrontConfig::new("gw", "1").unwrap())
+        .with_session_store(Arc::new(SessionStore::with_limits(limits)))
+}
+
+/// A new legacy session of `key`'s caller that declares it answers elicitations.
+async fn open_eliciting<S>(front: &S, key: &str) -> String
+where
+    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
+{
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"form": {}}},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let res = front.clone().oneshot(post(&init, None, key)).await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
+/// The next message on a stream (the priming event, without data, skipped), or the whole body
+/// when the answer is plain JSON.
+async fn next_message(body: &mut ResponseBody) -> Value {
+    loop {
+        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        let text = std::str::from_utf8(&frame).unwrap();
+        if let Ok(json) = serde_json::from_str::<Value>(text) {
+            return json;
+        }
+        if let Some(data) = text.lines().find_map(|l| l.strip_prefix("data: ")) {
+            return serde_json::from_str(data).unwrap();
+        }
+    }
+}
+
+/// Calls the asking tool in `session` as `key`'s caller: the open body and its first message.
+async fn call_asking<S>(front: &S, session: &str, key: &str) -> (ResponseBody, Value)
+where
+    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
+{
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "greet"}});
+    let res = front
+        .clone()
+        .oneshot(post(&call, Some(session), key))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = res.into_body();
+    let first = next_message(&mut body).await;
+    (body, first)
+}
+
+fn asked(what: &str, message: &Value) -> String {
+    assert_eq!(message["method"], "elicitation/create", "{what}: {message}");
+    assert_eq!(
+        message["params"]["message"], "Your name?",
+        "{what}: {message}"
+    );
+    message["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_caller_past_its_pending_request_share_is_refused_while_another_is_asked() {
+    let front = asking_front();
+    let alice = [
+        open_eliciting(&front, ALICE).await,
+        open_eliciting(&front, ALICE).await,
+    ];
+    let bob = open_eliciting(&front, BOB).await;
+
+    // Alice's first call is asked for a name; the request waits for her client, holding her
+    // whole share.
+    let (_first, message) = call_asking(&front, &alice[0], ALICE).await;
+    asked("alice within her share", &message);
+
+    // Her second call, in her other session, is past her share: the request is not relayed,
+    // the call answers with an error naming the caller's share.
+    let (_second, message) = call_asking(&front, &alice[1], ALICE).await;
+    assert_eq!(message["id"], 5, "alice past her share: {message}");
+    assert_eq!(message["error"]["code"], -32603, "{message}");
+    assert!(
+        message["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too many requests wait for this caller's clients"),
+        "{message}"
+    );
+    assert!(message.get("result").is_none(), "{message}");
+
+    // Bob is still asked, answers, and is greeted.
+    let (mut bobs, message) = call_asking(&front, &bob, BOB).await;
+    let id = asked("bob", &message);
+    let answer = json!({"jsonrpc": "2.0", "id": id,
+        "result": {"action": "accept", "content": {"name": "bob"}}});
+    let res = front
+        .clone()
+        .oneshot(post(&answer, Some(&bob), BOB))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let last = next_message(&mut bobs).await;
+    assert_eq!(last["id"], 5, "{last}");
+    assert_eq!(last["result"]["content"][0]["text"], "hello bob", "{last}");
 }

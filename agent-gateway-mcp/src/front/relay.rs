@@ -7,8 +7,10 @@
 //! body (the client went away) drops the upstream call with it; nothing is spawned.
 //!
 //! A legacy stream opens with a priming event (an id and empty data, as the 2025-11-25
-//! transport asks) and every event carries an id. Nothing is replayed: a client that resumes
-//! with `Last-Event-ID` gets its session's GET stream, not the lost events.
+//! transport asks) and every event carries an id. The answer is recorded (within the session
+//! store's per-caller and total bounds) so that a client that resumes with `Last-Event-ID`
+//! gets the events after that id replayed; a stream that could not be recorded resumes as the
+//! session's GET stream instead.
 
 use std::future::Future;
 use std::sync::Arc;

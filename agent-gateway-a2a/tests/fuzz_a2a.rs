@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+#[path = "../../agent-gateway-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 mod support;
 

@@ -7,6 +7,7 @@
 //! sequence (garbage, truncation, an upstream reset), output bounded by the input, and a body
 //! that never waits on a ready upstream.
 
+#[path = "../../agent-gateway-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
 use std::collections::VecDeque;

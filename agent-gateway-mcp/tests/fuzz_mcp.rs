@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+#[path = "../../agent-gateway-core/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
 use std::time::Duration;

@@ -7,25 +7,21 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::convert::Infallible;
+mod shares_support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use agent_gateway_core::BoxError;
 use agent_gateway_core::testkit::FakeUpstream;
-use agent_gateway_core::{BoxError, Secret};
-use agent_gateway_mcp::front::ResponseBody;
-use agent_gateway_mcp::router::Direct;
-use agent_gateway_mcp::session::{SessionLimits, SessionStore};
+use agent_gateway_mcp::session::SessionLimits;
 use agent_gateway_mcp::upstream::UpstreamRequest;
-use agent_gateway_mcp::{McpFront, McpFrontConfig};
-use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use serde_json::{Map, Value, json};
-use tower::{Service, ServiceBuilder, ServiceExt};
-
-const ALICE: &str = "sk-alice-0123456789";
-const BOB: &str = "sk-bob-0123456789ab";
+use shares_support::{ALICE, BOB, Front, open, send};
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
 
 /// How many of one caller's sessions may hold subscriptions.
 const SUBSCRIPTION_SHARE: usize = 2;
@@ -34,19 +30,14 @@ const SUBSCRIPTION_SESSIONS: usize = 3;
 /// How many of one caller's sessions' log levels are remembered.
 const LEVEL_SHARE: usize = 2;
 
-type Request = http::Request<Full<Bytes>>;
-
 /// The front over auth (two API keys) over a fake upstream: a resource to subscribe to, and a
 /// tool `level` answering with the log level the client's hop carried (`none` when unset).
-fn front()
--> impl Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone {
+fn front() -> impl Front {
     front_counting(Arc::default())
 }
 
 /// [`front`], counting in `subscribes` the `resources/subscribe` requests the upstream gets.
-fn front_counting(
-    subscribes: Arc<AtomicUsize>,
-) -> impl Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone {
+fn front_counting(subscribes: Arc<AtomicUsize>) -> impl Front {
     let upstream = FakeUpstream::new(move |req: UpstreamRequest| {
         if req.method_name() == "resources/subscribe" {
             subscribes.fetch_add(1, Ordering::SeqCst);
@@ -62,65 +53,10 @@ fn front_counting(
         };
         Ok::<_, BoxError>(result.as_object().cloned().unwrap_or_else(Map::new))
     });
-    let keys = ApiKeys::new()
-        .with_key(Secret::new(ALICE.to_owned()), Principal::new("alice"))
-        .with_key(Secret::new(BOB.to_owned()), Principal::new("bob"));
-    let stack = ServiceBuilder::new()
-        .layer(AuthLayer::new(keys))
-        .service(Direct::new(upstream));
     let limits = SessionLimits::default()
         .with_subscriptions(SUBSCRIPTION_SESSIONS, SUBSCRIPTION_SHARE, 4)
         .with_log_levels(16, LEVEL_SHARE);
-    McpFront::new(stack, McpFrontConfig::new("gw", "1").unwrap())
-        .with_session_store(Arc::new(SessionStore::with_limits(limits)))
-}
-
-fn post(body: &Value, session: Option<&str>, key: &str) -> Request {
-    let mut b = http::Request::post("/mcp")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("authorization", format!("Bearer {key}"));
-    if let Some(s) = session {
-        b = b
-            .header("mcp-session-id", s)
-            .header("mcp-protocol-version", "2025-11-25");
-    }
-    b.body(Full::new(Bytes::from(body.to_string()))).unwrap()
-}
-
-/// Sends `body` as `key`'s caller: the status and the JSON answer.
-async fn send<S>(front: &S, body: &Value, session: Option<&str>, key: &str) -> (u16, Value)
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
-    let res = front
-        .clone()
-        .oneshot(post(body, session, key))
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// A new legacy session of `key`'s caller, initialized.
-async fn open<S>(front: &S, key: &str) -> String
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"}}});
-    let res = front.clone().oneshot(post(&init, None, key)).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let session = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let (status, _) = send(front, &initialized, Some(&session), key).await;
-    assert_eq!(status, 202);
-    session
+    shares_support::front(BoxCloneSyncService::new(upstream), limits)
 }
 
 fn subscribe(uri: &str) -> Value {
@@ -204,10 +140,7 @@ async fn a_caller_past_its_subscription_share_is_refused_while_another_subscribe
 }
 
 /// The log level the upstream saw on a `level` call in `session`.
-async fn level_seen<S>(front: &S, session: &str, key: &str) -> String
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
+async fn level_seen(front: &impl Front, session: &str, key: &str) -> String {
     let call =
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "level"}});
     let (status, body) = send(front, &call, Some(session), key).await;

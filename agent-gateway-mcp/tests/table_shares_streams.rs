@@ -10,24 +10,19 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::convert::Infallible;
-use std::sync::Arc;
+mod shares_support;
 
-use agent_gateway_core::{BoxError, Secret};
+use agent_gateway_core::BoxError;
 use agent_gateway_mcp::front::ResponseBody;
-use agent_gateway_mcp::router::Direct;
-use agent_gateway_mcp::session::{SessionLimits, SessionStore};
+use agent_gateway_mcp::session::SessionLimits;
 use agent_gateway_mcp::upstream::UpstreamRequest;
-use agent_gateway_mcp::{McpFront, McpFrontConfig};
-use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
+use shares_support::{ALICE, BOB, Front, Request, open, open_with, post};
 use tokio::sync::watch;
-use tower::{Service, ServiceBuilder, ServiceExt};
-
-const ALICE: &str = "sk-alice-0123456789";
-const BOB: &str = "sk-bob-0123456789ab";
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
 
 /// How many of one caller's answer streams are recorded for resumption.
 const STREAM_SHARE: usize = 1;
@@ -42,13 +37,9 @@ const PENDING: usize = 8;
 const BYTES: usize = 1 << 20;
 const BYTES_PER_CALLER: usize = 1 << 16;
 
-type Request = http::Request<Full<Bytes>>;
-
 /// The front over auth (two API keys) over a tool `slow` that logs `before <tag>`, waits until
 /// `go` turns true, then answers `after <tag>`.
-fn front(
-    go: watch::Receiver<bool>,
-) -> impl Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone {
+fn front(go: watch::Receiver<bool>) -> impl Front {
     let tool = tower::service_fn(move |req: UpstreamRequest| {
         let mut go = go.clone();
         async move {
@@ -71,29 +62,9 @@ fn front(
             Ok(done.as_object().cloned().unwrap_or_else(Map::new))
         }
     });
-    let keys = ApiKeys::new()
-        .with_key(Secret::new(ALICE.to_owned()), Principal::new("alice"))
-        .with_key(Secret::new(BOB.to_owned()), Principal::new("bob"));
-    let stack = ServiceBuilder::new()
-        .layer(AuthLayer::new(keys))
-        .service(Direct::new(tool));
     let limits =
         SessionLimits::default().with_resumable(STREAMS, STREAM_SHARE, BYTES, BYTES_PER_CALLER);
-    McpFront::new(stack, McpFrontConfig::new("gw", "1").unwrap())
-        .with_session_store(Arc::new(SessionStore::with_limits(limits)))
-}
-
-fn post(body: &Value, session: Option<&str>, key: &str) -> Request {
-    let mut b = http::Request::post("/mcp")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("authorization", format!("Bearer {key}"));
-    if let Some(s) = session {
-        b = b
-            .header("mcp-session-id", s)
-            .header("mcp-protocol-version", "2025-11-25");
-    }
-    b.body(Full::new(Bytes::from(body.to_string()))).unwrap()
+    shares_support::front(BoxCloneSyncService::new(tool), limits)
 }
 
 /// A `GET` resuming `session`'s stream after event `last`, as `key`'s caller.
@@ -106,27 +77,6 @@ fn resume(session: &str, last: &str, key: &str) -> Request {
         .header("last-event-id", last)
         .body(Full::new(Bytes::new()))
         .unwrap()
-}
-
-/// A new legacy session of `key`'s caller, initialized.
-async fn open<S>(front: &S, key: &str) -> String
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"}}});
-    let res = front.clone().oneshot(post(&init, None, key)).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let session = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let res = front
-        .clone()
-        .oneshot(post(&initialized, Some(&session), key))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    session
 }
 
 /// (id, data) of one SSE frame.
@@ -150,10 +100,12 @@ fn stream_of(id: &str) -> String {
 
 /// Calls `slow` tagged `tag` in `session` as `key`'s caller and reads the stream up to its
 /// log event: the body, still open, and the log event's id.
-async fn call_slow<S>(front: &S, session: &str, key: &str, tag: &str) -> (ResponseBody, String)
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
+async fn call_slow(
+    front: &impl Front,
+    session: &str,
+    key: &str,
+    tag: &str,
+) -> (ResponseBody, String) {
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "slow", "arguments": {"tag": tag}}});
     let res = front
@@ -174,10 +126,7 @@ where
 }
 
 /// Resumes after `last` and reads the whole rest: it must be the recorded answer `after <tag>`.
-async fn resumed<S>(front: &S, session: &str, last: &str, key: &str, tag: &str)
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
+async fn resumed(front: &impl Front, session: &str, last: &str, key: &str, tag: &str) {
     let res = front
         .clone()
         .oneshot(resume(session, last, key))
@@ -246,8 +195,7 @@ async fn a_caller_past_its_resumable_stream_share_is_not_recorded_while_another_
 
 /// The front over auth (two API keys) over a modern tool that first asks the client for a
 /// name (an elicitation, as `input_required`), then greets with it.
-fn asking_front()
--> impl Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone {
+fn asking_front() -> impl Front {
     let tool = tower::service_fn(|req: UpstreamRequest| async move {
         let name = req
             .params()
@@ -271,28 +219,8 @@ fn asking_front()
         };
         Ok::<_, BoxError>(result.as_object().cloned().unwrap_or_else(Map::new))
     });
-    let keys = ApiKeys::new()
-        .with_key(Secret::new(ALICE.to_owned()), Principal::new("alice"))
-        .with_key(Secret::new(BOB.to_owned()), Principal::new("bob"));
-    let stack = ServiceBuilder::new()
-        .layer(AuthLayer::new(keys))
-        .service(Direct::new(tool));
     let limits = SessionLimits::default().with_pending(PENDING, PENDING_SHARE);
-    McpFront::new(stack, McpFrontConfig::new("gw", "1").unwrap())
-        .with_session_store(Arc::new(SessionStore::with_limits(limits)))
-}
-
-/// A new legacy session of `key`'s caller that declares it answers elicitations.
-async fn open_eliciting<S>(front: &S, key: &str) -> String
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"form": {}}},
-        "clientInfo": {"name": "t", "version": "1"}}});
-    let res = front.clone().oneshot(post(&init, None, key)).await.unwrap();
-    assert_eq!(res.status(), 200);
-    res.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+    shares_support::front(BoxCloneSyncService::new(tool), limits)
 }
 
 /// The next message on a stream (the priming event, without data, skipped), or the whole body
@@ -311,10 +239,7 @@ async fn next_message(body: &mut ResponseBody) -> Value {
 }
 
 /// Calls the asking tool in `session` as `key`'s caller: the open body and its first message.
-async fn call_asking<S>(front: &S, session: &str, key: &str) -> (ResponseBody, Value)
-where
-    S: Service<Request, Response = http::Response<ResponseBody>, Error = Infallible> + Clone,
-{
+async fn call_asking(front: &impl Front, session: &str, key: &str) -> (ResponseBody, Value) {
     let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
         "params": {"name": "greet"}});
     let res = front
@@ -341,10 +266,10 @@ fn asked(what: &str, message: &Value) -> String {
 async fn a_caller_past_its_pending_request_share_is_refused_while_another_is_asked() {
     let front = asking_front();
     let alice = [
-        open_eliciting(&front, ALICE).await,
-        open_eliciting(&front, ALICE).await,
+        open_with(&front, ALICE, json!({"elicitation": {"form": {}}})).await,
+        open_with(&front, ALICE, json!({"elicitation": {"form": {}}})).await,
     ];
-    let bob = open_eliciting(&front, BOB).await;
+    let bob = open_with(&front, BOB, json!({"elicitation": {"form": {}}})).await;
 
     // Alice's first call is asked for a name; the request waits for her client, holding her
     // whole share.

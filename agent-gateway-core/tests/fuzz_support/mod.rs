@@ -1,5 +1,6 @@
 //! Strategies shared by the `fuzz_*` property tests: arbitrary JSON, mutations of valid seeds,
-//! and the cut points that split a byte stream into chunks.
+//! and the cut points that split a byte stream into chunks. One file for the whole workspace:
+//! the mcp, a2a and llm crates include it with `#[path]`.
 //!
 //! The tests run with proptest's default case count (256, or `PROPTEST_CASES`), so CI stays
 //! fast and a long run is one environment variable away (see the README's test section).
@@ -117,4 +118,22 @@ pub fn split<'a>(bytes: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     }
     chunks.push(&bytes[start..]);
     chunks
+}
+
+/// Runs `test` on values of `strategy` with [`config`], one current-thread runtime for all
+/// cases, and panics with the minimal failing case.
+pub fn run_async<S, F, Fut>(file: &'static str, strategy: S, test: F)
+where
+    S: Strategy,
+    F: Fn(S::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<(), TestCaseError>>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut runner = proptest::test_runner::TestRunner::new(config(file));
+    if let Err(e) = runner.run(&strategy, |value| rt.block_on(test(value))) {
+        panic!("{e}");
+    }
 }

@@ -124,6 +124,11 @@ impl HostPolicy {
         self.hosts.as_deref()
     }
 
+    /// The allowed `Origin` values.
+    pub fn allowed_origins(&self) -> &[HeaderValue] {
+        &self.origins
+    }
+
     /// Checks a request's headers: a [`Denied::forbidden`] naming what was wrong.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), Denied> {
         if let Some(origin) = headers.get(ORIGIN)

@@ -4,7 +4,7 @@
 use agent_gateway_core::jsonrpc::ErrorObject;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
+use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
@@ -21,41 +21,17 @@ fn reject(status: StatusCode, message: &'static str) -> Rendered {
     Rendered::new(status, ErrorObject::invalid_request(message))
 }
 
-/// A present `Origin` must be one of the allowed ones: 403 otherwise.
-pub(crate) fn origin(config: &McpFrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
-    match headers.get(ORIGIN) {
-        None => Ok(()),
-        Some(o) if config.allowed_origins.iter().any(|a| a == o) => Ok(()),
-        Some(_) => Err(reject(
-            StatusCode::FORBIDDEN,
-            "Forbidden: origin not allowed",
-        )),
-    }
-}
-
-/// When hosts are configured, `Host` must be one of them: 403 otherwise.
-pub(crate) fn host(config: &McpFrontConfig, headers: &HeaderMap) -> Result<(), Rendered> {
-    if config.allowed_hosts.is_empty() {
-        return Ok(());
-    }
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    let ok = host.is_some_and(|h| {
-        config
-            .allowed_hosts
-            .iter()
-            .any(|allowed| match allowed.strip_suffix(":*") {
-                Some(name) => h == name || h.rsplit_once(':').is_some_and(|(n, _)| n == name),
-                None => h == *allowed,
-            })
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(reject(StatusCode::FORBIDDEN, "Forbidden: host not allowed"))
-    }
+/// `Host` and `Origin` as the front's [`HostPolicy`](agent_gateway_core::host::HostPolicy)
+/// allows them (a present `Origin` must be an allowed one; `Host` one of the allowed hosts when
+/// any are configured): 403 otherwise.
+pub(crate) fn host_and_origin(
+    config: &McpFrontConfig,
+    headers: &HeaderMap,
+) -> Result<(), Rendered> {
+    config.hosts.check(headers).map_err(|denied| {
+        let message = format!("Forbidden: {}", denied.message());
+        Rendered::new(StatusCode::FORBIDDEN, ErrorObject::invalid_request(message))
+    })
 }
 
 /// `Content-Type` must be `application/json` (parameters allowed): 415 otherwise.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_gateway_core::SystemClock;
+use agent_gateway_core::host::HostPolicy;
 use http::HeaderValue;
 use serde_json::{Map, Value, json};
 
@@ -33,8 +34,8 @@ pub struct McpFrontConfig {
     pub(crate) server_version: String,
     pub(crate) instructions: Option<String>,
     pub(crate) capabilities: Value,
-    pub(crate) allowed_origins: Vec<HeaderValue>,
-    pub(crate) allowed_hosts: Vec<String>,
+    /// `Host` and `Origin` checks: core's, the same the gateway puts on every route.
+    pub(crate) hosts: HostPolicy,
     pub(crate) max_body: usize,
     pub(crate) modern: bool,
     pub(crate) legacy: bool,
@@ -56,8 +57,7 @@ impl McpFrontConfig {
             server_version: server_version.into(),
             instructions: None,
             capabilities: default_capabilities(),
-            allowed_origins: Vec::new(),
-            allowed_hosts: Vec::new(),
+            hosts: HostPolicy::any_host(),
             max_body: DEFAULT_MAX_BODY,
             modern: true,
             legacy: true,
@@ -82,7 +82,7 @@ impl McpFrontConfig {
     /// from a browser) are always allowed; any other origin is answered 403, which stops DNS
     /// rebinding attacks from a web page.
     pub fn with_allowed_origins(mut self, origins: impl IntoIterator<Item = HeaderValue>) -> Self {
-        self.allowed_origins = origins.into_iter().collect();
+        self.hosts = self.hosts.with_allowed_origins(origins);
         self
     }
 
@@ -94,10 +94,14 @@ impl McpFrontConfig {
         mut self,
         hosts: I,
     ) -> Self {
-        self.allowed_hosts = hosts
-            .into_iter()
-            .map(|h| h.into().to_ascii_lowercase())
-            .collect();
+        let hosts: Vec<String> = hosts.into_iter().map(Into::into).collect();
+        let origins = self.hosts.allowed_origins().to_vec();
+        let policy = HostPolicy::any_host().with_allowed_origins(origins);
+        self.hosts = if hosts.is_empty() {
+            policy
+        } else {
+            policy.with_allowed_hosts(hosts)
+        };
         self
     }
 

@@ -26,7 +26,7 @@
 //! assert_eq!(caller.principal_id(), "api_key::acme:alice");
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -80,6 +80,25 @@ struct Inner {
     scopes: Vec<String>,
     claims: Map<String, Value>,
     method: AuthMethod,
+    /// `principal_id` and `owner_digest`, computed on first use (reset by every edit).
+    identity: IdentityCache,
+}
+
+#[derive(Debug, Clone)]
+struct Identity {
+    principal: String,
+    digest: [u8; 16],
+}
+
+/// A cache derived from the other fields: two callers equal in those are equal whether or not
+/// either has computed it yet.
+#[derive(Debug, Clone, Default)]
+struct IdentityCache(OnceLock<Identity>);
+
+impl PartialEq for IdentityCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The subject of the anonymous caller.
@@ -98,6 +117,7 @@ impl Caller {
                 scopes: Vec::new(),
                 claims: Map::new(),
                 method: AuthMethod::Custom,
+                identity: IdentityCache::default(),
             }),
         }
     }
@@ -108,8 +128,22 @@ impl Caller {
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
-        f(Arc::make_mut(&mut self.inner));
+        let inner = Arc::make_mut(&mut self.inner);
+        f(inner);
+        inner.identity = IdentityCache::default();
         self
+    }
+
+    /// The principal id and its digest, computed once per caller (every request of a caller
+    /// shares its `Arc`).
+    fn identity(&self) -> &Identity {
+        self.inner.identity.0.get_or_init(|| {
+            let principal = self.compute_principal_id();
+            let hash = ring::digest::digest(&ring::digest::SHA256, principal.as_bytes());
+            let mut digest = [0u8; 16];
+            digest.copy_from_slice(&hash.as_ref()[..16]);
+            Identity { principal, digest }
+        })
     }
 
     /// Sets the tenant.
@@ -173,7 +207,11 @@ impl Caller {
     /// of a task, a session or a parked call. A JWT whose `sub` equals an API key's subject,
     /// or two issuers with overlapping subjects, give different ids. Every anonymous caller
     /// has the same id.
-    pub fn principal_id(&self) -> String {
+    pub fn principal_id(&self) -> &str {
+        &self.identity().principal
+    }
+
+    fn compute_principal_id(&self) -> String {
         let i = &self.inner;
         let mut out = String::with_capacity(16 + i.subject.len());
         out.push_str(i.method.as_str());
@@ -197,10 +235,7 @@ impl Caller {
     /// A 16-byte digest of [`principal_id`](Self::principal_id), to bind into sealed ids
     /// and session state without carrying the identity itself.
     pub fn owner_digest(&self) -> [u8; 16] {
-        let digest = ring::digest::digest(&ring::digest::SHA256, self.principal_id().as_bytes());
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&digest.as_ref()[..16]);
-        out
+        self.identity().digest
     }
 
     /// The team, if any.
@@ -274,5 +309,18 @@ mod tests {
         assert_ne!(jwt("i1").owner_digest(), jwt("i2").owner_digest());
         assert_eq!(jwt("i1").owner_digest(), jwt("i1").owner_digest());
         assert_eq!(Caller::anonymous().principal_id(), "anonymous:::anonymous");
+    }
+
+    #[test]
+    fn the_identity_is_computed_once_and_follows_every_edit() {
+        let a = Caller::new("x");
+        assert_eq!(a.principal_id(), "custom:::x");
+        // Equal to a caller that has not computed it yet.
+        assert_eq!(a, Caller::new("x"));
+        // An edit after the id was computed gives the new id, not the cached one.
+        let b = a.clone().with_tenant("t").with_issuer("i");
+        assert_eq!(b.principal_id(), "custom:i:t:x");
+        assert_ne!(b.owner_digest(), a.owner_digest());
+        assert_eq!(a.principal_id(), "custom:::x");
     }
 }

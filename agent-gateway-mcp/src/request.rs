@@ -300,7 +300,7 @@ impl Owner {
     /// The owner a caller is.
     pub fn of(caller: &Caller) -> Self {
         Owner {
-            principal: caller.principal_id(),
+            principal: caller.principal_id().to_owned(),
         }
     }
 

@@ -241,4 +241,5 @@ fn carol_id() -> String {
     agent_gateway_core::Caller::new("carol")
         .with_method(agent_gateway_core::caller::AuthMethod::ApiKey)
         .principal_id()
+        .to_owned()
 }

@@ -110,7 +110,9 @@ fn caller_val<'v>(caller: Option<&'v Caller>) -> Box<dyn Val + 'v> {
             put("issuer", string(""));
             put(
                 "principal",
-                Box::new(CelString::from(Caller::anonymous().principal_id())),
+                Box::new(CelString::from(
+                    Caller::anonymous().principal_id().to_owned(),
+                )),
             );
             put("tenant", string(""));
             put("team", string(""));

@@ -173,7 +173,8 @@ pub struct Global(pub &'static str);
 
 impl KeyFn for CallerId {
     fn key(&self, req: &dyn AgentRequest) -> Option<String> {
-        req.caller().map(|c| bounded_part(c.principal_id()))
+        req.caller()
+            .map(|c| bounded_part(c.principal_id().to_owned()))
     }
 }
 

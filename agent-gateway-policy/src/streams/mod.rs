@@ -207,7 +207,7 @@ where
             .map(|a| a.caller().principal_id());
         let slot = match key {
             None => None,
-            Some(key) => match self.counts.acquire(key, self.per_caller) {
+            Some(key) => match self.counts.acquire(key.to_owned(), self.per_caller) {
                 Some(slot) => Some(slot),
                 None => {
                     tracing::debug!("per-caller stream limit reached");

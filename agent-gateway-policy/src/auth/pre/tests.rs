@@ -38,7 +38,7 @@ fn stack(
             let who = req
                 .extensions()
                 .get::<Authenticated>()
-                .map(|a| a.caller().principal_id())
+                .map(|a| a.caller().principal_id().to_owned())
                 .unwrap_or_default();
             async move { Ok::<_, Infallible>(Response::new(who)) }
         }));

@@ -25,6 +25,7 @@ pub mod caller;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod clock;
+pub mod content;
 pub mod denied;
 pub mod error;
 pub mod host;

@@ -56,6 +56,16 @@ pub trait AgentResponse {
         None
     }
 
+    /// Applies `filter` to the text this response carries (a stream's text as it passes, or a
+    /// whole body's text), rewriting the protocol's own events with what the filter releases.
+    /// Returns the filter back when this response has no text it can filter.
+    fn filter_text(
+        &mut self,
+        filter: Box<dyn crate::content::TextFilter>,
+    ) -> Result<(), Box<dyn crate::content::TextFilter>> {
+        Err(filter)
+    }
+
     /// Keeps only the listed items for which `keep` returns true, and returns how many were
     /// removed. Responses that are not listings have no items and remove nothing.
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {

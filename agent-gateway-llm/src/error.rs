@@ -25,7 +25,7 @@ use http::StatusCode;
 #[error("{message}")]
 pub struct InvalidRequest {
     message: Cow<'static, str>,
-    param: Option<&'static str>,
+    param: Option<Cow<'static, str>>,
 }
 
 impl InvalidRequest {
@@ -37,15 +37,16 @@ impl InvalidRequest {
         }
     }
 
-    /// Names the parameter at fault.
-    pub fn with_param(mut self, param: &'static str) -> Self {
-        self.param = Some(param);
+    /// Names the parameter at fault (a request field, possibly one the gateway does not know,
+    /// such as a field a translation cannot express).
+    pub fn with_param(mut self, param: impl Into<Cow<'static, str>>) -> Self {
+        self.param = Some(param.into());
         self
     }
 
     /// The parameter at fault, if known.
-    pub fn param(&self) -> Option<&'static str> {
-        self.param
+    pub fn param(&self) -> Option<&str> {
+        self.param.as_deref()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The one place where errors become wire responses, in the client's dialect.
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ struct WireError {
     openai_type: &'static str,
     anthropic_type: &'static str,
     code: Option<&'static str>,
-    param: Option<&'static str>,
+    param: Option<Cow<'static, str>>,
     message: String,
     /// `Retry-After`, in whole seconds.
     retry_after: Option<HeaderValue>,
@@ -140,7 +141,7 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
     }
     if let Some(e) = cause_ref::<InvalidRequest>(err) {
         let mut w = WireError::invalid(StatusCode::BAD_REQUEST, e.to_string());
-        w.param = e.param();
+        w.param = e.param().map(|p| Cow::Owned(p.to_owned()));
         return w;
     }
     if let Some(e) = cause_ref::<PayloadTooLarge>(err) {
@@ -177,12 +178,12 @@ fn classify(err: &(dyn Error + 'static)) -> WireError {
             e.to_string(),
         )
         .code("model_not_found");
-        w.param = Some("model");
+        w.param = Some(Cow::Borrowed("model"));
         return w;
     }
     if let Some(e) = cause_ref::<UnsupportedApi>(err) {
         let mut w = WireError::invalid(StatusCode::BAD_REQUEST, e.to_string());
-        w.param = Some("model");
+        w.param = Some(Cow::Borrowed("model"));
         return w;
     }
     if let Some(e) = cause_ref::<UpstreamStatus>(err) {

@@ -13,7 +13,7 @@ use crate::error::UpstreamUnavailable;
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
 use crate::translate::{
     chat_request_to_messages, chat_response_to_responses, messages_response_to_chat,
-    responses_request_to_chat,
+    responses_request_to_messages,
 };
 use crate::usage::Wire;
 use crate::{Api, LlmBody, LlmResponse};
@@ -43,9 +43,7 @@ impl Upstream for AnthropicUpstream {
         let translated = match client.api() {
             Api::Messages => None,
             Api::ChatCompletions => Some(chat_request_to_messages(client.body())?),
-            Api::Responses => Some(chat_request_to_messages(&responses_request_to_chat(
-                client.body(),
-            )?)?),
+            Api::Responses => Some(responses_request_to_messages(client.body())?),
             api => return Err(unsupported(client, api)),
         };
         let translate = translated.is_some();

@@ -16,6 +16,8 @@ pub(super) enum ChatEvent<'a> {
     Usage(ChatUsage),
     /// A piece of the answer's text (never empty).
     Text(&'a str),
+    /// A piece of the model's refusal (`delta.refusal`, never empty).
+    Refusal(&'a str),
     /// A fragment of a tool call: `index`, and on its first fragment `id` and
     /// `function.name`; `function.arguments` pieces.
     ToolFragment(&'a Value),
@@ -75,6 +77,13 @@ pub(super) fn parse(event: &Event, mut on: impl FnMut(ChatEvent<'_>)) {
         .filter(|t| !t.is_empty())
     {
         on(ChatEvent::Text(text));
+    }
+    if let Some(refusal) = choice
+        .pointer("/delta/refusal")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    {
+        on(ChatEvent::Refusal(refusal));
     }
     let calls = choice
         .pointer("/delta/tool_calls")

@@ -76,7 +76,9 @@ pub use idle::IdleTimeout;
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;
 pub use to_chat::MessagesToChat;
+pub(crate) use to_chat::finish_reason;
 pub use to_messages::ChatToMessages;
+pub(crate) use to_messages::stop_reason;
 pub use to_responses::ChatToResponses;
 pub use transform::{SseTransform, Transform};
 

@@ -11,7 +11,8 @@ use super::transform::{Transform, data_line};
 /// by an Anthropic provider.
 ///
 /// - `message_start` → the first chunk, `delta: {role: "assistant", content: ""}`;
-/// - `text_delta` → `delta.content`; a `tool_use` block → a `tool_calls` fragment with
+/// - `text_delta` → `delta.content`; `thinking_delta` → `delta.reasoning_content` (the field
+///   OpenAI-compatible servers use for reasoning); a `tool_use` block → a `tool_calls` fragment with
 ///   `index`, `id`, `type` and `function.name`, then its `input_json_delta`s → fragments of
 ///   `function.arguments`;
 /// - `message_delta.stop_reason` → `finish_reason` on an empty delta;
@@ -175,7 +176,13 @@ impl Transform for MessagesToChat {
                             Value::Null,
                         );
                     }
-                    _ => {} // thinking, signatures, citations: no chat equivalent
+                    Some("thinking_delta") => {
+                        let text = d.get("thinking").cloned().unwrap_or_default();
+                        self.chunk(out, json!({"reasoning_content": text}), Value::Null);
+                    }
+                    // Signatures only prove the thinking to Anthropic; citations cannot arise
+                    // (a chat request cannot enable them through the translation).
+                    _ => {}
                 }
             }
             "message_delta" => {

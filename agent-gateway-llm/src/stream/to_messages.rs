@@ -11,7 +11,8 @@ use super::transform::{Transform, named_event};
 /// SDK skips events without one.
 ///
 /// - the first chunk → `message_start` (input tokens are not known yet: 0);
-/// - `delta.content` → a text block: `content_block_start`, then `text_delta`s;
+/// - `delta.content` → a text block: `content_block_start`, then `text_delta`s; a
+///   `delta.refusal` likewise, and the stop reason is then `refusal`;
 /// - a `tool_calls` fragment with an `id` → a `tool_use` block, its `arguments` pieces →
 ///   `input_json_delta`s; a new block first closes the open one with `content_block_stop`;
 /// - `finish_reason` → the open block is closed and the stop reason kept;
@@ -25,6 +26,8 @@ pub struct ChatToMessages {
     open: Option<(u64, Option<u64>)>,
     next_block: u64,
     stop_reason: Option<&'static str>,
+    /// Whether the model refused (`delta.refusal`): the stop reason is then `refusal`.
+    refused: bool,
     usage: Option<Value>,
     finished: bool,
 }
@@ -168,10 +171,18 @@ impl ChatToMessages {
                 }));
             }
             ChatEvent::Text(text) => self.text(text, out),
+            ChatEvent::Refusal(text) => {
+                self.refused = true;
+                self.text(text, out);
+            }
             ChatEvent::ToolFragment(fragment) => self.tool_fragment(fragment, out),
             ChatEvent::Finish(finish) => {
                 self.close_block(out);
-                self.stop_reason = Some(stop_reason(finish));
+                self.stop_reason = Some(if self.refused {
+                    "refusal"
+                } else {
+                    stop_reason(finish)
+                });
             }
             ChatEvent::Done => self.close(out),
             ChatEvent::Error(message) => self.error(message, out),

@@ -248,7 +248,8 @@ impl ChatToResponses {
             ChatEvent::Usage(u) => {
                 self.usage = Some(usage_object(u.prompt, u.cached, u.completion))
             }
-            ChatEvent::Text(text) => self.text(text, out),
+            // A refusal is the answer's text: a chat provider refuses in words.
+            ChatEvent::Text(text) | ChatEvent::Refusal(text) => self.text(text, out),
             ChatEvent::ToolFragment(fragment) => self.tool_fragment(fragment, out),
             ChatEvent::Finish(finish) => {
                 self.close_item(out);

@@ -34,13 +34,16 @@
 //! assert!(responses_request_to_chat(&stateful).is_err());
 //! ```
 
+mod fields;
 mod from_chat;
 mod from_messages;
 mod responses;
 
 pub use from_chat::{chat_request_to_messages, chat_response_to_messages};
-pub use from_messages::{messages_request_to_chat, messages_response_to_chat};
-pub use responses::{chat_response_to_responses, responses_request_to_chat};
+pub use from_messages::{TOOL_ERROR_PREFIX, messages_request_to_chat, messages_response_to_chat};
+pub use responses::{
+    chat_response_to_responses, responses_request_to_chat, responses_request_to_messages,
+};
 pub(crate) use responses::{function_item, message_item, response_object, usage_object};
 
 /// The `max_tokens` sent to Anthropic when a chat request sets no limit (Anthropic requires one).

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::chat_request_to_messages;
+use super::fields::{self, Accept, any, is_empty, is_false, only, refused, refused_part};
 use super::from_chat::FromValue;
 use super::text_of;
 use crate::error::InvalidRequest;
@@ -11,6 +13,51 @@ use crate::types::{ChatCompletion, ResponsesRequest};
 /// Request fields that need state kept by a Responses server: a chat provider cannot serve
 /// them, so a request that sets them is refused rather than silently answered without them.
 const STATEFUL: [&str; 3] = ["previous_response_id", "conversation", "background"];
+
+/// The dialect a Responses request is translated to, as refusals name it.
+const TARGET: &str = "OpenAI Chat Completions";
+
+/// The top-level Responses fields a chat provider can serve (the stateful ones are refused
+/// first, with their own message).
+///
+/// Translated: the input, `instructions`, `max_output_tokens`, function tools,
+/// `tool_choice`, `text` (`format`, `verbosity`), `reasoning.effort`, `temperature`,
+/// `top_p`, `parallel_tool_calls`, `user`, `safety_identifier`, `service_tier`,
+/// `prompt_cache_key`. Accepted as changing nothing in the answer: `store` and `metadata`
+/// (there is no stored response to keep; one cannot be referred to later, since
+/// `previous_response_id` is refused), `stream_options`, defaults (`truncation: disabled`,
+/// an empty `include`, `background: false`). Anything else (`reasoning.summary`,
+/// `top_logprobs`, `max_tool_calls`, `prompt`, …) is refused.
+const FIELDS: &[(&str, Accept)] = &[
+    any("model"),
+    any("input"),
+    any("instructions"),
+    any("max_output_tokens"),
+    any("tools"),
+    any("tool_choice"),
+    only("text", |t| {
+        t.as_object()
+            .is_some_and(|t| t.keys().all(|k| k == "format" || k == "verbosity"))
+    }),
+    only("reasoning", |r| {
+        r.as_object()
+            .is_some_and(|r| r.iter().all(|(k, v)| k == "effort" || v.is_null()))
+    }),
+    any("temperature"),
+    any("top_p"),
+    any("parallel_tool_calls"),
+    any("user"),
+    any("safety_identifier"),
+    any("service_tier"),
+    any("prompt_cache_key"),
+    any("stream"),
+    any("stream_options"),
+    any("store"),
+    any("metadata"),
+    only("truncation", |v| v == "disabled"),
+    only("include", is_empty),
+    only("background", is_false),
+];
 
 /// A Responses request body as a Chat Completions request body.
 ///
@@ -34,6 +81,7 @@ pub fn responses_request_to_chat(body: &Value) -> Result<Value, InvalidRequest> 
             .with_param(key));
         }
     }
+    fields::check(body, FIELDS, TARGET)?;
     let mut messages = Vec::new();
     if let Some(instructions) = &req.instructions {
         messages.push(json!({"role": "system", "content": instructions}));
@@ -94,14 +142,28 @@ pub fn responses_request_to_chat(body: &Value) -> Result<Value, InvalidRequest> 
                 Some(json!({"type": "json_schema", "json_schema": schema}))
             }
             Some("json_object") => Some(json!({"type": "json_object"})),
-            _ => None,
+            Some("text") => None,
+            _ => return Err(refused("text".into(), format, TARGET)),
         };
         if let Some(mapped) = mapped {
             out.insert("response_format".into(), mapped);
         }
     }
-    if let Some(effort) = req.extra.get("reasoning").and_then(|r| r.get("effort")) {
+    if let Some(effort) = req
+        .extra
+        .get("reasoning")
+        .and_then(|r| r.get("effort"))
+        .filter(|e| !e.is_null())
+    {
         out.insert("reasoning_effort".into(), effort.clone());
+    }
+    if let Some(verbosity) = req
+        .extra
+        .get("text")
+        .and_then(|t| t.get("verbosity"))
+        .filter(|v| !v.is_null())
+    {
+        out.insert("verbosity".into(), verbosity.clone());
     }
     for key in [
         "temperature",
@@ -109,8 +171,10 @@ pub fn responses_request_to_chat(body: &Value) -> Result<Value, InvalidRequest> 
         "parallel_tool_calls",
         "user",
         "safety_identifier",
+        "service_tier",
+        "prompt_cache_key",
     ] {
-        if let Some(v) = req.extra.get(key) {
+        if let Some(v) = req.extra.get(key).filter(|v| !v.is_null()) {
             out.insert(key.into(), v.clone());
         }
     }
@@ -118,6 +182,26 @@ pub fn responses_request_to_chat(body: &Value) -> Result<Value, InvalidRequest> 
         out.insert("stream".into(), Value::Bool(true));
     }
     Ok(Value::Object(out))
+}
+
+/// A Responses request body as an Anthropic Messages request body, through Chat Completions
+/// ([`responses_request_to_chat`], then [`chat_request_to_messages`]). A refusal names the
+/// Responses field the client sent (`reasoning`, `text`, `input`), not its chat translation.
+pub fn responses_request_to_messages(body: &Value) -> Result<Value, InvalidRequest> {
+    let chat = responses_request_to_chat(body)?;
+    chat_request_to_messages(&chat).map_err(|e| {
+        let param = match e.param() {
+            Some("reasoning_effort") => "reasoning",
+            Some("response_format" | "verbosity") => "text",
+            Some("messages") => "input",
+            Some("max_tokens") => "max_output_tokens",
+            _ => return e,
+        };
+        InvalidRequest::new(format!(
+            "`{param}` as sent is not supported for this model: its provider speaks Anthropic Messages, which cannot express it ({e})"
+        ))
+        .with_param(param)
+    })
 }
 
 /// Appends the chat messages of one Responses input item.
@@ -132,10 +216,10 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), InvalidRequ
             let content = match item.get("content") {
                 Some(Value::String(s)) => Value::String(s.clone()),
                 Some(Value::Array(parts)) if role == "assistant" => {
-                    Value::String(text_of(&Value::Array(parts.clone())))
+                    Value::String(assistant_text(parts)?)
                 }
                 Some(Value::Array(parts)) => {
-                    Value::Array(parts.iter().filter_map(input_part).collect())
+                    Value::Array(parts.iter().map(input_part).collect::<Result<_, _>>()?)
                 }
                 _ => Value::String(String::new()),
             };
@@ -158,6 +242,20 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), InvalidRequ
         "function_call_output" => {
             let output = match item.get("output") {
                 Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(parts)) => {
+                    if let Some(kind) = parts
+                        .iter()
+                        .filter_map(|p| p.get("type").and_then(Value::as_str))
+                        .find(|k| !matches!(*k, "input_text" | "output_text" | "text"))
+                    {
+                        return Err(refused_part(
+                            "input",
+                            &format!("an `{kind}` part in a function call output"),
+                            TARGET,
+                        ));
+                    }
+                    text_of(&Value::Array(parts.clone()))
+                }
                 Some(v) => text_of(v),
                 None => String::new(),
             };
@@ -176,20 +274,60 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), InvalidRequ
     Ok(())
 }
 
-fn input_part(part: &Value) -> Option<Value> {
-    match part.get("type").and_then(Value::as_str)? {
+/// The text of an assistant message's parts: `output_text`, and a `refusal` as its text.
+fn assistant_text(parts: &[Value]) -> Result<String, InvalidRequest> {
+    let mut text = Vec::new();
+    for p in parts {
+        match p.get("type").and_then(Value::as_str).unwrap_or("untyped") {
+            "output_text" | "input_text" | "text" => {
+                text.extend(p.get("text").and_then(Value::as_str));
+            }
+            "refusal" => text.extend(p.get("refusal").and_then(Value::as_str)),
+            other => {
+                return Err(refused_part(
+                    "input",
+                    &format!("an assistant `{other}` part"),
+                    TARGET,
+                ));
+            }
+        }
+    }
+    Ok(text.join("\n"))
+}
+
+fn input_part(part: &Value) -> Result<Value, InvalidRequest> {
+    let kind = part
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("untyped");
+    match kind {
         "input_text" | "output_text" | "text" => {
-            Some(json!({"type": "text", "text": part.get("text")?}))
+            Ok(json!({"type": "text", "text": part.get("text").cloned().unwrap_or_default()}))
         }
         "input_image" => {
-            let url = part.get("image_url")?;
+            let Some(url) = part.get("image_url").filter(|u| u.is_string()) else {
+                return Err(refused_part(
+                    "input",
+                    "an `input_image` without an `image_url`",
+                    TARGET,
+                ));
+            };
             let mut image = json!({"url": url});
             if let Some(detail) = part.get("detail") {
                 image["detail"] = detail.clone();
             }
-            Some(json!({"type": "image_url", "image_url": image}))
+            Ok(json!({"type": "image_url", "image_url": image}))
         }
-        _ => None,
+        "input_file" if part.get("file_url").is_none() => {
+            let mut file = Map::new();
+            for key in ["file_data", "file_id", "filename"] {
+                if let Some(v) = part.get(key).filter(|v| !v.is_null()) {
+                    file.insert(key.into(), v.clone());
+                }
+            }
+            Ok(json!({"type": "file", "file": file}))
+        }
+        other => Err(refused_part("input", &format!("an `{other}` part"), TARGET)),
     }
 }
 
@@ -201,7 +339,13 @@ pub fn chat_response_to_responses(body: &Value) -> Result<Value, InvalidRequest>
     let choice = res.choices.first();
     let mut output = Vec::new();
     if let Some(message) = choice.map(|c| &c.message) {
-        let text = message.content.as_ref().map(text_of).unwrap_or_default();
+        let mut text = message.content.as_ref().map(text_of).unwrap_or_default();
+        // A refusal is the answer's text, as the streamed translation gives it.
+        if let Some(refusal) = message.extra.get("refusal").and_then(Value::as_str) {
+            if text.is_empty() {
+                text = refusal.to_owned();
+            }
+        }
         if !text.is_empty() {
             output.push(message_item(&format!("msg_{}", res.id), &text, "completed"));
         }

@@ -48,7 +48,7 @@ fn chat_conversation_with_tools_becomes_alternating_messages() {
 
 #[test]
 fn messages_conversation_becomes_chat_and_answers_map_back() {
-    let req = json!({"model": "c", "max_tokens": 30, "system": [{"type": "text", "text": "sys"}], "top_k": 5,
+    let req = json!({"model": "c", "max_tokens": 30, "system": [{"type": "text", "text": "sys"}],
     "tool_choice": {"type": "tool", "name": "f"},
     "tools": [{"name": "f", "description": "d", "input_schema": {"type": "object"}}],
     "messages": [
@@ -60,7 +60,13 @@ fn messages_conversation_becomes_chat_and_answers_map_back() {
     ]});
     let chat = messages_request_to_chat(&req).unwrap();
     assert_eq!(chat["max_completion_tokens"], 30);
-    assert!(chat.get("top_k").is_none());
+    // `top_k` has no chat equivalent: refused, where it used to be dropped (#13).
+    let mut top_k = req.clone();
+    top_k["top_k"] = json!(5);
+    assert_eq!(
+        messages_request_to_chat(&top_k).unwrap_err().param(),
+        Some("top_k")
+    );
     assert_eq!(
         chat["tools"][0]["function"]["parameters"],
         json!({"type": "object"})

@@ -27,6 +27,11 @@ pub(super) enum Kind {
         message: String,
         retry_after: Option<u64>,
     },
+    /// A 200 answer given as it is: one whole JSON body, or SSE events.
+    Raw {
+        stream: bool,
+        frames: Vec<String>,
+    },
 }
 
 impl Script {
@@ -62,6 +67,28 @@ impl Script {
             status,
             message: message.into(),
             retry_after: None,
+        })
+    }
+
+    /// A whole JSON answer, sent as it is whatever the request's wire format: for a test that
+    /// needs an answer the other constructors do not make (a refusal, thinking blocks, …).
+    pub fn raw_json(body: Value) -> Self {
+        Script::of(Kind::Raw {
+            stream: false,
+            frames: vec![body.to_string()],
+        })
+    }
+
+    /// A streamed answer of these SSE events, each a whole event as it goes on the wire
+    /// (`"event: …\ndata: …\n\n"`), sent one per frame as they are.
+    pub fn raw_sse<I, S>(events: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Script::of(Kind::Raw {
+            stream: true,
+            frames: events.into_iter().map(Into::into).collect(),
         })
     }
 

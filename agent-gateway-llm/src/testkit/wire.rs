@@ -38,6 +38,14 @@ pub(super) fn render(script: &Script, format: Format, req: &Value) -> Answer {
     {
         return error(format, *status, message, *retry_after);
     }
+    if let Kind::Raw { stream, frames } = &script.kind {
+        return Answer {
+            status: 200,
+            headers: vec![("request-id", "req_fake".to_owned())],
+            stream: *stream,
+            frames: frames.iter().map(|f| Bytes::from(f.clone())).collect(),
+        };
+    }
     let frames = match (format, stream) {
         (Format::Chat, false) => vec![json_bytes(&chat(script, &model))],
         (Format::Chat, true) => {
@@ -133,7 +141,7 @@ fn chat(s: &Script, model: &str) -> Value {
             json!({"role": "assistant", "content": text, "refusal": null, "annotations": []}),
             "stop",
         ),
-        Kind::Error { .. } => (Value::Null, "stop"),
+        Kind::Error { .. } | Kind::Raw { .. } => (Value::Null, "stop"),
     };
     json!({
         "id": "chatcmpl-fake", "object": "chat.completion", "created": CREATED, "model": model,
@@ -182,7 +190,7 @@ fn chat_stream(s: &Script, model: &str, include_usage: bool) -> Vec<Bytes> {
             }
             "stop"
         }
-        Kind::Error { .. } => "stop",
+        Kind::Error { .. } | Kind::Raw { .. } => "stop",
     };
     frames.push(chunk(json!({}), Value::from(finish)));
     if include_usage {
@@ -206,7 +214,7 @@ fn message(s: &Script, model: &str) -> Value {
             "tool_use",
         ),
         Kind::Text(text) => (json!([{"type": "text", "text": text}]), "end_turn"),
-        Kind::Error { .. } => (json!([]), "end_turn"),
+        Kind::Error { .. } | Kind::Raw { .. } => (json!([]), "end_turn"),
     };
     json!({
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": content,
@@ -260,7 +268,7 @@ fn message_stream(s: &Script, model: &str) -> Vec<Bytes> {
             }
             "end_turn"
         }
-        Kind::Error { .. } => "end_turn",
+        Kind::Error { .. } | Kind::Raw { .. } => "end_turn",
     };
     frames.push(named(
         "content_block_stop",
@@ -284,7 +292,7 @@ fn response(s: &Script, model: &str, status: &str) -> Value {
             json!([{"type": "message", "id": "msg_fake", "status": "completed", "role": "assistant",
             "content": [{"type": "output_text", "text": text, "annotations": []}]}])
         }
-        Kind::Error { .. } => json!([]),
+        Kind::Error { .. } | Kind::Raw { .. } => json!([]),
     };
     let done = status == "completed";
     json!({

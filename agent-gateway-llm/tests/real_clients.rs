@@ -251,7 +251,8 @@ async fn openai_and_anthropic_python_clients() {
 
     // Every upstream call carried the provider's key, never the client's.
     let seen = fake.requests();
-    // 23 metered calls, then the two provider errors of step 17.
+    // 23 metered calls, then the two provider errors of step 17; the refused requests of
+    // step 18 never reach it.
     assert_eq!(seen.len(), 25);
     let paths = |p: &str| seen.iter().filter(|r| r.path == p).count();
     assert_eq!(

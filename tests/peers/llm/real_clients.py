@@ -219,6 +219,33 @@ def main(base):
         check("anthropic provider 404 is generic",
               ("claude-secret-internal" in str(e.body), e.body["error"]["type"]),
               (False, "not_found_error"))
+    # 18. A field the provider's dialect cannot express is refused, never dropped: each SDK
+    # raises its own BadRequestError naming the field, and nothing is sent upstream. (anthropic
+    # 2.12 no longer offers top_k: it goes as an extra body field, as older clients sent it.)
+    try:
+        oai.chat.completions.create(model="claude-for-openai", messages=USER, n=2)
+        raise SystemExit("openai n=2 to anthropic: no error")
+    except openai.BadRequestError as e:
+        check("openai n=2 to anthropic refused", (e.status_code, e.body["param"], "`n`" in e.message),
+              (400, "n", True))
+    try:
+        oai.responses.create(model="claude-for-openai", input="Say hello", reasoning={"effort": "high"})
+        raise SystemExit("openai responses reasoning to anthropic: no error")
+    except openai.BadRequestError as e:
+        check("openai responses reasoning to anthropic refused", (e.status_code, e.body["param"]), (400, "reasoning"))
+    try:
+        ant.messages.create(model="gpt-for-anthropic", max_tokens=64, messages=USER, extra_body={"top_k": 5})
+        raise SystemExit("anthropic top_k to openai: no error")
+    except anthropic.BadRequestError as e:
+        check("anthropic top_k to openai refused",
+              (e.status_code, e.body["error"]["type"], "`top_k`" in e.body["error"]["message"]),
+              (400, "invalid_request_error", True))
+    try:
+        ant.messages.create(model="gpt-for-anthropic", max_tokens=2048, messages=USER,
+                            thinking={"type": "enabled", "budget_tokens": 1024})
+        raise SystemExit("anthropic thinking to openai: no error")
+    except anthropic.BadRequestError as e:
+        check("anthropic thinking to openai refused", "`thinking`" in e.message, True)
     print("all real-client checks passed")
 
 

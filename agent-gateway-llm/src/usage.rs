@@ -52,7 +52,8 @@ pub fn from_responses(u: &ResponsesUsage) -> Usage {
 }
 
 /// Converts Anthropic usage: cache writes and reads are added to the input, reads counted as
-/// cached (cache writes are priced as plain input).
+/// cached. Cache writes are billed apart: [`cache_writes_from_body`] and
+/// [`Price::cost_with_cache_writes`](crate::Price::cost_with_cache_writes) price them.
 pub fn from_anthropic(u: &AnthropicUsage) -> Usage {
     let read = u.cache_read_input_tokens.unwrap_or(0);
     let written = u.cache_creation_input_tokens.unwrap_or(0);
@@ -75,6 +76,25 @@ pub fn usage_from_body(wire: Wire, body: &Value) -> Option<Usage> {
             .ok()
             .map(|u| from_anthropic(&u)),
     }
+}
+
+/// The input tokens a whole answer reports written to the prompt cache: Anthropic's
+/// `cache_creation_input_tokens`; 0 for the OpenAI formats, which do not bill writes apart.
+pub fn cache_writes_from_body(wire: Wire, body: &Value) -> u64 {
+    match wire {
+        Wire::Messages => body
+            .pointer("/usage/cache_creation_input_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+        Wire::ChatCompletions | Wire::Responses => 0,
+    }
+}
+
+/// The usage of a whole answer, priced at `price` (cache writes at their own price); one
+/// step if the answer reports none.
+pub(crate) fn priced_from_body(wire: Wire, body: &Value, price: &crate::Price) -> Usage {
+    let usage = usage_from_body(wire, body).unwrap_or_else(Usage::step);
+    price.apply_with_cache_writes(usage, cache_writes_from_body(wire, body))
 }
 
 /// Accumulates usage from the decoded events of one stream, and counts its output as it goes,
@@ -204,6 +224,14 @@ impl StreamUsage {
     /// the text's estimate (a token per 4 bytes, as for the input).
     fn counted_output(&self) -> u64 {
         self.output_events.max(self.output_bytes.div_ceil(4))
+    }
+
+    /// The input tokens the stream reported written to the prompt cache (Anthropic's).
+    pub(crate) fn cache_writes(&self) -> u64 {
+        self.anthropic
+            .as_ref()
+            .and_then(|a| a.cache_creation_input_tokens)
+            .unwrap_or(0)
     }
 
     /// The usage seen, when the stream reported it whole. Otherwise (cut short, or a provider

@@ -59,11 +59,14 @@ pub fn cost_estimator(config: &LlmConfig) -> CostEstimator {
 }
 
 fn price(d: &crate::config::DeploymentConfig) -> Price {
-    let price = Price::per_million(d.input_usd_per_million, d.output_usd_per_million);
-    match d.cached_usd_per_million {
-        Some(cached) => price.with_cached_per_million(cached),
-        None => price,
+    let mut price = Price::per_million(d.input_usd_per_million, d.output_usd_per_million);
+    if let Some(cached) = d.cached_usd_per_million {
+        price = price.with_cached_per_million(cached);
     }
+    if let Some(written) = d.cache_write_usd_per_million {
+        price = price.with_cache_write_per_million(written);
+    }
+    price
 }
 
 /// Builds the model router from `config`.

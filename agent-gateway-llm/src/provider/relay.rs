@@ -12,12 +12,12 @@ use tower::ServiceExt;
 
 use agent_gateway_core::response::{MeteredBody, Outcome};
 use agent_gateway_core::transport::HttpTransport;
-use agent_gateway_core::{BoxError, Usage, UsageReport};
+use agent_gateway_core::{BoxError, UsageReport};
 
 use crate::error::{UpstreamStatus, UpstreamTimeout, UpstreamUnavailable};
 use crate::provider::Timeouts;
 use crate::stream::{AbortOnErrorEvent, IdleTimeout, RenderStreamError, SseMeter, StripUsageChunk};
-use crate::usage::{Wire, usage_from_body};
+use crate::usage::{Wire, priced_from_body};
 use crate::{LlmBody, LlmResponse, Price};
 
 /// How much of an upstream error body is read for its message.
@@ -92,8 +92,10 @@ impl Exchange {
             .map_err(UpstreamUnavailable::new)?
             .to_bytes();
         let value: Value = serde_json::from_slice(&bytes).map_err(UpstreamUnavailable::new)?;
-        let usage = usage_from_body(self.wire, &value).unwrap_or_else(Usage::step);
-        report.complete(self.price.apply(usage), Outcome::Complete);
+        report.complete(
+            priced_from_body(self.wire, &value, &self.price),
+            Outcome::Complete,
+        );
         Ok(LlmResponse::json(
             parts.status,
             headers,

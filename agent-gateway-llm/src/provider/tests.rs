@@ -304,3 +304,55 @@ async fn messages_are_translated_to_chat_and_back() {
         (9, 4, 2, Outcome::Complete)
     );
 }
+
+/// Anthropic bills input written to the prompt cache apart from plain input: it is priced at
+/// the deployment's cache-write price, whole answers and streams alike (#13).
+#[tokio::test]
+async fn cache_writes_are_priced_apart_from_input() {
+    let usage = json!({"input_tokens": 100, "cache_creation_input_tokens": 200,
+        "cache_read_input_tokens": 300, "output_tokens": 10});
+    let whole = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "c",
+        "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "usage": usage});
+    let event = |name: &str, v: Value| format!("event: {name}\ndata: {v}\n\n");
+    let streamed = Script::raw_sse([
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_2",
+            "type": "message", "role": "assistant", "model": "c", "content": [], "usage": usage}}),
+        ),
+        event(
+            "message_delta",
+            json!({"type": "message_delta",
+            "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 10}}),
+        ),
+        event("message_stop", json!({"type": "message_stop"})),
+    ]);
+    let fake = FakeProvider::new()
+        .push(Script::raw_json(whole))
+        .push(streamed);
+    let provider = AnthropicProvider::new(fake, "http://up").unwrap();
+    let price = Price::per_million(3.0, 15.0)
+        .with_cached_per_million(0.3)
+        .with_cache_write_per_million(3.75);
+    // 100 plain input at $3, 200 written at $3.75, 300 read at $0.30, 10 output at $15.
+    let expected = 100 * 3_000 + 200 * 3_750 + 300 * 300 + 10 * 15_000;
+    for stream in [false, true] {
+        let body = json!({"model": "alias", "max_tokens": 20, "stream": stream,
+            "messages": [{"role": "user", "content": "hi"}]});
+        let req = LlmRequest::decode(Api::Messages, body).unwrap();
+        let res = provider
+            .clone()
+            .oneshot(ProviderRequest::new(req, "claude-x").with_price(price))
+            .await
+            .unwrap();
+        let report = res.usage_report().unwrap().clone();
+        body_text(res).await;
+        let (usage, _) = report.usage().unwrap();
+        assert_eq!(
+            (usage.input_tokens, usage.cached_input_tokens),
+            (600, 300),
+            "stream: {stream}"
+        );
+        assert_eq!(usage.cost.unwrap().nano_usd(), expected, "stream: {stream}");
+    }
+}

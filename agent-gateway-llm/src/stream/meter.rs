@@ -60,6 +60,8 @@ impl Meter for SseMeter {
     }
 
     fn finish(&mut self) -> Usage {
-        self.price.apply(self.usage.finish())
+        let writes = self.usage.cache_writes();
+        self.price
+            .apply_with_cache_writes(self.usage.finish(), writes)
     }
 }

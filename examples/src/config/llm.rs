@@ -68,6 +68,9 @@ pub struct DeploymentConfig {
     pub output_usd_per_million: f64,
     /// Dollars per million cached input tokens, if they are priced differently.
     pub cached_usd_per_million: Option<f64>,
+    /// Dollars per million input tokens written to the prompt cache (Anthropic bills them
+    /// above plain input), if they are priced differently.
+    pub cache_write_usd_per_million: Option<f64>,
     /// The fallback tier: lower tiers serve first, the next only when all of one failed.
     pub tier: u32,
     /// The share of its tier's traffic, balanced with latency by power of two choices.
@@ -120,6 +123,7 @@ struct FileDeployment {
     #[serde(default)]
     output_usd_per_million: f64,
     cached_usd_per_million: Option<f64>,
+    cache_write_usd_per_million: Option<f64>,
     #[serde(default)]
     tier: u32,
     #[serde(default = "one")]
@@ -227,6 +231,10 @@ impl TryFrom<FileLlm> for LlmConfig {
                         "llm.deployments.cached_usd_per_million",
                         d.cached_usd_per_million,
                     ),
+                    (
+                        "llm.deployments.cache_write_usd_per_million",
+                        d.cache_write_usd_per_million,
+                    ),
                 ] {
                     if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
                         return Err(bad(key, "must be a non-negative number of dollars"));
@@ -263,6 +271,7 @@ impl TryFrom<FileLlm> for LlmConfig {
                     input_usd_per_million: d.input_usd_per_million,
                     output_usd_per_million: d.output_usd_per_million,
                     cached_usd_per_million: d.cached_usd_per_million,
+                    cache_write_usd_per_million: d.cache_write_usd_per_million,
                     tier: d.tier,
                     weight,
                     timeouts,

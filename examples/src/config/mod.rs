@@ -387,6 +387,13 @@ url = "http://127.0.0.1:3000/mcp"
         );
         assert!(!fs.prefixed);
         assert!(matches!(mcp.allowed_hosts, AllowedHosts::Only(_)));
+        let llm = c.llm.expect("an [llm] section");
+        let writes: Vec<_> = llm
+            .deployments
+            .iter()
+            .map(|d| d.cache_write_usd_per_million)
+            .collect();
+        assert_eq!(writes, [None, None, Some(1.25)]);
     }
 
     #[test]
@@ -411,6 +418,10 @@ url = "http://127.0.0.1:3000/mcp"
             (
                 "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"demo\"\n[[llm.deployments]]\nalias = \"a\"\nprovider = \"p\"\nmodel = \"m\"\ninput_usd_per_million = -2.0\n",
                 "llm.deployments.input_usd_per_million",
+            ),
+            (
+                "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"demo\"\n[[llm.deployments]]\nalias = \"a\"\nprovider = \"p\"\nmodel = \"m\"\ncache_write_usd_per_million = -1.0\n",
+                "llm.deployments.cache_write_usd_per_million",
             ),
         ] {
             let err = Config::from_toml_str(text).unwrap_err();

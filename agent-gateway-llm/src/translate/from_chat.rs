@@ -204,21 +204,20 @@ fn tool_choice(req: &ChatCompletionRequest) -> Result<Option<Value>, InvalidRequ
 
 /// The text of a system, developer or tool message: a string or `text` parts.
 fn system_text(content: Option<&Value>) -> Result<String, InvalidRequest> {
-    if let Some(Value::Array(parts)) = content {
-        if let Some(part) = parts
-            .iter()
-            .find(|p| p.get("type").and_then(Value::as_str) != Some("text"))
-        {
-            let kind = part
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("untyped");
-            return Err(refused_part(
-                "messages",
-                &format!("a `{kind}` part outside a user message"),
-                TARGET,
-            ));
-        }
+    let parts = content.and_then(Value::as_array).into_iter().flatten();
+    if let Some(part) = parts
+        .into_iter()
+        .find(|p| p.get("type").and_then(Value::as_str) != Some("text"))
+    {
+        let kind = part
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("untyped");
+        return Err(refused_part(
+            "messages",
+            &format!("a `{kind}` part outside a user message"),
+            TARGET,
+        ));
     }
     Ok(content.map(text_of).unwrap_or_default())
 }
@@ -256,10 +255,10 @@ fn assistant_blocks(m: &ChatMessage) -> Result<Vec<Value>, InvalidRequest> {
         Some(other) => text_of(other),
         None => String::new(),
     };
-    if let Some(refusal) = m.extra.get("refusal").and_then(Value::as_str) {
-        if text.is_empty() {
-            text = refusal.to_owned();
-        }
+    if let Some(refusal) = m.extra.get("refusal").and_then(Value::as_str)
+        && text.is_empty()
+    {
+        text = refusal.to_owned();
     }
     if !text.is_empty() {
         blocks.push(json!({"type": "text", "text": text}));

@@ -206,18 +206,17 @@ fn tool_message(b: &Value) -> Result<Value, InvalidRequest> {
 
 /// The text of a string or of `text` blocks; any other block is refused.
 fn text_blocks(content: &Value, param: &'static str) -> Result<String, InvalidRequest> {
-    if let Value::Array(blocks) = content {
-        if let Some(b) = blocks
-            .iter()
-            .find(|b| b.get("type").and_then(Value::as_str) != Some("text"))
-        {
-            let kind = b.get("type").and_then(Value::as_str).unwrap_or("untyped");
-            return Err(refused_part(
-                param,
-                &format!("a `{kind}` block where only text fits"),
-                TARGET,
-            ));
-        }
+    let blocks = content.as_array().into_iter().flatten();
+    if let Some(b) = blocks
+        .into_iter()
+        .find(|b| b.get("type").and_then(Value::as_str) != Some("text"))
+    {
+        let kind = b.get("type").and_then(Value::as_str).unwrap_or("untyped");
+        return Err(refused_part(
+            param,
+            &format!("a `{kind}` block where only text fits"),
+            TARGET,
+        ));
     }
     Ok(text_of(content))
 }

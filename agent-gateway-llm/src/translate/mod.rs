@@ -1,10 +1,18 @@
 //! Translation between Chat Completions and Anthropic Messages, so that a client of either
 //! dialect can use a model served by a provider of the other, and from Responses to Chat
-//! Completions for providers without the Responses API. Streams are translated event by
-//! event by [`crate::stream::SseTransform`].
+//! Completions for providers without the Responses API (and on to Messages). Streams are
+//! translated event by event by [`crate::stream::SseTransform`].
+//!
+//! No request is answered as if a field it set had been honoured: every top-level field, and
+//! every content part, is translated, known to change nothing in the answer, or refused with
+//! an [`InvalidRequest`](crate::error::InvalidRequest) naming it (a 400 in the client's
+//! dialect; the provider is not called).
 //!
 //! ```
-//! use agent_gateway_llm::translate::{chat_request_to_messages, messages_response_to_chat, responses_request_to_chat};
+//! use agent_gateway_llm::translate::{
+//!     chat_request_to_messages, messages_request_to_chat, messages_response_to_chat,
+//!     responses_request_to_chat,
+//! };
 //! use serde_json::json;
 //!
 //! let chat = json!({"model": "m", "max_tokens": 50, "messages": [
@@ -25,6 +33,13 @@
 //!
 //! // A chat request that is not one is refused.
 //! assert!(chat_request_to_messages(&json!({"model": "m"})).is_err());
+//!
+//! // What Anthropic cannot express is refused, naming the field, never dropped: two choices…
+//! let two = json!({"model": "m", "n": 2, "messages": [{"role": "user", "content": "hi"}]});
+//! assert_eq!(chat_request_to_messages(&two).unwrap_err().param(), Some("n"));
+//! // …or `top_k` the other way.
+//! let top_k = json!({"model": "c", "max_tokens": 9, "top_k": 5, "messages": []});
+//! assert_eq!(messages_request_to_chat(&top_k).unwrap_err().param(), Some("top_k"));
 //!
 //! // Responses, for a provider with Chat Completions only.
 //! let chat = responses_request_to_chat(&json!({"model": "m", "input": "hi", "instructions": "Be brief."})).unwrap();

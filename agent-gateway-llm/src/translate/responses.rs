@@ -341,10 +341,10 @@ pub fn chat_response_to_responses(body: &Value) -> Result<Value, InvalidRequest>
     if let Some(message) = choice.map(|c| &c.message) {
         let mut text = message.content.as_ref().map(text_of).unwrap_or_default();
         // A refusal is the answer's text, as the streamed translation gives it.
-        if let Some(refusal) = message.extra.get("refusal").and_then(Value::as_str) {
-            if text.is_empty() {
-                text = refusal.to_owned();
-            }
+        if let Some(refusal) = message.extra.get("refusal").and_then(Value::as_str)
+            && text.is_empty()
+        {
+            text = refusal.to_owned();
         }
         if !text.is_empty() {
             output.push(message_item(&format!("msg_{}", res.id), &text, "completed"));

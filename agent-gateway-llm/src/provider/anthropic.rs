@@ -9,7 +9,7 @@ use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
 use super::relay::{Exchange, upstream_request};
 use super::{Provider, secret_header};
-use crate::error::UpstreamUnavailable;
+use crate::error::{InvalidRequest, UpstreamUnavailable};
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
 use crate::translate::{
     chat_request_to_messages, chat_response_to_responses, messages_response_to_chat,
@@ -61,8 +61,20 @@ impl Upstream for AnthropicUpstream {
             .cloned()
             .unwrap_or(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
         if translate && forbids_sampling(&version) {
-            // This version refuses sampling parameters: drop them rather than fail.
-            body.remove(&["temperature", "top_p", "top_k"]);
+            // This version refuses sampling parameters, as Anthropic would: never drop them.
+            let body = translated.as_ref().unwrap_or(client.body());
+            if let Some(key) = ["temperature", "top_p"]
+                .into_iter()
+                .find(|k| body.get(*k).is_some_and(|v| !v.is_null()))
+            {
+                return Err(InvalidRequest::new(format!(
+                    "`{key}` is not supported with anthropic-version {}: this version of the \
+                     Messages API removed the sampling parameters",
+                    version.to_str().unwrap_or("?")
+                ))
+                .with_param(key)
+                .into());
+            }
         }
         headers.insert("anthropic-version", version);
         if let Some(beta) = client.headers().get("anthropic-beta") {

@@ -1,15 +1,14 @@
 //! The body sent upstream: the client's (or its translation), with a few top-level fields
-//! set or removed as it is serialized, so the body itself is never copied to be edited.
+//! set as it is serialized, so the body itself is never copied to be edited.
 
 use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-/// `body` with top-level fields replaced, added or removed when serialized.
+/// `body` with top-level fields replaced or added when serialized.
 pub(crate) struct Patched<'a> {
     body: &'a Value,
     set: Vec<(&'static str, Value)>,
-    remove: &'static [&'static str],
 }
 
 impl<'a> Patched<'a> {
@@ -18,7 +17,6 @@ impl<'a> Patched<'a> {
         Patched {
             body,
             set: Vec::new(),
-            remove: &[],
         }
     }
 
@@ -26,11 +24,6 @@ impl<'a> Patched<'a> {
     pub(crate) fn set(&mut self, key: &'static str, value: Value) {
         self.set.retain(|(k, _)| *k != key);
         self.set.push((key, value));
-    }
-
-    /// Leaves out `keys`.
-    pub(crate) fn remove(&mut self, keys: &'static [&'static str]) {
-        self.remove = keys;
     }
 
     /// The serialized body.
@@ -50,9 +43,6 @@ impl Serialize for Patched<'_> {
         };
         let mut out = serializer.serialize_map(None)?;
         for (key, value) in map {
-            if self.remove.contains(&key.as_str()) {
-                continue;
-            }
             out.serialize_entry(key, self.replacement(key).unwrap_or(value))?;
         }
         for (key, value) in &self.set {
@@ -71,16 +61,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sets_adds_and_removes_without_touching_the_body() {
+    fn sets_and_adds_without_touching_the_body() {
         let body = json!({"model": "alias", "messages": [], "temperature": 1});
         let mut patched = Patched::new(&body);
         patched.set("model", json!("upstream"));
         patched.set("stream", json!(true));
-        patched.remove(&["temperature"]);
         let sent: Value = serde_json::from_slice(&patched.to_bytes().unwrap()).unwrap();
         assert_eq!(
             sent,
-            json!({"model": "upstream", "messages": [], "stream": true})
+            json!({"model": "upstream", "messages": [], "temperature": 1, "stream": true})
         );
         assert_eq!(body["model"], "alias");
     }

@@ -215,8 +215,18 @@ async fn chat_is_translated_to_messages_and_back() {
             .with_cached(8),
     );
     let provider = AnthropicProvider::new(fake.clone(), "http://up").unwrap();
-    // The client's headers say 2026-10-21, which forbids sampling parameters: they are dropped.
+    // The client's headers say 2026-10-21, which forbids sampling parameters: one sent is
+    // refused by name, as Anthropic would, never dropped; and nothing is sent upstream.
     let req = with_client_key(chat(json!({"temperature": 0.5, "max_tokens": 7})));
+    let err = provider
+        .clone()
+        .oneshot(ProviderRequest::new(req, "claude-x"))
+        .await
+        .unwrap_err();
+    let refused = err.downcast_ref::<crate::error::InvalidRequest>().unwrap();
+    assert_eq!(refused.param(), Some("temperature"));
+    assert_eq!(fake.calls(), 0);
+    let req = with_client_key(chat(json!({"max_tokens": 7})));
     let res = provider
         .oneshot(ProviderRequest::new(req, "claude-x"))
         .await
@@ -224,7 +234,7 @@ async fn chat_is_translated_to_messages_and_back() {
     let seen = &fake.requests()[0];
     assert_eq!(seen.path, "/v1/messages");
     assert_eq!(seen.body["max_tokens"], 7);
-    assert!(seen.body.get("temperature").is_none(), "{}", seen.body);
+    assert_eq!(seen.headers["anthropic-version"], "2026-10-21");
     let out = res.output().unwrap().clone();
     assert_eq!(out["object"], "chat.completion");
     assert_eq!(

@@ -40,6 +40,11 @@ fn text_item(id: &str, text: &str) -> Value {
         "content": [{"type": "output_text", "text": text, "annotations": []}]})
 }
 
+fn refusal_item(id: &str, refusal: &str) -> Value {
+    json!({"type": "message", "id": id, "status": "completed", "role": "assistant",
+        "content": [{"type": "refusal", "refusal": refusal}]})
+}
+
 fn call_item(call_id: &str, arguments: &str) -> Value {
     json!({"type": "function_call", "id": format!("fc_{call_id}"), "call_id": call_id,
         "name": "get_weather", "arguments": arguments, "status": "completed"})
@@ -89,7 +94,7 @@ fn cases() -> Vec<Case> {
             ),
             client: response(
                 "resp_chatcmpl-6",
-                json!([text_item("msg_chatcmpl-6", "I won't.")]),
+                json!([refusal_item("msg_chatcmpl-6_refusal", "I won't.")]),
                 usage(30, 0, 3),
             ),
         },
@@ -126,6 +131,33 @@ fn cases() -> Vec<Case> {
                     "response.function_call_arguments.done", "response.output_item.done", "response.completed"],
                 "final": response("resp_chatcmpl-7",
                     json!([text_item("msg_0", "Hi"), call_item("call_2", "{\"city\":\"Oslo\"}")]), usage(12, 2, 5)),
+            }),
+        },
+        Case {
+            name: "responses -> chat, streamed: a refusal is a message with a refusal part",
+            path: RESPONSES,
+            request: json!({"model": "gpt-chat", "input": "Bad thing.", "stream": true}),
+            sent: json!({"model": "gpt-up", "stream": true, "stream_options": {"include_usage": true},
+                "messages": [{"role": "user", "content": "Bad thing."}]}),
+            upstream: Script::raw_sse([
+                up_chunk(
+                    json!({"role": "assistant", "content": "", "refusal": null}),
+                    Value::Null,
+                ),
+                up_chunk(json!({"refusal": "I can't"}), Value::Null),
+                up_chunk(json!({"refusal": " help."}), Value::Null),
+                up_chunk(json!({}), json!("stop")),
+                data(
+                    json!({"id": "chatcmpl-7", "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 3}}),
+                ),
+                "data: [DONE]\n\n".to_owned(),
+            ]),
+            client: json!({
+                "types": ["response.created", "response.in_progress", "response.output_item.added",
+                    "response.content_part.added", "response.refusal.delta", "response.refusal.delta",
+                    "response.refusal.done", "response.content_part.done", "response.output_item.done",
+                    "response.completed"],
+                "final": response("resp_chatcmpl-7", json!([refusal_item("msg_0", "I can't help.")]), usage(4, 0, 3)),
             }),
         },
         Case {

@@ -5,7 +5,7 @@ use agent_gateway_core::sse::Event;
 
 use super::chat_events::{self, ChatEvent};
 use super::transform::{Transform, named_event};
-use crate::translate::{function_item, message_item, response_object, usage_object};
+use crate::translate::{function_item, message_item, refusal_item, response_object, usage_object};
 
 /// Chat Completions chunks → Responses stream events, for a Responses client served by a
 /// provider with Chat Completions only.
@@ -16,7 +16,8 @@ use crate::translate::{function_item, message_item, response_object, usage_objec
 /// then `response.completed` with the whole response and its usage (`response.incomplete`
 /// when the answer hit its token limit). A tool call is an output item of its own, its
 /// arguments `response.function_call_arguments.delta`s. Every event is named and numbered
-/// (`sequence_number`). The text and arguments of the answer are kept, since the final event
+/// (`sequence_number`). A `delta.refusal` is a message of its own with a `refusal` part
+/// (`response.refusal.delta`…, `response.refusal.done`). The text and arguments of the answer are kept, since the final event
 /// carries the whole response; the bytes still go out as they come.
 #[derive(Debug, Clone, Default)]
 pub struct ChatToResponses {
@@ -37,6 +38,11 @@ pub struct ChatToResponses {
 #[derive(Debug, Clone)]
 enum Open {
     Text {
+        id: String,
+        text: String,
+    },
+    /// A message whose content is the model's refusal (a `refusal` part).
+    Refusal {
         id: String,
         text: String,
     },
@@ -105,6 +111,21 @@ impl ChatToResponses {
                 self.emit(out, "response.content_part.added", json!({"item_id": id, "output_index": index,
                     "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}));
             }
+            Open::Refusal { id, .. } => {
+                let mut item = message_item(id, "", "in_progress");
+                item["content"] = json!([]);
+                self.emit(
+                    out,
+                    "response.output_item.added",
+                    json!({"output_index": index, "item": item}),
+                );
+                self.emit(
+                    out,
+                    "response.content_part.added",
+                    json!({"item_id": id, "output_index": index,
+                    "content_index": 0, "part": {"type": "refusal", "refusal": ""}}),
+                );
+            }
             Open::Call { call_id, name, .. } => {
                 let item = function_item(call_id, name, "", "in_progress");
                 self.emit(
@@ -131,6 +152,21 @@ impl ChatToResponses {
                 self.emit(out, "response.content_part.done", json!({"item_id": id, "output_index": index,
                     "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}}));
                 message_item(&id, &text, "completed")
+            }
+            Some(Open::Refusal { id, text }) => {
+                self.emit(
+                    out,
+                    "response.refusal.done",
+                    json!({"item_id": id, "output_index": index, "content_index": 0, "refusal": text}),
+                );
+                let part = json!({"type": "refusal", "refusal": text});
+                self.emit(
+                    out,
+                    "response.content_part.done",
+                    json!({"item_id": id, "output_index": index,
+                    "content_index": 0, "part": part}),
+                );
+                refusal_item(&id, &text, "completed")
             }
             Some(Open::Call {
                 call_id,
@@ -175,6 +211,29 @@ impl ChatToResponses {
                 "response.output_text.delta",
                 json!({"item_id": id, "output_index": index,
                 "content_index": 0, "delta": piece, "logprobs": []}),
+            );
+        }
+    }
+
+    fn refusal(&mut self, piece: &str, out: &mut BytesMut) {
+        if !matches!(self.open, Some(Open::Refusal { .. })) {
+            let id = format!("msg_{}", self.output.len());
+            self.open(
+                out,
+                Open::Refusal {
+                    id,
+                    text: String::new(),
+                },
+            );
+        }
+        let index = self.output.len();
+        if let Some(Open::Refusal { id, text }) = &mut self.open {
+            text.push_str(piece);
+            let id = id.clone();
+            self.emit(
+                out,
+                "response.refusal.delta",
+                json!({"item_id": id, "output_index": index, "content_index": 0, "delta": piece}),
             );
         }
     }
@@ -248,8 +307,8 @@ impl ChatToResponses {
             ChatEvent::Usage(u) => {
                 self.usage = Some(usage_object(u.prompt, u.cached, u.completion))
             }
-            // A refusal is the answer's text: a chat provider refuses in words.
-            ChatEvent::Text(text) | ChatEvent::Refusal(text) => self.text(text, out),
+            ChatEvent::Text(text) => self.text(text, out),
+            ChatEvent::Refusal(text) => self.refusal(text, out),
             ChatEvent::ToolFragment(fragment) => self.tool_fragment(fragment, out),
             ChatEvent::Finish(finish) => {
                 self.close_item(out);

@@ -59,7 +59,9 @@ pub use from_messages::{TOOL_ERROR_PREFIX, messages_request_to_chat, messages_re
 pub use responses::{
     chat_response_to_responses, responses_request_to_chat, responses_request_to_messages,
 };
-pub(crate) use responses::{function_item, message_item, response_object, usage_object};
+pub(crate) use responses::{
+    function_item, message_item, refusal_item, response_object, usage_object,
+};
 
 /// The `max_tokens` sent to Anthropic when a chat request sets no limit (Anthropic requires one).
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;

@@ -332,22 +332,24 @@ fn input_part(part: &Value) -> Result<Value, InvalidRequest> {
 }
 
 /// A Chat Completions answer as a Responses response object: the message's text becomes a
-/// `message` output item with `output_text`, its tool calls `function_call` items, and
+/// `message` output item with `output_text`, a refusal a `message` with a `refusal` part, its
+/// tool calls `function_call` items, and
 /// `finish_reason: length` the status `incomplete`.
 pub fn chat_response_to_responses(body: &Value) -> Result<Value, InvalidRequest> {
     let res = ChatCompletion::deserialize_value(body)?;
     let choice = res.choices.first();
     let mut output = Vec::new();
     if let Some(message) = choice.map(|c| &c.message) {
-        let mut text = message.content.as_ref().map(text_of).unwrap_or_default();
-        // A refusal is the answer's text, as the streamed translation gives it.
-        if let Some(refusal) = message.extra.get("refusal").and_then(Value::as_str)
-            && text.is_empty()
-        {
-            text = refusal.to_owned();
-        }
+        let text = message.content.as_ref().map(text_of).unwrap_or_default();
         if !text.is_empty() {
             output.push(message_item(&format!("msg_{}", res.id), &text, "completed"));
+        }
+        if let Some(refusal) = message.extra.get("refusal").and_then(Value::as_str) {
+            output.push(refusal_item(
+                &format!("msg_{}_refusal", res.id),
+                refusal,
+                "completed",
+            ));
         }
         for call in message.tool_calls.iter().flatten() {
             let function = call.function.as_ref();
@@ -385,6 +387,12 @@ pub fn chat_response_to_responses(body: &Value) -> Result<Value, InvalidRequest>
 pub(crate) fn message_item(id: &str, text: &str, status: &str) -> Value {
     json!({"type": "message", "id": id, "status": status, "role": "assistant",
            "content": [{"type": "output_text", "text": text, "annotations": []}]})
+}
+
+/// A `message` output item holding the model's refusal, as a `refusal` part.
+pub(crate) fn refusal_item(id: &str, refusal: &str, status: &str) -> Value {
+    json!({"type": "message", "id": id, "status": status, "role": "assistant",
+           "content": [{"type": "refusal", "refusal": refusal}]})
 }
 
 /// A `function_call` output item.

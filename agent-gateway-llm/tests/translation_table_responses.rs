@@ -29,6 +29,13 @@ fn response(id: &str, output: Value, usage: Value) -> Value {
         "top_p": null, "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}}})
 }
 
+/// `response` as incomplete, for `reason`.
+fn incomplete(mut response: Value, reason: &str) -> Value {
+    response["status"] = json!("incomplete");
+    response["incomplete_details"] = json!({"reason": reason});
+    response
+}
+
 fn usage(input: u64, cached: u64, output: u64) -> Value {
     json!({"input_tokens": input, "input_tokens_details": {"cached_tokens": cached},
         "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
@@ -183,6 +190,26 @@ fn cases() -> Vec<Case> {
                     call_item("toolu_5", "{\"city\":\"Oslo\"}")
                 ]),
                 usage(24, 4, 8),
+            ),
+        },
+        Case {
+            name: "responses -> anthropic, whole: a refusal is incomplete for content_filter",
+            path: RESPONSES,
+            request: json!({"model": "claude", "input": "Bad thing."}),
+            sent: json!({"model": "claude-up", "max_tokens": 4096,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "Bad thing."}]}]}),
+            upstream: Script::raw_json(
+                json!({"id": "msg_7", "type": "message", "role": "assistant",
+                "model": "model-up", "stop_reason": "refusal", "stop_sequence": null,
+                "content": [{"type": "text", "text": "No."}], "usage": {"input_tokens": 5, "output_tokens": 2}}),
+            ),
+            client: incomplete(
+                response(
+                    "resp_msg_7",
+                    json!([text_item("msg_msg_7", "No.")]),
+                    usage(5, 0, 2),
+                ),
+                "content_filter",
             ),
         },
         Case {

@@ -5,7 +5,9 @@ use agent_gateway_core::sse::Event;
 
 use super::chat_events::{self, ChatEvent};
 use super::transform::{Transform, named_event};
-use crate::translate::{function_item, message_item, refusal_item, response_object, usage_object};
+use crate::translate::{
+    function_item, incomplete_reason, message_item, refusal_item, response_object, usage_object,
+};
 
 /// Chat Completions chunks → Responses stream events, for a Responses client served by a
 /// provider with Chat Completions only.
@@ -14,7 +16,7 @@ use crate::translate::{function_item, message_item, refusal_item, response_objec
 /// `response.output_item.added`, `response.content_part.added`, `response.output_text.delta`…,
 /// `response.output_text.done`, `response.content_part.done`, `response.output_item.done`,
 /// then `response.completed` with the whole response and its usage (`response.incomplete`
-/// when the answer hit its token limit). A tool call is an output item of its own, its
+/// when the answer hit its token limit or the provider's content filter). A tool call is an output item of its own, its
 /// arguments `response.function_call_arguments.delta`s. Every event is named and numbered
 /// (`sequence_number`). A `delta.refusal` is a message of its own with a `refusal` part
 /// (`response.refusal.delta`…, `response.refusal.done`). The text and arguments of the answer are kept, since the final event
@@ -29,7 +31,8 @@ pub struct ChatToResponses {
     /// Finished output items.
     output: Vec<Value>,
     open: Option<Open>,
-    incomplete: bool,
+    /// Why the response is incomplete, if it is.
+    incomplete: Option<&'static str>,
     finish_seen: bool,
     usage: Option<Value>,
     finished: bool,
@@ -290,7 +293,7 @@ impl ChatToResponses {
         self.finished = true;
         self.close_item(out);
         let usage = self.usage.take().unwrap_or_else(|| usage_object(0, 0, 0));
-        let kind = if self.incomplete {
+        let kind = if self.incomplete.is_some() {
             "response.incomplete"
         } else {
             "response.completed"
@@ -313,7 +316,7 @@ impl ChatToResponses {
             ChatEvent::Finish(finish) => {
                 self.close_item(out);
                 self.finish_seen = true;
-                self.incomplete = finish == "length";
+                self.incomplete = incomplete_reason(finish);
             }
             ChatEvent::Done => self.complete(out),
             ChatEvent::Error(message) => self.error(message, out),

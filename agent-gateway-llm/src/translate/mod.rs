@@ -60,7 +60,7 @@ pub use responses::{
     chat_response_to_responses, responses_request_to_chat, responses_request_to_messages,
 };
 pub(crate) use responses::{
-    function_item, message_item, refusal_item, response_object, usage_object,
+    function_item, incomplete_reason, message_item, refusal_item, response_object, usage_object,
 };
 
 /// The `max_tokens` sent to Anthropic when a chat request sets no limit (Anthropic requires one).

@@ -334,7 +334,8 @@ fn input_part(part: &Value) -> Result<Value, InvalidRequest> {
 /// A Chat Completions answer as a Responses response object: the message's text becomes a
 /// `message` output item with `output_text`, a refusal a `message` with a `refusal` part, its
 /// tool calls `function_call` items, and
-/// `finish_reason: length` the status `incomplete`.
+/// `finish_reason: length` (or `content_filter`) the status `incomplete`, for the reason
+/// `max_output_tokens` (or `content_filter`).
 pub fn chat_response_to_responses(body: &Value) -> Result<Value, InvalidRequest> {
     let res = ChatCompletion::deserialize_value(body)?;
     let choice = res.choices.first();
@@ -363,7 +364,9 @@ pub fn chat_response_to_responses(body: &Value) -> Result<Value, InvalidRequest>
             ));
         }
     }
-    let incomplete = choice.and_then(|c| c.finish_reason.as_deref()) == Some("length");
+    let incomplete = choice
+        .and_then(|c| c.finish_reason.as_deref())
+        .and_then(incomplete_reason);
     let usage = res.usage.map(|u| {
         let cached = u
             .prompt_tokens_details
@@ -408,19 +411,29 @@ pub(crate) fn usage_object(input: u64, cached: u64, output: u64) -> Value {
            "total_tokens": input + output})
 }
 
-/// A response object; `usage: None` while in progress.
+/// Why a response with this chat `finish_reason` is incomplete, as Responses says it: its
+/// token limit, or the provider's content filter (a refusal, from Anthropic).
+pub(crate) fn incomplete_reason(finish: &str) -> Option<&'static str> {
+    match finish {
+        "length" => Some("max_output_tokens"),
+        "content_filter" => Some("content_filter"),
+        _ => None,
+    }
+}
+
+/// A response object; `usage: None` while in progress, `incomplete` the reason it is.
 pub(crate) fn response_object(
     id: &str,
     created: u64,
     model: &str,
     output: Vec<Value>,
     usage: Option<Value>,
-    incomplete: bool,
+    incomplete: Option<&str>,
 ) -> Value {
     let (status, details) = match (&usage, incomplete) {
-        (_, true) => ("incomplete", json!({"reason": "max_output_tokens"})),
-        (Some(_), false) => ("completed", Value::Null),
-        (None, false) => ("in_progress", Value::Null),
+        (_, Some(reason)) => ("incomplete", json!({"reason": reason})),
+        (Some(_), None) => ("completed", Value::Null),
+        (None, None) => ("in_progress", Value::Null),
     };
     json!({
         "id": id, "object": "response", "created_at": created, "status": status, "model": model,

@@ -4,7 +4,10 @@
 //! stream, error codes, ids. Needs the venv `.ci/peers` installs (see `peers`).
 
 mod peers;
+#[path = "support/proto_schema.rs"]
+mod proto_schema;
 
+use agent_gateway_a2a::front::CardVersions;
 use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
@@ -259,5 +262,81 @@ async fn a_0_3_agent_answers_the_same_alone_and_through_the_gateway() {
     }
     assert_eq!(refusals[0]["code"], -32001, "{refusals:?}");
     assert_eq!(refusals[0], refusals[1]);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1_0_only_card_is_strict_and_serves_1_0_clients_while_the_dual_card_serves_0_3() {
+    let Some(_) = peers::python() else { return };
+    let (_agent, port) = peers::sdk_agent(&["complete", "c1"]).await;
+    // One agent process under two names: `strict` with the front's 1.0-only cards, `dual`
+    // with the default dual card.
+    let url = format!("http://127.0.0.1:{port}/");
+    let registry = AgentRegistry::builder()
+        .agent(
+            Agent::new("strict")
+                .expect("a name")
+                .instance("c1", &url, Version::V1_0, http_connector())
+                .expect("an instance"),
+        )
+        .agent(
+            Agent::new("dual")
+                .expect("a name")
+                .instance("c1", &url, Version::V1_0, http_connector())
+                .expect("an instance"),
+        )
+        .build()
+        .expect("a registry");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let config = A2aFrontConfig::new(&base)
+        .expect("a URL")
+        .with_card_versions(CardVersions::V1Only)
+        .with_agent_card_versions("dual", CardVersions::Dual);
+    let sealer = Sealer::new(Secret::new(vec![9; 32])).expect("a key");
+    let front = A2aFront::new(A2aRouter::new(registry, sealer), config);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback_service(front))
+            .await
+            .expect("the gateway serves");
+    });
+    let card = |agent: &str| json!({"method": "GET", "path": format!("/{agent}/.well-known/agent-card.json")});
+    let cards = raw(&base, "", &[card("strict"), card("dual")]).await;
+    let schema = jsonschema::validator_for(&proto_schema::schema(
+        include_str!("data/a2a-1.0.1.proto"),
+        "AgentCard",
+    ))
+    .expect("a valid schema");
+    let strict = &cards[0]["body"];
+    let errors: Vec<String> = schema.iter_errors(strict).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}\n{strict:#}");
+    assert!(
+        !schema.is_valid(&cards[1]["body"]),
+        "the dual card carries 0.3 fields"
+    );
+    // The a2a-sdk client uses the strict card in 1.0, and the dual card in 1.0 and 0.3.
+    for (agent, version) in [("strict", "1.0"), ("dual", "1.0"), ("dual", "0.3")] {
+        let url = format!("{base}/{agent}");
+        let lines = peers::run_python("client.py", &[&url, "send", "JSONRPC", version], None).await;
+        let task = &lines.last().expect("the fetched task")["task"];
+        assert_eq!(
+            task["status"]["state"], "TASK_STATE_COMPLETED",
+            "{agent} {version}"
+        );
+        assert_eq!(
+            task["artifacts"][0]["parts"][0]["text"],
+            "c1 echo: hello gateway"
+        );
+    }
+    // The trade-off: the strict card offers a 0.3 client nothing.
+    let interfaces = strict["supportedInterfaces"]
+        .as_array()
+        .expect("interfaces");
+    assert!(
+        interfaces.iter().all(|i| i["protocolVersion"] == "1.0"),
+        "{strict}"
+    );
     server.abort();
 }

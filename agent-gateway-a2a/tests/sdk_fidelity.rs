@@ -213,6 +213,11 @@ async fn a_0_3_agent_answers_the_same_alone_and_through_the_gateway() {
         rpc(None, "message/send", json!("x")),
         rpc(None, "GetTask", json!({"id": "t1"})),
         v1(rpc(None, "NoSuch", json!({}))),
+        v1(rpc(None, "SendMessage", json!({}))),
+        v1(rpc(None, "SendMessage", json!({"message": "x"}))),
+        // With an id: params that are not structured, or not what the method takes.
+        rpc(Some(13), "tasks/get", json!("x")),
+        v1(rpc(Some(14), "GetTask", json!([1]))),
         // An unknown task on the streaming method: an event stream carrying the error.
         rpc(Some(11), "tasks/resubscribe", json!({"id": "no-such-task"})),
         // And on a unary one, a plain JSON error.

@@ -15,7 +15,10 @@ const KEY: &str = "Bearer agw-demo-key";
 
 /// The embedded defaults with `extra` lines at the top of the `[a2a]` section.
 async fn gateway(extra: &str) -> TestClient<axum::Router> {
-    assert!(EMBEDDED_DEFAULT.contains("\n[a2a]\n"), "the [a2a] section moved");
+    assert!(
+        EMBEDDED_DEFAULT.contains("\n[a2a]\n"),
+        "the [a2a] section moved"
+    );
     let text = EMBEDDED_DEFAULT.replacen("\n[a2a]\n", &format!("\n[a2a]\n{extra}"), 1);
     let config = Config::from_toml_str(&text).unwrap();
     let policies = Policies::from_config(&config).await.unwrap();

@@ -6,10 +6,18 @@
 //! Routes, relative to where the front is mounted:
 //! - `GET /`: discovery (`?name=&tag=&skill=`);
 //! - `GET /{agent}/.well-known/agent-card.json` (and the legacy `agent.json`): the card,
-//!   rewritten to point at the gateway;
+//!   rewritten to point at the gateway, dual (1.0 and 0.3) or 1.0 only
+//!   ([`CardVersions`]);
+//! - `GET /.well-known/agent-card.json`: the card of the default agent, if one is set
+//!   ([`A2aFrontConfig::with_default_agent`]), where A2A 0.3 clients look for it;
 //! - `POST /{agent}` (with or without a trailing slash): JSON-RPC, 1.0 names with
 //!   `A2A-Version: 1.0`, 0.3 names without;
 //! - `/{agent}[/{tenant}][/v1]/message:send`, `…/tasks/{id}:subscribe`, …: HTTP+JSON.
+//!
+//! Answers are the agent's own where the gateway can know them: a push-config request to an
+//! agent without push support is PushNotificationNotSupported before any webhook check
+//! ([`A2aFrontConfig::with_agents`]), a request without an id is refused in a2a-sdk's order,
+//! and an error to a streaming method is an event stream carrying it.
 //!
 //! ```
 //! use agent_gateway_a2a::front::A2aFront;

@@ -8,15 +8,7 @@ use serde_json::Value;
 use crate::error::A2aError;
 use crate::op::Operation;
 use crate::registry::AgentRegistry;
-
-/// A key as compared: lowercase, without `_` (`push_notification_config` is
-/// `pushNotificationConfig`).
-fn key(k: &str) -> String {
-    k.chars()
-        .filter(|c| *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
+use crate::webhook::key;
 
 /// Whether `op` with `params` uses push notifications: a push-config operation, or a send
 /// whose `configuration` carries a push config (under any of its names, not null).

@@ -4,8 +4,6 @@
 
 mod peers;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
@@ -15,43 +13,12 @@ use agent_gateway_a2a::version::Version;
 use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_core::Secret;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use peers::peers_dir;
 
-fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/peers/a2a")
-        .join(name)
-}
-
 async fn python_agent(mode: &str, name: &str) -> (Child, u16) {
-    let python = peers_dir().join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "the a2a-sdk agents need the venv at {} (run .ci/peers)",
-        python.display()
-    );
-    let mut child = Command::new(python)
-        .arg(script("agent.py"))
-        .args([mode, name])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the agent starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("the agent reports its port within a minute")
-        .expect("readable stdout")
-        .expect("a line");
-    (
-        child,
-        line.strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .expect("PORT <n>"),
-    )
+    peers::sdk_agent(&[mode, name]).await
 }
 
 async fn js_client(url: &str, mode: &str) -> String {
@@ -62,7 +29,7 @@ async fn js_client(url: &str, mode: &str) -> String {
         js.display()
     );
     let out = Command::new("node")
-        .arg(script("client.mjs"))
+        .arg(peers::script("client.mjs"))
         .args([url, mode])
         .env("A2A_JS_DIR", &js)
         .kill_on_drop(true)

@@ -293,7 +293,17 @@ where
         req = req.json(b);
     }
     let res = req.send().await;
-    let body = serde_json::from_slice(res.bytes()).unwrap_or_else(|_| res.text().into());
+    // A streaming method's error comes as an event stream carrying that one event.
+    let json = match res.header("content-type") {
+        Some(t) if t.starts_with("text/event-stream") => res
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap_or_default()
+            .as_bytes(),
+        _ => res.bytes(),
+    };
+    let body = serde_json::from_slice(json).unwrap_or_else(|_| res.text().into());
     (res.status().as_u16(), body)
 }
 

@@ -4,10 +4,6 @@
 
 mod peers;
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
 use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
@@ -16,64 +12,16 @@ use agent_gateway_a2a::webhook::WebhookAllowList;
 use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_core::Secret;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// The peers' python; each test that uses it has checked `peers::python()` at its start.
-fn python() -> PathBuf {
-    peers::python().expect("the test checked for its peer first")
-}
-
-fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/peers/a2a")
-        .join(name)
-}
+use tokio::process::Child;
 
 /// Starts an a2a-sdk agent and returns it with the port it listens on.
 async fn agent(mode: &str, name: &str) -> (Child, u16) {
-    let mut child = Command::new(python())
-        .arg(script("agent.py"))
-        .args([mode, name])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the agent starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("the agent reports its port within a minute")
-        .expect("readable stdout")
-        .expect("a line");
-    let port = line
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .expect("PORT <n>");
-    (child, port)
+    peers::sdk_agent(&[mode, name]).await
 }
 
 /// Runs the a2a-sdk client against `url` and returns its JSON lines.
 async fn client(url: &str, mode: &str, binding: &str, version: &str) -> Vec<Value> {
-    let out = Command::new(python())
-        .arg(script("client.py"))
-        .args([url, mode, binding, version])
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(60), out)
-        .await
-        .expect("the client finishes")
-        .expect("it runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "client {mode} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    peers::run_python("client.py", &[url, mode, binding, version], None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

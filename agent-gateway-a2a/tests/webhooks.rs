@@ -205,15 +205,15 @@ async fn the_router_checks_the_translated_params_on_its_own() {
         Binding::JsonRpc { id: 1.into() },
         json!({"taskId": task, "url": OK, "pushNotificationConfig": {"url": INTERNAL}}),
     );
+    // The router reads the agent's (cached) card for its push capability: fetched here, so
+    // that the count below is of push configs reaching the agent.
+    router.agents().card("echo").await.expect("the card");
     let before = fake.calls();
     let err = router.clone().oneshot(set).await.expect_err("refused");
     assert_eq!(find_a2a_error(&*err).map(|e| e.code()), Some(-32602));
     assert_eq!(fake.calls(), before);
     // A router without an allow-list refuses every webhook (fail closed).
-    let bare = A2aRouter::new(
-        support::registry(&[("echo", &[("i1", &fake, Version::V1_0)])]),
-        support::sealer(),
-    );
+    let bare = A2aRouter::new(router.agents().clone(), support::sealer());
     let set = A2aRequest::new(
         "echo",
         Operation::CreatePushConfig,

@@ -24,8 +24,24 @@
 //! assert!(Config::from_toml_str(
 //!     "[a2a]\n[[a2a.agents]]\nname = \"x\"\ntimeout_ms = 0\n[[a2a.agents.instances]]\nid = \"i1\"\nurl = \"http://10.0.0.1/\"\n",
 //! ).is_err());
+//!
+//! // Cards: 1.0 only for the front, dual for one agent, and a default agent at the root.
+//! use agent_gateway_a2a::front::{A2aFrontConfig, CardVersions};
+//! use agent_gateway_examples::a2a::card_options;
+//! let cards = Config::from_toml_str(
+//!     "[a2a]\ncard_versions = \"1.0\"\ndefault_agent = \"x\"\n[[a2a.agents]]\nname = \"x\"\ncard_versions = \"dual\"\n[[a2a.agents.instances]]\nid = \"i1\"\nurl = \"http://10.0.0.1/\"\n[[a2a.agents]]\nname = \"y\"\n[[a2a.agents.instances]]\nid = \"i1\"\nurl = \"http://10.0.0.2/\"\n",
+//! ).unwrap();
+//! let a2a = cards.a2a.as_ref().unwrap();
+//! let front = card_options(a2a, A2aFrontConfig::new("http://gw/a2a").unwrap(), &router(a2a).unwrap());
+//! assert_eq!(front.card_versions("x"), CardVersions::Dual);
+//! assert_eq!(front.card_versions("y"), CardVersions::V1Only);
+//! assert_eq!(front.default_agent(), Some("x"));
+//! // Refused: an unknown version, a default agent that is not configured.
+//! assert!(Config::from_toml_str("[a2a]\ncard_versions = \"0.3\"\n").is_err());
+//! assert!(Config::from_toml_str("[a2a]\ndefault_agent = \"nobody\"\n").is_err());
 //! ```
 
+use agent_gateway_a2a::front::A2aFrontConfig;
 use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector, http_connector_with};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
@@ -152,6 +168,28 @@ fn random_key() -> Result<[u8; 32], A2aSetupError> {
         .map_err(|e| A2aSetupError::Front(format!("no system randomness: {e}")))?
         .fill_bytes(&mut key);
     Ok(key)
+}
+
+/// The front's card and push options from the configuration: the cards' versions (front-wide
+/// and per agent), the default agent whose card is served at the root, and the router's
+/// registry, whose cards say which agents support push notifications.
+pub fn card_options(
+    config: &A2aConfig,
+    front: A2aFrontConfig,
+    router: &A2aRouter,
+) -> A2aFrontConfig {
+    let mut front = front
+        .with_card_versions(config.card_versions)
+        .with_agents(router.agents().clone());
+    for agent in &config.agents {
+        if let Some(versions) = agent.card_versions {
+            front = front.with_agent_card_versions(&agent.name, versions);
+        }
+    }
+    match &config.default_agent {
+        Some(name) => front.with_default_agent(name),
+        None => front,
+    }
 }
 
 /// The push-notification webhooks the configuration allows.

@@ -158,8 +158,16 @@ fn build(
                 json!([{"schemes": {"gateway-bearer": {"list": []}}}]),
             )
         };
-        let front = A2aFront::new(policies.stack(crate::a2a::router(a2a)?), front_config);
-        app = app.nest_service(&a2a.path, edge.route(front));
+        let router = crate::a2a::router(a2a)?;
+        let front_config = crate::a2a::card_options(a2a, front_config, &router);
+        let front = edge.route(A2aFront::new(policies.stack(router), front_config));
+        if a2a.default_agent.is_some() {
+            // A2A 0.3 clients look for the card at the host root.
+            for path in ["/.well-known/agent-card.json", "/.well-known/agent.json"] {
+                app = app.route_service(path, front.clone());
+            }
+        }
+        app = app.nest_service(&a2a.path, front);
         fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
     }
     let index = json!({

@@ -131,6 +131,14 @@ async fn only_the_caller_who_started_a_task_can_touch_it_behind_the_auth_layer()
             task["contextId"].as_str().unwrap().to_owned(),
         );
 
+        // The router reads the agent's card (its push capability) on push requests: fetched
+        // here, so that the counts below are of requests reaching the agent.
+        let card = client
+            .get(&format!("/{agent}/.well-known/agent-card.json"))
+            .header(ALICE_KEY.0, ALICE_KEY.1)
+            .send()
+            .await;
+        assert_eq!(card.status(), 200, "{}", card.text());
         for who in [BOB_KEY, ALICE_JWT] {
             let attempts = [
                 rpc("GetTask", json!({"id": t})),
@@ -155,8 +163,13 @@ async fn only_the_caller_who_started_a_task_can_touch_it_behind_the_auth_layer()
             for body in attempts {
                 let before = fake.calls();
                 let res = post(who, body.clone()).send().await;
+                // A streaming method's error is an event stream carrying that one event.
+                let answer = match res.text().strip_prefix("data: ") {
+                    Some(event) => serde_json::from_str(event.trim()).unwrap(),
+                    None => res.json(),
+                };
                 assert_eq!(
-                    res.json()["error"]["code"],
+                    answer["error"]["code"],
                     -32001,
                     "{who:?} {body}: {}",
                     res.text()

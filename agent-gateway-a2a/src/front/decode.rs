@@ -1,7 +1,7 @@
 //! Decoding an HTTP request into an [`A2aRequest`]: path, version, Content-Type, body limit,
 //! JSON-RPC envelope or HTTP+JSON route, and the checks that need no agent.
 
-use agent_gateway_core::jsonrpc::{DecodeError, Id, Message};
+use agent_gateway_core::jsonrpc::{DecodeError, Id, Message, Notification};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Method, header::CONTENT_TYPE};
@@ -51,9 +51,19 @@ const ROOTS: [&str; 5] = [
     "card",
 ];
 
-/// Reads the route from the method and path.
-pub(crate) fn route(method: &Method, path: &str) -> Result<Route, A2aError> {
+/// Reads the route from the method and path; `/.well-known/agent-card.json` (and
+/// `agent.json`) is the card of `default_agent`, if there is one.
+pub(crate) fn route(
+    method: &Method,
+    path: &str,
+    default_agent: Option<&str>,
+) -> Result<Route, A2aError> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let (Some(agent), [".well-known", "agent-card.json" | "agent.json"]) =
+        (default_agent, segs.as_slice())
+    {
+        return Ok(Route::Card(agent.to_owned()));
+    }
     let Some((agent, rest)) = segs.split_first() else {
         return if method == Method::GET {
             Ok(Route::Discovery)
@@ -132,16 +142,31 @@ pub(crate) fn jsonrpc(
     version: Version,
     body: &Bytes,
 ) -> Result<(Id, Operation, Value), (Option<Id>, A2aError)> {
-    let msg = Message::from_slice(body).map_err(|e| match e {
+    let msg = match Message::from_slice(body) {
+        // A null id is read as no id, as the agents read it.
+        Err(DecodeError::Invalid { id: None, .. }) if has_null_id(body) => {
+            let mut obj: Map<String, Value> =
+                serde_json::from_slice(body).map_err(|_| (None, A2aError::Parse))?;
+            obj.remove("id");
+            let bytes = serde_json::to_vec(&obj).map_err(|_| (None, A2aError::Parse))?;
+            Message::from_slice(&bytes)
+        }
+        other => other,
+    };
+    let msg = msg.map_err(|e| match e {
         DecodeError::Parse => (None, A2aError::Parse),
         DecodeError::Invalid { id, reason } => (id, A2aError::InvalidRequest(reason.into_owned())),
         other => (None, A2aError::InvalidRequest(other.to_string())),
     })?;
-    let Message::Request(req) = msg else {
-        return Err((
-            None,
-            A2aError::InvalidRequest("expected a request with an id".into()),
-        ));
+    let req = match msg {
+        Message::Request(req) => req,
+        Message::Notification(n) => return Err((None, without_id(version, &n))),
+        Message::Response(_) => {
+            return Err((
+                None,
+                A2aError::InvalidRequest("expected a request with an id".into()),
+            ));
+        }
     };
     let id = req.id.clone();
     let op = match Operation::from_method(version, &req.method) {
@@ -172,6 +197,41 @@ pub(crate) fn jsonrpc(
         },
     };
     Ok((id, op, params))
+}
+
+/// Whether `body` is an object whose `id` is null.
+fn has_null_id(body: &Bytes) -> bool {
+    serde_json::from_slice::<Map<String, Value>>(body)
+        .is_ok_and(|obj| obj.get("id") == Some(&Value::Null))
+}
+
+/// The error for a request without an id, in the order a2a-sdk finds it: an unknown method
+/// (-32601, or -32009 for a method of the other version), then, in 1.0, bad params (-32602);
+/// a 0.3 request without an id is invalid (-32600) whatever its params, and a valid 1.0 one is
+/// refused too (-32600), as the gateway does not process notifications.
+fn without_id(version: Version, n: &Notification) -> A2aError {
+    let Some(op) = Operation::from_method(version, &n.method) else {
+        return if Operation::known_in_other_version(version, &n.method) {
+            A2aError::VersionNotSupported(version.as_str().into())
+        } else {
+            A2aError::MethodNotFound(n.method.chars().take(64).collect())
+        };
+    };
+    let refused = A2aError::InvalidRequest("a request needs an id".into());
+    if version == Version::V0_3 {
+        return refused;
+    }
+    let params = match &n.params {
+        None => Value::Object(Map::new()),
+        Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return A2aError::InvalidParams("params must be an object".into()),
+        },
+    };
+    match check_message(op, &params) {
+        Err(e) => e,
+        Ok(()) => refused,
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -278,13 +338,19 @@ pub(crate) fn rest_params(
     Ok(Value::Object(params))
 }
 
-/// The checks that need no agent: a message id on sends, and webhooks inside the allow-list
-/// (one push URL at most, under whichever name).
+/// The checks that need no agent: a message id on sends ([`check_message`]), and webhooks
+/// inside the allow-list (one push URL at most, under whichever name).
 pub(crate) fn validate(
     config: &A2aFrontConfig,
     op: Operation,
     params: &Value,
 ) -> Result<(), A2aError> {
+    check_message(op, params)?;
+    webhook::check(&config.webhooks, op, params)
+}
+
+/// A send's message must have a `messageId` (InvalidParams otherwise).
+pub(crate) fn check_message(op: Operation, params: &Value) -> Result<(), A2aError> {
     if matches!(op, Operation::SendMessage | Operation::SendStreamingMessage) {
         let message = params.get("message").filter(|m| m.is_object());
         let id = message
@@ -296,5 +362,5 @@ pub(crate) fn validate(
             ));
         }
     }
-    webhook::check(&config.webhooks, op, params)
+    Ok(())
 }

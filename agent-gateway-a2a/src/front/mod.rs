@@ -6,10 +6,18 @@
 //! Routes, relative to where the front is mounted:
 //! - `GET /`: discovery (`?name=&tag=&skill=`);
 //! - `GET /{agent}/.well-known/agent-card.json` (and the legacy `agent.json`): the card,
-//!   rewritten to point at the gateway;
+//!   rewritten to point at the gateway, dual (1.0 and 0.3) or 1.0 only
+//!   ([`CardVersions`]);
+//! - `GET /.well-known/agent-card.json`: the card of the default agent, if one is set
+//!   ([`A2aFrontConfig::with_default_agent`]), where A2A 0.3 clients look for it;
 //! - `POST /{agent}` (with or without a trailing slash): JSON-RPC, 1.0 names with
 //!   `A2A-Version: 1.0`, 0.3 names without;
 //! - `/{agent}[/{tenant}][/v1]/message:send`, `…/tasks/{id}:subscribe`, …: HTTP+JSON.
+//!
+//! Answers are the agent's own where the gateway can know them: a push-config request to an
+//! agent without push support is PushNotificationNotSupported before any webhook check
+//! ([`A2aFrontConfig::with_agents`]), a request without an id is refused in a2a-sdk's order,
+//! and an error to a streaming method is an event stream carrying it.
 //!
 //! ```
 //! use agent_gateway_a2a::front::A2aFront;
@@ -71,7 +79,7 @@ use http_body::Body;
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
 
-pub use self::config::{A2aFrontConfig, InvalidPublicUrl};
+pub use self::config::{A2aFrontConfig, CardVersions, InvalidPublicUrl};
 use self::decode::Route;
 pub use self::layer::A2aFrontLayer;
 use crate::body::A2aBody;
@@ -128,7 +136,7 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    let route = decode::route(&parts.method, parts.uri.path());
+    let route = decode::route(&parts.method, parts.uri.path(), config.default_agent());
     let binding = decode::binding_of(route.as_ref().ok());
     let fail = |e: A2aError| match &binding {
         Binding::JsonRpc { .. } => render::render_rpc(None, &e),
@@ -173,7 +181,12 @@ where
             let (id, op, params) = decode::jsonrpc(version, &bytes)
                 .map_err(|(id, e)| render::render_rpc(id.as_ref(), &e))?;
             let binding = Binding::JsonRpc { id };
-            decode::validate(config, op, &params).map_err(|e| render::render_a2a(&e, &binding))?;
+            let refuse = |e: A2aError| render::render_a2a(&e, &binding);
+            decode::check_message(op, &params).map_err(refuse)?;
+            push_capability(config, &agent, op, &params)
+                .await
+                .map_err(refuse)?;
+            decode::validate(config, op, &params).map_err(refuse)?;
             (agent, op, binding, params)
         }
         Route::Rest {
@@ -186,8 +199,13 @@ where
                 tenant: tenant.clone(),
             };
             let params = decode::rest_params(op, version, &segments, parts.uri.query(), &bytes)
-                // The body as the client spelled it, before the 0.3 dialect folds aliases together.
-                .and_then(|p| webhook::check(&config.webhooks, op, &p).map(|()| p))
+                .map_err(|e| render::render_a2a(&e, &binding))?;
+            push_capability(config, &agent, op, &params)
+                .await
+                .map_err(|e| render::render_a2a(&e, &binding))?;
+            // The body as the client spelled it, before the 0.3 dialect folds aliases together.
+            let params = webhook::check(&config.webhooks, op, &params)
+                .map(|()| params)
                 .map(|p| match (version, op) {
                     // The 0.3 HTTP+JSON dialect, brought to the 0.3 JSON-RPC shape every later step reads.
                     (Version::V0_3, Operation::CreatePushConfig) => proto03::push_create_to_v03(p),
@@ -209,6 +227,20 @@ where
     Ok(A2aRequest::new(agent, op, version, binding, params)
         .with_headers(parts.headers)
         .with_extensions(parts.extensions))
+}
+
+/// PushNotificationNotSupported, from the agent's cached card, when the front knows the
+/// registry ([`A2aFrontConfig::with_agents`]): checked before any webhook, as the agent does.
+async fn push_capability(
+    config: &A2aFrontConfig,
+    agent: &str,
+    op: Operation,
+    params: &Value,
+) -> Result<(), A2aError> {
+    match &config.agents {
+        Some(agents) => crate::router::push::check(agents, agent, op, params).await,
+        None => Ok(()),
+    }
 }
 
 /// What the front needs of the request to encode its answer.
@@ -242,7 +274,8 @@ fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> Respons
             sse::response(events, rpc_id, map)
         }
         Reply::Card { mut card, fetched } => {
-            card::rewrite(&mut card, &url, config.card_security.as_ref());
+            let versions = config.card_versions(agent);
+            card::rewrite(&mut card, &url, config.card_security.as_ref(), versions);
             card::serve(&card, fetched, config.card_max_age, headers)
         }
         Reply::Agents(items) => {
@@ -267,7 +300,8 @@ fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> Respons
                 );
             }
             if result.get("supportedInterfaces").is_some() || result.get("skills").is_some() {
-                card::rewrite(&mut result, &url, config.card_security.as_ref());
+                let versions = config.card_versions(agent);
+                card::rewrite(&mut result, &url, config.card_security.as_ref(), versions);
             }
             let body = match rpc_id {
                 Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
@@ -315,7 +349,8 @@ where
                 Ok(res) => encode(&config, &answer, res),
                 Err(err) => {
                     let err: BoxError = err.into();
-                    render::render_error(err.as_ref(), &answer.binding)
+                    let streaming = answer.op.is_streaming();
+                    render::render_error(err.as_ref(), &answer.binding, streaming)
                 }
             })
         })

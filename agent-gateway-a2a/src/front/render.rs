@@ -44,12 +44,19 @@ fn denied_code(kind: &DeniedKind) -> i64 {
 
 /// Renders any error: an [`A2aError`] or a [`Denied`] found in its chain, else an internal
 /// error that says nothing of the cause (which is logged here, once).
+///
+/// To a `streaming` method, a JSON-RPC error that would be `200 application/json` is sent as
+/// an event stream carrying that one error event, as the agents answer (a2a-sdk does so for
+/// `tasks/resubscribe` to an unknown task): a streaming client never gets a plain JSON 200.
+/// Answers with a status of their own (a refusal, an HTTP+JSON error) keep it.
 pub(crate) fn render_error(
     err: &(dyn std::error::Error + 'static),
     binding: &Binding,
+    streaming: bool,
 ) -> Response<A2aBody> {
     if let Some(a2a) = find_a2a_error(err) {
-        return render_a2a(a2a, binding);
+        let (rpc, rest) = (a2a.jsonrpc_http_status(), a2a.http_status());
+        return encode(binding, rpc, rest, a2a.to_error_object(), streaming);
     }
     if let Some(denied) = Denied::find(err) {
         let mut info = error_info(denied_reason(denied.kind()));
@@ -60,7 +67,7 @@ pub(crate) fn render_error(
         let status = denied.http_status();
         let obj = ErrorObject::new(denied_code(denied.kind()), denied.message().to_owned())
             .with_data(json!([info]));
-        let mut res = encode(binding, status, status, obj);
+        let mut res = encode(binding, status, status, obj, streaming);
         if let Some(after) = denied.retry_after_header() {
             res.headers_mut().insert(RETRY_AFTER, after);
         }
@@ -73,6 +80,7 @@ pub(crate) fn render_error(
         StatusCode::OK,
         status,
         ErrorObject::internal_error(),
+        streaming,
     )
 }
 
@@ -83,6 +91,7 @@ pub(crate) fn render_a2a(err: &A2aError, binding: &Binding) -> Response<A2aBody>
         err.jsonrpc_http_status(),
         err.http_status(),
         err.to_error_object(),
+        false,
     )
 }
 
@@ -91,8 +100,12 @@ fn encode(
     rpc_status: StatusCode,
     rest_status: StatusCode,
     obj: ErrorObject,
+    streaming: bool,
 ) -> Response<A2aBody> {
     match binding {
+        Binding::JsonRpc { id } if streaming && rpc_status == StatusCode::OK => {
+            super::sse::single(&rpc_error(Some(id), &obj))
+        }
         Binding::JsonRpc { id } => json_response(rpc_status, &rpc_error(Some(id), &obj)),
         _ => json_response(rest_status, &rest_error(rest_status, &obj)),
     }

@@ -76,3 +76,8 @@ pub(crate) fn response(
         done: false,
     })
 }
+
+/// A `text/event-stream` response carrying one event, `value`, then the end of the stream.
+pub(crate) fn single(value: &Value) -> Response<A2aBody> {
+    GatewayBody::sse_response(futures_util::stream::iter([Event::new(value.to_string())]))
+}

@@ -48,6 +48,7 @@ mod affinity;
 #[cfg(test)]
 mod affinity_tests;
 mod discovery;
+pub(crate) mod push;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -189,6 +190,8 @@ impl Inner {
         let owner = caller.owner_digest();
         let (agent, op, version, mut params, headers) = req.into_parts();
         let balanced = self.agents.balanced(&agent).ok_or(A2aError::UnknownAgent)?;
+        // As the agent would: no push support is said before any task or webhook is looked at.
+        push::check(&self.agents, &agent, op, &params).await?;
         affinity::bind_context(&self.sealer, &agent, &owner, op, &mut params)?;
         let pin = affinity::open_ids(&self.sealer, &agent, &owner, op, version, &mut params)?;
         // The tenant is the caller's, never one the client names in the path or params.

@@ -108,6 +108,8 @@ pub struct FakeAgent {
     state: Arc<Mutex<State>>,
     calls: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
+    push: bool,
+    card: Option<Arc<Value>>,
 }
 
 impl FakeAgent {
@@ -121,7 +123,22 @@ impl FakeAgent {
             state: Arc::default(),
             calls: Arc::default(),
             down: Arc::default(),
+            push: true,
+            card: None,
         }
+    }
+
+    /// The same agent serving `card` as its card (an agent's own card, as it wrote it).
+    pub fn with_card(mut self, card: Value) -> Self {
+        self.card = Some(Arc::new(card));
+        self
+    }
+
+    /// The same agent with a card saying `pushNotifications: false` (it still stores push
+    /// configs if asked: the gateway must not ask it).
+    pub fn without_push(mut self) -> Self {
+        self.push = false;
+        self
     }
 
     /// The same agent speaking 0.3.
@@ -252,20 +269,20 @@ impl FakeAgent {
             return res;
         }
         let internal = format!("http://{}.internal:9000/", self.name);
-        let mut res = json_body(&json!({
+        let mut res = json_body(&self.card.as_deref().cloned().unwrap_or_else(|| json!({
             "name": &*self.name,
             "description": format!("the {} agent", self.name),
             "version": "1.0.0",
             "supportedInterfaces": [{"url": internal, "protocolBinding": "JSONRPC", "protocolVersion": self.version.as_str()}],
             "url": internal,
-            "capabilities": {"streaming": true, "pushNotifications": true},
+            "capabilities": {"streaming": true, "pushNotifications": self.push},
             "defaultInputModes": ["text/plain"],
             "defaultOutputModes": ["text/plain"],
             "skills": [{"id": "echo", "name": "Echo", "description": "echoes", "tags": ["text"]}],
             "signatures": [{"protected": "x", "signature": "y"}],
             "securitySchemes": {"agent-key": {"apiKeySecurityScheme": {"location": "header", "name": "x-agent-key"}}},
             "securityRequirements": [{"schemes": {"agent-key": {"list": []}}}],
-        }));
+        })));
         res.headers_mut()
             .insert(ETAG, http::HeaderValue::from_static("\"v1\""));
         res.headers_mut()

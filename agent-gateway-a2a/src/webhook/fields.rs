@@ -19,7 +19,7 @@ const MAX_DEPTH: usize = 8;
 
 /// A key as compared: lowercase, without `_`, so `push_notification_config` and
 /// `pushNotificationConfig` are one name.
-fn key(k: &str) -> String {
+pub(crate) fn key(k: &str) -> String {
     k.chars()
         .filter(|c| *c != '_')
         .map(|c| c.to_ascii_lowercase())

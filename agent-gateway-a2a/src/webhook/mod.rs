@@ -29,7 +29,7 @@
 
 mod fields;
 
-pub(crate) use self::fields::check;
+pub(crate) use self::fields::{check, key};
 
 use http::Uri;
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use agent_gateway_a2a::front::CardVersions;
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -25,6 +26,12 @@ pub struct A2aConfig {
     /// How long an agent card fetch may take (`card_timeout_ms`); by default the registry's
     /// (5 s).
     pub card_timeout: Option<Duration>,
+    /// Which versions the rewritten cards advertise (`card_versions`: `"dual"`, the default,
+    /// or `"1.0"` for a card valid under the 1.0 schema that 0.3 clients cannot use).
+    pub card_versions: CardVersions,
+    /// The agent whose card is also served at the host root, `/.well-known/agent-card.json`,
+    /// where A2A 0.3 clients look for it (`default_agent`); none by default.
+    pub default_agent: Option<String>,
     /// The agents.
     pub agents: Vec<AgentConfig>,
 }
@@ -52,6 +59,8 @@ pub struct AgentConfig {
     /// The longest silence inside an instance's stream (`stream_idle_timeout_ms`; default
     /// 5 minutes).
     pub stream_idle_timeout: Option<Duration>,
+    /// Which versions its rewritten card advertises (`card_versions`), if not the front's.
+    pub card_versions: Option<CardVersions>,
     /// Its instances.
     pub instances: Vec<InstanceConfig>,
 }
@@ -79,6 +88,8 @@ pub(super) struct FileA2a {
     #[serde(default)]
     webhook_prefixes: Vec<String>,
     card_timeout_ms: Option<u64>,
+    card_versions: Option<String>,
+    default_agent: Option<String>,
     #[serde(default)]
     agents: Vec<FileAgent>,
 }
@@ -97,6 +108,7 @@ struct FileAgent {
     timeout_ms: Option<u64>,
     connect_timeout_ms: Option<u64>,
     stream_idle_timeout_ms: Option<u64>,
+    card_versions: Option<String>,
     #[serde(default)]
     instances: Vec<FileInstance>,
 }
@@ -120,6 +132,22 @@ fn millis(key: &'static str, ms: Option<u64>) -> Result<Option<Duration>, Config
     match ms {
         Some(0) => Err(bad(key, "must be at least 1 ms")),
         other => Ok(other.map(Duration::from_millis)),
+    }
+}
+
+/// `"dual"` or `"1.0"`.
+fn card_versions(
+    key: &'static str,
+    value: Option<&str>,
+) -> Result<Option<CardVersions>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some("dual") => Ok(Some(CardVersions::Dual)),
+        Some("1.0") => Ok(Some(CardVersions::V1Only)),
+        Some(other) => Err(bad(
+            key,
+            format!("`{other}` is neither \"dual\" nor \"1.0\""),
+        )),
     }
 }
 
@@ -170,6 +198,10 @@ impl TryFrom<FileA2a> for A2aConfig {
                     })
                     .collect::<Result<_, _>>()?;
                 Ok(AgentConfig {
+                    card_versions: card_versions(
+                        "a2a.agents.card_versions",
+                        a.card_versions.as_deref(),
+                    )?,
                     timeout: millis("a2a.agents.timeout_ms", a.timeout_ms)?,
                     connect_timeout: millis("a2a.agents.connect_timeout_ms", a.connect_timeout_ms)?,
                     stream_idle_timeout: millis(
@@ -185,8 +217,19 @@ impl TryFrom<FileA2a> for A2aConfig {
                     instances,
                 })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<AgentConfig>, _>>()?;
+        if let Some(name) = &file.default_agent
+            && !agents.iter().any(|a| &a.name == name)
+        {
+            return Err(bad(
+                "a2a.default_agent",
+                format!("`{name}` is not a configured agent"),
+            ));
+        }
         Ok(A2aConfig {
+            card_versions: card_versions("a2a.card_versions", file.card_versions.as_deref())?
+                .unwrap_or_default(),
+            default_agent: file.default_agent,
             path,
             public_url: file.public_url,
             seal_key_env: file.seal_key_env,

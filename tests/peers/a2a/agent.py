@@ -1,7 +1,10 @@
 """An A2A agent on the a2a-sdk 1.3.0, served on 127.0.0.1 at a port the OS picks.
 
-Usage: python agent.py {complete|stream|input} NAME
+Usage: python agent.py {complete|stream|input} NAME [--no-push] [--v03]
 Prints "PORT <n>" on stdout once listening. JSON-RPC at "/", 1.0 with 0.3 compatibility.
+  --no-push: the card says pushNotifications: false, and no push config store.
+  --v03:     the card declares a 0.3 JSON-RPC interface (first) beside the 1.0 one, so it is
+             the merged card a2a-sdk serves a 0.3 client, and a 0.3 client can use the agent.
   complete: completes every message at once with an "echo: <text>" artifact.
   stream:   working -> three artifact chunks -> completed, as separate events.
   input:    asks for input on the first message (input-required), completes on the next.
@@ -59,6 +62,8 @@ class Echo(AgentExecutor):
 
 def main() -> None:
     mode, name = sys.argv[1], sys.argv[2]
+    push = '--no-push' not in sys.argv[3:]
+    v03 = '--v03' in sys.argv[3:]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(('127.0.0.1', 0))
@@ -68,8 +73,10 @@ def main() -> None:
         name=name,
         description=f'{name}: an a2a-sdk test agent ({mode})',
         version='1.0.0',
-        supported_interfaces=[AgentInterface(url=url, protocol_binding='JSONRPC', protocol_version='1.0')],
-        capabilities=AgentCapabilities(streaming=True, push_notifications=True),
+        supported_interfaces=(
+            [AgentInterface(url=url, protocol_binding='JSONRPC', protocol_version='0.3')] if v03 else []
+        ) + [AgentInterface(url=url, protocol_binding='JSONRPC', protocol_version='1.0')],
+        capabilities=AgentCapabilities(streaming=True, push_notifications=push),
         default_input_modes=['text/plain'],
         default_output_modes=['text/plain'],
         skills=[AgentSkill(id='echo', name='Echo', description='echoes text', tags=['text'])],
@@ -79,7 +86,7 @@ def main() -> None:
         agent_executor=Echo(mode, name),
         task_store=InMemoryTaskStore(),
         agent_card=card,
-        push_config_store=InMemoryPushNotificationConfigStore(),
+        push_config_store=InMemoryPushNotificationConfigStore() if push else None,
     )
     routes = create_agent_card_routes(card, cache_control='public, max-age=60')
     routes += create_jsonrpc_routes(handler, '/', enable_v0_3_compat=True)

@@ -1,6 +1,7 @@
 """The a2a-sdk 1.3.0 client, talking to one agent through the gateway.
 
-Usage: python client.py AGENT_URL {send|stream|input} [JSONRPC|HTTP+JSON] [1.0|0.3]
+Usage: python client.py AGENT_URL {send|stream|input|unknown} [JSONRPC|HTTP+JSON] [1.0|0.3]
+  unknown: resubscribe to a task that does not exist; prints the error the SDK raised.
   input: send (the agent asks for input), resubscribe (first event, then hang up), register a
   push config inside the gateway's allow-list and read it back, try one outside it, cancel, get.
 With 0.3, only the card's 0.3 interfaces are kept, so the SDK uses its 0.3 compat transport.
@@ -45,6 +46,16 @@ async def main() -> None:
     card.supported_interfaces.extend(keep)
     client = await create_client(card, client_config=config)
     try:
+        if mode == 'unknown':
+            try:
+                async for event in client.subscribe(SubscribeToTaskRequest(id='no-such-task')):
+                    print(json.dumps({'kind': 'event', 'event': MessageToDict(event)}), flush=True)
+                print(json.dumps({'kind': 'unknown', 'refused': False}), flush=True)
+            except A2AError as e:
+                code = JSON_RPC_ERROR_CODE_MAP.get(type(e))
+                print(json.dumps({'kind': 'unknown', 'refused': True, 'error': type(e).__name__,
+                                  'code': code}), flush=True)
+            return
         msg = new_text_message('hello gateway', role=Role.ROLE_USER)
         task_id = None
         async for event in client.send_message(SendMessageRequest(message=msg)):

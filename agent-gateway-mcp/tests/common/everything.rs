@@ -78,3 +78,26 @@ pub fn stdio() -> StdioConfig {
         ])
         .with_request_timeout(Duration::from_secs(30))
 }
+
+/// Runs tests/peers/mcp/everything_client.py (the python SDK client) against `url` in `mode`
+/// with `args` (see the script); its JSON report.
+pub async fn client(url: &str, mode: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(super::python())
+        .arg(script("everything_client.py"))
+        .args([url, mode])
+        .args(args)
+        .env("PYTHONWARNINGS", "ignore")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(90), out)
+        .await
+        .expect("the python client finished within 90 s")
+        .expect("run the python client");
+    assert!(
+        out.status.success(),
+        "python client ({mode}, {args:?}) failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the client printed one JSON line")
+}

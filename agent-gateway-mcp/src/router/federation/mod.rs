@@ -265,7 +265,9 @@ impl Service<McpRequest> for Federation {
                 return Ok(McpResponse::for_method(method, Value::Object(result)));
             }
             let result = match ListShape::of(&method) {
-                Some(shape) => list::list(&shared, method.as_str(), shape, up.params()).await?,
+                Some(shape) => {
+                    list::list(&shared, method.as_str(), shape, up.params(), up.client()).await?
+                }
                 None => route::call(&shared, up, param_headers, modern).await?,
             };
             Ok(McpResponse::for_method(method, Value::Object(result)))

@@ -8,6 +8,9 @@
 //! after a capped exponential backoff, for as long as the client listens, unless the upstream
 //! said it has no such method (-32601): it then sends this client nothing. When the client
 //! goes (its notifier closes, or the future is dropped) every upstream listen is dropped.
+//! Each upstream listen is made as the client (its capabilities, its session, the log level it
+//! opted in to), so the log messages an upstream sends on its own, outside any call, reach a
+//! client that asked for their level.
 //!
 //! `resources/subscribe` is refused with -32602, with no upstream call, for a URI no upstream
 //! owns; otherwise the owning upstream is asked (`resources/subscribe` in its own form) and its

@@ -11,7 +11,8 @@
 //!
 //! A notifier made with [`Notifier::listen`] serves a `subscriptions/listen` stream instead
 //! (see [`crate::listen`]): it relays the acknowledgment and the change notifications its
-//! [`ListenFilter`] admits, and nothing else.
+//! [`ListenFilter`] admits and, when the client asked for a log level, the log messages an
+//! upstream sends on its own (outside any call) at that level and above; nothing else.
 //!
 //! ```
 //! use agent_gateway_mcp::notify::Notifier;
@@ -158,6 +159,19 @@ fn severity(level: &str) -> Option<u8> {
         .and_then(|p| u8::try_from(p).ok())
 }
 
+/// Whether a log message with these params is at or above `min` (every message is when no
+/// level was set, as a legacy server sends them; one of unknown level always is).
+pub(crate) fn at_or_above(min: Option<&str>, params: &Map<String, Value>) -> bool {
+    let Some(min) = min.and_then(severity) else {
+        return true;
+    };
+    params
+        .get("level")
+        .and_then(Value::as_str)
+        .and_then(severity)
+        .is_none_or(|l| l >= min)
+}
+
 impl fmt::Debug for Notifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notifier")
@@ -186,8 +200,9 @@ impl Notifier {
     }
 
     /// A notifier for a listen stream: it relays `notifications/subscriptions/acknowledged`
-    /// and the change notifications `filter` admits, and nothing else (no requests, no log
-    /// messages).
+    /// and the change notifications `filter` admits, and nothing else (no requests; log
+    /// messages only once given a level with [`with_log_level`](Self::with_log_level): the
+    /// upstream's own, sent outside any call, for a client that opted in to them).
     pub fn listen(filter: ListenFilter) -> (Notifier, mpsc::Receiver<Outgoing>) {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let notifier = Notifier {
@@ -299,7 +314,9 @@ impl Notifier {
 
     fn relayed(&self, method: &str, mut params: Map<String, Value>) -> Option<Relayed> {
         if let Some(filter) = &self.filter {
-            let relay = method == ACKNOWLEDGED || filter.admits(method, &params);
+            let relay = method == ACKNOWLEDGED
+                || filter.admits(method, &params)
+                || (method == MESSAGE && self.admits_log(&params));
             return relay.then(|| (method.to_owned(), params));
         }
         match method {
@@ -307,19 +324,24 @@ impl Notifier {
                 let token = self.progress_token.as_ref()?;
                 params.insert("progressToken".into(), token.clone());
             }
-            MESSAGE => {
-                let min = self.log_level?;
-                let level = params
-                    .get("level")
-                    .and_then(Value::as_str)
-                    .and_then(severity);
-                if level.is_some_and(|l| l < min) {
-                    return None;
-                }
-            }
+            MESSAGE if !self.admits_log(&params) => return None,
+            MESSAGE => {}
             _ => return None,
         }
         Some((method.to_owned(), params))
+    }
+
+    /// Whether a log message with these params is at or above the level the client asked
+    /// for (one of unknown level is relayed to a client that asked for any).
+    fn admits_log(&self, params: &Map<String, Value>) -> bool {
+        let Some(min) = self.log_level else {
+            return false;
+        };
+        let level = params
+            .get("level")
+            .and_then(Value::as_str)
+            .and_then(severity);
+        level.is_none_or(|l| l >= min)
     }
 }
 
@@ -345,4 +367,39 @@ pub(crate) async fn answer_request(
         Err(e) => Response::error(Some(req.id), e),
     };
     Message::from(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn log(level: &str) -> Map<String, Value> {
+        json!({"level": level, "data": "x"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_listen_relays_log_messages_only_at_the_level_asked_for() {
+        let (silent, _rx) = Notifier::listen(ListenFilter::all_lists());
+        assert!(
+            !silent.notify(MESSAGE, log("emergency")).await,
+            "no level, no logs"
+        );
+        let (warned, mut rx) = Notifier::listen(ListenFilter::all_lists());
+        let warned = warned.with_log_level(Some("warning"));
+        assert!(!warned.notify(MESSAGE, log("info")).await);
+        assert!(warned.notify(MESSAGE, log("error")).await);
+        let Some(Outgoing::Notification((method, params))) = rx.recv().await else {
+            panic!("the error-level message was relayed")
+        };
+        assert_eq!(
+            (method.as_str(), &params["level"]),
+            (MESSAGE, &json!("error"))
+        );
+        // Still nothing but what a listen carries: no progress.
+        assert!(!warned.notify(PROGRESS, Map::new()).await);
+    }
 }

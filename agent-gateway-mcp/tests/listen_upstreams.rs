@@ -53,17 +53,19 @@ async fn clients_of_both_eras_through_the_gateway_to_upstreams_of_both_eras() {
     assert_eq!(m_up.era().await, Some(Era::Modern));
     assert_eq!(l_up.era().await, Some(Era::Legacy));
 
-    // Upstream `m`: one modern listen per client. Upstream `l`: one GET stream for the
-    // gateway's session there, subscribed once to its URI for both clients, plus the legacy
-    // client's own `resources/subscribe`, which `l` was asked to accept before the gateway
-    // recorded it; `m` owns no subscribed URI and is never asked.
+    // Upstream `m`: one modern listen per client. Upstream `l`: one GET stream per upstream
+    // session there (the legacy client's own, and the one the modern client shares with
+    // clients of its capabilities, where `l` sends what it says outside any call), each
+    // subscribed once to its URI, plus the legacy client's own `resources/subscribe`, which
+    // `l` was asked to accept before the gateway recorded it; `m` owns no subscribed URI and
+    // is never asked.
     until("the upstream listens", || {
-        m.listeners() == 2 && l.listeners() == 1 && l.calls_of("resources/subscribe") == 2
+        m.listeners() == 2 && l.listeners() == 2 && l.calls_of("resources/subscribe") == 3
     })
     .await;
     let with_uri = ListenFilter::all_lists().resource("file:///l");
-    until("the legacy upstream's GET to carry the URI", || {
-        l.listen_filters() == [with_uri.clone()]
+    until("the legacy upstream's GETs to carry the URI", || {
+        l.listen_filters() == [with_uri.clone(), with_uri.clone()]
     })
     .await;
     l.notify_resource_updated("file:///l");
@@ -83,9 +85,10 @@ async fn clients_of_both_eras_through_the_gateway_to_upstreams_of_both_eras() {
         m.listeners() == 0 && l.listeners() == 0
     })
     .await;
-    // The gateway's own unsubscribe, and the legacy client's, passed on.
+    // The gateway's own unsubscribes (one per upstream session), and the legacy client's,
+    // passed on.
     until("the upstream unsubscribes", || {
-        l.calls_of("resources/unsubscribe") == 2
+        l.calls_of("resources/unsubscribe") == 3
     })
     .await;
     assert_eq!(m.calls_of("resources/subscribe"), 0);

@@ -261,7 +261,7 @@ fn bounded_capabilities(capabilities: &Value) -> Value {
 /// A client's own session, or else one session per capability set: what the upstream may ask
 /// depends on what the client declared. `None` is the session of clients that declared
 /// nothing. The key is a digest, never the client's string.
-fn session_key(client: &ClientHop) -> Option<Arc<str>> {
+pub(super) fn session_key(client: &ClientHop) -> Option<Arc<str>> {
     match client.session() {
         Some(s) => Some(Arc::from(s)),
         None => {

@@ -5,9 +5,11 @@
 //! the future. The era is settled first with `server/discover`, a request that ends.
 //!
 //! A legacy upstream has one GET stream per session and one set of `resources/subscribe`d
-//! URIs per session, and the connector has one session for all its callers. So the listens of
-//! all callers share a hub: one GET stream, opened when the first listen starts and closed
-//! when the last one goes (reopened after a capped backoff when it breaks, with a new session
+//! URIs per session, and the connector keeps one upstream session per client session (or per
+//! set of capabilities, for clients without a session). So the listens on one upstream session
+//! share a hub: one GET stream on that session (where the upstream also sends the log messages
+//! it emits outside any call, relayed to listens that asked for their level), opened when the
+//! first listen starts and closed when the last one goes (reopened after a capped backoff when it breaks, with a new session
 //! and its subscriptions made again when the upstream forgot the session; given up when the
 //! upstream answers 405, offering none), and a count of
 //! listeners per URI (subscribed when the first listener wants it, unsubscribed when the
@@ -31,6 +33,7 @@ use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 use tower::ServiceExt;
 
+use super::legacy::session_key;
 use super::wire::{is_event_stream, notification};
 use super::{ConnectorError, HttpUpstream};
 use crate::McpError;
@@ -47,20 +50,25 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How many notifications wait for the slowest listener before it misses some.
 const HUB_CAPACITY: usize = 64;
 
-/// Where a legacy upstream's hub lives while anyone listens.
+/// Where a legacy upstream's hubs live while anyone listens: one per upstream session (the
+/// key of [`session_key`]), so each is as many as the sessions' table holds at most, and
+/// forgotten when its last listener goes.
 #[derive(Default)]
-pub(super) struct HubSlot(Mutex<Weak<Hub>>);
+pub(super) struct HubSlot(Mutex<HashMap<Option<Arc<str>>, Weak<Hub>>>);
 
 impl fmt::Debug for HubSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let open = lock(&self.0).strong_count() > 0;
+        let open = lock(&self.0)
+            .values()
+            .filter(|h| h.strong_count() > 0)
+            .count();
         f.debug_struct("HubSlot").field("open", &open).finish()
     }
 }
 
 type Counts = Arc<Mutex<HashMap<String, usize>>>;
 
-/// One legacy GET stream shared by every listen to the upstream.
+/// One legacy GET stream shared by every listen on one upstream session.
 pub(super) struct Hub {
     tx: broadcast::Sender<Relayed>,
     uris: Counts,
@@ -158,16 +166,21 @@ where
         }
     }
 
-    fn hub(&self) -> Arc<Hub> {
+    /// The hub of `hop`'s upstream session, opened if nobody listens on it yet.
+    fn hub(&self, hop: &ClientHop) -> Arc<Hub> {
+        let key = session_key(hop);
         let mut slot = lock(&self.shared.listen.0);
-        if let Some(hub) = slot.upgrade() {
+        if let Some(hub) = slot.get(&key).and_then(Weak::upgrade) {
             return hub;
         }
+        // The hubs nobody holds any more go first.
+        slot.retain(|_, h| h.strong_count() > 0);
         let (tx, _) = broadcast::channel(HUB_CAPACITY);
         let uris = Counts::default();
-        let task = tokio::spawn(self.clone().get_loop(tx.clone(), uris.clone())).abort_handle();
+        let get = self.clone().get_loop(tx.clone(), uris.clone(), hop.clone());
+        let task = tokio::spawn(get).abort_handle();
         let hub = Arc::new(Hub { tx, uris, task });
-        *slot = Arc::downgrade(&hub);
+        slot.insert(key, Arc::downgrade(&hub));
         hub
     }
 
@@ -178,9 +191,11 @@ where
             )));
         };
         let filter = ListenFilter::from_params(req.params())?;
-        let hub = self.hub();
+        let hop = req.client().cloned().unwrap_or_default();
+        let hub = self.hub(&hop);
         let mut events = hub.tx.subscribe();
         let this = self.clone();
+        let unsubscribing = hop.clone();
         let mut held = Held {
             hub: hub.clone(),
             uris: Vec::new(),
@@ -189,8 +204,10 @@ where
                     return;
                 };
                 let this = this.clone();
+                let hop = unsubscribing.clone();
                 rt.spawn(async move {
-                    let req = UpstreamRequest::new(UNSUBSCRIBE, uri_params(&uri));
+                    let req =
+                        UpstreamRequest::new(UNSUBSCRIBE, uri_params(&uri)).with_client(Some(hop));
                     if let Err(e) = this.legacy(req).await {
                         tracing::debug!(error = %e, "mcp: upstream unsubscribe failed");
                     }
@@ -201,7 +218,8 @@ where
         for uri in filter.resource_uris() {
             held.uris.push(uri.to_owned());
             if hub.hold(uri) {
-                let req = UpstreamRequest::new(SUBSCRIBE, uri_params(uri));
+                let req =
+                    UpstreamRequest::new(SUBSCRIBE, uri_params(uri)).with_client(Some(hop.clone()));
                 if let Err(e) = self.legacy(req).await {
                     tracing::warn!(uri, error = %e, "mcp: upstream refused a subscription");
                     held.uris.pop();
@@ -232,13 +250,14 @@ where
         Ok(Map::new())
     }
 
-    /// The hub's task: the GET stream, opened again with a backoff whenever it ends.
-    async fn get_loop(self, tx: broadcast::Sender<Relayed>, uris: Counts) {
+    /// The hub's task: the GET stream of `hop`'s upstream session, opened again with a
+    /// backoff whenever it ends.
+    async fn get_loop(self, tx: broadcast::Sender<Relayed>, uris: Counts, hop: ClientHop) {
         let mut backoff = FIRST_BACKOFF;
         let mut renew = false;
         let mut last = None;
         loop {
-            match self.get_stream(renew, &mut last, &tx, &uris).await {
+            match self.get_stream(renew, &mut last, &tx, &uris, &hop).await {
                 Ok(GetEnd::Forgotten) => renew = true,
                 Ok(GetEnd::NoStream) => {
                     tracing::debug!("mcp: the upstream offers no GET stream");
@@ -258,7 +277,7 @@ where
         }
     }
 
-    /// One GET stream on the connector's shared session. `last` is the session the previous
+    /// One GET stream on `hop`'s upstream session. `last` is the session the previous
     /// one used: when the session is another (renewed, or opened anew after it went idle),
     /// the held subscriptions are made again on it. While the stream is open the session is
     /// kept from going idle.
@@ -268,13 +287,13 @@ where
         last: &mut Option<Option<HeaderValue>>,
         tx: &broadcast::Sender<Relayed>,
         uris: &Counts,
+        hop: &ClientHop,
     ) -> Result<GetEnd, BoxError> {
-        let hop = ClientHop::default();
-        let (session, version) = self.session(renew, &hop).await?;
+        let (session, version) = self.session(renew, hop).await?;
         let moved = last.as_ref().is_some_and(|prev| *prev != session);
         *last = Some(session.clone());
         if renew || moved {
-            self.resubscribe(uris).await;
+            self.resubscribe(uris, hop).await;
         }
         let req = self.get_request(session, &version)?;
         let idle = self.shared.stream_idle;
@@ -291,17 +310,16 @@ where
         if !parts.status.is_success() || !is_event_stream(&parts.headers) {
             return Err(Box::new(ConnectorError::Status(parts.status)));
         }
-        self.relay_get(body, tx, &hop).await
+        self.relay_get(body, tx, hop).await
     }
 
     /// Subscribes the new upstream session to every URI the hub holds.
-    async fn resubscribe(&self, uris: &Counts) {
+    async fn resubscribe(&self, uris: &Counts, hop: &ClientHop) {
         let held: Vec<String> = lock(uris).keys().cloned().collect();
         for uri in held {
-            if let Err(e) = self
-                .legacy(UpstreamRequest::new(SUBSCRIBE, uri_params(&uri)))
-                .await
-            {
+            let req =
+                UpstreamRequest::new(SUBSCRIBE, uri_params(&uri)).with_client(Some(hop.clone()));
+            if let Err(e) = self.legacy(req).await {
                 tracing::warn!(uri, error = %e, "mcp: upstream refused a subscription");
             }
         }

@@ -87,8 +87,12 @@ where
         let filter =
             ListenFilter::from_params(req.params()).map_err(|e| Rendered::from_error(&e))?;
         admit_resources(inner.clone(), &req, &filter).await?;
+        // The client's capabilities and the log level it opted in to for this stream.
+        let hop = super::lifecycle::client_hop(front, Era::Modern, req.params(), None);
         let (notifier, notes) = Notifier::listen(filter.clone());
+        let notifier = notifier.with_log_level(hop.log_level());
         req.extensions_mut().insert(notifier);
+        req.extensions_mut().insert(hop);
         let call: Call = Box::pin(inner.oneshot(req));
         let framing = Framing::Modern {
             id,
@@ -216,9 +220,20 @@ where
         parts.clone(),
     )
     .await?;
-    // Every listen the stream makes (and makes again) is bound to the session's owner.
+    // Every listen the stream makes (and makes again) is bound to the session's owner, and
+    // made as the session's client (its capabilities, its log level, its upstream sessions).
     let mut parts = parts;
     parts.extensions.insert(SessionBinding::on(state.owner()));
+    let hop = super::lifecycle::client_hop(
+        front,
+        Era::Legacy,
+        &Map::new(),
+        Some(&(session.clone(), state.clone())),
+    )
+    // Every level from the upstreams: the stream keeps those at the session's level as it is
+    // when each message comes.
+    .with_log_level(Some("debug".into()));
+    parts.extensions.insert(hop);
     let now = front.config.sealer.now();
     let changes = front.store.subscriptions.open_stream(
         &session,
@@ -241,6 +256,7 @@ where
     });
     let framing = Framing::Legacy {
         ids: EventIds::new(),
+        session: Some((front.clone(), session)),
     };
     stream::open(call, notes, framing, rewatch).await
 }
@@ -286,7 +302,10 @@ where
 {
     let (headers, extensions) = (parts.headers, parts.extensions);
     Box::new(move |filter: ListenFilter| {
+        // Every log message: the stream keeps those at the session's level as it is when each
+        // comes (`logging/setLevel` may change it while the stream is open).
         let (notifier, notes) = Notifier::listen(filter.clone());
+        let notifier = notifier.with_log_level(Some("debug"));
         let mut req = McpRequest::new(GET_STREAM_ID, LISTEN, filter.to_params())
             .with_era(Era::Legacy)
             .with_headers(headers.clone())

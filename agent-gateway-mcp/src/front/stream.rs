@@ -36,7 +36,7 @@ use crate::era::Era;
 use crate::error::Rendered;
 use crate::listen::{ACKNOWLEDGED, ListenFilter, tag, untag};
 use crate::method::McpMethod;
-use crate::notify::{Outgoing, Relayed};
+use crate::notify::{MESSAGE, Outgoing, Relayed, at_or_above};
 use crate::session::subscriptions::Watched;
 
 /// How long a legacy client should wait before resuming a broken stream (`retry:`).
@@ -122,8 +122,12 @@ pub(crate) enum Framing {
         front: Arc<Front>,
         acked: bool,
     },
-    /// A session's GET stream.
-    Legacy { ids: EventIds },
+    /// A session's GET stream. `session` names it for its log level, read as each log message
+    /// comes (a client may set it with `logging/setLevel` after the stream opened).
+    Legacy {
+        ids: EventIds,
+        session: Option<(Arc<Front>, String)>,
+    },
 }
 
 /// A legacy GET stream's link to its session: it listens anew when the session's
@@ -198,15 +202,23 @@ impl Stream {
                         frames.push(ack(id, filter));
                         *acked = true;
                     }
-                    if filter.admits(&method, &params) {
+                    // Log messages reach here only at the level the listen asked for (its
+                    // notifier's); change notifications only as its filter admits.
+                    if method == MESSAGE || filter.admits(&method, &params) {
                         tag(&mut params, id.to_value());
                         frames.push(notification(&method, &params).and_then(|m| event(&m, None)));
                     }
                 }
                 frames
             }
-            Framing::Legacy { ids } => {
+            Framing::Legacy { ids, session } => {
                 if method == ACKNOWLEDGED {
+                    return;
+                }
+                if method == MESSAGE
+                    && let Some((front, id)) = session
+                    && !at_or_above(front.store.log_levels.get(id).as_deref(), &params)
+                {
                     return;
                 }
                 let id = ids.next_id();
@@ -352,7 +364,7 @@ pub(crate) async fn open(
         keepalive,
         done: false,
     };
-    if let Framing::Legacy { ids } = &mut stream.framing {
+    if let Framing::Legacy { ids, .. } = &mut stream.framing {
         let priming = ids.priming();
         stream.out.push_back(priming);
     }

@@ -192,6 +192,18 @@ impl FakeMcpServer {
         );
     }
 
+    /// Sends a `notifications/message` of `level` with `data`, outside any call, to every open
+    /// listen stream whose client asked for that level.
+    pub fn log(&self, level: &str, data: &str) {
+        self.publish(
+            crate::notify::MESSAGE,
+            Map::from_iter([
+                ("level".to_owned(), json!(level)),
+                ("data".to_owned(), json!(data)),
+            ]),
+        );
+    }
+
     fn publish(&self, method: &str, params: Map<String, Value>) {
         // No listener is not an error: nobody asked.
         let _ = self.state.events.0.send((method.to_owned(), params));
@@ -231,7 +243,9 @@ impl FakeMcpServer {
                 () = notifier.closed() => break,
                 event = events.recv() => match event {
                     Ok((method, params)) => {
-                        if filter.admits(&method, &params) {
+                        // A log message goes if the listen's client asked for its level (its
+                        // notifier knows); a change only if the filter asked for it.
+                        if method == crate::notify::MESSAGE || filter.admits(&method, &params) {
                             notifier.notify(&method, params).await;
                         }
                     }

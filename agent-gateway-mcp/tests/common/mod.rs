@@ -7,6 +7,9 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a part
 
+pub mod conformance;
+pub mod everything;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;

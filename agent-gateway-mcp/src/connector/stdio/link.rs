@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use agent_gateway_core::jsonrpc::Message;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::Shared;
@@ -102,9 +101,14 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
             crate::connector::mux::progress(&link.pending, n.params_object());
         }
         Message::Notification(n) if n.method == MESSAGE => {
-            // Log messages on stdio name no request: they are the server's, not a client's.
-            let log = Value::Object(n.params_object());
-            tracing::info!(upstream = %shared.label, %log, "mcp stdio: upstream log");
+            // Log messages on stdio name no request: they are the server's, not one call's.
+            // They go to the listens whose client asked for their level (nobody listening is
+            // fine).
+            let params = n.params_object();
+            tracing::debug!(upstream = %shared.label, level = ?params.get("level"), "mcp stdio: upstream log");
+            let _ = shared
+                .changes
+                .send(super::listen::Change::Note((n.method, params)));
         }
         Message::Notification(n) if super::listen::is_change(&n.method) => {
             let params = n.params_object();

@@ -1,5 +1,6 @@
 //! `subscriptions/listen` to a stdio upstream: the child's change notifications, which name no
-//! request, go to every listen whose filter admits them.
+//! request, go to every listen whose filter admits them, and its log messages (which name no
+//! request either) to every listen whose client asked for their level.
 //!
 //! A stdio child speaks the legacy era, so a listen is served here: its URIs are subscribed
 //! with `resources/subscribe` (one the child refuses is left out of the acknowledgment), then

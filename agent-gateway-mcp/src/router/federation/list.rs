@@ -1,6 +1,11 @@
 //! Listing through a federation, one page at a time: every upstream that still has items is
 //! asked for its next page at once, the items are renamed and filtered by the tool views and
 //! merged in upstream order, and the page's `nextCursor` encodes each upstream's own position.
+//! Each upstream is asked with the client's capabilities, as the connector hops them: a
+//! legacy HTTP upstream answers on the upstream session of the client's session, or, for a
+//! modern client, on the one shared by every client declaring the same capabilities (the
+//! connector's bounded, idle-expiring session table); so a client declaring roots sees the
+//! tools an upstream shows only to such clients, and a client without sees none of them.
 //!
 //! A cursor is the gateway's own: base64url of `{"m": method, "p": {server: upstream cursor}}`
 //! (an upstream absent from `p` is done). A client presenting a cursor gets the next page of
@@ -17,6 +22,7 @@ use serde_json::{Map, Value, json};
 use super::Shared;
 use super::member::Member;
 use crate::McpError;
+use crate::request::ClientHop;
 use crate::response::ListShape;
 use crate::upstream::UpstreamRequest;
 
@@ -66,16 +72,21 @@ fn decode<'a>(shared: &'a Shared, method: &str, cursor: &Value) -> Result<Positi
     Ok(out)
 }
 
+/// One page of `member`'s listing, asked with the client's capabilities (and, for a legacy
+/// client, on its own upstream session): an upstream may show some items only to clients
+/// that can use them (a tool that asks for roots, say).
 async fn page(
     member: &Member,
     method: &str,
     cursor: Option<String>,
+    client: Option<&ClientHop>,
 ) -> Result<Map<String, Value>, BoxError> {
     let mut params = Map::new();
     if let Some(c) = cursor {
         params.insert("cursor".into(), json!(c));
     }
-    member.send(UpstreamRequest::new(method, params)).await
+    let req = UpstreamRequest::new(method, params).with_client(client.cloned());
+    member.send(req).await
 }
 
 pub(super) async fn list(
@@ -83,6 +94,7 @@ pub(super) async fn list(
     method: &str,
     shape: ListShape,
     params: &Map<String, Value>,
+    client: Option<&ClientHop>,
 ) -> Result<Map<String, Value>, BoxError> {
     let positions: Positions<'_> = match params.get("cursor") {
         None | Some(Value::Null) => shared.members.iter().map(|m| (m, None)).collect(),
@@ -90,7 +102,7 @@ pub(super) async fn list(
     };
     let fetches = positions
         .iter()
-        .map(|(m, cursor)| page(m, method, cursor.clone()));
+        .map(|(m, cursor)| page(m, method, cursor.clone(), client));
     let outcomes = join_all(fetches).await;
     let mut merged = Vec::new();
     let mut next = Vec::new();

@@ -8,6 +8,9 @@
 //! after a capped exponential backoff, for as long as the client listens, unless the upstream
 //! said it has no such method (-32601): it then sends this client nothing. When the client
 //! goes (its notifier closes, or the future is dropped) every upstream listen is dropped.
+//! Each upstream listen is made as the client (its capabilities, its session, the log level it
+//! opted in to), so the log messages an upstream sends on its own, outside any call, reach a
+//! client that asked for their level.
 //!
 //! `resources/subscribe` is refused with -32602, with no upstream call, for a URI no upstream
 //! owns; otherwise the owning upstream is asked (`resources/subscribe` in its own form) and its
@@ -32,6 +35,7 @@ use crate::McpError;
 use crate::listen::{ACKNOWLEDGED, LISTEN, ListenFilter, RESOURCE_UPDATED, untag};
 use crate::method::McpMethod;
 use crate::notify::{Notifier, Outgoing};
+use crate::request::ClientHop;
 use crate::upstream::UpstreamRequest;
 use agent_gateway_core::error::cause_ref;
 
@@ -81,7 +85,7 @@ pub(super) async fn serve(
                 Err(e) => Err(e),
             }
         }
-        _ => listen(shared, &params, notifier).await,
+        _ => listen(shared, &params, notifier, client).await,
     }
 }
 
@@ -98,6 +102,7 @@ async fn listen(
     shared: Arc<Shared>,
     params: &Map<String, Value>,
     notifier: Option<Notifier>,
+    client: Option<ClientHop>,
 ) -> Result<Map<String, Value>, BoxError> {
     let Some(notifier) = notifier else {
         return Err(Box::new(McpError::InvalidParams(
@@ -127,7 +132,7 @@ async fn listen(
     }
     let relays = plans
         .into_iter()
-        .map(|(member, own)| relay(&shared, member, own, &notifier));
+        .map(|(member, own)| relay(&shared, member, own, &notifier, client.as_ref()));
     tokio::select! {
         _ = join_all(relays) => {}
         () = notifier.closed() => {}
@@ -135,12 +140,24 @@ async fn listen(
     Ok(Map::new())
 }
 
-/// One upstream's listen, opened again whenever it ends, until the client goes.
-async fn relay(shared: &Shared, member: Member, filter: ListenFilter, client: &Notifier) {
+/// One upstream's listen, opened again whenever it ends, until the client goes. It is made as
+/// the client (`hop`: its capabilities, its log level, its session), so the upstream's own log
+/// messages at the client's level come back on it too.
+async fn relay(
+    shared: &Shared,
+    member: Member,
+    filter: ListenFilter,
+    client: &Notifier,
+    hop: Option<&ClientHop>,
+) {
     let mut backoff = FIRST_BACKOFF;
+    let level = hop.and_then(ClientHop::log_level);
     loop {
         let (notifier, mut notes) = Notifier::listen(filter.clone());
-        let req = UpstreamRequest::new(LISTEN, filter.to_params()).with_notifier(Some(notifier));
+        let notifier = notifier.with_log_level(level);
+        let req = UpstreamRequest::new(LISTEN, filter.to_params())
+            .with_notifier(Some(notifier))
+            .with_client(hop.cloned());
         let mut call = std::pin::pin!(member.service.clone().oneshot(req));
         let opened = Instant::now();
         let outcome = loop {

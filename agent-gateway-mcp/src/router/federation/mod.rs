@@ -1,7 +1,9 @@
 //! Federation: many upstream MCP servers behind one endpoint, as the front's inner service.
 //!
 //! Listings ask every upstream at once and merge the items under reversible names
-//! (`server__tool`, see [`crate::naming`]; resource URIs become `server+uri`). They are paged:
+//! (`server__tool`, see [`crate::naming`]; resource URIs become `server+uri`). Resource links and
+//! embedded resources in tool and prompt results are named the same way, so a client reads
+//! a linked resource through the gateway. They are paged:
 //! each page holds the next page of every upstream that has one, and its cursor encodes each
 //! upstream's position. One upstream may serve its names without a prefix
 //! ([`Member::without_prefix`]). A call goes to
@@ -51,6 +53,7 @@
 //! # });
 //! ```
 
+mod links;
 mod list;
 mod listen;
 mod member;
@@ -262,7 +265,9 @@ impl Service<McpRequest> for Federation {
                 return Ok(McpResponse::for_method(method, Value::Object(result)));
             }
             let result = match ListShape::of(&method) {
-                Some(shape) => list::list(&shared, method.as_str(), shape, up.params()).await?,
+                Some(shape) => {
+                    list::list(&shared, method.as_str(), shape, up.params(), up.client()).await?
+                }
                 None => route::call(&shared, up, param_headers, modern).await?,
             };
             Ok(McpResponse::for_method(method, Value::Object(result)))

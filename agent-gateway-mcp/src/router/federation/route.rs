@@ -55,19 +55,7 @@ pub(super) async fn call(
     let upstream = member.name().as_str();
     let mut result =
         crate::router::translate::send_fulfilling_on(upstream, req, &shared.parked, send).await?;
-    if method == McpMethod::ResourcesRead
-        && let Some(Value::Array(contents)) = result.get_mut("contents")
-    {
-        for c in contents {
-            if let Some(joined) = c
-                .get("uri")
-                .and_then(Value::as_str)
-                .and_then(|uri| shared.public_name(member, uri, true))
-            {
-                c["uri"] = Value::String(joined);
-            }
-        }
-    }
+    super::links::publish(shared, member, &method, &mut result);
     Ok(result)
 }
 

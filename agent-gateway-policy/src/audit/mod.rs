@@ -94,6 +94,8 @@ mod log;
 mod read;
 mod record;
 mod sink;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod tap;
 #[cfg(test)]
 mod tests;
@@ -115,6 +117,8 @@ pub use self::log::{
 pub use self::read::{read, run};
 pub use self::record::{Arguments, AuditRecord, CallerRecord, UsageRecord};
 pub use self::sink::{AuditError, AuditSink};
+#[cfg(feature = "sqlite")]
+pub use self::sqlite::SqliteSink;
 pub use self::tap::{AuditTap, AuditTapLayer};
 pub use self::verify::{Broken, Reason, Verified, verify};
 

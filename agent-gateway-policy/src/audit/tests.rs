@@ -459,3 +459,77 @@ fn each_tamper_case_fails_verify_at_the_right_record() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn the_sqlite_sink_answers_a_run_spanning_mcp_a2a_and_llm_in_order() {
+    let path = std::env::temp_dir().join(format!("agw-audit-run-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let log = AuditLog::start(SqliteSink::open(&path).unwrap(), AuditOptions::new()).unwrap();
+    let stack = ServiceBuilder::new()
+        .layer(AuditLayer::new(log.clone()))
+        .check(|req: &dyn AgentRequest| match req.target() {
+            Some("forbidden") => Err(Denied::forbidden("no")),
+            _ => Ok(()),
+        })
+        .service(ok_upstream());
+    let steps = [
+        ("mcp", Action::ToolCall, "search"),
+        ("llm", Action::ModelCall, "gpt"),
+        ("a2a", Action::AgentMessage, "travel"),
+        ("mcp", Action::ToolCall, "forbidden"),
+        ("llm", Action::ModelCall, "claude"),
+    ];
+    let before = record::now_ms();
+    for (i, (protocol, action, target)) in steps.into_iter().enumerate() {
+        // Another run's call between each of this run's.
+        for (run, who) in [("run-7", "ann"), ("run-8", "bob")] {
+            let call = Call::new(action, json!({"step": i}))
+                .with_protocol(protocol)
+                .with_target(target)
+                .with_caller(Caller::new(who))
+                .with_run_id(RunId::new(run).unwrap());
+            let _ = stack.clone().oneshot(call).await;
+        }
+    }
+    log.flush().await.unwrap();
+    let db = SqliteSink::open(&path).unwrap();
+    let run = db.run("run-7").unwrap();
+    let seen: Vec<_> = run
+        .iter()
+        .map(|r| (r.protocol.as_str(), r.target.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("mcp", "search"),
+            ("llm", "gpt"),
+            ("a2a", "travel"),
+            ("mcp", "forbidden"),
+            ("llm", "claude")
+        ]
+    );
+    assert!(run.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(run[3].decision, "deny");
+    // By caller and time range.
+    let ann = Caller::new("ann").principal_id().to_owned();
+    let now = record::now_ms() + 1;
+    assert_eq!(db.by_caller(&ann, before, now).unwrap().len(), 5);
+    assert!(db.by_caller(&ann, now, now + 1000).unwrap().is_empty());
+    assert_eq!(db.verify(None).unwrap().records, 10);
+    // The chain continues after a restart, and a modified row is found.
+    drop(db);
+    drop(log);
+    let reopened = SqliteSink::open(&path).unwrap();
+    assert_eq!(reopened.head().next_seq, 10);
+    reopened
+        .conn_for_tests()
+        .execute(
+            "UPDATE audit SET line = replace(line, 'gpt', 'gpx') WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+    let broken = reopened.verify(None).unwrap_err();
+    assert_eq!((broken.seq, broken.reason), (2, Reason::Modified));
+    let _ = std::fs::remove_file(&path);
+}

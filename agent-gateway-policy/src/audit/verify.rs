@@ -105,7 +105,7 @@ pub fn verify(path: &Path, head: Option<&ChainHead>) -> Result<Verified, Broken>
         line: 0,
         reason: Reason::Unreadable(e.kind()),
     })?;
-    let mut chain = ChainHead::start();
+    let mut walk = Walk::default();
     let mut torn = None;
     let mut last_file = path.to_owned();
     let mut last_line = 0;
@@ -117,7 +117,7 @@ pub fn verify(path: &Path, head: Option<&ChainHead>) -> Result<Verified, Broken>
             reason,
         };
         let data = std::fs::read(file)
-            .map_err(|e| broken(0, chain.next_seq, Reason::Unreadable(e.kind())))?;
+            .map_err(|e| broken(0, walk.chain.next_seq, Reason::Unreadable(e.kind())))?;
         let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
         // After the last `\n` comes an empty piece, or, in the last file, a torn line.
         let tail = lines.pop().unwrap_or_default();
@@ -134,58 +134,77 @@ pub fn verify(path: &Path, head: Option<&ChainHead>) -> Result<Verified, Broken>
         }
         for (n, line) in lines.iter().enumerate() {
             let n = n as u64 + 1;
-            let expected = chain.next_seq;
-            let record = unseal(line).map_err(|bad| {
-                let reason = match bad {
-                    BadLine::Modified => Reason::Modified,
-                    _ => Reason::Malformed,
-                };
-                broken(n, expected, reason)
-            })?;
-            if record.seq > expected {
-                return Err(broken(n, expected, Reason::Missing { found: record.seq }));
-            }
-            if record.seq < expected {
-                return Err(broken(
-                    n,
-                    expected,
-                    Reason::OutOfPlace { found: record.seq },
-                ));
-            }
-            if record.prev != chain.hash {
-                return Err(broken(n, expected, Reason::ChainBroken));
-            }
-            chain =
-                ChainHead::after(&record).ok_or_else(|| broken(n, expected, Reason::Malformed))?;
+            walk.step(line)
+                .map_err(|(seq, reason)| broken(n, seq, reason))?;
             last_line = n;
         }
         last_file.clone_from(file);
     }
-    if let Some(kept) = head {
-        let broken = |seq, reason| Broken {
-            seq,
-            file: last_file.clone(),
-            line: last_line,
-            reason,
-        };
-        if chain.next_seq < kept.next_seq {
-            return Err(broken(
-                chain.next_seq,
-                Reason::Truncated {
-                    expected: kept.next_seq,
-                },
-            ));
-        }
-        if chain.next_seq == kept.next_seq && chain.hash != kept.hash {
-            return Err(broken(
-                kept.next_seq.saturating_sub(1),
-                Reason::HeadMismatch,
-            ));
-        }
-    }
+    let chain = walk.finish(head).map_err(|(seq, reason)| Broken {
+        seq,
+        file: last_file.clone(),
+        line: last_line,
+        reason,
+    })?;
     Ok(Verified {
         records: chain.next_seq,
         head: chain,
         torn,
     })
+}
+
+/// The chain walked one line at a time: what [`verify`] and the SQLite sink's verification
+/// share.
+#[derive(Debug)]
+pub(super) struct Walk {
+    pub(super) chain: ChainHead,
+}
+
+impl Default for Walk {
+    fn default() -> Self {
+        Walk {
+            chain: ChainHead::start(),
+        }
+    }
+}
+
+impl Walk {
+    /// Checks the next line (without its `\n`); on failure, the expected sequence number and
+    /// why.
+    pub(super) fn step(&mut self, line: &[u8]) -> Result<(), (u64, Reason)> {
+        let expected = self.chain.next_seq;
+        let record = unseal(line).map_err(|bad| {
+            let reason = match bad {
+                BadLine::Modified => Reason::Modified,
+                _ => Reason::Malformed,
+            };
+            (expected, reason)
+        })?;
+        if record.seq > expected {
+            return Err((expected, Reason::Missing { found: record.seq }));
+        }
+        if record.seq < expected {
+            return Err((expected, Reason::OutOfPlace { found: record.seq }));
+        }
+        if record.prev != self.chain.hash {
+            return Err((expected, Reason::ChainBroken));
+        }
+        self.chain = ChainHead::after(&record).ok_or((expected, Reason::Malformed))?;
+        Ok(())
+    }
+
+    /// The chain's head, checked against a head kept elsewhere if given.
+    pub(super) fn finish(self, head: Option<&ChainHead>) -> Result<ChainHead, (u64, Reason)> {
+        let chain = self.chain;
+        if let Some(kept) = head {
+            if chain.next_seq < kept.next_seq {
+                let expected = kept.next_seq;
+                return Err((chain.next_seq, Reason::Truncated { expected }));
+            }
+            if chain.next_seq == kept.next_seq && chain.hash != kept.hash {
+                return Err((kept.next_seq.saturating_sub(1), Reason::HeadMismatch));
+            }
+        }
+        Ok(chain)
+    }
 }

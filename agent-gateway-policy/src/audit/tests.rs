@@ -284,8 +284,10 @@ async fn write(dir: &Path, n: u64, max_bytes: u64) {
     let log =
         AuditLog::start(JsonlSink::open(dir, rotation).unwrap(), AuditOptions::new()).unwrap();
     for i in 0..n {
-        let mut record = AuditRecord::default();
-        record.target = Some(format!("t{i}"));
+        let record = AuditRecord {
+            target: Some(format!("t{i}")),
+            ..AuditRecord::default()
+        };
         log.submit(record).await.unwrap();
         log.flush().await.unwrap(); // one batch each, so segments rotate between records
     }
@@ -329,8 +331,10 @@ fn chain_of_ten() -> (Vec<Vec<u8>>, ChainHead) {
     let mut head = ChainHead::start();
     let lines = (0..10)
         .map(|i| {
-            let mut record = AuditRecord::default();
-            record.target = Some(format!("tool-{i}"));
+            let record = AuditRecord {
+                target: Some(format!("tool-{i}")),
+                ..AuditRecord::default()
+            };
             let mut line = seal(record, &mut head);
             line.pop();
             line
@@ -357,7 +361,9 @@ fn forged(lines: &[Vec<u8>], at: usize, edit: impl FnOnce(&mut AuditRecord)) -> 
 fn each_tamper_case_fails_verify_at_the_right_record() {
     let (lines, head) = chain_of_ten();
     type Tamper = fn(&mut Vec<Vec<u8>>);
-    let cases: [(&str, Tamper, bool, Option<(u64, Reason)>); 11] = [
+    /// A name, the tampering, whether the kept head is given, and where verify must fail.
+    type Case = (&'static str, Tamper, bool, Option<(u64, Reason)>);
+    let cases: [Case; 11] = [
         ("intact", |_| {}, false, None),
         (
             "modified",

@@ -87,6 +87,8 @@
 //! [`DeniedKind::Unavailable`](agent_gateway_core::DeniedKind::Unavailable) (fail closed).
 
 pub mod chain;
+#[cfg(test)]
+mod chain_tests;
 mod file;
 pub mod future;
 mod layer;

@@ -92,3 +92,62 @@ pub fn query_command(path: &Path, run: &str, out: &mut dyn Write) -> u8 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use agent_gateway_core::response::Reply;
+    use agent_gateway_core::{Action, BoxError, Call, RunId, Usage};
+    use agent_gateway_policy::audit::Rotation;
+    use serde_json::json;
+    use tower::{Layer, ServiceExt, service_fn};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn query_prints_a_runs_records_in_order_and_verify_names_a_bad_record() {
+        let dir = std::env::temp_dir().join(format!("agw-example-query-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sink = JsonlSink::open(&dir, Rotation::default()).unwrap();
+        let log = AuditLog::start(sink, AuditOptions::new()).unwrap();
+        let svc = AuditLayer::new(log.clone()).layer(service_fn(|_: Call| async {
+            Ok::<_, BoxError>(Reply::with_usage(json!("ok"), Usage::step()))
+        }));
+        for (run, target) in [("r1", "a"), ("r2", "b"), ("r1", "c")] {
+            let call = Call::new(Action::ToolCall, json!({}))
+                .with_target(target)
+                .with_run_id(RunId::new(run).unwrap());
+            svc.clone().oneshot(call).await.unwrap();
+        }
+        log.flush().await.unwrap();
+        let mut out = Vec::new();
+        assert_eq!(query_command(&dir, "r1", &mut out), 0);
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let targets: Vec<_> = lines
+            .iter()
+            .map(|r| r["target"].as_str().unwrap())
+            .collect();
+        assert_eq!(targets, ["a", "c"]);
+        // The kept head of an intact log passes; a log cut short of it does not.
+        let head: ChainHead = audit::verify(&dir, None).unwrap().head;
+        let mut out = Vec::new();
+        assert_eq!(verify_command(&dir, Some(&head), &mut out), 0);
+        let segment = std::fs::read_dir(&dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(&segment).unwrap();
+        let kept: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&segment, kept).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(verify_command(&dir, Some(&head), &mut out), 1);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("broken: record 2 "), "{out}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -10,6 +10,8 @@
 //! - [`budget`]: spend per key, team and tenant, with hierarchical limits.
 //! - [`stack`]: every layer of an application built once and applied to every front;
 //!   [`ServiceBuilderExt`] chains them on a `ServiceBuilder` instead.
+//! - [`audit`]: one tamper-evident, hash-chained record per call, verifiable and queryable by
+//!   run.
 //! - [`admit`]: the admit-call-settle future that quota and budget share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
@@ -59,6 +61,7 @@
 //! ```
 
 pub mod admit;
+pub mod audit;
 pub mod auth;
 pub mod authorize;
 pub mod budget;

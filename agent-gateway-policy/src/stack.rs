@@ -65,6 +65,7 @@ use agent_gateway_core::response::Item;
 use tower::Layer;
 use tower::util::Either;
 
+use crate::audit::AuditTap;
 use crate::auth::{Auth, AuthLayer, Authenticator};
 #[cfg(feature = "cel")]
 use crate::authorize::{Authorize, AuthorizeLayer, Policy};
@@ -87,8 +88,10 @@ pub type AuthorizeStep<S> = Either<Authorize<CheckStep<S>>, CheckStep<S>>;
 /// Without the `cel` feature there are no rules.
 #[cfg(not(feature = "cel"))]
 pub type AuthorizeStep<S> = CheckStep<S>;
-/// What [`PolicyStack`] makes of a service `S`.
-pub type PolicyService<S> = Either<Auth<AuthorizeStep<S>, dyn Authenticator>, AuthorizeStep<S>>;
+/// What [`PolicyStack`] makes of a service `S`. After auth, an [`AuditTap`] hands the caller to
+/// an [`AuditLayer`](crate::audit::AuditLayer) outside the stack, if there is one.
+pub type PolicyService<S> =
+    Either<Auth<AuditTap<AuthorizeStep<S>>, dyn Authenticator>, AuthorizeStep<S>>;
 
 /// Every policy layer of an application, each built once; see the [module docs](self).
 ///
@@ -197,7 +200,7 @@ impl<S> Layer<S> for PolicyStack {
             None => Either::Right(inner),
         };
         match &self.auth {
-            Some(auth) => Either::Left(auth.layer(inner)),
+            Some(auth) => Either::Left(auth.layer(AuditTap::new(inner))),
             None => Either::Right(inner),
         }
     }

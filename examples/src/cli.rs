@@ -17,6 +17,8 @@ use std::path::PathBuf;
 /// The usage text.
 pub const USAGE: &str = "\
 usage: gateway [--listen ADDR] [--config FILE]
+       gateway audit verify PATH [--head SEQ:HASH]
+       gateway audit query --run RUN [PATH | --config FILE]
 
   --listen ADDR   address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
                   The bound address is printed on stdout as the first line.
@@ -24,6 +26,11 @@ usage: gateway [--listen ADDR] [--config FILE]
   --print-default-config
                   print the embedded default configuration and exit.
   -h, --help      print this help and exit.
+
+  audit verify    check the audit log's hash chain (a directory or one segment): exit 0 when
+                  intact, 1 otherwise, naming the first bad record. --head checks it also
+                  reaches a head kept elsewhere (what `verify` printed earlier).
+  audit query     print a run's records in order; PATH defaults to the config's [audit] path.
 ";
 
 /// What the command line asks for.
@@ -35,6 +42,22 @@ pub enum Command {
     Help,
     /// Print the embedded default configuration.
     PrintDefaultConfig,
+    /// `audit verify PATH [--head SEQ:HASH]`.
+    AuditVerify {
+        /// The log.
+        path: PathBuf,
+        /// A head kept elsewhere, `SEQ:HASH`.
+        head: Option<String>,
+    },
+    /// `audit query --run RUN [PATH | --config FILE]`.
+    AuditQuery {
+        /// The run.
+        run: String,
+        /// The log, if named.
+        path: Option<PathBuf>,
+        /// The configuration naming the log, if given.
+        config: Option<PathBuf>,
+    },
 }
 
 /// The arguments of a run.
@@ -54,7 +77,11 @@ impl Args {
         S: Into<String>,
     {
         let mut out = Args::default();
-        let mut args = args.into_iter().map(Into::into);
+        let mut args = args.into_iter().map(Into::into).peekable();
+        if args.peek().map(String::as_str) == Some("audit") {
+            args.next();
+            return parse_audit(args);
+        }
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
                 Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
@@ -84,6 +111,33 @@ impl Args {
     }
 }
 
+fn parse_audit(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let sub = args.next().ok_or("audit needs `verify` or `query`")?;
+    let (mut path, mut head, mut run, mut config) = (None, None, None, None);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--head" if sub == "verify" => head = Some(value("--head")?),
+            "--run" if sub == "query" => run = Some(value("--run")?),
+            "--config" if sub == "query" => config = Some(PathBuf::from(value("--config")?)),
+            a if !a.starts_with('-') && path.is_none() => path = Some(PathBuf::from(a)),
+            other => return Err(format!("audit {sub}: unexpected argument `{other}`")),
+        }
+    }
+    match sub.as_str() {
+        "verify" => Ok(Command::AuditVerify {
+            path: path.ok_or("audit verify needs a PATH")?,
+            head,
+        }),
+        "query" => Ok(Command::AuditQuery {
+            run: run.ok_or("audit query needs --run RUN")?,
+            path,
+            config,
+        }),
+        other => Err(format!("unknown audit command `{other}`")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +153,24 @@ mod tests {
             Args::parse(Vec::<String>::new()).unwrap(),
             Command::Run(Args::default())
         );
+        assert_eq!(
+            Args::parse(["audit", "verify", "logs", "--head", "3:ab"]).unwrap(),
+            Command::AuditVerify {
+                path: "logs".into(),
+                head: Some("3:ab".into())
+            }
+        );
+        assert_eq!(
+            Args::parse(["audit", "query", "--run", "r1"]).unwrap(),
+            Command::AuditQuery {
+                run: "r1".into(),
+                path: None,
+                config: None
+            }
+        );
+        assert!(Args::parse(["audit", "verify"]).is_err());
+        assert!(Args::parse(["audit", "query", "logs"]).is_err());
+        assert!(Args::parse(["audit", "delete"]).is_err());
         assert!(
             Args::parse(["--listen", "nope"])
                 .unwrap_err()

@@ -21,6 +21,7 @@
 
 pub mod a2a;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use agent_gateway_core::response::AgentResponse;
 use agent_gateway_core::store::{MemoryStore, Rate, SharedStore};
 use agent_gateway_core::{AgentRequest, BoxError, Cost};
+use agent_gateway_policy::audit::{AuditLayer, AuditTap};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, AuthMode, Authenticator, KeyHash, Principal};
 use agent_gateway_policy::authorize::Rules;
 use agent_gateway_policy::budget::{BudgetLayer, Level};
@@ -72,6 +73,7 @@ pub enum PolicyError {
 pub struct Policies {
     stack: PolicyStack,
     store: SharedStore,
+    audit: Option<AuditLayer>,
 }
 
 impl Policies {
@@ -103,7 +105,11 @@ impl Policies {
             }
             stack = stack.with_budget(layer);
         }
-        Ok(Policies { stack, store })
+        Ok(Policies {
+            stack,
+            store,
+            audit: None,
+        })
     }
 
     /// Adds `check` to the stack, after auth and rules, before quota (the application's own
@@ -111,6 +117,19 @@ impl Policies {
     pub fn with_check(mut self, check: impl Check) -> Self {
         self.stack = self.stack.with_check(check);
         self
+    }
+
+    /// Records every call, allowed or denied, in `audit`'s log: the audit layer goes outside
+    /// the stack, and a tap before the inner service refreshes each record with what the stack
+    /// added (see [`crate::audit`]).
+    pub fn with_audit(mut self, audit: AuditLayer) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// The audit layer, if any: for its log's counters and `flush`.
+    pub fn audit(&self) -> Option<&AuditLayer> {
+        self.audit.as_ref()
     }
 
     /// The counter store the quotas and budgets use.
@@ -133,7 +152,13 @@ impl Policies {
         S::Error: Into<BoxError>,
     {
         let inner = inner.map_err(Into::<BoxError>::into);
-        BoxCloneSyncService::new(self.stack.layer(inner))
+        match &self.audit {
+            Some(audit) => {
+                let stack = self.stack.layer(AuditTap::new(inner));
+                BoxCloneSyncService::new(audit.layer(stack))
+            }
+            None => BoxCloneSyncService::new(self.stack.layer(inner)),
+        }
     }
 }
 

@@ -20,9 +20,24 @@ impl Drop for Gateway {
 }
 
 fn start(extra: &[&str]) -> Gateway {
+    start_in(&scratch("run"), extra)
+}
+
+/// A fresh directory for one gateway: the embedded defaults' relative `audit/` goes there.
+fn scratch(name: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("agw-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn start_in(cwd: &std::path::Path, extra: &[&str]) -> Gateway {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
+        .current_dir(cwd)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -520,4 +535,113 @@ fn a_stdio_upstream_starts_with_the_gateway_and_leaves_when_it_is_terminated() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "the stdio child {pid} outlived the gateway"
     );
+}
+
+/// One `GET /v1/whoami` with `traceparent` naming `id`; true when its whole 200 response came
+/// back. Any failure (the gateway was killed) is false.
+fn whoami_traced(addr: SocketAddr, id: u64) -> bool {
+    let exchange = || -> std::io::Result<bool> {
+        let mut s = TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            s,
+            "GET /v1/whoami HTTP/1.1\r\nHost: {addr}\r\ntraceparent: 00-{id:032x}-00f067aa0ba902b7-01\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut raw = String::new();
+        s.read_to_string(&mut raw)?;
+        // The whole body: the caller JSON ends the response.
+        Ok(raw.starts_with("HTTP/1.1 200") && raw.trim_end().ends_with('}'))
+    };
+    exchange().unwrap_or(false)
+}
+
+#[test]
+fn killed_under_load_with_fsync_always_every_answered_call_has_its_record() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = scratch("audit-kill");
+    let config = dir.join("gw.toml");
+    std::fs::write(
+        &config,
+        "[server]\nunauthenticated_per_minute = 0\n[auth]\nrequired = false\n\
+         [audit]\npath = \"audit\"\nfsync = \"always\"\n",
+    )
+    .unwrap();
+    let mut gw = start_in(&dir, &["--config", config.to_str().unwrap()]);
+    let addr = gw.addr;
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicU64::new(1));
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let (answered, stop, next) = (answered.clone(), stop.clone(), next.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let id = next.fetch_add(1, Ordering::Relaxed);
+                    if whoami_traced(addr, id) {
+                        answered.lock().unwrap().push(id);
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill it mid-run, once it has answered a good number of calls (bounded wait).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while answered.lock().unwrap().len() < 300 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    gw.child.kill().expect("SIGKILL");
+    gw.child.wait().expect("reaped");
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() >= 300, "only {} answered", answered.len());
+
+    // The log verifies up to its last complete record (a torn line is reported, not fatal)...
+    let log = dir.join("audit");
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["audit", "verify"])
+        .arg(&log)
+        .output()
+        .expect("run verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    // ... and holds a record of every call whose response a client received.
+    let mut recorded = std::collections::HashSet::new();
+    for segment in std::fs::read_dir(&log).unwrap() {
+        let text = std::fs::read_to_string(segment.unwrap().path()).unwrap();
+        for line in text.lines().filter(|l| l.ends_with('}')) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(trace) = v["trace_id"].as_str() {
+                recorded.insert(u64::from_str_radix(trace, 16).unwrap());
+            }
+        }
+    }
+    let missing: Vec<_> = answered
+        .iter()
+        .filter(|id| !recorded.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "answered without a record: {missing:?}");
+
+    // Tampering with one record makes the subcommand exit 1, naming it.
+    let segment = std::fs::read_dir(&log)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&segment).unwrap();
+    std::fs::write(&segment, text.replacen("\"seq\":3,", "\"seq\":3, ", 1)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["audit", "verify"])
+        .arg(&log)
+        .output()
+        .expect("run verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("record 3 "), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -49,6 +49,8 @@ fn start(name: &str, server: &str) -> Gateway {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
         .args(["--listen", "127.0.0.1:0", "--config"])
         .arg(&path)
+        // The embedded defaults' relative `audit/` directory goes here, one per gateway.
+        .current_dir(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -26,9 +26,11 @@
 
 mod body;
 mod report;
+mod served;
 
 pub use body::{Meter, MeteredBody, NoMeter};
 pub use report::{Outcome, UsageReport};
+pub use served::ServedBy;
 
 use serde_json::Value;
 
@@ -56,6 +58,12 @@ pub trait AgentResponse {
         None
     }
 
+    /// Which upstream and instance served this response, when the protocol's router says so
+    /// (for the audit record).
+    fn served_by(&self) -> Option<&ServedBy> {
+        None
+    }
+
     /// Applies `filter` to the text this response carries (a stream's text as it passes, or a
     /// whole body's text), rewriting the protocol's own events with what the filter releases.
     /// Returns the filter back when this response has no text it can filter.
@@ -80,6 +88,10 @@ impl<B> AgentResponse for http::Response<B> {
     fn usage_report(&self) -> Option<&UsageReport> {
         self.extensions().get::<UsageReport>()
     }
+
+    fn served_by(&self) -> Option<&ServedBy> {
+        self.extensions().get::<ServedBy>()
+    }
 }
 
 /// A ready-made response type: output content, optional list items and a usage report.
@@ -88,6 +100,7 @@ pub struct Reply {
     output: Value,
     items: Vec<(Action, String, Value)>,
     usage: UsageReport,
+    served: Option<ServedBy>,
 }
 
 impl Reply {
@@ -97,6 +110,7 @@ impl Reply {
             output,
             items: Vec::new(),
             usage: UsageReport::new(),
+            served: None,
         }
     }
 
@@ -110,6 +124,12 @@ impl Reply {
     /// Adds a listed item, used by `action` under `name`.
     pub fn with_item(mut self, action: Action, name: impl Into<String>, value: Value) -> Self {
         self.items.push((action, name.into(), value));
+        self
+    }
+
+    /// Says which upstream served it.
+    pub fn with_served_by(mut self, served: ServedBy) -> Self {
+        self.served = Some(served);
         self
     }
 
@@ -135,6 +155,10 @@ impl AgentResponse for Reply {
 
     fn output(&self) -> Option<&Value> {
         Some(&self.output)
+    }
+
+    fn served_by(&self) -> Option<&ServedBy> {
+        self.served.as_ref()
     }
 
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {

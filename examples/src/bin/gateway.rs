@@ -7,8 +7,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use agent_gateway_examples::app;
 use agent_gateway_examples::policy::Policies;
+use agent_gateway_examples::{app, audit};
+use agent_gateway_policy::audit::ChainHead;
+use std::path::PathBuf;
 
 /// The SHA-256 of the demo key in the embedded defaults.
 const DEMO_KEY_SHA256: &str = "e9ea7221f3e65906b26bb5b2c23ca15eca18b524bab79e00aedc38bcb1e4b293";
@@ -27,6 +29,8 @@ fn main() -> ExitCode {
     let args = match command {
         Command::Help => return print_out(USAGE),
         Command::PrintDefaultConfig => return print_out(EMBEDDED_DEFAULT),
+        Command::AuditVerify { path, head } => return audit_verify(&path, head.as_deref()),
+        Command::AuditQuery { run, path, config } => return audit_query(&run, path, config),
         Command::Run(args) => args,
     };
     tracing_subscriber::fmt()
@@ -67,6 +71,49 @@ fn main() -> ExitCode {
     }
 }
 
+fn audit_verify(path: &std::path::Path, head: Option<&str>) -> ExitCode {
+    let head = match head.map(str::parse::<ChainHead>).transpose() {
+        Ok(head) => head,
+        Err(_) => {
+            eprintln!("gateway: --head is SEQ:HASH (64 hex digits)");
+            return ExitCode::from(2);
+        }
+    };
+    ExitCode::from(audit::verify_command(
+        path,
+        head.as_ref(),
+        &mut std::io::stdout().lock(),
+    ))
+}
+
+fn audit_query(run: &str, path: Option<PathBuf>, config: Option<PathBuf>) -> ExitCode {
+    let path = match path {
+        Some(path) => path,
+        None => {
+            let config = match &config {
+                Some(file) => Config::from_file(file),
+                None => Config::embedded_default(),
+            };
+            match config.map(|c| c.audit.map(|a| a.path)) {
+                Ok(Some(path)) => path,
+                Ok(None) => {
+                    eprintln!("gateway: the configuration has no [audit] section; name the PATH");
+                    return ExitCode::from(2);
+                }
+                Err(e) => {
+                    eprintln!("gateway: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    ExitCode::from(audit::query_command(
+        &path,
+        run,
+        &mut std::io::stdout().lock(),
+    ))
+}
+
 fn print_out(text: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -76,9 +123,13 @@ fn print_out(text: &str) -> ExitCode {
 }
 
 async fn serve(mut config: Config, args: Args) -> std::io::Result<()> {
-    let policies = Policies::from_config(&config)
+    let mut policies = Policies::from_config(&config)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(audit) = &config.audit {
+        let layer = audit::open(audit).map_err(|e| std::io::Error::other(e.to_string()))?;
+        policies = policies.with_audit(layer);
+    }
     if config
         .auth
         .api_keys
@@ -112,6 +163,12 @@ async fn serve(mut config: Config, args: Args) -> std::io::Result<()> {
     .await;
     // Stdio upstreams get their stdin closed and a bounded time to leave.
     gateway.shutdown().await;
+    // Whatever the fsync policy, the records of a clean stop are on disk.
+    if let Some(audit) = policies.audit()
+        && let Err(e) = audit.log().flush().await
+    {
+        tracing::error!(error = %e, "audit: the last records could not be flushed");
+    }
     served
 }
 

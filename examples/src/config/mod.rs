@@ -21,10 +21,12 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod a2a;
+mod audit;
 mod llm;
 mod mcp;
 
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
+pub use audit::{AuditConfig, DEFAULT_AUDIT_PATH};
 pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
 mod server;
@@ -92,6 +94,8 @@ pub struct Config {
     pub mcp: Option<McpConfig>,
     /// The A2A front; `None` when the file has no `[a2a]` section.
     pub a2a: Option<A2aConfig>,
+    /// The audit log; `None` when the file has no `[audit]` section.
+    pub audit: Option<AuditConfig>,
 }
 
 impl Config {
@@ -133,6 +137,7 @@ struct FileConfig {
     llm: Option<llm::FileLlm>,
     mcp: Option<mcp::FileMcp>,
     a2a: Option<a2a::FileA2a>,
+    audit: Option<audit::FileAudit>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +168,7 @@ impl TryFrom<FileConfig> for Config {
             llm: file.llm.map(LlmConfig::try_from).transpose()?,
             mcp: file.mcp.map(McpConfig::try_from).transpose()?,
             a2a: file.a2a.map(A2aConfig::try_from).transpose()?,
+            audit: file.audit.map(AuditConfig::try_from).transpose()?,
         })
     }
 }

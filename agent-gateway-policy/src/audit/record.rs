@@ -1,0 +1,238 @@
+//! [`AuditRecord`]: what one call leaves in the audit log, and how it is read off a request.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use agent_gateway_core::{AgentRequest, Caller, Usage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// One call, as the audit log keeps it: who, what, the decision, the outcome, what it used.
+///
+/// Fields are written in this order, and the chain hash covers the exact bytes written (see
+/// [`chain`](super::chain)). Optional fields are left out when empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuditRecord {
+    /// Position in the chain, from 0, without gaps.
+    pub seq: u64,
+    /// The hash of the previous record (hex SHA-256); [`GENESIS`](super::chain::GENESIS) for
+    /// the first.
+    pub prev: String,
+    /// When the call arrived, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Who called, if known when the record was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<CallerRecord>,
+    /// `mcp`, `a2a`, `llm`, `http`.
+    pub protocol: String,
+    /// The action's snake_case name (`tool_call`, `model_call`, ...).
+    pub action: String,
+    /// The tool, agent or model addressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The SHA-256 (hex) of the arguments' compact JSON, as the request carried them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments_sha256: Option<String>,
+    /// The arguments themselves, when the layer is configured to keep them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// The rule that denied the call, when the denial names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `ok`, `aborted` (a stream that stopped early), `denied` or `error`.
+    pub outcome: String,
+    /// For `denied`, the denial's kind (`forbidden`, `quota_exceeded`, ...); for `error`,
+    /// `timeout`, `unavailable` or `internal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// What the call used, when the response reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageRecord>,
+    /// Milliseconds from the call reaching the layer to its response (or its denial).
+    pub latency_ms: u64,
+    /// For a stream, milliseconds from the call to the stream's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The run the call belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The W3C trace id from the request's `traceparent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The upstream that served the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The instance of the upstream that served it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// This record's hash (hex SHA-256 of the record's bytes without this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+/// The caller of an audited call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallerRecord {
+    /// The stable principal id (authenticator, issuer, tenant, subject): what caller queries
+    /// match on.
+    pub principal: String,
+    /// The subject.
+    pub subject: String,
+    /// How the caller authenticated (`api_key`, `jwt`, `mtls`, ...).
+    pub authenticator: String,
+    /// The token issuer, for JWT callers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+impl From<&Caller> for CallerRecord {
+    fn from(c: &Caller) -> Self {
+        CallerRecord {
+            principal: c.principal_id().to_owned(),
+            subject: c.subject().to_owned(),
+            authenticator: c.method().as_str().to_owned(),
+            issuer: c.issuer().map(str::to_owned),
+            tenant: c.tenant().map(str::to_owned),
+        }
+    }
+}
+
+/// What an audited call used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UsageRecord {
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Steps.
+    pub steps: u64,
+    /// The cost in nano-dollars, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_nano_usd: Option<u64>,
+}
+
+impl From<&Usage> for UsageRecord {
+    fn from(u: &Usage) -> Self {
+        UsageRecord {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            steps: u.steps,
+            cost_nano_usd: u.cost.map(|c| c.nano_usd()),
+        }
+    }
+}
+
+/// Whether records keep a call's arguments, or only their digest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Arguments {
+    /// The SHA-256 of the arguments only: proves what was sent without keeping it.
+    #[default]
+    Digest,
+    /// The arguments themselves (as the request carries them when the audit layer sees it:
+    /// redacted, if a guardrail redacting them runs before), and their digest.
+    Full,
+}
+
+/// The request's side of a record, read when the call passes the layer (and again, when a
+/// tap further in sees it: by then it has its caller, run id and redactions).
+pub(super) fn snapshot(req: &dyn AgentRequest, args: Arguments) -> AuditRecord {
+    let arguments = req.arguments();
+    AuditRecord {
+        time_ms: now_ms(),
+        caller: req.caller().map(CallerRecord::from),
+        protocol: req.protocol().to_owned(),
+        action: req.action().as_str().to_owned(),
+        target: req.target().map(str::to_owned),
+        arguments_sha256: arguments.map(digest),
+        arguments: match args {
+            Arguments::Full => arguments.cloned(),
+            Arguments::Digest => None,
+        },
+        run_id: req.run_id().map(|r| r.as_str().to_owned()),
+        trace_id: req
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(trace_id)
+            .map(str::to_owned),
+        ..AuditRecord::default()
+    }
+}
+
+/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), if well formed and
+/// not all zeros.
+pub(super) fn trace_id(traceparent: &str) -> Option<&str> {
+    let mut parts = traceparent.trim().split('-');
+    let (_version, id) = (parts.next()?, parts.next()?);
+    let hex = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    (id.len() == 32 && hex(id) && id.bytes().any(|b| b != b'0')).then_some(id)
+}
+
+fn digest(value: &Value) -> String {
+    let mut hasher = HashWriter(Sha256::new());
+    // Writing into a hasher cannot fail, and a `Value` always serializes.
+    let _ = serde_json::to_writer(&mut hasher, value);
+    hex(&hasher.0.finalize())
+}
+
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+pub(super) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_come_only_from_well_formed_traceparents() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert_eq!(trace_id(&format!("00-{id}-00f067aa0ba902b7-01")), Some(id));
+        assert_eq!(trace_id("00-0000000000000000000000000000000-x-01"), None);
+        assert_eq!(
+            trace_id(&format!("00-{}-00f067aa0ba902b7-01", "0".repeat(32))),
+            None
+        );
+        assert_eq!(
+            trace_id("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"),
+            None
+        );
+        assert_eq!(trace_id("garbage"), None);
+    }
+}

@@ -16,6 +16,7 @@
 )]
 
 use std::convert::Infallible;
+use std::sync::OnceLock;
 
 use agent_gateway_benches::load::{Answer, answer, bind, serve_http1};
 use bytes::Bytes;
@@ -26,6 +27,9 @@ use serde_json::{Value, json};
 
 /// The number of content chunks in a streamed chat answer (the "20 chunks").
 const STREAM_CHUNKS: usize = 20;
+
+/// The streamed chat answer, built once: the mock should cost as little as it can.
+static STREAM: OnceLock<Bytes> = OnceLock::new();
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -45,7 +49,8 @@ async fn route(req: Request<Incoming>) -> Answer {
     };
     match path.as_str() {
         "/v1/chat/completions" if memchr(&body, b"\"stream\":true") => {
-            answer(StatusCode::OK, "text/event-stream", chat_stream())
+            let stream = STREAM.get_or_init(chat_stream).clone();
+            answer(StatusCode::OK, "text/event-stream", stream)
         }
         "/v1/chat/completions" => answer(StatusCode::OK, "application/json", chat_json()),
         "/v1/messages" => answer(StatusCode::OK, "application/json", anthropic_json()),

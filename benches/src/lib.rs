@@ -22,3 +22,5 @@ pub fn poll_ready<F: Future>(fut: F) -> F::Output {
         Poll::Pending => panic!("poll_ready: the future is not immediately ready"),
     }
 }
+
+pub mod load;

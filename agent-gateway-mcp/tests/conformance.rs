@@ -22,7 +22,6 @@ use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
-use http::HeaderValue;
 use tokio::process::Command;
 
 use common::{peer, peers_dir, python_server};
@@ -89,11 +88,12 @@ async fn gateway(fixture: &str, era: Option<Era>) -> String {
         .member(Member::new(ServerName::new("extra").unwrap(), extra))
         .build()
         .unwrap();
-    let origin = HeaderValue::from_str(&format!("http://{addr}")).unwrap();
+    // A loopback listener's defaults, no origin configured: the suite's
+    // `dns-rebinding-protection` sends `Origin: http://127.0.0.1:<port>` and must be answered.
     let config = McpFrontConfig::new("agent-gateway", "conformance")
         .unwrap()
         .with_allowed_hosts(["127.0.0.1:*", "localhost:*"])
-        .with_allowed_origins([origin]);
+        .with_loopback_origins(true);
     let front = McpFront::new(fed, config);
     let app = axum::Router::new().route_service("/mcp", front);
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -18,9 +18,11 @@
 //! (see [`Member`](crate::router::federation::Member)); a call whose caller gives up is cancelled
 //! upstream with `notifications/cancelled`. A POST answered 404 means the server forgot our
 //! session: the stream is dropped and the next call opens another. The server's `ping` on the
-//! stream is answered; its other requests (sampling, elicitation, roots) go to the client of
-//! the one call in flight whose client can be asked, and are refused with -32601 when there
-//! is not exactly one, since no one client owns a shared stream.
+//! stream is answered; its other requests (sampling, elicitation, roots: capabilities the
+//! connector declares at `initialize`) go to the client of the call that owns them (named in
+//! `_meta`, or the one call in flight) when that client can be asked and declared the
+//! capability, and are refused with -32601 otherwise, since no one client owns a shared
+//! stream.
 //!
 //! ```
 //! use agent_gateway_mcp::connector::sse::{SseUpstream, SseUpstreamError};
@@ -282,8 +284,9 @@ where
         Box::pin(async move {
             let link = this.link().await?;
             let notifier = req.notifier().cloned();
+            let declared = req.client().map(|c| c.capabilities().clone());
             let (method, params) = req.into_parts();
-            this.exchange(&link, method.as_str(), params, notifier)
+            this.exchange(&link, method.as_str(), params, notifier, declared)
                 .await
         })
     }

@@ -1,8 +1,10 @@
 //! The stdio upstream connector: runs an MCP server as a child process and speaks
 //! newline-delimited JSON-RPC with it on stdin and stdout.
 //!
-//! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` and
-//! `notifications/initialized` first, then takes requests, many at once, matched to their
+//! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` (declaring the
+//! sampling, elicitation and roots capabilities, whose requests it relays to the client of the
+//! call that owns them, when that client declared them) and `notifications/initialized`
+//! first, then takes requests, many at once, matched to their
 //! answers by id. The child's stderr goes to `tracing`. A child that exits is restarted after
 //! an exponential, capped backoff (tokio time); meanwhile calls fail at once with
 //! [`StdioError::NotRunning`], and a call in flight when it exits fails with
@@ -309,8 +311,9 @@ impl Service<UpstreamRequest> for StdioUpstream {
         }
         Box::pin(async move {
             let notifier = req.notifier().cloned();
+            let declared = req.client().map(|c| c.capabilities().clone());
             let (method, params) = req.into_parts();
-            exchange(&shared, method.as_str(), params, notifier, true).await
+            exchange(&shared, method.as_str(), params, notifier, declared, true).await
         })
     }
 }
@@ -341,10 +344,11 @@ async fn exchange(
     method: &str,
     params: Map<String, Value>,
     notifier: Option<Notifier>,
+    declared: Option<Value>,
     ready: bool,
 ) -> Result<Map<String, Value>, BoxError> {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let call = Exchange::new(id, method, params, notifier)?;
+    let call = Exchange::new(id, method, params, notifier, declared)?;
     {
         let mut slot = shared.slot.lock().map_err(|_| StdioError::NotRunning)?;
         let link = slot

@@ -171,7 +171,7 @@ pub(crate) fn owning_call(
 
 /// The call a server's message (with `params`) can be proven to be about: the one its `_meta`
 /// names ([`RELATED_REQUEST_KEYS`]; a name that is no call of ours proves nothing), else the
-/// only call in flight. `None` when neither holds.
+/// only call in flight, listens aside. `None` when neither holds.
 pub(crate) fn related_call<'a>(
     calls: &'a Calls,
     params: &Map<String, Value>,
@@ -181,7 +181,11 @@ pub(crate) fn related_call<'a>(
     match related {
         Some(id) => calls.get(&id.as_i64()?),
         None => {
-            let mut all = calls.values();
+            // A `subscriptions/listen` in flight carries change notifications only: it owns
+            // no server request or log message, so it does not make the owner unprovable.
+            let mut all = calls
+                .values()
+                .filter(|c| c.notifier.as_ref().is_none_or(|n| n.filter().is_none()));
             match (all.next(), all.next()) {
                 (Some(only), None) => Some(only),
                 _ => None,
@@ -245,6 +249,26 @@ mod tests {
         calls.remove(&1);
         assert!(owning_call(&calls, "roots/list", &Map::new()).is_none());
         calls.clear();
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_none());
+    }
+
+    #[test]
+    fn a_listen_in_flight_does_not_hide_the_owner_of_a_server_request() {
+        let mut calls = Calls::new();
+        let (a, _ra) = call(true);
+        calls.insert(1, a);
+        let (listen, _rl) = Notifier::listen(crate::listen::ListenFilter::default());
+        let (answer, _) = oneshot::channel();
+        let pending = Pending {
+            answer,
+            notifier: Some(listen),
+            declared: None,
+        };
+        calls.insert(2, pending);
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_some());
+        // A second call that is no listen still makes the owner unprovable.
+        let (b, _rb) = call(true);
+        calls.insert(3, b);
         assert!(owning_call(&calls, "roots/list", &Map::new()).is_none());
     }
 

@@ -14,18 +14,29 @@ answers with `input_required`.
 So a gateway in front of it serves a legacy client's interactive tools only if it speaks
 the legacy era to this server on the client's behalf and relays the requests.
 
-Serves streamable HTTP at /mcp on 127.0.0.1, on a port the OS picks, and prints
-`PORT <n>` on stdout once it listens.
+Usage: backchannel_server.py [--stdio | --sse]
+By default serves streamable HTTP at /mcp on 127.0.0.1, on a port the OS picks, and
+prints `PORT <n>` on stdout once it listens. `--sse` serves the legacy HTTP+SSE
+transport instead (`GET /sse`, `POST /messages/`), also printing `PORT <n>`; `--stdio`
+serves one session on stdin/stdout (the legacy era, as stdio clients speak it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from typing import Any
 
 import conformance_server as fixture
+import uvicorn
+from mcp.server.sse import SseServerTransport
+from mcp.server.stdio import stdio_server
 from mcp.shared.message import ServerMessageMetadata
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
 
 
 async def back_channel_only(
@@ -57,8 +68,43 @@ async def back_channel_only(
 
 fixture.gather = back_channel_only
 
+
+async def serve_stdio() -> None:
+    server = fixture.build_server()
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+async def serve_sse() -> None:
+    server = fixture.build_server()
+    sse = SseServerTransport("/messages/")
+
+    async def handle_sse(request: Request) -> Response:
+        # As the SDK's own sse_app: the stream is served on the request's ASGI channel.
+        async with sse.connect_sse(request.scope, request.receive, request._send) as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+        return Response()
+
+    app = Starlette(
+        routes=[
+            Route("/sse", endpoint=handle_sse, methods=["GET"]),
+            Mount("/messages/", app=sse.handle_post_message),
+        ]
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning")
+    print(f"PORT {port}", flush=True)
+    await uvicorn.Server(config).serve(sockets=[sock])
+
+
 if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "--http"
+    serve = {"--stdio": serve_stdio, "--sse": serve_sse}.get(mode, fixture.main)
     try:
-        asyncio.run(fixture.main())
+        asyncio.run(serve())
     except KeyboardInterrupt:
         sys.exit(0)

@@ -31,7 +31,14 @@
 //!     .header("origin", "http://evil.example")
 //!     .body(())
 //!     .unwrap();
-//! assert_eq!(svc.oneshot(req).await.unwrap().status(), 403);
+//! assert_eq!(svc.clone().oneshot(req).await.unwrap().status(), 403);
+//! // A page on this machine, any port: accepted (no origins configured, loopback listener).
+//! let req = Request::get("/v1/models")
+//!     .header("host", "127.0.0.1:8080")
+//!     .header("origin", "http://localhost:3000")
+//!     .body(())
+//!     .unwrap();
+//! assert_eq!(svc.oneshot(req).await.unwrap().into_body(), "ok");
 //! # }
 //! ```
 //!

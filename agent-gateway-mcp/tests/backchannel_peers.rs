@@ -120,7 +120,8 @@ async fn a_legacy_client_is_asked_by_a_stdio_server_through_the_gateway() {
             "--stdio".into(),
         ])
         .with_env("PYTHONWARNINGS", "ignore")
-        .with_request_timeout(Duration::from_secs(30));
+        .with_request_timeout(Duration::from_secs(30))
+        .with_relayed_requests(true);
     let upstream = StdioUpstream::spawn("py-backchannel", config);
     // Bounded polling for the child's handshake.
     for _ in 0..600 {
@@ -146,6 +147,7 @@ async fn a_legacy_client_is_asked_by_a_legacy_sse_server_through_the_gateway() {
     let (url, _server) = python_server_with("backchannel_server.py", &["--sse"]).await;
     // The helper names the streamable-HTTP path; this server's stream is at /sse.
     let sse = format!("{}/sse", url.strip_suffix("/mcp").unwrap());
-    let url = gateway(SseUpstream::connect(sse.parse().unwrap())).await;
+    let upstream = SseUpstream::connect(sse.parse().unwrap()).with_relayed_requests(true);
+    let url = gateway(upstream).await;
     assert_answered(&call(&url, "legacy").await, "over legacy SSE");
 }

@@ -22,13 +22,18 @@ pub(crate) struct Pending {
     pub(crate) declared: Option<Value>,
 }
 
-/// The client capabilities a shared session (stdio, legacy SSE) is opened with: every kind of
-/// server→client request the gateway can relay. The session serves many clients, so each
+/// The client capabilities a shared session (stdio, legacy SSE) is opened with: none, or when
+/// `relayed` (the connector's `with_relayed_requests`) every kind of server→client request
+/// the gateway can relay. The session serves many clients, so each
 /// request is shown only to the client of the call that owns it, and only if that client
 /// declared the capability (see [`owning_call`]); otherwise the server gets an error, as it
 /// would from a client without it.
-pub(crate) fn relayed_capabilities() -> Value {
-    json!({"sampling": {}, "elicitation": {}, "roots": {}})
+pub(crate) fn session_capabilities(relayed: bool) -> Value {
+    if relayed {
+        json!({"sampling": {}, "elicitation": {}, "roots": {}})
+    } else {
+        json!({})
+    }
 }
 
 /// The client capability a server→client request needs.

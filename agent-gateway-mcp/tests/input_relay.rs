@@ -278,7 +278,11 @@ async fn client_capabilities_and_log_level_reach_a_modern_http_upstream() {
             ))
         }
     });
-    let upstream_front = McpFront::new(inner, McpFrontConfig::new("up", "1").unwrap());
+    // Modern only: a dual-era upstream is spoken to in the legacy era for a legacy client.
+    let upstream_front = McpFront::new(
+        inner,
+        McpFrontConfig::new("up", "1").unwrap().with_legacy(false),
+    );
     let upstream = HttpUpstream::new(upstream_front, "http://up.test/mcp".parse().unwrap());
     let gateway = McpFront::new(
         Direct::new(upstream),

@@ -228,5 +228,7 @@ fn host_policy(config: &Config, listen: SocketAddr) -> HostPolicy {
         Some(hosts) => HostPolicy::any_host().with_allowed_hosts(hosts),
         None => HostPolicy::any_host(),
     };
-    policy.with_allowed_origins(origins)
+    policy
+        .with_loopback_origins(listen.ip().is_loopback())
+        .with_allowed_origins(origins)
 }

@@ -280,6 +280,8 @@ pub fn front_config(
         None => SessionKey::random().map_err(|e| front_err(e.to_string()))?,
     };
     front = front.with_session_key(Sealer::new(key, config.session_ttl, SystemClock::shared()));
+    // As every route (`edge::host_policy`): a page on this machine, with no origins configured.
+    front = front.with_loopback_origins(listen.ip().is_loopback());
     if !config.allowed_origins.is_empty() {
         let origins = config
             .allowed_origins

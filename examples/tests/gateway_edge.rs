@@ -282,6 +282,14 @@ fn a_rebound_host_or_foreign_origin_is_refused_on_every_governed_route() {
             "{}",
         );
         assert_eq!(status, 403, "{path}: {answer}");
+        // A page on this machine, on another port, is no rebinding: past the check (#13).
+        let (status, answer) = post(
+            gw.addr,
+            path,
+            &format!("{auth}Origin: http://localhost:5173\r\n"),
+            "{}",
+        );
+        assert_ne!(status, 403, "{path}: {answer}");
     }
     // The gateway's own name passes (whoami answers the caller).
     let (status, answer) = exchange(

@@ -31,7 +31,14 @@
 //!     .header("origin", "http://evil.example")
 //!     .body(())
 //!     .unwrap();
-//! assert_eq!(svc.oneshot(req).await.unwrap().status(), 403);
+//! assert_eq!(svc.clone().oneshot(req).await.unwrap().status(), 403);
+//! // A page on this machine, any port: accepted (no origins configured, loopback listener).
+//! let req = Request::get("/v1/models")
+//!     .header("host", "127.0.0.1:8080")
+//!     .header("origin", "http://localhost:3000")
+//!     .body(())
+//!     .unwrap();
+//! assert_eq!(svc.oneshot(req).await.unwrap().into_body(), "ok");
 //! # }
 //! ```
 //!
@@ -47,8 +54,16 @@
 //! The same semantics as the MCP front's own check: `host:*` allows any port; a listener on a
 //! loopback address with no configured hosts allows the loopback names only; on any other
 //! address, hosts are not checked unless configured.
+//!
+//! Origins follow the same rule. On a loopback listener with no origins configured, a page
+//! served from the same machine (`http://localhost`, `http://127.0.0.1` or `http://[::1]`, on
+//! any port, `https` alike) is accepted, as its `Host` is: the DNS-rebinding attack comes from
+//! a page on another name. Configured origins replace that default, and an entry may end in
+//! `:*` for any port (`http://localhost:*`).
 
 mod layer;
+#[cfg(test)]
+mod tests;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -64,12 +79,18 @@ pub use self::layer::HostCheckLayer;
 use crate::Denied;
 use crate::render::RenderDenial;
 
+/// The names a page on this machine is served from: its origins are accepted by default on
+/// a loopback listener (see [`HostPolicy::with_loopback_origins`]).
+const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
 /// Which `Host` and `Origin` values are allowed.
 #[derive(Debug, Clone, Default)]
 pub struct HostPolicy {
     /// `None`: `Host` is not checked.
     hosts: Option<Vec<String>>,
     origins: Vec<HeaderValue>,
+    /// With no `origins`, accept the loopback origins (any port).
+    loopback_origins: bool,
 }
 
 impl HostPolicy {
@@ -79,7 +100,9 @@ impl HostPolicy {
     }
 
     /// The default for a gateway listening on `listen`: on a loopback address, `localhost`,
-    /// `127.0.0.1`, `[::1]` and the address itself, any port; elsewhere any `Host`.
+    /// `127.0.0.1`, `[::1]` and the address itself, any port, as `Host`, and the loopback
+    /// origins (see [`with_loopback_origins`](Self::with_loopback_origins)); elsewhere any
+    /// `Host` and no `Origin`.
     pub fn for_listener(listen: SocketAddr) -> Self {
         if !listen.ip().is_loopback() {
             return HostPolicy::any_host();
@@ -94,7 +117,9 @@ impl HostPolicy {
         if !hosts.contains(&own) {
             hosts.push(own);
         }
-        HostPolicy::any_host().with_allowed_hosts(hosts)
+        HostPolicy::any_host()
+            .with_allowed_hosts(hosts)
+            .with_loopback_origins(true)
     }
 
     /// Allows exactly these hosts (`name`, `name:port`, or `name:*` for any port),
@@ -112,11 +137,27 @@ impl HostPolicy {
         self
     }
 
-    /// Allows requests carrying these `Origin` values (e.g. `https://app.example`); without
-    /// any, a request with an `Origin` header is refused.
+    /// Allows requests carrying these `Origin` values (e.g. `https://app.example`, or
+    /// `http://localhost:*` for any port); without any, a request with an `Origin` header is
+    /// refused, unless it is a loopback origin and [`with_loopback_origins`](Self::with_loopback_origins)
+    /// is on.
     pub fn with_allowed_origins(mut self, origins: impl IntoIterator<Item = HeaderValue>) -> Self {
         self.origins = origins.into_iter().collect();
         self
+    }
+
+    /// With `on` and no allowed origins configured, accepts an `Origin` of `http://localhost`,
+    /// `http://127.0.0.1` or `http://[::1]` (or `https`), on any port: the default on a
+    /// loopback listener ([`for_listener`](Self::for_listener)), where such a page runs on
+    /// the same machine as the gateway. Configured origins replace it.
+    pub fn with_loopback_origins(mut self, on: bool) -> Self {
+        self.loopback_origins = on;
+        self
+    }
+
+    /// Whether loopback origins are accepted when no origins are configured.
+    pub fn loopback_origins(&self) -> bool {
+        self.loopback_origins
     }
 
     /// The allowed hosts; `None` when `Host` is not checked.
@@ -132,7 +173,7 @@ impl HostPolicy {
     /// Checks a request's headers: a [`Denied::forbidden`] naming what was wrong.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), Denied> {
         if let Some(origin) = headers.get(ORIGIN)
-            && !self.origins.iter().any(|o| o == origin)
+            && !self.origin_allowed(origin)
         {
             return Err(Denied::forbidden("origin not allowed"));
         }
@@ -158,6 +199,51 @@ impl HostPolicy {
             Err(Denied::forbidden("host not allowed"))
         }
     }
+}
+
+impl HostPolicy {
+    fn origin_allowed(&self, origin: &HeaderValue) -> bool {
+        if self.origins.is_empty() {
+            return self.loopback_origins && is_loopback_origin(origin);
+        }
+        self.origins.iter().any(|allowed| {
+            allowed == origin
+                || allowed
+                    .to_str()
+                    .ok()
+                    .and_then(|a| a.strip_suffix(":*"))
+                    .zip(origin.to_str().ok())
+                    .is_some_and(|(prefix, o)| same_origin_any_port(prefix, o))
+        })
+    }
+}
+
+/// Whether `origin` is `prefix` (`scheme://host`) with no port or any numeric port,
+/// compared case-insensitively.
+fn same_origin_any_port(prefix: &str, origin: &str) -> bool {
+    let Some(rest) = origin
+        .get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &origin[prefix.len()..])
+    else {
+        return false;
+    };
+    match rest.strip_prefix(':') {
+        None => rest.is_empty(),
+        Some(port) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
+/// Whether `origin` is a page on this machine: `http(s)://` a loopback name, any port.
+fn is_loopback_origin(origin: &HeaderValue) -> bool {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    ["http://", "https://"].iter().any(|scheme| {
+        LOOPBACK_NAMES
+            .iter()
+            .any(|name| same_origin_any_port(&format!("{scheme}{name}"), origin))
+    })
 }
 
 /// Refuses requests whose `Host` or `Origin` the [`HostPolicy`] does not allow, rendering the

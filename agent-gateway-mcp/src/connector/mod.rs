@@ -36,6 +36,7 @@
 //! # });
 //! ```
 
+mod dual;
 mod legacy;
 mod listen;
 mod mux;
@@ -113,6 +114,9 @@ struct State {
     era: Option<Era>,
     /// The era probe's backoff while no definite answer has come.
     probe: probe::Backoff,
+    /// Whether the upstream keeps legacy sessions, once a legacy client's `initialize` said
+    /// (see `dual`).
+    legacy: Option<bool>,
     /// Legacy sessions, one per client session (`Some(key)`), plus one shared by clients that
     /// have none (`None`: modern clients).
     sessions: HashMap<Option<Arc<str>>, Arc<legacy::Slot>>,
@@ -312,6 +316,9 @@ where
     }
 
     async fn send(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+        if let Some(result) = self.as_legacy_client(&req).await? {
+            return Ok(result);
+        }
         let era = match self.shared.fixed {
             Some(e) => Some(e),
             None => self.shared.state.lock().await.era,

@@ -17,6 +17,33 @@ use crate::notify::{Notifier, PROGRESS};
 pub(crate) struct Pending {
     pub(crate) answer: oneshot::Sender<Result<Map<String, Value>, BoxError>>,
     pub(crate) notifier: Option<Notifier>,
+    /// The capabilities the call's client declared, when known: a server request needing one
+    /// it did not declare is not shown to it.
+    pub(crate) declared: Option<Value>,
+}
+
+/// The client capabilities a shared session (stdio, legacy SSE) is opened with: none, or when
+/// `relayed` (the connector's `with_relayed_requests`) every kind of server→client request
+/// the gateway can relay. The session serves many clients, so each
+/// request is shown only to the client of the call that owns it, and only if that client
+/// declared the capability (see [`owning_call`]); otherwise the server gets an error, as it
+/// would from a client without it.
+pub(crate) fn session_capabilities(relayed: bool) -> Value {
+    if relayed {
+        json!({"sampling": {}, "elicitation": {}, "roots": {}})
+    } else {
+        json!({})
+    }
+}
+
+/// The client capability a server→client request needs.
+fn capability_for(method: &str) -> Option<&'static str> {
+    match method {
+        "sampling/createMessage" => Some("sampling"),
+        "elicitation/create" => Some("elicitation"),
+        "roots/list" => Some("roots"),
+        _ => None,
+    }
 }
 
 /// The calls in flight on one channel, by our id.
@@ -38,12 +65,14 @@ pub(crate) struct Exchange {
 impl Exchange {
     /// Prepares request `id` of `method`. Progress is asked for under our own token, the
     /// request id, so that concurrent clients' tokens never collide; the notifier maps it back
-    /// to the client's. The envelope is written around the params in one pass.
+    /// to the client's. The envelope is written around the params in one pass. `declared` is
+    /// what the call's client declared, when known.
     pub(crate) fn new(
         id: i64,
         method: &str,
         mut params: Map<String, Value>,
         notifier: Option<Notifier>,
+        declared: Option<Value>,
     ) -> Result<Exchange, BoxError> {
         let wants_progress = notifier
             .as_ref()
@@ -61,7 +90,11 @@ impl Exchange {
         let (answer, rx) = oneshot::channel();
         Ok(Exchange {
             bytes,
-            pending: Pending { answer, notifier },
+            pending: Pending {
+                answer,
+                notifier,
+                declared,
+            },
             answer: rx,
         })
     }
@@ -122,19 +155,28 @@ pub(crate) const RELATED_REQUEST_KEYS: [&str; 2] = [
 /// - else exactly one call is in flight (and so started before the request was read): that
 ///   one, askable or not (a second call, askable or not, makes the owner unprovable).
 ///
-/// `None` otherwise: the request is refused with an error to the server, never shown to a
-/// client that may not own it.
-pub(crate) fn owning_call(calls: &Calls, params: &Map<String, Value>) -> Option<Notifier> {
-    related_call(calls, params)?
-        .notifier
+/// `None` otherwise, or when the request (`method`) needs a capability that call's client did
+/// not declare: the request is refused with an error to the server, never shown to a client
+/// that may not own it or cannot answer it.
+pub(crate) fn owning_call(
+    calls: &Calls,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Option<Notifier> {
+    let call = related_call(calls, params)?;
+    let declared = match (capability_for(method), &call.declared) {
+        (Some(needed), Some(caps)) => caps.get(needed).is_some(),
+        _ => true,
+    };
+    call.notifier
         .as_ref()
-        .filter(|n| n.can_request())
+        .filter(|n| declared && n.can_request())
         .cloned()
 }
 
 /// The call a server's message (with `params`) can be proven to be about: the one its `_meta`
 /// names ([`RELATED_REQUEST_KEYS`]; a name that is no call of ours proves nothing), else the
-/// only call in flight. `None` when neither holds.
+/// only call in flight, listens aside. `None` when neither holds.
 pub(crate) fn related_call<'a>(
     calls: &'a Calls,
     params: &Map<String, Value>,
@@ -144,7 +186,11 @@ pub(crate) fn related_call<'a>(
     match related {
         Some(id) => calls.get(&id.as_i64()?),
         None => {
-            let mut all = calls.values();
+            // A `subscriptions/listen` in flight carries change notifications only: it owns
+            // no server request or log message, so it does not make the owner unprovable.
+            let mut all = calls
+                .values()
+                .filter(|c| c.notifier.as_ref().is_none_or(|n| n.filter().is_none()));
             match (all.next(), all.next()) {
                 (Some(only), None) => Some(only),
                 _ => None,
@@ -170,6 +216,7 @@ mod tests {
             Pending {
                 answer,
                 notifier: Some(n),
+                declared: None,
             },
             rx,
         )
@@ -185,25 +232,64 @@ mod tests {
         let (a, _ra) = call(true);
         calls.insert(1, a);
         // One call in flight: it owns the request.
-        assert!(owning_call(&calls, &Map::new()).is_some());
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_some());
         // Caller B's call (not askable) is in flight too: A is not proven the owner.
         let (b, _rb) = call(false);
         calls.insert(2, b);
-        assert!(owning_call(&calls, &Map::new()).is_none(), "finding 20");
+        assert!(
+            owning_call(&calls, "roots/list", &Map::new()).is_none(),
+            "finding 20"
+        );
         // A link names the owner: B's call, which cannot be asked, or A's.
         let to_b = params(json!({"_meta": {"relatedRequestId": 2}}));
-        assert!(owning_call(&calls, &to_b).is_none());
+        assert!(owning_call(&calls, "roots/list", &to_b).is_none());
         let to_a = params(json!({"_meta": {"io.modelcontextprotocol/related-request-id": 1}}));
-        assert!(owning_call(&calls, &to_a).is_some());
+        assert!(owning_call(&calls, "roots/list", &to_a).is_some());
         // A link to no call of ours, or not a number: refused.
         for bad in [json!(9), json!("1"), json!(null)] {
             let p = params(json!({"_meta": {"relatedRequestId": bad}}));
-            assert!(owning_call(&calls, &p).is_none());
+            assert!(owning_call(&calls, "roots/list", &p).is_none());
         }
         // Only B's call in flight, not askable: refused.
         calls.remove(&1);
-        assert!(owning_call(&calls, &Map::new()).is_none());
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_none());
         calls.clear();
-        assert!(owning_call(&calls, &Map::new()).is_none());
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_none());
+    }
+
+    #[test]
+    fn a_listen_in_flight_does_not_hide_the_owner_of_a_server_request() {
+        let mut calls = Calls::new();
+        let (a, _ra) = call(true);
+        calls.insert(1, a);
+        let (listen, _rl) = Notifier::listen(crate::listen::ListenFilter::default());
+        let (answer, _) = oneshot::channel();
+        let pending = Pending {
+            answer,
+            notifier: Some(listen),
+            declared: None,
+        };
+        calls.insert(2, pending);
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_some());
+        // A second call that is no listen still makes the owner unprovable.
+        let (b, _rb) = call(true);
+        calls.insert(3, b);
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_none());
+    }
+
+    #[test]
+    fn a_server_request_goes_only_to_a_client_that_declared_its_capability() {
+        let mut calls = Calls::new();
+        let (mut a, _ra) = call(true);
+        a.declared = Some(json!({"sampling": {}}));
+        calls.insert(1, a);
+        assert!(owning_call(&calls, "sampling/createMessage", &Map::new()).is_some());
+        // Not declared: refused, as the client itself would.
+        assert!(owning_call(&calls, "elicitation/create", &Map::new()).is_none());
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_none());
+        // A request that needs no capability, or a client whose capabilities are unknown.
+        assert!(owning_call(&calls, "ping", &Map::new()).is_some());
+        calls.get_mut(&1).unwrap().declared = None;
+        assert!(owning_call(&calls, "roots/list", &Map::new()).is_some());
     }
 }

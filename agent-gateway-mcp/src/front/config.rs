@@ -78,11 +78,21 @@ impl McpFrontConfig {
         self
     }
 
-    /// Allows requests carrying one of these `Origin` values. Requests with no `Origin` (not
+    /// Allows requests carrying one of these `Origin` values (`http://localhost:*` for any
+    /// port). Requests with no `Origin` (not
     /// from a browser) are always allowed; any other origin is answered 403, which stops DNS
     /// rebinding attacks from a web page.
     pub fn with_allowed_origins(mut self, origins: impl IntoIterator<Item = HeaderValue>) -> Self {
         self.hosts = self.hosts.with_allowed_origins(origins);
+        self
+    }
+
+    /// With `on` and no allowed origins configured, accepts browser requests from a page on
+    /// this machine (`Origin: http://localhost`, `http://127.0.0.1` or `http://[::1]`, any
+    /// port): what a front served on a loopback listener wants, see
+    /// [`HostPolicy::with_loopback_origins`]. Off by default.
+    pub fn with_loopback_origins(mut self, on: bool) -> Self {
+        self.hosts = self.hosts.with_loopback_origins(on);
         self
     }
 
@@ -96,7 +106,9 @@ impl McpFrontConfig {
     ) -> Self {
         let hosts: Vec<String> = hosts.into_iter().map(Into::into).collect();
         let origins = self.hosts.allowed_origins().to_vec();
-        let policy = HostPolicy::any_host().with_allowed_origins(origins);
+        let policy = HostPolicy::any_host()
+            .with_allowed_origins(origins)
+            .with_loopback_origins(self.hosts.loopback_origins());
         self.hosts = if hosts.is_empty() {
             policy
         } else {

@@ -58,8 +58,14 @@ pub async fn fixture_server() -> (String, Child) {
 /// Starts the python server `name` (in tests/peers/mcp) that prints `PORT <n>`; its URL and
 /// the child (killed on drop).
 pub async fn python_server(name: &str) -> (String, Child) {
+    python_server_with(name, &[]).await
+}
+
+/// [`python_server`] with these arguments after the script.
+pub async fn python_server_with(name: &str, args: &[&str]) -> (String, Child) {
     let mut child = Command::new(python())
         .arg(script(name))
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -103,8 +109,14 @@ where
 
 /// Runs the python SDK client against `url`; its JSON report.
 pub async fn python_client(url: &str, mode: &str, tool: &str, args: &str) -> Value {
+    python_report("client.py", url, mode, tool, args).await
+}
+
+/// Runs the python client `name` (in tests/peers/mcp, taking `<url> <mode> <tool> <args>`)
+/// against `url`; the JSON line it prints.
+pub async fn python_report(name: &str, url: &str, mode: &str, tool: &str, args: &str) -> Value {
     let out = Command::new(python())
-        .arg(script("client.py"))
+        .arg(script(name))
         .args([url, mode, tool, args])
         .kill_on_drop(true)
         .output();

@@ -133,14 +133,14 @@ where
     async fn handshake(&self, link: &Link) -> Result<(), SseUpstreamError> {
         let params = json!({
             "protocolVersion": SSE_VERSION,
-            "capabilities": {},
+            "capabilities": crate::connector::mux::session_capabilities(self.shared.config.relayed),
             "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
         });
         let Value::Object(params) = params else {
             return Err(SseUpstreamError::Initialize);
         };
         let result = self
-            .exchange(link, "initialize", params, None)
+            .exchange(link, "initialize", params, None, None)
             .await
             .map_err(|e| {
                 tracing::warn!(uri = %self.shared.config.uri, error = %e, "mcp sse: initialize failed");

@@ -44,9 +44,10 @@ where
         method: &str,
         params: Map<String, Value>,
         notifier: Option<Notifier>,
+        declared: Option<Value>,
     ) -> Result<Map<String, Value>, BoxError> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let call = Exchange::new(id, method, params, notifier)?;
+        let call = Exchange::new(id, method, params, notifier, declared)?;
         link.inflight.insert(id, call.pending)?;
         let auth = self.shared.authorization();
         // `initialize` is never cancelled.

@@ -254,7 +254,8 @@ where
                 // call proven to own it (one named in `_meta`, or the only call in flight), when
                 // that call's client can be asked (a legacy client is sent it, a modern one gets it
                 // as `input_required`), and is refused otherwise (finding 20).
-                let asked = crate::connector::mux::owning_call(pending, &r.params_object());
+                let asked =
+                    crate::connector::mux::owning_call(pending, &r.method, &r.params_object());
                 let Some(uri) = posts.cloned() else { return };
                 let client = self.client.clone();
                 let auth = self.authorization.clone();

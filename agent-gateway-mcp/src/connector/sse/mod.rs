@@ -18,9 +18,11 @@
 //! (see [`Member`](crate::router::federation::Member)); a call whose caller gives up is cancelled
 //! upstream with `notifications/cancelled`. A POST answered 404 means the server forgot our
 //! session: the stream is dropped and the next call opens another. The server's `ping` on the
-//! stream is answered; its other requests (sampling, elicitation, roots) go to the client of
-//! the one call in flight whose client can be asked, and are refused with -32601 when there
-//! is not exactly one, since no one client owns a shared stream.
+//! stream is answered; its other requests (sampling, elicitation, roots: capabilities the
+//! connector declares at `initialize` with [`SseUpstream::with_relayed_requests`]) go to the client of the call that owns them (named in
+//! `_meta`, or the one call in flight) when that client can be asked and declared the
+//! capability, and are refused with -32601 otherwise, since no one client owns a shared
+//! stream.
 //!
 //! ```
 //! use agent_gateway_mcp::connector::sse::{SseUpstream, SseUpstreamError};
@@ -89,6 +91,8 @@ struct Config {
     connect_timeout: Duration,
     max_event_size: usize,
     stream_idle: Duration,
+    /// Whether the session declares the capabilities whose requests are relayed.
+    relayed: bool,
 }
 
 /// Where the stream stands.
@@ -201,6 +205,7 @@ impl<C> SseUpstream<C> {
                 connect_timeout: Duration::from_secs(10),
                 max_event_size: 16 * 1024 * 1024,
                 stream_idle: super::DEFAULT_STREAM_IDLE,
+                relayed: false,
             })),
         }
     }
@@ -246,6 +251,15 @@ impl<C> SseUpstream<C> {
         self.configure(|c| c.max_event_size = max)
     }
 
+    /// With `on`, the session is opened declaring the sampling, elicitation and roots
+    /// capabilities, so that a server which checks them asks; each such request goes to the
+    /// client of the call that owns it, only if that client declared the capability (else the
+    /// server gets -32601). Off by default: the one session is shared by every client, and a
+    /// server may then show tools meant for clients with those capabilities to all of them.
+    pub fn with_relayed_requests(self, on: bool) -> Self {
+        self.configure(|c| c.relayed = on)
+    }
+
     /// The SSE URL.
     pub fn uri(&self) -> &Uri {
         &self.shared.config.uri
@@ -282,8 +296,9 @@ where
         Box::pin(async move {
             let link = this.link().await?;
             let notifier = req.notifier().cloned();
+            let declared = req.client().map(|c| c.capabilities().clone());
             let (method, params) = req.into_parts();
-            this.exchange(&link, method.as_str(), params, notifier)
+            this.exchange(&link, method.as_str(), params, notifier, declared)
                 .await
         })
     }

@@ -122,7 +122,8 @@ pub(super) fn incoming(shared: &Shared, line: &[u8]) {
             // call proven to own it (one named in `_meta`, or the only call in flight), when
             // that call's client can be asked (a legacy client is sent it, a modern one gets it
             // as `input_required`), and is refused otherwise (finding 20).
-            let asked = crate::connector::mux::owning_call(&link.pending, &r.params_object());
+            let asked =
+                crate::connector::mux::owning_call(&link.pending, &r.method, &r.params_object());
             let writer = link.writer.clone();
             let Ok(handle) = tokio::runtime::Handle::try_current() else {
                 return;

@@ -65,7 +65,7 @@ pub(super) async fn listen(
     let mut honoured = filter.lists_only();
     for uri in filter.resource_uris() {
         let params = Map::from_iter([("uri".to_owned(), json!(uri))]);
-        match exchange(shared, SUBSCRIBE, params, None, true).await {
+        match exchange(shared, SUBSCRIBE, params, None, None, true).await {
             Ok(_) => honoured = honoured.resource(uri),
             Err(e) if cause_ref::<McpError>(e.as_ref()).is_some() => {
                 tracing::warn!(upstream = %shared.label, uri, error = %e, "mcp stdio: subscription refused");

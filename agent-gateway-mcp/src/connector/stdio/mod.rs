@@ -1,8 +1,10 @@
 //! The stdio upstream connector: runs an MCP server as a child process and speaks
 //! newline-delimited JSON-RPC with it on stdin and stdout.
 //!
-//! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` and
-//! `notifications/initialized` first, then takes requests, many at once, matched to their
+//! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` (declaring the
+//! sampling, elicitation and roots capabilities with
+//! [`StdioConfig::with_relayed_requests`]: their requests go to the client of the call that
+//! owns them, when that client declared them) and `notifications/initialized` first, then takes requests, many at once, matched to their
 //! answers by id. The child's stderr goes to `tracing`. A child that exits is restarted after
 //! an exponential, capped backoff (tokio time); meanwhile calls fail at once with
 //! [`StdioError::NotRunning`], and a call in flight when it exits fails with
@@ -111,6 +113,7 @@ pub struct StdioConfig {
     shutdown_timeout: Duration,
     max_queued: usize,
     stall_timeout: Duration,
+    relayed: bool,
 }
 
 impl StdioConfig {
@@ -131,7 +134,18 @@ impl StdioConfig {
             shutdown_timeout: Duration::from_secs(5),
             max_queued: DEFAULT_MAX_QUEUED,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
+            relayed: false,
         }
+    }
+
+    /// With `on`, the session is opened declaring the sampling, elicitation and roots
+    /// capabilities, so that a server which checks them asks; each such request goes to the
+    /// client of the call that owns it, only if that client declared the capability (else the
+    /// server gets -32601). Off by default: the one session is shared by every client, and a
+    /// server may then show tools meant for clients with those capabilities to all of them.
+    pub fn with_relayed_requests(mut self, on: bool) -> Self {
+        self.relayed = on;
+        self
     }
 
     /// Holds at most `bytes` waiting for the child's stdin (default
@@ -309,8 +323,9 @@ impl Service<UpstreamRequest> for StdioUpstream {
         }
         Box::pin(async move {
             let notifier = req.notifier().cloned();
+            let declared = req.client().map(|c| c.capabilities().clone());
             let (method, params) = req.into_parts();
-            exchange(&shared, method.as_str(), params, notifier, true).await
+            exchange(&shared, method.as_str(), params, notifier, declared, true).await
         })
     }
 }
@@ -341,10 +356,11 @@ async fn exchange(
     method: &str,
     params: Map<String, Value>,
     notifier: Option<Notifier>,
+    declared: Option<Value>,
     ready: bool,
 ) -> Result<Map<String, Value>, BoxError> {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let call = Exchange::new(id, method, params, notifier)?;
+    let call = Exchange::new(id, method, params, notifier, declared)?;
     {
         let mut slot = shared.slot.lock().map_err(|_| StdioError::NotRunning)?;
         let link = slot

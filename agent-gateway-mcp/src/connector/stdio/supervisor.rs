@@ -207,14 +207,14 @@ async fn serve(
 async fn handshake(shared: &Arc<Shared>) -> Result<(), BoxError> {
     let params = json!({
         "protocolVersion": LEGACY_VERSIONS[0],
-        "capabilities": {},
+        "capabilities": crate::connector::mux::session_capabilities(shared.config.relayed),
         "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
     });
     let params = match params {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    let result = super::exchange(shared, "initialize", params, None, false).await?;
+    let result = super::exchange(shared, "initialize", params, None, None, false).await?;
     let version = result.get("protocolVersion").and_then(Value::as_str);
     if !version.is_some_and(|v| LEGACY_VERSIONS.contains(&v)) {
         return Err(format!("upstream speaks no version we do: {version:?}").into());

@@ -1,0 +1,153 @@
+//! A legacy client's back-channel, end to end with real peers: the python SDK client (which
+//! declares sampling, elicitation and roots and answers them) through the gateway to the
+//! python SDK back-channel server (tests/peers/mcp/backchannel_server.py, a dual-era server
+//! whose tool asks the client for an elicitation, a sampling and its roots, and fails in the
+//! modern era for want of a back-channel, as SDK servers do), over streamable HTTP, stdio and
+//! the legacy HTTP+SSE transport. Through the gateway the client gets what it gets from the
+//! server alone, and is asked the same requests.
+//!
+//! Without the python venv these tests skip with a one-line notice, or with
+//! `AGW_REQUIRE_PEERS=1` FAIL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::time::Duration;
+
+use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
+use agent_gateway_mcp::connector::{HttpUpstream, SseUpstream};
+use agent_gateway_mcp::router::Direct;
+use agent_gateway_mcp::upstream::UpstreamRequest;
+use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
+use serde_json::{Map, Value};
+use tower::ServiceExt;
+
+use common::{python, python_report, python_server_with, script, serve, strings};
+
+/// The fixture's tool that asks all three, one after the other.
+const TOOL: &str = "test_input_required_result_multiple_inputs";
+
+/// The client's report of one call of [`TOOL`] at `url` in `mode`.
+async fn call(url: &str, mode: &str) -> Value {
+    python_report("backchannel_client.py", url, mode, TOOL, "{}").await
+}
+
+/// What the legacy client gets when its back-channel is reached: the three answers used.
+fn assert_answered(report: &Value, what: &str) {
+    assert_eq!(report["protocolVersion"], "2025-11-25", "{what}: {report}");
+    assert_eq!(
+        strings(&report["content"]),
+        ["Hi Ada (1 roots)"],
+        "{what}: {report}"
+    );
+    assert_eq!(report["isError"], false, "{what}: {report}");
+    assert_eq!(
+        strings(&report["asked"]),
+        ["elicitation/create", "sampling/createMessage", "roots/list"],
+        "{what}: {report}"
+    );
+}
+
+async fn gateway<S>(upstream: S) -> String
+where
+    Direct<S>: tower::Service<
+            agent_gateway_mcp::McpRequest,
+            Response = agent_gateway_mcp::McpResponse,
+            Error = agent_gateway_core::BoxError,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    <Direct<S> as tower::Service<agent_gateway_mcp::McpRequest>>::Future: Send + 'static,
+{
+    serve(McpFront::new(
+        Direct::new(upstream),
+        McpFrontConfig::new("agent-gateway", "test").unwrap(),
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_client_is_asked_through_the_gateway_as_by_a_dual_era_server_alone() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
+    let (url, _server) = python_server_with("backchannel_server.py", &[]).await;
+    // The server alone: the legacy client is asked; a modern one is not, and the tool fails.
+    assert_answered(&call(&url, "legacy").await, "alone");
+    let alone_modern = call(&url, "2026-07-28").await;
+    assert!(
+        alone_modern["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("back-channel")),
+        "{alone_modern}"
+    );
+
+    let upstream = HttpUpstream::connect(url.parse().unwrap());
+    // The era probed first, on a listing (a failed call's -32600 could be read as legacy).
+    let list = upstream
+        .clone()
+        .oneshot(UpstreamRequest::new("tools/list", Map::new()))
+        .await
+        .unwrap();
+    assert!(list["tools"].as_array().is_some_and(|t| !t.is_empty()));
+    assert_eq!(upstream.era().await, Some(Era::Modern));
+    let url = gateway(upstream.clone()).await;
+    // A modern client is spoken for in the modern era: no back-channel, as alone.
+    let modern = call(&url, "2026-07-28").await;
+    assert!(
+        modern["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("back-channel")),
+        "through the gateway, as alone: {modern}"
+    );
+    assert_eq!(upstream.era().await, Some(Era::Modern));
+    // Two legacy clients at once: each on its own upstream session, each asked its own.
+    let (a, b) = tokio::join!(call(&url, "legacy"), call(&url, "legacy"));
+    assert_answered(&a, "through the gateway");
+    assert_answered(&b, "through the gateway, concurrently");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_client_is_asked_by_a_stdio_server_through_the_gateway() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
+    let config = StdioConfig::new(python())
+        .with_args([
+            script("backchannel_server.py").into_os_string(),
+            "--stdio".into(),
+        ])
+        .with_env("PYTHONWARNINGS", "ignore")
+        .with_request_timeout(Duration::from_secs(30))
+        .with_relayed_requests(true);
+    let upstream = StdioUpstream::spawn("py-backchannel", config);
+    // Bounded polling for the child's handshake.
+    for _ in 0..600 {
+        if upstream.is_ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        upstream.is_ready(),
+        "the stdio server's handshake within 60 s"
+    );
+    let url = gateway(upstream.clone()).await;
+    assert_answered(&call(&url, "legacy").await, "over stdio");
+    upstream.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_client_is_asked_by_a_legacy_sse_server_through_the_gateway() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
+    let (url, _server) = python_server_with("backchannel_server.py", &["--sse"]).await;
+    // The helper names the streamable-HTTP path; this server's stream is at /sse.
+    let sse = format!("{}/sse", url.strip_suffix("/mcp").unwrap());
+    let upstream = SseUpstream::connect(sse.parse().unwrap()).with_relayed_requests(true);
+    let url = gateway(upstream).await;
+    assert_answered(&call(&url, "legacy").await, "over legacy SSE");
+}

@@ -21,10 +21,12 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod a2a;
+mod guardrails;
 mod llm;
 mod mcp;
 
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
+pub use guardrails::{GuardrailConfig, GuardrailKind, Guardrails};
 pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
 mod server;
@@ -92,6 +94,8 @@ pub struct Config {
     pub mcp: Option<McpConfig>,
     /// The A2A front; `None` when the file has no `[a2a]` section.
     pub a2a: Option<A2aConfig>,
+    /// The guardrails (`[[guardrails]]`), in file order; none by default.
+    pub guardrails: Vec<GuardrailConfig>,
 }
 
 impl Config {
@@ -133,6 +137,8 @@ struct FileConfig {
     llm: Option<llm::FileLlm>,
     mcp: Option<mcp::FileMcp>,
     a2a: Option<a2a::FileA2a>,
+    #[serde(default)]
+    guardrails: Vec<guardrails::FileGuardrail>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +169,11 @@ impl TryFrom<FileConfig> for Config {
             llm: file.llm.map(LlmConfig::try_from).transpose()?,
             mcp: file.mcp.map(McpConfig::try_from).transpose()?,
             a2a: file.a2a.map(A2aConfig::try_from).transpose()?,
+            guardrails: file
+                .guardrails
+                .into_iter()
+                .map(GuardrailConfig::try_from)
+                .collect::<Result<_, _>>()?,
         })
     }
 }

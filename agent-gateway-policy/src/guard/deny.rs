@@ -31,7 +31,7 @@ struct Sides {
     responses: bool,
 }
 
-/// Keyword and regex deny rules; see the [module docs](self).
+/// Keyword and regex deny rules; see the [guard module](super).
 ///
 /// Matching uses the `regex` crate, whose engine runs in time linear in the text (no
 /// backtracking, so no ReDoS). A keyword matches case-insensitively, anywhere in a string.

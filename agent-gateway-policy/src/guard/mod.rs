@@ -52,7 +52,7 @@
 //!   passes, without buffering it. PII redaction plugs in here.
 //!
 //! Guardrails run in the order they were added; the first block wins. A block is a
-//! [`Denied`] of kind [`GuardrailBlocked`](agent_gateway_core::DeniedKind::GuardrailBlocked)
+//! [`Denied`](agent_gateway_core::Denied) of kind [`GuardrailBlocked`](agent_gateway_core::DeniedKind::GuardrailBlocked)
 //! with the rule id, which every front renders in its wire format (and audit reads). The rule
 //! ids of request rewrites are recorded in the request's [`Rewritten`] extension.
 //! [`Scoped`] limits a guardrail to protocols, callers and targets, and runs it enforced or in

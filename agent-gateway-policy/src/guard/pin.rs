@@ -136,7 +136,7 @@ struct State {
 }
 
 /// The pinned tool definitions, and the guardrail enforcing them; see the
-/// [module docs](self). Clones share the table, so the admin router and the layer see the
+/// [guard module](super). Clones share the table, so the admin router and the layer see the
 /// same pins.
 #[derive(Debug, Clone)]
 pub struct Pins {

@@ -59,7 +59,7 @@ struct Settings {
     require_known: bool,
 }
 
-/// Checks tool calls against the schemas their tools declare; see the [module docs](self).
+/// Checks tool calls against the schemas their tools declare; see the [guard module](super).
 ///
 /// The schemas are learned from the `tools/list` responses that pass through the layer, keyed
 /// by the tool name the client uses. A call to a tool not listed yet passes (the upstream
@@ -251,7 +251,7 @@ fn version_of(input: &Value, output: Option<&Value>) -> [u8; 32] {
 
 use sha2::Digest as _;
 
-/// Compiles an untrusted schema with the limits of the [module docs](self).
+/// Compiles an untrusted schema with the limits of the [guard module](super).
 fn compile(schema: &Value, max_bytes: usize) -> Compiled {
     if !schema.is_object() && !schema.is_boolean() {
         return Err("the schema is not a JSON Schema object".to_owned());

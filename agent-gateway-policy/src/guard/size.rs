@@ -25,7 +25,7 @@ pub enum Oversize {
     Trim,
 }
 
-/// Per-field and total size limits; see the [module docs](self).
+/// Per-field and total size limits; see the [guard module](super).
 ///
 /// Sizes are in bytes: a field is one JSON string (UTF-8), the total is the compact JSON
 /// encoding of the arguments or output.

@@ -398,6 +398,8 @@ url = "http://127.0.0.1:3000/mcp"
         );
         assert!(!fs.prefixed);
         assert!(matches!(mcp.allowed_hosts, AllowedHosts::Only(_)));
+        assert_eq!(c.guardrails.len(), 4);
+        assert!(Guardrails::build(&c.guardrails).unwrap().pins.is_some());
     }
 
     #[test]

@@ -146,6 +146,10 @@ impl AgentRequest for A2aRequest {
         Some(&self.params)
     }
 
+    fn arguments_mut(&mut self) -> Option<&mut Value> {
+        Some(&mut self.params)
+    }
+
     fn parts(&self) -> &dyn RequestParts {
         &self.parts
     }

@@ -114,6 +114,13 @@ impl AgentResponse for A2aResponse {
         }
     }
 
+    fn output_mut(&mut self) -> Option<&mut Value> {
+        match &mut self.reply {
+            Reply::Result(v) => Some(v),
+            _ => None,
+        }
+    }
+
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
         let Reply::Agents(items) = &mut self.reply else {
             return 0;

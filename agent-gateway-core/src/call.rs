@@ -137,6 +137,10 @@ impl<P> AgentRequest for Call<P> {
         Some(&self.arguments)
     }
 
+    fn arguments_mut(&mut self) -> Option<&mut Value> {
+        Some(&mut self.arguments)
+    }
+
     fn parts(&self) -> &dyn RequestParts {
         &self.parts
     }

@@ -61,6 +61,13 @@ pub trait AgentRequest {
     /// message, the model request body.
     fn arguments(&self) -> Option<&Value>;
 
+    /// The same arguments, mutably, for a guardrail that redacts or trims them. What is
+    /// written here is what the upstream receives: the protocol re-encodes the request from
+    /// it. `None` when the request has no arguments a layer may rewrite (the default).
+    fn arguments_mut(&mut self) -> Option<&mut Value> {
+        None
+    }
+
     /// Where the request keeps its headers and extensions: usually a [`Parts`] field.
     fn parts(&self) -> &dyn RequestParts;
 

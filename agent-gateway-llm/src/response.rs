@@ -159,6 +159,9 @@ impl LlmResponse {
     /// extensions, for HTTP-level layers.
     pub fn into_http(self, dialect: Dialect) -> http::Response<LlmBody> {
         let body = match self.content {
+            Content::Json { bytes, value } if bytes.is_empty() => {
+                LlmBody::full(Bytes::from(value.to_string()))
+            }
             Content::Json { bytes, .. } => LlmBody::full(bytes),
             Content::Stream(body) => body,
             Content::Models(entries) => LlmBody::full(render_models(&entries, dialect)),
@@ -208,6 +211,18 @@ impl AgentResponse for LlmResponse {
     fn output(&self) -> Option<&Value> {
         match &self.content {
             Content::Json { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    fn output_mut(&mut self) -> Option<&mut Value> {
+        match &mut self.content {
+            Content::Json { bytes, value } => {
+                // The value may change: empty bytes mean "encode the value again" (a JSON
+                // body is never empty).
+                *bytes = Bytes::new();
+                Some(value)
+            }
             _ => None,
         }
     }

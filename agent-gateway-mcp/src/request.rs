@@ -342,6 +342,14 @@ impl AgentRequest for McpRequest {
             .flatten()
     }
 
+    fn arguments_mut(&mut self) -> Option<&mut Value> {
+        // The params move to the upstream as they are, so an edit here is what it receives.
+        self.method
+            .has_arguments()
+            .then(|| self.params.get_mut("arguments"))
+            .flatten()
+    }
+
     fn parts(&self) -> &dyn RequestParts {
         &self.parts
     }

@@ -132,6 +132,11 @@ impl AgentResponse for McpResponse {
         Some(&self.result)
     }
 
+    fn output_mut(&mut self) -> Option<&mut Value> {
+        // Stays an object: the front encodes the result from this value.
+        Some(&mut self.result)
+    }
+
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
         let Some(shape) = self.shape else { return 0 };
         let Some(Value::Array(items)) = self.result.get_mut(shape.key) else {

@@ -68,6 +68,8 @@ pub mod budget;
 pub mod builder;
 pub mod check;
 mod decided;
+mod glob;
+pub mod guard;
 pub mod key;
 pub mod quota;
 #[cfg(feature = "redis")]

@@ -54,7 +54,7 @@
 //!
 //! # Order
 //!
-//! auth → authorize → checks → quota → budget: a request is counted only once it is known who
+//! auth → authorize → checks → quota → budget → guardrails: a request is counted only once it is known who
 //! sent it and that it is allowed at all, so a refused request never uses up anyone's quota.
 
 use std::fmt;
@@ -71,13 +71,16 @@ use crate::auth::{Auth, AuthLayer, Authenticator};
 use crate::authorize::{Authorize, AuthorizeLayer, Policy};
 use crate::budget::{Budget, BudgetLayer};
 use crate::check::{Check, CheckLayer, Checked};
+use crate::guard::{Guard, GuardLayer};
 use crate::quota::{Quota, QuotaLayer};
 
 /// The checks of a stack, run in the order added.
 pub type Checks = Vec<Arc<dyn Check>>;
 
+/// The guard layer's service, when there are guardrails.
+pub type GuardStep<S> = Either<Guard<S>, S>;
 /// The budget layer's service, when there is a budget.
-pub type BudgetStep<S> = Either<Budget<S>, S>;
+pub type BudgetStep<S> = Either<Budget<GuardStep<S>>, GuardStep<S>>;
 /// The quota layer's service, when there is a quota.
 pub type QuotaStep<S> = Either<Quota<BudgetStep<S>>, BudgetStep<S>>;
 /// The checks' service.
@@ -107,6 +110,7 @@ pub struct PolicyStack {
     items: Vec<crate::check::ItemFilter>,
     quota: Option<QuotaLayer>,
     budget: Option<BudgetLayer>,
+    guard: Option<GuardLayer>,
 }
 
 impl PolicyStack {
@@ -161,6 +165,13 @@ impl PolicyStack {
         self
     }
 
+    /// Runs `layer`'s guardrails last, nearest the upstream: what they see has been admitted,
+    /// and what they rewrite is what the upstream receives.
+    pub fn with_guard(mut self, layer: GuardLayer) -> Self {
+        self.guard = Some(layer);
+        self
+    }
+
     /// The quota layer, for its [`fail_open_count`](QuotaLayer::fail_open_count).
     pub fn quota(&self) -> Option<&QuotaLayer> {
         self.quota.as_ref()
@@ -185,6 +196,10 @@ impl<S> Layer<S> for PolicyStack {
     type Service = PolicyService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        let inner = match &self.guard {
+            Some(guard) => Either::Left(guard.layer(inner)),
+            None => Either::Right(inner),
+        };
         let inner = match &self.budget {
             Some(budget) => Either::Left(budget.layer(inner)),
             None => Either::Right(inner),
@@ -216,6 +231,7 @@ impl fmt::Debug for PolicyStack {
             .field("items", &self.items.len())
             .field("quota", &self.quota)
             .field("budget", &self.budget)
+            .field("guard", &self.guard)
             .finish()
     }
 }

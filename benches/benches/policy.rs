@@ -1,4 +1,5 @@
-//! Each policy layer, and auth + authorize + quota together, against the bare service, per call.
+//! Each policy layer, auth + authorize + quota together, the guardrails (a schema check alone,
+//! all but PII together) and the full stack with them, against the bare service, per call.
 //!
 //! Every row drives the same in-process service with `oneshot` on a current-thread runtime, so
 //! the runtime's own cost is in the baseline too and the rows read as ratios.
@@ -16,6 +17,7 @@ use agent_gateway_core::{Action, BoxError, Call, Caller, Cost, Secret};
 use agent_gateway_policy::auth::{ApiKeys, AuthLayer, Principal};
 use agent_gateway_policy::authorize::{AuthorizeLayer, Rules};
 use agent_gateway_policy::budget::{BudgetLayer, Level};
+use agent_gateway_policy::guard::{DenyRules, GuardLayer, PinMode, Pins, SchemaCheck, SizeLimits};
 use agent_gateway_policy::key::Subject;
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -71,12 +73,62 @@ fn quota_layer() -> QuotaLayer {
         .with_limit(Limit::requests("bench", Subject, rate))
 }
 
+/// The tool `fs.read` as an MCP server lists it.
+fn listed_tool() -> serde_json::Value {
+    json!({
+        "name": "fs.read",
+        "description": "Reads a file under /data.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"path": {"type": "string", "pattern": "^/data/"}, "limit": {"type": "integer"}},
+            "required": ["path"],
+            "additionalProperties": false,
+        },
+    })
+}
+
+/// The schema check, having learned `fs.read` from a listing.
+fn schema_check() -> SchemaCheck {
+    let check = SchemaCheck::new();
+    check.learn("fs.read", &listed_tool());
+    check
+}
+
+/// Every built-in guardrail but PII: schema check, deny rules, size limits, pins.
+fn guardrails() -> GuardLayer {
+    let deny = DenyRules::new()
+        .keyword("no-drop", "drop table")
+        .unwrap()
+        .keyword("no-shadow", "/etc/shadow")
+        .unwrap()
+        .regex("aws-key", r"AKIA[0-9A-Z]{16}")
+        .unwrap();
+    let pins = Pins::new(PinMode::Block);
+    pins.observe("fs.read", &listed_tool());
+    GuardLayer::new()
+        .with(schema_check())
+        .with(deny)
+        .with(
+            SizeLimits::new()
+                .with_max_field(64 * 1024)
+                .with_max_total(1 << 20),
+        )
+        .with(pins)
+}
+
 fn bench_row<S>(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, svc: S)
 where
     S: Service<Call> + Clone,
     S::Error: std::fmt::Debug,
 {
-    let req = call();
+    bench_request(c, rt, name, svc, call());
+}
+
+fn bench_request<S>(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, svc: S, req: Call)
+where
+    S: Service<Call> + Clone,
+    S::Error: std::fmt::Debug,
+{
     c.bench_function(name, |b| {
         b.iter(|| black_box(rt.block_on(svc.clone().oneshot(req.clone())).unwrap()))
     });
@@ -110,6 +162,33 @@ fn policy(c: &mut Criterion) {
     );
     let stack = auth_layer().layer(authorize_layer().layer(quota_layer().layer(bare())));
     bench_row(c, &rt, "policy/auth+authorize+quota", stack);
+
+    // The guardrails look at MCP tool calls; the bare row with the same request is the
+    // baseline to compare them with (target: the full stack at most 3 µs over it).
+    let mcp = || call().with_protocol("mcp");
+    bench_request(c, &rt, "policy/guard_baseline_bare_mcp_call", bare(), mcp());
+    let schema = GuardLayer::new().with(schema_check());
+    bench_request(
+        c,
+        &rt,
+        "policy/guard_schema_check",
+        schema.layer(bare()),
+        mcp(),
+    );
+    bench_request(
+        c,
+        &rt,
+        "policy/guard_all_but_pii",
+        guardrails().layer(bare()),
+        mcp(),
+    );
+    let budget = BudgetLayer::new(Arc::new(MemoryStore::new()))
+        .with_key(Subject)
+        .with_limit(Level::Key, Cost::from_nano_usd(u64::MAX / 4));
+    let full = auth_layer().layer(
+        authorize_layer().layer(quota_layer().layer(budget.layer(guardrails().layer(bare())))),
+    );
+    bench_request(c, &rt, "policy/full_stack_with_guardrails", full, mcp());
 }
 
 criterion_group!(benches, policy);

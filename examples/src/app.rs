@@ -170,6 +170,10 @@ fn build(
         app = app.nest_service(&a2a.path, front);
         fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
     }
+    if let Some(admin) = policies.pins_admin() {
+        // The guardrails' pin approvals: GET …/pins, POST …/pins/{tool}/approve (admins).
+        app = app.nest_service("/admin/guardrails", edge.route(admin));
+    }
     let index = json!({
         "name": "agent-gateway",
         "version": env!("CARGO_PKG_VERSION"),

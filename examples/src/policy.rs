@@ -44,7 +44,17 @@ use agent_gateway_policy::stack::PolicyStack;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 
-use crate::config::{BudgetConfig, Config, QuotaConfig, QuotaUnit};
+use agent_gateway_core::Denied;
+use agent_gateway_core::render::RenderDenied;
+use agent_gateway_policy::check::CheckLayer;
+use agent_gateway_policy::guard::Pins;
+use agent_gateway_policy::guard::admin::PinAdmin;
+
+use crate::config::{BudgetConfig, Config, Guardrails, QuotaConfig, QuotaUnit};
+
+/// The pins' admin router with the policy stack in front; see [`Policies::pins_admin`].
+pub type PinsAdmin =
+    BoxCloneSyncService<http::Request<axum::body::Body>, http::Response<String>, BoxError>;
 
 /// A policy configuration that could not be turned into layers.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +69,9 @@ pub enum PolicyError {
     /// An authorization rule does not compile.
     #[error("authorize.rules: {0}")]
     Rule(#[from] agent_gateway_policy::authorize::RuleError),
+    /// A guardrail could not be built.
+    #[error("guardrails: {0}")]
+    Guardrail(#[from] crate::config::ConfigError),
     /// The counter store could not be reached.
     #[error("store: {0}")]
     Store(String),
@@ -74,6 +87,7 @@ pub struct Policies {
     stack: PolicyStack,
     store: SharedStore,
     audit: Option<AuditLayer>,
+    pins: Option<Pins>,
 }
 
 impl Policies {
@@ -105,10 +119,15 @@ impl Policies {
             }
             stack = stack.with_budget(layer);
         }
+        let guardrails = Guardrails::build(&config.guardrails)?;
+        if !guardrails.layer.is_empty() {
+            stack = stack.with_guard(guardrails.layer);
+        }
         Ok(Policies {
             stack,
             store,
             audit: None,
+            pins: guardrails.pins,
         })
     }
 
@@ -130,6 +149,24 @@ impl Policies {
     /// The audit layer, if any: for its log's counters and `flush`.
     pub fn audit(&self) -> Option<&AuditLayer> {
         self.audit.as_ref()
+    }
+
+    /// The tool pins, when a `pin` guardrail is configured: for the admin router.
+    pub fn pins(&self) -> Option<&Pins> {
+        self.pins.as_ref()
+    }
+
+    /// The pins' admin router ([`PinAdmin`]) behind the whole policy stack, for callers with
+    /// the `admin` role (others get 403), when a `pin` guardrail is configured.
+    pub fn pins_admin(&self) -> Option<RenderDenied<PinsAdmin>> {
+        let pins = self.pins.clone()?;
+        let admins_only = CheckLayer::new(|req: &dyn AgentRequest| match req.caller() {
+            Some(caller) if caller.has_role("admin") => Ok(()),
+            _ => Err(Denied::forbidden("the admin role is required")),
+        });
+        Some(RenderDenied::new(
+            self.stack(admins_only.layer(PinAdmin::new(pins))),
+        ))
     }
 
     /// The counter store the quotas and budgets use.

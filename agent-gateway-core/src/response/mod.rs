@@ -64,6 +64,13 @@ pub trait AgentResponse {
         None
     }
 
+    /// The same output, mutably, for a guardrail that redacts it. What is written here is
+    /// what the client receives: the protocol encodes the response from it. `None` when the
+    /// response has no output a layer may rewrite (the default), such as a stream.
+    fn output_mut(&mut self) -> Option<&mut Value> {
+        None
+    }
+
     /// Applies `filter` to the text this response carries (a stream's text as it passes, or a
     /// whole body's text), rewriting the protocol's own events with what the filter releases.
     /// Returns the filter back when this response has no text it can filter.
@@ -159,6 +166,10 @@ impl AgentResponse for Reply {
 
     fn served_by(&self) -> Option<&ServedBy> {
         self.served.as_ref()
+    }
+
+    fn output_mut(&mut self) -> Option<&mut Value> {
+        Some(&mut self.output)
     }
 
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {

@@ -250,6 +250,11 @@ impl AgentRequest for LlmRequest {
         (!self.body.is_null()).then_some(&*self.body)
     }
 
+    fn arguments_mut(&mut self) -> Option<&mut Value> {
+        // The provider is sent this body, so a redaction here reaches it.
+        (!self.body.is_null()).then(|| self.body_mut())
+    }
+
     fn parts(&self) -> &dyn RequestParts {
         &self.parts
     }

@@ -31,6 +31,8 @@ type Handler = Arc<dyn Fn(&Map<String, Value>) -> Result<Value, ErrorObject> + S
 struct Tool {
     name: String,
     handler: Handler,
+    description: Option<String>,
+    input_schema: Option<Value>,
 }
 
 #[derive(Default)]
@@ -113,8 +115,32 @@ impl FakeMcpServer {
         let tool = Tool {
             name: name.into(),
             handler: Arc::new(handler),
+            description: None,
+            input_schema: None,
         };
         self.configure(|c| c.tools.push(tool))
+    }
+
+    /// Sets the `inputSchema` the tool `name` (added before) is listed with; the default is
+    /// `{"type": "object"}`. The server itself does not check arguments against it.
+    pub fn with_input_schema(self, name: &str, schema: Value) -> Self {
+        self.configure(|c| {
+            c.tools
+                .iter_mut()
+                .filter(|t| t.name == name)
+                .for_each(|t| t.input_schema = Some(schema.clone()));
+        })
+    }
+
+    /// Changes the description the tool `name` is listed with from now on (a "rug pull", for
+    /// tool-pinning tests).
+    pub fn set_description(&self, name: &str, description: &str) {
+        if let Ok(mut c) = self.state.config.lock() {
+            c.tools
+                .iter_mut()
+                .filter(|t| t.name == name)
+                .for_each(|t| t.description = Some(description.to_owned()));
+        }
     }
 
     /// Adds a tool answering with one text block, `"<name>:<arguments as JSON>"`.
@@ -329,10 +355,14 @@ fn page(
 impl Tool {
     /// The tool as `tools/list` describes it.
     fn listed(&self) -> Value {
+        let description = self
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("The fake server's tool {}.", self.name));
         json!({
             "name": self.name,
-            "description": format!("The fake server's tool {}.", self.name),
-            "inputSchema": {"type": "object"},
+            "description": description,
+            "inputSchema": self.input_schema.clone().unwrap_or_else(|| json!({"type": "object"})),
         })
     }
 }

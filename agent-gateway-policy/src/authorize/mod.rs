@@ -94,7 +94,6 @@
 mod context;
 mod filter;
 pub mod future;
-mod glob;
 mod layer;
 mod rules;
 #[cfg(test)]

@@ -8,7 +8,7 @@ use agent_gateway_core::{AgentRequest, RunId};
 use cel::{Context, Env, Program};
 
 use super::context::{Ask, Needs, Subject, bind_ask, subject_scope};
-use super::glob::Glob;
+use crate::glob::Glob;
 
 /// The rule id a denial carries when no rule allowed the request.
 pub const DEFAULT_DENY_RULE: &str = "default-deny";

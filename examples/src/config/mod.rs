@@ -22,11 +22,13 @@ use serde::Deserialize;
 
 mod a2a;
 mod audit;
+mod guardrails;
 mod llm;
 mod mcp;
 
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
 pub use audit::{AuditConfig, DEFAULT_AUDIT_PATH};
+pub use guardrails::{GuardrailConfig, GuardrailKind, Guardrails};
 pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
 mod server;
@@ -96,6 +98,8 @@ pub struct Config {
     pub a2a: Option<A2aConfig>,
     /// The audit log; `None` when the file has no `[audit]` section.
     pub audit: Option<AuditConfig>,
+    /// The guardrails (`[[guardrails]]`), in file order; none by default.
+    pub guardrails: Vec<GuardrailConfig>,
 }
 
 impl Config {
@@ -138,6 +142,8 @@ struct FileConfig {
     mcp: Option<mcp::FileMcp>,
     a2a: Option<a2a::FileA2a>,
     audit: Option<audit::FileAudit>,
+    #[serde(default)]
+    guardrails: Vec<guardrails::FileGuardrail>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,6 +175,11 @@ impl TryFrom<FileConfig> for Config {
             mcp: file.mcp.map(McpConfig::try_from).transpose()?,
             a2a: file.a2a.map(A2aConfig::try_from).transpose()?,
             audit: file.audit.map(AuditConfig::try_from).transpose()?,
+            guardrails: file
+                .guardrails
+                .into_iter()
+                .map(GuardrailConfig::try_from)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -400,6 +411,8 @@ url = "http://127.0.0.1:3000/mcp"
             .map(|d| d.cache_write_usd_per_million)
             .collect();
         assert_eq!(writes, [None, None, Some(1.25)]);
+        assert_eq!(c.guardrails.len(), 4);
+        assert!(Guardrails::build(&c.guardrails).unwrap().pins.is_some());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Target patterns for the allow/deny list sugar: `*` matches any run of characters (dots
+//! Target patterns (authorize's allow/deny list sugar, guardrail scopes): `*` matches any run of characters (dots
 //! included), everything else matches itself.
 
 /// A pattern split at its `*`s once, so that matching allocates nothing.

@@ -65,6 +65,7 @@ pub mod budget;
 pub mod builder;
 pub mod check;
 mod decided;
+pub mod guard;
 pub mod key;
 pub mod quota;
 #[cfg(feature = "redis")]

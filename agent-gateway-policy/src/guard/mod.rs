@@ -1,0 +1,3 @@
+//! Guardrails over the content of requests and responses.
+
+pub mod pii;

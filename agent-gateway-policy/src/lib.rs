@@ -10,6 +10,8 @@
 //! - [`budget`]: spend per key, team and tenant, with hierarchical limits.
 //! - [`stack`]: every layer of an application built once and applied to every front;
 //!   [`ServiceBuilderExt`] chains them on a `ServiceBuilder` instead.
+//! - [`guard`]: guardrails over content; [`guard::pii`] detects, redacts or blocks personal
+//!   data and secrets in whole texts and in streams.
 //! - [`admit`]: the admit-call-settle future that quota and budget share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!

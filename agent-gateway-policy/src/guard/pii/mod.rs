@@ -73,6 +73,18 @@ pub enum PiiAction {
     Block,
 }
 
+impl PiiAction {
+    /// The action named `name` (`detect`, `redact` or `block`), as a config file spells it.
+    pub fn from_name(name: &str) -> Option<PiiAction> {
+        match name {
+            "detect" => Some(PiiAction::Detect),
+            "redact" => Some(PiiAction::Redact),
+            "block" => Some(PiiAction::Block),
+            _ => None,
+        }
+    }
+}
+
 /// One rule: an id (reported in blocks and findings), a detector and its action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PiiRule {

@@ -231,3 +231,14 @@ fn debug_shows_no_held_text() {
     assert!(!debug.contains("ann"), "{debug}");
     assert!(debug.contains("held"));
 }
+
+#[test]
+fn names_as_a_config_spells_them() {
+    assert_eq!(PiiAction::from_name("block"), Some(PiiAction::Block));
+    assert_eq!(PiiAction::from_name("mask"), None);
+    for d in Detector::ALL {
+        assert_eq!(Detector::from_label(d.label()), Some(d));
+    }
+    assert_eq!(Detector::from_label("passport"), None);
+    assert_eq!(PiiRule::defaults().len(), Detector::ALL.len());
+}

@@ -41,6 +41,7 @@ enum Open {
 /// Responses stream that repeat the whole text (`…done`, `response.completed`) carry the text as
 /// the client received it. A [`Blocked`](agent_gateway_core::content::Blocked) ends the stream
 /// with the dialect's error event (code `guardrail_blocked`); the upstream is not read further.
+/// Events are re-encoded as decoded, so SSE comments (keep-alives) are not relayed.
 ///
 /// ```
 /// use bytes::Bytes;

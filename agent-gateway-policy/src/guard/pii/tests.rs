@@ -175,6 +175,27 @@ and [REDACTED:aws_access_key], token [REDACTED:bearer_token] Done."
 }
 
 #[test]
+fn many_pieces_at_scattered_points_give_the_whole_text_redaction() {
+    let guard = guard();
+    let whole = guard.redact(MIXED).unwrap().into_owned();
+    // A small linear congruential generator: scattered cut points, the same on every run.
+    let mut seed: u64 = 0x5eed;
+    let mut next = |below: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % below
+    };
+    for _ in 0..200 {
+        let mut cuts: Vec<usize> = (0..next(12) + 2).map(|_| next(MIXED.len() + 1)).collect();
+        cuts.extend([0, MIXED.len()]);
+        cuts.sort_unstable();
+        let pieces: Vec<&str> = cuts.windows(2).map(|w| &MIXED[w[0]..w[1]]).collect();
+        assert_eq!(stream(&guard, &pieces), whole, "cuts {cuts:?}");
+    }
+}
+
+#[test]
 fn a_stream_holds_back_only_a_tail_that_could_grow_into_a_match() {
     let guard = guard();
     let mut filter = guard.filter();

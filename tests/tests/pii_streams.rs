@@ -390,3 +390,62 @@ async fn through_the_front_each_client_dialect_gets_a_redacted_valid_stream() {
     let body = res.json();
     assert_eq!(body["choices"][0]["message"]["content"], expected);
 }
+
+/// How long the python clients may take.
+const PYTHON_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The real `openai` and `anthropic` Python clients parse the redacted streams (Chat, Anthropic
+/// Messages and Responses) the gateway sends them, and assemble the redacted text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_python_clients_parse_the_redacted_streams() {
+    use agent_gateway_core::testkit::peers;
+    let Some(python) = peers::find(
+        peers::dir().join("venv/bin/python"),
+        "the openai and anthropic python clients",
+        "run .ci/peers to install the pinned openai and anthropic clients",
+    ) else {
+        return;
+    };
+    let text = "Write to ann.lee@example.com today.";
+    let fake = FakeProvider::new().with_default(Script::text(text));
+    let router = LlmRouter::builder()
+        .provider(
+            "oai",
+            OpenAiProvider::new(fake, "http://oai.test/v1").unwrap(),
+        )
+        .alias("m", Deployment::new("oai", "up"))
+        .build()
+        .unwrap();
+    let svc = ServiceBuilder::new()
+        .map_response(|mut res: LlmResponse| {
+            let _ = res.filter_text(Box::new(guard().filter()));
+            res
+        })
+        .service(router);
+    let front = LlmFront::new(BoxCloneSyncService::<LlmRequest, LlmResponse, BoxError>::new(svc));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback_service(front);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/llm/pii_stream.py");
+    let run = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(format!("http://{addr}"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(PYTHON_LIMIT, run)
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "python failed\n{stdout}\n{stderr}");
+    let got: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let want = "Write to [REDACTED:email] today.";
+    assert_eq!(
+        got,
+        json!({"chat": want, "anthropic": want, "anthropic_final": want, "responses": want})
+    );
+}

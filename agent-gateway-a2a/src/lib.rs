@@ -33,6 +33,7 @@
 
 pub mod body;
 pub mod error;
+mod filter;
 pub mod front;
 pub mod op;
 pub mod registry;

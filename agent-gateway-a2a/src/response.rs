@@ -20,8 +20,9 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use agent_gateway_core::content::TextFilter;
 use agent_gateway_core::response::{Item, Outcome};
-use agent_gateway_core::{Action, AgentResponse, Usage, UsageReport};
+use agent_gateway_core::{Action, AgentResponse, Denied, Usage, UsageReport};
 use serde_json::Value;
 
 use crate::stream::EventStream;
@@ -42,6 +43,8 @@ pub enum Reply {
     },
     /// The discovery listing: agent name and its entry.
     Agents(Vec<(String, Value)>),
+    /// A guardrail refused the result: the client gets this denial instead.
+    Denied(Denied),
 }
 
 impl fmt::Debug for Reply {
@@ -51,6 +54,7 @@ impl fmt::Debug for Reply {
             Reply::Stream(_) => f.write_str("Stream"),
             Reply::Card { .. } => f.write_str("Card"),
             Reply::Agents(a) => f.debug_tuple("Agents").field(&a.len()).finish(),
+            Reply::Denied(d) => f.debug_tuple("Denied").field(d).finish(),
         }
     }
 }
@@ -118,6 +122,26 @@ impl AgentResponse for A2aResponse {
         match &mut self.reply {
             Reply::Result(v) => Some(v),
             _ => None,
+        }
+    }
+
+    /// The text parts of a result (messages, artifacts, status messages, a task's history) are
+    /// filtered at once, a block turning the result into the guardrail denial; a stream's are
+    /// filtered as its events pass (one artifact's chunks as one text). Cards and listings
+    /// have no text.
+    fn filter_text(&mut self, mut filter: Box<dyn TextFilter>) -> Result<(), Box<dyn TextFilter>> {
+        match &mut self.reply {
+            Reply::Stream(stream) => {
+                stream.filter_text(filter);
+                Ok(())
+            }
+            Reply::Result(value) => {
+                if let Err(blocked) = crate::filter::filter_parts(value, filter.as_mut()) {
+                    self.reply = Reply::Denied(Denied::guardrail_blocked(blocked.rule_id()));
+                }
+                Ok(())
+            }
+            Reply::Card { .. } | Reply::Agents(_) | Reply::Denied(_) => Err(filter),
         }
     }
 

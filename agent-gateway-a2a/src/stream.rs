@@ -36,7 +36,9 @@ use serde_json::Value;
 
 use crate::body::A2aBody;
 use crate::error::A2aError;
+use crate::filter::TextStage;
 use crate::registry::StreamIdle;
+use agent_gateway_core::content::TextFilter;
 use agent_gateway_core::error::cause_ref;
 
 /// Maps each upstream result before it is relayed.
@@ -52,6 +54,9 @@ pub struct EventStream {
     queue: VecDeque<Event>,
     map: MapEvent,
     report: Option<UsageReport>,
+    /// A guardrail's filter over the text parts, and the results it has released.
+    text: Option<Box<TextStage>>,
+    released: VecDeque<Value>,
     done: bool,
 }
 
@@ -73,8 +78,16 @@ impl EventStream {
             queue: VecDeque::new(),
             map,
             report: None,
+            text: None,
+            released: VecDeque::new(),
             done: false,
         }
+    }
+
+    /// Passes the text parts of every result through `filter` as they are relayed
+    /// ([`AgentResponse::filter_text`](agent_gateway_core::AgentResponse::filter_text)).
+    pub(crate) fn filter_text(&mut self, filter: Box<dyn TextFilter>) {
+        self.text = Some(Box::new(TextStage::new(filter)));
     }
 
     pub(crate) fn set_report(&mut self, report: UsageReport) {
@@ -84,6 +97,9 @@ impl EventStream {
     fn end(&mut self, outcome: Outcome) {
         self.done = true;
         self.queue.clear();
+        if outcome != Outcome::Complete {
+            self.released.clear();
+        }
         if let Some(r) = self.report.take() {
             r.complete(Usage::default(), outcome);
         }
@@ -97,6 +113,9 @@ impl EventStream {
     /// The next result, or the error that ends the stream, or `None` at its end.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Value, A2aError>>> {
         loop {
+            if let Some(v) = self.released.pop_front() {
+                return Poll::Ready(Some(Ok(v)));
+            }
             if let Some(ev) = self.queue.pop_front() {
                 if ev.data.is_empty() {
                     continue;
@@ -112,9 +131,14 @@ impl EventStream {
                 let Some(result) = msg.get_mut("result").map(Value::take) else {
                     return self.fail(A2aError::InvalidAgentResponse);
                 };
-                return match (self.map)(result) {
-                    Ok(v) => Poll::Ready(Some(Ok(v))),
-                    Err(e) => self.fail(e),
+                let mapped = (self.map)(result);
+                return match (mapped, self.text.as_mut()) {
+                    (Ok(v), None) => Poll::Ready(Some(Ok(v))),
+                    (Ok(v), Some(text)) => match text.event(v, &mut self.released) {
+                        Ok(()) => continue,
+                        Err(e) => self.fail(e),
+                    },
+                    (Err(e), _) => self.fail(e),
                 };
             }
             if self.done {
@@ -124,8 +148,13 @@ impl EventStream {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
                     self.decoder.finish();
+                    if let Some(text) = self.text.as_mut()
+                        && let Err(e) = text.finish(&mut self.released)
+                    {
+                        return self.fail(e);
+                    }
                     self.end(Outcome::Complete);
-                    return Poll::Ready(None);
+                    continue; // what the filter still held goes out first
                 }
                 Poll::Ready(Some(Err(err))) => {
                     tracing::warn!(error = %err, "upstream A2A stream failed");

@@ -19,9 +19,12 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
+use agent_gateway_core::content::{Blocked, TextFilter};
 use agent_gateway_core::response::{AgentResponse, Item, Outcome};
-use agent_gateway_core::{Action, Usage, UsageReport};
+use agent_gateway_core::{Action, Denied, Usage, UsageReport};
 
+use crate::front::error_response;
+use crate::stream::{FilterText, SseTransform};
 use crate::{Dialect, LlmBody};
 
 /// A model response: status, headers, a body that may stream, and its usage report.
@@ -35,9 +38,14 @@ pub struct LlmResponse {
 
 #[derive(Debug)]
 enum Content {
-    Json { bytes: Bytes, value: Value },
+    Json {
+        bytes: Bytes,
+        value: Value,
+    },
     Stream(LlmBody),
     Models(Vec<ModelEntry>),
+    /// A guardrail refused the whole answer: the client gets the denial instead.
+    Denied(Denied),
 }
 
 #[derive(Debug)]
@@ -162,6 +170,11 @@ impl LlmResponse {
             Content::Json { bytes, value } if bytes.is_empty() => {
                 LlmBody::full(Bytes::from(value.to_string()))
             }
+            Content::Denied(denied) => {
+                let mut res = error_response(&denied, dialect);
+                res.extensions_mut().insert(self.usage);
+                return res;
+            }
             Content::Json { bytes, .. } => LlmBody::full(bytes),
             Content::Stream(body) => body,
             Content::Models(entries) => LlmBody::full(render_models(&entries, dialect)),
@@ -227,6 +240,32 @@ impl AgentResponse for LlmResponse {
         }
     }
 
+    /// A stream's text is filtered as it passes ([`FilterText`]); a whole answer's text
+    /// (Chat Completions `choices[].message.content`, Responses `output_text` parts, Anthropic
+    /// `text` blocks) is filtered at once, each text on its own, and a block turns the answer
+    /// into the client dialect's guardrail denial. A model listing has no text.
+    fn filter_text(&mut self, mut filter: Box<dyn TextFilter>) -> Result<(), Box<dyn TextFilter>> {
+        match &mut self.content {
+            Content::Stream(body) => {
+                let inner = std::mem::replace(body, LlmBody::full(Bytes::new()));
+                *body = LlmBody::stream(SseTransform::new(inner, FilterText::new(filter)));
+                Ok(())
+            }
+            Content::Json { bytes, value } => {
+                match filter_answer(value, filter.as_mut()) {
+                    Ok(true) => *bytes = Bytes::from(value.to_string()),
+                    Ok(false) => {}
+                    Err(blocked) => {
+                        self.content =
+                            Content::Denied(Denied::guardrail_blocked(blocked.rule_id()));
+                    }
+                }
+                Ok(())
+            }
+            Content::Models(_) | Content::Denied(_) => Err(filter),
+        }
+    }
+
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
         let Content::Models(entries) = &mut self.content else {
             return 0;
@@ -241,6 +280,54 @@ impl AgentResponse for LlmResponse {
         });
         before - entries.len()
     }
+}
+
+/// Filters every text of a whole answer, in any of the three wire formats; whether one changed.
+fn filter_answer(value: &mut Value, filter: &mut dyn TextFilter) -> Result<bool, Blocked> {
+    let texts: Vec<&mut Value> = if value.get("choices").is_some_and(Value::is_array) {
+        // Chat Completions: choices[].message.content.
+        value["choices"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.pointer_mut("/message/content"))
+            .collect()
+    } else if value.get("output").is_some_and(Value::is_array) {
+        // Responses: output[] messages, their output_text parts.
+        value["output"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.get_mut("content").and_then(Value::as_array_mut))
+            .flatten()
+            .filter(|p| p["type"] == "output_text")
+            .filter_map(|p| p.get_mut("text"))
+            .collect()
+    } else {
+        // Anthropic Messages: content[] text blocks.
+        value
+            .get_mut("content")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "text")
+            .filter_map(|b| b.get_mut("text"))
+            .collect()
+    };
+    let mut changed = false;
+    for slot in texts {
+        let Some(text) = slot.as_str() else {
+            continue;
+        };
+        let mut out = String::with_capacity(text.len());
+        filter.push(text, &mut out)?;
+        filter.finish(&mut out)?;
+        if out != text {
+            *slot = Value::String(out);
+            changed = true;
+        }
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //!   [`ServiceBuilderExt`] chains them on a `ServiceBuilder` instead.
 //! - [`audit`]: one tamper-evident, hash-chained record per call, verifiable and queryable by
 //!   run.
+//! - [`guard`]: guardrails over content; [`guard::pii`] detects, redacts or blocks personal
+//!   data and secrets in whole texts and in streams.
 //! - [`admit`]: the admit-call-settle future that quota and budget share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!

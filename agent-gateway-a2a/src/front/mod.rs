@@ -61,7 +61,7 @@ mod card;
 mod config;
 mod decode;
 mod layer;
-mod render;
+pub(crate) mod render;
 mod sse;
 
 use std::convert::Infallible;
@@ -267,6 +267,7 @@ fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> Respons
     };
     let url = format!("{}/{agent}", config.public_url);
     match res.into_reply() {
+        Reply::Denied(denied) => render::render_error(&denied, binding, answer.op.is_streaming()),
         Reply::Stream(events) => {
             let map: Option<fn(Value) -> Value> = answer.proto03().then_some(|ev| {
                 proto03::from_v1(translate::stream_event(Version::V0_3, Version::V1_0, ev))

@@ -42,6 +42,17 @@ fn denied_code(kind: &DeniedKind) -> i64 {
     }
 }
 
+/// The JSON-RPC error object of a denial, its `ErrorInfo` naming the reason and the rule.
+pub(crate) fn denied_object(denied: &Denied) -> ErrorObject {
+    let mut info = error_info(denied_reason(denied.kind()));
+    info["domain"] = "agent-gateway".into();
+    if let Some(rule) = denied.rule() {
+        info["metadata"] = json!({"rule": rule});
+    }
+    ErrorObject::new(denied_code(denied.kind()), denied.message().to_owned())
+        .with_data(json!([info]))
+}
+
 /// Renders any error: an [`A2aError`] or a [`Denied`] found in its chain, else an internal
 /// error that says nothing of the cause (which is logged here, once).
 ///
@@ -59,14 +70,8 @@ pub(crate) fn render_error(
         return encode(binding, rpc, rest, a2a.to_error_object(), streaming);
     }
     if let Some(denied) = Denied::find(err) {
-        let mut info = error_info(denied_reason(denied.kind()));
-        info["domain"] = "agent-gateway".into();
-        if let Some(rule) = denied.rule() {
-            info["metadata"] = json!({"rule": rule});
-        }
         let status = denied.http_status();
-        let obj = ErrorObject::new(denied_code(denied.kind()), denied.message().to_owned())
-            .with_data(json!([info]));
+        let obj = denied_object(denied);
         let mut res = encode(binding, status, status, obj, streaming);
         if let Some(after) = denied.retry_after_header() {
             res.headers_mut().insert(RETRY_AFTER, after);

@@ -62,6 +62,7 @@
 mod chat_events;
 mod cut;
 mod errors;
+mod filter;
 mod idle;
 mod meter;
 mod strip;
@@ -72,6 +73,7 @@ mod transform;
 
 pub use cut::EventTooLarge;
 pub use errors::{AbortOnErrorEvent, RenderStreamError, UpstreamErrorEvent};
+pub use filter::FilterText;
 pub use idle::IdleTimeout;
 pub use meter::SseMeter;
 pub use strip::StripUsageChunk;
@@ -87,6 +89,8 @@ mod tests;
 
 #[cfg(test)]
 mod errors_tests;
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod responses_tests;
 #[cfg(test)]

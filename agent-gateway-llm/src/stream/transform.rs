@@ -21,6 +21,12 @@ pub trait Transform: Send + 'static {
     /// Upstream failed mid-stream (a reset, an undecodable stream); appends the error event
     /// of the client's dialect to `out`. The client's stream ends right after it.
     fn error(&mut self, message: &str, out: &mut BytesMut);
+
+    /// Whether the transform has ended the client's stream early (a guardrail blocked it):
+    /// the upstream is then read no further.
+    fn ended(&self) -> bool {
+        false
+    }
 }
 
 pin_project! {
@@ -88,6 +94,9 @@ where
                         Ok(()) => {
                             for event in this.events.drain(..) {
                                 this.transform.event(&event, &mut out);
+                            }
+                            if this.transform.ended() {
+                                *this.done = true;
                             }
                         }
                         Err(e) => {

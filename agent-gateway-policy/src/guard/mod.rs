@@ -71,6 +71,7 @@ mod deny;
 pub mod future;
 mod json;
 mod layer;
+pub mod pii;
 mod pin;
 mod schema;
 mod scope;

@@ -1,8 +1,9 @@
 //! A2A answers as the agent would give them (#13 items 3, 4 and 6), in-process: push-config
 //! requests to an agent without push support get PushNotificationNotSupported before any
 //! webhook check, a 1.0-only card validates against the 1.0 schema, the default agent's card
-//! is served at the root, requests without an id are refused in a2a-sdk's order, and a
-//! streaming method's error is an event stream, never a plain JSON 200.
+//! is served at the root, a 1.0 request without an id is served (and answered with a null id)
+//! while a 0.3 one is refused in a2a-sdk's order, and a streaming method's error before any
+//! event is an event stream in 0.3 JSON-RPC and a plain JSON error in 1.0, as a2a-sdk answers.
 
 #[path = "support/proto_schema.rs"]
 mod proto_schema;
@@ -329,7 +330,7 @@ async fn the_default_agent_card_is_served_at_the_root() {
 }
 
 #[tokio::test]
-async fn requests_without_an_id_are_refused_in_the_agents_order() {
+async fn requests_without_an_id_get_the_agents_answers() {
     let fake = FakeAgent::new("echo");
     let client = support::single(&fake);
     // (version header, body, expected code): a2a-sdk 1.3's answers (tests/sdk_fidelity.rs
@@ -393,15 +394,66 @@ async fn requests_without_an_id_are_refused_in_the_agents_order() {
         assert_eq!(got["id"], Value::Null, "{body}");
     }
     assert_eq!(fake.calls(), 0);
+    // A valid 1.0 request without an id (or with a null one) is served, answered with a
+    // null id: a send, then a get of its task, and a streamed send whose events carry null.
+    let msg = json!({"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]});
+    let res = client
+        .post("/echo")
+        .header("a2a-version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "method": "SendMessage", "params": {"message": msg}}))
+        .send()
+        .await;
+    let sent = res.json();
+    assert_eq!(sent["id"], Value::Null, "{sent}");
+    assert_eq!(
+        sent["result"]["task"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+    let task = sent["result"]["task"]["id"].clone();
+    let got = client
+        .post("/echo")
+        .header("a2a-version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "id": null, "method": "GetTask", "params": {"id": task}}))
+        .send()
+        .await
+        .json();
+    assert_eq!(
+        (&got["id"], &got["result"]["id"]),
+        (&Value::Null, &task),
+        "{got}"
+    );
+    let res = client
+        .post("/echo")
+        .header("a2a-version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "method": "SendStreamingMessage", "params": {"message": msg}}))
+        .send()
+        .await;
+    assert_eq!(res.header("content-type"), Some("text/event-stream"));
+    let events: Vec<Value> = res
+        .text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).expect("a JSON event"))
+        .collect();
+    assert!(events.len() >= 2, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["id"].is_null() && e["result"].is_object()),
+        "{events:?}"
+    );
+    assert_eq!(fake.calls(), 3);
 }
 
 #[tokio::test]
-async fn a_streaming_method_for_an_unknown_task_answers_with_an_event_stream_or_a_4xx() {
+async fn a_streaming_method_for_an_unknown_task_answers_as_the_agent_would() {
     let fake = FakeAgent::new("echo");
     let client = support::single(&fake);
-    for (version, method) in [
-        (None, "tasks/resubscribe"),
-        (Some("1.0"), "SubscribeToTask"),
+    // 0.3 JSON-RPC: an event stream carrying the error; 1.0: the plain JSON error a 1.0
+    // agent gives before its first event (a2a-sdk 1.3 alone answers both so).
+    for (version, method, stream) in [
+        (None, "tasks/resubscribe", true),
+        (Some("1.0"), "SubscribeToTask", false),
     ] {
         let mut req = client
             .post("/echo")
@@ -411,18 +463,19 @@ async fn a_streaming_method_for_an_unknown_task_answers_with_an_event_stream_or_
         }
         let res = req.send().await;
         assert_eq!(res.status(), 200, "{method}");
-        assert_eq!(
-            res.header("content-type"),
-            Some("text/event-stream"),
-            "{method}"
-        );
-        let data: Vec<&str> = res
-            .text()
-            .lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .collect();
-        assert_eq!(data.len(), 1, "{method}: {}", res.text());
-        let event: Value = serde_json::from_str(data[0]).expect("a JSON event");
+        let event = if stream {
+            assert_eq!(res.header("content-type"), Some("text/event-stream"));
+            let data: Vec<&str> = res
+                .text()
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
+            assert_eq!(data.len(), 1, "{method}: {}", res.text());
+            serde_json::from_str(data[0]).expect("a JSON event")
+        } else {
+            assert_eq!(res.header("content-type"), Some("application/json"));
+            res.json()
+        };
         assert_eq!(event["error"]["code"], -32001, "{method}");
         assert_eq!(event["id"], 9, "{method}");
     }

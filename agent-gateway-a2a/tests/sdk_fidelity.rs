@@ -242,7 +242,7 @@ async fn a_1_0_only_card_is_strict_and_serves_1_0_clients_while_the_dual_card_se
     .await;
     let base = &gateway.base;
     let card = |agent: &str| json!({"method": "GET", "path": format!("/{agent}/.well-known/agent-card.json")});
-    let cards = raw(base, "", &[card("strict"), card("dual")]).await;
+    let cards = peers::raw(base, "", "", &[card("strict"), card("dual")]).await;
     let schema = jsonschema::validator_for(&proto_schema::schema(
         include_str!("data/a2a-1.0.1.proto"),
         "AgentCard",

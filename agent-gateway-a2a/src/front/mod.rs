@@ -327,6 +327,8 @@ async fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> R
             }
             let body = match rpc_id {
                 Some(id) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                // google.protobuf.Empty (a deleted push config) is `{}` in ProtoJSON.
+                None if result.is_null() => json!({}),
                 None => result,
             };
             render::json_response(http::StatusCode::OK, &body)

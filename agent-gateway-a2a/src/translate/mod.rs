@@ -74,6 +74,7 @@ pub fn params(op: Operation, from: Version, to: Version, mut p: Value) -> Value 
                 rename(obj, "taskId", "id");
             }
         }
+        Operation::GetTask if up => unset_zero_history(obj),
         _ => {}
     }
     p
@@ -335,8 +336,17 @@ fn part(p: &mut Value, up: bool) {
     }
 }
 
+/// A 0.3 `historyLength` of 0 is proto3's unset, which a2a-sdk's 0.3 side reads as "the
+/// server's default" (the whole history); in 1.0, 0 means none. Dropped on the way up.
+fn unset_zero_history(obj: &mut Map<String, Value>) {
+    if obj.get("historyLength").and_then(Value::as_i64) == Some(0) {
+        obj.remove("historyLength");
+    }
+}
+
 fn configuration(c: &mut Map<String, Value>, up: bool) {
     if up {
+        unset_zero_history(c);
         if let Some(b) = c.remove("blocking") {
             c.insert(
                 "returnImmediately".into(),

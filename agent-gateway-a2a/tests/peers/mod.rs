@@ -294,13 +294,20 @@ fn shape(v: &Value) -> Value {
 pub fn seen(answer: &Value, results: bool) -> Value {
     let message = |m: &Value| {
         let error = m.get("error");
+        let rpc = m.get("jsonrpc").is_some();
         let mut seen = serde_json::json!({
             "code": error.and_then(|e| e.get("code")).cloned().unwrap_or_else(|| "result".into()),
-            "id": m.get("id").cloned().unwrap_or(Value::Null),
+            "id": m.get("id").filter(|_| rpc).cloned().unwrap_or(Value::Null),
             "reason": m.pointer("/error/details/0/reason").cloned().unwrap_or(Value::Null),
         });
         if results && error.is_none() {
-            seen["result"] = shape(m.get("result").unwrap_or(m));
+            // A JSON-RPC result left out (a2a-sdk's 0.3 delete) is a null one.
+            let result = if rpc {
+                m.get("result").unwrap_or(&Value::Null)
+            } else {
+                m
+            };
+            seen["result"] = shape(result);
         }
         seen
     };

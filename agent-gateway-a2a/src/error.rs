@@ -229,6 +229,23 @@ fn reason_for_code(code: i64) -> &'static str {
     }
 }
 
+/// The google.rpc status name of an error with JSON-RPC `code` sent with HTTP `status`: the
+/// v1.0.1 mapping's gRPC column for the A2A errors (FAILED_PRECONDITION for a task that cannot
+/// be canceled, say, as a2a-sdk answers), else by the HTTP status.
+pub(crate) fn grpc_status_for(code: i64, status: StatusCode) -> &'static str {
+    match code {
+        -32002 | -32003 | -32004 | -32007 | -32008 | -32009 => "FAILED_PRECONDITION",
+        _ => grpc_status_name(status),
+    }
+}
+
+/// The `ErrorInfo` reason of an A2A error code (-32001 to -32009), if it is one.
+pub(crate) fn a2a_reason(code: i64) -> Option<&'static str> {
+    (-32009..=-32001)
+        .contains(&code)
+        .then(|| reason_for_code(code))
+}
+
 /// The google.rpc status name for an HTTP status.
 pub(crate) fn grpc_status_name(status: StatusCode) -> &'static str {
     match status.as_u16() {

@@ -8,7 +8,7 @@ use http::{HeaderValue, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::body::{A2aBody, full};
-use crate::error::{A2aError, grpc_status_name};
+use crate::error::{A2aError, a2a_reason, error_info, grpc_status_for};
 use crate::request::Binding;
 use crate::router::find_a2a_error;
 
@@ -91,16 +91,20 @@ pub(crate) fn rpc_error(id: Option<&Id>, obj: &ErrorObject) -> Value {
     json!({"jsonrpc": "2.0", "id": id.map_or(Value::Null, Id::to_value), "error": obj})
 }
 
-/// A google.rpc Status body.
+/// A google.rpc Status body. An A2A error relayed from an agent without its `ErrorInfo` (a 0.3
+/// agent sends none) gets the one its code names, as a 1.0 agent sends it.
 pub(crate) fn rest_error(status: StatusCode, obj: &ErrorObject) -> Value {
-    let details = obj
-        .data
-        .clone()
-        .filter(Value::is_array)
-        .unwrap_or_else(|| json!([]));
+    let details = match (
+        obj.data.clone().filter(Value::is_array),
+        a2a_reason(obj.code),
+    ) {
+        (Some(details), _) => details,
+        (None, Some(reason)) => json!([error_info(reason)]),
+        (None, None) => json!([]),
+    };
     json!({"error": {
         "code": status.as_u16(),
-        "status": grpc_status_name(status),
+        "status": grpc_status_for(obj.code, status),
         "message": obj.message,
         "details": details,
     }})

@@ -103,7 +103,11 @@ pub fn result(op: Operation, from: Version, to: Version, mut r: Value) -> Value 
                     _ => Vec::new(),
                 };
                 configs.iter_mut().for_each(|c| push_config_result(c, true));
-                json!({"configs": configs, "nextPageToken": ""})
+                // ProtoJSON leaves out default values, as a 1.0 agent answers: no empty list.
+                match configs.is_empty() {
+                    true => json!({}),
+                    false => json!({"configs": configs}),
+                }
             } else {
                 let mut configs = match r.get_mut("configs").map(Value::take) {
                     Some(Value::Array(a)) => a,
@@ -115,13 +119,8 @@ pub fn result(op: Operation, from: Version, to: Version, mut r: Value) -> Value 
                 Value::Array(configs)
             }
         }
-        Operation::DeletePushConfig => {
-            if up {
-                json!({})
-            } else {
-                Value::Null
-            }
-        }
+        // Empty in both: a 1.0 agent answers a JSON-RPC delete with a null result too.
+        Operation::DeletePushConfig => Value::Null,
         _ => r,
     }
 }

@@ -11,6 +11,10 @@
 //! // A wrong Content-Type is -32005, answered with HTTP 415.
 //! assert_eq!(A2aError::ContentTypeNotSupported.code(), -32005);
 //! assert_eq!(A2aError::ContentTypeNotSupported.http_status(), 415);
+//! // A policy denial keeps its own status, in a stream or out of one.
+//! let blocked = A2aError::Denied(agent_gateway_core::Denied::guardrail_blocked("pii"));
+//! assert_eq!((blocked.code(), blocked.http_status().as_u16()), (-32000, 403));
+//! assert_eq!(blocked.reason(), "GUARDRAIL_BLOCKED");
 //! ```
 
 use agent_gateway_core::jsonrpc::ErrorObject;

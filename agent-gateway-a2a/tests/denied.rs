@@ -186,11 +186,11 @@ async fn a_guardrail_block_is_rendered_alike_in_a_stream_and_out_of_one() {
     // After the first event: the stream ends with the same error, on both bindings.
     let streamed = post("/echo/message:stream", json!({"message": message}), false).await;
     assert_eq!(streamed.status(), 200);
-    let evs = events(&streamed.text());
+    let evs = events(streamed.text());
     assert!(evs[0]["task"].is_object(), "{evs:?}");
     assert_eq!(evs.last(), Some(&unary), "{evs:?}");
     let streamed = post("/echo", rpc("SendStreamingMessage"), false).await;
-    let evs = events(&streamed.text());
+    let evs = events(streamed.text());
     assert!(evs[0]["result"]["task"].is_object(), "{evs:?}");
     assert_eq!(evs.last().map(|e| &e["error"]), Some(&unary_rpc["error"]));
     assert_eq!(evs.last().map(|e| &e["id"]), Some(&json!(3)));

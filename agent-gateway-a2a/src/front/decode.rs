@@ -137,13 +137,13 @@ pub(crate) fn json_content_type(parts: &Parts) -> bool {
         .is_some_and(|v| v == "application/json" || v == "application/a2a+json")
 }
 
+/// A decoded JSON-RPC request (id, operation, params), or the id (if read) and the error.
+type RpcDecoded = Result<(Option<Id>, Operation, Value), (Option<Id>, A2aError)>;
+
 /// Decodes a JSON-RPC body: the request id (`None` for a 1.0 request without one, which
 /// a2a-sdk 1.x serves like any other and answers with a null id), the operation and the
 /// params object.
-pub(crate) fn jsonrpc(
-    version: Version,
-    body: &Bytes,
-) -> Result<(Option<Id>, Operation, Value), (Option<Id>, A2aError)> {
+pub(crate) fn jsonrpc(version: Version, body: &Bytes) -> RpcDecoded {
     let msg = match Message::from_slice(body) {
         // A null id is read as no id, as the agents read it.
         Err(DecodeError::Invalid { id: None, .. }) if has_null_id(body) => {

@@ -11,10 +11,16 @@
 //! // A wrong Content-Type is -32005, answered with HTTP 415.
 //! assert_eq!(A2aError::ContentTypeNotSupported.code(), -32005);
 //! assert_eq!(A2aError::ContentTypeNotSupported.http_status(), 415);
+//! // A policy denial keeps its own status, in a stream or out of one.
+//! let blocked = A2aError::Denied(agent_gateway_core::Denied::guardrail_blocked("pii"));
+//! assert_eq!((blocked.code(), blocked.http_status().as_u16()), (-32000, 403));
+//! assert_eq!(blocked.reason(), "GUARDRAIL_BLOCKED");
 //! ```
 
 use agent_gateway_core::jsonrpc::ErrorObject;
+use agent_gateway_core::{Denied, DeniedKind};
 use http::StatusCode;
+use serde_json::json;
 
 /// An A2A error, raised by the front or the router and rendered at the edge.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,6 +81,11 @@ pub enum A2aError {
     /// An error object the upstream agent sent, relayed as is.
     #[error("{0}")]
     Upstream(ErrorObject),
+    /// A policy denial, such as a guardrail block that ends a stream: rendered exactly as a
+    /// denial before the call is (the denial's own HTTP status and `ErrorInfo` reason;
+    /// JSON-RPC -32602 for a bad request, else -32000), in a stream or not.
+    #[error("{0}")]
+    Denied(Denied),
 }
 
 impl A2aError {
@@ -95,6 +106,7 @@ impl A2aError {
             A2aError::VersionNotSupported(_) => -32009,
             A2aError::Unavailable | A2aError::Timeout => ErrorObject::INTERNAL_ERROR,
             A2aError::Upstream(e) => e.code,
+            A2aError::Denied(d) => denied_code(d.kind()),
         }
     }
 
@@ -109,6 +121,7 @@ impl A2aError {
             A2aError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             A2aError::MethodNotFound(_) => StatusCode::NOT_FOUND,
             A2aError::Upstream(e) => status_for_code(e.code),
+            A2aError::Denied(d) => d.http_status(),
             _ => match self.code() {
                 ErrorObject::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
@@ -118,8 +131,10 @@ impl A2aError {
 
     /// The HTTP status for a JSON-RPC error response: 200 as the SDKs do, but for the
     /// transport-level refusals (unknown agent, wrong Content-Type, oversized body).
+    /// A denial keeps its own status (401, 403, 429, ...) on both bindings.
     pub fn jsonrpc_http_status(&self) -> StatusCode {
         match self {
+            A2aError::Denied(d) => d.http_status(),
             A2aError::UnknownAgent => StatusCode::NOT_FOUND,
             A2aError::ContentTypeNotSupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             A2aError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -129,26 +144,63 @@ impl A2aError {
 
     /// The google.rpc `ErrorInfo` reason.
     pub fn reason(&self) -> &'static str {
-        reason_for_code(self.code())
+        match self {
+            A2aError::Denied(d) => denied_reason(d.kind()),
+            _ => reason_for_code(self.code()),
+        }
     }
 
     /// The JSON-RPC error object, with `data` holding the `ErrorInfo` for A2A-specific errors.
     pub fn to_error_object(&self) -> ErrorObject {
-        if let A2aError::Upstream(e) = self {
-            return e.clone();
+        match self {
+            A2aError::Upstream(e) => return e.clone(),
+            A2aError::Denied(d) => return denied_object(d),
+            _ => {}
         }
         let obj = ErrorObject::new(self.code(), self.to_string());
         if (-32099..=-32000).contains(&self.code()) {
-            obj.with_data(serde_json::json!([error_info(self.reason())]))
+            obj.with_data(json!([error_info(self.reason())]))
         } else {
             obj
         }
     }
 }
 
+fn denied_reason(kind: &DeniedKind) -> &'static str {
+    match kind {
+        DeniedKind::Unauthenticated => "UNAUTHENTICATED",
+        DeniedKind::Forbidden => "PERMISSION_DENIED",
+        DeniedKind::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
+        DeniedKind::BudgetExhausted => "BUDGET_EXHAUSTED",
+        DeniedKind::GuardrailBlocked { .. } => "GUARDRAIL_BLOCKED",
+        DeniedKind::BadRequest => "BAD_REQUEST",
+        _ => "UNAVAILABLE",
+    }
+}
+
+/// The JSON-RPC code for a denial: -32602 for a bad request, else -32000 (a server error in
+/// the implementation-defined range that no A2A error uses).
+fn denied_code(kind: &DeniedKind) -> i64 {
+    match kind {
+        DeniedKind::BadRequest => ErrorObject::INVALID_PARAMS,
+        _ => -32000,
+    }
+}
+
+/// The JSON-RPC error object of a denial, its `ErrorInfo` naming the reason and the rule.
+fn denied_object(denied: &Denied) -> ErrorObject {
+    let mut info = error_info(denied_reason(denied.kind()));
+    info["domain"] = "agent-gateway".into();
+    if let Some(rule) = denied.rule() {
+        info["metadata"] = json!({"rule": rule});
+    }
+    ErrorObject::new(denied_code(denied.kind()), denied.message().to_owned())
+        .with_data(json!([info]))
+}
+
 /// A google.rpc `ErrorInfo` detail in the A2A domain.
 pub(crate) fn error_info(reason: &str) -> serde_json::Value {
-    serde_json::json!({
+    json!({
         "@type": "type.googleapis.com/google.rpc.ErrorInfo",
         "reason": reason,
         "domain": "a2a-protocol.org",
@@ -179,6 +231,23 @@ fn reason_for_code(code: i64) -> &'static str {
         -32601 => "NOT_FOUND",
         _ => "INTERNAL",
     }
+}
+
+/// The google.rpc status name of an error with JSON-RPC `code` sent with HTTP `status`: the
+/// v1.0.1 mapping's gRPC column for the A2A errors (FAILED_PRECONDITION for a task that cannot
+/// be canceled, say, as a2a-sdk answers), else by the HTTP status.
+pub(crate) fn grpc_status_for(code: i64, status: StatusCode) -> &'static str {
+    match code {
+        -32002 | -32003 | -32004 | -32007 | -32008 | -32009 => "FAILED_PRECONDITION",
+        _ => grpc_status_name(status),
+    }
+}
+
+/// The `ErrorInfo` reason of an A2A error code (-32001 to -32009), if it is one.
+pub(crate) fn a2a_reason(code: i64) -> Option<&'static str> {
+    (-32009..=-32001)
+        .contains(&code)
+        .then(|| reason_for_code(code))
 }
 
 /// The google.rpc status name for an HTTP status.

@@ -15,11 +15,10 @@ use agent_gateway_core::content::{Blocked, TextFilter};
 use serde_json::{Value, json};
 
 use crate::error::A2aError;
-use crate::front::render::denied_object;
 
-/// The error a block ends a stream with: the denial as the front renders it.
+/// The error a block ends a stream with: the denial, rendered as the front renders any.
 pub(crate) fn blocked_error(blocked: &Blocked) -> A2aError {
-    A2aError::Upstream(denied_object(&Denied::guardrail_blocked(blocked.rule_id())))
+    A2aError::Denied(Denied::guardrail_blocked(blocked.rule_id()))
 }
 
 /// Whether `part` is a text part, in either version.

@@ -32,8 +32,9 @@ use crate::version::Version;
 pub enum Binding {
     /// JSON-RPC, with the request id to answer with.
     JsonRpc {
-        /// The request's id.
-        id: Id,
+        /// The request's id; `None` for a 1.0 request sent without one (or with a null one),
+        /// which is served like any other and answered with a null id, as a2a-sdk 1.x does.
+        id: Option<Id>,
     },
     /// HTTP+JSON (REST), with the `/{tenant}/` path prefix if there was one.
     Rest {

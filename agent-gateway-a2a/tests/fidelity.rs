@@ -1,15 +1,12 @@
-//! A2A answers as the agent would give them (#13 items 3, 4 and 6), in-process: push-config
+//! A2A answers as the agent would give them (#13 items 3 and 6), in-process: push-config
 //! requests to an agent without push support get PushNotificationNotSupported before any
-//! webhook check, a 1.0-only card validates against the 1.0 schema, the default agent's card
-//! is served at the root, requests without an id are refused in a2a-sdk's order, and a
-//! streaming method's error is an event stream, never a plain JSON 200.
+//! webhook check, a 1.0 request without an id is served (and answered with a null id)
+//! while a 0.3 one is refused in a2a-sdk's order, and a streaming method's error before any
+//! event is an event stream in 0.3 JSON-RPC and a plain JSON error in 1.0, as a2a-sdk answers.
 
-#[path = "support/proto_schema.rs"]
-mod proto_schema;
 mod support;
 
 use agent_gateway_a2a::A2aFront;
-use agent_gateway_a2a::front::CardVersions;
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
@@ -21,12 +18,6 @@ const OUTSIDE: &str = "http://169.254.169.254/latest";
 
 fn rpc(method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": 9, "method": method, "params": params})
-}
-
-/// The 1.0 `AgentCard` schema, made from the normative proto.
-fn card_schema() -> jsonschema::Validator {
-    let proto = include_str!("data/a2a-1.0.1.proto");
-    jsonschema::validator_for(&proto_schema::schema(proto, "AgentCard")).expect("a valid schema")
 }
 
 /// A front over `echo` (1.0 agent without push) and `old` (0.3 agent without push); the front
@@ -210,126 +201,7 @@ async fn the_router_refuses_push_on_its_own_when_the_webhook_passes() {
 }
 
 #[tokio::test]
-async fn a_v1_only_card_validates_against_the_1_0_schema_and_the_dual_card_does_not() {
-    let schema = card_schema();
-    let (a, b) = (FakeAgent::new("strict"), FakeAgent::new("dual").v03());
-    let registry = support::registry(&[
-        ("strict", &[("s1", &a, Version::V1_0)]),
-        ("dual", &[("d1", &b, Version::V0_3)]),
-    ]);
-    // Per agent: `strict` is 1.0 only, the rest keep the default dual card.
-    let config = support::config().with_agent_card_versions("strict", CardVersions::V1Only);
-    let client = TestClient::new(support::front_with(registry.clone(), config));
-    let strict = client
-        .get("/strict/.well-known/agent-card.json")
-        .send()
-        .await
-        .json();
-    let errors: Vec<String> = schema.iter_errors(&strict).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{errors:?}\n{strict:#}");
-    let urls: Vec<(&Value, &Value)> = strict["supportedInterfaces"]
-        .as_array()
-        .expect("interfaces")
-        .iter()
-        .map(|i| (&i["protocolBinding"], &i["protocolVersion"]))
-        .collect();
-    assert_eq!(urls.len(), 2);
-    assert!(urls.iter().all(|(_, v)| *v == "1.0"), "{urls:?}");
-    assert_eq!(
-        strict["supportedInterfaces"][0]["url"],
-        format!("{}/strict", support::PUBLIC)
-    );
-    // The dual card carries the 0.3 fields 0.3 clients need, which the 1.0 schema refuses.
-    let dual = client
-        .get("/dual/.well-known/agent-card.json")
-        .send()
-        .await
-        .json();
-    assert_eq!(dual["url"], format!("{}/dual", support::PUBLIC));
-    assert_eq!(dual["protocolVersion"], "0.3.0");
-    assert!(!schema.is_valid(&dual), "the dual card is not strict 1.0");
-    // Front-wide: every card 1.0 only, but where an agent says otherwise.
-    let config = support::config()
-        .with_card_versions(CardVersions::V1Only)
-        .with_agent_card_versions("dual", CardVersions::Dual);
-    let client = TestClient::new(support::front_with(registry, config));
-    let strict = client
-        .get("/strict/.well-known/agent-card.json")
-        .send()
-        .await
-        .json();
-    assert!(schema.is_valid(&strict), "{strict:#}");
-    let dual = client
-        .get("/dual/.well-known/agent-card.json")
-        .send()
-        .await
-        .json();
-    assert!(!schema.is_valid(&dual));
-}
-
-#[tokio::test]
-async fn a_0_3_card_made_1_0_only_keeps_its_meaning() {
-    // A 0.3 agent's own card, with 0.3-only members everywhere the 1.0 schema forbids them.
-    let card = json!({"name": "old", "description": "d", "version": "1", "protocolVersion": "0.3.0",
-        "url": "http://old.internal/", "preferredTransport": "JSONRPC",
-        "supportsAuthenticatedExtendedCard": true,
-        "capabilities": {"streaming": true, "stateTransitionHistory": true},
-        "defaultInputModes": ["text/plain"], "defaultOutputModes": ["text/plain"],
-        "provider": {"organization": "o", "url": "https://o.example", "kind": "x"},
-        "skills": [{"id": "s", "name": "S", "description": "d", "tags": ["t"], "kind": "x"}]});
-    let fake = FakeAgent::new("old").v03().with_card(card);
-    let registry = support::registry(&[("old", &[("o1", &fake, Version::V0_3)])]);
-    let config = support::config().with_card_versions(CardVersions::V1Only);
-    let client = TestClient::new(support::front_with(registry, config));
-    let strict = client
-        .get("/old/.well-known/agent-card.json")
-        .send()
-        .await
-        .json();
-    let schema = card_schema();
-    let errors: Vec<String> = schema.iter_errors(&strict).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{errors:?}\n{strict:#}");
-    assert_eq!(strict["capabilities"]["extendedAgentCard"], true);
-    assert_eq!(strict["capabilities"]["streaming"], true);
-    assert_eq!(strict["skills"][0]["id"], "s");
-}
-
-#[tokio::test]
-async fn the_default_agent_card_is_served_at_the_root() {
-    let fake = FakeAgent::new("echo");
-    let registry = support::registry(&[("echo", &[("i1", &fake, Version::V1_0)])]);
-    let client = TestClient::new(support::front_with(
-        registry.clone(),
-        support::config().with_default_agent("echo"),
-    ));
-    for path in ["/.well-known/agent-card.json", "/.well-known/agent.json"] {
-        let res = client.get(path).send().await;
-        assert_eq!(res.status(), 200, "{path}");
-        let card = res.json();
-        assert_eq!(card["name"], "echo");
-        assert_eq!(card["url"], format!("{}/echo", support::PUBLIC), "{path}");
-    }
-    // Under the agent's own path, unchanged.
-    let card = client
-        .get("/echo/.well-known/agent-card.json")
-        .send()
-        .await
-        .json();
-    assert_eq!(card["url"], format!("{}/echo", support::PUBLIC));
-    // Without a default agent there is no root card.
-    let client = TestClient::new(support::front(registry));
-    assert_eq!(
-        client
-            .get("/.well-known/agent-card.json")
-            .send()
-            .await
-            .status(),
-        404
-    );
-}
-
-#[tokio::test]
-async fn requests_without_an_id_are_refused_in_the_agents_order() {
+async fn requests_without_an_id_get_the_agents_answers() {
     let fake = FakeAgent::new("echo");
     let client = support::single(&fake);
     // (version header, body, expected code): a2a-sdk 1.3's answers (tests/sdk_fidelity.rs
@@ -393,15 +265,66 @@ async fn requests_without_an_id_are_refused_in_the_agents_order() {
         assert_eq!(got["id"], Value::Null, "{body}");
     }
     assert_eq!(fake.calls(), 0);
+    // A valid 1.0 request without an id (or with a null one) is served, answered with a
+    // null id: a send, then a get of its task, and a streamed send whose events carry null.
+    let msg = json!({"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]});
+    let res = client
+        .post("/echo")
+        .header("a2a-version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "method": "SendMessage", "params": {"message": msg}}))
+        .send()
+        .await;
+    let sent = res.json();
+    assert_eq!(sent["id"], Value::Null, "{sent}");
+    assert_eq!(
+        sent["result"]["task"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+    let task = sent["result"]["task"]["id"].clone();
+    let got = client
+        .post("/echo")
+        .header("a2a-version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "id": null, "method": "GetTask", "params": {"id": task}}))
+        .send()
+        .await
+        .json();
+    assert_eq!(
+        (&got["id"], &got["result"]["id"]),
+        (&Value::Null, &task),
+        "{got}"
+    );
+    let res = client
+        .post("/echo")
+        .header("a2a-version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "method": "SendStreamingMessage", "params": {"message": msg}}))
+        .send()
+        .await;
+    assert_eq!(res.header("content-type"), Some("text/event-stream"));
+    let events: Vec<Value> = res
+        .text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).expect("a JSON event"))
+        .collect();
+    assert!(events.len() >= 2, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["id"].is_null() && e["result"].is_object()),
+        "{events:?}"
+    );
+    assert_eq!(fake.calls(), 3);
 }
 
 #[tokio::test]
-async fn a_streaming_method_for_an_unknown_task_answers_with_an_event_stream_or_a_4xx() {
+async fn a_streaming_method_for_an_unknown_task_answers_as_the_agent_would() {
     let fake = FakeAgent::new("echo");
     let client = support::single(&fake);
-    for (version, method) in [
-        (None, "tasks/resubscribe"),
-        (Some("1.0"), "SubscribeToTask"),
+    // 0.3 JSON-RPC: an event stream carrying the error; 1.0: the plain JSON error a 1.0
+    // agent gives before its first event (a2a-sdk 1.3 alone answers both so).
+    for (version, method, stream) in [
+        (None, "tasks/resubscribe", true),
+        (Some("1.0"), "SubscribeToTask", false),
     ] {
         let mut req = client
             .post("/echo")
@@ -411,18 +334,19 @@ async fn a_streaming_method_for_an_unknown_task_answers_with_an_event_stream_or_
         }
         let res = req.send().await;
         assert_eq!(res.status(), 200, "{method}");
-        assert_eq!(
-            res.header("content-type"),
-            Some("text/event-stream"),
-            "{method}"
-        );
-        let data: Vec<&str> = res
-            .text()
-            .lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .collect();
-        assert_eq!(data.len(), 1, "{method}: {}", res.text());
-        let event: Value = serde_json::from_str(data[0]).expect("a JSON event");
+        let event = if stream {
+            assert_eq!(res.header("content-type"), Some("text/event-stream"));
+            let data: Vec<&str> = res
+                .text()
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
+            assert_eq!(data.len(), 1, "{method}: {}", res.text());
+            serde_json::from_str(data[0]).expect("a JSON event")
+        } else {
+            assert_eq!(res.header("content-type"), Some("application/json"));
+            res.json()
+        };
         assert_eq!(event["error"]["code"], -32001, "{method}");
         assert_eq!(event["id"], 9, "{method}");
     }

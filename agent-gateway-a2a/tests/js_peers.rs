@@ -6,12 +6,7 @@ mod peers;
 
 use std::time::Duration;
 
-use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
-use agent_gateway_a2a::router::A2aRouter;
-use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::version::Version;
-use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
-use agent_gateway_core::Secret;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
@@ -54,34 +49,12 @@ async fn a2a_js_client_sends_and_streams_through_the_gateway() {
     let Some(_) = peers::node() else { return };
     let (_complete, complete_port) = python_agent("complete", "c1").await;
     let (_stream, stream_port) = python_agent("stream", "s1").await;
-    let agent = |name: &str, id: &str, port: u16| {
-        Agent::new(name)
-            .expect("a name")
-            .instance(
-                id,
-                &format!("http://127.0.0.1:{port}/"),
-                Version::V1_0,
-                http_connector(),
-            )
-            .expect("an instance")
-    };
-    let registry = AgentRegistry::builder()
-        .agent(agent("complete", "c1", complete_port))
-        .agent(agent("streamer", "s1", stream_port))
-        .build()
-        .expect("a registry");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let sealer = Sealer::new(Secret::new(vec![8; 32])).expect("a key");
-    let front = A2aFront::new(
-        A2aRouter::new(registry, sealer.clone()),
-        A2aFrontConfig::new(&base).expect("a URL"),
-    );
-    let server = tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().fallback_service(front)).await
-    });
+    let registry = peers::registry(&[
+        ("complete", &[("c1", complete_port, Version::V1_0)]),
+        ("streamer", &[("s1", stream_port, Version::V1_0)]),
+    ]);
+    let (gateway, sealer) = peers::gateway(registry, 8, |c| c).await;
+    let base = &gateway.base;
 
     let sent = js_client(&format!("{base}/complete"), "send").await;
     let lines: Vec<Value> = sent
@@ -148,5 +121,4 @@ async fn a2a_js_client_sends_and_streams_through_the_gateway() {
         })
         .map(|(i, _)| i);
     assert_eq!(owner.as_deref(), Some("s1"), "{streamed}");
-    server.abort();
 }

@@ -8,107 +8,42 @@ mod peers;
 mod proto_schema;
 
 use agent_gateway_a2a::front::CardVersions;
-use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
-use agent_gateway_a2a::router::A2aRouter;
-use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::version::Version;
-use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
-use agent_gateway_core::Secret;
+use peers::{rpc, v1};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
 
 /// A webhook no allow-list admits (the gateway's is empty here: every webhook is refused).
 const OUTSIDE: &str = "http://169.254.169.254/latest";
 
-/// A gateway at the root of a 127.0.0.1 port over one agent `name` at `port`, speaking
-/// `version`, which is also the default agent (its card at the root). The front reads the
-/// registry's cards; no webhook is allowed.
-async fn gateway(name: &str, port: u16, version: Version) -> (String, JoinHandle<()>) {
-    let registry = AgentRegistry::builder()
-        .agent(
-            Agent::new(name)
-                .expect("a name")
-                .instance(
-                    "a1",
-                    &format!("http://127.0.0.1:{port}/"),
-                    version,
-                    http_connector(),
-                )
-                .expect("an instance"),
-        )
-        .build()
-        .expect("a registry");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let config = A2aFrontConfig::new(&base)
-        .expect("a URL")
-        .with_default_agent(name)
-        .with_agents(registry.clone());
-    let sealer = Sealer::new(Secret::new(vec![8; 32])).expect("a key");
-    let front = A2aFront::new(A2aRouter::new(registry, sealer), config);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().fallback_service(front))
-            .await
-            .expect("the gateway serves");
-    });
-    (base, server)
+/// A gateway over one agent `name` at `port`, speaking `version`, which is also the default
+/// agent (its card at the root). The front reads the registry's cards; no webhook is allowed.
+async fn gateway(name: &str, port: u16, version: Version) -> peers::Gateway {
+    let registry = peers::registry(&[(name, &[("a1", port, version)])]);
+    let agents = registry.clone();
+    let (gateway, _) = peers::gateway(registry, 8, |c| {
+        c.with_default_agent(name).with_agents(agents)
+    })
+    .await;
+    gateway
 }
 
-/// Sends `cases` (raw HTTP, see `raw.py`) to `base`, each case's path prefixed with `prefix`
-/// (the agent's own JSON-RPC endpoint is `/`, the gateway's `/{agent}`), except the root card.
+/// Sends `cases` to the agent alone (`prefix` empty: JSON-RPC at `/`, HTTP+JSON under
+/// `/rest`) or through the gateway (`prefix` `/{agent}`).
 async fn raw(base: &str, prefix: &str, cases: &[Value]) -> Vec<Value> {
-    let cases: Vec<Value> = cases
-        .iter()
-        .map(|c| {
-            let mut c = c.clone();
-            let path = c["path"].as_str().expect("a path");
-            if !path.starts_with("/.well-known") {
-                c["path"] = format!("{prefix}{path}").into();
-            }
-            c
-        })
-        .collect();
-    let stdin = Value::from(cases).to_string();
-    peers::run_python("raw.py", &[base], Some(&stdin)).await
+    let rest = if prefix.is_empty() { "/rest" } else { prefix };
+    peers::raw(base, prefix, rest, cases).await
 }
 
-/// What a client sees of an answer: status, kind, and per JSON-RPC message its error code (or
-/// "result") and id; for an HTTP+JSON error its ErrorInfo reason.
 fn seen(answer: &Value) -> Value {
-    let message = |m: &Value| {
-        json!({
-            "code": m.pointer("/error/code").cloned().unwrap_or_else(|| "result".into()),
-            "id": m.get("id").cloned().unwrap_or(Value::Null),
-            "reason": m.pointer("/error/details/0/reason").cloned().unwrap_or(Value::Null),
-        })
-    };
-    let body = match &answer["body"] {
-        Value::Array(events) => events.iter().map(message).collect(),
-        one => message(one),
-    };
-    json!({"status": answer["status"], "type": answer["type"], "body": body})
-}
-
-fn rpc(id: Option<i64>, method: &str, params: Value) -> Value {
-    let mut body = json!({"jsonrpc": "2.0", "method": method, "params": params});
-    if let Some(id) = id {
-        body["id"] = id.into();
-    }
-    json!({"method": "POST", "path": "/", "body": body})
-}
-
-fn v1(mut case: Value) -> Value {
-    case["headers"] = json!({"A2A-Version": "1.0"});
-    case
+    peers::seen(answer, false)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_without_push_gets_32003_through_the_gateway_on_both_bindings() {
     let Some(_) = peers::python() else { return };
     let (_agent, port) = peers::sdk_agent(&["complete", "nopush", "--no-push"]).await;
-    let (base, server) = gateway("nopush", port, Version::V1_0).await;
+    let gateway = gateway("nopush", port, Version::V1_0).await;
+    let base = &gateway.base;
     let agent = format!("http://127.0.0.1:{port}");
     // Create, in 1.0 and 0.3: the agent's answer, and the same through the gateway, whose
     // (empty) allow-list would refuse the webhook with -32602 if it were checked first.
@@ -135,7 +70,7 @@ async fn an_agent_without_push_gets_32003_through_the_gateway_on_both_bindings()
         )),
     ];
     let alone = raw(&agent, "", &table).await;
-    let through = raw(&base, "/nopush", &table).await;
+    let through = raw(base, "/nopush", &table).await;
     for ((case, a), g) in table.iter().zip(&alone).zip(&through) {
         assert_eq!(seen(a)["body"]["code"], -32003, "the agent itself: {a}");
         assert_eq!(seen(a), seen(g), "{case}\nalone: {a}\ngateway: {g}");
@@ -146,7 +81,7 @@ async fn an_agent_without_push_gets_32003_through_the_gateway_on_both_bindings()
     let message03 = json!({"kind": "message", "messageId": "m1", "role": "user",
         "parts": [{"kind": "text", "text": "hi"}]});
     let push = json!({"taskPushNotificationConfig": {"url": OUTSIDE}});
-    let rest = |method: &str, path: &str, body: Value| json!({"method": method, "path": path, "body": body, "headers": {"A2A-Version": "1.0"}});
+    let rest = peers::rest;
     let cases = [
         v1(rpc(
             Some(5),
@@ -177,7 +112,7 @@ async fn an_agent_without_push_gets_32003_through_the_gateway_on_both_bindings()
         json!({"method": "POST", "path": "/v1/tasks/t1/pushNotificationConfigs",
             "body": {"config": {"pushNotificationConfig": {"url": OUTSIDE}}}}),
     ];
-    let through = raw(&base, "/nopush", &cases).await;
+    let through = raw(base, "/nopush", &cases).await;
     for (case, g) in cases.iter().zip(&through) {
         let seen = seen(g);
         if case["path"] == "/" {
@@ -194,16 +129,17 @@ async fn an_agent_without_push_gets_32003_through_the_gateway_on_both_bindings()
             );
         }
     }
-    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_0_3_agent_answers_the_same_alone_and_through_the_gateway() {
     let Some(_) = peers::python() else { return };
     let (_agent, port) = peers::sdk_agent(&["complete", "old", "--v03"]).await;
-    let (base, server) = gateway("old", port, Version::V0_3).await;
+    let gateway = gateway("old", port, Version::V0_3).await;
+    let base = &gateway.base;
     let agent = format!("http://127.0.0.1:{port}");
     // Raw JSON-RPC, as a 0.3 client sends it (no A2A-Version), and the card at the root.
+    let hello = json!({"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]});
     let table = [
         // Without an id: the method is checked first, then the request.
         rpc(None, "nosuch/method", json!({})),
@@ -218,14 +154,34 @@ async fn a_0_3_agent_answers_the_same_alone_and_through_the_gateway() {
         // With an id: params that are not structured, or not what the method takes.
         rpc(Some(13), "tasks/get", json!("x")),
         v1(rpc(Some(14), "GetTask", json!([1]))),
-        // An unknown task on the streaming method: an event stream carrying the error.
+        // A valid 1.0 request without an id (or a null one) is served: a null id answers.
+        v1(rpc(None, "SendMessage", json!({"message": hello}))),
+        v1(rpc(None, "SendStreamingMessage", json!({"message": hello}))),
+        v1(rpc(None, "GetTask", json!({"id": "no-such-task"}))),
+        v1(
+            json!({"method": "POST", "path": "/", "body": {"jsonrpc": "2.0", "id": null,
+            "method": "CancelTask", "params": {"id": "no-such-task"}}}),
+        ),
+        // An unknown task on the streaming method: in 0.3 an event stream carrying the error;
+        // in 1.0 a plain JSON error (a2a-sdk reads the first event before answering), or 404
+        // on HTTP+JSON. (The 0.3 HTTP+JSON one is left out: a2a-sdk 1.3 answers an empty 200
+        // stream, its handler failing after the headers; the gateway answers 404, which the
+        // 0.3 spec allows.)
         rpc(Some(11), "tasks/resubscribe", json!({"id": "no-such-task"})),
+        v1(rpc(
+            Some(15),
+            "SubscribeToTask",
+            json!({"id": "no-such-task"}),
+        )),
+        v1(rpc(None, "SubscribeToTask", json!({"id": "no-such-task"}))),
+        peers::rest("POST", "/tasks/no-such-task:subscribe", Value::Null),
+        peers::rest("GET", "/tasks/no-such-task:subscribe", Value::Null),
         // And on a unary one, a plain JSON error.
         rpc(Some(12), "tasks/get", json!({"id": "no-such-task"})),
         json!({"method": "GET", "path": "/.well-known/agent-card.json"}),
     ];
     let alone = raw(&agent, "", &table).await;
-    let through = raw(&base, "/old", &table).await;
+    let through = raw(base, "/old", &table).await;
     assert_eq!(alone.len(), table.len());
     for ((case, a), g) in table.iter().zip(&alone).zip(&through) {
         assert_eq!(seen(a), seen(g), "{case}\nalone: {a}\ngateway: {g}");
@@ -247,7 +203,7 @@ async fn a_0_3_agent_answers_the_same_alone_and_through_the_gateway() {
     assert_eq!(card["url"], format!("{base}/old"));
     assert_eq!(card["protocolVersion"], "0.3.0");
     // The a2a-sdk client in 0.3 mode finds the card at the root and uses its 0.3 interface.
-    for url in [&agent, &base] {
+    for url in [&agent, base] {
         let lines = peers::run_python("client.py", &[url, "send", "JSONRPC", "0.3"], None).await;
         let task = &lines.last().expect("the fetched task")["task"];
         assert_eq!(
@@ -261,13 +217,12 @@ async fn a_0_3_agent_answers_the_same_alone_and_through_the_gateway() {
     }
     // It resubscribes to an unknown task and gets the same error, alone and through.
     let mut refusals = Vec::new();
-    for url in [&agent, &base] {
+    for url in [&agent, base] {
         let lines = peers::run_python("client.py", &[url, "unknown", "JSONRPC", "0.3"], None).await;
         refusals.push(lines.last().cloned().expect("a line"));
     }
     assert_eq!(refusals[0]["code"], -32001, "{refusals:?}");
     assert_eq!(refusals[0], refusals[1]);
-    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,39 +231,18 @@ async fn a_1_0_only_card_is_strict_and_serves_1_0_clients_while_the_dual_card_se
     let (_agent, port) = peers::sdk_agent(&["complete", "c1"]).await;
     // One agent process under two names: `strict` with the front's 1.0-only cards, `dual`
     // with the default dual card.
-    let url = format!("http://127.0.0.1:{port}/");
-    let registry = AgentRegistry::builder()
-        .agent(
-            Agent::new("strict")
-                .expect("a name")
-                .instance("c1", &url, Version::V1_0, http_connector())
-                .expect("an instance"),
-        )
-        .agent(
-            Agent::new("dual")
-                .expect("a name")
-                .instance("c1", &url, Version::V1_0, http_connector())
-                .expect("an instance"),
-        )
-        .build()
-        .expect("a registry");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let config = A2aFrontConfig::new(&base)
-        .expect("a URL")
-        .with_card_versions(CardVersions::V1Only)
-        .with_agent_card_versions("dual", CardVersions::Dual);
-    let sealer = Sealer::new(Secret::new(vec![9; 32])).expect("a key");
-    let front = A2aFront::new(A2aRouter::new(registry, sealer), config);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().fallback_service(front))
-            .await
-            .expect("the gateway serves");
-    });
+    let registry = peers::registry(&[
+        ("strict", &[("c1", port, Version::V1_0)]),
+        ("dual", &[("c1", port, Version::V1_0)]),
+    ]);
+    let (gateway, _) = peers::gateway(registry, 9, |c| {
+        c.with_card_versions(CardVersions::V1Only)
+            .with_agent_card_versions("dual", CardVersions::Dual)
+    })
+    .await;
+    let base = &gateway.base;
     let card = |agent: &str| json!({"method": "GET", "path": format!("/{agent}/.well-known/agent-card.json")});
-    let cards = raw(&base, "", &[card("strict"), card("dual")]).await;
+    let cards = peers::raw(base, "", "", &[card("strict"), card("dual")]).await;
     let schema = jsonschema::validator_for(&proto_schema::schema(
         include_str!("data/a2a-1.0.1.proto"),
         "AgentCard",
@@ -343,5 +277,4 @@ async fn a_1_0_only_card_is_strict_and_serves_1_0_clients_while_the_dual_card_se
         interfaces.iter().all(|i| i["protocolVersion"] == "1.0"),
         "{strict}"
     );
-    server.abort();
 }

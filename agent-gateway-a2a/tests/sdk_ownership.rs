@@ -6,11 +6,6 @@
 
 mod peers;
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
-use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
 use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::version::Version;
@@ -19,94 +14,33 @@ use agent_gateway_a2a::{A2aFront, A2aFrontConfig, A2aRequest};
 use agent_gateway_core::caller::AuthMethod;
 use agent_gateway_core::{AgentRequest, Caller, Secret};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 use tower::ServiceExt;
 
-fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/peers/a2a")
-        .join(name)
+/// Runs the python peer `name` with `args`, and returns its JSON lines.
+async fn run(name: &str, args: &[&str]) -> Vec<Value> {
+    peers::run_python(name, args, None).await
 }
 
-async fn run(python: &PathBuf, args: &[&str]) -> Vec<Value> {
-    let out = Command::new(python).args(args).kill_on_drop(true).output();
-    let out = tokio::time::timeout(Duration::from_secs(60), out)
-        .await
-        .expect("the client finishes")
-        .expect("it runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
-/// Serves `router` on a fresh port with every request made by `caller` (a stand-in for the
-/// auth layer), and returns the base URL.
-async fn serve(router: A2aRouter, caller: Caller, hooks: WebhookAllowList) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let authed = tower::service_fn(move |mut req: A2aRequest| {
-        req.set_caller(caller.clone());
-        router.clone().oneshot(req)
-    });
-    let config = A2aFrontConfig::new(&base)
-        .expect("a URL")
-        .with_webhooks(hooks);
-    let front = A2aFront::new(authed, config);
-    tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().fallback_service(front)).await
-    });
-    base
+/// Serves `router` with every request made by `caller` (a stand-in for the auth layer).
+async fn serve(router: A2aRouter, caller: Caller, hooks: WebhookAllowList) -> peers::Gateway {
+    peers::serve(move |base| {
+        let authed = tower::service_fn(move |mut req: A2aRequest| {
+            req.set_caller(caller.clone());
+            router.clone().oneshot(req)
+        });
+        let config = A2aFrontConfig::new(base)
+            .expect("a URL")
+            .with_webhooks(hooks);
+        A2aFront::new(authed, config)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a2a_sdk_client_cannot_use_another_callers_task() {
-    let Some(python) = peers::python() else {
-        return;
-    };
-    let mut agent = Command::new(&python)
-        .arg(script("agent.py"))
-        .args(["input", "q1"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the agent starts");
-    let stdout = agent.stdout.take().expect("piped stdout");
-    let line = tokio::time::timeout(
-        Duration::from_secs(60),
-        BufReader::new(stdout).lines().next_line(),
-    )
-    .await
-    .expect("the agent reports its port within a minute")
-    .expect("readable stdout")
-    .expect("a line");
-    let port: u16 = line
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .expect("PORT <n>");
-    let registry = AgentRegistry::builder()
-        .agent(
-            Agent::new("asker")
-                .expect("a name")
-                .instance(
-                    "q1",
-                    &format!("http://127.0.0.1:{port}/"),
-                    Version::V1_0,
-                    http_connector(),
-                )
-                .expect("an instance"),
-        )
-        .build()
-        .expect("a registry");
+    let Some(_) = peers::python() else { return };
+    let (_agent, port) = peers::sdk_agent(&["input", "q1"]).await;
+    let registry = peers::registry(&[("asker", &[("q1", port, Version::V1_0)])]);
     let hooks = || {
         WebhookAllowList::new()
             .allow("http://127.0.0.1:9/")
@@ -123,8 +57,9 @@ async fn a2a_sdk_client_cannot_use_another_callers_task() {
     let bob = Caller::new("bob")
         .with_method(AuthMethod::ApiKey)
         .with_tenant("globex");
-    let alice_url = serve(router.clone(), alice, hooks()).await;
-    let bob_url = serve(router, bob, hooks()).await;
+    let alice = serve(router.clone(), alice, hooks()).await;
+    let bob = serve(router, bob, hooks()).await;
+    let (alice_url, bob_url) = (&alice.base, &bob.base);
 
     for (wire, version) in [
         ("JSONRPC", "1.0"),
@@ -134,16 +69,9 @@ async fn a2a_sdk_client_cannot_use_another_callers_task() {
     ] {
         let label = format!("{wire} {version}");
         // Alice's task waits for input: cancelable, and continuable, by its owner.
-        let client = script("client.py");
         let lines = run(
-            &python,
-            &[
-                client.to_str().expect("a path"),
-                &format!("{alice_url}/asker"),
-                "send",
-                wire,
-                version,
-            ],
+            "client.py",
+            &[&format!("{alice_url}/asker"), "send", wire, version],
         )
         .await;
         let task = &lines.last().expect("the fetched task")["task"];
@@ -151,16 +79,9 @@ async fn a2a_sdk_client_cannot_use_another_callers_task() {
         let state = task["status"]["state"].clone();
         assert_eq!(state, "TASK_STATE_INPUT_REQUIRED", "{label}: {task}");
 
-        let thief = script("thief.py");
         let attempts = run(
-            &python,
-            &[
-                thief.to_str().expect("a path"),
-                &format!("{bob_url}/asker"),
-                wire,
-                version,
-                &id,
-            ],
+            "thief.py",
+            &[&format!("{bob_url}/asker"), wire, version, &id],
         )
         .await;
         assert_eq!(attempts.len(), 5, "{label}: {attempts:?}");
@@ -177,15 +98,8 @@ async fn a2a_sdk_client_cannot_use_another_callers_task() {
         }
         // Alice's task is untouched: still waiting for input, not canceled.
         let control = run(
-            &python,
-            &[
-                thief.to_str().expect("a path"),
-                &format!("{alice_url}/asker"),
-                wire,
-                version,
-                &id,
-                "get",
-            ],
+            "thief.py",
+            &[&format!("{alice_url}/asker"), wire, version, &id, "get"],
         )
         .await;
         assert_eq!(control[0]["refused"], false, "{label}: {control:?}");

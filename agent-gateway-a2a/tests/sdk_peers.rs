@@ -4,13 +4,9 @@
 
 mod peers;
 
-use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
-use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::version::Version;
 use agent_gateway_a2a::webhook::WebhookAllowList;
-use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
-use agent_gateway_core::Secret;
 use serde_json::Value;
 use tokio::process::Child;
 
@@ -29,42 +25,12 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
     let Some(_) = peers::python() else { return };
     let (_complete, complete_port) = agent("complete", "c1").await;
     let (_stream, stream_port) = agent("stream", "s1").await;
-    let registry = AgentRegistry::builder()
-        .agent(
-            Agent::new("complete")
-                .expect("a name")
-                .instance(
-                    "c1",
-                    &format!("http://127.0.0.1:{complete_port}/"),
-                    Version::V1_0,
-                    http_connector(),
-                )
-                .expect("an instance"),
-        )
-        .agent(
-            Agent::new("streamer")
-                .expect("a name")
-                .instance(
-                    "s1",
-                    &format!("http://127.0.0.1:{stream_port}/"),
-                    Version::V1_0,
-                    http_connector(),
-                )
-                .expect("an instance"),
-        )
-        .build()
-        .expect("a registry");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let sealer = Sealer::new(Secret::new(vec![5; 32])).expect("a key");
-    let front = A2aFront::new(
-        A2aRouter::new(registry, sealer.clone()),
-        A2aFrontConfig::new(&base).expect("a URL"),
-    );
-    let app = axum::Router::new().fallback_service(front);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let registry = peers::registry(&[
+        ("complete", &[("c1", complete_port, Version::V1_0)]),
+        ("streamer", &[("s1", stream_port, Version::V1_0)]),
+    ]);
+    let (gateway, sealer) = peers::gateway(registry, 5, |c| c).await;
+    let base = &gateway.base;
 
     // 1.0, and 0.3 compatibility mode (translated to the agents' 1.0), on both bindings.
     for (wire, version) in [
@@ -95,7 +61,6 @@ async fn a2a_sdk_client_sends_and_streams_through_the_gateway() {
         let lines = client(&format!("{base}/streamer"), "stream", wire, version).await;
         streams_in_order(&sealer, &lines, binding);
     }
-    server.abort();
 }
 
 /// Every streamed event relayed, in order, ending completed, with sealed ids.
@@ -148,39 +113,15 @@ async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
     let Some(_) = peers::python() else { return };
     let (mut first, first_port) = agent("complete", "c1").await;
     let (_second, second_port) = agent("complete", "c2").await;
-    let registry = AgentRegistry::builder()
-        .agent(
-            Agent::new("pair")
-                .expect("a name")
-                .instance(
-                    "c1",
-                    &format!("http://127.0.0.1:{first_port}/"),
-                    Version::V1_0,
-                    http_connector(),
-                )
-                .expect("an instance")
-                .instance(
-                    "c2",
-                    &format!("http://127.0.0.1:{second_port}/"),
-                    Version::V1_0,
-                    http_connector(),
-                )
-                .expect("an instance"),
-        )
-        .build()
-        .expect("a registry");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let sealer = Sealer::new(Secret::new(vec![6; 32])).expect("a key");
-    let front = A2aFront::new(
-        A2aRouter::new(registry, sealer.clone()),
-        A2aFrontConfig::new(&base).expect("a URL"),
-    );
-    let server = tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().fallback_service(front)).await
-    });
+    let registry = peers::registry(&[(
+        "pair",
+        &[
+            ("c1", first_port, Version::V1_0),
+            ("c2", second_port, Version::V1_0),
+        ],
+    )]);
+    let (gateway, sealer) = peers::gateway(registry, 6, |c| c).await;
+    let base = &gateway.base;
     let url = format!("{base}/pair");
 
     // Each run sends, then gets the task by the id it was given: the get must reach the
@@ -222,42 +163,22 @@ async fn a2a_sdk_tasks_stay_on_their_instance_and_new_ones_fail_over() {
             "c2"
         );
     }
-    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a2a_sdk_input_required_resubscribe_and_cancel() {
     let Some(_) = peers::python() else { return };
     let (_agent, port) = agent("input", "q1").await;
-    let registry = AgentRegistry::builder()
-        .agent(
-            Agent::new("asker")
-                .expect("a name")
-                .instance(
-                    "q1",
-                    &format!("http://127.0.0.1:{port}/"),
-                    Version::V1_0,
-                    http_connector(),
-                )
-                .expect("an instance"),
+    let registry = peers::registry(&[("asker", &[("q1", port, Version::V1_0)])]);
+    let (gateway, sealer) = peers::gateway(registry, 7, |c| {
+        c.with_webhooks(
+            WebhookAllowList::new()
+                .allow("http://127.0.0.1:9/")
+                .expect("a prefix"),
         )
-        .build()
-        .expect("a registry");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let sealer = Sealer::new(Secret::new(vec![7; 32])).expect("a key");
-    let config = A2aFrontConfig::new(&base).expect("a URL").with_webhooks(
-        WebhookAllowList::new()
-            .allow("http://127.0.0.1:9/")
-            .expect("a prefix"),
-    );
-    let router = A2aRouter::new(registry, sealer.clone()).with_webhooks(config.webhooks().clone());
-    let front = A2aFront::new(router, config);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().fallback_service(front)).await
-    });
+    })
+    .await;
+    let base = &gateway.base;
     for (wire, version) in [
         ("JSONRPC", "1.0"),
         ("HTTP+JSON", "1.0"),
@@ -321,5 +242,4 @@ async fn a2a_sdk_input_required_resubscribe_and_cancel() {
         let task = &lines.last().expect("the fetched task")["task"];
         assert_eq!(task["status"]["state"], "TASK_STATE_CANCELED", "{label}");
     }
-    server.abort();
 }

@@ -198,26 +198,33 @@ async fn events_pass_one_by_one_and_a_client_disconnect_ends_the_upstream() {
             json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": []}}).to_string(),
         )))
         .expect("a request");
-    let res = tower::ServiceExt::oneshot(front, req)
-        .await
-        .expect("infallible");
-    let mut body = res.into_body();
     let event = |state: &str| {
         Bytes::from(format!(
             "data: {}\n\n",
             json!({"jsonrpc": "2.0", "id": 1, "result": {"statusUpdate": {"taskId": "t", "contextId": "c", "status": {"state": state}}}})
         ))
     };
-    tx.send(event("TASK_STATE_WORKING")).await.expect("open");
-    // The first event arrives while the upstream is still open: nothing waits for the end.
-    let frame = body
-        .frame()
+    // The front reads the first event before it answers (an error there is an answer of its
+    // own, as the agents give it).
+    tx.send(event("TASK_STATE_SUBMITTED")).await.expect("open");
+    let res = tower::ServiceExt::oneshot(front, req)
         .await
-        .expect("a frame")
-        .expect("no error")
-        .into_data()
-        .expect("data");
-    let text = String::from_utf8(frame.to_vec()).expect("UTF-8");
+        .expect("infallible");
+    let mut body = res.into_body();
+    let mut next = async || {
+        let frame = body
+            .frame()
+            .await
+            .expect("a frame")
+            .expect("no error")
+            .into_data()
+            .expect("data");
+        String::from_utf8(frame.to_vec()).expect("UTF-8")
+    };
+    assert!(next().await.contains("TASK_STATE_SUBMITTED"));
+    tx.send(event("TASK_STATE_WORKING")).await.expect("open");
+    // The next event arrives while the upstream is still open: nothing waits for the end.
+    let text = next().await;
     assert!(
         text.starts_with("data: {") && text.contains("TASK_STATE_WORKING"),
         "{text}"

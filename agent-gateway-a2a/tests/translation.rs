@@ -4,7 +4,7 @@ mod support;
 
 use agent_gateway_a2a::testkit::{A2aClient, FakeAgent};
 use agent_gateway_a2a::version::Version;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(start_paused = true)]
 async fn v03_client_and_1_0_agent() {
@@ -96,7 +96,11 @@ async fn v1_client_and_0_3_agent_including_push_config_crud() {
         )
         .await
         .expect("deleted");
-    assert_eq!(deleted, json!({}));
+    assert_eq!(
+        deleted,
+        Value::Null,
+        "a null result, as a 1.0 agent answers"
+    );
     let list = client
         .call(
             "old",
@@ -105,7 +109,8 @@ async fn v1_client_and_0_3_agent_including_push_config_crud() {
         )
         .await
         .expect("listed");
-    assert_eq!(list["configs"].as_array().map(Vec::len), Some(0));
+    // No config left: ProtoJSON leaves the empty list out, as a 1.0 agent answers.
+    assert_eq!(list, json!({}));
 
     // ListTasks has no 0.3 JSON-RPC method: refused without calling the agent.
     let calls = fake.calls();

@@ -202,7 +202,7 @@ async fn the_router_checks_the_translated_params_on_its_own() {
         "echo",
         Operation::CreatePushConfig,
         Version::V0_3,
-        Binding::JsonRpc { id: 1.into() },
+        Binding::JsonRpc { id: Some(1.into()) },
         json!({"taskId": task, "url": OK, "pushNotificationConfig": {"url": INTERNAL}}),
     );
     // The router reads the agent's (cached) card for its push capability: fetched here, so

@@ -35,7 +35,7 @@ pub(crate) enum Route {
 /// The binding an error for `route` is rendered in, before the request id is known.
 pub(crate) fn binding_of(route: Option<&Route>) -> Binding {
     match route {
-        Some(Route::JsonRpc(_)) => Binding::JsonRpc { id: Id::from(0) },
+        Some(Route::JsonRpc(_)) => Binding::JsonRpc { id: None },
         Some(Route::Rest { tenant, .. }) => Binding::Rest {
             tenant: tenant.clone(),
         },
@@ -137,11 +137,13 @@ pub(crate) fn json_content_type(parts: &Parts) -> bool {
         .is_some_and(|v| v == "application/json" || v == "application/a2a+json")
 }
 
-/// Decodes a JSON-RPC body: the request id, the operation and the params object.
-pub(crate) fn jsonrpc(
-    version: Version,
-    body: &Bytes,
-) -> Result<(Id, Operation, Value), (Option<Id>, A2aError)> {
+/// A decoded JSON-RPC request (id, operation, params), or the id (if read) and the error.
+type RpcDecoded = Result<(Option<Id>, Operation, Value), (Option<Id>, A2aError)>;
+
+/// Decodes a JSON-RPC body: the request id (`None` for a 1.0 request without one, which
+/// a2a-sdk 1.x serves like any other and answers with a null id), the operation and the
+/// params object.
+pub(crate) fn jsonrpc(version: Version, body: &Bytes) -> RpcDecoded {
     let msg = match Message::from_slice(body) {
         // A null id is read as no id, as the agents read it.
         Err(DecodeError::Invalid { id: None, .. }) if has_null_id(body) => {
@@ -158,9 +160,10 @@ pub(crate) fn jsonrpc(
         DecodeError::Invalid { id, reason } => (id, A2aError::InvalidRequest(reason.into_owned())),
         other => (None, A2aError::InvalidRequest(other.to_string())),
     })?;
-    let req = match msg {
-        Message::Request(req) => req,
-        Message::Notification(n) => return Err((None, without_id(version, &n))),
+    let (id, method, params) = match msg {
+        Message::Request(req) => (Some(req.id), req.method, req.params),
+        Message::Notification(n) if version == Version::V1_0 => (None, n.method, n.params),
+        Message::Notification(n) => return Err((None, without_id_03(&n))),
         Message::Response(_) => {
             return Err((
                 None,
@@ -168,29 +171,25 @@ pub(crate) fn jsonrpc(
             ));
         }
     };
-    let id = req.id.clone();
-    let op = match Operation::from_method(version, &req.method) {
+    let op = match Operation::from_method(version, &method) {
         Some(op) => op,
-        None if Operation::known_in_other_version(version, &req.method) => {
-            return Err((
-                Some(id),
-                A2aError::VersionNotSupported(version.as_str().into()),
-            ));
+        None if Operation::known_in_other_version(version, &method) => {
+            return Err((id, A2aError::VersionNotSupported(version.as_str().into())));
         }
         None => {
             return Err((
-                Some(id),
-                A2aError::MethodNotFound(req.method.chars().take(64).collect()),
+                id,
+                A2aError::MethodNotFound(method.chars().take(64).collect()),
             ));
         }
     };
-    let params = match &req.params {
+    let params = match &params {
         None => Value::Object(Map::new()),
         Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
                 return Err((
-                    Some(id),
+                    id,
                     A2aError::InvalidParams("params must be an object".into()),
                 ));
             }
@@ -205,32 +204,16 @@ fn has_null_id(body: &Bytes) -> bool {
         .is_ok_and(|obj| obj.get("id") == Some(&Value::Null))
 }
 
-/// The error for a request without an id, in the order a2a-sdk finds it: an unknown method
-/// (-32601, or -32009 for a method of the other version), then, in 1.0, bad params (-32602);
-/// a 0.3 request without an id is invalid (-32600) whatever its params, and a valid 1.0 one is
-/// refused too (-32600), as the gateway does not process notifications.
-fn without_id(version: Version, n: &Notification) -> A2aError {
-    let Some(op) = Operation::from_method(version, &n.method) else {
-        return if Operation::known_in_other_version(version, &n.method) {
-            A2aError::VersionNotSupported(version.as_str().into())
-        } else {
-            A2aError::MethodNotFound(n.method.chars().take(64).collect())
-        };
-    };
-    let refused = A2aError::InvalidRequest("a request needs an id".into());
-    if version == Version::V0_3 {
-        return refused;
-    }
-    let params = match &n.params {
-        None => Value::Object(Map::new()),
-        Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => return A2aError::InvalidParams("params must be an object".into()),
-        },
-    };
-    match check_message(op, &params) {
-        Err(e) => e,
-        Ok(()) => refused,
+/// The error for a 0.3 request without an id, in the order a2a-sdk's 0.3 compatibility finds
+/// it: an unknown method (-32601, or -32009 for a 1.0 method), else an invalid request
+/// (-32600) whatever its params.
+fn without_id_03(n: &Notification) -> A2aError {
+    if Operation::from_method(Version::V0_3, &n.method).is_some() {
+        A2aError::InvalidRequest("a request needs an id".into())
+    } else if Operation::known_in_other_version(Version::V0_3, &n.method) {
+        A2aError::VersionNotSupported(Version::V0_3.as_str().into())
+    } else {
+        A2aError::MethodNotFound(n.method.chars().take(64).collect())
     }
 }
 

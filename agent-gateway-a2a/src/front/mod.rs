@@ -16,8 +16,9 @@
 //!
 //! Answers are the agent's own where the gateway can know them: a push-config request to an
 //! agent without push support is PushNotificationNotSupported before any webhook check
-//! ([`A2aFrontConfig::with_agents`]), a request without an id is refused in a2a-sdk's order,
-//! and an error to a streaming method is an event stream carrying it.
+//! ([`A2aFrontConfig::with_agents`]), a 1.0 request without an id is served and answered with
+//! a null id (a 0.3 one is refused in a2a-sdk's order), and an error to a streaming method is
+//! an event stream carrying it in 0.3 JSON-RPC, a plain error before any event otherwise.
 //!
 //! ```
 //! use agent_gateway_a2a::front::A2aFront;
@@ -72,6 +73,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::body::{BodyError, read_limited};
+use agent_gateway_core::jsonrpc::Id;
 use agent_gateway_core::{AgentRequest, BoxError};
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -257,22 +259,41 @@ impl Answer {
     fn proto03(&self) -> bool {
         self.version == Version::V0_3 && matches!(self.binding, Binding::Rest { .. })
     }
+
+    /// Whether an error to this call is an event of its stream (a2a-sdk's 0.3 JSON-RPC
+    /// streaming methods), rather than an answer of its own before any event (a2a-sdk 1.x
+    /// reads a stream's first event before it answers, on both bindings).
+    fn errors_as_events(&self) -> bool {
+        self.op.is_streaming()
+            && self.version == Version::V0_3
+            && matches!(self.binding, Binding::JsonRpc { .. })
+    }
 }
 
-fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> Response<A2aBody> {
+async fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> Response<A2aBody> {
     let (agent, binding, headers) = (&answer.agent, &answer.binding, &answer.headers);
+    // The JSON-RPC id to answer with: null for a 1.0 request sent without one.
     let rpc_id = match binding {
-        Binding::JsonRpc { id } => Some(id.clone()),
+        Binding::JsonRpc { id } => Some(id.as_ref().map_or(Value::Null, Id::to_value)),
         _ => None,
     };
     let url = format!("{}/{agent}", config.public_url);
     match res.into_reply() {
-        Reply::Denied(denied) => render::render_error(&denied, binding, answer.op.is_streaming()),
-        Reply::Stream(events) => {
+        Reply::Denied(denied) => render::render_error(&denied, binding, answer.errors_as_events()),
+        Reply::Stream(mut events) => {
+            // The first event is read before answering, but where errors are events: an
+            // error (or a denial) before it is an answer of its own, as the agent gives it.
+            let first = match answer.errors_as_events() {
+                true => None,
+                false => match std::future::poll_fn(|cx| events.poll_next(cx)).await {
+                    Some(Err(err)) => return render::render_error(&err, binding, false),
+                    first => first.and_then(Result::ok),
+                },
+            };
             let map: Option<fn(Value) -> Value> = answer.proto03().then_some(|ev| {
                 proto03::from_v1(translate::stream_event(Version::V0_3, Version::V1_0, ev))
             });
-            sse::response(events, rpc_id, map)
+            sse::response(events, first, rpc_id, map)
         }
         Reply::Card { mut card, fetched } => {
             let versions = config.card_versions(agent);
@@ -305,7 +326,9 @@ fn encode(config: &A2aFrontConfig, answer: &Answer, res: A2aResponse) -> Respons
                 card::rewrite(&mut result, &url, config.card_security.as_ref(), versions);
             }
             let body = match rpc_id {
-                Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
+                Some(id) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                // google.protobuf.Empty (a deleted push config) is `{}` in ProtoJSON.
+                None if result.is_null() => json!({}),
                 None => result,
             };
             render::json_response(http::StatusCode::OK, &body)
@@ -346,14 +369,19 @@ where
                 binding: request.binding().clone(),
                 headers: request.headers().clone(),
             };
-            Ok(match inner.oneshot(request).await {
-                Ok(res) => encode(&config, &answer, res),
+            let res = match inner.oneshot(request).await {
+                Ok(res) => res,
                 Err(err) => {
                     let err: BoxError = err.into();
-                    let streaming = answer.op.is_streaming();
-                    render::render_error(err.as_ref(), &answer.binding, streaming)
+                    let as_event = answer.errors_as_events();
+                    return Ok(render::render_error(
+                        err.as_ref(),
+                        &answer.binding,
+                        as_event,
+                    ));
                 }
-            })
+            };
+            Ok(encode(&config, &answer, res).await)
         })
     }
 }

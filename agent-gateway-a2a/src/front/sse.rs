@@ -6,20 +6,23 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::body::GatewayBody;
-use agent_gateway_core::jsonrpc::Id;
 use agent_gateway_core::sse::Event;
 use futures_util::Stream;
 use http::Response;
 use serde_json::{Value, json};
 
-use super::render::{rest_error, rpc_error};
+use super::render::rest_error;
 use crate::body::A2aBody;
 use crate::stream::EventStream;
 
 /// The relayed results as SSE events; an error is sent as a last event that ends the stream.
 struct Relay {
     events: Box<EventStream>,
-    id: Option<Id>,
+    /// A result already read from `events`, sent first.
+    first: Option<Value>,
+    /// The JSON-RPC id to answer with (null for a 1.0 request without one), or `None` for
+    /// HTTP+JSON.
+    id: Option<Value>,
     map: Option<fn(Value) -> Value>,
     done: bool,
 }
@@ -32,7 +35,11 @@ impl Stream for Relay {
             return Poll::Ready(None);
         }
         let this = &mut *self;
-        let value = match this.events.poll_next(cx) {
+        let next = match this.first.take() {
+            Some(first) => Poll::Ready(Some(Ok(first))),
+            None => this.events.poll_next(cx),
+        };
+        let value = match next {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => {
                 this.done = true;
@@ -44,7 +51,7 @@ impl Stream for Relay {
                     None => result,
                 };
                 match &this.id {
-                    Some(id) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
+                    Some(id) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
                     None => result,
                 }
             }
@@ -52,7 +59,7 @@ impl Stream for Relay {
                 this.done = true;
                 let obj = err.to_error_object();
                 match &this.id {
-                    Some(id) => rpc_error(Some(id), &obj),
+                    Some(id) => json!({"jsonrpc": "2.0", "id": id, "error": obj}),
                     None => rest_error(err.http_status(), &obj),
                 }
             }
@@ -61,16 +68,18 @@ impl Stream for Relay {
     }
 }
 
-/// A `text/event-stream` response relaying `events`; `id` is the JSON-RPC request id, or
-/// `None` for HTTP+JSON.
-/// `map`, if any, rewrites each result first (the 0.3 HTTP+JSON dialect).
+/// A `text/event-stream` response relaying `first`, if any, then `events`; `id` is the
+/// JSON-RPC id to answer with, or `None` for HTTP+JSON. `map`, if any, rewrites each result
+/// first (the 0.3 HTTP+JSON dialect).
 pub(crate) fn response(
     events: Box<EventStream>,
-    id: Option<Id>,
+    first: Option<Value>,
+    id: Option<Value>,
     map: Option<fn(Value) -> Value>,
 ) -> Response<A2aBody> {
     GatewayBody::sse_response(Relay {
         events,
+        first,
         id,
         map,
         done: false,

@@ -59,7 +59,7 @@ use agent_gateway_core::body::read_limited;
 use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::upstream::Failover;
 use agent_gateway_core::upstream::{CircuitOpen, NoHealthyInstance};
-use agent_gateway_core::{AgentRequest, BoxError, Caller};
+use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Caller};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName};
 use serde_json::{Value, json};
@@ -204,6 +204,10 @@ impl Inner {
                 fwd.insert(HeaderName::from_static(name), v.clone());
             }
         }
+        // 1.0's `historyLength: 0` is "no history"; a 0.3 agent reads 0 as unset (all of it).
+        let no_history = op == Operation::GetTask
+            && version == Version::V1_0
+            && params.get("historyLength").and_then(Value::as_i64) == Some(0);
         let call = UpstreamCall {
             op,
             version,
@@ -255,7 +259,11 @@ impl Inner {
                 A2aError::Unavailable
             }
         })?;
-        self.answer(&agent, &owner, op, version, reply).await
+        let mut res = self.answer(&agent, &owner, op, version, reply).await?;
+        if no_history && let Some(Value::Object(task)) = res.output_mut() {
+            task.remove("history");
+        }
+        Ok(res)
     }
 
     async fn answer(
@@ -304,10 +312,12 @@ impl Inner {
             let obj = serde_json::from_value(err).map_err(|_| A2aError::InvalidAgentResponse)?;
             return Err(A2aError::Upstream(obj));
         }
-        let mut result = msg
-            .get_mut("result")
-            .map(Value::take)
-            .ok_or(A2aError::InvalidAgentResponse)?;
+        let mut result = match msg.get_mut("result").map(Value::take) {
+            Some(result) => result,
+            // a2a-sdk's 0.3 side answers a delete with neither result nor error.
+            None if op == Operation::DeletePushConfig => Value::Null,
+            None => return Err(A2aError::InvalidAgentResponse),
+        };
         if op == Operation::ListTasks {
             // Before sealing: every id sealed here becomes a handle for this caller.
             affinity::own_tasks(&self.sealer, agent, &owner, &mut result);

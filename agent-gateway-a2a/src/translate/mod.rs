@@ -74,6 +74,7 @@ pub fn params(op: Operation, from: Version, to: Version, mut p: Value) -> Value 
                 rename(obj, "taskId", "id");
             }
         }
+        Operation::GetTask if up => unset_zero_history(obj),
         _ => {}
     }
     p
@@ -102,7 +103,11 @@ pub fn result(op: Operation, from: Version, to: Version, mut r: Value) -> Value 
                     _ => Vec::new(),
                 };
                 configs.iter_mut().for_each(|c| push_config_result(c, true));
-                json!({"configs": configs, "nextPageToken": ""})
+                // ProtoJSON leaves out default values, as a 1.0 agent answers: no empty list.
+                match configs.is_empty() {
+                    true => json!({}),
+                    false => json!({"configs": configs}),
+                }
             } else {
                 let mut configs = match r.get_mut("configs").map(Value::take) {
                     Some(Value::Array(a)) => a,
@@ -114,13 +119,8 @@ pub fn result(op: Operation, from: Version, to: Version, mut r: Value) -> Value 
                 Value::Array(configs)
             }
         }
-        Operation::DeletePushConfig => {
-            if up {
-                json!({})
-            } else {
-                Value::Null
-            }
-        }
+        // Empty in both: a 1.0 agent answers a JSON-RPC delete with a null result too.
+        Operation::DeletePushConfig => Value::Null,
         _ => r,
     }
 }
@@ -335,8 +335,17 @@ fn part(p: &mut Value, up: bool) {
     }
 }
 
+/// A 0.3 `historyLength` of 0 is proto3's unset, which a2a-sdk's 0.3 side reads as "the
+/// server's default" (the whole history); in 1.0, 0 means none. Dropped on the way up.
+fn unset_zero_history(obj: &mut Map<String, Value>) {
+    if obj.get("historyLength").and_then(Value::as_i64) == Some(0) {
+        obj.remove("historyLength");
+    }
+}
+
 fn configuration(c: &mut Map<String, Value>, up: bool) {
     if up {
+        unset_zero_history(c);
         if let Some(b) = c.remove("blocking") {
             c.insert(
                 "returnImmediately".into(),

@@ -190,11 +190,19 @@ pub(crate) fn result_from_v1(op: Operation, v: Value) -> Value {
     match op {
         Operation::CreatePushConfig | Operation::GetPushConfig => push_config_from_v1(v),
         Operation::ListPushConfigs => {
-            let configs: Vec<Value> = match v.get("configs") {
-                Some(Value::Array(c)) => c.iter().cloned().map(push_config_from_v1).collect(),
-                _ => Vec::new(),
-            };
-            json!({"configs": configs, "nextPageToken": ""})
+            // ProtoJSON leaves out default values: no `configs` when there are none, no
+            // `nextPageToken` on the last page (as a2a-sdk's 0.3 side answers).
+            let mut out = serde_json::Map::new();
+            if let Some(Value::Array(c)) = v.get("configs")
+                && !c.is_empty()
+            {
+                let configs = c.iter().cloned().map(push_config_from_v1).collect();
+                out.insert("configs".into(), Value::Array(configs));
+            }
+            if let Some(token) = v.get("nextPageToken").filter(|t| t.as_str() != Some("")) {
+                out.insert("nextPageToken".into(), token.clone());
+            }
+            Value::Object(out)
         }
         _ => from_v1(v),
     }

@@ -104,7 +104,7 @@ fn configuration_and_push_configs() {
     );
     assert_eq!(
         list,
-        json!({"configs": [{"taskId": "t", "id": "p", "url": "u"}], "nextPageToken": ""})
+        json!({"configs": [{"taskId": "t", "id": "p", "url": "u"}]})
     );
 }
 

@@ -9,10 +9,18 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use agent_gateway_a2a::registry::{Agent, AgentRegistry, http_connector};
+use agent_gateway_a2a::router::A2aRouter;
+use agent_gateway_a2a::seal::Sealer;
+use agent_gateway_a2a::version::Version;
+use agent_gateway_a2a::{A2aFront, A2aFrontConfig, A2aRequest, A2aResponse};
 pub use agent_gateway_core::testkit::peers::{dir as peers_dir, find as peer};
+use agent_gateway_core::{BoxError, Secret};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+use tower::Service;
 
 /// The venv's python (a2a-sdk 1.3.0), or `None` (see [`peer`]).
 pub fn python() -> Option<PathBuf> {
@@ -115,4 +123,197 @@ pub async fn run_python(name: &str, args: &[&str], stdin: Option<&str>) -> Vec<V
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
+}
+
+/// One instance of a registered agent: its id, the port of its a2a-sdk agent on 127.0.0.1
+/// (JSON-RPC at `/`), and the version the gateway speaks to it.
+pub type Instance<'a> = (&'a str, u16, Version);
+
+/// A registry of `agents`, each a name and its instances, reached over HTTP.
+pub fn registry(agents: &[(&str, &[Instance<'_>])]) -> AgentRegistry {
+    let mut builder = AgentRegistry::builder();
+    for (name, instances) in agents {
+        let mut agent = Agent::new(name).expect("a name");
+        for (id, port, version) in instances.iter() {
+            let url = format!("http://127.0.0.1:{port}/");
+            agent = agent
+                .instance(id, &url, *version, http_connector())
+                .expect("an instance");
+        }
+        builder = builder.agent(agent);
+    }
+    builder.build().expect("a registry")
+}
+
+/// A gateway front served by axum on a 127.0.0.1 port the OS picked; it stops when dropped.
+#[derive(Debug)]
+pub struct Gateway {
+    /// Where the front is mounted: `http://127.0.0.1:{port}`.
+    pub base: String,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Serves the front `make` builds for the base URL it is reached at.
+pub async fn serve<S>(make: impl FnOnce(&str) -> A2aFront<S>) -> Gateway
+where
+    S: Service<A2aRequest, Response = A2aResponse> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let front = make(&base);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback_service(front))
+            .await
+            .expect("the gateway serves");
+    });
+    Gateway { base, server }
+}
+
+/// The usual gateway: `registry` behind a router sealing ids with a key of `key` bytes, and a
+/// front whose settings `config` completes (the router gets the same webhook allow-list).
+/// Returns the sealer too, to open the ids clients see.
+pub async fn gateway(
+    registry: AgentRegistry,
+    key: u8,
+    config: impl FnOnce(A2aFrontConfig) -> A2aFrontConfig,
+) -> (Gateway, Sealer) {
+    let sealer = Sealer::new(Secret::new(vec![key; 32])).expect("a key");
+    let router_sealer = sealer.clone();
+    let gateway = serve(move |base| {
+        let config = config(A2aFrontConfig::new(base).expect("a URL"));
+        let router =
+            A2aRouter::new(registry, router_sealer).with_webhooks(config.webhooks().clone());
+        A2aFront::new(router, config)
+    })
+    .await;
+    (gateway, sealer)
+}
+
+/// Sends `cases` (raw HTTP, see `raw.py`, `{name}` placeholders included) to `base`, each
+/// case's path prefixed: JSON-RPC (`/`) with `rpc`, HTTP+JSON with `rest`; the root card is
+/// left alone. The agent alone serves JSON-RPC at `/` and HTTP+JSON under `/rest`; the gateway
+/// both under `/{agent}`.
+pub async fn raw(base: &str, rpc: &str, rest: &str, cases: &[Value]) -> Vec<Value> {
+    let cases: Vec<Value> = cases
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            let path = c["path"].as_str().expect("a path");
+            let prefix = match path {
+                "/" => rpc,
+                p if p.starts_with("/.well-known") => "",
+                _ => rest,
+            };
+            c["path"] = format!("{prefix}{path}").into();
+            c
+        })
+        .collect();
+    let stdin = Value::from(cases).to_string();
+    run_python("raw.py", &[base], Some(&stdin)).await
+}
+
+/// A JSON-RPC case: `POST /` with `method` and `params`, and `id` if any.
+pub fn rpc(id: Option<i64>, method: &str, params: Value) -> Value {
+    let mut body = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
+    if let Some(id) = id {
+        body["id"] = id.into();
+    }
+    serde_json::json!({"method": "POST", "path": "/", "body": body})
+}
+
+/// `case` with the `A2A-Version: 1.0` header.
+pub fn v1(mut case: Value) -> Value {
+    case["headers"] = serde_json::json!({"A2A-Version": "1.0"});
+    case
+}
+
+/// An HTTP+JSON case: `method` on `path`, with `body` unless null; 1.0 but for `/v1/` paths.
+pub fn rest(method: &str, path: &str, body: Value) -> Value {
+    let mut case = serde_json::json!({"method": method, "path": path});
+    if !body.is_null() {
+        case["body"] = body;
+    }
+    if path.starts_with("/v1/") {
+        case
+    } else {
+        v1(case)
+    }
+}
+
+/// `case`, saving values of its answer for later cases (see `raw.py`).
+pub fn save(mut case: Value, names: &[(&str, &str)]) -> Value {
+    for (name, pointer) in names {
+        case["save"][*name] = (*pointer).into();
+    }
+    case
+}
+
+/// Members whose values differ between two runs of the same requests (ids the agent or the
+/// gateway mints, times, page tokens): compared as "set" or "unset" only.
+const VARYING: [&str; 7] = [
+    "id",
+    "taskId",
+    "contextId",
+    "artifactId",
+    "timestamp",
+    "nextPageToken",
+    "name",
+];
+
+/// `v` with every [`VARYING`] string member replaced by whether it is empty.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(obj) => obj
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) if VARYING.contains(&k.as_str()) => (
+                    k.clone(),
+                    Value::from(if s.is_empty() { "" } else { "<set>" }),
+                ),
+                v => (k.clone(), shape(v)),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().map(shape).collect(),
+        v => v.clone(),
+    }
+}
+
+/// What a client sees of an answer: status, kind, and per message (the body, or each event)
+/// its JSON-RPC error code (or "result") and id, an HTTP+JSON error's code and ErrorInfo
+/// reason, and with `results`, the result's [`shape`].
+pub fn seen(answer: &Value, results: bool) -> Value {
+    let message = |m: &Value| {
+        let error = m.get("error");
+        let rpc = m.get("jsonrpc").is_some();
+        let mut seen = serde_json::json!({
+            "code": error.and_then(|e| e.get("code")).cloned().unwrap_or_else(|| "result".into()),
+            "id": m.get("id").filter(|_| rpc).cloned().unwrap_or(Value::Null),
+            "reason": m.pointer("/error/details/0/reason").cloned().unwrap_or(Value::Null),
+        });
+        if results && error.is_none() {
+            // A JSON-RPC result left out (a2a-sdk's 0.3 delete) is a null one.
+            let result = if rpc {
+                m.get("result").unwrap_or(&Value::Null)
+            } else {
+                m
+            };
+            seen["result"] = shape(result);
+        }
+        seen
+    };
+    let body = match &answer["body"] {
+        Value::Array(events) => events.iter().map(message).collect(),
+        one => message(one),
+    };
+    serde_json::json!({"status": answer["status"], "type": answer["type"], "body": body})
 }

@@ -1,7 +1,8 @@
 """An A2A agent on the a2a-sdk 1.3.0, served on 127.0.0.1 at a port the OS picks.
 
 Usage: python agent.py {complete|stream|input} NAME [--no-push] [--v03]
-Prints "PORT <n>" on stdout once listening. JSON-RPC at "/", 1.0 with 0.3 compatibility.
+Prints "PORT <n>" on stdout once listening. JSON-RPC at "/" and HTTP+JSON under "/rest", 1.0
+with 0.3 compatibility (the card names the JSON-RPC interface, which the gateway uses).
   --no-push: the card says pushNotifications: false, and no push config store.
   --v03:     the card declares a 0.3 JSON-RPC interface (first) beside the 1.0 one, so it is
              the merged card a2a-sdk serves a 0.3 client, and a 0.3 client can use the agent.
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 from a2a.helpers.proto_helpers import new_task_from_user_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
 from a2a.server.tasks import InMemoryPushNotificationConfigStore, InMemoryTaskStore, TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, TaskState
 
@@ -90,6 +91,7 @@ def main() -> None:
     )
     routes = create_agent_card_routes(card, cache_control='public, max-age=60')
     routes += create_jsonrpc_routes(handler, '/', enable_v0_3_compat=True)
+    routes += create_rest_routes(handler, enable_v0_3_compat=True, path_prefix='/rest')
     app = Starlette(routes=routes)
     print(f'PORT {port}', flush=True)
     config = uvicorn.Config(app, log_level='warning')

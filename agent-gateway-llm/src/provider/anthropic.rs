@@ -5,10 +5,10 @@ use serde_json::Value;
 use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{AgentRequest, BoxError};
 
+use super::Provider;
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, upstream_request};
-use super::{Provider, secret_header};
+use super::relay::{Exchange, Path, upstream_request};
 use crate::error::{InvalidRequest, UpstreamUnavailable};
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
 use crate::translate::{
@@ -48,9 +48,9 @@ impl Upstream for AnthropicUpstream {
         };
         let translate = translated.is_some();
         let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
-        body.set("model", Value::String(call.req.upstream_model().to_owned()));
+        body.set_model(call.req.upstream_model());
         if translate && client.is_stream() {
-            body.set("stream", Value::Bool(true));
+            body.set_stream();
         }
 
         let mut headers = HeaderMap::new();
@@ -80,15 +80,11 @@ impl Upstream for AnthropicUpstream {
         if let Some(beta) = client.headers().get("anthropic-beta") {
             headers.insert("anthropic-beta", beta.clone());
         }
-        if let Some(key) = call.config.common.credential() {
-            headers.insert("x-api-key", secret_header(key)?);
+        if let Some(key) = call.config.common.api_key()? {
+            headers.insert("x-api-key", key);
         }
-        let upstream = upstream_request(
-            &call.config.common.base,
-            "/v1/messages",
-            headers,
-            body.to_bytes()?,
-        )?;
+        let uri = call.config.common.uri(Path::Messages);
+        let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {
             wire: Wire::Messages,
             price: call.req.price(),

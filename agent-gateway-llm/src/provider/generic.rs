@@ -61,7 +61,7 @@ impl<T, U: Default + Clone> Provider<T, U> {
 
     /// Sets the provider's API key.
     pub fn with_api_key(self, key: Secret<String>) -> Self {
-        self.edit(|c| c.common.credential = Some(key))
+        self.edit(|c| c.common.set_credential(key))
     }
 
     /// Sets the limit on a whole upstream answer, in bytes.

@@ -50,9 +50,11 @@ mod openai;
 mod patch;
 mod relay;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use agent_gateway_core::BoxError;
+use http::{HeaderValue, Uri};
 use tower::util::BoxCloneSyncService;
 
 use crate::{LlmRequest, LlmResponse, Price};
@@ -120,10 +122,13 @@ impl Default for Timeouts {
 
 /// A request routed to a deployment: the client's request, the upstream model name that
 /// replaces the alias, the deployment's price and its timeouts.
+///
+/// The request and the model name are shared, not copied: the router hands each deployment it
+/// tries the same request (headers and extensions included) and the name it was built with.
 #[derive(Debug, Clone)]
 pub struct ProviderRequest {
-    request: LlmRequest,
-    upstream_model: String,
+    request: Arc<LlmRequest>,
+    upstream_model: Arc<str>,
     price: Price,
     timeouts: Timeouts,
 }
@@ -132,9 +137,15 @@ impl ProviderRequest {
     /// `request`, to be served by `upstream_model`, free of charge until
     /// [`with_price`](ProviderRequest::with_price).
     pub fn new(request: LlmRequest, upstream_model: impl Into<String>) -> Self {
+        Self::shared(Arc::new(request), Arc::from(upstream_model.into()))
+    }
+
+    /// `request` and `upstream_model`, shared with the caller (the router, which tries
+    /// several deployments with one request).
+    pub(crate) fn shared(request: Arc<LlmRequest>, upstream_model: Arc<str>) -> Self {
         ProviderRequest {
             request,
-            upstream_model: upstream_model.into(),
+            upstream_model,
             price: Price::FREE,
             timeouts: Timeouts::default(),
         }
@@ -173,36 +184,82 @@ impl ProviderRequest {
     }
 }
 
-/// What both providers are configured with.
+/// What both providers are configured with. The upstream URLs and the credential's header
+/// values are made once, here, not per request: a clone of a `Uri` or a `HeaderValue` shares
+/// its bytes.
 #[derive(Debug, Clone)]
 struct Common {
-    base: String,
-    credential: Option<agent_gateway_core::Secret<String>>,
+    endpoints: relay::Endpoints,
+    credential: Option<Credential>,
     max_response_bytes: usize,
+}
+
+/// The provider's own credential, and its header values as each provider kind sends it
+/// (`None` for a key that is not a valid header value: the call fails, saying so).
+#[derive(Debug, Clone)]
+struct Credential {
+    secret: agent_gateway_core::Secret<String>,
+    /// `Bearer <key>` (OpenAI's `Authorization`), marked sensitive.
+    bearer: Option<HeaderValue>,
+    /// `<key>` (Anthropic's `x-api-key`), marked sensitive.
+    key: Option<HeaderValue>,
 }
 
 impl Common {
     fn new(base_url: &str) -> Result<Self, InvalidBaseUrl> {
         Ok(Common {
-            base: relay::base_url(base_url)?,
+            endpoints: relay::Endpoints::new(base_url)?,
             credential: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         })
     }
 
-    /// The credential to send: the provider's own. The client's is never sent: the auth
-    /// layer consumes it, and a gateway that handed it on would let clients spend on the
-    /// provider account of whoever configured forwarding.
-    fn credential(&self) -> Option<&str> {
-        self.credential
-            .as_ref()
-            .map(|secret| secret.expose().as_str())
+    fn set_credential(&mut self, secret: agent_gateway_core::Secret<String>) {
+        let key = secret.expose();
+        self.credential = Some(Credential {
+            bearer: secret_header(&format!("Bearer {key}")).ok(),
+            key: secret_header(key).ok(),
+            secret,
+        });
+    }
+
+    /// The `Authorization: Bearer` value to send: the provider's own credential. The
+    /// client's is never sent: the auth layer consumes it, and a gateway that handed it on
+    /// would let clients spend on the provider account of whoever configured forwarding.
+    fn bearer(&self) -> Result<Option<HeaderValue>, BoxError> {
+        let Some(c) = &self.credential else {
+            return Ok(None);
+        };
+        match &c.bearer {
+            Some(v) => Ok(Some(v.clone())),
+            None => Ok(Some(secret_header(&format!(
+                "Bearer {}",
+                c.secret.expose()
+            ))?)),
+        }
+    }
+
+    /// The `x-api-key` value to send: the provider's own credential (see
+    /// [`bearer`](Common::bearer)).
+    fn api_key(&self) -> Result<Option<HeaderValue>, BoxError> {
+        let Some(c) = &self.credential else {
+            return Ok(None);
+        };
+        match &c.key {
+            Some(v) => Ok(Some(v.clone())),
+            None => Ok(Some(secret_header(c.secret.expose())?)),
+        }
+    }
+
+    /// The URL of `path` under the base URL.
+    fn uri(&self, path: relay::Path) -> &Uri {
+        self.endpoints.get(path)
     }
 }
 
 /// A header value holding a credential, marked sensitive.
-fn secret_header(value: &str) -> Result<http::HeaderValue, BoxError> {
-    let mut v = http::HeaderValue::from_str(value)?;
+fn secret_header(value: &str) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    let mut v = HeaderValue::from_str(value)?;
     v.set_sensitive(true);
     Ok(v)
 }

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{AgentRequest, BoxError};
 
+use super::Provider;
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, upstream_request};
-use super::{Provider, secret_header};
+use super::relay::{Exchange, Path, upstream_request};
 use crate::error::UpstreamUnavailable;
 use crate::stream::{ChatToMessages, ChatToResponses, SseTransform};
 use crate::translate::{
@@ -74,8 +74,8 @@ impl Upstream for OpenAiUpstream {
             api => return Err(unsupported(client, api)),
         };
         let (path, wire) = match from {
-            From::Responses => ("/responses", Wire::Responses),
-            _ => ("/chat/completions", Wire::ChatCompletions),
+            From::Responses => (Path::Responses, Wire::Responses),
+            _ => (Path::ChatCompletions, Wire::ChatCompletions),
         };
         let translate = matches!(from, From::Messages | From::ResponsesViaChat);
         // A translation is a new body; the client's own is sent as it is, with the model
@@ -86,9 +86,9 @@ impl Upstream for OpenAiUpstream {
             From::Chat | From::Responses => None,
         };
         let mut body = Patched::new(translated.as_ref().unwrap_or(client.body()));
-        body.set("model", Value::String(call.req.upstream_model().to_owned()));
+        body.set_model(call.req.upstream_model());
         if translate && client.is_stream() {
-            body.set("stream", Value::Bool(true));
+            body.set_stream();
         }
         let options = (wire == Wire::ChatCompletions
             && client.is_stream()
@@ -98,15 +98,16 @@ impl Upstream for OpenAiUpstream {
         // A translated stream consumes the usage chunk itself: nothing to strip.
         let strip = options.is_some() && !translate;
         if let Some(options) = options {
-            body.set("stream_options", options);
+            body.set_stream_options(options);
         }
 
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(key) = call.config.common.credential() {
-            headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
+        if let Some(bearer) = call.config.common.bearer()? {
+            headers.insert(AUTHORIZATION, bearer);
         }
-        let upstream = upstream_request(&call.config.common.base, path, headers, body.to_bytes()?)?;
+        let uri = call.config.common.uri(path);
+        let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {
             wire,
             price: call.req.price(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName};
-use http::{HeaderMap, Request};
+use http::{HeaderMap, Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -145,14 +145,13 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     agent_gateway_core::upstream::retry_after::from_headers(headers, std::time::SystemTime::now())
 }
 
-/// The upstream URL: `base` (no trailing slash) then `path`.
+/// The POST of `body` to `uri` with `headers` and the JSON content type.
 pub(crate) fn upstream_request(
-    base: &str,
-    path: &str,
+    uri: &Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Request<Full<Bytes>>, BoxError> {
-    let mut req = Request::post(format!("{base}{path}")).body(Full::new(body))?;
+    let mut req = Request::post(uri.clone()).body(Full::new(body))?;
     *req.headers_mut() = headers;
     req.headers_mut().insert(
         CONTENT_TYPE,
@@ -163,10 +162,55 @@ pub(crate) fn upstream_request(
 
 /// Checks a base URL: absolute, `http` or `https`. Returns it without a trailing slash.
 pub(crate) fn base_url(url: &str) -> Result<String, InvalidBaseUrl> {
-    let uri: http::Uri = url.parse().map_err(|_| InvalidBaseUrl(url.to_owned()))?;
+    let uri: Uri = url.parse().map_err(|_| InvalidBaseUrl(url.to_owned()))?;
     match (uri.scheme_str(), uri.authority()) {
         (Some("http" | "https"), Some(_)) => Ok(url.trim_end_matches('/').to_owned()),
         _ => Err(InvalidBaseUrl(url.to_owned())),
+    }
+}
+
+/// An upstream API path, under a provider's base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// OpenAI `/chat/completions`.
+    ChatCompletions,
+    /// OpenAI `/responses`.
+    Responses,
+    /// Anthropic `/v1/messages`.
+    Messages,
+}
+
+/// The URL of each [`Path`] under one base URL, parsed once when the provider is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints {
+    chat_completions: Uri,
+    responses: Uri,
+    messages: Uri,
+}
+
+impl Endpoints {
+    /// The endpoints under `base_url` (checked by [`base_url`]).
+    pub(crate) fn new(base_url: &str) -> Result<Self, InvalidBaseUrl> {
+        let base = self::base_url(base_url)?;
+        let uri = |path: &str| -> Result<Uri, InvalidBaseUrl> {
+            format!("{base}{path}")
+                .parse()
+                .map_err(|_| InvalidBaseUrl(base_url.to_owned()))
+        };
+        Ok(Endpoints {
+            chat_completions: uri("/chat/completions")?,
+            responses: uri("/responses")?,
+            messages: uri("/v1/messages")?,
+        })
+    }
+
+    /// The URL of `path`.
+    pub(crate) fn get(&self, path: Path) -> &Uri {
+        match path {
+            Path::ChatCompletions => &self.chat_completions,
+            Path::Responses => &self.responses,
+            Path::Messages => &self.messages,
+        }
     }
 }
 

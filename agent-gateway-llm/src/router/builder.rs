@@ -191,7 +191,12 @@ impl LlmRouterBuilder {
                     .with_load(load);
                 let id = InstanceId::new(routes.len().to_string()).map_err(invalid)?;
                 registry = registry.instance_with(name.clone(), id, provider.clone(), config);
-                routes.push(Route { deployment, rest });
+                let model = Arc::from(deployment.model.as_str());
+                routes.push(Route {
+                    deployment,
+                    model,
+                    rest,
+                });
             }
             let registry = registry
                 .build()

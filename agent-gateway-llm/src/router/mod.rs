@@ -127,6 +127,8 @@ struct Alias {
 #[derive(Debug)]
 struct Route {
     deployment: Deployment,
+    /// The deployment's upstream model name, shared with each call made to it.
+    model: Arc<str>,
     rest: Arc<Rest>,
 }
 

@@ -1,5 +1,6 @@
 //! One routed call: pick (best tier first), call, fall back while the retry budget allows.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -51,6 +52,8 @@ impl Table {
             .into());
         }
         self.budget.deposit();
+        // Shared by every deployment tried: its headers and extensions are not copied.
+        let req = Arc::new(req);
         // A deployment that does not allow the request's features counts as tried.
         let mut tried: Vec<bool> = allowed.iter().map(|a| !a).collect();
         let mut last: Option<BoxError> = None;
@@ -68,8 +71,7 @@ impl Table {
             }
             let route = &alias.routes[picked.index()];
             tried[picked.index()] = true;
-            // The body is shared, not copied: the request holds it in an `Arc`.
-            let call = ProviderRequest::new(req.clone(), route.deployment.model.clone())
+            let call = ProviderRequest::shared(req.clone(), route.model.clone())
                 .with_price(route.deployment.price)
                 .with_timeouts(route.deployment.timeouts);
             // The balancer's future reports the outcome to the deployment's breaker and its

@@ -2,7 +2,8 @@
 //!
 //! `load-mock ADDR` serves, until killed:
 //! - `POST /v1/chat/completions`: an OpenAI chat completion; with `"stream":true` in the body,
-//!   20 content chunks, a usage chunk and `[DONE]` as SSE;
+//!   20 content chunks, a usage chunk and `[DONE]` as SSE; with `"hold":true` as well, the
+//!   first chunk, then the stream stays open until the client goes (for `load-open streams`);
 //! - `POST /v1/messages`: an Anthropic message;
 //! - `POST /mcp`: MCP over Streamable HTTP, both eras (`initialize`, `server/discover`,
 //!   `tools/list` with one `echo` tool, `tools/call`; notifications get 202).
@@ -16,13 +17,15 @@
 )]
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 
 use agent_gateway_benches::load::{Answer, answer, bind, serve_http1};
 use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::{Body, Frame, Incoming};
 use serde_json::{Value, json};
 
 /// The number of content chunks in a streamed chat answer (the "20 chunks").
@@ -41,22 +44,63 @@ async fn main() -> std::io::Result<()> {
     .await
 }
 
-/// Answers one request by its path.
-async fn route(req: Request<Incoming>) -> Answer {
+/// A canned answer, or a held stream.
+type Reply = Response<Either<Full<Bytes>, Held>>;
+
+/// Answers one request by its path: a held stream, or a canned answer.
+async fn route(req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
     let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
-        return answer(StatusCode::BAD_REQUEST, "text/plain", Bytes::new());
+        return answer(StatusCode::BAD_REQUEST, "text/plain", Bytes::new()).map(Either::Left);
     };
-    match path.as_str() {
-        "/v1/chat/completions" if memchr(&body, b"\"stream\":true") => {
+    if path == "/v1/chat/completions" && memchr(&body, b"\"hold\":true") {
+        let first = first_event(STREAM.get_or_init(chat_stream));
+        let held = answer(StatusCode::OK, "text/event-stream", Bytes::new());
+        return held.map(|_| Either::Right(Held(Some(first))));
+    }
+    canned(&path, &body).map(Either::Left)
+}
+
+/// The canned answer for `path`.
+fn canned(path: &str, body: &[u8]) -> Answer {
+    match path {
+        "/v1/chat/completions" if memchr(body, b"\"stream\":true") => {
             let stream = STREAM.get_or_init(chat_stream).clone();
             answer(StatusCode::OK, "text/event-stream", stream)
         }
         "/v1/chat/completions" => answer(StatusCode::OK, "application/json", chat_json()),
         "/v1/messages" => answer(StatusCode::OK, "application/json", anthropic_json()),
-        "/mcp" => mcp(&body),
+        "/mcp" => mcp(body),
         _ => answer(StatusCode::NOT_FOUND, "text/plain", Bytes::new()),
     }
+}
+
+/// A stream that sends its first event, then stays open, sending nothing, until dropped.
+struct Held(Option<Bytes>);
+
+impl Body for Held {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.0.take() {
+            Some(first) => Poll::Ready(Some(Ok(Frame::data(first)))),
+            // Never woken: the connection's end drops the body.
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// The first event of `stream`.
+fn first_event(stream: &Bytes) -> Bytes {
+    let end = stream
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(stream.len(), |i| i + 2);
+    stream.slice(..end)
 }
 
 fn memchr(hay: &[u8], needle: &[u8]) -> bool {

@@ -10,6 +10,8 @@
 //! - [`budget`]: spend per key, team and tenant, with hierarchical limits.
 //! - [`stack`]: every layer of an application built once and applied to every front;
 //!   [`ServiceBuilderExt`] chains them on a `ServiceBuilder` instead.
+//! - [`run`]: run budgets that follow a run across agents (signed remainder header), and
+//!   loop detection.
 //! - [`admit`]: the admit-call-settle future that quota and budget share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
@@ -69,6 +71,7 @@ pub mod key;
 pub mod quota;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod run;
 pub mod stack;
 pub mod streams;
 

@@ -54,7 +54,7 @@
 //!
 //! # Order
 //!
-//! auth → authorize → checks → quota → budget: a request is counted only once it is known who
+//! auth → (run resolution) → authorize → checks → quota → budget → run budget: a request is counted only once it is known who
 //! sent it and that it is allowed at all, so a refused request never uses up anyone's quota.
 
 use std::fmt;
@@ -71,12 +71,15 @@ use crate::authorize::{Authorize, AuthorizeLayer, Policy};
 use crate::budget::{Budget, BudgetLayer};
 use crate::check::{Check, CheckLayer, Checked};
 use crate::quota::{Quota, QuotaLayer};
+use crate::run::{ResolveRun, Run, RunLayer};
 
 /// The checks of a stack, run in the order added.
 pub type Checks = Vec<Arc<dyn Check>>;
 
+/// The run layer's service, when there are run budgets.
+pub type RunStep<S> = Either<Run<S>, S>;
 /// The budget layer's service, when there is a budget.
-pub type BudgetStep<S> = Either<Budget<S>, S>;
+pub type BudgetStep<S> = Either<Budget<RunStep<S>>, RunStep<S>>;
 /// The quota layer's service, when there is a quota.
 pub type QuotaStep<S> = Either<Quota<BudgetStep<S>>, BudgetStep<S>>;
 /// The checks' service.
@@ -87,8 +90,11 @@ pub type AuthorizeStep<S> = Either<Authorize<CheckStep<S>>, CheckStep<S>>;
 /// Without the `cel` feature there are no rules.
 #[cfg(not(feature = "cel"))]
 pub type AuthorizeStep<S> = CheckStep<S>;
+/// The run resolver's service, when there are run budgets: it finds the run before the rules,
+/// so CEL sees `run`.
+pub type ResolveStep<S> = Either<ResolveRun<AuthorizeStep<S>>, AuthorizeStep<S>>;
 /// What [`PolicyStack`] makes of a service `S`.
-pub type PolicyService<S> = Either<Auth<AuthorizeStep<S>, dyn Authenticator>, AuthorizeStep<S>>;
+pub type PolicyService<S> = Either<Auth<ResolveStep<S>, dyn Authenticator>, ResolveStep<S>>;
 
 /// Every policy layer of an application, each built once; see the [module docs](self).
 ///
@@ -104,6 +110,7 @@ pub struct PolicyStack {
     items: Vec<crate::check::ItemFilter>,
     quota: Option<QuotaLayer>,
     budget: Option<BudgetLayer>,
+    run: Option<RunLayer>,
 }
 
 impl PolicyStack {
@@ -158,6 +165,18 @@ impl PolicyStack {
         self
     }
 
+    /// Applies `layer`'s run budgets and loop detection after the budget, and finds each
+    /// call's run right after auth, so that rules see `run`.
+    pub fn with_run(mut self, layer: RunLayer) -> Self {
+        self.run = Some(layer);
+        self
+    }
+
+    /// The run layer, for its counters.
+    pub fn run(&self) -> Option<&RunLayer> {
+        self.run.as_ref()
+    }
+
     /// The quota layer, for its [`fail_open_count`](QuotaLayer::fail_open_count).
     pub fn quota(&self) -> Option<&QuotaLayer> {
         self.quota.as_ref()
@@ -182,6 +201,10 @@ impl<S> Layer<S> for PolicyStack {
     type Service = PolicyService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        let inner = match &self.run {
+            Some(run) => Either::Left(run.layer(inner)),
+            None => Either::Right(inner),
+        };
         let inner = match &self.budget {
             Some(budget) => Either::Left(budget.layer(inner)),
             None => Either::Right(inner),
@@ -194,6 +217,10 @@ impl<S> Layer<S> for PolicyStack {
         #[cfg(feature = "cel")]
         let inner = match &self.authorize {
             Some(authorize) => Either::Left(authorize.layer(inner)),
+            None => Either::Right(inner),
+        };
+        let inner = match &self.run {
+            Some(run) => Either::Left(run.resolver().layer(inner)),
             None => Either::Right(inner),
         };
         match &self.auth {
@@ -213,6 +240,7 @@ impl fmt::Debug for PolicyStack {
             .field("items", &self.items.len())
             .field("quota", &self.quota)
             .field("budget", &self.budget)
+            .field("run", &self.run)
             .finish()
     }
 }
@@ -270,5 +298,37 @@ mod tests {
         assert_eq!(stack.quota().map(QuotaLayer::fail_open_count), Some(2));
         assert_eq!(stack.budget().map(BudgetLayer::soft_limit_hits), Some(1));
         assert_eq!(upstream.calls(), 2);
+    }
+
+    #[cfg(feature = "cel")]
+    #[tokio::test]
+    async fn rules_see_the_run_and_the_run_layer_counts_after_them() {
+        use crate::authorize::Rules;
+        use crate::run::{RunLayer, RunLimits};
+        use agent_gateway_core::AgentRequest;
+        let rules = Rules::new().allow("team-runs", r#"run.startsWith("team-")"#);
+        let run = RunLayer::new(MemoryStore::new()).with_limits(RunLimits::new().with_steps(1));
+        let stack = PolicyStack::new()
+            .with_rules(rules.compile().unwrap())
+            .with_run(run);
+        let upstream = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!("ok"))));
+        let svc = stack.layer(upstream.clone());
+        let call = |run: &'static str| {
+            let mut call = Call::new(Action::ToolCall, json!({}));
+            call.headers_mut().insert(
+                agent_gateway_core::run::RUN_ID_HEADER,
+                http::HeaderValue::from_static(run),
+            );
+            call
+        };
+        let rule = |e: BoxError| {
+            agent_gateway_core::Denied::find(e.as_ref()).and_then(|d| d.rule().map(str::to_owned))
+        };
+        // Refused by the rule: not counted, so team-1's one step is still there.
+        assert!(svc.clone().oneshot(call("other")).await.is_err());
+        assert!(svc.clone().oneshot(call("team-1")).await.is_ok());
+        let err = svc.clone().oneshot(call("team-1")).await.unwrap_err();
+        assert_eq!(rule(err).as_deref(), Some("run.steps"));
+        assert_eq!(upstream.calls(), 1);
     }
 }

@@ -1,4 +1,5 @@
-//! Each policy layer, and auth + authorize + quota together, against the bare service, per call.
+//! Each policy layer, auth + authorize + quota together, and the run layer alone and in the full
+//! stack, against the bare service, per call.
 //!
 //! Every row drives the same in-process service with `oneshot` on a current-thread runtime, so
 //! the runtime's own cost is in the baseline too and the rows read as ratios.
@@ -18,6 +19,7 @@ use agent_gateway_policy::authorize::{AuthorizeLayer, Rules};
 use agent_gateway_policy::budget::{BudgetLayer, Level};
 use agent_gateway_policy::key::Subject;
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
+use agent_gateway_policy::run::{HopKey, HopKeys, Loops, RunLayer, RunLimits};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue};
 use serde_json::json;
@@ -34,6 +36,8 @@ fn call() -> Call {
         "authorization",
         HeaderValue::from_static("Bearer sk-bench-0123456789"),
     );
+    // Every call in one run, as an agent's calls are; layers other than the run layer ignore it.
+    headers.insert("agw-run-id", HeaderValue::from_static("bench-run"));
     Call::new(Action::ToolCall, json!({"path": "/data/x"}))
         .with_target("fs.read")
         .with_headers(headers)
@@ -69,6 +73,26 @@ fn quota_layer() -> QuotaLayer {
     );
     QuotaLayer::new(Arc::new(MemoryStore::new()))
         .with_limit(Limit::requests("bench", Subject, rate))
+}
+
+fn run_layer() -> RunLayer {
+    // Limits no bench reaches, a signing key (each call signs the next hop's header), and loop
+    // detection that hashes every call's arguments but never fires.
+    let many = u64::MAX / 4;
+    let key = HopKey::new("bench", Secret::new(vec![1; 32])).unwrap();
+    let loops = Loops {
+        repeats: NonZeroU64::new(many).unwrap(),
+        ..Loops::default()
+    };
+    RunLayer::new(Arc::new(MemoryStore::new()))
+        .with_limits(
+            RunLimits::new()
+                .with_steps(many)
+                .with_tool_calls(many)
+                .with_depth(8),
+        )
+        .with_keys(HopKeys::new(key))
+        .with_loops(Some(loops))
 }
 
 fn bench_row<S>(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, svc: S)
@@ -110,6 +134,14 @@ fn policy(c: &mut Criterion) {
     );
     let stack = auth_layer().layer(authorize_layer().layer(quota_layer().layer(bare())));
     bench_row(c, &rt, "policy/auth+authorize+quota", stack);
+    bench_row(c, &rt, "policy/run_memory", run_layer().layer(bare()));
+    let budget = BudgetLayer::new(Arc::new(MemoryStore::new()))
+        .with_key(Subject)
+        .with_limit(Level::Key, Cost::from_nano_usd(u64::MAX / 4));
+    let full = auth_layer().layer(
+        authorize_layer().layer(quota_layer().layer(budget.layer(run_layer().layer(bare())))),
+    );
+    bench_row(c, &rt, "policy/auth+authorize+quota+budget+run", full);
 }
 
 criterion_group!(benches, policy);

@@ -61,6 +61,9 @@ pub enum PolicyError {
     /// The counter store could not be reached.
     #[error("store: {0}")]
     Store(String),
+    /// The run layer's signing key could not be loaded.
+    #[error("runs: {0}")]
+    Runs(#[from] crate::config::RunsSetupError),
 }
 
 /// The configured policy, built once, ready to wrap any front's inner service.
@@ -102,6 +105,9 @@ impl Policies {
                 layer = layer.with_estimate(move |req: &dyn AgentRequest| estimator.estimate(req));
             }
             stack = stack.with_budget(layer);
+        }
+        if let Some(runs) = &config.runs {
+            stack = stack.with_run(runs.layer(&store, fail_open)?);
         }
         Ok(Policies { stack, store })
     }

@@ -14,6 +14,8 @@
 //!   run.
 //! - [`guard`]: guardrails over content; [`guard::pii`] detects, redacts or blocks personal
 //!   data and secrets in whole texts and in streams.
+//! - [`run`]: run budgets that follow a run across agents (signed remainder header), and
+//!   loop detection.
 //! - [`admit`]: the admit-call-settle future that quota and budget share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
@@ -76,6 +78,7 @@ pub mod key;
 pub mod quota;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod run;
 pub mod stack;
 pub mod streams;
 

@@ -83,6 +83,7 @@ impl Upstream for AnthropicUpstream {
         if let Some(key) = call.config.common.credential() {
             headers.insert("x-api-key", secret_header(key)?);
         }
+        super::relay::forward_run_budget(client.headers(), &mut headers);
         let upstream = upstream_request(
             &call.config.common.base,
             "/v1/messages",

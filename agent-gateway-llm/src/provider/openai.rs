@@ -106,6 +106,7 @@ impl Upstream for OpenAiUpstream {
         if let Some(key) = call.config.common.credential() {
             headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
         }
+        super::relay::forward_run_budget(client.headers(), &mut headers);
         let upstream = upstream_request(&call.config.common.base, path, headers, body.to_bytes()?)?;
         let exchange = Exchange {
             wire,

@@ -81,13 +81,13 @@ fn config(x: u16, y: u16) -> Config {
     Config::from_toml_str(&text).unwrap()
 }
 
-/// Sends `text` to agent `to` through the gateway as `key`, with `headers`; the JSON answer.
+/// Sends `text` to agent `to` through the gateway as `key`, with `headers`; the JSON answer,
+/// which must come with HTTP `status`.
 async fn send(
     client: &TestClient<axum::Router>,
-    to: &str,
-    key: &str,
-    text: &str,
+    (to, key, text): (&str, &str, &str),
     headers: &[(&str, &str)],
+    status: u16,
 ) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": "1", "method": "SendMessage", "params": {
         "message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": text}]}}});
@@ -99,7 +99,7 @@ async fn send(
         req = req.header(name, value);
     }
     let res = req.json(&body).send().await;
-    assert_eq!(res.status(), 200, "{}", res.text());
+    assert_eq!(res.status(), status, "{}", res.text());
     res.json()
 }
 
@@ -129,7 +129,7 @@ async fn a_sub_agent_is_refused_once_the_runs_remainder_is_spent() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     // The client asks X; X asks Y; Y calls the tool five times and the model once.
-    let answer = send(&client, "x", "agw-demo-key", "work", &[]).await;
+    let answer = send(&client, ("x", "agw-demo-key", "work"), &[], 200).await;
     let outcomes: Value = serde_json::from_str(artifact(&answer)).unwrap();
     let outcomes = outcomes.as_array().unwrap();
     assert_eq!(outcomes.len(), Y_TRIES + 1, "{outcomes:?}");
@@ -148,21 +148,22 @@ async fn a_sub_agent_is_refused_once_the_runs_remainder_is_spent() {
     assert_eq!(outcomes[Y_TRIES], "ok", "{outcomes:?}");
 
     // X drops the header on its way to Y: refused, an agent has no budget of its own.
-    let answer = send(&client, "x", "agw-demo-key", "drop-header", &[]).await;
+    let answer = send(&client, ("x", "agw-demo-key", "drop-header"), &[], 200).await;
     let refused: Value = serde_json::from_str(artifact(&answer)).unwrap();
     let message = refused["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("run budget header required"), "{refused}");
 
-    // A forged header, sent as agent X: refused before any agent is called.
+    // A forged header, sent as agent X: refused before any agent is called, with A2A's
+    // PERMISSION_DENIED (HTTP 403) and the rule that refused it.
     let forged = "v1.local.eyJydW4iOiJyIn0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let answer = send(
         &client,
-        "y",
-        "agw-x-key",
-        "work",
+        ("y", "agw-x-key", "work"),
         &[("agw-run-budget", forged)],
+        403,
     )
     .await;
+    assert_eq!(answer["error"]["data"][0]["metadata"]["rule"], "run.header");
     assert!(answer["error"]["code"].is_i64(), "{answer}");
     let message = answer["error"]["message"].as_str().unwrap();
     assert!(message.contains("run budget header"), "{message}");

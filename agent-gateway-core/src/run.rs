@@ -15,6 +15,17 @@ use std::sync::Arc;
 /// The longest run id accepted, in bytes.
 pub const MAX_RUN_ID_LEN: usize = 256;
 
+/// The request header that names a run explicitly (`agw-run-id: <id>`): the first place the
+/// run layer looks for the run a call belongs to.
+pub const RUN_ID_HEADER: &str = "agw-run-id";
+
+/// The request header carrying a run's signed remaining budget to the next hop.
+///
+/// The gateway adds it to every upstream request made inside a run; an agent that calls back
+/// through the gateway copies it onto those calls, as it copies `traceparent`. Protocol
+/// routers forward it to upstreams (it holds no credential: only a signed remainder).
+pub const RUN_BUDGET_HEADER: &str = "agw-run-budget";
+
 /// The id of a run, one agent workflow.
 ///
 /// Run budgets (steps, tool calls, tokens, cost) are counted per run. The id comes from an

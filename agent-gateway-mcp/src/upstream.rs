@@ -15,6 +15,7 @@
 //! ```
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::run::RUN_BUDGET_HEADER;
 use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
@@ -31,6 +32,7 @@ pub struct UpstreamRequest {
     notifier: Option<Notifier>,
     client: Option<ClientHop>,
     param_headers: Vec<(HeaderName, HeaderValue)>,
+    run_budget: Option<HeaderValue>,
 }
 
 /// Two requests are equal when their method and parameters are: the notifier is where the
@@ -50,12 +52,14 @@ impl UpstreamRequest {
             notifier: None,
             client: None,
             param_headers: Vec::new(),
+            run_budget: None,
         }
     }
 
     /// What a router sends upstream for a client's request: its method and parameters (moved,
     /// not copied), the [`Notifier`] and [`ClientHop`] the front put in its extensions, the
-    /// hop bound to the caller (see [`ClientHop::with_owner`]). Headers are not carried.
+    /// hop bound to the caller (see [`ClientHop::with_owner`]), and the run budget header the
+    /// run layer wrote for this call. No other header is carried, credentials least of all.
     pub fn from_request(parts: McpRequestParts) -> Self {
         let owner = parts
             .extensions
@@ -69,6 +73,20 @@ impl UpstreamRequest {
         UpstreamRequest::new(parts.method, parts.params)
             .with_notifier(parts.extensions.get::<Notifier>().cloned())
             .with_client(client)
+            .with_run_budget(parts.headers.get(RUN_BUDGET_HEADER).cloned())
+    }
+
+    /// Sends `value` as the [`RUN_BUDGET_HEADER`] (the run's signed remainder, which the run
+    /// layer verified and re-signed for this hop; it holds no credential), so an MCP server
+    /// that calls back through the gateway stays inside the run.
+    pub fn with_run_budget(mut self, value: Option<HeaderValue>) -> Self {
+        self.run_budget = value;
+        self
+    }
+
+    /// The run budget header to send, if the call is inside a run.
+    pub fn run_budget(&self) -> Option<&HeaderValue> {
+        self.run_budget.as_ref()
     }
 
     /// Sends these `Mcp-Param-*` headers (modern upstreams): mirrored tool arguments, the only

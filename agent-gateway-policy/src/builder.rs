@@ -52,6 +52,7 @@ use crate::authorize::{AuthorizeLayer, Policy};
 use crate::budget::BudgetLayer;
 use crate::check::{AsyncCheck, AsyncCheckLayer, Check, CheckLayer};
 use crate::quota::QuotaLayer;
+use crate::run::RunLayer;
 
 mod sealed {
     pub trait Sealed<T> {}
@@ -80,6 +81,9 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {
 
     /// Applies spend budgets; see [`budget`](crate::budget).
     fn budget(self, layer: BudgetLayer) -> ServiceBuilder<Stack<BudgetLayer, L>>;
+
+    /// Applies run budgets and loop detection; see [`run`](crate::run).
+    fn run(self, layer: RunLayer) -> ServiceBuilder<Stack<RunLayer, L>>;
 }
 
 impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
@@ -105,6 +109,10 @@ impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {
     }
 
     fn budget(self, layer: BudgetLayer) -> ServiceBuilder<Stack<BudgetLayer, L>> {
+        self.layer(layer)
+    }
+
+    fn run(self, layer: RunLayer) -> ServiceBuilder<Stack<RunLayer, L>> {
         self.layer(layer)
     }
 }

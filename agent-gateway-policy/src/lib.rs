@@ -8,13 +8,17 @@
 //! - [`quota`]: requests and tokens per window, keyed by any extractor from [`key`], optionally
 //!   scoped to actions.
 //! - [`budget`]: spend per key, team and tenant, with hierarchical limits.
-//! - [`stack`]: every layer of an application built once and applied to every front;
-//!   [`ServiceBuilderExt`] chains them on a `ServiceBuilder` instead.
+//! - [`stack`]: every layer of an application built once and applied to every front, as one
+//!   linear nesting of steps in which an unconfigured step passes through (see
+//!   [The stack's type](stack#the-stacks-type)); [`ServiceBuilderExt`] chains them on a
+//!   `ServiceBuilder` instead.
 //! - [`audit`]: one tamper-evident, hash-chained record per call, verifiable and queryable by
 //!   run.
 //! - [`guard`]: guardrails over content; [`guard::pii`] detects, redacts or blocks personal
 //!   data and secrets in whole texts and in streams.
-//! - [`admit`]: the admit-call-settle future that quota and budget share.
+//! - [`run`]: run budgets that follow a run across agents (signed remainder header), and
+//!   loop detection.
+//! - [`admit`]: the admit-call-settle future that quota, budget and run share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
 //! Every layer rejects by returning a [`Denied`](agent_gateway_core::Denied) inside its
@@ -76,6 +80,7 @@ pub mod key;
 pub mod quota;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod run;
 pub mod stack;
 pub mod streams;
 

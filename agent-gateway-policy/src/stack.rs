@@ -54,13 +54,15 @@
 //!
 //! # Order
 //!
-//! auth → authorize → checks → quota → budget → guardrails: a request is counted only once it is known who
-//! sent it and that it is allowed at all, so a refused request never uses up anyone's quota.
+//! auth → run resolution → audit tap → authorize → checks → quota → budget → run budget →
+//! guardrails: a request is counted only once it is known who sent it and that it is allowed at
+//! all, so a refused request never uses up anyone's quota. The run is found right after auth,
+//! so the audit record and the rules (CEL's `run`) see it.
 //!
 //! # The stack's type
 //!
 //! [`PolicyService<S>`] is one linear nesting, whatever the stack holds:
-//! `Auth<AuditTap<Authorize<Checked<Quota<Budget<Guard<S>>>>>>>`. A step that is not configured
+//! `Auth<ResolveRun<AuditTap<Authorize<Checked<Quota<Budget<Run<Guard<S>>>>>>>>>`. A step that is not configured
 //! is still there, as a pass-through: its service holds no layer state and calls the inner
 //! service directly, at the cost of one branch and no allocation. (An optional step written
 //! as `Either<Layer<S>, S>` would name `S` twice, so `n` optional steps would name it `2^n`
@@ -83,14 +85,17 @@ use crate::budget::{Budget, BudgetLayer};
 use crate::check::{Check, CheckLayer, Checked};
 use crate::guard::{Guard, GuardLayer};
 use crate::quota::{Quota, QuotaLayer};
+use crate::run::{ResolveRun, Run, RunLayer};
 
 /// The checks of a stack, run in the order added.
 pub type Checks = Vec<Arc<dyn Check>>;
 
 /// The guard step: guardrails, or a pass-through when there are none.
 pub type GuardStep<S> = Guard<S>;
+/// The run step: run budgets and loop detection, or a pass-through.
+pub type RunStep<S> = Run<GuardStep<S>>;
 /// The budget step: spend budgets, or a pass-through.
-pub type BudgetStep<S> = Budget<GuardStep<S>>;
+pub type BudgetStep<S> = Budget<RunStep<S>>;
 /// The quota step: quotas, or a pass-through.
 pub type QuotaStep<S> = Quota<BudgetStep<S>>;
 /// The checks' step (no check passes everything).
@@ -101,10 +106,13 @@ pub type AuthorizeStep<S> = Authorize<CheckStep<S>>;
 /// Without the `cel` feature there are no rules, and no step for them.
 #[cfg(not(feature = "cel"))]
 pub type AuthorizeStep<S> = CheckStep<S>;
-/// What [`PolicyStack`] makes of a service `S`: auth (or a pass-through), then an [`AuditTap`]
-/// that hands the caller to an [`AuditLayer`](crate::audit::AuditLayer) outside the stack, if
-/// there is one, then the other steps. See [The stack's type](self#the-stacks-type).
-pub type PolicyService<S> = Auth<AuditTap<AuthorizeStep<S>>, dyn Authenticator>;
+/// The run resolver's step, right after auth: it finds the run (or passes through), then an
+/// [`AuditTap`] hands the caller and the run to an [`AuditLayer`](crate::audit::AuditLayer)
+/// outside the stack, if there is one, before the rules, so CEL sees `run`.
+pub type ResolveStep<S> = ResolveRun<AuditTap<AuthorizeStep<S>>>;
+/// What [`PolicyStack`] makes of a service `S`: auth (or a pass-through), then the other
+/// steps. See [The stack's type](self#the-stacks-type).
+pub type PolicyService<S> = Auth<ResolveStep<S>, dyn Authenticator>;
 
 /// Every policy layer of an application, each built once; see the [module docs](self).
 ///
@@ -121,6 +129,7 @@ pub struct PolicyStack {
     quota: Option<QuotaLayer>,
     budget: Option<BudgetLayer>,
     guard: Option<GuardLayer>,
+    run: Option<RunLayer>,
 }
 
 impl PolicyStack {
@@ -182,6 +191,18 @@ impl PolicyStack {
         self
     }
 
+    /// Applies `layer`'s run budgets and loop detection after the budget, and finds each
+    /// call's run right after auth, so that rules see `run`.
+    pub fn with_run(mut self, layer: RunLayer) -> Self {
+        self.run = Some(layer);
+        self
+    }
+
+    /// The run layer, for its counters.
+    pub fn run(&self) -> Option<&RunLayer> {
+        self.run.as_ref()
+    }
+
     /// The quota layer, for its [`fail_open_count`](QuotaLayer::fail_open_count).
     pub fn quota(&self) -> Option<&QuotaLayer> {
         self.quota.as_ref()
@@ -210,6 +231,10 @@ impl<S> Layer<S> for PolicyStack {
             Some(guard) => guard.layer(inner),
             None => Guard::pass(inner),
         };
+        let inner = match &self.run {
+            Some(run) => run.layer(inner),
+            None => Run::pass(inner),
+        };
         let inner = match &self.budget {
             Some(budget) => budget.layer(inner),
             None => Budget::pass(inner),
@@ -225,6 +250,10 @@ impl<S> Layer<S> for PolicyStack {
             None => Authorize::pass(inner),
         };
         let inner = AuditTap::new(inner);
+        let inner = match &self.run {
+            Some(run) => run.resolver().layer(inner),
+            None => ResolveRun::pass(inner),
+        };
         match &self.auth {
             Some(auth) => auth.layer(inner),
             None => Auth::pass(inner),
@@ -243,6 +272,7 @@ impl fmt::Debug for PolicyStack {
             .field("quota", &self.quota)
             .field("budget", &self.budget)
             .field("guard", &self.guard)
+            .field("run", &self.run)
             .finish()
     }
 }
@@ -300,5 +330,37 @@ mod tests {
         assert_eq!(stack.quota().map(QuotaLayer::fail_open_count), Some(2));
         assert_eq!(stack.budget().map(BudgetLayer::soft_limit_hits), Some(1));
         assert_eq!(upstream.calls(), 2);
+    }
+
+    #[cfg(feature = "cel")]
+    #[tokio::test]
+    async fn rules_see_the_run_and_the_run_layer_counts_after_them() {
+        use crate::authorize::Rules;
+        use crate::run::{RunLayer, RunLimits};
+        use agent_gateway_core::AgentRequest;
+        let rules = Rules::new().allow("team-runs", r#"run.startsWith("team-")"#);
+        let run = RunLayer::new(MemoryStore::new()).with_limits(RunLimits::new().with_steps(1));
+        let stack = PolicyStack::new()
+            .with_rules(rules.compile().unwrap())
+            .with_run(run);
+        let upstream = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!("ok"))));
+        let svc = stack.layer(upstream.clone());
+        let call = |run: &'static str| {
+            let mut call = Call::new(Action::ToolCall, json!({}));
+            call.headers_mut().insert(
+                agent_gateway_core::run::RUN_ID_HEADER,
+                http::HeaderValue::from_static(run),
+            );
+            call
+        };
+        let rule = |e: BoxError| {
+            agent_gateway_core::Denied::find(e.as_ref()).and_then(|d| d.rule().map(str::to_owned))
+        };
+        // Refused by the rule: not counted, so team-1's one step is still there.
+        assert!(svc.clone().oneshot(call("other")).await.is_err());
+        assert!(svc.clone().oneshot(call("team-1")).await.is_ok());
+        let err = svc.clone().oneshot(call("team-1")).await.unwrap_err();
+        assert_eq!(rule(err).as_deref(), Some("run.steps"));
+        assert_eq!(upstream.calls(), 1);
     }
 }

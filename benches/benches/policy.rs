@@ -1,5 +1,6 @@
 //! Each policy layer, auth + authorize + quota together, the guardrails (a schema check alone,
-//! all but PII together) and the full stack with them, against the bare service, per call.
+//! all but PII together), the run layer alone, and the full stack with guardrails and with the
+//! run layer, against the bare service, per call.
 //!
 //! Every row drives the same in-process service with `oneshot` on a current-thread runtime, so
 //! the runtime's own cost is in the baseline too and the rows read as ratios.
@@ -20,6 +21,7 @@ use agent_gateway_policy::budget::{BudgetLayer, Level};
 use agent_gateway_policy::guard::{DenyRules, GuardLayer, PinMode, Pins, SchemaCheck, SizeLimits};
 use agent_gateway_policy::key::Subject;
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
+use agent_gateway_policy::run::{HopKey, HopKeys, Loops, RunLayer, RunLimits};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue};
 use serde_json::json;
@@ -36,6 +38,8 @@ fn call() -> Call {
         "authorization",
         HeaderValue::from_static("Bearer sk-bench-0123456789"),
     );
+    // Every call in one run, as an agent's calls are; layers other than the run layer ignore it.
+    headers.insert("agw-run-id", HeaderValue::from_static("bench-run"));
     Call::new(Action::ToolCall, json!({"path": "/data/x"}))
         .with_target("fs.read")
         .with_headers(headers)
@@ -116,6 +120,26 @@ fn guardrails() -> GuardLayer {
         .with(pins)
 }
 
+fn run_layer() -> RunLayer {
+    // Limits no bench reaches, a signing key (each call signs the next hop's header), and loop
+    // detection that hashes every call's arguments but never fires.
+    let many = u64::MAX / 4;
+    let key = HopKey::new("bench", Secret::new(vec![1; 32])).unwrap();
+    let loops = Loops {
+        repeats: NonZeroU64::new(many).unwrap(),
+        ..Loops::default()
+    };
+    RunLayer::new(Arc::new(MemoryStore::new()))
+        .with_limits(
+            RunLimits::new()
+                .with_steps(many)
+                .with_tool_calls(many)
+                .with_depth(8),
+        )
+        .with_keys(HopKeys::new(key))
+        .with_loops(Some(loops))
+}
+
 fn bench_row<S>(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, svc: S)
 where
     S: Service<Call> + Clone,
@@ -182,6 +206,7 @@ fn policy(c: &mut Criterion) {
         guardrails().layer(bare()),
         mcp(),
     );
+    bench_row(c, &rt, "policy/run_memory", run_layer().layer(bare()));
     let budget = BudgetLayer::new(Arc::new(MemoryStore::new()))
         .with_key(Subject)
         .with_limit(Level::Key, Cost::from_nano_usd(u64::MAX / 4));
@@ -189,6 +214,13 @@ fn policy(c: &mut Criterion) {
         authorize_layer().layer(quota_layer().layer(budget.layer(guardrails().layer(bare())))),
     );
     bench_request(c, &rt, "policy/full_stack_with_guardrails", full, mcp());
+    let budget = BudgetLayer::new(Arc::new(MemoryStore::new()))
+        .with_key(Subject)
+        .with_limit(Level::Key, Cost::from_nano_usd(u64::MAX / 4));
+    let full = auth_layer().layer(
+        authorize_layer().layer(quota_layer().layer(budget.layer(run_layer().layer(bare())))),
+    );
+    bench_row(c, &rt, "policy/auth+authorize+quota+budget+run", full);
 }
 
 criterion_group!(benches, policy);

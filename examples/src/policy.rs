@@ -75,6 +75,9 @@ pub enum PolicyError {
     /// The counter store could not be reached.
     #[error("store: {0}")]
     Store(String),
+    /// The run layer's signing key could not be loaded.
+    #[error("runs: {0}")]
+    Runs(#[from] crate::config::RunsSetupError),
 }
 
 /// The configured policy, built once, ready to wrap any front's inner service.
@@ -118,6 +121,9 @@ impl Policies {
                 layer = layer.with_estimate(move |req: &dyn AgentRequest| estimator.estimate(req));
             }
             stack = stack.with_budget(layer);
+        }
+        if let Some(runs) = &config.runs {
+            stack = stack.with_run(runs.layer(&store, fail_open)?);
         }
         let guardrails = Guardrails::build(&config.guardrails)?;
         if !guardrails.layer.is_empty() {

@@ -82,7 +82,13 @@ use crate::webhook::WebhookAllowList;
 const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Request headers passed on to the agent; everything else, credentials above all, stays here.
-const FORWARDED: [&str; 2] = ["a2a-extensions", "traceparent"];
+/// The run budget header is the signed remainder the run layer wrote for this hop (never the
+/// client's own: the layer verifies and replaces it), which the agent copies onto its calls.
+const FORWARDED: [&str; 3] = [
+    "a2a-extensions",
+    "traceparent",
+    agent_gateway_core::run::RUN_BUDGET_HEADER,
+];
 
 /// Finds the [`A2aError`] in an error's source chain.
 pub fn find_a2a_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a A2aError> {

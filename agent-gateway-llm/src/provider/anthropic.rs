@@ -83,6 +83,7 @@ impl Upstream for AnthropicUpstream {
         if let Some(key) = call.config.common.api_key()? {
             headers.insert("x-api-key", key);
         }
+        super::relay::forward_run_budget(client.headers(), &mut headers);
         let uri = call.config.common.uri(Path::Messages);
         let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {

@@ -106,6 +106,7 @@ impl Upstream for OpenAiUpstream {
         if let Some(bearer) = call.config.common.bearer()? {
             headers.insert(AUTHORIZATION, bearer);
         }
+        super::relay::forward_run_budget(client.headers(), &mut headers);
         let uri = call.config.common.uri(path);
         let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {

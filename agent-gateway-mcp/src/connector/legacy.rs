@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agent_gateway_core::jsonrpc::{Id, Message, Notification, Request as RpcRequest};
+use agent_gateway_core::run::RUN_BUDGET_HEADER;
 use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
@@ -63,6 +64,9 @@ where
             }
             if let Ok(v) = HeaderValue::from_str(&version) {
                 headers.insert("mcp-protocol-version", v);
+            }
+            if let Some(value) = req.run_budget() {
+                headers.insert(RUN_BUDGET_HEADER, value.clone());
             }
             let id = self.next_id();
             let msg = Outbound::request(Id::from(id), req.method_name(), req.params())?;

@@ -9,7 +9,8 @@
 //! a timeout or a broken connection) says nothing about the era: it is passed on, the era stays
 //! unknown, and the next probe waits a backoff ([`PROBE_FIRST_BACKOFF`] doubling to
 //! [`PROBE_MAX_BACKOFF`]) during which requests fail at once with the last answer's status. The upstream's credential is configured here; nothing from
-//! the client's request reaches the upstream, since an [`UpstreamRequest`] carries no headers.
+//! the client's request reaches the upstream but the run's signed remainder
+//! ([`UpstreamRequest::run_budget`]), since an [`UpstreamRequest`] carries no other header.
 //!
 //! ```
 //! use agent_gateway_core::BoxError;
@@ -64,6 +65,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use agent_gateway_core::jsonrpc::{ErrorObject, Id};
+use agent_gateway_core::run::RUN_BUDGET_HEADER;
 use agent_gateway_core::transport::HttpTransport;
 use agent_gateway_core::{BoxError, Secret};
 use bytes::Bytes;
@@ -343,6 +345,7 @@ where
         let notifier = req.notifier().cloned();
         let client = req.client().cloned().unwrap_or_default();
         let param_headers = req.param_headers().to_vec();
+        let run_budget = req.run_budget().cloned();
         let (method, mut params) = req.into_parts();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -362,6 +365,9 @@ where
         }
         for (name, value) in param_headers {
             headers.append(name, value);
+        }
+        if let Some(value) = run_budget {
+            headers.insert(RUN_BUDGET_HEADER, value);
         }
         let meta = params.entry("_meta").or_insert_with(|| json!({}));
         if let Value::Object(meta) = meta {

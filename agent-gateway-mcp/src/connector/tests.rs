@@ -380,3 +380,37 @@ async fn a_dropped_legacy_call_is_cancelled_upstream_on_its_session() {
     // The id of the dropped call: the initialize took 1, the call 2.
     assert_eq!(cancelled.2["requestId"], 2);
 }
+
+#[tokio::test]
+async fn the_run_budget_header_goes_upstream_and_the_clients_credential_does_not() {
+    let (svc, seen) = sse_server(
+        StatusCode::OK,
+        vec!["event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[]}}\n\n"],
+    );
+    let up = HttpUpstream::new(svc, Uri::from_static("http://up.test/mcp")).with_era(Era::Modern);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_static("Bearer client-key"),
+    );
+    headers.insert("x-api-key", HeaderValue::from_static("client-key"));
+    headers.insert(RUN_BUDGET_HEADER, HeaderValue::from_static("v1.k1.run.sig"));
+    let parts = crate::request::McpRequestParts {
+        id: Id::from(7),
+        method: "tools/list".into(),
+        params: Map::new(),
+        era: Era::Modern,
+        admission_only: false,
+        headers,
+        extensions: http::Extensions::new(),
+    };
+    up.oneshot(UpstreamRequest::from_request(parts))
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap();
+    let (sent, _) = &seen[0];
+    assert_eq!(sent[RUN_BUDGET_HEADER], "v1.k1.run.sig");
+    assert!(sent.get("authorization").is_none());
+    assert!(sent.get("x-api-key").is_none());
+}

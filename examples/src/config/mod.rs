@@ -31,6 +31,7 @@ pub use audit::{AuditConfig, DEFAULT_AUDIT_PATH};
 pub use guardrails::{GuardrailConfig, GuardrailKind, Guardrails};
 pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
+mod runs;
 mod server;
 
 pub use mcp::{
@@ -38,6 +39,7 @@ pub use mcp::{
 };
 
 pub use llm::{DeploymentConfig, LlmConfig, ProviderConfig, ProviderKind};
+pub use runs::{RunsConfig, RunsSetupError};
 
 pub use policy::{
     ApiKeyConfig, AuthConfig, BudgetConfig, BudgetPeriod, JwksLocation, JwtConfig, KeyPart,
@@ -90,6 +92,8 @@ pub struct Config {
     pub budget: Option<BudgetConfig>,
     /// The counter store behind quotas and budgets.
     pub store: StoreConfig,
+    /// Run budgets and loop detection; `None` when the file has no `[runs]` section.
+    pub runs: Option<RunsConfig>,
     /// The LLM fronts; `None` when the file has no `[llm]` section.
     pub llm: Option<LlmConfig>,
     /// The MCP front; `None` when the file has no `[mcp]` section.
@@ -138,6 +142,7 @@ struct FileConfig {
     budget: Option<policy::FileBudget>,
     #[serde(default)]
     store: policy::FileStore,
+    runs: Option<runs::FileRuns>,
     llm: Option<llm::FileLlm>,
     mcp: Option<mcp::FileMcp>,
     a2a: Option<a2a::FileA2a>,
@@ -171,6 +176,7 @@ impl TryFrom<FileConfig> for Config {
                 .collect::<Result<_, _>>()?,
             budget: file.budget.map(BudgetConfig::try_from).transpose()?,
             store: file.store.into(),
+            runs: file.runs.map(RunsConfig::try_from).transpose()?,
             llm: file.llm.map(LlmConfig::try_from).transpose()?,
             mcp: file.mcp.map(McpConfig::try_from).transpose()?,
             a2a: file.a2a.map(A2aConfig::try_from).transpose()?,

@@ -290,10 +290,12 @@ pub fn action_of(method: &str) -> Action {
 /// let jwt = Caller::new("alice").with_tenant("acme").with_method(AuthMethod::Jwt);
 /// assert_ne!(alice, Owner::of(&jwt));
 /// assert_ne!(Owner::of(&jwt), Owner::of(&jwt.clone().with_issuer("https://other.example")));
+/// assert_ne!(alice.digest(), Owner::of(&jwt).digest());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Owner {
     principal: String,
+    digest: [u8; 16],
 }
 
 impl Owner {
@@ -301,12 +303,19 @@ impl Owner {
     pub fn of(caller: &Caller) -> Self {
         Owner {
             principal: caller.principal_id().to_owned(),
+            digest: caller.owner_digest(),
         }
     }
 
     /// The caller's [`principal_id`](Caller::principal_id).
     pub fn principal_id(&self) -> &str {
         &self.principal
+    }
+
+    /// The caller's [`owner_digest`](Caller::owner_digest): what keys state kept per owner
+    /// (such as an upstream session) without keeping the caller's names.
+    pub fn digest(&self) -> [u8; 16] {
+        self.digest
     }
 }
 

@@ -40,6 +40,7 @@
 //! # });
 //! ```
 
+mod changes;
 mod dual;
 mod legacy;
 mod listen;

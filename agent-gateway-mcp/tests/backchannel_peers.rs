@@ -123,17 +123,9 @@ async fn a_legacy_client_is_asked_by_a_stdio_server_through_the_gateway() {
         .with_request_timeout(Duration::from_secs(30))
         .with_relayed_requests(true);
     let upstream = StdioUpstream::spawn("py-backchannel", config);
-    // Bounded polling for the child's handshake.
-    for _ in 0..600 {
-        if upstream.is_ready() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        upstream.is_ready(),
-        "the stdio server's handshake within 60 s"
-    );
+    tokio::time::timeout(Duration::from_secs(60), upstream.ready())
+        .await
+        .expect("the stdio server's handshake within 60 s");
     let url = gateway(upstream.clone()).await;
     assert_answered(&call(&url, "legacy").await, "over stdio");
     upstream.shutdown().await;

@@ -83,13 +83,10 @@ async fn over_http() -> (String, Child) {
 /// test's runtime).
 async fn over_stdio() -> String {
     let upstream = StdioUpstream::spawn("everything", everything::stdio());
-    for _ in 0..600 {
-        if upstream.is_ready() {
-            return gateway(Member::new(name(), upstream)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server-everything over stdio did not finish its handshake within 60 s");
+    tokio::time::timeout(Duration::from_secs(60), upstream.ready())
+        .await
+        .expect("server-everything over stdio did not finish its handshake within 60 s");
+    gateway(Member::new(name(), upstream)).await
 }
 
 fn severity(level: &str) -> usize {

@@ -161,16 +161,9 @@ async fn a_stdio_servers_list_change_reaches_a_client_through_the_gateway_across
         .unwrap();
     let front = McpFront::new(fed, McpFrontConfig::new("agent-gateway", "test").unwrap());
     let client = McpClient::modern(front);
-    for _ in 0..600 {
-        if stdio.is_ready() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        stdio.is_ready(),
-        "the stdio child was not ready within 60 s"
-    );
+    tokio::time::timeout(Duration::from_secs(60), stdio.ready())
+        .await
+        .expect("the stdio child was not ready within 60 s");
     let mut notes = client.listen(ListenFilter::new().tools());
     let (ack, _) = notes.next().await.unwrap();
     assert_eq!(ack, "notifications/subscriptions/acknowledged");

@@ -71,17 +71,9 @@ impl Gateway {
                 // node is found on the gateway's PATH.
                 .with_inherited_env(),
         );
-        // Bounded polling for an external process.
-        for _ in 0..600 {
-            if everything.is_ready() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(
-            everything.is_ready(),
-            "server-everything did not finish its handshake within 60 s"
-        );
+        tokio::time::timeout(Duration::from_secs(60), everything.ready())
+            .await
+            .expect("server-everything did not finish its handshake within 60 s");
         let fed = Federation::builder()
             .member(Member::new(
                 ServerName::new("py").unwrap(),

@@ -28,15 +28,12 @@ fn config() -> StdioConfig {
         .with_request_timeout(Duration::from_secs(30))
 }
 
-/// Bounded polling for an external process: ready within 60 s, or the test fails.
+/// The stdio server's ready signal, awaited for at most 60 s (an external process), or the
+/// test fails.
 async fn until_ready(upstream: &StdioUpstream) {
-    for _ in 0..600 {
-        if upstream.is_ready() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the python stdio server did not finish its handshake within 60 s");
+    tokio::time::timeout(Duration::from_secs(60), upstream.ready())
+        .await
+        .expect("the python stdio server did not finish its handshake within 60 s");
 }
 
 fn args(v: Value) -> Map<String, Value> {

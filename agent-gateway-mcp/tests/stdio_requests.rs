@@ -79,14 +79,9 @@ async fn a_stdio_servers_request_reaches_its_client_in_both_eras() {
         "asker",
         StdioConfig::new(python()).with_args(["-c", SERVER]),
     );
-    // Bounded polling for an external process.
-    for _ in 0..600 {
-        if upstream.is_ready() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(upstream.is_ready(), "the stdio server started within 60 s");
+    tokio::time::timeout(Duration::from_secs(60), upstream.ready())
+        .await
+        .expect("the stdio server started within 60 s");
     let front = McpFront::new(
         Direct::new(upstream),
         McpFrontConfig::new("gw", "1").unwrap(),

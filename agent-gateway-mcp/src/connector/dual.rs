@@ -9,19 +9,48 @@
 //!
 //! Whether the upstream keeps legacy sessions is learnt from the first legacy client's
 //! `initialize`: a definite refusal (a JSON-RPC error, a 400, 404 or 405, or a version we do
-//! not speak) is remembered, and legacy clients are then served in the upstream's own era with
+//! not speak) is remembered for [`LEGACY_REFUSAL_EXPIRY`] (an upstream upgraded or restarted
+//! meanwhile is asked again), and legacy clients are then served in the upstream's own era with
 //! era translation, as before; a failure that says nothing (a timeout, a 5xx) is passed on
 //! and the next client tries again. An upstream pinned to an era
 //! ([`HttpUpstream::with_era`]) is always spoken to in that era.
+
+use std::time::Duration;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::transport::HttpTransport;
 use http::StatusCode;
 use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use super::{ConnectorError, HttpUpstream};
 use crate::McpError;
 use crate::upstream::UpstreamRequest;
+
+/// How long an upstream's refusal of legacy sessions is remembered before a legacy client's
+/// `initialize` asks it again: long enough that an upstream without them is not sent a
+/// doomed handshake per client, short enough that one redeployed with them is used within
+/// minutes.
+pub const LEGACY_REFUSAL_EXPIRY: Duration = Duration::from_secs(300);
+
+/// What is known of an upstream's legacy sessions.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Support {
+    /// Not asked yet (or the refusal expired).
+    #[default]
+    Unknown,
+    /// It keeps them.
+    Kept,
+    /// It refused them at this instant.
+    Refused(Instant),
+}
+
+impl Support {
+    /// Whether a refusal is remembered at `now`.
+    fn refused(self, now: Instant) -> bool {
+        matches!(self, Support::Refused(at) if now.duration_since(at) < LEGACY_REFUSAL_EXPIRY)
+    }
+}
 
 impl<C> HttpUpstream<C>
 where
@@ -37,12 +66,20 @@ where
         let Some(client) = req.client().filter(|c| c.session().is_some()) else {
             return Ok(None);
         };
-        if self.shared.fixed.is_some() || self.shared.state.lock().await.legacy == Some(false) {
+        if self.shared.fixed.is_some()
+            || self
+                .shared
+                .state
+                .lock()
+                .await
+                .legacy
+                .refused(Instant::now())
+        {
             return Ok(None);
         }
         match self.session(false, client).await {
             Ok(_) => {
-                self.shared.state.lock().await.legacy = Some(true);
+                self.shared.state.lock().await.legacy = Support::Kept;
                 self.legacy(req.clone()).await.map(Some)
             }
             Err(e) if refuses_legacy(&*e) => {
@@ -51,7 +88,7 @@ where
                     error = %e,
                     "mcp: upstream keeps no legacy sessions; legacy clients are translated"
                 );
-                self.shared.state.lock().await.legacy = Some(false);
+                self.shared.state.lock().await.legacy = Support::Refused(Instant::now());
                 Ok(None)
             }
             Err(e) => Err(e),

@@ -5,12 +5,16 @@
 //! result, or a 400 carrying a modern error (-32020/-32021/-32022) or a 404 carrying -32601,
 //! means modern. A 400 without a JSON-RPC error or with a session complaint (-32600, -32000),
 //! or a 405, means legacy: the connector runs `initialize`, keeps the session and
-//! re-initializes once if the server forgets it (404). Any other answer (429, 403, 404, 5xx,
-//! a timeout or a broken connection) says nothing about the era: it is passed on, the era stays
-//! unknown, and the next probe waits a backoff ([`PROBE_FIRST_BACKOFF`] doubling to
-//! [`PROBE_MAX_BACKOFF`]) during which requests fail at once with the last answer's status. The upstream's credential is configured here; nothing from
-//! the client's request reaches the upstream but the run's signed remainder
-//! ([`UpstreamRequest::run_budget`]), since an [`UpstreamRequest`] carries no other header.
+//! re-initializes once if the server forgets it (404). A 400 carrying -32600 (invalid
+//! request) to any request but `server/discover` may be a modern server's verdict on that
+//! request: `server/discover` is sent to settle the era, and the first answer is passed on
+//! unless that says legacy. Any other answer (429, 403, 404, 5xx, a timeout or a broken
+//! connection) says nothing about the era: it is passed on, the era stays unknown, and the
+//! next probe waits a backoff ([`PROBE_FIRST_BACKOFF`] doubling to [`PROBE_MAX_BACKOFF`])
+//! during which requests fail at once with the last answer's status. The upstream's
+//! credential is configured here; nothing from the client's request reaches the upstream but
+//! the run's signed remainder ([`UpstreamRequest::run_budget`]), since an [`UpstreamRequest`]
+//! carries no other header.
 //!
 //! ```
 //! use agent_gateway_core::BoxError;
@@ -37,6 +41,7 @@
 //! # });
 //! ```
 
+mod changes;
 mod dual;
 mod legacy;
 mod listen;
@@ -53,6 +58,7 @@ pub mod sse;
 pub use pool::Pool;
 #[cfg(feature = "stdio")]
 pub mod stdio;
+pub use dual::LEGACY_REFUSAL_EXPIRY;
 pub use probe::{PROBE_FIRST_BACKOFF, PROBE_MAX_BACKOFF};
 pub use sse::SseUpstream;
 pub(crate) use wire::mirrored;
@@ -118,7 +124,7 @@ struct State {
     probe: probe::Backoff,
     /// Whether the upstream keeps legacy sessions, once a legacy client's `initialize` said
     /// (see `dual`).
-    legacy: Option<bool>,
+    legacy: dual::Support,
     /// Legacy sessions, one per client session (`Some(key)`), plus one shared by clients that
     /// have none (`None`: modern clients).
     sessions: HashMap<Option<Arc<str>>, Arc<legacy::Slot>>,
@@ -330,7 +336,19 @@ where
             Some(_) => self.legacy(req).await,
             None => {
                 self.may_probe().await?;
-                let answer = self.probe_answer(self.modern(req.clone()).await).await?;
+                let answer = self.modern(req.clone()).await;
+                if let Ok(a) = &answer
+                    && probe::needs_confirmation(a)
+                    && req.method() != &crate::method::McpMethod::ServerDiscover
+                {
+                    // Maybe a modern server's verdict on this request itself: the discovery
+                    // request decides, and the answer is passed on unless the era is legacy.
+                    return match self.discover().await? {
+                        Some(Era::Legacy) => self.legacy(req).await,
+                        _ => answer?.into_result(),
+                    };
+                }
+                let answer = self.probe_answer(answer).await?;
                 match probe::verdict(&answer) {
                     Some(Era::Modern) => answer.into_result(),
                     Some(_) => self.legacy(req).await,

@@ -57,6 +57,27 @@ pub(super) fn verdict(answer: &Answer) -> Option<Era> {
     }
 }
 
+/// Whether an answer that says legacy may instead be a modern server refusing the request
+/// itself (a 400 with -32600, invalid request): then `server/discover` decides.
+pub(super) fn needs_confirmation(answer: &Answer) -> bool {
+    answer.status == StatusCode::BAD_REQUEST
+        && matches!(&answer.outcome, Some(Err(e)) if e.code == ErrorObject::INVALID_REQUEST)
+}
+
+impl<C> HttpUpstream<C>
+where
+    C: agent_gateway_core::transport::HttpTransport,
+{
+    /// Settles the era with `server/discover`, a request that changes nothing: the era found,
+    /// recorded as any probe's (`None`: the answer said nothing, and the backoff starts).
+    pub(super) async fn discover(&self) -> Result<Option<Era>, BoxError> {
+        let discover =
+            crate::upstream::UpstreamRequest::new("server/discover", serde_json::Map::new());
+        let answer = self.probe_answer(self.modern(discover).await).await?;
+        Ok(verdict(&answer))
+    }
+}
+
 impl<C> HttpUpstream<C> {
     /// Whether a probe may be sent now; during the backoff, the status of the last indefinite
     /// answer as the error, and no upstream call.

@@ -176,3 +176,64 @@ async fn a_listen_probe_that_gets_a_429_caches_nothing() {
     assert_eq!(up.era().await, None);
     assert_eq!(*seen.lock().unwrap(), ["server/discover"]);
 }
+
+fn call() -> UpstreamRequest {
+    let params = json!({"name": "t", "arguments": {}});
+    UpstreamRequest::new("tools/call", params.as_object().cloned().unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_call_refused_as_invalid_is_passed_on_and_the_era_asked_of_discover() {
+    // A modern server refusing the call itself (400, -32600): still modern.
+    let (svc, seen) = scripted(&[(StatusCode::BAD_REQUEST, Some(ErrorObject::INVALID_REQUEST))]);
+    let up = HttpUpstream::new(svc, Uri::from_static("http://up.test/mcp"));
+    let err = up.clone().oneshot(call()).await.unwrap_err();
+    let refused = err.downcast_ref::<crate::McpError>();
+    assert!(
+        matches!(refused, Some(crate::McpError::Upstream(e)) if e.code == ErrorObject::INVALID_REQUEST),
+        "the server's own error is passed on: {err}"
+    );
+    assert_eq!(up.era().await, Some(Era::Modern));
+    up.clone().oneshot(call()).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["tools/call", "server/discover", "tools/call"],
+        "no legacy handshake"
+    );
+
+    // A legacy server refuses the discovery request the same way: legacy, and the call is
+    // made again on a session.
+    let invalid = (StatusCode::BAD_REQUEST, Some(ErrorObject::INVALID_REQUEST));
+    let (svc, seen) = scripted(&[invalid, invalid]);
+    let up = HttpUpstream::new(svc, Uri::from_static("http://up.test/mcp"));
+    // The script's later answers are no legacy handshake: the call fails, legacy settled.
+    assert!(up.clone().oneshot(call()).await.is_err());
+    assert_eq!(up.era().await, Some(Era::Legacy));
+    assert_eq!(
+        seen.lock().unwrap()[..3],
+        ["tools/call", "server/discover", "initialize"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_remembered_refusal_of_legacy_sessions_expires() {
+    // The first `initialize` is refused (400); later ones get no version we speak.
+    let (svc, seen) = scripted(&[(StatusCode::BAD_REQUEST, None)]);
+    let up = HttpUpstream::new(svc, Uri::from_static("http://up.test/mcp"));
+    let legacy_client =
+        || list().with_client(Some(crate::request::ClientHop::default().with_session("k")));
+    up.clone().oneshot(legacy_client()).await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["initialize", "tools/list"]);
+    // Remembered: served in the upstream's era, no handshake.
+    tokio::time::advance(LEGACY_REFUSAL_EXPIRY - Duration::from_secs(1)).await;
+    up.clone().oneshot(legacy_client()).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 3);
+    // Expired: the next legacy client's handshake asks again.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    up.clone().oneshot(legacy_client()).await.unwrap();
+    assert_eq!(
+        seen.lock().unwrap()[3..],
+        ["initialize", "tools/list"],
+        "asked again after {LEGACY_REFUSAL_EXPIRY:?}"
+    );
+}

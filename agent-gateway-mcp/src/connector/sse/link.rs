@@ -21,6 +21,7 @@ use tower::{Service, ServiceExt};
 use super::Shared;
 use super::endpoint::resolve;
 use super::error::SseUpstreamError;
+use crate::connector::changes::{Change, is_change};
 use crate::connector::mux::Pending;
 use crate::notify::{MESSAGE, PROGRESS};
 
@@ -136,6 +137,8 @@ impl Drop for OnEnd {
         self.inflight.close();
         if let Some(shared) = self.shared.upgrade() {
             shared.lost(&self.inflight);
+            // The listens' subscriptions went with the stream (nobody listening is fine).
+            let _ = shared.changes.send(Change::Down);
         }
     }
 }
@@ -246,6 +249,13 @@ where
                         let log = Value::Object(params);
                         tracing::info!(uri = %self.base, %log, "mcp sse: upstream log");
                     }
+                }
+            }
+            Message::Notification(n) if is_change(&n.method) => {
+                if let Some(shared) = self.shared.upgrade() {
+                    // Nobody listening is fine.
+                    let params = n.params_object();
+                    let _ = shared.changes.send(Change::Note((n.method, params)));
                 }
             }
             Message::Notification(_) => {}

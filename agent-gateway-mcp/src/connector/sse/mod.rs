@@ -22,7 +22,10 @@
 //! connector declares at `initialize` with [`SseUpstream::with_relayed_requests`]) go to the client of the call that owns them (named in
 //! `_meta`, or the one call in flight) when that client can be asked and declared the
 //! capability, and are refused with -32601 otherwise, since no one client owns a shared
-//! stream.
+//! stream. `subscriptions/listen` is served here, as for a stdio child: the URIs it names are
+//! subscribed with `resources/subscribe`, and the stream's change notifications go to every
+//! listen whose filter admits them until the stream is lost (the listen then fails with
+//! [`SseUpstreamError::Lost`]).
 //!
 //! ```
 //! use agent_gateway_mcp::connector::sse::{SseUpstream, SseUpstreamError};
@@ -53,6 +56,7 @@ mod endpoint;
 mod error;
 mod exchange;
 mod link;
+mod listen;
 #[cfg(test)]
 mod tests;
 
@@ -123,6 +127,8 @@ struct Shared {
     opened: AtomicU64,
     /// Dropped with the last handle: the reader then stops.
     stop: watch::Sender<()>,
+    /// The change notifications for `subscriptions/listen`, and the stream's end.
+    changes: tokio::sync::broadcast::Sender<super::changes::Change>,
 }
 
 impl Shared {
@@ -136,6 +142,7 @@ impl Shared {
             next_id: AtomicI64::new(1),
             opened: AtomicU64::new(0),
             stop: watch::channel(()).0,
+            changes: tokio::sync::broadcast::channel(super::changes::CAPACITY).0,
         }
     }
 
@@ -293,6 +300,9 @@ where
 
     fn call(&mut self, req: UpstreamRequest) -> Self::Future {
         let this = self.clone();
+        if req.method() == crate::listen::LISTEN {
+            return Box::pin(async move { this.listen(req).await });
+        }
         Box::pin(async move {
             let link = this.link().await?;
             let notifier = req.notifier().cloned();

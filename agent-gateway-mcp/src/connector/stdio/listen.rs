@@ -11,38 +11,15 @@
 
 use agent_gateway_core::BoxError;
 use serde_json::{Map, Value, json};
-use tokio::sync::broadcast;
 
 use super::error::StdioError;
 use super::{Shared, exchange};
 use crate::McpError;
-use crate::listen::{
-    ACKNOWLEDGED, ListenFilter, PROMPTS_LIST_CHANGED, RESOURCE_UPDATED, RESOURCES_LIST_CHANGED,
-    SUBSCRIBE, TOOLS_LIST_CHANGED,
-};
-use crate::notify::{Notifier, Relayed};
+use crate::listen::{ACKNOWLEDGED, ListenFilter, SUBSCRIBE};
 use crate::upstream::UpstreamRequest;
 use agent_gateway_core::error::cause_ref;
 
-/// How many change notifications wait for the slowest listener before it misses some.
-pub(super) const CAPACITY: usize = 64;
-
-/// What the child's listeners hear.
-#[derive(Debug, Clone)]
-pub(super) enum Change {
-    /// A change notification from the child.
-    Note(Relayed),
-    /// The child went down.
-    Down,
-}
-
-/// Whether `method` is a change notification listeners may want.
-pub(super) fn is_change(method: &str) -> bool {
-    matches!(
-        method,
-        TOOLS_LIST_CHANGED | PROMPTS_LIST_CHANGED | RESOURCES_LIST_CHANGED | RESOURCE_UPDATED
-    )
-}
+pub(super) use crate::connector::changes::{CAPACITY, Change, is_change};
 
 pub(super) async fn listen(
     shared: &Shared,
@@ -77,27 +54,5 @@ pub(super) async fn listen(
     if !notifier.notify(ACKNOWLEDGED, ack).await {
         return Ok(Map::new());
     }
-    relay(&notifier, &mut changes).await
-}
-
-async fn relay(
-    notifier: &Notifier,
-    changes: &mut broadcast::Receiver<Change>,
-) -> Result<Map<String, Value>, BoxError> {
-    loop {
-        tokio::select! {
-            () = notifier.closed() => return Ok(Map::new()),
-            change = changes.recv() => match change {
-                Ok(Change::Note((method, params))) => {
-                    notifier.notify(&method, params).await;
-                }
-                Ok(Change::Down) | Err(broadcast::error::RecvError::Closed) => {
-                    return Err(Box::new(StdioError::Exited));
-                }
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "mcp stdio: a listener fell behind");
-                }
-            },
-        }
-    }
+    crate::connector::changes::relay(&notifier, &mut changes, || Box::new(StdioError::Exited)).await
 }

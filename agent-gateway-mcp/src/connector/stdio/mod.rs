@@ -41,11 +41,9 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let tiny = StdioUpstream::spawn("tiny", StdioConfig::new("python3").with_args(["-c", SERVER]));
-//! // Bounded polling for the child's handshake.
-//! for _ in 0..200 {
-//!     if tiny.is_ready() { break }
-//!     tokio::time::sleep(Duration::from_millis(50)).await;
-//! }
+//! // The child's handshake, awaited (bounded).
+//! tokio::time::timeout(Duration::from_secs(10), tiny.ready()).await.unwrap();
+//! assert!(tiny.is_ready());
 //! let list = tiny.clone().oneshot(UpstreamRequest::new("tools/list", Map::new())).await.unwrap();
 //! assert_eq!(list["tools"][0]["name"], "hi");
 //! tiny.shutdown().await;
@@ -225,6 +223,8 @@ struct Shared {
     next_id: AtomicI64,
     starts: AtomicU64,
     changes: tokio::sync::broadcast::Sender<listen::Change>,
+    /// Whether a child is up and past its handshake, for [`StdioUpstream::ready`].
+    ready: watch::Sender<bool>,
 }
 
 /// Stops the child when the last handle goes.
@@ -261,6 +261,7 @@ impl StdioUpstream {
             next_id: AtomicI64::new(1),
             starts: AtomicU64::new(0),
             changes: tokio::sync::broadcast::channel(listen::CAPACITY).0,
+            ready: watch::channel(false).0,
         });
         let (stop, stop_rx) = watch::channel(false);
         let (done_tx, done) = watch::channel(false);
@@ -277,6 +278,24 @@ impl StdioUpstream {
             .slot
             .lock()
             .is_ok_and(|s| s.as_ref().is_some_and(|l| l.ready))
+    }
+
+    /// Waits until a child is up and past its handshake (at once if one is): the signal to
+    /// await instead of polling [`is_ready`](Self::is_ready). Bound it with a timeout: a
+    /// child that cannot start never gets there.
+    ///
+    /// ```no_run
+    /// # async fn f(upstream: agent_gateway_mcp::connector::stdio::StdioUpstream) {
+    /// use std::time::Duration;
+    /// tokio::time::timeout(Duration::from_secs(60), upstream.ready())
+    ///     .await
+    ///     .expect("the server's handshake within 60 s");
+    /// # }
+    /// ```
+    pub async fn ready(&self) {
+        let mut ready = self.shared.ready.subscribe();
+        // The sender lives in `shared`, which `self` holds: the wait ends only when ready.
+        let _ = ready.wait_for(|up| *up).await;
     }
 
     /// How many bytes wait now to be written to the child's stdin (0 when none runs).

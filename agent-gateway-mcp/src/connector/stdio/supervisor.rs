@@ -73,6 +73,7 @@ pub(super) async fn run(
 /// Fails what is in flight and closes the child's stdin (the writer's channel ends).
 fn take_down(shared: &Shared) {
     let link = shared.slot.lock().ok().and_then(|mut s| s.take());
+    shared.ready.send_replace(false);
     if let Some(mut link) = link {
         link.fail_all();
         // Listeners listen again once a new child is up: its subscriptions start afresh.
@@ -223,6 +224,7 @@ async fn handshake(shared: &Arc<Shared>) -> Result<(), BoxError> {
     let link = slot.as_mut().ok_or("child gone during initialize")?;
     link.send(Message::from(Notification::new("notifications/initialized")).to_vec())?;
     link.ready = true;
+    shared.ready.send_replace(true);
     Ok(())
 }
 

@@ -85,6 +85,18 @@ impl<F> ResponseFuture<F> {
         }
     }
 
+    /// The inner call's `future` as it is, for a layer with nothing to admit (a pass-through
+    /// step of a [`PolicyStack`](crate::stack::PolicyStack)): no allocation, nothing settled.
+    pub(crate) fn passed(future: F) -> Self {
+        ResponseFuture {
+            state: State::Calling {
+                future,
+                on_usage: None,
+            },
+            listing: None,
+        }
+    }
+
     /// Also filters the response with `listing` when it arrives.
     pub(crate) fn with_listing(mut self, listing: Option<Listing>) -> Self {
         self.listing = listing;

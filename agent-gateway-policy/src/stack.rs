@@ -56,6 +56,17 @@
 //!
 //! auth → authorize → checks → quota → budget → guardrails: a request is counted only once it is known who
 //! sent it and that it is allowed at all, so a refused request never uses up anyone's quota.
+//!
+//! # The stack's type
+//!
+//! [`PolicyService<S>`] is one linear nesting, whatever the stack holds:
+//! `Auth<AuditTap<Authorize<Checked<Quota<Budget<Guard<S>>>>>>>`. A step that is not configured
+//! is still there, as a pass-through: its service holds no layer state and calls the inner
+//! service directly, at the cost of one branch and no allocation. (An optional step written
+//! as `Either<Layer<S>, S>` would name `S` twice, so `n` optional steps would name it `2^n`
+//! times; the compiler then type-checks every copy, and a gateway's stacks grew past what a
+//! machine's memory holds.) Every front therefore gets one service type per inner service,
+//! which also means one type to name in a `BoxCloneSyncService`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -63,7 +74,6 @@ use std::sync::Arc;
 use agent_gateway_core::Caller;
 use agent_gateway_core::response::Item;
 use tower::Layer;
-use tower::util::Either;
 
 use crate::audit::AuditTap;
 use crate::auth::{Auth, AuthLayer, Authenticator};
@@ -77,24 +87,24 @@ use crate::quota::{Quota, QuotaLayer};
 /// The checks of a stack, run in the order added.
 pub type Checks = Vec<Arc<dyn Check>>;
 
-/// The guard layer's service, when there are guardrails.
-pub type GuardStep<S> = Either<Guard<S>, S>;
-/// The budget layer's service, when there is a budget.
-pub type BudgetStep<S> = Either<Budget<GuardStep<S>>, GuardStep<S>>;
-/// The quota layer's service, when there is a quota.
-pub type QuotaStep<S> = Either<Quota<BudgetStep<S>>, BudgetStep<S>>;
-/// The checks' service.
+/// The guard step: guardrails, or a pass-through when there are none.
+pub type GuardStep<S> = Guard<S>;
+/// The budget step: spend budgets, or a pass-through.
+pub type BudgetStep<S> = Budget<GuardStep<S>>;
+/// The quota step: quotas, or a pass-through.
+pub type QuotaStep<S> = Quota<BudgetStep<S>>;
+/// The checks' step (no check passes everything).
 pub type CheckStep<S> = Checked<QuotaStep<S>, Checks>;
-/// The authorize layer's service, when there are rules.
+/// The authorize step: CEL rules, or a pass-through.
 #[cfg(feature = "cel")]
-pub type AuthorizeStep<S> = Either<Authorize<CheckStep<S>>, CheckStep<S>>;
-/// Without the `cel` feature there are no rules.
+pub type AuthorizeStep<S> = Authorize<CheckStep<S>>;
+/// Without the `cel` feature there are no rules, and no step for them.
 #[cfg(not(feature = "cel"))]
 pub type AuthorizeStep<S> = CheckStep<S>;
-/// What [`PolicyStack`] makes of a service `S`. After auth, an [`AuditTap`] hands the caller to
-/// an [`AuditLayer`](crate::audit::AuditLayer) outside the stack, if there is one.
-pub type PolicyService<S> =
-    Either<Auth<AuditTap<AuthorizeStep<S>>, dyn Authenticator>, AuthorizeStep<S>>;
+/// What [`PolicyStack`] makes of a service `S`: auth (or a pass-through), then an [`AuditTap`]
+/// that hands the caller to an [`AuditLayer`](crate::audit::AuditLayer) outside the stack, if
+/// there is one, then the other steps. See [The stack's type](self#the-stacks-type).
+pub type PolicyService<S> = Auth<AuditTap<AuthorizeStep<S>>, dyn Authenticator>;
 
 /// Every policy layer of an application, each built once; see the [module docs](self).
 ///
@@ -197,26 +207,27 @@ impl<S> Layer<S> for PolicyStack {
 
     fn layer(&self, inner: S) -> Self::Service {
         let inner = match &self.guard {
-            Some(guard) => Either::Left(guard.layer(inner)),
-            None => Either::Right(inner),
+            Some(guard) => guard.layer(inner),
+            None => Guard::pass(inner),
         };
         let inner = match &self.budget {
-            Some(budget) => Either::Left(budget.layer(inner)),
-            None => Either::Right(inner),
+            Some(budget) => budget.layer(inner),
+            None => Budget::pass(inner),
         };
         let inner = match &self.quota {
-            Some(quota) => Either::Left(quota.layer(inner)),
-            None => Either::Right(inner),
+            Some(quota) => quota.layer(inner),
+            None => Quota::pass(inner),
         };
         let inner = self.check_layer().layer(inner);
         #[cfg(feature = "cel")]
         let inner = match &self.authorize {
-            Some(authorize) => Either::Left(authorize.layer(inner)),
-            None => Either::Right(inner),
+            Some(authorize) => authorize.layer(inner),
+            None => Authorize::pass(inner),
         };
+        let inner = AuditTap::new(inner);
         match &self.auth {
-            Some(auth) => Either::Left(auth.layer(AuditTap::new(inner))),
-            None => Either::Right(inner),
+            Some(auth) => auth.layer(inner),
+            None => Auth::pass(inner),
         }
     }
 }

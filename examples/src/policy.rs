@@ -188,13 +188,15 @@ impl Policies {
         S::Response: AgentResponse + Send + 'static,
         S::Error: Into<BoxError>,
     {
-        let inner = inner.map_err(Into::<BoxError>::into);
+        // One stack type per inner service, audited or not: the tap does nothing without an
+        // audit layer outside, and instantiating the stack over two inner types would make the
+        // compiler type-check it twice.
+        let stack = self
+            .stack
+            .layer(AuditTap::new(inner.map_err(Into::<BoxError>::into)));
         match &self.audit {
-            Some(audit) => {
-                let stack = self.stack.layer(AuditTap::new(inner));
-                BoxCloneSyncService::new(audit.layer(stack))
-            }
-            None => BoxCloneSyncService::new(self.stack.layer(inner)),
+            Some(audit) => BoxCloneSyncService::new(audit.layer(stack)),
+            None => BoxCloneSyncService::new(stack),
         }
     }
 }

@@ -118,13 +118,7 @@ impl<S, A: ?Sized> Layer<S> for AuthLayer<A> {
     type Service = Auth<S, A>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Auth {
-            inner,
-            mode: self.mode,
-            strip: Arc::clone(&self.strip),
-            credentials: Arc::clone(&self.credentials),
-            authenticator: Arc::clone(&self.authenticator),
-        }
+        Auth::from_layer(inner, self.clone())
     }
 }
 

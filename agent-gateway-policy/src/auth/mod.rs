@@ -91,7 +91,6 @@ mod principal;
 mod tests;
 
 use std::fmt;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::{AgentRequest, BoxError, Caller, Denied};
@@ -127,18 +126,25 @@ pub enum AuthMode {
 
 /// Authenticates each request, records its [`Caller`], strips inbound credentials, and calls
 /// the inner service only for admitted requests. Built by [`AuthLayer`].
+///
+/// Inside a [`PolicyStack`](crate::stack::PolicyStack) without auth it is a pass-through step:
+/// it calls the inner service directly, with no authentication and no allocation.
 pub struct Auth<S, A: ?Sized> {
     inner: S,
-    mode: AuthMode,
-    strip: Arc<[HeaderName]>,
-    credentials: Arc<[HeaderName]>,
-    authenticator: Arc<A>,
+    layer: Option<AuthLayer<A>>,
 }
 
 impl<S, A: ?Sized> Auth<S, A> {
-    /// The authenticator.
-    pub fn authenticator(&self) -> &A {
-        &self.authenticator
+    pub(crate) fn from_layer(inner: S, layer: AuthLayer<A>) -> Self {
+        Auth {
+            inner,
+            layer: Some(layer),
+        }
+    }
+
+    /// A pass-through step: calls `inner` as it is.
+    pub(crate) fn pass(inner: S) -> Self {
+        Auth { inner, layer: None }
     }
 
     /// A reference to the inner service.
@@ -157,6 +163,13 @@ impl<S, A: ?Sized> Auth<S, A> {
     }
 }
 
+impl<S, A: Authenticator + ?Sized> Auth<S, A> {
+    /// The authenticator, unless this is a stack's pass-through step.
+    pub fn authenticator(&self) -> Option<&A> {
+        self.layer.as_ref().map(AuthLayer::authenticator)
+    }
+}
+
 impl<S, A, R> Service<R> for Auth<S, A>
 where
     R: AgentRequest + Send + 'static,
@@ -168,30 +181,30 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<S::Response>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, mut req: R) -> Self::Future {
+        let Some(layer) = &self.layer else {
+            return ResponseFuture::passed(self.inner.call(req));
+        };
         // The future gets the instance that was made ready; `self` keeps a fresh clone.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let authenticator = Arc::clone(&self.authenticator);
-        let strip = Arc::clone(&self.strip);
-        let names = Arc::clone(&self.credentials);
-        let mode = self.mode;
-        ResponseFuture::new(async move {
+        let layer = layer.clone();
+        ResponseFuture::authenticating(Box::pin(async move {
             // A pre-auth layer over the HTTP request already did the work, before the body was
             // read: the caller it established is used, not authenticated twice.
             let caller = match req.extensions().get::<Authenticated>() {
                 Some(pre) => pre.caller().clone(),
                 None => {
                     authenticate(
-                        &*authenticator,
-                        &names,
-                        mode,
+                        layer.authenticator(),
+                        layer.credential_headers(),
+                        layer.mode(),
                         req.headers(),
                         req.extensions(),
                     )
@@ -199,12 +212,12 @@ where
                 }
             };
             let headers = req.headers_mut();
-            for name in strip.iter() {
+            for name in layer.stripped_headers() {
                 headers.remove(name);
             }
             req.set_caller(caller);
-            inner.call(req).await.map_err(Into::into)
-        })
+            Ok(inner.call(req))
+        }))
     }
 }
 
@@ -255,10 +268,7 @@ impl<S: Clone, A: ?Sized> Clone for Auth<S, A> {
     fn clone(&self) -> Self {
         Auth {
             inner: self.inner.clone(),
-            mode: self.mode,
-            strip: Arc::clone(&self.strip),
-            credentials: Arc::clone(&self.credentials),
-            authenticator: Arc::clone(&self.authenticator),
+            layer: self.layer.clone(),
         }
     }
 }
@@ -267,9 +277,7 @@ impl<S: fmt::Debug, A: fmt::Debug + ?Sized> fmt::Debug for Auth<S, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Auth")
             .field("inner", &self.inner)
-            .field("mode", &self.mode)
-            .field("strip", &self.strip)
-            .field("authenticator", &self.authenticator)
+            .field("layer", &self.layer)
             .finish()
     }
 }

@@ -1,4 +1,5 @@
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use agent_gateway_core::caller::AuthMethod;
 use agent_gateway_core::testkit::FakeUpstream;

@@ -118,13 +118,25 @@ const DENIED_MESSAGE: &str = "not allowed by policy";
 #[derive(Debug, Clone)]
 pub struct Authorize<S> {
     inner: S,
-    policy: Policy,
+    /// `None` in a [`PolicyStack`](crate::stack::PolicyStack) step without rules.
+    policy: Option<Policy>,
 }
 
 impl<S> Authorize<S> {
     /// Wraps `inner`, enforcing `policy`.
     pub fn new(inner: S, policy: Policy) -> Self {
-        Authorize { inner, policy }
+        Authorize {
+            inner,
+            policy: Some(policy),
+        }
+    }
+
+    /// A pass-through step: calls `inner` as it is, deciding nothing.
+    pub(crate) fn pass(inner: S) -> Self {
+        Authorize {
+            inner,
+            policy: None,
+        }
     }
 
     /// A layer that wraps services with `policy`.
@@ -132,9 +144,9 @@ impl<S> Authorize<S> {
         AuthorizeLayer::new(policy)
     }
 
-    /// The policy enforced.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The policy enforced, unless this is a stack's pass-through step.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
     }
 
     /// The inner service.
@@ -173,7 +185,10 @@ where
         // The decision is synchronous (CEL is non-Turing-complete and does no I/O) and the inner
         // future is returned as it is, so the inner service made ready above is the one called,
         // without the clone-and-replace needed when a future has to own the service.
-        match self.policy.evaluate(&request) {
+        let Some(policy) = &self.policy else {
+            return ResponseFuture::called(self.inner.call(request), None);
+        };
+        match policy.evaluate(&request) {
             Decision::Deny { rule } => {
                 tracing::debug!(
                     rule,
@@ -189,7 +204,7 @@ where
                 let filter = request
                     .action()
                     .is_listing()
-                    .then(|| ListFilter::new(&self.policy, &request))
+                    .then(|| ListFilter::new(policy, &request))
                     .map(|filter| -> Listing { Box::new(move |r| filter.apply(r)) });
                 ResponseFuture::called(self.inner.call(request), filter)
             }

@@ -111,12 +111,24 @@ use crate::admit::{self, OnUsage};
 /// the [module docs](self).
 pub struct Budget<S> {
     inner: S,
-    shared: Arc<Shared>,
+    /// `None` in a [`PolicyStack`](crate::stack::PolicyStack) step without this layer.
+    shared: Option<Arc<Shared>>,
 }
 
 impl<S> Budget<S> {
     fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
-        Budget { inner, shared }
+        Budget {
+            inner,
+            shared: Some(shared),
+        }
+    }
+
+    /// A pass-through step: calls `inner` as it is, counting nothing.
+    pub(crate) fn pass(inner: S) -> Self {
+        Budget {
+            inner,
+            shared: None,
+        }
     }
 
     /// The inner service.
@@ -148,7 +160,7 @@ impl<S: fmt::Debug> fmt::Debug for Budget<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Budget")
             .field("inner", &self.inner)
-            .field("period", &self.shared.period)
+            .field("period", &self.shared.as_ref().map(|s| &s.period))
             .finish_non_exhaustive()
     }
 }
@@ -170,14 +182,16 @@ where
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        let scopes = self.shared.scopes(&req);
-        let estimate = self
-            .shared
+        let Some(shared) = &self.shared else {
+            return ResponseFuture::passed(self.inner.call(req));
+        };
+        let scopes = shared.scopes(&req);
+        let estimate = shared
             .estimate
             .as_ref()
             .and_then(|e| e.estimate(&req))
             .unwrap_or(Cost::ZERO);
-        let shared = self.shared.clone();
+        let shared = shared.clone();
         admit::call(&mut self.inner, req, async move {
             let reservation = shared.reserve(scopes?, estimate).await?;
             let charger: OnUsage = Box::new(move |usage: &Usage| {

@@ -34,6 +34,10 @@ pin_project! {
         Denied {
             denied: Option<Denied>,
         },
+        Passed {
+            #[pin]
+            future: F,
+        },
     }
 }
 
@@ -45,6 +49,13 @@ impl<F> ResponseFuture<F> {
                 rails,
                 exchange: Some(exchange),
             },
+        }
+    }
+
+    /// The inner call's `future` as it is, for a stack without guardrails.
+    pub(crate) fn passed(future: F) -> Self {
+        ResponseFuture {
+            kind: Kind::Passed { future },
         }
     }
 
@@ -87,6 +98,7 @@ where
                     .unwrap_or_else(|| Denied::forbidden("future polled after completion"));
                 Poll::Ready(Err(Box::new(denied)))
             }
+            KindProj::Passed { future } => future.poll(cx).map_err(Into::into),
         }
     }
 }
@@ -127,6 +139,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
         let kind = match self.kind {
             Kind::Called { .. } => "called",
             Kind::Denied { .. } => "denied",
+            Kind::Passed { .. } => "passed",
         };
         f.debug_struct("ResponseFuture")
             .field("kind", &kind)

@@ -115,7 +115,8 @@ pub struct Rewritten(pub Vec<String>);
 #[derive(Debug, Clone)]
 pub struct Guard<S> {
     inner: S,
-    rails: Rails,
+    /// `None` in a [`PolicyStack`](crate::stack::PolicyStack) step without guardrails.
+    rails: Option<Rails>,
 }
 
 impl<S> Guard<S> {
@@ -125,7 +126,15 @@ impl<S> Guard<S> {
     }
 
     pub(crate) fn from_rails(inner: S, rails: Rails) -> Self {
-        Guard { inner, rails }
+        Guard {
+            inner,
+            rails: Some(rails),
+        }
+    }
+
+    /// A pass-through step: calls `inner` as it is, checking nothing.
+    pub(crate) fn pass(inner: S) -> Self {
+        Guard { inner, rails: None }
     }
 
     /// The inner service.
@@ -161,9 +170,12 @@ where
     }
 
     fn call(&mut self, mut request: R) -> Self::Future {
+        let Some(rails) = &self.rails else {
+            return ResponseFuture::passed(self.inner.call(request));
+        };
         // Synchronous checks, no I/O: the inner service made ready above is the one called.
         let mut rewritten = Vec::new();
-        for rail in self.rails.iter() {
+        for rail in rails.iter() {
             match rail.on_request(&mut request) {
                 Verdict::Pass => {}
                 Verdict::Mutated { rule_id } => rewritten.push(rule_id),
@@ -182,6 +194,7 @@ where
             request.extensions_mut().insert(Rewritten(rewritten));
         }
         let exchange = Exchange::of(&request);
-        ResponseFuture::called(self.inner.call(request), Arc::clone(&self.rails), exchange)
+        let rails = Arc::clone(rails);
+        ResponseFuture::called(self.inner.call(request), rails, exchange)
     }
 }

@@ -108,12 +108,24 @@ use crate::admit::OnUsage;
 /// service; see the [module docs](self).
 pub struct Quota<S> {
     inner: S,
-    shared: Arc<Shared>,
+    /// `None` in a [`PolicyStack`](crate::stack::PolicyStack) step without this layer.
+    shared: Option<Arc<Shared>>,
 }
 
 impl<S> Quota<S> {
     fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
-        Quota { inner, shared }
+        Quota {
+            inner,
+            shared: Some(shared),
+        }
+    }
+
+    /// A pass-through step: calls `inner` as it is, counting nothing.
+    pub(crate) fn pass(inner: S) -> Self {
+        Quota {
+            inner,
+            shared: None,
+        }
     }
 
     /// The inner service.
@@ -145,7 +157,7 @@ impl<S: fmt::Debug> fmt::Debug for Quota<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Quota")
             .field("inner", &self.inner)
-            .field("limits", &self.shared.limits)
+            .field("limits", &self.shared.as_ref().map(|s| &s.limits))
             .finish()
     }
 }
@@ -167,8 +179,11 @@ where
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        let planned = self.shared.plan(&req);
-        let shared = self.shared.clone();
+        let Some(shared) = &self.shared else {
+            return ResponseFuture::passed(self.inner.call(req));
+        };
+        let planned = shared.plan(&req);
+        let shared = shared.clone();
         crate::admit::call(&mut self.inner, req, async move {
             let settlements = shared.admit(planned?).await?;
             Ok((!settlements.is_empty()).then(|| {

@@ -281,12 +281,12 @@ mod tests {
         let head: ChainHead = audit::verify(&dir, None).unwrap().head;
         let mut out = Vec::new();
         assert_eq!(verify_command(&dir, Some(&head), &mut out), 0);
+        // The one segment (the directory also holds the writer's lock file).
         let segment = std::fs::read_dir(&dir)
             .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .unwrap();
         let text = std::fs::read_to_string(&segment).unwrap();
         let kept: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
         std::fs::write(&segment, kept).unwrap();

@@ -21,7 +21,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use agent_gateway_core::content::TextFilter;
-use agent_gateway_core::response::{Item, Outcome};
+use agent_gateway_core::response::{Item, Outcome, ServedBy};
 use agent_gateway_core::{Action, AgentResponse, Denied, Usage, UsageReport};
 use serde_json::Value;
 
@@ -64,6 +64,7 @@ impl fmt::Debug for Reply {
 pub struct A2aResponse {
     reply: Reply,
     usage: UsageReport,
+    served: Option<ServedBy>,
 }
 
 impl A2aResponse {
@@ -72,7 +73,11 @@ impl A2aResponse {
         if !matches!(reply, Reply::Stream(_)) {
             usage.complete(Usage::default(), Outcome::Complete);
         }
-        A2aResponse { reply, usage }
+        A2aResponse {
+            reply,
+            usage,
+            served: None,
+        }
     }
 
     /// A unary result.
@@ -87,7 +92,15 @@ impl A2aResponse {
         A2aResponse {
             reply: Reply::Stream(Box::new(stream)),
             usage,
+            served: None,
         }
+    }
+
+    /// Says which agent and instance answered, for the audit record
+    /// ([`AgentResponse::served_by`]).
+    pub fn with_served_by(mut self, served: ServedBy) -> Self {
+        self.served = Some(served);
+        self
     }
 
     /// A card.
@@ -109,6 +122,10 @@ impl A2aResponse {
 impl AgentResponse for A2aResponse {
     fn usage_report(&self) -> Option<&UsageReport> {
         Some(&self.usage)
+    }
+
+    fn served_by(&self) -> Option<&ServedBy> {
+        self.served.as_ref()
     }
 
     fn output(&self) -> Option<&Value> {

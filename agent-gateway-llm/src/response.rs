@@ -20,7 +20,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use agent_gateway_core::content::{Blocked, TextFilter};
-use agent_gateway_core::response::{AgentResponse, Item, Outcome};
+use agent_gateway_core::response::{AgentResponse, Item, Outcome, ServedBy};
 use agent_gateway_core::{Action, Denied, Usage, UsageReport};
 
 use crate::front::error_response;
@@ -34,6 +34,7 @@ pub struct LlmResponse {
     headers: HeaderMap,
     content: Content,
     usage: UsageReport,
+    served: Option<ServedBy>,
 }
 
 #[derive(Debug)]
@@ -69,6 +70,7 @@ impl LlmResponse {
             headers,
             content: Content::Json { bytes, value },
             usage,
+            served: None,
         }
     }
 
@@ -84,6 +86,7 @@ impl LlmResponse {
             headers,
             content: Content::Stream(body),
             usage,
+            served: None,
         }
     }
 
@@ -109,7 +112,15 @@ impl LlmResponse {
             headers: HeaderMap::new(),
             content: Content::Models(entries),
             usage,
+            served: None,
         }
+    }
+
+    /// Says which provider and deployment answered, for the audit record
+    /// ([`AgentResponse::served_by`]); it travels in the HTTP response's extensions too.
+    pub fn with_served_by(mut self, served: ServedBy) -> Self {
+        self.served = Some(served);
+        self
     }
 
     /// The status.
@@ -166,6 +177,7 @@ impl LlmResponse {
     /// The HTTP response for a client of `dialect`. The usage report travels in its
     /// extensions, for HTTP-level layers.
     pub fn into_http(self, dialect: Dialect) -> http::Response<LlmBody> {
+        let served = self.served;
         let body = match self.content {
             Content::Json { bytes, value } if bytes.is_empty() => {
                 LlmBody::full(Bytes::from(value.to_string()))
@@ -173,6 +185,9 @@ impl LlmResponse {
             Content::Denied(denied) => {
                 let mut res = error_response(&denied, dialect);
                 res.extensions_mut().insert(self.usage);
+                if let Some(served) = served {
+                    res.extensions_mut().insert(served);
+                }
                 return res;
             }
             Content::Json { bytes, .. } => LlmBody::full(bytes),
@@ -187,6 +202,9 @@ impl LlmResponse {
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         res.extensions_mut().insert(self.usage);
+        if let Some(served) = served {
+            res.extensions_mut().insert(served);
+        }
         res
     }
 }
@@ -219,6 +237,10 @@ fn render_models(entries: &[ModelEntry], dialect: Dialect) -> Bytes {
 impl AgentResponse for LlmResponse {
     fn usage_report(&self) -> Option<&UsageReport> {
         Some(&self.usage)
+    }
+
+    fn served_by(&self) -> Option<&ServedBy> {
+        self.served.as_ref()
     }
 
     fn output(&self) -> Option<&Value> {

@@ -17,7 +17,7 @@
 //! assert_eq!(call.retain_items(&mut |_| false), 0);
 //! ```
 
-use agent_gateway_core::response::{Item, Outcome};
+use agent_gateway_core::response::{Item, Outcome, ServedBy};
 use agent_gateway_core::{Action, AgentResponse, Usage, UsageReport};
 use serde_json::{Map, Value};
 
@@ -64,6 +64,7 @@ pub struct McpResponse {
     result: Value,
     shape: Option<ListShape>,
     usage: UsageReport,
+    served: Option<ServedBy>,
 }
 
 impl McpResponse {
@@ -87,7 +88,15 @@ impl McpResponse {
             result,
             shape: ListShape::of(&method),
             usage,
+            served: None,
         }
+    }
+
+    /// Says which upstream server (and instance) answered, for the audit record
+    /// ([`AgentResponse::served_by`]).
+    pub fn with_served_by(mut self, served: ServedBy) -> Self {
+        self.served = Some(served);
+        self
     }
 
     /// The result object.
@@ -130,6 +139,10 @@ impl AgentResponse for McpResponse {
 
     fn output(&self) -> Option<&Value> {
         Some(&self.result)
+    }
+
+    fn served_by(&self) -> Option<&ServedBy> {
+        self.served.as_ref()
     }
 
     fn output_mut(&mut self) -> Option<&mut Value> {

@@ -18,7 +18,8 @@ use std::path::PathBuf;
 pub const USAGE: &str = "\
 usage: gateway [--listen ADDR] [--config FILE]
        gateway audit verify PATH [--head SEQ:HASH]
-       gateway audit query --run RUN [PATH | --config FILE]
+       gateway audit query (--run RUN | --caller PRINCIPAL) [--from MS] [--to MS]
+                           [PATH | --config FILE]
 
   --listen ADDR   address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
                   The bound address is printed on stdout as the first line.
@@ -27,10 +28,13 @@ usage: gateway [--listen ADDR] [--config FILE]
                   print the embedded default configuration and exit.
   -h, --help      print this help and exit.
 
-  audit verify    check the audit log's hash chain (a directory or one segment): exit 0 when
-                  intact, 1 otherwise, naming the first bad record. --head checks it also
-                  reaches a head kept elsewhere (what `verify` printed earlier).
-  audit query     print a run's records in order; PATH defaults to the config's [audit] path.
+  audit verify    check the audit log's hash chain (a directory, one segment or a SQLite
+                  database): exit 0 when intact, 1 otherwise, naming the first bad record.
+                  --head checks it also reaches a head kept elsewhere (what `verify` printed).
+  audit query     print a run's or a caller's records in order (--caller is the principal id
+                  `method:issuer:tenant:subject` records carry), optionally within a time range
+                  (ms since the epoch, --to exclusive); JSONL or SQLite. PATH defaults to the
+                  config's [audit] path.
 ";
 
 /// What the command line asks for.
@@ -49,10 +53,10 @@ pub enum Command {
         /// A head kept elsewhere, `SEQ:HASH`.
         head: Option<String>,
     },
-    /// `audit query --run RUN [PATH | --config FILE]`.
+    /// `audit query (--run RUN | --caller PRINCIPAL) [--from MS] [--to MS] [PATH | --config FILE]`.
     AuditQuery {
-        /// The run.
-        run: String,
+        /// What to select.
+        query: crate::audit::Query,
         /// The log, if named.
         path: Option<PathBuf>,
         /// The configuration naming the log, if given.
@@ -113,12 +117,20 @@ impl Args {
 
 fn parse_audit(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let sub = args.next().ok_or("audit needs `verify` or `query`")?;
-    let (mut path, mut head, mut run, mut config) = (None, None, None, None);
+    let (mut path, mut head, mut config) = (None, None, None);
+    let mut query = crate::audit::Query::default();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        let ms = |name: &str, v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name}: `{v}` is not a time in ms since the epoch"))
+        };
         match arg.as_str() {
             "--head" if sub == "verify" => head = Some(value("--head")?),
-            "--run" if sub == "query" => run = Some(value("--run")?),
+            "--run" if sub == "query" => query.run = Some(value("--run")?),
+            "--caller" if sub == "query" => query.caller = Some(value("--caller")?),
+            "--from" if sub == "query" => query.from_ms = Some(ms("--from", value("--from")?)?),
+            "--to" if sub == "query" => query.to_ms = Some(ms("--to", value("--to")?)?),
             "--config" if sub == "query" => config = Some(PathBuf::from(value("--config")?)),
             a if !a.starts_with('-') && path.is_none() => path = Some(PathBuf::from(a)),
             other => return Err(format!("audit {sub}: unexpected argument `{other}`")),
@@ -129,8 +141,11 @@ fn parse_audit(mut args: impl Iterator<Item = String>) -> Result<Command, String
             path: path.ok_or("audit verify needs a PATH")?,
             head,
         }),
+        "query" if query.run.is_none() && query.caller.is_none() => {
+            Err("audit query needs --run RUN or --caller PRINCIPAL".into())
+        }
         "query" => Ok(Command::AuditQuery {
-            run: run.ok_or("audit query needs --run RUN")?,
+            query,
             path,
             config,
         }),
@@ -163,11 +178,31 @@ mod tests {
         assert_eq!(
             Args::parse(["audit", "query", "--run", "r1"]).unwrap(),
             Command::AuditQuery {
-                run: "r1".into(),
+                query: crate::audit::Query::run("r1"),
                 path: None,
                 config: None
             }
         );
+        assert_eq!(
+            Args::parse([
+                "audit",
+                "query",
+                "--caller",
+                "api_key::t:ann",
+                "--from",
+                "5",
+                "--to",
+                "9",
+                "a.db"
+            ])
+            .unwrap(),
+            Command::AuditQuery {
+                query: crate::audit::Query::caller("api_key::t:ann").between(Some(5), Some(9)),
+                path: Some("a.db".into()),
+                config: None
+            }
+        );
+        assert!(Args::parse(["audit", "query", "--caller", "x", "--from", "soon"]).is_err());
         assert!(Args::parse(["audit", "verify"]).is_err());
         assert!(Args::parse(["audit", "query", "logs"]).is_err());
         assert!(Args::parse(["audit", "delete"]).is_err());

@@ -57,6 +57,7 @@ use std::task::{Context, Poll};
 
 use agent_gateway_core::body::read_limited;
 use agent_gateway_core::error::cause_ref;
+use agent_gateway_core::response::ServedBy;
 use agent_gateway_core::upstream::Failover;
 use agent_gateway_core::upstream::{CircuitOpen, NoHealthyInstance};
 use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Caller};
@@ -265,11 +266,12 @@ impl Inner {
                 A2aError::Unavailable
             }
         })?;
+        let served = ServedBy::new(agent.as_str()).with_instance(reply.instance.as_str());
         let mut res = self.answer(&agent, &owner, op, version, reply).await?;
         if no_history && let Some(Value::Object(task)) = res.output_mut() {
             task.remove("history");
         }
-        Ok(res)
+        Ok(res.with_served_by(served))
     }
 
     async fn answer(
@@ -372,8 +374,10 @@ impl Inner {
             }
         }
         let n = tasks.len();
+        // Every instance answered: the record names the agent, no one instance.
         Ok(A2aResponse::result(
             json!({"tasks": tasks, "nextPageToken": "", "pageSize": n, "totalSize": n}),
-        ))
+        )
+        .with_served_by(ServedBy::new(agent)))
     }
 }

@@ -7,6 +7,7 @@ use http::StatusCode;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::error::cause_ref;
+use agent_gateway_core::response::ServedBy;
 use agent_gateway_core::upstream::retry::Budget;
 
 use super::{Alias, Table};
@@ -80,7 +81,12 @@ impl Table {
             match alias.balanced.call_picked(picked, call).await {
                 // No fallback from here on: the answer, streamed or not, is the client's, and
                 // a stream's bytes are never replayed elsewhere.
-                Ok(res) => return Ok(res),
+                Ok(res) => {
+                    let deployment = &route.deployment;
+                    let served = ServedBy::new(deployment.provider.as_str())
+                        .with_instance(deployment.model.as_str());
+                    return Ok(res.with_served_by(served));
+                }
                 Err(e) if is_failover(e.as_ref()) => {
                     let status = cause_ref::<UpstreamStatus>(e.as_ref());
                     if let Some(after) = status.and_then(UpstreamStatus::retry_after) {

@@ -33,6 +33,8 @@ async fn write(dir: &Path, n: u64, max_bytes: u64) {
         log.submit(record).await.unwrap();
         log.flush().await.unwrap(); // one batch each, so segments rotate between records
     }
+    // Releases the store's lock before the next writer opens it.
+    log.close().await.unwrap();
 }
 
 #[tokio::test]
@@ -65,6 +67,30 @@ async fn the_chain_continues_across_segments_and_restarts_and_a_torn_line_is_cut
         .map(|r| r.target.unwrap())
         .collect();
     assert_eq!(targets[9..], ["t4", "t0", "t1"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_second_writer_on_the_same_store_is_refused_until_the_first_closes() {
+    let dir = dir("lock");
+    let first = JsonlSink::open(&dir, Rotation::default()).unwrap();
+    let log = AuditLog::start(first, AuditOptions::new()).unwrap();
+    log.submit(AuditRecord::default()).await.unwrap();
+    log.flush().await.unwrap();
+    // A second gateway on the same path: a clear error, and the chain is not forked.
+    let err = JsonlSink::open(&dir, Rotation::default()).unwrap_err();
+    assert!(
+        matches!(&err, AuditError::Locked { path } if path.ends_with("audit.lock")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("another gateway"), "{err}");
+    log.submit(AuditRecord::default()).await.unwrap();
+    log.close().await.unwrap();
+    // Closed: the next writer opens it and continues the one chain.
+    let next = JsonlSink::open(&dir, Rotation::default()).unwrap();
+    assert_eq!(next.head().next_seq, 2);
+    drop(next);
+    assert_eq!(verify(&dir, None).unwrap().records, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -241,7 +267,7 @@ async fn the_sqlite_sink_answers_a_run_spanning_mcp_a2a_and_llm_in_order() {
         }
     }
     log.flush().await.unwrap();
-    let db = SqliteSink::open(&path).unwrap();
+    let db = SqliteSink::open_reader(&path).unwrap();
     let run = db.run("run-7").unwrap();
     let seen: Vec<_> = run
         .iter()
@@ -267,7 +293,7 @@ async fn the_sqlite_sink_answers_a_run_spanning_mcp_a2a_and_llm_in_order() {
     assert_eq!(db.verify(None).unwrap().records, 10);
     // The chain continues after a restart, and a modified row is found.
     drop(db);
-    drop(log);
+    log.close().await.unwrap();
     let reopened = SqliteSink::open(&path).unwrap();
     assert_eq!(reopened.head().next_seq, 10);
     reopened
@@ -279,5 +305,7 @@ async fn the_sqlite_sink_answers_a_run_spanning_mcp_a2a_and_llm_in_order() {
         .unwrap();
     let broken = reopened.verify(None).unwrap_err();
     assert_eq!((broken.seq, broken.reason), (2, Reason::Modified));
+    drop(reopened);
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path.with_extension("db.lock"));
 }

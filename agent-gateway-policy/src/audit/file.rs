@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::AuditRecord;
 use super::chain::{ChainHead, unseal};
+use super::lock::{LOCK_FILE, WriterLock};
 use super::record::now_ms;
 use super::sink::{AuditError, AuditSink};
 
@@ -50,7 +51,9 @@ pub struct Torn {
 ///
 /// Opening it recovers the chain's tail from the last segment, so the chain continues across
 /// segments and restarts; a torn last line (a crash mid-write) is cut off and reported in
-/// [`torn`](JsonlSink::torn). One gateway writes a directory at a time.
+/// [`torn`](JsonlSink::torn). One writer at a time: opening takes an advisory lock on
+/// `audit.lock` in the directory, held until the sink is dropped (or its process exits), and a
+/// second open fails with [`AuditError::Locked`].
 #[derive(Debug)]
 pub struct JsonlSink {
     dir: PathBuf,
@@ -62,6 +65,8 @@ pub struct JsonlSink {
     rotation: Rotation,
     head: ChainHead,
     torn: Option<Torn>,
+    /// Held while the sink is open: one writer per store.
+    _lock: WriterLock,
 }
 
 impl JsonlSink {
@@ -69,6 +74,8 @@ impl JsonlSink {
     pub fn open(dir: impl Into<PathBuf>, rotation: Rotation) -> Result<Self, AuditError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(AuditError::io(&dir))?;
+        // Before the tail is read: a second writer must not even cut a torn line.
+        let lock = WriterLock::acquire(&dir.join(LOCK_FILE))?;
         let segments = segments(&dir).map_err(AuditError::io(&dir))?;
         let mut torn = None;
         let mut head = ChainHead::start();
@@ -127,6 +134,7 @@ impl JsonlSink {
             rotation,
             head,
             torn,
+            _lock: lock,
         })
     }
 

@@ -103,6 +103,8 @@ impl AuditOptions {
 enum Job {
     Record(Box<AuditRecord>, Option<oneshot::Sender<bool>>),
     Flush(oneshot::Sender<bool>),
+    /// Write what was queued, sync, stop and release the sink; acknowledged after that.
+    Close(oneshot::Sender<bool>),
 }
 
 #[derive(Debug, Default)]
@@ -220,6 +222,22 @@ impl AuditLog {
         }
     }
 
+    /// Writes and syncs every record queued before it, then stops the writer and releases its
+    /// sink (and the sink's [writer lock](super::JsonlSink)): resolves once that is done, so
+    /// another writer may open the store right after. Records submitted later, through any
+    /// clone, fail with [`AuditError::Closed`].
+    pub async fn close(self) -> Result<(), AuditError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Close(tx))
+            .await
+            .map_err(|_| AuditError::Closed)?;
+        match rx.await {
+            Ok(true) => Ok(()),
+            _ => Err(AuditError::Closed),
+        }
+    }
+
     /// Records written to the sink.
     pub fn written(&self) -> u64 {
         self.counters.written.load(Ordering::Relaxed)
@@ -267,6 +285,7 @@ impl<K: AuditSink> Writer<K> {
         let mut dirty = false;
         let mut last_sync = Instant::now();
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut closers = Vec::new();
         loop {
             let due = match self.fsync {
                 Fsync::Interval(every) if dirty => Some(every.saturating_sub(last_sync.elapsed())),
@@ -290,12 +309,28 @@ impl<K: AuditSink> Writer<K> {
                     Err(_) => break,
                 }
             }
-            self.write(&mut batch, &mut dirty, &mut last_sync);
+            self.write(&mut batch, &mut dirty, &mut last_sync, &mut closers);
+            if !closers.is_empty() {
+                // What is already queued is still written; then `recv` ends the loop.
+                rx.close();
+            }
         }
-        self.sync(&mut dirty, &mut last_sync);
+        let ok = self.sync(&mut dirty, &mut last_sync);
+        let ok = ok && !self.counters.broken.load(Ordering::Relaxed);
+        // The sink (and its lock) goes before a closer hears it is done.
+        drop(self);
+        for closer in closers {
+            let _ = closer.send(ok);
+        }
     }
 
-    fn write(&mut self, batch: &mut Vec<Job>, dirty: &mut bool, last_sync: &mut Instant) {
+    fn write(
+        &mut self,
+        batch: &mut Vec<Job>,
+        dirty: &mut bool,
+        last_sync: &mut Instant,
+        closers: &mut Vec<oneshot::Sender<bool>>,
+    ) {
         let mut lines = Vec::new();
         let mut records = Vec::with_capacity(batch.len());
         let mut acks = Vec::new();
@@ -311,6 +346,10 @@ impl<K: AuditSink> Writer<K> {
                 Job::Flush(ack) => {
                     flush = true;
                     acks.push(ack);
+                }
+                Job::Close(ack) => {
+                    flush = true;
+                    closers.push(ack);
                 }
             }
         }

@@ -92,6 +92,7 @@ mod chain_tests;
 mod file;
 pub mod future;
 mod layer;
+mod lock;
 mod log;
 mod read;
 mod record;

@@ -59,6 +59,15 @@ pub enum AuditError {
     #[cfg(feature = "sqlite")]
     #[error("audit database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Another writer holds the store's lock: one gateway writes a log at a time, so that
+    /// two never fork its chain.
+    #[error(
+        "audit store locked by another writer ({path} is held): another gateway is writing this log; give each gateway its own audit path"
+    )]
+    Locked {
+        /// The lock file.
+        path: std::path::PathBuf,
+    },
     /// The writer has stopped: the audit log was closed or its thread failed.
     #[error("the audit writer has stopped")]
     Closed,

@@ -5,7 +5,7 @@
 //! ```
 //! use agent_gateway_core::response::Reply;
 //! use agent_gateway_core::{Action, BoxError, Call, RunId, Usage};
-//! use agent_gateway_policy::audit::{AuditLayer, AuditLog, AuditOptions, SqliteSink};
+//! use agent_gateway_policy::audit::{AuditError, AuditLayer, AuditLog, AuditOptions, SqliteSink};
 //! use serde_json::json;
 //! use tower::{Layer, ServiceExt, service_fn};
 //!
@@ -19,20 +19,23 @@
 //! svc.clone().oneshot(call("r1")).await.unwrap();
 //! svc.clone().oneshot(call("r2")).await.unwrap();
 //! log.flush().await.unwrap();
-//! // Another connection reads while the gateway writes.
-//! let db = SqliteSink::open(&path).unwrap();
+//! // A reader queries while the gateway writes; a second writer is refused.
+//! let db = SqliteSink::open_reader(&path).unwrap();
 //! assert_eq!(db.run("r2").unwrap().len(), 1);
 //! assert_eq!(db.verify(None).unwrap().records, 2);
+//! assert!(matches!(SqliteSink::open(&path), Err(AuditError::Locked { .. })));
 //! # std::fs::remove_file(&path).unwrap();
+//! # let _ = std::fs::remove_file(path.with_extension("db.lock"));
 //! # });
 //! ```
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OpenFlags, params};
 
 use super::AuditRecord;
 use super::chain::{BadLine, ChainHead, unseal};
+use super::lock::WriterLock;
 use super::sink::{AuditError, AuditSink};
 use super::verify::{Broken, Verified, Walk};
 
@@ -56,20 +59,43 @@ CREATE INDEX IF NOT EXISTS audit_caller ON audit (principal, time_ms, seq);
 /// sink writes it, with its sequence number, hashes, time, caller and run in columns.
 ///
 /// A batch is one transaction; [`sync`](AuditSink::sync) checkpoints the write-ahead log, which
-/// fsyncs it. Open another `SqliteSink` on the same file to query while the gateway writes.
+/// fsyncs it. One writer at a time: [`open`](Self::open) takes an advisory lock on
+/// `<path>.lock`, and a second writer fails with [`AuditError::Locked`]. Query while the
+/// gateway writes through [`open_reader`](Self::open_reader).
 #[derive(Debug)]
 pub struct SqliteSink {
     conn: Connection,
     path: PathBuf,
     head: ChainHead,
+    /// Held by a writer while it is open; `None` for a reader.
+    _lock: Option<WriterLock>,
 }
 
 impl SqliteSink {
-    /// Opens (creating it if needed) the database at `path`, and finds where its chain ends.
+    /// Opens (creating it if needed) the database at `path` for writing, and finds where its
+    /// chain ends. Fails with [`AuditError::Locked`] while another writer has it open.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
         let path = path.as_ref().to_owned();
+        let lock = WriterLock::acquire(&WriterLock::beside(&path))?;
         let conn = Connection::open(&path)?;
         conn.execute_batch(SCHEMA)?;
+        Self::with_connection(conn, path, Some(lock))
+    }
+
+    /// Opens an existing database at `path` read-only, to query or verify it while a gateway
+    /// may be writing it. Appending through it fails.
+    pub fn open_reader(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        let path = path.as_ref().to_owned();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags)?;
+        Self::with_connection(conn, path, None)
+    }
+
+    fn with_connection(
+        conn: Connection,
+        path: PathBuf,
+        lock: Option<WriterLock>,
+    ) -> Result<Self, AuditError> {
         let last: Option<String> = conn
             .query_row(
                 "SELECT line FROM audit ORDER BY seq DESC LIMIT 1",
@@ -92,7 +118,12 @@ impl SqliteSink {
                 ChainHead::after(&record).ok_or_else(|| corrupt(BadLine::Malformed))?
             }
         };
-        Ok(SqliteSink { conn, path, head })
+        Ok(SqliteSink {
+            conn,
+            path,
+            head,
+            _lock: lock,
+        })
     }
 
     /// What run `run_id` did: its records, in chain order.

@@ -30,7 +30,11 @@ fn main() -> ExitCode {
         Command::Help => return print_out(USAGE),
         Command::PrintDefaultConfig => return print_out(EMBEDDED_DEFAULT),
         Command::AuditVerify { path, head } => return audit_verify(&path, head.as_deref()),
-        Command::AuditQuery { run, path, config } => return audit_query(&run, path, config),
+        Command::AuditQuery {
+            query,
+            path,
+            config,
+        } => return audit_query(&query, path, config),
         Command::Run(args) => args,
     };
     tracing_subscriber::fmt()
@@ -86,7 +90,7 @@ fn audit_verify(path: &std::path::Path, head: Option<&str>) -> ExitCode {
     ))
 }
 
-fn audit_query(run: &str, path: Option<PathBuf>, config: Option<PathBuf>) -> ExitCode {
+fn audit_query(query: &audit::Query, path: Option<PathBuf>, config: Option<PathBuf>) -> ExitCode {
     let path = match path {
         Some(path) => path,
         None => {
@@ -109,7 +113,7 @@ fn audit_query(run: &str, path: Option<PathBuf>, config: Option<PathBuf>) -> Exi
     };
     ExitCode::from(audit::query_command(
         &path,
-        run,
+        query,
         &mut std::io::stdout().lock(),
     ))
 }

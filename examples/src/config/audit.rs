@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use agent_gateway_examples::config::Config;
+//! use agent_gateway_examples::config::{AuditStore, Config};
 //! use agent_gateway_policy::audit::Fsync;
 //!
 //! let config = Config::from_toml_str("[audit]\npath = \"/var/log/agw\"\nfsync = \"always\"\n").unwrap();
@@ -14,6 +14,13 @@
 //! assert!(Config::embedded_default().unwrap().audit.is_some());
 //! assert!(Config::from_toml_str("[audit]\nfsync = \"sometimes\"\n").is_err());
 //! assert!(Config::from_toml_str("[audit]\nfsink = \"always\"\n").is_err());
+//! // A path ending in `.db` (or `sink = "sqlite"`) is the SQLite sink, which needs the
+//! // `sqlite` feature: without it, a clear error rather than a JSONL directory named `x.db`.
+//! match Config::from_toml_str("[audit]\npath = \"audit.db\"\n") {
+//!     Ok(c) => assert_eq!(c.audit.unwrap().sink, AuditStore::Sqlite),
+//!     Err(e) => assert!(e.to_string().contains("`sqlite` feature"), "{e}"),
+//! }
+//! assert!(Config::from_toml_str("[audit]\nsink = \"csv\"\n").is_err());
 //! ```
 
 use std::path::PathBuf;
@@ -31,12 +38,25 @@ use super::ConfigError;
 /// directory, so that a restart in the same place continues the same chain.
 pub const DEFAULT_AUDIT_PATH: &str = "audit";
 
+/// Which store the audit log is written to (`[audit] sink`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditStore {
+    /// A directory of hash-chained JSONL segments (the default).
+    Jsonl,
+    /// One SQLite database file (the `sqlite` feature), indexed by run and by caller and time.
+    Sqlite,
+}
+
 /// The audit log.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AuditConfig {
-    /// The directory of JSONL segments (relative paths are under the working directory).
+    /// The directory of JSONL segments, or the SQLite database file (relative paths are under
+    /// the working directory).
     pub path: PathBuf,
+    /// The store: `sink = "jsonl"` or `"sqlite"`; unset, SQLite when the path ends in `.db`.
+    pub sink: AuditStore,
     /// When records are fsynced: `always`, `interval` or `never`.
     pub fsync: Fsync,
     /// When segments rotate: by size, and optionally by age.
@@ -54,6 +74,7 @@ pub struct AuditConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct FileAudit {
     path: Option<PathBuf>,
+    sink: Option<String>,
     fsync: Option<String>,
     fsync_interval_ms: Option<u64>,
     segment_max_bytes: Option<u64>,
@@ -124,10 +145,21 @@ impl TryFrom<FileAudit> for AuditConfig {
             Some(n) => n,
             None => DEFAULT_QUEUE,
         };
+        let path = file
+            .path
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_PATH));
+        let sink = store(file.sink.as_deref(), &path)?;
+        if sink == AuditStore::Sqlite
+            && (file.segment_max_bytes.is_some() || file.segment_max_age_secs.is_some())
+        {
+            return Err(invalid(
+                "audit.segment_max_bytes",
+                "segments are the jsonl sink's; the sqlite sink keeps one database file",
+            ));
+        }
         Ok(AuditConfig {
-            path: file
-                .path
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_PATH)),
+            path,
+            sink,
             fsync,
             rotation: Rotation { max_bytes, max_age },
             arguments,
@@ -135,4 +167,29 @@ impl TryFrom<FileAudit> for AuditConfig {
             overflow,
         })
     }
+}
+
+/// The store `sink` names, or the one the path implies (`.db`: SQLite); SQLite only when the
+/// gateway was built with it.
+fn store(sink: Option<&str>, path: &std::path::Path) -> Result<AuditStore, ConfigError> {
+    let store = match sink {
+        Some("jsonl") => AuditStore::Jsonl,
+        Some("sqlite") => AuditStore::Sqlite,
+        Some(other) => {
+            return Err(invalid(
+                "audit.sink",
+                format!("`{other}`: expected jsonl or sqlite"),
+            ));
+        }
+        None if path.extension().is_some_and(|e| e == "db") => AuditStore::Sqlite,
+        None => AuditStore::Jsonl,
+    };
+    if store == AuditStore::Sqlite && !cfg!(feature = "sqlite") {
+        return Err(invalid(
+            "audit.sink",
+            "the sqlite sink needs the gateway built with the `sqlite` feature \
+             (cargo build -p agent-gateway-examples --features sqlite)",
+        ));
+    }
+    Ok(store)
 }

@@ -27,7 +27,7 @@ mod llm;
 mod mcp;
 
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
-pub use audit::{AuditConfig, DEFAULT_AUDIT_PATH};
+pub use audit::{AuditConfig, AuditStore, DEFAULT_AUDIT_PATH};
 pub use guardrails::{GuardrailConfig, GuardrailKind, Guardrails};
 pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;

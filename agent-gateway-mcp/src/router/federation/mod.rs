@@ -264,13 +264,22 @@ impl Service<McpRequest> for Federation {
                 let result = listen::serve(shared, up).await?;
                 return Ok(McpResponse::for_method(method, Value::Object(result)));
             }
-            let result = match ListShape::of(&method) {
+            let (result, served) = match ListShape::of(&method) {
                 Some(shape) => {
-                    list::list(&shared, method.as_str(), shape, up.params(), up.client()).await?
+                    let list =
+                        list::list(&shared, method.as_str(), shape, up.params(), up.client());
+                    (list.await?, None)
                 }
-                None => route::call(&shared, up, param_headers, modern).await?,
+                None => {
+                    let (result, served) = route::call(&shared, up, param_headers, modern).await?;
+                    (result, Some(served))
+                }
             };
-            Ok(McpResponse::for_method(method, Value::Object(result)))
+            let res = McpResponse::for_method(method, Value::Object(result));
+            Ok(match served {
+                Some(served) => res.with_served_by(served),
+                None => res,
+            })
         })
     }
 }

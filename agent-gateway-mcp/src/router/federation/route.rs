@@ -2,6 +2,7 @@
 //! that one, with the upstream's own name, or nowhere.
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::response::ServedBy;
 use serde_json::{Map, Value};
 
 use super::Shared;
@@ -23,7 +24,8 @@ fn string<'a>(params: &'a Map<String, Value>, key: &str) -> Result<&'a str, BoxE
     })
 }
 
-/// Sends `req` to the member its name says, in the member's own names. `param_headers` are
+/// Sends `req` to the member its name says, in the member's own names; the answer, and the
+/// member that gave it (for the audit record). `param_headers` are
 /// the client's `Mcp-Param-*` headers, checked against the tool's declarations when the client
 /// is `modern`, and never sent on: the upstream gets headers computed from the arguments.
 pub(super) async fn call(
@@ -31,7 +33,7 @@ pub(super) async fn call(
     mut req: UpstreamRequest,
     param_headers: http::HeaderMap,
     modern: bool,
-) -> Result<Map<String, Value>, BoxError> {
+) -> Result<(Map<String, Value>, ServedBy), BoxError> {
     let method = req.method().clone();
     let params = req.params_mut();
     let mut upstream_headers = Vec::new();
@@ -56,7 +58,7 @@ pub(super) async fn call(
     let mut result =
         crate::router::translate::send_fulfilling_on(upstream, req, &shared.parked, send).await?;
     super::links::publish(shared, member, &method, &mut result);
-    Ok(result)
+    Ok((result, ServedBy::new(upstream)))
 }
 
 /// Rewrites `params[key]` (a prompt name or a resource URI) to the member's own form; the

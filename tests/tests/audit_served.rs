@@ -1,0 +1,191 @@
+//! The audit record names who served each call, as the real protocol routers report it: the
+//! MCP federation's upstream server, the A2A agent and the instance its balancer chose (also
+//! after failing over), the LLM provider and the deployment that answered (also after a
+//! fallback), for whole and streamed answers.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use agent_gateway_a2a::op::Operation;
+use agent_gateway_a2a::registry::{Agent, AgentRegistry};
+use agent_gateway_a2a::request::{A2aRequest, Binding};
+use agent_gateway_a2a::response::Reply;
+use agent_gateway_a2a::router::A2aRouter;
+use agent_gateway_a2a::seal::Sealer;
+use agent_gateway_a2a::testkit::FakeAgent;
+use agent_gateway_a2a::version::Version;
+use agent_gateway_core::Secret;
+use agent_gateway_llm::provider::OpenAiProvider;
+use agent_gateway_llm::router::{Deployment, LlmRouter};
+use agent_gateway_llm::testkit::{FakeProvider, Script};
+use agent_gateway_llm::{Api, Dialect, LlmRequest};
+use agent_gateway_mcp::McpRequest;
+use agent_gateway_mcp::naming::ServerName;
+use agent_gateway_mcp::router::federation::{Federation, Member};
+use agent_gateway_mcp::testkit::FakeMcpServer;
+use agent_gateway_policy::audit::{
+    self, AuditLayer, AuditLog, AuditOptions, AuditRecord, JsonlSink, Rotation,
+};
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::{Layer, ServiceExt};
+
+fn log(name: &str) -> (PathBuf, AuditLog) {
+    let dir = std::env::temp_dir().join(format!("agw-served-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sink = JsonlSink::open(&dir, Rotation::default()).unwrap();
+    (
+        dir.clone(),
+        AuditLog::start(sink, AuditOptions::new()).unwrap(),
+    )
+}
+
+async fn records(dir: &PathBuf, log: &AuditLog) -> Vec<AuditRecord> {
+    log.flush().await.unwrap();
+    let records = audit::read(dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+    records
+}
+
+fn served(r: &AuditRecord) -> (&str, Option<&str>, Option<&str>, &str) {
+    (
+        r.target.as_deref().unwrap_or(""),
+        r.upstream.as_deref(),
+        r.instance.as_deref(),
+        r.outcome.as_str(),
+    )
+}
+
+#[tokio::test]
+async fn mcp_records_name_the_federated_upstream() {
+    let (dir, log) = log("mcp");
+    let (web, fs) = (
+        FakeMcpServer::new().with_echo_tool("search"),
+        FakeMcpServer::new().with_echo_tool("read"),
+    );
+    let fed = Federation::builder()
+        .member(Member::new(ServerName::new("web").unwrap(), web))
+        .member(Member::new(ServerName::new("fs").unwrap(), fs))
+        .build()
+        .unwrap();
+    let svc = AuditLayer::new(log.clone()).layer(fed);
+    for (id, tool) in [(1, "web__search"), (2, "fs__read")] {
+        let call = McpRequest::from_value(id, "tools/call", json!({"name": tool, "arguments": {}}));
+        svc.clone().oneshot(call).await.unwrap();
+    }
+    // A listing asks every upstream: no one of them served it.
+    let list = McpRequest::from_value(3, "tools/list", json!({}));
+    svc.clone().oneshot(list).await.unwrap();
+    let records = records(&dir, &log).await;
+    let got: Vec<_> = records.iter().map(served).collect();
+    assert_eq!(
+        got,
+        [
+            ("web__search", Some("web"), None, "ok"),
+            ("fs__read", Some("fs"), None, "ok"),
+            ("", None, None, "ok"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a2a_records_name_the_agent_and_the_instance_that_answered() {
+    let (dir, log) = log("a2a");
+    let (down, up) = (FakeAgent::new("travel"), FakeAgent::new("travel"));
+    down.set_down(true);
+    let agent = Agent::new("travel")
+        .unwrap()
+        .instance(
+            "i-down",
+            "http://down.internal/",
+            Version::V1_0,
+            down.connector(),
+        )
+        .unwrap()
+        .instance("i-up", "http://up.internal/", Version::V1_0, up.connector())
+        .unwrap();
+    let router = A2aRouter::new(
+        AgentRegistry::builder().agent(agent).build().unwrap(),
+        Sealer::new(Secret::new(vec![3; 32])).unwrap(),
+    );
+    let svc = AuditLayer::new(log.clone()).layer(router);
+    let message = |id: &str| json!({"message": {"messageId": id, "role": "ROLE_USER", "parts": [{"text": "hi"}]}});
+    let rest = || Binding::Rest { tenant: None };
+    // Whichever instance the balancer picks first, the answer comes from the one that is up.
+    for id in ["m1", "m2", "m3"] {
+        let send = A2aRequest::new(
+            "travel",
+            Operation::SendMessage,
+            Version::V1_0,
+            rest(),
+            message(id),
+        );
+        svc.clone().oneshot(send).await.unwrap();
+    }
+    let stream = A2aRequest::new(
+        "travel",
+        Operation::SendStreamingMessage,
+        Version::V1_0,
+        rest(),
+        message("m4"),
+    );
+    let res = svc.clone().oneshot(stream).await.unwrap();
+    let Reply::Stream(mut events) = res.into_reply() else {
+        panic!("a streamed answer")
+    };
+    let mut n = 0;
+    while let Some(event) = std::future::poll_fn(|cx| events.poll_next(cx)).await {
+        event.unwrap();
+        n += 1;
+    }
+    assert!(n > 0);
+    drop(events);
+    let records = records(&dir, &log).await;
+    let got: Vec<_> = records.iter().map(served).collect();
+    let want = ("travel", Some("travel"), Some("i-up"), "ok");
+    assert_eq!(got, [want; 4]);
+    assert!(
+        records[3].duration_ms.is_some(),
+        "the stream's record is written at its end"
+    );
+    assert!(up.calls() >= 4);
+}
+
+#[tokio::test]
+async fn llm_records_name_the_provider_and_the_deployment_that_answered() {
+    let (dir, log) = log("llm");
+    let primary = FakeProvider::new().with_default(Script::error(500, "boom"));
+    let backup = FakeProvider::new().with_default(Script::text("from backup").with_usage(5, 2));
+    let router = LlmRouter::builder()
+        .provider(
+            "a",
+            OpenAiProvider::new(primary.clone(), "http://a.test/v1").unwrap(),
+        )
+        .provider(
+            "b",
+            OpenAiProvider::new(backup.clone(), "http://b.test/v1").unwrap(),
+        )
+        .alias("fast", Deployment::new("a", "model-a"))
+        .tier("fast", [Deployment::new("b", "model-b")])
+        .build()
+        .unwrap();
+    let svc = AuditLayer::new(log.clone()).layer(router);
+    let chat = |stream: bool| json!({"model": "fast", "stream": stream, "messages": [{"role": "user", "content": "hi"}]});
+    for stream in [false, true] {
+        let req = LlmRequest::decode(Api::ChatCompletions, chat(stream)).unwrap();
+        let res = svc.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.is_stream(), stream);
+        let body = res.into_http(Dialect::OpenAi).into_body().collect().await;
+        let body = String::from_utf8_lossy(&body.unwrap().to_bytes()).into_owned();
+        // A stream carries the text in pieces, and ends with its terminator.
+        let want = if stream { "[DONE]" } else { "from backup" };
+        assert!(body.contains(want), "{body}");
+    }
+    let records = records(&dir, &log).await;
+    let got: Vec<_> = records.iter().map(served).collect();
+    let want = ("fast", Some("b"), Some("model-b"), "ok");
+    assert_eq!(got, [want; 2]);
+    assert_eq!(records[1].usage.as_ref().map(|u| u.output_tokens), Some(2));
+    assert!(primary.calls() >= 1);
+}

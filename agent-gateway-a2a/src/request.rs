@@ -146,6 +146,10 @@ impl AgentRequest for A2aRequest {
         Some(&self.params)
     }
 
+    fn method(&self) -> Option<&str> {
+        self.op.method(self.version)
+    }
+
     fn arguments_mut(&mut self) -> Option<&mut Value> {
         Some(&mut self.params)
     }

@@ -14,6 +14,7 @@
 //!   run.
 //! - [`guard`]: guardrails over content; [`guard::pii`] detects, redacts or blocks personal
 //!   data and secrets in whole texts and in streams.
+//! - [`telemetry`]: one span per call with the GenAI attributes, continuing the W3C trace.
 //! - [`admit`]: the admit-call-settle future that quota and budget share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
@@ -78,5 +79,6 @@ pub mod quota;
 pub mod redis;
 pub mod stack;
 pub mod streams;
+pub mod telemetry;
 
 pub use builder::ServiceBuilderExt;

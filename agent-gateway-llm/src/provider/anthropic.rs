@@ -7,7 +7,7 @@ use agent_gateway_core::{AgentRequest, BoxError};
 
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, upstream_request};
+use super::relay::{Exchange, trace_headers, upstream_request};
 use super::{Provider, secret_header};
 use crate::error::{InvalidRequest, UpstreamUnavailable};
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
@@ -83,6 +83,7 @@ impl Upstream for AnthropicUpstream {
         if let Some(key) = call.config.common.credential() {
             headers.insert("x-api-key", secret_header(key)?);
         }
+        trace_headers(client.headers(), &mut headers);
         let upstream = upstream_request(
             &call.config.common.base,
             "/v1/messages",

@@ -7,7 +7,7 @@ use agent_gateway_core::{AgentRequest, BoxError};
 
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, upstream_request};
+use super::relay::{Exchange, trace_headers, upstream_request};
 use super::{Provider, secret_header};
 use crate::error::UpstreamUnavailable;
 use crate::stream::{ChatToMessages, ChatToResponses, SseTransform};
@@ -106,6 +106,7 @@ impl Upstream for OpenAiUpstream {
         if let Some(key) = call.config.common.credential() {
             headers.insert(AUTHORIZATION, secret_header(&format!("Bearer {key}"))?);
         }
+        trace_headers(client.headers(), &mut headers);
         let upstream = upstream_request(&call.config.common.base, path, headers, body.to_bytes()?)?;
         let exchange = Exchange {
             wire,

@@ -147,6 +147,10 @@ impl AgentRequest for A2aRequest {
         Some(&self.params)
     }
 
+    fn method(&self) -> Option<&str> {
+        self.op.method(self.version)
+    }
+
     fn arguments_mut(&mut self) -> Option<&mut Value> {
         Some(&mut self.params)
     }

@@ -41,6 +41,7 @@ pub mod sse;
 pub mod store;
 #[cfg(feature = "test-util")]
 pub mod testkit;
+pub mod trace;
 pub mod transport;
 pub mod upstream;
 pub mod usage;

@@ -101,6 +101,12 @@ pub trait AgentRequest {
         None
     }
 
+    /// The protocol's method name as the client sent it (MCP `tools/call`, A2A
+    /// `SendMessage`), for telemetry; `None` where the protocol has no method names.
+    fn method(&self) -> Option<&str> {
+        None
+    }
+
     /// Who is calling, once an auth layer (or the application) has said so.
     fn caller(&self) -> Option<&Caller> {
         self.extensions().get::<Caller>()

@@ -282,6 +282,10 @@ impl AgentRequest for McpRequest {
         "mcp"
     }
 
+    fn method(&self) -> Option<&str> {
+        Some(self.method.as_str())
+    }
+
     fn action(&self) -> Action {
         match self.method {
             McpMethod::CompletionComplete => match self.completion_ref() {

@@ -60,7 +60,17 @@ impl UpstreamRequest {
     /// not copied), the [`Notifier`] and [`ClientHop`] the front put in its extensions, the
     /// hop bound to the caller (see [`ClientHop::with_owner`]), and the run budget header the
     /// run layer wrote for this call. No other header is carried, credentials least of all.
-    pub fn from_request(parts: McpRequestParts) -> Self {
+    /// The gateway's trace context (a [`TraceParent`](agent_gateway_core::trace::TraceParent) in
+    /// the extensions, put there by the policy crate's `TraceLayer`) goes in
+    /// `params._meta.traceparent`, where the MCP spec reserves it, and the HTTP connectors also
+    /// send it as the W3C header.
+    pub fn from_request(mut parts: McpRequestParts) -> Self {
+        if let Some(trace) = parts
+            .extensions
+            .get::<agent_gateway_core::trace::TraceParent>()
+        {
+            set_trace(&mut parts.params, trace);
+        }
         let owner = parts
             .extensions
             .get::<agent_gateway_core::Caller>()
@@ -149,6 +159,25 @@ impl UpstreamRequest {
     /// The method and parameters (the notifier is dropped).
     pub fn into_parts(self) -> (McpMethod, Map<String, Value>) {
         (self.method, self.params)
+    }
+}
+
+/// Puts the gateway's `trace` in `params._meta.traceparent`, unless the client's own there is
+/// of another trace (one the gateway's span did not continue: the client's trace is kept).
+fn set_trace(params: &mut Map<String, Value>, trace: &agent_gateway_core::trace::TraceParent) {
+    use agent_gateway_core::trace::{TRACEPARENT, TraceParent};
+    let meta = params
+        .entry("_meta")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(meta) = meta else {
+        return;
+    };
+    let theirs = meta
+        .get(TRACEPARENT)
+        .and_then(Value::as_str)
+        .and_then(TraceParent::parse);
+    if theirs.is_none_or(|t| t.trace_id_bytes() == trace.trace_id_bytes()) {
+        meta.insert(TRACEPARENT.into(), Value::String(trace.to_string()));
     }
 }
 

@@ -18,6 +18,7 @@
 //!   data and secrets in whole texts and in streams.
 //! - [`run`]: run budgets that follow a run across agents (signed remainder header), and
 //!   loop detection.
+//! - [`telemetry`]: one span per call with the GenAI attributes, continuing the W3C trace.
 //! - [`admit`]: the admit-call-settle future that quota, budget and run share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
@@ -83,5 +84,6 @@ pub mod redis;
 pub mod run;
 pub mod stack;
 pub mod streams;
+pub mod telemetry;
 
 pub use builder::ServiceBuilderExt;

@@ -41,6 +41,7 @@ use agent_gateway_policy::check::Check;
 use agent_gateway_policy::key::{CallerId, Join};
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
 use agent_gateway_policy::stack::PolicyStack;
+use agent_gateway_policy::telemetry::TraceLayer;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 
@@ -91,6 +92,7 @@ pub struct Policies {
     store: SharedStore,
     audit: Option<AuditLayer>,
     pins: Option<Pins>,
+    trace: TraceLayer,
 }
 
 impl Policies {
@@ -134,6 +136,7 @@ impl Policies {
             store,
             audit: None,
             pins: guardrails.pins,
+            trace: TraceLayer::new(),
         })
     }
 
@@ -149,6 +152,13 @@ impl Policies {
     /// added (see [`crate::audit`]).
     pub fn with_audit(mut self, audit: AuditLayer) -> Self {
         self.audit = Some(audit);
+        self
+    }
+
+    /// Opens each call's span with `trace` (the default is a plain [`TraceLayer`]; an
+    /// OpenTelemetry bridge gives one whose trace context is the exported span's).
+    pub fn with_trace(mut self, trace: TraceLayer) -> Self {
+        self.trace = trace;
         self
     }
 
@@ -200,9 +210,11 @@ impl Policies {
         let stack = self
             .stack
             .layer(AuditTap::new(inner.map_err(Into::<BoxError>::into)));
+        // Outermost: one span per call (telemetry), which sees every denial.
+        let trace = &self.trace;
         match &self.audit {
-            Some(audit) => BoxCloneSyncService::new(audit.layer(stack)),
-            None => BoxCloneSyncService::new(stack),
+            Some(audit) => BoxCloneSyncService::new(trace.layer(audit.layer(stack))),
+            None => BoxCloneSyncService::new(trace.layer(stack)),
         }
     }
 }

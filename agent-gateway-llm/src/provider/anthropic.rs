@@ -8,7 +8,7 @@ use agent_gateway_core::{AgentRequest, BoxError};
 use super::Provider;
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, Path, upstream_request};
+use super::relay::{Exchange, Path, trace_headers, upstream_request};
 use crate::error::{InvalidRequest, UpstreamUnavailable};
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
 use crate::translate::{
@@ -84,6 +84,7 @@ impl Upstream for AnthropicUpstream {
             headers.insert("x-api-key", key);
         }
         super::relay::forward_run_budget(client.headers(), &mut headers);
+        trace_headers(client.headers(), &mut headers);
         let uri = call.config.common.uri(Path::Messages);
         let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {

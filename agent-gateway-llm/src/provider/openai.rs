@@ -8,7 +8,7 @@ use agent_gateway_core::{AgentRequest, BoxError};
 use super::Provider;
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, Path, upstream_request};
+use super::relay::{Exchange, Path, trace_headers, upstream_request};
 use crate::error::UpstreamUnavailable;
 use crate::stream::{ChatToMessages, ChatToResponses, SseTransform};
 use crate::translate::{
@@ -107,6 +107,7 @@ impl Upstream for OpenAiUpstream {
             headers.insert(AUTHORIZATION, bearer);
         }
         super::relay::forward_run_budget(client.headers(), &mut headers);
+        trace_headers(client.headers(), &mut headers);
         let uri = call.config.common.uri(path);
         let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {

@@ -63,6 +63,8 @@ pub(crate) fn mirrored(value: &str) -> Option<HeaderValue> {
 pub(crate) struct Outbound {
     id: Option<Id>,
     bytes: Bytes,
+    /// The request's `_meta` trace context, also sent as W3C headers.
+    trace: Vec<(&'static str, HeaderValue)>,
 }
 
 impl Outbound {
@@ -76,6 +78,7 @@ impl Outbound {
         Ok(Outbound {
             id: Some(id),
             bytes: Bytes::from(bytes),
+            trace: trace_headers(params),
         })
     }
 
@@ -84,8 +87,26 @@ impl Outbound {
         Outbound {
             id: message.id().cloned(),
             bytes: Bytes::from(message.to_vec()),
+            trace: Vec::new(),
         }
     }
+}
+
+/// The `traceparent` (when well formed) and its `tracestate` from `params._meta`, where the
+/// gateway's span context is (see [`UpstreamRequest::from_request`](crate::upstream::UpstreamRequest::from_request)),
+/// as HTTP headers: an upstream that reads only the W3C headers continues the same trace.
+fn trace_headers(params: &Map<String, Value>) -> Vec<(&'static str, HeaderValue)> {
+    use agent_gateway_core::trace::{TRACEPARENT, TRACESTATE, TraceParent};
+    let meta = params.get("_meta").and_then(Value::as_object);
+    let get = |key| meta.and_then(|m| m.get(key)).and_then(Value::as_str);
+    let Some(parent) = get(TRACEPARENT).and_then(TraceParent::parse) else {
+        return Vec::new();
+    };
+    let mut out = vec![(TRACEPARENT, parent.to_header_value())];
+    if let Some(state) = get(TRACESTATE).and_then(|s| HeaderValue::from_str(s).ok()) {
+        out.push((TRACESTATE, state));
+    }
+    out
 }
 
 /// The POST of `message` with `headers`, the JSON-RPC media types and the upstream's own
@@ -108,6 +129,9 @@ fn request(
         let mut a = a.clone();
         a.set_sensitive(true);
         h.insert(AUTHORIZATION, a);
+    }
+    for (name, value) in &message.trace {
+        h.insert(*name, value.clone());
     }
     Ok(req)
 }

@@ -10,8 +10,10 @@ use super::ticket::Ticket;
 
 /// Refreshes the outer [`Audit`](super::Audit)'s record of each request from the request as it
 /// is here: place it after the layers that set the caller (auth), the run id (run) and redact
-/// arguments (guardrails). Without an outer audit layer it does nothing. See the
-/// [module docs](super#where-it-goes).
+/// arguments (guardrails). It also records the caller and run id on the call's
+/// [`CallSpan`](crate::telemetry::CallSpan), when an outer
+/// [`TraceLayer`](crate::telemetry::TraceLayer) opened one. Without either outer layer it
+/// does nothing. See the [module docs](super#where-it-goes).
 #[derive(Debug, Clone)]
 pub struct AuditTap<S> {
     inner: S,
@@ -55,6 +57,9 @@ where
     fn call(&mut self, req: R) -> Self::Future {
         if let Some(ticket) = req.extensions().get::<Ticket>() {
             ticket.refresh(&req);
+        }
+        if let Some(span) = req.extensions().get::<crate::telemetry::CallSpan>() {
+            span.refresh(&req);
         }
         self.inner.call(req)
     }

@@ -1,0 +1,238 @@
+//! W3C Trace Context: the `traceparent` a call arrives with, continued by the gateway's own span
+//! and sent on to upstreams.
+//!
+//! A call that arrives with a well-formed `traceparent` keeps its trace id; the gateway's span is
+//! a [`child`](TraceParent::child) of it (same trace, new span id). A call without one starts a
+//! new trace ([`TraceParent::root`]). The gateway's context goes in the request's
+//! [`Extensions`](http::Extensions) and in its `traceparent` header, so a connector that forwards
+//! the header (or writes it into MCP's `params._meta`) hands upstreams the gateway's span, not
+//! the client's.
+//!
+//! ```
+//! use agent_gateway_core::trace::TraceParent;
+//!
+//! let incoming = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+//! let ours = incoming.child();
+//! assert_eq!(ours.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+//! assert_ne!(ours.span_id(), incoming.span_id());
+//! assert!(ours.sampled());
+//! assert_eq!(TraceParent::parse(&ours.to_string()), Some(ours));
+//! // Malformed or all-zero ids are not continued.
+//! assert_eq!(TraceParent::parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01"), None);
+//! assert_eq!(TraceParent::parse("garbage"), None);
+//! ```
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderValue};
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// The W3C `traceparent` header (and MCP `params._meta` key).
+pub const TRACEPARENT: &str = "traceparent";
+
+/// The W3C `tracestate` header (and MCP `params._meta` key), relayed unchanged.
+pub const TRACESTATE: &str = "tracestate";
+
+/// The sampled bit of the trace flags.
+const SAMPLED: u8 = 0x01;
+
+/// A W3C trace context: trace id, parent span id and trace flags.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TraceParent {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    flags: u8,
+}
+
+impl TraceParent {
+    /// Parses a `traceparent` value: version `00` exactly, or a later version's first four
+    /// fields (as the spec asks of a version-00 reader). `None` for anything malformed, the
+    /// invalid version `ff`, or an all-zero trace or span id.
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        let mut fields = value.split('-');
+        let version = hex::<1>(fields.next()?)?[0];
+        let trace_id = hex::<16>(fields.next()?)?;
+        let span_id = hex::<8>(fields.next()?)?;
+        let flags = hex::<1>(fields.next()?)?[0];
+        let exact = version == 0 && fields.next().is_none();
+        let later = version != 0 && version != 0xff;
+        let valid = trace_id != [0; 16] && span_id != [0; 8];
+        (valid && (exact || later)).then_some(TraceParent {
+            trace_id,
+            span_id,
+            flags,
+        })
+    }
+
+    /// The context of the `traceparent` header in `headers`, if there is exactly one well-formed.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let mut values = headers.get_all(TRACEPARENT).iter();
+        let first = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        Self::parse(first.to_str().ok()?)
+    }
+
+    /// A new trace, sampled: random trace and span ids.
+    pub fn root() -> Self {
+        TraceParent {
+            trace_id: random(),
+            span_id: random(),
+            flags: SAMPLED,
+        }
+    }
+
+    /// A span of the same trace: a new span id, the same flags.
+    #[must_use]
+    pub fn child(&self) -> Self {
+        TraceParent {
+            span_id: random(),
+            ..*self
+        }
+    }
+
+    /// The trace id, 32 lowercase hex digits.
+    pub fn trace_id(&self) -> String {
+        to_hex(&self.trace_id)
+    }
+
+    /// The span id, 16 lowercase hex digits.
+    pub fn span_id(&self) -> String {
+        to_hex(&self.span_id)
+    }
+
+    /// The trace id's bytes.
+    pub fn trace_id_bytes(&self) -> [u8; 16] {
+        self.trace_id
+    }
+
+    /// The span id's bytes.
+    pub fn span_id_bytes(&self) -> [u8; 8] {
+        self.span_id
+    }
+
+    /// Whether the caller sampled this trace.
+    pub fn sampled(&self) -> bool {
+        self.flags & SAMPLED != 0
+    }
+
+    /// The context as a header value.
+    pub fn to_header_value(&self) -> HeaderValue {
+        // Only hex digits and dashes: always a valid header value.
+        HeaderValue::try_from(self.to_string()).unwrap_or(HeaderValue::from_static(""))
+    }
+}
+
+impl fmt::Display for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "00-{}-{}-{:02x}",
+            self.trace_id(),
+            self.span_id(),
+            self.flags
+        )
+    }
+}
+
+impl fmt::Debug for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TraceParent")
+            .field(&self.to_string())
+            .finish()
+    }
+}
+
+/// `N` bytes from exactly `2N` lowercase hex digits (the spec forbids upper case).
+fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != 2 * N {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0; N];
+    for (i, pair) in s.as_bytes().chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    use fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Random, never all-zero ids (an all-zero id is invalid).
+fn random<const N: usize>() -> [u8; N] {
+    let rng = SystemRandom::new();
+    let mut out = [0u8; N];
+    while out == [0; N] {
+        if rng.fill(&mut out).is_err() {
+            // The OS generator failed: a fixed non-zero id keeps the trace valid.
+            out = [0x01; N];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spec_examples_and_rejects_malformed() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let parsed = TraceParent::parse(tp).unwrap();
+        assert_eq!(parsed.to_string(), tp);
+        assert_eq!(parsed.span_id(), "00f067aa0ba902b7");
+        let unsampled = TraceParent::parse(&tp.replace("-01", "-00")).unwrap();
+        assert!(!unsampled.sampled());
+        // A later version may carry more fields; version ff and a longer 00 may not.
+        assert!(TraceParent::parse(&format!("cc{}-extra", &tp[2..])).is_some());
+        assert_eq!(TraceParent::parse(&format!("ff{}", &tp[2..])), None);
+        assert_eq!(TraceParent::parse(&format!("{tp}-extra")), None);
+        assert_eq!(TraceParent::parse(&tp.to_uppercase()), None);
+        assert_eq!(
+            TraceParent::parse(&tp.replace("00f067aa0ba902b7", "0000000000000000")),
+            None
+        );
+        assert_eq!(TraceParent::parse(&tp[..54]), None);
+    }
+
+    #[test]
+    fn headers_with_two_traceparents_are_not_continued() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut headers = HeaderMap::new();
+        assert_eq!(TraceParent::from_headers(&headers), None);
+        headers.append(TRACEPARENT, HeaderValue::from_static(tp));
+        assert_eq!(
+            TraceParent::from_headers(&headers)
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some(tp)
+        );
+        headers.append(TRACEPARENT, HeaderValue::from_static(tp));
+        assert_eq!(TraceParent::from_headers(&headers), None);
+    }
+
+    #[test]
+    fn roots_are_fresh_and_sampled() {
+        let (a, b) = (TraceParent::root(), TraceParent::root());
+        assert_ne!(a.trace_id(), b.trace_id());
+        assert!(a.sampled());
+        assert_eq!(
+            TraceParent::parse(&a.to_header_value().to_str().unwrap().to_owned()),
+            Some(a)
+        );
+    }
+}

@@ -3,7 +3,7 @@
 use std::task::{Context, Poll, Waker};
 
 use agent_gateway_core::AgentResponse;
-use agent_gateway_core::content::{Blocked, TextFilter};
+use agent_gateway_core::content::TextFilter;
 use serde_json::{Value, json};
 
 use crate::body::full;
@@ -11,36 +11,8 @@ use crate::error::A2aError;
 use crate::response::{A2aResponse, Reply};
 use crate::stream::EventStream;
 
-/// Masks every "secret" (holding back a tail that could start one); blocks on "forbidden".
-struct Mask {
-    held: String,
-}
-
 fn mask() -> Box<dyn TextFilter> {
-    Box::new(Mask {
-        held: String::new(),
-    })
-}
-
-impl TextFilter for Mask {
-    fn push(&mut self, text: &str, out: &mut String) -> Result<(), Blocked> {
-        self.held.push_str(text);
-        if self.held.contains("forbidden") {
-            return Err(Blocked::new("no-forbidden"));
-        }
-        let masked = self.held.replace("secret", "******");
-        let keep = (1..6)
-            .rev()
-            .find(|n| masked.ends_with(&"secret"[..*n]))
-            .unwrap_or(0);
-        out.push_str(&masked[..masked.len() - keep]);
-        self.held = masked[masked.len() - keep..].to_owned();
-        Ok(())
-    }
-    fn finish(&mut self, out: &mut String) -> Result<(), Blocked> {
-        out.push_str(&std::mem::take(&mut self.held));
-        Ok(())
-    }
+    agent_gateway_core::testkit::Mask::boxed()
 }
 
 fn sse(results: &[Value]) -> String {

@@ -275,7 +275,9 @@ impl AgentResponse for LlmResponse {
             }
             Content::Json { bytes, value } => {
                 match filter_answer(value, filter.as_mut()) {
-                    Ok(true) => *bytes = Bytes::from(value.to_string()),
+                    // One rule with `output_mut`: empty bytes mean "encode the value again",
+                    // done once in `into_http` whatever number of guardrails rewrote it.
+                    Ok(true) => *bytes = Bytes::new(),
                     Ok(false) => {}
                     Err(blocked) => {
                         self.content =

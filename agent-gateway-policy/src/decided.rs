@@ -1,6 +1,7 @@
 //! Decided in `call`: the response future shared by the layers that decide synchronously
-//! ([`Authorize`](crate::authorize::Authorize), [`Checked`](crate::check::Checked)), ready at
-//! once with the denial, or the inner call's future whose listing is filtered when it arrives.
+//! ([`Authorize`](crate::authorize::Authorize), [`Checked`](crate::check::Checked),
+//! [`Guard`](crate::guard::Guard)), ready at once with the denial, or the inner call's future
+//! whose listing is filtered (or whose response is checked) when it arrives.
 
 use std::fmt;
 use std::future::Future;
@@ -14,6 +15,10 @@ use pin_project_lite::pin_project;
 /// What filters a listing response once it arrives: keeps only what the caller may see, and
 /// returns how many items went. Built in `call`, while the request is still at hand.
 pub(crate) type Listing = Box<dyn FnOnce(&mut dyn AgentResponse) -> usize + Send>;
+
+/// What checks a response once it arrives, and may refuse it (a response-side guardrail).
+/// Built in `call`, while the request is still at hand.
+pub(crate) type Check = Box<dyn FnOnce(&mut dyn AgentResponse) -> Result<(), BoxError> + Send>;
 
 /// Which listed items a caller may see: `true` keeps the item.
 pub type ItemFilter = std::sync::Arc<dyn Fn(Option<&Caller>, &Item<'_>) -> bool + Send + Sync>;
@@ -57,6 +62,11 @@ pin_project! {
             future: F,
             listing: Option<Listing>,
         },
+        Checked {
+            #[pin]
+            future: F,
+            check: Option<Check>,
+        },
         Denied {
             denied: Option<Denied>,
         },
@@ -67,6 +77,15 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn called(future: F, listing: Option<Listing>) -> Self {
         ResponseFuture {
             kind: Kind::Called { future, listing },
+        }
+    }
+
+    pub(crate) fn checked(future: F, check: Check) -> Self {
+        ResponseFuture {
+            kind: Kind::Checked {
+                future,
+                check: Some(check),
+            },
         }
     }
 
@@ -94,6 +113,16 @@ where
                 filter(&mut response, listing.take());
                 Poll::Ready(Ok(response))
             }
+            KindProj::Checked { future, check } => {
+                let mut response = ready!(future.poll(cx)).map_err(Into::into)?;
+                // Fail closed if polled again after the check was taken.
+                let Some(check) = check.take() else {
+                    return Poll::Ready(Err(Box::new(Denied::forbidden(
+                        "future polled after completion",
+                    ))));
+                };
+                Poll::Ready(check(&mut response).map(|()| response))
+            }
             KindProj::Denied { denied } => {
                 // Fail closed if polled again after the denial was taken.
                 let denied = denied
@@ -108,7 +137,7 @@ where
 impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.kind {
-            Kind::Called { .. } => "called",
+            Kind::Called { .. } | Kind::Checked { .. } => "called",
             Kind::Denied { .. } => "denied",
         };
         f.debug_struct("ResponseFuture")

@@ -22,7 +22,9 @@
 
 mod client;
 mod fake;
+mod mask;
 pub mod peers;
 
 pub use client::{TestClient, TestRequest, TestResponse};
 pub use fake::{CallCounter, FakeUpstream};
+pub use mask::Mask;

@@ -14,7 +14,7 @@ use super::transform::Transform;
 use crate::usage::Wire;
 
 /// The message of the error event a block ends a stream with (the same words as the
-/// non-streamed denial).
+/// non-streamed denial), followed by the rule that blocked.
 const BLOCKED_MESSAGE: &str = "blocked by guardrail";
 
 /// Which text the filter is in the middle of: the held tail belongs to it.
@@ -39,8 +39,10 @@ enum Open {
 /// (a choice's `finish_reason`, a `content_block_stop`, a `response.output_text.done`, the end of
 /// the stream), in one extra text event of that text placed just before. The events of a
 /// Responses stream that repeat the whole text (`…done`, `response.completed`) carry the text as
-/// the client received it. A [`Blocked`](agent_gateway_core::content::Blocked) ends the stream
-/// with the dialect's error event (code `guardrail_blocked`); the upstream is not read further.
+/// the client received it, and the `sequence_number`s after an extra event are shifted so that
+/// they still count up by one. A [`Blocked`](agent_gateway_core::content::Blocked) ends the
+/// stream with the dialect's error event (code `guardrail_blocked`, the message naming the rule);
+/// the upstream is not read further.
 /// Events are re-encoded as decoded, so SSE comments (keep-alives) are not relayed.
 ///
 /// ```
@@ -75,6 +77,10 @@ pub struct FilterText {
     /// Responses: the text released so far per (item id, content index), for the events that
     /// repeat the whole text.
     texts: HashMap<(String, u64), String>,
+    /// Responses: the last `sequence_number` sent, and how many extra events were inserted
+    /// (what every later upstream number is shifted by).
+    last_seq: Option<u64>,
+    shift: u64,
     blocked: bool,
 }
 
@@ -117,27 +123,30 @@ impl FilterText {
             open: None,
             envelope: Map::new(),
             texts: HashMap::new(),
+            last_seq: None,
+            shift: 0,
             blocked: false,
         }
     }
 
     /// Ends the stream with the dialect's guardrail error event.
-    fn block(&mut self, out: &mut BytesMut) {
+    fn block(&mut self, rule: &str, out: &mut BytesMut) {
         self.blocked = true;
         self.open = None;
+        let message = format!("{BLOCKED_MESSAGE} (rule {rule})");
         let (name, data) = match self.wire.unwrap_or(Wire::ChatCompletions) {
             Wire::ChatCompletions => (
                 None,
-                json!({"error": {"message": BLOCKED_MESSAGE, "type": "invalid_request_error",
+                json!({"error": {"message": message, "type": "invalid_request_error",
                                  "param": null, "code": "guardrail_blocked"}}),
             ),
             Wire::Messages => (
                 Some("error"),
-                json!({"type": "error", "error": {"type": "permission_error", "message": BLOCKED_MESSAGE}}),
+                json!({"type": "error", "error": {"type": "permission_error", "message": message}}),
             ),
             Wire::Responses => (
                 Some("error"),
-                json!({"type": "error", "code": "guardrail_blocked", "message": BLOCKED_MESSAGE, "param": null}),
+                json!({"type": "error", "code": "guardrail_blocked", "message": message, "param": null}),
             ),
         };
         let mut ev = Event::new(data.to_string());
@@ -150,8 +159,8 @@ impl FilterText {
         let mut released = String::new();
         match self.filter.push(text, &mut released) {
             Ok(()) => Some(released),
-            Err(_) => {
-                self.block(out);
+            Err(blocked) => {
+                self.block(blocked.rule_id(), out);
                 None
             }
         }
@@ -164,8 +173,8 @@ impl FilterText {
             return true;
         };
         let mut tail = String::new();
-        if self.filter.finish(&mut tail).is_err() {
-            self.block(out);
+        if let Err(blocked) = self.filter.finish(&mut tail) {
+            self.block(blocked.rule_id(), out);
             return false;
         }
         if tail.is_empty() {
@@ -187,6 +196,12 @@ impl FilterText {
             }
             Open::Responses { key, mut template } => {
                 template["delta"] = Value::String(tail.clone());
+                if let Some(last) = self.last_seq {
+                    // An extra event: numbered after the last one sent, the rest shifted.
+                    template["sequence_number"] = json!(last + 1);
+                    self.last_seq = Some(last + 1);
+                    self.shift += 1;
+                }
                 self.texts.entry(key).or_default().push_str(&tail);
                 pass(out, &named("response.output_text.delta", &template));
             }
@@ -197,8 +212,8 @@ impl FilterText {
     /// The whole of a text the stream did not send in pieces, filtered.
     fn whole(&mut self, text: &str, out: &mut BytesMut) -> Option<String> {
         let mut released = self.push(text, out)?;
-        if self.filter.finish(&mut released).is_err() {
-            self.block(out);
+        if let Err(blocked) = self.filter.finish(&mut released) {
+            self.block(blocked.rule_id(), out);
             return None;
         }
         Some(released)
@@ -239,8 +254,8 @@ impl FilterText {
             if ends && matches!(self.open, Some(Open::Chat(o)) if o == index) {
                 self.open = None;
                 let mut tail = String::new();
-                if self.filter.finish(&mut tail).is_err() {
-                    return self.block(out);
+                if let Err(blocked) = self.filter.finish(&mut tail) {
+                    return self.block(blocked.rule_id(), out);
                 }
                 if !tail.is_empty() {
                     if !choice.get("delta").is_some_and(Value::is_object) {
@@ -301,8 +316,20 @@ impl FilterText {
         emit(out, ev, &v);
     }
 
+    /// Shifts a Responses event's `sequence_number` past the extra events sent before it.
+    fn renumber(&mut self, v: &mut Value, seq: Option<u64>) {
+        if let Some(n) = seq {
+            let n = n + self.shift;
+            if self.shift > 0 {
+                v["sequence_number"] = json!(n);
+            }
+            self.last_seq = Some(n);
+        }
+    }
+
     fn responses(&mut self, ev: &Event, kind: &str, mut v: Value, out: &mut BytesMut) {
         self.wire = Some(Wire::Responses);
+        let seq = v.get("sequence_number").and_then(Value::as_u64);
         let key = |v: &Value| {
             let id = v
                 .get("item_id")
@@ -373,8 +400,13 @@ impl FilterText {
                     }
                 }
             }
-            _ => return pass(out, ev),
+            _ if self.shift == 0 || seq.is_none() => {
+                self.renumber(&mut v, seq);
+                return pass(out, ev);
+            }
+            _ => {}
         }
+        self.renumber(&mut v, seq);
         emit(out, ev, &v);
     }
 

@@ -14,47 +14,15 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use agent_gateway_core::UsageReport;
-use agent_gateway_core::content::{Blocked, TextFilter};
+use agent_gateway_core::content::TextFilter;
 use agent_gateway_core::response::AgentResponse;
 use agent_gateway_core::sse::{Decoder, Event};
 
 use super::*;
 use crate::{Dialect, LlmBody, LlmResponse};
 
-/// Masks every "secret" (holding back a tail that could start one); blocks on "forbidden".
-struct Mask {
-    held: String,
-}
-
 fn mask() -> Box<dyn TextFilter> {
-    Box::new(Mask {
-        held: String::new(),
-    })
-}
-
-impl TextFilter for Mask {
-    fn push(&mut self, text: &str, out: &mut String) -> Result<(), Blocked> {
-        self.held.push_str(text);
-        if self.held.contains("forbidden") {
-            return Err(Blocked::new("no-forbidden"));
-        }
-        let masked = self.held.replace("secret", "******");
-        let keep = (1..9)
-            .rev()
-            .find(|n| {
-                ["secret", "forbidden"]
-                    .iter()
-                    .any(|p| p.len() > *n && masked.ends_with(&p[..*n]))
-            })
-            .unwrap_or(0);
-        out.push_str(&masked[..masked.len() - keep]);
-        self.held = masked[masked.len() - keep..].to_owned();
-        Ok(())
-    }
-    fn finish(&mut self, out: &mut String) -> Result<(), Blocked> {
-        out.push_str(&std::mem::take(&mut self.held));
-        Ok(())
-    }
+    agent_gateway_core::testkit::Mask::boxed()
 }
 
 /// A body of chunks that counts how many were read.
@@ -204,6 +172,31 @@ async fn responses_deltas_and_the_events_repeating_the_text_are_filtered() {
     }
 }
 
+const NUMBERED: &str = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{}}\n\n\
+event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,\"item_id\":\"m1\",\"output_index\":0,\"content_index\":0,\"delta\":\"the secr\"}\n\n\
+event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":2,\"item_id\":\"m1\",\"output_index\":0,\"content_index\":0,\"delta\":\"et, a sec\"}\n\n\
+event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"sequence_number\":3,\"item_id\":\"m1\",\"output_index\":0,\"content_index\":0,\"text\":\"the secret, a sec\"}\n\n\
+event: response.content_part.done\ndata: {\"type\":\"response.content_part.done\",\"sequence_number\":4,\"item_id\":\"m1\",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"output_text\",\"text\":\"the secret, a sec\"}}\n\n\
+event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":5,\"response\":{\"output\":[]}}\n\n";
+
+#[tokio::test]
+async fn the_extra_responses_event_is_numbered_in_sequence() {
+    for i in 0..=NUMBERED.len() {
+        let events = filtered(&[&NUMBERED[..i], &NUMBERED[i..]]).await;
+        let numbers: Vec<u64> = events
+            .iter()
+            .map(|e| json_of(e)["sequence_number"].as_u64().unwrap())
+            .collect();
+        // The held "sec" went out in one extra delta before the done event: every number
+        // after it moved up by one, and none repeats.
+        assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 6], "split at {i}");
+        let extra = json_of(&events[3]);
+        assert_eq!(extra["type"], "response.output_text.delta");
+        assert_eq!(extra["delta"], "sec");
+        assert_eq!(json_of(&events[4])["text"], "the ******, a sec");
+    }
+}
+
 #[tokio::test]
 async fn a_block_ends_the_stream_with_the_dialect_error_and_reads_no_further() {
     let (body, read) = chunks(&[
@@ -223,6 +216,10 @@ async fn a_block_ends_the_stream_with_the_dialect_error_and_reads_no_further() {
     );
     let err = json_of(&events[1]);
     assert_eq!(err["error"]["code"], "guardrail_blocked");
+    assert_eq!(
+        err["error"]["message"], "blocked by guardrail (rule no-forbidden)",
+        "the event names the rule"
+    );
     assert_eq!(read.load(Ordering::SeqCst), 2, "upstream read no further");
 
     let anthropic = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"forbidden\"}}\n\n";

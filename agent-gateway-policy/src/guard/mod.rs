@@ -61,10 +61,13 @@
 //! # Built in
 //! - [`SchemaCheck`]: tool arguments against the tool's `inputSchema`, `structuredContent`
 //!   against its `outputSchema`, both learned from `tools/list`.
-//! - [`DenyRules`]: keyword and regex rules on arguments, prompts and outputs.
+//! - [`DenyRules`]: keyword and regex rules on arguments, prompts and outputs, and on streamed
+//!   text as it passes ([`DenyFilter`]).
 //! - [`SizeLimits`]: per-string and total limits, rejecting or trimming.
 //! - [`Pins`]: a hash of each tool's definition, recorded at first sight or pinned; a change
 //!   is flagged, or blocked until approved (see [`admin`]).
+//! - [`PiiGuard`](pii::PiiGuard): PII and secrets redacted or blocked in arguments, outputs
+//!   and streamed text (see [`pii`]).
 
 pub mod admin;
 mod deny;
@@ -86,7 +89,7 @@ use std::task::{Context, Poll};
 use agent_gateway_core::{AgentRequest, AgentResponse, BoxError};
 use tower::Service;
 
-pub use self::deny::{DenyError, DenyRules, MAX_RULE_SIZE};
+pub use self::deny::{DenyError, DenyFilter, DenyRules, MAX_RULE_SIZE, MAX_STREAM_HOLD};
 use self::future::ResponseFuture;
 pub use self::layer::GuardLayer;
 use self::layer::Rails;
@@ -171,7 +174,7 @@ where
 
     fn call(&mut self, mut request: R) -> Self::Future {
         let Some(rails) = &self.rails else {
-            return ResponseFuture::passed(self.inner.call(request));
+            return ResponseFuture::called(self.inner.call(request), None);
         };
         // Synchronous checks, no I/O: the inner service made ready above is the one called.
         let mut rewritten = Vec::new();
@@ -193,8 +196,16 @@ where
         if !rewritten.is_empty() {
             request.extensions_mut().insert(Rewritten(rewritten));
         }
+        // The exchange is kept (its target and caller copied) only when a guardrail will look
+        // at the response.
+        if !rails.iter().any(|rail| rail.watches(&request)) {
+            return ResponseFuture::called(self.inner.call(request), None);
+        }
         let exchange = Exchange::of(&request);
         let rails = Arc::clone(rails);
-        ResponseFuture::called(self.inner.call(request), rails, exchange)
+        ResponseFuture::checked(
+            self.inner.call(request),
+            Box::new(move |response| future::check_response(&rails, &exchange, response)),
+        )
     }
 }

@@ -323,6 +323,10 @@ impl Guardrail for SchemaCheck {
         self.check_arguments(tool, request.arguments())
     }
 
+    fn watches(&self, request: &dyn AgentRequest) -> bool {
+        request.protocol() == "mcp"
+    }
+
     fn on_response(&self, exchange: &Exchange, response: &mut dyn AgentResponse) -> Verdict {
         if exchange.protocol() != "mcp" {
             return Verdict::Pass;

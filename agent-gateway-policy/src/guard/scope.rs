@@ -138,6 +138,24 @@ impl<G> Scoped<G> {
         self.scope.matches_exchange(exchange)
     }
 
+    /// Whether `request` is in scope: a listing is whatever its target (see [`Scoped`]).
+    fn request_in_scope(&self, request: &dyn AgentRequest) -> bool {
+        let target = if request.action().is_listing() {
+            None
+        } else {
+            request.target()
+        };
+        let scope = &self.scope;
+        if target.is_none() && request.action().is_listing() && !scope.targets.is_empty() {
+            let target_free = Scope {
+                targets: Vec::new(),
+                ..scope.clone()
+            };
+            return target_free.matches(request.protocol(), request.caller(), None);
+        }
+        scope.matches(request.protocol(), request.caller(), target)
+    }
+
     fn apply_mode(&self, verdict: Verdict) -> Verdict {
         match (verdict, self.mode) {
             (Verdict::Block(block), Mode::Warn) => {
@@ -155,16 +173,14 @@ impl<G> Scoped<G> {
 
 impl<G: Guardrail> Guardrail for Scoped<G> {
     fn on_request(&self, request: &mut dyn AgentRequest) -> Verdict {
-        let in_scope = if request.action().is_listing() {
-            self.in_scope(&Exchange::of(request))
-        } else {
-            self.scope
-                .matches(request.protocol(), request.caller(), request.target())
-        };
-        if !in_scope {
+        if !self.request_in_scope(request) {
             return Verdict::Pass;
         }
         self.apply_mode(self.inner.on_request(request))
+    }
+
+    fn watches(&self, request: &dyn AgentRequest) -> bool {
+        self.request_in_scope(request) && self.inner.watches(request)
     }
 
     fn on_response(&self, exchange: &Exchange, response: &mut dyn AgentResponse) -> Verdict {

@@ -154,6 +154,15 @@ pub trait Guardrail: Send + Sync + 'static {
         Verdict::Pass
     }
 
+    /// Whether this guardrail may look at the response to `request` (its
+    /// [`on_response`](Guardrail::on_response) or [`text_filter`](Guardrail::text_filter)).
+    /// When no guardrail does, the layer keeps nothing of the request for the response side.
+    /// The default says yes; a request-only guardrail, or one out of scope, says no.
+    fn watches(&self, request: &dyn AgentRequest) -> bool {
+        let _ = request;
+        true
+    }
+
     /// A filter for the text this exchange's response carries, if this guardrail filters
     /// text. Called once per response.
     fn text_filter(&self, exchange: &Exchange) -> Option<Box<dyn TextFilter>> {
@@ -168,6 +177,10 @@ where
 {
     fn on_request(&self, request: &mut dyn AgentRequest) -> Verdict {
         self(request)
+    }
+
+    fn watches(&self, _: &dyn AgentRequest) -> bool {
+        false
     }
 }
 

@@ -26,10 +26,21 @@
 //! kind = "pin"
 //! pin_mode = "block"              # block (default) | flag
 //! pins = { "fs__read_file" = "<64 hex digits>" }
+//!
+//! [[guardrails]]
+//! id = "pii"
+//! kind = "pii"
+//! on_requests = true              # both sides by default (also for `deny`)
+//! # detector label = detect | redact | block; rule ids are `pii.{label}`.
+//! # Left out: every detector, redacting.
+//! pii = { email = "redact", payment_card = "redact", openai_key = "block" }
 //! ```
+//!
+//! A `pii` guardrail compiles its rules once, when the layer is built at start-up.
 
 use std::collections::BTreeMap;
 
+use agent_gateway_policy::guard::pii::{Detector, PiiAction, PiiGuard, PiiRule};
 use agent_gateway_policy::guard::{
     DenyRules, GuardLayer, Mode, Oversize, PinMode, Pins, SchemaCheck, Scope, Scoped, SizeLimits,
     ToolDigest,
@@ -72,8 +83,16 @@ pub enum GuardrailKind {
         /// Digests pinned in the file, by tool name.
         pins: Vec<(String, ToolDigest)>,
     },
-    /// PII detection and redaction; its options are read by the PII guardrail.
-    Pii(toml::Table),
+    /// PII detection and redaction: the rules (compiled when the layer is built) and the
+    /// sides they guard.
+    Pii {
+        /// The rules, `pii.{label}` each.
+        rules: Vec<PiiRule>,
+        /// Request arguments are guarded.
+        on_requests: bool,
+        /// Response outputs and streamed text are guarded.
+        on_responses: bool,
+    },
 }
 
 /// The guard layer built from the configured guardrails, and the pin table if one is
@@ -114,16 +133,16 @@ impl Guardrails {
                     pins = Some(table.clone());
                     layer.with(scoped(Guard::Pin(table)))
                 }
-                GuardrailKind::Pii(_) => {
-                    // Fail closed: a configured PII guardrail that this build cannot run must
-                    // not silently let personal data through.
-                    return Err(bad(
-                        "guardrails.kind",
-                        format!(
-                            "guardrail {}: the `pii` guardrail is not available in this build",
-                            c.id
-                        ),
-                    ));
+                GuardrailKind::Pii {
+                    rules,
+                    on_requests,
+                    on_responses,
+                } => {
+                    // Compiled here, once, at start-up: never per request.
+                    let guard = PiiGuard::new(rules.iter().cloned())
+                        .on_requests(*on_requests)
+                        .on_responses(*on_responses);
+                    layer.with(scoped(Guard::Pii(guard)))
                 }
             };
         }
@@ -138,6 +157,7 @@ enum Guard {
     Deny(DenyRules),
     Size(SizeLimits),
     Pin(Pins),
+    Pii(PiiGuard),
 }
 
 impl Guard {
@@ -147,6 +167,7 @@ impl Guard {
             Guard::Deny(g) => g,
             Guard::Size(g) => g,
             Guard::Pin(g) => g,
+            Guard::Pii(g) => g,
         }
     }
 }
@@ -165,6 +186,17 @@ impl agent_gateway_policy::guard::Guardrail for Guard {
         response: &mut dyn agent_gateway_core::AgentResponse,
     ) -> agent_gateway_policy::guard::Verdict {
         self.get().on_response(exchange, response)
+    }
+
+    fn watches(&self, request: &dyn agent_gateway_core::AgentRequest) -> bool {
+        self.get().watches(request)
+    }
+
+    fn text_filter(
+        &self,
+        exchange: &agent_gateway_policy::guard::Exchange,
+    ) -> Option<Box<dyn agent_gateway_core::content::TextFilter>> {
+        self.get().text_filter(exchange)
     }
 }
 
@@ -197,8 +229,8 @@ pub(super) struct FileGuardrail {
     pin_mode: Option<String>,
     #[serde(default)]
     pins: BTreeMap<String, String>,
-    // pii: read by the PII guardrail
-    pii: Option<toml::Table>,
+    // pii: detector label = action
+    pii: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,10 +278,12 @@ impl TryFrom<FileGuardrail> for GuardrailConfig {
             f.require_known.is_some() && !kind_is("schema"),
             "guardrails.require_known",
         )?;
+        stray(!f.rules.is_empty() && !kind_is("deny"), "guardrails.rules")?;
         stray(
-            (!f.rules.is_empty() || f.on_requests.is_some() || f.on_responses.is_some())
-                && !kind_is("deny"),
-            "guardrails.rules",
+            (f.on_requests.is_some() || f.on_responses.is_some())
+                && !kind_is("deny")
+                && !kind_is("pii"),
+            "guardrails.on_requests",
         )?;
         stray(
             (f.max_field_bytes.is_some() || f.max_total_bytes.is_some() || f.oversize.is_some())
@@ -293,7 +327,11 @@ impl TryFrom<FileGuardrail> for GuardrailConfig {
                     })
                     .collect::<Result<_, ConfigError>>()?,
             },
-            "pii" => GuardrailKind::Pii(f.pii.unwrap_or_default()),
+            "pii" => GuardrailKind::Pii {
+                rules: pii_rules(f.pii)?,
+                on_requests: f.on_requests.unwrap_or(true),
+                on_responses: f.on_responses.unwrap_or(true),
+            },
             other => {
                 return Err(bad(
                     "guardrails.kind",
@@ -338,6 +376,39 @@ fn deny_rules(
         .map_err(|e| bad("guardrails.rules", e.to_string()))?;
     }
     Ok(out)
+}
+
+/// The rules of a `pii` table (detector label = action), `pii.{label}` each; every detector
+/// redacting when the table is left out.
+fn pii_rules(table: Option<BTreeMap<String, String>>) -> Result<Vec<PiiRule>, ConfigError> {
+    let Some(table) = table else {
+        return Ok(PiiRule::defaults());
+    };
+    if table.is_empty() {
+        return Err(bad(
+            "guardrails.pii",
+            "an empty table detects nothing; leave it out for every detector".into(),
+        ));
+    }
+    table
+        .into_iter()
+        .map(|(label, action)| {
+            let detector = Detector::from_label(&label).ok_or_else(|| {
+                let known: Vec<&str> = Detector::ALL.iter().map(|d| d.label()).collect();
+                bad(
+                    "guardrails.pii",
+                    format!("`{label}` is not a detector ({})", known.join(", ")),
+                )
+            })?;
+            let action = PiiAction::from_name(&action).ok_or_else(|| {
+                bad(
+                    "guardrails.pii",
+                    format!("{label}: `{action}` is not detect, redact or block"),
+                )
+            })?;
+            Ok(PiiRule::new(format!("pii.{label}"), detector, action))
+        })
+        .collect()
 }
 
 fn size_limits(
@@ -468,13 +539,50 @@ pins = {{ "fs__read" = "{digest}" }}
             Config::from_toml_str("[[guardrails]]\nid = \"g\"\nkind = \"schema\"\ntypo = 1\n")
                 .is_err()
         );
-        // A pii guardrail parses (its options are the PII guardrail's) but this build refuses
-        // to start without it rather than let personal data through.
+        for (text, key) in [
+            ("pii = { mail = \"redact\" }", "guardrails.pii"),
+            ("pii = { email = \"hide\" }", "guardrails.pii"),
+            ("pii = {}", "guardrails.pii"),
+        ] {
+            let text = format!("[[guardrails]]\nid = \"p\"\nkind = \"pii\"\n{text}\n");
+            let err = Config::from_toml_str(&text).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+        let err = Config::from_toml_str(
+            "[[guardrails]]\nid = \"g\"\nkind = \"size\"\nmax_total_bytes = 9\non_requests = false\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("guardrails.on_requests"), "{err}");
+    }
+
+    #[test]
+    fn a_pii_guardrail_builds_its_rules() {
         let c = Config::from_toml_str(
-            "[[guardrails]]\nid = \"p\"\nkind = \"pii\"\npii = { email = \"redact\" }\n",
+            "[[guardrails]]\nid = \"p\"\nkind = \"pii\"\non_requests = false\n\
+             pii = { email = \"redact\", openai_key = \"block\" }\n\
+             [[guardrails]]\nid = \"all\"\nkind = \"pii\"\n",
         )
         .unwrap();
-        let err = Guardrails::build(&c.guardrails).unwrap_err();
-        assert!(err.to_string().contains("pii"), "{err}");
+        let GuardrailKind::Pii {
+            rules,
+            on_requests,
+            on_responses,
+        } = &c.guardrails[0].kind
+        else {
+            panic!("not a pii guardrail: {:?}", c.guardrails[0].kind);
+        };
+        assert_eq!(
+            rules,
+            &[
+                PiiRule::new("pii.email", Detector::Email, PiiAction::Redact),
+                PiiRule::new("pii.openai_key", Detector::OpenAiKey, PiiAction::Block),
+            ]
+        );
+        assert_eq!((*on_requests, *on_responses), (false, true));
+        let GuardrailKind::Pii { rules, .. } = &c.guardrails[1].kind else {
+            panic!("not a pii guardrail");
+        };
+        assert_eq!(rules, &PiiRule::defaults());
+        assert_eq!(Guardrails::build(&c.guardrails).unwrap().layer.len(), 2);
     }
 }

@@ -417,7 +417,7 @@ url = "http://127.0.0.1:3000/mcp"
             .map(|d| d.cache_write_usd_per_million)
             .collect();
         assert_eq!(writes, [None, None, Some(1.25)]);
-        assert_eq!(c.guardrails.len(), 4);
+        assert_eq!(c.guardrails.len(), 5);
         assert!(Guardrails::build(&c.guardrails).unwrap().pins.is_some());
     }
 

@@ -117,6 +117,11 @@ impl Engine {
         }
     }
 
+    /// The action of the rule `id`, if it is one of this set's.
+    pub(super) fn action_of(&self, id: &str) -> Option<PiiAction> {
+        self.rules.iter().find(|r| r.id == id).map(|r| r.action)
+    }
+
     /// Whether no head matches anywhere in `text`: the fast path of a clean text.
     pub(super) fn is_clean(&self, text: &str) -> bool {
         !self.heads.is_match(text)

@@ -45,6 +45,7 @@
 mod detector;
 mod engine;
 mod filter;
+mod rail;
 
 #[cfg(test)]
 mod tests;
@@ -140,9 +141,21 @@ pub struct Finding {
 }
 
 /// A compiled PII rule set: cheap to clone, shared by every filter made from it.
+///
+/// It is also a [`Guardrail`](crate::guard::Guardrail) for the
+/// [`GuardLayer`](crate::guard::GuardLayer): request arguments and whole outputs are
+/// redacted in place, streamed text is filtered as it passes.
 #[derive(Debug, Clone)]
 pub struct PiiGuard {
     engine: Arc<Engine>,
+    sides: Sides,
+}
+
+/// Which sides of an exchange a [`PiiGuard`] guards as a guardrail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sides {
+    requests: bool,
+    responses: bool,
 }
 
 impl PiiGuard {
@@ -152,7 +165,23 @@ impl PiiGuard {
         let rules: Vec<PiiRule> = rules.into_iter().collect();
         PiiGuard {
             engine: Arc::new(Engine::new(&rules)),
+            sides: Sides {
+                requests: true,
+                responses: true,
+            },
         }
+    }
+
+    /// As a guardrail, looks at request arguments (`true` by default).
+    pub fn on_requests(mut self, yes: bool) -> Self {
+        self.sides.requests = yes;
+        self
+    }
+
+    /// As a guardrail, looks at response outputs and streamed text (`true` by default).
+    pub fn on_responses(mut self, yes: bool) -> Self {
+        self.sides.responses = yes;
+        self
     }
 
     /// A filter for one streamed text (or several texts in turn: it starts afresh after each

@@ -231,7 +231,7 @@ mod tests {
         assert_ne!(a.trace_id(), b.trace_id());
         assert!(a.sampled());
         assert_eq!(
-            TraceParent::parse(&a.to_header_value().to_str().unwrap().to_owned()),
+            TraceParent::parse(a.to_header_value().to_str().unwrap()),
             Some(a)
         );
     }

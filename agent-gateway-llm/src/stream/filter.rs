@@ -381,7 +381,8 @@ impl FilterText {
                 }
             }
             "response.output_item.done" => {
-                if !self.flush(out) || !self.replace_item(&mut v["item"], out) {
+                let replaced = self.flush(out) && self.replace_item(&mut v["item"], out);
+                if !replaced {
                     return;
                 }
             }

@@ -1,4 +1,4 @@
-//! [`Future`](std::future::Future) types: the [`ResponseFuture`] of [`Guard`](super::Guard),
+//! [`Future`] types: the [`ResponseFuture`] of [`Guard`](super::Guard),
 //! ready at once with the denial when a request-side guardrail blocks, else the inner call's
 //! future, whose response the response-side guardrails check (and whose text they filter) when
 //! it arrives. It is the future every layer that decides in `call` shares.

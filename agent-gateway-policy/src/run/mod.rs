@@ -44,13 +44,13 @@
 //!
 //! A **run** is one agent workflow. The layer finds a call's run, in this order:
 //!
-//! 1. a valid signed budget header ([`RUN_BUDGET_HEADER`](agent_gateway_core::run::RUN_BUDGET_HEADER)),
+//! 1. a valid signed budget header ([`RUN_BUDGET_HEADER`]),
 //!    which names the run, the hop depth and what is left;
 //! 2. else the [`RunSource`]s, in order (by default: the explicit `agw-run-id` header, the MCP
 //!    session, the A2A context or task, the W3C trace id of `traceparent`);
 //! 3. else, for a step (a tool, model or agent call), a new run of its own.
 //!
-//! The run id is set on the request ([`AgentRequest::run_id`](agent_gateway_core::AgentRequest::run_id))
+//! The run id is set on the request ([`AgentRequest::run_id`])
 //! for every later layer (audit, metrics) and, with [`RunLayer::resolver`] placed before the
 //! rules, for CEL (`run`). The [`PolicyStack`](crate::stack::PolicyStack) does both.
 //!

@@ -144,10 +144,10 @@ pub(super) fn traced(span: &Span, context: &TraceParent) {
 /// span (a clone kept until then) ends with the stream.
 pub(super) fn answered<T: AgentResponse>(span: Span, protocol: &'static str, response: &T) {
     span.record(semconv::AGW_DECISION, "allow");
-    if let Some(served) = response.served_by() {
-        if protocol == "llm" {
-            span.record(semconv::GEN_AI_PROVIDER_NAME, served.upstream());
-        }
+    if let Some(served) = response.served_by()
+        && protocol == "llm"
+    {
+        span.record(semconv::GEN_AI_PROVIDER_NAME, served.upstream());
     }
     let model = response
         .output()

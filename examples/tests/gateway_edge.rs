@@ -3,42 +3,22 @@
 //! the unauthenticated rate limit and the Host/Origin check on every front (findings 6 and 15,
 //! the Host/Origin and two-credential notes).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agent_gateway_examples::config::EMBEDDED_DEFAULT;
+use gateway::{Gateway, scratch, start_in};
+
+mod gateway;
 
 /// Slack on top of a configured timeout for the process to notice and the socket to report
 /// it, on a loaded two-core machine.
 const SLACK: Duration = Duration::from_secs(3);
 
-struct Gateway {
-    child: Child,
-    addr: SocketAddr,
-    _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts the binary on the embedded defaults with `server` lines added to `[server]`.
 fn start(name: &str, server: &str) -> Gateway {
-    let dir = std::env::temp_dir().join(format!("agw-edge-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = scratch(&format!("edge-{name}"));
     let path = dir.join("gw.toml");
     let text = EMBEDDED_DEFAULT.replacen("[server]\n", &format!("[server]\n{server}"), 1);
     assert!(
@@ -46,36 +26,10 @@ fn start(name: &str, server: &str) -> Gateway {
         "the default [server] table moved"
     );
     std::fs::write(&path, text).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args(["--listen", "127.0.0.1:0", "--config"])
-        .arg(&path)
-        // The embedded defaults' relative `audit/` directory goes here, one per gateway.
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn gateway");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-        let _ = tx.send(read);
-    });
-    let line = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(read) => read.expect("first line"),
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the gateway printed no address within 60 s");
-        }
-    };
-    let addr = line.trim().parse().expect("an address");
-    Gateway {
-        child,
-        addr,
-        _dir: TempDir(dir),
-    }
+    start_in(
+        &dir,
+        &["--config", path.to_str().expect("a UTF-8 temp path")],
+    )
 }
 
 /// Sends `raw` and reads until the server closes; (status or 0, whole answer, time taken).

@@ -30,7 +30,7 @@ use agent_gateway_policy::audit::{
     self, AuditError, AuditLayer, AuditLog, AuditOptions, AuditRecord, ChainHead, JsonlSink,
 };
 
-use crate::config::{AuditConfig, AuditStore};
+use crate::config::AuditConfig;
 
 /// Opens the log `config` describes (recovering its chain's tail) and starts its writer. Fails
 /// with [`AuditError::Locked`] when another gateway is writing the same log.
@@ -41,7 +41,9 @@ pub fn open(config: &AuditConfig) -> Result<AuditLayer, AuditError> {
         .with_overflow(config.overflow);
     let log = match config.sink {
         #[cfg(feature = "sqlite")]
-        AuditStore::Sqlite => AuditLog::start(audit::SqliteSink::open(&config.path)?, options)?,
+        crate::config::AuditStore::Sqlite => {
+            AuditLog::start(audit::SqliteSink::open(&config.path)?, options)?
+        }
         _ => AuditLog::start(open_jsonl(config)?, options)?,
     };
     Ok(AuditLayer::new(log).with_arguments(config.arguments))

@@ -6,7 +6,7 @@
 //! holder exits, however it exits (a `SIGKILL` included), so a restart never finds it stale.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::sink::AuditError;
 
@@ -41,9 +41,9 @@ impl WriterLock {
 
     /// The lock file of a store kept in one file (SQLite): `<file>.lock`.
     #[cfg(feature = "sqlite")]
-    pub(super) fn beside(path: &Path) -> PathBuf {
+    pub(super) fn beside(path: &Path) -> std::path::PathBuf {
         let mut name = path.as_os_str().to_owned();
         name.push(".lock");
-        PathBuf::from(name)
+        std::path::PathBuf::from(name)
     }
 }

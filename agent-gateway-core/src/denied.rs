@@ -119,14 +119,16 @@ impl Denied {
         Denied::new(DeniedKind::BudgetExhausted, message)
     }
 
-    /// A guardrail rule blocked the content.
+    /// A guardrail rule blocked the content; the message names the rule
+    /// (`blocked by guardrail (rule ID)`), as a blocked stream's error event does, so a client
+    /// of a dialect without a structured error field still learns which rule refused.
     pub fn guardrail_blocked(rule_id: impl Into<String>) -> Self {
         let rule_id = rule_id.into();
         Denied {
             kind: DeniedKind::GuardrailBlocked {
                 rule_id: rule_id.clone(),
             },
-            message: Cow::Borrowed("blocked by guardrail"),
+            message: Cow::Owned(format!("blocked by guardrail (rule {rule_id})")),
             rule: Some(rule_id),
         }
     }
@@ -256,6 +258,8 @@ mod tests {
             }
         );
         assert_eq!(d.retry_after(), None);
+        // The message names the rule, for dialects whose error body has no field for it.
+        assert_eq!(d.message(), "blocked by guardrail (rule pii-1)");
     }
 
     #[test]

@@ -59,10 +59,11 @@ use agent_gateway_core::body::read_limited;
 use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::response::ServedBy;
 use agent_gateway_core::upstream::Failover;
+use agent_gateway_core::upstream::hop::copy_hop_headers;
 use agent_gateway_core::upstream::{CircuitOpen, NoHealthyInstance};
 use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Caller};
+use http::HeaderMap;
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderName};
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
 
@@ -82,14 +83,10 @@ use crate::webhook::WebhookAllowList;
 /// The largest unary answer accepted from an agent.
 const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 
-/// Request headers passed on to the agent; everything else, credentials above all, stays here.
-/// The run budget header is the signed remainder the run layer wrote for this hop (never the
-/// client's own: the layer verifies and replaces it), which the agent copies onto its calls.
-const FORWARDED: [&str; 3] = [
-    "a2a-extensions",
-    "traceparent",
-    agent_gateway_core::run::RUN_BUDGET_HEADER,
-];
+/// The A2A request header passed on to the agent besides the hop headers
+/// ([`copy_hop_headers`]: trace context and the run's signed remainder); everything else,
+/// credentials above all, stays here.
+const A2A_EXTENSIONS: &str = "a2a-extensions";
 
 /// Finds the [`A2aError`] in an error's source chain.
 pub fn find_a2a_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a A2aError> {
@@ -206,10 +203,9 @@ impl Inner {
             obj.remove("tenant");
         }
         let mut fwd = HeaderMap::new();
-        for name in FORWARDED {
-            if let Some(v) = headers.get(name) {
-                fwd.insert(HeaderName::from_static(name), v.clone());
-            }
+        copy_hop_headers(&headers, &mut fwd);
+        if let Some(v) = headers.get(A2A_EXTENSIONS) {
+            fwd.insert(A2A_EXTENSIONS, v.clone());
         }
         // 1.0's `historyLength: 0` is "no history"; a 0.3 agent reads 0 as unset (all of it).
         let no_history = op == Operation::GetTask

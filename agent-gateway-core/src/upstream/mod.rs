@@ -17,6 +17,8 @@
 //! - [`timeout`]: tower's timeout, whose [`Elapsed`](timeout::Elapsed) the breaker counts as a
 //!   failure.
 //! - [`classify`]: what counts as a failure; [`error`]: the typed refusals.
+//! - [`hop`]: the request headers that travel with a call to its upstream (trace context and
+//!   the run's signed remainder), copied the same way by every protocol.
 //!
 //! A typical stack for one upstream, outermost first: retry → balance → (per instance)
 //! timeout → connector.
@@ -66,6 +68,7 @@ pub mod balance;
 pub mod breaker;
 pub mod classify;
 pub mod error;
+pub mod hop;
 pub mod registry;
 pub mod retry;
 pub mod retry_after;

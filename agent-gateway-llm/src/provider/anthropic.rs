@@ -8,7 +8,7 @@ use agent_gateway_core::{AgentRequest, BoxError};
 use super::Provider;
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, Path, trace_headers, upstream_request};
+use super::relay::{Exchange, Path, upstream_request};
 use crate::error::{InvalidRequest, UpstreamUnavailable};
 use crate::stream::{ChatToResponses, MessagesToChat, SseTransform};
 use crate::translate::{
@@ -17,6 +17,7 @@ use crate::translate::{
 };
 use crate::usage::Wire;
 use crate::{Api, LlmBody, LlmResponse};
+use agent_gateway_core::upstream::hop::copy_hop_headers;
 
 /// The `anthropic-version` sent when the client sent none.
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -83,8 +84,7 @@ impl Upstream for AnthropicUpstream {
         if let Some(key) = call.config.common.api_key()? {
             headers.insert("x-api-key", key);
         }
-        super::relay::forward_run_budget(client.headers(), &mut headers);
-        trace_headers(client.headers(), &mut headers);
+        copy_hop_headers(client.headers(), &mut headers);
         let uri = call.config.common.uri(Path::Messages);
         let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {

@@ -8,7 +8,7 @@ use agent_gateway_core::{AgentRequest, BoxError};
 use super::Provider;
 use super::generic::{Call, Upstream, unsupported};
 use super::patch::Patched;
-use super::relay::{Exchange, Path, trace_headers, upstream_request};
+use super::relay::{Exchange, Path, upstream_request};
 use crate::error::UpstreamUnavailable;
 use crate::stream::{ChatToMessages, ChatToResponses, SseTransform};
 use crate::translate::{
@@ -17,6 +17,7 @@ use crate::translate::{
 };
 use crate::usage::Wire;
 use crate::{Api, LlmBody, LlmResponse};
+use agent_gateway_core::upstream::hop::copy_hop_headers;
 
 /// A provider speaking the OpenAI API at any base URL (`https://api.openai.com/v1`, a vLLM or
 /// Ollama server's `/v1`, …): Chat Completions and Responses, and Anthropic Messages
@@ -106,8 +107,7 @@ impl Upstream for OpenAiUpstream {
         if let Some(bearer) = call.config.common.bearer()? {
             headers.insert(AUTHORIZATION, bearer);
         }
-        super::relay::forward_run_budget(client.headers(), &mut headers);
-        trace_headers(client.headers(), &mut headers);
+        copy_hop_headers(client.headers(), &mut headers);
         let uri = call.config.common.uri(path);
         let upstream = upstream_request(uri, headers, body.to_bytes()?)?;
         let exchange = Exchange {

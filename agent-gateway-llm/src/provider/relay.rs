@@ -145,30 +145,6 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     agent_gateway_core::upstream::retry_after::from_headers(headers, std::time::SystemTime::now())
 }
 
-/// Copies the W3C trace context from the client's request (`traceparent`, when well formed,
-/// and its `tracestate`) to the upstream's headers. Behind the policy crate's `TraceLayer`
-/// the `traceparent` there is the gateway's own span, so the provider's spans join the trace.
-pub(crate) fn trace_headers(client: &HeaderMap, upstream: &mut HeaderMap) {
-    use agent_gateway_core::trace::{TRACEPARENT, TRACESTATE, TraceParent};
-    let Some(parent) = TraceParent::from_headers(client) else {
-        return;
-    };
-    upstream.insert(TRACEPARENT, parent.to_header_value());
-    if let Some(state) = client.get(TRACESTATE) {
-        upstream.insert(TRACESTATE, state.clone());
-    }
-}
-
-/// Copies the run budget header the run layer wrote for this call (the signed remainder of the
-/// run) onto the upstream request's headers, so a model backend that is itself an agent behind
-/// the gateway stays inside the run.
-pub(crate) fn forward_run_budget(client: &HeaderMap, upstream: &mut HeaderMap) {
-    let name = agent_gateway_core::run::RUN_BUDGET_HEADER;
-    if let Some(value) = client.get(name) {
-        upstream.insert(name, value.clone());
-    }
-}
-
 /// The POST of `body` to `uri` with `headers` and the JSON content type.
 pub(crate) fn upstream_request(
     uri: &Uri,

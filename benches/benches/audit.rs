@@ -15,7 +15,8 @@ use std::time::Duration;
 use agent_gateway_core::response::Reply;
 use agent_gateway_core::{Action, BoxError, Call, Caller, Usage};
 use agent_gateway_policy::audit::{
-    AuditLayer, AuditLog, AuditOptions, AuditRecord, Fsync, JsonlSink, Rotation,
+    Arguments, AuditLayer, AuditLog, AuditOptions, AuditRecord, AuditTapLayer, Fsync, JsonlSink,
+    Rotation,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
@@ -37,6 +38,19 @@ fn call() -> Call {
     Call::new(Action::ToolCall, json!({"path": "/data/x"}))
         .with_target("fs.read")
         .with_caller(Caller::new("bench").with_tenant("acme"))
+}
+
+/// A model call's body of about 64 KiB: what the LLM front hands the seam as its arguments.
+fn big_call() -> Call {
+    let turns: Vec<_> = (0..256)
+        .map(|i| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": "x".repeat(240)}))
+        .collect();
+    Call::new(
+        Action::ModelCall,
+        json!({"model": "gpt-4o", "messages": turns}),
+    )
+    .with_target("gpt-4o")
+    .with_caller(Caller::new("bench").with_tenant("acme"))
 }
 
 fn dir(name: &str) -> PathBuf {
@@ -71,6 +85,26 @@ fn audit(c: &mut Criterion) {
         let svc = AuditLayer::new(log.clone()).layer(bare());
         c.bench_function(&format!("audit/jsonl_fsync_{name}"), |b| {
             b.iter(|| black_box(rt.block_on(svc.clone().oneshot(req.clone())).unwrap()))
+        });
+        rt.block_on(log.flush()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // The runnable gateway's shape: the audit layer outside, a tap after auth and one before the
+    // upstream, over a ~64 KiB model body, against the bare service with the same body. The
+    // arguments are serialised and hashed once per call, however many taps refresh the record.
+    let big = big_call();
+    c.bench_function("audit/baseline_bare_service_64k", |b| {
+        b.iter(|| black_box(rt.block_on(svc.clone().oneshot(big.clone())).unwrap()))
+    });
+    for (name, arguments) in [("digest", Arguments::Digest), ("full", Arguments::Full)] {
+        let dir = dir(&format!("taps-{name}"));
+        let log = log(&dir, Fsync::Never);
+        let svc = AuditLayer::new(log.clone())
+            .with_arguments(arguments)
+            .layer(AuditTapLayer.layer(AuditTapLayer.layer(bare())));
+        c.bench_function(&format!("audit/two_taps_64k_{name}"), |b| {
+            b.iter(|| black_box(rt.block_on(svc.clone().oneshot(big.clone())).unwrap()))
         });
         rt.block_on(log.flush()).unwrap();
         let _ = std::fs::remove_dir_all(&dir);

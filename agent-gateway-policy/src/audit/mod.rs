@@ -102,6 +102,8 @@ mod sqlite;
 mod tap;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_once;
 mod ticket;
 mod verify;
 
@@ -118,7 +120,7 @@ pub use self::log::{
     AuditLog, AuditOptions, DEFAULT_FSYNC_INTERVAL, DEFAULT_QUEUE, Fsync, MAX_BATCH, Overflow,
 };
 pub use self::read::{read, run};
-pub use self::record::{Arguments, AuditRecord, CallerRecord, UsageRecord};
+pub use self::record::{Arguments, AuditRecord, CallerRecord, RawJson, UsageRecord};
 pub use self::sink::{AuditError, AuditSink};
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteSink;

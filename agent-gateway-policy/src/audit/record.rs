@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use agent_gateway_core::{AgentRequest, Caller, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 /// One call, as the audit log keeps it: who, what, the decision, the outcome, what it used.
@@ -34,9 +35,10 @@ pub struct AuditRecord {
     /// The SHA-256 (hex) of the arguments' compact JSON, as the request carried them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments_sha256: Option<String>,
-    /// The arguments themselves, when the layer is configured to keep them.
+    /// The arguments themselves, when the layer is configured to keep them: the exact compact
+    /// JSON that `arguments_sha256` digests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arguments: Option<Value>,
+    pub arguments: Option<RawJson>,
     /// `allow` or `deny`.
     pub decision: String,
     /// The rule that denied the call, when the denial names one.
@@ -142,29 +144,109 @@ pub enum Arguments {
     Full,
 }
 
-/// The request's side of a record, read when the call passes the layer (and again, when a
-/// tap further in sees it: by then it has its caller, run id and redactions).
-pub(super) fn snapshot(req: &dyn AgentRequest, args: Arguments) -> AuditRecord {
-    let arguments = req.arguments();
-    AuditRecord {
-        time_ms: now_ms(),
-        caller: req.caller().map(CallerRecord::from),
-        protocol: req.protocol().to_owned(),
-        action: req.action().as_str().to_owned(),
-        target: req.target().map(str::to_owned),
-        arguments_sha256: arguments.map(digest),
-        arguments: match args {
-            Arguments::Full => arguments.cloned(),
-            Arguments::Digest => None,
+/// A JSON value kept as the compact text it was digested from, written into the record as is:
+/// the arguments are serialised once per call, for their digest and their copy alike.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The JSON, parsed.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(self.get())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// Reads the request's identity into `record`: caller, protocol, action, target, run id and
+/// trace id. Cheap, and allocates only for what changed since the record last read it, so each
+/// [`AuditTap`](super::AuditTap) may call it.
+pub(super) fn read_identity(record: &mut AuditRecord, req: &dyn AgentRequest) {
+    let caller = req.caller();
+    if record.caller.as_ref().map(|c| c.principal.as_str()) != caller.map(Caller::principal_id) {
+        record.caller = caller.map(CallerRecord::from);
+    }
+    set_str(&mut record.protocol, req.protocol());
+    set_str(&mut record.action, req.action().as_str());
+    set_opt(&mut record.target, req.target());
+    set_opt(&mut record.run_id, req.run_id().map(|r| r.as_str()));
+    let trace = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_id);
+    set_opt(&mut record.trace_id, trace);
+}
+
+fn set_str(field: &mut String, value: &str) {
+    if field != value {
+        value.clone_into(field);
+    }
+}
+
+fn set_opt(field: &mut Option<String>, value: Option<&str>) {
+    if field.as_deref() != value {
+        *field = value.map(str::to_owned);
+    }
+}
+
+/// Reads the request's arguments into `record`: their digest, and with [`Arguments::Full`]
+/// their compact JSON. This is the one costly read (it serialises the whole arguments, a whole
+/// model body for an LLM call), so a call's record takes it once, and again only when a
+/// guardrail has rewritten the arguments since (see [`Ticket`](super::ticket)).
+pub(super) fn read_arguments(record: &mut AuditRecord, req: &dyn AgentRequest, mode: Arguments) {
+    #[cfg(test)]
+    counted::READS.with(|n| n.set(n.get() + 1));
+    let Some(value) = req.arguments() else {
+        (record.arguments_sha256, record.arguments) = (None, None);
+        return;
+    };
+    match mode {
+        Arguments::Digest => {
+            record.arguments_sha256 = Some(digest(value));
+            record.arguments = None;
+        }
+        Arguments::Full => match serde_json::value::to_raw_value(value) {
+            Ok(raw) => {
+                record.arguments_sha256 = Some(hex(&Sha256::digest(raw.get().as_bytes())));
+                record.arguments = Some(RawJson(raw));
+            }
+            // A `Value` always serializes; should that change, keep at least the digest.
+            Err(_) => {
+                record.arguments_sha256 = Some(digest(value));
+                record.arguments = None;
+            }
         },
-        run_id: req.run_id().map(|r| r.as_str().to_owned()),
-        trace_id: req
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .and_then(trace_id)
-            .map(str::to_owned),
-        ..AuditRecord::default()
+    }
+}
+
+/// How many times this thread read a request's arguments: what the tests count to show a call
+/// is serialised once however many taps it passes.
+#[cfg(test)]
+pub(super) mod counted {
+    thread_local! {
+        pub(crate) static READS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// The count so far.
+    pub(crate) fn reads() -> usize {
+        READS.with(std::cell::Cell::get)
     }
 }
 

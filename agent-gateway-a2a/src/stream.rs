@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::jsonrpc::ErrorObject;
-use agent_gateway_core::response::Outcome;
+use agent_gateway_core::response::{Failure, Outcome};
 use agent_gateway_core::sse::{Decoder, Event};
 use agent_gateway_core::{Usage, UsageReport};
 use http_body::Body;
@@ -106,7 +106,17 @@ impl EventStream {
     }
 
     fn fail(&mut self, err: A2aError) -> Poll<Option<Result<Value, A2aError>>> {
-        self.end(Outcome::Aborted);
+        // The upstream's side failed (a guardrail's block is the gateway's, not the
+        // upstream's: recorded as the stream stopping early).
+        let outcome = match err {
+            A2aError::Timeout => Outcome::Failed(Failure::Timeout),
+            A2aError::Unavailable => Outcome::Failed(Failure::Unavailable),
+            A2aError::InvalidAgentResponse | A2aError::Upstream(_) => {
+                Outcome::Failed(Failure::Upstream)
+            }
+            _ => Outcome::Aborted,
+        };
+        self.end(outcome);
         Poll::Ready(Some(Err(err)))
     }
 

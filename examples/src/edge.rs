@@ -30,7 +30,8 @@ use agent_gateway_core::store::{MemoryStore, Rate};
 use agent_gateway_core::{Denied, DeniedKind};
 use agent_gateway_llm::{Api, Dialect};
 use agent_gateway_mcp::error::Rendered;
-use agent_gateway_policy::auth::{Authenticator, PreAuthLayer};
+use agent_gateway_policy::audit::{EdgeAuditLayer, EdgeMark};
+use agent_gateway_policy::auth::{Authenticated, Authenticator, PreAuthLayer};
 use agent_gateway_policy::streams::{LimitedBody, StreamLimitLayer};
 use axum::body::Body;
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -51,13 +52,29 @@ pub struct RouteRender {
 }
 
 impl RouteRender {
+    fn under(&self, prefix: &Option<String>, path: &str) -> bool {
+        prefix
+            .as_deref()
+            .is_some_and(|p| path == p || path.starts_with(&format!("{p}/")))
+    }
+
+    /// The protocol a request's path belongs to, for the audit record of an edge refusal.
+    fn protocol(&self, head: &http::request::Parts) -> &'static str {
+        let path = head.uri.path();
+        if self.under(&self.mcp_path, path) {
+            "mcp"
+        } else if self.under(&self.a2a_path, path) {
+            "a2a"
+        } else if Api::from_path(path).is_some() {
+            "llm"
+        } else {
+            "http"
+        }
+    }
+
     fn render(&self, head: &http::request::Parts, denied: &Denied) -> Response<Body> {
         let path = head.uri.path();
-        let under = |prefix: &Option<String>| {
-            prefix
-                .as_deref()
-                .is_some_and(|p| path == p || path.starts_with(&format!("{p}/")))
-        };
+        let under = |prefix: &Option<String>| self.under(prefix, path);
         let mut res = if under(&self.mcp_path) {
             let rendered = Rendered::from_denied(denied);
             let body = json!({"jsonrpc": "2.0", "id": null, "error": rendered.error});
@@ -82,6 +99,8 @@ impl RouteRender {
         if let Some(after) = denied.retry_after_header() {
             res.headers_mut().insert(RETRY_AFTER, after);
         }
+        // For the audit record of this refusal (its kind and rule).
+        res.extensions_mut().insert(denied.clone());
         res
     }
 }
@@ -129,6 +148,7 @@ pub struct Edge {
     host: HostCheckLayer<RenderFn>,
     pre_auth: Option<PreAuthLayer<dyn Authenticator, RenderFn>>,
     streams: StreamLimitLayer<RenderFn>,
+    audit: Option<EdgeAuditLayer>,
 }
 
 type RenderFn = Box<dyn Fn(&http::request::Parts, &Denied) -> Response<Body> + Send + Sync>;
@@ -139,6 +159,7 @@ impl std::fmt::Debug for Edge {
             .field("host", &self.host)
             .field("pre_auth", &self.pre_auth)
             .field("streams", &self.streams)
+            .field("audit", &self.audit)
             .finish()
     }
 }
@@ -171,10 +192,17 @@ impl Edge {
         });
         let streams = StreamLimitLayer::new(server.streams_per_caller.get(), boxed())
             .with_max_lifetime(server.max_stream_lifetime);
+        // Refusals before the policy stack's audit layer go to the same log.
+        let audit = policies.audit().map(|audit| {
+            EdgeAuditLayer::new(audit.log().clone(), move |head: &http::request::Parts| {
+                render.protocol(head)
+            })
+        });
         Edge {
             host,
             pre_auth,
             streams,
+            audit,
         }
     }
 
@@ -193,6 +221,7 @@ impl Edge {
     {
         let limited = ServiceBuilder::new()
             .map_response(|res: Response<LimitedBody<Body>>| res.map(Body::new))
+            .map_request(note_caller)
             .layer(self.streams.clone())
             .map_response(|res: Response<B>| res.map(Body::new))
             .service(front);
@@ -200,8 +229,24 @@ impl Edge {
             Some(pre) => BoxCloneSyncService::new(pre.layer(limited)),
             None => BoxCloneSyncService::new(limited),
         };
-        BoxCloneSyncService::new(self.host.layer(authed).map_err(|e: Infallible| e))
+        let checked = self.host.layer(authed).map_err(|e: Infallible| e);
+        match &self.audit {
+            Some(audit) => BoxCloneSyncService::new(audit.layer(checked)),
+            None => BoxCloneSyncService::new(checked),
+        }
     }
+}
+
+/// Hands the caller the edge authenticated to the edge's audit record, for a refusal after
+/// authentication (the stream limit, a front's 413 or 415).
+fn note_caller(req: Request<Body>) -> Request<Body> {
+    if let (Some(mark), Some(auth)) = (
+        req.extensions().get::<EdgeMark>(),
+        req.extensions().get::<Authenticated>(),
+    ) {
+        mark.set_caller(auth.caller());
+    }
+    req
 }
 
 /// Every governed route's Host/Origin policy: `[server] allowed_hosts`, else the MCP front's

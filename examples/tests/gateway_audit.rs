@@ -25,6 +25,18 @@ fn segments(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// `gateway audit ARGS... PATH`: its exit code and standard output.
+fn audit_cli(args: &[&str], path: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .arg("audit")
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("run the audit command");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code(), stdout)
+}
+
 /// One `GET /v1/whoami` with `traceparent` naming `id`; true when its whole 200 response came
 /// back. Any failure (the gateway was killed) is false.
 fn whoami_traced(addr: SocketAddr, id: u64) -> bool {
@@ -102,13 +114,8 @@ fn killed_under_load_with_fsync_always_every_answered_call_has_its_record() {
 
     // The log verifies up to its last complete record (a torn line is reported, not fatal)...
     let log = dir.join("audit");
-    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args(["audit", "verify"])
-        .arg(&log)
-        .output()
-        .expect("run verify");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let (code, stdout) = audit_cli(&["verify"], &log);
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.starts_with("ok: "), "{stdout}");
     // ... and holds a record of every call whose response a client received.
     let mut recorded = std::collections::HashSet::new();
@@ -131,14 +138,51 @@ fn killed_under_load_with_fsync_always_every_answered_call_has_its_record() {
     let segment = segments(&log).remove(0);
     let text = std::fs::read_to_string(&segment).unwrap();
     std::fs::write(&segment, text.replacen("\"seq\":3,", "\"seq\":3, ", 1)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args(["audit", "verify"])
-        .arg(&log)
-        .output()
-        .expect("run verify");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = audit_cli(&["verify"], &log);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("record 3 "), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_clean_shutdown_closes_the_log_with_its_last_record_and_releases_it() {
+    const CALLS: u64 = 20;
+    let dir = scratch("audit-close");
+    let config = dir.join("gw.toml");
+    // `never`: nothing but the shutdown's close makes the last records durable.
+    std::fs::write(
+        &config,
+        "[auth]\nrequired = false\n[audit]\npath = \"audit\"\nfsync = \"never\"\n",
+    )
+    .unwrap();
+    let mut gw = start_in(&dir, &["--config", config.to_str().unwrap()]);
+    for id in 1..=CALLS {
+        assert!(whoami_traced(gw.addr, id));
+    }
+    let status = gw.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status:?}");
+    let log = dir.join("audit");
+    let (code, stdout) = audit_cli(&["verify"], &log);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("ok: {CALLS} records")),
+        "{stdout}"
+    );
+    // The last call's record is the last line written.
+    let last = segments(&log).pop().unwrap();
+    let text = std::fs::read_to_string(last).unwrap();
+    let record: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        record["trace_id"],
+        format!("{CALLS:032x}").as_str(),
+        "{record}"
+    );
+    // Released: the next gateway opens the same log and continues its chain.
+    let next = start_in(&dir, &["--config", config.to_str().unwrap()]);
+    assert!(whoami_traced(next.addr, CALLS + 1));
+    drop(next);
+    let (code, stdout) = audit_cli(&["verify"], &log);
+    assert_eq!(code, Some(0), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -186,12 +230,7 @@ fn a_second_gateway_on_the_same_audit_log_fails_to_start_with_a_clear_error() {
     // The first one is unaffected, and its chain is one chain.
     assert!(whoami_traced(first.addr, 1));
     drop(first);
-    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args(["audit", "verify"])
-        .arg(dir.join("audit"))
-        .output()
-        .expect("run verify");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_, stdout) = audit_cli(&["verify"], &dir.join("audit"));
     assert!(stdout.starts_with("ok: 1 records"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -241,8 +280,8 @@ fsync = "always"
     };
     let before = now_ms();
     assert_eq!(whoami("x-api-key: agw-demo-key\r\n"), "200");
-    // Refused by the edge's authentication, before the policy stack: no record (see the
-    // report: the edge's 401s are not audited yet).
+    // Refused by the edge's authentication, before the policy stack: recorded by the edge,
+    // with no caller.
     assert_eq!(whoami(""), "401");
     assert_eq!(whoami("Authorization: Bearer agw-demo-key\r\n"), "200");
     let after = now_ms() + 1;
@@ -262,19 +301,10 @@ fsync = "always"
     drop(gw);
 
     let db = dir.join("audit.db");
-    let cli = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
-            .arg("audit")
-            .args(args)
-            .arg(&db)
-            .output()
-            .expect("run the audit command");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        (out.status.code(), stdout)
-    };
+    let cli = |args: &[&str]| audit_cli(args, &db);
     let (code, stdout) = cli(&["verify"]);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(stdout.starts_with("ok: 2 records"), "{stdout}");
+    assert!(stdout.starts_with("ok: 3 records"), "{stdout}");
     let (from, to) = (before.to_string(), after.to_string());
     let (code, stdout) = cli(&[
         "query",
@@ -291,7 +321,8 @@ fsync = "always"
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let seqs: Vec<_> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, [0, 1], "{stdout}");
+    // The edge's 401 (seq 1) has no caller.
+    assert_eq!(seqs, [0, 2], "{stdout}");
     assert!(records.iter().all(|r| r["decision"] == "allow"));
     // Outside the time range, nothing.
     let (code, stdout) = cli(&["query", "--caller", DEMO_PRINCIPAL, "--from", &to]);

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::{Outcome, UsageReport};
-use crate::Usage;
+use super::{Failure, Outcome, UsageReport};
+use crate::{BoxError, Usage};
 
 /// Watches the bytes of a stream pass by and works out its usage.
 ///
@@ -50,9 +50,10 @@ pin_project! {
     /// A body that relays its inner body unchanged, frame for frame, and completes a
     /// [`UsageReport`] when it ends.
     ///
-    /// The end is the inner body's last frame, an error from it, or the body being dropped
-    /// early (the client went away); the last two report [`Outcome::Aborted`] with the usage
-    /// seen so far.
+    /// The end is the inner body's last frame ([`Outcome::Complete`]), an error from it
+    /// ([`Outcome::Failed`], the upstream's side; classified by [`Failure::of`] when the error
+    /// is a [`BoxError`]), or the body being dropped early ([`Outcome::Aborted`], the client went
+    /// away). The last two report the usage seen so far.
     ///
     /// ```
     /// use bytes::Bytes;
@@ -112,9 +113,17 @@ impl<B> MeteredBody<B> {
     }
 }
 
+/// The failure an inner body's error stands for.
+fn failure<E: 'static>(error: &E) -> Failure {
+    let any: &dyn std::any::Any = error;
+    any.downcast_ref::<BoxError>()
+        .map_or(Failure::Upstream, |e| Failure::of(e.as_ref()))
+}
+
 impl<B> Body for MeteredBody<B>
 where
     B: Body<Data = Bytes>,
+    B::Error: 'static,
 {
     type Data = Bytes;
     type Error = B::Error;
@@ -132,7 +141,7 @@ where
                 }
                 None
             }
-            Some(Err(_)) => Some(Outcome::Aborted),
+            Some(Err(e)) => Some(Outcome::Failed(failure(e))),
             None => Some(Outcome::Complete),
         };
         if let Some(outcome) = outcome
@@ -209,5 +218,41 @@ mod tests {
             report.usage(),
             Some((Usage::tokens(0, 1), Outcome::Aborted))
         );
+    }
+
+    /// Relays its chunks, then fails with its error.
+    struct Failing(std::collections::VecDeque<Bytes>, Option<crate::BoxError>);
+
+    impl Body for Failing {
+        type Data = Bytes;
+        type Error = crate::BoxError;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, crate::BoxError>>> {
+            Poll::Ready(match self.0.pop_front() {
+                Some(b) => Some(Ok(Frame::data(b))),
+                None => self.1.take().map(Err),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_failing_upstream_reports_failed_with_its_kind_and_partial_usage() {
+        let timeout: crate::BoxError = Box::new(crate::upstream::timeout::Elapsed::new());
+        for (error, kind) in [
+            (timeout, Failure::Timeout),
+            ("connection reset".into(), Failure::Upstream),
+        ] {
+            let report = UsageReport::new();
+            let upstream = Failing([Bytes::from("c0")].into(), Some(error));
+            let body = MeteredBody::new(upstream, CountChunks(0), report.clone());
+            assert!(body.collect().await.is_err());
+            assert_eq!(
+                report.usage(),
+                Some((Usage::tokens(0, 1), Outcome::Failed(kind)))
+            );
+        }
     }
 }

@@ -29,7 +29,7 @@ mod report;
 mod served;
 
 pub use body::{Meter, MeteredBody, NoMeter};
-pub use report::{Outcome, UsageReport};
+pub use report::{Failure, Outcome, UsageReport};
 pub use served::ServedBy;
 
 use serde_json::Value;

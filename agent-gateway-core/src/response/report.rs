@@ -1,7 +1,10 @@
+use std::error::Error;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::Usage;
+use crate::error::cause_ref;
+use crate::upstream::timeout::Elapsed;
 
 /// How a response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,9 +12,60 @@ use crate::Usage;
 pub enum Outcome {
     /// The response, or its stream, ran to the end.
     Complete,
-    /// The stream stopped early: the client went away, or the upstream failed mid-stream.
-    /// The usage is what was seen up to that point.
+    /// The stream stopped early on the client's side: the client went away (the body was
+    /// dropped before its end). The usage is what was seen up to that point.
     Aborted,
+    /// The stream stopped early on the upstream's side: it failed mid-stream, for the reason
+    /// given. The usage is what was seen up to that point.
+    Failed(Failure),
+}
+
+/// Why an upstream's stream failed before its end, as audit and telemetry name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The upstream went silent past its timeout.
+    Timeout,
+    /// The connection to the upstream broke.
+    Unavailable,
+    /// The upstream ended the stream with an error of its own, or sent what the gateway could
+    /// not read.
+    Upstream,
+}
+
+impl Failure {
+    /// The stable snake_case name: `timeout`, `unavailable` or `upstream`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::Unavailable => "unavailable",
+            Failure::Upstream => "upstream",
+        }
+    }
+
+    /// The failure an error ending a stream stands for: [`Timeout`](Failure::Timeout) when a
+    /// core timeout ([`Elapsed`]) is in its chain, [`Upstream`](Failure::Upstream) otherwise
+    /// (a protocol crate that knows its own errors better reports the outcome itself).
+    ///
+    /// ```
+    /// use agent_gateway_core::response::Failure;
+    ///
+    /// let reset: agent_gateway_core::BoxError = "connection reset".into();
+    /// assert_eq!(Failure::of(reset.as_ref()), Failure::Upstream);
+    /// ```
+    pub fn of(error: &(dyn Error + 'static)) -> Failure {
+        if cause_ref::<Elapsed>(error).is_some() {
+            Failure::Timeout
+        } else {
+            Failure::Upstream
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 type Callback = Box<dyn FnOnce(&Usage, Outcome) + Send + 'static>;

@@ -16,7 +16,7 @@ use crate::error::UpstreamTimeout;
 use crate::usage::Wire;
 
 /// The error a stream ends with after upstream sent an error event of its own: the event has
-/// reached the client already, and the stream is reported as aborted.
+/// reached the client already, and the stream is reported as failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("upstream ended the stream with an error event")]
 #[non_exhaustive]
@@ -29,7 +29,7 @@ pin_project! {
     /// event itself has been relayed.
     ///
     /// It sits under the usage meter, so that a stream upstream aborted this way is reported
-    /// as [`Outcome::Aborted`](agent_gateway_core::response::Outcome::Aborted). It decodes on the
+    /// as [`Outcome::Failed`](agent_gateway_core::response::Outcome::Failed). It decodes on the
     /// side and never holds bytes back.
     #[derive(Debug)]
     pub struct AbortOnErrorEvent<B> {

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 
 use agent_gateway_core::UsageReport;
-use agent_gateway_core::response::{MeteredBody, Outcome};
+use agent_gateway_core::response::{Failure, MeteredBody, Outcome};
 
 use super::translate_tests::{Chunks, cut};
 use super::*;
@@ -65,7 +65,10 @@ async fn a_reset_mid_stream_ends_with_the_dialect_error_event() {
             let report = UsageReport::new();
             let out = text(relay(upstream, wire, &report)).await;
             assert_eq!(out, format!("{events}{error}"), "{wire:?} cut every {n}");
-            assert_eq!(report.usage().unwrap().1, Outcome::Aborted);
+            assert_eq!(
+                report.usage().unwrap().1,
+                Outcome::Failed(Failure::Upstream)
+            );
         }
     }
     // The partial usage is kept: Anthropic's input tokens were known.
@@ -103,7 +106,11 @@ event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"
                 stream.as_bytes(),
                 "byte for byte, no second error event"
             );
-            assert_eq!(report.usage().unwrap().1, Outcome::Aborted, "{wire:?}");
+            assert_eq!(
+                report.usage().unwrap().1,
+                Outcome::Failed(Failure::Upstream),
+                "{wire:?}"
+            );
         }
     }
     // A chunk that merely mentions "error" is not one.

@@ -36,7 +36,7 @@ pin_project! {
     /// Nothing waits beyond the end of its event: each upstream chunk yields at once what the
     /// events it completed translate to. An upstream error ends the stream with the dialect's
     /// error event rather than a reset, so that the client's SDK reports it; the inner body
-    /// (usually a `MeteredBody`) has seen the error and reported its usage as aborted.
+    /// (usually a `MeteredBody`) has seen the error and reported its usage as failed.
     #[derive(Debug)]
     pub struct SseTransform<B, T> {
         #[pin]

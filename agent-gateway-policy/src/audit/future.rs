@@ -148,11 +148,15 @@ where
 
 fn end(record: &mut AuditRecord, usage: Option<&agent_gateway_core::Usage>, outcome: Outcome) {
     record.usage = usage.map(UsageRecord::from);
-    record.outcome = match outcome {
-        Outcome::Complete => "ok",
-        _ => "aborted",
+    let (outcome, kind) = match outcome {
+        Outcome::Complete => ("ok", None),
+        Outcome::Failed(failure) => ("failed", Some(failure.as_str())),
+        _ => ("aborted", None),
+    };
+    record.outcome = outcome.into();
+    if let Some(kind) = kind {
+        record.error_kind = Some(kind.into());
     }
-    .into();
 }
 
 /// A failed call: a denial (by whichever layer inside) or an error, recorded before it is

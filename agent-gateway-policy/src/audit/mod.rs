@@ -45,10 +45,11 @@
 //!
 //! An [`AuditRecord`]: when, who (principal, authenticator, issuer, tenant), protocol, action,
 //! target, the SHA-256 of the arguments (or the arguments, [`Arguments::Full`]), the decision
-//! and the rule that denied, the outcome (`ok`, `aborted`, `denied`, `error`) with its kind,
+//! and the rule that denied, the outcome (`ok`, `aborted`, `failed`, `denied`, `error`) with its kind,
 //! usage and cost, latency, run id, W3C trace id, and the upstream and instance that served
 //! it (when the protocol reports them, [`ServedBy`](agent_gateway_core::response::ServedBy)).
-//! A streamed response's record is written when the stream ends (completed or aborted), with
+//! A streamed response's record is written when the stream ends (completed, aborted by the
+//! client, or failed upstream with the failure's kind), with
 //! the stream's usage, through its [`UsageReport`](agent_gateway_core::UsageReport).
 //!
 //! # Where it goes
@@ -61,6 +62,10 @@
 //! [`PolicyStack`](crate::stack::PolicyStack) puts a tap right after auth, so a denial by a
 //! later layer names its caller. Without taps, the record holds the request as the audit layer
 //! saw it.
+//!
+//! Requests refused at the HTTP edge, before any audit layer (authentication before the body,
+//! a body too large, a wrong content type), are recorded by an [`EdgeAuditLayer`] around the
+//! route, on the same log.
 //!
 //! # The chain, and what verification detects
 //!
@@ -89,6 +94,7 @@
 pub mod chain;
 #[cfg(test)]
 mod chain_tests;
+pub mod edge;
 mod file;
 pub mod future;
 mod layer;
@@ -114,6 +120,7 @@ use agent_gateway_core::{AgentRequest, AgentResponse, BoxError};
 use tower::Service;
 
 pub use self::chain::ChainHead;
+pub use self::edge::{EdgeAudit, EdgeAuditLayer, EdgeMark};
 pub use self::file::{DEFAULT_SEGMENT_BYTES, JsonlSink, Rotation, Torn};
 pub use self::layer::AuditLayer;
 pub use self::log::{
@@ -190,6 +197,9 @@ where
     }
 
     fn call(&mut self, mut req: R) -> Self::Future {
+        if let Some(mark) = req.extensions().get::<EdgeMark>() {
+            mark.reached();
+        }
         let ticket = Ticket::new(&req, self.arguments);
         req.extensions_mut().insert(ticket.clone());
         ResponseFuture::new(self.inner.call(req), ticket, self.log.clone())

@@ -44,10 +44,13 @@ pub struct AuditRecord {
     /// The rule that denied the call, when the denial names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// `ok`, `aborted` (a stream that stopped early), `denied` or `error`.
+    /// `ok`, `aborted` (a stream the client left early), `failed` (a stream the upstream
+    /// broke off), `denied` or `error`.
     pub outcome: String,
     /// For `denied`, the denial's kind (`forbidden`, `quota_exceeded`, ...); for `error`,
-    /// `timeout`, `unavailable` or `internal`.
+    /// `timeout`, `unavailable` or `internal`; for `failed`, the stream's
+    /// [`Failure`](agent_gateway_core::response::Failure): `timeout`, `unavailable` or
+    /// `upstream`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<String>,
     /// What the call used, when the response reported it.

@@ -180,27 +180,49 @@ async fn denials_from_inside_are_recorded_with_the_caller_a_tap_saw() {
 }
 
 #[tokio::test]
-async fn a_stream_is_recorded_when_it_ends() {
-    let dir = dir("stream");
-    let log = log(&dir, Fsync::Never);
-    let pending = Reply::new(json!("streaming"));
-    let report = pending.usage_report().unwrap().clone();
-    let reply = pending.clone();
-    let svc = AuditLayer::new(log.clone()).layer(FakeUpstream::new(move |_: Call| {
-        Ok::<_, BoxError>(reply.clone())
-    }));
-    svc.oneshot(Call::new(Action::ModelCall, json!({})))
-        .await
-        .unwrap();
-    log.flush().await.unwrap();
-    assert_eq!(log.written(), 0, "nothing until the stream ends");
-    report.complete(Usage::tokens(1, 7), Outcome::Aborted);
-    log.flush().await.unwrap();
-    let r = read(&dir).unwrap().remove(0);
-    assert_eq!(r.outcome, "aborted");
-    assert_eq!(r.usage.map(|u| u.output_tokens), Some(7));
-    assert!(r.duration_ms.is_some());
-    std::fs::remove_dir_all(&dir).unwrap();
+async fn a_stream_is_recorded_when_it_ends_with_how_it_ended() {
+    use agent_gateway_core::response::Failure;
+    let cases = [
+        (Outcome::Complete, "ok", None),
+        (Outcome::Aborted, "aborted", None),
+        (Outcome::Failed(Failure::Timeout), "failed", Some("timeout")),
+        (
+            Outcome::Failed(Failure::Unavailable),
+            "failed",
+            Some("unavailable"),
+        ),
+        (
+            Outcome::Failed(Failure::Upstream),
+            "failed",
+            Some("upstream"),
+        ),
+    ];
+    for (outcome, recorded, kind) in cases {
+        let dir = dir(&format!("stream-{recorded}-{}", kind.unwrap_or("")));
+        let log = log(&dir, Fsync::Never);
+        let pending = Reply::new(json!("streaming"));
+        let report = pending.usage_report().unwrap().clone();
+        let reply = pending.clone();
+        let svc = AuditLayer::new(log.clone()).layer(FakeUpstream::new(move |_: Call| {
+            Ok::<_, BoxError>(reply.clone())
+        }));
+        svc.oneshot(Call::new(Action::ModelCall, json!({})))
+            .await
+            .unwrap();
+        log.flush().await.unwrap();
+        assert_eq!(log.written(), 0, "nothing until the stream ends");
+        report.complete(Usage::tokens(1, 7), outcome);
+        log.flush().await.unwrap();
+        let r = read(&dir).unwrap().remove(0);
+        assert_eq!(
+            (r.outcome.as_str(), r.error_kind.as_deref()),
+            (recorded, kind)
+        );
+        assert_eq!(r.decision, "allow");
+        assert_eq!(r.usage.map(|u| u.output_tokens), Some(7));
+        assert!(r.duration_ms.is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 #[tokio::test]

@@ -55,7 +55,8 @@ pub const AGW_DECISION: &str = "agw.decision";
 pub const AGW_RULE_ID: &str = "agw.rule.id";
 /// `agw.denied.kind`: the kind of denial (`forbidden`, `quota_exceeded`, ...).
 pub const AGW_DENIED_KIND: &str = "agw.denied.kind";
-/// `agw.outcome`: `ok`, `aborted` (a stream cut short), `denied` or `error`.
+/// `agw.outcome`: `ok`, `aborted` (a stream the client left), `failed` (a stream the upstream
+/// broke off), `denied` or `error`.
 pub const AGW_OUTCOME: &str = "agw.outcome";
 /// `trace_id`: the W3C trace id, for correlating logs with traces.
 pub const TRACE_ID: &str = "trace_id";

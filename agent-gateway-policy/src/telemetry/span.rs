@@ -171,6 +171,7 @@ fn ended(span: &Span, usage: &Usage, outcome: Outcome) {
     }
     let outcome = match outcome {
         Outcome::Complete => "ok",
+        Outcome::Failed(_) => "failed",
         _ => "aborted",
     };
     span.record(semconv::AGW_OUTCOME, outcome);

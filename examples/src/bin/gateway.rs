@@ -167,11 +167,12 @@ async fn serve(mut config: Config, args: Args) -> std::io::Result<()> {
     .await;
     // Stdio upstreams get their stdin closed and a bounded time to leave.
     gateway.shutdown().await;
-    // Whatever the fsync policy, the records of a clean stop are on disk.
+    // Whatever the fsync policy, the records of a clean stop are on disk, and the writer has
+    // stopped and released the log's lock.
     if let Some(audit) = policies.audit()
-        && let Err(e) = audit.log().flush().await
+        && let Err(e) = audit.log().clone().close().await
     {
-        tracing::error!(error = %e, "audit: the last records could not be flushed");
+        tracing::error!(error = %e, "audit: the last records could not be written");
     }
     served
 }

@@ -20,6 +20,30 @@ impl Drop for Gateway {
     }
 }
 
+impl Gateway {
+    /// Sends SIGTERM and waits for the gateway to exit, at most `within` (then it is killed
+    /// and the test fails): its exit status. The wait is a thread's, signalled on a channel.
+    pub(crate) fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.expect("run kill").success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            let child = &mut self.child;
+            s.spawn(move || {
+                let _ = tx.send(child.wait());
+            });
+            match rx.recv_timeout(within) {
+                Ok(status) => status.expect("wait for the gateway"),
+                Err(_) => {
+                    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                    panic!("the gateway did not exit within {within:?} of SIGTERM");
+                }
+            }
+        })
+    }
+}
+
 pub(crate) fn start(extra: &[&str]) -> Gateway {
     start_in(&scratch("run"), extra)
 }

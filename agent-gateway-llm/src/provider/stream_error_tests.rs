@@ -1,4 +1,4 @@
-use agent_gateway_core::response::{AgentResponse, Outcome};
+use agent_gateway_core::response::{AgentResponse, Failure, Outcome};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -47,7 +47,7 @@ async fn a_mid_stream_reset_reaches_every_client_as_its_dialect_error_event() {
         assert_eq!(text.matches("upstream stream failed").count(), 1, "{text}");
         assert_eq!(
             report.usage().unwrap().1,
-            Outcome::Aborted,
+            Outcome::Failed(Failure::Upstream),
             "{provider} {api:?}"
         );
     }

@@ -177,7 +177,10 @@ async fn no_fallback_once_stream_bytes_reached_the_client() {
     assert!(seen.ends_with(error), "the failure is visible: {seen}");
     assert!(!seen.contains("[DONE]"), "{seen}");
     assert_eq!(b.calls(), 0, "never replayed on B");
-    assert_eq!(report.usage().unwrap().1, Outcome::Aborted);
+    assert_eq!(
+        report.usage().unwrap().1,
+        Outcome::Failed(agent_gateway_core::response::Failure::Upstream)
+    );
     assert!(body.is_end_stream());
 }
 

@@ -98,6 +98,15 @@ pub enum McpError {
     /// HTTP 404 with -32600, the answer a forged session id gets.
     #[error("session not found")]
     SessionNotFound,
+    /// The upstream keeps one session (a child process, a connection) per client, and has
+    /// no room for another: -32010 naming the limit. Never answered with a shared session.
+    #[error("upstream {upstream} has no room for another client session (limit {limit})")]
+    UpstreamSessionsFull {
+        /// The upstream's name.
+        upstream: String,
+        /// Its limit of client sessions.
+        limit: usize,
+    },
 }
 
 /// An error ready for the wire: the HTTP status, the JSON-RPC error and an optional
@@ -198,6 +207,14 @@ impl McpError {
             McpError::InvalidParams(d) => ErrorObject::invalid_params(d.clone()),
             McpError::Cancelled => ErrorObject::new(CODE_CANCELLED, "Request cancelled"),
             McpError::SessionNotFound => ErrorObject::invalid_request("Session not found"),
+            McpError::UpstreamSessionsFull { upstream, limit } => ErrorObject::new(
+                CODE_UPSTREAM_UNAVAILABLE,
+                format!(
+                    "Upstream server '{upstream}' has no room for another client session \
+                     (limit {limit}): end a session or retry later"
+                ),
+            )
+            .with_data(json!({"upstream": upstream, "limit": limit})),
             McpError::HeaderMismatch(d) => {
                 ErrorObject::new(CODE_HEADER_MISMATCH, format!("Header mismatch: {d}"))
             }

@@ -4,7 +4,9 @@
 //! whose tool asks the client for an elicitation, a sampling and its roots, and fails in the
 //! modern era for want of a back-channel, as SDK servers do), over streamable HTTP, stdio and
 //! the legacy HTTP+SSE transport. Through the gateway the client gets what it gets from the
-//! server alone, and is asked the same requests.
+//! server alone, and is asked the same requests. Over stdio and legacy SSE each legacy client
+//! session has a child (a stream) of its own, opened with its capabilities, stopped at its end
+//! (the SDK client's `DELETE`), and past the configured limit a client gets a clear error.
 //!
 //! Without the python venv these tests skip with a one-line notice, or with
 //! `AGW_REQUIRE_PEERS=1` FAIL.
@@ -20,7 +22,7 @@ use agent_gateway_mcp::connector::{HttpUpstream, SseUpstream};
 use agent_gateway_mcp::router::Direct;
 use agent_gateway_mcp::upstream::UpstreamRequest;
 use agent_gateway_mcp::{Era, McpFront, McpFrontConfig};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
 use common::{python, python_report, python_server_with, script, serve, strings};
@@ -61,11 +63,84 @@ where
         + 'static,
     <Direct<S> as tower::Service<agent_gateway_mcp::McpRequest>>::Future: Send + 'static,
 {
-    serve(McpFront::new(
+    serve(front(upstream)).await
+}
+
+fn front<S>(upstream: S) -> McpFront<Direct<S>> {
+    McpFront::new(
         Direct::new(upstream),
         McpFrontConfig::new("agent-gateway", "test").unwrap(),
-    ))
-    .await
+    )
+}
+
+/// Opens a legacy session on `front` and lists tools on it, which gives it its upstream
+/// session (a child, a stream); the session is kept (no `DELETE`).
+async fn hold_a_session<S>(front: &McpFront<Direct<S>>)
+where
+    Direct<S>: tower::Service<
+            agent_gateway_mcp::McpRequest,
+            Response = agent_gateway_mcp::McpResponse,
+            Error = agent_gateway_core::BoxError,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    <Direct<S> as tower::Service<agent_gateway_mcp::McpRequest>>::Future: Send + 'static,
+{
+    let post = |body: Value, session: Option<&str>| {
+        let mut req = http::Request::post("/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25");
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        req.body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"roots": {}},
+        "clientInfo": {"name": "holder", "version": "1"}}});
+    let res = front.clone().oneshot(post(init, None)).await.unwrap();
+    let session = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let res = front
+        .clone()
+        .oneshot(post(list, Some(&session)))
+        .await
+        .unwrap();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap();
+    let text = String::from_utf8(body.to_bytes().to_vec()).unwrap();
+    assert!(
+        text.contains(TOOL),
+        "the held session lists the tools: {text}"
+    );
+}
+
+/// Two legacy clients at once, each on its own child or stream (two of two), each asked its
+/// own; at their end (the SDK client's `DELETE`) both are gone. Then, with one session held
+/// and a limit of one, another client gets the clear error, not the held session's upstream.
+async fn two_clients_then_the_limit(url: &str, sessions: impl Fn() -> usize, what: &str) {
+    let (a, b) = tokio::join!(call(url, "legacy"), call(url, "legacy"));
+    assert_answered(&a, what);
+    assert_answered(&b, what);
+    assert_eq!(sessions(), 0, "{what}: each client's end stopped its own");
+}
+
+fn assert_full(report: &Value, what: &str) {
+    let error = report["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("no room for another client session (limit 1)"),
+        "{what}: {report}"
+    );
+    assert!(
+        report["asked"].as_array().unwrap().is_empty(),
+        "{what}: {report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,13 +197,34 @@ async fn a_legacy_client_is_asked_by_a_stdio_server_through_the_gateway() {
         .with_env("PYTHONWARNINGS", "ignore")
         .with_request_timeout(Duration::from_secs(30))
         .with_relayed_requests(true);
-    let upstream = StdioUpstream::spawn("py-backchannel", config);
+    let upstream = StdioUpstream::spawn(
+        "py-backchannel",
+        config
+            .clone()
+            .with_client_sessions(2, Duration::from_secs(600)),
+    );
     tokio::time::timeout(Duration::from_secs(60), upstream.ready())
         .await
         .expect("the stdio server's handshake within 60 s");
     let url = gateway(upstream.clone()).await;
     assert_answered(&call(&url, "legacy").await, "over stdio");
+    let sessions = || upstream.client_sessions();
+    two_clients_then_the_limit(&url, sessions, "over stdio").await;
     upstream.shutdown().await;
+
+    let one = StdioUpstream::spawn(
+        "py-backchannel-1",
+        config.with_client_sessions(1, Duration::from_secs(600)),
+    );
+    tokio::time::timeout(Duration::from_secs(60), one.ready())
+        .await
+        .expect("the stdio server's handshake within 60 s");
+    let held = front(one.clone());
+    hold_a_session(&held).await;
+    assert_eq!(one.client_sessions(), 1);
+    let url = serve(held).await;
+    assert_full(&call(&url, "legacy").await, "over stdio, past the limit");
+    one.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,6 +236,21 @@ async fn a_legacy_client_is_asked_by_a_legacy_sse_server_through_the_gateway() {
     // The helper names the streamable-HTTP path; this server's stream is at /sse.
     let sse = format!("{}/sse", url.strip_suffix("/mcp").unwrap());
     let upstream = SseUpstream::connect(sse.parse().unwrap()).with_relayed_requests(true);
-    let url = gateway(upstream).await;
+    let two = upstream
+        .clone()
+        .with_client_sessions(2, Duration::from_secs(600));
+    let url = gateway(two.clone()).await;
     assert_answered(&call(&url, "legacy").await, "over legacy SSE");
+    let sessions = || two.client_sessions();
+    two_clients_then_the_limit(&url, sessions, "over legacy SSE").await;
+
+    let one = upstream.with_client_sessions(1, Duration::from_secs(600));
+    let held = front(one.clone());
+    hold_a_session(&held).await;
+    assert_eq!(one.client_sessions(), 1);
+    let url = serve(held).await;
+    assert_full(
+        &call(&url, "legacy").await,
+        "over legacy SSE, past the limit",
+    );
 }

@@ -118,7 +118,12 @@ async fn the_gateway_never_lowers_server_everythings_score() {
         HttpUpstream::connect(upstream_url.parse().unwrap()),
     );
     let via_http = gateway(http).await;
-    let stdio = StdioUpstream::spawn("everything", everything::stdio());
+    // As the runnable gateway runs it: each client session on a child of its own, opened
+    // with that client's capabilities.
+    let stdio = StdioUpstream::spawn(
+        "everything",
+        everything::stdio().with_relayed_requests(true),
+    );
     until_ready(&stdio).await;
     let via_stdio = gateway(Member::new(ServerName::new("everything").unwrap(), stdio)).await;
 

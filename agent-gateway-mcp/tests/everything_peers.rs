@@ -82,7 +82,12 @@ async fn over_http() -> (String, Child) {
 /// The gateway in front of server-everything over stdio; its URL (the child goes with the
 /// test's runtime).
 async fn over_stdio() -> String {
-    let upstream = StdioUpstream::spawn("everything", everything::stdio());
+    over_stdio_with(everything::stdio()).await
+}
+
+/// The same with `config`.
+async fn over_stdio_with(config: agent_gateway_mcp::connector::stdio::StdioConfig) -> String {
+    let upstream = StdioUpstream::spawn("everything", config);
     tokio::time::timeout(Duration::from_secs(60), upstream.ready())
         .await
         .expect("server-everything over stdio did not finish its handshake within 60 s");
@@ -190,16 +195,24 @@ async fn a_client_declaring_roots_sees_the_roots_tool() {
         return;
     }
     let (url, _server) = over_http().await;
+    roots_tool_shown_to_roots_clients(&url, "http").await;
+    // Over stdio with relayed requests: each client's own child, opened with its capabilities.
+    let url = over_stdio_with(everything::stdio().with_relayed_requests(true)).await;
+    roots_tool_shown_to_roots_clients(&url, "stdio").await;
+}
+
+async fn roots_tool_shown_to_roots_clients(url: &str, transport: &str) {
     let roots_tool = format!("{PREFIX}get-roots-list");
+    let echo = format!("{PREFIX}echo");
     for mode in MODES {
-        let with = strings(&everything::client(&url, mode, &["roots", "yes"]).await["tools"]);
-        assert!(with.contains(&roots_tool), "{mode}: {with:?}");
-        assert!(with.contains(&format!("{PREFIX}echo")), "{mode}: {with:?}");
-        let without = strings(&everything::client(&url, mode, &["roots", "no"]).await["tools"]);
-        assert!(!without.contains(&roots_tool), "{mode}: {without:?}");
+        let with = strings(&everything::client(url, mode, &["roots", "yes"]).await["tools"]);
+        assert!(with.contains(&roots_tool), "{transport} {mode}: {with:?}");
+        assert!(with.contains(&echo), "{transport} {mode}: {with:?}");
+        let without = strings(&everything::client(url, mode, &["roots", "no"]).await["tools"]);
         assert!(
-            without.contains(&format!("{PREFIX}echo")),
-            "{mode}: {without:?}"
+            !without.contains(&roots_tool),
+            "{transport} {mode}: {without:?}"
         );
+        assert!(without.contains(&echo), "{transport} {mode}: {without:?}");
     }
 }

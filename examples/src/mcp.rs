@@ -32,7 +32,9 @@ use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::session::{Sealer, SessionKey, SessionStore};
 use http::HeaderValue;
 
-use crate::config::{AllowedHosts, CommandTarget, McpConfig, McpTarget, PoolTarget, RetryConfig};
+use crate::config::{
+    AllowedHosts, ClientSessions, CommandTarget, McpConfig, McpTarget, PoolTarget, RetryConfig,
+};
 use crate::demo::mcp::DemoMcpServer;
 
 /// MCP configuration that cannot be served.
@@ -134,8 +136,7 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
                 Member::new(name, upstream)
             }
             McpTarget::Sse(uri) => {
-                let mut upstream =
-                    SseUpstream::connect(uri.clone()).with_stream_idle_timeout(u.stream_idle);
+                let mut upstream = sse(uri, u.stream_idle, u.client_sessions);
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
                     upstream = upstream.with_authorization(token);
                 }
@@ -143,11 +144,16 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
             }
             McpTarget::Pool(target) => {
                 let token = bearer(u.token_env.as_deref()).map_err(err)?;
-                let pool = pool(&u.name, target, token, u.stream_idle).map_err(err)?;
+                let pool =
+                    pool(&u.name, target, token, u.stream_idle, u.client_sessions).map_err(err)?;
                 Member::new(name, pool)
             }
             McpTarget::Command(target) => {
-                let stdio = stdio_config(target).map_err(err)?;
+                let sessions = u.client_sessions;
+                let stdio = stdio_config(target)
+                    .map_err(err)?
+                    .with_relayed_requests(sessions.relayed)
+                    .with_client_sessions(sessions.max, sessions.idle);
                 if tokio::runtime::Handle::try_current().is_err() {
                     return Err(err(
                         "a stdio upstream is started within a Tokio runtime".into()
@@ -189,6 +195,7 @@ fn pool(
     target: &PoolTarget,
     token: Option<Secret<HeaderValue>>,
     stream_idle: Duration,
+    sessions: ClientSessions,
 ) -> Result<Pool, String> {
     let pool_name = UpstreamName::new(name).map_err(|e| e.to_string())?;
     let mut builder = Pool::builder(pool_name)
@@ -209,8 +216,7 @@ fn pool(
     for url in &target.urls {
         let id = InstanceId::new(url.to_string()).map_err(|e| format!("`{url}`: {e}"))?;
         builder = if target.sse {
-            let mut upstream =
-                SseUpstream::connect(url.clone()).with_stream_idle_timeout(stream_idle);
+            let mut upstream = sse(url, stream_idle, sessions);
             if let Some(token) = &token {
                 upstream = upstream.with_authorization(token.clone());
             }
@@ -225,6 +231,18 @@ fn pool(
         };
     }
     builder.build().map_err(|e| e.to_string())
+}
+
+/// A legacy SSE upstream at `uri`, with its client sessions as configured.
+fn sse(
+    uri: &http::Uri,
+    stream_idle: Duration,
+    sessions: ClientSessions,
+) -> SseUpstream<agent_gateway_core::client::HttpClient<http_body_util::Full<bytes::Bytes>>> {
+    SseUpstream::connect(uri.clone())
+        .with_stream_idle_timeout(stream_idle)
+        .with_relayed_requests(sessions.relayed)
+        .with_client_sessions(sessions.max, sessions.idle)
 }
 
 /// The child's command line and environment: [`INHERITED_ENV`], then `env_from` from the

@@ -143,6 +143,17 @@ where
         }
     }
 
+    /// Ends the upstream session of a legacy client's own session, if one is open: its
+    /// client session ended. A session shared by clients without one is left alone.
+    pub(super) async fn end_session(&self, client: Option<&ClientHop>) {
+        let Some(client) = client.filter(|c| c.session().is_some()) else {
+            return;
+        };
+        let key = session_key(client);
+        let gone = self.shared.state.lock().await.sessions.remove(&key);
+        self.close(gone.and_then(|slot| slot.open()).into_iter().collect());
+    }
+
     /// Opens an upstream session telling the upstream what its client(s) can answer:
     /// `initialize`, then `notifications/initialized`. Gives the session id, if the upstream
     /// set one, and the version agreed.
@@ -246,7 +257,7 @@ pub(crate) const MAX_CAPABILITIES: usize = crate::session::MAX_SEALED_CAPABILITI
 
 /// The capabilities as an upstream session is keyed and opened by: as declared when small,
 /// else their (first 8, short) names with empty values.
-fn bounded_capabilities(capabilities: &Value) -> Value {
+pub(super) fn bounded_capabilities(capabilities: &Value) -> Value {
     let Value::Object(caps) = capabilities else {
         return Value::Object(Map::new());
     };

@@ -42,6 +42,7 @@
 //! ```
 
 mod changes;
+mod clients;
 mod dual;
 mod legacy;
 mod listen;
@@ -58,6 +59,7 @@ pub mod sse;
 pub use pool::Pool;
 #[cfg(feature = "stdio")]
 pub mod stdio;
+pub use clients::{CALLER_SHARE, DEFAULT_CLIENT_SESSION_IDLE, DEFAULT_MAX_CLIENT_SESSIONS};
 pub use dual::LEGACY_REFUSAL_EXPIRY;
 pub use probe::{PROBE_FIRST_BACKOFF, PROBE_MAX_BACKOFF};
 pub use sse::SseUpstream;
@@ -292,6 +294,13 @@ where
         let this = self.clone();
         if req.method() == crate::listen::LISTEN {
             return Box::pin(async move { this.listen(req).await });
+        }
+        if req.method() == &crate::method::McpMethod::SessionDelete {
+            // A legacy client session ended: its upstream session ends too (nothing is asked).
+            return Box::pin(async move {
+                this.end_session(req.client()).await;
+                Ok(Map::new())
+            });
         }
         Box::pin(async move { this.send(req).await })
     }

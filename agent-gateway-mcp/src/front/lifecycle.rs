@@ -148,6 +148,13 @@ where
         Err(()) => return session_not_found(None),
     };
     let method = McpMethod::SessionDelete;
+    // The session's hop goes with the admission: the router tells the upstream connectors,
+    // which end what they keep for this session (a child process, a connection).
+    let mut parts = parts;
+    let session = (id, state);
+    let hop = client_hop(front, Era::Legacy, &Map::new(), Some(&session));
+    parts.extensions.insert(hop);
+    let (id, state) = session;
     if let Err(r) = admit(inner, method, Map::new(), Era::Legacy, Some(&state), parts).await {
         return render::error(None, r, front.config.www_authenticate.as_ref());
     }

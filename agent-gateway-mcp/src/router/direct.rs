@@ -81,9 +81,16 @@ where
             return Box::pin(async move { Err(Box::new(e) as BoxError) });
         }
         if req.is_admission_only() {
-            // Answered by the front once admitted: the upstream is not asked.
+            // Answered by the front once admitted: the upstream is not asked, but the end of
+            // a legacy session is told to its connector.
             let res = McpResponse::for_method(req.method(), Value::Object(Map::new()));
-            return Box::pin(async move { Ok(res) });
+            let ended = super::session_end(req);
+            return Box::pin(async move {
+                if let Some(up) = ended {
+                    super::tell_session_end(inner.oneshot(up)).await;
+                }
+                Ok(res)
+            });
         }
         let up = UpstreamRequest::from_request(req.into_parts());
         let method = up.method().clone();

@@ -35,7 +35,8 @@ mod runs;
 mod server;
 
 pub use mcp::{
-    AllowedHosts, CommandTarget, McpConfig, McpTarget, McpUpstreamConfig, PoolTarget, RetryConfig,
+    AllowedHosts, ClientSessions, CommandTarget, McpConfig, McpTarget, McpUpstreamConfig,
+    PoolTarget, RetryConfig,
 };
 
 pub use llm::{DeploymentConfig, LlmConfig, ProviderConfig, ProviderKind};

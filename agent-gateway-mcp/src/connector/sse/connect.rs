@@ -133,7 +133,9 @@ where
     async fn handshake(&self, link: &Link) -> Result<(), SseUpstreamError> {
         let params = json!({
             "protocolVersion": SSE_VERSION,
-            "capabilities": crate::connector::mux::session_capabilities(self.shared.config.relayed),
+            "capabilities": self.shared.config.capabilities.clone().unwrap_or_else(
+                || crate::connector::mux::session_capabilities(self.shared.config.relayed)
+            ),
             "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
         });
         let Value::Object(params) = params else {

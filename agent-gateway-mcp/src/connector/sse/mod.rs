@@ -5,8 +5,10 @@
 //! the server's first event, `endpoint`, names the URL to POST to (relative to the SSE URL,
 //! or absolute on the same origin: another origin is refused with
 //! [`SseUpstreamError::CrossOrigin`], so our credential for this upstream goes nowhere
-//! else). Then `initialize` (version 2024-11-05) and `notifications/initialized`, and the
-//! stream is shared: many requests in flight at once, each answer matched by id.
+//! else). Then `initialize` (version 2024-11-05) and `notifications/initialized`: many
+//! requests in flight at once, each answer matched by id. A stream is one MCP session, so a
+//! client's requests go on a stream of its own (see [`SseUpstream`]): a legacy client
+//! session's, or its caller's; one stream serves requests of no known caller.
 //!
 //! A stream that ends, fails or sends an event over the size limit fails every request in
 //! flight at once with [`SseUpstreamError::Lost`]; the next call opens a new stream. A
@@ -79,6 +81,10 @@ use tower::Service;
 
 pub use error::SseUpstreamError;
 
+use crate::McpError;
+use crate::connector::clients::{self, ClientTable, Lease};
+use crate::method::McpMethod;
+use crate::request::{ClientHop, Owner};
 use crate::upstream::UpstreamRequest;
 use link::{Inflight, Link};
 
@@ -97,6 +103,12 @@ struct Config {
     stream_idle: Duration,
     /// Whether the session declares the capabilities whose requests are relayed.
     relayed: bool,
+    /// The most connections for clients at once, and how long an unused one is kept.
+    max_client_sessions: usize,
+    client_session_idle: Duration,
+    /// The client capabilities this connection's session declares (a client's own
+    /// connection); `None`: per `relayed`.
+    capabilities: Option<Value>,
 }
 
 /// Where the stream stands.
@@ -129,11 +141,20 @@ struct Shared {
     stop: watch::Sender<()>,
     /// The change notifications for `subscriptions/listen`, and the stream's end.
     changes: tokio::sync::broadcast::Sender<super::changes::Change>,
+    /// The connections for clients (see [`SseUpstream`]).
+    clients: Arc<ClientTable<Arc<Shared>>>,
 }
 
 impl Shared {
     fn new(config: Config) -> Self {
+        let clients = Arc::new(ClientTable::new(
+            config.uri.to_string(),
+            config.max_client_sessions,
+            config.client_session_idle,
+            |shared: Arc<Shared>| shared.close(),
+        ));
         Shared {
+            clients,
             config,
             state: Mutex::new(State {
                 conn: Conn::Idle,
@@ -156,6 +177,17 @@ impl Shared {
         }
     }
 
+    /// Closes the stream, if open: its requests fail, and its reader stops.
+    fn close(&self) {
+        let conn = self
+            .state
+            .lock()
+            .map(|mut state| std::mem::replace(&mut state.conn, Conn::Idle));
+        if let Ok(Conn::Up(link)) = conn {
+            link.close();
+        }
+    }
+
     fn authorization(&self) -> Option<HeaderValue> {
         self.config
             .authorization
@@ -164,8 +196,15 @@ impl Shared {
     }
 }
 
-/// A legacy HTTP+SSE MCP upstream: `Service<UpstreamRequest>` over the HTTP client `C`,
-/// sharing one event stream among all clones.
+/// A legacy HTTP+SSE MCP upstream: `Service<UpstreamRequest>` over the HTTP client `C`.
+///
+/// A stream is one MCP session: what the server sends on it outside a call and what it asks
+/// of its client belongs to that session alone. So a request whose client is known goes on a
+/// stream of its own (see [`with_relayed_requests`](Self::with_relayed_requests)): its legacy
+/// session's, or its caller's; one stream, shared by all clones, serves requests of no known
+/// caller. Streams for clients are opened on their first request and bounded
+/// ([`with_client_sessions`](Self::with_client_sessions)); a legacy client session's end
+/// (`DELETE`) closes its stream.
 pub struct SseUpstream<C> {
     client: C,
     shared: Arc<Shared>,
@@ -213,6 +252,9 @@ impl<C> SseUpstream<C> {
                 max_event_size: 16 * 1024 * 1024,
                 stream_idle: super::DEFAULT_STREAM_IDLE,
                 relayed: false,
+                max_client_sessions: super::DEFAULT_MAX_CLIENT_SESSIONS,
+                client_session_idle: super::DEFAULT_CLIENT_SESSION_IDLE,
+                capabilities: None,
             })),
         }
     }
@@ -258,13 +300,58 @@ impl<C> SseUpstream<C> {
         self.configure(|c| c.max_event_size = max)
     }
 
-    /// With `on`, the session is opened declaring the sampling, elicitation and roots
-    /// capabilities, so that a server which checks them asks; each such request goes to the
+    /// With `on`, the server's requests (sampling, elicitation, roots) are relayed to clients:
+    /// a legacy client's session gets a stream of its own, opened with the capabilities that
+    /// client declared, and any other client a stream per caller and capability set; the
+    /// shared stream (requests of no client) declares all three. Each request goes to the
     /// client of the call that owns it, only if that client declared the capability (else the
-    /// server gets -32601). Off by default: the one session is shared by every client, and a
-    /// server may then show tools meant for clients with those capabilities to all of them.
+    /// server gets -32601). Off by default: a stream per caller, declaring none.
     pub fn with_relayed_requests(self, on: bool) -> Self {
         self.configure(|c| c.relayed = on)
+    }
+
+    /// Keeps at most `max` streams for clients at once (default
+    /// [`DEFAULT_MAX_CLIENT_SESSIONS`](super::DEFAULT_MAX_CLIENT_SESSIONS), a caller at most a
+    /// [`CALLER_SHARE`](super::CALLER_SHARE)th of them; past it a client gets
+    /// [`McpError::UpstreamSessionsFull`](crate::McpError::UpstreamSessionsFull)), and closes
+    /// one with no call in flight that was unused for `idle` (default
+    /// [`DEFAULT_CLIENT_SESSION_IDLE`](super::DEFAULT_CLIENT_SESSION_IDLE)).
+    pub fn with_client_sessions(self, max: usize, idle: Duration) -> Self {
+        self.configure(|c| {
+            c.max_client_sessions = max.max(1);
+            c.client_session_idle = idle;
+        })
+    }
+
+    /// How many streams for clients are open now (the shared one aside).
+    pub fn client_sessions(&self) -> usize {
+        self.shared.clients.len()
+    }
+
+    /// The upstream that serves `client`'s requests, with the lease that keeps its stream
+    /// while the call runs: this one (no lease) for a request of no known caller, else the
+    /// client's own.
+    fn for_client(
+        &self,
+        client: Option<&ClientHop>,
+    ) -> Result<(SseUpstream<C>, Option<Lease>), McpError>
+    where
+        C: Clone,
+    {
+        let Some((key, capabilities)) = clients::key(client, self.shared.config.relayed) else {
+            return Ok((self.clone(), None));
+        };
+        let owner = client.and_then(ClientHop::owner).map(Owner::digest);
+        let (shared, lease) = self.shared.clients.get_or_open(&key, owner, || {
+            let mut config = self.shared.config.clone();
+            config.capabilities = Some(capabilities);
+            Arc::new(Shared::new(config))
+        })?;
+        let upstream = SseUpstream {
+            client: self.client.clone(),
+            shared,
+        };
+        Ok((upstream, Some(lease)))
     }
 
     /// The SSE URL.
@@ -299,11 +386,19 @@ where
     }
 
     fn call(&mut self, req: UpstreamRequest) -> Self::Future {
-        let this = self.clone();
-        if req.method() == crate::listen::LISTEN {
-            return Box::pin(async move { this.listen(req).await });
+        if req.method() == &McpMethod::SessionDelete {
+            // A legacy client session ended: its stream closes (nothing else is asked).
+            if let Some(key) = clients::session_key(req.client(), self.shared.config.relayed) {
+                self.shared.clients.remove(&key);
+            }
+            return Box::pin(async move { Ok(Map::new()) });
         }
+        let this = self.for_client(req.client());
         Box::pin(async move {
+            let (this, _lease) = this?;
+            if req.method() == crate::listen::LISTEN {
+                return this.listen(req).await;
+            }
             let link = this.link().await?;
             let notifier = req.notifier().cloned();
             let declared = req.client().map(|c| c.capabilities().clone());

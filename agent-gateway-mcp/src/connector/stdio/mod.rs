@@ -1,11 +1,14 @@
 //! The stdio upstream connector: runs an MCP server as a child process and speaks
 //! newline-delimited JSON-RPC with it on stdin and stdout.
 //!
-//! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` (declaring the
-//! sampling, elicitation and roots capabilities with
-//! [`StdioConfig::with_relayed_requests`]: their requests go to the client of the call that
-//! owns them, when that client declared them) and `notifications/initialized` first, then takes requests, many at once, matched to their
-//! answers by id. The child's stderr goes to `tracing`. A child that exits is restarted after
+//! A stdio server speaks the 2025-11-25 era: the connector runs `initialize` and
+//! `notifications/initialized` first, then takes requests, many at once, matched to their
+//! answers by id. A child is one MCP session, so a client's requests go to a child of its own
+//! (see [`StdioUpstream`]): a legacy client session's (opened with that client's
+//! capabilities, with [`StdioConfig::with_relayed_requests`], so that the server's requests
+//! reach that client only), or its caller's; one child serves requests of no known caller.
+//! Children for clients are bounded ([`StdioConfig::with_client_sessions`]) and stopped when
+//! idle or when their session ends. The child's stderr goes to `tracing`. A child that exits is restarted after
 //! an exponential, capped backoff (tokio time); meanwhile calls fail at once with
 //! [`StdioError::NotRunning`], and a call in flight when it exits fails with
 //! [`StdioError::Exited`]: nothing waits longer than the request timeout. What waits to be
@@ -13,9 +16,9 @@
 //! finds it full fails at once with [`StdioError::QueueFull`], and a child that has not taken a
 //! line for the stall timeout ([`DEFAULT_STALL_TIMEOUT`]) is restarted. Progress for a
 //! request is relayed to its [`Notifier`] under the request's own
-//! token; the server's log messages name no request on stdio, so they go to `tracing`. Its
-//! change notifications (list changes, resource updates) go to the `subscriptions/listen`
-//! requests served here, each through its own filter (see [`crate::listen`]).
+//! token; the server's log messages name no request on stdio: they and its change
+//! notifications (list changes, resource updates) go to the `subscriptions/listen` requests
+//! served on the same child, each through its own filter (see [`crate::listen`]).
 //! When the last handle is dropped, or on [`StdioUpstream::shutdown`], stdin is closed, the
 //! child gets the shutdown timeout to leave, and is then killed.
 //!
@@ -84,8 +87,12 @@ use tower::Service;
 
 pub use error::StdioError;
 
+use crate::connector::clients::{self, ClientTable, Lease};
 use crate::connector::mux::{self, Exchange};
+use crate::connector::{DEFAULT_CLIENT_SESSION_IDLE, DEFAULT_MAX_CLIENT_SESSIONS};
+use crate::method::McpMethod;
 use crate::notify::Notifier;
+use crate::request::{ClientHop, Owner};
 use crate::upstream::UpstreamRequest;
 use link::Link;
 
@@ -112,6 +119,8 @@ pub struct StdioConfig {
     max_queued: usize,
     stall_timeout: Duration,
     relayed: bool,
+    max_client_sessions: usize,
+    client_session_idle: Duration,
 }
 
 impl StdioConfig {
@@ -133,16 +142,31 @@ impl StdioConfig {
             max_queued: DEFAULT_MAX_QUEUED,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             relayed: false,
+            max_client_sessions: DEFAULT_MAX_CLIENT_SESSIONS,
+            client_session_idle: DEFAULT_CLIENT_SESSION_IDLE,
         }
     }
 
-    /// With `on`, the session is opened declaring the sampling, elicitation and roots
-    /// capabilities, so that a server which checks them asks; each such request goes to the
+    /// With `on`, the server's requests (sampling, elicitation, roots) are relayed to clients:
+    /// a legacy client's session gets a child of its own, opened with the capabilities that
+    /// client declared, and any other client a child per caller and capability set; the
+    /// shared child (requests of no client) declares all three. Each request goes to the
     /// client of the call that owns it, only if that client declared the capability (else the
-    /// server gets -32601). Off by default: the one session is shared by every client, and a
-    /// server may then show tools meant for clients with those capabilities to all of them.
+    /// server gets -32601). Off by default: a child per caller, declaring none.
     pub fn with_relayed_requests(mut self, on: bool) -> Self {
         self.relayed = on;
+        self
+    }
+
+    /// Keeps at most `max` children for clients at once (default
+    /// [`DEFAULT_MAX_CLIENT_SESSIONS`], a caller at most a
+    /// [`CALLER_SHARE`](crate::connector::CALLER_SHARE)th of them; past
+    /// it a client gets [`McpError::UpstreamSessionsFull`](crate::McpError::UpstreamSessionsFull)),
+    /// and stops one with no call in flight that was unused for `idle` (default
+    /// [`DEFAULT_CLIENT_SESSION_IDLE`]). See [`StdioUpstream`] for which client gets which.
+    pub fn with_client_sessions(mut self, max: usize, idle: Duration) -> Self {
+        self.max_client_sessions = max.max(1);
+        self.client_session_idle = idle;
         self
     }
 
@@ -219,6 +243,8 @@ impl StdioConfig {
 struct Shared {
     label: String,
     config: StdioConfig,
+    /// The client capabilities the child's session is opened with.
+    capabilities: Value,
     slot: Mutex<Option<Link>>,
     next_id: AtomicI64,
     starts: AtomicU64,
@@ -233,11 +259,20 @@ struct Handle {
     done: watch::Receiver<bool>,
 }
 
-/// A stdio MCP upstream: `Service<UpstreamRequest>` over one supervised child process.
+/// A stdio MCP upstream: `Service<UpstreamRequest>` over supervised child processes, one per
+/// client session or caller.
+///
+/// A child is one MCP session: what it sends outside a call and what it asks of its client
+/// belongs to that session alone. So a request whose client is known goes to a child of its
+/// own (see [`StdioConfig::with_relayed_requests`]): its legacy session's, or its caller's; the
+/// child started with the upstream serves requests of no known caller. Children for clients
+/// are started on their first request and bounded ([`StdioConfig::with_client_sessions`]); a
+/// legacy client session's end (`DELETE`) stops its child.
 #[derive(Clone)]
 pub struct StdioUpstream {
     shared: Arc<Shared>,
     handle: Arc<Handle>,
+    clients: Arc<ClientTable<StdioUpstream>>,
 }
 
 impl fmt::Debug for StdioUpstream {
@@ -254,8 +289,23 @@ impl StdioUpstream {
     /// Starts the child described by `config` and supervises it; `label` names it in logs.
     /// Must be called within a Tokio runtime (it spawns the supervisor, as `tokio::spawn`).
     pub fn spawn(label: impl Into<String>, config: StdioConfig) -> Self {
+        let capabilities = mux::session_capabilities(config.relayed);
+        Self::start(label.into(), config, capabilities)
+    }
+
+    /// Starts one child whose session declares `capabilities`.
+    fn start(label: String, config: StdioConfig, capabilities: Value) -> Self {
+        let clients = Arc::new(ClientTable::new(
+            label.clone(),
+            config.max_client_sessions,
+            config.client_session_idle,
+            |child: StdioUpstream| {
+                let _ = child.handle.stop.send(true);
+            },
+        ));
         let shared = Arc::new(Shared {
-            label: label.into(),
+            label,
+            capabilities,
             config,
             slot: Mutex::new(None),
             next_id: AtomicI64::new(1),
@@ -269,7 +319,36 @@ impl StdioUpstream {
         StdioUpstream {
             shared,
             handle: Arc::new(Handle { stop, done }),
+            clients,
         }
+    }
+
+    /// How many children for clients run now (the shared child aside).
+    pub fn client_sessions(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The child that serves `client`'s requests, with the lease that keeps it while the call
+    /// runs: the shared one (no lease) for a request of no known caller, else the client's
+    /// own, started and awaited (within the request timeout) on its first request.
+    async fn child_for(
+        &self,
+        client: Option<&ClientHop>,
+    ) -> Result<(StdioUpstream, Option<Lease>), BoxError> {
+        let Some((key, capabilities)) = clients::key(client, self.shared.config.relayed) else {
+            return Ok((self.clone(), None));
+        };
+        let owner = client.and_then(ClientHop::owner).map(Owner::digest);
+        let (child, lease) = self.clients.get_or_open(&key, owner, || {
+            let label = format!("{} (client session)", self.shared.label);
+            tracing::debug!(upstream = %self.shared.label, "mcp stdio: starting a child for a client");
+            StdioUpstream::start(label, self.shared.config.clone(), capabilities)
+        })?;
+        let wait = self.shared.config.request_timeout;
+        if tokio::time::timeout(wait, child.ready()).await.is_err() {
+            return Err(Box::new(StdioError::NotRunning));
+        }
+        Ok((child, Some(lease)))
     }
 
     /// Whether the child is up and past its handshake.
@@ -316,6 +395,9 @@ impl StdioUpstream {
     /// Stops the child: stdin closed, the shutdown timeout to exit, then a kill. Calls after
     /// this fail with [`StdioError::NotRunning`].
     pub async fn shutdown(&self) {
+        for child in self.clients.drain() {
+            Box::pin(child.shutdown()).await;
+        }
         let _ = self.handle.stop.send(true);
         let mut done = self.handle.done.clone();
         while !*done.borrow_and_update() {
@@ -336,15 +418,24 @@ impl Service<UpstreamRequest> for StdioUpstream {
     }
 
     fn call(&mut self, req: UpstreamRequest) -> Self::Future {
-        let shared = self.shared.clone();
-        if req.method() == crate::listen::LISTEN {
-            return Box::pin(async move { listen::listen(&shared, req).await });
+        let this = self.clone();
+        if req.method() == &McpMethod::SessionDelete {
+            // A legacy client session ended: its child stops (nothing else is asked).
+            if let Some(key) = clients::session_key(req.client(), self.shared.config.relayed) {
+                this.clients.remove(&key);
+            }
+            return Box::pin(async move { Ok(Map::new()) });
         }
         Box::pin(async move {
+            let (child, _lease) = this.child_for(req.client()).await?;
+            let shared = &child.shared;
+            if req.method() == crate::listen::LISTEN {
+                return listen::listen(shared, req).await;
+            }
             let notifier = req.notifier().cloned();
             let declared = req.client().map(|c| c.capabilities().clone());
             let (method, params) = req.into_parts();
-            exchange(&shared, method.as_str(), params, notifier, declared, true).await
+            exchange(shared, method.as_str(), params, notifier, declared, true).await
         })
     }
 }

@@ -208,7 +208,7 @@ async fn serve(
 async fn handshake(shared: &Arc<Shared>) -> Result<(), BoxError> {
     let params = json!({
         "protocolVersion": LEGACY_VERSIONS[0],
-        "capabilities": crate::connector::mux::session_capabilities(shared.config.relayed),
+        "capabilities": shared.capabilities,
         "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
     });
     let params = match params {

@@ -230,9 +230,22 @@ impl Service<McpRequest> for Federation {
             return Box::pin(async move { Err(Box::new(e) as BoxError) });
         }
         if req.is_admission_only() {
-            // Answered by the front once the policy stack admitted it: no upstream call.
+            // Answered by the front once the policy stack admitted it: no upstream call, but
+            // the end of a legacy session is told to every member's connector.
             let res = McpResponse::for_method(req.method(), Value::Object(Map::new()));
-            return Box::pin(async move { Ok(res) });
+            let ended = super::session_end(req);
+            return Box::pin(async move {
+                if let Some(up) = ended {
+                    let tell = shared.members.iter().map(|m| {
+                        super::tell_session_end(tower::ServiceExt::oneshot(
+                            m.service.clone(),
+                            up.clone(),
+                        ))
+                    });
+                    futures_util::future::join_all(tell).await;
+                }
+                Ok(res)
+            });
         }
         let modern = req.era() == crate::Era::Modern;
         // Only a modern client's mirrored argument headers, which are the spec's to check

@@ -43,7 +43,7 @@ enum Open {
 /// they still count up by one. A [`Blocked`](agent_gateway_core::content::Blocked) ends the
 /// stream with the dialect's error event (code `guardrail_blocked`, the message naming the rule);
 /// the upstream is not read further.
-/// Events are re-encoded as decoded, so SSE comments (keep-alives) are not relayed.
+/// SSE comments (keep-alives) are relayed as they come, never held back with the text.
 ///
 /// ```
 /// use bytes::Bytes;

@@ -21,6 +21,12 @@ pub enum Decoded {
     Comment(String),
 }
 
+impl From<Event> for Decoded {
+    fn from(event: Event) -> Self {
+        Decoded::Event(event)
+    }
+}
+
 /// Where the decoder puts what it decodes: events only, or events and comments.
 trait Sink {
     fn event(&mut self, event: Event);

@@ -26,6 +26,33 @@ fn is_text(part: &Value) -> bool {
     part.get("text").is_some_and(Value::is_string) && part.get("kind").is_none_or(|k| k == "text")
 }
 
+/// Hands `f` the content of every part in `value`: a text part's `text`, a data part's `data`
+/// (1.0 `{"data": …}` and 0.3 `{"kind": "data", "data": …}`).
+pub(crate) fn each_part_content(value: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    match value {
+        Value::Object(obj) => {
+            for (key, v) in obj.iter_mut() {
+                match v {
+                    Value::Array(parts) if key == "parts" => {
+                        for part in parts.iter_mut() {
+                            if is_text(part) {
+                                f(&mut part["text"]);
+                            } else if part.get("kind").is_none_or(|k| k == "data")
+                                && let Some(data) = part.get_mut("data")
+                            {
+                                f(data);
+                            }
+                        }
+                    }
+                    _ => each_part_content(v, f),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| each_part_content(v, f)),
+        _ => {}
+    }
+}
+
 /// Filters every text part in `value`, each as a whole text; whether one changed.
 pub(crate) fn filter_parts(
     value: &mut Value,

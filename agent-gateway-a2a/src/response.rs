@@ -142,6 +142,18 @@ impl AgentResponse for A2aResponse {
         }
     }
 
+    /// The text of its text parts and the `data` of its data parts, wherever a result holds
+    /// `parts` (both versions); task, context and message ids, kinds and metadata are left out.
+    fn content_mut(&mut self, f: &mut dyn FnMut(&mut Value)) -> bool {
+        match &mut self.reply {
+            Reply::Result(value) => {
+                crate::filter::each_part_content(value, f);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The text parts of a result (messages, artifacts, status messages, a task's history) are
     /// filtered at once, a block turning the result into the guardrail denial; a stream's are
     /// filtered as its events pass (one artifact's chunks as one text). Cards and listings

@@ -29,7 +29,7 @@ use std::task::{Context, Poll};
 
 use agent_gateway_core::jsonrpc::ErrorObject;
 use agent_gateway_core::response::{Failure, Outcome};
-use agent_gateway_core::sse::{Decoder, Event};
+use agent_gateway_core::sse::{Decoded, Decoder};
 use agent_gateway_core::{Usage, UsageReport};
 use http_body::Body;
 use serde_json::Value;
@@ -47,11 +47,19 @@ pub type MapEvent = Box<dyn FnMut(Value) -> Result<Value, A2aError> + Send>;
 /// The largest single event accepted from an upstream.
 const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
 
+/// What the relay sends next: a result, or an upstream comment line (a keep-alive), which the
+/// front relays as it came so that a long stream is not cut by a proxy's idle timeout.
+#[derive(Debug)]
+pub(crate) enum Relayed {
+    Result(Value),
+    Comment(String),
+}
+
 /// A stream of A2A results read from an upstream JSON-RPC SSE body.
 pub struct EventStream {
     upstream: A2aBody,
     decoder: Decoder,
-    queue: VecDeque<Event>,
+    queue: VecDeque<Decoded>,
     map: MapEvent,
     report: Option<UsageReport>,
     /// A guardrail's filter over the text parts, and the results it has released.
@@ -105,7 +113,20 @@ impl EventStream {
         }
     }
 
-    fn fail(&mut self, err: A2aError) -> Poll<Option<Result<Value, A2aError>>> {
+    /// The next result, or the error that ends the stream, or `None` at its end. Upstream
+    /// comments are skipped.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Value, A2aError>>> {
+        loop {
+            return match std::task::ready!(self.poll_relayed(cx)) {
+                Some(Ok(Relayed::Comment(_))) => continue,
+                Some(Ok(Relayed::Result(v))) => Poll::Ready(Some(Ok(v))),
+                Some(Err(e)) => Poll::Ready(Some(Err(e))),
+                None => Poll::Ready(None),
+            };
+        }
+    }
+
+    fn fail(&mut self, err: A2aError) -> Poll<Option<Result<Relayed, A2aError>>> {
         // The upstream's side failed (a guardrail's block is the gateway's, not the
         // upstream's: recorded as the stream stopping early).
         let outcome = match err {
@@ -120,13 +141,22 @@ impl EventStream {
         Poll::Ready(Some(Err(err)))
     }
 
-    /// The next result, or the error that ends the stream, or `None` at its end.
-    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Value, A2aError>>> {
+    /// The next result or upstream comment, in stream order, or the error that ends the
+    /// stream, or `None` at its end.
+    pub(crate) fn poll_relayed(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Relayed, A2aError>>> {
         loop {
             if let Some(v) = self.released.pop_front() {
-                return Poll::Ready(Some(Ok(v)));
+                return Poll::Ready(Some(Ok(Relayed::Result(v))));
             }
-            if let Some(ev) = self.queue.pop_front() {
+            if let Some(item) = self.queue.pop_front() {
+                let ev = match item {
+                    Decoded::Event(ev) => ev,
+                    Decoded::Comment(text) => return Poll::Ready(Some(Ok(Relayed::Comment(text)))),
+                    _ => continue,
+                };
                 if ev.data.is_empty() {
                     continue;
                 }
@@ -143,7 +173,7 @@ impl EventStream {
                 };
                 let mapped = (self.map)(result);
                 return match (mapped, self.text.as_mut()) {
-                    (Ok(v), None) => Poll::Ready(Some(Ok(v))),
+                    (Ok(v), None) => Poll::Ready(Some(Ok(Relayed::Result(v)))),
                     (Ok(v), Some(text)) => match text.event(v, &mut self.released) {
                         Ok(()) => continue,
                         Err(e) => self.fail(e),
@@ -178,7 +208,7 @@ impl EventStream {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         let mut out = Vec::new();
-                        if self.decoder.feed(&data, &mut out).is_err() {
+                        if self.decoder.feed_with_comments(&data, &mut out).is_err() {
                             return self.fail(A2aError::InvalidAgentResponse);
                         }
                         self.queue.extend(out);

@@ -39,8 +39,18 @@
 //! assert_eq!(out, "my ****** is safe");
 //! assert_eq!(Blocked::new("deny-1").rule_id(), "deny-1");
 //! ```
+//!
+//! The tool calls a model answers with are checked the same way: a [`ToolCallCheck`] handed to
+//! the response through
+//! [`AgentResponse::check_tool_calls`](crate::AgentResponse::check_tool_calls) sees each call
+//! once its arguments are complete (a whole answer's at once, a stream's when the call's last
+//! argument delta has passed), and may end the answer with the protocol's denial. The tools a
+//! request offers the model come from
+//! [`AgentRequest::offered_tools`](crate::AgentRequest::offered_tools).
 
 use std::fmt;
+
+use serde_json::Value;
 
 /// A stateful filter over the text of a response, fed piece by piece in stream order.
 ///
@@ -67,6 +77,7 @@ impl fmt::Debug for dyn TextFilter {
 #[error("content blocked by rule {rule_id}")]
 pub struct Blocked {
     rule_id: String,
+    message: Option<String>,
 }
 
 impl Blocked {
@@ -74,11 +85,92 @@ impl Blocked {
     pub fn new(rule_id: impl Into<String>) -> Self {
         Blocked {
             rule_id: rule_id.into(),
+            message: None,
         }
+    }
+
+    /// Says why, for the client (it must carry no secret: it is sent as it is), after the
+    /// rule: a schema check names the schema path that failed.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
     }
 
     /// The id of the rule that blocked the content.
     pub fn rule_id(&self) -> &str {
         &self.rule_id
+    }
+
+    /// Why, when the rule said.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The denial a whole answer is refused with: a guardrail block naming the rule, and the
+    /// reason after it when there is one.
+    pub fn to_denied(&self) -> crate::Denied {
+        let denied = crate::Denied::guardrail_blocked(self.rule_id.clone());
+        match &self.message {
+            Some(why) => {
+                let message = format!("{}: {why}", denied.message());
+                denied.with_message(message)
+            }
+            None => denied,
+        }
+    }
+}
+
+/// A tool a request offers the model, as the request declares it: its name and the JSON
+/// Schema of its arguments (OpenAI's `parameters`, Anthropic's `input_schema`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ToolDefinition<'a> {
+    /// The name the model calls it by.
+    pub name: &'a str,
+    /// The schema its arguments must match; `None` when the definition has none.
+    pub schema: Option<&'a Value>,
+}
+
+/// A tool call a model answered with, its arguments complete.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ToolCall<'a> {
+    /// The tool called.
+    pub name: &'a str,
+    /// The arguments, parsed; `None` when what the model sent is not JSON.
+    pub arguments: Option<&'a Value>,
+}
+
+/// A check on the tool calls of a model's answer, fed each call once its arguments are
+/// complete, in answer order.
+///
+/// ```
+/// use agent_gateway_core::content::{Blocked, ToolCall, ToolCallCheck};
+/// use serde_json::json;
+///
+/// /// Refuses any call to `rm`.
+/// struct NoRm;
+/// impl ToolCallCheck for NoRm {
+///     fn check(&mut self, call: &ToolCall<'_>) -> Result<(), Blocked> {
+///         match call.name {
+///             "rm" => Err(Blocked::new("no-rm").with_message("rm is not allowed")),
+///             _ => Ok(()),
+///         }
+///     }
+/// }
+///
+/// let args = json!({"path": "/"});
+/// let call = |name| ToolCall { name, arguments: Some(&args) };
+/// assert!(NoRm.check(&call("ls")).is_ok());
+/// let blocked = NoRm.check(&call("rm")).unwrap_err();
+/// assert_eq!(blocked.to_denied().message(), "blocked by guardrail (rule no-rm): rm is not allowed");
+/// ```
+pub trait ToolCallCheck: Send + 'static {
+    /// Checks one complete call. A [`Blocked`] refuses the answer (a whole one becomes the
+    /// protocol's denial; a stream ends with its error event before the call completes).
+    fn check(&mut self, call: &ToolCall<'_>) -> Result<(), Blocked>;
+}
+
+impl fmt::Debug for dyn ToolCallCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ToolCallCheck")
     }
 }

@@ -107,6 +107,13 @@ pub trait AgentRequest {
         None
     }
 
+    /// The tools this request offers a model, with their argument schemas (an LLM request's
+    /// `tools`), for a guardrail that checks the calls the model answers with. Empty for
+    /// requests that offer none (the default).
+    fn offered_tools(&self) -> Vec<crate::content::ToolDefinition<'_>> {
+        Vec::new()
+    }
+
     /// Who is calling, once an auth layer (or the application) has said so.
     fn caller(&self) -> Option<&Caller> {
         self.extensions().get::<Caller>()

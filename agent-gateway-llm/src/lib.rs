@@ -63,6 +63,7 @@
 
 pub mod api;
 pub mod body;
+mod calls;
 pub mod error;
 pub mod front;
 pub mod price;

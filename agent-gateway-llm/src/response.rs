@@ -19,12 +19,12 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use agent_gateway_core::content::{Blocked, TextFilter};
+use agent_gateway_core::content::{Blocked, TextFilter, ToolCallCheck};
 use agent_gateway_core::response::{AgentResponse, Item, Outcome, ServedBy};
 use agent_gateway_core::{Action, Denied, Usage, UsageReport};
 
 use crate::front::error_response;
-use crate::stream::{FilterText, SseTransform};
+use crate::stream::{CheckToolCalls, FilterText, SseTransform};
 use crate::{Dialect, LlmBody};
 
 /// A model response: status, headers, a body that may stream, and its usage report.
@@ -290,6 +290,44 @@ impl AgentResponse for LlmResponse {
         }
     }
 
+    /// A whole answer's message texts (Chat Completions `choices[].message.content`,
+    /// Responses `output_text` parts, Anthropic `text` blocks); ids, model names, tool names
+    /// and usage are left out.
+    fn content_mut(&mut self, f: &mut dyn FnMut(&mut Value)) -> bool {
+        let Content::Json { bytes, value } = &mut self.content else {
+            return false;
+        };
+        // The value may change: encode it again.
+        *bytes = Bytes::new();
+        for text in answer_texts(value) {
+            f(text);
+        }
+        true
+    }
+
+    /// A stream's tool calls are checked as each one's arguments complete
+    /// ([`CheckToolCalls`]); a whole answer's at once, a block turning it into the client
+    /// dialect's guardrail denial naming the rule and the reason. A listing has none.
+    fn check_tool_calls(
+        &mut self,
+        mut check: Box<dyn ToolCallCheck>,
+    ) -> Result<(), Box<dyn ToolCallCheck>> {
+        match &mut self.content {
+            Content::Stream(body) => {
+                let inner = std::mem::replace(body, LlmBody::full(Bytes::new()));
+                *body = LlmBody::stream(SseTransform::new(inner, CheckToolCalls::new(check)));
+                Ok(())
+            }
+            Content::Json { value, .. } => {
+                if let Err(blocked) = crate::calls::check_answer(value, check.as_mut()) {
+                    self.content = Content::Denied(blocked.to_denied());
+                }
+                Ok(())
+            }
+            Content::Models(_) | Content::Denied(_) => Err(check),
+        }
+    }
+
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
         let Content::Models(entries) = &mut self.content else {
             return 0;
@@ -308,7 +346,26 @@ impl AgentResponse for LlmResponse {
 
 /// Filters every text of a whole answer, in any of the three wire formats; whether one changed.
 fn filter_answer(value: &mut Value, filter: &mut dyn TextFilter) -> Result<bool, Blocked> {
-    let texts: Vec<&mut Value> = if value.get("choices").is_some_and(Value::is_array) {
+    let texts = answer_texts(value);
+    let mut changed = false;
+    for slot in texts {
+        let Some(text) = slot.as_str() else {
+            continue;
+        };
+        let mut out = String::with_capacity(text.len());
+        filter.push(text, &mut out)?;
+        filter.finish(&mut out)?;
+        if out != text {
+            *slot = Value::String(out);
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// The message texts of a whole answer, in any of the three wire formats.
+fn answer_texts(value: &mut Value) -> Vec<&mut Value> {
+    if value.get("choices").is_some_and(Value::is_array) {
         // Chat Completions: choices[].message.content.
         value["choices"]
             .as_array_mut()
@@ -337,21 +394,7 @@ fn filter_answer(value: &mut Value, filter: &mut dyn TextFilter) -> Result<bool,
             .filter(|b| b["type"] == "text")
             .filter_map(|b| b.get_mut("text"))
             .collect()
-    };
-    let mut changed = false;
-    for slot in texts {
-        let Some(text) = slot.as_str() else {
-            continue;
-        };
-        let mut out = String::with_capacity(text.len());
-        filter.push(text, &mut out)?;
-        filter.finish(&mut out)?;
-        if out != text {
-            *slot = Value::String(out);
-            changed = true;
-        }
     }
-    Ok(changed)
 }
 
 #[cfg(test)]

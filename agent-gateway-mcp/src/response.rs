@@ -150,6 +150,44 @@ impl AgentResponse for McpResponse {
         Some(&mut self.result)
     }
 
+    /// A tool result's `content[]` text (and embedded resources' text) and its
+    /// `structuredContent`, a resource read's `contents[].text`, a prompt's messages' text;
+    /// other results cannot tell their content apart.
+    fn content_mut(&mut self, f: &mut dyn FnMut(&mut Value)) -> bool {
+        let Some(map) = self.result.as_object_mut() else {
+            return false;
+        };
+        let mut found = false;
+        let text_of = |item: &mut Value, f: &mut dyn FnMut(&mut Value)| {
+            if let Some(text) = item.get_mut("text") {
+                f(text);
+            }
+            if let Some(text) = item.get_mut("resource").and_then(|r| r.get_mut("text")) {
+                f(text);
+            }
+        };
+        for (key, value) in map.iter_mut() {
+            match (key.as_str(), value) {
+                ("content" | "contents", Value::Array(items)) => {
+                    found = true;
+                    items.iter_mut().for_each(|item| text_of(item, f));
+                }
+                ("messages", Value::Array(messages)) => {
+                    found = true;
+                    for content in messages.iter_mut().filter_map(|m| m.get_mut("content")) {
+                        text_of(content, f);
+                    }
+                }
+                ("structuredContent", value) => {
+                    found = true;
+                    f(value);
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {
         let Some(shape) = self.shape else { return 0 };
         let Some(Value::Array(items)) = self.result.get_mut(shape.key) else {

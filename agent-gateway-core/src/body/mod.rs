@@ -62,7 +62,7 @@ use http_body_util::{BodyExt, Empty, Full, StreamBody};
 pub use self::limited::{BodyError, read_limited};
 pub use self::sse::EventBody;
 use crate::BoxError;
-use crate::sse::Event;
+use crate::sse::{Decoded, Event};
 
 /// The response body of every gateway service: any `Body<Data = Bytes>`, boxed, `Send` but not
 /// necessarily `Sync`.
@@ -112,13 +112,26 @@ impl GatewayBody {
     where
         S: Stream<Item = Event> + Send + 'static,
     {
-        let mut res = Response::new(GatewayBody::sse(events));
-        let headers = res.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        res
+        sse_headers(Response::new(GatewayBody::sse(events)))
     }
+
+    /// A `200 text/event-stream` response streaming `items`, events and comments: a relay that
+    /// sends an upstream's keep-alive comments on as they came (see [`Decoded`]).
+    pub fn sse_relay_response<S>(items: S) -> Response<Self>
+    where
+        S: Stream<Item = Decoded> + Send + 'static,
+    {
+        sse_headers(Response::new(GatewayBody::new(EventBody::new(items))))
+    }
+}
+
+/// Adds the headers that keep proxies from caching or buffering an event stream.
+fn sse_headers(mut res: Response<GatewayBody>) -> Response<GatewayBody> {
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
 }
 
 impl Default for GatewayBody {

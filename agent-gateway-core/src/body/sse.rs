@@ -8,11 +8,12 @@ use futures_util::Stream;
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 
-use crate::sse::{Event, SseError};
+use crate::sse::{Decoded, SseError, comment};
 
 pin_project! {
-    /// A `text/event-stream` body: each [`Event`] of the stream is encoded and sent as one
-    /// frame as soon as the stream yields it; the body ends when the stream does.
+    /// A `text/event-stream` body: each [`Event`](crate::sse::Event) of the stream (or
+    /// [`Decoded`] item: an event or a comment, such as a relayed keep-alive) is encoded and
+    /// sent as one frame as soon as the stream yields it; the body ends when the stream does.
     ///
     /// An event the format cannot carry (a line break in its id or name) fails the body with
     /// an [`SseError`], rather than corrupting the stream.
@@ -36,7 +37,8 @@ impl<S> EventBody<S> {
 
 impl<S> Body for EventBody<S>
 where
-    S: Stream<Item = Event>,
+    S: Stream,
+    S::Item: Into<Decoded>,
 {
     type Data = Bytes;
     type Error = SseError;
@@ -55,8 +57,12 @@ where
                 *this.done = true;
                 Poll::Ready(None)
             }
-            Poll::Ready(Some(event)) => {
-                let frame = event.to_bytes().map(Frame::data);
+            Poll::Ready(Some(item)) => {
+                let bytes = match item.into() {
+                    Decoded::Event(event) => event.to_bytes(),
+                    Decoded::Comment(text) => Ok(comment(&text)),
+                };
+                let frame = bytes.map(Frame::data);
                 if frame.is_err() {
                     *this.done = true;
                 }
@@ -75,6 +81,19 @@ mod tests {
     use http_body_util::BodyExt;
 
     use super::*;
+
+    use crate::sse::Event;
+
+    #[tokio::test]
+    async fn comments_are_sent_in_order_with_the_events() {
+        let items = futures_util::stream::iter([
+            Decoded::Event(Event::new("a")),
+            Decoded::Comment("ping".into()),
+            Decoded::Event(Event::new("b")),
+        ]);
+        let body = EventBody::new(items).collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"data: a\n\n: ping\ndata: b\n\n");
+    }
 
     #[tokio::test]
     async fn an_event_the_format_cannot_carry_fails_the_body() {

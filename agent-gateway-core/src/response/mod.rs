@@ -71,6 +71,16 @@ pub trait AgentResponse {
         None
     }
 
+    /// Hands `f` each content field of the output, mutably: the text and data a guardrail
+    /// that redacts should look at (a model's message text, a tool result's text content and
+    /// `structuredContent`, an agent's text and data parts), leaving protocol ids, names and
+    /// metadata out. Returns `false` when the response cannot tell its content fields apart
+    /// (the default), and a guardrail then takes the whole [`output_mut`](Self::output_mut).
+    fn content_mut(&mut self, f: &mut dyn FnMut(&mut Value)) -> bool {
+        let _ = f;
+        false
+    }
+
     /// Applies `filter` to the text this response carries (a stream's text as it passes, or a
     /// whole body's text), rewriting the protocol's own events with what the filter releases.
     /// Returns the filter back when this response has no text it can filter.
@@ -79,6 +89,17 @@ pub trait AgentResponse {
         filter: Box<dyn crate::content::TextFilter>,
     ) -> Result<(), Box<dyn crate::content::TextFilter>> {
         Err(filter)
+    }
+
+    /// Applies `check` to the tool calls this response carries (a model's answer): a whole
+    /// answer's calls at once, a stream's each when its arguments are complete. A block turns
+    /// a whole answer into the protocol's denial and ends a stream with its error event.
+    /// Returns the check back when this response has no tool calls it can check.
+    fn check_tool_calls(
+        &mut self,
+        check: Box<dyn crate::content::ToolCallCheck>,
+    ) -> Result<(), Box<dyn crate::content::ToolCallCheck>> {
+        Err(check)
     }
 
     /// Keeps only the listed items for which `keep` returns true, and returns how many were

@@ -6,6 +6,52 @@ use super::{Event, SseError};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// One thing a stream carries, as [`Decoder::feed_with_comments`] hands it back: an event, or
+/// a comment line (a keep-alive such as `: ping`).
+///
+/// A relay that re-encodes the events it decodes (a filter, a translation) sends the comments
+/// on too, in order, so that a long stream behind it keeps its keep-alives and is not cut by
+/// a proxy's idle timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decoded {
+    /// A dispatched event.
+    Event(Event),
+    /// The text of one comment line, after the `:` and the one space that may follow it.
+    Comment(String),
+}
+
+impl From<Event> for Decoded {
+    fn from(event: Event) -> Self {
+        Decoded::Event(event)
+    }
+}
+
+/// Where the decoder puts what it decodes: events only, or events and comments.
+trait Sink {
+    fn event(&mut self, event: Event);
+    fn comment(&mut self, text: &[u8]);
+}
+
+impl Sink for Vec<Event> {
+    fn event(&mut self, event: Event) {
+        self.push(event);
+    }
+
+    fn comment(&mut self, _: &[u8]) {}
+}
+
+impl Sink for Vec<Decoded> {
+    fn event(&mut self, event: Event) {
+        self.push(Decoded::Event(event));
+    }
+
+    fn comment(&mut self, text: &[u8]) {
+        let text = text.strip_prefix(b" ").unwrap_or(text);
+        self.push(Decoded::Comment(String::from_utf8_lossy(text).into_owned()));
+    }
+}
+
 /// An incremental event stream decoder: fed chunks as they arrive, it returns the events they
 /// complete.
 ///
@@ -91,6 +137,33 @@ impl Decoder {
     /// On error, the events completed before the fault are in `out`, and the decoder has
     /// failed: every later call returns the same error.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Event>) -> Result<(), SseError> {
+        self.feed_into(chunk, out)
+    }
+
+    /// Decodes `chunk` as [`feed`](Decoder::feed) does, and pushes onto `out` the comments it
+    /// completes too, in stream order with the events.
+    ///
+    /// ```
+    /// use agent_gateway_core::sse::{Decoded, Decoder, Event};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut out = Vec::new();
+    /// decoder.feed_with_comments(b"data: a\n\n: ping\n\ndata: b\n\n", &mut out).unwrap();
+    /// assert_eq!(out, [
+    ///     Decoded::Event(Event::new("a")),
+    ///     Decoded::Comment("ping".into()),
+    ///     Decoded::Event(Event::new("b")),
+    /// ]);
+    /// ```
+    pub fn feed_with_comments(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<Decoded>,
+    ) -> Result<(), SseError> {
+        self.feed_into(chunk, out)
+    }
+
+    fn feed_into(&mut self, chunk: &[u8], out: &mut impl Sink) -> Result<(), SseError> {
         if self.failed {
             return Err(self.too_large());
         }
@@ -147,7 +220,7 @@ impl Decoder {
         self.block_retry = None;
     }
 
-    fn decode(&mut self, mut chunk: &[u8], out: &mut Vec<Event>) -> Result<(), SseError> {
+    fn decode(&mut self, mut chunk: &[u8], out: &mut impl Sink) -> Result<(), SseError> {
         while self.at_start {
             let Some((&byte, rest)) = chunk.split_first() else {
                 return Ok(());
@@ -200,7 +273,7 @@ impl Decoder {
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<Event>) -> Result<(), SseError> {
+    fn process_line(&mut self, line: &[u8], out: &mut impl Sink) -> Result<(), SseError> {
         if line.len() > self.max {
             return Err(self.too_large());
         }
@@ -209,7 +282,10 @@ impl Decoder {
                 self.dispatch(out);
                 return Ok(());
             }
-            Some(0) => return Ok(()), // a comment
+            Some(0) => {
+                out.comment(&line[1..]);
+                return Ok(());
+            }
             None => (line, &b""[..]),
             Some(colon) => {
                 let value = &line[colon + 1..];
@@ -249,7 +325,7 @@ impl Decoder {
     }
 
     /// Handles a blank line: commits the id, and dispatches the event if it has data.
-    fn dispatch(&mut self, out: &mut Vec<Event>) {
+    fn dispatch(&mut self, out: &mut impl Sink) {
         self.in_event = false;
         let id = self.block_id.take();
         if let Some(id) = &id {
@@ -262,7 +338,7 @@ impl Decoder {
         }
         let mut data = mem::take(&mut self.data);
         data.pop(); // the LF after the last data line
-        out.push(Event {
+        out.event(Event {
             event: Some(event).filter(|event| !event.is_empty()),
             data,
             id,

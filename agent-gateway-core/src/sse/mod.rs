@@ -47,7 +47,7 @@
 mod decoder;
 mod event;
 
-pub use decoder::Decoder;
+pub use decoder::{Decoded, Decoder};
 pub use event::{Event, comment};
 
 /// Why an event could not be encoded, or a stream could not be decoded.

@@ -21,6 +21,7 @@
 
 mod check;
 mod features;
+mod tools;
 
 pub use features::Feature;
 
@@ -265,6 +266,10 @@ impl AgentRequest for LlmRequest {
 
     fn estimated_input_tokens(&self) -> Option<u64> {
         self.estimated_input_tokens
+    }
+
+    fn offered_tools(&self) -> Vec<agent_gateway_core::content::ToolDefinition<'_>> {
+        tools::offered(self.api, &self.body)
     }
 }
 

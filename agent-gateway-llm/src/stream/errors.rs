@@ -7,6 +7,7 @@ use pin_project_lite::pin_project;
 use serde_json::json;
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::content::Blocked;
 use agent_gateway_core::error::cause_ref;
 use agent_gateway_core::sse::{Decoder, Event};
 
@@ -180,6 +181,31 @@ impl<B> RenderStreamError<B> {
             cut: EventCut::with_max(max),
             done: false,
         }
+    }
+}
+
+/// Appends the error event a guardrail's block ends a stream of `wire` with: code
+/// `guardrail_blocked` (Anthropic: `permission_error`), the message naming the rule and, when
+/// the rule says why, the reason, as the non-streamed denial does.
+pub(crate) fn blocked_event(wire: Wire, blocked: &Blocked, out: &mut BytesMut) {
+    let denied = blocked.to_denied();
+    let message = denied.message();
+    match wire {
+        Wire::ChatCompletions => data_line(
+            out,
+            &json!({"error": {"message": message, "type": "invalid_request_error",
+                             "param": null, "code": "guardrail_blocked"}}),
+        ),
+        Wire::Messages => named_event(
+            out,
+            "error",
+            &json!({"type": "error", "error": {"type": "permission_error", "message": message}}),
+        ),
+        Wire::Responses => named_event(
+            out,
+            "error",
+            &json!({"type": "error", "code": "guardrail_blocked", "message": message, "param": null}),
+        ),
     }
 }
 

@@ -6,16 +6,14 @@ use std::collections::HashMap;
 use bytes::BytesMut;
 use serde_json::{Map, Value, json};
 
-use agent_gateway_core::content::TextFilter;
+use agent_gateway_core::content::{Blocked, TextFilter};
 use agent_gateway_core::sse::Event;
 
-use super::errors::error_event;
+mod responses;
+
+use super::errors::{blocked_event, error_event};
 use super::transform::Transform;
 use crate::usage::Wire;
-
-/// The message of the error event a block ends a stream with (the same words as the
-/// non-streamed denial), followed by the rule that blocked.
-const BLOCKED_MESSAGE: &str = "blocked by guardrail";
 
 /// Which text the filter is in the middle of: the held tail belongs to it.
 #[derive(Debug)]
@@ -43,7 +41,7 @@ enum Open {
 /// they still count up by one. A [`Blocked`](agent_gateway_core::content::Blocked) ends the
 /// stream with the dialect's error event (code `guardrail_blocked`, the message naming the rule);
 /// the upstream is not read further.
-/// Events are re-encoded as decoded, so SSE comments (keep-alives) are not relayed.
+/// SSE comments (keep-alives) are relayed as they come, never held back with the text.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -130,28 +128,10 @@ impl FilterText {
     }
 
     /// Ends the stream with the dialect's guardrail error event.
-    fn block(&mut self, rule: &str, out: &mut BytesMut) {
+    fn block(&mut self, blocked: &Blocked, out: &mut BytesMut) {
         self.blocked = true;
         self.open = None;
-        let message = format!("{BLOCKED_MESSAGE} (rule {rule})");
-        let (name, data) = match self.wire.unwrap_or(Wire::ChatCompletions) {
-            Wire::ChatCompletions => (
-                None,
-                json!({"error": {"message": message, "type": "invalid_request_error",
-                                 "param": null, "code": "guardrail_blocked"}}),
-            ),
-            Wire::Messages => (
-                Some("error"),
-                json!({"type": "error", "error": {"type": "permission_error", "message": message}}),
-            ),
-            Wire::Responses => (
-                Some("error"),
-                json!({"type": "error", "code": "guardrail_blocked", "message": message, "param": null}),
-            ),
-        };
-        let mut ev = Event::new(data.to_string());
-        ev.event = name.map(str::to_owned);
-        pass(out, &ev);
+        blocked_event(self.wire.unwrap_or(Wire::ChatCompletions), blocked, out);
     }
 
     /// Pushes `text`; `None` when the filter blocked (the error event is out).
@@ -160,7 +140,7 @@ impl FilterText {
         match self.filter.push(text, &mut released) {
             Ok(()) => Some(released),
             Err(blocked) => {
-                self.block(blocked.rule_id(), out);
+                self.block(&blocked, out);
                 None
             }
         }
@@ -174,7 +154,7 @@ impl FilterText {
         };
         let mut tail = String::new();
         if let Err(blocked) = self.filter.finish(&mut tail) {
-            self.block(blocked.rule_id(), out);
+            self.block(&blocked, out);
             return false;
         }
         if tail.is_empty() {
@@ -213,7 +193,7 @@ impl FilterText {
     fn whole(&mut self, text: &str, out: &mut BytesMut) -> Option<String> {
         let mut released = self.push(text, out)?;
         if let Err(blocked) = self.filter.finish(&mut released) {
-            self.block(blocked.rule_id(), out);
+            self.block(&blocked, out);
             return None;
         }
         Some(released)
@@ -255,7 +235,7 @@ impl FilterText {
                 self.open = None;
                 let mut tail = String::new();
                 if let Err(blocked) = self.filter.finish(&mut tail) {
-                    return self.block(blocked.rule_id(), out);
+                    return self.block(&blocked, out);
                 }
                 if !tail.is_empty() {
                     if !choice.get("delta").is_some_and(Value::is_object) {
@@ -314,149 +294,6 @@ impl FilterText {
             self.open = Some(Open::Messages(index));
         }
         emit(out, ev, &v);
-    }
-
-    /// Shifts a Responses event's `sequence_number` past the extra events sent before it.
-    fn renumber(&mut self, v: &mut Value, seq: Option<u64>) {
-        if let Some(n) = seq {
-            let n = n + self.shift;
-            if self.shift > 0 {
-                v["sequence_number"] = json!(n);
-            }
-            self.last_seq = Some(n);
-        }
-    }
-
-    fn responses(&mut self, ev: &Event, kind: &str, mut v: Value, out: &mut BytesMut) {
-        self.wire = Some(Wire::Responses);
-        let seq = v.get("sequence_number").and_then(Value::as_u64);
-        let key = |v: &Value| {
-            let id = v
-                .get("item_id")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            (
-                id,
-                v.get("content_index").and_then(Value::as_u64).unwrap_or(0),
-            )
-        };
-        match kind {
-            "response.output_text.delta" => {
-                let key = key(&v);
-                let other = matches!(&self.open, Some(Open::Responses { key: k, .. }) if *k != key);
-                if other && !self.flush(out) {
-                    return;
-                }
-                let text = v
-                    .get("delta")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned();
-                let Some(released) = self.push(&text, out) else {
-                    return;
-                };
-                self.texts
-                    .entry(key.clone())
-                    .or_default()
-                    .push_str(&released);
-                v["delta"] = Value::String(released);
-                self.open = Some(Open::Responses {
-                    key,
-                    template: v.clone(),
-                });
-            }
-            "response.output_text.done" | "response.content_part.done" => {
-                if !self.flush(out) {
-                    return;
-                }
-                let key = key(&v);
-                let path = if kind == "response.output_text.done" {
-                    "/text"
-                } else {
-                    "/part/text"
-                };
-                if !self.replace_text(&mut v, path, key, out) {
-                    return;
-                }
-            }
-            "response.output_item.done" => {
-                let replaced = self.flush(out) && self.replace_item(&mut v["item"], out);
-                if !replaced {
-                    return;
-                }
-            }
-            "response.completed" | "response.incomplete" | "response.failed" => {
-                if !self.flush(out) {
-                    return;
-                }
-                if let Some(items) = v
-                    .pointer_mut("/response/output")
-                    .and_then(Value::as_array_mut)
-                {
-                    for item in items {
-                        if !self.replace_item(item, out) {
-                            return;
-                        }
-                    }
-                }
-            }
-            _ if self.shift == 0 || seq.is_none() => {
-                self.renumber(&mut v, seq);
-                return pass(out, ev);
-            }
-            _ => {}
-        }
-        self.renumber(&mut v, seq);
-        emit(out, ev, &v);
-    }
-
-    /// Puts at `path` in `v` the text the client received for `key`, or, for a text it never
-    /// received in pieces, the filtered text. `false` when the filter blocked.
-    fn replace_text(
-        &mut self,
-        v: &mut Value,
-        path: &str,
-        key: (String, u64),
-        out: &mut BytesMut,
-    ) -> bool {
-        let Some(slot) = v.pointer_mut(path) else {
-            return true;
-        };
-        let Some(text) = slot.as_str().map(str::to_owned) else {
-            return true;
-        };
-        let filtered = match self.texts.get(&key) {
-            Some(sent) => sent.clone(),
-            None => match self.whole(&text, out) {
-                Some(t) => t,
-                None => return false,
-            },
-        };
-        if let Some(slot) = v.pointer_mut(path) {
-            *slot = Value::String(filtered);
-        }
-        true
-    }
-
-    /// The output texts of one Responses output item.
-    fn replace_item(&mut self, item: &mut Value, out: &mut BytesMut) -> bool {
-        let id = item
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let Some(parts) = item.get_mut("content").and_then(Value::as_array_mut) else {
-            return true;
-        };
-        for (i, part) in parts.iter_mut().enumerate() {
-            if part.get("type").and_then(Value::as_str) == Some("output_text")
-                && !self.replace_text(part, "/text", (id.clone(), i as u64), out)
-            {
-                return false;
-            }
-        }
-        true
     }
 }
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use agent_gateway_core::UsageReport;
 use agent_gateway_core::content::TextFilter;
 use agent_gateway_core::response::AgentResponse;
-use agent_gateway_core::sse::{Decoder, Event};
+use agent_gateway_core::sse::{Decoded, Decoder, Event};
 
 use super::*;
 use crate::{Dialect, LlmBody, LlmResponse};
@@ -302,4 +302,54 @@ async fn whole_answers_are_filtered_in_each_dialect() {
             .filter_text(mask())
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn keep_alive_comments_flow_through_the_filter_in_place() {
+    // A comment between two deltas and one while text is held back: both reach the client,
+    // in order, however the stream is cut.
+    let stream = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a sec\"},\"finish_reason\":null}]}\n\n\
+: ping\n\n\
+data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ret\"},\"finish_reason\":\"stop\"}]}\n\n\
+: ping 2\n\n\
+data: [DONE]\n\n";
+    for i in 0..=stream.len() {
+        let (body, _) = chunks(&[&stream[..i], &stream[i..]]);
+        let mut res = LlmResponse::stream(
+            StatusCode::OK,
+            HeaderMap::new(),
+            LlmBody::stream(body),
+            UsageReport::new(),
+        );
+        res.filter_text(mask()).unwrap();
+        let bytes = res
+            .into_http(Dialect::OpenAi)
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
+        let mut decoded = Vec::new();
+        Decoder::new()
+            .feed_with_comments(&bytes, &mut decoded)
+            .unwrap();
+        let seen: Vec<String> = decoded
+            .iter()
+            .map(|d| match d {
+                Decoded::Comment(c) => format!(":{c}"),
+                Decoded::Event(e) if e.data == "[DONE]" => "done".into(),
+                Decoded::Event(e) => json_of(e)["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+                _ => unreachable!("only events and comments"),
+            })
+            .collect();
+        // "a sec" holds "sec" back (it may start "secret"); the comment is not held with it.
+        assert_eq!(
+            seen,
+            ["a ", ":ping", "******", ":ping 2", "done"],
+            "split at {i}"
+        );
+    }
 }

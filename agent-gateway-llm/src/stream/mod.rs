@@ -59,6 +59,7 @@
 //! # });
 //! ```
 
+mod calls;
 mod chat_events;
 mod cut;
 mod errors;
@@ -71,6 +72,7 @@ mod to_messages;
 mod to_responses;
 mod transform;
 
+pub use calls::{CheckToolCalls, MAX_CALL_ARGUMENT_BYTES, MAX_OPEN_CALLS};
 pub use cut::EventTooLarge;
 pub use errors::{AbortOnErrorEvent, RenderStreamError, UpstreamErrorEvent};
 pub use filter::FilterText;

@@ -6,7 +6,7 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::sse::{Decoder, Event};
+use agent_gateway_core::sse::{self, Decoded, Decoder, Event};
 
 /// Rewrites the events of one SSE stream into the events of another wire format, event by
 /// event, as they arrive.
@@ -21,6 +21,13 @@ pub trait Transform: Send + 'static {
     /// Upstream failed mid-stream (a reset, an undecodable stream); appends the error event
     /// of the client's dialect to `out`. The client's stream ends right after it.
     fn error(&mut self, message: &str, out: &mut BytesMut);
+
+    /// Sees one upstream comment line (a keep-alive) and appends what the client gets for it:
+    /// by default the same comment, so that a long stream keeps its keep-alives through any
+    /// transform and a proxy's idle timeout does not cut it.
+    fn comment(&mut self, text: &str, out: &mut BytesMut) {
+        out.extend_from_slice(&sse::comment(text));
+    }
 
     /// Whether the transform has ended the client's stream early (a guardrail blocked it):
     /// the upstream is then read no further.
@@ -42,7 +49,7 @@ pin_project! {
         #[pin]
         inner: B,
         decoder: Decoder,
-        events: Vec<Event>,
+        events: Vec<Decoded>,
         transform: T,
         done: bool,
     }
@@ -90,11 +97,21 @@ where
                     let Ok(data) = frame.into_data() else {
                         continue; // trailers have no meaning in the other dialect
                     };
-                    match this.decoder.feed(&data, this.events) {
+                    match this.decoder.feed_with_comments(&data, this.events) {
                         Ok(()) => {
-                            for event in this.events.drain(..) {
-                                this.transform.event(&event, &mut out);
+                            for decoded in this.events.drain(..) {
+                                if this.transform.ended() {
+                                    break;
+                                }
+                                match decoded {
+                                    Decoded::Event(event) => this.transform.event(&event, &mut out),
+                                    Decoded::Comment(text) => {
+                                        this.transform.comment(&text, &mut out);
+                                    }
+                                    _ => {}
+                                }
                             }
+                            this.events.clear();
                             if this.transform.ended() {
                                 *this.done = true;
                             }

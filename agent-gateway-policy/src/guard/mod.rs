@@ -64,6 +64,8 @@
 //! - [`DenyRules`]: keyword and regex rules on arguments, prompts and outputs, and on streamed
 //!   text as it passes ([`DenyFilter`]).
 //! - [`SizeLimits`]: per-string and total limits, rejecting or trimming.
+//! - [`ToolCallSchemas`]: a model's tool calls against the request's own tool definitions,
+//!   on whole and streamed answers (warn by default).
 //! - [`Pins`]: a hash of each tool's definition, recorded at first sight or pinned; a change
 //!   is flagged, or blocked until approved (see [`admin`]).
 //! - [`PiiGuard`](pii::PiiGuard): PII and secrets redacted or blocked in arguments, outputs
@@ -81,6 +83,7 @@ mod scope;
 mod size;
 #[cfg(test)]
 mod tests;
+mod tool_calls;
 mod verdict;
 
 use std::sync::Arc;
@@ -99,6 +102,7 @@ pub use self::schema::{
 };
 pub use self::scope::{Mode, Scope, Scoped};
 pub use self::size::{FIELD_RULE, Oversize, SizeLimits, TOTAL_RULE};
+pub use self::tool_calls::{TOOL_CALL_RULE, ToolCallSchemas};
 pub use self::verdict::{Block, Exchange, Guardrail, OnResponse, Verdict};
 
 /// A response-side guardrail from a closure over the [`Exchange`] and the response.
@@ -201,7 +205,10 @@ where
         if !rails.iter().any(|rail| rail.watches(&request)) {
             return ResponseFuture::called(self.inner.call(request), None);
         }
-        let exchange = Exchange::of(&request);
+        let mut exchange = Exchange::of(&request);
+        for rail in rails.iter() {
+            rail.prepare(&request, &mut exchange);
+        }
         let rails = Arc::clone(rails);
         ResponseFuture::checked(
             self.inner.call(request),

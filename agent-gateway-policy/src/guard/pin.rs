@@ -313,4 +313,9 @@ impl Guardrail for Pins {
         });
         Verdict::Pass
     }
+
+    /// Only MCP tool listings are looked at: they carry the definitions to pin.
+    fn watches(&self, request: &dyn AgentRequest) -> bool {
+        request.protocol() == "mcp" && request.action() == Action::ListTools
+    }
 }

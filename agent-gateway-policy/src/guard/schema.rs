@@ -38,7 +38,7 @@ pub const MAX_SCHEMA_BYTES: usize = 256 * 1024;
 pub const MAX_SCHEMA_DEPTH: usize = 64;
 
 /// A compiled schema, or why the tool's schema could not be used.
-type Compiled = Result<Validator, String>;
+pub(super) type Compiled = Result<Validator, String>;
 
 /// One tool's compiled schemas, for one version of them.
 struct ToolSchemas {
@@ -252,7 +252,7 @@ fn version_of(input: &Value, output: Option<&Value>) -> [u8; 32] {
 use sha2::Digest as _;
 
 /// Compiles an untrusted schema with the limits of the [guard module](super).
-fn compile(schema: &Value, max_bytes: usize) -> Compiled {
+pub(super) fn compile(schema: &Value, max_bytes: usize) -> Compiled {
     if !schema.is_object() && !schema.is_boolean() {
         return Err("the schema is not a JSON Schema object".to_owned());
     }
@@ -294,18 +294,24 @@ fn check(
             );
         }
     };
-    match validator.iter_errors(instance).next() {
+    match mismatch(validator, instance) {
         None => Verdict::Pass,
-        Some(error) => Verdict::block_with(
+        Some(why) => Verdict::block_with(
             rule.to_owned(),
-            format!(
-                "tool {tool}: {what} do not match its {schema_name} at schema path {} (instance path {}): {}",
-                or_root(error.schema_path().as_str()),
-                or_root(error.instance_path().as_str()),
-                error,
-            ),
+            format!("tool {tool}: {what} do not match its {schema_name} {why}"),
         ),
     }
+}
+
+/// Where `instance` first fails `validator`: "at schema path … (instance path …): error".
+pub(super) fn mismatch(validator: &Validator, instance: &Value) -> Option<String> {
+    let error = validator.iter_errors(instance).next()?;
+    Some(format!(
+        "at schema path {} (instance path {}): {}",
+        or_root(error.schema_path().as_str()),
+        or_root(error.instance_path().as_str()),
+        error,
+    ))
 }
 
 fn or_root(path: &str) -> &str {
@@ -323,8 +329,10 @@ impl Guardrail for SchemaCheck {
         self.check_arguments(tool, request.arguments())
     }
 
+    /// Tool listings (to learn the schemas) and tool calls (to check `structuredContent`).
     fn watches(&self, request: &dyn AgentRequest) -> bool {
         request.protocol() == "mcp"
+            && matches!(request.action(), Action::ListTools | Action::ToolCall)
     }
 
     fn on_response(&self, exchange: &Exchange, response: &mut dyn AgentResponse) -> Verdict {

@@ -190,6 +190,12 @@ impl<G: Guardrail> Guardrail for Scoped<G> {
         self.apply_mode(self.inner.on_response(exchange, response))
     }
 
+    fn prepare(&self, request: &dyn AgentRequest, exchange: &mut Exchange) {
+        if self.request_in_scope(request) {
+            self.inner.prepare(request, exchange);
+        }
+    }
+
     fn text_filter(&self, exchange: &Exchange) -> Option<Box<dyn TextFilter>> {
         // A filter's blocks happen inside the stream; warn mode cannot undo them, so a filter
         // is only handed out in scope (its own rules decide redact versus block).

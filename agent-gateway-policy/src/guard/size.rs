@@ -145,4 +145,9 @@ impl Guardrail for SizeLimits {
         }
         self.apply(response.output_mut())
     }
+
+    /// Only limits that apply to responses look at them.
+    fn watches(&self, _: &dyn AgentRequest) -> bool {
+        self.responses
+    }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 
 use agent_gateway_core::content::{Blocked, TextFilter};
 use agent_gateway_core::{Action, AgentRequest, AgentResponse, Caller, Denied};
+use http::Extensions;
 
 /// What a guardrail decided about a request, a response or a piece of content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,18 +85,26 @@ impl Block {
 
 impl From<Blocked> for Block {
     fn from(blocked: Blocked) -> Self {
-        Block::new(blocked.rule_id())
+        match blocked.message() {
+            Some(_) => {
+                let message = blocked.to_denied().message().to_owned();
+                Block::new(blocked.rule_id()).with_message(message)
+            }
+            None => Block::new(blocked.rule_id()),
+        }
     }
 }
 
 /// What a response-side check knows of the request it answers, kept when the request moved on
-/// to the inner service.
+/// to the inner service: the request's protocol, action, target and caller, and what the
+/// guardrails' [`prepare`](Guardrail::prepare) carried over (compiled schemas, say).
 #[derive(Debug, Clone)]
 pub struct Exchange {
     protocol: &'static str,
     action: Action,
     target: Option<String>,
     caller: Option<Caller>,
+    carried: Extensions,
 }
 
 impl Exchange {
@@ -106,7 +115,19 @@ impl Exchange {
             action: request.action(),
             target: request.target().map(str::to_owned),
             caller: request.caller().cloned(),
+            carried: Extensions::new(),
         }
+    }
+
+    /// Carries `value` from the request to the response side (one value per type; a second
+    /// replaces the first).
+    pub fn carry<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
+        self.carried.insert(value);
+    }
+
+    /// What a [`prepare`](Guardrail::prepare) carried over, by type.
+    pub fn carried<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.carried.get::<T>()
     }
 
     /// The request's protocol label.
@@ -161,6 +182,14 @@ pub trait Guardrail: Send + Sync + 'static {
     fn watches(&self, request: &dyn AgentRequest) -> bool {
         let _ = request;
         true
+    }
+
+    /// Builds what the response side needs from the request and [carries](Exchange::carry) it
+    /// over: called once per request, after every [`on_request`](Guardrail::on_request), and
+    /// only when a guardrail [watches](Guardrail::watches) the request. The default carries
+    /// nothing.
+    fn prepare(&self, request: &dyn AgentRequest, exchange: &mut Exchange) {
+        let _ = (request, exchange);
     }
 
     /// A filter for the text this exchange's response carries, if this guardrail filters

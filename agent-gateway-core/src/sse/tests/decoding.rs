@@ -267,3 +267,30 @@ fn failure_is_permanent_and_keeps_earlier_events() {
     assert_eq!(decoder.feed(b"data:c\n\n", &mut events), err);
     assert_eq!(events, [Event::new("a")]);
 }
+
+#[test]
+fn comments_come_back_in_order_when_asked_for_however_the_stream_is_cut() {
+    let wire = "data: a\n\n: ping\n:\n:  two spaces\r\ndata: b\n: inside\ndata: c\n\n";
+    let expected = [
+        Decoded::Event(Event::new("a")),
+        Decoded::Comment("ping".into()),
+        Decoded::Comment(String::new()),
+        Decoded::Comment(" two spaces".into()),
+        Decoded::Comment("inside".into()),
+        Decoded::Event(Event::new("b\nc")),
+    ];
+    for i in 0..=wire.len() {
+        let mut decoder = Decoder::new();
+        let mut out = Vec::new();
+        decoder
+            .feed_with_comments(&wire.as_bytes()[..i], &mut out)
+            .unwrap();
+        decoder
+            .feed_with_comments(&wire.as_bytes()[i..], &mut out)
+            .unwrap();
+        assert_eq!(out, expected, "split at {i}");
+        assert!(!decoder.finish());
+    }
+    // `feed` still drops them.
+    assert_eq!(decode(wire), [Event::new("a"), Event::new("b\nc")]);
+}

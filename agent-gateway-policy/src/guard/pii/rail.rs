@@ -97,9 +97,22 @@ impl Guardrail for PiiGuard {
         }
     }
 
+    /// Only the response's content fields ([`AgentResponse::content_mut`]: message text, tool
+    /// results, agent parts) are redacted, so ids, names and metadata keep their value; a
+    /// response that cannot tell its content apart is redacted whole.
     fn on_response(&self, _: &Exchange, response: &mut dyn AgentResponse) -> Verdict {
         if !self.sides.responses || response.output().is_none_or(|out| self.is_clean_value(out)) {
             return Verdict::Pass;
+        }
+        let mut result: Result<Option<String>, Blocked> = Ok(None);
+        let scoped = response.content_mut(&mut |content| {
+            if let Ok(first) = &result {
+                let first = first.clone();
+                result = self.redact_value(content).map(|rule| first.or(rule));
+            }
+        });
+        if scoped {
+            return PiiGuard::verdict(result);
         }
         match response.output_mut() {
             Some(out) => PiiGuard::verdict(self.redact_value(out)),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use agent_gateway_core::response::Reply;
-use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Call, Caller, DeniedKind};
+use agent_gateway_core::{Action, AgentRequest, AgentResponse, BoxError, Call, Caller, DeniedKind};
 use serde_json::json;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
@@ -204,4 +204,28 @@ async fn rewrites_are_recorded_and_response_closures_rewrite_output() {
     let (args, rewritten) = saw_rewritten.lock().unwrap().take().unwrap();
     assert_eq!(args, Some(json!({"pw": "***"})));
     assert_eq!(rewritten, Some(Rewritten(vec!["pw".into()])));
+}
+
+#[test]
+fn each_built_in_watches_only_the_responses_it_looks_at() {
+    let mcp = |action| Call::new(action, json!({})).with_protocol("mcp");
+    let llm = Call::new(Action::ModelCall, json!({})).with_protocol("llm");
+    let listing = mcp(Action::ListTools);
+    let tool_call = mcp(Action::ToolCall).with_target("t");
+    let prompt = mcp(Action::GetPrompt);
+
+    // Size limits: only when they limit responses.
+    assert!(!SizeLimits::new().with_max_total(9).watches(&tool_call));
+    assert!(SizeLimits::new().on_responses(true).watches(&tool_call));
+    // Pins: only MCP tool listings.
+    let pins = Pins::new(PinMode::Block);
+    assert!(pins.watches(&listing));
+    assert!(!pins.watches(&tool_call));
+    assert!(!pins.watches(&llm));
+    // Schemas: MCP listings and tool calls.
+    let schemas = SchemaCheck::new();
+    assert!(schemas.watches(&listing) && schemas.watches(&tool_call));
+    assert!(!schemas.watches(&prompt) && !schemas.watches(&llm));
+    // Model tool calls: only a model call that offers tools (a `Call` offers none).
+    assert!(!ToolCallSchemas::new().watches(&llm));
 }

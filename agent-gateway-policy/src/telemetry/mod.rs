@@ -73,10 +73,13 @@
 //! The call's context comes from a [`Propagate`]: by default [`W3c`], a child of a well-formed
 //! incoming `traceparent` (or a new trace). It replaces the request's `traceparent` header
 //! (a `tracestate` is kept only beside a valid `traceparent`) and goes in its extensions as a
-//! [`TraceParent`], so connectors send upstream the gateway's span, not the client's.
+//! [`TraceParent`], so connectors send upstream the gateway's span, not the client's. With the
+//! `otel` feature, `otel::OtelPropagate` makes that context the exported OpenTelemetry span's.
 
 pub mod future;
 mod layer;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod semconv;
 mod span;
 #[cfg(test)]

@@ -62,7 +62,8 @@
 //! `agw.protocol`, `agw.caller`, `agw.run.id` and `trace_id`. From the response:
 //! `agw.decision`, and for a denial `agw.rule.id` and `agw.denied.kind`; `gen_ai.provider.name`
 //! (an LLM response's [`ServedBy`](agent_gateway_core::response::ServedBy)),
-//! `gen_ai.response.model` (a whole response's `model`), and `gen_ai.usage.input_tokens` and
+//! `gen_ai.response.model` (a whole response's `model`; for a stream, the model of the
+//! deployment that served it), and `gen_ai.usage.input_tokens` and
 //! `output_tokens` with `agw.outcome` from its [`UsageReport`](agent_gateway_core::UsageReport).
 //! A streamed response's span stays open until its stream ends (a clone of it waits on the
 //! report), so its duration and usage are the stream's; nothing is buffered. Spans are at

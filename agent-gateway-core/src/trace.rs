@@ -65,6 +65,24 @@ impl TraceParent {
         })
     }
 
+    /// A context from its ids (a tracer's, e.g. OpenTelemetry's) and whether it is sampled;
+    /// `None` if either id is all zeros (invalid).
+    ///
+    /// ```
+    /// use agent_gateway_core::trace::TraceParent;
+    ///
+    /// let tp = TraceParent::new([0x4b; 16], [0x01; 8], true).unwrap();
+    /// assert_eq!(tp.to_string(), format!("00-{}-{}-01", "4b".repeat(16), "01".repeat(8)));
+    /// assert_eq!(TraceParent::new([0; 16], [0x01; 8], true), None);
+    /// ```
+    pub fn new(trace_id: [u8; 16], span_id: [u8; 8], sampled: bool) -> Option<Self> {
+        (trace_id != [0; 16] && span_id != [0; 8]).then_some(TraceParent {
+            trace_id,
+            span_id,
+            flags: if sampled { SAMPLED } else { 0 },
+        })
+    }
+
     /// The context of the `traceparent` header in `headers`, if there is exactly one well-formed.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         let mut values = headers.get_all(TRACEPARENT).iter();

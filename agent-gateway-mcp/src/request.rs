@@ -135,8 +135,12 @@ impl McpRequest {
         self.admission_only
     }
 
-    /// Sets the HTTP headers the request arrived with.
-    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+    /// Sets the HTTP headers the request arrived with. A client that carries its W3C trace
+    /// context in `params._meta` (where MCP reserves `traceparent` and `tracestate`) rather
+    /// than in headers is continued the same way: with no `traceparent` header, a well-formed
+    /// `_meta.traceparent` (and its `tracestate`) stands in for the headers.
+    pub fn with_headers(mut self, mut headers: HeaderMap) -> Self {
+        meta_trace_context(&self.params, &mut headers);
         self.parts.headers = headers;
         self
     }
@@ -226,6 +230,27 @@ impl McpRequest {
             headers: self.parts.headers,
             extensions: self.parts.extensions,
         }
+    }
+}
+
+/// Copies a well-formed `params._meta.traceparent` (with its `tracestate`) into `headers` when
+/// they carry no `traceparent` of their own; a malformed one is ignored.
+fn meta_trace_context(params: &Map<String, Value>, headers: &mut HeaderMap) {
+    use agent_gateway_core::trace::{TRACEPARENT, TRACESTATE, TraceParent};
+    if headers.contains_key(TRACEPARENT) {
+        return;
+    }
+    let Some(meta) = params.get("_meta").and_then(Value::as_object) else {
+        return;
+    };
+    let member = |key: &str| meta.get(key).and_then(Value::as_str);
+    let Some(parent) = member(TRACEPARENT).and_then(TraceParent::parse) else {
+        return;
+    };
+    headers.insert(TRACEPARENT, parent.to_header_value());
+    let state = member(TRACESTATE).and_then(|s| http::HeaderValue::from_str(s).ok());
+    if let Some(state) = state {
+        headers.insert(TRACESTATE, state);
     }
 }
 
@@ -334,6 +359,29 @@ impl AgentRequest for McpRequest {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_meta_traceparent_stands_in_for_a_missing_header() {
+        use agent_gateway_core::trace::{TRACEPARENT, TRACESTATE};
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let call = |meta: Value| {
+            McpRequest::from_value(1, "tools/call", json!({"name": "t", "_meta": meta}))
+        };
+        let req =
+            call(json!({"traceparent": tp, "tracestate": "k=v"})).with_headers(HeaderMap::new());
+        let headers = req.headers();
+        assert_eq!(headers.get(TRACEPARENT).unwrap(), tp);
+        assert_eq!(headers.get(TRACESTATE).unwrap(), "k=v");
+        // A header wins over `_meta`; a malformed `_meta` value is not continued.
+        let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let mut given = HeaderMap::new();
+        given.insert(TRACEPARENT, http::HeaderValue::from_static(other));
+        let req = call(json!({"traceparent": tp})).with_headers(given);
+        assert_eq!(req.headers().get(TRACEPARENT).unwrap(), other);
+        let req = call(json!({"traceparent": "00-xyz-01", "tracestate": "k=v"}))
+            .with_headers(HeaderMap::new());
+        assert!(req.headers().is_empty());
+    }
 
     #[test]
     fn actions_targets_and_arguments() {

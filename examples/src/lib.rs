@@ -2,7 +2,8 @@
 //!
 //! [`config`] reads one TOML file (or the embedded defaults) into a typed [`config::Config`];
 //! [`policy::Policies`] builds the policy stack from it; [`app::router`] turns both into an axum
-//! router; the `gateway` binary serves it.
+//! router; the `gateway` binary serves it. With the `otel` feature (on by default),
+//! `telemetry::Otel` exports each call's span over OTLP/HTTP when an endpoint is configured.
 //!
 //! ```
 //! use agent_gateway_examples::{app, config::Config, policy::Policies};
@@ -29,3 +30,5 @@ pub mod edge;
 pub mod llm;
 pub mod mcp;
 pub mod policy;
+#[cfg(feature = "otel")]
+pub mod telemetry;

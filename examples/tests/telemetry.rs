@@ -5,200 +5,18 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use agent_gateway_core::testkit::TestClient;
-use agent_gateway_core::trace::TraceParent;
+use agent_gateway_core::testkit::{SpanCapture, TestClient};
 use agent_gateway_examples::config::Config;
-use agent_gateway_examples::demo::mcp::DemoMcpServer;
 use agent_gateway_examples::{app, policy::Policies};
-use agent_gateway_mcp::router::Direct;
-use agent_gateway_mcp::upstream::UpstreamRequest;
-use agent_gateway_mcp::{McpFront, McpFrontConfig};
-use axum::response::IntoResponse;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing_subscriber::layer::{Context, SubscriberExt};
+use serde_json::json;
 
-/// The client's trace.
-const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-type Fields = HashMap<String, String>;
-
-/// Every closed span's fields.
-#[derive(Clone, Default)]
-struct Capture {
-    open: Arc<Mutex<HashMap<u64, Fields>>>,
-    closed: Arc<Mutex<Vec<Fields>>>,
-}
-
-struct Visitor<'a>(&'a mut Fields);
-
-impl Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
-        let mut fields = Fields::new();
-        attrs.record(&mut Visitor(&mut fields));
-        self.open.lock().unwrap().insert(id.into_u64(), fields);
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
-        if let Some(fields) = self.open.lock().unwrap().get_mut(&id.into_u64()) {
-            values.record(&mut Visitor(fields));
-        }
-    }
-    fn on_close(&self, id: Id, _: Context<'_, S>) {
-        if let Some(fields) = self.open.lock().unwrap().remove(&id.into_u64()) {
-            self.closed.lock().unwrap().push(fields);
-        }
-    }
-}
-
-impl Capture {
-    /// The closed call spans (`agw.protocol` set), in the order they closed.
-    fn calls(&self) -> Vec<Fields> {
-        let closed = self.closed.lock().unwrap();
-        closed
-            .iter()
-            .filter(|f| f.contains_key("agw.protocol"))
-            .cloned()
-            .collect()
-    }
-}
-
-/// What upstreams saw: each request's `traceparent` header (and for MCP, `_meta`'s).
-#[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<String>>>);
-
-impl Seen {
-    fn push(&self, value: Option<&str>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(value.unwrap_or("none").to_owned());
-    }
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
-
-fn header(req: &http::Request<axum::body::Body>, seen: &Seen) {
-    seen.push(
-        req.headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok()),
-    );
-}
-
-/// A fake OpenAI provider: a whole answer, or a stream ending with its usage.
-async fn provider(seen: Seen) -> String {
-    let chat = axum::routing::post(|body: axum::Json<Value>| async move {
-        if body["stream"] == true {
-            let chunk = |delta: Value, usage: Value| {
-                format!(
-                    "data: {}\n\n",
-                    json!({"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o-mini-2024",
-                           "choices": delta, "usage": usage})
-                )
-            };
-            let body = [
-                chunk(
-                    json!([{"index": 0, "delta": {"content": "hi"}}]),
-                    Value::Null,
-                ),
-                chunk(
-                    json!([]),
-                    json!({"prompt_tokens": 11, "completion_tokens": 22, "total_tokens": 33}),
-                ),
-                "data: [DONE]\n\n".to_owned(),
-            ]
-            .concat();
-            ([("content-type", "text/event-stream")], body).into_response()
-        } else {
-            axum::Json(json!({
-                "id": "c1", "object": "chat.completion", "model": "gpt-4o-mini-2024",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
-            }))
-            .into_response()
-        }
-    });
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", chat)
-        .layer(axum::middleware::map_request(
-            move |req: http::Request<axum::body::Body>| {
-                let seen = seen.clone();
-                async move {
-                    header(&req, &seen);
-                    req
-                }
-            },
-        ));
-    serve(app).await
-}
-
-/// The demo MCP server over HTTP, recording the `traceparent` header and `_meta`'s.
-async fn mcp_server(headers: Seen, metas: Seen) -> String {
-    let server = tower::service_fn(move |req: UpstreamRequest| {
-        let meta = req.params()["_meta"]["traceparent"]
-            .as_str()
-            .map(str::to_owned);
-        metas.push(meta.as_deref());
-        async move { DemoMcpServer::new().oneshot(req).await }
-    });
-    let config = McpFrontConfig::new("demo", "1")
-        .unwrap()
-        .with_allowed_hosts(["127.0.0.1:*"]);
-    let front = McpFront::new(Direct::new(server), config);
-    let app =
-        axum::Router::new()
-            .route_service("/mcp", front)
-            .layer(axum::middleware::map_request(
-                move |req: http::Request<axum::body::Body>| {
-                    let seen = headers.clone();
-                    async move {
-                        header(&req, &seen);
-                        req
-                    }
-                },
-            ));
-    format!("{}/mcp", serve(app).await)
-}
-
-/// Asserts `traceparent` continues the client's trace under a span of the gateway's.
-fn of_our_trace(traceparent: &str) {
-    let parsed = TraceParent::parse(traceparent).unwrap_or_else(|| panic!("{traceparent}"));
-    assert_eq!(parsed.trace_id(), TRACE);
-    assert_ne!(
-        parsed.span_id(),
-        "00f067aa0ba902b7",
-        "the gateway's own span, not the client's"
-    );
-}
+mod traced;
+use traced::{INCOMING, Seen, TRACE, mcp_server, of_our_trace, provider};
 
 #[tokio::test]
 async fn llm_and_mcp_calls_have_genai_spans_and_upstreams_get_the_trace() {
-    let capture = Capture::default();
-    let _guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let capture = SpanCapture::default();
+    let _guard = capture.install();
     let (llm_seen, mcp_headers, mcp_metas) = (Seen::default(), Seen::default(), Seen::default());
     let llm = provider(llm_seen.clone()).await;
     let mcp = mcp_server(mcp_headers.clone(), mcp_metas.clone()).await;
@@ -234,7 +52,7 @@ async fn llm_and_mcp_calls_have_genai_spans_and_upstreams_get_the_trace() {
     assert_eq!(res.status(), 200, "{}", res.text());
     assert!(res.text().contains("[DONE]"), "{}", res.text());
 
-    let spans = capture.calls();
+    let spans = capture.closed_with("agw.protocol");
     assert_eq!(spans.len(), 2, "{spans:#?}");
     for (span, (input, output)) in spans.iter().zip([("3", "4"), ("11", "22")]) {
         assert_eq!(span["gen_ai.operation.name"], "chat", "{span:?}");
@@ -272,7 +90,7 @@ async fn llm_and_mcp_calls_have_genai_spans_and_upstreams_get_the_trace() {
         "{}",
         res.text()
     );
-    let spans = capture.calls();
+    let spans = capture.closed_with("agw.protocol");
     let tool = spans
         .iter()
         .find(|s| s["agw.protocol"] == "mcp")

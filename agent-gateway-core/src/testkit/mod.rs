@@ -24,7 +24,9 @@ mod client;
 mod fake;
 mod mask;
 pub mod peers;
+pub mod spans;
 
 pub use client::{TestClient, TestRequest, TestResponse};
 pub use fake::{CallCounter, FakeUpstream};
 pub use mask::Mask;
+pub use spans::{SpanCapture, SpanFields};

@@ -62,7 +62,8 @@
 //! `agw.protocol`, `agw.caller`, `agw.run.id` and `trace_id`. From the response:
 //! `agw.decision`, and for a denial `agw.rule.id` and `agw.denied.kind`; `gen_ai.provider.name`
 //! (an LLM response's [`ServedBy`](agent_gateway_core::response::ServedBy)),
-//! `gen_ai.response.model` (a whole response's `model`), and `gen_ai.usage.input_tokens` and
+//! `gen_ai.response.model` (a whole response's `model`; for a stream, the model of the
+//! deployment that served it), and `gen_ai.usage.input_tokens` and
 //! `output_tokens` with `agw.outcome` from its [`UsageReport`](agent_gateway_core::UsageReport).
 //! A streamed response's span stays open until its stream ends (a clone of it waits on the
 //! report), so its duration and usage are the stream's; nothing is buffered. Spans are at
@@ -73,10 +74,13 @@
 //! The call's context comes from a [`Propagate`]: by default [`W3c`], a child of a well-formed
 //! incoming `traceparent` (or a new trace). It replaces the request's `traceparent` header
 //! (a `tracestate` is kept only beside a valid `traceparent`) and goes in its extensions as a
-//! [`TraceParent`], so connectors send upstream the gateway's span, not the client's.
+//! [`TraceParent`], so connectors send upstream the gateway's span, not the client's. With the
+//! `otel` feature, `otel::OtelPropagate` makes that context the exported OpenTelemetry span's.
 
 pub mod future;
 mod layer;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod semconv;
 mod span;
 #[cfg(test)]

@@ -149,10 +149,16 @@ pub(super) fn answered<T: AgentResponse>(span: Span, protocol: &'static str, res
     {
         span.record(semconv::GEN_AI_PROVIDER_NAME, served.upstream());
     }
+    // A whole answer names its model; a stream is not held to read it, so its model is the
+    // one the serving LLM deployment asked the provider for.
     let model = response
         .output()
         .and_then(|out| out.get("model"))
-        .and_then(Value::as_str);
+        .and_then(Value::as_str)
+        .or_else(|| {
+            let served = response.served_by().filter(|_| protocol == "llm")?;
+            served.instance()
+        });
     if let Some(model) = model {
         span.record(semconv::GEN_AI_RESPONSE_MODEL, model);
     }

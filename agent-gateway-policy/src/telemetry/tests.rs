@@ -1,71 +1,16 @@
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use agent_gateway_core::response::{Outcome, Reply, ServedBy};
-use agent_gateway_core::testkit::FakeUpstream;
+use agent_gateway_core::testkit::{FakeUpstream, SpanCapture};
 use agent_gateway_core::trace::TraceParent;
 use agent_gateway_core::{Action, AgentRequest, BoxError, Call, Caller, Denied, RunId, Usage};
 use http::{HeaderMap, HeaderValue};
 use serde_json::json;
 use tower::{ServiceBuilder, ServiceExt};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::Registry;
 
 use super::{TraceLayer, semconv};
 use crate::ServiceBuilderExt;
 use crate::audit::AuditTapLayer;
-
-type Fields = HashMap<String, String>;
-
-/// Records every span's fields, and which spans have closed.
-#[derive(Clone, Default)]
-struct Capture {
-    open: Arc<Mutex<HashMap<u64, Fields>>>,
-    closed: Arc<Mutex<Vec<Fields>>>,
-}
-
-struct Visitor<'a>(&'a mut Fields);
-
-impl Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
-        let mut fields = Fields::new();
-        attrs.record(&mut Visitor(&mut fields));
-        self.open.lock().unwrap().insert(id.into_u64(), fields);
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
-        if let Some(fields) = self.open.lock().unwrap().get_mut(&id.into_u64()) {
-            values.record(&mut Visitor(fields));
-        }
-    }
-    fn on_close(&self, id: Id, _: Context<'_, S>) {
-        if let Some(fields) = self.open.lock().unwrap().remove(&id.into_u64()) {
-            self.closed.lock().unwrap().push(fields);
-        }
-    }
-}
-
-impl Capture {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(Registry::default().with(self.clone()))
-    }
-    fn closed(&self) -> Vec<Fields> {
-        self.closed.lock().unwrap().clone()
-    }
-    fn open_count(&self) -> usize {
-        self.open.lock().unwrap().len()
-    }
-}
 
 fn traced(headers: HeaderMap) -> Call {
     Call::new(Action::ModelCall, json!({"messages": []}))
@@ -76,7 +21,7 @@ fn traced(headers: HeaderMap) -> Call {
 
 #[tokio::test]
 async fn a_model_call_span_has_the_gen_ai_attributes_and_usage() {
-    let capture = Capture::default();
+    let capture = SpanCapture::default();
     let _guard = capture.install();
     let upstream = FakeUpstream::new(|_: Call| {
         let reply = Reply::with_usage(json!({"model": "gpt-4o-2024-08-06"}), Usage::tokens(12, 34))
@@ -118,7 +63,7 @@ async fn a_model_call_span_has_the_gen_ai_attributes_and_usage() {
 
 #[tokio::test]
 async fn a_streamed_span_ends_when_the_stream_ends_with_its_usage() {
-    let capture = Capture::default();
+    let capture = SpanCapture::default();
     let _guard = capture.install();
     let upstream = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!(null))));
     let stack = ServiceBuilder::new()
@@ -142,7 +87,7 @@ async fn a_streamed_span_ends_when_the_stream_ends_with_its_usage() {
 
 #[tokio::test]
 async fn a_denial_names_its_kind_and_rule_and_the_caller_auth_set() {
-    let capture = Capture::default();
+    let capture = SpanCapture::default();
     let _guard = capture.install();
     let upstream = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!("x"))));
     let stack = ServiceBuilder::new()
@@ -175,7 +120,7 @@ async fn a_denial_names_its_kind_and_rule_and_the_caller_auth_set() {
 
 #[tokio::test]
 async fn a2a_task_and_context_come_from_the_params() {
-    let capture = Capture::default();
+    let capture = SpanCapture::default();
     let _guard = capture.install();
     let upstream = FakeUpstream::new(|_: Call| Ok::<_, BoxError>(Reply::new(json!("x"))));
     let stack = ServiceBuilder::new()
@@ -245,7 +190,7 @@ async fn the_incoming_trace_is_continued_and_a_bad_one_replaced() {
 
 #[test]
 fn the_span_fields_are_the_semconv_names() {
-    let capture = Capture::default();
+    let capture = SpanCapture::default();
     let _guard = capture.install();
     let call = traced(HeaderMap::new());
     let span = super::span::open(&call);

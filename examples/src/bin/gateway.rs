@@ -2,7 +2,9 @@
 //!
 //! `gateway [--listen ADDR] [--config FILE]`: serves the fronts the configuration enables.
 //! The first line on stdout is the bound address, so scripts and tests can start it on port 0
-//! and read where it listens. Logs go to stderr (`RUST_LOG` sets the filter).
+//! and read where it listens. Logs go to stderr (`RUST_LOG` sets the filter). With an OTLP
+//! endpoint configured (`[telemetry] otlp_endpoint` or `OTEL_EXPORTER_OTLP_ENDPOINT`), each
+//! call's span is exported, and what is queued is sent before the process exits.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,7 +18,12 @@ use std::path::PathBuf;
 const DEMO_KEY_SHA256: &str = "e9ea7221f3e65906b26bb5b2c23ca15eca18b524bab79e00aedc38bcb1e4b293";
 use agent_gateway_examples::cli::{Args, Command, USAGE};
 use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT};
-use tracing_subscriber::EnvFilter;
+#[cfg(feature = "otel")]
+use agent_gateway_examples::telemetry::Otel;
+use agent_gateway_policy::telemetry::TraceLayer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 fn main() -> ExitCode {
     let command = match Args::parse(std::env::args().skip(1)) {
@@ -37,14 +44,6 @@ fn main() -> ExitCode {
         } => return audit_query(&query, path, config),
         Command::Run(args) => args,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-
     let config = match &args.config {
         Some(path) => Config::from_file(path),
         None => Config::embedded_default(),
@@ -56,6 +55,29 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Logs follow RUST_LOG; exported spans do not (see `telemetry::Otel::layer`).
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    let subscriber = tracing_subscriber::registry().with(logs);
+    #[cfg(feature = "otel")]
+    let otel = match Otel::from_config(&config.telemetry, |key| std::env::var(key).ok()) {
+        Ok(otel) => otel,
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    #[cfg(feature = "otel")]
+    subscriber.with(otel.as_ref().map(Otel::layer)).init();
+    #[cfg(not(feature = "otel"))]
+    subscriber.init();
+    #[cfg(feature = "otel")]
+    let trace = otel.as_ref().map(Otel::trace_layer);
+    #[cfg(not(feature = "otel"))]
+    let trace = None;
+
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,7 +88,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config, args)) {
+    let served = runtime.block_on(serve(config, args, trace));
+    // Off the runtime: the spans still queued are sent before the process leaves.
+    #[cfg(feature = "otel")]
+    if let Some(otel) = otel
+        && let Err(e) = otel.shutdown()
+    {
+        eprintln!("gateway: {e}");
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gateway: {e}");
@@ -126,10 +156,13 @@ fn print_out(text: &str) -> ExitCode {
     }
 }
 
-async fn serve(mut config: Config, args: Args) -> std::io::Result<()> {
+async fn serve(mut config: Config, args: Args, trace: Option<TraceLayer>) -> std::io::Result<()> {
     let mut policies = Policies::from_config(&config)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(trace) = trace {
+        policies = policies.with_trace(trace);
+    }
     if let Some(audit) = &config.audit {
         let layer = audit::open(audit).map_err(|e| std::io::Error::other(e.to_string()))?;
         policies = policies.with_audit(layer);

@@ -33,6 +33,14 @@ pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
 mod runs;
 mod server;
+mod telemetry;
+
+#[cfg(feature = "otel")]
+pub(crate) use telemetry::check_endpoint;
+pub use telemetry::{
+    DEFAULT_EXPORT_INTERVAL, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_QUEUE, DEFAULT_SERVICE_NAME,
+    TelemetryConfig,
+};
 
 pub use mcp::{
     AllowedHosts, ClientSessions, CommandTarget, McpConfig, McpTarget, McpUpstreamConfig,
@@ -105,6 +113,8 @@ pub struct Config {
     pub audit: Option<AuditConfig>,
     /// The guardrails (`[[guardrails]]`), in file order; none by default.
     pub guardrails: Vec<GuardrailConfig>,
+    /// OpenTelemetry export (`[telemetry]`); nothing is exported by default.
+    pub telemetry: TelemetryConfig,
 }
 
 impl Config {
@@ -150,6 +160,7 @@ struct FileConfig {
     audit: Option<audit::FileAudit>,
     #[serde(default)]
     guardrails: Vec<guardrails::FileGuardrail>,
+    telemetry: Option<telemetry::FileTelemetry>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -187,6 +198,11 @@ impl TryFrom<FileConfig> for Config {
                 .into_iter()
                 .map(GuardrailConfig::try_from)
                 .collect::<Result<_, _>>()?,
+            telemetry: file
+                .telemetry
+                .map(TelemetryConfig::try_from)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

@@ -61,14 +61,20 @@ impl UpstreamHealth {
         self
     }
 
-    /// Adds one instance by hand: its upstream's name, its id and its breaker (for a service
-    /// that keeps its breakers without a core [`Registry`]).
-    pub fn with_instance(mut self, upstream: &str, instance: &str, breaker: Breaker) -> Self {
+    /// Adds one instance by hand: its upstream's name, its id, its breaker and, if known, its
+    /// load estimate (for a service that keeps them without exposing a core [`Registry`]).
+    pub fn with_instance(
+        mut self,
+        upstream: &str,
+        instance: &str,
+        breaker: Breaker,
+        load: Option<LoadEstimate>,
+    ) -> Self {
         self.instances.push(Instance {
             upstream: Arc::from(upstream),
             instance: Arc::from(instance),
             breaker,
-            load: None,
+            load,
         });
         self
     }

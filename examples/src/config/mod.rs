@@ -25,10 +25,12 @@ mod audit;
 mod guardrails;
 mod llm;
 mod mcp;
+mod metrics;
 
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
 pub use audit::{AuditConfig, AuditStore, DEFAULT_AUDIT_PATH};
 pub use guardrails::{GuardrailConfig, GuardrailKind, Guardrails};
+pub use metrics::{DEFAULT_METRICS_PATH, MetricsConfig};
 pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
 mod runs;
@@ -104,6 +106,9 @@ pub struct Config {
     pub audit: Option<AuditConfig>,
     /// The guardrails (`[[guardrails]]`), in file order; none by default.
     pub guardrails: Vec<GuardrailConfig>,
+    /// Prometheus metrics (`[telemetry] metrics`, `metrics_path`): on, at `/metrics`, by
+    /// default.
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -149,6 +154,8 @@ struct FileConfig {
     audit: Option<audit::FileAudit>,
     #[serde(default)]
     guardrails: Vec<guardrails::FileGuardrail>,
+    #[serde(default)]
+    telemetry: metrics::FileMetrics,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,7 +169,7 @@ impl TryFrom<FileConfig> for Config {
     type Error = ConfigError;
 
     fn try_from(file: FileConfig) -> Result<Config, ConfigError> {
-        Ok(Config {
+        let config = Config {
             server: file.server.try_into()?,
             auth: file.auth.try_into()?,
             rules: file
@@ -186,7 +193,21 @@ impl TryFrom<FileConfig> for Config {
                 .into_iter()
                 .map(GuardrailConfig::try_from)
                 .collect::<Result<_, _>>()?,
-        })
+            metrics: file.telemetry.try_into()?,
+        };
+        if let Some(mcp) = &config.mcp {
+            config.metrics.check_front("mcp.path", &mcp.path)?;
+        }
+        if let Some(a2a) = &config.a2a {
+            config.metrics.check_front("a2a.path", &a2a.path)?;
+        }
+        config
+            .metrics
+            .check_front("the guardrails' admin", "/admin/guardrails")?;
+        config
+            .metrics
+            .check_front("the well-known documents", "/.well-known")?;
+        Ok(config)
     }
 }
 

@@ -19,6 +19,8 @@
 //! - [`run`]: run budgets that follow a run across agents (signed remainder header), and
 //!   loop detection.
 //! - [`telemetry`]: one span per call with the GenAI attributes, continuing the W3C trace.
+//! - [`metrics`]: Prometheus metrics (calls, latency, tokens, spend, denials, upstream health,
+//!   queues and tables) and the `/metrics` scrape endpoint.
 //! - [`admit`]: the admit-call-settle future that quota, budget and run share.
 //! - `redis` (feature `redis`): a counter store shared by several gateway replicas.
 //!
@@ -78,6 +80,7 @@ mod decided;
 mod glob;
 pub mod guard;
 pub mod key;
+pub mod metrics;
 pub mod quota;
 #[cfg(feature = "redis")]
 pub mod redis;

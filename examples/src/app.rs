@@ -44,6 +44,7 @@ use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_llm::LlmFront;
 use agent_gateway_mcp::McpFront;
 use agent_gateway_policy::auth::ProtectedResourceMetadata;
+use agent_gateway_policy::metrics::UpstreamHealth;
 
 /// The gateway's router for `config`, with `policies` in front of every governed route.
 ///
@@ -131,6 +132,9 @@ fn build(
                 front_config.with_www_authenticate(metadata.challenge().to_header_value());
         }
         let upstreams = crate::mcp::upstreams(mcp)?;
+        if let Some(metrics) = policies.metrics() {
+            metrics.watch_upstreams("mcp", upstreams.health);
+        }
         *children = upstreams.children;
         let front = McpFront::new(policies.stack(upstreams.federation), front_config)
             .with_session_store(crate::mcp::session_store(mcp));
@@ -159,6 +163,15 @@ fn build(
             )
         };
         let router = crate::a2a::router(a2a)?;
+        if let Some(metrics) = policies.metrics() {
+            let health = router.agents().instances().fold(
+                UpstreamHealth::new(),
+                |health, (agent, id, breaker, load)| {
+                    health.with_instance(agent, id, breaker.clone(), Some(load.clone()))
+                },
+            );
+            metrics.watch_upstreams("a2a", health);
+        }
         let front_config = crate::a2a::card_options(a2a, front_config, &router);
         let front = edge.route(A2aFront::new(policies.stack(router), front_config));
         if a2a.default_agent.is_some() {
@@ -169,6 +182,10 @@ fn build(
         }
         app = app.nest_service(&a2a.path, front);
         fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
+    }
+    if let Some(metrics) = policies.metrics().filter(|_| config.metrics.enabled) {
+        // The Prometheus scrape, outside the edge's auth: restrict it by network.
+        app = app.route_service(&config.metrics.path, metrics.service());
     }
     if let Some(admin) = policies.pins_admin() {
         // The guardrails' pin approvals: GET …/pins, POST …/pins/{tool}/approve (admins).

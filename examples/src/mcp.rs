@@ -30,6 +30,7 @@ use agent_gateway_mcp::connector::{HttpUpstream, Pool, SseUpstream};
 use agent_gateway_mcp::naming::{Naming, ServerName};
 use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::session::{Sealer, SessionKey, SessionStore};
+use agent_gateway_policy::metrics::UpstreamHealth;
 use http::HeaderValue;
 
 use crate::config::{
@@ -66,6 +67,8 @@ pub struct Upstreams {
     pub federation: Federation,
     /// The stdio upstreams, to be shut down when the gateway stops.
     pub children: Children,
+    /// The breakers of the `urls` upstreams' instances, for the metrics.
+    pub health: UpstreamHealth,
 }
 
 /// The stdio upstreams a gateway runs as child processes.
@@ -119,6 +122,7 @@ pub fn naming() -> Naming {
 pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
     let mut builder = Federation::builder().naming(naming());
     let mut children = Children::default();
+    let mut health = UpstreamHealth::new();
     for u in &config.upstreams {
         let err = |reason: String| McpSetupError::Upstream {
             name: u.name.clone(),
@@ -144,8 +148,12 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
             }
             McpTarget::Pool(target) => {
                 let token = bearer(u.token_env.as_deref()).map_err(err)?;
-                let pool =
-                    pool(&u.name, target, token, u.stream_idle, u.client_sessions).map_err(err)?;
+                let pool = pool(&u.name, target, token, u.stream_idle, u.client_sessions).map_err(err)?;
+                for id in pool.instances() {
+                    if let Some(breaker) = pool.breaker(id.as_str()) {
+                        health = health.with_instance(&u.name, id.as_str(), breaker.clone(), None);
+                    }
+                }
                 Member::new(name, pool)
             }
             McpTarget::Command(target) => {
@@ -185,6 +193,7 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
     Ok(Upstreams {
         federation,
         children,
+        health,
     })
 }
 

@@ -39,6 +39,7 @@ use agent_gateway_policy::authorize::Rules;
 use agent_gateway_policy::budget::{BudgetLayer, Level};
 use agent_gateway_policy::check::Check;
 use agent_gateway_policy::key::{CallerId, Join};
+use agent_gateway_policy::metrics::{Metrics, MetricsLayer};
 use agent_gateway_policy::quota::{Limit, QuotaLayer};
 use agent_gateway_policy::stack::PolicyStack;
 use agent_gateway_policy::telemetry::TraceLayer;
@@ -93,6 +94,7 @@ pub struct Policies {
     audit: Option<AuditLayer>,
     pins: Option<Pins>,
     trace: TraceLayer,
+    metrics: MetricsLayer,
 }
 
 impl Policies {
@@ -110,7 +112,11 @@ impl Policies {
             }
             stack = stack.with_rules(rules.compile()?);
         }
-        let store = store(config).await?;
+        let metrics = match config.metrics.enabled {
+            true => MetricsLayer::new(Metrics::new().with_label_limit(config.metrics.label_limit)),
+            false => MetricsLayer::off(),
+        };
+        let store = store(config, metrics.metrics()).await?;
         let fail_open = config.store.fail_open;
         if !config.quotas.is_empty() {
             stack = stack.with_quota(quota(&config.quotas, &store, fail_open));
@@ -137,6 +143,7 @@ impl Policies {
             audit: None,
             pins: guardrails.pins,
             trace: TraceLayer::new(),
+            metrics,
         })
     }
 
@@ -151,8 +158,17 @@ impl Policies {
     /// the stack, and a tap before the inner service refreshes each record with what the stack
     /// added (see [`crate::audit`]).
     pub fn with_audit(mut self, audit: AuditLayer) -> Self {
+        if let Some(metrics) = self.metrics.metrics() {
+            metrics.watch_audit(audit.log());
+        }
         self.audit = Some(audit);
         self
+    }
+
+    /// The Prometheus metrics every call is counted into, unless `[telemetry] metrics = false`:
+    /// for the scrape route and to watch more gauges.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.metrics()
     }
 
     /// Opens each call's span with `trace` (the default is a plain [`TraceLayer`]; an
@@ -210,11 +226,11 @@ impl Policies {
         let stack = self
             .stack
             .layer(AuditTap::new(inner.map_err(Into::<BoxError>::into)));
-        // Outermost: one span per call (telemetry), which sees every denial.
-        let trace = &self.trace;
+        // Outermost: one span per call (telemetry), then the metrics, which see every denial.
+        let (trace, metrics) = (&self.trace, &self.metrics);
         match &self.audit {
-            Some(audit) => BoxCloneSyncService::new(trace.layer(audit.layer(stack))),
-            None => BoxCloneSyncService::new(trace.layer(stack)),
+            Some(audit) => BoxCloneSyncService::new(trace.layer(metrics.layer(audit.layer(stack)))),
+            None => BoxCloneSyncService::new(trace.layer(metrics.layer(stack))),
         }
     }
 }
@@ -324,11 +340,20 @@ fn jwt(j: &crate::config::JwtConfig) -> Result<agent_gateway_policy::auth::Jwt, 
     Ok(jwt)
 }
 
-async fn store(config: &Config) -> Result<SharedStore, PolicyError> {
+async fn store(config: &Config, metrics: Option<&Metrics>) -> Result<SharedStore, PolicyError> {
     match &config.store.redis_url {
-        None => Ok(Arc::new(MemoryStore::new())),
+        None => {
+            let store = MemoryStore::new();
+            if let Some(metrics) = metrics {
+                // Quota, budget and run counters: keys held until their windows expire.
+                let watched = store.clone();
+                metrics.watch_table("counters", None, move || watched.len());
+            }
+            Ok(Arc::new(store))
+        }
         #[cfg(feature = "redis")]
         Some(url) => {
+            let _ = metrics;
             let store = agent_gateway_policy::redis::RedisStore::connect(url)
                 .await
                 .map_err(|e| PolicyError::Store(e.to_string()))?;

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_gateway_core::upstream::registry::{InstanceId, Registry, UpstreamName};
-use agent_gateway_core::upstream::{Balanced, BreakerConfig};
+use agent_gateway_core::upstream::{Balanced, Breaker, BreakerConfig, LoadEstimate};
 use agent_gateway_core::{SharedClock, SystemClock};
 use http::{HeaderValue, Uri};
 
@@ -352,6 +352,17 @@ impl AgentRegistry {
     /// The agents, in name order.
     pub fn agents(&self) -> impl Iterator<Item = &Agent> {
         self.inner.agents.values().map(|a| a.as_ref())
+    }
+
+    /// Every agent instance with its circuit breaker and load estimate, for health metrics:
+    /// `(agent, instance id, breaker, load)`, agents in name order.
+    pub fn instances(&self) -> impl Iterator<Item = (&str, &str, &Breaker, &LoadEstimate)> + '_ {
+        self.inner.upstreams.iter().flat_map(|upstream| {
+            upstream.instances().iter().map(move |i| {
+                let name = upstream.name().as_str();
+                (name, i.id().as_str(), i.breaker(), i.load())
+            })
+        })
     }
 
     pub(crate) fn balanced(&self, name: &str) -> Option<Balanced<InstanceService>> {

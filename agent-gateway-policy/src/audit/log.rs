@@ -255,6 +255,16 @@ impl AuditLog {
         self.counters.failed.load(Ordering::Relaxed)
     }
 
+    /// Records queued for the writer and not yet taken (a gauge for metrics).
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// The queue's bound ([`AuditOptions::with_queue`]).
+    pub fn capacity(&self) -> usize {
+        self.tx.max_capacity()
+    }
+
     /// The durability policy.
     pub fn fsync(&self) -> Fsync {
         self.options.fsync

@@ -12,7 +12,9 @@ use super::ticket::Ticket;
 /// is here: place it after the layers that set the caller (auth), the run id (run) and redact
 /// arguments (guardrails). It also records the caller and run id on the call's
 /// [`CallSpan`](crate::telemetry::CallSpan), when an outer
-/// [`TraceLayer`](crate::telemetry::TraceLayer) opened one. Without either outer layer it
+/// [`TraceLayer`](crate::telemetry::TraceLayer) opened one, and the caller on the call's
+/// [`CallMeter`](crate::metrics::CallMeter), when an outer
+/// [`MetricsLayer`](crate::metrics::MetricsLayer) counts it. Without any outer layer it
 /// does nothing. See the [module docs](super#where-it-goes).
 #[derive(Debug, Clone)]
 pub struct AuditTap<S> {
@@ -60,6 +62,9 @@ where
         }
         if let Some(span) = req.extensions().get::<crate::telemetry::CallSpan>() {
             span.refresh(&req);
+        }
+        if let Some(meter) = req.extensions().get::<crate::metrics::CallMeter>() {
+            meter.refresh(&req);
         }
         self.inner.call(req)
     }

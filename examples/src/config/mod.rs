@@ -25,10 +25,12 @@ mod audit;
 mod guardrails;
 mod llm;
 mod mcp;
+mod metrics;
 
 pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
 pub use audit::{AuditConfig, AuditStore, DEFAULT_AUDIT_PATH};
 pub use guardrails::{GuardrailConfig, GuardrailKind, Guardrails};
+pub use metrics::{DEFAULT_METRICS_PATH, MetricsConfig};
 pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerConfig};
 mod policy;
 mod runs;
@@ -115,6 +117,9 @@ pub struct Config {
     pub guardrails: Vec<GuardrailConfig>,
     /// OpenTelemetry export (`[telemetry]`); nothing is exported by default.
     pub telemetry: TelemetryConfig,
+    /// Prometheus metrics (`[telemetry] metrics`, `metrics_path`): on, at `/metrics`, by
+    /// default.
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -160,7 +165,8 @@ struct FileConfig {
     audit: Option<audit::FileAudit>,
     #[serde(default)]
     guardrails: Vec<guardrails::FileGuardrail>,
-    telemetry: Option<telemetry::FileTelemetry>,
+    #[serde(default)]
+    telemetry: telemetry::FileTelemetry,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,7 +180,13 @@ impl TryFrom<FileConfig> for Config {
     type Error = ConfigError;
 
     fn try_from(file: FileConfig) -> Result<Config, ConfigError> {
-        Ok(Config {
+        let mut telemetry = file.telemetry;
+        let metrics = MetricsConfig::from_keys(
+            telemetry.metrics.take(),
+            telemetry.metrics_path.take(),
+            telemetry.metrics_label_limit.take(),
+        )?;
+        let config = Config {
             server: file.server.try_into()?,
             auth: file.auth.try_into()?,
             rules: file
@@ -198,12 +210,22 @@ impl TryFrom<FileConfig> for Config {
                 .into_iter()
                 .map(GuardrailConfig::try_from)
                 .collect::<Result<_, _>>()?,
-            telemetry: file
-                .telemetry
-                .map(TelemetryConfig::try_from)
-                .transpose()?
-                .unwrap_or_default(),
-        })
+            telemetry: telemetry.try_into()?,
+            metrics,
+        };
+        if let Some(mcp) = &config.mcp {
+            config.metrics.check_front("mcp.path", &mcp.path)?;
+        }
+        if let Some(a2a) = &config.a2a {
+            config.metrics.check_front("a2a.path", &a2a.path)?;
+        }
+        config
+            .metrics
+            .check_front("the guardrails' admin", "/admin/guardrails")?;
+        config
+            .metrics
+            .check_front("the well-known documents", "/.well-known")?;
+        Ok(config)
     }
 }
 

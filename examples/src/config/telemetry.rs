@@ -98,6 +98,10 @@ pub(super) struct FileTelemetry {
     max_queue: Option<usize>,
     export_interval_ms: Option<u64>,
     export_timeout_ms: Option<u64>,
+    // The metrics keys, read by `MetricsConfig::from_keys` (one table, two concerns).
+    pub(super) metrics: Option<bool>,
+    pub(super) metrics_path: Option<String>,
+    pub(super) metrics_label_limit: Option<usize>,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {

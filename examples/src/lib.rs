@@ -29,3 +29,4 @@ pub mod edge;
 pub mod llm;
 pub mod mcp;
 pub mod policy;
+pub mod reload;

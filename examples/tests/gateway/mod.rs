@@ -35,14 +35,69 @@ pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 pub(crate) fn start_in(cwd: &std::path::Path, extra: &[&str]) -> Gateway {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+    start_in_env(cwd, extra, &[])
+}
+
+/// As [`start_in`], with `env` added to the gateway's environment.
+pub(crate) fn start_in_env(cwd: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
+    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn gateway");
+    started(child)
+}
+
+/// As [`start_in`], with the gateway's log lines (at `info`) sent on the returned channel,
+/// for tests that wait on what the gateway logs.
+pub(crate) fn start_logged(
+    cwd: &std::path::Path,
+    extra: &[&str],
+) -> (Gateway, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(cwd)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gateway");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (started(child), rx)
+}
+
+/// The next log line containing every one of `needles`, within 60 s; panics naming the lines
+/// seen otherwise.
+pub(crate) fn wait_for_log(lines: &std::sync::mpsc::Receiver<String>, needles: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if needles.iter().all(|n| line.contains(n)) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!(
+                "no log line with {needles:?} within 60 s; saw:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+fn started(mut child: Child) -> Gateway {
     let stdout = child.stdout.take().expect("stdout");
     // The first line is read on its own thread, so that a gateway that never prints one
     // fails the test after a bound instead of hanging it.

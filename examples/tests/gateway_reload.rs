@@ -3,6 +3,8 @@
 //! and the old configuration keeps serving. Each test waits on the gateway's own log lines
 //! (`configuration reload armed`, `configuration reloaded`, `… rejected`), never on a sleep.
 
+#![allow(clippy::unwrap_used)] // a failed step fails the test
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -246,8 +248,7 @@ fn a_stream_opened_before_a_reload_finishes_on_the_old_config_and_the_new_upstre
 
     // New requests: the new key is known, and the new upstream serves the model.
     assert_eq!(whoami(gw.addr, "key-two"), 200);
-    let (mut next, _) = open_stream(gw.addr, "key-two", "new-first");
-    let mut rest = String::new();
+    let (mut next, mut rest) = open_stream(gw.addr, "key-two", "new-first");
     next.read_to_string(&mut rest).unwrap();
     assert!(
         rest.contains("new-second") && rest.contains("[DONE]"),

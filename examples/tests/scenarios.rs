@@ -1,6 +1,8 @@
 //! The scenario configurations in `examples/configs/`: each passes `gateway --check`, and the
 //! gateway starts with it (upstream addresses replaced by in-test fakes) and answers a call.
 
+#![allow(clippy::unwrap_used)] // a failed step fails the test
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

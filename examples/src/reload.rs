@@ -37,12 +37,14 @@
 //! let app = App::new(&config, &policies).unwrap();
 //! let reloader = Reloader::new(Some(file.clone()), config, policies, app);
 //! let client = TestClient::new(reloader.service());
-//! let whoami = |token: &str| client.get("/v1/whoami").header("authorization", format!("Bearer {token}")).send();
-//! assert_eq!(whoami("agw-demo-key").await.status(), 200);
+//! let demo_key = || client.get("/v1/whoami").header("authorization", "Bearer agw-demo-key");
+//! assert_eq!(demo_key().send().await.status(), 200);
 //!
 //! std::fs::write(&file, key(new)).unwrap();
 //! assert_eq!(reloader.reload().await.unwrap(), 1);
-//! assert_eq!(whoami("agw-demo-key").await.status(), 401);
+//! assert_eq!(demo_key().send().await.status(), 401);
+//! let new_key = client.get("/v1/whoami").header("authorization", "Bearer new-key");
+//! assert_eq!(new_key.send().await.status(), 200);
 //!
 //! // An invalid file is rejected; the running configuration stays.
 //! std::fs::write(&file, "[server]\nlisten_typo = 1\n").unwrap();

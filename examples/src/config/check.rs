@@ -18,7 +18,7 @@
 //!      [authorize]\n[[authorize.rules]]\nid = \"r\"\neffect = \"allow\"\ncondition = \"caller.(\"\n",
 //! );
 //! let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
-//! assert_eq!(keys, ["server.listen_typo", "authorize.rules[0].condition", "quota[0].limit"]);
+//! assert_eq!(keys, ["authorize.rules[0].condition", "quota[0].limit", "server.listen_typo"]);
 //! ```
 
 use std::fmt;

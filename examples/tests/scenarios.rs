@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod gateway;
-use gateway::{http_get_with, http_post_json, start_in};
+mod peers;
+use gateway::{http, http_get_with, http_post_json, mcp_modern, rpc_answer, start_in};
 
 const SCENARIOS: [&str; 4] = [
     "mcp-federation.toml",
@@ -210,4 +211,70 @@ fn the_llm_fallback_scenario_falls_back_from_openai_to_anthropic() {
         "tier 0 was tried first"
     );
     assert_eq!(anthropic_calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn the_mcp_federation_scenario_serves_its_stdio_and_http_upstreams() {
+    let Some(python) = peers::python() else {
+        return;
+    };
+    // The HTTP upstream: another gateway on the embedded defaults, whose `/mcp` serves the
+    // demo `echo` tool to the bearer of `agw-demo-key`, the token this scenario sends it.
+    let inner = gateway::start(&[]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/mcp/stdio_server.py");
+    let quoted = |p: &Path| serde_json::to_string(&p.display().to_string()).unwrap();
+    let dir = gateway::scratch("scenario-mcp");
+    let file = adapted(
+        &dir,
+        "mcp-federation.toml",
+        &[
+            ("\"npx\"", quoted(&python)),
+            (
+                "[\"-y\", \"@modelcontextprotocol/server-filesystem\", \"/srv/shared\"]",
+                format!("[{}]", quoted(&script)),
+            ),
+            ("127.0.0.1:9101", inner.addr.to_string()),
+        ],
+    );
+    let gw = gateway::start_in_env(
+        &dir,
+        &["--config", file.to_str().unwrap()],
+        &[("SEARCH_MCP_TOKEN", "agw-demo-key")],
+    );
+    let auth = "Authorization: Bearer agw-demo-key\r\n";
+    // Bounded polling for the stdio child's handshake: both upstreams' tools are listed
+    // within 60 s.
+    let (headers, body) = mcp_modern("tools/list", None, serde_json::json!({}));
+    let headers = format!("{auth}{headers}");
+    let listed = (0..600).find_map(|_| {
+        let (_, head, res) = http(gw.addr, "POST", "/mcp", &headers, Some(&body));
+        let tools = rpc_answer(&head, &res).to_string();
+        if tools.contains("files__pid") && tools.contains("search__demo__echo") {
+            Some(tools)
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            None
+        }
+    });
+    assert!(
+        listed.is_some(),
+        "both upstreams' tools were not listed within 60 s"
+    );
+
+    let name = "search__demo__echo";
+    let (headers, body) = mcp_modern(
+        "tools/call",
+        Some(name),
+        serde_json::json!({"name": name, "arguments": {"x": 1}}),
+    );
+    let (status, head, res) = http(
+        gw.addr,
+        "POST",
+        "/mcp",
+        &format!("{auth}{headers}"),
+        Some(&body),
+    );
+    assert_eq!(status, 200, "{res}");
+    let v = rpc_answer(&head, &res);
+    assert_eq!(v["result"]["content"][0]["text"], r#"echo:{"x":1}"#, "{v}");
 }

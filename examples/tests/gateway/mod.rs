@@ -172,3 +172,52 @@ pub(crate) fn http_post_json(
     let (status, _, body) = http(addr, "POST", path, headers, Some(body));
     (status, body)
 }
+
+/// A modern-era MCP request: its headers (CRLF-ended lines) and JSON body.
+pub(crate) fn mcp_modern(
+    method: &str,
+    name: Option<&str>,
+    params: serde_json::Value,
+) -> (String, String) {
+    let mut params = params;
+    params["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut headers = format!(
+        "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: {method}\r\n"
+    );
+    if let Some(name) = name {
+        headers.push_str(&format!("Mcp-Name: {name}\r\n"));
+    }
+    (headers, body.to_string())
+}
+
+/// The JSON-RPC answer in an MCP response body: plain JSON, or the last SSE event with an id.
+pub(crate) fn rpc_answer(head: &str, body: &str) -> serde_json::Value {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let (mut rest, mut out) = (body, String::new());
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+            if size == 0 {
+                break;
+            }
+            out.push_str(&tail[..size]);
+            rest = &tail[size + 2..];
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&body).unwrap_or_else(|_| {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+            .rfind(|v| v.get("id").is_some())
+            .unwrap_or_else(|| panic!("a JSON-RPC answer: {head}\n\n{body}"))
+    })
+}

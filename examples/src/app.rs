@@ -60,7 +60,54 @@ pub fn router(config: &Config, policies: &Policies) -> Result<Router, SetupError
 #[derive(Debug)]
 pub struct App {
     router: Router,
+    parts: Parts,
+}
+
+/// What [`App::reconfigured`] may take over from the running application instead of building
+/// anew: each flag says the configuration's section is unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Keep {
+    /// `[mcp]` unchanged: keep the federation (its pools, breakers and stdio children), the
+    /// session tables and the session sealing key, so sessions carry on.
+    pub mcp: bool,
+    /// `[a2a]` unchanged: keep the agent router (registry, instance pools, task affinity and
+    /// its sealing key, webhooks).
+    pub a2a: bool,
+    /// `[llm]` unchanged: keep the model router (providers, connection pools, breakers,
+    /// latency scores).
+    pub llm: bool,
+}
+
+impl Keep {
+    /// Keep every part the sections allow.
+    pub fn all() -> Keep {
+        Keep {
+            mcp: true,
+            a2a: true,
+            llm: true,
+        }
+    }
+}
+
+/// The parts of an application that hold live state, built once and shared by the
+/// applications a reload makes while their sections stay unchanged.
+#[derive(Debug, Clone, Default)]
+struct Parts {
+    mcp: Option<McpParts>,
+    a2a: Option<agent_gateway_a2a::A2aRouter>,
+    llm: Option<agent_gateway_llm::router::LlmRouter>,
+    /// The per-caller stream counts (the `[server]` section is not reloaded).
+    edge: Option<Edge>,
+}
+
+#[derive(Debug, Clone)]
+struct McpParts {
+    federation: agent_gateway_mcp::router::federation::Federation,
     children: Children,
+    /// Without the auth-dependent `WWW-Authenticate`, added per build.
+    front: agent_gateway_mcp::McpFrontConfig,
+    sessions: std::sync::Arc<agent_gateway_mcp::session::SessionStore>,
 }
 
 impl App {
@@ -68,9 +115,30 @@ impl App {
     /// route, and starts its stdio MCP upstreams (so it must run within a Tokio runtime when
     /// the configuration has any). Fails as [`router`] does.
     pub fn new(config: &Config, policies: &Policies) -> Result<App, SetupError> {
-        let mut children = Children::default();
-        let router = build(config, policies, &mut children)?;
-        Ok(App { router, children })
+        let mut parts = Parts::default();
+        let router = build(config, policies, &mut parts)?;
+        Ok(App { router, parts })
+    }
+
+    /// The application for a reloaded `config` and `policies`, taking over from `self` the
+    /// parts `keep` names (their live state carries on: see [`Keep`]) and the per-caller
+    /// stream counts; the rest is built anew. `self` stays usable: requests and streams it
+    /// is serving finish on it, and its stdio upstreams that are not taken over stop when the
+    /// last of them ends (dropping every handle stops them).
+    pub fn reconfigured(
+        &self,
+        config: &Config,
+        policies: &Policies,
+        keep: Keep,
+    ) -> Result<App, SetupError> {
+        let mut parts = Parts {
+            mcp: self.parts.mcp.clone().filter(|_| keep.mcp),
+            a2a: self.parts.a2a.clone().filter(|_| keep.a2a),
+            llm: self.parts.llm.clone().filter(|_| keep.llm),
+            edge: self.parts.edge.clone(),
+        };
+        let router = build(config, policies, &mut parts)?;
+        Ok(App { router, parts })
     }
 
     /// The router, to serve.
@@ -79,29 +147,33 @@ impl App {
     }
 
     /// The stdio MCP upstreams it runs.
-    pub fn children(&self) -> &Children {
-        &self.children
+    pub fn children(&self) -> Children {
+        self.parts
+            .mcp
+            .as_ref()
+            .map(|m| m.children.clone())
+            .unwrap_or_default()
     }
 
     /// Stops what the application runs: each stdio upstream gets its stdin closed and a
     /// bounded time to exit, then is killed. Call it once the server has stopped.
     pub async fn shutdown(&self) {
-        self.children.shutdown().await;
+        self.children().shutdown().await;
     }
 }
 
-fn build(
-    config: &Config,
-    policies: &Policies,
-    children: &mut Children,
-) -> Result<Router, SetupError> {
+fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Router, SetupError> {
     let metadata = resource_metadata(config)?;
     let challenge = metadata.as_ref().map_or_else(
         || http::HeaderValue::from_static("Bearer"),
         |m| m.challenge().to_header_value(),
     );
     // Every governed route: Host/Origin, authentication before the body, per-caller streams.
-    let edge = Edge::new(config, policies, challenge);
+    let mut edge = Edge::new(config, policies, challenge);
+    if let Some(old) = &parts.edge {
+        edge = edge.with_stream_counts_of(old);
+    }
+    parts.edge = Some(edge.clone());
     // Core renders the stack's denials as plain HTTP, so the route's error type is `Infallible`.
     let whoami = RenderDenied::new(policies.stack(service_fn(|req: Request<Body>| async move {
         Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
@@ -111,9 +183,14 @@ fn build(
         .route_service("/v1/whoami", edge.route(whoami));
     let mut fronts = serde_json::Map::new();
     if let Some(llm) = &config.llm {
+        let router = match &parts.llm {
+            Some(router) => router.clone(),
+            None => crate::llm::router(llm)?,
+        };
+        parts.llm = Some(router.clone());
         // The LLM front enforces its own body limit and answers in the client's dialect.
-        let front = LlmFront::new(policies.stack(crate::llm::router(llm)?))
-            .with_max_body(config.server.body_limit.get());
+        let front =
+            LlmFront::new(policies.stack(router)).with_max_body(config.server.body_limit.get());
         let front = edge.route(front);
         for path in LLM_PATHS {
             app = app.route_service(path, front.clone());
@@ -124,20 +201,32 @@ fn build(
         app = app.route_service(&metadata.well_known_path(), metadata.clone().into_service());
     }
     if let Some(mcp) = &config.mcp {
-        let body_limit = config.server.body_limit.get();
-        let mut front_config = crate::mcp::front_config(mcp, config.server.listen, body_limit)?;
+        let kept = match parts.mcp.take() {
+            Some(kept) => kept,
+            None => {
+                let body_limit = config.server.body_limit.get();
+                let front = crate::mcp::front_config(mcp, config.server.listen, body_limit)?;
+                let upstreams = crate::mcp::upstreams(mcp)?;
+                if let Some(metrics) = policies.metrics() {
+                    metrics.watch_upstreams("mcp", upstreams.health);
+                }
+                McpParts {
+                    federation: upstreams.federation,
+                    children: upstreams.children,
+                    front,
+                    sessions: crate::mcp::session_store(mcp),
+                }
+            }
+        };
+        let mut front_config = kept.front.clone();
         if let Some(metadata) = &metadata {
             // A 401 names the metadata, so OAuth clients find the authorization server.
             front_config =
                 front_config.with_www_authenticate(metadata.challenge().to_header_value());
         }
-        let upstreams = crate::mcp::upstreams(mcp)?;
-        if let Some(metrics) = policies.metrics() {
-            metrics.watch_upstreams("mcp", upstreams.health);
-        }
-        *children = upstreams.children;
-        let front = McpFront::new(policies.stack(upstreams.federation), front_config)
-            .with_session_store(crate::mcp::session_store(mcp));
+        let front = McpFront::new(policies.stack(kept.federation.clone()), front_config)
+            .with_session_store(kept.sessions.clone());
+        parts.mcp = Some(kept);
         app = app.route_service(&mcp.path, edge.route(front));
         fronts.insert("mcp".into(), json!(mcp.path));
     }
@@ -162,16 +251,23 @@ fn build(
                 json!([{"schemes": {"gateway-bearer": {"list": []}}}]),
             )
         };
-        let router = crate::a2a::router(a2a)?;
-        if let Some(metrics) = policies.metrics() {
-            let health = router.agents().instances().fold(
-                UpstreamHealth::new(),
-                |health, (agent, id, breaker, load)| {
-                    health.with_instance(agent, id, breaker.clone(), Some(load.clone()))
-                },
-            );
-            metrics.watch_upstreams("a2a", health);
-        }
+        let router = match &parts.a2a {
+            Some(router) => router.clone(),
+            None => {
+                let router = crate::a2a::router(a2a)?;
+                if let Some(metrics) = policies.metrics() {
+                    let health = router.agents().instances().fold(
+                        UpstreamHealth::new(),
+                        |health, (agent, id, breaker, load)| {
+                            health.with_instance(agent, id, breaker.clone(), Some(load.clone()))
+                        },
+                    );
+                    metrics.watch_upstreams("a2a", health);
+                }
+                router
+            }
+        };
+        parts.a2a = Some(router.clone());
         let front_config = crate::a2a::card_options(a2a, front_config, &router);
         let front = edge.route(A2aFront::new(policies.stack(router), front_config));
         if a2a.default_agent.is_some() {

@@ -16,7 +16,8 @@ use std::path::PathBuf;
 
 /// The usage text.
 pub const USAGE: &str = "\
-usage: gateway [--listen ADDR] [--config FILE]
+usage: gateway [--listen ADDR] [--config FILE] [--no-watch]
+       gateway --check [--config FILE]
        gateway audit verify PATH [--head SEQ:HASH]
        gateway audit query (--run RUN | --caller PRINCIPAL) [--from MS] [--to MS]
                            [PATH | --config FILE]
@@ -24,6 +25,11 @@ usage: gateway [--listen ADDR] [--config FILE]
   --listen ADDR   address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
                   The bound address is printed on stdout as the first line.
   --config FILE   TOML configuration file; without it the embedded defaults are used.
+                  It is reloaded on SIGHUP and when it changes (see the README: Operations).
+  --no-watch      reload only on SIGHUP, not when the file changes.
+  --check         validate the configuration (every section, rule, pattern, key variable,
+                  key file, stdio command and the audit path) without serving; exit 0 when
+                  valid, 1 printing every problem with its key path.
   --print-default-config
                   print the embedded default configuration and exit.
   -h, --help      print this help and exit.
@@ -42,6 +48,12 @@ usage: gateway [--listen ADDR] [--config FILE]
 pub enum Command {
     /// Run the gateway.
     Run(Args),
+    /// `--check [--config FILE]`: validate the configuration (the embedded defaults without a
+    /// file) and exit.
+    Check {
+        /// The configuration file.
+        config: Option<PathBuf>,
+    },
     /// Print the usage text.
     Help,
     /// Print the embedded default configuration.
@@ -71,6 +83,8 @@ pub struct Args {
     pub listen: Option<SocketAddr>,
     /// The configuration file.
     pub config: Option<PathBuf>,
+    /// `--no-watch`: reload on SIGHUP only, not when the file changes.
+    pub no_watch: bool,
 }
 
 impl Args {
@@ -81,6 +95,7 @@ impl Args {
         S: Into<String>,
     {
         let mut out = Args::default();
+        let mut check = false;
         let mut args = args.into_iter().map(Into::into).peekable();
         if args.peek().map(String::as_str) == Some("audit") {
             args.next();
@@ -106,10 +121,15 @@ impl Args {
                     );
                 }
                 "--config" => out.config = Some(PathBuf::from(value("--config")?)),
+                "--check" => check = true,
+                "--no-watch" => out.no_watch = true,
                 "--print-default-config" => return Ok(Command::PrintDefaultConfig),
                 "-h" | "--help" => return Ok(Command::Help),
                 other => return Err(format!("unknown argument `{other}`")),
             }
+        }
+        if check {
+            return Ok(Command::Check { config: out.config });
         }
         Ok(Command::Run(out))
     }
@@ -203,6 +223,12 @@ mod tests {
             }
         );
         assert!(Args::parse(["audit", "query", "--caller", "x", "--from", "soon"]).is_err());
+        assert_eq!(
+            Args::parse(["--check", "--config", "gw.toml"]).unwrap(),
+            Command::Check {
+                config: Some("gw.toml".into())
+            }
+        );
         assert!(Args::parse(["audit", "verify"]).is_err());
         assert!(Args::parse(["audit", "query", "logs"]).is_err());
         assert!(Args::parse(["audit", "delete"]).is_err());

@@ -206,6 +206,13 @@ impl Edge {
         }
     }
 
+    /// Counts open streams in `old`'s table instead of a new one, so a reload does not reset
+    /// what each caller holds open.
+    pub fn with_stream_counts_of(mut self, old: &Edge) -> Edge {
+        self.streams = old.streams.clone();
+        self
+    }
+
     /// `front` behind the edge: Host/Origin, then authentication before the body, then the
     /// per-caller stream limit.
     pub fn route<S, B>(&self, front: S) -> Route

@@ -30,5 +30,6 @@ pub mod edge;
 pub mod llm;
 pub mod mcp;
 pub mod policy;
+pub mod reload;
 #[cfg(feature = "otel")]
 pub mod telemetry;

@@ -100,6 +100,31 @@ pub struct Policies {
 impl Policies {
     /// Builds every layer from `config`: compiles rules, loads keys, connects to the store.
     pub async fn from_config(config: &Config) -> Result<Policies, PolicyError> {
+        let metrics = match config.metrics.enabled {
+            true => MetricsLayer::new(Metrics::new().with_label_limit(config.metrics.label_limit)),
+            false => MetricsLayer::off(),
+        };
+        let store = store(config, metrics.metrics()).await?;
+        Policies::build(config, store, metrics)
+    }
+
+    /// The policies of a reloaded `config`, built anew (keys, rules, limits, guardrails) but
+    /// counting in this one's store, so quotas, budgets and runs carry on where they were,
+    /// and keeping this one's audit layer (its writer and hash chain), trace layer and metrics
+    /// registry. The `[store]` and `[audit]` sections and the `[telemetry]` metrics keys are
+    /// not reloaded: a change there needs a restart.
+    pub fn reconfigured(&self, config: &Config) -> Result<Policies, PolicyError> {
+        let mut next = Policies::build(config, self.store.clone(), self.metrics.clone())?;
+        next.audit = self.audit.clone();
+        next.trace = self.trace.clone();
+        Ok(next)
+    }
+
+    fn build(
+        config: &Config,
+        store: SharedStore,
+        metrics: MetricsLayer,
+    ) -> Result<Policies, PolicyError> {
         let mut stack = PolicyStack::new().with_auth(auth(config)?);
         if let Some(list) = &config.rules {
             let mut rules = Rules::new();
@@ -112,11 +137,6 @@ impl Policies {
             }
             stack = stack.with_rules(rules.compile()?);
         }
-        let metrics = match config.metrics.enabled {
-            true => MetricsLayer::new(Metrics::new().with_label_limit(config.metrics.label_limit)),
-            false => MetricsLayer::off(),
-        };
-        let store = store(config, metrics.metrics()).await?;
         let fail_open = config.store.fail_open;
         if !config.quotas.is_empty() {
             stack = stack.with_quota(quota(&config.quotas, &store, fail_open));

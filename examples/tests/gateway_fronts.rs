@@ -7,7 +7,7 @@ mod peers;
 use std::process::Command;
 use std::time::Duration;
 
-use gateway::{http, http_get_with, http_post_json, start};
+use gateway::{http, http_get_with, http_post_json, mcp_modern, rpc_answer, start};
 
 #[test]
 fn the_llm_fronts_serve_the_demo_model_behind_the_policy_stack() {
@@ -55,22 +55,6 @@ fn the_llm_fronts_serve_the_demo_model_behind_the_policy_stack() {
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["data"][0]["id"], "demo");
-}
-
-fn mcp_modern(method: &str, name: Option<&str>, params: serde_json::Value) -> (String, String) {
-    let mut params = params;
-    params["_meta"] = serde_json::json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {}
-    });
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let mut headers = format!(
-        "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: {method}\r\n"
-    );
-    if let Some(name) = name {
-        headers.push_str(&format!("Mcp-Name: {name}\r\n"));
-    }
-    (headers, body.to_string())
 }
 
 #[test]
@@ -188,34 +172,6 @@ fn the_a2a_front_serves_the_demo_agent_behind_the_policy_stack() {
 /// The peers' python; each test that uses it has checked `peers::python()` at its start.
 fn python() -> std::path::PathBuf {
     peers::python().expect("the test checked for its peer first")
-}
-
-/// The JSON-RPC answer in an MCP response body: plain JSON, or the last SSE event with an id.
-fn rpc_answer(head: &str, body: &str) -> serde_json::Value {
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let (mut rest, mut out) = (body, String::new());
-        while let Some((size, tail)) = rest.split_once("\r\n") {
-            let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
-            if size == 0 {
-                break;
-            }
-            out.push_str(&tail[..size]);
-            rest = &tail[size + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    serde_json::from_str(&body).unwrap_or_else(|_| {
-        body.lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
-            .rfind(|v| v.get("id").is_some())
-            .unwrap_or_else(|| panic!("a JSON-RPC answer: {head}\n\n{body}"))
-    })
 }
 
 #[test]

@@ -10,14 +10,16 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use agent_gateway_examples::policy::Policies;
+use agent_gateway_examples::reload::Reloader;
 use agent_gateway_examples::{app, audit};
 use agent_gateway_policy::audit::ChainHead;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The SHA-256 of the demo key in the embedded defaults.
 const DEMO_KEY_SHA256: &str = "e9ea7221f3e65906b26bb5b2c23ca15eca18b524bab79e00aedc38bcb1e4b293";
 use agent_gateway_examples::cli::{Args, Command, USAGE};
-use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT};
+use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT, check};
 #[cfg(feature = "otel")]
 use agent_gateway_examples::telemetry::Otel;
 use agent_gateway_policy::telemetry::TraceLayer;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     };
     let args = match command {
         Command::Help => return print_out(USAGE),
+        Command::Check { config } => return check(config.as_deref()),
         Command::PrintDefaultConfig => return print_out(EMBEDDED_DEFAULT),
         Command::AuditVerify { path, head } => return audit_verify(&path, head.as_deref()),
         Command::AuditQuery {
@@ -103,6 +106,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--check`: every problem on stderr, one line each naming its key path; 0 when none.
+fn check(path: Option<&std::path::Path>) -> ExitCode {
+    let (name, problems) = match path {
+        Some(path) => (path.display().to_string(), check::check_file(path)),
+        None => (
+            "the embedded defaults".into(),
+            check::check_str(EMBEDDED_DEFAULT),
+        ),
+    };
+    if problems.is_empty() {
+        return print_out(&format!("{name}: ok\n"));
+    }
+    let mut err = std::io::stderr().lock();
+    for p in &problems {
+        let _ = writeln!(err, "{name}: {p}");
+    }
+    let _ = writeln!(err, "{name}: {} problem(s)", problems.len());
+    ExitCode::FAILURE
 }
 
 fn audit_verify(path: &std::path::Path, head: Option<&str>) -> ExitCode {
@@ -188,25 +211,19 @@ async fn serve(mut config: Config, args: Args, trace: Option<TraceLayer>) -> std
         out.flush()?;
     }
     tracing::info!(%bound, "agent-gateway listening");
+    let limits = config.server.limits.clone();
+    // Reloads on SIGHUP and file changes swap the application; see `reload`.
+    let reloader = Arc::new(Reloader::new(args.config, config, policies, gateway));
+    tokio::spawn(reloader.clone().watch(!args.no_watch));
     // Header and body read timeouts, the connection cap and TCP_NODELAY on every accepted
     // socket (small SSE frames otherwise wait for the client's delayed ACK): what
     // `axum::serve` leaves unset (finding 6).
-    let served = agent_gateway_core::server::serve(
-        listener,
-        gateway.router(),
-        config.server.limits.clone(),
-        shutdown_signal(),
-    )
-    .await;
-    // Stdio upstreams get their stdin closed and a bounded time to leave.
-    gateway.shutdown().await;
-    // Whatever the fsync policy, the records of a clean stop are on disk, and the writer has
-    // stopped and released the log's lock.
-    if let Some(audit) = policies.audit()
-        && let Err(e) = audit.log().clone().close().await
-    {
-        tracing::error!(error = %e, "audit: the last records could not be written");
-    }
+    let served =
+        agent_gateway_core::server::serve(listener, reloader.service(), limits, shutdown_signal())
+            .await;
+    // Stdio upstreams get their stdin closed and a bounded time to leave; the audit log is
+    // closed (written, and its lock released).
+    reloader.shutdown().await;
     served
 }
 

@@ -211,12 +211,13 @@ impl TryFrom<FileLlm> for LlmConfig {
         let deployments = file
             .deployments
             .into_iter()
-            .map(|d| {
+            .enumerate()
+            .map(|(i, d)| {
                 if !providers.iter().any(|p| p.name == d.provider) {
-                    return Err(bad(
-                        "llm.deployments.provider",
-                        format!("`{}` is not a declared provider", d.provider),
-                    ));
+                    return Err(ConfigError::At {
+                        path: format!("llm.deployments[{i}].provider"),
+                        reason: format!("`{}` is not a declared provider", d.provider),
+                    });
                 }
                 for (key, v) in [
                     (

@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 mod a2a;
 mod audit;
+pub mod check;
 mod guardrails;
 mod llm;
 mod mcp;
@@ -84,6 +85,15 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A value is wrong at a key path that includes array positions, e.g.
+    /// `llm.deployments[2].provider`.
+    #[error("invalid config value `{path}`: {reason}")]
+    At {
+        /// The key path.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// The whole configuration, typed.
@@ -120,6 +130,8 @@ pub struct Config {
     /// Prometheus metrics (`[telemetry] metrics`, `metrics_path`): on, at `/metrics`, by
     /// default.
     pub metrics: MetricsConfig,
+    /// The file's table as read: a reload compares sections with it.
+    source: std::sync::Arc<toml::Table>,
 }
 
 impl Config {
@@ -131,7 +143,15 @@ impl Config {
     /// Parses a configuration from TOML text.
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
         let file: FileConfig = toml::from_str(text)?;
-        Config::try_from(file)
+        let mut config = Config::try_from(file)?;
+        config.source = std::sync::Arc::new(toml::from_str(text)?);
+        Ok(config)
+    }
+
+    /// Whether the section `name` (e.g. `"mcp"`) is spelled the same in both files, key for
+    /// key and value for value (comments and layout aside): what a reload keeps running.
+    pub fn same_section(&self, other: &Config, name: &str) -> bool {
+        self.source.get(name) == other.source.get(name)
     }
 
     /// Reads and parses a configuration file.
@@ -212,6 +232,7 @@ impl TryFrom<FileConfig> for Config {
                 .collect::<Result<_, _>>()?,
             telemetry: telemetry.try_into()?,
             metrics,
+            source: Default::default(),
         };
         if let Some(mcp) = &config.mcp {
             config.metrics.check_front("mcp.path", &mcp.path)?;
@@ -477,7 +498,7 @@ url = "http://127.0.0.1:3000/mcp"
             ),
             (
                 "[llm]\n[[llm.deployments]]\nalias = \"a\"\nprovider = \"nope\"\nmodel = \"m\"\n",
-                "llm.deployments.provider",
+                "llm.deployments[0].provider",
             ),
             (
                 "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"demo\"\n[[llm.deployments]]\nalias = \"a\"\nprovider = \"p\"\nmodel = \"m\"\ninput_usd_per_million = -2.0\n",

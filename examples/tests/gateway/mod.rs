@@ -59,14 +59,69 @@ pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 pub(crate) fn start_in(cwd: &std::path::Path, extra: &[&str]) -> Gateway {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+    start_in_env(cwd, extra, &[])
+}
+
+/// As [`start_in`], with `env` added to the gateway's environment.
+pub(crate) fn start_in_env(cwd: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
+    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn gateway");
+    started(child)
+}
+
+/// As [`start_in`], with the gateway's log lines (at `info`) sent on the returned channel,
+/// for tests that wait on what the gateway logs.
+pub(crate) fn start_logged(
+    cwd: &std::path::Path,
+    extra: &[&str],
+) -> (Gateway, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(cwd)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gateway");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (started(child), rx)
+}
+
+/// The next log line containing every one of `needles`, within 60 s; panics naming the lines
+/// seen otherwise.
+pub(crate) fn wait_for_log(lines: &std::sync::mpsc::Receiver<String>, needles: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if needles.iter().all(|n| line.contains(n)) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!(
+                "no log line with {needles:?} within 60 s; saw:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+fn started(mut child: Child) -> Gateway {
     let stdout = child.stdout.take().expect("stdout");
     // The first line is read on its own thread, so that a gateway that never prints one
     // fails the test after a bound instead of hanging it.
@@ -140,4 +195,53 @@ pub(crate) fn http_post_json(
 ) -> (u16, String) {
     let (status, _, body) = http(addr, "POST", path, headers, Some(body));
     (status, body)
+}
+
+/// A modern-era MCP request: its headers (CRLF-ended lines) and JSON body.
+pub(crate) fn mcp_modern(
+    method: &str,
+    name: Option<&str>,
+    params: serde_json::Value,
+) -> (String, String) {
+    let mut params = params;
+    params["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut headers = format!(
+        "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: {method}\r\n"
+    );
+    if let Some(name) = name {
+        headers.push_str(&format!("Mcp-Name: {name}\r\n"));
+    }
+    (headers, body.to_string())
+}
+
+/// The JSON-RPC answer in an MCP response body: plain JSON, or the last SSE event with an id.
+pub(crate) fn rpc_answer(head: &str, body: &str) -> serde_json::Value {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let (mut rest, mut out) = (body, String::new());
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+            if size == 0 {
+                break;
+            }
+            out.push_str(&tail[..size]);
+            rest = &tail[size + 2..];
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&body).unwrap_or_else(|_| {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+            .rfind(|v| v.get("id").is_some())
+            .unwrap_or_else(|| panic!("a JSON-RPC answer: {head}\n\n{body}"))
+    })
 }

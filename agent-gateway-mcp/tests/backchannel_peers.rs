@@ -122,9 +122,8 @@ where
 }
 
 /// Two legacy clients at once, each on its own child or stream (two of two), each asked its
-/// own; at their end (the SDK client's `DELETE`) both are gone. Then, with one session held
-/// and a limit of one, another client gets the clear error, not the held session's upstream.
-async fn two_clients_then_the_limit(url: &str, sessions: impl Fn() -> usize, what: &str) {
+/// own; at their end (the SDK client's `DELETE`) both are gone.
+async fn two_clients_each_on_their_own(url: &str, sessions: impl Fn() -> usize, what: &str) {
     let (a, b) = tokio::join!(call(url, "legacy"), call(url, "legacy"));
     assert_answered(&a, what);
     assert_answered(&b, what);
@@ -209,7 +208,7 @@ async fn a_legacy_client_is_asked_by_a_stdio_server_through_the_gateway() {
     let url = gateway(upstream.clone()).await;
     assert_answered(&call(&url, "legacy").await, "over stdio");
     let sessions = || upstream.client_sessions();
-    two_clients_then_the_limit(&url, sessions, "over stdio").await;
+    two_clients_each_on_their_own(&url, sessions, "over stdio").await;
     upstream.shutdown().await;
 
     let one = StdioUpstream::spawn(
@@ -242,7 +241,7 @@ async fn a_legacy_client_is_asked_by_a_legacy_sse_server_through_the_gateway() {
     let url = gateway(two.clone()).await;
     assert_answered(&call(&url, "legacy").await, "over legacy SSE");
     let sessions = || two.client_sessions();
-    two_clients_then_the_limit(&url, sessions, "over legacy SSE").await;
+    two_clients_each_on_their_own(&url, sessions, "over legacy SSE").await;
 
     let one = upstream.with_client_sessions(1, Duration::from_secs(600));
     let held = front(one.clone());

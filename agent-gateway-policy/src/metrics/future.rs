@@ -15,7 +15,7 @@
 //!     .layer(service_fn(|_: Call| async { Ok::<_, BoxError>(Reply::with_usage(json!("ok"), Usage::step())) }));
 //! let fut: ResponseFuture<_> = svc.ready().await.unwrap().call(Call::new(Action::ToolCall, json!({})));
 //! assert_eq!(fut.await.unwrap().into_output(), json!("ok"));
-//! assert!(metrics.render().contains(r#"agw_requests_total{protocol="test",action="tool_call",outcome="ok"} 1"#));
+//! assert!(metrics.render().contains(r#"agw_requests_total{protocol="call",action="tool_call",outcome="ok"} 1"#));
 //! # });
 //! ```
 

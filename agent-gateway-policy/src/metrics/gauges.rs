@@ -188,7 +188,7 @@ impl Collector for Watched {
             &mut encoder,
             (
                 "table_entries",
-                "Entries held in a bounded table.",
+                "Entries held in a bounded table",
                 MetricType::Gauge,
             ),
             tables().map(|(name, t)| ([("table", name.as_str())], gauge((t.entries)()))),
@@ -197,7 +197,7 @@ impl Collector for Watched {
             &mut encoder,
             (
                 "table_capacity",
-                "The most entries a bounded table holds.",
+                "The most entries a bounded table holds",
                 MetricType::Gauge,
             ),
             tables().filter_map(|(name, t)| Some(([("table", name.as_str())], gauge(t.capacity?)))),
@@ -218,7 +218,7 @@ impl Collector for Watched {
             &mut encoder,
             (
                 "upstream_up",
-                "1 while the instance's circuit breaker lets calls through.",
+                "1 while the instance's circuit breaker lets calls through",
                 MetricType::Gauge,
             ),
             instances().map(|(l, i)| {
@@ -232,7 +232,7 @@ impl Collector for Watched {
             &mut encoder,
             (
                 "upstream_breaker_state",
-                "The instance's circuit breaker: 0 closed, 1 half-open, 2 open.",
+                "The instance's circuit breaker: 0 closed, 1 half-open, 2 open",
                 MetricType::Gauge,
             ),
             instances().map(|(l, i)| (l, ConstGauge::new(breaker_value(i.breaker.state())))),
@@ -241,7 +241,7 @@ impl Collector for Watched {
             &mut encoder,
             (
                 "upstream_in_flight",
-                "Calls to the instance not yet answered.",
+                "Calls to the instance not yet answered",
                 MetricType::Gauge,
             ),
             instances().filter_map(|(l, i)| Some((l, gauge(i.load.as_ref()?.in_flight())))),
@@ -253,7 +253,7 @@ impl Collector for Watched {
                 &mut encoder,
                 (
                     "audit_queue_depth",
-                    "Audit records queued for the writer.",
+                    "Audit records queued for the writer",
                     MetricType::Gauge,
                 ),
                 queue,
@@ -263,7 +263,7 @@ impl Collector for Watched {
                 &mut encoder,
                 (
                     "audit_queue_capacity",
-                    "The audit queue's bound.",
+                    "The audit queue's bound",
                     MetricType::Gauge,
                 ),
                 cap,
@@ -271,17 +271,17 @@ impl Collector for Watched {
             for (name, help, value) in [
                 (
                     "audit_records_written",
-                    "Audit records written to the sink.",
+                    "Audit records written to the sink",
                     log.written(),
                 ),
                 (
                     "audit_records_dropped",
-                    "Audit records dropped on a full queue (overflow = drop).",
+                    "Audit records dropped on a full queue (overflow = drop)",
                     log.dropped(),
                 ),
                 (
                     "audit_records_failed",
-                    "Audit records the sink failed to store.",
+                    "Audit records the sink failed to store",
                     log.failed(),
                 ),
             ] {

@@ -36,11 +36,11 @@
 //! assert_eq!(res.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
 //! let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
 //! for line in [
-//!     r#"agw_requests_total{protocol="test",action="model_call",outcome="ok"} 1"#,
-//!     r#"agw_requests_total{protocol="test",action="model_call",outcome="denied"} 1"#,
-//!     r#"agw_request_duration_seconds_count{protocol="test",action="model_call",outcome="ok"} 1"#,
+//!     r#"agw_requests_total{protocol="call",action="model_call",outcome="ok"} 1"#,
+//!     r#"agw_requests_total{protocol="call",action="model_call",outcome="denied"} 1"#,
+//!     r#"agw_request_duration_seconds_count{protocol="call",action="model_call",outcome="ok"} 1"#,
 //!     r#"agw_tokens_total{caller="custom:::ann",model="gpt",type="input"} 12"#,
-//!     r#"agw_denials_total{protocol="test",kind="forbidden",rule="no-o1"} 1"#,
+//!     r#"agw_denials_total{protocol="call",kind="forbidden",rule="no-o1"} 1"#,
 //! ] {
 //!     assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
 //! }
@@ -170,27 +170,27 @@ impl Metrics {
         let denials = Family::default();
         registry.register(
             "requests",
-            "Calls, by protocol, action and outcome.",
+            "Calls, by protocol, action and outcome",
             requests.clone(),
         );
         registry.register(
             "request_duration_seconds",
-            "Call latency in seconds (a stream's until it ends), by protocol, action and outcome.",
+            "Call latency in seconds (a stream's until it ends), by protocol, action and outcome",
             latency.clone(),
         );
         registry.register(
             "tokens",
-            "Tokens used, by caller, model and type.",
+            "Tokens used, by caller, model and type",
             tokens.clone(),
         );
         registry.register(
             "cost_usd",
-            "Spend in US dollars, by caller and model.",
+            "Spend in US dollars, by caller and model",
             cost.clone(),
         );
         registry.register(
             "denials",
-            "Calls refused by policy, by kind and rule.",
+            "Calls refused by policy, by kind and rule",
             denials.clone(),
         );
         let watched = Arc::new(Watched::default());

@@ -139,19 +139,29 @@ impl TraceParent {
     /// The context as a header value.
     pub fn to_header_value(&self) -> HeaderValue {
         // Only hex digits and dashes: always a valid header value.
-        HeaderValue::try_from(self.to_string()).unwrap_or(HeaderValue::from_static(""))
+        HeaderValue::from_bytes(&self.encode()).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    /// `00-{trace id}-{span id}-{flags}`, written on the stack: every request writes it at
+    /// least once, and formatting it piece by piece cost a dozen allocations.
+    fn encode(&self) -> [u8; ENCODED_LEN] {
+        let mut out = [b'-'; ENCODED_LEN];
+        out[..2].copy_from_slice(b"00");
+        hex_into(&self.trace_id, &mut out[3..35]);
+        hex_into(&self.span_id, &mut out[36..52]);
+        hex_into(&[self.flags], &mut out[53..]);
+        out
     }
 }
 
+/// The length of an encoded `traceparent`: version, trace id, span id, flags and 3 dashes.
+const ENCODED_LEN: usize = 2 + 1 + 32 + 1 + 16 + 1 + 2;
+
 impl fmt::Display for TraceParent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            self.trace_id(),
-            self.span_id(),
-            self.flags
-        )
+        let encoded = self.encode();
+        // Only ASCII hex digits and dashes.
+        f.write_str(std::str::from_utf8(&encoded).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -181,13 +191,22 @@ fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 fn to_hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `bytes` as lowercase hex into `out`, which holds exactly two digits per byte.
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
+    }
 }
 
 /// Random, never all-zero ids (an all-zero id is invalid).

@@ -160,6 +160,29 @@ impl UpstreamRequest {
     pub fn into_parts(self) -> (McpMethod, Map<String, Value>) {
         (self.method, self.params)
     }
+
+    /// Everything a connector writes on the wire, moved out rather than copied.
+    pub(crate) fn into_hop(self) -> Hop {
+        Hop {
+            method: self.method,
+            params: self.params,
+            notifier: self.notifier,
+            client: self.client,
+            param_headers: self.param_headers,
+            run_budget: self.run_budget,
+        }
+    }
+}
+
+/// An [`UpstreamRequest`] taken apart by a connector (see [`UpstreamRequest::into_hop`]).
+#[derive(Debug)]
+pub(crate) struct Hop {
+    pub(crate) method: McpMethod,
+    pub(crate) params: Map<String, Value>,
+    pub(crate) notifier: Option<Notifier>,
+    pub(crate) client: Option<ClientHop>,
+    pub(crate) param_headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) run_budget: Option<HeaderValue>,
 }
 
 /// Puts the gateway's `trace` in `params._meta.traceparent`, unless the client's own there is

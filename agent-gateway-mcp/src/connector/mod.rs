@@ -90,7 +90,7 @@ use crate::era::{
 };
 use crate::error::{CODE_HEADER_MISMATCH, CODE_MISSING_CAPABILITY, CODE_UNSUPPORTED_VERSION};
 use crate::notify::Notifier;
-use crate::upstream::UpstreamRequest;
+use crate::upstream::{Hop, UpstreamRequest};
 use wire::{Answer, Outbound, post};
 
 /// Why the connector failed, apart from the upstream's own JSON-RPC errors.
@@ -369,12 +369,18 @@ where
     }
 
     async fn modern(&self, req: UpstreamRequest) -> Result<Answer, BoxError> {
-        let notifier = req.notifier().cloned();
-        let client = req.client().cloned().unwrap_or_default();
-        let param_headers = req.param_headers().to_vec();
-        let run_budget = req.run_budget().cloned();
-        let (method, mut params) = req.into_parts();
-        let mut headers = HeaderMap::new();
+        // Moved out of the request, not copied: the client's capabilities go upstream as they
+        // came.
+        let Hop {
+            method,
+            mut params,
+            notifier,
+            client,
+            param_headers,
+            run_budget,
+        } = req.into_hop();
+        let (capabilities, log_level) = client.unwrap_or_default().into_declared();
+        let mut headers = HeaderMap::with_capacity(4 + param_headers.len());
         headers.insert(
             "mcp-protocol-version",
             HeaderValue::from_static(MODERN_VERSION),
@@ -401,12 +407,9 @@ where
             meta.insert(META_PROTOCOL_VERSION.into(), json!(MODERN_VERSION));
             // The client's own capabilities: the upstream must not ask for input the client
             // cannot give (the gateway relays what it asks).
-            meta.insert(
-                META_CLIENT_CAPABILITIES.into(),
-                client.capabilities().clone(),
-            );
-            if let Some(level) = client.log_level() {
-                meta.insert(META_LOG_LEVEL.into(), json!(level));
+            meta.insert(META_CLIENT_CAPABILITIES.into(), capabilities);
+            if let Some(level) = log_level {
+                meta.insert(META_LOG_LEVEL.into(), Value::String(level));
             }
             meta.insert(
                 META_CLIENT_INFO.into(),

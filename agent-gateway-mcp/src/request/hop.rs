@@ -122,6 +122,11 @@ impl ClientHop {
         &self.capabilities
     }
 
+    /// The capabilities and the log level, moved out (a connector writes them upstream).
+    pub(crate) fn into_declared(self) -> (Value, Option<String>) {
+        (self.capabilities, self.log_level)
+    }
+
     /// Whether the client declared `capability` (`sampling`, `elicitation`, `roots`).
     pub fn declares(&self, capability: &str) -> bool {
         self.capabilities.get(capability).is_some()

@@ -31,10 +31,13 @@ use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
+use tower::Service;
+
 use crate::BoxError;
 use crate::upstream::breaker::Permit;
 use crate::upstream::classify::Classify;
 use crate::upstream::load::InFlight;
+use crate::upstream::registry::Upstream;
 
 pin_project! {
     /// Response future of [`Balanced`](super::Balanced) and [`Pinned`](super::Pinned).
@@ -122,6 +125,93 @@ impl<F, C> fmt::Debug for ResponseFuture<F, C> {
             Kind::Failed { .. } => "failed",
         };
         f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// The call of one instance: a clone of its service (a spare one when there is one) driven
+    /// to readiness and called, then handed back to the instance for a later call, as
+    /// [`Oneshot`](tower::util::Oneshot) would do but without dropping the clone.
+    pub struct InstanceCall<S, Req, F> {
+        #[pin]
+        state: CallState<S, Req, F>,
+    }
+}
+
+pin_project! {
+    #[project = CallStateProj]
+    enum CallState<S, Req, F> {
+        NotReady {
+            service: Option<(S, Req)>,
+            upstream: Upstream<S>,
+            index: usize,
+        },
+        Called {
+            #[pin]
+            future: F,
+        },
+    }
+}
+
+impl<S, Req, F> InstanceCall<S, Req, F> {
+    /// A call of instance `index` of `upstream` with `req`.
+    pub(crate) fn new(upstream: &Upstream<S>, index: usize, req: Req) -> Self
+    where
+        S: Clone,
+    {
+        let service = upstream.instances()[index].take_service();
+        InstanceCall {
+            state: CallState::NotReady {
+                service: Some((service, req)),
+                upstream: upstream.clone(),
+                index,
+            },
+        }
+    }
+}
+
+impl<S, Req> Future for InstanceCall<S, Req, S::Future>
+where
+    S: Service<Req>,
+{
+    type Output = Result<S::Response, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                CallStateProj::NotReady {
+                    service,
+                    upstream,
+                    index,
+                } => {
+                    let Some((svc, _)) = service.as_mut() else {
+                        panic!("polled after completion");
+                    };
+                    // A service that fails to get ready is dropped, not handed back.
+                    ready!(svc.poll_ready(cx))?;
+                    let Some((mut svc, req)) = service.take() else {
+                        panic!("polled after completion");
+                    };
+                    let future = svc.call(req);
+                    upstream.instances()[*index].give_back(svc);
+                    this.state.set(CallState::Called { future });
+                }
+                CallStateProj::Called { future } => return future.poll(cx),
+            }
+        }
+    }
+}
+
+impl<S, Req, F> fmt::Debug for InstanceCall<S, Req, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            CallState::NotReady { .. } => "not ready",
+            CallState::Called { .. } => "called",
+        };
+        f.debug_struct("InstanceCall")
             .field("state", &state)
             .finish_non_exhaustive()
     }

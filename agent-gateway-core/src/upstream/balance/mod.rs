@@ -74,7 +74,8 @@
 //!
 //! [`Balanced`] is always ready: which instance serves a call is decided in `call`, and the
 //! chosen instance's own readiness is awaited inside the response future, on a clone of its
-//! service.
+//! service. Once called, that clone goes back to the instance and serves a later call: a call
+//! clones the service only when every earlier clone is busy.
 
 pub mod future;
 
@@ -89,12 +90,11 @@ use std::fmt;
 use std::task::{Context, Poll};
 
 use tower::Service;
-use tower::util::Oneshot;
 
 pub use self::pinned::{Failover, Pinned};
 pub use crate::upstream::load::{LoadConfig, LoadEstimate};
 
-use self::future::ResponseFuture;
+use self::future::{InstanceCall, ResponseFuture};
 use crate::BoxError;
 use crate::upstream::breaker::Permit;
 use crate::upstream::classify::{Classify, ErrorsAsFailures};
@@ -165,19 +165,19 @@ impl<S, C> Balanced<S, C> {
         index: usize,
         permit: Permit,
         req: Req,
-    ) -> ResponseFuture<Oneshot<S, Req>, C>
+    ) -> ResponseFuture<InstanceCall<S, Req, S::Future>, C>
     where
         S: Service<Req> + Clone,
         C: Clone,
     {
         let instance = &self.upstream.instances()[index];
         let in_flight = instance.load().start();
-        let future = Oneshot::new(instance.service().clone(), req);
+        let future = InstanceCall::new(&self.upstream, index, req);
         ResponseFuture::called(future, permit, in_flight, self.classifier.clone())
     }
 
     /// Picks an instance and calls it.
-    fn balance<Req>(&self, req: Req) -> ResponseFuture<Oneshot<S, Req>, C>
+    fn balance<Req>(&self, req: Req) -> ResponseFuture<InstanceCall<S, Req, S::Future>, C>
     where
         S: Service<Req> + Clone,
         C: Clone,
@@ -205,7 +205,11 @@ impl<S, C> Balanced<S, C> {
 
     /// Calls the instance `picked` chose; the future reports the outcome to its breaker and
     /// its latency to its estimate, as a balanced call does.
-    pub fn call_picked<Req>(&self, picked: Picked, req: Req) -> ResponseFuture<Oneshot<S, Req>, C>
+    pub fn call_picked<Req>(
+        &self,
+        picked: Picked,
+        req: Req,
+    ) -> ResponseFuture<InstanceCall<S, Req, S::Future>, C>
     where
         S: Service<Req> + Clone,
         C: Clone,
@@ -222,7 +226,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<Oneshot<S, Req>, C>;
+    type Future = ResponseFuture<InstanceCall<S, Req, S::Future>, C>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))

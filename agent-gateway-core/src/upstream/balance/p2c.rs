@@ -9,10 +9,52 @@ use crate::upstream::breaker::{Admission, Permit};
 use crate::upstream::error::NoHealthyInstance;
 use crate::upstream::registry::{Instance, Upstream};
 
+/// Closed instances a tier of up to this many holds are listed on the stack: a pick over a
+/// small tier (most have one to a few instances) allocates nothing.
+const INLINE: usize = 8;
+
+/// The indexes of a tier's closed instances: inline for a small tier, else on the heap.
+enum Closed {
+    Inline([usize; INLINE], usize),
+    Heap(Vec<usize>),
+}
+
+impl Closed {
+    fn for_tier(len: usize) -> Self {
+        if len <= INLINE {
+            Closed::Inline([0; INLINE], 0)
+        } else {
+            Closed::Heap(Vec::with_capacity(len))
+        }
+    }
+
+    fn push(&mut self, index: usize) {
+        match self {
+            Closed::Inline(items, len) if *len < INLINE => {
+                items[*len] = index;
+                *len += 1;
+            }
+            Closed::Inline(items, _) => {
+                let mut heap = items.to_vec();
+                heap.push(index);
+                *self = Closed::Heap(heap);
+            }
+            Closed::Heap(items) => items.push(index),
+        }
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Closed::Inline(items, len) => &items[..*len],
+            Closed::Heap(items) => items,
+        }
+    }
+}
+
 /// What one look at a tier found.
 struct Look {
     probe: Option<usize>,
-    closed: Vec<usize>,
+    closed: Closed,
     /// The soonest an open breaker of the tier half-opens.
     soonest: Option<Duration>,
     /// Whether a breaker of the tier has its probes out (its wait is unknown).
@@ -91,7 +133,7 @@ impl<S> Upstream<S> {
 fn look<S>(instances: &[Instance<S>], tier: &[usize], eligible: &impl Fn(usize) -> bool) -> Look {
     let mut look = Look {
         probe: None,
-        closed: Vec::with_capacity(tier.len()),
+        closed: Closed::for_tier(tier.len()),
         soonest: None,
         probing: false,
     };

@@ -4,10 +4,9 @@ use std::fmt;
 use std::task::{Context, Poll};
 
 use tower::Service;
-use tower::util::Oneshot;
 
 use super::Balanced;
-use super::future::ResponseFuture;
+use super::future::{InstanceCall, ResponseFuture};
 use crate::BoxError;
 use crate::upstream::classify::{Classify, ErrorsAsFailures};
 use crate::upstream::registry::InstanceId;
@@ -70,7 +69,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<Oneshot<S, Req>, C>;
+    type Future = ResponseFuture<InstanceCall<S, Req, S::Future>, C>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))

@@ -85,11 +85,20 @@ struct UpstreamInner<S> {
 pub struct Instance<S> {
     id: InstanceId,
     service: S,
+    /// Clones of `service` that served a call and wait for the next: a call takes one rather
+    /// than cloning the service (for a boxed service, an allocation and a copy per call).
+    spares: Mutex<Vec<S>>,
     breaker: Breaker,
     load: LoadEstimate,
     weight: NonZeroU32,
     tier: u32,
 }
+
+/// The most spare clones of its service an instance keeps: as many as calls that were made
+/// to it at once, up to this many; past it a clone is dropped after its call, as if there were
+/// no spares. Enough for the calls one process has in flight to an instance in practice, and
+/// small next to the connections that many calls hold.
+pub const MAX_SPARE_SERVICES: usize = 64;
 
 impl<S> Registry<S> {
     /// Starts building a registry.
@@ -181,6 +190,7 @@ impl<S> Instance<S> {
         Instance {
             id,
             service,
+            spares: Mutex::new(Vec::new()),
             breaker,
             load,
             weight: config.weight(),
@@ -196,6 +206,26 @@ impl<S> Instance<S> {
     /// Its service. The balancer calls a clone of it.
     pub fn service(&self) -> &S {
         &self.service
+    }
+
+    /// A clone of its service to call: a spare one handed back by an earlier call, else a new
+    /// clone.
+    pub(crate) fn take_service(&self) -> S
+    where
+        S: Clone,
+    {
+        // A list of interchangeable clones has no invariant a panic could break.
+        let spare = self.spares.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        spare.unwrap_or_else(|| self.service.clone())
+    }
+
+    /// Keeps `service`, a clone that has just been called, for the next call (up to
+    /// [`MAX_SPARE_SERVICES`]).
+    pub(crate) fn give_back(&self, service: S) {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        if spares.len() < MAX_SPARE_SERVICES {
+            spares.push(service);
+        }
     }
 
     /// Its circuit breaker.

@@ -5,18 +5,21 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use agent_gateway_core::upstream::balance::Failover;
+use agent_gateway_core::upstream::balance::future::InstanceCall;
 use agent_gateway_core::upstream::balance::future::ResponseFuture as Attempted;
 use agent_gateway_core::upstream::breaker::BreakerState;
 use agent_gateway_core::upstream::registry::Instance;
 use tower::Service;
-use tower::util::Oneshot;
 
 use super::Pool;
 use super::replica::{Health, Replica};
 use crate::upstream::UpstreamRequest;
 
 /// One attempt in flight.
-pub(crate) type Attempt = Attempted<Oneshot<Replica, UpstreamRequest>, Health>;
+pub(crate) type Attempt = Attempted<
+    InstanceCall<Replica, UpstreamRequest, <Replica as Service<UpstreamRequest>>::Future>,
+    Health,
+>;
 
 /// Where the next attempt goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! One federated upstream: its name, its service, its timeout and its tool view.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::time::Duration;
 
 use agent_gateway_core::{BoxError, Denied};
@@ -107,28 +108,37 @@ impl Member {
 
     /// Sends one request, within the timeout. A JSON-RPC error or a denial from the upstream
     /// is passed on; any other failure becomes [`McpError::UpstreamUnavailable`], logged here.
-    pub(crate) async fn send(&self, req: UpstreamRequest) -> Result<Map<String, Value>, BoxError> {
+    ///
+    /// The future owns what it needs (a clone of the service, the name and the timeout), so
+    /// a router can hand it on without cloning the whole member.
+    pub(crate) fn send(
+        &self,
+        req: UpstreamRequest,
+    ) -> impl Future<Output = Result<Map<String, Value>, BoxError>> + Send + 'static {
         let call = self.service.clone().oneshot(req);
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(e))
-                if cause_ref::<McpError>(e.as_ref()).is_some()
-                    || Denied::find(e.as_ref()).is_some() =>
-            {
-                Err(e)
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(upstream = %self.name, error = %e, "mcp: upstream failed");
-                Err(Box::new(McpError::UpstreamUnavailable {
-                    upstream: self.name.to_string(),
-                }))
-            }
-            Err(_) => {
-                tracing::warn!(upstream = %self.name, timeout = ?self.timeout, "mcp: upstream timed out");
-                Err(Box::new(McpError::UpstreamTimeout {
-                    upstream: self.name.to_string(),
-                    timeout: self.timeout,
-                }))
+        let (name, timeout) = (self.name.clone(), self.timeout);
+        async move {
+            match tokio::time::timeout(timeout, call).await {
+                Ok(Ok(result)) => Ok(result),
+                Ok(Err(e))
+                    if cause_ref::<McpError>(e.as_ref()).is_some()
+                        || Denied::find(e.as_ref()).is_some() =>
+                {
+                    Err(e)
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(upstream = %name, error = %e, "mcp: upstream failed");
+                    Err(Box::new(McpError::UpstreamUnavailable {
+                        upstream: name.to_string(),
+                    }) as BoxError)
+                }
+                Err(_) => {
+                    tracing::warn!(upstream = %name, ?timeout, "mcp: upstream timed out");
+                    Err(Box::new(McpError::UpstreamTimeout {
+                        upstream: name.to_string(),
+                        timeout,
+                    }) as BoxError)
+                }
             }
         }
     }

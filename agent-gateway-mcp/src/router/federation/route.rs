@@ -49,11 +49,8 @@ pub(super) async fn call(
         other => return Err(Box::new(McpError::MethodNotFound(other.to_string()))),
     };
     let req = req.with_param_headers(upstream_headers);
-    let owner = member.clone();
-    let send = move |r| {
-        let m = owner.clone();
-        async move { m.send(r).await }
-    };
+    // Each send's future owns a clone of the member's service, not of the whole member.
+    let send = |r| member.send(r);
     let upstream = member.name().as_str();
     let mut result =
         crate::router::translate::send_fulfilling_on(upstream, req, &shared.parked, send).await?;

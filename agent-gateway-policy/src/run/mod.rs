@@ -89,7 +89,12 @@
 //! request, repeated N times within a window (`run.loop.tool`, `run.loop.model`), and an
 //! agent hop back to an agent already on the run's path, A→B→A (`run.loop.hop_cycle`). In
 //! [`LoopMode::Block`] the call is refused with that rule id; in [`LoopMode::Warn`] it is logged,
-//! counted ([`RunLayer::loop_warnings`], [`RunLayer::warnings`]) and let through.
+//! counted ([`RunLayer::loop_warnings`], [`RunLayer::warnings`]) and let through, and the call's
+//! answer says so in the response header [`RUN_WARNING_HEADER`]
+//! (`agw-run-warning: run.loop.tool`, several rules comma-separated). The header is added
+//! through the [`PolicyHeaders`](agent_gateway_core::response::PolicyHeaders) a protocol front
+//! attaches to the request, which the [audit layer](crate::audit) reads too: the call's audit
+//! record lists the rule in its `warnings`.
 
 pub mod future;
 
@@ -115,7 +120,7 @@ pub use self::layer::{ResolveRunLayer, RunLayer};
 pub use self::limits::{LimitName, RunLimits, counts_as_step};
 pub use self::loops::{
     DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, LoopMode, Loops, RULE_HOP_CYCLE,
-    RULE_REPEATED_MODEL, RULE_REPEATED_TOOL, canonical_hash,
+    RULE_REPEATED_MODEL, RULE_REPEATED_TOOL, RUN_WARNING_HEADER, canonical_hash,
 };
 pub use self::resolve::RunSource;
 pub use self::shared::{DEFAULT_HEADER_TTL, DEFAULT_STATE_TTL, RunScope};

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use agent_gateway_core::content::{Blocked, TextFilter};
+use agent_gateway_core::response::PolicyHeaders;
 use agent_gateway_core::{Action, AgentRequest, AgentResponse, Caller, Denied};
 
 /// What a guardrail decided about a request, a response or a piece of content.
@@ -96,6 +97,7 @@ pub struct Exchange {
     action: Action,
     target: Option<String>,
     caller: Option<Caller>,
+    added: Option<PolicyHeaders>,
 }
 
 impl Exchange {
@@ -106,7 +108,14 @@ impl Exchange {
             action: request.action(),
             target: request.target().map(str::to_owned),
             caller: request.caller().cloned(),
+            added: request.extensions().get::<PolicyHeaders>().cloned(),
         }
+    }
+
+    /// The headers the answer will carry, when a front attached them to the request: where a
+    /// response-side check that lets the response through says what it flagged.
+    pub fn policy_headers(&self) -> Option<&PolicyHeaders> {
+        self.added.as_ref()
     }
 
     /// The request's protocol label.

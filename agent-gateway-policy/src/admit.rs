@@ -106,9 +106,6 @@ impl<F> ResponseFuture<F> {
 
 /// The `call` of a service whose future admits before calling: `admission` decides and returns
 /// what to settle on the usage, then `inner` is called with `req`.
-///
-/// The future owns the instance of `inner` made ready by `poll_ready`; `inner` keeps a fresh
-/// clone, as tower's guides advise.
 pub(crate) fn call<S, R, A>(inner: &mut S, req: R, admission: A) -> ResponseFuture<S::Future>
 where
     S: Service<R> + Clone + Send + 'static,
@@ -116,10 +113,34 @@ where
     R: Send + 'static,
     A: Future<Output = Result<Option<OnUsage>, BoxError>> + Send + 'static,
 {
+    call_with(
+        inner,
+        req,
+        move |req| async move { Ok((req, admission.await?)) },
+    )
+}
+
+/// [`call`] for an admission that owns the request while it decides, and may add to it (the
+/// run layer's signed header for the next hop) before handing it back with what to settle.
+///
+/// The future owns the instance of `inner` made ready by `poll_ready`; `inner` keeps a fresh
+/// clone, as tower's guides advise.
+pub(crate) fn call_with<S, R, A, F>(
+    inner: &mut S,
+    req: R,
+    admission: A,
+) -> ResponseFuture<S::Future>
+where
+    S: Service<R> + Clone + Send + 'static,
+    S::Future: Send,
+    A: FnOnce(R) -> F,
+    F: Future<Output = Result<(R, Option<OnUsage>), BoxError>> + Send + 'static,
+{
     let clone = inner.clone();
     let mut inner = std::mem::replace(inner, clone);
+    let admission = admission(req);
     ResponseFuture::new(Box::pin(async move {
-        let on_usage = admission.await?;
+        let (req, on_usage) = admission.await?;
         Ok((inner.call(req), on_usage))
     }))
 }

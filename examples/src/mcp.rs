@@ -148,7 +148,8 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
             }
             McpTarget::Pool(target) => {
                 let token = bearer(u.token_env.as_deref()).map_err(err)?;
-                let pool = pool(&u.name, target, token, u.stream_idle, u.client_sessions).map_err(err)?;
+                let pool =
+                    pool(&u.name, target, token, u.stream_idle, u.client_sessions).map_err(err)?;
                 for id in pool.instances() {
                     if let Some(breaker) = pool.breaker(id.as_str()) {
                         health = health.with_instance(&u.name, id.as_str(), breaker.clone(), None);

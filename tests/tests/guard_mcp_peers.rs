@@ -1,7 +1,9 @@
 //! Real peer: a python `mcp` SDK server that changes a tool's description after it was
 //! listed (the "rug pull"), behind the gateway with tool pinning in block mode. The change is
 //! flagged, the tool hidden and its calls refused in both eras until approved; its arguments
-//! are checked against the schema the real server declares.
+//! are checked against the schema the real server declares. In flag mode the change is let
+//! through, and the listing and the changed tool's calls answer with
+//! `agw-guardrail-warning: tool-pin`.
 //!
 //! Skips with one `skipped:` line without the python venv under `$AGW_PEERS_DIR`, and fails
 //! with `AGW_REQUIRE_PEERS=1`.
@@ -18,7 +20,11 @@ use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::McpClient;
 use agent_gateway_mcp::{McpFront, McpFrontConfig, McpRequest, McpResponse};
-use agent_gateway_policy::guard::{GuardLayer, PinMode, Pins, SchemaCheck};
+use std::sync::{Arc, Mutex};
+
+use agent_gateway_policy::guard::{
+    GUARDRAIL_WARNING_HEADER, GuardLayer, PIN_RULE, PinMode, Pins, SchemaCheck,
+};
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
@@ -122,4 +128,70 @@ async fn a_python_server_changing_a_tool_description_is_flagged_and_blocked_unti
             "{era}: the approved definition is listed"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flag_mode_a_changed_tool_is_listed_and_called_with_a_warning_header() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
+    let (url, _server) = common::python_server("rug_pull_server.py").await;
+    let fed = Federation::builder()
+        .member(Member::new(
+            ServerName::new("calc").unwrap(),
+            HttpUpstream::connect(url.parse().unwrap()),
+        ))
+        .build()
+        .unwrap();
+    let pins = Pins::new(PinMode::Flag);
+    let stack = ServiceBuilder::new()
+        .layer(GuardLayer::new().with(pins.clone()))
+        .service(fed);
+    let front: McpFront<BoxCloneSyncService<McpRequest, McpResponse, BoxError>> = McpFront::new(
+        BoxCloneSyncService::new(stack),
+        McpFrontConfig::new("gw", "1").unwrap(),
+    );
+    // The warning header of the last answer, as the client receives it.
+    let last: Arc<Mutex<Option<String>>> = Arc::default();
+    let sink = last.clone();
+    let front = ServiceBuilder::new()
+        .map_response(move |res: http::Response<_>| {
+            let warning = res.headers().get(GUARDRAIL_WARNING_HEADER.as_header_name());
+            *sink.lock().unwrap() = warning.map(|v| v.to_str().unwrap().to_owned());
+            res
+        })
+        .service(front);
+    let warning = || last.lock().unwrap().clone();
+    let modern = McpClient::modern(front.clone());
+    let legacy = McpClient::legacy(front);
+
+    assert_eq!(modern.list_tools().await.unwrap().len(), 2);
+    assert_eq!(warning(), None, "nothing changed yet");
+    modern.call_tool("calc__pull_rug", json!({})).await.unwrap();
+    assert_eq!(warning(), None);
+    for (era, client) in [("modern", &modern), ("legacy", &legacy)] {
+        let tools = listed(&client.list_tools().await.unwrap());
+        assert_eq!(tools.len(), 2, "{era}: flagged, still listed");
+        assert!(tools[0].1.contains("id_rsa"), "{era}: {tools:?}");
+        assert_eq!(warning().as_deref(), Some(PIN_RULE), "{era}: the listing");
+        let sum = client
+            .call_tool("calc__add", json!({"a": 2, "b": 3}))
+            .await
+            .unwrap();
+        assert_eq!(text(&sum), "5", "{era}: the call passes");
+        assert_eq!(warning().as_deref(), Some(PIN_RULE), "{era}: its call");
+        client.call_tool("calc__pull_rug", json!({})).await.unwrap();
+        assert_eq!(warning(), None, "{era}: an unchanged tool's call");
+    }
+    assert_eq!(pins.changes(), 1, "flagged once");
+
+    // Once approved, the tool is no longer flagged.
+    pins.approve("calc__add", None).unwrap();
+    modern.list_tools().await.unwrap();
+    assert_eq!(warning(), None);
+    modern
+        .call_tool("calc__add", json!({"a": 1, "b": 1}))
+        .await
+        .unwrap();
+    assert_eq!(warning(), None);
 }

@@ -74,6 +74,7 @@ use std::task::{Context, Poll};
 
 use agent_gateway_core::body::{BodyError, read_limited};
 use agent_gateway_core::jsonrpc::Id;
+use agent_gateway_core::response::PolicyHeaders;
 use agent_gateway_core::{AgentRequest, BoxError};
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -358,10 +359,13 @@ where
         let inner = mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
         Box::pin(async move {
-            let request = match decode(&config, req).await {
+            let mut request = match decode(&config, req).await {
                 Ok(r) => r,
                 Err(res) => return Ok(res),
             };
+            // What the policy layers add goes on the answer, a stream's included (its head
+            // is written after its first event).
+            let added = PolicyHeaders::attach(request.extensions_mut());
             let answer = Answer {
                 agent: request.agent().to_owned(),
                 op: request.operation(),
@@ -374,14 +378,14 @@ where
                 Err(err) => {
                     let err: BoxError = err.into();
                     let as_event = answer.errors_as_events();
-                    return Ok(render::render_error(
-                        err.as_ref(),
-                        &answer.binding,
-                        as_event,
-                    ));
+                    let mut res = render::render_error(err.as_ref(), &answer.binding, as_event);
+                    added.copy_to(res.headers_mut());
+                    return Ok(res);
                 }
             };
-            Ok(encode(&config, &answer, res).await)
+            let mut res = encode(&config, &answer, res).await;
+            added.copy_to(res.headers_mut());
+            Ok(res)
         })
     }
 }

@@ -6,6 +6,9 @@
 //! A plain response completes it at once; a streamed one completes it when the stream ends,
 //! through [`MeteredBody`], without buffering a byte.
 //!
+//! A layer adds HTTP response headers (`agw-` names only) through the [`PolicyHeaders`] the
+//! protocol front attached to the request; see [`headers`].
+//!
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use agent_gateway_core::response::{AgentResponse, Outcome, Reply};
@@ -25,10 +28,12 @@
 //! ```
 
 mod body;
+pub mod headers;
 mod report;
 mod served;
 
 pub use body::{Meter, MeteredBody, NoMeter};
+pub use headers::{NotPolicyHeader, POLICY_HEADER_PREFIX, PolicyHeaderName, PolicyHeaders};
 pub use report::{Failure, Outcome, UsageReport};
 pub use served::ServedBy;
 

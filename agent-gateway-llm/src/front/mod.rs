@@ -49,6 +49,7 @@ use http::{Method, Request, Response};
 use tower::{Service, ServiceExt};
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::response::PolicyHeaders;
 
 use crate::error::UnknownEndpoint;
 use crate::request::normalize_credential;
@@ -150,9 +151,11 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let inner = self.inner.clone();
         let limit = self.config.max_body();
+        // What the policy layers add goes on the answer, streamed or not, or on its error.
+        let added = PolicyHeaders::attach(req.extensions_mut());
         ResponseFuture::new(async move {
             let anthropic_client = req.headers().contains_key("anthropic-version");
             let api = Api::from_path(req.uri().path());
@@ -165,10 +168,12 @@ where
                 Ok(llm) => inner.oneshot(llm).await.map_err(Into::into),
                 Err(e) => Err(e),
             };
-            Ok(match res {
+            let mut res = match res {
                 Ok(res) => res.into_http(dialect),
                 Err(e) => error_response(e.as_ref(), dialect),
-            })
+            };
+            added.copy_to(res.headers_mut());
+            Ok(res)
         })
     }
 }

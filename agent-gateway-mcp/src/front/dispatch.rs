@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use agent_gateway_core::body::{BodyError, read_limited};
 use agent_gateway_core::jsonrpc::{ErrorObject, Id, Message, Request as RpcRequest};
+use agent_gateway_core::response::PolicyHeaders;
 use agent_gateway_core::{Action, AgentRequest, BoxError};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -33,8 +34,23 @@ use crate::{McpRequest, McpResponse};
 pub(crate) async fn handle<S, B>(
     front: Arc<Front>,
     inner: S,
-    req: Request<B>,
+    mut req: Request<B>,
 ) -> Response<ResponseBody>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Body<Data = bytes::Bytes>,
+    B::Error: Into<BoxError>,
+{
+    // What the policy layers add goes on whatever answer is written, JSON, SSE or error,
+    // as the answer's head is written (a stream's: what was known when it opened).
+    let added = PolicyHeaders::attach(req.extensions_mut());
+    let mut res = serve(front, inner, req).await;
+    added.copy_to(res.headers_mut());
+    res
+}
+
+async fn serve<S, B>(front: Arc<Front>, inner: S, req: Request<B>) -> Response<ResponseBody>
 where
     S: Service<McpRequest, Response = McpResponse, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,

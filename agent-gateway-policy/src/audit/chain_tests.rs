@@ -234,6 +234,39 @@ fn each_tamper_case_fails_verify_at_the_right_record() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn warnings_are_in_the_chain_and_records_written_before_them_still_verify() {
+    // A record sealed before `warnings` existed: it unseals as it is, with none.
+    let old = concat!(
+        r#"{"seq":0,"prev":"0000000000000000000000000000000000000000000000000000000000000000","#,
+        r#""time_ms":1,"protocol":"mcp","action":"tool_call","decision":"allow","outcome":"ok","#,
+        r#""latency_ms":2,"hash":"e114f72aa8bbbbda45d2c6bb78fbb84a286470721f922ef7f302fda083b95e31"}"#
+    );
+    let record = chain::unseal(old.as_bytes()).unwrap();
+    assert!(record.warnings.is_empty());
+    // Sealed again without warnings, it is the same bytes: the field is left out when empty.
+    let mut head = ChainHead::start();
+    let line = seal(record, &mut head);
+    assert_eq!(&line[..line.len() - 1], old.as_bytes());
+    // With warnings, the hash covers them: editing one breaks the record.
+    let record = AuditRecord {
+        warnings: vec!["run.loop.tool".into()],
+        ..AuditRecord::default()
+    };
+    let line = seal(record, &mut head);
+    let line = std::str::from_utf8(&line[..line.len() - 1]).unwrap();
+    assert!(line.contains(r#""warnings":["run.loop.tool"]"#), "{line}");
+    assert_eq!(
+        chain::unseal(line.as_bytes()).unwrap().warnings,
+        ["run.loop.tool"]
+    );
+    let edited = line.replace("run.loop.tool", "run.loop.toox");
+    assert_eq!(
+        chain::unseal(edited.as_bytes()).unwrap_err(),
+        chain::BadLine::Modified
+    );
+}
+
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn the_sqlite_sink_answers_a_run_spanning_mcp_a2a_and_llm_in_order() {

@@ -30,7 +30,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use agent_gateway_core::error::cause_ref;
-use agent_gateway_core::response::{AgentResponse, Outcome};
+use agent_gateway_core::response::{AgentResponse, Outcome, PolicyHeaders};
 use agent_gateway_core::upstream::error::is_refusal;
 use agent_gateway_core::upstream::timeout::Elapsed;
 use agent_gateway_core::{BoxError, Denied};
@@ -59,6 +59,7 @@ pin_project! {
             ticket: Ticket,
             log: AuditLog,
             started: Instant,
+            warned: PolicyHeaders,
         },
         Recording {
             recording: Recording<T>,
@@ -67,13 +68,16 @@ pin_project! {
 }
 
 impl<F, T> ResponseFuture<F, T> {
-    pub(super) fn new(inner: F, ticket: Ticket, log: AuditLog) -> Self {
+    /// Runs `inner`, then writes `ticket`'s record with the warnings `warned` holds by then
+    /// (the rules that warned about the call in its answer's headers).
+    pub(super) fn new(inner: F, ticket: Ticket, log: AuditLog, warned: PolicyHeaders) -> Self {
         ResponseFuture {
             state: State::Calling {
                 inner,
                 ticket,
                 log,
                 started: Instant::now(),
+                warned,
             },
         }
     }
@@ -96,10 +100,12 @@ where
                     ticket,
                     log,
                     started,
+                    warned,
                 } => {
                     let result = ready!(inner.poll(cx)).map_err(Into::into);
                     let mut record = ticket.take();
                     record.latency_ms = millis(*started);
+                    record.warnings = warned.warnings();
                     let recording = match result {
                         Ok(response) => respond(response, record, log.clone(), *started),
                         Err(error) => refuse(error, record, log.clone()),

@@ -116,6 +116,7 @@ mod verify;
 use std::fmt;
 use std::task::{Context, Poll};
 
+use agent_gateway_core::response::PolicyHeaders;
 use agent_gateway_core::{AgentRequest, AgentResponse, BoxError};
 use tower::Service;
 
@@ -202,6 +203,8 @@ where
         }
         let ticket = Ticket::new(&req, self.arguments);
         req.extensions_mut().insert(ticket.clone());
-        ResponseFuture::new(self.inner.call(req), ticket, self.log.clone())
+        // The warnings the layers further in add to the answer go in the record too.
+        let warned = PolicyHeaders::attach(req.extensions_mut());
+        ResponseFuture::new(self.inner.call(req), ticket, self.log.clone(), warned)
     }
 }

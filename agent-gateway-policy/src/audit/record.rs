@@ -44,6 +44,11 @@ pub struct AuditRecord {
     /// The rule that denied the call, when the denial names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The rules that warned about the call and let it through (a run's loop in warn mode, a
+    /// flagged tool change), as its answer's `agw-*-warning` headers name them. Left out when
+    /// empty, so records written before the field existed verify as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// `ok`, `aborted` (a stream the client left early), `failed` (a stream the upstream
     /// broke off), `denied` or `error`.
     pub outcome: String,

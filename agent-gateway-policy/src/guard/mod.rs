@@ -96,7 +96,10 @@ pub use self::deny::{DenyError, DenyFilter, DenyRules, MAX_RULE_SIZE, MAX_STREAM
 use self::future::ResponseFuture;
 pub use self::layer::GuardLayer;
 use self::layer::Rails;
-pub use self::pin::{MAX_PINNED_TOOLS, PIN_RULE, PinError, PinMode, PinStatus, Pins, ToolDigest};
+pub use self::pin::{
+    GUARDRAIL_WARNING_HEADER, MAX_PINNED_TOOLS, PIN_RULE, PinError, PinMode, PinStatus, Pins,
+    ToolDigest,
+};
 pub use self::schema::{
     INPUT_RULE, MAX_SCHEMA_BYTES, MAX_SCHEMA_DEPTH, MAX_TOOLS, OUTPUT_RULE, SchemaCheck,
 };

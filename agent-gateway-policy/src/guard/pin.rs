@@ -4,7 +4,10 @@
 //! is noticed.
 //!
 //! A change is flagged at once: a warn log naming the tool and both digests, and the
-//! [`changes`](Pins::changes) counter. In [`PinMode::Block`] the changed tool is also left out
+//! [`changes`](Pins::changes) counter. In [`PinMode::Flag`] the listing that shows a changed
+//! tool, and every call of that tool until the change is approved, answer with the response
+//! header [`GUARDRAIL_WARNING_HEADER`] naming [`PIN_RULE`] (`agw-guardrail-warning: tool-pin`),
+//! and their audit records list the rule in `warnings`. In [`PinMode::Block`] the changed tool is also left out
 //! of listings (its new description never reaches the model) and its calls are refused with
 //! the rule [`PIN_RULE`] until the change is approved, by config ([`Pins::with_pin`]) or through
 //! [`Pins::approve`] (which the [admin router](super::admin) exposes).
@@ -15,6 +18,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use agent_gateway_core::response::{PolicyHeaderName, PolicyHeaders};
 use agent_gateway_core::{Action, AgentRequest, AgentResponse};
 use serde_json::{Map, Value};
 
@@ -23,6 +27,11 @@ use super::verdict::{Exchange, Guardrail, Verdict};
 
 /// The rule id of a call refused because its tool changed since it was approved.
 pub const PIN_RULE: &str = "tool-pin";
+
+/// The response header naming the guardrail rules that flagged a call without blocking it
+/// (`agw-guardrail-warning: tool-pin`).
+pub const GUARDRAIL_WARNING_HEADER: PolicyHeaderName =
+    PolicyHeaderName::from_static("agw-guardrail-warning");
 
 /// How many tools are pinned at most by default; like the schema table, a bound against an
 /// upstream listing without end. Tools seen beyond it are not pinned (and warned about).
@@ -247,11 +256,14 @@ impl Pins {
 
     /// Whether calls to `name` are refused now: block mode, and its definition changed.
     pub fn is_blocked(&self, name: &str) -> bool {
-        self.state.mode == PinMode::Block
-            && self
-                .read()
-                .get(name)
-                .is_some_and(|e| e.seen.is_some_and(|s| s != e.approved))
+        self.state.mode == PinMode::Block && self.is_changed(name)
+    }
+
+    /// Whether the definition of `name` seen last differs from the approved one.
+    fn is_changed(&self, name: &str) -> bool {
+        self.read()
+            .get(name)
+            .is_some_and(|e| e.seen.is_some_and(|s| s != e.approved))
     }
 
     /// Approves the definition of `name` seen last; with `expected`, only if that is the one
@@ -293,13 +305,22 @@ impl Guardrail for Pins {
         if request.protocol() != "mcp" || request.action() != Action::ToolCall {
             return Verdict::Pass;
         }
-        match request.target() {
-            Some(tool) if self.is_blocked(tool) => Verdict::block_with(
+        let Some(tool) = request.target() else {
+            return Verdict::Pass;
+        };
+        if !self.is_changed(tool) {
+            return Verdict::Pass;
+        }
+        if self.state.mode == PinMode::Block {
+            return Verdict::block_with(
                 PIN_RULE,
                 format!("tool {tool} changed since it was approved; an operator must approve it"),
-            ),
-            _ => Verdict::Pass,
+            );
         }
+        if let Some(added) = request.extensions().get::<PolicyHeaders>() {
+            added.warn(&GUARDRAIL_WARNING_HEADER, PIN_RULE);
+        }
+        Verdict::Pass
     }
 
     fn on_response(&self, exchange: &Exchange, response: &mut dyn AgentResponse) -> Verdict {
@@ -307,10 +328,15 @@ impl Guardrail for Pins {
             return Verdict::Pass;
         }
         let block = self.state.mode == PinMode::Block;
+        let mut flagged = false;
         response.retain_items(&mut |item| {
             let changed = item.action == Action::ToolCall && self.observe(item.name, item.value);
+            flagged |= changed;
             !(changed && block)
         });
+        if let Some(added) = exchange.policy_headers().filter(|_| flagged && !block) {
+            added.warn(&GUARDRAIL_WARNING_HEADER, PIN_RULE);
+        }
         Verdict::Pass
     }
 

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use agent_gateway_core::content::{Blocked, TextFilter};
+use agent_gateway_core::response::PolicyHeaders;
 use agent_gateway_core::{Action, AgentRequest, AgentResponse, Caller, Denied};
 use http::Extensions;
 
@@ -105,6 +106,7 @@ pub struct Exchange {
     target: Option<String>,
     caller: Option<Caller>,
     carried: Extensions,
+    added: Option<PolicyHeaders>,
 }
 
 impl Exchange {
@@ -116,6 +118,7 @@ impl Exchange {
             target: request.target().map(str::to_owned),
             caller: request.caller().cloned(),
             carried: Extensions::new(),
+            added: request.extensions().get::<PolicyHeaders>().cloned(),
         }
     }
 
@@ -128,6 +131,12 @@ impl Exchange {
     /// What a [`prepare`](Guardrail::prepare) carried over, by type.
     pub fn carried<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.carried.get::<T>()
+    }
+
+    /// The headers the answer will carry, when a front attached them to the request: where a
+    /// response-side check that lets the response through says what it flagged.
+    pub fn policy_headers(&self) -> Option<&PolicyHeaders> {
+        self.added.as_ref()
     }
 
     /// The request's protocol label.

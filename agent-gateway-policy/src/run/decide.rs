@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use agent_gateway_core::response::PolicyHeaders;
 use agent_gateway_core::store::StoreError;
 use agent_gateway_core::{Action, AgentRequest, Denied, RunId, Usage};
 use http::HeaderValue;
 
 use super::limits::{LimitName, RunLimits, counts_as_step};
-use super::loops::{LoopMode, RULE_HOP_CYCLE, RULE_REPEATED_MODEL, RULE_REPEATED_TOOL};
+use super::loops::{
+    LoopMode, RULE_HOP_CYCLE, RULE_REPEATED_MODEL, RULE_REPEATED_TOOL, RUN_WARNING_HEADER,
+};
 use super::shared::{RunScope, Shared, random_id};
 use super::token::{Hop, HopKeys, MAX_PATH};
 use crate::admit::OnUsage;
@@ -24,6 +27,8 @@ pub(super) struct Plan {
     action: Action,
     target: Option<String>,
     args_hash: Option<String>,
+    /// Where a warning is said on the answer, when a front attached the set.
+    notes: Option<PolicyHeaders>,
 }
 
 /// What an admitted call carries on: the header for the next hop, and what to charge.
@@ -60,6 +65,7 @@ impl Plan {
             args_hash: loops.then(|| {
                 super::loops::canonical_hash(req.arguments().unwrap_or(&serde_json::Value::Null))
             }),
+            notes: req.extensions().get::<PolicyHeaders>().cloned(),
         })
     }
 
@@ -238,6 +244,9 @@ impl Shared {
                     .add(&plan.key("warnings"), 1, Some(self.state_ttl))
                     .await?;
                 tracing::warn!(run = %plan.run, rule, target, "run: loop detected");
+                if let Some(notes) = &plan.notes {
+                    notes.warn(&RUN_WARNING_HEADER, rule);
+                }
                 Ok(())
             }
             LoopMode::Block => {

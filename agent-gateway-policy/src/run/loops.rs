@@ -4,6 +4,7 @@
 use std::num::NonZeroU64;
 use std::time::Duration;
 
+use agent_gateway_core::response::PolicyHeaderName;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -22,13 +23,19 @@ pub const RULE_REPEATED_MODEL: &str = "run.loop.model";
 /// Rule id of an agent hop cycle (A→B→A).
 pub const RULE_HOP_CYCLE: &str = "run.loop.hop_cycle";
 
+/// The response header a call that tripped a loop rule in [`LoopMode::Warn`] carries:
+/// `agw-run-warning: <rule id>[, <rule id>]`, e.g. `agw-run-warning: run.loop.tool`. It is on
+/// the answer of that call only (for a stream, in its head), in every protocol.
+pub const RUN_WARNING_HEADER: PolicyHeaderName = PolicyHeaderName::from_static("agw-run-warning");
+
 /// What a detected loop does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum LoopMode {
     /// Logs it (at `warn`), counts it in
     /// [`RunLayer::loop_warnings`](super::RunLayer::loop_warnings) and in the run's warning
-    /// count, and lets the call through.
+    /// count, names the rule in the call's [`RUN_WARNING_HEADER`] and audit record, and lets
+    /// the call through.
     Warn,
     /// Refuses the call, with the rule id of the loop.
     #[default]

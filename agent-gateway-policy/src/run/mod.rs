@@ -89,7 +89,12 @@
 //! request, repeated N times within a window (`run.loop.tool`, `run.loop.model`), and an
 //! agent hop back to an agent already on the run's path, A→B→A (`run.loop.hop_cycle`). In
 //! [`LoopMode::Block`] the call is refused with that rule id; in [`LoopMode::Warn`] it is logged,
-//! counted ([`RunLayer::loop_warnings`], [`RunLayer::warnings`]) and let through.
+//! counted ([`RunLayer::loop_warnings`], [`RunLayer::warnings`]) and let through, and the call's
+//! answer says so in the response header [`RUN_WARNING_HEADER`]
+//! (`agw-run-warning: run.loop.tool`, several rules comma-separated). The header is added
+//! through the [`PolicyHeaders`](agent_gateway_core::response::PolicyHeaders) a protocol front
+//! attaches to the request, which the [audit layer](crate::audit) reads too: the call's audit
+//! record lists the rule in its `warnings`.
 
 pub mod future;
 
@@ -115,7 +120,7 @@ pub use self::layer::{ResolveRunLayer, RunLayer};
 pub use self::limits::{LimitName, RunLimits, counts_as_step};
 pub use self::loops::{
     DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, LoopMode, Loops, RULE_HOP_CYCLE,
-    RULE_REPEATED_MODEL, RULE_REPEATED_TOOL, canonical_hash,
+    RULE_REPEATED_MODEL, RULE_REPEATED_TOOL, RUN_WARNING_HEADER, canonical_hash,
 };
 pub use self::resolve::RunSource;
 pub use self::shared::{DEFAULT_HEADER_TTL, DEFAULT_STATE_TTL, RunScope};
@@ -125,61 +130,77 @@ use self::decide::Plan;
 use self::future::ResponseFuture;
 use self::shared::Shared;
 
-/// Counts each call against its run's limits; see the [module docs](self).
-pub struct Run<S> {
-    inner: S,
-    /// `None` in a [`PolicyStack`](crate::stack::PolicyStack) step without run budgets.
-    shared: Option<Arc<Shared>>,
-}
-
-impl<S> Run<S> {
-    fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
-        Run {
-            inner,
-            shared: Some(shared),
+/// A run service: its inner service, and the run layer's state (`None` in a
+/// [`PolicyStack`](crate::stack::PolicyStack) step without run budgets), with the methods both
+/// of the layer's services have.
+macro_rules! run_service {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name<S> {
+            inner: S,
+            shared: Option<Arc<Shared>>,
         }
-    }
 
-    /// A pass-through step: calls `inner` as it is.
-    pub(crate) fn pass(inner: S) -> Self {
-        Run {
-            inner,
-            shared: None,
+        impl<S> $name<S> {
+            fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
+                $name {
+                    inner,
+                    shared: Some(shared),
+                }
+            }
+
+            /// A pass-through step: calls `inner` as it is.
+            pub(crate) fn pass(inner: S) -> Self {
+                $name {
+                    inner,
+                    shared: None,
+                }
+            }
+
+            /// The inner service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The inner service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// Consumes the service, returning the inner service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
         }
-    }
 
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the service, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: Clone> Clone for Run<S> {
-    fn clone(&self) -> Self {
-        Run {
-            inner: self.inner.clone(),
-            shared: self.shared.clone(),
+        impl<S: Clone> Clone for $name<S> {
+            fn clone(&self) -> Self {
+                $name {
+                    inner: self.inner.clone(),
+                    shared: self.shared.clone(),
+                }
+            }
         }
-    }
+
+        impl<S: fmt::Debug> fmt::Debug for $name<S> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("inner", &self.inner)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
 }
 
-impl<S: fmt::Debug> fmt::Debug for Run<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+run_service!(
+    /// Counts each call against its run's limits; see the [module docs](self).
+    Run
+);
+
+run_service!(
+    /// Finds each call's run before the layers that read it; see [`RunLayer::resolver`].
+    ResolveRun
+);
 
 impl<S, R> Service<R> for Run<S>
 where
@@ -202,76 +223,18 @@ where
             return ResponseFuture::passed(self.inner.call(req));
         };
         let shared = shared.clone();
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let resolved = shared.resolve(&mut req);
-        ResponseFuture::new(Box::pin(async move {
+        crate::admit::call_with(&mut self.inner, req, move |mut req| async move {
             resolved?;
             let Some(plan) = Plan::of(&shared, &req) else {
-                return Ok((inner.call(req), None));
+                return Ok((req, None));
             };
             let admitted = shared.admit(plan).await?;
             if let Some(header) = admitted.header {
                 req.headers_mut().insert(RUN_BUDGET_HEADER, header);
             }
-            Ok((inner.call(req), admitted.on_usage))
-        }))
-    }
-}
-
-/// Finds each call's run before the layers that read it; see [`RunLayer::resolver`].
-pub struct ResolveRun<S> {
-    inner: S,
-    /// `None` in a [`PolicyStack`](crate::stack::PolicyStack) step without run budgets.
-    shared: Option<Arc<Shared>>,
-}
-
-impl<S> ResolveRun<S> {
-    fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
-        ResolveRun {
-            inner,
-            shared: Some(shared),
-        }
-    }
-
-    /// A pass-through step: calls `inner` as it is.
-    pub(crate) fn pass(inner: S) -> Self {
-        ResolveRun {
-            inner,
-            shared: None,
-        }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the service, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: Clone> Clone for ResolveRun<S> {
-    fn clone(&self) -> Self {
-        ResolveRun {
-            inner: self.inner.clone(),
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for ResolveRun<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResolveRun")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
+            Ok((req, admitted.on_usage))
+        })
     }
 }
 

@@ -2,7 +2,7 @@ use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agent_gateway_core::response::Reply;
+use agent_gateway_core::response::{PolicyHeaders, Reply};
 use agent_gateway_core::run::{RUN_BUDGET_HEADER, RUN_ID_HEADER};
 use agent_gateway_core::store::MemoryStore;
 use agent_gateway_core::testkit::FakeUpstream;
@@ -298,12 +298,18 @@ async fn a_warn_mode_run_completes_with_its_warnings_recorded() {
     let layer = RunLayer::new(MemoryStore::new()).with_loops(Some(loops));
     let seen = Seen::default();
     let svc = layer.layer(seen.upstream(Usage::step()));
-    for _ in 0..4 {
-        let tool = in_run(
+    for n in 0..4 {
+        let mut tool = in_run(
             call("mcp", Action::ToolCall, "fetch", json!({"u": 1})),
             "r8",
         );
+        // What a front attaches: the headers the call's answer will carry.
+        let answer = PolicyHeaders::attach(tool.extensions_mut());
         assert!(svc.clone().oneshot(tool).await.is_ok());
+        let want = (n > 0).then(|| HeaderValue::from_static(RULE_REPEATED_TOOL));
+        assert_eq!(answer.get("agw-run-warning"), want, "call {n}");
+        let warned: &[&str] = if n > 0 { &[RULE_REPEATED_TOOL] } else { &[] };
+        assert_eq!(answer.warnings(), warned, "call {n}");
     }
     assert_eq!(seen.0.lock().unwrap().len(), 4);
     assert_eq!(layer.loop_warnings(), 3);

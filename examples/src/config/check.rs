@@ -147,6 +147,19 @@ pub fn check_str(text: &str) -> Vec<Problem> {
                 }
             }
             "guardrails" => check_guardrails(p, value),
+            "telemetry" => {
+                // One table, two concerns: the metrics keys, then the span export.
+                if let Some(mut t) = read::<super::telemetry::FileTelemetry>(p, "telemetry", value)
+                {
+                    let metrics = super::MetricsConfig::from_keys(
+                        t.metrics.take(),
+                        t.metrics_path.take(),
+                        t.metrics_label_limit.take(),
+                    );
+                    convert::<super::MetricsConfig>(p, "telemetry", metrics);
+                    convert::<super::TelemetryConfig>(p, "telemetry", t.try_into());
+                }
+            }
             other => p.push(Problem::new(other, "unknown section")),
         }
     }

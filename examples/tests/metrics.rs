@@ -97,7 +97,7 @@ async fn scrape(client: &TestClient<axum::Router>) -> Scrape {
         content_type.starts_with("text/plain; version=0.0.4"),
         "{content_type}"
     );
-    parse(&res.text())
+    parse(res.text())
 }
 
 /// How much `series` moved between two scrapes (a series not yet there counts as 0).

@@ -35,8 +35,9 @@ struct Counts {
     blocked: AtomicU64,
 }
 
-/// Checks a model's tool calls against the request's own tool definitions; see the
-/// [module docs](self).
+/// Checks a model's tool calls against the request's own tool definitions, compiled once
+/// per request (only when in scope and the request offers tools); warns by default, and in
+/// [`Mode::Enforce`] refuses the answer (or ends the stream) naming the rule and schema path.
 ///
 /// ```
 /// use agent_gateway_core::content::{ToolCall, ToolCallCheck};

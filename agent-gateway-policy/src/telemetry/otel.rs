@@ -4,7 +4,7 @@
 //! With a [`tracing_opentelemetry`] layer installed, [`OtelPropagate`] makes the call's
 //! OpenTelemetry span a child of the incoming `traceparent` (a remote parent) and hands its own
 //! ids to [`TraceLayer`](super::TraceLayer). Without one (no exporter configured) it behaves as
-//! [`W3c`](super::W3c): a child of the incoming context, or a new trace.
+//! [`W3c`]: a child of the incoming context, or a new trace.
 //!
 //! ```
 //! use agent_gateway_core::trace::TraceParent;

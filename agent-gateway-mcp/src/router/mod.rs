@@ -4,7 +4,7 @@
 //! names; [`translate`] carries input requests across the protocol eras for both. A router
 //! answers an admission-only request ([`McpRequest::is_admission_only`](crate::McpRequest::is_admission_only))
 //! with an empty result and calls no upstream, except that a legacy client session's end
-//! ([`McpMethod::SessionDelete`](crate::McpMethod::SessionDelete), with the session's
+//! ([`McpMethod::SessionDelete`], with the session's
 //! [`ClientHop`](crate::request::ClientHop)) is passed to every upstream connector, within
 //! [`SESSION_END_TIMEOUT`]: those that keep something per client session (a stdio child, a
 //! legacy SSE stream, an HTTP upstream session) end it, and answer at once without asking

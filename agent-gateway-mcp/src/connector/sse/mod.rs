@@ -313,7 +313,7 @@ impl<C> SseUpstream<C> {
     /// Keeps at most `max` streams for clients at once (default
     /// [`DEFAULT_MAX_CLIENT_SESSIONS`](super::DEFAULT_MAX_CLIENT_SESSIONS), a caller at most a
     /// [`CALLER_SHARE`](super::CALLER_SHARE)th of them; past it a client gets
-    /// [`McpError::UpstreamSessionsFull`](crate::McpError::UpstreamSessionsFull)), and closes
+    /// [`McpError::UpstreamSessionsFull`]), and closes
     /// one with no call in flight that was unused for `idle` (default
     /// [`DEFAULT_CLIENT_SESSION_IDLE`](super::DEFAULT_CLIENT_SESSION_IDLE)).
     pub fn with_client_sessions(self, max: usize, idle: Duration) -> Self {

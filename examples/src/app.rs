@@ -207,14 +207,16 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
                 let body_limit = config.server.body_limit.get();
                 let front = crate::mcp::front_config(mcp, config.server.listen, body_limit)?;
                 let upstreams = crate::mcp::upstreams(mcp)?;
+                let sessions = crate::mcp::session_store(mcp);
                 if let Some(metrics) = policies.metrics() {
                     metrics.watch_upstreams("mcp", upstreams.health);
+                    watch_sessions(metrics, &sessions);
                 }
                 McpParts {
                     federation: upstreams.federation,
                     children: upstreams.children,
                     front,
-                    sessions: crate::mcp::session_store(mcp),
+                    sessions,
                 }
             }
         };
@@ -301,6 +303,29 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
 }
 
 /// The RFC 9728 metadata the configuration describes, if any.
+/// Exports the fill level of each of the MCP front's session tables as `mcp.<table>`
+/// (`mcp.pending`, `mcp.log_levels`, `mcp.revoked`, `mcp.cancels`, `mcp.resumable`,
+/// `mcp.subscriptions`), with its configured bound. The gauges read the store through a weak
+/// reference, so they do not keep a store the gateway dropped alive (they read 0 then).
+fn watch_sessions(
+    metrics: &agent_gateway_policy::metrics::Metrics,
+    sessions: &std::sync::Arc<agent_gateway_mcp::session::SessionStore>,
+) {
+    for table in sessions.fill() {
+        let store = std::sync::Arc::downgrade(sessions);
+        let name = table.name;
+        metrics.watch_table(&format!("mcp.{name}"), table.capacity, move || {
+            store.upgrade().map_or(0, |store| {
+                store
+                    .fill()
+                    .into_iter()
+                    .find(|t| t.name == name)
+                    .map_or(0, |t| t.entries)
+            })
+        });
+    }
+}
+
 fn resource_metadata(config: &Config) -> Result<Option<ProtectedResourceMetadata>, SetupError> {
     let Some(m) = &config.auth.resource_metadata else {
         return Ok(None);

@@ -288,3 +288,79 @@ async fn metrics_off_serve_no_route() {
     let client = gateway(&config).await;
     assert_eq!(client.get("/metrics").send().await.status(), 404);
 }
+
+/// Opens a legacy MCP session as the demo caller and ends it with DELETE: the ended id is
+/// remembered in the front's `revoked` table until it expires.
+async fn open_and_end_legacy_session(client: &TestClient<axum::Router>) {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let res = client
+        .post("/mcp")
+        .header("host", "127.0.0.1:8080")
+        .header("authorization", "Bearer agw-demo-key")
+        .header("accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+    let session = res.header("mcp-session-id").unwrap().to_owned();
+    let res = client
+        .delete("/mcp")
+        .header("host", "127.0.0.1:8080")
+        .header("authorization", "Bearer agw-demo-key")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+}
+
+#[tokio::test]
+async fn the_mcp_session_tables_export_their_fill_and_configured_bounds() {
+    let config = config(
+        "[mcp.limits]\nended_sessions = 7\nended_sessions_per_caller = 3\n\
+         pending = 11\npending_per_caller = 5\nresumable_streams = 13\n\
+         resumable_streams_per_caller = 6\nsubscription_sessions = 17\n\
+         subscription_sessions_per_caller = 8\nlog_levels = 19\nlog_levels_per_caller = 9\n",
+    );
+    let client = gateway(&config).await;
+    let entries = |table: &str| format!(r#"agw_table_entries{{table="mcp.{table}"}}"#);
+    let capacity = |table: &str| format!(r#"agw_table_capacity{{table="mcp.{table}"}}"#);
+
+    let before = scrape(&client).await;
+    let text = format!("{before:#?}");
+    for table in [
+        "pending",
+        "log_levels",
+        "revoked",
+        "cancels",
+        "resumable",
+        "subscriptions",
+    ] {
+        assert_eq!(before.get(&entries(table)), Some(&0.0), "{table} in {text}");
+    }
+    // Each bound as configured; requests in flight have none of their own.
+    for (table, bound) in [
+        ("pending", 11.0),
+        ("log_levels", 19.0),
+        ("revoked", 7.0),
+        ("resumable", 13.0),
+        ("subscriptions", 17.0),
+    ] {
+        assert_eq!(
+            before.get(&capacity(table)),
+            Some(&bound),
+            "{table} in {text}"
+        );
+    }
+    assert!(!before.contains_key(&capacity("cancels")), "{text}");
+
+    open_and_end_legacy_session(&client).await;
+    let after = scrape(&client).await;
+    let text = format!("{after:#?}");
+    assert_eq!(after.get(&entries("revoked")), Some(&1.0), "{text}");
+    assert_eq!(after.get(&capacity("revoked")), Some(&7.0), "{text}");
+    // The call has ended: nothing is left in flight.
+    assert_eq!(after.get(&entries("cancels")), Some(&0.0), "{text}");
+}

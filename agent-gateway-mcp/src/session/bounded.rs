@@ -112,8 +112,7 @@ impl Revoked {
     }
 
     /// How many ids are remembered.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.table.lock().map_or(0, |t| t.ids.len())
     }
 }
@@ -211,8 +210,7 @@ impl LogLevels {
     }
 
     /// How many levels are remembered.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.table.lock().map_or(0, |t| t.levels.len())
     }
 }

@@ -272,7 +272,7 @@ pub(crate) use binding::SessionBinding;
 pub use limits::SessionLimits;
 pub(crate) use share::{OwnerKey, session_owner};
 pub(crate) use store::Cancels;
-pub use store::SessionStore;
+pub use store::{SessionStore, TableFill};
 
 #[cfg(test)]
 mod tests {

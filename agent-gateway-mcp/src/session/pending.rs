@@ -63,8 +63,7 @@ impl PendingRequests {
     }
 
     /// How many requests wait now.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.lock().map_or(0, |m| m.len())
     }
 

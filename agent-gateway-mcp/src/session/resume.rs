@@ -269,7 +269,6 @@ impl Resumable {
     }
 
     /// How many streams are kept, and the bytes they hold.
-    #[cfg(test)]
     pub(crate) fn usage(&self) -> (usize, usize) {
         let n = self.streams.lock().map_or(0, |m| m.len());
         let bytes = self.budget.lock().map_or(0, |b| b.total);

@@ -66,6 +66,29 @@ impl Cancels {
     }
 }
 
+/// How full one of a [`SessionStore`]'s tables is (see [`SessionStore::fill`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableFill {
+    /// The table's name: `pending`, `log_levels`, `revoked`, `cancels`, `resumable` or
+    /// `subscriptions`.
+    pub name: &'static str,
+    /// How many entries it holds now.
+    pub entries: usize,
+    /// How many it may hold in all, when it has a bound of its own.
+    pub capacity: Option<usize>,
+}
+
+impl TableFill {
+    fn new(name: &'static str, entries: usize, capacity: Option<usize>) -> Self {
+        TableFill {
+            name,
+            entries,
+            capacity,
+        }
+    }
+}
+
 /// The live tables of the legacy sessions one front serves (see the module docs).
 #[derive(Default)]
 pub struct SessionStore {
@@ -97,6 +120,44 @@ impl SessionStore {
     /// An empty store.
     pub fn new() -> Self {
         SessionStore::default()
+    }
+
+    /// How full each table is now, with its bound (for metrics): `pending` (server→client
+    /// requests waiting for an answer), `log_levels`, `revoked` (sessions ended with DELETE),
+    /// `cancels` (requests in flight; as many as the front admits, so no bound of its own),
+    /// `resumable` (answer streams a client may resume) and `subscriptions` (sessions holding
+    /// resource subscriptions). Each table is locked only while it is counted.
+    ///
+    /// ```
+    /// use agent_gateway_mcp::session::{SessionLimits, SessionStore};
+    ///
+    /// let store = SessionStore::with_limits(SessionLimits::default().with_pending(100, 10));
+    /// let fill = store.fill();
+    /// let pending = fill.iter().find(|t| t.name == "pending").unwrap();
+    /// assert_eq!((pending.entries, pending.capacity), (0, Some(100)));
+    /// let cancels = fill.iter().find(|t| t.name == "cancels").unwrap();
+    /// assert_eq!(cancels.capacity, None);
+    /// assert_eq!(fill.len(), 6);
+    /// ```
+    pub fn fill(&self) -> Vec<TableFill> {
+        let l = &self.limits;
+        let cancels = self.cancels.0.lock().map_or(0, |m| m.len());
+        vec![
+            TableFill::new("pending", self.pending.len(), Some(l.pending.0)),
+            TableFill::new("log_levels", self.log_levels.len(), Some(l.log_levels.0)),
+            TableFill::new("revoked", self.revoked.len(), Some(l.revoked.0)),
+            TableFill::new("cancels", cancels, None),
+            TableFill::new(
+                "resumable",
+                self.resumable.usage().0,
+                Some(l.resumable.streams),
+            ),
+            TableFill::new(
+                "subscriptions",
+                self.subscriptions.len(),
+                Some(l.subscriptions.sessions),
+            ),
+        ]
     }
 
     /// Opens a legacy session id with `sealer`: its state, unless it is forged, tampered,

@@ -477,7 +477,8 @@ url = "http://127.0.0.1:3000/mcp"
             .map(|d| d.cache_write_usd_per_million)
             .collect();
         assert_eq!(writes, [None, None, Some(1.25)]);
-        assert_eq!(c.guardrails.len(), 5);
+        // schema, deny, pii, size, pin, tool_calls.
+        assert_eq!(c.guardrails.len(), 6);
         assert!(Guardrails::build(&c.guardrails).unwrap().pins.is_some());
     }
 

@@ -16,7 +16,7 @@
 //! assert_eq!(config.metrics.label_limit.get(), 20);
 //! assert!(!Config::from_toml_str("[telemetry]\nmetrics = false\n").unwrap().metrics.enabled);
 //!
-//! let err = Config::from_toml_str("[telemetry]\nmetrics_path = \"/mcp\"\n").unwrap_err();
+//! let err = Config::from_toml_str("[mcp]\n[telemetry]\nmetrics_path = \"/mcp\"\n").unwrap_err();
 //! assert!(err.to_string().contains("telemetry.metrics_path"), "{err}");
 //! assert!(Config::from_toml_str("[telemetry]\nmetric = true\n").is_err());
 //! ```

@@ -71,6 +71,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::Uri;
 use http::header::{HOST, ORIGIN};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use tower::Service;
@@ -170,8 +171,13 @@ impl HostPolicy {
         &self.origins
     }
 
-    /// Checks a request's headers: a [`Denied::forbidden`] naming what was wrong.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), Denied> {
+    /// Checks a request's `Origin` and host: a [`Denied::forbidden`] naming what was wrong.
+    ///
+    /// The host is the `Host` header, or the URI's authority where the request carries one:
+    /// HTTP/2 sends the host as `:authority` (no `Host` header), and an HTTP/1.1 request in
+    /// absolute form names it in its target. Two `Host` headers, or a `Host` that disagrees
+    /// with the authority (RFC 9113 §8.3.1, RFC 9112 §3.2.2), are refused.
+    pub fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), Denied> {
         if let Some(origin) = headers.get(ORIGIN)
             && !self.origin_allowed(origin)
         {
@@ -180,10 +186,18 @@ impl HostPolicy {
         let Some(hosts) = &self.hosts else {
             return Ok(());
         };
+        let refused = || Denied::forbidden("host not allowed");
         let mut values = headers.get_all(HOST).iter();
-        let host = match (values.next(), values.next()) {
-            (Some(v), None) => v.to_str().ok().map(str::to_ascii_lowercase),
-            _ => None,
+        let from_header = match (values.next(), values.next()) {
+            (None, _) => None,
+            (Some(v), None) => Some(v.to_str().map_err(|_| refused())?.to_ascii_lowercase()),
+            (Some(_), Some(_)) => return Err(refused()),
+        };
+        let from_uri = uri.authority().map(|a| a.as_str().to_ascii_lowercase());
+        let host = match (from_header, from_uri) {
+            (Some(header), Some(authority)) if header != authority => return Err(refused()),
+            (Some(header), _) => Some(header),
+            (None, authority) => authority,
         };
         let ok = host.is_some_and(|h| {
             hosts
@@ -308,7 +322,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.policy.check(req.headers()) {
+        match self.policy.check(req.uri(), req.headers()) {
             Ok(()) => futures_util::future::Either::Left(self.inner.call(req)),
             Err(denied) => {
                 tracing::debug!(

@@ -15,7 +15,7 @@ fn headers(host: &str, origin: Option<&str>) -> HeaderMap {
 
 fn verdict(policy: &HostPolicy, host: &str, origin: Option<&str>) -> Result<(), &'static str> {
     policy
-        .check(&headers(host, origin))
+        .check(&http::Uri::from_static("/"), &headers(host, origin))
         .map_err(|d| match d.message() {
             "origin not allowed" => "origin",
             "host not allowed" => "host",
@@ -116,4 +116,40 @@ fn configured_origins_accept_port_wildcards() {
             "origin {origin}"
         );
     }
+}
+
+#[test]
+fn the_host_of_an_http2_request_is_its_authority_and_must_agree_with_any_host_header() {
+    let policy = HostPolicy::for_listener("127.0.0.1:8080".parse().unwrap());
+    let check = |uri: &'static str, host: Option<&str>| {
+        let mut h = HeaderMap::new();
+        if let Some(host) = host {
+            h.insert(http::header::HOST, HeaderValue::from_str(host).unwrap());
+        }
+        policy
+            .check(&http::Uri::from_static(uri), &h)
+            .map_err(|d| d.message().to_owned())
+    };
+    // HTTP/2: no Host header, the authority names the host.
+    assert_eq!(check("http://127.0.0.1:8080/mcp", None), Ok(()));
+    assert_eq!(check("http://LOCALHOST:8080/mcp", None), Ok(()));
+    assert_eq!(
+        check("http://evil.example/mcp", None),
+        Err("host not allowed".into())
+    );
+    // Neither: nothing names an allowed host.
+    assert_eq!(check("/mcp", None), Err("host not allowed".into()));
+    // Both, agreeing or not (absolute form, or a forged Host beside :authority).
+    assert_eq!(
+        check("http://localhost:8080/mcp", Some("localhost:8080")),
+        Ok(())
+    );
+    assert_eq!(
+        check("http://evil.example/mcp", Some("localhost:8080")),
+        Err("host not allowed".into())
+    );
+    assert_eq!(
+        check("http://localhost:8080/mcp", Some("evil.example")),
+        Err("host not allowed".into())
+    );
 }

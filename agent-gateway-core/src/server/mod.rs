@@ -31,10 +31,21 @@
 //!   delayed ACK (about 40 ms each) unless the socket sets `TCP_NODELAY`, which [`serve`]
 //!   does on every accepted socket. Set it yourself if you accept sockets elsewhere.
 //!
+//! - **HTTP/2 without bounds.** [`serve`] also speaks HTTP/2 with prior knowledge (`h2c`, as
+//!   sidecars and load balancers send it), with the same timeouts: the connection preface
+//!   must arrive within the header timeout, at most
+//!   [`ServerLimits::max_concurrent_streams`] requests run at once per connection, a request
+//!   head is at most [`DEFAULT_MAX_HEADER_LIST_SIZE`] bytes, and a connection with no request
+//!   in flight for the header timeout is closed (`GOAWAY`), as an idle HTTP/1.1 connection is.
+//!   Many streams share one connection, so ten thousand open SSE streams need a hundred
+//!   sockets rather than ten thousand.
+//!
 //! What a caller may hold once admitted (concurrent streams, a stream's lifetime) is the
 //! policy crate's stream limit, since it counts per caller.
 
 mod body;
+#[cfg(feature = "server")]
+mod h2;
 mod limits;
 mod peer;
 #[cfg(feature = "server")]
@@ -42,7 +53,8 @@ mod serve;
 
 pub use self::body::{BodyTimeout, TimedBody};
 pub use self::limits::{
-    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, ServerLimits,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONCURRENT_STREAMS,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_LIST_SIZE, ServerLimits,
 };
 pub use self::peer::PeerAddr;
 #[cfg(feature = "server")]

@@ -24,7 +24,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 const OVER_CAPACITY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
 
-/// Serves `service` on `listener` over HTTP/1.1 with `limits`, until `shutdown` resolves; then
+/// Serves `service` on `listener` over HTTP/1.1 and HTTP/2 with prior knowledge, with `limits`, until `shutdown` resolves; then
 /// stops accepting, lets open connections finish their requests (for at most 10 s) and
 /// returns.
 ///
@@ -115,6 +115,12 @@ async fn connection<S, B>(
     B::Error: Into<BoxError>,
 {
     accepted(&tcp);
+    let Some((io, http2)) = super::h2::sniff(tcp, limits).await else {
+        return;
+    };
+    if http2 {
+        return super::h2::connection(io, addr, service, limits, stopping).await;
+    }
     let body_timeout = limits.body_read_timeout;
     let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let mut req = req.map(|body| TimedBody::new(body, body_timeout));
@@ -126,7 +132,7 @@ async fn connection<S, B>(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    let conn = builder.serve_connection(TokioIo::new(tcp), hyper_service);
+    let conn = builder.serve_connection(TokioIo::new(io), hyper_service);
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {

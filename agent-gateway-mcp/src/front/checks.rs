@@ -26,9 +26,10 @@ fn reject(status: StatusCode, message: &'static str) -> Rendered {
 /// any are configured): 403 otherwise.
 pub(crate) fn host_and_origin(
     config: &McpFrontConfig,
+    uri: &http::Uri,
     headers: &HeaderMap,
 ) -> Result<(), Rendered> {
-    config.hosts.check(headers).map_err(|denied| {
+    config.hosts.check(uri, headers).map_err(|denied| {
         let message = format!("Forbidden: {}", denied.message());
         Rendered::new(StatusCode::FORBIDDEN, ErrorObject::invalid_request(message))
     })

@@ -58,7 +58,7 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    if let Err(r) = checks::host_and_origin(&front.config, &parts.headers) {
+    if let Err(r) = checks::host_and_origin(&front.config, &parts.uri, &parts.headers) {
         return render::error(None, r, None);
     }
     match parts.method {

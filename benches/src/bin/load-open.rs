@@ -5,7 +5,10 @@
 //!   `notifications/initialized`), left idle, their connections closed;
 //! - `load-open streams N ADDR`: N streamed chat completions on `ADDR/v1/chat/completions`,
 //!   each asking the mock to hold its stream open (`"hold":true`), each on its own connection,
-//!   held until the process is killed.
+//!   held until the process is killed;
+//! - `load-open streams-h2 N ADDR`: the same over HTTP/2 with prior knowledge, 100 streams on
+//!   each connection (the gateway's default cap is 128), so the gateway holds one descriptor
+//!   per stream (its upstream connection) instead of two.
 //!
 //! Each prints `opened N` once all N are open (every session answered with a session id,
 //! every stream's first event read), or fails naming what did not open. Loopback only: the
@@ -19,6 +22,10 @@
 use std::io::{Error, ErrorKind, Result};
 use std::sync::Arc;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -26,6 +33,20 @@ use tokio::sync::Semaphore;
 /// How many connections are being opened at any moment: enough to open ten thousand in
 /// seconds, few enough not to overflow the listener's accept backlog.
 const OPENING_AT_ONCE: usize = 256;
+
+/// Streams opened on one HTTP/2 connection, below the gateway's default cap of 128.
+const STREAMS_PER_CONNECTION: usize = 100;
+
+/// The held chat stream's request body.
+const HOLD: &str = r#"{"model":"mock","stream":true,"hold":true,"messages":[{"role":"user","content":"Hold on."}]}"#;
+
+/// What is kept to hold a stream open: its HTTP/1.1 connection or its HTTP/2 body.
+#[derive(Debug)]
+#[allow(dead_code, reason = "held only to be dropped when the process ends")]
+enum Held {
+    Http1(BufReader<TcpStream>),
+    Http2(Incoming),
+}
 
 /// The most bytes read from one answer's head.
 const MAX_HEAD: usize = 16 * 1024;
@@ -36,18 +57,33 @@ async fn main() -> Result<()> {
     let usage = || {
         Error::new(
             ErrorKind::InvalidInput,
-            "usage: load-open sessions|streams N ADDR",
+            "usage: load-open sessions|streams|streams-h2 N ADDR",
         )
     };
-    let (sessions, n, addr) = match args.as_slice() {
-        [_, mode, n, addr] if matches!(mode.as_str(), "sessions" | "streams") => (
-            mode == "sessions",
+    let (mode, n, addr) = match args.as_slice() {
+        [_, mode, n, addr] if matches!(mode.as_str(), "sessions" | "streams" | "streams-h2") => (
+            mode.as_str(),
             n.parse::<usize>().map_err(|_| usage())?,
             addr,
         ),
         _ => return Err(usage()),
     };
     let addr: Arc<str> = addr.as_str().into();
+    let held = match mode {
+        "streams-h2" => open_h2_streams(&addr, n).await?,
+        _ => open_each(mode == "sessions", &addr, n).await?,
+    };
+    println!("opened {n}");
+    if mode != "sessions" {
+        // Hold every stream until the harness kills the process.
+        std::future::pending::<()>().await;
+    }
+    drop(held);
+    Ok(())
+}
+
+/// Opens `n` sessions or held streams, each on a connection of its own.
+async fn open_each(sessions: bool, addr: &Arc<str>, n: usize) -> Result<Vec<Option<Held>>> {
     let gate = Arc::new(Semaphore::new(OPENING_AT_ONCE));
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
@@ -58,7 +94,7 @@ async fn main() -> Result<()> {
             if sessions {
                 open_session(&addr, i).await.map(|()| None)
             } else {
-                open_stream(&addr).await.map(Some)
+                open_stream(&addr).await.map(|tcp| Some(Held::Http1(tcp)))
             }
         }));
     }
@@ -66,13 +102,64 @@ async fn main() -> Result<()> {
     for task in tasks {
         held.push(task.await.map_err(Error::other)??);
     }
-    println!("opened {n}");
-    if !sessions {
-        // Hold every stream until the harness kills the process.
-        std::future::pending::<()>().await;
+    Ok(held)
+}
+
+/// Opens `n` held streams over HTTP/2, [`STREAMS_PER_CONNECTION`] on each connection.
+async fn open_h2_streams(addr: &str, n: usize) -> Result<Vec<Option<Held>>> {
+    let gate = Arc::new(Semaphore::new(OPENING_AT_ONCE));
+    let mut tasks = Vec::with_capacity(n);
+    let mut left = n;
+    while left > 0 {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let (send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+                .await
+                .map_err(Error::other)?;
+        tokio::spawn(conn);
+        for _ in 0..left.min(STREAMS_PER_CONNECTION) {
+            let mut send = send.clone();
+            let addr = addr.to_owned();
+            let gate = gate.clone();
+            tasks.push(tokio::spawn(async move {
+                let _opening = gate.acquire().await.map_err(Error::other)?;
+                let req = http::Request::post(format!("http://{addr}/v1/chat/completions"))
+                    .header("content-type", "application/json")
+                    .header("authorization", "Bearer agw-load-key")
+                    .header("accept", "text/event-stream")
+                    .body(Full::new(Bytes::from_static(HOLD.as_bytes())))
+                    .map_err(Error::other)?;
+                let res = send.send_request(req).await.map_err(Error::other)?;
+                if res.status() != http::StatusCode::OK {
+                    return Err(Error::other(format!(
+                        "the stream answered {}",
+                        res.status()
+                    )));
+                }
+                let mut body = res.into_body();
+                loop {
+                    let frame = body
+                        .frame()
+                        .await
+                        .ok_or_else(|| Error::other("the stream ended before its first event"))?;
+                    let frame = frame.map_err(Error::other)?;
+                    if frame
+                        .data_ref()
+                        .is_some_and(|d| d.windows(6).any(|w| w == b"data: "))
+                    {
+                        return Ok(Some(Held::Http2(body)));
+                    }
+                }
+            }));
+        }
+        left -= left.min(STREAMS_PER_CONNECTION);
     }
-    drop(held);
-    Ok(())
+    let mut held = Vec::with_capacity(n);
+    for task in tasks {
+        held.push(task.await.map_err(Error::other)??);
+    }
+    Ok(held)
 }
 
 /// Connects to `addr`, sends one POST and reads the answer's head: its status and headers
@@ -139,8 +226,7 @@ async fn open_session(addr: &str, i: usize) -> Result<()> {
 
 /// Opens one held chat stream and returns its connection once the first event is read.
 async fn open_stream(addr: &str) -> Result<BufReader<TcpStream>> {
-    let body = r#"{"model":"mock","stream":true,"hold":true,"messages":[{"role":"user","content":"Hold on."}]}"#;
-    let (mut tcp, code, _) = post(addr, "/v1/chat/completions", "", body).await?;
+    let (mut tcp, code, _) = post(addr, "/v1/chat/completions", "", HOLD).await?;
     if code != 200 {
         return Err(Error::other(format!("the stream answered {code}")));
     }

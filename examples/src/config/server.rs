@@ -9,10 +9,16 @@
 //! assert_eq!(config.server.limits.header_read_timeout(), Duration::from_secs(5));
 //! assert_eq!(config.server.streams_per_caller.get(), 64);
 //! assert!(Config::from_toml_str("[server]\nmax_connections = 0\n").is_err());
+//! // HTTP/2 with prior knowledge is on, at most 128 requests at once per connection.
+//! assert!(config.server.limits.http2());
+//! let tight = Config::from_toml_str("[server]\nmax_concurrent_streams = 16\n").unwrap();
+//! assert_eq!(tight.server.limits.max_concurrent_streams(), 16);
+//! let off = Config::from_toml_str("[server]\nhttp2 = false\n").unwrap();
+//! assert!(!off.server.limits.http2());
 //! ```
 
 use std::net::SocketAddr;
-use std::num::{NonZeroU64, NonZeroUsize};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 use agent_gateway_core::server::ServerLimits;
@@ -35,7 +41,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The largest request body accepted.
     pub body_limit: NonZeroUsize,
-    /// Header and body read timeouts and the connection cap.
+    /// Header and body read timeouts, the connection cap, HTTP/2 on or off and its
+    /// per-connection stream cap.
     pub limits: ServerLimits,
     /// Responses (streams included) one caller may hold open at once.
     pub streams_per_caller: NonZeroUsize,
@@ -59,6 +66,8 @@ pub(super) struct FileServer {
     header_read_timeout_secs: Option<u64>,
     body_read_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    http2: Option<bool>,
+    max_concurrent_streams: Option<u32>,
     streams_per_caller: Option<usize>,
     max_stream_lifetime_secs: Option<u64>,
     unauthenticated_per_minute: Option<u64>,
@@ -106,10 +115,17 @@ impl TryFrom<FileServer> for ServerConfig {
         let max_connections =
             NonZeroUsize::new(file.max_connections.unwrap_or(defaults.max_connections()))
                 .ok_or_else(|| at_least_one("server.max_connections"))?;
+        let max_concurrent_streams = NonZeroU32::new(
+            file.max_concurrent_streams
+                .unwrap_or(defaults.max_concurrent_streams()),
+        )
+        .ok_or_else(|| at_least_one("server.max_concurrent_streams"))?;
         let limits = defaults
             .with_header_read_timeout(Duration::from_secs(header))
             .with_body_read_timeout(Duration::from_secs(body))
-            .with_max_connections(max_connections);
+            .with_max_connections(max_connections)
+            .with_http2(file.http2.unwrap_or(true))
+            .with_max_concurrent_streams(max_concurrent_streams);
         let streams_per_caller = NonZeroUsize::new(
             file.streams_per_caller
                 .unwrap_or(DEFAULT_STREAMS_PER_CALLER),

@@ -19,12 +19,15 @@ use crate::server::{PeerAddr, ServerLimits, TimedBody, serve};
 /// How long a test waits for what must happen; far above what it takes.
 const BOUND: Duration = Duration::from_secs(30);
 
+/// An answer of the echo service.
+type Echoed = Response<Full<Bytes>>;
+
 /// A service that answers every request with its path and the client's address.
 fn echo() -> impl tower::Service<
     Request<TimedBody<Incoming>>,
-    Response = Response<Full<Bytes>>,
+    Response = Echoed,
     Error = Infallible,
-    Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
+    Future = std::future::Ready<Result<Echoed, Infallible>>,
 > + Clone {
     tower::service_fn(|req: Request<TimedBody<Incoming>>| {
         let peer = req

@@ -93,6 +93,7 @@ pub struct Policies {
     store: SharedStore,
     audit: Option<AuditLayer>,
     pins: Option<Pins>,
+    card_schemas: bool,
     trace: TraceLayer,
     metrics: MetricsLayer,
 }
@@ -153,7 +154,7 @@ impl Policies {
         if let Some(runs) = &config.runs {
             stack = stack.with_run(runs.layer(&store, fail_open)?);
         }
-        let guardrails = Guardrails::build(&config.guardrails)?;
+        let guardrails = Guardrails::build_with(&config.guardrails, config.a2a.as_ref())?;
         if !guardrails.layer.is_empty() {
             stack = stack.with_guard(guardrails.layer);
         }
@@ -162,6 +163,7 @@ impl Policies {
             store,
             audit: None,
             pins: guardrails.pins,
+            card_schemas: guardrails.card_schemas,
             trace: TraceLayer::new(),
             metrics,
         })
@@ -219,6 +221,12 @@ impl Policies {
         Some(RenderDenied::new(
             self.stack(admins_only.layer(PinAdmin::new(pins))),
         ))
+    }
+
+    /// Whether a `data_schema` guardrail is configured: the A2A front then reads each
+    /// message's agent card for the schemas it declares.
+    pub fn card_schemas(&self) -> bool {
+        self.card_schemas
     }
 
     /// The counter store the quotas and budgets use.

@@ -20,7 +20,8 @@
 //! invalid params (JSON-RPC -32602, HTTP 400) under [`DATA_IN_RULE`], naming the part and the
 //! schema path; an answer is refused with the guardrail denial under [`DATA_OUT_RULE`], a
 //! stream ended with its error event when the event carrying the data passes (each event is
-//! checked whole, nothing held back). In [`Mode::Warn`] the data passes, the mismatch is
+//! checked whole, nothing held back); that denial names the part and the schema path but does
+//! not quote the refused data. In [`Mode::Warn`] the data passes, the mismatch is
 //! logged and counted, and the answer carries `agw-guardrail-warning` naming the rule (on a
 //! stream, once its headers are out, only the audit record's `warnings` do).
 
@@ -35,7 +36,7 @@ use agent_gateway_core::{Action, AgentRequest, AgentResponse};
 use serde_json::Value;
 
 use super::pin::GUARDRAIL_WARNING_HEADER;
-use super::schema::{Compiled, MAX_SCHEMA_BYTES, compile, mismatch};
+use super::schema::{Compiled, MAX_SCHEMA_BYTES, compile, mismatch, mismatch_at};
 use super::scope::Mode;
 use super::verdict::{Block, Exchange, Guardrail, Verdict};
 
@@ -332,7 +333,12 @@ impl Check {
             Err(why) => Some(format!(
                 "agent {agent}: data part {at} ({media}): its {direction} schema cannot be used: {why}"
             )),
-            Ok(validator) => mismatch(validator, item.data).map(|why| {
+            // What the agent answers is refused without being quoted back.
+            Ok(validator) => match self.rule {
+                DATA_IN_RULE => mismatch(validator, item.data),
+                _ => mismatch_at(validator, item.data),
+            }
+            .map(|why| {
                 format!(
                     "agent {agent}: data part {at} ({media}) does not match its {direction} schema {why}"
                 )

@@ -155,6 +155,16 @@ impl Guardrails {
         configs: &[GuardrailConfig],
         a2a: Option<&A2aConfig>,
     ) -> Result<Guardrails, ConfigError> {
+        Guardrails::build_keeping(configs, a2a, None)
+    }
+
+    /// As [`build_with`](Self::build_with), a `pin` guardrail using `pins` (a table kept across
+    /// a reload, with its approvals) instead of a new table from its settings.
+    pub fn build_keeping(
+        configs: &[GuardrailConfig],
+        a2a: Option<&A2aConfig>,
+        kept: Option<Pins>,
+    ) -> Result<Guardrails, ConfigError> {
         let mut layer = GuardLayer::new();
         let mut pins = None;
         let mut card_schemas = false;
@@ -174,8 +184,10 @@ impl Guardrails {
                     if pins.is_some() {
                         return Err(bad("guardrails.kind", "only one `pin` guardrail".into()));
                     }
-                    let table = pinned.iter().fold(Pins::new(*mode), |p, (tool, digest)| {
-                        p.with_pin(tool, *digest)
+                    let table = kept.clone().unwrap_or_else(|| {
+                        pinned.iter().fold(Pins::new(*mode), |p, (tool, digest)| {
+                            p.with_pin(tool, *digest)
+                        })
                     });
                     pins = Some(table.clone());
                     layer.with(scoped(Guard::Pin(table)))

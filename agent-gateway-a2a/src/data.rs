@@ -194,12 +194,12 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("/task/a~1b~0c/parts/0".into(), DEFAULT_MEDIA_TYPE.into()),
                 (
                     "/task/artifacts/0/parts/1".into(),
                     "application/vnd.quote+json".into()
                 ),
                 ("/task/artifacts/0/parts/2".into(), "text/csv".into()),
+                ("/task/a~1b~0c/parts/0".into(), DEFAULT_MEDIA_TYPE.into()),
                 (
                     "/task/status/message/parts/0".into(),
                     DEFAULT_MEDIA_TYPE.into()
@@ -215,6 +215,84 @@ mod tests {
         let blocked = check_parts(&message, &mut "/message".into(), &[], &mut seen).unwrap_err();
         assert_eq!(blocked.message(), Some("/message/parts/1"));
         assert_eq!(seen.0.len(), 2);
+    }
+
+    #[test]
+    fn a_stream_is_checked_event_by_event_and_a_block_ends_it() {
+        use std::task::{Context, Poll, Waker};
+
+        use crate::stream::EventStream;
+
+        let event = |data: &str| {
+            format!(
+                "data: {{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{{\"artifactUpdate\":{{\"artifact\":{{\"artifactId\":\"a\",\"parts\":[{{\"data\":{data}}}]}}}}}}}}\n\n"
+            )
+        };
+        let body = [event("\"ok\""), event("\"bad\""), event("\"ok\"")].concat();
+        let mut events = EventStream::new(crate::body::full(body), Box::new(Ok));
+        events.check_data(Box::new(Seen::default()));
+        let mut cx = Context::from_waker(Waker::noop());
+        let Poll::Ready(Some(Ok(first))) = events.poll_next(&mut cx) else {
+            panic!("the first event passes")
+        };
+        assert_eq!(
+            first["artifactUpdate"]["artifact"]["parts"][0]["data"],
+            "ok"
+        );
+        let Poll::Ready(Some(Err(err))) = events.poll_next(&mut cx) else {
+            panic!("the second ends the stream")
+        };
+        let crate::error::A2aError::Denied(denied) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(denied.rule(), Some("bad"));
+        assert!(
+            denied
+                .message()
+                .contains("/artifactUpdate/artifact/parts/0")
+        );
+        assert!(matches!(events.poll_next(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_send_hands_over_its_message_parts_and_a_plain_result_is_refused_whole() {
+        use agent_gateway_core::{AgentRequest, AgentResponse};
+
+        use crate::op::Operation;
+        use crate::request::{A2aRequest, Binding};
+        use crate::response::{A2aResponse, Reply};
+        use crate::version::Version;
+
+        let params = json!({"message": {"parts": [{"text": "t"}, {"data": "bad"}]}});
+        let request = |op| {
+            A2aRequest::new(
+                "a",
+                op,
+                Version::V1_0,
+                Binding::Rest { tenant: None },
+                params.clone(),
+            )
+        };
+        let blocked = request(Operation::SendMessage)
+            .check_data(&mut Seen::default())
+            .unwrap_err();
+        assert_eq!(blocked.message(), Some("/message/parts/1"));
+        // Not a send: its params are not a message being sent.
+        assert!(
+            request(Operation::GetTask)
+                .check_data(&mut Seen::default())
+                .is_ok()
+        );
+
+        let mut result = A2aResponse::result(json!({"message": {"parts": [{"data": "bad"}]}}));
+        assert!(result.check_data(Box::new(Seen::default())).is_ok());
+        let Reply::Denied(denied) = result.into_reply() else {
+            panic!("refused")
+        };
+        assert_eq!(denied.rule(), Some("bad"));
+        // A card has no data parts: the check comes back.
+        let mut card = A2aResponse::card(json!({}), std::time::SystemTime::UNIX_EPOCH);
+        assert!(card.check_data(Box::new(Seen::default())).is_err());
     }
 
     #[test]

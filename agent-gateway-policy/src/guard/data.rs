@@ -1,29 +1,5 @@
 //! Data schemas: the structured data an agent is sent and answers with (A2A data parts),
-//! checked against the schemas the agent declares for each media type.
-//!
-//! A declaration is a JSON object from media type to JSON Schema, applying both ways, with
-//! optional `accepts` (data sent to the agent) and `returns` (data in its artifacts and
-//! messages) objects of the same shape that win for their direction:
-//! `{"application/json": {…}, "returns": {"application/vnd.quote+json": {…}}}`. It comes from
-//! the operator ([`DataSchemas::with_agent`], which wins for that agent) or from the agent's
-//! card, which the protocol front hands over as
-//! [`DeclaredDataSchemas`] (for A2A, the card extension
-//! `urn:agent-gateway:a2a:data-schemas:v1`; see `agent_gateway_a2a::data`). An agent that
-//! declares nothing, and a media type without a schema, pass.
-//!
-//! Schemas are compiled as [`SchemaCheck`](super::SchemaCheck)'s are (2020-12 by default,
-//! offline, size- and depth-bounded, linear-time patterns, `format` skipped), once per
-//! declaration: a card's is recognised by its `Arc` and compiled again only when the card
-//! changes. A schema that cannot be compiled refuses the data of its media type (fail closed).
-//!
-//! In [`Mode::Enforce`] a request whose data does not match is refused before the agent as
-//! invalid params (JSON-RPC -32602, HTTP 400) under [`DATA_IN_RULE`], naming the part and the
-//! schema path; an answer is refused with the guardrail denial under [`DATA_OUT_RULE`], a
-//! stream ended with its error event when the event carrying the data passes (each event is
-//! checked whole, nothing held back); that denial names the part and the schema path but does
-//! not quote the refused data. In [`Mode::Warn`] the data passes, the mismatch is
-//! logged and counted, and the answer carries `agw-guardrail-warning` naming the rule (on a
-//! stream, once its headers are out, only the audit record's `warnings` do).
+//! checked against the schemas the agent declares for each media type; see [`DataSchemas`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -121,14 +97,41 @@ impl Schemas {
     }
 }
 
+/// The card declarations seen, by agent: the declaration (recognised by its `Arc`) and its
+/// compiled schemas.
+type Cards = HashMap<String, (Arc<Value>, Arc<Schemas>)>;
+
 #[derive(Debug, Default)]
 struct Counts {
     warned: AtomicU64,
     blocked: AtomicU64,
 }
 
-/// Checks A2A data parts against the schemas their agent declares; see the
-/// [module docs](self).
+/// Checks A2A data parts against the schemas their agent declares.
+///
+/// A declaration is a JSON object from media type to JSON Schema, applying both ways, with
+/// optional `accepts` (data sent to the agent) and `returns` (data in its artifacts and
+/// messages) objects of the same shape that win for their direction:
+/// `{"application/json": {…}, "returns": {"application/vnd.quote+json": {…}}}`. It comes from
+/// the operator ([`DataSchemas::with_agent`], which wins for that agent) or from the agent's
+/// card, which the protocol front hands over as
+/// [`DeclaredDataSchemas`] (for A2A, the card extension
+/// `urn:agent-gateway:a2a:data-schemas:v1`; see `agent_gateway_a2a::data`). An agent that
+/// declares nothing, and a media type without a schema, pass.
+///
+/// Schemas are compiled as [`SchemaCheck`](super::SchemaCheck)'s are (2020-12 by default,
+/// offline, size- and depth-bounded, linear-time patterns, `format` skipped), once per
+/// declaration: a card's is recognised by its `Arc` and compiled again only when the card
+/// changes. A schema that cannot be compiled refuses the data of its media type (fail closed).
+///
+/// In [`Mode::Enforce`] a request whose data does not match is refused before the agent as
+/// invalid params (JSON-RPC -32602, HTTP 400) under [`DATA_IN_RULE`], naming the part and the
+/// schema path; an answer is refused with the guardrail denial under [`DATA_OUT_RULE`], a
+/// stream ended with its error event when the event carrying the data passes (each event is
+/// checked whole, nothing held back); that denial names the part and the schema path but does
+/// not quote the refused data. In [`Mode::Warn`] the data passes, the mismatch is
+/// logged and counted, and the answer carries `agw-guardrail-warning` naming the rule (on a
+/// stream, once its headers are out, only the audit record's `warnings` do).
 ///
 /// ```
 /// use agent_gateway_core::{Action, AgentRequest, Call};
@@ -149,7 +152,7 @@ pub struct DataSchemas {
     mode: Mode,
     max_schema_bytes: usize,
     configured: Arc<HashMap<String, Arc<Schemas>>>,
-    cards: Arc<RwLock<HashMap<String, (Arc<Value>, Arc<Schemas>)>>>,
+    cards: Arc<RwLock<Cards>>,
     counts: Arc<Counts>,
 }
 
@@ -198,7 +201,7 @@ impl DataSchemas {
         self
     }
 
-    /// Declares `agent`'s schemas (see the [module docs](self) for the shape), in place of
+    /// Declares `agent`'s schemas (see [`DataSchemas`] for the shape), in place of
     /// whatever its card declares. Fails, naming the media type, when the declaration or one
     /// of its schemas cannot be used.
     pub fn with_agent(mut self, agent: &str, declaration: &Value) -> Result<Self, String> {
@@ -230,7 +233,7 @@ impl DataSchemas {
             return Some(Arc::clone(schemas));
         }
         let declared = &request.extensions().get::<DeclaredDataSchemas>()?.0;
-        let read = |cards: &HashMap<String, (Arc<Value>, Arc<Schemas>)>| {
+        let read = |cards: &Cards| {
             cards
                 .get(agent)
                 .filter(|(key, _)| Arc::ptr_eq(key, declared))

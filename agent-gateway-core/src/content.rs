@@ -213,9 +213,10 @@ pub struct DataItem<'a> {
 ///     }
 /// }
 ///
+/// let (object, number) = (json!({"qty": 1}), json!(7));
 /// let item = |data| DataItem { at: "/message/parts/0", media_type: "application/json", data };
-/// assert!(Objects.check(&item(&json!({"qty": 1}))).is_ok());
-/// let blocked = Objects.check(&item(&json!(7))).unwrap_err();
+/// assert!(Objects.check(&item(&object)).is_ok());
+/// let blocked = Objects.check(&item(&number)).unwrap_err();
 /// assert_eq!(blocked.message(), Some("/message/parts/0 is not an object"));
 /// ```
 pub trait DataCheck: Send + 'static {

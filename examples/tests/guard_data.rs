@@ -119,8 +119,7 @@ async fn rpc(
         .await
 }
 
-/// The task's calls the agent has answered: the tasks it holds, read through the gateway is
-/// not possible without ids, so the answers themselves show the agent ran (an artifact).
+/// The `total` of the answer's first artifact: there only when the agent ran and answered.
 fn total(answer: &Value) -> &Value {
     &answer["result"]["task"]["artifacts"][0]["parts"][0]["data"]["total"]
 }

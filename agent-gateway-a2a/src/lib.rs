@@ -32,6 +32,7 @@
 //! ```
 
 pub mod body;
+pub mod data;
 pub mod error;
 mod filter;
 pub mod front;

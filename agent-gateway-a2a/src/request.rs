@@ -18,6 +18,7 @@
 //! assert_ne!(get.action(), Action::AgentMessage);
 //! ```
 
+use agent_gateway_core::content::{Blocked, DataCheck};
 use agent_gateway_core::jsonrpc::Id;
 use agent_gateway_core::{Action, AgentRequest, Parts, RequestParts};
 use http::{Extensions, HeaderMap};
@@ -157,6 +158,21 @@ impl AgentRequest for A2aRequest {
 
     fn parts(&self) -> &dyn RequestParts {
         &self.parts
+    }
+
+    /// The data parts of a message being sent (`/message/parts/N`); other operations carry
+    /// none.
+    fn check_data(&self, check: &mut dyn DataCheck) -> Result<(), Blocked> {
+        let sends = matches!(
+            self.op,
+            Operation::SendMessage | Operation::SendStreamingMessage
+        );
+        match self.params.get("message").filter(|_| sends) {
+            Some(message) => {
+                crate::data::check_parts(message, &mut "/message".to_owned(), &[], check)
+            }
+            None => Ok(()),
+        }
     }
 
     fn parts_mut(&mut self) -> &mut dyn RequestParts {

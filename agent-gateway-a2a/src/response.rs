@@ -20,7 +20,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use agent_gateway_core::content::TextFilter;
+use agent_gateway_core::content::{DataCheck, TextFilter};
 use agent_gateway_core::response::{Item, Outcome, ServedBy};
 use agent_gateway_core::{Action, AgentResponse, Denied, Usage, UsageReport};
 use serde_json::Value;
@@ -171,6 +171,25 @@ impl AgentResponse for A2aResponse {
                 Ok(())
             }
             Reply::Card { .. } | Reply::Agents(_) | Reply::Denied(_) => Err(filter),
+        }
+    }
+
+    /// The data parts of a result (artifacts, messages, status messages; not a task's
+    /// `history`, which holds what the client sent) are checked at once, a block turning the
+    /// result into the guardrail denial; a stream's as each event passes.
+    fn check_data(&mut self, mut check: Box<dyn DataCheck>) -> Result<(), Box<dyn DataCheck>> {
+        match &mut self.reply {
+            Reply::Stream(stream) => {
+                stream.check_data(check);
+                Ok(())
+            }
+            Reply::Result(value) => {
+                if let Err(blocked) = crate::data::check_result(value, check.as_mut()) {
+                    self.reply = Reply::Denied(blocked.to_denied());
+                }
+                Ok(())
+            }
+            Reply::Card { .. } | Reply::Agents(_) | Reply::Denied(_) => Err(check),
         }
     }
 

@@ -38,7 +38,7 @@ use crate::body::A2aBody;
 use crate::error::A2aError;
 use crate::filter::TextStage;
 use crate::registry::StreamIdle;
-use agent_gateway_core::content::TextFilter;
+use agent_gateway_core::content::{DataCheck, TextFilter};
 use agent_gateway_core::error::cause_ref;
 
 /// Maps each upstream result before it is relayed.
@@ -62,6 +62,8 @@ pub struct EventStream {
     queue: VecDeque<Decoded>,
     map: MapEvent,
     report: Option<UsageReport>,
+    /// A guardrail's check of the data parts, run on each result as it passes.
+    data: Option<Box<dyn DataCheck>>,
     /// A guardrail's filter over the text parts, and the results it has released.
     text: Option<Box<TextStage>>,
     released: VecDeque<Value>,
@@ -86,6 +88,7 @@ impl EventStream {
             queue: VecDeque::new(),
             map,
             report: None,
+            data: None,
             text: None,
             released: VecDeque::new(),
             done: false,
@@ -96,6 +99,13 @@ impl EventStream {
     /// ([`AgentResponse::filter_text`](agent_gateway_core::AgentResponse::filter_text)).
     pub(crate) fn filter_text(&mut self, filter: Box<dyn TextFilter>) {
         self.text = Some(Box::new(TextStage::new(filter)));
+    }
+
+    /// Hands the data parts of every result to `check` as they are relayed
+    /// ([`AgentResponse::check_data`](agent_gateway_core::AgentResponse::check_data)); a block
+    /// ends the stream with the denial.
+    pub(crate) fn check_data(&mut self, check: Box<dyn DataCheck>) {
+        self.data = Some(check);
     }
 
     pub(crate) fn set_report(&mut self, report: UsageReport) {
@@ -171,7 +181,12 @@ impl EventStream {
                 let Some(result) = msg.get_mut("result").map(Value::take) else {
                     return self.fail(A2aError::InvalidAgentResponse);
                 };
-                let mapped = (self.map)(result);
+                let mapped = (self.map)(result).and_then(|v| match self.data.as_mut() {
+                    Some(check) => crate::data::check_result(&v, check.as_mut())
+                        .map(|()| v)
+                        .map_err(|b| A2aError::Denied(b.to_denied())),
+                    None => Ok(v),
+                });
                 return match (mapped, self.text.as_mut()) {
                     (Ok(v), None) => Poll::Ready(Some(Ok(Relayed::Result(v)))),
                     (Ok(v), Some(text)) => match text.event(v, &mut self.released) {

@@ -47,8 +47,15 @@
 //! argument delta has passed), and may end the answer with the protocol's denial. The tools a
 //! request offers the model come from
 //! [`AgentRequest::offered_tools`](crate::AgentRequest::offered_tools).
+//!
+//! Structured data (an agent's data parts) is checked alike: a [`DataCheck`] sees each
+//! [`DataItem`] of a request ([`AgentRequest::check_data`](crate::AgentRequest::check_data))
+//! or of a response ([`AgentResponse::check_data`](crate::AgentResponse::check_data), a
+//! stream's as each event passes). The schemas a target declares for its data reach the
+//! policy layers as [`DeclaredDataSchemas`] in the request's extensions.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -174,3 +181,61 @@ impl fmt::Debug for dyn ToolCallCheck {
         f.write_str("ToolCallCheck")
     }
 }
+
+/// One item of structured data in a request or a response (an A2A data part): where it is,
+/// its media type and the data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataItem<'a> {
+    /// Where it is, as a JSON Pointer into the request's params or the response's result
+    /// (`/message/parts/1`) or, on a stream, into the event.
+    pub at: &'a str,
+    /// Its media type, lower-cased and without parameters (`application/json` when the
+    /// protocol says none).
+    pub media_type: &'a str,
+    /// The data.
+    pub data: &'a Value,
+}
+
+/// A check on the structured data of a request or a response, fed each item in order.
+///
+/// ```
+/// use agent_gateway_core::content::{Blocked, DataCheck, DataItem};
+/// use serde_json::json;
+///
+/// /// Refuses data that is not an object.
+/// struct Objects;
+/// impl DataCheck for Objects {
+///     fn check(&mut self, item: &DataItem<'_>) -> Result<(), Blocked> {
+///         match item.data.is_object() {
+///             true => Ok(()),
+///             false => Err(Blocked::new("objects").with_message(format!("{} is not an object", item.at))),
+///         }
+///     }
+/// }
+///
+/// let (object, number) = (json!({"qty": 1}), json!(7));
+/// let item = |data| DataItem { at: "/message/parts/0", media_type: "application/json", data };
+/// assert!(Objects.check(&item(&object)).is_ok());
+/// let blocked = Objects.check(&item(&number)).unwrap_err();
+/// assert_eq!(blocked.message(), Some("/message/parts/0 is not an object"));
+/// ```
+pub trait DataCheck: Send + 'static {
+    /// Checks one item. A [`Blocked`] refuses it: a request is refused before the upstream,
+    /// a whole answer becomes the protocol's denial, a stream ends with its error event.
+    fn check(&mut self, item: &DataItem<'_>) -> Result<(), Blocked>;
+}
+
+impl fmt::Debug for dyn DataCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataCheck")
+    }
+}
+
+/// The data schemas a request's target declares (an A2A agent's card extension), put in the
+/// request's extensions by the protocol front: a JSON object from media type to JSON Schema,
+/// with optional `accepts` and `returns` objects of the same shape for one direction.
+///
+/// The `Arc` is the same for every request while the declaration is unchanged, so a
+/// guardrail can compile it once and recognise it by pointer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredDataSchemas(pub Arc<Value>);

@@ -114,6 +114,17 @@ pub trait AgentRequest {
         Vec::new()
     }
 
+    /// Hands `check` each item of structured data this request carries (an A2A message's data
+    /// parts), in order, stopping at the first block. Requests without such data (the
+    /// default) pass.
+    fn check_data(
+        &self,
+        check: &mut dyn crate::content::DataCheck,
+    ) -> Result<(), crate::content::Blocked> {
+        let _ = check;
+        Ok(())
+    }
+
     /// Who is calling, once an auth layer (or the application) has said so.
     fn caller(&self) -> Option<&Caller> {
         self.extensions().get::<Caller>()

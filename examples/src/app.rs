@@ -270,7 +270,8 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
             }
         };
         parts.a2a = Some(router.clone());
-        let front_config = crate::a2a::card_options(a2a, front_config, &router);
+        let front_config = crate::a2a::card_options(a2a, front_config, &router)
+            .with_card_schemas(policies.card_schemas());
         let front = edge.route(A2aFront::new(policies.stack(router), front_config));
         if a2a.default_agent.is_some() {
             // A2A 0.3 clients look for the card at the host root.

@@ -7,11 +7,12 @@
 //! the application that admitted them (they hold it until they end), new ones get the new.
 //!
 //! What a reload **rebuilds**: authentication (API keys, JWT issuers and their JWKS caches),
-//! the authorization rules, quota and budget limits, run limits, guardrails (pin approvals made
-//! through the admin route are lost: keep pins in the file), the Host/Origin checks and the
-//! routes. What it **keeps**: the counter store, so quota, budget and run counters carry on;
-//! the audit writer and its hash chain; the trace layer; the per-caller open-stream counts;
-//! and, each while its section is unchanged, the MCP federation (its pools, breakers, stdio
+//! the authorization rules, quota and budget limits, run limits, guardrails, the Host/Origin
+//! checks and the routes. What it **keeps**: the counter store, so quota, budget and run
+//! counters carry on; the audit writer and its hash chain; the trace layer; the per-caller
+//! open-stream counts; the pin table with the approvals made through the admin route, while
+//! the `pin` guardrail's `pin_mode` and `pins` are unchanged; and, each while its section is
+//! unchanged, the MCP federation (its pools, breakers, stdio
 //! children, session tables and session key, so sessions carry on), the A2A router (instance
 //! pools, task affinity and its sealing key) and the LLM router (providers' pools and
 //! breakers). A changed `[mcp]`, `[a2a]` or `[llm]` section is built anew: its new upstreams

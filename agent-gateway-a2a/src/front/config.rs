@@ -59,6 +59,7 @@ pub struct A2aFrontConfig {
     pub(super) agent_card_versions: HashMap<String, CardVersions>,
     pub(super) default_agent: Option<String>,
     pub(super) agents: Option<AgentRegistry>,
+    pub(super) card_schemas: bool,
 }
 
 impl A2aFrontConfig {
@@ -82,6 +83,7 @@ impl A2aFrontConfig {
             agent_card_versions: HashMap::new(),
             default_agent: None,
             agents: None,
+            card_schemas: false,
         })
     }
 
@@ -148,6 +150,19 @@ impl A2aFrontConfig {
     /// requests too, after the front's checks.
     pub fn with_agents(mut self, agents: AgentRegistry) -> Self {
         self.agents = Some(agents);
+        self
+    }
+
+    /// Reads the card of a message's agent before the policy layers run (from the registry
+    /// of [`with_agents`](Self::with_agents), cached for the card's `max-age`, as for push),
+    /// and when it declares the schemas of its data parts
+    /// ([`DATA_SCHEMAS_EXTENSION`](crate::data::DATA_SCHEMAS_EXTENSION)) hands them to the
+    /// layers as [`DeclaredDataSchemas`](agent_gateway_core::content::DeclaredDataSchemas) in
+    /// the request's extensions, for a guardrail to check the data parts against. Off by
+    /// default: turn it on when such a guardrail is configured. A card that cannot be had
+    /// declares nothing.
+    pub fn with_card_schemas(mut self, yes: bool) -> Self {
+        self.card_schemas = yes;
         self
     }
 

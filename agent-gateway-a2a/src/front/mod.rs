@@ -73,6 +73,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::body::{BodyError, read_limited};
+use agent_gateway_core::content::DeclaredDataSchemas;
 use agent_gateway_core::jsonrpc::Id;
 use agent_gateway_core::response::PolicyHeaders;
 use agent_gateway_core::{AgentRequest, BoxError};
@@ -227,9 +228,29 @@ where
             (agent, op, binding, params)
         }
     };
+    let mut extensions = parts.extensions;
+    if let Some(declared) = card_schemas(config, &agent, op).await {
+        extensions.insert(declared);
+    }
     Ok(A2aRequest::new(agent, op, version, binding, params)
         .with_headers(parts.headers)
-        .with_extensions(parts.extensions))
+        .with_extensions(extensions))
+}
+
+/// The data schemas the card of a message's agent declares, when the front is to read them
+/// ([`A2aFrontConfig::with_card_schemas`]).
+async fn card_schemas(
+    config: &A2aFrontConfig,
+    agent: &str,
+    op: Operation,
+) -> Option<DeclaredDataSchemas> {
+    let sends = matches!(op, Operation::SendMessage | Operation::SendStreamingMessage);
+    let agents = config
+        .agents
+        .as_ref()
+        .filter(|_| config.card_schemas && sends)?;
+    let card = agents.card(agent).await.ok()?;
+    card.data_schemas.map(DeclaredDataSchemas)
 }
 
 /// PushNotificationNotSupported, from the agent's cached card, when the front knows the

@@ -49,6 +49,9 @@ pub struct CachedCard {
     pub card: Arc<Value>,
     /// When the gateway fetched (or last revalidated) it, in calendar time.
     pub fetched: SystemTime,
+    /// The params of its [`DATA_SCHEMAS_EXTENSION`](crate::data::DATA_SCHEMAS_EXTENSION)
+    /// extension, read once when the card was fetched (the same `Arc` while it is cached).
+    pub data_schemas: Option<Arc<Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +213,9 @@ impl CardCache {
                             .filter(Value::is_object)
                             .map(|card| Entry {
                                 card: CachedCard {
+                                    data_schemas: crate::data::declared_schemas(&card)
+                                        .cloned()
+                                        .map(Arc::new),
                                     card: Arc::new(card),
                                     fetched: self.clock.wall(),
                                 },

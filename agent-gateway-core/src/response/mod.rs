@@ -107,6 +107,18 @@ pub trait AgentResponse {
         Err(check)
     }
 
+    /// Applies `check` to the structured data this response carries (an agent's data parts in
+    /// artifacts and messages): a whole result's items at once, a stream's as each event
+    /// passes (each event is complete; nothing is held). A block turns a whole result into the
+    /// protocol's denial and ends a stream with its error event. Returns the check back when
+    /// this response has no data it can check.
+    fn check_data(
+        &mut self,
+        check: Box<dyn crate::content::DataCheck>,
+    ) -> Result<(), Box<dyn crate::content::DataCheck>> {
+        Err(check)
+    }
+
     /// Keeps only the listed items for which `keep` returns true, and returns how many were
     /// removed. Responses that are not listings have no items and remove nothing.
     fn retain_items(&mut self, keep: &mut dyn FnMut(&Item<'_>) -> bool) -> usize {

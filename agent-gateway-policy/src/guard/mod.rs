@@ -64,6 +64,8 @@
 //! - [`DenyRules`]: keyword and regex rules on arguments, prompts and outputs, and on streamed
 //!   text as it passes ([`DenyFilter`]).
 //! - [`SizeLimits`]: per-string and total limits, rejecting or trimming.
+//! - [`DataSchemas`]: an agent's data parts (A2A), sent and answered, against the schemas the
+//!   agent declares per media type, in its card or in config.
 //! - [`ToolCallSchemas`]: a model's tool calls against the request's own tool definitions,
 //!   on whole and streamed answers (warn by default).
 //! - [`Pins`]: a hash of each tool's definition, recorded at first sight or pinned; a change
@@ -72,6 +74,7 @@
 //!   and streamed text (see [`pii`]).
 
 pub mod admin;
+mod data;
 mod deny;
 pub mod future;
 mod json;
@@ -92,6 +95,7 @@ use std::task::{Context, Poll};
 use agent_gateway_core::{AgentRequest, AgentResponse, BoxError};
 use tower::Service;
 
+pub use self::data::{DATA_IN_RULE, DATA_OUT_RULE, DataSchemas, MAX_DECLARING_AGENTS};
 pub use self::deny::{DenyError, DenyFilter, DenyRules, MAX_RULE_SIZE, MAX_STREAM_HOLD};
 use self::future::ResponseFuture;
 pub use self::layer::GuardLayer;

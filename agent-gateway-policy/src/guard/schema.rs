@@ -314,6 +314,18 @@ pub(super) fn mismatch(validator: &Validator, instance: &Value) -> Option<String
     ))
 }
 
+/// Where `instance` first fails `validator`, without the error's text (which quotes the
+/// instance): for content refused on its way to the client, whose data must not leak in the
+/// denial.
+pub(super) fn mismatch_at(validator: &Validator, instance: &Value) -> Option<String> {
+    let error = validator.iter_errors(instance).next()?;
+    Some(format!(
+        "at schema path {} (instance path {})",
+        or_root(error.schema_path().as_str()),
+        or_root(error.instance_path().as_str()),
+    ))
+}
+
 fn or_root(path: &str) -> &str {
     if path.is_empty() { "/" } else { path }
 }

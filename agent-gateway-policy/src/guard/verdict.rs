@@ -50,6 +50,7 @@ impl Verdict {
 pub struct Block {
     rule_id: String,
     message: Option<Cow<'static, str>>,
+    bad_request: bool,
 }
 
 impl Block {
@@ -58,6 +59,7 @@ impl Block {
         Block {
             rule_id: rule_id.into(),
             message: None,
+            bad_request: false,
         }
     }
 
@@ -67,19 +69,37 @@ impl Block {
         self
     }
 
+    /// Refuses the request as malformed rather than as blocked content: the denial is
+    /// [`DeniedKind::BadRequest`] naming the rule, which the protocols render as invalid
+    /// params (JSON-RPC -32602, HTTP 400). For a request whose content breaks a schema its
+    /// target declared, which a client can mend.
+    ///
+    /// [`DeniedKind::BadRequest`]: agent_gateway_core::DeniedKind::BadRequest
+    pub fn as_bad_request(mut self) -> Self {
+        self.bad_request = true;
+        self
+    }
+
     /// The id of the rule that refused.
     pub fn rule_id(&self) -> &str {
         &self.rule_id
     }
 
-    /// The denial every front renders: [`DeniedKind::GuardrailBlocked`] with the rule id.
+    /// The denial every front renders: [`DeniedKind::GuardrailBlocked`] with the rule id (or
+    /// [`DeniedKind::BadRequest`] with it, [`as_bad_request`](Self::as_bad_request)).
     ///
     /// [`DeniedKind::GuardrailBlocked`]: agent_gateway_core::DeniedKind::GuardrailBlocked
+    /// [`DeniedKind::BadRequest`]: agent_gateway_core::DeniedKind::BadRequest
     pub fn into_denied(self) -> Denied {
         let denied = Denied::guardrail_blocked(self.rule_id);
-        match self.message {
+        let denied = match self.message {
             Some(message) => denied.with_message(message),
             None => denied,
+        };
+        match self.bad_request {
+            true => Denied::bad_request(denied.message().to_owned())
+                .with_rule(denied.rule().unwrap_or_default().to_owned()),
+            false => denied,
         }
     }
 }

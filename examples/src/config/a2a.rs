@@ -1,9 +1,11 @@
 //! The `[a2a]` section: the A2A front and the registry of named agents behind it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use agent_gateway_a2a::front::CardVersions;
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::ConfigError;
 
@@ -61,8 +63,38 @@ pub struct AgentConfig {
     pub stream_idle_timeout: Option<Duration>,
     /// Which versions its rewritten card advertises (`card_versions`), if not the front's.
     pub card_versions: Option<CardVersions>,
+    /// The schemas of its data parts (`data_schemas`, inline, or `data_schemas_file`, a JSON
+    /// file), in place of what its card declares; checked by a `data_schema` guardrail.
+    pub data_schemas: Option<DataSchemasSource>,
     /// Its instances.
     pub instances: Vec<InstanceConfig>,
+}
+
+/// Where an agent's configured data schemas are: the declaration's shape is that of the card
+/// extension (media type to JSON Schema, optional `accepts` and `returns`; see
+/// [`agent_gateway_a2a::data`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DataSchemasSource {
+    /// Written in the config file.
+    Inline(Value),
+    /// In a JSON file, read when the policies are built (and by `--check`).
+    File(PathBuf),
+}
+
+impl DataSchemasSource {
+    /// The declaration: the inline one, or the file's, parsed.
+    pub fn load(&self) -> Result<Value, String> {
+        match self {
+            DataSchemasSource::Inline(v) => Ok(v.clone()),
+            DataSchemasSource::File(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("{} is not JSON: {e}", path.display()))
+            }
+        }
+    }
 }
 
 /// One instance of an agent.
@@ -109,6 +141,8 @@ struct FileAgent {
     connect_timeout_ms: Option<u64>,
     stream_idle_timeout_ms: Option<u64>,
     card_versions: Option<String>,
+    data_schemas: Option<Value>,
+    data_schemas_file: Option<PathBuf>,
     #[serde(default)]
     instances: Vec<FileInstance>,
 }
@@ -197,7 +231,22 @@ impl TryFrom<FileA2a> for A2aConfig {
                         })
                     })
                     .collect::<Result<_, _>>()?;
+                let data_schemas = match (a.data_schemas, a.data_schemas_file) {
+                    (None, None) => None,
+                    (Some(v), None) => Some(DataSchemasSource::Inline(v)),
+                    (None, Some(path)) => Some(DataSchemasSource::File(path)),
+                    (Some(_), Some(_)) => {
+                        return Err(bad(
+                            "a2a.agents.data_schemas",
+                            format!(
+                                "`{}`: set data_schemas or data_schemas_file, not both",
+                                a.name
+                            ),
+                        ));
+                    }
+                };
                 Ok(AgentConfig {
+                    data_schemas,
                     card_versions: card_versions(
                         "a2a.agents.card_versions",
                         a.card_versions.as_deref(),

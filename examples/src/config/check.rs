@@ -379,6 +379,17 @@ fn check_a2a(out: &mut Vec<Problem>, a2a: &A2aConfig) {
         env_set(out, "a2a.seal_key_env".into(), var);
     }
     for (i, agent) in a2a.agents.iter().enumerate() {
+        // The schemas compile as start-up would compile them (files read, no network).
+        if let Some(source) = &agent.data_schemas {
+            let compiled = source.load().and_then(|declaration| {
+                agent_gateway_policy::guard::DataSchemas::new()
+                    .with_agent(&agent.name, &declaration)
+                    .map(drop)
+            });
+            if let Err(why) = compiled {
+                out.push(Problem::new(format!("a2a.agents[{i}].data_schemas"), why));
+            }
+        }
         for (j, inst) in agent.instances.iter().enumerate() {
             if let Some(var) = &inst.token_env {
                 env_set(

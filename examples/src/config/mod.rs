@@ -28,7 +28,7 @@ mod llm;
 mod mcp;
 mod metrics;
 
-pub use a2a::{A2aConfig, AgentConfig, InstanceConfig};
+pub use a2a::{A2aConfig, AgentConfig, DataSchemasSource, InstanceConfig};
 pub use audit::{AuditConfig, AuditStore, DEFAULT_AUDIT_PATH};
 pub use guardrails::{GuardrailConfig, GuardrailKind, Guardrails};
 pub use metrics::{DEFAULT_METRICS_PATH, MetricsConfig};

@@ -225,9 +225,14 @@ fn the_readme_example_config_is_valid() {
         .map(|d| d.cache_write_usd_per_million)
         .collect();
     assert_eq!(writes, [None, None, Some(1.25)]);
-    // schema, deny, pii, size, pin, tool_calls.
-    assert_eq!(c.guardrails.len(), 6);
-    assert!(Guardrails::build(&c.guardrails).unwrap().pins.is_some());
+    // schema, deny, pii, size, pin, tool_calls, data_schema.
+    assert_eq!(c.guardrails.len(), 7);
+    let a2a = c.a2a.as_ref().expect("an [a2a] section");
+    let built = Guardrails::build_with(&c.guardrails, Some(a2a)).unwrap();
+    assert!(built.pins.is_some());
+    assert!(built.card_schemas);
+    let travel = a2a.agents.iter().find(|a| a.name == "travel").unwrap();
+    assert!(travel.data_schemas.is_some());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod data;
 mod pins;
 mod rails;
 mod schemas;

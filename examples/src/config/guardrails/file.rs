@@ -140,10 +140,13 @@ impl TryFrom<FileGuardrail> for GuardrailConfig {
                 on_responses: f.on_responses.unwrap_or(true),
             },
             "tool_calls" => GuardrailKind::ToolCalls,
+            "data_schema" => GuardrailKind::DataSchema,
             other => {
                 return Err(bad(
                     "guardrails.kind",
-                    format!("`{other}` is not one of schema, deny, size, pin, pii, tool_calls"),
+                    format!(
+                        "`{other}` is not one of schema, deny, size, pin, pii, tool_calls, data_schema"
+                    ),
                 ));
             }
         };

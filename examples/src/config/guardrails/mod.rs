@@ -4,7 +4,7 @@
 //! ```toml
 //! [[guardrails]]
 //! id = "schemas"
-//! kind = "schema"                 # schema | deny | size | pin | pii | tool_calls
+//! kind = "schema"                 # schema | deny | size | pin | pii | tool_calls | data_schema
 //! protocols = ["mcp"]
 //!
 //! [[guardrails]]
@@ -39,7 +39,29 @@
 //! id = "model-tool-calls"
 //! kind = "tool_calls"             # a model's tool calls against the request's own tools
 //! mode = "enforce"                # warn (the default for this kind) | enforce
+//!
+//! [[guardrails]]
+//! id = "agent-data"
+//! kind = "data_schema"            # A2A data parts against the schemas their agent declares
+//! targets = ["orders"]            # agents; mode enforce (default) | warn
 //! ```
+//!
+//! A `data_schema` guardrail checks the data parts of messages sent to an agent, and of its
+//! artifacts and messages (on streams event by event), against the schemas the agent declares
+//! per media type: in its card's extension `urn:agent-gateway:a2a:data-schemas:v1`
+//! ([`agent_gateway_a2a::data`]), or in `[[a2a.agents]]` as `data_schemas` (inline) or
+//! `data_schemas_file` (a JSON file), which wins over the card for that agent:
+//!
+//! ```toml
+//! [[a2a.agents]]
+//! name = "orders"
+//! data_schemas = { accepts = { "application/json" = { type = "object", required = ["sku"] } } }
+//! ```
+//!
+//! With such a guardrail the A2A front reads each message's agent card (cached) before the
+//! policy layers. A refused message is invalid params (JSON-RPC -32602, HTTP 400, rule
+//! `a2a.data-in`) and never reaches the agent; a refused answer is the guardrail denial
+//! (`a2a.data-out`), or a stream's error event.
 //!
 //! A `pii` guardrail compiles its rules once, when the layer is built at start-up.
 
@@ -49,11 +71,11 @@ mod tests;
 
 use agent_gateway_policy::guard::pii::{PiiGuard, PiiRule};
 use agent_gateway_policy::guard::{
-    DenyRules, GuardLayer, Mode, PinMode, Pins, SchemaCheck, Scope, Scoped, SizeLimits,
-    ToolCallSchemas, ToolDigest,
+    DataSchemas, DenyRules, GuardLayer, Mode, PinMode, Pins, SchemaCheck, Scope, Scoped,
+    SizeLimits, ToolCallSchemas, ToolDigest,
 };
 
-use super::ConfigError;
+use super::{A2aConfig, ConfigError};
 pub(super) use file::FileGuardrail;
 
 /// One configured guardrail.
@@ -103,6 +125,8 @@ pub enum GuardrailKind {
     /// A model's tool calls against the request's own tool definitions, in the guardrail's
     /// mode (warn by default for this kind).
     ToolCalls,
+    /// A2A data parts against the schemas their agent declares (card or `[[a2a.agents]]`).
+    DataSchema,
 }
 
 /// The guard layer built from the configured guardrails, and the pin table if one is
@@ -114,13 +138,36 @@ pub struct Guardrails {
     pub layer: GuardLayer,
     /// The pins, shared with the layer.
     pub pins: Option<Pins>,
+    /// Whether a `data_schema` guardrail wants the agents' cards read before the policy
+    /// layers ([`A2aFrontConfig::with_card_schemas`](agent_gateway_a2a::A2aFrontConfig::with_card_schemas)).
+    pub card_schemas: bool,
 }
 
 impl Guardrails {
-    /// Builds the layer from `configs`.
+    /// Builds the layer from `configs`, with no agent declaring data schemas in config.
     pub fn build(configs: &[GuardrailConfig]) -> Result<Guardrails, ConfigError> {
+        Guardrails::build_with(configs, None)
+    }
+
+    /// Builds the layer from `configs`, a `data_schema` guardrail taking the data schemas the
+    /// `[[a2a.agents]]` of `a2a` declare (files read here).
+    pub fn build_with(
+        configs: &[GuardrailConfig],
+        a2a: Option<&A2aConfig>,
+    ) -> Result<Guardrails, ConfigError> {
+        Guardrails::build_keeping(configs, a2a, None)
+    }
+
+    /// As [`build_with`](Self::build_with), a `pin` guardrail using `pins` (a table kept across
+    /// a reload, with its approvals) instead of a new table from its settings.
+    pub fn build_keeping(
+        configs: &[GuardrailConfig],
+        a2a: Option<&A2aConfig>,
+        kept: Option<Pins>,
+    ) -> Result<Guardrails, ConfigError> {
         let mut layer = GuardLayer::new();
         let mut pins = None;
+        let mut card_schemas = false;
         for c in configs {
             let scoped = |g| {
                 Scoped::new(&c.id, g)
@@ -137,8 +184,10 @@ impl Guardrails {
                     if pins.is_some() {
                         return Err(bad("guardrails.kind", "only one `pin` guardrail".into()));
                     }
-                    let table = pinned.iter().fold(Pins::new(*mode), |p, (tool, digest)| {
-                        p.with_pin(tool, *digest)
+                    let table = kept.clone().unwrap_or_else(|| {
+                        pinned.iter().fold(Pins::new(*mode), |p, (tool, digest)| {
+                            p.with_pin(tool, *digest)
+                        })
                     });
                     pins = Some(table.clone());
                     layer.with(scoped(Guard::Pin(table)))
@@ -157,10 +206,38 @@ impl Guardrails {
                 GuardrailKind::ToolCalls => layer.with(scoped(Guard::ToolCalls(
                     ToolCallSchemas::new().with_mode(c.mode),
                 ))),
+                GuardrailKind::DataSchema => {
+                    card_schemas = true;
+                    let schemas = data_schemas(a2a)?.with_mode(c.mode);
+                    layer.with(scoped(Guard::Data(schemas)))
+                }
             };
         }
-        Ok(Guardrails { layer, pins })
+        Ok(Guardrails {
+            layer,
+            pins,
+            card_schemas,
+        })
     }
+}
+
+/// A data-schema check holding the declarations of `a2a`'s agents.
+pub(crate) fn data_schemas(a2a: Option<&A2aConfig>) -> Result<DataSchemas, ConfigError> {
+    let agents = a2a.map(|a| a.agents.as_slice()).unwrap_or_default();
+    agents
+        .iter()
+        .try_fold(DataSchemas::new(), |schemas, agent| {
+            let Some(source) = &agent.data_schemas else {
+                return Ok(schemas);
+            };
+            let reason = |why: String| format!("agent `{}`: {why}", agent.name);
+            let declaration = source
+                .load()
+                .map_err(|why| bad("a2a.agents.data_schemas", reason(why)))?;
+            schemas
+                .with_agent(&agent.name, &declaration)
+                .map_err(|why| bad("a2a.agents.data_schemas", reason(why)))
+        })
 }
 
 /// The built-in guardrails as one type, so each can be scoped the same way.
@@ -172,6 +249,7 @@ enum Guard {
     Pin(Pins),
     Pii(PiiGuard),
     ToolCalls(ToolCallSchemas),
+    Data(DataSchemas),
 }
 
 impl Guard {
@@ -183,6 +261,7 @@ impl Guard {
             Guard::Pin(g) => g,
             Guard::Pii(g) => g,
             Guard::ToolCalls(g) => g,
+            Guard::Data(g) => g,
         }
     }
 }

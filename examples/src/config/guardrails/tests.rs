@@ -152,3 +152,54 @@ fn a_tool_calls_guardrail_warns_unless_told_to_enforce() {
         "{err}"
     );
 }
+
+/// An `[[a2a.agents]]` entry named `orders`, with `extra` lines, and a `data_schema` guardrail.
+fn with_agent_schemas(extra: &str) -> String {
+    format!(
+        "[a2a]\n[[a2a.agents]]\nname = \"orders\"\n{extra}\n[[a2a.agents.instances]]\nid = \"o\"\n\
+         url = \"http://10.0.0.1/\"\n[[guardrails]]\nid = \"data\"\nkind = \"data_schema\"\n"
+    )
+}
+
+#[test]
+fn data_schema_guardrails_take_the_agents_declarations_inline_or_from_a_file() {
+    let inline = "data_schemas = { returns = { \"application/json\" = { type = \"object\" } } }";
+    let c = Config::from_toml_str(&with_agent_schemas(inline)).unwrap();
+    let built = Guardrails::build_with(&c.guardrails, c.a2a.as_ref()).unwrap();
+    assert!(built.card_schemas);
+    assert_eq!(built.layer.len(), 1);
+    // Without a data_schema guardrail the front reads no cards.
+    let none = Config::from_toml_str("[[guardrails]]\nid = \"s\"\nkind = \"schema\"\n").unwrap();
+    assert!(!Guardrails::build(&none.guardrails).unwrap().card_schemas);
+
+    let file = std::env::temp_dir().join(format!("agw-data-schemas-{}.json", std::process::id()));
+    std::fs::write(&file, r#"{"application/json": {"type": "object"}}"#).unwrap();
+    let from_file = format!("data_schemas_file = {:?}", file.display().to_string());
+    let c = Config::from_toml_str(&with_agent_schemas(&from_file)).unwrap();
+    assert!(Guardrails::build_with(&c.guardrails, c.a2a.as_ref()).is_ok());
+    // A schema that does not compile is refused at build, naming the agent and media type;
+    // so is a file that is not there.
+    std::fs::write(&file, r#"{"application/json": {"type": 7}}"#).unwrap();
+    let err = Guardrails::build_with(&c.guardrails, c.a2a.as_ref()).unwrap_err();
+    let err = err.to_string();
+    assert!(
+        err.contains("orders") && err.contains("application/json"),
+        "{err}"
+    );
+    std::fs::remove_file(&file).unwrap();
+    let err = Guardrails::build_with(&c.guardrails, c.a2a.as_ref()).unwrap_err();
+    assert!(err.to_string().contains("cannot read"), "{err}");
+    // --check says the same, under the agent's key.
+    let problems = crate::config::check::check_str(&with_agent_schemas(
+        "data_schemas = { \"not-a-media-type\" = { type = \"object\" } }",
+    ));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "a2a.agents[0].data_schemas");
+    assert!(
+        problems[0].reason.contains("not-a-media-type"),
+        "{problems:?}"
+    );
+    // Both ways of declaring at once is a mistake.
+    let both = format!("{inline}\n{from_file}");
+    assert!(Config::from_toml_str(&with_agent_schemas(&both)).is_err());
+}

@@ -56,21 +56,6 @@ fn assert_answered(report: &Value, what: &str) {
     );
 }
 
-async fn gateway<S>(upstream: S) -> String
-where
-    Direct<S>: tower::Service<
-            agent_gateway_mcp::McpRequest,
-            Response = agent_gateway_mcp::McpResponse,
-            Error = agent_gateway_core::BoxError,
-        > + Clone
-        + Send
-        + Sync
-        + 'static,
-    <Direct<S> as tower::Service<agent_gateway_mcp::McpRequest>>::Future: Send + 'static,
-{
-    serve(front(upstream)).await
-}
-
 fn front<S>(upstream: S) -> McpFront<Direct<S>> {
     McpFront::new(
         Direct::new(upstream),
@@ -172,7 +157,7 @@ async fn a_legacy_client_is_asked_through_the_gateway_as_by_a_dual_era_server_al
         .unwrap();
     assert!(list["tools"].as_array().is_some_and(|t| !t.is_empty()));
     assert_eq!(upstream.era().await, Some(Era::Modern));
-    let url = gateway(upstream.clone()).await;
+    let url = serve(front(upstream.clone())).await;
     // A modern client is spoken for in the modern era: no back-channel, as alone.
     let modern = call(&url, "2026-07-28").await;
     assert!(
@@ -216,7 +201,7 @@ where
         + 'static,
     <Direct<S> as tower::Service<agent_gateway_mcp::McpRequest>>::Future: Send + 'static,
 {
-    let url = gateway(two.clone()).await;
+    let url = serve(front(two.clone())).await;
     assert_answered(&call(&url, "legacy").await, what);
     two_clients_each_on_their_own(&url, || sessions(&two), what).await;
     let held = front(one.clone());

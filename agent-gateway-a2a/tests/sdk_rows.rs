@@ -211,11 +211,95 @@ async fn task_operations_answer_the_same_through_a_gateway_speaking_0_3_to_the_a
     compare(Version::V0_3, &table).await;
 }
 
+/// Sends, in 1.0 on both bindings, a message that asks for input, then its answer, each with
+/// a `historyLength`; reads the task back with one; streams a send with `historyLength: 0`;
+/// and sends a 0.3 message with `historyLength: 0` (0.3's unset: all of it).
+fn history_rows() -> Vec<Value> {
+    let msg = |text: &str, task: Option<&str>, history: i64| {
+        let mut m = json!({"messageId": text, "role": "ROLE_USER", "parts": [{"text": text}]});
+        if let Some(t) = task {
+            m["taskId"] = t.into();
+        }
+        json!({"message": m, "configuration": {"historyLength": history}})
+    };
+    let msg03 = json!({"message": {"kind": "message", "messageId": "m5", "role": "user",
+        "parts": [{"kind": "text", "text": "five"}]}, "configuration": {"historyLength": 0}});
+    vec![
+        save(
+            v1(rpc(Some(1), "SendMessage", msg("one", None, 0))),
+            &[("t1", "/result/task/id")],
+        ),
+        v1(rpc(Some(2), "SendMessage", msg("two", Some("{t1}"), 1))),
+        v1(rpc(
+            Some(3),
+            "GetTask",
+            json!({"id": "{t1}", "historyLength": 2}),
+        )),
+        v1(rpc(Some(4), "GetTask", json!({"id": "{t1}"}))),
+        v1(rpc(Some(5), "SendStreamingMessage", msg("three", None, 0))),
+        save(
+            rest("POST", "/message:send", msg("four", None, 0)),
+            &[("t4", "/task/id")],
+        ),
+        rest("POST", "/message:send", msg("five", Some("{t4}"), 1)),
+        rest("POST", "/message:stream", msg("six", None, 0)),
+        rpc(Some(6), "message/send", msg03),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_length_on_a_send_answers_as_the_agent_does_through_a_0_3_one_too() {
+    let Some(_) = peers::python() else { return };
+    let table = history_rows();
+    for version in [Version::V1_0, Version::V0_3] {
+        let alone = compare_mode("input", version, &table).await;
+        // The rows asked what they claim: no history for 0, the last message for 1, all of
+        // it unset or in 0.3's 0.
+        let task = |i: usize| {
+            let body = &alone[i]["body"];
+            let first = body.get(0).unwrap_or(body);
+            first
+                .pointer("/result/task")
+                .or(first.get("task"))
+                .or(first.get("result"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let history = |i: usize| task(i)["history"].as_array().map(Vec::len);
+        assert_eq!(
+            task(0)["status"]["state"],
+            "TASK_STATE_INPUT_REQUIRED",
+            "{}",
+            alone[0]
+        );
+        assert_eq!(
+            [0, 1, 2, 3, 4, 5, 6, 7, 8].map(history),
+            [
+                None,
+                Some(1),
+                Some(2),
+                Some(3),
+                None,
+                None,
+                Some(1),
+                None,
+                Some(1)
+            ],
+            "{alone:#?}"
+        );
+    }
+}
+
 /// Sends `table` to an agent alone and to another process of it through a gateway speaking
 /// `version` to it; fails on any difference; returns the agent's own answers.
 async fn compare(version: Version, table: &[Value]) -> Vec<Value> {
-    let (_alone, alone_port) = peers::sdk_agent(&["complete", "ops", "--v03"]).await;
-    let (_behind, behind_port) = peers::sdk_agent(&["complete", "ops", "--v03"]).await;
+    compare_mode("complete", version, table).await
+}
+
+/// [`compare`] with agents in `mode` (see `agent.py`).
+async fn compare_mode(mode: &str, version: Version, table: &[Value]) -> Vec<Value> {
+    let (_alone, alone_port) = peers::sdk_agent(&[mode, "ops", "--v03"]).await;
+    let (_behind, behind_port) = peers::sdk_agent(&[mode, "ops", "--v03"]).await;
     let registry = peers::registry(&[("ops", &[("o1", behind_port, version)])]);
     let (gateway, _) = peers::gateway(registry, 10, |c| {
         c.with_webhooks(

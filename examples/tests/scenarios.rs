@@ -1,5 +1,6 @@
 //! The scenario configurations in `examples/configs/`: each passes `gateway --check`, and the
-//! gateway starts with it (upstream addresses replaced by in-test fakes) and answers a call.
+//! gateway starts with it (upstream addresses replaced by in-test fakes or real peers: two
+//! a2a-sdk agent instances for the A2A registry) and answers a call.
 
 #![allow(clippy::unwrap_used)] // a failed step fails the test
 
@@ -130,15 +131,119 @@ fn the_multi_tenant_scenario_knows_each_tenant_and_serves_a_model_call() {
     assert_eq!(status, 401);
 }
 
+/// An a2a-sdk agent (`tests/peers/a2a/agent.py complete NAME`) on a loopback port the OS
+/// picked; killed when dropped.
+struct SdkAgent {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl SdkAgent {
+    fn start(python: &Path, name: &str) -> SdkAgent {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/a2a/agent.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .args(["complete", name])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The port line, read on a thread so the wait is bounded.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(std::time::Duration::from_secs(60));
+        let port = line
+            .ok()
+            .and_then(|l| l.trim().strip_prefix("PORT ")?.parse().ok());
+        let mut agent = SdkAgent { child, port: 0 };
+        agent.port = port.unwrap_or_else(|| panic!("{name} did not report its port within 60 s"));
+        agent
+    }
+}
+
+impl Drop for SdkAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
-fn the_a2a_registry_scenario_lists_its_agent() {
+fn the_a2a_registry_scenario_serves_from_either_instance() {
+    let Some(python) = peers::python() else {
+        return;
+    };
+    let agents = [
+        SdkAgent::start(&python, "travel-1"),
+        SdkAgent::start(&python, "travel-2"),
+    ];
     let dir = gateway::scratch("scenario-a2a");
-    let file = adapted(&dir, "a2a-registry.toml", &[]);
+    let file = adapted(
+        &dir,
+        "a2a-registry.toml",
+        &[
+            ("127.0.0.1:9001", format!("127.0.0.1:{}", agents[0].port)),
+            ("127.0.0.1:9002", format!("127.0.0.1:{}", agents[1].port)),
+        ],
+    );
     let gw = gateway::start_in_env(&dir, &["--config", file.to_str().unwrap()], &ENV);
     let auth = "Authorization: Bearer agw-demo-key\r\n";
     let (status, _, body) = http_get_with(gw.addr, "/a2a/", auth);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("travel"), "{body}");
+    // A message to the registry's agent: one instance answers (each echoes with its name).
+    let send = |text: &str| {
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+            "params": {"message": {"messageId": text, "role": "ROLE_USER", "parts": [{"text": text}]}}});
+        let (status, res) = http_post_json(
+            gw.addr,
+            "/a2a/travel",
+            &format!("{auth}A2A-Version: 1.0\r\n"),
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "{res}");
+        serde_json::from_str::<serde_json::Value>(&res).unwrap()
+    };
+    let echo = |v: &serde_json::Value| {
+        v.pointer("/result/task/artifacts/0/parts/0/text")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_else(|| panic!("an artifact: {v}"))
+            .to_owned()
+    };
+    let first = send("hello");
+    let text = echo(&first);
+    let served = ["travel-1", "travel-2"]
+        .iter()
+        .position(|n| text == format!("{n} echo: hello"))
+        .unwrap_or_else(|| panic!("an instance's echo: {text}"));
+    // That instance stopped, the other serves the next message.
+    let [a, b] = agents;
+    let (gone, other) = if served == 0 { (a, b) } else { (b, a) };
+    drop(gone);
+    let second = send("again");
+    assert_eq!(
+        echo(&second),
+        format!("travel-{} echo: again", 2 - served),
+        "{second}"
+    );
+    // The first task stays with its (stopped) instance: reading it is an error, never an
+    // answer from the other one.
+    let task = first["result"]["task"]["id"].as_str().unwrap();
+    let get =
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "GetTask", "params": {"id": task}});
+    let (_, res) = http_post_json(
+        gw.addr,
+        "/a2a/travel",
+        &format!("{auth}A2A-Version: 1.0\r\n"),
+        &get.to_string(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&res).unwrap();
+    assert!(v.get("error").is_some(), "{v}");
+    drop(other);
 }
 
 /// A one-answer HTTP server on a loopback port: every request gets `status` and `body`.

@@ -43,12 +43,12 @@ fn text(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_python_server_changing_a_tool_description_is_flagged_and_blocked_until_approved() {
-    let Some(_) = common::python_peer() else {
-        return;
-    };
-    let (url, _server) = common::python_server("rug_pull_server.py").await;
+type Front = McpFront<BoxCloneSyncService<McpRequest, McpResponse, BoxError>>;
+
+/// The python rug-pull server behind a federation (as `calc`) under `guard`: the front, and
+/// the server's process, which stops when dropped.
+async fn behind(guard: GuardLayer) -> (Front, tokio::process::Child) {
+    let (url, server) = common::python_server("rug_pull_server.py").await;
     let fed = Federation::builder()
         .member(Member::new(
             ServerName::new("calc").unwrap(),
@@ -56,15 +56,24 @@ async fn a_python_server_changing_a_tool_description_is_flagged_and_blocked_unti
         ))
         .build()
         .unwrap();
+    let stack = ServiceBuilder::new().layer(guard).service(fed);
+    let front = McpFront::new(
+        BoxCloneSyncService::new(stack),
+        McpFrontConfig::new("gw", "1").unwrap(),
+    );
+    (front, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_server_changing_a_tool_description_is_flagged_and_blocked_until_approved() {
+    let Some(_) = common::python_peer() else {
+        return;
+    };
     let pins = Pins::new(PinMode::Block);
     let guard = GuardLayer::new()
         .with(pins.clone())
         .with(SchemaCheck::new());
-    let stack = ServiceBuilder::new().layer(guard).service(fed);
-    let front: McpFront<BoxCloneSyncService<McpRequest, McpResponse, BoxError>> = McpFront::new(
-        BoxCloneSyncService::new(stack),
-        McpFrontConfig::new("gw", "1").unwrap(),
-    );
+    let (front, _server) = behind(guard).await;
     let modern = McpClient::modern(front.clone());
     let legacy = McpClient::legacy(front);
 
@@ -135,22 +144,8 @@ async fn in_flag_mode_a_changed_tool_is_listed_and_called_with_a_warning_header(
     let Some(_) = common::python_peer() else {
         return;
     };
-    let (url, _server) = common::python_server("rug_pull_server.py").await;
-    let fed = Federation::builder()
-        .member(Member::new(
-            ServerName::new("calc").unwrap(),
-            HttpUpstream::connect(url.parse().unwrap()),
-        ))
-        .build()
-        .unwrap();
     let pins = Pins::new(PinMode::Flag);
-    let stack = ServiceBuilder::new()
-        .layer(GuardLayer::new().with(pins.clone()))
-        .service(fed);
-    let front: McpFront<BoxCloneSyncService<McpRequest, McpResponse, BoxError>> = McpFront::new(
-        BoxCloneSyncService::new(stack),
-        McpFrontConfig::new("gw", "1").unwrap(),
-    );
+    let (front, _server) = behind(GuardLayer::new().with(pins.clone())).await;
     // The warning header of the last answer, as the client receives it.
     let last: Arc<Mutex<Option<String>>> = Arc::default();
     let sink = last.clone();

@@ -5,29 +5,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use agent_gateway_a2a::registry::{Agent, AgentRegistry};
-use agent_gateway_a2a::router::A2aRouter;
-use agent_gateway_a2a::seal::Sealer;
-use agent_gateway_a2a::testkit::FakeAgent;
-use agent_gateway_a2a::version::Version;
-use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
+mod run_fronts;
+
 use agent_gateway_core::run::RUN_ID_HEADER;
 use agent_gateway_core::store::MemoryStore;
-use agent_gateway_core::testkit::TestClient;
-use agent_gateway_core::{BoxError, Secret};
-use agent_gateway_llm::LlmFront;
-use agent_gateway_llm::provider::OpenAiProvider;
-use agent_gateway_llm::router::{Deployment, LlmRouter};
-use agent_gateway_llm::testkit::{FakeProvider, Script};
-use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::router::federation::{Federation, Member};
-use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::{McpFront, McpFrontConfig};
+use agent_gateway_mcp::testkit::McpClient;
 use agent_gateway_policy::run::{RunLayer, RunLimits};
 use http::HeaderValue;
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
+
+use run_fronts::{a2a_client, a2a_message, a2a_travel, llm_client, llm_gpt, mcp_front, mcp_fs};
 
 /// A run layer whose runs may take one step of the kind `limits` bounds.
 fn runs(limits: RunLimits) -> RunLayer {
@@ -37,18 +26,11 @@ fn runs(limits: RunLimits) -> RunLayer {
 #[tokio::test]
 async fn mcp_answers_an_exhausted_run_with_a_json_rpc_error_naming_the_limit_in_both_eras() {
     for (era, run) in [("modern", "run-modern"), ("legacy", "run-legacy")] {
-        let fs = FakeMcpServer::new().with_echo_tool("read_file");
-        let fed = Federation::builder()
-            .member(Member::new(ServerName::new("fs").unwrap(), fs.clone()))
-            .build()
-            .unwrap();
+        let (fs, fed) = mcp_fs();
         let stack = ServiceBuilder::new()
             .layer(runs(RunLimits::new().with_tool_calls(1)))
             .service(fed);
-        let front = McpFront::new(
-            BoxCloneSyncService::new(stack),
-            McpFrontConfig::new("gw", "1").unwrap(),
-        );
+        let front = mcp_front(BoxCloneSyncService::new(stack));
         // Every request of this client names its run, as an agent inside a run does.
         let front = ServiceBuilder::new()
             .map_request(move |mut req: http::Request<_>| {
@@ -79,32 +61,12 @@ async fn mcp_answers_an_exhausted_run_with_a_json_rpc_error_naming_the_limit_in_
 
 #[tokio::test]
 async fn a2a_answers_an_exhausted_run_on_both_bindings_naming_the_limit() {
-    let fake = FakeAgent::new("travel");
-    let agent = Agent::new("travel")
-        .unwrap()
-        .instance(
-            "i1",
-            "http://travel.internal/",
-            Version::V1_0,
-            fake.connector(),
-        )
-        .unwrap();
-    let router = A2aRouter::new(
-        AgentRegistry::builder().agent(agent).build().unwrap(),
-        Sealer::new(Secret::new(vec![9; 32])).unwrap(),
-    );
+    let (fake, router) = a2a_travel();
     let stack = ServiceBuilder::new()
         .layer(runs(RunLimits::new().with_steps(1)))
         .service(router);
-    let client = TestClient::new(A2aFront::new(
-        BoxCloneSyncService::new(stack),
-        A2aFrontConfig::new("https://gw.example.com/a2a").unwrap(),
-    ));
-    let send = |n: u32| {
-        json!({"jsonrpc": "2.0", "id": n, "method": "SendMessage", "params": {"message": {
-            "messageId": format!("m-{n}"), "role": "ROLE_USER", "parts": [{"text": "hi"}]
-        }}})
-    };
+    let client = a2a_client(BoxCloneSyncService::new(stack));
+    let send = |n: u32| json!({"jsonrpc": "2.0", "id": n, "method": "SendMessage", "params": a2a_message(n)});
     let jsonrpc = |n: u32| {
         client
             .post("/travel")
@@ -142,21 +104,11 @@ async fn a2a_answers_an_exhausted_run_on_both_bindings_naming_the_limit() {
 
 #[tokio::test]
 async fn llm_answers_an_exhausted_run_in_the_openai_and_anthropic_dialects_naming_the_limit() {
-    let fake = FakeProvider::new().with_default(Script::text("ok").with_usage(1, 1));
-    let router = LlmRouter::builder()
-        .provider(
-            "oai",
-            OpenAiProvider::new(fake.clone(), "http://oai.test/v1").unwrap(),
-        )
-        .alias("gpt", Deployment::new("oai", "gpt-up"))
-        .build()
-        .unwrap();
+    let (fake, router) = llm_gpt();
     let stack = ServiceBuilder::new()
         .layer(runs(RunLimits::new().with_model_calls(1)))
         .service(router);
-    let client = TestClient::new(LlmFront::new(BoxCloneSyncService::<_, _, BoxError>::new(
-        stack,
-    )));
+    let client = llm_client(BoxCloneSyncService::new(stack));
     let chat = |run: &'static str| {
         client
             .post("/v1/chat/completions")

@@ -5,29 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod run_fronts;
+
 use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use agent_gateway_a2a::registry::{Agent, AgentRegistry};
-use agent_gateway_a2a::router::A2aRouter;
-use agent_gateway_a2a::seal::Sealer;
-use agent_gateway_a2a::testkit::FakeAgent;
-use agent_gateway_a2a::version::Version;
-use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
+use agent_gateway_core::Secret;
 use agent_gateway_core::run::{RUN_BUDGET_HEADER, RUN_ID_HEADER};
 use agent_gateway_core::store::MemoryStore;
-use agent_gateway_core::testkit::TestClient;
-use agent_gateway_core::{BoxError, Secret};
-use agent_gateway_llm::LlmFront;
-use agent_gateway_llm::provider::OpenAiProvider;
-use agent_gateway_llm::router::{Deployment, LlmRouter};
-use agent_gateway_llm::testkit::{FakeProvider, Script};
-use agent_gateway_mcp::naming::ServerName;
-use agent_gateway_mcp::router::federation::{Federation, Member};
-use agent_gateway_mcp::testkit::{FakeMcpServer, McpClient};
-use agent_gateway_mcp::{McpFront, McpFrontConfig};
+use agent_gateway_mcp::testkit::McpClient;
 use agent_gateway_policy::audit::{
     self, AuditLayer, AuditLog, AuditOptions, AuditRecord, JsonlSink, Rotation,
 };
@@ -39,6 +27,8 @@ use http::HeaderValue;
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
+
+use run_fronts::{a2a_client, a2a_message, a2a_travel, llm_client, llm_gpt, mcp_front, mcp_fs};
 
 fn keys() -> HopKeys {
     HopKeys::new(HopKey::new("k1", Secret::new(vec![7; 32])).unwrap())
@@ -88,19 +78,12 @@ fn header(headers: &http::HeaderMap) -> Option<String> {
 async fn mcp_warns_of_a_repeated_tool_call_in_both_eras() {
     for era in ["modern", "legacy"] {
         let (dir, log) = log(&format!("mcp-{era}"));
-        let fs = FakeMcpServer::new().with_echo_tool("read_file");
-        let fed = Federation::builder()
-            .member(Member::new(ServerName::new("fs").unwrap(), fs.clone()))
-            .build()
-            .unwrap();
+        let (fs, fed) = mcp_fs();
         let stack = ServiceBuilder::new()
             .layer(AuditLayer::new(log.clone()))
             .layer(warn_runs())
             .service(fed);
-        let front = McpFront::new(
-            BoxCloneSyncService::new(stack),
-            McpFrontConfig::new("gw", "1").unwrap(),
-        );
+        let front = mcp_front(BoxCloneSyncService::new(stack));
         // The warning header of every answer, in order, as the client receives it.
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
@@ -141,28 +124,12 @@ async fn mcp_warns_of_a_repeated_tool_call_in_both_eras() {
 #[tokio::test]
 async fn a2a_warns_of_a_hop_cycle_on_both_bindings_plain_and_streamed() {
     let (dir, log) = log("a2a");
-    let fake = FakeAgent::new("travel");
-    let agent = Agent::new("travel")
-        .unwrap()
-        .instance(
-            "i1",
-            "http://travel.internal/",
-            Version::V1_0,
-            fake.connector(),
-        )
-        .unwrap();
-    let router = A2aRouter::new(
-        AgentRegistry::builder().agent(agent).build().unwrap(),
-        Sealer::new(Secret::new(vec![9; 32])).unwrap(),
-    );
+    let (fake, router) = a2a_travel();
     let stack = ServiceBuilder::new()
         .layer(AuditLayer::new(log.clone()))
         .layer(warn_runs())
         .service(router);
-    let client = TestClient::new(A2aFront::new(
-        BoxCloneSyncService::new(stack),
-        A2aFrontConfig::new("https://gw.example.com/a2a").unwrap(),
-    ));
+    let client = a2a_client(BoxCloneSyncService::new(stack));
     // The budget header `travel` got when the run called it: calling `travel` with it again
     // is the hop travel → travel, a cycle.
     let exp = SystemTime::now()
@@ -179,7 +146,7 @@ async fn a2a_warns_of_a_hop_cycle_on_both_bindings_plain_and_streamed() {
         deadline_ms: None,
         id: "hop-1".into(),
     });
-    let message = |n: u32| json!({"message": {"messageId": format!("m-{n}"), "role": "ROLE_USER", "parts": [{"text": "hi"}]}});
+    let message = a2a_message;
     let rpc = |n: u32, method: &str| json!({"jsonrpc": "2.0", "id": n, "method": method, "params": message(n)});
     // Outside any cycle: no warning.
     let res = client
@@ -224,22 +191,12 @@ async fn a2a_warns_of_a_hop_cycle_on_both_bindings_plain_and_streamed() {
 #[tokio::test]
 async fn llm_warns_of_a_repeated_model_request_in_both_dialects_plain_and_streamed() {
     let (dir, log) = log("llm");
-    let fake = FakeProvider::new().with_default(Script::text("ok").with_usage(1, 1));
-    let router = LlmRouter::builder()
-        .provider(
-            "oai",
-            OpenAiProvider::new(fake.clone(), "http://oai.test/v1").unwrap(),
-        )
-        .alias("gpt", Deployment::new("oai", "gpt-up"))
-        .build()
-        .unwrap();
+    let (fake, router) = llm_gpt();
     let stack = ServiceBuilder::new()
         .layer(AuditLayer::new(log.clone()))
         .layer(warn_runs())
         .service(router);
-    let client = TestClient::new(LlmFront::new(BoxCloneSyncService::<_, _, BoxError>::new(
-        stack,
-    )));
+    let client = llm_client(BoxCloneSyncService::new(stack));
     let messages = json!([{"role": "user", "content": "hi"}]);
     let cases = [
         (

@@ -9,6 +9,11 @@ use crate::seal::{Owner, SealError, Sealer};
 use crate::version::Version;
 
 /// Seals every task and context id in `value` (a result or a stream event, either version).
+///
+/// A push config's id is sealed too when it is its task's id: an agent gives a config created
+/// without an id its task's id (a2a-sdk does), which is an upstream task id like any other. It
+/// then comes back equal to the sealed task id, as it equals the task id from the agent alone;
+/// [`open_ids`] opens it again. A config id the client chose is left as it is.
 pub(crate) fn seal_ids(
     value: &mut Value,
     seal: &dyn Fn(&str) -> Result<String, SealError>,
@@ -18,6 +23,19 @@ pub(crate) fn seal_ids(
         Value::Object(obj) => {
             let is_task =
                 obj.get("status").is_some_and(Value::is_object) && !obj.contains_key("taskId");
+            if let Some(Value::String(task)) = obj.get("taskId") {
+                let task = task.clone();
+                // 1.0's flat config, and 0.3's nested one.
+                let config = match obj.get_mut("pushNotificationConfig") {
+                    Some(Value::Object(nested)) => nested.get_mut("id"),
+                    _ => obj.get_mut("id"),
+                };
+                if let Some(Value::String(id)) = config
+                    && *id == task
+                {
+                    *id = seal(id)?;
+                }
+            }
             for (key, v) in obj.iter_mut() {
                 match (key.as_str(), &mut *v) {
                     ("taskId" | "contextId", Value::String(s)) => *s = seal(s)?,
@@ -75,8 +93,29 @@ pub(crate) fn open_ids(
             }
         }
     }
+    if let Some(Value::String(s)) = config_id(op, version, params) {
+        open(s, false)?;
+    }
     walk(params, &mut open)?;
     Ok(instance)
+}
+
+/// The push config id in `op`'s params, in the client's `version`: a sealed one is the task id
+/// [`seal_ids`] sealed in its stead.
+fn config_id(op: Operation, version: Version, params: &mut Value) -> Option<&mut Value> {
+    match (op, version) {
+        (Operation::CreatePushConfig, Version::V0_3) => {
+            params.pointer_mut("/pushNotificationConfig/id")
+        }
+        (Operation::GetPushConfig | Operation::DeletePushConfig, Version::V0_3) => {
+            params.get_mut("pushNotificationConfigId")
+        }
+        (
+            Operation::CreatePushConfig | Operation::GetPushConfig | Operation::DeletePushConfig,
+            Version::V1_0,
+        ) => params.get_mut("id"),
+        _ => None,
+    }
 }
 
 fn walk(

@@ -162,3 +162,70 @@ fn another_callers_ids_do_not_open_and_listings_keep_the_callers_own() {
     assert_eq!(listing["tasks"][0]["id"], "t1");
     assert_eq!(listing["totalSize"], 1);
 }
+
+#[test]
+fn a_config_id_that_is_its_task_id_is_sealed_and_opens_again() {
+    let s = sealer();
+    let sealed = s.seal("a", &O, "i1", "t").expect("seal");
+    // 1.0 (flat, in a listing) and 0.3 (nested): the agent's default id is the task's.
+    let mut v = json!({"configs": [{"id": "t", "taskId": "t", "url": "u"},
+        {"id": "mine", "taskId": "t", "url": "u"}]});
+    seal_ids(&mut v, &|id| s.seal("a", &O, "i1", id)).expect("sealed");
+    assert_eq!(v["configs"][0]["id"], sealed.as_str());
+    assert_eq!(v["configs"][0]["taskId"], sealed.as_str());
+    assert_eq!(v["configs"][1]["id"], "mine", "a client's own id stays");
+    let mut v = json!({"taskId": "t", "pushNotificationConfig": {"id": "t", "url": "u"}});
+    seal_ids(&mut v, &|id| s.seal("a", &O, "i1", id)).expect("sealed");
+    assert_eq!(v["pushNotificationConfig"]["id"], sealed.as_str());
+    // Get, delete and create by it open it, in either version; a client's own id passes.
+    for (op, version, mut p, raw) in [
+        (
+            Operation::GetPushConfig,
+            Version::V1_0,
+            json!({"taskId": sealed, "id": sealed}),
+            json!({"taskId": "t", "id": "t"}),
+        ),
+        (
+            Operation::DeletePushConfig,
+            Version::V0_3,
+            json!({"id": sealed, "pushNotificationConfigId": sealed}),
+            json!({"id": "t", "pushNotificationConfigId": "t"}),
+        ),
+        (
+            Operation::CreatePushConfig,
+            Version::V0_3,
+            json!({"taskId": sealed, "pushNotificationConfig": {"id": sealed}}),
+            json!({"taskId": "t", "pushNotificationConfig": {"id": "t"}}),
+        ),
+        (
+            Operation::CreatePushConfig,
+            Version::V1_0,
+            json!({"taskId": sealed, "id": "mine"}),
+            json!({"taskId": "t", "id": "mine"}),
+        ),
+    ] {
+        assert_eq!(
+            open_ids(&s, "a", &O, op, version, &mut p),
+            Ok(Some("i1".into())),
+            "{op:?}"
+        );
+        assert_eq!(p, raw, "{op:?}");
+    }
+    // Refused: a config id sealed for another instance, or that does not open.
+    let other = s.seal("a", &O, "i2", "t").expect("seal");
+    for id in [other.as_str(), "g3.forged"] {
+        let mut p = json!({"taskId": sealed, "id": id});
+        assert_eq!(
+            open_ids(
+                &s,
+                "a",
+                &O,
+                Operation::DeletePushConfig,
+                Version::V1_0,
+                &mut p
+            ),
+            Err(A2aError::TaskNotFound),
+            "{id}"
+        );
+    }
+}

@@ -48,6 +48,7 @@ mod affinity;
 #[cfg(test)]
 mod affinity_tests;
 mod discovery;
+mod history;
 pub(crate) mod push;
 
 use std::future::Future;
@@ -61,7 +62,7 @@ use agent_gateway_core::response::ServedBy;
 use agent_gateway_core::upstream::Failover;
 use agent_gateway_core::upstream::hop::copy_hop_headers;
 use agent_gateway_core::upstream::{CircuitOpen, NoHealthyInstance};
-use agent_gateway_core::{AgentRequest, AgentResponse, BoxError, Caller};
+use agent_gateway_core::{AgentRequest, BoxError, Caller};
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 use serde_json::{Value, json};
@@ -207,10 +208,7 @@ impl Inner {
         if let Some(v) = headers.get(A2A_EXTENSIONS) {
             fwd.insert(A2A_EXTENSIONS, v.clone());
         }
-        // 1.0's `historyLength: 0` is "no history"; a 0.3 agent reads 0 as unset (all of it).
-        let no_history = op == Operation::GetTask
-            && version == Version::V1_0
-            && params.get("historyLength").and_then(Value::as_i64) == Some(0);
+        let history = history::limit(op, version, &params);
         let call = UpstreamCall {
             op,
             version,
@@ -221,7 +219,9 @@ impl Inner {
         };
         if op == Operation::ListTasks && pin.is_none() && balanced.upstream().instances().len() > 1
         {
-            return self.list_everywhere(&agent, &owner, &balanced, call).await;
+            return self
+                .list_everywhere(&agent, &owner, &balanced, call, history)
+                .await;
         }
         let reply = match pin {
             Some(instance) => {
@@ -263,19 +263,19 @@ impl Inner {
             }
         })?;
         let served = ServedBy::new(agent.as_str()).with_instance(reply.instance.as_str());
-        let mut res = self.answer(&agent, &owner, op, version, reply).await?;
-        if no_history && let Some(Value::Object(task)) = res.output_mut() {
-            task.remove("history");
-        }
+        let res = self
+            .answer(&agent, &owner, (op, version, history), reply)
+            .await?;
         Ok(res.with_served_by(served))
     }
 
+    /// The client's answer to `reply`: ids sealed, translated to the client's `version`, and
+    /// every task's history cut to the client's `history` limit.
     async fn answer(
         &self,
         agent: &str,
         owner: &Owner,
-        op: Operation,
-        version: Version,
+        (op, version, history): (Operation, Version, Option<usize>),
         reply: InstanceReply,
     ) -> Result<A2aResponse, A2aError> {
         let (from, instance) = (reply.version, reply.instance.as_str().to_owned());
@@ -293,10 +293,16 @@ impl Inner {
             affinity::seal_ids(v, &|id| sealer.seal(&agent_name, &owner, &instance, id))
                 .map_err(|_| A2aError::Unavailable)
         };
+        let trim = move |mut v: Value| {
+            if let Some(n) = history {
+                history::trim(&mut v, n);
+            }
+            v
+        };
         if is_sse && op.is_streaming() {
             let map = Box::new(move |mut ev: Value| {
                 seal(&mut ev)?;
-                Ok(translate::stream_event(from, version, ev))
+                Ok(trim(translate::stream_event(from, version, ev)))
             });
             return Ok(A2aResponse::stream(EventStream::new(
                 reply.response.into_body(),
@@ -329,16 +335,16 @@ impl Inner {
         seal(&mut result)?;
         if op.is_streaming() {
             // A non-streaming answer to a streaming call: relay it as a one-event stream.
-            let event = translate::stream_event(from, version, result);
+            let event = trim(translate::stream_event(from, version, result));
             let body = crate::body::full(format!(
                 "data: {}\n\n",
                 json!({"jsonrpc": "2.0", "id": 1, "result": event})
             ));
             return Ok(A2aResponse::stream(EventStream::new(body, Box::new(Ok))));
         }
-        Ok(A2aResponse::result(translate::result(
+        Ok(A2aResponse::result(trim(translate::result(
             op, from, version, result,
-        )))
+        ))))
     }
 
     /// `ListTasks` with no context: asks every instance and concatenates the pages (one page
@@ -351,6 +357,7 @@ impl Inner {
             crate::registry::instance::InstanceService,
         >,
         call: UpstreamCall,
+        history: Option<usize>,
     ) -> Result<A2aResponse, A2aError> {
         let mut tasks = Vec::new();
         for inst in balanced.upstream().instances() {
@@ -361,7 +368,7 @@ impl Inner {
                 continue;
             };
             let res = self
-                .answer(agent, owner, call.op, call.version, reply)
+                .answer(agent, owner, (call.op, call.version, history), reply)
                 .await?;
             if let crate::response::Reply::Result(mut v) = res.into_reply()
                 && let Some(Value::Array(t)) = v.get_mut("tasks").map(Value::take)

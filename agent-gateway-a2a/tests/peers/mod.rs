@@ -259,9 +259,11 @@ pub fn save(mut case: Value, names: &[(&str, &str)]) -> Value {
 }
 
 /// Members whose values differ between two runs of the same requests (ids the agent or the
-/// gateway mints, times, page tokens): compared as "set" or "unset" only.
-const VARYING: [&str; 7] = [
+/// gateway mints, an agent's message ids among them, times, page tokens): compared as "set" or
+/// "unset" only.
+const VARYING: [&str; 8] = [
     "id",
+    "messageId",
     "taskId",
     "contextId",
     "artifactId",

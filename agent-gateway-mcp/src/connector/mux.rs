@@ -22,18 +22,13 @@ pub(crate) struct Pending {
     pub(crate) declared: Option<Value>,
 }
 
-/// The client capabilities a shared session (stdio, legacy SSE) is opened with: none, or when
-/// `relayed` (the connector's `with_relayed_requests`) every kind of server→client request
-/// the gateway can relay. The session serves many clients, so each
-/// request is shown only to the client of the call that owns it, and only if that client
-/// declared the capability (see [`owning_call`]); otherwise the server gets an error, as it
-/// would from a client without it.
-pub(crate) fn session_capabilities(relayed: bool) -> Value {
-    if relayed {
-        json!({"sampling": {}, "elicitation": {}, "roots": {}})
-    } else {
-        json!({})
-    }
+/// The client capabilities a connector's shared session (stdio, legacy SSE) is opened with:
+/// none. It serves requests of no client ([`ClientHop`](crate::request::ClientHop)), so no one
+/// could answer a server's request on it; declaring none, the server falls back as it would
+/// with a client lacking them, rather than asking and getting an error. Clients that can be
+/// asked get sessions of their own, opened with what they declared (see `clients`).
+pub(crate) fn shared_session_capabilities() -> Value {
+    json!({})
 }
 
 /// The client capability a server→client request needs.

@@ -134,7 +134,7 @@ where
         let params = json!({
             "protocolVersion": SSE_VERSION,
             "capabilities": self.shared.config.capabilities.clone().unwrap_or_else(
-                || crate::connector::mux::session_capabilities(self.shared.config.relayed)
+                crate::connector::mux::shared_session_capabilities
             ),
             "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
         });

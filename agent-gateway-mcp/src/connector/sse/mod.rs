@@ -20,8 +20,9 @@
 //! (see [`Member`](crate::router::federation::Member)); a call whose caller gives up is cancelled
 //! upstream with `notifications/cancelled`. A POST answered 404 means the server forgot our
 //! session: the stream is dropped and the next call opens another. The server's `ping` on the
-//! stream is answered; its other requests (sampling, elicitation, roots: capabilities the
-//! connector declares at `initialize` with [`SseUpstream::with_relayed_requests`]) go to the client of the call that owns them (named in
+//! stream is answered; its other requests (sampling, elicitation, roots: capabilities a
+//! client's own stream declares at `initialize` with [`SseUpstream::with_relayed_requests`],
+//! and the shared stream, which serves requests of no client, never does) go to the client of the call that owns them (named in
 //! `_meta`, or the one call in flight) when that client can be asked and declared the
 //! capability, and are refused with -32601 otherwise, since no one client owns a shared
 //! stream. `subscriptions/listen` is served here, as for a stdio child: the URIs it names are
@@ -101,13 +102,14 @@ struct Config {
     connect_timeout: Duration,
     max_event_size: usize,
     stream_idle: Duration,
-    /// Whether the session declares the capabilities whose requests are relayed.
+    /// Whether the server's requests are relayed: clients get sessions of their own,
+    /// declaring what they declared.
     relayed: bool,
     /// The most connections for clients at once, and how long an unused one is kept.
     max_client_sessions: usize,
     client_session_idle: Duration,
     /// The client capabilities this connection's session declares (a client's own
-    /// connection); `None`: per `relayed`.
+    /// connection); `None`: the shared connection, which declares none.
     capabilities: Option<Value>,
 }
 
@@ -303,7 +305,8 @@ impl<C> SseUpstream<C> {
     /// With `on`, the server's requests (sampling, elicitation, roots) are relayed to clients:
     /// a legacy client's session gets a stream of its own, opened with the capabilities that
     /// client declared, and any other client a stream per caller and capability set; the
-    /// shared stream (requests of no client) declares all three. Each request goes to the
+    /// shared stream (requests of no client) declares none, so a server's tool falls back as
+    /// with a client lacking them (no one could answer it there). Each request goes to the
     /// client of the call that owns it, only if that client declared the capability (else the
     /// server gets -32601). Off by default: a stream per caller, declaring none.
     pub fn with_relayed_requests(self, on: bool) -> Self {

@@ -150,7 +150,8 @@ impl StdioConfig {
     /// With `on`, the server's requests (sampling, elicitation, roots) are relayed to clients:
     /// a legacy client's session gets a child of its own, opened with the capabilities that
     /// client declared, and any other client a child per caller and capability set; the
-    /// shared child (requests of no client) declares all three. Each request goes to the
+    /// shared child (requests of no client) declares none, so a server's tool falls back as
+    /// with a client lacking them (no one could answer it there). Each request goes to the
     /// client of the call that owns it, only if that client declared the capability (else the
     /// server gets -32601). Off by default: a child per caller, declaring none.
     pub fn with_relayed_requests(mut self, on: bool) -> Self {
@@ -289,8 +290,7 @@ impl StdioUpstream {
     /// Starts the child described by `config` and supervises it; `label` names it in logs.
     /// Must be called within a Tokio runtime (it spawns the supervisor, as `tokio::spawn`).
     pub fn spawn(label: impl Into<String>, config: StdioConfig) -> Self {
-        let capabilities = mux::session_capabilities(config.relayed);
-        Self::start(label.into(), config, capabilities)
+        Self::start(label.into(), config, mux::shared_session_capabilities())
     }
 
     /// Starts one child whose session declares `capabilities`.

@@ -22,10 +22,12 @@
 //! assert_eq!(TraceParent::parse("garbage"), None);
 //! ```
 
+use std::cell::RefCell;
 use std::fmt;
 
 use http::{HeaderMap, HeaderValue};
-use ring::rand::{SecureRandom, SystemRandom};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 
 /// The W3C `traceparent` header (and MCP `params._meta` key).
 pub const TRACEPARENT: &str = "traceparent";
@@ -209,16 +211,25 @@ fn hex_into(bytes: &[u8], out: &mut [u8]) {
     }
 }
 
+thread_local! {
+    /// Each thread's id generator: a CSPRNG (ChaCha12) seeded once from the OS, so a new id
+    /// costs no system call (two `getrandom` calls per new trace before). `None` when the OS
+    /// generator could not seed it.
+    static IDS: RefCell<Option<StdRng>> = RefCell::new(StdRng::try_from_os_rng().ok());
+}
+
 /// Random, never all-zero ids (an all-zero id is invalid).
 fn random<const N: usize>() -> [u8; N] {
-    let rng = SystemRandom::new();
     let mut out = [0u8; N];
-    while out == [0; N] {
-        if rng.fill(&mut out).is_err() {
-            // The OS generator failed: a fixed non-zero id keeps the trace valid.
-            out = [0x01; N];
+    IDS.with_borrow_mut(|rng| match rng {
+        Some(rng) => {
+            while out == [0; N] {
+                rng.fill_bytes(&mut out);
+            }
         }
-    }
+        // The OS generator failed: a fixed non-zero id keeps the trace valid.
+        None => out = [0x01; N],
+    });
     out
 }
 

@@ -79,6 +79,7 @@ pub mod check;
 mod decided;
 mod glob;
 pub mod guard;
+mod hex;
 pub mod key;
 pub mod metrics;
 pub mod quota;

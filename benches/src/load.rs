@@ -1,5 +1,5 @@
-//! Plumbing shared by the load harness's binaries (`load-mock`, `load-proxy`): bind, serve
-//! HTTP/1.1 with `TCP_NODELAY`, canned answers.
+//! Plumbing shared by the load harness's binaries (`load-mock`, `load-proxy`, `load-count`):
+//! bind, serve HTTP/1.1 with `TCP_NODELAY`, canned answers, the bare proxy's forwarding.
 //!
 //! ```
 //! use agent_gateway_benches::load::answer;
@@ -12,10 +12,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http::{Request, Response, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::{Body, Incoming};
-use hyper_util::rt::TokioIo;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 /// A canned answer.
@@ -64,4 +66,38 @@ where
                 .await;
         });
     }
+}
+
+/// The bare proxy's answer: the upstream's, streamed through, or a 502.
+pub type Proxied = Response<BoxBody<Bytes, hyper::Error>>;
+
+/// The bare proxy's upstream client: pooled keep-alive HTTP/1.1 with `TCP_NODELAY`.
+pub fn proxy_client() -> Client<HttpConnector, Incoming> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    Client::builder(TokioExecutor::new()).build(http)
+}
+
+/// The bare proxy: sends `req` (method, path, headers, streamed body) to `http://UPSTREAM` and
+/// relays the answer; 502 when the upstream cannot be reached.
+pub async fn forward(
+    client: &Client<HttpConnector, Incoming>,
+    upstream: &str,
+    req: Request<Incoming>,
+) -> Proxied {
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let Ok(uri) = format!("http://{upstream}{path}").parse::<Uri>() else {
+        return bad_gateway();
+    };
+    parts.uri = uri;
+    match client.request(Request::from_parts(parts, body)).await {
+        Ok(res) => res.map(|b| b.boxed()),
+        Err(_) => bad_gateway(),
+    }
+}
+
+fn bad_gateway() -> Proxied {
+    answer(StatusCode::BAD_GATEWAY, "text/plain", Bytes::new())
+        .map(|b| b.map_err(|never| match never {}).boxed())
 }

@@ -291,14 +291,7 @@ impl std::io::Write for HashWriter {
 }
 
 /// Lowercase hex of `bytes`.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
+pub(super) use crate::hex::hex;
 
 pub(super) fn now_ms() -> u64 {
     SystemTime::now()

@@ -43,7 +43,7 @@ impl KeyHash {
 
     /// The hash as 64 lowercase hexadecimal digits.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::hex(&self.0)
     }
 }
 

@@ -16,12 +16,15 @@ use cel::common::value::Val;
 use cel::{Context, Env};
 use serde_json::Value;
 
+use super::fields::CallerFields;
+
 /// Which of the costly variables any rule of a policy reads, worked out once when the policy
 /// is compiled, so that a request whose rules never mention `args` does not pay to convert
 /// its arguments.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Needs {
-    pub(crate) caller: bool,
+    /// The fields of `caller` the rules read (see [`CallerFields`]).
+    pub(crate) caller: CallerFields,
     pub(crate) args: bool,
 }
 
@@ -50,8 +53,8 @@ pub(crate) fn subject_scope<'v>(
     subject: &Subject<'v>,
 ) -> Context<'v, 'v> {
     let mut ctx = Context::with_env(Arc::clone(env));
-    if needs.caller {
-        ctx.add_variable_as_val("caller", caller_val(subject.caller));
+    if !needs.caller.is_empty() {
+        ctx.add_variable_as_val("caller", caller_val(subject.caller, needs.caller));
     }
     ctx.add_variable_as_val("protocol", string(subject.protocol));
     ctx.add_variable_as_val("run", string(subject.run.unwrap_or("")));
@@ -83,44 +86,45 @@ fn string_list<'v>(items: &'v [String]) -> Box<dyn Val + 'v> {
 
 /// The `caller` map. With no caller established, it is the anonymous caller: the same shape,
 /// so that rules read it without `has()` guards, and no roles or scopes, so that it matches
-/// nothing a role rule allows.
-fn caller_val<'v>(caller: Option<&'v Caller>) -> Box<dyn Val + 'v> {
-    let mut map: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> = HashMap::with_capacity(8);
-    let mut put = |key: &'static str, value: Box<dyn Val + 'v>| {
-        map.insert(CelMapKey::from(key), value);
+/// nothing a role rule allows. Only the `fields` the rules read are built: a value is made
+/// only for a key that is kept.
+fn caller_val<'v>(caller: Option<&'v Caller>, fields: CallerFields) -> Box<dyn Val + 'v> {
+    let mut map: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> = HashMap::with_capacity(fields.len());
+    let mut put = |key: &'static str, value: &dyn Fn() -> Box<dyn Val + 'v>| {
+        if fields.has(key) {
+            map.insert(CelMapKey::from(key), value());
+        }
     };
     match caller {
         Some(c) => {
-            put("subject", string(c.subject()));
-            put("issuer", string(c.issuer().unwrap_or("")));
-            put("principal", Box::new(CelString::from(c.principal_id())));
-            put("tenant", string(c.tenant().unwrap_or("")));
-            put("team", string(c.team().unwrap_or("")));
-            put("roles", string_list(c.roles()));
-            put("scopes", string_list(c.scopes()));
-            put("claims", object_val(c.claims()));
-            put("method", string(c.method().as_str()));
-            put("anonymous", Box::new(CelBool::from(c.is_anonymous())));
+            put("subject", &|| string(c.subject()));
+            put("issuer", &|| string(c.issuer().unwrap_or("")));
+            put("principal", &|| Box::new(CelString::from(c.principal_id())));
+            put("tenant", &|| string(c.tenant().unwrap_or("")));
+            put("team", &|| string(c.team().unwrap_or("")));
+            put("roles", &|| string_list(c.roles()));
+            put("scopes", &|| string_list(c.scopes()));
+            put("claims", &|| object_val(c.claims()));
+            put("method", &|| string(c.method().as_str()));
+            put("anonymous", &|| Box::new(CelBool::from(c.is_anonymous())));
         }
         None => {
-            put(
-                "subject",
-                string(agent_gateway_core::caller::ANONYMOUS_SUBJECT),
-            );
-            put("issuer", string(""));
-            put(
-                "principal",
+            put("subject", &|| {
+                string(agent_gateway_core::caller::ANONYMOUS_SUBJECT)
+            });
+            put("issuer", &|| string(""));
+            put("principal", &|| {
                 Box::new(CelString::from(
                     Caller::anonymous().principal_id().to_owned(),
-                )),
-            );
-            put("tenant", string(""));
-            put("team", string(""));
-            put("roles", Box::new(CelList::from(Vec::new())));
-            put("scopes", Box::new(CelList::from(Vec::new())));
-            put("claims", Box::new(CelMap::from(HashMap::new())));
-            put("method", string("anonymous"));
-            put("anonymous", Box::new(CelBool::from(true)));
+                ))
+            });
+            put("tenant", &|| string(""));
+            put("team", &|| string(""));
+            put("roles", &|| Box::new(CelList::from(Vec::new())));
+            put("scopes", &|| Box::new(CelList::from(Vec::new())));
+            put("claims", &|| Box::new(CelMap::from(HashMap::new())));
+            put("method", &|| string("anonymous"));
+            put("anonymous", &|| Box::new(CelBool::from(true)));
         }
     }
     Box::new(CelMap::from(map))
@@ -169,8 +173,10 @@ mod tests {
 
     fn eval(expr: &str, args: &Value, caller: Option<&Caller>) -> Result<cel::Value, String> {
         let env = Arc::new(Env::stdlib());
+        let program = env.compile(expr).map_err(|e| e.to_string())?;
+        // Only the fields the expression reads, as a compiled policy binds them.
         let needs = Needs {
-            caller: true,
+            caller: CallerFields::of(program.expression()),
             args: true,
         };
         let subject = Subject {
@@ -185,7 +191,6 @@ mod tests {
             args: Some(args),
         };
         bind_ask(&mut ctx, needs, &ask);
-        let program = env.compile(expr).map_err(|e| e.to_string())?;
         program.execute(&ctx).map_err(|e| e.to_string())
     }
 
@@ -272,6 +277,12 @@ mod tests {
             Ok(true.into())
         );
         assert_eq!(ok("protocol == 'mcp' && run == ''"), Ok(true.into()));
+        // A rule that uses the map as a whole gets all of it; one that selects, its fields.
+        assert_eq!(
+            ok("size(caller) == 10 && 'claims' in caller"),
+            Ok(true.into())
+        );
+        assert_eq!(ok("has(caller.team) && !has(caller.nope)"), Ok(true.into()));
 
         let anon = |expr| eval(expr, &json!({}), None);
         assert_eq!(
@@ -279,6 +290,7 @@ mod tests {
             Ok(true.into())
         );
         assert_eq!(anon("caller.subject == 'anonymous'"), Ok(true.into()));
+        assert_eq!(anon("size(caller) == 10"), Ok(true.into()));
         assert_eq!(
             anon("caller.principal == 'anonymous:::anonymous'"),
             Ok(true.into())

@@ -92,6 +92,7 @@
 #![cfg(feature = "cel")]
 
 mod context;
+mod fields;
 mod filter;
 pub mod future;
 mod layer;

@@ -8,6 +8,7 @@ use agent_gateway_core::{AgentRequest, RunId};
 use cel::{Context, Env, Program};
 
 use super::context::{Ask, Needs, Subject, bind_ask, subject_scope};
+use super::fields::CallerFields;
 use crate::glob::Glob;
 
 /// The rule id a denial carries when no rule allowed the request.
@@ -237,7 +238,7 @@ impl Policy {
                 Source::Cel(text) => match env.compile(&text) {
                     Ok(program) => {
                         let refs = program.references();
-                        needs.caller |= refs.has_variable("caller");
+                        needs.caller |= CallerFields::of(program.expression());
                         needs.args |= refs.has_variable("args");
                         Condition::Cel(program)
                     }
@@ -378,10 +379,10 @@ mod tests {
                 .allow("a", "target == 'x'")
                 .allow_targets("b", ["*"]),
         );
-        assert!(!plain.args && !plain.caller);
+        assert!(!plain.args && plain.caller.is_empty());
         let has_only = needs(Rules::new().deny("a", "!has(args.path)"));
-        assert!(has_only.args && !has_only.caller);
+        assert!(has_only.args && has_only.caller.is_empty());
         let in_macro = needs(Rules::new().allow("a", "[1].all(x, 'admin' in caller.roles)"));
-        assert!(in_macro.caller && !in_macro.args);
+        assert!(in_macro.caller.has("roles") && !in_macro.args);
     }
 }

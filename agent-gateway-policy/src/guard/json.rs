@@ -99,14 +99,7 @@ fn feed(hasher: &mut Sha256, value: &Value) {
     }
 }
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub(crate) use crate::hex::hex;
 
 #[cfg(test)]
 mod tests {

@@ -151,12 +151,11 @@ pub fn check_str(text: &str) -> Vec<Problem> {
                 // One table, two concerns: the metrics keys, then the span export.
                 if let Some(mut t) = read::<super::telemetry::FileTelemetry>(p, "telemetry", value)
                 {
-                    let metrics = super::MetricsConfig::from_keys(
-                        t.metrics.take(),
-                        t.metrics_path.take(),
-                        t.metrics_label_limit.take(),
-                    );
-                    convert::<super::MetricsConfig>(p, "telemetry", metrics);
+                    let metrics = super::MetricsConfig::take_keys(&mut t);
+                    let metrics = convert::<super::MetricsConfig>(p, "telemetry", metrics);
+                    if let Some(var) = metrics.as_ref().and_then(|m| m.token_env.as_deref()) {
+                        env_set(p, "telemetry.metrics_token_env".into(), var);
+                    }
                     convert::<super::TelemetryConfig>(p, "telemetry", t.try_into());
                 }
             }

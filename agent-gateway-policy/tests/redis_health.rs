@@ -36,7 +36,10 @@ async fn a_stopped_server_shows_as_down_with_its_failures_counted() {
     let (up, errors) = (store.health(), store.health());
     metrics.watch_store("redis", move || up.is_up(), move || errors.errors());
 
-    assert_eq!(store.add("k", 1, None).await.expect("the server answers"), 1);
+    assert_eq!(
+        store.add("k", 1, None).await.expect("the server answers"),
+        1
+    );
     assert_eq!(sample(&metrics, UP), Some(1.0));
     assert_eq!(sample(&metrics, ERRORS), Some(0.0));
 
@@ -53,7 +56,10 @@ async fn a_stopped_server_shows_as_down_with_its_failures_counted() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while store.get("k").await.is_err() {
         failed += 1;
-        assert!(std::time::Instant::now() < deadline, "no reconnect within 10 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reconnect within 10 s"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(sample(&metrics, UP), Some(1.0));

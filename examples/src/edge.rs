@@ -153,7 +153,8 @@ pub struct Edge {
     audit: Option<EdgeAuditLayer>,
 }
 
-pub(crate) type RenderFn = Box<dyn Fn(&http::request::Parts, &Denied) -> Response<Body> + Send + Sync>;
+pub(crate) type RenderFn =
+    Box<dyn Fn(&http::request::Parts, &Denied) -> Response<Body> + Send + Sync>;
 
 impl std::fmt::Debug for Edge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,7 +162,10 @@ impl std::fmt::Debug for Edge {
             .field("host", &self.host)
             .field("pre_auth", &self.pre_auth)
             .field("streams", &self.streams)
-            .field("unauthenticated", &self.unauthenticated.as_ref().map(MemoryStore::len))
+            .field(
+                "unauthenticated",
+                &self.unauthenticated.as_ref().map(MemoryStore::len),
+            )
             .field("audit", &self.audit)
             .finish()
     }

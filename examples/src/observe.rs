@@ -42,7 +42,10 @@ use crate::config::MetricsConfig;
 /// The scrape route for `config`, with its bearer token read from the environment variable
 /// `metrics_token_env` names. Fails, naming the key, when that variable is unset or empty:
 /// a gateway told to protect its metrics never serves them open.
-pub(crate) fn route(config: &MetricsConfig, metrics: &Metrics) -> Result<MetricsService, SetupError> {
+pub(crate) fn route(
+    config: &MetricsConfig,
+    metrics: &Metrics,
+) -> Result<MetricsService, SetupError> {
     let service = metrics.service();
     let Some(var) = &config.token_env else {
         return Ok(service);
@@ -66,13 +69,19 @@ pub(crate) fn mcp_sessions(
 ) {
     for table in sessions.fill() {
         let name = table.name;
-        weak_table(metrics, &format!("mcp.{name}"), table.capacity, sessions, move |store| {
-            store
-                .fill()
-                .into_iter()
-                .find(|t| t.name == name)
-                .map_or(0, |t| t.entries)
-        });
+        weak_table(
+            metrics,
+            &format!("mcp.{name}"),
+            table.capacity,
+            sessions,
+            move |store| {
+                store
+                    .fill()
+                    .into_iter()
+                    .find(|t| t.name == name)
+                    .map_or(0, |t| t.entries)
+            },
+        );
     }
 }
 
@@ -102,7 +111,9 @@ pub(crate) fn edge(metrics: &Metrics, edge: &crate::edge::Edge) {
     metrics.watch_table("edge.stream_callers", None, move || callers.callers());
     let busiest = streams.clone();
     let bound = Some(streams.per_caller());
-    metrics.watch_table("edge.streams_busiest_caller", bound, move || busiest.busiest());
+    metrics.watch_table("edge.streams_busiest_caller", bound, move || {
+        busiest.busiest()
+    });
     if let Some(counts) = edge.unauthenticated_counts() {
         let counts = counts.clone();
         metrics.watch_table("edge.unauthenticated", None, move || counts.len());

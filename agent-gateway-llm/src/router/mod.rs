@@ -177,9 +177,7 @@ impl LlmRouter {
     /// let deployments: Vec<_> = router.deployments().map(|(p, m, b, l)| (p, m, b.state(), l.in_flight())).collect();
     /// assert_eq!(deployments, [("a", "m1", BreakerState::Closed, 0), ("a", "m2", BreakerState::Closed, 0)]);
     /// ```
-    pub fn deployments(
-        &self,
-    ) -> impl Iterator<Item = (&str, &str, &Breaker, &LoadEstimate)> + '_ {
+    pub fn deployments(&self) -> impl Iterator<Item = (&str, &str, &Breaker, &LoadEstimate)> + '_ {
         self.table
             .deployments
             .iter()

@@ -227,12 +227,31 @@ fn a_watched_store_reports_up_and_its_errors_at_each_scrape() {
         move || e.load(Ordering::Relaxed),
     );
     let text = metrics.render();
-    assert_eq!(sample(&text, r#"agw_store_up{store="redis"}"#), Some(1.0), "{text}");
-    assert_eq!(sample(&text, r#"agw_store_errors_total{store="redis"}"#), Some(0.0), "{text}");
-    assert!(text.contains("# TYPE agw_store_errors_total counter"), "{text}");
+    assert_eq!(
+        sample(&text, r#"agw_store_up{store="redis"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"agw_store_errors_total{store="redis"}"#),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE agw_store_errors_total counter"),
+        "{text}"
+    );
     up.store(false, Ordering::Relaxed);
     errors.store(3, Ordering::Relaxed);
     let text = metrics.render();
-    assert_eq!(sample(&text, r#"agw_store_up{store="redis"}"#), Some(0.0), "{text}");
-    assert_eq!(sample(&text, r#"agw_store_errors_total{store="redis"}"#), Some(3.0), "{text}");
+    assert_eq!(
+        sample(&text, r#"agw_store_up{store="redis"}"#),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"agw_store_errors_total{store="redis"}"#),
+        Some(3.0),
+        "{text}"
+    );
 }

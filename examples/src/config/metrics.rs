@@ -1,5 +1,5 @@
 //! The metrics keys of `[telemetry]`: whether the gateway serves Prometheus metrics, where,
-//! and how many distinct callers and models they name.
+//! how many distinct callers and models they name, and the bearer token a scrape must send.
 //!
 //! ```
 //! use agent_gateway_examples::config::Config;
@@ -15,6 +15,9 @@
 //! assert_eq!(config.metrics.path, "/ops/metrics");
 //! assert_eq!(config.metrics.label_limit.get(), 20);
 //! assert!(!Config::from_toml_str("[telemetry]\nmetrics = false\n").unwrap().metrics.enabled);
+//! let token = Config::from_toml_str("[telemetry]\nmetrics_token_env = \"AGW_METRICS_TOKEN\"\n");
+//! assert_eq!(token.unwrap().metrics.token_env.as_deref(), Some("AGW_METRICS_TOKEN"));
+//! assert!(Config::from_toml_str("[telemetry]\nmetrics_token_env = \"\"\n").is_err());
 //!
 //! let err = Config::from_toml_str("[mcp]\n[telemetry]\nmetrics_path = \"/mcp\"\n").unwrap_err();
 //! assert!(err.to_string().contains("telemetry.metrics_path"), "{err}");
@@ -31,7 +34,8 @@ use super::telemetry::FileTelemetry;
 /// Where the metrics are served unless `metrics_path` says otherwise: where Prometheus looks.
 pub const DEFAULT_METRICS_PATH: &str = "/metrics";
 
-/// Prometheus metrics (`[telemetry] metrics`, `metrics_path`, `metrics_label_limit`).
+/// Prometheus metrics (`[telemetry] metrics`, `metrics_path`, `metrics_label_limit`,
+/// `metrics_token_env`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct MetricsConfig {

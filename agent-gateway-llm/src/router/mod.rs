@@ -83,7 +83,7 @@ pub type RouterBuilder = LlmRouterBuilder;
 /// balanced by weight and latency (power of two choices, see [`Deployment::with_weight`]);
 /// when the chosen deployment fails, the others of the tier are tried, then the next tier.
 /// Latency is the time a provider takes to answer (to its headers, for a stream), on the
-/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`](agent_gateway_core::upstream::LoadEstimate).
+/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`].
 ///
 /// The plumbing is core's [`upstream`](agent_gateway_core::upstream): each alias is an
 /// upstream whose instances are its deployments (with their weights and tiers), picked by

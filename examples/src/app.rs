@@ -44,7 +44,6 @@ use agent_gateway_a2a::{A2aFront, A2aFrontConfig};
 use agent_gateway_llm::LlmFront;
 use agent_gateway_mcp::McpFront;
 use agent_gateway_policy::auth::ProtectedResourceMetadata;
-use agent_gateway_policy::metrics::UpstreamHealth;
 
 /// The gateway's router for `config`, with `policies` in front of every governed route.
 ///
@@ -174,6 +173,9 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
         edge = edge.with_stream_counts_of(old);
     }
     parts.edge = Some(edge.clone());
+    if let Some(metrics) = policies.metrics() {
+        crate::observe::edge(metrics, &edge);
+    }
     // Core renders the stack's denials as plain HTTP, so the route's error type is `Infallible`.
     let whoami = RenderDenied::new(policies.stack(service_fn(|req: Request<Body>| async move {
         Ok::<_, Infallible>(Json(caller_json(AgentRequest::caller(&req))).into_response())
@@ -185,7 +187,13 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
     if let Some(llm) = &config.llm {
         let router = match &parts.llm {
             Some(router) => router.clone(),
-            None => crate::llm::router(llm)?,
+            None => {
+                let router = crate::llm::router(llm)?;
+                if let Some(metrics) = policies.metrics() {
+                    crate::observe::llm(metrics, &router);
+                }
+                router
+            }
         };
         parts.llm = Some(router.clone());
         // The LLM front enforces its own body limit and answers in the client's dialect.
@@ -210,7 +218,8 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
                 let sessions = crate::mcp::session_store(mcp);
                 if let Some(metrics) = policies.metrics() {
                     metrics.watch_upstreams("mcp", upstreams.health);
-                    watch_sessions(metrics, &sessions);
+                    crate::observe::mcp_sessions(metrics, &sessions);
+                    crate::observe::mcp_client_tables(metrics, upstreams.client_tables);
                 }
                 McpParts {
                     federation: upstreams.federation,
@@ -258,13 +267,7 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
             None => {
                 let router = crate::a2a::router(a2a)?;
                 if let Some(metrics) = policies.metrics() {
-                    let health = router.agents().instances().fold(
-                        UpstreamHealth::new(),
-                        |health, (agent, id, breaker, load)| {
-                            health.with_instance(agent, id, breaker.clone(), Some(load.clone()))
-                        },
-                    );
-                    metrics.watch_upstreams("a2a", health);
+                    crate::observe::a2a(metrics, router.agents());
                 }
                 router
             }
@@ -283,8 +286,9 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
         fronts.insert("a2a".into(), json!(format!("{}/", a2a.path)));
     }
     if let Some(metrics) = policies.metrics().filter(|_| config.metrics.enabled) {
-        // The Prometheus scrape, outside the edge's auth: restrict it by network.
-        app = app.route_service(&config.metrics.path, metrics.service());
+        // The Prometheus scrape, outside the edge's auth: its own bearer token, if configured.
+        let scrape = crate::observe::route(&config.metrics, metrics)?;
+        app = app.route_service(&config.metrics.path, scrape);
     }
     if let Some(admin) = policies.pins_admin() {
         // The guardrails' pin approvals: GET …/pins, POST …/pins/{tool}/approve (admins).
@@ -304,29 +308,6 @@ fn build(config: &Config, policies: &Policies, parts: &mut Parts) -> Result<Rout
 }
 
 /// The RFC 9728 metadata the configuration describes, if any.
-/// Exports the fill level of each of the MCP front's session tables as `mcp.<table>`
-/// (`mcp.pending`, `mcp.log_levels`, `mcp.revoked`, `mcp.cancels`, `mcp.resumable`,
-/// `mcp.subscriptions`), with its configured bound. The gauges read the store through a weak
-/// reference, so they do not keep a store the gateway dropped alive (they read 0 then).
-fn watch_sessions(
-    metrics: &agent_gateway_policy::metrics::Metrics,
-    sessions: &std::sync::Arc<agent_gateway_mcp::session::SessionStore>,
-) {
-    for table in sessions.fill() {
-        let store = std::sync::Arc::downgrade(sessions);
-        let name = table.name;
-        metrics.watch_table(&format!("mcp.{name}"), table.capacity, move || {
-            store.upgrade().map_or(0, |store| {
-                store
-                    .fill()
-                    .into_iter()
-                    .find(|t| t.name == name)
-                    .map_or(0, |t| t.entries)
-            })
-        });
-    }
-}
-
 fn resource_metadata(config: &Config) -> Result<Option<ProtectedResourceMetadata>, SetupError> {
     let Some(m) = &config.auth.resource_metadata else {
         return Ok(None);
@@ -365,6 +346,9 @@ pub enum SetupError {
     /// The protected-resource metadata.
     #[error("auth.resource_metadata: {0}")]
     ResourceMetadata(String),
+    /// The metrics route (its token's variable is not set, say).
+    #[error("{0}")]
+    Metrics(String),
 }
 
 /// Where the LLM fronts are mounted: where the OpenAI and Anthropic clients look for them.

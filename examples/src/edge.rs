@@ -148,10 +148,13 @@ pub struct Edge {
     host: HostCheckLayer<RenderFn>,
     pre_auth: Option<PreAuthLayer<dyn Authenticator, RenderFn>>,
     streams: StreamLimitLayer<RenderFn>,
+    /// The unauthenticated-request counts by client address, when that limit is on.
+    unauthenticated: Option<MemoryStore>,
     audit: Option<EdgeAuditLayer>,
 }
 
-type RenderFn = Box<dyn Fn(&http::request::Parts, &Denied) -> Response<Body> + Send + Sync>;
+pub(crate) type RenderFn =
+    Box<dyn Fn(&http::request::Parts, &Denied) -> Response<Body> + Send + Sync>;
 
 impl std::fmt::Debug for Edge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -159,6 +162,10 @@ impl std::fmt::Debug for Edge {
             .field("host", &self.host)
             .field("pre_auth", &self.pre_auth)
             .field("streams", &self.streams)
+            .field(
+                "unauthenticated",
+                &self.unauthenticated.as_ref().map(MemoryStore::len),
+            )
             .field("audit", &self.audit)
             .finish()
     }
@@ -181,11 +188,14 @@ impl Edge {
         };
         let server = &config.server;
         let host = HostCheckLayer::new(host_policy(config, server.listen), boxed());
+        let mut unauthenticated = None;
         let pre_auth = policies.layer().auth().map(|auth| {
             let layer = PreAuthLayer::new(auth, boxed());
             match server.unauthenticated_per_minute {
                 Some(n) => {
-                    layer.with_unauthenticated_limit(MemoryStore::new(), Rate::per_minute(n))
+                    let store = MemoryStore::new();
+                    unauthenticated = Some(store.clone());
+                    layer.with_unauthenticated_limit(store, Rate::per_minute(n))
                 }
                 None => layer.without_unauthenticated_limit(),
             }
@@ -202,6 +212,7 @@ impl Edge {
             host,
             pre_auth,
             streams,
+            unauthenticated,
             audit,
         }
     }
@@ -211,6 +222,16 @@ impl Edge {
     pub fn with_stream_counts_of(mut self, old: &Edge) -> Edge {
         self.streams = old.streams.clone();
         self
+    }
+
+    /// The per-caller stream limit and its counts (for the metrics).
+    pub fn stream_limit(&self) -> &StreamLimitLayer<RenderFn> {
+        &self.streams
+    }
+
+    /// The counts of the unauthenticated-request limit, by client address, when it is on.
+    pub fn unauthenticated_counts(&self) -> Option<&MemoryStore> {
+        self.unauthenticated.as_ref()
     }
 
     /// `front` behind the edge: Host/Origin, then authentication before the body, then the

@@ -29,6 +29,7 @@ pub mod demo;
 pub mod edge;
 pub mod llm;
 pub mod mcp;
+pub mod observe;
 pub mod policy;
 pub mod reload;
 #[cfg(feature = "otel")]

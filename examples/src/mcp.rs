@@ -26,7 +26,7 @@ use agent_gateway_core::upstream::retry::TpsBudget;
 use agent_gateway_core::{Secret, SystemClock};
 use agent_gateway_mcp::McpFrontConfig;
 use agent_gateway_mcp::connector::stdio::{StdioConfig, StdioUpstream};
-use agent_gateway_mcp::connector::{HttpUpstream, Pool, SseUpstream};
+use agent_gateway_mcp::connector::{ClientSessionsFill, HttpUpstream, Pool, SseUpstream};
 use agent_gateway_mcp::naming::{Naming, ServerName};
 use agent_gateway_mcp::router::federation::{Federation, Member, ToolView};
 use agent_gateway_mcp::session::{Sealer, SessionKey, SessionStore};
@@ -69,6 +69,9 @@ pub struct Upstreams {
     pub children: Children,
     /// The breakers of the `urls` upstreams' instances, for the metrics.
     pub health: UpstreamHealth,
+    /// The per-client session tables of the stdio and legacy SSE upstreams, for the metrics:
+    /// `mcp.client_sessions.<upstream>` (`.<n>` after it for the n-th instance of a pool).
+    pub client_tables: Vec<(String, ClientSessionsFill)>,
 }
 
 /// The stdio upstreams a gateway runs as child processes.
@@ -123,7 +126,9 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
     let mut builder = Federation::builder().naming(naming());
     let mut children = Children::default();
     let mut health = UpstreamHealth::new();
+    let mut client_tables = Vec::new();
     for u in &config.upstreams {
+        let table = format!("mcp.client_sessions.{}", u.name);
         let err = |reason: String| McpSetupError::Upstream {
             name: u.name.clone(),
             reason,
@@ -144,12 +149,16 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
                 if let Some(token) = bearer(u.token_env.as_deref()).map_err(err)? {
                     upstream = upstream.with_authorization(token);
                 }
+                client_tables.push((table, upstream.client_sessions_fill()));
                 Member::new(name, upstream)
             }
             McpTarget::Pool(target) => {
                 let token = bearer(u.token_env.as_deref()).map_err(err)?;
-                let pool =
+                let (pool, fills) =
                     pool(&u.name, target, token, u.stream_idle, u.client_sessions).map_err(err)?;
+                for (n, fill) in fills.into_iter().enumerate() {
+                    client_tables.push((format!("{table}.{n}"), fill));
+                }
                 for id in pool.instances() {
                     if let Some(breaker) = pool.breaker(id.as_str()) {
                         health = health.with_instance(&u.name, id.as_str(), breaker.clone(), None);
@@ -170,6 +179,7 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
                 }
                 tracing::info!(upstream = %u.name, command = %target.command, "mcp: starting a stdio upstream");
                 let child = StdioUpstream::spawn(u.name.clone(), stdio);
+                client_tables.push((table, child.client_sessions_fill()));
                 children.running.push(child.clone());
                 Member::new(name, child)
             }
@@ -195,18 +205,20 @@ pub fn upstreams(config: &McpConfig) -> Result<Upstreams, McpSetupError> {
         federation,
         children,
         health,
+        client_tables,
     })
 }
 
 /// The instances of a `urls` upstream, balanced in a [`Pool`], each sent `token` when one is
-/// configured.
+/// configured; with the per-client session table of each legacy SSE instance.
 fn pool(
     name: &str,
     target: &PoolTarget,
     token: Option<Secret<HeaderValue>>,
     stream_idle: Duration,
     sessions: ClientSessions,
-) -> Result<Pool, String> {
+) -> Result<(Pool, Vec<ClientSessionsFill>), String> {
+    let mut fills = Vec::new();
     let pool_name = UpstreamName::new(name).map_err(|e| e.to_string())?;
     let mut builder = Pool::builder(pool_name)
         .with_breaker(target.breaker)
@@ -230,6 +242,7 @@ fn pool(
             if let Some(token) = &token {
                 upstream = upstream.with_authorization(token.clone());
             }
+            fills.push(upstream.client_sessions_fill());
             builder.instance(id, upstream)
         } else {
             let mut upstream =
@@ -240,7 +253,8 @@ fn pool(
             builder.instance(id, upstream)
         };
     }
-    builder.build().map_err(|e| e.to_string())
+    let pool = builder.build().map_err(|e| e.to_string())?;
+    Ok((pool, fills))
 }
 
 /// A legacy SSE upstream at `uri`, with its client sessions as configured.

@@ -394,10 +394,14 @@ async fn store(config: &Config, metrics: Option<&Metrics>) -> Result<SharedStore
         }
         #[cfg(feature = "redis")]
         Some(url) => {
-            let _ = metrics;
             let store = agent_gateway_policy::redis::RedisStore::connect(url)
                 .await
                 .map_err(|e| PolicyError::Store(e.to_string()))?;
+            if let Some(metrics) = metrics {
+                // A failing shared store refuses every limited call: show it.
+                let (up, errors) = (store.health(), store.health());
+                metrics.watch_store("redis", move || up.is_up(), move || errors.errors());
+            }
             Ok(Arc::new(store))
         }
         #[cfg(not(feature = "redis"))]

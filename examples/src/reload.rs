@@ -21,6 +21,12 @@
 //! restart, and the running values stay. A file with any problem ([`check`]) is rejected
 //! with one log line naming every problem, and the running configuration stays.
 //!
+//! A reload builds once. The file is read once; what needs nothing built is checked first
+//! (keys, values, variables, files, commands); then the policies and the application are
+//! built, exactly as at start-up, and what was built is swapped in. Rules, guardrails and
+//! routers are not built a second time to check them: when the build fails, the
+//! [`check`] of the same text names the keys (only a failing reload builds twice).
+//!
 //! ```
 //! use agent_gateway_core::testkit::TestClient;
 //! use agent_gateway_examples::{app::App, config::Config, policy::Policies, reload::Reloader};
@@ -171,11 +177,18 @@ impl Reloader {
     async fn try_reload(&self) -> Result<u64, ReloadError> {
         let path = self.path.as_deref().ok_or(ReloadError::NoFile)?;
         let mut running = self.running.lock().await;
-        let problems = check::check_file(path);
-        if !problems.is_empty() {
-            return Err(ReloadError::Invalid(problems));
+        // Read once: the check and the build see the same text, whatever is written meanwhile.
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        // What needs nothing built is checked first; what only building finds (rules,
+        // guardrails, routers) is found by building, once, below.
+        if !check::check_before_build(&text).is_empty() {
+            // Rejected: name every problem, those only building finds included.
+            return Err(ReloadError::Invalid(check::check_str(&text)));
         }
-        let mut config = Config::from_file(path)?;
+        let mut config = Config::from_toml_str(&text)?;
         let old = &running.config;
         for section in ["server", "store", "audit"] {
             if !config.same_section(old, section) {
@@ -194,8 +207,15 @@ impl Reloader {
             llm: config.same_section(old, "llm"),
             ..Keep::default()
         };
-        let policies = running.policies.reconfigured(&config)?;
-        let app = running.app.reconfigured(&config, &policies, keep)?;
+        let built = running
+            .policies
+            .reconfigured(&config)
+            .map_err(ReloadError::from)
+            .and_then(|policies| {
+                let app = running.app.reconfigured(&config, &policies, keep)?;
+                Ok((policies, app))
+            });
+        let (policies, app) = built.map_err(|e| explain(&text, e))?;
         self.current.store(Arc::new(app.router()));
         // The old application is dropped here; what its in-flight requests hold lives on.
         *running = Running {
@@ -240,6 +260,18 @@ impl Reloader {
         {
             tracing::error!(error = %e, "audit: the last records could not be written");
         }
+    }
+}
+
+/// A failed build's error, as the problems with their key paths that `--check` finds in
+/// `text` (it builds each rule, guardrail and router on its own), or as it is when the check
+/// names none. Only a failing reload builds twice.
+fn explain(text: &str, error: ReloadError) -> ReloadError {
+    let problems = check::check_str(text);
+    if problems.is_empty() {
+        error
+    } else {
+        ReloadError::Invalid(problems)
     }
 }
 
@@ -307,5 +339,59 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         Router::clone(&self.router.load()).oneshot(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A reloader on a fresh file holding `text`, and the file.
+    async fn reloader(name: &str, text: &str) -> (Reloader, PathBuf) {
+        let file =
+            std::env::temp_dir().join(format!("agw-reload-{name}-{}.toml", std::process::id()));
+        std::fs::write(&file, text).unwrap();
+        let config = Config::from_file(&file).unwrap();
+        let policies = Policies::from_config(&config).await.unwrap();
+        let app = App::new(&config, &policies).unwrap();
+        (
+            Reloader::new(Some(file.clone()), config, policies, app),
+            file,
+        )
+    }
+
+    #[tokio::test]
+    async fn what_only_the_build_finds_is_rejected_naming_its_key() {
+        let (reloader, file) = reloader("build", "").await;
+        for (text, key) in [
+            (
+                "[authorize]\n[[authorize.rules]]\nid = \"r\"\neffect = \"allow\"\ncondition = \"caller.(\"\n",
+                "authorize.rules[0].condition",
+            ),
+            (
+                "[llm]\n[[llm.providers]]\nname = \"p\"\nkind = \"openai\"\nbase_url = \"not a url\"\n\
+                 [[llm.deployments]]\nalias = \"a\"\nprovider = \"p\"\nmodel = \"m\"\n",
+                "llm.providers[0]",
+            ),
+        ] {
+            // Not found before the build: the reload finds it by building.
+            let before = check::check_before_build(text);
+            assert!(before.is_empty(), "{before:?}");
+            std::fs::write(&file, text).unwrap();
+            match reloader.reload().await {
+                Err(ReloadError::Invalid(problems)) => {
+                    let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+                    assert_eq!(keys, [key], "{problems:?}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+            assert_eq!(reloader.generation(), 0);
+        }
+        // A valid file is built once and swapped in.
+        std::fs::write(&file, "[server]\n").unwrap();
+        assert_eq!(reloader.reload().await.unwrap(), 1);
+        std::fs::remove_file(&file).unwrap();
     }
 }

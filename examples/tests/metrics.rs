@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use agent_gateway_core::testkit::{TestClient, TestResponse};
 use agent_gateway_examples::config::Config;
 use agent_gateway_examples::{app, policy::Policies};
+use scrape::{moved, scrape};
 use serde_json::json;
+
+mod scrape;
 
 /// The demo key's SHA-256 (the key is `agw-demo-key`).
 const DEMO_KEY: &str = "e9ea7221f3e65906b26bb5b2c23ca15eca18b524bab79e00aedc38bcb1e4b293";
@@ -64,46 +67,6 @@ demo = true
 async fn gateway(config: &Config) -> TestClient<axum::Router> {
     let policies = Policies::from_config(config).await.unwrap();
     TestClient::new(app::router(config, &policies).unwrap())
-}
-
-/// One scrape: each sample's value by its name and labels as written (`name{a="x",b="y"}`).
-type Scrape = BTreeMap<String, f64>;
-
-/// Parses the Prometheus text format: `# HELP`/`# TYPE` lines and samples `series value`.
-fn parse(text: &str) -> Scrape {
-    let mut samples = Scrape::new();
-    for line in text.lines() {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
-        let value = match value {
-            "+Inf" => f64::INFINITY,
-            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
-        };
-        assert!(
-            samples.insert(series.to_owned(), value).is_none(),
-            "{line} twice"
-        );
-    }
-    samples
-}
-
-async fn scrape(client: &TestClient<axum::Router>) -> Scrape {
-    let res = client.get("/metrics").send().await;
-    assert_eq!(res.status(), 200, "{}", res.text());
-    let content_type = res.headers()["content-type"].to_str().unwrap();
-    assert!(
-        content_type.starts_with("text/plain; version=0.0.4"),
-        "{content_type}"
-    );
-    parse(res.text())
-}
-
-/// How much `series` moved between two scrapes (a series not yet there counts as 0).
-fn moved(before: &Scrape, after: &Scrape, series: &str) -> f64 {
-    let value = |s: &Scrape| s.get(series).copied().unwrap_or(0.0);
-    value(after) - value(before)
 }
 
 async fn model_call(client: &TestClient<axum::Router>, stream: bool) -> TestResponse {

@@ -121,6 +121,16 @@ impl CardCache {
         self
     }
 
+    /// How many cards are cached now, fresh or stale: at most one per registered agent.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no card is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn fresh(&self, agent: &str) -> Result<CachedCard, Option<Entry>> {
         let cached = self.lock().get(agent).cloned();
         match cached {

@@ -365,6 +365,13 @@ impl AgentRegistry {
         })
     }
 
+    /// A live reading of how many agent cards the cache holds (at most one per agent), for
+    /// metrics. It holds the registry weakly: once the registry is gone it reads 0.
+    pub fn cached_cards(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let inner = Arc::downgrade(&self.inner);
+        move || inner.upgrade().map_or(0, |inner| inner.cards.len())
+    }
+
     pub(crate) fn balanced(&self, name: &str) -> Option<Balanced<InstanceService>> {
         self.inner.upstreams.balanced(name).ok()
     }

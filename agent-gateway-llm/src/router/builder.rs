@@ -13,7 +13,7 @@ use agent_gateway_core::upstream::{Balanced, LoadConfig, LoadEstimate};
 use agent_gateway_core::{BoxError, SharedClock};
 
 use super::route::is_failure;
-use super::{Alias, Classifier, Deployment, LlmRouter, Rest, Route, Table};
+use super::{Alias, Classifier, Deployment, DeploymentHealth, LlmRouter, Rest, Route, Table};
 use crate::LlmResponse;
 use crate::provider::{BoxProvider, ProviderRequest};
 
@@ -208,9 +208,20 @@ impl LlmRouterBuilder {
                 Balanced::new(upstream.clone()).with_classifier(is_failure as Classifier);
             aliases.insert(alias, Alias { balanced, routes });
         }
+        let mut deployments: Vec<DeploymentHealth> = shared
+            .into_iter()
+            .map(|((provider, model), (breaker, load, _))| DeploymentHealth {
+                provider,
+                model,
+                breaker,
+                load,
+            })
+            .collect();
+        deployments.sort_by(|a, b| (&a.provider, &a.model).cmp(&(&b.provider, &b.model)));
         Ok(LlmRouter {
             table: Arc::new(Table {
                 aliases,
+                deployments,
                 owned_by: self.owned_by,
                 clock: self.defaults.clock().clone(),
                 budget: self.budget.unwrap_or_default(),

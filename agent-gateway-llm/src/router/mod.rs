@@ -52,7 +52,9 @@ use std::task::{Context, Poll};
 use tower::Service;
 use tower::retry::budget::TpsBudget;
 
+use agent_gateway_core::upstream::LoadEstimate;
 use agent_gateway_core::upstream::balance::Balanced;
+use agent_gateway_core::upstream::breaker::Breaker;
 use agent_gateway_core::{BoxError, SharedClock};
 
 use crate::error::UnknownModel;
@@ -81,7 +83,7 @@ pub type RouterBuilder = LlmRouterBuilder;
 /// balanced by weight and latency (power of two choices, see [`Deployment::with_weight`]);
 /// when the chosen deployment fails, the others of the tier are tried, then the next tier.
 /// Latency is the time a provider takes to answer (to its headers, for a stream), on the
-/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`](agent_gateway_core::upstream::LoadEstimate).
+/// router's clock, kept as core's Peak-EWMA [`LoadEstimate`].
 ///
 /// The plumbing is core's [`upstream`](agent_gateway_core::upstream): each alias is an
 /// upstream whose instances are its deployments (with their weights and tiers), picked by
@@ -108,9 +110,20 @@ pub struct LlmRouter {
 #[derive(Debug)]
 struct Table {
     aliases: BTreeMap<String, Alias>,
+    /// Each deployment once (by provider and model), with its breaker and load estimate.
+    deployments: Vec<DeploymentHealth>,
     owned_by: String,
     clock: SharedClock,
     budget: Arc<TpsBudget>,
+}
+
+/// A deployment's shared state, as the health metrics read it.
+#[derive(Debug)]
+struct DeploymentHealth {
+    provider: String,
+    model: String,
+    breaker: Breaker,
+    load: LoadEstimate,
 }
 
 /// What counts as a deployment's failure, for its breaker.
@@ -141,6 +154,34 @@ impl LlmRouter {
     /// The configured aliases, in order.
     pub fn aliases(&self) -> impl Iterator<Item = &str> {
         self.table.aliases.keys().map(String::as_str)
+    }
+
+    /// Every deployment once, in provider then model order, with its circuit breaker and
+    /// load estimate (calls in flight), shared by every alias naming it: `(provider, model,
+    /// breaker, load)`, for health metrics. Clones of the breaker and estimate read the live
+    /// state.
+    ///
+    /// ```
+    /// use agent_gateway_llm::provider::OpenAiProvider;
+    /// use agent_gateway_llm::router::{Deployment, LlmRouter};
+    /// use agent_gateway_llm::testkit::FakeProvider;
+    /// use agent_gateway_core::upstream::breaker::BreakerState;
+    ///
+    /// let router = LlmRouter::builder()
+    ///     .provider("a", OpenAiProvider::new(FakeProvider::new(), "http://a.test/v1").unwrap())
+    ///     .alias("fast", Deployment::new("a", "m1"))
+    ///     .alias("smart", Deployment::new("a", "m1"))
+    ///     .alias("smart", Deployment::new("a", "m2"))
+    ///     .build()
+    ///     .unwrap();
+    /// let deployments: Vec<_> = router.deployments().map(|(p, m, b, l)| (p, m, b.state(), l.in_flight())).collect();
+    /// assert_eq!(deployments, [("a", "m1", BreakerState::Closed, 0), ("a", "m2", BreakerState::Closed, 0)]);
+    /// ```
+    pub fn deployments(&self) -> impl Iterator<Item = (&str, &str, &Breaker, &LoadEstimate)> + '_ {
+        self.table
+            .deployments
+            .iter()
+            .map(|d| (d.provider.as_str(), d.model.as_str(), &d.breaker, &d.load))
     }
 
     /// What a model call may cost at most, priced at the dearest deployment of its alias: the

@@ -128,6 +128,49 @@ impl<T> Entry<T> {
     }
 }
 
+/// How full one upstream's table of per-client sessions is, read live (for metrics); made by
+/// `StdioUpstream::client_sessions_fill` and [`SseUpstream::client_sessions_fill`](super::SseUpstream::client_sessions_fill).
+///
+/// It holds the table weakly, so it never keeps the upstream (its child processes, its
+/// streams) alive: once the upstream is gone it reads 0.
+#[derive(Clone)]
+pub struct ClientSessionsFill {
+    table: Weak<dyn Counted>,
+    capacity: usize,
+}
+
+impl ClientSessionsFill {
+    /// How many per-client sessions are open now (0 once the upstream is gone).
+    pub fn entries(&self) -> usize {
+        self.table.upgrade().map_or(0, |t| t.count())
+    }
+
+    /// The most the table holds: the configured `max_client_sessions`.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+impl std::fmt::Debug for ClientSessionsFill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSessionsFill")
+            .field("entries", &self.entries())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+/// A table whose entries can be counted, whatever it holds.
+trait Counted: Send + Sync {
+    fn count(&self) -> usize;
+}
+
+impl<T: Send> Counted for ClientTable<T> {
+    fn count(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+}
+
 /// The per-client sessions of one upstream, bounded, each ended with `end` when it leaves.
 pub(crate) struct ClientTable<T> {
     label: String,
@@ -164,7 +207,16 @@ impl<T: Clone + Send + 'static> ClientTable<T> {
 
     /// How many sessions are open.
     pub(crate) fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
+        self.count()
+    }
+
+    /// A live, weak reading of the table's fill.
+    pub(crate) fn fill(self: &Arc<Self>) -> ClientSessionsFill {
+        let table: Weak<Self> = Arc::downgrade(self);
+        ClientSessionsFill {
+            table,
+            capacity: self.max,
+        }
     }
 
     /// The session under `key`, made with `make` when there is none and there is room; with a
@@ -365,6 +417,8 @@ mod tests {
         t.get_or_open(&key("n2"), None, || 5).unwrap();
         assert!(t.get_or_open(&key("n3"), None, || 6).is_err(), "full");
         assert_eq!(t.len(), 4);
+        let fill = t.fill();
+        assert_eq!((fill.entries(), fill.capacity()), (4, 4));
         // Ended by its client session.
         let before = ENDED.load(Ordering::SeqCst);
         assert!(t.remove("b1"));
@@ -376,5 +430,11 @@ mod tests {
         drop(lease);
         tokio::time::sleep(Duration::from_secs(121)).await;
         assert_eq!(t.len(), 0);
+        assert_eq!(fill.entries(), 0);
+        // The reading does not keep the table: gone with its upstream, it reads 0.
+        t.get_or_open(&key("a1"), alice, || 1).unwrap();
+        assert_eq!(fill.entries(), 1);
+        drop(t);
+        assert_eq!(fill.entries(), 0);
     }
 }

@@ -59,7 +59,9 @@ pub mod sse;
 pub use pool::Pool;
 #[cfg(feature = "stdio")]
 pub mod stdio;
-pub use clients::{CALLER_SHARE, DEFAULT_CLIENT_SESSION_IDLE, DEFAULT_MAX_CLIENT_SESSIONS};
+pub use clients::{
+    CALLER_SHARE, ClientSessionsFill, DEFAULT_CLIENT_SESSION_IDLE, DEFAULT_MAX_CLIENT_SESSIONS,
+};
 pub use dual::LEGACY_REFUSAL_EXPIRY;
 pub use probe::{PROBE_FIRST_BACKOFF, PROBE_MAX_BACKOFF};
 pub use sse::SseUpstream;

@@ -99,6 +99,13 @@ impl fmt::Debug for UpstreamHealth {
 }
 
 type Entries = Box<dyn Fn() -> usize + Send + Sync>;
+type Up = Box<dyn Fn() -> bool + Send + Sync>;
+type Errors = Box<dyn Fn() -> u64 + Send + Sync>;
+
+struct Store {
+    up: Up,
+    errors: Errors,
+}
 
 struct Table {
     capacity: Option<usize>,
@@ -116,6 +123,7 @@ pub(super) struct Watched {
 struct Sources {
     tables: BTreeMap<String, Table>,
     upstreams: BTreeMap<String, UpstreamHealth>,
+    stores: BTreeMap<String, Store>,
     audit: Option<AuditLog>,
 }
 
@@ -134,6 +142,11 @@ impl Watched {
         self.lock().upstreams.insert(protocol.to_owned(), health);
     }
 
+    pub(super) fn store(&self, name: &str, up: Up, errors: Errors) {
+        let store = Store { up, errors };
+        self.lock().stores.insert(name.to_owned(), store);
+    }
+
     pub(super) fn audit(&self, log: AuditLog) {
         self.lock().audit = Some(log);
     }
@@ -145,6 +158,7 @@ impl fmt::Debug for Watched {
         f.debug_struct("Watched")
             .field("tables", &sources.tables.keys().collect::<Vec<_>>())
             .field("upstreams", &sources.upstreams)
+            .field("stores", &sources.stores.keys().collect::<Vec<_>>())
             .field("audit", &sources.audit.is_some())
             .finish()
     }
@@ -245,6 +259,28 @@ impl Collector for Watched {
                 MetricType::Gauge,
             ),
             instances().filter_map(|(l, i)| Some((l, gauge(i.load.as_ref()?.in_flight())))),
+        )?;
+        let stores = || sources.stores.iter();
+        family(
+            &mut encoder,
+            (
+                "store_up",
+                "1 while the counter store's last operation reached it",
+                MetricType::Gauge,
+            ),
+            stores().map(|(name, s)| {
+                let up = ConstGauge::new(i64::from((s.up)()));
+                ([("store", name.as_str())], up)
+            }),
+        )?;
+        family(
+            &mut encoder,
+            (
+                "store_errors",
+                "Counter store operations that failed",
+                MetricType::Counter,
+            ),
+            stores().map(|(name, s)| ([("store", name.as_str())], ConstCounter::new((s.errors)()))),
         )?;
         if let Some(log) = &sources.audit {
             let none: [(&str, &str); 0] = [];

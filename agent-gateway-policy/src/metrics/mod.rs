@@ -1,6 +1,7 @@
 //! Prometheus metrics over the seam: calls and their latency by protocol, action and outcome,
 //! tokens and spend by caller and model, denials by kind and rule, and, read at each scrape,
-//! upstream health, the audit queue and the fill levels of bounded tables.
+//! upstream health, the audit queue, the counter store's health and the fill levels of
+//! bounded tables.
 //!
 //! ```
 //! use agent_gateway_core::response::Reply;
@@ -64,6 +65,8 @@
 //! | `agw_audit_queue_depth`, `agw_audit_queue_capacity` | gauge | |
 //! | `agw_audit_records_{written,dropped,failed}_total` | counter | |
 //! | `agw_table_entries`, `agw_table_capacity` | gauge | `table` |
+//! | `agw_store_up` | gauge (1 up, 0 down) | `store` |
+//! | `agw_store_errors_total` | counter | `store` |
 //!
 //! A call is counted when it ends: a whole response when it is answered, a streamed one when
 //! its stream ends (its latency is the stream's, its outcome `aborted` if it stopped early,
@@ -258,6 +261,20 @@ impl Metrics {
     /// that protocol before.
     pub fn watch_upstreams(&self, protocol: &str, health: UpstreamHealth) {
         self.inner.watched.upstreams(protocol, health);
+    }
+
+    /// Exports the health of a counter store (a shared one, as Redis) as
+    /// `agw_store_up{store=name}` (1 while `up` says so) and `agw_store_errors_total`: both
+    /// read at each scrape. Watching a name again replaces the previous one.
+    pub fn watch_store(
+        &self,
+        name: &str,
+        up: impl Fn() -> bool + Send + Sync + 'static,
+        errors: impl Fn() -> u64 + Send + Sync + 'static,
+    ) {
+        self.inner
+            .watched
+            .store(name, Box::new(up), Box::new(errors));
     }
 
     /// Exports `log`'s queue depth and its written, dropped and failed records.

@@ -214,3 +214,44 @@ async fn tables_and_upstreams_are_read_at_each_scrape() {
         Some(7.0)
     );
 }
+
+#[test]
+fn a_watched_store_reports_up_and_its_errors_at_each_scrape() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let metrics = Metrics::new();
+    let (up, errors) = (Arc::new(AtomicBool::new(true)), Arc::new(AtomicU64::new(0)));
+    let (u, e) = (up.clone(), errors.clone());
+    metrics.watch_store(
+        "redis",
+        move || u.load(Ordering::Relaxed),
+        move || e.load(Ordering::Relaxed),
+    );
+    let text = metrics.render();
+    assert_eq!(
+        sample(&text, r#"agw_store_up{store="redis"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"agw_store_errors_total{store="redis"}"#),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE agw_store_errors_total counter"),
+        "{text}"
+    );
+    up.store(false, Ordering::Relaxed);
+    errors.store(3, Ordering::Relaxed);
+    let text = metrics.render();
+    assert_eq!(
+        sample(&text, r#"agw_store_up{store="redis"}"#),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"agw_store_errors_total{store="redis"}"#),
+        Some(3.0),
+        "{text}"
+    );
+}

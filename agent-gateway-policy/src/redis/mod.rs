@@ -90,6 +90,7 @@ mod scripts;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use agent_gateway_core::store::{CounterStore, Rate, StoreError, Take, WindowOutcome};
@@ -113,6 +114,42 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: Arc<str>,
     timeout: Duration,
+    health: RedisHealth,
+}
+
+/// How a [`RedisStore`] is faring, for metrics and health checks: whether its last operation
+/// reached the server, and how many operations failed. Clones (and the store's clones) share
+/// the counts; reading them takes two atomic loads.
+///
+/// "Up" is the outcome of the last operation, not a probe: a store that nothing uses keeps
+/// the last state it saw (up after [`connect`](RedisStore::connect)).
+#[derive(Clone, Debug, Default)]
+pub struct RedisHealth(Arc<HealthState>);
+
+#[derive(Debug, Default)]
+struct HealthState {
+    down: AtomicBool,
+    errors: AtomicU64,
+}
+
+impl RedisHealth {
+    /// Whether the last operation got an answer from the server (an error reply counts as an
+    /// answer; a refused or dropped connection and a timeout do not).
+    pub fn is_up(&self) -> bool {
+        !self.0.down.load(Ordering::Relaxed)
+    }
+
+    /// How many operations have failed (any [`StoreError`]) since the store was made.
+    pub fn errors(&self) -> u64 {
+        self.0.errors.load(Ordering::Relaxed)
+    }
+
+    fn record<T>(&self, result: &Result<T, StoreError>, reached: bool) {
+        if result.is_err() {
+            self.0.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        self.0.down.store(!reached, Ordering::Relaxed);
+    }
 }
 
 impl RedisStore {
@@ -134,6 +171,7 @@ impl RedisStore {
             conn,
             prefix: Arc::from(""),
             timeout: DEFAULT_TIMEOUT,
+            health: RedisHealth::default(),
         }
     }
 
@@ -161,12 +199,30 @@ impl RedisStore {
         &self.prefix
     }
 
+    /// The store's health: its last operation's outcome and its failures so far.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), agent_gateway_core::store::StoreError> {
+    /// use agent_gateway_policy::metrics::Metrics;
+    /// use agent_gateway_policy::redis::RedisStore;
+    ///
+    /// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+    /// let (up, errors) = (store.health(), store.health());
+    /// Metrics::new().watch_store("redis", move || up.is_up(), move || errors.errors());
+    /// # Ok(()) }
+    /// ```
+    pub fn health(&self) -> RedisHealth {
+        self.health.clone()
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
 
     async fn run<T>(&self, op: impl Future<Output = RedisResult<T>>) -> Result<T, StoreError> {
-        bounded(self.timeout, op).await
+        let (result, reached) = attempt(self.timeout, op).await;
+        self.health.record(&result, reached);
+        result
     }
 }
 
@@ -175,10 +231,23 @@ async fn bounded<T>(
     timeout: Duration,
     op: impl Future<Output = RedisResult<T>>,
 ) -> Result<T, StoreError> {
+    attempt(timeout, op).await.0
+}
+
+/// Runs `op` within `timeout`: its result, and whether the server answered (an error reply
+/// is an answer; a connection that failed and a timeout are not).
+async fn attempt<T>(
+    timeout: Duration,
+    op: impl Future<Output = RedisResult<T>>,
+) -> (Result<T, StoreError>, bool) {
     match tokio::time::timeout(timeout, op).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(StoreError::unavailable(err)),
-        Err(_) => Err(StoreError::Timeout),
+        Ok(Ok(value)) => (Ok(value), true),
+        Ok(Err(err)) => {
+            // Only an error reply (it has a code) comes from the server itself.
+            let reached = err.code().is_some();
+            (Err(StoreError::unavailable(err)), reached)
+        }
+        Err(_) => (Err(StoreError::Timeout), false),
     }
 }
 
@@ -317,6 +386,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("up", &self.health.is_up())
             .finish_non_exhaustive()
     }
 }

@@ -39,6 +39,23 @@ impl<R> StreamLimitLayer<R> {
     pub fn open(&self) -> usize {
         self.counts.lock().values().sum()
     }
+
+    /// How many callers hold at least one open response now: the entries of the per-caller
+    /// table (a caller's entry goes with its last response).
+    pub fn callers(&self) -> usize {
+        self.counts.lock().len()
+    }
+
+    /// The most responses one caller holds open now (0 when none): how close the busiest
+    /// caller is to [`per_caller`](Self::per_caller).
+    pub fn busiest(&self) -> usize {
+        self.counts.lock().values().copied().max().unwrap_or(0)
+    }
+
+    /// How many open responses one caller may hold.
+    pub fn per_caller(&self) -> usize {
+        self.per_caller
+    }
 }
 
 impl<R> Clone for StreamLimitLayer<R> {

@@ -73,6 +73,25 @@ pub fn check_file(path: &Path) -> Vec<Problem> {
 
 /// Every problem of a configuration given as TOML text, sorted by key; empty when it is valid.
 pub fn check_str(text: &str) -> Vec<Problem> {
+    check_text(text, Build::Try)
+}
+
+/// The problems of [`check_str`] that need nothing built to be found: every key, value,
+/// variable, file and command, but not what only building finds (CEL rules and guardrails
+/// compiled, run keys decoded, the LLM and A2A routers built). A reload checks this, then
+/// builds once and uses what it built; when the build fails, [`check_str`] names the key.
+pub(crate) fn check_before_build(text: &str) -> Vec<Problem> {
+    check_text(text, Build::Skip)
+}
+
+/// Whether a check tries what start-up would build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build {
+    Try,
+    Skip,
+}
+
+fn check_text(text: &str, build: Build) -> Vec<Problem> {
     let table: toml::Table = match toml::from_str(text) {
         Ok(t) => t,
         Err(e) => return vec![Problem::new("(file)", syntax(text, &e))],
@@ -92,7 +111,7 @@ pub fn check_str(text: &str) -> Vec<Problem> {
                     check_auth(p, &auth);
                 }
             }
-            "authorize" => check_rules(p, value),
+            "authorize" => check_rules(p, value, build),
             "quota" => {
                 for_each::<super::policy::FileQuota, super::QuotaConfig>(p, "quota", value);
             }
@@ -110,7 +129,7 @@ pub fn check_str(text: &str) -> Vec<Problem> {
             "runs" => {
                 let runs = read::<super::runs::FileRuns>(p, "runs", value)
                     .and_then(|f| convert::<RunsConfig>(p, "runs", f.try_into()));
-                if let Some(runs) = runs {
+                if let Some(runs) = runs.filter(|_| build == Build::Try) {
                     let store: agent_gateway_core::store::SharedStore =
                         std::sync::Arc::new(agent_gateway_core::store::MemoryStore::new());
                     if let Err(e) = runs.layer(&store, false) {
@@ -122,7 +141,7 @@ pub fn check_str(text: &str) -> Vec<Problem> {
                 let llm = read::<super::llm::FileLlm>(p, "llm", value)
                     .and_then(|f| convert::<LlmConfig>(p, "llm", f.try_into()));
                 if let Some(llm) = llm {
-                    check_llm(p, &llm);
+                    check_llm(p, &llm, build);
                 }
             }
             "mcp" => {
@@ -136,7 +155,7 @@ pub fn check_str(text: &str) -> Vec<Problem> {
                 let a2a = read::<super::a2a::FileA2a>(p, "a2a", value)
                     .and_then(|f| convert::<A2aConfig>(p, "a2a", f.try_into()));
                 if let Some(a2a) = a2a {
-                    check_a2a(p, &a2a);
+                    check_a2a(p, &a2a, build);
                 }
             }
             "audit" => {
@@ -146,17 +165,16 @@ pub fn check_str(text: &str) -> Vec<Problem> {
                     check_audit(p, &audit);
                 }
             }
-            "guardrails" => check_guardrails(p, value),
+            "guardrails" => check_guardrails(p, value, build),
             "telemetry" => {
                 // One table, two concerns: the metrics keys, then the span export.
                 if let Some(mut t) = read::<super::telemetry::FileTelemetry>(p, "telemetry", value)
                 {
-                    let metrics = super::MetricsConfig::from_keys(
-                        t.metrics.take(),
-                        t.metrics_path.take(),
-                        t.metrics_label_limit.take(),
-                    );
-                    convert::<super::MetricsConfig>(p, "telemetry", metrics);
+                    let metrics = super::MetricsConfig::take_keys(&mut t);
+                    let metrics = convert::<super::MetricsConfig>(p, "telemetry", metrics);
+                    if let Some(var) = metrics.as_ref().and_then(|m| m.token_env.as_deref()) {
+                        env_set(p, "telemetry.metrics_token_env".into(), var);
+                    }
                     convert::<super::TelemetryConfig>(p, "telemetry", t.try_into());
                 }
             }
@@ -247,7 +265,7 @@ where
     done
 }
 
-fn check_rules(out: &mut Vec<Problem>, value: toml::Value) {
+fn check_rules(out: &mut Vec<Problem>, value: toml::Value, build: Build) {
     let Some(mut table) = value.as_table().cloned() else {
         out.push(Problem::new("authorize", "must be a table"));
         return;
@@ -260,6 +278,9 @@ fn check_rules(out: &mut Vec<Problem>, value: toml::Value) {
     }
     let rules: Vec<RuleConfig> =
         for_each::<super::policy::FileRule, RuleConfig>(out, "authorize.rules", rules);
+    if build == Build::Skip {
+        return;
+    }
     for (i, r) in rules.iter().enumerate() {
         let one = agent_gateway_policy::authorize::Rules::new().allow(&r.id, &r.condition);
         if let Err(e) = one.compile() {
@@ -271,9 +292,12 @@ fn check_rules(out: &mut Vec<Problem>, value: toml::Value) {
     }
 }
 
-fn check_guardrails(out: &mut Vec<Problem>, value: toml::Value) {
+fn check_guardrails(out: &mut Vec<Problem>, value: toml::Value, build: Build) {
     let rails: Vec<GuardrailConfig> =
         for_each::<super::guardrails::FileGuardrail, _>(out, "guardrails", value);
+    if build == Build::Skip {
+        return;
+    }
     for (i, g) in rails.iter().enumerate() {
         if let Err(e) = Guardrails::build(std::slice::from_ref(g)) {
             out.push(Problem::new(format!("guardrails[{i}]"), e.to_string()));
@@ -312,14 +336,14 @@ fn env_set(out: &mut Vec<Problem>, key: String, var: &str) {
     }
 }
 
-fn check_llm(out: &mut Vec<Problem>, llm: &LlmConfig) {
+fn check_llm(out: &mut Vec<Problem>, llm: &LlmConfig, build: Build) {
     for (i, p) in llm.providers.iter().enumerate() {
         if let Some(var) = &p.api_key_env {
             env_set(out, format!("llm.providers[{i}].api_key_env"), var);
         }
     }
     // The router's own checks (URLs), with the keys' presence already reported above.
-    if out.iter().all(|p| !p.key.starts_with("llm.")) {
+    if build == Build::Try && out.iter().all(|p| !p.key.starts_with("llm.")) {
         match crate::llm::router(llm) {
             Ok(_) => {}
             Err(crate::llm::LlmSetupError::Provider { name, reason }) => {
@@ -374,7 +398,7 @@ fn command_exists(command: &str, cwd: Option<&Path>) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| is_file(&dir.join(command))))
 }
 
-fn check_a2a(out: &mut Vec<Problem>, a2a: &A2aConfig) {
+fn check_a2a(out: &mut Vec<Problem>, a2a: &A2aConfig, build: Build) {
     if let Some(var) = &a2a.seal_key_env {
         env_set(out, "a2a.seal_key_env".into(), var);
     }
@@ -400,7 +424,7 @@ fn check_a2a(out: &mut Vec<Problem>, a2a: &A2aConfig) {
             }
         }
     }
-    if out.iter().all(|p| !p.key.starts_with("a2a")) {
+    if build == Build::Try && out.iter().all(|p| !p.key.starts_with("a2a")) {
         match crate::a2a::router(a2a) {
             Ok(_) => {}
             Err(crate::a2a::A2aSetupError::Agent { name, reason }) => {

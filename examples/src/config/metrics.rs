@@ -1,5 +1,5 @@
 //! The metrics keys of `[telemetry]`: whether the gateway serves Prometheus metrics, where,
-//! and how many distinct callers and models they name.
+//! how many distinct callers and models they name, and the bearer token a scrape must send.
 //!
 //! ```
 //! use agent_gateway_examples::config::Config;
@@ -15,6 +15,9 @@
 //! assert_eq!(config.metrics.path, "/ops/metrics");
 //! assert_eq!(config.metrics.label_limit.get(), 20);
 //! assert!(!Config::from_toml_str("[telemetry]\nmetrics = false\n").unwrap().metrics.enabled);
+//! let token = Config::from_toml_str("[telemetry]\nmetrics_token_env = \"AGW_METRICS_TOKEN\"\n");
+//! assert_eq!(token.unwrap().metrics.token_env.as_deref(), Some("AGW_METRICS_TOKEN"));
+//! assert!(Config::from_toml_str("[telemetry]\nmetrics_token_env = \"\"\n").is_err());
 //!
 //! let err = Config::from_toml_str("[mcp]\n[telemetry]\nmetrics_path = \"/mcp\"\n").unwrap_err();
 //! assert!(err.to_string().contains("telemetry.metrics_path"), "{err}");
@@ -26,11 +29,13 @@ use std::num::NonZeroUsize;
 use agent_gateway_policy::metrics::DEFAULT_LABEL_LIMIT;
 
 use super::ConfigError;
+use super::telemetry::FileTelemetry;
 
 /// Where the metrics are served unless `metrics_path` says otherwise: where Prometheus looks.
 pub const DEFAULT_METRICS_PATH: &str = "/metrics";
 
-/// Prometheus metrics (`[telemetry] metrics`, `metrics_path`, `metrics_label_limit`).
+/// Prometheus metrics (`[telemetry] metrics`, `metrics_path`, `metrics_label_limit`,
+/// `metrics_token_env`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct MetricsConfig {
@@ -41,6 +46,10 @@ pub struct MetricsConfig {
     /// How many distinct callers, models and rules the labels name before counting the rest
     /// as `other` ([`DEFAULT_LABEL_LIMIT`]).
     pub label_limit: NonZeroUsize,
+    /// The environment variable holding the bearer token a scrape must present
+    /// (`metrics_token_env`); `None`: the route is open, so restrict it by network. The token
+    /// itself is read when the gateway starts, never stored in the configuration.
+    pub token_env: Option<String>,
 }
 
 impl Default for MetricsConfig {
@@ -49,6 +58,7 @@ impl Default for MetricsConfig {
             enabled: true,
             path: DEFAULT_METRICS_PATH.to_owned(),
             label_limit: NonZeroUsize::new(DEFAULT_LABEL_LIMIT).unwrap_or(NonZeroUsize::MIN),
+            token_env: None,
         }
     }
 }
@@ -64,13 +74,22 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl MetricsConfig {
-    /// The metrics keys as read from the file: `metrics`, `metrics_path`,
-    /// `metrics_label_limit` (each optional).
-    pub(super) fn from_keys(
-        enabled: Option<bool>,
-        path: Option<String>,
-        label_limit: Option<usize>,
-    ) -> Result<Self, ConfigError> {
+    /// Takes the metrics keys out of the file's `[telemetry]` table (`metrics`,
+    /// `metrics_path`, `metrics_label_limit`, `metrics_token_env`, each optional), leaving
+    /// the span export's keys.
+    pub(super) fn take_keys(file: &mut FileTelemetry) -> Result<Self, ConfigError> {
+        let (enabled, path, label_limit) = (
+            file.metrics.take(),
+            file.metrics_path.take(),
+            file.metrics_label_limit.take(),
+        );
+        let token_env = file.metrics_token_env.take();
+        if token_env.as_deref().is_some_and(str::is_empty) {
+            return Err(invalid(
+                "telemetry.metrics_token_env",
+                "must name an environment variable",
+            ));
+        }
         let defaults = MetricsConfig::default();
         let path = path.unwrap_or(defaults.path);
         let key = "telemetry.metrics_path";
@@ -89,6 +108,7 @@ impl MetricsConfig {
             enabled: enabled.unwrap_or(defaults.enabled),
             path,
             label_limit,
+            token_env,
         })
     }
 

@@ -201,11 +201,7 @@ impl TryFrom<FileConfig> for Config {
 
     fn try_from(file: FileConfig) -> Result<Config, ConfigError> {
         let mut telemetry = file.telemetry;
-        let metrics = MetricsConfig::from_keys(
-            telemetry.metrics.take(),
-            telemetry.metrics_path.take(),
-            telemetry.metrics_label_limit.take(),
-        )?;
+        let metrics = MetricsConfig::take_keys(&mut telemetry)?;
         let config = Config {
             server: file.server.try_into()?,
             auth: file.auth.try_into()?,

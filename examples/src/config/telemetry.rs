@@ -102,6 +102,7 @@ pub(super) struct FileTelemetry {
     pub(super) metrics: Option<bool>,
     pub(super) metrics_path: Option<String>,
     pub(super) metrics_label_limit: Option<usize>,
+    pub(super) metrics_token_env: Option<String>,
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {

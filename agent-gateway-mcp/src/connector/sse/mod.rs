@@ -331,6 +331,13 @@ impl<C> SseUpstream<C> {
         self.shared.clients.len()
     }
 
+    /// A live reading of the table of streams for clients and its bound, for metrics; it
+    /// does not keep this upstream alive. Take it once configured: each `with_*` call makes
+    /// a new table.
+    pub fn client_sessions_fill(&self) -> super::ClientSessionsFill {
+        self.shared.clients.fill()
+    }
+
     /// The upstream that serves `client`'s requests, with the lease that keeps its stream
     /// while the call runs: this one (no lease) for a request of no known caller, else the
     /// client's own.

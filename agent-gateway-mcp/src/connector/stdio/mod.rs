@@ -328,6 +328,12 @@ impl StdioUpstream {
         self.clients.len()
     }
 
+    /// A live reading of the table of children for clients and its bound, for metrics; it
+    /// does not keep the children alive.
+    pub fn client_sessions_fill(&self) -> crate::connector::ClientSessionsFill {
+        self.clients.fill()
+    }
+
     /// The child that serves `client`'s requests, with the lease that keeps it while the call
     /// runs: the shared one (no lease) for a request of no known caller, else the client's
     /// own, started and awaited (within the request timeout) on its first request.

@@ -1,5 +1,5 @@
 //! The audit record names who served each call, as the real protocol routers report it: the
-//! MCP federation's upstream server, the A2A agent and the instance its balancer chose (also
+//! MCP federation's upstream server (and the instance of a pool that answered), the A2A agent and the instance its balancer chose (also
 //! after failing over), the LLM provider and the deployment that answered (also after a
 //! fallback), for whole and streamed answers.
 
@@ -15,12 +15,18 @@ use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
-use agent_gateway_core::Secret;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use agent_gateway_core::upstream::breaker::BreakerConfig;
+use agent_gateway_core::upstream::registry::{InstanceId, UpstreamName};
+use agent_gateway_core::{ManualClock, Secret};
 use agent_gateway_llm::provider::OpenAiProvider;
 use agent_gateway_llm::router::{Deployment, LlmRouter};
 use agent_gateway_llm::testkit::{FakeProvider, Script};
 use agent_gateway_llm::{Api, Dialect, LlmRequest};
 use agent_gateway_mcp::McpRequest;
+use agent_gateway_mcp::connector::Pool;
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
@@ -86,6 +92,75 @@ async fn mcp_records_name_the_federated_upstream() {
             ("fs__read", Some("fs"), None, "ok"),
             ("", None, None, "ok"),
         ]
+    );
+}
+
+/// A pool of two instances behind one federated upstream: each record names the instance that
+/// answered, as the instances' own call counts show, and a call that reached no instance names
+/// none. One instance is stopped at a time, so that the calls land on each.
+#[tokio::test]
+async fn mcp_records_name_the_pool_instance_that_answered() {
+    let (dir, log) = log("mcp-pool");
+    let (a, b) = (
+        FakeMcpServer::new().with_echo_tool("search"),
+        FakeMcpServer::new().with_echo_tool("search"),
+    );
+    let clock = ManualClock::new();
+    let pool = Pool::builder(UpstreamName::new("web").unwrap())
+        .instance(InstanceId::new("web-a").unwrap(), a.clone())
+        .instance(InstanceId::new("web-b").unwrap(), b.clone())
+        .with_breaker(BreakerConfig::new(NonZeroU32::MIN, Duration::from_secs(30)))
+        .with_clock(clock.shared())
+        .with_seed(11)
+        .build()
+        .unwrap();
+    let fed = Federation::builder()
+        .member(Member::new(ServerName::new("web").unwrap(), pool))
+        .build()
+        .unwrap();
+    let svc = AuditLayer::new(log.clone()).layer(fed);
+    let call = |id: i64| {
+        McpRequest::from_value(
+            id,
+            "tools/call",
+            json!({"name": "web__search", "arguments": {}}),
+        )
+    };
+    // Which instance each call reached, by the instances' own counts.
+    let mut landed = Vec::new();
+    let mut id = 0;
+    for (up, down) in [(&a, &b), (&b, &a)] {
+        down.set_down(true);
+        up.set_down(false);
+        // The stopped instance's breaker opens at its first failure; the other's cooldown
+        // (from the round before) is over.
+        clock.advance(Duration::from_secs(31));
+        for _ in 0..6 {
+            id += 1;
+            let before = (a.calls(), b.calls());
+            let ok = svc.clone().oneshot(call(id)).await.is_ok();
+            let after = (a.calls(), b.calls());
+            landed.push(match (ok, after.0 > before.0, after.1 > before.1) {
+                (true, true, false) => Some("web-a"),
+                (true, false, true) => Some("web-b"),
+                (false, _, _) => None,
+                other => panic!("call {id}: {other:?}"),
+            });
+        }
+    }
+    let records = records(&dir, &log).await;
+    assert_eq!(records.len(), landed.len());
+    for (record, instance) in records.iter().zip(&landed) {
+        let outcome = if instance.is_some() { "ok" } else { "error" };
+        assert_eq!(
+            served(record),
+            ("web__search", Some("web"), *instance, outcome),
+            "{record:?}"
+        );
+    }
+    assert!(
+        landed.contains(&Some("web-a")) && landed.contains(&Some("web-b")),
+        "{landed:?}"
     );
 }
 

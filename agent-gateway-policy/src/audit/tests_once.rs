@@ -109,7 +109,7 @@ async fn a_custom_layer_that_notes_its_rewrite_is_recorded_and_one_that_does_not
         let dir = dir(&format!("once-custom-{notes}"));
         let log = log(&dir);
         let strip_home = move |mut call: Call| {
-            if let Some(path) = call.arguments_mut().and_then(|a| a.get_mut("path")) {
+            if let Some(path) = call.arguments_mut().get_mut("path") {
                 *path = json!("~/notes.txt");
                 if notes {
                     Rewritten::note(call.extensions_mut(), "strip-home");

@@ -135,7 +135,7 @@ where
 ///
 /// let mut call = Call::new(Action::ToolCall, json!({"path": "/home/ann/x"}));
 /// // A custom layer that strips home directories, and says so.
-/// if let Some(path) = call.arguments_mut().and_then(|a| a.get_mut("path")) {
+/// if let Some(path) = call.arguments_mut().get_mut("path") {
 ///     *path = json!("~/x");
 ///     Rewritten::note(call.extensions_mut(), "strip-home");
 /// }

@@ -3,7 +3,7 @@
 //! An [`UpstreamRequest`] carries a method and its parameters and nothing else: no inbound
 //! headers, so a client's credential cannot reach an upstream by accident. An upstream answers
 //! with the result object, or fails; a JSON-RPC error from the upstream is an
-//! [`McpError::Upstream`](crate::McpError::Upstream).
+//! [`McpError::Upstream`].
 //!
 //! ```
 //! use agent_gateway_mcp::upstream::UpstreamRequest;

@@ -1,42 +1,4 @@
-//! [`UpstreamError`]: an error a call failed with *because of its upstream* (the upstream
-//! answered with an error status or a JSON-RPC error, went silent, or could not be reached),
-//! tagged with what audit and telemetry need: the [`Failure`] it stands for, the upstream's own
-//! [`UpstreamCode`], and which upstream and instance it was ([`ServedBy`]).
-//!
-//! A protocol's router wraps its own error in it where the upstream's answer becomes that
-//! error, and nowhere else: the gateway's own faults stay untagged, and audit records them
-//! `internal`. The wrapper is transparent to everything else. It displays as the error it
-//! wraps, and that error stays its [`source`](std::error::Error::source), so a front still
-//! finds its protocol error with [`cause_ref`](crate::error::cause_ref).
-//!
-//! ```
-//! use agent_gateway_core::BoxError;
-//! use agent_gateway_core::response::{Failure, ServedBy, UpstreamCode, UpstreamError};
-//! use tower::{ServiceExt, service_fn};
-//!
-//! #[derive(Debug, thiserror::Error)]
-//! #[error("upstream answered 429")]
-//! struct RateLimited;
-//!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let router = service_fn(|ok: bool| async move {
-//!     if ok { return Ok("answer"); }
-//!     let tagged = UpstreamError::new(Failure::Upstream, RateLimited)
-//!         .with_code(UpstreamCode::http(http::StatusCode::TOO_MANY_REQUESTS))
-//!         .with_served_by(ServedBy::new("openai").with_instance("gpt-4o"));
-//!     Err(BoxError::from(tagged))
-//! });
-//! // Allowed: nothing to tag.
-//! assert_eq!(router.clone().oneshot(true).await.unwrap(), "answer");
-//! // Failed upstream: the tag is found, and so is the protocol's own error beneath it.
-//! let err = router.oneshot(false).await.unwrap_err();
-//! let tag = UpstreamError::find(&*err).unwrap();
-//! assert_eq!((tag.failure(), tag.code().unwrap().http_status()), (Failure::Upstream, Some(429)));
-//! assert_eq!(tag.served_by().unwrap().instance(), Some("gpt-4o"));
-//! assert!(agent_gateway_core::error::cause_ref::<RateLimited>(&*err).is_some());
-//! assert_eq!(err.to_string(), "upstream answered 429");
-//! # });
-//! ```
+//! [`UpstreamError`]: a call's error tagged as its upstream's doing, for audit and telemetry.
 
 use std::error::Error;
 use std::fmt;
@@ -93,7 +55,45 @@ impl UpstreamCode {
     }
 }
 
-/// A call's error tagged as the upstream's doing; see the [module docs](self).
+/// An error a call failed with *because of its upstream* (the upstream
+/// answered with an error status or a JSON-RPC error, went silent, or could not be reached),
+/// tagged with what audit and telemetry need: the [`Failure`] it stands for, the upstream's own
+/// [`UpstreamCode`], and which upstream and instance it was ([`ServedBy`]).
+///
+/// A protocol's router wraps its own error in it where the upstream's answer becomes that
+/// error, and nowhere else: the gateway's own faults stay untagged, and audit records them
+/// `internal`. The wrapper is transparent to everything else. It displays as the error it
+/// wraps, and that error stays its [`source`](std::error::Error::source), so a front still
+/// finds its protocol error with [`cause_ref`](crate::error::cause_ref).
+///
+/// ```
+/// use agent_gateway_core::BoxError;
+/// use agent_gateway_core::response::{Failure, ServedBy, UpstreamCode, UpstreamError};
+/// use tower::{ServiceExt, service_fn};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("upstream answered 429")]
+/// struct RateLimited;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let router = service_fn(|ok: bool| async move {
+///     if ok { return Ok("answer"); }
+///     let tagged = UpstreamError::new(Failure::Upstream, RateLimited)
+///         .with_code(UpstreamCode::http(http::StatusCode::TOO_MANY_REQUESTS))
+///         .with_served_by(ServedBy::new("openai").with_instance("gpt-4o"));
+///     Err(BoxError::from(tagged))
+/// });
+/// // Allowed: nothing to tag.
+/// assert_eq!(router.clone().oneshot(true).await.unwrap(), "answer");
+/// // Failed upstream: the tag is found, and so is the protocol's own error beneath it.
+/// let err = router.oneshot(false).await.unwrap_err();
+/// let tag = UpstreamError::find(&*err).unwrap();
+/// assert_eq!((tag.failure(), tag.code().unwrap().http_status()), (Failure::Upstream, Some(429)));
+/// assert_eq!(tag.served_by().unwrap().instance(), Some("gpt-4o"));
+/// assert!(agent_gateway_core::error::cause_ref::<RateLimited>(&*err).is_some());
+/// assert_eq!(err.to_string(), "upstream answered 429");
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct UpstreamError {
     failure: Failure,

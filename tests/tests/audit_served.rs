@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod audit_support;
 
 use agent_gateway_a2a::op::Operation;
 use agent_gateway_a2a::registry::{Agent, AgentRegistry};
@@ -30,29 +30,11 @@ use agent_gateway_mcp::connector::Pool;
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_policy::audit::{
-    self, AuditLayer, AuditLog, AuditOptions, AuditRecord, JsonlSink, Rotation,
-};
+use agent_gateway_policy::audit::{AuditLayer, AuditRecord};
+use audit_support::{log, records};
 use http_body_util::BodyExt;
 use serde_json::json;
 use tower::{Layer, ServiceExt};
-
-fn log(name: &str) -> (PathBuf, AuditLog) {
-    let dir = std::env::temp_dir().join(format!("agw-served-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let sink = JsonlSink::open(&dir, Rotation::default()).unwrap();
-    (
-        dir.clone(),
-        AuditLog::start(sink, AuditOptions::new()).unwrap(),
-    )
-}
-
-async fn records(dir: &PathBuf, log: &AuditLog) -> Vec<AuditRecord> {
-    log.flush().await.unwrap();
-    let records = audit::read(dir).unwrap();
-    std::fs::remove_dir_all(dir).unwrap();
-    records
-}
 
 fn served(r: &AuditRecord) -> (&str, Option<&str>, Option<&str>, &str) {
     (
@@ -65,7 +47,7 @@ fn served(r: &AuditRecord) -> (&str, Option<&str>, Option<&str>, &str) {
 
 #[tokio::test]
 async fn mcp_records_name_the_federated_upstream() {
-    let (dir, log) = log("mcp");
+    let (dir, log) = log("served-mcp");
     let (web, fs) = (
         FakeMcpServer::new().with_echo_tool("search"),
         FakeMcpServer::new().with_echo_tool("read"),
@@ -100,7 +82,7 @@ async fn mcp_records_name_the_federated_upstream() {
 /// none. One instance is stopped at a time, so that the calls land on each.
 #[tokio::test]
 async fn mcp_records_name_the_pool_instance_that_answered() {
-    let (dir, log) = log("mcp-pool");
+    let (dir, log) = log("served-mcp-pool");
     let (a, b) = (
         FakeMcpServer::new().with_echo_tool("search"),
         FakeMcpServer::new().with_echo_tool("search"),
@@ -166,7 +148,7 @@ async fn mcp_records_name_the_pool_instance_that_answered() {
 
 #[tokio::test]
 async fn a2a_records_name_the_agent_and_the_instance_that_answered() {
-    let (dir, log) = log("a2a");
+    let (dir, log) = log("served-a2a");
     let (down, up) = (FakeAgent::new("travel"), FakeAgent::new("travel"));
     down.set_down(true);
     let agent = Agent::new("travel")
@@ -229,7 +211,7 @@ async fn a2a_records_name_the_agent_and_the_instance_that_answered() {
 
 #[tokio::test]
 async fn llm_records_name_the_provider_and_the_deployment_that_answered() {
-    let (dir, log) = log("llm");
+    let (dir, log) = log("served-llm");
     let primary = FakeProvider::new().with_default(Script::error(500, "boom"));
     let backup = FakeProvider::new().with_default(Script::text("from backup").with_usage(5, 2));
     let router = LlmRouter::builder()

@@ -6,8 +6,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod audit_support;
+
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use agent_gateway_a2a::op::Operation;
@@ -30,32 +31,14 @@ use agent_gateway_mcp::era::Era;
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_policy::audit::{
-    self, AuditLayer, AuditLog, AuditOptions, AuditRecord, JsonlSink, Rotation,
-};
+use agent_gateway_policy::audit::{AuditLayer, AuditRecord};
+use audit_support::{log, records};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::json;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt, service_fn};
-
-fn log(name: &str) -> (PathBuf, AuditLog) {
-    let dir = std::env::temp_dir().join(format!("agw-upstream-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let sink = JsonlSink::open(&dir, Rotation::default()).unwrap();
-    (
-        dir.clone(),
-        AuditLog::start(sink, AuditOptions::new()).unwrap(),
-    )
-}
-
-async fn records(dir: &PathBuf, log: &AuditLog) -> Vec<AuditRecord> {
-    log.flush().await.unwrap();
-    let records = audit::read(dir).unwrap();
-    std::fs::remove_dir_all(dir).unwrap();
-    records
-}
 
 /// What a failed call's record says: outcome, kind, upstream status, upstream code, upstream,
 /// instance.
@@ -92,7 +75,7 @@ fn broken_http_server() -> HttpUpstream<impl agent_gateway_core::transport::Http
 
 #[tokio::test]
 async fn mcp_upstream_errors_are_recorded_with_their_code_status_and_instance() {
-    let (dir, log) = log("mcp");
+    let (dir, log) = log("upstream-mcp");
     let tools =
         FakeMcpServer::new().with_tool("fail", |_| Err(ErrorObject::new(-32042, "the tool broke")));
     let pool = Pool::builder(UpstreamName::new("web").unwrap())
@@ -146,7 +129,7 @@ async fn mcp_upstream_errors_are_recorded_with_their_code_status_and_instance() 
 
 #[tokio::test]
 async fn a2a_agent_errors_are_recorded_with_their_code_status_and_instance() {
-    let (dir, log) = log("a2a");
+    let (dir, log) = log("upstream-a2a");
     // An agent that crashes: HTTP 500 with a JSON-RPC error.
     let crashing = BoxCloneSyncService::new(service_fn(|_: Request<Full<Bytes>>| async {
         let body = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": "boom"}});
@@ -228,7 +211,7 @@ async fn a2a_agent_errors_are_recorded_with_their_code_status_and_instance() {
 
 #[tokio::test]
 async fn llm_provider_errors_are_recorded_with_their_status_and_deployment() {
-    let (dir, log) = log("llm");
+    let (dir, log) = log("upstream-llm");
     let limited = FakeProvider::new().with_default(Script::error(429, "slow down"));
     let broken = FakeProvider::new().with_default(Script::error(500, "boom"));
     let router = LlmRouter::builder()
@@ -280,7 +263,7 @@ async fn llm_provider_errors_are_recorded_with_their_status_and_deployment() {
 /// timeout, and its record says `failed` with `timeout`, with the usage seen so far.
 #[tokio::test(start_paused = true)]
 async fn an_llm_stream_the_provider_leaves_silent_is_recorded_as_a_timeout() {
-    let (dir, log) = log("llm-idle");
+    let (dir, log) = log("upstream-llm-idle");
     let stalling =
         FakeProvider::new().with_default(Script::text("a long answer").with_stall_after(2));
     let timeouts = Timeouts::new(Duration::from_secs(30), Duration::from_secs(5));

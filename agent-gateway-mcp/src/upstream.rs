@@ -3,7 +3,7 @@
 //! An [`UpstreamRequest`] carries a method and its parameters and nothing else: no inbound
 //! headers, so a client's credential cannot reach an upstream by accident. An upstream answers
 //! with the result object, or fails; a JSON-RPC error from the upstream is an
-//! [`McpError::Upstream`](crate::McpError::Upstream).
+//! [`McpError::Upstream`].
 //!
 //! ```
 //! use agent_gateway_mcp::upstream::UpstreamRequest;
@@ -14,12 +14,18 @@
 //! assert!(req.notifier().is_none() && req.param_headers().is_empty());
 //! ```
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use agent_gateway_core::BoxError;
+use agent_gateway_core::error::cause_ref;
+use agent_gateway_core::response::{Failure, UpstreamCode, UpstreamError};
 use agent_gateway_core::run::RUN_BUDGET_HEADER;
 use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use tower::util::BoxCloneSyncService;
 
+use crate::McpError;
+use crate::connector::ConnectorError;
 use crate::method::McpMethod;
 use crate::notify::Notifier;
 use crate::request::{ClientHop, McpRequestParts, Owner};
@@ -33,6 +39,7 @@ pub struct UpstreamRequest {
     client: Option<ClientHop>,
     param_headers: Vec<(HeaderName, HeaderValue)>,
     run_budget: Option<HeaderValue>,
+    answered_by: Option<AnsweredBy>,
 }
 
 /// Two requests are equal when their method and parameters are: the notifier is where the
@@ -53,7 +60,20 @@ impl UpstreamRequest {
             client: None,
             param_headers: Vec::new(),
             run_budget: None,
+            answered_by: None,
         }
+    }
+
+    /// Asks the [`Pool`](crate::connector::Pool) that serves this request to say in `slot`
+    /// which of its instances answered (for the audit record). A single connector says nothing.
+    pub fn with_answered_by(mut self, slot: AnsweredBy) -> Self {
+        self.answered_by = Some(slot);
+        self
+    }
+
+    /// Where a pool says which instance answered, if the router asked.
+    pub fn answered_by(&self) -> Option<&AnsweredBy> {
+        self.answered_by.as_ref()
     }
 
     /// What a router sends upstream for a client's request: its method and parameters (moved,
@@ -171,6 +191,72 @@ impl UpstreamRequest {
             param_headers: self.param_headers,
             run_budget: self.run_budget,
         }
+    }
+}
+
+/// Which instance of a [`Pool`](crate::connector::Pool) answered a request: the router puts
+/// one in the request ([`UpstreamRequest::with_answered_by`]), the pool's instance that
+/// answers fills it (the last to answer, when a read was retried elsewhere or a call took
+/// several rounds), and the router names that instance in the response's
+/// [`ServedBy`](agent_gateway_core::response::ServedBy). Clones share the slot.
+///
+/// ```
+/// use agent_gateway_mcp::upstream::AnsweredBy;
+///
+/// let slot = AnsweredBy::default();
+/// assert_eq!(slot.instance(), None);
+/// slot.clone().set(Some("tools-2".into()));
+/// assert_eq!(slot.instance().as_deref(), Some("tools-2"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct AnsweredBy(Arc<Mutex<Option<Arc<str>>>>);
+
+impl AnsweredBy {
+    /// Says `instance` answered, or (`None`) that the last attempt got no answer.
+    pub fn set(&self, instance: Option<Arc<str>>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = instance;
+    }
+
+    /// The instance that answered, if one did.
+    pub fn instance(&self) -> Option<Arc<str>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Tags an error an upstream's service (a connector, a pool) returned as the upstream's doing
+/// ([`UpstreamError`]): its JSON-RPC error, its HTTP error status, no answer in time, or none
+/// at all. Anything else (a denial, the gateway's own refusal) is returned as it is, and so is
+/// an error already tagged.
+pub(crate) fn tag_upstream(error: BoxError) -> BoxError {
+    if UpstreamError::find(&*error).is_some() {
+        return error;
+    }
+    let (failure, code) = match cause_ref::<McpError>(&*error) {
+        Some(McpError::Upstream(e)) => (Failure::Upstream, Some(UpstreamCode::jsonrpc(e.code))),
+        Some(McpError::UpstreamTimeout { .. }) => (Failure::Timeout, None),
+        Some(McpError::UpstreamUnavailable { .. }) => (Failure::Unavailable, None),
+        Some(_) => return error,
+        None => match http_status(&*error) {
+            Some(status) => (Failure::Upstream, Some(UpstreamCode::http(status))),
+            None => return error,
+        },
+    };
+    let tagged = UpstreamError::new(failure, error);
+    Box::new(match code {
+        Some(code) => tagged.with_code(code),
+        None => tagged,
+    })
+}
+
+/// The HTTP error status an upstream answered with and no JSON-RPC response, if that is what
+/// `error` says.
+pub(crate) fn http_status(error: &(dyn std::error::Error + 'static)) -> Option<http::StatusCode> {
+    match cause_ref::<ConnectorError>(error) {
+        Some(ConnectorError::Status(status)) => Some(*status),
+        _ => None,
     }
 }
 

@@ -27,15 +27,16 @@ use agent_gateway_core::host::{HostCheckLayer, HostPolicy};
 use agent_gateway_core::jsonrpc::ErrorObject;
 use agent_gateway_core::render::denied_response;
 use agent_gateway_core::store::{MemoryStore, Rate};
-use agent_gateway_core::{Denied, DeniedKind};
+use agent_gateway_core::{Action, Denied, DeniedKind};
 use agent_gateway_llm::{Api, Dialect};
 use agent_gateway_mcp::error::Rendered;
-use agent_gateway_policy::audit::{EdgeAuditLayer, EdgeMark};
+use agent_gateway_policy::audit::{EdgeAuditLayer, EdgeMark, EdgeProtocol};
 use agent_gateway_policy::auth::{Authenticated, Authenticator, PreAuthLayer};
 use agent_gateway_policy::streams::{LimitedBody, StreamLimitLayer};
 use axum::body::Body;
+use axum::extract::OriginalUri;
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -60,7 +61,7 @@ impl RouteRender {
 
     /// The protocol a request's path belongs to, for the audit record of an edge refusal.
     fn protocol(&self, head: &http::request::Parts) -> &'static str {
-        let path = head.uri.path();
+        let path = full_path(head);
         if self.under(&self.mcp_path, path) {
             "mcp"
         } else if self.under(&self.a2a_path, path) {
@@ -72,8 +73,29 @@ impl RouteRender {
         }
     }
 
+    /// The action a request's head tells, for the audit record of an edge refusal: an LLM
+    /// path's, an A2A HTTP+JSON route's, `protocol` for an MCP `GET` (listen) or `DELETE`
+    /// (session end); `None` (recorded `unknown`) where only the body would tell.
+    fn action(&self, head: &http::request::Parts) -> Option<Action> {
+        let path = full_path(head);
+        if self.under(&self.mcp_path, path) {
+            (head.method != Method::POST).then_some(Action::Protocol)
+        } else if let Some(a2a) = self
+            .a2a_path
+            .as_deref()
+            .filter(|_| self.under(&self.a2a_path, path))
+        {
+            agent_gateway_a2a::front::action_of(&head.method, &path[a2a.len()..])
+        } else {
+            Api::from_path(path).map(|api| match api {
+                Api::ListModels => Action::ListModels,
+                _ => Action::ModelCall,
+            })
+        }
+    }
+
     fn render(&self, head: &http::request::Parts, denied: &Denied) -> Response<Body> {
-        let path = head.uri.path();
+        let path = full_path(head);
         let under = |prefix: &Option<String>| self.under(prefix, path);
         let mut res = if under(&self.mcp_path) {
             let rendered = Rendered::from_denied(denied);
@@ -103,6 +125,27 @@ impl RouteRender {
         res.extensions_mut().insert(denied.clone());
         res
     }
+}
+
+/// The protocol and action of an edge refusal, from the route it hit.
+struct EdgeRoutes(RouteRender);
+
+impl EdgeProtocol for EdgeRoutes {
+    fn protocol(&self, head: &http::request::Parts) -> &'static str {
+        self.0.protocol(head)
+    }
+
+    fn action(&self, head: &http::request::Parts) -> Option<Action> {
+        self.0.action(head)
+    }
+}
+
+/// The request's path as the client sent it: a front nested under a prefix (the A2A front)
+/// sees its path without the prefix, and axum keeps the original.
+fn full_path(head: &http::request::Parts) -> &str {
+    head.extensions
+        .get::<OriginalUri>()
+        .map_or(head.uri.path(), |original| original.0.path())
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
@@ -203,11 +246,9 @@ impl Edge {
         let streams = StreamLimitLayer::new(server.streams_per_caller.get(), boxed())
             .with_max_lifetime(server.max_stream_lifetime);
         // Refusals before the policy stack's audit layer go to the same log.
-        let audit = policies.audit().map(|audit| {
-            EdgeAuditLayer::new(audit.log().clone(), move |head: &http::request::Parts| {
-                render.protocol(head)
-            })
-        });
+        let audit = policies
+            .audit()
+            .map(|audit| EdgeAuditLayer::new(audit.log().clone(), EdgeRoutes(render)));
         Edge {
             host,
             pre_auth,

@@ -37,7 +37,8 @@ async fn each_edge_refusal_leaves_one_record_and_the_chain_verifies() {
     let chat =
         json!({"model": "demo", "messages": [{"role": "user", "content": "x".repeat(2048)}]});
 
-    // (request, status, protocol, error kind, caller): one row per edge refusal.
+    // (request, status, protocol, action, error kind, caller): one row per edge refusal. The
+    // action is what the request line tells, `unknown` where only the body would.
     let rows = [
         (
             client
@@ -47,6 +48,7 @@ async fn each_edge_refusal_leaves_one_record_and_the_chain_verifies() {
                 .body(rpc.clone()),
             401,
             "mcp",
+            "unknown",
             "unauthenticated",
             None,
         ),
@@ -58,6 +60,7 @@ async fn each_edge_refusal_leaves_one_record_and_the_chain_verifies() {
                 .json(&json!({})),
             403,
             "llm",
+            "model_call",
             "forbidden",
             None,
         ),
@@ -69,6 +72,7 @@ async fn each_edge_refusal_leaves_one_record_and_the_chain_verifies() {
                 .json(&chat),
             413,
             "llm",
+            "model_call",
             "payload_too_large",
             Some(DEMO),
         ),
@@ -82,6 +86,7 @@ async fn each_edge_refusal_leaves_one_record_and_the_chain_verifies() {
                 .body(rpc.clone()),
             415,
             "mcp",
+            "unknown",
             "unsupported_media_type",
             Some(DEMO),
         ),
@@ -95,16 +100,47 @@ async fn each_edge_refusal_leaves_one_record_and_the_chain_verifies() {
                 .body(rpc.clone()),
             406,
             "mcp",
+            "unknown",
             "not_acceptable",
             Some(DEMO),
+        ),
+        (
+            client.get("/mcp").header("host", "localhost"),
+            401,
+            "mcp",
+            "protocol",
+            "unauthenticated",
+            None,
+        ),
+        (
+            client
+                .post("/a2a/echo/message:send")
+                .header("host", "localhost")
+                .json(&json!({})),
+            401,
+            "a2a",
+            "agent_message",
+            "unauthenticated",
+            None,
+        ),
+        (
+            client
+                .post("/a2a/echo")
+                .header("host", "localhost")
+                .json(&json!({})),
+            401,
+            "a2a",
+            "unknown",
+            "unauthenticated",
+            None,
         ),
     ];
     let refusals = rows.len();
     let mut expected = Vec::new();
-    for (req, status, protocol, kind, caller) in rows {
+    for (req, status, protocol, action, kind, caller) in rows {
         let res = req.send().await;
         assert_eq!(res.status(), status, "{}", res.text());
-        expected.push((protocol, kind, caller));
+        expected.push((protocol, action, kind, caller));
     }
     // A call the stack itself answers with an error is recorded by the stack, once: the edge
     // leaves it alone.
@@ -121,13 +157,14 @@ async fn each_edge_refusal_leaves_one_record_and_the_chain_verifies() {
     let report = verify(&dir, None).unwrap();
     assert_eq!(report.records, refusals as u64 + 1);
     let records = read(&dir).unwrap();
-    for (record, (protocol, kind, caller)) in records.iter().zip(&expected) {
+    for (record, (protocol, action, kind, caller)) in records.iter().zip(&expected) {
         assert_eq!(
             (record.decision.as_str(), record.outcome.as_str()),
             ("deny", "denied"),
             "{record:?}"
         );
         assert_eq!(record.protocol, *protocol, "{record:?}");
+        assert_eq!(record.action, *action, "{record:?}");
         assert_eq!(record.error_kind.as_deref(), Some(*kind), "{record:?}");
         assert_eq!(
             record.caller.as_ref().map(|c| c.principal.as_str()),

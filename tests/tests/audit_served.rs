@@ -1,11 +1,11 @@
 //! The audit record names who served each call, as the real protocol routers report it: the
-//! MCP federation's upstream server, the A2A agent and the instance its balancer chose (also
+//! MCP federation's upstream server (and the instance of a pool that answered), the A2A agent and the instance its balancer chose (also
 //! after failing over), the LLM provider and the deployment that answered (also after a
 //! fallback), for whole and streamed answers.
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod audit_support;
 
 use agent_gateway_a2a::op::Operation;
 use agent_gateway_a2a::registry::{Agent, AgentRegistry};
@@ -15,38 +15,26 @@ use agent_gateway_a2a::router::A2aRouter;
 use agent_gateway_a2a::seal::Sealer;
 use agent_gateway_a2a::testkit::FakeAgent;
 use agent_gateway_a2a::version::Version;
-use agent_gateway_core::Secret;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use agent_gateway_core::upstream::breaker::BreakerConfig;
+use agent_gateway_core::upstream::registry::{InstanceId, UpstreamName};
+use agent_gateway_core::{ManualClock, Secret};
 use agent_gateway_llm::provider::OpenAiProvider;
 use agent_gateway_llm::router::{Deployment, LlmRouter};
 use agent_gateway_llm::testkit::{FakeProvider, Script};
 use agent_gateway_llm::{Api, Dialect, LlmRequest};
 use agent_gateway_mcp::McpRequest;
+use agent_gateway_mcp::connector::Pool;
 use agent_gateway_mcp::naming::ServerName;
 use agent_gateway_mcp::router::federation::{Federation, Member};
 use agent_gateway_mcp::testkit::FakeMcpServer;
-use agent_gateway_policy::audit::{
-    self, AuditLayer, AuditLog, AuditOptions, AuditRecord, JsonlSink, Rotation,
-};
+use agent_gateway_policy::audit::{AuditLayer, AuditRecord};
+use audit_support::{log, records};
 use http_body_util::BodyExt;
 use serde_json::json;
 use tower::{Layer, ServiceExt};
-
-fn log(name: &str) -> (PathBuf, AuditLog) {
-    let dir = std::env::temp_dir().join(format!("agw-served-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let sink = JsonlSink::open(&dir, Rotation::default()).unwrap();
-    (
-        dir.clone(),
-        AuditLog::start(sink, AuditOptions::new()).unwrap(),
-    )
-}
-
-async fn records(dir: &PathBuf, log: &AuditLog) -> Vec<AuditRecord> {
-    log.flush().await.unwrap();
-    let records = audit::read(dir).unwrap();
-    std::fs::remove_dir_all(dir).unwrap();
-    records
-}
 
 fn served(r: &AuditRecord) -> (&str, Option<&str>, Option<&str>, &str) {
     (
@@ -59,7 +47,7 @@ fn served(r: &AuditRecord) -> (&str, Option<&str>, Option<&str>, &str) {
 
 #[tokio::test]
 async fn mcp_records_name_the_federated_upstream() {
-    let (dir, log) = log("mcp");
+    let (dir, log) = log("served-mcp");
     let (web, fs) = (
         FakeMcpServer::new().with_echo_tool("search"),
         FakeMcpServer::new().with_echo_tool("read"),
@@ -89,9 +77,78 @@ async fn mcp_records_name_the_federated_upstream() {
     );
 }
 
+/// A pool of two instances behind one federated upstream: each record names the instance that
+/// answered, as the instances' own call counts show, and a call that reached no instance names
+/// none. One instance is stopped at a time, so that the calls land on each.
+#[tokio::test]
+async fn mcp_records_name_the_pool_instance_that_answered() {
+    let (dir, log) = log("served-mcp-pool");
+    let (a, b) = (
+        FakeMcpServer::new().with_echo_tool("search"),
+        FakeMcpServer::new().with_echo_tool("search"),
+    );
+    let clock = ManualClock::new();
+    let pool = Pool::builder(UpstreamName::new("web").unwrap())
+        .instance(InstanceId::new("web-a").unwrap(), a.clone())
+        .instance(InstanceId::new("web-b").unwrap(), b.clone())
+        .with_breaker(BreakerConfig::new(NonZeroU32::MIN, Duration::from_secs(30)))
+        .with_clock(clock.shared())
+        .with_seed(11)
+        .build()
+        .unwrap();
+    let fed = Federation::builder()
+        .member(Member::new(ServerName::new("web").unwrap(), pool))
+        .build()
+        .unwrap();
+    let svc = AuditLayer::new(log.clone()).layer(fed);
+    let call = |id: i64| {
+        McpRequest::from_value(
+            id,
+            "tools/call",
+            json!({"name": "web__search", "arguments": {}}),
+        )
+    };
+    // Which instance each call reached, by the instances' own counts.
+    let mut landed = Vec::new();
+    let mut id = 0;
+    for (up, down) in [(&a, &b), (&b, &a)] {
+        down.set_down(true);
+        up.set_down(false);
+        // The stopped instance's breaker opens at its first failure; the other's cooldown
+        // (from the round before) is over.
+        clock.advance(Duration::from_secs(31));
+        for _ in 0..6 {
+            id += 1;
+            let before = (a.calls(), b.calls());
+            let ok = svc.clone().oneshot(call(id)).await.is_ok();
+            let after = (a.calls(), b.calls());
+            landed.push(match (ok, after.0 > before.0, after.1 > before.1) {
+                (true, true, false) => Some("web-a"),
+                (true, false, true) => Some("web-b"),
+                (false, _, _) => None,
+                other => panic!("call {id}: {other:?}"),
+            });
+        }
+    }
+    let records = records(&dir, &log).await;
+    assert_eq!(records.len(), landed.len());
+    for (record, instance) in records.iter().zip(&landed) {
+        let outcome = if instance.is_some() { "ok" } else { "error" };
+        assert_eq!(
+            served(record),
+            ("web__search", Some("web"), *instance, outcome),
+            "{record:?}"
+        );
+    }
+    assert!(
+        landed.contains(&Some("web-a")) && landed.contains(&Some("web-b")),
+        "{landed:?}"
+    );
+}
+
 #[tokio::test]
 async fn a2a_records_name_the_agent_and_the_instance_that_answered() {
-    let (dir, log) = log("a2a");
+    let (dir, log) = log("served-a2a");
     let (down, up) = (FakeAgent::new("travel"), FakeAgent::new("travel"));
     down.set_down(true);
     let agent = Agent::new("travel")
@@ -154,7 +211,7 @@ async fn a2a_records_name_the_agent_and_the_instance_that_answered() {
 
 #[tokio::test]
 async fn llm_records_name_the_provider_and_the_deployment_that_answered() {
-    let (dir, log) = log("llm");
+    let (dir, log) = log("served-llm");
     let primary = FakeProvider::new().with_default(Script::error(500, "boom"));
     let backup = FakeProvider::new().with_default(Script::text("from backup").with_usage(5, 2));
     let router = LlmRouter::builder()

@@ -95,6 +95,28 @@ use crate::translate::{self, proto03};
 use crate::version::Version;
 use crate::webhook;
 
+/// The policy action a request to the front asks for, as far as its method and `path` (under
+/// the front's mount) tell it without the body: discovery and cards, or an HTTP+JSON route's
+/// operation. `None` for a JSON-RPC `POST` (the method is in the body) or a path the front
+/// does not serve. For the audit record of a request refused before its body is read.
+///
+/// ```
+/// use agent_gateway_a2a::front::action_of;
+/// use agent_gateway_core::Action;
+/// use http::Method;
+///
+/// assert_eq!(action_of(&Method::POST, "/echo/message:send"), Some(Action::AgentMessage));
+/// assert_eq!(action_of(&Method::GET, "/echo/.well-known/agent-card.json"), Some(Action::Discovery));
+/// assert_eq!(action_of(&Method::POST, "/echo"), None); // JSON-RPC: the body says
+/// ```
+pub fn action_of(method: &Method, path: &str) -> Option<agent_gateway_core::Action> {
+    match decode::route(method, path, None).ok()? {
+        Route::Discovery | Route::Card(_) => Some(agent_gateway_core::Action::Discovery),
+        Route::Rest { op, .. } => Some(op.action()),
+        Route::JsonRpc(_) => None,
+    }
+}
+
 /// The A2A front service.
 #[derive(Debug, Clone)]
 pub struct A2aFront<S> {

@@ -50,6 +50,7 @@ mod affinity_tests;
 mod discovery;
 mod history;
 pub(crate) mod push;
+mod tag;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -150,7 +151,7 @@ impl Service<A2aRequest> for A2aRouter {
 
     fn call(&mut self, req: A2aRequest) -> Self::Future {
         let inner = self.inner.clone();
-        Box::pin(async move { inner.route(req).await.map_err(|e| Box::new(e) as BoxError) })
+        Box::pin(async move { inner.route(req).await })
     }
 }
 
@@ -175,7 +176,7 @@ fn is_down(err: &BoxError) -> Option<Option<String>> {
 }
 
 impl Inner {
-    async fn route(&self, req: A2aRequest) -> Result<A2aResponse, A2aError> {
+    async fn route(&self, req: A2aRequest) -> Result<A2aResponse, BoxError> {
         let op = req.operation();
         if op == Operation::ListAgents {
             let query = DiscoveryQuery::from_params(req.params());
@@ -186,8 +187,8 @@ impl Inner {
         if op == Operation::GetCard {
             return match self.agents.card(req.agent()).await {
                 Ok(c) => Ok(A2aResponse::card((*c.card).clone(), c.fetched)),
-                Err(CardError::UnknownAgent) => Err(A2aError::UnknownAgent),
-                Err(_) => Err(A2aError::Unavailable),
+                Err(CardError::UnknownAgent) => Err(A2aError::UnknownAgent.into()),
+                Err(_) => Err(A2aError::Unavailable.into()),
             };
         }
         // No auth layer: every caller is the same anonymous one, as they are to every policy.
@@ -255,12 +256,16 @@ impl Inner {
                 }
             }
         };
-        let reply = reply.map_err(|err| match cause_ref::<A2aError>(err.as_ref()) {
-            Some(a2a) => a2a.clone(),
-            None => {
-                tracing::warn!(agent, error = %err, "agent call failed");
-                A2aError::Unavailable
-            }
+        let reply = reply.map_err(|err| {
+            let a2a = match cause_ref::<A2aError>(err.as_ref()) {
+                Some(a2a) => a2a.clone(),
+                None => {
+                    tracing::warn!(agent, error = %err, "agent call failed");
+                    A2aError::Unavailable
+                }
+            };
+            // The instance is not known here: the balancer chose it, and it did not answer.
+            tag::agent_error(a2a, None, ServedBy::new(agent.as_str()))
         })?;
         let served = ServedBy::new(agent.as_str()).with_instance(reply.instance.as_str());
         let res = self
@@ -277,8 +282,9 @@ impl Inner {
         owner: &Owner,
         (op, version, history): (Operation, Version, Option<usize>),
         reply: InstanceReply,
-    ) -> Result<A2aResponse, A2aError> {
+    ) -> Result<A2aResponse, BoxError> {
         let (from, instance) = (reply.version, reply.instance.as_str().to_owned());
+        let served = ServedBy::new(agent).with_instance(instance.as_str());
         let is_sse = reply
             .response
             .headers()
@@ -310,23 +316,26 @@ impl Inner {
             )));
         }
         let (parts, body) = reply.response.into_parts();
+        // What the agent answered, tagged as its own for the audit record.
+        let agent_error = |e| tag::agent_error(e, Some(parts.status), served.clone());
         let bytes = read_limited(body, MAX_REPLY_BYTES, &parts.headers)
             .await
             .map_err(|e| match cause_ref::<StreamIdle>(&e) {
-                Some(_) => A2aError::Timeout,
-                None => A2aError::InvalidAgentResponse,
+                Some(_) => agent_error(A2aError::Timeout),
+                None => agent_error(A2aError::InvalidAgentResponse),
             })?;
-        let mut msg: Value =
-            serde_json::from_slice(&bytes).map_err(|_| A2aError::InvalidAgentResponse)?;
+        let mut msg: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| agent_error(A2aError::InvalidAgentResponse))?;
         if let Some(err) = msg.get_mut("error").map(Value::take) {
-            let obj = serde_json::from_value(err).map_err(|_| A2aError::InvalidAgentResponse)?;
-            return Err(A2aError::Upstream(obj));
+            let obj = serde_json::from_value(err)
+                .map_err(|_| agent_error(A2aError::InvalidAgentResponse))?;
+            return Err(agent_error(A2aError::Upstream(obj)));
         }
         let mut result = match msg.get_mut("result").map(Value::take) {
             Some(result) => result,
             // a2a-sdk's 0.3 side answers a delete with neither result nor error.
             None if op == Operation::DeletePushConfig => Value::Null,
-            None => return Err(A2aError::InvalidAgentResponse),
+            None => return Err(agent_error(A2aError::InvalidAgentResponse)),
         };
         if op == Operation::ListTasks {
             // Before sealing: every id sealed here becomes a handle for this caller.
@@ -358,7 +367,7 @@ impl Inner {
         >,
         call: UpstreamCall,
         history: Option<usize>,
-    ) -> Result<A2aResponse, A2aError> {
+    ) -> Result<A2aResponse, BoxError> {
         let mut tasks = Vec::new();
         for inst in balanced.upstream().instances() {
             let Ok(pinned) = balanced.pin(inst.id().as_str(), Failover::Never) else {

@@ -6,6 +6,9 @@
 //! A plain response completes it at once; a streamed one completes it when the stream ends,
 //! through [`MeteredBody`], without buffering a byte.
 //!
+//! A call that fails because of its upstream carries an [`UpstreamError`] in its error's chain:
+//! the [`Failure`] it stands for, what the upstream answered ([`UpstreamCode`]) and where it went.
+//!
 //! A layer adds HTTP response headers (`agw-` names only) through the [`PolicyHeaders`] the
 //! protocol front attached to the request; see [`headers`].
 //!
@@ -31,11 +34,13 @@ mod body;
 pub mod headers;
 mod report;
 mod served;
+mod upstream;
 
 pub use body::{Meter, MeteredBody, NoMeter};
 pub use headers::{NotPolicyHeader, POLICY_HEADER_PREFIX, PolicyHeaderName, PolicyHeaders};
 pub use report::{Failure, Outcome, UsageReport};
 pub use served::ServedBy;
+pub use upstream::{UpstreamCode, UpstreamError};
 
 use serde_json::Value;
 

@@ -43,18 +43,23 @@ impl Failure {
         }
     }
 
-    /// The failure an error ending a stream stands for: [`Timeout`](Failure::Timeout) when a
-    /// core timeout ([`Elapsed`]) is in its chain, [`Upstream`](Failure::Upstream) otherwise
-    /// (a protocol crate that knows its own errors better reports the outcome itself).
+    /// The failure an error ending a stream stands for: the one its
+    /// [`UpstreamError`](super::UpstreamError) tag names, if a protocol tagged it;
+    /// [`Timeout`](Failure::Timeout) when a core timeout ([`Elapsed`]) is in its chain;
+    /// [`Upstream`](Failure::Upstream) otherwise.
     ///
     /// ```
-    /// use agent_gateway_core::response::Failure;
+    /// use agent_gateway_core::response::{Failure, UpstreamError};
     ///
     /// let reset: agent_gateway_core::BoxError = "connection reset".into();
     /// assert_eq!(Failure::of(reset.as_ref()), Failure::Upstream);
+    /// let idle: agent_gateway_core::BoxError = UpstreamError::new(Failure::Timeout, "silent").into();
+    /// assert_eq!(Failure::of(idle.as_ref()), Failure::Timeout);
     /// ```
     pub fn of(error: &(dyn Error + 'static)) -> Failure {
-        if cause_ref::<Elapsed>(error).is_some() {
+        if let Some(tagged) = super::UpstreamError::find(error) {
+            tagged.failure()
+        } else if cause_ref::<Elapsed>(error).is_some() {
             Failure::Timeout
         } else {
             Failure::Upstream

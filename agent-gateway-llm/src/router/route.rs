@@ -7,7 +7,7 @@ use http::StatusCode;
 
 use agent_gateway_core::BoxError;
 use agent_gateway_core::error::cause_ref;
-use agent_gateway_core::response::ServedBy;
+use agent_gateway_core::response::{Failure, ServedBy, UpstreamCode, UpstreamError};
 use agent_gateway_core::upstream::retry::Budget;
 
 use super::{Alias, Table};
@@ -78,15 +78,21 @@ impl Table {
             // The balancer's future reports the outcome to the deployment's breaker and its
             // latency (to the headers, for a stream) to its estimate. Dropping it (the client
             // went away) drops the provider's future and with it the upstream request.
-            match alias.balanced.call_picked(picked, call).await {
+            let deployment = &route.deployment;
+            let served = || {
+                ServedBy::new(deployment.provider.as_str()).with_instance(deployment.model.as_str())
+            };
+            // What the provider did (its error status, its silence, no answer) is tagged as
+            // its own, for the audit record.
+            match alias
+                .balanced
+                .call_picked(picked, call)
+                .await
+                .map_err(|e| tag(e, served))
+            {
                 // No fallback from here on: the answer, streamed or not, is the client's, and
                 // a stream's bytes are never replayed elsewhere.
-                Ok(res) => {
-                    let deployment = &route.deployment;
-                    let served = ServedBy::new(deployment.provider.as_str())
-                        .with_instance(deployment.model.as_str());
-                    return Ok(res.with_served_by(served));
-                }
+                Ok(res) => return Ok(res.with_served_by(served())),
                 Err(e) if is_failover(e.as_ref()) => {
                     let status = cause_ref::<UpstreamStatus>(e.as_ref());
                     if let Some(after) = status.and_then(UpstreamStatus::retry_after) {
@@ -132,6 +138,34 @@ impl Table {
             None => UpstreamUnavailable::new("no deployment").into(),
         }
     }
+}
+
+/// `e`, tagged as the provider's doing ([`UpstreamError`], naming the deployment) when it
+/// was: an error status, a timeout, no answer. The request's own faults stay untagged.
+fn tag(e: BoxError, served: impl FnOnce() -> ServedBy) -> BoxError {
+    if e.is::<UpstreamError>() {
+        return UpstreamError::served_by_on(e, served);
+    }
+    let status = cause_ref::<UpstreamStatus>(e.as_ref());
+    let failure = if let Some(tagged) = UpstreamError::find(e.as_ref()) {
+        tagged.failure()
+    } else if status.is_some() {
+        Failure::Upstream
+    } else if cause_ref::<UpstreamTimeout>(e.as_ref()).is_some()
+        || cause_ref::<tower::timeout::error::Elapsed>(e.as_ref()).is_some()
+    {
+        Failure::Timeout
+    } else if cause_ref::<UpstreamUnavailable>(e.as_ref()).is_some() {
+        Failure::Unavailable
+    } else {
+        return e;
+    };
+    let code = status.map(|s| UpstreamCode::http(s.status()));
+    let tagged = UpstreamError::new(failure, e).with_served_by(served());
+    Box::new(match code {
+        Some(code) => tagged.with_code(code),
+        None => tagged,
+    })
 }
 
 /// Whether an outcome counts against the deployment (for its breaker) and calls for a

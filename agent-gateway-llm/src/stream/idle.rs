@@ -10,17 +10,22 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep, sleep};
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::response::{Failure, UpstreamError};
 
 use crate::error::UpstreamTimeout;
 
 pin_project! {
     /// Relays `inner` unchanged, and fails with [`UpstreamTimeout`] (phase `"stream"`) when no
-    /// frame has come for `idle`: a provider that stalls mid-stream ends the client's stream
+    /// frame has come for `idle`, tagged as the upstream's [`Failure::Timeout`] (an
+    /// [`UpstreamError`], so the stream's usage report and its audit record say `timeout`):
+    /// a provider that stalls mid-stream ends the client's stream
     /// (with its dialect's error event, through
     /// [`RenderStreamError`](super::RenderStreamError)) instead of holding it open forever.
     ///
     /// ```
     /// use std::time::Duration;
+    /// use agent_gateway_core::error::cause_ref;
+    /// use agent_gateway_core::response::{Failure, UpstreamError};
     /// use agent_gateway_llm::error::UpstreamTimeout;
     /// use agent_gateway_llm::stream::IdleTimeout;
     /// use std::pin::Pin;
@@ -44,7 +49,8 @@ pin_project! {
     /// assert_eq!(ok.collect().await.unwrap().to_bytes(), "data: x\n\n");
     /// // A silent one fails after the idle time (paused clock: no real wait).
     /// let err = IdleTimeout::new(Silent, Duration::from_secs(5)).collect().await.unwrap_err();
-    /// assert!(err.downcast_ref::<UpstreamTimeout>().is_some());
+    /// assert!(cause_ref::<UpstreamTimeout>(&*err).is_some());
+    /// assert_eq!(Failure::of(&*err), Failure::Timeout);
     /// # });
     /// ```
     #[derive(Debug)]
@@ -101,11 +107,13 @@ where
             Poll::Pending => {
                 std::task::ready!(this.sleep.poll(cx));
                 *this.done = true;
-                Poll::Ready(Some(Err(UpstreamTimeout {
+                let timed_out = UpstreamTimeout {
                     phase: "stream",
                     after: *this.idle,
-                }
-                .into())))
+                };
+                Poll::Ready(Some(Err(
+                    UpstreamError::new(Failure::Timeout, timed_out).into()
+                )))
             }
         }
     }

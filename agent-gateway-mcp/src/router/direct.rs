@@ -26,12 +26,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use agent_gateway_core::BoxError;
+use futures_util::TryFutureExt;
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 use tower::{Service, ServiceExt};
 
 use super::translate::{Parked, send_fulfilling};
-use crate::upstream::UpstreamRequest;
+use crate::upstream::{UpstreamRequest, tag_upstream};
 use crate::{McpRequest, McpResponse};
 
 /// Serves one upstream directly, with no renaming: the simplest inner service for a front.
@@ -95,7 +96,9 @@ where
         let up = UpstreamRequest::from_request(req.into_parts());
         let method = up.method().clone();
         Box::pin(async move {
-            let result = send_fulfilling(up, &parked, move |up| inner.clone().oneshot(up)).await?;
+            // What the upstream answered is tagged as its own, for the audit record.
+            let send = move |up| inner.clone().oneshot(up).map_err(tag_upstream);
+            let result = send_fulfilling(up, &parked, send).await?;
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })
     }

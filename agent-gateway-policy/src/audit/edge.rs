@@ -7,6 +7,11 @@
 //! here, as denied, with the [`Denied`] the edge put in the response's extensions (its kind and
 //! rule) or, for a front's own HTTP refusal, a kind named after the status.
 //!
+//! The record's protocol and action come from the request's head alone
+//! ([`EdgeProtocol`]): the body was never read. The action is the one the request line tells
+//! (`model_call` for an LLM path, the operation of an A2A HTTP+JSON route, `protocol` for an
+//! MCP `GET` or `DELETE`), else [`UNKNOWN_ACTION`].
+//!
 //! ```
 //! use agent_gateway_core::Denied;
 //! use agent_gateway_policy::audit::{self, AuditLog, AuditOptions, EdgeAuditLayer, JsonlSink, Rotation};
@@ -36,6 +41,8 @@
 //! let records = audit::read(&dir).unwrap();
 //! assert_eq!(records.len(), 1);
 //! assert_eq!((records[0].decision.as_str(), records[0].error_kind.as_deref()), ("deny", Some("unauthenticated")));
+//! // A closure names the protocol only: the action is `unknown`.
+//! assert_eq!((records[0].protocol.as_str(), records[0].action.as_str()), ("mcp", audit::UNKNOWN_ACTION));
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! # });
 //! ```
@@ -48,18 +55,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use agent_gateway_core::{Caller, Denied};
+use agent_gateway_core::{Action, Caller, Denied};
 use http::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use super::AuditLog;
 use super::record::{AuditRecord, CallerRecord, now_ms, trace_id};
 
+/// The action an edge record has when the request line does not tell it: an MCP or A2A
+/// JSON-RPC `POST`, whose method is in the body the edge refused before reading.
+pub const UNKNOWN_ACTION: &str = "unknown";
+
 /// Names the protocol of a request from its head (its path, usually): `mcp`, `a2a`, `llm`,
-/// `http`.
+/// `http`; and the action, when the head tells it.
 pub trait EdgeProtocol: Send + Sync + 'static {
     /// The protocol label of `head`.
     fn protocol(&self, head: &http::request::Parts) -> &'static str;
+
+    /// The action `head` asks for, if its request line tells it without the body (an LLM
+    /// path, an A2A HTTP+JSON route, an MCP `GET` or `DELETE`). `None`, the default, is
+    /// recorded as [`UNKNOWN_ACTION`].
+    fn action(&self, head: &http::request::Parts) -> Option<Action> {
+        let _ = head;
+        None
+    }
 }
 
 impl<F> EdgeProtocol for F
@@ -187,7 +206,11 @@ where
         let mut record = AuditRecord {
             time_ms: now_ms(),
             protocol: self.protocol.protocol(&head).to_owned(),
-            action: agent_gateway_core::Action::Other.as_str().to_owned(),
+            action: self
+                .protocol
+                .action(&head)
+                .map_or(UNKNOWN_ACTION, Action::as_str)
+                .to_owned(),
             trace_id: head
                 .headers
                 .get("traceparent")

@@ -30,7 +30,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use agent_gateway_core::error::cause_ref;
-use agent_gateway_core::response::{AgentResponse, Outcome, PolicyHeaders};
+use agent_gateway_core::response::{AgentResponse, Outcome, PolicyHeaders, UpstreamError};
 use agent_gateway_core::upstream::error::is_refusal;
 use agent_gateway_core::upstream::timeout::Elapsed;
 use agent_gateway_core::{BoxError, Denied};
@@ -182,7 +182,18 @@ fn refuse<T: Send + 'static>(
         None => {
             record.decision = "allow".into();
             record.outcome = "error".into();
-            let kind = if cause_ref::<Elapsed>(error.as_ref()).is_some() {
+            let tagged = UpstreamError::find(error.as_ref());
+            if let Some(served) = tagged.and_then(UpstreamError::served_by) {
+                record.upstream = Some(served.upstream().to_owned());
+                record.instance = served.instance().map(str::to_owned);
+            }
+            if let Some(code) = tagged.and_then(UpstreamError::code) {
+                record.upstream_status = code.http_status();
+                record.upstream_code = code.jsonrpc_code();
+            }
+            let kind = if let Some(tagged) = tagged {
+                tagged.failure().as_str()
+            } else if cause_ref::<Elapsed>(error.as_ref()).is_some() {
                 "timeout"
             } else if is_refusal(error.as_ref()) {
                 "unavailable"

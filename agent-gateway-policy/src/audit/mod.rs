@@ -48,6 +48,11 @@
 //! and the rule that denied, the outcome (`ok`, `aborted`, `failed`, `denied`, `error`) with its kind,
 //! usage and cost, latency, run id, W3C trace id, and the upstream and instance that served
 //! it (when the protocol reports them, [`ServedBy`](agent_gateway_core::response::ServedBy)).
+//! A call that failed because of its upstream is an `error` of kind `upstream`, `timeout` or
+//! `unavailable`, with the HTTP status or JSON-RPC code the upstream answered and the upstream
+//! and instance it was, as the protocol tagged its error
+//! ([`UpstreamError`](agent_gateway_core::response::UpstreamError)); an untagged error is the
+//! gateway's own, `internal`.
 //! A streamed response's record is written when the stream ends (completed, aborted by the
 //! client, or failed upstream with the failure's kind), with
 //! the stream's usage, through its [`UsageReport`](agent_gateway_core::UsageReport).
@@ -62,6 +67,12 @@
 //! [`PolicyStack`](crate::stack::PolicyStack) puts a tap right after auth, so a denial by a
 //! later layer names its caller. Without taps, the record holds the request as the audit layer
 //! saw it.
+//!
+//! A tap reads the arguments again only when the request's
+//! [`Rewritten`](crate::guard::Rewritten) extension changed since they were read (reading
+//! them serialises them whole). Guardrails that rewrite set it; a layer of your own that
+//! rewrites arguments must call [`Rewritten::note`](crate::guard::Rewritten::note) too, or its
+//! rewrite is not in the record (the record keeps the arguments as first read).
 //!
 //! Requests refused at the HTTP edge, before any audit layer (authentication before the body,
 //! a body too large, a wrong content type), are recorded by an [`EdgeAuditLayer`] around the
@@ -121,7 +132,7 @@ use agent_gateway_core::{AgentRequest, AgentResponse, BoxError};
 use tower::Service;
 
 pub use self::chain::ChainHead;
-pub use self::edge::{EdgeAudit, EdgeAuditLayer, EdgeMark};
+pub use self::edge::{EdgeAudit, EdgeAuditLayer, EdgeMark, EdgeProtocol, UNKNOWN_ACTION};
 pub use self::file::{DEFAULT_SEGMENT_BYTES, JsonlSink, Rotation, Torn};
 pub use self::layer::AuditLayer;
 pub use self::log::{

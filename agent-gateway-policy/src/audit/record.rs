@@ -27,7 +27,10 @@ pub struct AuditRecord {
     pub caller: Option<CallerRecord>,
     /// `mcp`, `a2a`, `llm`, `http`.
     pub protocol: String,
-    /// The action's snake_case name (`tool_call`, `model_call`, ...).
+    /// The action's snake_case name (`tool_call`, `model_call`, ...). A request refused at the
+    /// edge, before its body was read, has the action its request line tells
+    /// ([`EdgeAuditLayer`](super::EdgeAuditLayer)), or [`UNKNOWN_ACTION`](super::edge::UNKNOWN_ACTION)
+    /// (`unknown`) when only the body would (an MCP or A2A JSON-RPC `POST`).
     pub action: String,
     /// The tool, agent or model addressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,11 +56,22 @@ pub struct AuditRecord {
     /// broke off), `denied` or `error`.
     pub outcome: String,
     /// For `denied`, the denial's kind (`forbidden`, `quota_exceeded`, ...); for `error`,
-    /// `timeout`, `unavailable` or `internal`; for `failed`, the stream's
-    /// [`Failure`](agent_gateway_core::response::Failure): `timeout`, `unavailable` or
-    /// `upstream`.
+    /// `upstream` (the upstream answered with an error: see `upstream_status` and
+    /// `upstream_code`), `timeout`, `unavailable` or `internal` (the gateway's own fault); for
+    /// `failed`, the stream's [`Failure`](agent_gateway_core::response::Failure): `timeout`,
+    /// `unavailable` or `upstream`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<String>,
+    /// The HTTP error status the upstream answered with, when it did (an MCP server's 500, a
+    /// provider's 429), from the call's
+    /// [`UpstreamError`](agent_gateway_core::response::UpstreamError). Left out when empty, so
+    /// records written before the field existed verify as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_status: Option<u16>,
+    /// The JSON-RPC error code the upstream answered with, when it did (an MCP server's or an
+    /// A2A agent's error). Left out when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_code: Option<i64>,
     /// What the call used, when the response reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<UsageRecord>,

@@ -1,5 +1,7 @@
 //! A call's arguments are read (serialised and hashed) once, however many taps refresh its
-//! record, and read again only after a guardrail rewrote them.
+//! record, and read again only after a guardrail (or any layer keeping the `Rewritten`
+//! contract) rewrote them; and how a failed call's error is told apart: the upstream's or the
+//! gateway's own.
 
 use agent_gateway_core::{Action, AgentRequest, Call, Caller, RunId};
 use serde_json::json;
@@ -94,6 +96,96 @@ async fn arguments_a_guardrail_rewrote_are_read_again_and_recorded_redacted() {
     assert_eq!(
         r.arguments.unwrap().to_value().unwrap(),
         json!({"pw": "***"})
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The [`Rewritten`](crate::guard::Rewritten) contract, for a layer that is not a guardrail:
+/// a rewrite it notes is in the record; one it does not note is not (the documented limit).
+#[tokio::test]
+async fn a_custom_layer_that_notes_its_rewrite_is_recorded_and_one_that_does_not_is_not() {
+    use crate::guard::Rewritten;
+    for notes in [true, false] {
+        let dir = dir(&format!("once-custom-{notes}"));
+        let log = log(&dir);
+        let strip_home = move |mut call: Call| {
+            if let Some(path) = call.arguments_mut().get_mut("path") {
+                *path = json!("~/notes.txt");
+                if notes {
+                    Rewritten::note(call.extensions_mut(), "strip-home");
+                }
+            }
+            call
+        };
+        let stack = ServiceBuilder::new()
+            .layer(AuditLayer::new(log.clone()).with_arguments(Arguments::Full))
+            .map_request(strip_home)
+            .layer(AuditTapLayer)
+            .service(ok_upstream());
+        let call = Call::new(Action::ToolCall, json!({"path": "/home/ann/notes.txt"}));
+        stack.oneshot(call.with_target("fs.read")).await.unwrap();
+        log.flush().await.unwrap();
+        let r = read(&dir).unwrap().remove(0);
+        let want = if notes {
+            "~/notes.txt"
+        } else {
+            "/home/ann/notes.txt"
+        };
+        assert_eq!(
+            r.arguments.unwrap().to_value().unwrap(),
+            json!({"path": want})
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// An error tagged as the upstream's is recorded as such (kind, status, code, who served);
+/// an untagged one is the gateway's own, `internal`.
+#[tokio::test]
+async fn upstream_errors_are_recorded_apart_from_the_gateways_own() {
+    use agent_gateway_core::BoxError;
+    use agent_gateway_core::response::{Failure, ServedBy, UpstreamCode, UpstreamError};
+    use agent_gateway_core::testkit::FakeUpstream;
+    let dir = dir("once-upstream-errors");
+    let log = log(&dir);
+    let upstream = FakeUpstream::new(|call: Call| {
+        let err: BoxError = match call.target() {
+            Some("answered") => UpstreamError::new(Failure::Upstream, "tool error")
+                .with_code(UpstreamCode::jsonrpc(-32042).with_http(http::StatusCode::BAD_GATEWAY))
+                .with_served_by(ServedBy::new("web").with_instance("web-2"))
+                .into(),
+            Some("silent") => UpstreamError::new(Failure::Timeout, "no answer").into(),
+            _ => "a bug of ours".into(),
+        };
+        Err::<agent_gateway_core::response::Reply, _>(err)
+    });
+    let stack = tower::Layer::layer(&AuditLayer::new(log.clone()), upstream);
+    for target in ["answered", "silent", "ours"] {
+        let call = Call::new(Action::ToolCall, json!({})).with_target(target);
+        assert!(stack.clone().oneshot(call).await.is_err());
+    }
+    log.flush().await.unwrap();
+    let got: Vec<_> = read(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.error_kind,
+                r.upstream_status,
+                r.upstream_code,
+                r.upstream,
+                r.instance,
+            )
+        })
+        .collect();
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        got,
+        [
+            (s("upstream"), Some(502), Some(-32042), s("web"), s("web-2")),
+            (s("timeout"), None, None, None, None),
+            (s("internal"), None, None, None, None),
+        ]
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

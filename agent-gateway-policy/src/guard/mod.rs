@@ -120,9 +120,46 @@ where
     OnResponse(f)
 }
 
-/// The rule ids of the guardrails that rewrote a request, in its extensions, for audit.
+/// The ids of the rewrites a request's arguments went through, in its extensions: what tells
+/// audit to read the arguments again.
+///
+/// This is a contract open to any layer, not only guardrails. The audit record reads a call's
+/// arguments once, when the call enters the [`AuditLayer`](crate::audit::AuditLayer), and an
+/// [`AuditTap`](crate::audit::AuditTap) further in reads them again only when this extension
+/// changed since (reading them means serialising them whole, so it is not done per tap
+/// otherwise). A layer of your own that rewrites arguments through
+/// [`AgentRequest::arguments_mut`] calls [`Rewritten::note`] with an id of its choosing, and
+/// the record then holds the arguments as they went upstream. A layer that does not is not
+/// noticed: the record keeps the arguments as the audit layer read them.
+///
+/// ```
+/// use agent_gateway_core::{Action, AgentRequest, Call};
+/// use agent_gateway_policy::guard::Rewritten;
+/// use serde_json::json;
+///
+/// let mut call = Call::new(Action::ToolCall, json!({"path": "/home/ann/x"}));
+/// // A custom layer that strips home directories, and says so.
+/// if let Some(path) = call.arguments_mut().get_mut("path") {
+///     *path = json!("~/x");
+///     Rewritten::note(call.extensions_mut(), "strip-home");
+/// }
+/// assert_eq!(call.extensions().get::<Rewritten>(), Some(&Rewritten(vec!["strip-home".into()])));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rewritten(pub Vec<String>);
+
+impl Rewritten {
+    /// Records in `extensions` that the request's arguments were rewritten by `id`, after any
+    /// rewrites recorded before (a guardrail's, another layer's).
+    pub fn note(extensions: &mut http::Extensions, id: impl Into<String>) {
+        match extensions.get_mut::<Rewritten>() {
+            Some(Rewritten(ids)) => ids.push(id.into()),
+            None => {
+                extensions.insert(Rewritten(vec![id.into()]));
+            }
+        }
+    }
+}
 
 /// Runs guardrails on the requests it passes on and the responses it gets back; see the
 /// [module docs](self).
@@ -204,8 +241,8 @@ where
                 }
             }
         }
-        if !rewritten.is_empty() {
-            request.extensions_mut().insert(Rewritten(rewritten));
+        for id in rewritten {
+            Rewritten::note(request.extensions_mut(), id);
         }
         // The exchange is kept (its target and caller copied) only when a guardrail will look
         // at the response.

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use agent_gateway_core::BoxError;
+use agent_gateway_core::response::{Failure, UpstreamCode, UpstreamError};
 use agent_gateway_core::upstream::error::is_refusal;
 use agent_gateway_core::upstream::registry::UpstreamName;
 use pin_project_lite::pin_project;
@@ -41,7 +42,7 @@ use super::Pool;
 use super::replica::InstanceFailed;
 use super::route::Attempt;
 use crate::McpError;
-use crate::upstream::UpstreamRequest;
+use crate::upstream::{UpstreamRequest, http_status};
 use agent_gateway_core::error::cause_ref as find;
 
 pin_project! {
@@ -131,9 +132,17 @@ fn settle(name: &UpstreamName, error: BoxError) -> BoxError {
     if let Some(failed) = find::<InstanceFailed>(&*error) {
         tracing::warn!(upstream, error = %failed, cause = ?failed_cause(failed), "mcp pool: instance failed");
         if let Some(timeout) = failed.timed_out_after() {
-            return Box::new(McpError::UpstreamTimeout { upstream, timeout });
+            let timed_out = McpError::UpstreamTimeout { upstream, timeout };
+            return Box::new(UpstreamError::new(Failure::Timeout, timed_out));
         }
-        return Box::new(McpError::UpstreamUnavailable { upstream });
+        // The instance answered an HTTP error status: the client sees the pool unavailable,
+        // the audit record what the instance answered.
+        let unavailable = McpError::UpstreamUnavailable { upstream };
+        return Box::new(match http_status(failed) {
+            Some(status) => UpstreamError::new(Failure::Upstream, unavailable)
+                .with_code(UpstreamCode::http(status)),
+            None => UpstreamError::new(Failure::Unavailable, unavailable),
+        });
     }
     if is_refusal(&*error) {
         tracing::debug!(upstream, %error, "mcp pool: no instance admissible");

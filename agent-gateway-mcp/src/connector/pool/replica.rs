@@ -3,6 +3,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use tower::{Service, ServiceExt};
 
 use super::idempotent::is_idempotent;
 use crate::McpError;
-use crate::upstream::{BoxUpstream, UpstreamRequest};
+use crate::upstream::{BoxUpstream, UpstreamRequest, http_status};
 use agent_gateway_core::error::cause_ref as find;
 
 /// A connector wrapped for the registry: idempotent calls get the attempt timeout, and a
@@ -47,15 +48,30 @@ impl Service<UpstreamRequest> for Replica {
         let inner = self.inner.clone();
         let id = self.id.clone();
         let timeout = is_idempotent(req.method_name()).then_some(self.timeout);
+        let slot = req.answered_by().cloned();
         Box::pin(async move {
             let call = inner.oneshot(req);
             let result = match timeout {
                 Some(t) => match tokio::time::timeout(t, call).await {
                     Ok(result) => result,
-                    Err(_) => return Err(InstanceFailed::timed_out(id, t).into()),
+                    Err(_) => {
+                        if let Some(slot) = &slot {
+                            slot.set(None);
+                        }
+                        return Err(InstanceFailed::timed_out(id, t).into());
+                    }
                 },
                 None => call.await,
             };
+            // This instance answered (a result, an error of its own, an HTTP error status), or
+            // the call got no answer from it.
+            if let Some(slot) = &slot {
+                let answered = match &result {
+                    Ok(_) => true,
+                    Err(e) => answered(&**e) || http_status(&**e).is_some(),
+                };
+                slot.set(answered.then(|| Arc::from(id.as_str())));
+            }
             result.map_err(|e| {
                 if answered(&*e) {
                     e

@@ -10,8 +10,9 @@ use tower::{Service, ServiceExt};
 
 use crate::McpError;
 use crate::naming::ServerName;
-use crate::upstream::{BoxUpstream, UpstreamRequest};
+use crate::upstream::{BoxUpstream, UpstreamRequest, http_status, tag_upstream};
 use agent_gateway_core::error::cause_ref;
+use agent_gateway_core::response::{Failure, UpstreamCode, UpstreamError};
 
 /// The default time an upstream has to answer one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -118,26 +119,35 @@ impl Member {
         let call = self.service.clone().oneshot(req);
         let (name, timeout) = (self.name.clone(), self.timeout);
         async move {
+            // Every failure the upstream caused is tagged as its own for the audit record
+            // (`tag_upstream`); the HTTP status of an answer with no JSON-RPC response is kept
+            // there, though the client only sees the upstream unavailable.
             match tokio::time::timeout(timeout, call).await {
                 Ok(Ok(result)) => Ok(result),
                 Ok(Err(e))
                     if cause_ref::<McpError>(e.as_ref()).is_some()
                         || Denied::find(e.as_ref()).is_some() =>
                 {
-                    Err(e)
+                    Err(tag_upstream(e))
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(upstream = %name, error = %e, "mcp: upstream failed");
-                    Err(Box::new(McpError::UpstreamUnavailable {
+                    let unavailable = McpError::UpstreamUnavailable {
                         upstream: name.to_string(),
+                    };
+                    Err(Box::new(match http_status(e.as_ref()) {
+                        Some(status) => UpstreamError::new(Failure::Upstream, unavailable)
+                            .with_code(UpstreamCode::http(status)),
+                        None => UpstreamError::new(Failure::Unavailable, unavailable),
                     }) as BoxError)
                 }
                 Err(_) => {
                     tracing::warn!(upstream = %name, ?timeout, "mcp: upstream timed out");
-                    Err(Box::new(McpError::UpstreamTimeout {
+                    let timed_out = McpError::UpstreamTimeout {
                         upstream: name.to_string(),
                         timeout,
-                    }) as BoxError)
+                    };
+                    Err(Box::new(UpstreamError::new(Failure::Timeout, timed_out)) as BoxError)
                 }
             }
         }

@@ -2,14 +2,14 @@
 //! that one, with the upstream's own name, or nowhere.
 
 use agent_gateway_core::BoxError;
-use agent_gateway_core::response::ServedBy;
+use agent_gateway_core::response::{ServedBy, UpstreamError};
 use serde_json::{Map, Value};
 
 use super::Shared;
 use super::member::Member;
 use crate::McpError;
 use crate::method::McpMethod;
-use crate::upstream::UpstreamRequest;
+use crate::upstream::{AnsweredBy, UpstreamRequest};
 
 fn unknown(kind: &'static str, name: &str) -> BoxError {
     Box::new(McpError::UnknownName {
@@ -48,14 +48,24 @@ pub(super) async fn call(
         McpMethod::CompletionComplete => rename_ref(shared, params)?,
         other => return Err(Box::new(McpError::MethodNotFound(other.to_string()))),
     };
-    let req = req.with_param_headers(upstream_headers);
+    // A pool says here which of its instances answered.
+    let answered = AnsweredBy::default();
+    let req = req
+        .with_param_headers(upstream_headers)
+        .with_answered_by(answered.clone());
     // Each send's future owns a clone of the member's service, not of the whole member.
     let send = |r| member.send(r);
     let upstream = member.name().as_str();
+    let served = || match answered.instance() {
+        Some(instance) => ServedBy::new(upstream).with_instance(instance),
+        None => ServedBy::new(upstream),
+    };
     let mut result =
-        crate::router::translate::send_fulfilling_on(upstream, req, &shared.parked, send).await?;
+        crate::router::translate::send_fulfilling_on(upstream, req, &shared.parked, send)
+            .await
+            .map_err(|e| UpstreamError::served_by_on(e, served))?;
     super::links::publish(shared, member, &method, &mut result);
-    Ok((result, ServedBy::new(upstream)))
+    Ok((result, served()))
 }
 
 /// Rewrites `params[key]` (a prompt name or a resource URI) to the member's own form; the

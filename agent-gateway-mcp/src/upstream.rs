@@ -30,6 +30,9 @@ use crate::method::McpMethod;
 use crate::notify::Notifier;
 use crate::request::{ClientHop, McpRequestParts, Owner};
 
+/// The `_meta` key prefix of the MCP protocol's own per-hop keys.
+const PROTOCOL_META_PREFIX: &str = "io.modelcontextprotocol/";
+
 /// One request to one upstream server.
 #[derive(Debug, Clone)]
 pub struct UpstreamRequest {
@@ -174,6 +177,18 @@ impl UpstreamRequest {
     /// The parameters, mutably.
     pub fn params_mut(&mut self) -> &mut Map<String, Value> {
         &mut self.params
+    }
+
+    /// Drops the client's protocol `_meta` keys (`io.modelcontextprotocol/…`: version,
+    /// capabilities, client info), which describe the client-to-gateway hop; the connector
+    /// writes its own for the hop upstream. Other keys (progress tokens, trace context) stay.
+    pub(crate) fn drop_client_protocol_meta(&mut self) {
+        if let Some(Value::Object(meta)) = self.params.get_mut("_meta") {
+            meta.retain(|k, _| !k.starts_with(PROTOCOL_META_PREFIX));
+            if meta.is_empty() {
+                self.params.remove("_meta");
+            }
+        }
     }
 
     /// The method and parameters (the notifier is dropped).

@@ -93,7 +93,10 @@ where
                 Ok(res)
             });
         }
-        let up = UpstreamRequest::from_request(req.into_parts());
+        let mut up = UpstreamRequest::from_request(req.into_parts());
+        // As the federation does: the client's protocol `_meta` describes its hop to the
+        // gateway, not the connector's hop upstream (a legacy server refuses a modern one).
+        up.drop_client_protocol_meta();
         let method = up.method().clone();
         Box::pin(async move {
             // What the upstream answered is tagged as its own, for the audit record.
@@ -101,5 +104,64 @@ where
             let result = send_fulfilling(up, &parked, send).await?;
             Ok(McpResponse::for_method(&method, Value::Object(result)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_clients_protocol_meta_stays_on_its_hop_and_the_rest_travels() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recording = seen.clone();
+        let server = tower::service_fn(move |req: UpstreamRequest| {
+            recording
+                .lock()
+                .expect("not poisoned")
+                .push(req.params().clone());
+            async move { Ok::<_, BoxError>(Map::from_iter([("content".to_owned(), json!([]))])) }
+        });
+        let call = |meta: Value| {
+            McpRequest::from_value(
+                1,
+                "tools/call",
+                json!({"name": "echo", "arguments": {}, "_meta": meta}),
+            )
+        };
+        let modern = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "progressToken": 7,
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        });
+        let direct = Direct::new(server);
+        direct
+            .clone()
+            .oneshot(call(modern))
+            .await
+            .expect("answered");
+        let only_protocol = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+        direct.oneshot(call(only_protocol)).await.expect("answered");
+
+        let seen = seen.lock().expect("not poisoned");
+        assert_eq!(
+            seen[0]["_meta"],
+            json!({
+                "progressToken": 7,
+                "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            }),
+            "protocol keys dropped, the others kept"
+        );
+        assert!(
+            !seen[1].contains_key("_meta"),
+            "an emptied _meta is removed: {:?}",
+            seen[1]
+        );
+        assert_eq!(seen[1]["name"], "echo");
     }
 }

@@ -76,9 +76,6 @@ use crate::response::ListShape;
 use crate::upstream::UpstreamRequest;
 use crate::{McpRequest, McpResponse};
 
-/// The `_meta` key prefix of the MCP protocol's own per-hop keys.
-const PROTOCOL_META_PREFIX: &str = "io.modelcontextprotocol/";
-
 /// What joins a server name and a resource URI. Server names never contain it.
 const URI_SEPARATOR: char = '+';
 
@@ -264,13 +261,7 @@ impl Service<McpRequest> for Federation {
         // The client's protocol `_meta` (version, capabilities, client info) describes the
         // client-to-gateway hop; each upstream connector writes its own. Other keys (progress
         // tokens, trace context) travel on.
-        let params = up.params_mut();
-        if let Some(Value::Object(meta)) = params.get_mut("_meta") {
-            meta.retain(|k, _| !k.starts_with(PROTOCOL_META_PREFIX));
-            if meta.is_empty() {
-                params.remove("_meta");
-            }
-        }
+        up.drop_client_protocol_meta();
         Box::pin(async move {
             let method = up.method().clone();
             if listen::handles(&method) {

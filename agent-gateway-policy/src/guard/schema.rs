@@ -294,7 +294,13 @@ fn check(
             );
         }
     };
-    match mismatch(validator, instance) {
+    // An output refused on its way to the client is not quoted back in the denial.
+    let first = if rule == OUTPUT_RULE {
+        mismatch_at(validator, instance)
+    } else {
+        mismatch(validator, instance)
+    };
+    match first {
         None => Verdict::Pass,
         Some(why) => Verdict::block_with(
             rule.to_owned(),

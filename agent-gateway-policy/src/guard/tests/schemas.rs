@@ -96,6 +96,10 @@ async fn schema_check_learns_from_listings_and_checks_calls_and_outputs() {
             rule_id: "output-schema".into()
         }
     );
+    // Named by its paths; the refused value is not quoted back to the client.
+    let message = rule_of(&err).1;
+    assert!(message.contains("instance path /sum"), "{message}");
+    assert!(!message.contains("seven"), "{message}");
 
     // A schema over the size bound is unusable: its calls fail closed.
     let err = svc

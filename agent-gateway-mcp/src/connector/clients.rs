@@ -13,8 +13,12 @@
 //!   the tools its capabilities unlock); any other client one per caller and capability set;
 //! - with relayed requests off, one session per caller: nothing a caller's calls provoke
 //!   reaches another caller;
-//! - a request of no known caller (no policy stack authenticates) and no declared capability
-//!   uses the connector's one shared session.
+//! - with relayed requests off, a request of no known caller (no policy stack authenticates),
+//!   and with them on, a request that carries no client at all (the gateway's own listings, a
+//!   library's direct calls), uses the connector's one shared session, which declares no client
+//!   capability (nobody could answer the server's questions on it). Every request through a
+//!   front carries its client, so with relayed requests on an anonymous client still gets a
+//!   table session, keyed by its capability set.
 //!
 //! The table holds at most [`DEFAULT_MAX_CLIENT_SESSIONS`] (configurable) sessions, of which
 //! one caller at most a [`CALLER_SHARE`]th; a session with no call in flight and unused for

@@ -10,58 +10,18 @@
 
 mod peers;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+use std::path::Path;
 
 use agent_gateway_core::testkit::TestClient;
 use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT};
 use agent_gateway_examples::policy::Policies;
 use agent_gateway_examples::{app, audit};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/a2a/agent.py")
-}
+use tokio::process::Child;
 
 /// Starts `agent.py MODE orders --data-schemas`; the process and its port.
 async fn agent(python: &Path, mode: &str) -> (Child, u16) {
-    let mut child = Command::new(python)
-        .arg(script())
-        .args([mode, "orders", "--data-schemas"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the agent starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let line = tokio::time::timeout(
-        Duration::from_secs(60),
-        BufReader::new(stdout).lines().next_line(),
-    )
-    .await
-    .expect("the agent reports its port within a minute")
-    .expect("readable stdout")
-    .expect("a line");
-    let port = line
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .expect("PORT <n>");
-    // The agent prints its port once the socket is bound, before uvicorn listens on it; nothing
-    // signals from outside when it does, so poll the port, bounded to a minute.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the agent listens within a minute"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (child, port)
+    peers::a2a_agent(python, "agent.py", &[mode, "orders", "--data-schemas"]).await
 }
 
 /// A gateway over agent `orders` at `port`, with a `data_schema` guardrail in `mode`, the

@@ -8,17 +8,14 @@
 
 mod peers;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+use std::path::Path;
 
 use agent_gateway_core::testkit::TestClient;
 use agent_gateway_examples::app;
 use agent_gateway_examples::config::{Config, EMBEDDED_DEFAULT};
 use agent_gateway_examples::policy::Policies;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// The tool calls the run allows in all; Y's own limit is far higher.
 const RUN_TOOL_CALLS: usize = 3;
@@ -31,33 +28,9 @@ const AGENT_KEYS: &str = "[[auth.api_keys]]\nkey_sha256 = \
     [[auth.api_keys]]\nkey_sha256 = \
     \"bb9bfbfca7e8e30f43b307a51f4700a7a63ebaf3709f8be87b055d31c9fd9712\"\nsubject = \"y-agent\"\n\n";
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/a2a/run_agent.py")
-}
-
 /// Starts `run_agent.py` with `args`; the process and its port.
 async fn agent(python: &Path, args: &[&str]) -> (Child, u16) {
-    let mut child = Command::new(python)
-        .arg(script())
-        .args(args)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the agent starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let line = tokio::time::timeout(
-        Duration::from_secs(60),
-        BufReader::new(stdout).lines().next_line(),
-    )
-    .await
-    .expect("the agent reports its port within a minute")
-    .expect("readable stdout")
-    .expect("a line");
-    let port = line
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .expect("PORT <n>");
-    (child, port)
+    peers::a2a_agent(python, "run_agent.py", args).await
 }
 
 /// The embedded defaults, plus the agents' keys, agents X and Y, and the `[runs]` section.
